@@ -1,0 +1,91 @@
+"""Load schemes from YAML files or shipped presets, turning every error into a SchemeError."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path as FilePath
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import Path, Problem, SchemeError, suggest
+from .models import Scheme
+from .yamlsource import Positions, locate, parse_yaml, read_yaml_file
+
+PRESETS_PACKAGE = "socialcredit.presets"
+
+
+def _pydantic_problem(error: Any) -> Problem:
+    path: Path = tuple(error["loc"])
+    kind = error["type"]
+    message = error["msg"]
+    fix = ""
+    if kind == "extra_forbidden":
+        message = f"unknown key '{path[-1]}'"
+        fix = "remove it, or check its spelling against the scheme format (socialcredit scheme schema)"
+    elif kind == "missing":
+        message = f"'{path[-1]}' is required"
+        fix = f"add {path[-1]}:"
+    elif kind == "literal_error":
+        value = str(error.get("input"))
+        expected = [part.strip(" '") for part in error.get("ctx", {}).get("expected", "").replace(" or ", ",").split(",")]
+        message = f"'{value}' is not allowed here"
+        fix = suggest(value, [e for e in expected if e])
+    elif kind == "string_pattern_mismatch":
+        fix = "use lower-case letters, digits, '-' and '_'"
+    elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        message = f"expected a number, got {error.get('input')!r}"
+        fix = "write a plain number"
+    elif kind in ("dict_type", "model_type"):
+        message = f"expected a mapping (key: value), got {type(error.get('input')).__name__}"
+    problem = Problem(path, message, fix)
+    problem.key = kind == "extra_forbidden"
+    return problem
+
+
+def scheme_from_data(data: Any, source: str | None = None, positions: Positions | None = None) -> Scheme:
+    """Validate parsed YAML data into a Scheme, or raise SchemeError with located problems."""
+    positions = positions or {}
+    if not isinstance(data, dict):
+        raise SchemeError([Problem((), "a scheme file must be a YAML mapping (id:, title:, scale:, events:, ...)")],
+                          source)
+    try:
+        return Scheme.model_validate(data)
+    except ValidationError as error:
+        problems = [_pydantic_problem(e) for e in error.errors()]
+        # Pydantic reports union branches separately; keep one problem per path and message.
+        unique = {(p.path, p.message): p for p in problems}
+        raise SchemeError([locate(p, positions) for p in unique.values()], source) from None
+    except SchemeError as error:
+        raise SchemeError([locate(p, positions) for p in error.problems], source) from None
+
+
+def preset_names(kind: str = "scheme") -> list[str]:
+    """Ids of the shipped presets of a kind (schemes are `<id>.yaml`, scenarios `<id>.scenario.yaml`)."""
+    names = []
+    for entry in resources.files(PRESETS_PACKAGE).iterdir():
+        name = entry.name
+        if kind == "scenario" and name.endswith(".scenario.yaml"):
+            names.append(name[: -len(".scenario.yaml")])
+        elif kind == "scheme" and name.endswith(".yaml") and not name.endswith(".scenario.yaml"):
+            names.append(name[: -len(".yaml")])
+    return sorted(names)
+
+
+def load_scheme_text(text: str, source: str | None = None) -> Scheme:
+    data, positions = parse_yaml(text, source)
+    return scheme_from_data(data, source, positions)
+
+
+def load_scheme(ref: str | FilePath) -> Scheme:
+    """Load a scheme from a file path, or from a shipped preset id such as `example`."""
+    path = FilePath(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        data, positions, source = read_yaml_file(path)
+        return scheme_from_data(data, source, positions)
+    name = str(ref)
+    if name not in preset_names():
+        raise SchemeError([Problem((), f"no scheme file or preset named '{name}'",
+                                   suggest(name, preset_names()) + " (or give a path to a .yaml file)")], name)
+    entry = resources.files(PRESETS_PACKAGE) / f"{name}.yaml"
+    return load_scheme_text(entry.read_text(encoding="utf-8"), f"preset:{name}")

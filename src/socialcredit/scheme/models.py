@@ -1,0 +1,152 @@
+"""Pydantic models of the scheme format (DESIGN.md §4). Structure and types only; the checks
+that need the whole scheme (references, cycles, orderings) live in `validate.py`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from .validate import Rules, check_scheme
+
+# GDPR Art. 9 special categories, plus what people say or post. `score` and `serve` refuse
+# schemes that read them; `simulate` runs them to measure what such rules do.
+SPECIAL_CATEGORIES = (
+    "political", "religion", "ethnicity", "health", "sexuality", "union", "genetic", "biometric", "expression",
+)
+ORDINARY_CATEGORIES = (
+    "financial",   # payments, debts, loans, deposits
+    "judicial",    # court judgments, enforcement
+    "conduct",     # traffic and public-order offences
+    "civic",       # volunteering, donations, awards
+    "peer",        # ratings by other people
+    "commercial",  # trading, disputes between buyers and sellers
+    "consumption", # what people buy
+    "identity",    # verified identity and documents
+    "employment",  # jobs and contracts
+    "education",   # schooling and degrees
+    "mobility",    # travel and transport use
+    "social",      # relationships and contacts
+)
+CATEGORIES = ORDINARY_CATEGORIES + SPECIAL_CATEGORIES
+Category = Literal[
+    "financial", "judicial", "conduct", "civic", "peer", "commercial", "consumption", "identity",
+    "employment", "education", "mobility", "social",
+    "political", "religion", "ethnicity", "health", "sexuality", "union", "genetic", "biometric", "expression",
+]
+
+FEATURE_TYPES = ("count", "sum", "mean", "days_since", "ratio")
+NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(StrictModel):
+    min: float = Field(description="Lowest possible score.")
+    max: float = Field(description="Highest possible score.")
+    base: float = Field(description="The score of a subject with no points gained or lost.")
+
+
+class EventKind(StrictModel):
+    category: Category = Field(description="The data category of this kind of event.")
+
+
+class Feature(StrictModel):
+    """Exactly one of count/sum/mean/days_since (an event kind) or ratio (two features)."""
+
+    count: str | None = Field(None, description="Count events of this kind.")
+    sum: str | None = Field(None, description="Sum the value of events of this kind.")
+    mean: str | None = Field(None, description="Mean value of events of this kind, weighted by weight.")
+    days_since: str | None = Field(None, description="Days since the latest event of this kind.")
+    ratio: list[str] | None = Field(None, description="[a, b]: feature a / feature b, 0 where b is 0.")
+    window_days: float | None = Field(None, gt=0, description="Hard window: as_of - window < t <= as_of.")
+    half_life_days: float | None = Field(None, gt=0, description="Exponential weight 0.5 ** (age / half-life).")
+    default: float | None = Field(None, description="Value where there is no event (mean, days_since).")
+
+    @property
+    def type(self) -> str:
+        for name in FEATURE_TYPES:
+            if getattr(self, name) is not None:
+                return name
+        raise ValueError("feature has no type")  # validate.py rejects this before anyone asks
+
+    @property
+    def event(self) -> str | None:
+        """The event kind read directly (None for a ratio)."""
+        return None if self.type == "ratio" else getattr(self, self.type)
+
+
+class Bin(StrictModel):
+    upto: float | None = Field(None, description="Upper bound (inclusive); omitted on the last, catch-all bin.")
+    points: float
+
+
+class Component(StrictModel):
+    feature: str = Field(description="The feature this component turns into points.")
+    bins: list[Bin] | None = Field(None, description="Scorecard bins: the first bin with value <= upto.")
+    per_unit: float | None = Field(None, description="Linear: points = per_unit * value.")
+    min: float | None = Field(None, description="Points are clipped to at least this.")
+    max: float | None = Field(None, description="Points are clipped to at most this.")
+
+    def best_points(self) -> float:
+        """The most points attainable, against which points lost are measured for reason codes."""
+        if self.bins is not None:
+            best = max(b.points for b in self.bins)
+            if self.max is not None:
+                best = min(best, self.max)
+            if self.min is not None:
+                best = max(best, self.min)
+            return best
+        return self.max if self.max is not None else 0.0
+
+
+class Network(StrictModel):
+    weight: float = Field(description="score = pre + weight * (mean of neighbours' pre - base).")
+
+
+class Tier(StrictModel):
+    name: str = Field(min_length=1)
+    min: float
+
+
+class Entitlement(StrictModel):
+    allow: str = Field(description="Expression: allowed where true.")
+    context: Category = Field(description="The category of life this entitlement belongs to.")
+    uses: list[Category] = Field(default_factory=list, description="Other categories it may lawfully use.")
+
+
+class Scheme(StrictModel):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    title: str
+    version: str = Field("1", description="Changes whenever the rules change; reported with every score.")
+    sources: list[str] = Field(default_factory=list)
+    scale: Scale
+    retention_days: float | None = Field(None, gt=0)
+    update_every_days: int = Field(1, ge=1)
+    events: dict[str, EventKind]
+    features: dict[str, Feature] = Field(default_factory=dict)
+    components: dict[str, Component] = Field(default_factory=dict)
+    network: Network | None = None
+    tiers: list[Tier] = Field(default_factory=list)
+    lists: dict[str, str] = Field(default_factory=dict)
+    entitlements: dict[str, Entitlement] = Field(default_factory=dict)
+    reasons: int = Field(4, ge=0)
+
+    _rules: Rules = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _check_whole_scheme(self) -> Scheme:
+        # Raises SchemeError (not a ValueError) so that its YAML paths reach the user unchanged.
+        self._rules = check_scheme(self)
+        return self
+
+    @property
+    def rules(self) -> Rules:
+        """Compiled expressions and dependency orders, made once when the scheme was validated."""
+        return self._rules
+
+    @property
+    def tier_names(self) -> list[str]:
+        return [tier.name for tier in self.tiers]

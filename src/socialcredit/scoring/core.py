@@ -1,0 +1,145 @@
+"""From features to consequences: components, pre, network term, score, tier, lists,
+entitlements and reason codes, for all subjects at once (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scheme import Scheme
+from ..scheme.models import Component
+from .graph import Relations
+
+NO_REASON = -1
+
+
+@dataclass
+class Scores:
+    """Everything the scheme says about every subject, as arrays indexed by subject."""
+
+    scheme: Scheme
+    features: dict[str, np.ndarray]
+    components: dict[str, np.ndarray]   # points per component
+    pre: np.ndarray
+    score: np.ndarray
+    tier: np.ndarray                    # index into scheme.tiers (0 = highest); -1 without tiers
+    lists: dict[str, np.ndarray]
+    entitlements: dict[str, np.ndarray]
+    reasons: np.ndarray                 # (n, scheme.reasons) component index in `reason_components`, -1 = none
+    reason_components: tuple[str, ...]  # component names in name order
+
+    @property
+    def n_subjects(self) -> int:
+        return int(self.score.shape[0])
+
+    def tier_names(self) -> np.ndarray:
+        """The tier name of every subject (empty strings where the scheme has no tiers)."""
+        names = np.array([*self.scheme.tier_names, ""], dtype=object)
+        return names[self.tier]
+
+    def reason_strings(self, separator: str = ";") -> np.ndarray:
+        """Per subject, the components that lost points, most first, joined by `separator`."""
+        names = np.array([*self.reason_components, ""], dtype=object)  # -1 picks the trailing ""
+        joined = np.full(self.n_subjects, "", dtype=object)
+        for column in range(self.reasons.shape[1]):
+            part = names[self.reasons[:, column]]
+            has = self.reasons[:, column] != NO_REASON
+            joined = np.where(has & (joined != ""), joined + separator + part, np.where(has, joined + part, joined))
+        return joined
+
+    def explain(self, subject: int) -> list[dict[str, object]]:
+        """The reason codes of one subject: component, its feature and value, points, points lost."""
+        out = []
+        for code in self.reasons[subject]:
+            if code == NO_REASON:
+                break
+            name = self.reason_components[code]
+            component = self.scheme.components[name]
+            points = float(self.components[name][subject])
+            out.append({
+                "component": name,
+                "feature": component.feature,
+                "value": float(self.features[component.feature][subject]),
+                "points": points,
+                "points_lost": component.best_points() - points,
+            })
+        return out
+
+
+def component_points(component: Component, value: np.ndarray) -> np.ndarray:
+    if component.bins is not None:
+        uptos = np.array([b.upto for b in component.bins[:-1]], dtype=np.float64)
+        points = np.array([b.points for b in component.bins], dtype=np.float64)
+        # The first bin with value <= upto; values above every upto fall in the catch-all last bin.
+        result = points[np.searchsorted(uptos, value, side="left")]
+    else:
+        result = np.asarray(component.per_unit, dtype=np.float64) * value
+    if component.min is not None or component.max is not None:
+        result = np.clip(result, component.min, component.max)
+    return result + 0.0  # turns -0.0 (from a negative per_unit times 0) into 0.0 for display
+
+
+def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
+    """Index of the first tier (highest first) whose min the score reaches; -1 without tiers."""
+    if not scheme.tiers:
+        return np.full(score.shape[0], -1, dtype=np.int8)
+    ascending = np.array([tier.min for tier in reversed(scheme.tiers)])
+    rank = np.searchsorted(ascending, score, side="right") - 1   # 0 = lowest tier
+    return (len(scheme.tiers) - 1 - rank).astype(np.int8)
+
+
+def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Components ranked by points lost (largest first, ties by name), only those that lost points."""
+    names = tuple(sorted(scheme.components))
+    limit = min(scheme.reasons, len(names))
+    if not limit or not n:
+        return np.full((n, scheme.reasons), NO_REASON, dtype=np.int16), names
+    lost = np.column_stack([scheme.components[c].best_points() - components[c] for c in names])
+    order = np.argsort(-lost, axis=1, kind="stable")[:, :limit]  # stable: ties stay in name order
+    top_lost = np.take_along_axis(lost, order, axis=1)
+    codes = np.where(top_lost > 0, order, NO_REASON).astype(np.int16)
+    if limit < scheme.reasons:
+        codes = np.hstack([codes, np.full((n, scheme.reasons - limit), NO_REASON, dtype=np.int16)])
+    return codes, names
+
+
+def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None) -> Scores:
+    """Apply the scheme's rules to computed features (from the batch core or incremental state)."""
+    n = next(iter(features.values())).shape[0] if features else (relations.n_subjects if relations else 0)
+    scale = scheme.scale
+    components = {name: component_points(c, features[c.feature]) for name, c in scheme.components.items()}
+    total = np.full(n, scale.base)
+    for points in components.values():
+        total += points
+    pre = np.clip(total, scale.min, scale.max)
+    score = pre
+    if scheme.network is not None and relations is not None:
+        if relations.n_subjects != n:
+            raise ValueError(f"relations cover {relations.n_subjects} subjects, features {n}")
+        mean, has = relations.neighbour_mean(pre)
+        term = np.where(has, scheme.network.weight * (mean - scale.base), 0.0)
+        score = np.clip(pre + term, scale.min, scale.max)
+    tier = tier_index(scheme, score)
+    env: dict[str, np.ndarray] = {**features, **components, "pre": pre, "score": score}
+    if scheme.tiers:
+        env["tier"] = (len(scheme.tiers) - 1 - tier.astype(np.int64))  # rank: higher is better
+    lists: dict[str, np.ndarray] = {}
+    for name in scheme.rules.list_order:
+        lists[name] = env[name] = np.broadcast_to(scheme.rules.lists[name](env), (n,)).astype(bool)
+    entitlements = {name: np.broadcast_to(expression(env), (n,)).astype(bool)
+                    for name, expression in scheme.rules.entitlements.items()}
+    reasons, reason_components = reason_codes(scheme, components, n)
+    return Scores(
+        scheme=scheme,
+        features=features,
+        components=components,
+        pre=pre,
+        score=score,
+        tier=tier,
+        lists={name: lists[name] for name in scheme.lists},
+        entitlements=entitlements,
+        reasons=reasons,
+        reason_components=reason_components,
+    )
