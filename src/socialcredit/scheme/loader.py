@@ -28,7 +28,8 @@ def _pydantic_problem(error: Any) -> Problem:
         fix = f"add {path[-1]}:"
     elif kind == "literal_error":
         value = str(error.get("input"))
-        expected = [part.strip(" '") for part in error.get("ctx", {}).get("expected", "").replace(" or ", ",").split(",")]
+        listed = error.get("ctx", {}).get("expected", "").replace(" or ", ",")
+        expected = [part.strip(" '") for part in listed.split(",")]
         message = f"'{value}' is not allowed here"
         fix = suggest(value, [e for e in expected if e])
     elif kind == "string_pattern_mismatch":

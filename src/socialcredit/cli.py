@@ -1,0 +1,147 @@
+"""The `socialcredit` command."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .eventlog import InputError, days_to_text, parse_time_text
+from .scheme import SchemeError, load_scheme, preset_names
+from .scheme.guards import classify
+from .scheme.models import Scheme
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Social credit and reputation scoring systems, implemented transparently.")
+scheme_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Work with scheme files.")
+app.add_typer(scheme_app, name="scheme")
+
+# Wide when piped (Rich would assume 80 columns), so tables and messages stay readable in files and CI logs.
+out = Console(width=None if Console().is_terminal else 200)
+err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 200)
+
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _load(ref: str) -> Scheme:
+    try:
+        return load_scheme(ref)
+    except SchemeError as error:
+        raise fail(str(error)) from None
+
+
+def _refuse_unless_lawful(scheme: Scheme, job: str) -> None:
+    verdict = classify(scheme)
+    if not verdict.allowed:
+        reasons = "\n".join(f"  - {reason}" for reason in verdict.refusals)
+        raise fail(f"`{job}` works on real people and refuses scheme '{scheme.id}':\n{reasons}\n"
+                   "  `socialcredit simulate` runs such schemes on synthetic people, to measure what the rules do.",
+                   EXIT_REFUSED)
+
+
+@app.command()
+def score(
+    events: Annotated[Path, typer.Argument(help="Event log, CSV or Parquet: subject,kind,time[,value,weight,...]")],
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="Scheme preset id or YAML file.")],
+    as_of: Annotated[str | None, typer.Option(help="Score at this time (ISO date/datetime or days since "
+                                                    "1970-01-01); default: the latest event.")] = None,
+    relations: Annotated[Path | None, typer.Option(help="Ties, CSV or Parquet: subject,other.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write .csv or .parquet here.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option(help="Score the good rows; write bad ones to <out>.rejects.csv.")]
+    = False,
+) -> None:
+    """Score every subject of a real event log: score, tier, lists, entitlements, reasons."""
+    from .scorejob import run_score, write_rejects, write_table
+
+    chosen = _load(scheme)
+    _refuse_unless_lawful(chosen, "score")
+    try:
+        as_of_days = parse_time_text(as_of) if as_of is not None else None
+        started = time.perf_counter()
+        run = run_score(events, chosen, as_of_days, relations, skip_bad_rows)
+        elapsed = time.perf_counter() - started
+        if run.log.rejected:
+            rejects = Path(str(out_path or events) + ".rejects.csv")
+            write_rejects(run, rejects)
+            err.print(f"skipped {run.log.rejected} bad row{'s' * (run.log.rejected != 1)}; "
+                      f"written with reasons to {rejects}", highlight=False)
+        if out_path is not None:
+            write_table(run.table, out_path)
+            err.print(f"scored {run.table.num_rows} subjects from {len(run.log.events)} events "
+                      f"(as of {days_to_text(run.as_of)}) in {elapsed:.2f} s -> {out_path}", highlight=False)
+        else:
+            _print_scores(run.table, run.scores.scheme)
+    except InputError as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"{error.filename or ''}: {error.strerror}") from None
+
+
+def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
+    shown = ["subject", "score", "pre", "tier", *scheme.lists, *scheme.entitlements, "reasons"]
+    rows = table.select(shown).slice(0, limit).to_pylist()
+    view = Table(title=f"{scheme.title}: {table.num_rows} subjects", title_justify="left")
+    for name in shown:
+        view.add_column(name, justify="right" if name in ("score", "pre") else "left")
+    for row in rows:
+        view.add_row(*(f"{row[c]:.1f}" if isinstance(row[c], float) else
+                       ("yes" if row[c] is True else "no" if row[c] is False else str(row[c])) for c in shown))
+    out.print(view)
+    if table.num_rows > limit:
+        out.print(f"... and {table.num_rows - limit} more subjects; use --out FILE.csv to write them all")
+
+
+@app.command()
+def schemes() -> None:
+    """List the shipped schemes, with whether `score` and `serve` may use them on real people."""
+    view = Table(title="Shipped schemes", title_justify="left")
+    for name in ("id", "title", "scale", "update", "real-person use"):
+        view.add_column(name)
+    for name in preset_names():
+        try:
+            scheme = load_scheme(name)
+        except SchemeError as error:
+            view.add_row(name, f"[red]invalid: {error.problems[0].message}[/]", "", "", "")
+            continue
+        verdict = classify(scheme)
+        use = "allowed" if verdict.allowed else "refused: " + "; ".join(verdict.refusals)
+        scale = f"{scheme.scale.min:g}-{scheme.scale.max:g} (base {scheme.scale.base:g})"
+        cadence = "daily" if scheme.update_every_days == 1 else f"every {scheme.update_every_days} days"
+        view.add_row(scheme.id, scheme.title, scale, cadence, use)
+    out.print(view)
+
+
+@scheme_app.command("check")
+def scheme_check(file: Annotated[str, typer.Argument(help="Scheme YAML file or preset id.")]) -> None:
+    """Validate a scheme and say whether it may be used on real people."""
+    scheme = _load(file)
+    verdict = classify(scheme)
+    out.print(f"{file}: valid scheme '{scheme.id}' ({len(scheme.events)} event kinds, {len(scheme.features)} "
+              f"features, {len(scheme.components)} components, {len(scheme.lists)} lists, "
+              f"{len(scheme.entitlements)} entitlements)", highlight=False)
+    out.print(verdict.summary(), highlight=False)
+
+
+@scheme_app.command("schema")
+def scheme_schema() -> None:
+    """Print the JSON Schema of the scheme format (for editors)."""
+    print(json.dumps(Scheme.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,338 @@
+"""Reading real event logs and relations (CSV or Parquet) into the scoring core's arrays.
+
+Every row is checked; a bad row is reported with its file, line (CSV) or row (Parquet), column
+and problem. Nothing here knows the scoring rules beyond the scheme's event kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .scheme import Scheme
+from .scheme.errors import suggest
+from .scoring import EventArrays, Relations
+
+EVENT_COLUMNS = ("subject", "kind", "time")
+OPTIONAL_EVENT_COLUMNS = ("value", "weight", "source", "actor", "id")
+RELATION_COLUMNS = ("subject", "other")
+TIME_FIX = "use an ISO date (2024-01-31), an ISO datetime (2024-01-31T08:00:00) or a number of days since 1970-01-01"
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+class InputError(Exception):
+    """A user's input file cannot be used as given; the message says where and how to fix it."""
+
+
+@dataclass
+class BadRows:
+    """Rows rejected while reading: positions in the table (or -1 for unparsable lines), with reasons."""
+
+    path: str
+    is_csv: bool
+    rows: list[np.ndarray] = field(default_factory=list)       # row index in the table
+    lines: list[np.ndarray] = field(default_factory=list)      # line in the file (CSV) or row (Parquet)
+    columns: list[str] = field(default_factory=list)
+    problems: list[np.ndarray] = field(default_factory=list)   # object arrays of messages
+    raw: list[str] = field(default_factory=list)               # raw text of unparsable CSV lines
+
+    def add(self, rows: np.ndarray, lines: np.ndarray, column: str, messages: np.ndarray) -> None:
+        if rows.size:
+            self.rows.append(rows)
+            self.lines.append(lines)
+            self.columns.extend([column] * rows.size)
+            self.problems.append(messages)
+
+    @property
+    def count(self) -> int:
+        return len(self.columns)
+
+    def frame(self) -> pd.DataFrame:
+        if not self.count:
+            return pd.DataFrame(columns=["line" if self.is_csv else "row", "column", "problem"])
+        return pd.DataFrame({
+            "line" if self.is_csv else "row": np.concatenate(self.lines),
+            "column": self.columns,
+            "problem": np.concatenate(self.problems),
+        }).sort_values("line" if self.is_csv else "row", kind="stable")
+
+    def describe(self, limit: int = 10) -> str:
+        frame = self.frame()
+        where = "line" if self.is_csv else "row"
+        text = [f"{self.path}:{row[where]}: column '{row['column']}': {row['problem']}"
+                for row in frame.head(limit).to_dict("records")]
+        if len(frame) > limit:
+            text.append(f"... and {len(frame) - limit} more problems")
+        return "\n".join(text)
+
+
+def is_csv(path: str | Path) -> bool:
+    return Path(path).suffix.lower() not in (".parquet", ".pq")
+
+
+def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...],
+               bad: BadRows) -> tuple[pa.Table, np.ndarray]:
+    """Read the columns we know; return the table and each row's line (CSV) or row number (Parquet)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        if is_csv(path):
+            header = _csv_header(path)
+            wanted = [c for c in (*required, *optional) if c in header]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise InputError(_missing_message(path, missing, header))
+            text_types = {c: pa.string() for c in wanted if c not in ("value", "weight")}
+            invalid: list[tuple[int | None, str, int, int]] = []
+
+            def handler(row: pacsv.InvalidRow) -> str:
+                invalid.append((row.number, row.text, row.expected_columns, row.actual_columns))
+                return "skip"
+
+            def read(threads: bool) -> pa.Table:
+                return pacsv.read_csv(
+                    path,
+                    read_options=pacsv.ReadOptions(use_threads=threads),
+                    parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
+                    convert_options=pacsv.ConvertOptions(column_types=text_types, include_columns=wanted,
+                                                         strings_can_be_null=True,
+                                                         quoted_strings_can_be_null=False),
+                )
+            table = read(True)
+            skipped: list[int] = []
+            if invalid:
+                invalid.clear()  # line numbers are only known when reading on one thread
+                table = read(False)
+                for number, text, expected, actual in invalid:
+                    line = int(number) if number is not None else -1
+                    skipped.append(line)
+                    bad.raw.append(text)
+                    bad.add(np.array([-1]), np.array([line]), "*",
+                            np.array([f"expected {expected} fields, found {actual}: {text[:80]!r}"], dtype=object))
+            # Line of each kept row: header is line 1, and skipped lines shift the rows after them.
+            lines = np.arange(table.num_rows, dtype=np.int64) + 2
+            if skipped:
+                skipped_sorted = np.sort(np.array(skipped))
+                # The k-th kept row sits at the k-th line number not taken by a skipped line.
+                for line in skipped_sorted:
+                    lines[lines >= line] += 1
+            return table, lines
+        schema = pq.read_schema(path)
+        missing = [c for c in required if c not in schema.names]
+        if missing:
+            raise InputError(_missing_message(path, missing, schema.names))
+        wanted = [c for c in (*required, *optional) if c in schema.names]
+        dictionary = [c for c in ("subject", "kind", "other", "source", "actor") if c in wanted]
+        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
+        return table, np.arange(table.num_rows, dtype=np.int64)
+    except InputError:
+        raise
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputError(f"{path}: cannot read it as {'CSV' if is_csv(path) else 'Parquet'}: {error}") from None
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    return pacsv.read_csv(pa.py_buffer(first.encode()), read_options=pacsv.ReadOptions()).schema.names
+
+
+def _missing_message(path: Path, missing: list[str], found: list[str]) -> str:
+    return (f"{path}: missing column{'s' * (len(missing) > 1)} {', '.join(repr(m) for m in missing)} "
+            f"(found: {', '.join(found) or 'none'})\n    fix: the first line must name the columns, e.g. "
+            f"subject,kind,time,value")
+
+
+def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary-encode a column: (int64 codes with -1 for null, dictionary of distinct values)."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    column = column.unify_dictionaries()
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.int64), pa.array([], type=pa.string())
+    dictionary = column.chunk(0).dictionary
+    codes = np.concatenate([chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+                            for chunk in column.chunks]) if column.num_chunks else np.zeros(0, np.int64)
+    return codes, dictionary
+
+
+def parse_times(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Days since 1970-01-01 (UTC) as float64; NaN where the value is missing or not a time."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = kind.value_type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        if pa.types.is_date(kind):
+            column = pc.cast(column, pa.timestamp("s"))
+        nanos = pc.cast(pc.cast(column, pa.timestamp("ns", tz=getattr(column.type, "tz", None))), pa.int64())
+        values = nanos.to_numpy(zero_copy_only=False)
+        return np.asarray(values, dtype=np.float64) / 86_400e9
+    text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+    days = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    todo = np.isnan(days) & text.notna().to_numpy()
+    if todo.any():
+        stamps = pd.to_datetime(text[todo], format="ISO8601", errors="coerce", utc=True)
+        days[todo] = ((stamps - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+    days[~np.isfinite(days)] = np.nan
+    return days
+
+
+def parse_time_text(text: str) -> float:
+    """One time given on the command line (for --as-of)."""
+    days = parse_times(pa.array([text], type=pa.string()))[0]
+    if np.isnan(days):
+        raise InputError(f"cannot read {text!r} as a time\n    fix: {TIME_FIX}")
+    return float(days)
+
+
+def days_to_text(days: float) -> str:
+    """Days since 1970-01-01 as an ISO date (or datetime when not midnight), for messages."""
+    stamp = EPOCH + pd.Timedelta(days=days)
+    text = stamp.isoformat()
+    return text[:10] if stamp == stamp.normalize() else text.replace("+00:00", "Z")
+
+
+def _numbers(table: pa.Table, name: str, lines: np.ndarray, bad: BadRows, default: float = 1.0) -> np.ndarray:
+    if name not in table.column_names:
+        return np.full(table.num_rows, default)
+    column = table.column(name)
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        values = pc.cast(column, pa.float64()).fill_null(default).to_numpy(zero_copy_only=False).astype(np.float64)
+        raw = None
+    else:
+        raw = pd.Series(pc.cast(column, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        empty = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        values[empty] = default
+    wrong = np.flatnonzero(~np.isfinite(values))
+    if wrong.size:
+        shown = raw.to_numpy()[wrong] if raw is not None else values[wrong]
+        bad.add(wrong, lines[wrong], name,
+                np.array([f"{name} {v!r} is not a number; fix: write a plain number like 1 or 2.5" for v in shown],
+                         dtype=object))
+    return values
+
+
+@dataclass
+class EventLog:
+    """An event log read for a scheme: events over subjects 0..n-1 named by `subject_ids`."""
+
+    subject_ids: np.ndarray        # object array of str, sorted
+    events: EventArrays
+    relations: Relations | None
+    bad: BadRows
+    relation_bad: BadRows | None
+
+    @property
+    def rejected(self) -> int:
+        return self.bad.count + (self.relation_bad.count if self.relation_bad else 0)
+
+
+def _check_events(table: pa.Table, lines: np.ndarray, scheme: Scheme, bad: BadRows):
+    n = table.num_rows
+    subject_codes, subject_dictionary = encode(pc.cast(table.column("subject"), pa.string())
+                                               if not pa.types.is_dictionary(table.column("subject").type)
+                                               else table.column("subject"))
+    subject_dictionary = pc.cast(subject_dictionary, pa.string())
+    blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), "").fill_null(True)
+                       .to_numpy(zero_copy_only=False), dtype=bool)
+    missing_subject = (subject_codes < 0) | (blank[subject_codes] if blank.size else False)
+    rows = np.flatnonzero(missing_subject)
+    bad.add(rows, lines[rows], "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
+                                                  dtype=object))
+
+    kind_codes, kind_dictionary = encode(table.column("kind"))
+    names = pc.cast(kind_dictionary, pa.string()).to_pylist()
+    known = {name: code for code, name in enumerate(scheme.events)}
+    lookup = np.array([known.get(name, -1) for name in names] + [-1], dtype=np.int16)
+    kinds = lookup[kind_codes]  # a null code (-1) picks the trailing -1
+    rows = np.flatnonzero(kinds < 0)
+    if rows.size:
+        messages = []
+        for code in kind_codes[rows]:
+            if code < 0:
+                messages.append("missing kind; fix: give every event a kind")
+            else:
+                messages.append(f"unknown event kind '{names[code]}' for scheme '{scheme.id}'; fix: "
+                                + suggest(names[code], scheme.events))
+        bad.add(rows, lines[rows], "kind", np.array(messages, dtype=object))
+
+    times = parse_times(table.column("time"))
+    rows = np.flatnonzero(np.isnan(times))
+    if rows.size:
+        raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[rows]
+        bad.add(rows, lines[rows], "time", np.array(
+            [("missing time" if v is None else f"cannot read {v!r} as a time") + f"; fix: {TIME_FIX}" for v in raw],
+            dtype=object))
+    values = _numbers(table, "value", lines, bad)
+    weights = _numbers(table, "weight", lines, bad)
+    negative = np.flatnonzero(weights < 0)
+    bad.add(negative, lines[negative], "weight",
+            np.full(negative.size, "weight must not be negative; fix: use 0 or more", dtype=object))
+    good = np.ones(n, dtype=bool)
+    for rows in bad.rows:
+        good[rows[rows >= 0]] = False
+    return subject_codes, subject_dictionary, kinds, times, values, weights, good
+
+
+def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path | None = None) -> EventLog:
+    """Read and check an event log (and relations); bad rows are collected in `.bad`, not scored."""
+    bad = BadRows(str(path), is_csv(path))
+    table, lines = read_table(path, EVENT_COLUMNS, OPTIONAL_EVENT_COLUMNS, bad)
+    subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, lines, scheme, bad)
+
+    # Subjects: those named by good events and by relations, sorted by id.
+    used = np.zeros(len(subject_dictionary), dtype=bool)
+    used[subject_codes[good]] = True
+    id_sets = [subject_dictionary.filter(pa.array(used))]
+    relation_bad = None
+    pairs: list[tuple[np.ndarray, pa.Array]] = []
+    if relations_path is not None:
+        relation_bad = BadRows(str(relations_path), is_csv(relations_path))
+        rel_table, rel_lines = read_table(relations_path, RELATION_COLUMNS, (), relation_bad)
+        rel_good = np.ones(rel_table.num_rows, dtype=bool)
+        for name in RELATION_COLUMNS:
+            codes, dictionary = encode(pc.cast(rel_table.column(name), pa.string()))
+            dictionary = pc.cast(dictionary, pa.string())
+            blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(dictionary), "").fill_null(True)
+                               .to_numpy(zero_copy_only=False), dtype=bool)
+            missing = (codes < 0) | (blank[codes] if blank.size else False)
+            rows = np.flatnonzero(missing)
+            relation_bad.add(rows, rel_lines[rows], name,
+                             np.full(rows.size, f"missing {name}; fix: every tie names two subjects", dtype=object))
+            rel_good &= ~missing
+            pairs.append((codes, dictionary))
+        for index, (codes, dictionary) in enumerate(pairs):
+            codes = np.where(rel_good, codes, -1)
+            pairs[index] = (codes, dictionary)
+            present = np.zeros(len(dictionary), dtype=bool)
+            present[codes[codes >= 0]] = True
+            id_sets.append(dictionary.filter(pa.array(present)))
+    all_ids = pc.unique(pa.chunked_array(id_sets, type=pa.string()).combine_chunks())
+    all_ids = all_ids.take(pc.sort_indices(all_ids))
+    n = len(all_ids)
+
+    def to_index(codes: np.ndarray, dictionary: pa.Array) -> np.ndarray:
+        position = pc.index_in(dictionary, value_set=all_ids).fill_null(-1).to_numpy(zero_copy_only=False)
+        return np.append(position.astype(np.int64), -1)[codes]
+
+    subject = to_index(subject_codes[good], subject_dictionary)
+    events = EventArrays.build(subject, kinds[good], times[good], values[good], weights[good], n_subjects=n)
+    relations = None
+    if relations_path is not None:
+        (a_codes, a_dict), (b_codes, b_dict) = pairs
+        keep = (a_codes >= 0) & (b_codes >= 0)
+        relations = Relations.from_pairs(to_index(a_codes[keep], a_dict), to_index(b_codes[keep], b_dict), n)
+    subject_ids = np.asarray(all_ids.to_numpy(zero_copy_only=False), dtype=object)
+    return EventLog(subject_ids, events, relations, bad, relation_bad)

@@ -1,0 +1,98 @@
+"""`socialcredit score`: a real event log in, one row per subject out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .eventlog import EventLog, InputError, read_event_log
+from .scheme import Scheme
+from .scoring import NO_REASON, Scores, score_events
+
+
+@dataclass
+class ScoreRun:
+    log: EventLog
+    as_of: float
+    scores: Scores
+    table: pa.Table
+
+
+def reason_column(scores: Scores) -> pa.Array:
+    """Reason codes as `a;b;c` strings, built once per distinct combination rather than per subject."""
+    codes = scores.reasons.astype(np.int64)
+    if codes.shape[1] == 0:
+        return pa.array([""] * scores.n_subjects, type=pa.string())
+    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    names = scores.reason_components
+    texts = [";".join(names[c] for c in row if c != NO_REASON) for row in unique]
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts)).cast(pa.string())
+
+
+def scores_table(subject_ids: np.ndarray, scores: Scores) -> pa.Table:
+    """One row per subject: subject, score, pre, tier, a column per list and entitlement, reasons,
+    then every feature and every component's points (for explanation and cross-checks)."""
+    columns: dict[str, pa.Array] = {
+        "subject": pa.array(subject_ids, type=pa.string()),
+        "score": pa.array(scores.score),
+        "pre": pa.array(scores.pre),
+        "tier": pa.array(scores.tier_names(), type=pa.string()),
+    }
+    for name, member in scores.lists.items():
+        columns[name] = pa.array(member)
+    for name, allowed in scores.entitlements.items():
+        columns[name] = pa.array(allowed)
+    columns["reasons"] = reason_column(scores)
+    for name, values in scores.features.items():
+        columns[name] = pa.array(values)
+    for name, points in scores.components.items():
+        columns[name] = pa.array(points)
+    return pa.table(columns)
+
+
+def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
+              relations: str | Path | None = None, skip_bad_rows: bool = False) -> ScoreRun:
+    log = read_event_log(events, scheme, relations)
+    if log.rejected and not skip_bad_rows:
+        parts = [log.bad.describe()] if log.bad.count else []
+        if log.relation_bad is not None and log.relation_bad.count:
+            parts.append(log.relation_bad.describe())
+        raise InputError("\n".join(parts) + f"\n{log.rejected} bad row{'s' * (log.rejected != 1)}; nothing was "
+                         "scored. Fix them, or pass --skip-bad-rows to score the good rows and write the bad ones "
+                         "to <out>.rejects.csv")
+    if as_of is None:
+        if not len(log.events):
+            raise InputError(f"{events}: there are no events to score, so there is no latest time to score at\n"
+                             "    fix: add events, or give --as-of")
+        as_of = float(log.events.time.max())
+    scores = score_events(scheme, log.events, as_of, log.relations)
+    return ScoreRun(log, as_of, scores, scores_table(log.subject_ids, scores))
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True)
+    # Write beside the target and rename, so a crash never leaves a half-written result.
+    partial = path.with_name(path.name + ".partial")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, partial)
+    else:
+        pacsv.write_csv(table, partial)
+    partial.replace(path)
+
+
+def write_rejects(run: ScoreRun, path: str | Path) -> int:
+    frames = [run.log.bad.frame().assign(file=run.log.bad.path)]
+    if run.log.relation_bad is not None:
+        frames.append(run.log.relation_bad.frame().assign(file=run.log.relation_bad.path))
+    import pandas as pd
+
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
+    frame.to_csv(path, index=False)
+    return len(frame)
