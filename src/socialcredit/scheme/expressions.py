@@ -122,13 +122,14 @@ class _Compiler:
     def visit_Constant(self, node: ast.Constant) -> tuple[Kind, Evaluator]:
         value = node.value
         if isinstance(value, bool):
-            constant = np.bool_(value)
+            constant = np.asarray(value, dtype=np.bool_)
             return Kind.BOOL, lambda env: constant
         if isinstance(value, int | float):
-            number = np.float64(value)
+            number = np.asarray(value, dtype=np.float64)
             return Kind.NUMBER, lambda env: number
         if isinstance(value, str):
-            return Kind.STRING, lambda env: np.str_(value)
+            text = np.asarray(value)
+            return Kind.STRING, lambda env: text
         raise self.fail(node, f"the constant {value!r} is not allowed", _GRAMMAR)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> tuple[Kind, Evaluator]:
@@ -175,7 +176,7 @@ class _Compiler:
             tier_name = node.value  # type: ignore[attr-defined]
             if tier_name not in self.tier_ranks:
                 raise self.fail(node, f"unknown tier '{tier_name}'", suggest(tier_name, self.tier_ranks))
-            rank = np.int64(self.tier_ranks[tier_name])
+            rank = np.asarray(self.tier_ranks[tier_name], dtype=np.int64)
             return lambda env: rank
         if kind is Kind.TIER and other_kind is not Kind.STRING and other_kind is not Kind.TIER:
             raise self.fail(other, "tier can only be compared with a tier name",
@@ -218,16 +219,21 @@ def compile_expression(
     """
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("the expression is empty", 0, "write e.g. \"score < 600\"")
+    indent = len(source) - len(source.lstrip())  # columns are reported in the text as written
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as error:
         column = max((error.offset or 1) - 1, 0)
-        raise ExpressionError(f"syntax error: {error.msg}", column, _GRAMMAR) from None
+        raise ExpressionError(f"syntax error: {error.msg}", column + indent, _GRAMMAR) from None
     tier_ranks = {name: len(tier_names) - 1 - index for index, name in enumerate(tier_names)}
     compiler = _Compiler(name_kinds, tier_ranks)
-    kind, evaluate = compiler.compile(tree.body)
+    try:
+        kind, evaluate = compiler.compile(tree.body)
+    except ExpressionError as error:
+        error.column += indent
+        raise
     if kind in (Kind.STRING, Kind.TIER):
-        raise ExpressionError(f"the expression gives a {kind.value}, not a condition", 0,
+        raise ExpressionError(f"the expression gives a {kind.value}, not a condition", indent,
                               "compare it, e.g. tier >= 'B'")
     return Expression(source, frozenset(compiler.names), kind, evaluate)
 

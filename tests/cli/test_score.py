@@ -1,0 +1,202 @@
+"""`socialcredit score` from the command line: results, and every bad input named precisely."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def events(tmp_path) -> Path:
+    return write_csv(tmp_path / "events.csv", [
+        ["subject", "kind", "time", "value"],
+        ["alice", "payment", "2024-01-05", "1"],
+        ["alice", "payment", "2024-02-05T10:30:00", ""],
+        ["bob", "payment", "19730", "1"],           # days since 1970-01-01 (2024-01-06)
+        ["bob", "late_payment", "2024-02-20", "30"],
+        ["carol", "default", "2024-02-01", "1"],
+    ])
+
+
+def test_scores_every_subject_with_string_ids(events, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = invoke("score", str(events), "--scheme", "lending", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = {row["subject"]: row for row in read_csv(out)}
+    assert list(rows) == ["alice", "bob", "carol"]
+    assert {"subject", "score", "pre", "tier", "high_risk", "loan", "rent_without_deposit", "reasons"} <= set(
+        rows["alice"])
+    # alice: 2 payments, no lates, no defaults: 700 + 60 (history) + 20 (no late in 2 years) = 780
+    assert float(rows["alice"]["score"]) == 780 and rows["alice"]["tier"] == "prime"
+    # bob: 1 of 1 late (ratio 1 -> -150), 30 days late (-30), late 0 days ago (-30): 490
+    assert float(rows["bob"]["score"]) == 490
+    # points lost: payment_history 210 (of best 60), recency 50 (of best 20), lateness 30
+    assert rows["bob"]["reasons"] == "payment_history;recency;lateness"
+    assert rows["carol"]["high_risk"] == "true" and rows["carol"]["loan"] == "false"
+
+
+def test_as_of_moves_the_scoring_time(events, tmp_path):
+    out = tmp_path / "scores.csv"
+    assert invoke("score", str(events), "-s", "lending", "--as-of", "2024-01-31", "-o", str(out)).exit_code == 0
+    rows = {row["subject"]: row for row in read_csv(out)}
+    assert float(rows["alice"]["paid_24m"]) == 1  # the February payment is after as-of
+    assert float(rows["bob"]["late_24m"]) == 0
+
+
+def test_parquet_in_and_out_agree_with_csv(events, tmp_path):
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(events, convert_options=pacsv.ConvertOptions(column_types={"time": pa.string()}))
+    pq.write_table(table, tmp_path / "events.parquet")
+    assert invoke("score", str(tmp_path / "events.parquet"), "-s", "lending", "-o", str(tmp_path / "a.parquet")
+                  ).exit_code == 0
+    assert invoke("score", str(events), "-s", "lending", "-o", str(tmp_path / "b.csv")).exit_code == 0
+    from_parquet = pq.read_table(tmp_path / "a.parquet").to_pylist()
+    from_csv = read_csv(tmp_path / "b.csv")
+    assert [r["subject"] for r in from_parquet] == [r["subject"] for r in from_csv]
+    assert [r["score"] for r in from_parquet] == [float(r["score"]) for r in from_csv]
+
+
+def test_relations_add_subjects_and_network_term(tmp_path, events):
+    scheme = tmp_path / "net.yaml"
+    scheme.write_text((EXAMPLES.parent / "src/socialcredit/presets/lending.yaml").read_text()
+                      .replace("id: lending", "id: net") + "network: {weight: 0.5}\n")
+    scheme.write_text(scheme.read_text().replace("context: financial}", "context: financial, uses: [social]}"))
+    relations = write_csv(tmp_path / "ties.csv", [["subject", "other"], ["alice", "bob"], ["bob", "alice"],
+                                                  ["dave", "alice"], ["dave", "dave"]])
+    out = tmp_path / "scores.csv"
+    result = invoke("score", str(events), "-s", str(scheme), "--relations", str(relations), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = {row["subject"]: row for row in read_csv(out)}
+    assert list(rows) == ["alice", "bob", "carol", "dave"]
+    # bob's neighbour alice has pre 780: 490 + 0.5 * (780 - 700) = 530
+    assert float(rows["bob"]["score"]) == 530
+    # dave has no events (pre 700 + 60 for a zero late share + 20 recency = 780); neighbour alice: +40
+    assert float(rows["dave"]["pre"]) == 780 and float(rows["dave"]["score"]) == 820
+
+
+def test_stdout_table_without_out(events):
+    result = invoke("score", str(events), "--scheme", "lending")
+    assert result.exit_code == 0
+    assert "alice" in result.output and "prime" in result.output and "3 subjects" in result.output
+
+
+def test_example_log_in_the_readme_scores():
+    result = invoke("score", str(EXAMPLES / "events.csv"), "--scheme", "lending")
+    assert result.exit_code == 0 and "40 subjects" in result.output
+
+
+# --- bad input: exit code 2, file, line, column and problem; never a traceback ---
+
+BAD_ROWS = [
+    ("kind", ["alice", "bribe", "2024-01-05", "1"], "unknown event kind 'bribe'"),
+    ("time", ["alice", "payment", "2024-13-45", "1"], "cannot read '2024-13-45' as a time"),
+    ("time", ["alice", "payment", "", "1"], "missing time"),
+    ("value", ["alice", "payment", "2024-01-05", "lots"], "value 'lots' is not a number"),
+    ("subject", ["", "payment", "2024-01-05", "1"], "missing subject"),
+]
+
+
+@pytest.mark.parametrize("column, row, words", BAD_ROWS, ids=[r[2] for r in BAD_ROWS])
+def test_bad_row_stops_with_file_line_column_and_problem(tmp_path, events, column, row, words):
+    lines = events.read_text().splitlines()
+    lines.insert(3, ",".join(row))  # becomes line 4 of the file
+    events.write_text("\n".join(lines) + "\n")
+    result = invoke("score", str(events), "-s", "lending", "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 2
+    assert f"{events}:4: column '{column}': {words}" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_row_with_wrong_number_of_fields_is_named_by_line(tmp_path, events):
+    events.write_text(events.read_text() + "dave,payment\n")
+    result = invoke("score", str(events), "-s", "lending")
+    assert result.exit_code == 2
+    assert f"{events}:7: column '*': expected 4 fields, found 2" in result.output
+
+
+def test_missing_column_is_named(tmp_path):
+    path = write_csv(tmp_path / "e.csv", [["subject", "when"], ["a", "2024-01-01"]])
+    result = invoke("score", str(path), "-s", "lending")
+    assert result.exit_code == 2
+    assert "missing columns 'kind', 'time' (found: subject, when)" in result.output
+
+
+def test_missing_file_is_named(tmp_path):
+    result = invoke("score", str(tmp_path / "nope.csv"), "-s", "lending")
+    assert result.exit_code == 2 and "nope.csv: no such file" in result.output
+
+
+def test_unparsable_as_of_is_named(events):
+    result = invoke("score", str(events), "-s", "lending", "--as-of", "yesterday")
+    assert result.exit_code == 2 and "cannot read 'yesterday' as a time" in result.output
+
+
+def test_skip_bad_rows_scores_the_rest_and_writes_rejects(tmp_path, events):
+    events.write_text(events.read_text() + "dave,bribe,2024-01-01,1\nerin,payment,never,1\nfrank,payment\n")
+    out = tmp_path / "scores.csv"
+    result = invoke("score", str(events), "-s", "lending", "-o", str(out), "--skip-bad-rows")
+    assert result.exit_code == 0, result.output
+    assert "skipped 3 bad rows" in result.output
+    assert [row["subject"] for row in read_csv(out)] == ["alice", "bob", "carol"]
+    rejects = read_csv(Path(str(out) + ".rejects.csv"))
+    assert [(r["line"], r["column"]) for r in rejects] == [("7", "kind"), ("8", "time"), ("9", "*")]
+    assert "unknown event kind 'bribe'" in rejects[0]["problem"]
+
+
+def test_refuses_a_scheme_that_crosses_contexts(events):
+    result = invoke("score", str(events), "--scheme", "example")
+    assert result.exit_code == 3
+    assert "refuses scheme 'example'" in result.output and "'board_flight'" in result.output
+
+
+def test_invalid_scheme_file_is_reported_with_its_line(tmp_path, events):
+    scheme = tmp_path / "s.yaml"
+    scheme.write_text("id: s\ntitle: t\nscale: {min: 0, max: 10, base: 5}\nevents: {pay: {category: financial}}\n"
+                      "features:\n  n: {count: pai}\n")
+    result = invoke("score", str(events), "--scheme", str(scheme))
+    assert result.exit_code == 2
+    assert f"{scheme}:6:" in result.output and "did you mean 'pay'?" in result.output
+
+
+def test_scheme_check_and_schemes_list():
+    result = invoke("scheme", "check", "lending")
+    assert result.exit_code == 0 and "real-person use: allowed" in result.output
+    result = invoke("scheme", "check", "example")
+    assert result.exit_code == 0 and "real-person use: refused" in result.output
+    result = invoke("schemes")
+    assert result.exit_code == 0 and "lending" in result.output and "example" in result.output
+
+
+def test_scheme_schema_is_json():
+    import json
+
+    result = invoke("scheme", "schema")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["title"] == "Scheme"

@@ -1,0 +1,40 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+BASE_SCHEME: dict[str, Any] = {
+    "id": "t",
+    "title": "test scheme",
+    "scale": {"min": 0, "max": 2000, "base": 1000},
+    "events": {
+        "payment": {"category": "financial"},
+        "late_payment": {"category": "financial"},
+        "traffic_violation": {"category": "conduct"},
+        "rating": {"category": "peer"},
+    },
+    "features": {
+        "late_24m": {"count": "late_payment", "window_days": 730},
+        "paid_24m": {"count": "payment", "window_days": 730},
+        "late_ratio": {"ratio": ["late_24m", "paid_24m"]},
+    },
+    "components": {
+        "payment_history": {
+            "feature": "late_ratio",
+            "bins": [{"upto": 0.0, "points": 0}, {"upto": 0.1, "points": -40}, {"points": -120}],
+        },
+    },
+    "tiers": [{"name": "A", "min": 960}, {"name": "B", "min": 850}, {"name": "C", "min": 0}],
+    "lists": {"blacklist": "tier <= 'C' or late_24m >= 3"},
+    "entitlements": {"loan": {"allow": "not blacklist", "context": "financial"}},
+}
+
+
+@pytest.fixture
+def scheme_data() -> dict[str, Any]:
+    """A fresh, valid scheme as data, for tests to modify."""
+    return copy.deepcopy(BASE_SCHEME)

@@ -1,0 +1,178 @@
+"""Scheme files: every structural and semantic mistake is an error that names the path and a fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from socialcredit.scheme import SchemeError, load_scheme, load_scheme_text, preset_names, scheme_from_data
+
+
+def problems_of(data) -> list[str]:
+    with pytest.raises(SchemeError) as caught:
+        scheme_from_data(data, "s.yaml")
+    return [p.render("s.yaml") for p in caught.value.problems]
+
+
+def only_problem(data) -> str:
+    problems = problems_of(data)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_valid_scheme_loads_and_compiles_rules(scheme_data):
+    scheme = scheme_from_data(scheme_data)
+    assert scheme.rules.list_order == ("blacklist",)
+    assert scheme.rules.feature_order.index("late_ratio") > scheme.rules.feature_order.index("late_24m")
+    assert set(scheme.rules.entitlements) == {"loan"}
+
+
+def test_every_shipped_preset_is_valid():
+    assert "example" in preset_names() and "lending" in preset_names()
+    for name in preset_names():
+        assert load_scheme(name).id == name
+
+
+def test_unknown_key_names_the_key_and_its_line():
+    text = "id: t\ntitle: x\nscale: {min: 0, max: 10, base: 5}\nevents:\n  pay: {category: financial, colour: red}\n"
+    with pytest.raises(SchemeError) as caught:
+        load_scheme_text(text, "s.yaml")
+    (problem,) = caught.value.problems
+    assert problem.path == ("events", "pay", "colour")
+    assert (problem.line, problem.column) == (5, 30)
+    assert "unknown key 'colour'" in problem.message
+
+
+def test_misspelt_category_suggests_the_right_one(scheme_data):
+    scheme_data["events"]["payment"]["category"] = "financal"
+    message = only_problem(scheme_data)
+    assert "events.payment.category" in message and "did you mean 'financial'?" in message
+
+
+def test_ratio_to_unknown_feature_names_the_index(scheme_data):
+    scheme_data["features"]["late_ratio"]["ratio"] = ["late_24m", "paid_25m"]
+    message = only_problem(scheme_data)
+    assert "features.late_ratio.ratio[1]" in message
+    assert "unknown feature 'paid_25m'" in message and "did you mean 'paid_24m'?" in message
+
+
+def test_feature_on_unknown_event(scheme_data):
+    scheme_data["features"]["late_24m"]["count"] = "late_paymnt"
+    assert "features.late_24m.count: unknown event kind 'late_paymnt'" in only_problem(scheme_data)
+
+
+def test_window_and_half_life_on_one_feature_is_an_error(scheme_data):
+    scheme_data["features"]["late_24m"]["half_life_days"] = 90
+    assert "window_days or half_life_days, not both" in only_problem(scheme_data)
+
+
+def test_feature_needs_exactly_one_type(scheme_data):
+    scheme_data["features"]["late_24m"] = {"count": "late_payment", "sum": "payment"}
+    assert "exactly one of count, sum, mean, days_since, ratio (it has count, sum)" in only_problem(scheme_data)
+
+
+def test_days_since_needs_a_default(scheme_data):
+    scheme_data["features"]["clean"] = {"days_since": "late_payment"}
+    assert "needs a default" in only_problem(scheme_data)
+
+
+def test_ratio_cycle_is_an_error(scheme_data):
+    scheme_data["features"]["a"] = {"ratio": ["b", "late_24m"]}
+    scheme_data["features"]["b"] = {"ratio": ["a", "late_24m"]}
+    assert "cycle" in only_problem(scheme_data)
+
+
+def test_unknown_component_feature(scheme_data):
+    scheme_data["components"]["payment_history"]["feature"] = "late_rate"
+    assert "components.payment_history.feature: unknown feature 'late_rate'" in only_problem(scheme_data)
+
+
+def test_component_needs_bins_or_per_unit_not_both(scheme_data):
+    scheme_data["components"]["payment_history"]["per_unit"] = -5
+    assert "exactly one of bins or per_unit" in only_problem(scheme_data)
+
+
+def test_bins_must_increase_and_end_with_catch_all(scheme_data):
+    scheme_data["components"]["payment_history"]["bins"] = [
+        {"upto": 0.5, "points": 0}, {"upto": 0.1, "points": -40}, {"upto": 1, "points": -120}]
+    messages = problems_of(scheme_data)
+    assert any("bins[1].upto: upto values must increase" in m for m in messages)
+    assert any("bins[2].upto: the last bin is the catch-all" in m for m in messages)
+
+
+def test_tiers_must_descend(scheme_data):
+    scheme_data["tiers"] = [{"name": "A", "min": 850}, {"name": "B", "min": 960}, {"name": "C", "min": 0}]
+    assert "tiers[1].min: tiers must run highest first" in only_problem(scheme_data)
+
+
+def test_lowest_tier_must_cover_the_scale(scheme_data):
+    scheme_data["tiers"][-1]["min"] = 100
+    assert "set the last tier's min to 0" in only_problem(scheme_data)
+
+
+def test_list_cycle_is_an_error(scheme_data):
+    scheme_data["lists"] = {"a": "b or score < 10", "b": "a and score > 5"}
+    scheme_data["entitlements"]["loan"]["allow"] = "not a"
+    message = only_problem(scheme_data)
+    assert "lists depend on each other in a cycle" in message
+
+
+def test_lists_may_read_later_lists(scheme_data):
+    scheme_data["lists"] = {"watch": "blacklist or score < 900", "blacklist": "late_24m >= 3"}  # watch comes first
+    scheme = scheme_from_data(scheme_data)
+    assert scheme.rules.list_order == ("blacklist", "watch")
+
+
+def test_unknown_name_in_expression_points_at_the_column(scheme_data):
+    scheme_data["lists"]["blacklist"] = "late_24m >= 3 or lates > 2"
+    message = only_problem(scheme_data)
+    assert "lists.blacklist: unknown name 'lates' at column 18" in message
+
+
+def test_names_are_one_namespace(scheme_data):
+    scheme_data["lists"]["late_24m"] = "score < 10"
+    assert "already used in features" in only_problem(scheme_data)
+
+
+def test_reserved_names_are_refused(scheme_data):
+    scheme_data["features"]["score"] = {"count": "payment"}
+    assert "reserved word" in " ".join(problems_of(scheme_data))
+
+
+def test_yaml_syntax_error_names_the_line():
+    with pytest.raises(SchemeError) as caught:
+        load_scheme_text("id: t\ntitle: [unclosed\nscale: {}\n", "s.yaml")
+    assert caught.value.problems[0].line is not None
+    assert "YAML syntax error" in str(caught.value)
+
+
+def test_yaml_python_tags_are_not_executed():
+    with pytest.raises(SchemeError):
+        load_scheme_text("id: !!python/object/apply:os.system ['true']\n", "s.yaml")
+
+
+def test_error_message_names_file_line_path_and_fix(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: t\ntitle: x\nscale: {min: 0, max: 10, base: 5}\nevents:\n  pay: {category: financial}\n"
+                    "features:\n  n: {count: payy}\n")
+    with pytest.raises(SchemeError) as caught:
+        load_scheme(path)
+    text = str(caught.value)
+    assert f"{path}:7:" in text and "features.n.count: unknown event kind 'payy'" in text
+    assert "fix: did you mean 'pay'?" in text
+
+
+def test_unknown_preset_suggests_a_close_one():
+    with pytest.raises(SchemeError) as caught:
+        load_scheme("lendin")
+    assert "did you mean 'lending'?" in str(caught.value)
+
+
+def test_json_schema_describes_the_format():
+    from socialcredit.scheme import Scheme
+
+    schema = json.loads(json.dumps(Scheme.model_json_schema()))
+    assert {"id", "scale", "events"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False
+    assert "half_life_days" in schema["$defs"]["Feature"]["properties"]

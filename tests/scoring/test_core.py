@@ -1,0 +1,143 @@
+"""The scoring core's exact semantics (DESIGN.md §4), each on a hand-computed case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from socialcredit.scheme import scheme_from_data
+from socialcredit.scoring import EventArrays, Relations, score_events
+
+PAYMENT, LATE, TRAFFIC, RATING = 0, 1, 2, 3
+
+
+def scores_for(data, events, as_of, n=None, relations=None):
+    scheme = scheme_from_data(data)
+    subject, kind, time, *rest = zip(*events, strict=False) if events else ((), (), ())
+    value = [e[3] if len(e) > 3 else 1.0 for e in events]
+    weight = [e[4] if len(e) > 4 else 1.0 for e in events]
+    arrays = EventArrays.build(subject, kind, time, value, weight, n_subjects=n)
+    return score_events(scheme, arrays, as_of, relations)
+
+
+def test_window_upper_bound_is_inclusive_and_future_events_are_ignored(scheme_data):
+    result = scores_for(scheme_data, [(0, LATE, 100), (0, LATE, 100.5), (0, LATE, 99)], as_of=100)
+    assert result.features["late_24m"][0] == 2
+
+
+def test_retention_drops_old_events_everywhere(scheme_data):
+    scheme_data["retention_days"] = 30
+    scheme_data["features"]["ever_late"] = {"count": "late_payment"}
+    result = scores_for(scheme_data, [(0, LATE, 60), (0, LATE, 69.5), (0, LATE, 70)], as_of=100)
+    # Kept when as_of - t <= retention_days: the event at exactly 30 days old stays.
+    assert result.features["ever_late"][0] == 1
+    assert result.features["late_24m"][0] == 1
+
+
+def test_bins_take_the_first_bin_whose_upto_the_value_reaches(scheme_data):
+    # late_ratio 0 -> first bin (0 points); exactly 0.1 -> second bin (-40); above -> catch-all (-120)
+    events = [(1, PAYMENT, t) for t in range(10)] + [(1, LATE, 5)]
+    events += [(2, PAYMENT, t) for t in range(9)] + [(2, LATE, 5)]
+    result = scores_for(scheme_data, events, as_of=20, n=3)
+    assert result.features["late_ratio"].tolist() == [0.0, 0.1, pytest.approx(1 / 9)]
+    assert result.components["payment_history"].tolist() == [0, -40, -120]
+
+
+def test_per_unit_points_are_clipped(scheme_data):
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["components"]["conduct"] = {"feature": "violations", "per_unit": -5, "min": -12}
+    result = scores_for(scheme_data, [(0, TRAFFIC, 1), (1, TRAFFIC, 1), (1, TRAFFIC, 2), (1, TRAFFIC, 3)], as_of=5)
+    assert result.components["conduct"].tolist() == [-5, -12]
+    assert result.pre.tolist() == [995, 988]
+
+
+def test_pre_is_clipped_to_the_scale(scheme_data):
+    scheme_data["scale"] = {"min": 0, "max": 1010, "base": 1000}
+    scheme_data["features"]["ratings"] = {"count": "rating"}
+    scheme_data["components"]["peer"] = {"feature": "ratings", "per_unit": 50}
+    scheme_data["tiers"] = []
+    scheme_data["lists"] = {}
+    scheme_data["entitlements"] = {}
+    result = scores_for(scheme_data, [(0, RATING, 1)], as_of=5)
+    assert result.pre[0] == 1010 and result.score[0] == 1010
+
+
+def test_mean_is_weighted_and_defaults_where_no_weight(scheme_data):
+    scheme_data["features"]["stars"] = {"mean": "rating", "default": 3.0}
+    events = [(0, RATING, 1, 5.0, 3.0), (0, RATING, 2, 1.0, 1.0), (1, RATING, 1, 4.0, 0.0)]
+    result = scores_for(scheme_data, events, as_of=5, n=3)
+    assert result.features["stars"].tolist() == [4.0, 3.0, 3.0]
+
+
+def test_days_since_latest_event_with_default(scheme_data):
+    scheme_data["features"]["clean"] = {"days_since": "late_payment", "default": 3650}
+    result = scores_for(scheme_data, [(0, LATE, 10), (0, LATE, 40), (1, PAYMENT, 10)], as_of=100)
+    assert result.features["clean"].tolist() == [60, 3650]
+
+
+def test_sum_adds_event_values(scheme_data):
+    scheme_data["features"]["days_late"] = {"sum": "late_payment", "window_days": 10}
+    result = scores_for(scheme_data, [(0, LATE, 95, 7.0), (0, LATE, 99, 2.5), (0, LATE, 80, 100.0)], as_of=100)
+    assert result.features["days_late"][0] == 9.5
+
+
+def test_tier_is_the_first_whose_min_the_score_reaches(scheme_data):
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["components"]["conduct"] = {"feature": "violations", "per_unit": -40}
+    # 1000 -> A (>= 960); 960 -> A exactly at the boundary; 920 -> B; 0 violations for subject 3 -> A
+    events = [(1, TRAFFIC, 1), (2, TRAFFIC, 1), (2, TRAFFIC, 2)]
+    result = scores_for(scheme_data, events, as_of=5, n=4)
+    assert result.tier_names().tolist() == ["A", "A", "B", "A"]
+
+
+def test_lists_and_entitlements_follow_their_expressions(scheme_data):
+    events = [(0, PAYMENT, 1), (1, LATE, 1), (1, LATE, 2), (1, LATE, 3)]
+    result = scores_for(scheme_data, events, as_of=5)
+    assert result.lists["blacklist"].tolist() == [False, True]
+    assert result.entitlements["loan"].tolist() == [True, False]
+
+
+def test_reasons_only_name_components_that_lost_points_up_to_the_limit(scheme_data):
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["features"]["stars"] = {"mean": "rating", "default": 3}
+    scheme_data["components"]["conduct"] = {"feature": "violations", "per_unit": -5}
+    scheme_data["components"]["peer"] = {"feature": "stars", "per_unit": 10, "max": 50}
+    scheme_data["reasons"] = 2
+    events = [(0, PAYMENT, 1), (0, LATE, 1), (0, TRAFFIC, 1), (1, RATING, 1, 5.0)]
+    result = scores_for(scheme_data, events, as_of=5)
+    # subject 0: payment_history lost 120, peer lost 20 (30 of 50), conduct lost 5 -> two reasons
+    # subject 1: peer at its max (5 stars * 10 = 50), nothing else lost -> no reasons
+    assert result.reason_strings().tolist() == ["payment_history;peer", ""]
+    assert result.explain(0) == [
+        {"component": "payment_history", "feature": "late_ratio", "value": 1.0, "points": -120.0,
+         "points_lost": 120.0},
+        {"component": "peer", "feature": "stars", "value": 3.0, "points": 30.0, "points_lost": 20.0},
+    ]
+
+
+def test_network_term_uses_mean_of_neighbours_pre(scheme_data):
+    scheme_data["network"] = {"weight": 0.5}
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["components"]["conduct"] = {"feature": "violations", "per_unit": -100}
+    events = [(1, TRAFFIC, 1), (2, TRAFFIC, 1), (2, TRAFFIC, 2)]
+    relations = Relations.from_pairs([0, 0], [1, 2], 4)
+    result = scores_for(scheme_data, events, as_of=5, n=4, relations=relations)
+    assert result.pre.tolist() == [1000, 900, 800, 1000]
+    # 0: neighbours 900 and 800 -> 1000 + 0.5 * (850 - 1000); 1 and 2: neighbour 1000 -> no change; 3: alone
+    assert result.score.tolist() == [925, 900, 800, 1000]
+
+
+def test_no_events_scores_everyone_at_base(scheme_data):
+    result = scores_for(scheme_data, [], as_of=5, n=3)
+    assert result.score.tolist() == [1000, 1000, 1000]
+    assert result.tier_names().tolist() == ["A", "A", "A"]
+
+
+def test_event_arrays_must_have_equal_lengths():
+    with pytest.raises(ValueError, match="same length"):
+        EventArrays.build([0, 1], [0], [1.0, 2.0])
+
+
+def test_scores_are_float64_arrays(scheme_data):
+    result = scores_for(scheme_data, [(0, LATE, 1)], as_of=5)
+    assert result.score.dtype == np.float64 and result.pre.dtype == np.float64
