@@ -29,12 +29,48 @@ class Relations:
         b = np.asarray(b, dtype=np.int64)
         keep = a != b
         a, b = a[keep], b[keep]
-        keys = np.unique(np.concatenate([a * n_subjects + b, b * n_subjects + a]))
+        keys = np.concatenate([a * n_subjects + b, b * n_subjects + a])
+        keys.sort()  # sort and drop repeats: far faster than np.unique's hashing for int64 keys
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
         rows, cols = np.divmod(keys, n_subjects) if n_subjects else (keys, keys)
         index_type = np.int32 if n_subjects < 2**31 else np.int64
         indptr = np.zeros(n_subjects + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_subjects), out=indptr[1:])
         return cls(indptr, cols.astype(index_type))
+
+    def pair_keys(self) -> np.ndarray:
+        """row * n + column of every stored entry: increasing, since rows and their columns are sorted."""
+        rows = np.repeat(np.arange(self.n_subjects, dtype=np.int64), self.degree)
+        return rows * self.n_subjects + self.indices
+
+    def edited(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray, add_b: np.ndarray) -> Relations:
+        """A new graph without the ties (remove_a[i], remove_b[i]) and with the ties (add_a[i], add_b[i]).
+
+        Works on the sorted entry keys (deletion by binary search, insertion by merging sorted runs),
+        so a batch of edits costs a few passes over the entries, not a rebuild from scratch."""
+        n = self.n_subjects
+        keys = self.pair_keys()
+        if remove_a.size:
+            ra, rb = np.asarray(remove_a, np.int64), np.asarray(remove_b, np.int64)
+            doomed = np.concatenate([ra * n + rb, rb * n + ra])
+            keep = np.ones(keys.size, dtype=bool)
+            if keys.size:
+                position = np.minimum(np.searchsorted(keys, doomed), keys.size - 1)
+                keep[position[keys[position] == doomed]] = False  # ties that exist; others are ignored
+            keys = keys[keep]
+        if add_a.size:
+            aa, ab = np.asarray(add_a, np.int64), np.asarray(add_b, np.int64)
+            fresh = aa != ab
+            aa, ab = aa[fresh], ab[fresh]
+            added = np.concatenate([aa * n + ab, ab * n + aa])
+            added.sort()
+            # Two sorted runs: a stable sort (timsort) merges them in linear time.
+            keys = np.sort(np.concatenate([keys, added]), kind="stable")
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
+        rows, cols = np.divmod(keys, n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        return Relations(indptr, cols.astype(self.indices.dtype))
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:

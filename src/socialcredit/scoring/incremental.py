@@ -1,0 +1,202 @@
+"""Incremental feature state: the same features as `features.compute_features`, kept current as
+time passes and events arrive, without re-reading history.
+
+- hard windows: an event is added when it happens and subtracted the day it leaves the window;
+  the events still inside some window are kept as per-batch arrays, not W buckets per person;
+- half-lives: the state decays by 0.5 ** (elapsed / half_life) as time advances;
+- days_since: the time of each subject's latest event;
+- retention: an event older than `retention_days` is subtracted from every feature that holds it.
+
+Sums of floating values are kept with a count of the events they hold, and reset to exactly 0
+when the count reaches 0, so that a subject whose events have all left agrees with the batch core
+bit for bit (no 1e-17 residue that would fall into another bin).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scheme import Scheme
+from ..scheme.models import Feature
+from .features import safe_ratio
+
+
+@dataclass
+class _Batch:
+    """Events of one time, grouped by kind code: subject indices, values, weights."""
+
+    time: float
+    by_kind: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _counted(feature: Feature, retention: float | None, age: float) -> bool:
+    """Whether an event of this age counts in the feature (the batch core's selection rule)."""
+    if age < 0:
+        return False
+    if retention is not None and age > retention:
+        return False
+    return not (feature.window_days is not None and age >= feature.window_days)
+
+
+class IncrementalFeatures:
+    """Per-subject feature state for one scheme, advanced through time in order."""
+
+    def __init__(self, scheme: Scheme, n_subjects: int, start: float = 0.0):
+        self.scheme = scheme
+        self.n = n_subjects
+        self.as_of = start
+        self.codes = {name: code for code, name in enumerate(scheme.events)}
+        self.retention = scheme.retention_days
+        self.direct = [name for name in scheme.rules.feature_order if scheme.features[name].type != "ratio"]
+        self.total: dict[str, np.ndarray] = {}     # count, sum, or mean's numerator
+        self.weight: dict[str, np.ndarray] = {}    # mean's denominator
+        self.held: dict[str, np.ndarray] = {}      # events currently held, where a float sum needs it
+        self.latest: dict[str, np.ndarray] = {}    # days_since: latest event time
+        for name in self.direct:
+            feature = scheme.features[name]
+            if feature.type == "days_since":
+                self.latest[name] = np.full(n_subjects, -np.inf)
+                continue
+            self.total[name] = np.zeros(n_subjects)
+            if feature.type == "mean":
+                self.weight[name] = np.zeros(n_subjects)
+            if feature.type != "count" or feature.half_life_days is not None:
+                # for a mean, the events with a non-zero weight: those its denominator holds
+                self.held[name] = np.zeros(n_subjects, dtype=np.int32)
+        # Only features that ever drop an event need the history of batches.
+        self.expiring = [name for name in self.direct if scheme.features[name].type != "days_since"
+                         and (scheme.features[name].window_days is not None or self.retention is not None)]
+        self.horizon = max((min(scheme.features[name].window_days or np.inf, self.retention or np.inf)
+                            for name in self.expiring), default=0.0)
+        self.history: list[_Batch] = []   # in time order
+        self.times: list[float] = []
+
+    # --- events in -------------------------------------------------------------------------
+    def add(self, time: float, subject: np.ndarray, kind: np.ndarray, value: np.ndarray | None = None,
+            weight: np.ndarray | None = None) -> None:
+        """Add events that happen at `time` (which must be the current as-of time)."""
+        if time != self.as_of:
+            raise ValueError(f"events at {time} added while the state is at {self.as_of}; advance first")
+        subject = np.asarray(subject, dtype=np.int64)
+        kind = np.asarray(kind)
+        value = np.ones(subject.shape[0]) if value is None else np.asarray(value, dtype=np.float64)
+        weight = np.ones(subject.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
+        by_kind: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for code in np.unique(kind):
+            chosen = kind == code
+            by_kind[int(code)] = (subject[chosen], value[chosen], weight[chosen])
+        for name in self.direct:
+            entry = by_kind.get(self.codes[self.scheme.features[name].event or ""])
+            if entry is not None:
+                self._apply(name, *entry, sign=1.0, age=0.0)
+        if self.expiring and by_kind:
+            self.history.append(_Batch(time, by_kind))
+            self.times.append(time)
+
+    def _apply(self, name: str, subject: np.ndarray, value: np.ndarray, weight: np.ndarray,
+               sign: float, age: float) -> None:
+        feature = self.scheme.features[name]
+        n = self.n
+        if feature.type == "days_since":
+            np.maximum.at(self.latest[name], subject, self.as_of - age)
+            return
+        decay = 1.0 if feature.half_life_days is None else float(np.exp2(-age / feature.half_life_days))
+        if feature.type == "count":
+            amount = np.bincount(subject, minlength=n) * decay
+        elif feature.type == "sum":
+            amount = np.bincount(subject, weights=value, minlength=n) * decay
+        else:
+            amount = np.bincount(subject, weights=weight * value, minlength=n) * decay
+            self.weight[name] += sign * np.bincount(subject, weights=weight, minlength=n) * decay
+        self.total[name] += sign * amount
+        if name in self.held:
+            holding = subject if feature.type != "mean" else subject[weight != 0]
+            self.held[name] += int(sign) * np.bincount(holding, minlength=n).astype(np.int32)
+
+    # --- time passing ----------------------------------------------------------------------
+    def advance(self, as_of: float) -> None:
+        """Move the state to `as_of` (>= the current time): decay, and drop events that leave."""
+        if as_of < self.as_of:
+            raise ValueError(f"cannot go back in time from {self.as_of} to {as_of}")
+        previous, self.as_of = self.as_of, as_of
+        elapsed = as_of - previous
+        for name in self.direct:
+            half_life = self.scheme.features[name].half_life_days
+            if half_life is not None and elapsed:
+                factor = float(np.exp2(-elapsed / half_life))
+                self.total[name] *= factor
+                if name in self.weight:
+                    self.weight[name] *= factor
+        touched: set[str] = set()
+        for name in self.expiring:
+            feature = self.scheme.features[name]
+            code = self.codes[feature.event or ""]
+            # Only batches whose age crossed a threshold between `previous` and `as_of` can leave.
+            thresholds = [t for t in (feature.window_days, self.retention) if t is not None]
+            first = bisect_left(self.times, previous - max(thresholds))
+            last = bisect_right(self.times, as_of - min(thresholds))
+            for batch in self.history[first:last]:
+                if code in batch.by_kind and _counted(feature, self.retention, previous - batch.time) and not \
+                        _counted(feature, self.retention, as_of - batch.time):
+                    self._apply(name, *batch.by_kind[code], sign=-1.0, age=as_of - batch.time)
+                    touched.add(name)
+        for name in touched:
+            if name in self.held:
+                empty = self.held[name] == 0
+                self.total[name][empty] = 0.0
+                if name in self.weight:
+                    self.weight[name][empty] = 0.0
+        stale = bisect_left(self.times, as_of - self.horizon)  # no feature holds events older than this
+        if stale > 64:  # drop in slices, not one by one
+            del self.history[:stale], self.times[:stale]
+
+    # --- features out ----------------------------------------------------------------------
+    def features(self) -> dict[str, np.ndarray]:
+        """Every feature at the current as-of time, as `compute_features` would give it."""
+        return self._features({})
+
+    def features_with_one_more(self, kind: str, value: float = 1.0, weight: float = 1.0) -> dict[str, np.ndarray]:
+        """Every feature as if each subject had one more `kind` event now: what one more act would
+        cost (or earn), for people weighing what is at stake."""
+        code = self.codes[kind]
+        extra: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for name in self.direct:
+            feature = self.scheme.features[name]
+            if self.codes[feature.event or ""] != code:
+                continue
+            if feature.type == "days_since":
+                extra[name] = (np.full(self.n, self.as_of), None)
+            elif feature.type == "count":
+                extra[name] = (self.total[name] + 1.0, None)
+            elif feature.type == "sum":
+                extra[name] = (self.total[name] + value, None)
+            else:
+                extra[name] = (self.total[name] + weight * value, self.weight[name] + weight)
+        return self._features(extra)
+
+    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for name in self.scheme.rules.feature_order:
+            feature = self.scheme.features[name]
+            if feature.type == "ratio":
+                a, b = feature.ratio or ("", "")
+                out[name] = safe_ratio(out[a], out[b])
+            elif feature.type == "days_since":
+                latest = extra[name][0] if name in extra else self.latest[name]
+                since = np.full(self.n, float(feature.default if feature.default is not None else 0.0))
+                seen = np.isfinite(latest)
+                if self.retention is not None:
+                    seen &= self.as_of - latest <= self.retention
+                since[seen] = self.as_of - latest[seen]
+                out[name] = since
+            elif feature.type == "mean":
+                total, weights = extra[name] if name in extra else (self.total[name], self.weight[name])
+                mean = np.full(self.n, feature.default if feature.default is not None else 0.0)
+                np.divide(total, weights, out=mean, where=weights != 0)
+                out[name] = mean
+            else:
+                out[name] = extra[name][0] if name in extra else self.total[name].copy()
+        return {name: out[name] for name in self.scheme.features}

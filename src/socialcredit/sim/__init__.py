@@ -1,0 +1,1 @@
+"""The simulation: scenario, step loop, random streams."""

@@ -1,0 +1,48 @@
+"""The step loop: the phases of a day, in one visible order, each timed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from ..analysis.metrics import Metrics
+from ..world.behaviour import Behaviour
+from ..world.consequences import Consequences, Economy
+from ..world.scoring import Scoring
+from ..world.social import SocialResponse
+from ..world.surveillance import Surveillance
+from .model import Sim
+
+
+class Module(Protocol):
+    name: str
+
+    def step(self, sim: Sim, day: int) -> None: ...
+
+
+# DESIGN.md §5: behaviour -> surveillance -> incidents -> scoring -> consequences -> effects ->
+# social response -> appeals -> metrics. Incidents and appeals arrive with issue 4.
+PHASES: tuple[type, ...] = (Behaviour, Surveillance, Scoring, Consequences, Economy, SocialResponse, Metrics)
+
+
+class Loop:
+    def __init__(self, sim: Sim):
+        self.sim = sim
+        self.modules: list[Module] = [phase(sim) for phase in PHASES]
+        self.seconds = {module.name: 0.0 for module in self.modules}
+
+    def module(self, kind: type) -> Module:
+        return next(m for m in self.modules if isinstance(m, kind))
+
+    def run(self, on_day: Callable[[int], None] | None = None) -> None:
+        sim = self.sim
+        for day in range(sim.days):
+            for module in self.modules:
+                started = time.perf_counter()
+                module.step(sim, day)
+                self.seconds[module.name] += time.perf_counter() - started
+            if sim.saved_events is not None and len(sim.observed_events):
+                sim.saved_events.append((day, sim.observed_events))
+            if on_day is not None:
+                on_day(day)

@@ -1,0 +1,230 @@
+"""Running a scenario and what a run leaves behind: summary, metrics, people, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..scheme import Scheme
+from .loop import Loop
+from .model import Sim
+from .scenario import Scenario, load_scenario
+
+
+@dataclass
+class Run:
+    """The result of a simulation: `.summary` (dict), `.metrics` and `.people` (DataFrames)."""
+
+    scenario: Scenario
+    scheme: Scheme
+    summary: dict[str, Any]
+    metrics: pd.DataFrame
+    people: pd.DataFrame
+    mobility: pd.DataFrame
+    phase_seconds: dict[str, float]
+    sim: Sim = field(repr=False)
+
+    def report(self, path: str | Path) -> Path:
+        from ..analysis.report import write_report
+
+        return write_report(self, Path(path))
+
+    def save(self, out: str | Path, save_events: bool = False) -> Path:
+        """Write summary.json, metrics.parquet, people.parquet, scenario.yaml and report.html."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default))
+        self.metrics.to_parquet(out / "metrics.parquet", index=False)
+        self.people.to_parquet(out / "people.parquet", index=False)
+        self.mobility.to_csv(out / "mobility.csv")
+        resolved = self.scenario.model_dump(mode="json")
+        (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        if save_events:
+            self.write_events(out / "events.parquet")
+            self.write_relations(out / "relations.parquet")
+        self.report(out / "report.html")
+        return out
+
+    def write_events(self, path: Path) -> None:
+        """The observed events, in the `socialcredit score` input format."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        saved = self.sim.saved_events or []
+        names = list(self.scheme.events)
+        sources = list(self.scenario.surveillance)
+        days = np.concatenate([np.full(len(e), d) for d, e in saved]) if saved else np.zeros(0)
+        subject = np.concatenate([e.subject for _, e in saved]) if saved else np.zeros(0, np.int64)
+        kind = np.concatenate([e.kind for _, e in saved]) if saved else np.zeros(0, np.int16)
+        value = np.concatenate([e.value for _, e in saved]) if saved else np.zeros(0)
+        source = np.concatenate([e.source for _, e in saved]) if saved else np.zeros(0, np.int16)
+        table = pa.table({
+            "subject": pa.array(subject.astype(np.int64)),
+            "kind": pa.DictionaryArray.from_arrays(pa.array(kind.astype(np.int32)), pa.array(names)),
+            "time": pa.array(self.sim.start_time + days.astype(np.float64)),
+            "value": pa.array(value),
+            "source": pa.DictionaryArray.from_arrays(pa.array(source.astype(np.int32)), pa.array(sources or [""])),
+        })
+        pq.write_table(table, path)
+
+    def write_relations(self, path: Path) -> None:
+        """The final social graph as `subject,other` ties (each once)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        graph = self.sim.graph
+        rows = np.repeat(np.arange(graph.n_subjects, dtype=np.int64), graph.degree)
+        once = rows < graph.indices
+        pq.write_table(pa.table({"subject": rows[once], "other": graph.indices[once].astype(np.int64)}), path)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _people_frame(sim: Sim) -> pd.DataFrame:
+    people, scores = sim.people, sim.scores
+    assert scores is not None
+    frame: dict[str, Any] = {
+        "person": np.arange(sim.n),
+        "group": pd.Categorical.from_codes(people.group, categories=list(people.group_names)),
+        "district": people.district,
+        "age": people.age,
+        "income_initial": people.income_initial,
+        "income": people.income,
+        "degree_initial": sim.initial_degree,
+        "degree": sim.graph.degree,
+        "score": scores.score,
+        "pre": scores.pre,
+        "tier": scores.tier_names(),
+        "tier_initial": np.array([*sim.scheme.tier_names, ""], dtype=object)[
+            sim.initial_tier if sim.initial_tier is not None else scores.tier],
+    }
+    for name, member in scores.lists.items():
+        frame[f"listed.{name}"] = member
+        frame[f"days_listed.{name}"] = sim.listed_days[name]
+    for name, allowed in scores.entitlements.items():
+        frame[f"allowed.{name}"] = allowed
+        frame[f"days_denied.{name}"] = sim.denied_days[name]
+    for code, kind in enumerate(sim.scheme.events):
+        frame[f"true.{kind}"] = sim.true_counts[code]
+        frame[f"observed.{kind}"] = sim.observed_counts[code]
+    for name, values in scores.features.items():
+        frame[f"feature.{name}"] = values
+    for name, points in scores.components.items():
+        frame[f"points.{name}"] = points
+    frame["reasons"] = scores.reason_strings()
+    return pd.DataFrame(frame)
+
+
+def _mobility(sim: Sim) -> pd.DataFrame:
+    """Tier transition matrix: share of each starting tier (rows) ending in each tier (columns)."""
+    names = sim.scheme.tier_names
+    scores = sim.scores
+    if not names or scores is None or sim.initial_tier is None:
+        return pd.DataFrame()
+    k = len(names)
+    counts = np.bincount(sim.initial_tier.astype(np.int64) * k + scores.tier, minlength=k * k).reshape(k, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts / counts.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(shares, index=pd.Index(names, name="from"), columns=pd.Index(names, name="to"))
+    return frame.fillna(0.0)
+
+
+def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: float,
+             phase_seconds: dict[str, float]) -> dict[str, Any]:
+    scores = sim.scores
+    assert scores is not None
+    people = sim.people
+    last = metrics.iloc[-1]
+    groups = people.group_names
+    summary: dict[str, Any] = {
+        "scenario": sim.scenario.id,
+        "scheme": sim.scheme.id,
+        "people": sim.n,
+        "days": sim.days,
+        "seed": sim.seed,
+        "score": {"mean": float(scores.score.mean()), "p10": float(np.percentile(scores.score, 10)),
+                  "p50": float(np.median(scores.score)), "p90": float(np.percentile(scores.score, 90)),
+                  "by_group": {g: float(scores.score[people.group == i].mean()) for i, g in enumerate(groups)}},
+        "tiers": {name: float((scores.tier == i).mean()) for i, name in enumerate(sim.scheme.tier_names)},
+        "lists": {}, "entitlements_denied": {},
+        "ever_listed": {}, "income": {
+            "mean_initial": float(people.income_initial.mean()), "mean_final": float(people.income.mean()),
+            "gini_initial": float(metrics["gini_income"].dropna().iloc[0]),
+            "gini_final": float(last["gini_income"]),
+        },
+        "network": {
+            "mean_degree_initial": float(sim.initial_degree.mean()), "mean_degree_final": float(sim.graph.degree.mean()),
+            "assortativity_score_final": float(last.get("assortativity_score", np.nan)),
+            "isolated_listed_share_final": float(last["isolated_listed_share"]),
+        },
+        "mobility_stay_share": float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None
+        else None,
+        "seconds": round(seconds, 3),
+        "person_days_per_second": float(sim.n * sim.days / seconds) if seconds else None,
+        "phase_seconds": {k: round(v, 3) for k, v in phase_seconds.items()},
+    }
+    for name, member in scores.lists.items():
+        summary["lists"][name] = {"share": float(member.mean()),
+                                  "by_group": {g: float(member[people.group == i].mean()) for i, g in enumerate(groups)}}
+        summary["ever_listed"][name] = float((sim.listed_days[name] > 0).mean())
+    for name, allowed in scores.entitlements.items():
+        summary["entitlements_denied"][name] = {
+            "share": float((~allowed).mean()),
+            "by_group": {g: float((~allowed)[people.group == i].mean()) for i, g in enumerate(groups)},
+            "person_days": int(sim.denied_days[name].sum()),
+        }
+    # The feedback loop, measured: income growth of people ever sanctioned against never sanctioned.
+    sanctioned = np.zeros(sim.n, dtype=bool)
+    for days in sim.denied_days.values():
+        sanctioned |= days > 0
+    growth = np.log(people.income / people.income_initial)
+    summary["feedback"] = {
+        "ever_sanctioned_share": float(sanctioned.mean()),
+        "income_log_growth_sanctioned": float(growth[sanctioned].mean()) if sanctioned.any() else None,
+        "income_log_growth_others": float(growth[~sanctioned].mean()) if (~sanctioned).any() else None,
+    }
+    return summary
+
+
+def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], None] | None = None,
+                 save_events: bool = False) -> Run:
+    started = time.perf_counter()
+    sim = Sim(scenario, scheme)
+    if save_events:
+        sim.saved_events = []
+    loop = Loop(sim)
+    loop.run(on_day)
+    seconds = time.perf_counter() - started
+    assert sim.metrics is not None
+    metrics = sim.metrics.frame(sim)
+    mobility = _mobility(sim)
+    summary = _summary(sim, metrics, mobility, seconds, loop.seconds)
+    return Run(scenario, scheme, summary, metrics, _people_frame(sim), mobility, dict(loop.seconds), sim)
+
+
+def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] | None = None,
+             save_events: bool = False, **overrides: Any) -> Run:
+    """Run a scenario (a preset id, a YAML path, or None for the default) and return the Run.
+
+    Overrides set scenario keys: `population=1000` (the size), `days=30`, `seed=2`, or any dotted
+    path as `**{"network.mean_degree": 6}` (or with `__` for dots: `network__mean_degree=6`).
+    """
+    shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
+    dotted = {shortcuts.get(key, key.replace("__", ".")): value for key, value in overrides.items()}
+    chosen, scheme = load_scenario(scenario, dotted)
+    return run_scenario(chosen, scheme, on_day, save_events)

@@ -1,0 +1,215 @@
+"""Scenarios: the world a scheme runs in (DESIGN.md §5), as pydantic models loaded from YAML with
+the same located errors as schemes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path as FilePath
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..scheme.errors import Path, Problem, SchemeError, suggest
+from ..scheme.loader import PRESETS_PACKAGE, _pydantic_problem, load_scheme, preset_names
+from ..scheme.models import Scheme, StrictModel
+from ..scheme.yamlsource import Positions, locate, parse_yaml, read_yaml_file
+
+
+class IncomeSpec(StrictModel):
+    lognormal: tuple[float, float] = Field((10.0, 0.6), description="[mu, sigma] of log yearly income.")
+    group_factor: dict[str, float] = Field(default_factory=dict,
+                                           description="Income multiplier by group (structural inequality).")
+
+
+class PopulationSpec(StrictModel):
+    size: int = Field(100_000, ge=1, description="Number of people.")
+    groups: dict[str, float] = Field(default_factory=lambda: {"majority": 0.9, "minority": 0.1},
+                                     description="Group shares; they must add up to 1.")
+    districts: int = Field(20, ge=1, description="Number of districts (neighbourhoods).")
+    income: IncomeSpec = Field(default_factory=IncomeSpec)
+    age: tuple[int, int] = Field((18, 80), description="[min, max] age of adults, uniform.")
+
+    @model_validator(mode="after")
+    def _shares(self) -> PopulationSpec:
+        total = sum(self.groups.values())
+        if not self.groups or abs(total - 1) > 1e-6 or min(self.groups.values()) < 0:
+            raise ValueError(f"group shares must be >= 0 and add up to 1 (they add up to {total:g})")
+        return self
+
+
+class NetworkSpec(StrictModel):
+    model: Literal["homophilous_small_world"] = "homophilous_small_world"
+    mean_degree: int = Field(10, ge=0, description="Mean number of ties per person (even numbers are exact).")
+    homophily: float = Field(0.8, ge=0, le=1, description="Chance a tie stays within one's group and district.")
+    rewiring: float = Field(0.05, ge=0, le=1, description="Chance a tie is a shortcut to anyone, anywhere.")
+
+
+class BehaviourSpec(StrictModel):
+    rate: float = Field(ge=0, description="Mean events per person per day, before modulation.")
+    heterogeneity: float = Field(1.0, ge=0, description="Spread of personal propensity (gamma, mean 1, var h).")
+    deterrence: float = Field(0.0, ge=0, description="Fall in rate per percentage point of the scale at stake, "
+                                                     "at certain observation: rate * exp(-d * p_obs * stake).")
+    stress: float = Field(0.0, ge=0, description="Elasticity to income stress: rate * (median / income) ** stress.")
+    value: tuple[float, float] = Field((1.0, 1.0), description="Event value drawn uniformly in [lo, hi].")
+    group_factor: dict[str, float] = Field(default_factory=dict, description="Rate multiplier by group.")
+    requires: list[str] = Field(default_factory=list,
+                                description="Entitlements needed to do this at all (no flights when barred).")
+
+
+class SourceSpec(StrictModel):
+    observes: list[str] = Field(description="Event kinds this source records.")
+    coverage: float = Field(1.0, ge=0, le=1, description="Chance a true event is recorded.")
+
+
+class EffectSpec(StrictModel):
+    income_growth: float = Field(0.0, description="Change in yearly income growth while in force (-0.02 = -2%).")
+    behaviours: dict[str, float] = Field(default_factory=dict,
+                                         description="Multipliers on behaviour rates while in force.")
+
+
+class ConsequenceSpec(StrictModel):
+    denied: EffectSpec = Field(default_factory=EffectSpec, description="Effects while the entitlement is denied.")
+    granted: EffectSpec = Field(default_factory=EffectSpec, description="Effects while it is granted.")
+
+
+class SocialSpec(StrictModel):
+    shun_listed: float = Field(0.0, ge=0, le=1, description="Daily chance a tie to a publicly listed person is "
+                                                             "dropped.")
+    public_lists: list[str] | None = Field(None, description="Lists visible to others (default: all lists).")
+    rewire: bool = Field(True, description="Whoever drops a tie makes a new one with someone of similar score.")
+    similarity_window: float = Field(0.02, gt=0, le=1, description="New ties go to people within this share of "
+                                                                    "the population in score rank.")
+    rebuild_every_days: int = Field(7, ge=1, description="How often the tie changes are applied to the graph.")
+
+
+class EconomySpec(StrictModel):
+    income_growth: float = Field(0.02, description="Baseline yearly income growth.")
+    income_volatility: float = Field(0.10, ge=0, description="Yearly standard deviation of log income shocks.")
+
+
+class RunSpec(StrictModel):
+    days: int = Field(365, ge=1)
+    seed: int = Field(1, ge=0)
+    chunk: int = Field(1 << 20, ge=1024, description="People per random-stream block; results depend on it, "
+                                                      "never on the number of workers.")
+    start: dt.date = Field(dt.date(2025, 1, 1), description="Calendar date of day 0 (event times).")
+    perception_every_days: int = Field(7, ge=1, description="How often people re-assess what an act would cost "
+                                                             "them (deterrence).")
+
+
+class Scenario(StrictModel):
+    id: str = Field("custom", pattern=r"^[a-z0-9_-]+$")
+    title: str = ""
+    description: str = ""
+    sources: list[str] = Field(default_factory=list)
+    scheme: str = Field(description="A shipped scheme id, or a path to a scheme YAML file.")
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    behaviours: dict[str, BehaviourSpec] = Field(default_factory=dict)
+    surveillance: dict[str, SourceSpec] = Field(default_factory=dict)
+    consequences: dict[str, ConsequenceSpec] = Field(default_factory=dict)
+    social: SocialSpec = Field(default_factory=SocialSpec)
+    economy: EconomySpec = Field(default_factory=EconomySpec)
+    run: RunSpec = Field(default_factory=RunSpec)
+
+
+def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
+    """References from the scenario into the scheme: event kinds, entitlements, lists, groups."""
+    problems: list[Problem] = []
+    kinds, entitlements, lists = set(scheme.events), set(scheme.entitlements), set(scheme.lists)
+    groups = set(scenario.population.groups)
+
+    def need(name: str, known: set[str], path: Path, what: str) -> None:
+        if name not in known:
+            problems.append(Problem(path, f"unknown {what} '{name}' (scheme '{scheme.id}')", suggest(name, known)))
+
+    for kind, behaviour in scenario.behaviours.items():
+        need(kind, kinds, ("behaviours", kind, "<key>"), "event kind")
+        for index, name in enumerate(behaviour.requires):
+            need(name, entitlements, ("behaviours", kind, "requires", index), "entitlement")
+        for group in behaviour.group_factor:
+            need(group, groups, ("behaviours", kind, "group_factor", group), "group")
+    for source, spec in scenario.surveillance.items():
+        for index, kind in enumerate(spec.observes):
+            need(kind, kinds, ("surveillance", source, "observes", index), "event kind")
+    for name, consequence in scenario.consequences.items():
+        need(name, entitlements, ("consequences", name, "<key>"), "entitlement")
+        for side in ("denied", "granted"):
+            for kind in getattr(consequence, side).behaviours:
+                need(kind, kinds, ("consequences", name, side, "behaviours", kind), "event kind")
+    for index, name in enumerate(scenario.social.public_lists or []):
+        need(name, lists, ("social", "public_lists", index), "list")
+    for group in scenario.population.income.group_factor:
+        need(group, groups, ("population", "income", "group_factor", group), "group")
+    for problem in problems:  # point at the key itself where the key is what is wrong
+        if problem.path[-1] == "<key>":
+            problem.path = problem.path[:-1]
+            problem.key = True
+    return problems
+
+
+def scenario_from_data(data: Any, source: str | None = None, positions: Positions | None = None,
+                       base_dir: FilePath | None = None) -> tuple[Scenario, Scheme]:
+    """Validate scenario data, load its scheme, and check the references between the two."""
+    positions = positions or {}
+    if not isinstance(data, dict):
+        raise SchemeError([Problem((), "a scenario file must be a YAML mapping (scheme:, population:, ...)")],
+                          source, "scenario")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as error:
+        problems = [locate(_pydantic_problem(e), positions) for e in error.errors()]
+        raise SchemeError(problems, source, "scenario") from None
+    reference = scenario.scheme
+    if base_dir is not None and (base_dir / reference).exists():
+        reference = str(base_dir / reference)  # a scheme file next to the scenario file
+    try:
+        scheme = load_scheme(reference)
+    except SchemeError as error:
+        if error.problems and error.problems[0].message.startswith("no scheme file or preset"):
+            problem = locate(Problem(("scheme",), error.problems[0].message, error.problems[0].fix), positions)
+            raise SchemeError([problem], source, "scenario") from None
+        raise
+    problems = [locate(p, positions) for p in check_against_scheme(scenario, scheme)]
+    if problems:
+        raise SchemeError(problems, source, "scenario")
+    return scenario, scheme
+
+
+def load_scenario(ref: str | FilePath | None = None, overrides: dict[str, Any] | None = None
+                  ) -> tuple[Scenario, Scheme]:
+    """Load a scenario from a YAML file or a shipped preset id (default: the built-in default),
+    with `key.path` overrides applied before validation."""
+    ref = "default" if ref is None else ref
+    path = FilePath(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        data, positions, source = read_yaml_file(path, "scenario")
+        base_dir: FilePath | None = path.parent
+    else:
+        name = str(ref)
+        if name not in preset_names("scenario"):
+            raise SchemeError([Problem((), f"no scenario file or preset named '{name}'",
+                                       suggest(name, preset_names("scenario")) + " (or give a path to a .yaml file)")],
+                              name, "scenario")
+        entry = resources.files(PRESETS_PACKAGE) / f"{name}.scenario.yaml"
+        source = f"preset:{name}"
+        data, positions = parse_yaml(entry.read_text(encoding="utf-8"), source, "scenario")
+        base_dir = None
+    if overrides and isinstance(data, dict):
+        data = apply_overrides(data, overrides)
+    return scenario_from_data(data, source, positions, base_dir)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set `key.path` entries (from --set or keyword overrides) in raw scenario data."""
+    for dotted, value in overrides.items():
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    return data

@@ -1,0 +1,115 @@
+"""Behaviour: what people really do each day (true events), drawn for everyone at once.
+
+A person's daily rate of an act is their personal rate (base rate x propensity x group factor),
+raised by economic stress, lowered by deterrence, and gated by the consequences in force:
+
+    rate = base * propensity * group * (median_income / income) ** stress
+           * exp(-deterrence * p_observed * stake) * effect multipliers,  0 if a required entitlement is denied
+
+`stake` is what one more act would cost the person in percentage points of the scale, computed by
+the scoring core itself (their score now against their score with one more such event), plus
+`sanction_weight` points for each entitlement it would cost them. A negative stake (a reward, as
+for volunteering) raises the rate. People re-assess stakes every `perception_every_days`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scoring import score_features
+from ..sim.events import DayEvents
+from ..sim.model import Sim
+from ..sim.rng import per_person
+
+SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
+MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
+
+
+class Behaviour:
+    name = "behaviour"
+
+    def __init__(self, sim: Sim):
+        scenario = sim.scenario
+        self.kinds = sorted(scenario.behaviours)  # fixed order: the random draws depend on it
+        self.specs = [scenario.behaviours[k] for k in self.kinds]
+        self.codes = np.array([sim.codes[k] for k in self.kinds], dtype=np.int16)
+        groups = sim.people.group_names
+        self.base = []
+        for kind, spec in zip(self.kinds, self.specs, strict=True):
+            factors = np.array([spec.group_factor.get(g, 1.0) for g in groups])
+            self.base.append((spec.rate * sim.people.propensity[kind] * factors[sim.people.group]).astype(np.float64))
+        self.median_income = float(np.median(sim.people.income_initial))
+        self.observed_chance = self._observed_chance(sim)
+        self.stakes = [np.zeros(sim.n) for _ in self.kinds]
+        self.assessed_day = -10**9
+
+    def _observed_chance(self, sim: Sim) -> dict[str, float]:
+        """Chance that an act of each kind is recorded by at least one source."""
+        chance = {}
+        for kind in self.kinds:
+            missed = 1.0
+            for source in sim.scenario.surveillance.values():
+                if kind in source.observes:
+                    missed *= 1 - source.coverage
+            chance[kind] = 1 - missed
+        return chance
+
+    def assess_stakes(self, sim: Sim) -> None:
+        if sim.scores is None:
+            return
+        scheme = sim.scheme
+        span = scheme.scale.max - scheme.scale.min
+        relations = sim.graph if scheme.network is not None else None
+        for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
+            if spec.deterrence == 0 or self.observed_chance[kind] == 0:
+                continue
+            value = (spec.value[0] + spec.value[1]) / 2
+            after = score_features(scheme, sim.features.features_with_one_more(kind, value), relations)
+            stake = (sim.scores.score - after.score) / span * 100
+            for name, allowed in sim.scores.entitlements.items():
+                stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])
+                stake -= SANCTION_WEIGHT * (~allowed & after.entitlements[name])
+            self.stakes[index] = stake
+
+    def step(self, sim: Sim, day: int) -> None:
+        every = sim.scenario.run.perception_every_days
+        if sim.scores is not None and day - self.assessed_day >= every:
+            self.assess_stakes(sim)
+            self.assessed_day = day
+        denied = sim.denied
+        rates = np.empty((len(self.kinds), sim.n))
+        income_ratio = self.median_income / np.maximum(sim.people.income, 1.0)
+        for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
+            rate = self.base[index].copy()
+            if spec.stress:
+                rate *= income_ratio ** spec.stress
+            if spec.deterrence:
+                rate *= np.minimum(np.exp(-spec.deterrence * self.observed_chance[kind] * self.stakes[index]),
+                                   MAX_MULTIPLIER)
+            for entitlement, consequence in sim.scenario.consequences.items():
+                for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
+                    factor = getattr(consequence, side).behaviours.get(kind)
+                    if factor is not None:
+                        rate[in_force] *= factor
+            for entitlement in spec.requires:
+                rate[denied[entitlement]] = 0.0
+            rates[index] = rate
+        # One uniform per person and kind decides whether the act happens today (rates are small:
+        # at most one event per kind and day), a second draws its value.
+        draws = per_person(sim.seed, "behaviour", day, sim.n, sim.chunk,
+                           lambda g, m: g.random((2, len(self.kinds), m)))
+        happen = draws[0] < -np.expm1(-rates)
+        parts = []
+        for index, spec in enumerate(self.specs):
+            who = np.flatnonzero(happen[index])
+            low, high = spec.value
+            if high == low:
+                value = np.full(who.size, low)
+            elif float(low).is_integer() and float(high).is_integer():  # whole numbers: stars, hours
+                value = np.floor(low + (high - low + 1) * draws[1, index, who]).clip(low, high)
+            else:
+                value = low + (high - low) * draws[1, index, who]
+            parts.append(DayEvents(who, np.full(who.size, self.codes[index], dtype=np.int16), value,
+                                   np.full(who.size, -1, dtype=np.int16), who))
+        sim.true_events = DayEvents.concat(parts)
+        np.add.at(sim.true_counts, (sim.true_events.kind, sim.true_events.subject), 1)

@@ -1,0 +1,83 @@
+"""Social response: people cut ties to those on a public list, and make new ties with people of
+similar score, so isolation and segregation by score can be measured.
+
+Cuts and new ties are queued and applied to the CSR graph in batches (`rebuild_every_days`),
+never edited per edge in Python."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sim.model import Sim
+from ..sim.rng import generator
+
+
+class SocialResponse:
+    name = "social"
+
+    def __init__(self, sim: Sim):
+        self.spec = sim.scenario.social
+        self.public = list(self.spec.public_lists if self.spec.public_lists is not None else sim.scheme.lists)
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.by_score: np.ndarray | None = None  # person ids ordered by score, refreshed on rebuild
+        self.rank: np.ndarray | None = None
+        self.ties_cut = 0
+        self.ties_made = 0
+
+    def visible(self, sim: Sim) -> np.ndarray:
+        """Who is on at least one public list today."""
+        listed = sim.listed
+        shown = np.zeros(sim.n, dtype=bool)
+        for name in self.public:
+            shown |= listed[name]
+        return shown
+
+    def step(self, sim: Sim, day: int) -> None:
+        if self.spec.shun_listed > 0 and sim.scores is not None:
+            self._shun(sim, day)
+        if (day + 1) % self.spec.rebuild_every_days == 0 or day == sim.days - 1:
+            self._rebuild(sim)
+
+    def _shun(self, sim: Sim, day: int) -> None:
+        shown = np.flatnonzero(self.visible(sim))
+        if not shown.size:
+            return
+        graph = sim.graph
+        degree = graph.degree[shown]
+        starts = graph.indptr[shown]
+        # Every tie of every listed person, as (listed, neighbour) pairs, without a Python loop.
+        owner = np.repeat(shown, degree)
+        offsets = np.arange(owner.size) - np.repeat(np.cumsum(degree) - degree, degree)
+        neighbour = graph.indices[np.repeat(starts, degree) + offsets].astype(np.int64)
+        rng = generator(sim.seed, "social", day)
+        cut = rng.random(owner.size) < self.spec.shun_listed
+        listed, cutter = owner[cut], neighbour[cut]
+        if not listed.size:
+            return
+        new_a = np.zeros(0, np.int64)
+        new_b = np.zeros(0, np.int64)
+        if self.spec.rewire:
+            if self.rank is None or self.by_score is None:
+                self._refresh_ranking(sim)
+            assert self.rank is not None and self.by_score is not None
+            window = max(1, int(self.spec.similarity_window * sim.n))
+            shift = rng.integers(-window, window + 1, size=cutter.size)
+            new_a = cutter
+            new_b = self.by_score[np.clip(self.rank[cutter] + shift, 0, sim.n - 1)]
+        self.pending.append((listed, cutter, new_a, new_b))
+
+    def _refresh_ranking(self, sim: Sim) -> None:
+        score = sim.scores.score if sim.scores is not None else np.zeros(sim.n)
+        self.by_score = np.argsort(score, kind="stable")
+        self.rank = np.empty(sim.n, dtype=np.int64)
+        self.rank[self.by_score] = np.arange(sim.n)
+
+    def _rebuild(self, sim: Sim) -> None:
+        if self.pending:
+            remove_a, remove_b, add_a, add_b = (np.concatenate(part) for part in zip(*self.pending, strict=True))
+            sim.graph = sim.graph.edited(remove_a, remove_b, add_a, add_b)
+            self.ties_cut += int(remove_a.size)
+            self.ties_made += int(add_a.size)
+            self.pending.clear()
+        if sim.scores is not None:
+            self._refresh_ranking(sim)
