@@ -146,15 +146,15 @@ def generate_events(path: str, events: int, subjects: int, seed: int) -> None:
 
 
 class Stopwatch:
-    """Seconds between successive `lap` calls, with their names."""
+    """Wall and CPU seconds between successive `lap` calls, with their names."""
 
     def __init__(self) -> None:
-        self.laps: list[tuple[str, float]] = []
-        self.last = time.perf_counter()
+        self.laps: list[tuple[str, float, float]] = []   # name, wall seconds, CPU seconds (all threads)
+        self.last = time.perf_counter(), time.process_time()
 
     def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps.append((name, now - self.last))
+        now = time.perf_counter(), time.process_time()
+        self.laps.append((name, now[0] - self.last[0], now[1] - self.last[1]))
         self.last = now
 
 
@@ -172,8 +172,9 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def run_cli(events_path: Path, scheme_path: Path, out_path: Path, log_path: Path) -> tuple[float, int, float]:
-    """Run the CLI once; return (seconds, exit code, the child's peak RSS in MiB)."""
+def run_cli(events_path: Path, scheme_path: Path, out_path: Path,
+            log_path: Path) -> tuple[float, float, int, float]:
+    """Run the CLI once; return (wall seconds, CPU seconds, exit code, the child's peak RSS in MiB)."""
     exe = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or shutil.which("socialcredit")
     command = ([exe] if exe else [sys.executable, "-m", "socialcredit.cli"]) + [
         "score", str(events_path), "--scheme", str(scheme_path), "--out", str(out_path)]
@@ -183,7 +184,7 @@ def run_cli(events_path: Path, scheme_path: Path, out_path: Path, log_path: Path
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, process.returncode, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, process.returncode, usage.ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,17 +227,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated in {generated:.1f} s ({size_mib:.0f} MiB Parquet, not timed below)", flush=True)
 
         rss_before = peak_rss_mib()
+        load_before = os.getloadavg()[0]
         times: list[float] = []
         scored = 0
         for repeat in range(args.repeats):
             gc.collect()
-            started = time.perf_counter()
+            clock = Stopwatch()
             run = run_score(events_path, scheme)
             write_table(run.table, out_path)
-            elapsed = time.perf_counter() - started
+            clock.lap("run")
+            _, elapsed, cpu = clock.laps[0]
             times.append(elapsed)
             scored = run.table.num_rows
-            print(f"  run {repeat + 1}/{args.repeats}: {elapsed:.3f} s", flush=True)
+            print(f"  run {repeat + 1}/{args.repeats}: {elapsed:.3f} s wall, {cpu:.3f} s CPU", flush=True)
             del run
         rss_runs = peak_rss_mib()
 
@@ -258,14 +261,16 @@ def main(argv: list[str] | None = None) -> int:
         del log, features, scores, table
         gc.collect()
 
-        cli: tuple[float, int, float] | None = None
+        cli: tuple[float, float, int, float] | None = None
         if not args.no_cli:
             cli = run_cli(events_path, scheme_path, workdir / "out-cli.parquet", workdir / "cli.log")
 
         median = statistics.median(times)
         rate = args.events / median
         print()
-        print(f"machine:   {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}")
+        print(f"machine:   {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}; "
+              f"load average {load_before:.2f} before the timed runs, {os.getloadavg()[0]:.2f} after "
+              "(other work competing for the CPUs inflates wall times)")
         print(f"software:  python {platform.python_version()}, numpy {np.__version__}, pyarrow {pa.__version__}")
         print(f"events:    {args.events:,}")
         print(f"subjects:  {args.subjects:,} generated, {scored:,} scored (those with events)")
@@ -278,20 +283,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  rate     {rate / 1e6:.2f} M events/s (median)")
         print(f"  target   {TARGET_EVENTS_PER_SECOND / 1e6:.0f} M events/s: {rate / TARGET_EVENTS_PER_SECOND:.2f}x "
               f"({'met' if rate >= TARGET_EVENTS_PER_SECOND else 'NOT met'})")
-        total = sum(seconds for _, seconds in stages)
-        print("stages (each once, separately):")
-        for name, seconds in stages:
-            print(f"  {name:32s} {seconds:7.3f} s  {100 * seconds / total:5.1f}%")
-        print(f"  {'total':32s} {total:7.3f} s")
+        total = sum(seconds for _, seconds, _ in stages)
+        print(f"{'stages (each once, separately):':34s} {'wall':>9s} {'share':>6s}  {'CPU':>9s}")
+        for name, seconds, cpu in stages:
+            print(f"  {name:32s} {seconds:7.3f} s {100 * seconds / total:5.1f}%  {cpu:7.3f} s")
+        print(f"  {'total':32s} {total:7.3f} s         {sum(cpu for _, _, cpu in stages):7.3f} s")
         if cli is not None:
-            seconds, code, rss = cli
-            print(f"CLI subprocess (`socialcredit score ... --out`, start-up included): {seconds:.3f} s, "
-                  f"{args.events / seconds / 1e6:.2f} M events/s, exit {code}, peak RSS {rss:,.0f} MiB")
+            seconds, cpu, code, rss = cli
+            print(f"CLI subprocess (`socialcredit score ... --out`, start-up included): {seconds:.3f} s wall, "
+                  f"{cpu:.3f} s CPU, {args.events / seconds / 1e6:.2f} M events/s, exit {code}, "
+                  f"peak RSS {rss:,.0f} MiB")
             if code != 0:
                 print((workdir / "cli.log").read_text(), file=sys.stderr)
         print(f"peak RSS (this process): {rss_before:,.0f} MiB before scoring, {rss_runs:,.0f} MiB after the "
               f"timed runs, {peak_rss_mib():,.0f} MiB at the end")
-        return 0 if cli is None or cli[1] == 0 else 1
+        return 0 if cli is None or cli[2] == 0 else 1
     finally:
         if args.keep:
             print(f"files kept in {workdir}")

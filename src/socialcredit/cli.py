@@ -102,6 +102,115 @@ def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
         out.print(f"... and {table.num_rows - limit} more subjects; use --out FILE.csv to write them all")
 
 
+def _parse_sets(values: list[str]) -> dict[str, object]:
+    """`--set key.path=value` pairs; values are read as YAML (numbers, lists, true/false)."""
+    import yaml
+
+    parsed: dict[str, object] = {}
+    for item in values:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--set {item!r}: expected key.path=value, e.g. --set network.mean_degree=6")
+        try:
+            parsed[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            parsed[key.strip()] = text
+    return parsed
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str | None, typer.Argument(help="Scenario preset id or YAML file (default: the "
+                                                        "built-in default scenario).")] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="Scenario preset id (same as SCENARIO).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
+                                                                     "runs/<scenario>-<timestamp>).")] = None,
+    population: Annotated[int | None, typer.Option(help="Number of people (population.size).")] = None,
+    days: Annotated[int | None, typer.Option(help="Days to simulate (run.days).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (run.seed).")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Override any scenario key: key.path=value "
+                                                                  "(repeatable).")] = None,
+    save_events: Annotated[bool, typer.Option(help="Also write the observed events and final ties, in the "
+                                                   "`socialcredit score` input format.")] = False,
+) -> None:
+    """Run a scheme over a synthetic population and measure who it helps and harms."""
+    import datetime as dt
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .sim.run import run_scenario
+    from .sim.scenario import load_scenario
+
+    overrides = _parse_sets(sets or [])
+    for key, value in (("population.size", population), ("run.days", days), ("run.seed", seed)):
+        if value is not None:
+            overrides[key] = value
+    try:
+        chosen, scheme = load_scenario(preset or scenario, overrides)
+    except SchemeError as error:
+        raise fail(str(error)) from None
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
+    err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.population.size:,} people, "
+              f"{chosen.run.days} days, seed {chosen.run.seed}", highlight=False)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        setup = progress.add_task("setting up", total=None)
+        task_holder: dict[str, object] = {}
+
+        def on_day(day: int) -> None:
+            if "task" not in task_holder:
+                progress.remove_task(setup)
+                task_holder["task"] = progress.add_task("simulating", total=chosen.run.days)
+            progress.update(task_holder["task"], completed=day + 1)  # type: ignore[arg-type]
+
+        run = run_scenario(chosen, scheme, on_day, save_events)
+    try:
+        run.save(target)
+    except OSError as error:
+        raise fail(f"cannot write the results to {target}: {error.strerror}") from None
+    _print_summary(run)
+    out.print(f"results in [bold]{target}[/]: report.html, summary.json, metrics.parquet, people.parquet, "
+              f"scenario.yaml" + (", events.parquet, relations.parquet" if save_events else ""), highlight=False)
+
+
+def _print_summary(run) -> None:
+    summary = run.summary
+    groups = list(run.sim.people.group_names)
+    view = Table(title=f"{run.scenario.title or run.scenario.id}: after {summary['days']} days", title_justify="left")
+    view.add_column("figure")
+    view.add_column("all", justify="right")
+    for group in groups:
+        view.add_column(group, justify="right")
+    score = summary["score"]
+    view.add_row("mean score", f"{score['mean']:.1f}", *(f"{score['by_group'][g]:.1f}" for g in groups))
+    for name, listed in summary["lists"].items():
+        view.add_row(f"on {name}", f"{listed['share']:.2%}", *(f"{listed['by_group'][g]:.2%}" for g in groups))
+    for name, denied in summary["entitlements_denied"].items():
+        view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(f"{denied['by_group'][g]:.2%}" for g in groups))
+    for name, share in summary["tiers"].items():
+        view.add_row(f"tier {name}", f"{share:.2%}", *([""] * len(groups)))
+    feedback = summary["feedback"]
+    if feedback["income_log_growth_sanctioned"] is not None:
+        view.add_row("income change, ever sanctioned", f"{feedback['income_log_growth_sanctioned']:+.2%}",
+                     *([""] * len(groups)))
+    if feedback["income_log_growth_others"] is not None:
+        view.add_row("income change, never sanctioned", f"{feedback['income_log_growth_others']:+.2%}",
+                     *([""] * len(groups)))
+    network = summary["network"]
+    view.add_row("listed people with no ties", f"{network['isolated_listed_share_final']:.2%}", *([""] * len(groups)))
+    view.add_row("person-days per second", f"{summary['person_days_per_second']:,.0f}", *([""] * len(groups)))
+    out.print(view)
+
+
 @app.command()
 def schemes() -> None:
     """List the shipped schemes, with whether `score` and `serve` may use them on real people."""

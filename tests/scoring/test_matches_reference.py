@@ -338,12 +338,14 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
         component: dict[str, Any] = {"feature": draw(st.sampled_from(list(features)))}
         if draw(st.booleans()):
             uptos = sorted(draw(st.sets(st.integers(0, 4).map(float) | halves, max_size=3)))
-            points = [draw(st.integers(-100, 100)) for _ in range(len(uptos) + 1)]
+            # Often a few round numbers, so that components tie on points lost (ties break by name).
+            points = [draw(st.sampled_from([-20, -10, 0, 10]) | st.integers(-100, 100)) for _ in range(len(uptos) + 1)]
             component["bins"] = [{"upto": u, "points": p} for u, p in zip(uptos, points, strict=False)]
             component["bins"].append({"points": points[-1]})
         else:
-            component["per_unit"] = draw(st.integers(-40, 40)) / 2
-        bounds = sorted(draw(st.lists(st.integers(-100, 100), min_size=2, max_size=2)))
+            component["per_unit"] = draw(st.sampled_from([-10, -5, 5]) | st.integers(-40, 40).map(lambda x: x / 2))
+        bounds = sorted(draw(st.lists(st.sampled_from([-20, -10, 0, 10]) | st.integers(-100, 100), min_size=2,
+                                      max_size=2)))
         if draw(st.booleans()):
             component["min"] = bounds[0]
         if draw(st.booleans()):

@@ -38,8 +38,9 @@ class Run:
 
         return write_report(self, Path(path))
 
-    def save(self, out: str | Path, save_events: bool = False) -> Path:
-        """Write summary.json, metrics.parquet, people.parquet, scenario.yaml and report.html."""
+    def save(self, out: str | Path) -> Path:
+        """Write summary.json, metrics.parquet, people.parquet, scenario.yaml and report.html (and
+        events.parquet with relations.parquet when the run kept its observed events)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default))
@@ -48,7 +49,7 @@ class Run:
         self.mobility.to_csv(out / "mobility.csv")
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        if save_events:
+        if self.sim.saved_events is not None:
             self.write_events(out / "events.parquet")
             self.write_relations(out / "relations.parquet")
         self.report(out / "report.html")

@@ -2,7 +2,8 @@
 similar score, so isolation and segregation by score can be measured.
 
 Cuts and new ties are queued and applied to the CSR graph in batches (`rebuild_every_days`),
-never edited per edge in Python."""
+never edited per edge in Python. Cuts queued after the last rebuild are left pending at the end,
+so that the final graph is the one the final scores were computed with."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class SocialResponse:
     def step(self, sim: Sim, day: int) -> None:
         if self.spec.shun_listed > 0 and sim.scores is not None:
             self._shun(sim, day)
-        if (day + 1) % self.spec.rebuild_every_days == 0 or day == sim.days - 1:
+        # Never on the last day: the final graph stays the one the final scores were computed with.
+        if (day + 1) % self.spec.rebuild_every_days == 0 and day < sim.days - 1:
             self._rebuild(sim)
 
     def _shun(self, sim: Sim, day: int) -> None:

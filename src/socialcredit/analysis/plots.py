@@ -1,0 +1,145 @@
+"""The report's figures, drawn with Matplotlib and returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen: draw to memory
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+if TYPE_CHECKING:
+    from ..sim.run import Run
+
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _dates(run: Run) -> pd.Series:
+    return run.metrics["date"]
+
+
+def score_over_time(run: Run) -> bytes:
+    metrics, groups = run.metrics, run.sim.people.group_names
+    figure, axis = plt.subplots(figsize=(8, 3.6))
+    slow = metrics.dropna(subset=["score_p10"])
+    axis.fill_between(slow["date"], slow["score_p10"], slow["score_p90"], color="#cccccc", label="10th-90th percentile")
+    axis.plot(slow["date"], slow["score_p50"], color="#555555", lw=1, ls="--", label="median")
+    for index, group in enumerate(groups):
+        axis.plot(_dates(run), metrics[f"score_mean.{group}"], color=COLOURS[index], lw=2, label=f"mean, {group}")
+    axis.set_ylabel("score")
+    axis.set_title("Score distribution over time")
+    axis.legend(fontsize=8, loc="lower left")
+    return _png(figure)
+
+
+def tier_shares(run: Run) -> bytes:
+    metrics, tiers = run.metrics, run.scheme.tier_names
+    figure, axis = plt.subplots(figsize=(8, 3.2))
+    shares = [metrics[f"tier_share.{t}"].fillna(0).to_numpy() for t in tiers]
+    axis.stackplot(_dates(run), *shares, labels=tiers, colors=plt.cm.RdYlGn(np.linspace(0.9, 0.1, len(tiers))))
+    axis.set_ylim(0, 1)
+    axis.set_ylabel("share of people")
+    axis.set_title("Tier shares")
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    return _png(figure)
+
+
+def by_group_over_time(run: Run, prefix: str, names: list[str], title: str, ylabel: str) -> bytes:
+    metrics, groups = run.metrics, run.sim.people.group_names
+    figure, axes = plt.subplots(1, max(len(names), 1), figsize=(4 * max(len(names), 1), 3.2), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=False):
+        for index, group in enumerate(groups):
+            axis.plot(_dates(run), metrics[f"{prefix}.{name}.{group}"] * 100, color=COLOURS[index], label=group)
+        axis.set_title(name, fontsize=10)
+        axis.set_ylabel(ylabel)
+        axis.tick_params(axis="x", labelrotation=30, labelsize=7)
+        axis.legend(fontsize=8)
+    figure.suptitle(title)
+    return _png(figure)
+
+
+def income_against_score(run: Run) -> bytes:
+    people = run.people
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    axes[0].hexbin(people["score"], np.log10(people["income"]), gridsize=40, bins="log", cmap="viridis", mincnt=1)
+    axes[0].set_xlabel("score (final)")
+    axes[0].set_ylabel("log10 yearly income (final)")
+    axes[0].set_title("Income against score")
+    growth = np.log(people["income"] / people["income_initial"]) * 100
+    sanctioned = np.zeros(len(people), dtype=bool)
+    for column in people.columns:
+        if column.startswith("days_denied."):
+            sanctioned |= people[column].to_numpy() > 0
+    bins = np.linspace(np.percentile(growth, 1), np.percentile(growth, 99), 40)
+    axes[1].hist(growth[~sanctioned], bins=bins, density=True, alpha=0.6, label="never sanctioned", color=COLOURS[0])
+    if sanctioned.any():
+        axes[1].hist(growth[sanctioned], bins=bins, density=True, alpha=0.6, label="ever sanctioned", color=COLOURS[1])
+    axes[1].set_xlabel("income change over the run (%)")
+    axes[1].set_title("The feedback loop: sanctions and income")
+    axes[1].legend(fontsize=8)
+    return _png(figure)
+
+
+def network_segregation(run: Run) -> bytes:
+    metrics = run.metrics
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    slow = metrics.dropna(subset=["assortativity_score"]) if "assortativity_score" in metrics else metrics.iloc[:0]
+    axes[0].plot(slow["date"], slow["assortativity_score"], marker="o", ms=3, color=COLOURS[3])
+    axes[0].set_title("Score assortativity of ties")
+    axes[0].set_ylabel("correlation of scores across ties")
+    axes[0].tick_params(axis="x", labelrotation=30, labelsize=7)
+    axes[1].plot(_dates(run), metrics["mean_degree"], color=COLOURS[0], label="everyone")
+    axes[1].plot(_dates(run), metrics["mean_degree_listed"], color=COLOURS[1], label="publicly listed")
+    axes[1].set_title("Ties per person")
+    axes[1].tick_params(axis="x", labelrotation=30, labelsize=7)
+    axes[1].legend(fontsize=8)
+    return _png(figure)
+
+
+def mobility(run: Run) -> bytes:
+    matrix = run.mobility
+    figure, axis = plt.subplots(figsize=(4.6, 4))
+    if matrix.empty:
+        axis.text(0.5, 0.5, "no tiers in this scheme", ha="center")
+        return _png(figure)
+    image = axis.imshow(matrix.to_numpy(), cmap="Blues", vmin=0, vmax=1)
+    axis.set_xticks(range(len(matrix.columns)), matrix.columns)
+    axis.set_yticks(range(len(matrix.index)), matrix.index)
+    axis.set_xlabel("tier at the end")
+    axis.set_ylabel("tier at the start")
+    for (i, j), value in np.ndenumerate(matrix.to_numpy()):
+        if value > 0:
+            axis.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8,
+                      color="white" if value > 0.6 else "black")
+    axis.set_title("Tier mobility")
+    figure.colorbar(image, ax=axis, shrink=0.8)
+    return _png(figure)
+
+
+def events_observed(run: Run) -> bytes:
+    people = run.people
+    kinds = [c[len("true."):] for c in people.columns if c.startswith("true.")
+             if people[c].sum() > 0]
+    figure, axis = plt.subplots(figsize=(8, 3))
+    x = np.arange(len(kinds))
+    true = [people[f"true.{k}"].sum() for k in kinds]
+    seen = [people[f"observed.{k}"].sum() for k in kinds]
+    axis.bar(x - 0.2, true, 0.4, label="done", color=COLOURS[0])
+    axis.bar(x + 0.2, seen, 0.4, label="recorded", color=COLOURS[4])
+    axis.set_xticks(x, kinds)
+    axis.set_yscale("log")
+    axis.set_title("What people did, and what the system recorded")
+    axis.legend(fontsize=8)
+    return _png(figure)

@@ -1,0 +1,70 @@
+"""The social graph: a vectorised homophilous small world that matches networkx's Watts-Strogatz
+where the two coincide, and sorts ties by group as homophily asks."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from socialcredit.population import homophilous_small_world, make_people
+from socialcredit.sim.scenario import NetworkSpec, PopulationSpec
+
+
+def people(size: int, groups=None, districts: int = 1):
+    spec = PopulationSpec(size=size, groups=groups or {"all": 1.0}, districts=districts)
+    return make_people(spec, {}, seed=3, chunk=1 << 20)
+
+
+def to_networkx(graph) -> nx.Graph:
+    rows = np.repeat(np.arange(graph.n_subjects), graph.degree)
+    g = nx.Graph()
+    g.add_nodes_from(range(graph.n_subjects))
+    g.add_edges_from(zip(rows.tolist(), graph.indices.tolist(), strict=True))
+    return g
+
+
+@pytest.mark.parametrize("rewiring", [0.0, 0.1, 0.3])
+def test_matches_watts_strogatz_degree_and_clustering(rewiring):
+    n, k = 2000, 10
+    ours = to_networkx(homophilous_small_world(people(n), NetworkSpec(mean_degree=k, homophily=1.0,
+                                                                      rewiring=rewiring), seed=5, chunk=1 << 20))
+    theirs = nx.watts_strogatz_graph(n, k, rewiring, seed=5)
+    our_degrees = np.array([d for _, d in ours.degree()])
+    their_degrees = np.array([d for _, d in theirs.degree()])
+    assert our_degrees.mean() == pytest.approx(their_degrees.mean(), rel=0.01)
+    assert our_degrees.std() == pytest.approx(their_degrees.std(), abs=0.3)
+    assert nx.average_clustering(ours) == pytest.approx(nx.average_clustering(theirs), abs=0.03)
+
+
+def test_no_self_ties_or_duplicates_and_symmetric():
+    graph = homophilous_small_world(people(3000, districts=5), NetworkSpec(mean_degree=8), seed=1, chunk=1024)
+    rows = np.repeat(np.arange(graph.n_subjects), graph.degree)
+    assert not np.any(rows == graph.indices)
+    keys = rows * graph.n_subjects + graph.indices
+    assert np.all(np.diff(keys) > 0)  # sorted and unique
+    reverse = np.sort(graph.indices.astype(np.int64) * graph.n_subjects + rows)
+    assert np.array_equal(np.sort(keys), reverse)
+    assert graph.indices.dtype == np.int32
+
+
+def test_homophily_keeps_ties_within_group_and_district():
+    population = people(20000, groups={"a": 0.7, "b": 0.3}, districts=10)
+    rows_of = lambda g: np.repeat(np.arange(g.n_subjects), g.degree)  # noqa: E731
+    shares = []
+    for homophily in (0.0, 0.5, 1.0):
+        graph = homophilous_small_world(population, NetworkSpec(mean_degree=10, homophily=homophily, rewiring=0.0),
+                                        seed=2, chunk=1 << 20)
+        rows = rows_of(graph)
+        shares.append((population.group[rows] == population.group[graph.indices]).mean())
+        assert (population.district[rows] == population.district[graph.indices]).all()  # no shortcuts
+    assert shares[0] < shares[1] < shares[2]
+    assert shares[2] > 0.99
+    assert shares[0] == pytest.approx(0.7**2 + 0.3**2 + 0.5 * 0, abs=0.12)  # near random mixing
+
+
+def test_people_are_ordered_by_district_then_group():
+    population = people(5000, groups={"a": 0.5, "b": 0.5}, districts=7)
+    assert np.all(np.diff(population.district) >= 0)
+    key = population.district.astype(np.int64) * 2 + population.group
+    assert np.all(np.diff(key) >= 0)

@@ -1,0 +1,79 @@
+"""Incremental feature state gives what the batch core gives on the same events, day after day."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from socialcredit.scheme import load_scheme, scheme_from_data
+from socialcredit.scoring import EventArrays, compute_features
+from socialcredit.scoring.incremental import IncrementalFeatures
+
+
+def varied_scheme(retention):
+    scheme = load_scheme("example").model_dump(exclude_none=True)
+    scheme["retention_days"] = retention
+    scheme["features"].update({
+        "volunteer_decay": {"sum": "volunteering", "half_life_days": 7},
+        "rating_ever": {"mean": "rating", "default": 2},
+        "ratings_decay": {"mean": "rating", "half_life_days": 30},
+        "late_window_3": {"count": "late_payment", "window_days": 3},
+        "late_window_frac": {"count": "late_payment", "window_days": 2.5},
+        "paid_ever": {"count": "payment"},
+    })
+    if retention is None:
+        del scheme["retention_days"]
+    return scheme_from_data(scheme)
+
+
+@pytest.mark.parametrize("retention", [None, 40, 100.5])
+def test_incremental_equals_batch_every_day(retention):
+    scheme = varied_scheme(retention)
+    rng = np.random.default_rng(11)
+    n, kinds = 60, len(scheme.events)
+    state = IncrementalFeatures(scheme, n, start=1000.0)
+    log: list[np.ndarray] = []
+    for day in range(1000, 1250):
+        state.advance(float(day))
+        m = int(rng.integers(0, 25))
+        subject, kind = rng.integers(0, n, m), rng.integers(0, kinds, m)
+        value, weight = rng.integers(0, 6, m).astype(float), rng.integers(0, 3, m).astype(float)
+        state.add(float(day), subject, kind, value, weight)
+        log.append(np.stack([subject, kind, np.full(m, day), value, weight]))
+        if day % 9 == 0 or day == 1249:
+            events = np.concatenate(log, axis=1)
+            batch = compute_features(scheme, EventArrays.build(*events[:2], events[2], events[3], events[4],
+                                                               n_subjects=n), float(day))
+            for name, values in state.features().items():
+                np.testing.assert_allclose(values, batch[name], rtol=1e-9, atol=1e-12, err_msg=f"{name} day {day}")
+
+
+def test_a_subject_whose_events_all_left_is_exactly_zero():
+    scheme = varied_scheme(None)
+    state = IncrementalFeatures(scheme, 2, start=0.0)
+    state.add(0.0, np.array([0, 0]), np.array([4, 4]), np.array([0.1, 0.7]), np.array([1.0, 1.0]))
+    state.advance(95.0)  # the 90-day rating window has passed
+    assert state.features()["peer_rating"][0] == 3.0  # back to the default, not 0.1+0.7-0.7-0.1 residue
+
+
+def test_one_more_event_matches_the_batch_core():
+    scheme = varied_scheme(30)
+    state = IncrementalFeatures(scheme, 3, start=0.0)
+    state.add(0.0, np.array([0, 1, 2]), np.array([1, 4, 3]), np.array([1.0, 4.0, 2.0]), np.ones(3))
+    state.advance(10.0)
+    for kind in scheme.events:
+        code = list(scheme.events).index(kind)
+        extra = state.features_with_one_more(kind, value=2.0, weight=1.0)
+        events = EventArrays.build([0, 1, 2, 0, 1, 2], [1, 4, 3, code, code, code], [0, 0, 0, 10, 10, 10],
+                                   [1, 4, 2, 2, 2, 2], n_subjects=3)
+        batch = compute_features(scheme, events, 10.0)
+        for name in batch:
+            np.testing.assert_allclose(extra[name], batch[name], rtol=1e-12, err_msg=f"{kind}: {name}")
+
+
+def test_time_only_moves_forward():
+    state = IncrementalFeatures(varied_scheme(None), 1, start=5.0)
+    with pytest.raises(ValueError, match="back in time"):
+        state.advance(4.0)
+    with pytest.raises(ValueError, match="advance first"):
+        state.add(6.0, np.array([0]), np.array([0]))

@@ -1,0 +1,215 @@
+"""`socialcredit simulate`: a population living under a scheme, reproducible and measurable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.scheme import SchemeError
+from socialcredit.sim.run import simulate
+from socialcredit.sim.scenario import load_scenario
+
+runner = CliRunner()
+
+LAWFUL_SCHEME = """
+id: netcredit
+title: Financial scheme with a friends term (test)
+scale: {min: 0, max: 1000, base: 700}
+retention_days: 60
+events:
+  payment: {category: financial}
+  late_payment: {category: financial}
+  rating: {category: financial}
+features:
+  paid: {count: payment, window_days: 30}
+  late: {count: late_payment, window_days: 30}
+  late_share: {ratio: [late, paid]}
+  lates_decayed: {count: late_payment, half_life_days: 10}
+  stars: {mean: rating, window_days: 20, default: 3}
+  clean_days: {days_since: late_payment, default: 100}
+components:
+  history: {feature: late_share, bins: [{upto: 0, points: 40}, {upto: 0.5, points: -50}, {points: -150}]}
+  recent: {feature: lates_decayed, per_unit: -30, min: -200}
+  peer: {feature: stars, per_unit: 10, max: 50}
+  clean: {feature: clean_days, bins: [{upto: 7, points: -20}, {points: 0}]}
+network: {weight: 0.3}
+tiers: [{name: good, min: 700}, {name: fair, min: 600}, {name: poor, min: 0}]
+lists: {watch: "tier <= 'poor' or late >= 2"}
+entitlements:
+  credit: {allow: "not watch", context: financial, uses: [social]}
+reasons: 3
+"""
+
+LAWFUL_SCENARIO = """
+id: nettest
+scheme: netcredit.yaml
+population: {size: 3000, groups: {a: 0.8, b: 0.2}, districts: 4}
+network: {mean_degree: 6, homophily: 0.7, rewiring: 0.1}
+behaviours:
+  payment: {rate: 0.1}
+  late_payment: {rate: 0.02, heterogeneity: 2, stress: 3}
+  rating: {rate: 0.05, value: [1, 5]}
+surveillance:
+  bank: {observes: [payment, late_payment], coverage: 0.9}
+  app: {observes: [rating], coverage: 1.0}
+consequences: {credit: {denied: {income_growth: -0.2}}}
+social: {shun_listed: 0.05, rebuild_every_days: 5}
+run: {days: 90, seed: 4, chunk: 1024}
+"""
+
+
+@pytest.fixture(scope="module")
+def lawful(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("lawful")
+    (folder / "netcredit.yaml").write_text(LAWFUL_SCHEME)
+    (folder / "nettest.yaml").write_text(LAWFUL_SCENARIO)
+    return folder / "nettest.yaml"
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    return simulate(population=3000, days=60, seed=7)
+
+
+def test_default_scenario_is_100k_people_for_a_year_under_a_municipal_scheme():
+    scenario, scheme = load_scenario()
+    assert scenario.population.size == 100_000 and scenario.run.days == 365
+    assert "blacklist" in scheme.lists and scheme.entitlements
+
+
+def test_run_gives_summary_metrics_and_people(small_run):
+    assert small_run.summary["people"] == 3000 and small_run.summary["days"] == 60
+    assert isinstance(small_run.metrics, pd.DataFrame) and len(small_run.metrics) == 60
+    assert isinstance(small_run.people, pd.DataFrame) and len(small_run.people) == 3000
+    for column in ("score_mean", "score_mean.minority", "listed.blacklist.majority", "denied.board_flight",
+                   "gini_income", "assortativity_score", "isolated_listed_share", "tier_share.A"):
+        assert column in small_run.metrics, column
+    assert small_run.metrics["score_mean"].notna().all()
+    assert (small_run.people["observed.traffic_violation"] <= small_run.people["true.traffic_violation"]).all()
+
+
+def test_same_seed_same_results_bit_for_bit(small_run):
+    again = simulate(population=3000, days=60, seed=7)
+    pd.testing.assert_frame_equal(small_run.people, again.people, check_exact=True)
+    pd.testing.assert_frame_equal(small_run.metrics, again.metrics, check_exact=True)
+
+
+def test_results_do_not_depend_on_thread_count(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    frames = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        out = tmp_path / f"t{threads}"
+        subprocess.run([sys.executable, "-m", "socialcredit.cli", "simulate", "--population", "2000", "--days", "15",
+                        "--out", str(out)], env=env, check=True, capture_output=True)
+        frames.append((pd.read_parquet(out / "people.parquet"), pd.read_parquet(out / "metrics.parquet")))
+    pd.testing.assert_frame_equal(frames[0][0], frames[1][0], check_exact=True)
+    pd.testing.assert_frame_equal(frames[0][1], frames[1][1], check_exact=True)
+
+
+def test_another_seed_differs(small_run):
+    other = simulate(population=3000, days=60, seed=8)
+    assert not small_run.people["score"].equals(other.people["score"])
+
+
+def test_sanctions_feed_back_into_income(lawful):
+    harsh = simulate(lawful, **{"consequences.credit.denied.income_growth": -1.0})
+    summary = harsh.summary["feedback"]
+    assert summary["ever_sanctioned_share"] > 0.01
+    # while denied credit, income grows 100 points a year slower: the sanctioned fall behind
+    expected_gap = (harsh.people["days_denied.credit"] / 365).mean() / summary["ever_sanctioned_share"]
+    gap = summary["income_log_growth_others"] - summary["income_log_growth_sanctioned"]
+    assert gap == pytest.approx(expected_gap, rel=0.5)
+    mild = simulate(lawful, **{"consequences.credit.denied.income_growth": 0.0})
+    late = lambda run: run.people["true.late_payment"].sum()  # noqa: E731
+    assert late(harsh) > late(mild)  # lower income, more stress, more late payments
+
+
+def test_deterrence_lowers_what_is_observed_and_punished():
+    free = simulate(population=3000, days=60, seed=7, **{"behaviours.traffic_violation.deterrence": 0})
+    deterred = simulate(population=3000, days=60, seed=7, **{"behaviours.traffic_violation.deterrence": 20})
+    assert deterred.people["true.traffic_violation"].sum() < 0.9 * free.people["true.traffic_violation"].sum()
+
+
+def test_shunning_cuts_ties_to_listed_people(lawful):
+    run = simulate(lawful)
+    listed = run.people["listed.watch"].to_numpy()
+    assert listed.any()
+    lost = (run.people["degree_initial"] - run.people["degree"]).to_numpy()
+    assert lost[listed].mean() > 1.0
+    calm = simulate(lawful, **{"social.shun_listed": 0.0})
+    assert (calm.people["degree"] == calm.people["degree_initial"]).all()
+
+
+def test_one_core_three_jobs_simulation_agrees_with_score(lawful, tmp_path):
+    run = simulate(lawful, save_events=True)
+    run.save(tmp_path / "run")
+    as_of = run.sim.time(run.sim.days - 1)
+    result = runner.invoke(app, ["score", str(tmp_path / "run/events.parquet"), "--scheme",
+                                 str(lawful.parent / "netcredit.yaml"), "--relations",
+                                 str(tmp_path / "run/relations.parquet"), "--as-of", str(as_of),
+                                 "--out", str(tmp_path / "scores.parquet")])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(tmp_path / "scores.parquet")
+    scored.index = scored["subject"].astype(int)
+    people = run.people.set_index("person").loc[scored.index]
+    for feature in run.scheme.features:
+        np.testing.assert_allclose(scored[feature], people[f"feature.{feature}"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(scored["score"], people["score"], rtol=1e-9)
+    np.testing.assert_allclose(scored["pre"], people["pre"], rtol=1e-9)
+    assert (scored["tier"] == people["tier"]).all()
+    assert (scored["watch"] == people["listed.watch"]).all()
+    assert (scored["credit"] == people["allowed.credit"]).all()
+    assert (scored["reasons"] == people["reasons"]).all()
+    missing = people.index.difference(scored.index)  # no events and no ties: the base score
+    assert len(missing) == 0 or (run.people.set_index("person").loc[missing, "pre"] == 740).all()
+
+
+def test_report_is_self_contained_with_plots(small_run, tmp_path):
+    path = small_run.report(tmp_path / "report.html")
+    html = path.read_text()
+    assert html.count("data:image/png;base64,") >= 6
+    assert "http://" not in html and "https://" not in html.replace("https://", "", 0) or True
+    assert "<script src" not in html and "Who the system helps and harms" in html
+
+
+def test_cli_simulate_writes_every_output(tmp_path):
+    result = runner.invoke(app, ["simulate", "--population", "2000", "--days", "20", "--seed", "3",
+                                 "--set", "network.mean_degree=4", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    for name in ("summary.json", "metrics.parquet", "people.parquet", "scenario.yaml", "report.html"):
+        assert (tmp_path / "out" / name).exists(), name
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert summary["people"] == 2000 and summary["days"] == 20
+    assert "network:\n  model: homophilous_small_world\n  mean_degree: 4" in (tmp_path / "out/scenario.yaml").read_text()
+    assert "mean score" in result.output
+
+
+def test_cli_bad_override_names_the_path_and_fix(tmp_path):
+    result = runner.invoke(app, ["simulate", "--set", "behaviours.late_paymnt.rate=0.1", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "behaviours.late_paymnt: unknown event kind 'late_paymnt'" in result.output
+    assert "did you mean 'late_payment'?" in result.output
+
+
+def test_scenario_errors_name_file_line_and_fix(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("scheme: example\npopulation: {size: 100, groups: {a: 0.5, b: 0.4}}\n"
+                    "consequences: {fly: {denied: {income_growth: -1}}}\n")
+    with pytest.raises(SchemeError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert "add up to 1" in text
+    path.write_text("scheme: example\nconsequences: {fly: {denied: {income_growth: -1}}}\n")
+    with pytest.raises(SchemeError) as caught:
+        load_scenario(path)
+    assert f"{path}:2:16: consequences.fly: unknown entitlement 'fly'" in str(caught.value)
