@@ -169,7 +169,8 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
             "gini_final": float(last["gini_income"]),
         },
         "network": {
-            "mean_degree_initial": float(sim.initial_degree.mean()), "mean_degree_final": float(sim.graph.degree.mean()),
+            "mean_degree_initial": float(sim.initial_degree.mean()),
+            "mean_degree_final": float(sim.graph.degree.mean()),
             "assortativity_score_final": float(last.get("assortativity_score", np.nan)),
             "isolated_listed_share_final": float(last["isolated_listed_share"]),
         },
@@ -180,8 +181,8 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "phase_seconds": {k: round(v, 3) for k, v in phase_seconds.items()},
     }
     for name, member in scores.lists.items():
-        summary["lists"][name] = {"share": float(member.mean()),
-                                  "by_group": {g: float(member[people.group == i].mean()) for i, g in enumerate(groups)}}
+        by_group = {g: float(member[people.group == i].mean()) for i, g in enumerate(groups)}
+        summary["lists"][name] = {"share": float(member.mean()), "by_group": by_group}
         summary["ever_listed"][name] = float((sim.listed_days[name] > 0).mean())
     for name, allowed in scores.entitlements.items():
         summary["entitlements_denied"][name] = {
