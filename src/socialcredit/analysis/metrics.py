@@ -29,8 +29,7 @@ def assortativity(graph, values: np.ndarray) -> float:
     """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars)."""
     if graph.indices.size == 0:
         return float("nan")
-    rows = np.repeat(np.arange(graph.n_subjects), graph.degree)
-    a, b = values[rows], values[graph.indices]
+    a, b = values[graph.rows], values[graph.indices]
     if a.std() == 0 or b.std() == 0:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
@@ -83,7 +82,7 @@ class Metrics:
         self.by_group("income_mean", day, sim.people.income)
         if slow:
             self.put("gini_income", day, gini(sim.people.income))
-            rows = np.repeat(np.arange(sim.n), sim.graph.degree)
+            rows = sim.graph.rows
             self.put("same_group_ties", day, float((sim.people.group[rows] == sim.people.group[sim.graph.indices])
                                                    .mean()) if rows.size else np.nan)
         degree = sim.graph.degree

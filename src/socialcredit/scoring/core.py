@@ -105,8 +105,11 @@ def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -
     return codes, names
 
 
-def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None) -> Scores:
-    """Apply the scheme's rules to computed features (from the batch core or incremental state)."""
+def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
+                   explain: bool = True) -> Scores:
+    """Apply the scheme's rules to computed features (from the batch core or incremental state).
+
+    `explain=False` skips the reason codes (left empty), for callers that only weigh outcomes."""
     n = next(iter(features.values())).shape[0] if features else (relations.n_subjects if relations else 0)
     scale = scheme.scale
     components = {name: component_points(c, features[c.feature]) for name, c in scheme.components.items()}
@@ -130,7 +133,11 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         lists[name] = env[name] = np.broadcast_to(scheme.rules.lists[name](env), (n,)).astype(bool)
     entitlements = {name: np.broadcast_to(expression(env), (n,)).astype(bool)
                     for name, expression in scheme.rules.entitlements.items()}
-    reasons, reason_components = reason_codes(scheme, components, n)
+    if explain:
+        reasons, reason_components = reason_codes(scheme, components, n)
+    else:
+        reasons = np.full((n, scheme.reasons), NO_REASON, dtype=np.int16)
+        reason_components = tuple(sorted(scheme.components))
     return Scores(
         scheme=scheme,
         features=features,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -18,9 +19,14 @@ class Relations:
     def n_subjects(self) -> int:
         return int(self.indptr.shape[0] - 1)
 
-    @property
+    @cached_property
     def degree(self) -> np.ndarray:
         return np.diff(self.indptr)
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """The row (subject) of every stored entry: the other half of the (rows, indices) edge list."""
+        return np.repeat(np.arange(self.n_subjects, dtype=self.indices.dtype), self.degree)
 
     @classmethod
     def from_pairs(cls, a, b, n_subjects: int) -> Relations:
@@ -40,8 +46,7 @@ class Relations:
 
     def pair_keys(self) -> np.ndarray:
         """row * n + column of every stored entry: increasing, since rows and their columns are sorted."""
-        rows = np.repeat(np.arange(self.n_subjects, dtype=np.int64), self.degree)
-        return rows * self.n_subjects + self.indices
+        return self.rows.astype(np.int64) * self.n_subjects + self.indices
 
     def edited(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray, add_b: np.ndarray) -> Relations:
         """A new graph without the ties (remove_a[i], remove_b[i]) and with the ties (add_a[i], add_b[i]).
@@ -79,8 +84,7 @@ class Relations:
     def neighbour_mean(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean of `values` over each subject's neighbours, and whether the subject has any."""
         degree = self.degree
-        rows = np.repeat(np.arange(self.n_subjects), degree)
-        totals = np.bincount(rows, weights=values[self.indices], minlength=self.n_subjects)
+        totals = np.bincount(self.rows, weights=values[self.indices], minlength=self.n_subjects)
         has = degree > 0
         mean = np.zeros(self.n_subjects)
         np.divide(totals, degree, out=mean, where=has)

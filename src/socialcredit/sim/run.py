@@ -83,7 +83,7 @@ class Run:
         import pyarrow.parquet as pq
 
         graph = self.sim.graph
-        rows = np.repeat(np.arange(graph.n_subjects, dtype=np.int64), graph.degree)
+        rows = graph.rows
         once = rows < graph.indices
         pq.write_table(pa.table({"subject": rows[once], "other": graph.indices[once].astype(np.int64)}), path)
 

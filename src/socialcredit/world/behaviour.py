@@ -64,7 +64,8 @@ class Behaviour:
             if spec.deterrence == 0 or self.observed_chance[kind] == 0:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
-            after = score_features(scheme, sim.features.features_with_one_more(kind, value), relations)
+            after = score_features(scheme, sim.features.features_with_one_more(kind, value), relations,
+                                   explain=False)
             stake = (sim.scores.score - after.score) / span * 100
             for name, allowed in sim.scores.entitlements.items():
                 stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])
