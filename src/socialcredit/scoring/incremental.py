@@ -193,7 +193,8 @@ class IncrementalFeatures:
                 since[seen] = self.as_of - latest[seen]
                 out[name] = since
             elif feature.type == "mean":
-                total, weights = extra[name] if name in extra else (self.total[name], self.weight[name])
+                total, extra_weights = extra[name] if name in extra else (self.total[name], None)
+                weights = self.weight[name] if extra_weights is None else extra_weights
                 mean = np.full(self.n, feature.default if feature.default is not None else 0.0)
                 np.divide(total, weights, out=mean, where=weights != 0)
                 out[name] = mean
