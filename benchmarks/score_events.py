@@ -116,7 +116,7 @@ def write_scheme(path: Path) -> None:
         raise SystemExit(f"benchmark scheme would be refused by `score`:\n{verdict.summary()}")
 
 
-def generate_events(path: str, events: int, subjects: int, seed: int) -> None:
+def generate_events(path: str, events: int, subjects: int, seed: int, row_group_size: int | None) -> None:
     """Write a deterministic synthetic event log: subject (dictionary-encoded string), kind, time,
     value, weight; rows in time order, as an export from a ledger would be."""
     rng = np.random.default_rng(seed)
@@ -142,7 +142,7 @@ def generate_events(path: str, events: int, subjects: int, seed: int) -> None:
         "value": pa.array(value),
         "weight": pa.array(weight),
     })
-    pq.write_table(table, path)
+    pq.write_table(table, path, row_group_size=row_group_size)
 
 
 class Stopwatch:
@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where to write files (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and its files")
     parser.add_argument("--seed", type=int, default=2, help="random seed of the synthetic log (default 2)")
+    parser.add_argument("--row-group-size", type=int, default=None,
+                        help="rows per Parquet row group of the log (default: pyarrow's, 1Mi rows); every row "
+                             "group carries its own copy of the subject dictionary")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess run")
     args = parser.parse_args(argv)
     if args.events < 1 or args.subjects < 1 or args.repeats < 1:
@@ -217,14 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         # In a child process, so the peak RSS below is the scoring's, not the generator's.
         context = multiprocessing.get_context("spawn")
         child = context.Process(target=generate_events,
-                                args=(str(events_path), args.events, args.subjects, args.seed))
+                                args=(str(events_path), args.events, args.subjects, args.seed, args.row_group_size))
         child.start()
         child.join()
         if child.exitcode != 0:
             raise SystemExit(f"generating the event log failed (exit code {child.exitcode})")
         generated = time.perf_counter() - started
         size_mib = events_path.stat().st_size / 2**20
-        print(f"generated in {generated:.1f} s ({size_mib:.0f} MiB Parquet, not timed below)", flush=True)
+        row_groups = pq.ParquetFile(events_path).num_row_groups
+        print(f"generated in {generated:.1f} s ({size_mib:.0f} MiB Parquet, {row_groups} row groups; not timed "
+              "below)", flush=True)
 
         rss_before = peak_rss_mib()
         load_before = os.getloadavg()[0]

@@ -68,3 +68,15 @@ def test_people_are_ordered_by_district_then_group():
     assert np.all(np.diff(population.district) >= 0)
     key = population.district.astype(np.int64) * 2 + population.group
     assert np.all(np.diff(key) >= 0)
+
+
+def test_assortativity_equals_networkx():
+    from socialcredit.analysis.metrics import assortativity
+    from socialcredit.scoring import Relations
+
+    graph = nx.watts_strogatz_graph(400, 6, 0.2, seed=1)
+    edges = np.array(graph.edges())
+    values = np.random.default_rng(0).random(400) + np.arange(400) / 200  # some real correlation
+    nx.set_node_attributes(graph, {i: float(values[i]) for i in range(400)}, "v")
+    ours = assortativity(Relations.from_pairs(edges[:, 0], edges[:, 1], 400), values)
+    assert ours == pytest.approx(nx.numeric_assortativity_coefficient(graph, "v"), rel=1e-9)

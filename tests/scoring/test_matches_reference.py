@@ -350,6 +350,8 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
             component["min"] = bounds[0]
         if draw(st.booleans()):
             component["max"] = bounds[1]
+        if components and draw(st.integers(0, 3)) == 0:  # a copy ties with its original on points lost
+            component = dict(components[draw(st.sampled_from(sorted(components)))])
         components[f"c{i}"] = component
     data["components"] = components
 
@@ -447,6 +449,9 @@ def test_score_events_matches_reference(case: Case) -> None:
             event("a feature value lies exactly on a bin's upto")
     if any(score == tier["min"] for score in expected.score for tier in case.data.get("tiers", [])[:-1]):
         event("a score lies exactly on a tier's min")
+    if any(len(names) > 1 and len({expected.components[name][subject] for name in names}) < len(names)
+           for subject, names in enumerate(expected.reasons)):
+        event("reason codes include components with equal points")
     got = run_core(case.data, case.events, case.pairs, case.n, case.as_of)
 
     assert got.n_subjects == case.n

@@ -1,14 +1,15 @@
 """Metrics of a run: a preallocated table with one row per day, and end-of-run figures.
 
-Cheap figures (means, shares, counts) are recorded every day. Figures that need a sort or a pass
-over every tie (percentiles, Gini, assortativity) are recorded every `SLOW_EVERY` days and on the
-last day; other days hold NaN."""
+Cheap figures (means, shares, counts, overall and by group) are recorded every day. Figures that
+need a sort or a pass over every tie (percentiles, Gini, assortativity, same-group ties) are
+recorded every `SLOW_EVERY` days and on the last day; other days hold NaN."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..scoring import Relations
 from ..sim.model import Sim
 
 SLOW_EVERY = 7
@@ -25,14 +26,22 @@ def gini(values: np.ndarray) -> float:
     return float((2 * np.sum(ranks * values) / (n * total)) - (n + 1) / n)
 
 
-def assortativity(graph, values: np.ndarray) -> float:
-    """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars)."""
-    if graph.indices.size == 0:
+def assortativity(graph: Relations, values: np.ndarray) -> float:
+    """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars).
+
+    Every tie is stored in both directions, so both ends share one distribution: with degree d and
+    adjacency A, the moments over ties are d.x, d.x^2 and x.Ax, one sparse product in all."""
+    ends = graph.indices.size
+    if ends == 0:
         return float("nan")
-    a, b = values[graph.rows], values[graph.indices]
-    if a.std() == 0 or b.std() == 0:
+    x = np.asarray(values, dtype=np.float64)
+    x = x - x.mean()  # centred first, for accuracy
+    degree = graph.degree
+    mean = degree @ x / ends
+    variance = degree @ (x * x) / ends - mean**2
+    if variance <= 1e-12 * max(1.0, float(np.abs(x).max()) ** 2):
         return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
+    return float((x @ (graph.adjacency @ x) / ends - mean**2) / variance)
 
 
 class Metrics:
@@ -42,8 +51,13 @@ class Metrics:
         self.days = sim.days
         self.groups = sim.people.group_names
         self.columns: dict[str, np.ndarray] = {}
-        self.group_masks = [sim.people.group == g for g in range(len(self.groups))]
-        self.group_sizes = np.array([m.sum() for m in self.group_masks], dtype=np.float64)
+        group = sim.people.group
+        # People are sorted by (district, group): each block is a contiguous run of one group, so
+        # per-group sums are sums over slices (np.add.reduceat), with no gather.
+        block = sim.people.district.astype(np.int64) * len(self.groups) + group
+        self.block_starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        self.block_group = group[self.block_starts].astype(np.int64)
+        self.group_sizes = np.bincount(group, minlength=len(self.groups)).astype(np.float64)
         sim.metrics = self
 
     def put(self, name: str, day: int, value: float) -> None:
@@ -52,49 +66,58 @@ class Metrics:
             column = self.columns[name] = np.full(self.days, np.nan)
         column[day] = value
 
+    def group_sums(self, values: np.ndarray) -> np.ndarray:
+        if values.dtype == np.bool_:
+            values = values.view(np.uint8)
+        blocks = np.add.reduceat(values, self.block_starts, dtype=np.float64)
+        return np.bincount(self.block_group, weights=blocks, minlength=len(self.groups))
+
     def by_group(self, name: str, day: int, values: np.ndarray) -> None:
         """Record the overall mean of `values` and its mean in each group."""
-        self.put(name, day, float(values.mean()))
-        sums = np.bincount(self._group, weights=values, minlength=len(self.groups))
+        sums = self.group_sums(values)
+        self.put(name, day, float(sums.sum() / self.group_sizes.sum()))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / self.group_sizes
         for index, group in enumerate(self.groups):
-            self.put(f"{name}.{group}", day, sums[index] / self.group_sizes[index] if self.group_sizes[index] else
-                     np.nan)
+            self.put(f"{name}.{group}", day, float(means[index]))
 
     def step(self, sim: Sim, day: int) -> None:
-        self._group = sim.people.group
         scores = sim.scores
         slow = day % SLOW_EVERY == 0 or day == sim.days - 1
+        graph = sim.graph
         if scores is not None:
             self.by_group("score_mean", day, scores.score)
             for index, tier in enumerate(sim.scheme.tier_names):
-                self.by_group(f"tier_share.{tier}", day, (scores.tier == index).astype(np.float64))
+                self.by_group(f"tier_share.{tier}", day, scores.tier == index)
             for name, member in scores.lists.items():
-                self.by_group(f"listed.{name}", day, member.astype(np.float64))
+                self.by_group(f"listed.{name}", day, member)
             for name, allowed in scores.entitlements.items():
-                self.by_group(f"denied.{name}", day, (~allowed).astype(np.float64))
+                self.by_group(f"denied.{name}", day, ~allowed)
             if slow:
                 p10, p50, p90 = np.percentile(scores.score, [10, 50, 90])
                 self.put("score_p10", day, p10)
                 self.put("score_p50", day, p50)
                 self.put("score_p90", day, p90)
                 self.put("gini_score", day, gini(scores.score - sim.scheme.scale.min))
-                self.put("assortativity_score", day, assortativity(sim.graph, scores.score))
+                self.put("assortativity_score", day, assortativity(graph, scores.score))
         self.by_group("income_mean", day, sim.people.income)
         if slow:
             self.put("gini_income", day, gini(sim.people.income))
-            rows = sim.graph.rows
-            self.put("same_group_ties", day, float((sim.people.group[rows] == sim.people.group[sim.graph.indices])
-                                                   .mean()) if rows.size else np.nan)
-        degree = sim.graph.degree
+            if graph.indices.size:
+                same = sum(float(member @ (graph.adjacency @ member)) for member in
+                           ((sim.people.group == g).astype(np.float64) for g in range(len(self.groups))))
+                self.put("same_group_ties", day, same / graph.indices.size)
+        degree = graph.degree
         self.put("mean_degree", day, float(degree.mean()))
         social = sim.scenario.social
         public = social.public_lists if social.public_lists is not None else list(sim.scheme.lists)
         shown = np.zeros(sim.n, dtype=bool)
         for name in public:
             shown |= sim.listed[name]
-        self.put("public_listed", day, float(shown.sum()))
-        self.put("isolated_listed_share", day, float((degree[shown] == 0).mean()) if shown.any() else 0.0)
-        self.put("mean_degree_listed", day, float(degree[shown].mean()) if shown.any() else np.nan)
+        listed_degree = degree[shown]
+        self.put("public_listed", day, float(listed_degree.size))
+        self.put("isolated_listed_share", day, float((listed_degree == 0).mean()) if listed_degree.size else 0.0)
+        self.put("mean_degree_listed", day, float(listed_degree.mean()) if listed_degree.size else np.nan)
         true_per_kind = np.bincount(sim.true_events.kind, minlength=len(sim.scheme.events))
         observed_per_kind = np.bincount(sim.observed_events.kind, minlength=len(sim.scheme.events))
         for code, kind in enumerate(sim.scheme.events):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -27,12 +28,21 @@ class Scores:
     tier: np.ndarray                    # index into scheme.tiers (0 = highest); -1 without tiers
     lists: dict[str, np.ndarray]
     entitlements: dict[str, np.ndarray]
-    reasons: np.ndarray                 # (n, scheme.reasons) component index in `reason_components`, -1 = none
-    reason_components: tuple[str, ...]  # component names in name order
 
     @property
     def n_subjects(self) -> int:
         return int(self.score.shape[0])
+
+    @property
+    def reason_components(self) -> tuple[str, ...]:
+        """Component names in name order: what the codes in `reasons` index."""
+        return tuple(sorted(self.scheme.components))
+
+    @cached_property
+    def reasons(self) -> np.ndarray:
+        """(n, scheme.reasons) index into `reason_components`, -1 = none. Computed when first asked
+        for: a simulation step that only needs outcomes never pays for explanations."""
+        return reason_codes(self.scheme, self.components, self.n_subjects)
 
     def tier_names(self) -> np.ndarray:
         """The tier name of every subject (empty strings where the scheme has no tiers)."""
@@ -90,26 +100,27 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
     return (len(scheme.tiers) - 1 - rank).astype(np.int8)
 
 
-def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Components ranked by points lost (largest first, ties by name), only those that lost points."""
+def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Components ranked by points lost (largest first, ties by name), only those that lost points;
+    codes index the component names in name order."""
     names = tuple(sorted(scheme.components))
     limit = min(scheme.reasons, len(names))
     if not limit or not n:
-        return np.full((n, scheme.reasons), NO_REASON, dtype=np.int16), names
+        return np.full((n, scheme.reasons), NO_REASON, dtype=np.int16)
     lost = np.column_stack([scheme.components[c].best_points() - components[c] for c in names])
+    # Compared at 1e-9 points: floating noise (a decayed sum kept incrementally rather than summed
+    # afresh) must neither reorder equal losses nor turn a zero loss into a reason.
+    lost = np.round(lost, 9)
     order = np.argsort(-lost, axis=1, kind="stable")[:, :limit]  # stable: ties stay in name order
     top_lost = np.take_along_axis(lost, order, axis=1)
     codes = np.where(top_lost > 0, order, NO_REASON).astype(np.int16)
     if limit < scheme.reasons:
         codes = np.hstack([codes, np.full((n, scheme.reasons - limit), NO_REASON, dtype=np.int16)])
-    return codes, names
+    return codes
 
 
-def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
-                   explain: bool = True) -> Scores:
-    """Apply the scheme's rules to computed features (from the batch core or incremental state).
-
-    `explain=False` skips the reason codes (left empty), for callers that only weigh outcomes."""
+def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None) -> Scores:
+    """Apply the scheme's rules to computed features (from the batch core or incremental state)."""
     n = next(iter(features.values())).shape[0] if features else (relations.n_subjects if relations else 0)
     scale = scheme.scale
     components = {name: component_points(c, features[c.feature]) for name, c in scheme.components.items()}
@@ -133,11 +144,6 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         lists[name] = env[name] = np.broadcast_to(scheme.rules.lists[name](env), (n,)).astype(bool)
     entitlements = {name: np.broadcast_to(expression(env), (n,)).astype(bool)
                     for name, expression in scheme.rules.entitlements.items()}
-    if explain:
-        reasons, reason_components = reason_codes(scheme, components, n)
-    else:
-        reasons = np.full((n, scheme.reasons), NO_REASON, dtype=np.int16)
-        reason_components = tuple(sorted(scheme.components))
     return Scores(
         scheme=scheme,
         features=features,
@@ -147,6 +153,4 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         tier=tier,
         lists={name: lists[name] for name in scheme.lists},
         entitlements=entitlements,
-        reasons=reasons,
-        reason_components=reason_components,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,16 @@ class Relations:
         keys = np.concatenate([a * n_subjects + b, b * n_subjects + a])
         keys.sort()  # sort and drop repeats: far faster than np.unique's hashing for int64 keys
         keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+        return cls.from_sorted_keys(keys, n_subjects)
+
+    @classmethod
+    def from_sorted_keys(cls, keys: np.ndarray, n_subjects: int) -> Relations:
+        """From unique, increasing row * n + column keys (both directions of every tie present)."""
         rows, cols = np.divmod(keys, n_subjects) if n_subjects else (keys, keys)
-        index_type = np.int32 if n_subjects < 2**31 else np.int64
-        indptr = np.zeros(n_subjects + 1, dtype=np.int64)
+        # int32 wherever it fits, so that SciPy shares these arrays instead of copying them.
+        small = n_subjects < 2**31 and keys.size < 2**31
+        index_type = np.int32 if small else np.int64
+        indptr = np.zeros(n_subjects + 1, dtype=index_type)
         np.cumsum(np.bincount(rows, minlength=n_subjects), out=indptr[1:])
         return cls(indptr, cols.astype(index_type))
 
@@ -72,19 +80,24 @@ class Relations:
             # Two sorted runs: a stable sort (timsort) merges them in linear time.
             keys = np.sort(np.concatenate([keys, added]), kind="stable")
             keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
-        rows, cols = np.divmod(keys, n)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-        return Relations(indptr, cols.astype(self.indices.dtype))
+        return Relations.from_sorted_keys(keys, n)
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:
-        return cls(np.zeros(n_subjects + 1, dtype=np.int64), np.zeros(0, dtype=np.int32))
+        return cls(np.zeros(n_subjects + 1, dtype=np.int32), np.zeros(0, dtype=np.int32))
+
+    @cached_property
+    def adjacency(self) -> sparse.csr_array:
+        """The graph as a sparse 0/1 matrix, sharing the index arrays, for fast neighbour sums."""
+        data = np.ones(self.indices.shape[0])
+        return sparse.csr_array((data, self.indices, self.indptr), shape=(self.n_subjects, self.n_subjects))
 
     def neighbour_mean(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean of `values` over each subject's neighbours, and whether the subject has any."""
+        """Mean of `values` over each subject's neighbours, and whether the subject has any.
+
+        Sums run row by row in stored order, so the result does not depend on threads or chunks."""
         degree = self.degree
-        totals = np.bincount(self.rows, weights=values[self.indices], minlength=self.n_subjects)
+        totals = self.adjacency @ np.asarray(values, dtype=np.float64)
         has = degree > 0
         mean = np.zeros(self.n_subjects)
         np.divide(totals, degree, out=mean, where=has)

@@ -19,7 +19,7 @@ import numpy as np
 from ..scoring import score_features
 from ..sim.events import DayEvents
 from ..sim.model import Sim
-from ..sim.rng import per_person
+from ..sim.rng import generator, per_person
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
@@ -64,8 +64,7 @@ class Behaviour:
             if spec.deterrence == 0 or self.observed_chance[kind] == 0:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
-            after = score_features(scheme, sim.features.features_with_one_more(kind, value), relations,
-                                   explain=False)
+            after = score_features(scheme, sim.features.features_with_one_more(kind, value), relations)
             stake = (sim.scores.score - after.score) / span * 100
             for name, allowed in sim.scores.entitlements.items():
                 stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])
@@ -78,38 +77,40 @@ class Behaviour:
             self.assess_stakes(sim)
             self.assessed_day = day
         denied = sim.denied
-        rates = np.empty((len(self.kinds), sim.n))
-        income_ratio = self.median_income / np.maximum(sim.people.income, 1.0)
+        # log of (median / income), shared by every stress-driven behaviour
+        log_strain = np.log(self.median_income) - np.log(np.maximum(sim.people.income, 1.0)) \
+            if any(spec.stress for spec in self.specs) else None
+        # One float32 uniform per person and kind decides whether the act happens today (rates are
+        # small: at most one event per kind and day).
+        draws = per_person(sim.seed, "behaviour", day, sim.n, sim.chunk,
+                           lambda g, m: g.random((len(self.kinds), m), dtype=np.float32))
+        # Values only for the acts that happen, from the day's own stream (events are in id order).
+        values = generator(sim.seed, "behaviour_values", day)
+        parts = []
         for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
-            rate = self.base[index].copy()
-            if spec.stress:
-                rate *= income_ratio ** spec.stress
-            if spec.deterrence:
-                rate *= np.minimum(np.exp(-spec.deterrence * self.observed_chance[kind] * self.stakes[index]),
-                                   MAX_MULTIPLIER)
+            exponent = None
+            if spec.stress and log_strain is not None:
+                exponent = spec.stress * log_strain
+            if spec.deterrence and self.observed_chance[kind]:
+                deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index]
+                deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
+                exponent = deterred if exponent is None else exponent + deterred
+            rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
             for entitlement, consequence in sim.scenario.consequences.items():
                 for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
                     factor = getattr(consequence, side).behaviours.get(kind)
                     if factor is not None:
-                        rate[in_force] *= factor
+                        rate = rate * np.where(in_force, factor, 1.0)
             for entitlement in spec.requires:
-                rate[denied[entitlement]] = 0.0
-            rates[index] = rate
-        # One uniform per person and kind decides whether the act happens today (rates are small:
-        # at most one event per kind and day), a second draws its value.
-        draws = per_person(sim.seed, "behaviour", day, sim.n, sim.chunk,
-                           lambda g, m: g.random((2, len(self.kinds), m)))
-        happen = draws[0] < -np.expm1(-rates)
-        parts = []
-        for index, spec in enumerate(self.specs):
-            who = np.flatnonzero(happen[index])
+                rate = np.where(denied[entitlement], 0.0, rate)
+            who = np.flatnonzero(draws[index] < -np.expm1(-rate))
             low, high = spec.value
             if high == low:
                 value = np.full(who.size, low)
             elif float(low).is_integer() and float(high).is_integer():  # whole numbers: stars, hours
-                value = np.floor(low + (high - low + 1) * draws[1, index, who]).clip(low, high)
+                value = values.integers(int(low), int(high) + 1, size=who.size).astype(np.float64)
             else:
-                value = low + (high - low) * draws[1, index, who]
+                value = values.uniform(low, high, size=who.size)
             parts.append(DayEvents(who, np.full(who.size, self.codes[index], dtype=np.int16), value,
                                    np.full(who.size, -1, dtype=np.int16), who))
         sim.true_events = DayEvents.concat(parts)

@@ -40,6 +40,7 @@ class Economy:
             if consequence.granted.income_growth:
                 growth += consequence.granted.income_growth * ~denied[entitlement]
         sigma = self.spec.income_volatility / np.sqrt(365.0)
-        shocks = per_person(sim.seed, "economy", day, sim.n, sim.chunk, lambda g, m: g.standard_normal(m))
+        shocks = per_person(sim.seed, "economy", day, sim.n, sim.chunk,
+                            lambda g, m: g.standard_normal(m, dtype=np.float32))
         # Drift corrected by -sigma^2/2 so that the mean income grows at `growth`, not faster.
         sim.people.income *= np.exp(growth / 365.0 - sigma**2 / 2 + sigma * shocks)

@@ -1,0 +1,90 @@
+"""Simulation speed and memory at scale: the default scenario at 1M people (and more).
+
+Prints person-days per second, peak resident memory, bytes per person and seconds per phase.
+Targets (issue 3, 2 cores): >= 2e7 person-days/s at 1M people x 365 days; <= 500 bytes per person
+of resident memory at mean degree 10.
+
+    python benchmarks/simulate_scale.py                      # 1M people x 365 days
+    python benchmarks/simulate_scale.py --people 100000 --days 60
+    python benchmarks/simulate_scale.py --people 1000000 10000000 --days 30
+
+Each size runs in a fresh process so that peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+TARGET_PERSON_DAYS = 2e7
+TARGET_BYTES = 500
+
+
+def measure(people: int, days: int, seed: int) -> dict:
+    """Run once in this process and report figures (called in a child process)."""
+    import numpy as np
+
+    from socialcredit.sim.loop import Loop
+    from socialcredit.sim.model import Sim
+    from socialcredit.sim.scenario import load_scenario
+
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    scenario, scheme = load_scenario("default", {"population.size": people, "run.days": days, "run.seed": seed})
+    started = time.perf_counter()
+    sim = Sim(scenario, scheme)
+    setup = time.perf_counter() - started
+    loop = Loop(sim)
+    started = time.perf_counter()
+    loop.run()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "people": people, "days": days, "setup_seconds": setup, "loop_seconds": seconds,
+        "person_days_per_second": people * days / seconds,
+        "peak_rss_bytes": peak, "baseline_rss_bytes": baseline,
+        "bytes_per_person": (peak - baseline) / people,
+        "phase_seconds": loop.seconds,
+        "mean_degree": float(sim.graph.degree.mean()),
+        "numpy": np.__version__,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.people[0], args.days, args.seed)))
+        return
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
+    for people in args.people:
+        child = subprocess.run([sys.executable, __file__, "--child", "--people", str(people), "--days",
+                                str(args.days), "--seed", str(args.seed)], capture_output=True, text=True)
+        if child.returncode != 0:
+            print(f"{people:,} people: failed\n{child.stderr[-2000:]}")
+            continue
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        rate = figures["person_days_per_second"]
+        print(f"\n{people:,} people x {args.days} days (mean degree {figures['mean_degree']:.2f})")
+        print(f"  set-up           {figures['setup_seconds']:8.2f} s")
+        print(f"  loop             {figures['loop_seconds']:8.2f} s")
+        print(f"  person-days/s    {rate:12,.0f}   ({rate / TARGET_PERSON_DAYS:.2f}x the 2e7 target)")
+        print(f"  peak RSS         {figures['peak_rss_bytes'] / 2**20:8.0f} MiB")
+        print(f"  bytes per person {figures['bytes_per_person']:8.0f}   (target <= {TARGET_BYTES}; peak above the "
+              f"interpreter's own {figures['baseline_rss_bytes'] / 2**20:.0f} MiB)")
+        total = sum(figures["phase_seconds"].values())
+        for name, seconds in figures["phase_seconds"].items():
+            print(f"  {name:<16} {seconds:8.2f} s  {seconds / total:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
