@@ -2,6 +2,28 @@
 
 Three jobs share one scoring core: simulate a scheme over a synthetic population, score a real
 event log, and serve a scheme live. See DESIGN.md for the architecture.
+
+    >>> import socialcredit
+    >>> run = socialcredit.simulate(population=5000, days=30)   # the default scenario, smaller
+    >>> run.summary["lists"]["blacklist"]["share"]               # doctest: +SKIP
+    >>> run.report("report.html")                               # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .sim.run import Run
+
+
+def simulate(scenario: Any = None, **overrides: Any) -> Run:
+    """Run a scenario (preset id, YAML path, or None for the default); see `sim.run.simulate`."""
+    from .sim.run import simulate as run_simulation
+
+    return run_simulation(scenario, **overrides)
+
+
+__all__ = ["simulate", "__version__"]

@@ -215,3 +215,31 @@ def test_scenario_errors_name_file_line_and_fix(tmp_path):
     with pytest.raises(SchemeError) as caught:
         load_scenario(path)
     assert f"{path}:2:16: consequences.fly: unknown entitlement 'fly'" in str(caught.value)
+
+
+def test_package_level_api_runs_the_default():
+    import socialcredit
+
+    run = socialcredit.simulate(population=1500, days=10, **{"network.mean_degree": 4})
+    assert run.summary["people"] == 1500 and len(run.metrics) == 10
+
+
+def test_a_barred_person_does_not_do_what_needs_the_entitlement(lawful, tmp_path):
+    scheme = (lawful.parent / "netcredit.yaml").read_text()
+    scheme = scheme.replace("  rating: {category: financial}", "  rating: {category: financial}\n"
+                            "  loan_taken: {category: financial}")
+    (tmp_path / "netcredit.yaml").write_text(scheme)
+    scenario = lawful.read_text().replace("  rating: {rate: 0.05, value: [1, 5]}",
+                                          "  rating: {rate: 0.05, value: [1, 5]}\n"
+                                          "  loan_taken: {rate: 0.05, requires: [credit]}")
+    scenario = scenario.replace("observes: [rating]", "observes: [rating, loan_taken]")
+    (tmp_path / "s.yaml").write_text(scenario)
+    run = simulate(tmp_path / "s.yaml")
+    people = run.people
+    denied_days = people["days_denied.credit"]
+    barred = denied_days >= 60
+    assert barred.sum() >= 20
+    # 0.05 loans a day on the days one may borrow, none on the days one is barred
+    free_days = 90 - denied_days[barred]
+    assert people.loc[barred, "true.loan_taken"].sum() <= 1.3 * 0.05 * free_days.sum() + 3
+    assert people.loc[denied_days == 0, "true.loan_taken"].mean() == pytest.approx(0.05 * 90, rel=0.15)
