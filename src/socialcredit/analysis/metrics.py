@@ -104,8 +104,10 @@ class Metrics:
         if slow:
             self.put("gini_income", day, gini(sim.people.income))
             if graph.indices.size:
-                same = sum(float(member @ (graph.adjacency @ member)) for member in
-                           ((sim.people.group == g).astype(np.float64) for g in range(len(self.groups))))
+                # ties whose two ends share a group: sum over groups of 1_g . A 1_g, in one sparse pass
+                members = np.zeros((sim.n, len(self.groups)))
+                members[np.arange(sim.n), sim.people.group] = 1.0
+                same = float(np.einsum("ij,ij->", members, graph.adjacency @ members))
                 self.put("same_group_ties", day, same / graph.indices.size)
         degree = graph.degree
         self.put("mean_degree", day, float(degree.mean()))

@@ -59,28 +59,40 @@ class Relations:
     def edited(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray, add_b: np.ndarray) -> Relations:
         """A new graph without the ties (remove_a[i], remove_b[i]) and with the ties (add_a[i], add_b[i]).
 
-        Works on the sorted entry keys (deletion by binary search, insertion by merging sorted runs),
-        so a batch of edits costs a few passes over the entries, not a rebuild from scratch."""
+        Edits are few next to the ties, so this costs a few linear passes: removals are found by
+        binary search in the sorted entry keys, insertions go in at their sorted places in one copy
+        (np.insert), and ties that already exist or are self-ties are ignored."""
         n = self.n_subjects
         keys = self.pair_keys()
-        if remove_a.size:
-            ra, rb = np.asarray(remove_a, np.int64), np.asarray(remove_b, np.int64)
-            doomed = np.concatenate([ra * n + rb, rb * n + ra])
-            keep = np.ones(keys.size, dtype=bool)
-            if keys.size:
-                position = np.minimum(np.searchsorted(keys, doomed), keys.size - 1)
-                keep[position[keys[position] == doomed]] = False  # ties that exist; others are ignored
-            keys = keys[keep]
-        if add_a.size:
-            aa, ab = np.asarray(add_a, np.int64), np.asarray(add_b, np.int64)
-            fresh = aa != ab
-            aa, ab = aa[fresh], ab[fresh]
-            added = np.concatenate([aa * n + ab, ab * n + aa])
-            added.sort()
-            # Two sorted runs: a stable sort (timsort) merges them in linear time.
-            keys = np.sort(np.concatenate([keys, added]), kind="stable")
-            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
-        return Relations.from_sorted_keys(keys, n)
+        rows, cols = self.rows, self.indices
+        ra, rb = np.asarray(remove_a, np.int64), np.asarray(remove_b, np.int64)
+        aa, ab = np.asarray(add_a, np.int64), np.asarray(add_b, np.int64)
+        doomed = np.concatenate([ra * n + rb, rb * n + ra])
+        keep = np.ones(keys.size, dtype=bool)
+        if doomed.size and keys.size:
+            position = np.minimum(np.searchsorted(keys, doomed), keys.size - 1)
+            keep[position[keys[position] == doomed]] = False  # ties that exist; others are ignored
+        fresh = aa != ab
+        added = np.concatenate([aa[fresh] * n + ab[fresh], ab[fresh] * n + aa[fresh]])
+        added = np.unique(added) if added.size else added
+        if added.size and keys.size:
+            # Skip ties that exist and stay; re-adding a tie removed in this batch keeps it.
+            position = np.minimum(np.searchsorted(keys, added), keys.size - 1)
+            existing = keys[position] == added
+            keep[position[existing]] = True  # stored already: keep it rather than insert it twice
+            added = added[~existing]
+        if not keep.all():
+            keys, rows, cols = keys[keep], rows[keep], cols[keep]
+        if added.size:
+            where = np.searchsorted(keys, added)
+            added_rows, added_cols = np.divmod(added, n)
+            rows = np.insert(rows, where, added_rows.astype(rows.dtype))
+            cols = np.insert(cols, where, added_cols.astype(cols.dtype))
+        degree = np.bincount(rows, minlength=n)
+        small = n < 2**31 and cols.size < 2**31
+        indptr = np.zeros(n + 1, dtype=np.int32 if small else np.int64)
+        np.cumsum(degree, out=indptr[1:])
+        return Relations(indptr, cols.astype(np.int32 if small else np.int64, copy=False))
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:
