@@ -42,9 +42,12 @@ class BadRows:
     columns: list[str] = field(default_factory=list)
     problems: list[np.ndarray] = field(default_factory=list)   # object arrays of messages
     raw: list[str] = field(default_factory=list)               # raw text of unparsable CSV lines
+    line_of_row: np.ndarray | None = None  # CSV: the file line of each table row; Parquet: the row itself
 
-    def add(self, rows: np.ndarray, lines: np.ndarray, column: str, messages: np.ndarray) -> None:
+    def add(self, rows: np.ndarray, column: str, messages: np.ndarray, lines: np.ndarray | None = None) -> None:
         if rows.size:
+            if lines is None:
+                lines = self.line_of_row[rows] if self.line_of_row is not None else rows
             self.rows.append(rows)
             self.lines.append(lines)
             self.columns.extend([column] * rows.size)
@@ -77,9 +80,8 @@ def is_csv(path: str | Path) -> bool:
     return Path(path).suffix.lower() not in (".parquet", ".pq")
 
 
-def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...],
-               bad: BadRows) -> tuple[pa.Table, np.ndarray]:
-    """Read the columns we know; return the table and each row's line (CSV) or row number (Parquet)."""
+def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...], bad: BadRows) -> pa.Table:
+    """Read the columns we know; `bad` learns each row's line (CSV) and collects unparsable lines."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -115,8 +117,8 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
                     line = int(number) if number is not None else -1
                     skipped.append(line)
                     bad.raw.append(text)
-                    bad.add(np.array([-1]), np.array([line]), "*",
-                            np.array([f"expected {expected} fields, found {actual}: {text[:80]!r}"], dtype=object))
+                    message = f"expected {expected} fields, found {actual}: {text[:80]!r}"
+                    bad.add(np.array([-1]), "*", np.array([message], dtype=object), lines=np.array([line]))
             # Line of each kept row: header is line 1, and skipped lines shift the rows after them.
             lines = np.arange(table.num_rows, dtype=np.int64) + 2
             if skipped:
@@ -124,15 +126,15 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
                 # The k-th kept row sits at the k-th line number not taken by a skipped line.
                 for line in skipped_sorted:
                     lines[lines >= line] += 1
-            return table, lines
+            bad.line_of_row = lines
+            return table
         schema = pq.read_schema(path)
         missing = [c for c in required if c not in schema.names]
         if missing:
             raise InputError(_missing_message(path, missing, schema.names))
         wanted = [c for c in (*required, *optional) if c in schema.names]
         dictionary = [c for c in ("subject", "kind", "other", "source", "actor") if c in wanted]
-        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
-        return table, np.arange(table.num_rows, dtype=np.int64)
+        return pq.read_table(path, columns=wanted, read_dictionary=dictionary)
     except InputError:
         raise
     except (pa.ArrowInvalid, OSError) as error:
@@ -152,16 +154,45 @@ def _missing_message(path: Path, missing: list[str], found: list[str]) -> str:
 
 
 def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Dictionary-encode a column: (int64 codes with -1 for null, dictionary of distinct values)."""
+    """Dictionary-encode a column: (int64 codes with -1 for null, dictionary of distinct values).
+
+    A Parquet column read as dictionaries comes in many chunks that share a few dictionaries (one
+    per row group): only the distinct ones are merged, never one hash pass per chunk."""
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
-    column = column.unify_dictionaries()
-    if column.num_chunks == 0:
+    chunks = column.chunks
+    if not chunks:
         return np.zeros(0, dtype=np.int64), pa.array([], type=pa.string())
-    dictionary = column.chunk(0).dictionary
-    codes = np.concatenate([chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-                            for chunk in column.chunks]) if column.num_chunks else np.zeros(0, np.int64)
-    return codes, dictionary
+    distinct: list[pa.Array] = []
+    which: list[int] = []
+    seen: dict[tuple, int] = {}
+    for chunk in chunks:
+        dictionary = chunk.dictionary
+        # chunks of one row group share the dictionary's buffers: recognise them by address
+        key = (tuple(b.address if b is not None else 0 for b in dictionary.buffers()), dictionary.offset,
+               len(dictionary))
+        if key not in seen:
+            match = next((i for i, other in enumerate(distinct) if other.equals(dictionary)), None)
+            if match is None:
+                match = len(distinct)
+                distinct.append(dictionary)
+            seen[key] = match
+        which.append(seen[key])
+    maps: list[np.ndarray] | None = None
+    if len(distinct) == 1:
+        merged = distinct[0]
+    else:  # one hash pass over the distinct dictionaries, then a remap of each chunk's codes
+        joined = pc.dictionary_encode(pa.chunked_array(distinct))
+        merged = joined.chunk(0).dictionary
+        maps = [np.append(c.indices.to_numpy(zero_copy_only=False), -1).astype(np.int64) for c in joined.chunks]
+    codes = np.empty(len(column), dtype=np.int64)
+    start = 0
+    for chunk, index in zip(chunks, which, strict=True):
+        indices = chunk.indices.fill_null(-1) if chunk.indices.null_count else chunk.indices
+        local = indices.to_numpy(zero_copy_only=False)
+        codes[start:start + local.size] = local if maps is None else maps[index][local]
+        start += local.size
+    return codes, merged
 
 
 def parse_times(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -171,7 +202,7 @@ def parse_times(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         column = column.cast(kind.value_type)
         kind = kind.value_type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         if pa.types.is_date(kind):
             column = pc.cast(column, pa.timestamp("s"))
@@ -203,12 +234,14 @@ def days_to_text(days: float) -> str:
     return text[:10] if stamp == stamp.normalize() else text.replace("+00:00", "Z")
 
 
-def _numbers(table: pa.Table, name: str, lines: np.ndarray, bad: BadRows, default: float = 1.0) -> np.ndarray:
+def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, default)
     column = table.column(name)
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        values = pc.cast(column, pa.float64()).fill_null(default).to_numpy(zero_copy_only=False).astype(np.float64)
+        if column.null_count:
+            column = column.fill_null(default)
+        values = np.array(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
         raw = None
     else:
         raw = pd.Series(pc.cast(column, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
@@ -218,7 +251,7 @@ def _numbers(table: pa.Table, name: str, lines: np.ndarray, bad: BadRows, defaul
     wrong = np.flatnonzero(~np.isfinite(values))
     if wrong.size:
         shown = raw.to_numpy()[wrong] if raw is not None else values[wrong]
-        bad.add(wrong, lines[wrong], name,
+        bad.add(wrong, name,
                 np.array([f"{name} {v!r} is not a number; fix: write a plain number like 1 or 2.5" for v in shown],
                          dtype=object))
     return values
@@ -239,7 +272,7 @@ class EventLog:
         return self.bad.count + (self.relation_bad.count if self.relation_bad else 0)
 
 
-def _check_events(table: pa.Table, lines: np.ndarray, scheme: Scheme, bad: BadRows):
+def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows):
     n = table.num_rows
     subject_codes, subject_dictionary = encode(pc.cast(table.column("subject"), pa.string())
                                                if not pa.types.is_dictionary(table.column("subject").type)
@@ -249,7 +282,7 @@ def _check_events(table: pa.Table, lines: np.ndarray, scheme: Scheme, bad: BadRo
                        .to_numpy(zero_copy_only=False), dtype=bool)
     missing_subject = (subject_codes < 0) | (blank[subject_codes] if blank.size else False)
     rows = np.flatnonzero(missing_subject)
-    bad.add(rows, lines[rows], "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
+    bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
                                                   dtype=object))
 
     kind_codes, kind_dictionary = encode(table.column("kind"))
@@ -266,19 +299,19 @@ def _check_events(table: pa.Table, lines: np.ndarray, scheme: Scheme, bad: BadRo
             else:
                 messages.append(f"unknown event kind '{names[code]}' for scheme '{scheme.id}'; fix: "
                                 + suggest(names[code], scheme.events))
-        bad.add(rows, lines[rows], "kind", np.array(messages, dtype=object))
+        bad.add(rows, "kind", np.array(messages, dtype=object))
 
     times = parse_times(table.column("time"))
     rows = np.flatnonzero(np.isnan(times))
     if rows.size:
         raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[rows]
-        bad.add(rows, lines[rows], "time", np.array(
+        bad.add(rows, "time", np.array(
             [("missing time" if v is None else f"cannot read {v!r} as a time") + f"; fix: {TIME_FIX}" for v in raw],
             dtype=object))
-    values = _numbers(table, "value", lines, bad)
-    weights = _numbers(table, "weight", lines, bad)
+    values = _numbers(table, "value", bad)
+    weights = _numbers(table, "weight", bad)
     negative = np.flatnonzero(weights < 0)
-    bad.add(negative, lines[negative], "weight",
+    bad.add(negative, "weight",
             np.full(negative.size, "weight must not be negative; fix: use 0 or more", dtype=object))
     good = np.ones(n, dtype=bool)
     for rows in bad.rows:
@@ -289,8 +322,8 @@ def _check_events(table: pa.Table, lines: np.ndarray, scheme: Scheme, bad: BadRo
 def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path | None = None) -> EventLog:
     """Read and check an event log (and relations); bad rows are collected in `.bad`, not scored."""
     bad = BadRows(str(path), is_csv(path))
-    table, lines = read_table(path, EVENT_COLUMNS, OPTIONAL_EVENT_COLUMNS, bad)
-    subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, lines, scheme, bad)
+    table = read_table(path, EVENT_COLUMNS, OPTIONAL_EVENT_COLUMNS, bad)
+    subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, scheme, bad)
 
     # Subjects: those named by good events and by relations, sorted by id.
     used = np.zeros(len(subject_dictionary), dtype=bool)
@@ -300,7 +333,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
     pairs: list[tuple[np.ndarray, pa.Array]] = []
     if relations_path is not None:
         relation_bad = BadRows(str(relations_path), is_csv(relations_path))
-        rel_table, rel_lines = read_table(relations_path, RELATION_COLUMNS, (), relation_bad)
+        rel_table = read_table(relations_path, RELATION_COLUMNS, (), relation_bad)
         rel_good = np.ones(rel_table.num_rows, dtype=bool)
         for name in RELATION_COLUMNS:
             codes, dictionary = encode(pc.cast(rel_table.column(name), pa.string()))
@@ -309,7 +342,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
                                .to_numpy(zero_copy_only=False), dtype=bool)
             missing = (codes < 0) | (blank[codes] if blank.size else False)
             rows = np.flatnonzero(missing)
-            relation_bad.add(rows, rel_lines[rows], name,
+            relation_bad.add(rows, name,
                              np.full(rows.size, f"missing {name}; fix: every tie names two subjects", dtype=object))
             rel_good &= ~missing
             pairs.append((codes, dictionary))
@@ -319,16 +352,30 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
             present = np.zeros(len(dictionary), dtype=bool)
             present[codes[codes >= 0]] = True
             id_sets.append(dictionary.filter(pa.array(present)))
-    all_ids = pc.unique(pa.chunked_array(id_sets, type=pa.string()).combine_chunks())
-    all_ids = all_ids.take(pc.sort_indices(all_ids))
+    if len(id_sets) == 1:
+        # Events only: the used part of the subject dictionary is already distinct; sort it once.
+        distinct = id_sets[0]
+        order = pc.sort_indices(distinct).to_numpy(zero_copy_only=False)
+        all_ids = distinct.take(order)
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        subject_positions = np.full(len(subject_dictionary) + 1, -1, dtype=np.int64)  # last slot: null
+        subject_positions[np.flatnonzero(used)] = rank
+    else:
+        all_ids = pc.unique(pa.chunked_array(id_sets, type=pa.string()).combine_chunks())
+        all_ids = all_ids.take(pc.sort_indices(all_ids))
     n = len(all_ids)
 
     def to_index(codes: np.ndarray, dictionary: pa.Array) -> np.ndarray:
+        if len(id_sets) == 1:
+            return subject_positions[codes]
         position = pc.index_in(dictionary, value_set=all_ids).fill_null(-1).to_numpy(zero_copy_only=False)
         return np.append(position.astype(np.int64), -1)[codes]
 
-    subject = to_index(subject_codes[good], subject_dictionary)
-    events = EventArrays.build(subject, kinds[good], times[good], values[good], weights[good], n_subjects=n)
+    if not good.all():
+        subject_codes, kinds, times, values, weights = (a[good] for a in (subject_codes, kinds, times, values, weights))
+    events = EventArrays.build(to_index(subject_codes, subject_dictionary), kinds, times, values, weights,
+                               n_subjects=n)
     relations = None
     if relations_path is not None:
         (a_codes, a_dict), (b_codes, b_dict) = pairs

@@ -25,13 +25,24 @@ class ScoreRun:
 
 def reason_column(scores: Scores) -> pa.Array:
     """Reason codes as `a;b;c` strings, built once per distinct combination rather than per subject."""
-    codes = scores.reasons.astype(np.int64)
+    codes = scores.reasons
     if codes.shape[1] == 0:
         return pa.array([""] * scores.n_subjects, type=pa.string())
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    # Each row of codes as one integer (digits in base components + 1), so np.unique works in 1-D.
+    base = len(scores.reason_components) + 1
+    key = np.zeros(codes.shape[0], dtype=np.int64)
+    for column in range(codes.shape[1]):
+        key = key * base + (codes[:, column].astype(np.int64) + 1)
+    unique, inverse = np.unique(key, return_inverse=True)
     names = scores.reason_components
-    texts = [";".join(names[c] for c in row if c != NO_REASON) for row in unique]
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts)).cast(pa.string())
+    texts = []
+    for value in unique.tolist():
+        digits = []
+        for _ in range(codes.shape[1]):
+            value, digit = divmod(value, base)
+            digits.append(digit - 1)
+        texts.append(";".join(names[c] for c in reversed(digits) if c != NO_REASON))
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(texts)).cast(pa.string())
 
 
 def scores_table(subject_ids: np.ndarray, scores: Scores) -> pa.Table:
@@ -81,7 +92,9 @@ def write_table(table: pa.Table, path: str | Path) -> None:
     # Write beside the target and rename, so a crash never leaves a half-written result.
     partial = path.with_name(path.name + ".partial")
     if path.suffix.lower() in (".parquet", ".pq"):
-        pq.write_table(table, partial)
+        # dictionary pages only where values repeat (tiers, reasons); numbers are written plain
+        repeated = [name for name in ("tier", "reasons") if name in table.column_names]
+        pq.write_table(table, partial, use_dictionary=repeated, compression="lz4")
     else:
         pacsv.write_csv(table, partial)
     partial.replace(path)

@@ -337,7 +337,7 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
     for i in range(draw(st.integers(0, 4))):
         component: dict[str, Any] = {"feature": draw(st.sampled_from(list(features)))}
         if draw(st.booleans()):
-            uptos = sorted(draw(st.sets(st.integers(0, 4).map(float) | halves, max_size=3)))
+            uptos = sorted(set(draw(st.lists(st.integers(0, 4).map(float) | halves, max_size=3))))
             # Often a few round numbers, so that components tie on points lost (ties break by name).
             points = [draw(st.sampled_from([-20, -10, 0, 10]) | st.integers(-100, 100)) for _ in range(len(uptos) + 1)]
             component["bins"] = [{"upto": u, "points": p} for u, p in zip(uptos, points, strict=False)]
@@ -350,7 +350,7 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
             component["min"] = bounds[0]
         if draw(st.booleans()):
             component["max"] = bounds[1]
-        if components and draw(st.integers(0, 3)) == 0:  # a copy ties with its original on points lost
+        if components and draw(st.integers(0, 2)) == 0:  # a copy ties with its original on points lost
             component = dict(components[draw(st.sampled_from(sorted(components)))])
         components[f"c{i}"] = component
     data["components"] = components
@@ -363,9 +363,8 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
         # Near the base, where scores are, so that subjects differ in tier and some sit on a min.
         candidates = st.integers(max(low + 1, base - 120), min(high, base + 120))
         candidates |= st.just(base) if base > low else st.nothing()
-        room = min(high, base + 120) - max(low + 1, base - 120) + 1
-        size = min(tier_count - 1, room)
-        mins = sorted(draw(st.sets(candidates, min_size=size, max_size=size)), reverse=True) + [low]
+        drawn = draw(st.lists(candidates, min_size=tier_count - 1, max_size=tier_count - 1))
+        mins = sorted(set(drawn), reverse=True) + [low]  # a repeated min just means one tier fewer
         data["tiers"] = [{"name": name, "min": m} for name, m in zip(TIER_NAMES, mins, strict=False)]
     tiers = [tier["name"] for tier in data.get("tiers", [])]
 
