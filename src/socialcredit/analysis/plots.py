@@ -33,7 +33,7 @@ def _dates(run: Run) -> pd.Series:
 def score_over_time(run: Run) -> bytes:
     metrics, groups = run.metrics, run.sim.people.group_names
     figure, axis = plt.subplots(figsize=(8, 3.6))
-    slow = metrics.dropna(subset=["score_p10"])
+    slow = metrics.dropna(subset=["score_p10"])  # none before the first scoring
     axis.fill_between(slow["date"], slow["score_p10"], slow["score_p90"], color="#cccccc", label="10th-90th percentile")
     axis.plot(slow["date"], slow["score_p50"], color="#555555", lw=1, ls="--", label="median")
     for index, group in enumerate(groups):

@@ -24,6 +24,7 @@ class Scores:
     features: dict[str, np.ndarray]
     components: dict[str, np.ndarray]   # points per component
     pre: np.ndarray
+    network_term: np.ndarray            # score - pre before clipping: what one's relations added (0 without)
     score: np.ndarray
     tier: np.ndarray                    # index into scheme.tiers (0 = highest); -1 without tiers
     lists: dict[str, np.ndarray]
@@ -119,8 +120,13 @@ def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -
     return codes
 
 
-def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None) -> Scores:
-    """Apply the scheme's rules to computed features (from the batch core or incremental state)."""
+def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
+                   network_term: np.ndarray | None = None) -> Scores:
+    """Apply the scheme's rules to computed features (from the batch core or incremental state).
+
+    `network_term` gives the neighbours' contribution directly instead of computing it from
+    `relations`: for what-if scoring of one person's own change, which leaves their neighbours'
+    `pre`, and so their own term, as it was."""
     n = next(iter(features.values())).shape[0] if features else (relations.n_subjects if relations else 0)
     scale = scheme.scale
     components = {name: component_points(c, features[c.feature]) for name, c in scheme.components.items()}
@@ -128,13 +134,15 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
     for points in components.values():
         total += points
     pre = np.clip(total, scale.min, scale.max)
-    score = pre
-    if scheme.network is not None and relations is not None:
+    term = np.zeros(n)
+    if scheme.network is not None and network_term is not None:
+        term = network_term
+    elif scheme.network is not None and relations is not None:
         if relations.n_subjects != n:
             raise ValueError(f"relations cover {relations.n_subjects} subjects, features {n}")
         mean, has = relations.neighbour_mean(pre)
         term = np.where(has, scheme.network.weight * (mean - scale.base), 0.0)
-        score = np.clip(pre + term, scale.min, scale.max)
+    score = np.clip(pre + term, scale.min, scale.max) if scheme.network is not None else pre
     tier = tier_index(scheme, score)
     env: dict[str, np.ndarray] = {**features, **components, "pre": pre, "score": score}
     if scheme.tiers:
@@ -149,6 +157,7 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         features=features,
         components=components,
         pre=pre,
+        network_term=term,
         score=score,
         tier=tier,
         lists={name: lists[name] for name in scheme.lists},

@@ -41,7 +41,14 @@ class Behaviour:
         self.median_income = float(np.median(sim.people.income_initial))
         self.observed_chance = self._observed_chance(sim)
         self.stakes = [np.zeros(sim.n) for _ in self.kinds]
+        self.stakes_version = 0
         self.assessed_day = -10**9
+        # Daily chance of each act per person, recomputed only when what it depends on changed.
+        self.chance: list[np.ndarray | None] = [None] * len(self.kinds)
+        self.chance_inputs: list[tuple | None] = [None] * len(self.kinds)
+        gating = {kind for c in scenario.consequences.values() for side in (c.denied, c.granted)
+                  for kind in side.behaviours}
+        self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
 
     def _observed_chance(self, sim: Sim) -> dict[str, float]:
         """Chance that an act of each kind is recorded by at least one source."""
@@ -59,43 +66,33 @@ class Behaviour:
             return
         scheme = sim.scheme
         span = scheme.scale.max - scheme.scale.min
-        relations = sim.graph if scheme.network is not None else None
         for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
             if spec.deterrence == 0 or self.observed_chance[kind] == 0:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
-            after = score_features(scheme, sim.features.features_with_one_more(kind, value), relations)
+            # One's own act moves one's own `pre`; the neighbours' term stays as it is.
+            after = score_features(scheme, sim.features.features_with_one_more(kind, value),
+                                   network_term=sim.scores.network_term)
             stake = (sim.scores.score - after.score) / span * 100
             for name, allowed in sim.scores.entitlements.items():
                 stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])
                 stake -= SANCTION_WEIGHT * (~allowed & after.entitlements[name])
             self.stakes[index] = stake
+        self.stakes_version += 1
 
-    def step(self, sim: Sim, day: int) -> None:
-        every = sim.scenario.run.perception_every_days
-        if sim.scores is not None and day - self.assessed_day >= every:
-            self.assess_stakes(sim)
-            self.assessed_day = day
-        denied = sim.denied
-        # log of (median / income), shared by every stress-driven behaviour
-        log_strain = np.log(self.median_income) - np.log(np.maximum(sim.people.income, 1.0)) \
-            if any(spec.stress for spec in self.specs) else None
-        # One float32 uniform per person and kind decides whether the act happens today (rates are
-        # small: at most one event per kind and day).
-        draws = per_person(sim.seed, "behaviour", day, sim.n, sim.chunk,
-                           lambda g, m: g.random((len(self.kinds), m), dtype=np.float32))
-        # Values only for the acts that happen, from the day's own stream (events are in id order).
-        values = generator(sim.seed, "behaviour_values", day)
-        parts = []
-        for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
-            exponent = None
-            if spec.stress and log_strain is not None:
-                exponent = spec.stress * log_strain
-            if spec.deterrence and self.observed_chance[kind]:
-                deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index]
-                deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
-                exponent = deterred if exponent is None else exponent + deterred
-            rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
+    def _chance(self, sim: Sim, index: int, log_strain: np.ndarray | None,
+                denied: dict[str, np.ndarray] | None) -> np.ndarray:
+        """Today's chance of act `index` for every person (float32, compared with float32 draws)."""
+        kind, spec = self.kinds[index], self.specs[index]
+        exponent = None
+        if spec.stress and log_strain is not None:
+            exponent = spec.stress * log_strain
+        if spec.deterrence and self.observed_chance[kind]:
+            deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index]
+            deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
+            exponent = deterred if exponent is None else exponent + deterred
+        rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
+        if denied is not None:
             for entitlement, consequence in sim.scenario.consequences.items():
                 for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
                     factor = getattr(consequence, side).behaviours.get(kind)
@@ -103,7 +100,34 @@ class Behaviour:
                         rate = rate * np.where(in_force, factor, 1.0)
             for entitlement in spec.requires:
                 rate = np.where(denied[entitlement], 0.0, rate)
-            who = np.flatnonzero(draws[index] < -np.expm1(-rate))
+        return (-np.expm1(-rate)).astype(np.float32)
+
+    def step(self, sim: Sim, day: int) -> None:
+        every = sim.scenario.run.perception_every_days
+        if sim.scores is not None and day - self.assessed_day >= every:
+            self.assess_stakes(sim)
+            self.assessed_day = day
+        denied = None
+        log_strain = None
+        # One float32 uniform per person and kind decides whether the act happens today (rates are
+        # small: at most one event per kind and day).
+        draws = per_person(sim.seed, "behaviour", day, sim.n, sim.chunk,
+                           lambda g, m: g.random((len(self.kinds), m), dtype=np.float32))
+        # Values only for the acts that happen, from the day's own stream (events are in id order).
+        values = generator(sim.seed, "behaviour_values", day)
+        parts = []
+        for index, spec in enumerate(self.specs):
+            inputs = (day if spec.stress else None,
+                      self.stakes_version if spec.deterrence else None,
+                      sim.scored_day if self.gated[index] else None)
+            if self.chance[index] is None or inputs != self.chance_inputs[index]:
+                if spec.stress and log_strain is None:  # log of (median / income), shared by all such acts
+                    log_strain = np.log(self.median_income) - np.log(np.maximum(sim.people.income, 1.0))
+                if self.gated[index] and denied is None:
+                    denied = sim.denied
+                self.chance[index] = self._chance(sim, index, log_strain, denied)
+                self.chance_inputs[index] = inputs
+            who = np.flatnonzero(draws[index] < self.chance[index])
             low, high = spec.value
             if high == low:
                 value = np.full(who.size, low)
