@@ -77,7 +77,15 @@ class BadRows:
 
 
 def is_csv(path: str | Path) -> bool:
-    return Path(path).suffix.lower() not in (".parquet", ".pq")
+    """CSV unless it is named or looks like Parquet (files start with the magic bytes PAR1)."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return False
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) != b"PAR1"
+    except OSError:
+        return True
 
 
 def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...], bad: BadRows) -> pa.Table:
@@ -91,7 +99,7 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
             wanted = [c for c in (*required, *optional) if c in header]
             missing = [c for c in required if c not in header]
             if missing:
-                raise InputError(_missing_message(path, missing, header))
+                raise InputError(_missing_message(path, missing, header, required))
             text_types = {c: pa.string() for c in wanted if c not in ("value", "weight")}
             invalid: list[tuple[int | None, str, int, int]] = []
 
@@ -131,7 +139,7 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
         schema = pq.read_schema(path)
         missing = [c for c in required if c not in schema.names]
         if missing:
-            raise InputError(_missing_message(path, missing, schema.names))
+            raise InputError(_missing_message(path, missing, schema.names, required))
         wanted = [c for c in (*required, *optional) if c in schema.names]
         dictionary = [c for c in ("subject", "kind", "other", "source", "actor") if c in wanted]
         return pq.read_table(path, columns=wanted, read_dictionary=dictionary)
@@ -147,10 +155,10 @@ def _csv_header(path: Path) -> list[str]:
     return pacsv.read_csv(pa.py_buffer(first.encode()), read_options=pacsv.ReadOptions()).schema.names
 
 
-def _missing_message(path: Path, missing: list[str], found: list[str]) -> str:
+def _missing_message(path: Path, missing: list[str], found: list[str], required: tuple[str, ...]) -> str:
     return (f"{path}: missing column{'s' * (len(missing) > 1)} {', '.join(repr(m) for m in missing)} "
-            f"(found: {', '.join(found) or 'none'})\n    fix: the first line must name the columns, e.g. "
-            f"subject,kind,time,value")
+            f"(found: {', '.join(found) or 'none'})\n    fix: name the columns {','.join(required)} "
+            f"(in the first line of a CSV file)")
 
 
 def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:

@@ -200,3 +200,33 @@ def test_scheme_schema_is_json():
     result = invoke("scheme", "schema")
     assert result.exit_code == 0
     assert json.loads(result.output)["title"] == "Scheme"
+
+
+def test_relations_missing_column_names_the_right_columns(events, tmp_path):
+    relations = write_csv(tmp_path / "ties.csv", [["subject"], ["alice"]])
+    result = invoke("score", str(events), "-s", "lending", "--relations", str(relations))
+    assert result.exit_code == 2
+    assert "missing column 'other' (found: subject)" in result.output and "subject,other" in result.output
+
+
+def test_parquet_is_recognised_whatever_its_name(events, tmp_path):
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(events, convert_options=pacsv.ConvertOptions(column_types={"time": pa.string()}))
+    pq.write_table(table, tmp_path / "events.dat")
+    result = invoke("score", str(tmp_path / "events.dat"), "-s", "lending")
+    assert result.exit_code == 0, result.output
+    assert "3 subjects" in result.output
+
+
+def test_empty_file_is_named(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    result = invoke("score", str(path), "-s", "lending")
+    assert result.exit_code == 2 and "empty.csv: cannot read it as CSV" in result.output
+
+
+def test_header_only_file_needs_an_as_of(tmp_path):
+    path = write_csv(tmp_path / "e.csv", [["subject", "kind", "time"]])
+    result = invoke("score", str(path), "-s", "lending")
+    assert result.exit_code == 2 and "no events to score" in result.output
