@@ -8,7 +8,8 @@ from typing import Protocol
 
 from ..analysis.metrics import Metrics
 from ..world.behaviour import Behaviour
-from ..world.consequences import Consequences, Economy
+from ..world.consequences import Consequences
+from ..world.economy import Economy
 from ..world.scoring import Scoring
 from ..world.social import SocialResponse
 from ..world.surveillance import Surveillance
