@@ -70,3 +70,19 @@ def test_network_term_reads_relations_as_social_data(scheme_data):
     assert "relations (social)" in reason
     scheme_data["entitlements"]["loan"]["uses"] = ["social"]
     assert classify(scheme_from_data(scheme_data)).allowed
+
+
+def test_tier_cap_on_another_context_crosses_into_what_reads_the_tier(scheme_data):
+    scheme_data["events"]["drunk_driving"] = {"category": "conduct"}
+    scheme_data["features"]["drunk"] = {"count": "drunk_driving"}
+    scheme_data["tier_caps"] = [{"when": "drunk > 0", "at_most": "C"}]
+    (reason,) = classify(scheme_from_data(scheme_data)).refusals
+    assert "entitlement 'loan'" in reason and "drunk_driving (conduct)" in reason
+
+
+def test_tier_cap_reading_a_special_category_is_refused(scheme_data):
+    scheme_data["events"]["protest"] = {"category": "political"}
+    scheme_data["features"]["protests"] = {"count": "protest"}
+    scheme_data["tier_caps"] = [{"when": "protests > 0", "at_most": "C"}]
+    reasons = classify(scheme_from_data(scheme_data)).refusals
+    assert any(r.startswith("tier cap 0 ('protests > 0') reads special-category events") for r in reasons)

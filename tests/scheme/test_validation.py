@@ -176,3 +176,12 @@ def test_json_schema_describes_the_format():
     assert {"id", "scale", "events"} <= set(schema["required"])
     assert schema["additionalProperties"] is False
     assert "half_life_days" in schema["$defs"]["Feature"]["properties"]
+
+
+def test_tier_cap_must_name_a_tier_and_read_only_what_comes_before_it(scheme_data):
+    scheme_data["tier_caps"] = [{"when": "late_24m > 0", "at_most": "Z"}]
+    assert "tier_caps[0].at_most: unknown tier 'Z'" in only_problem(scheme_data)
+    scheme_data["tier_caps"] = [{"when": "blacklist", "at_most": "B"}]
+    assert "cannot read tier or lists" in only_problem(scheme_data)
+    scheme_data["tier_caps"] = [{"when": "late_24m > 0", "at_most": "B"}]
+    assert scheme_from_data(scheme_data).rules.tier_caps[0][1] == 1

@@ -141,3 +141,24 @@ def test_event_arrays_must_have_equal_lengths():
 def test_scores_are_float64_arrays(scheme_data):
     result = scores_for(scheme_data, [(0, LATE, 1)], as_of=5)
     assert result.score.dtype == np.float64 and result.pre.dtype == np.float64
+
+
+def test_tier_cap_holds_the_tier_down_whatever_the_score(scheme_data):
+    scheme_data["events"]["drunk_driving"] = {"category": "conduct"}
+    scheme_data["features"]["drunk_5y"] = {"count": "drunk_driving", "window_days": 1825}
+    scheme_data["tier_caps"] = [{"when": "drunk_5y >= 1", "at_most": "B"}, {"when": "drunk_5y >= 2", "at_most": "C"}]
+    events = [(1, 4, 1), (2, 4, 1), (2, 4, 2)]  # kind 4: drunk_driving
+    result = scores_for(scheme_data, events, as_of=5, n=3)
+    assert result.score.tolist() == [1000, 1000, 1000]  # no points lost: the cap is not a deduction
+    assert result.tier_names().tolist() == ["A", "B", "C"]
+    assert result.tier_cap.tolist() == [-1, 0, 1]
+    assert result.lists["blacklist"].tolist() == [False, False, True]  # lists see the capped tier
+
+
+def test_tier_cap_never_raises_a_tier(scheme_data):
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["components"]["conduct"] = {"feature": "violations", "per_unit": -200}
+    scheme_data["tier_caps"] = [{"when": "violations >= 1", "at_most": "B"}]
+    result = scores_for(scheme_data, [(0, TRAFFIC, 1)], as_of=5)
+    assert result.score[0] == 800 and result.tier_names()[0] == "C"
+    assert result.tier_cap[0] == -1

@@ -51,13 +51,16 @@ def event_dependencies(scheme: Scheme) -> dict[str, set[str]]:
     # The network term makes a score depend on other people's records through one's relations:
     # data of the `social` category, which an entitlement must name in `uses` to read lawfully.
     deps["score"] = deps["pre"] | ({RELATIONS} if scheme.network is not None else set())
-    deps["tier"] = set(deps["score"])
+    deps["tier"] = set(deps["score"]).union(*(deps_of(expression, deps) for expression, _ in scheme.rules.tier_caps))
     for name in scheme.rules.list_order:
-        deps[name] = set().union(*(deps[n] for n in scheme.rules.lists[name].names)) if scheme.rules.lists[
-            name].names else set()
+        deps[name] = deps_of(scheme.rules.lists[name], deps)
     for name, expression in scheme.rules.entitlements.items():
-        deps[f"entitlement:{name}"] = set().union(*(deps[n] for n in expression.names)) if expression.names else set()
+        deps[f"entitlement:{name}"] = deps_of(expression, deps)
     return deps
+
+
+def deps_of(expression, deps: dict[str, set[str]]) -> set[str]:
+    return set().union(*(deps[name] for name in expression.names)) if expression.names else set()
 
 
 def _describe(scheme: Scheme, kinds: set[str]) -> str:
@@ -73,6 +76,11 @@ def classify(scheme: Scheme) -> Classification:
         read = deps[name] & special
         if read:
             refusals.append(f"{what} '{name}' reads special-category events: {_describe(scheme, read)}")
+    for index, (expression, _) in enumerate(scheme.rules.tier_caps):
+        read = deps_of(expression, deps) & special
+        if read:
+            refusals.append(f"tier cap {index} ('{expression.source}') reads special-category events: "
+                            f"{_describe(scheme, read)}")
     for name, entitlement in scheme.entitlements.items():
         read = deps[f"entitlement:{name}"]
         if read & special:

@@ -111,6 +111,14 @@ class Tier(StrictModel):
     min: float
 
 
+class TierCap(StrictModel):
+    """A condition that holds a subject's tier down, whatever their score (Rongcheng: drunk driving
+    makes one grade C at best)."""
+
+    when: str = Field(description="Expression over features, components, score and pre.")
+    at_most: str = Field(description="The highest tier a subject meeting `when` may have.")
+
+
 class Entitlement(StrictModel):
     allow: str = Field(description="Expression: allowed where true.")
     context: Category = Field(description="The category of life this entitlement belongs to.")
@@ -130,6 +138,7 @@ class Scheme(StrictModel):
     components: dict[str, Component] = Field(default_factory=dict)
     network: Network | None = None
     tiers: list[Tier] = Field(default_factory=list)
+    tier_caps: list[TierCap] = Field(default_factory=list, description="Conditions that cap the tier.")
     lists: dict[str, str] = Field(default_factory=dict)
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
     reasons: int = Field(4, ge=0)

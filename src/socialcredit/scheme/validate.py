@@ -30,6 +30,7 @@ class Rules:
     list_order: tuple[str, ...]             # lists after the lists they read
     lists: Mapping[str, Expression]
     entitlements: Mapping[str, Expression]
+    tier_caps: tuple[tuple[Expression, int], ...] = ()  # (condition, index of the highest tier allowed)
 
 
 def _check_name(name: str, path: Path, what: str, problems: list[Problem]) -> None:
@@ -207,6 +208,25 @@ def check_scheme(scheme: Scheme) -> Rules:
                                 "a list may read other lists, but not itself through them; break the cycle"))
         list_order = tuple(scheme.lists)
 
+    caps = []
+    # A cap decides the tier, so it reads what comes before the tier: features, components, score, pre.
+    before_tier = {name: kind for name, kind in kinds.items() if name != "tier" and kind is not Kind.BOOL}
+    for index, cap in enumerate(scheme.tier_caps):
+        if not scheme.tiers:
+            problems.append(Problem(("tier_caps",), "tier caps need tiers", "define tiers:, or remove tier_caps:"))
+            break
+        if cap.at_most not in scheme.tier_names:
+            problems.append(Problem(("tier_caps", index, "at_most"), f"unknown tier '{cap.at_most}'",
+                                    suggest(cap.at_most, scheme.tier_names)))
+            continue
+        path: Path = ("tier_caps", index, "when")
+        if names_in(cap.when) & ({"tier"} | set(scheme.lists)):
+            problems.append(Problem(path, "a tier cap cannot read tier or lists, which come after it",
+                                    "use features, components, score or pre"))
+            continue
+        expression = _compile(cap.when, path, before_tier, scheme, problems)
+        if expression is not None:
+            caps.append((expression, scheme.tier_names.index(cap.at_most)))
     lists = {name: _compile(source, ("lists", name), kinds, scheme, problems) for name, source in scheme.lists.items()}
     entitlements = {name: _compile(e.allow, ("entitlements", name, "allow"), kinds, scheme, problems)
                     for name, e in scheme.entitlements.items()}
@@ -217,4 +237,5 @@ def check_scheme(scheme: Scheme) -> Rules:
         list_order=list_order,
         lists={name: expr for name, expr in lists.items() if expr is not None},
         entitlements={name: expr for name, expr in entitlements.items() if expr is not None},
+        tier_caps=tuple(caps),
     )

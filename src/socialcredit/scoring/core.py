@@ -27,6 +27,7 @@ class Scores:
     network_term: np.ndarray            # score - pre before clipping: what one's relations added (0 without)
     score: np.ndarray
     tier: np.ndarray                    # index into scheme.tiers (0 = highest); -1 without tiers
+    tier_cap: np.ndarray                # index into scheme.tier_caps of the cap that held the tier down; -1 none
     lists: dict[str, np.ndarray]
     entitlements: dict[str, np.ndarray]
 
@@ -143,8 +144,14 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         mean, has = relations.neighbour_mean(pre)
         term = np.where(has, scheme.network.weight * (mean - scale.base), 0.0)
     score = np.clip(pre + term, scale.min, scale.max) if scheme.network is not None else pre
-    tier = tier_index(scheme, score)
     env: dict[str, np.ndarray] = {**features, **components, "pre": pre, "score": score}
+    tier = tier_index(scheme, score)
+    tier_cap = np.full(n, -1, dtype=np.int8)
+    for index, (condition, highest) in enumerate(scheme.rules.tier_caps):
+        # A cap holds the tier at `highest` or below; where several apply, the lowest wins.
+        held = np.broadcast_to(condition(env), (n,)).astype(bool) & (tier < highest)
+        tier = np.where(held, np.int8(highest), tier).astype(np.int8)
+        tier_cap[held] = index
     if scheme.tiers:
         env["tier"] = (len(scheme.tiers) - 1 - tier.astype(np.int64))  # rank: higher is better
     lists: dict[str, np.ndarray] = {}
@@ -160,6 +167,7 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         network_term=term,
         score=score,
         tier=tier,
+        tier_cap=tier_cap,
         lists={name: lists[name] for name in scheme.lists},
         entitlements=entitlements,
     )
