@@ -77,3 +77,47 @@ def test_time_only_moves_forward():
         state.advance(4.0)
     with pytest.raises(ValueError, match="advance first"):
         state.add(6.0, np.array([0]), np.array([0]))
+
+
+@pytest.mark.parametrize("retention", [None, 30])
+def test_late_reports_and_voided_events_match_the_batch_core(retention):
+    scheme = varied_scheme(retention)
+    rng = np.random.default_rng(5)
+    n, kinds = 40, len(scheme.events)
+    state = IncrementalFeatures(scheme, n, start=0.0, voidable=tuple(scheme.events))
+    log = []  # (subject, kind, time, value, weight, id)
+    pending = []  # events reported later: (report day, time, subject, kind, value, weight, id)
+    voided: set[int] = set()
+    next_id = 0
+    for day in range(0, 150):
+        state.advance(float(day))
+        for report_day, time, *event in [p for p in pending if p[0] == day]:
+            subject, kind, value, weight, event_id = event
+            state.add(time, np.array([subject]), np.array([kind]), np.array([value]), np.array([weight]),
+                      np.array([event_id]))
+            log.append((subject, kind, time, value, weight, event_id))
+        pending = [p for p in pending if p[0] != day]
+        m = int(rng.integers(0, 12))
+        subject, kind = rng.integers(0, n, m), rng.integers(0, kinds, m)
+        value, weight = rng.integers(0, 6, m).astype(float), rng.integers(0, 3, m).astype(float)
+        delay = rng.integers(0, 6, m) * (rng.random(m) < 0.3)
+        ids = np.arange(next_id, next_id + m)
+        next_id += m
+        now = delay == 0
+        state.add(float(day), subject[now], kind[now], value[now], weight[now], ids[now])
+        log += [(s, k, day, v, w, i) for s, k, v, w, i in zip(subject[now], kind[now], value[now], weight[now],
+                                                               ids[now], strict=True)]
+        pending += [(day + d, float(day), s, k, v, w, i) for d, s, k, v, w, i in
+                    zip(delay[~now], subject[~now], kind[~now], value[~now], weight[~now], ids[~now], strict=True)]
+        if day % 5 == 4 and log:
+            chosen = rng.choice(len(log), size=min(3, len(log)), replace=False)
+            gone = [log[c][5] for c in chosen if log[c][5] not in voided]
+            voided |= set(gone)
+            state.void(np.array(gone, dtype=np.int64))
+        if day % 7 == 0 or day == 149:
+            kept = [e for e in log if e[5] not in voided]
+            columns = list(zip(*kept, strict=True))
+            batch = compute_features(scheme, EventArrays.build(columns[0], columns[1], columns[2], columns[3],
+                                                               columns[4], n_subjects=n), float(day))
+            for name, values in state.features().items():
+                np.testing.assert_allclose(values, batch[name], rtol=1e-9, atol=1e-9, err_msg=f"{name} day {day}")

@@ -10,6 +10,10 @@ time passes and events arrive, without re-reading history.
 Sums of floating values are kept with a count of the events they hold, and reset to exactly 0
 when the count reaches 0, so that a subject whose events have all left agrees with the batch core
 bit for bit (no 1e-17 residue that would fall into another bin).
+
+Events may arrive late (dated before the current time, as a source with a reporting delay sends
+them), and events of `voidable` kinds may be voided later by id (an upheld appeal): their
+contribution is taken back and the scores recomputed from what remains, never edited.
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ from ..scheme import Scheme
 from ..scheme.models import Feature
 from .features import safe_ratio
 
+Entry = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # subject, value, weight, id
+
 
 @dataclass
 class _Batch:
-    """Events of one time, grouped by kind code: subject indices, values, weights."""
+    """Events of one time, grouped by kind code."""
 
     time: float
-    by_kind: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    by_kind: dict[int, Entry]
 
 
 def _counted(feature: Feature, retention: float | None, age: float) -> bool:
@@ -41,10 +47,19 @@ def _counted(feature: Feature, retention: float | None, age: float) -> bool:
     return not (feature.window_days is not None and age >= feature.window_days)
 
 
+def _counted_array(feature: Feature, retention: float | None, age: np.ndarray) -> np.ndarray:
+    keep = age >= 0
+    if retention is not None:
+        keep &= age <= retention
+    if feature.window_days is not None:
+        keep &= age < feature.window_days
+    return keep
+
+
 class IncrementalFeatures:
     """Per-subject feature state for one scheme, advanced through time in order."""
 
-    def __init__(self, scheme: Scheme, n_subjects: int, start: float = 0.0):
+    def __init__(self, scheme: Scheme, n_subjects: int, start: float = 0.0, voidable: tuple[str, ...] = ()):
         self.scheme = scheme
         self.n = n_subjects
         self.as_of = start
@@ -73,44 +88,114 @@ class IncrementalFeatures:
                             for name in self.expiring), default=0.0)
         self.history: list[_Batch] = []   # in time order
         self.times: list[float] = []
+        # Every event of a voidable kind, for the whole run: (time, subject, value, weight, id) parts.
+        self.voidable = {self.codes[kind] for kind in voidable}
+        self.log: dict[int, list[tuple[np.ndarray, ...]]] = {code: [] for code in self.voidable}
 
     # --- events in -------------------------------------------------------------------------
     def add(self, time: float, subject: np.ndarray, kind: np.ndarray, value: np.ndarray | None = None,
-            weight: np.ndarray | None = None) -> None:
-        """Add events that happen at `time` (which must be the current as-of time)."""
-        if time != self.as_of:
+            weight: np.ndarray | None = None, ids: np.ndarray | None = None) -> None:
+        """Add events that happened at `time` (now, or earlier for late reports)."""
+        if time > self.as_of:
             raise ValueError(f"events at {time} added while the state is at {self.as_of}; advance first")
+        age = self.as_of - time
         subject = np.asarray(subject, dtype=np.int64)
         kind = np.asarray(kind)
-        value = np.ones(subject.shape[0]) if value is None else np.asarray(value, dtype=np.float64)
-        weight = np.ones(subject.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
-        by_kind: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        size = subject.shape[0]
+        value = np.ones(size) if value is None else np.asarray(value, dtype=np.float64)
+        weight = np.ones(size) if weight is None else np.asarray(weight, dtype=np.float64)
+        ids = np.full(size, -1, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+        by_kind: dict[int, Entry] = {}
         for code in np.unique(kind):
             chosen = kind == code
-            by_kind[int(code)] = (subject[chosen], value[chosen], weight[chosen])
+            by_kind[int(code)] = (subject[chosen], value[chosen], weight[chosen], ids[chosen])
         for name in self.direct:
-            entry = by_kind.get(self.codes[self.scheme.features[name].event or ""])
-            if entry is not None:
-                self._apply(name, *entry, sign=1.0, age=0.0)
+            feature = self.scheme.features[name]
+            entry = by_kind.get(self.codes[feature.event or ""])
+            if entry is not None and (feature.type == "days_since" or _counted(feature, self.retention, age)):
+                self._apply(name, *entry[:3], sign=1.0, age=age)
+        for code, entry in by_kind.items():
+            if code in self.voidable:
+                self.log[code].append((np.full(entry[0].size, time), *entry))
         if self.expiring and by_kind:
-            self.history.append(_Batch(time, by_kind))
-            self.times.append(time)
+            at = bisect_right(self.times, time)  # late reports go in at their own time
+            self.history.insert(at, _Batch(time, by_kind))
+            self.times.insert(at, time)
+
+    def void(self, ids: np.ndarray) -> np.ndarray:
+        """Take back events of voidable kinds by id; return the subjects whose features changed."""
+        ids = np.asarray(ids, dtype=np.int64)
+        touched_subjects: list[np.ndarray] = []
+        for code in self.voidable:
+            if not self.log[code]:
+                continue
+            times, subject, value, weight, event_ids = (np.concatenate(part) for part in zip(*self.log[code],
+                                                                                            strict=True))
+            gone = np.isin(event_ids, ids)
+            if not gone.any():
+                continue
+            self.log[code] = [tuple(a[~gone] for a in (times, subject, value, weight, event_ids))]
+            age = self.as_of - times[gone]
+            for name in self.direct:
+                feature = self.scheme.features[name]
+                if self.codes[feature.event or ""] != code or feature.type == "days_since":
+                    continue
+                counted = _counted_array(feature, self.retention, age)
+                self._apply(name, subject[gone][counted], value[gone][counted], weight[gone][counted],
+                            sign=-1.0, age=age[counted])
+                self._reset_empty(name)
+            for batch_time in np.unique(times[gone]):
+                first, last = bisect_left(self.times, batch_time), bisect_right(self.times, batch_time)
+                for batch in self.history[first:last]:
+                    if code in batch.by_kind:
+                        entry = batch.by_kind[code]
+                        keep = ~np.isin(entry[3], ids)
+                        batch.by_kind[code] = (entry[0][keep], entry[1][keep], entry[2][keep], entry[3][keep])
+            affected = np.unique(subject[gone])
+            touched_subjects.append(affected)
+            for name in self.direct:  # latest event among those that remain
+                feature = self.scheme.features[name]
+                if feature.type == "days_since" and self.codes[feature.event or ""] == code:
+                    self.latest[name][affected] = -np.inf
+                    remaining_times, remaining_subjects = self.log[code][0][0], self.log[code][0][1]
+                    mine = np.isin(remaining_subjects, affected) & (remaining_times <= self.as_of)
+                    np.maximum.at(self.latest[name], remaining_subjects[mine], remaining_times[mine])
+        return np.unique(np.concatenate(touched_subjects)) if touched_subjects else np.zeros(0, np.int64)
+
+    def _reset_empty(self, name: str) -> None:
+        """A sum that holds no event any more is exactly 0, whatever rounding left behind."""
+        if name in self.held:
+            empty = self.held[name] == 0
+            self.total[name][empty] = 0.0
+            if name in self.weight:
+                self.weight[name][empty] = 0.0
 
     def _apply(self, name: str, subject: np.ndarray, value: np.ndarray, weight: np.ndarray,
-               sign: float, age: float) -> None:
+               sign: float, age: float | np.ndarray) -> None:
+        """Add (sign +1) or take back (-1) events of `age` days (one age, or one per event)."""
         feature = self.scheme.features[name]
         n = self.n
         if feature.type == "days_since":
             np.maximum.at(self.latest[name], subject, self.as_of - age)
             return
-        decay = 1.0 if feature.half_life_days is None else float(np.exp2(-age / feature.half_life_days))
-        if feature.type == "count":
-            amount = np.bincount(subject, minlength=n) * decay
-        elif feature.type == "sum":
-            amount = np.bincount(subject, weights=value, minlength=n) * decay
+        if feature.half_life_days is None:
+            decay: float | np.ndarray = 1.0
+        elif np.ndim(age):
+            decay = np.exp2(-np.asarray(age) / feature.half_life_days)
         else:
-            amount = np.bincount(subject, weights=weight * value, minlength=n) * decay
-            self.weight[name] += sign * np.bincount(subject, weights=weight, minlength=n) * decay
+            decay = float(np.exp2(-float(age) / feature.half_life_days))
+        per_event = np.ndim(decay) > 0
+        if feature.type == "count":
+            amount = np.bincount(subject, weights=decay if per_event else None, minlength=n) * (
+                1.0 if per_event else decay)
+        elif feature.type == "sum":
+            amount = np.bincount(subject, weights=value * decay if per_event else value, minlength=n) * (
+                1.0 if per_event else decay)
+        else:
+            scale = 1.0 if per_event else decay
+            amount = np.bincount(subject, weights=weight * value * (decay if per_event else 1.0), minlength=n) * scale
+            self.weight[name] += sign * np.bincount(subject, weights=weight * (decay if per_event else 1.0),
+                                                    minlength=n) * scale
         self.total[name] += sign * amount
         if name in self.held:
             holding = subject if feature.type != "mean" else subject[weight != 0]
@@ -141,14 +226,10 @@ class IncrementalFeatures:
             for batch in self.history[first:last]:
                 if code in batch.by_kind and _counted(feature, self.retention, previous - batch.time) and not \
                         _counted(feature, self.retention, as_of - batch.time):
-                    self._apply(name, *batch.by_kind[code], sign=-1.0, age=as_of - batch.time)
+                    self._apply(name, *batch.by_kind[code][:3], sign=-1.0, age=as_of - batch.time)
                     touched.add(name)
         for name in touched:
-            if name in self.held:
-                empty = self.held[name] == 0
-                self.total[name][empty] = 0.0
-                if name in self.weight:
-                    self.weight[name][empty] = 0.0
+            self._reset_empty(name)
         stale = bisect_left(self.times, as_of - self.horizon)  # no feature holds events older than this
         if stale > 64:  # drop in slices, not one by one
             del self.history[:stale], self.times[:stale]
