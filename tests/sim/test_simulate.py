@@ -58,7 +58,7 @@ behaviours:
 surveillance:
   bank: {observes: [payment, late_payment], coverage: 0.9}
   app: {observes: [rating], coverage: 1.0}
-consequences: {credit: {denied: {income_growth: -0.2}}}
+consequences: {credit: {denied: {income_growth: -0.2}}, watch: {disclose: 1.0}}
 social: {shun_listed: 0.05, rebuild_every_days: 5}
 run: {days: 90, seed: 4, chunk: 1024}
 """
@@ -214,7 +214,7 @@ def test_scenario_errors_name_file_line_and_fix(tmp_path):
     path.write_text("scheme: example\nconsequences: {fly: {denied: {income_growth: -1}}}\n")
     with pytest.raises(SchemeError) as caught:
         load_scenario(path)
-    assert f"{path}:2:16: consequences.fly: unknown entitlement 'fly'" in str(caught.value)
+    assert f"{path}:2:16: consequences.fly: unknown entitlement or list 'fly'" in str(caught.value)
 
 
 def test_package_level_api_runs_the_default():

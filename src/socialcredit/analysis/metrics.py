@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..scoring import Relations
 from ..sim.model import Sim
+from ..world.social import disclosure
 
 SLOW_EVERY = 7
 
@@ -112,11 +113,7 @@ class Metrics:
                 self.put("same_group_ties", day, same / graph.indices.size)
         degree = graph.degree
         self.put("mean_degree", day, float(degree.mean()))
-        social = sim.scenario.social
-        public = social.public_lists if social.public_lists is not None else list(sim.scheme.lists)
-        shown = np.zeros(sim.n, dtype=bool)
-        for name in public:
-            shown |= sim.listed[name]
+        shown = disclosure(sim) > 0
         listed_degree = degree[shown]
         self.put("public_listed", day, float(listed_degree.size))
         self.put("isolated_listed_share", day, float((listed_degree == 0).mean()) if listed_degree.size else 0.0)

@@ -18,6 +18,7 @@ class People:
     age: np.ndarray                # int8 years
     income: np.ndarray             # float64 yearly income, changes over time
     income_initial: np.ndarray     # float64
+    female: np.ndarray             # bool
     propensity: dict[str, np.ndarray] = field(default_factory=dict)  # float32 per behaviour, mean 1
     group_names: tuple[str, ...] = ()
 
@@ -52,5 +53,7 @@ def make_people(spec: PopulationSpec, behaviours: dict[str, BehaviourSpec], seed
             # Gamma with mean 1 and variance h: some people do this far more often than others.
             propensity[kind] = per_person(seed, "population", 1 + index, n, chunk,
                                           lambda g, size, h=h: g.gamma(1 / h, h, size)).astype(np.float32)
+    female = per_person(seed, "population", 1 + len(behaviours), n, chunk,
+                        lambda g, size: g.random(size)) < spec.female_share
     return People(group=group, district=district, age=age, income=income, income_initial=income.copy(),
-                  propensity=propensity, group_names=names)
+                  female=female, propensity=propensity, group_names=names)

@@ -78,15 +78,36 @@ def load_scheme_text(text: str, source: str | None = None) -> Scheme:
     return scheme_from_data(data, source, positions)
 
 
-def load_scheme(ref: str | FilePath) -> Scheme:
-    """Load a scheme from a file path, or from a shipped preset id such as `example`."""
+def merge_overrides(data: Any, overrides: dict[str, Any]) -> Any:
+    """Deep-merge `overrides` into YAML data; a None value deletes the key."""
+    if not isinstance(data, dict):
+        return data
+    merged = dict(data)
+    for key, value in overrides.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_overrides(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_scheme(ref: str | FilePath, overrides: dict[str, Any] | None = None) -> Scheme:
+    """Load a scheme from a file path, or from a shipped preset id such as `example`, with optional
+    overrides of its YAML data (for counterfactual rules)."""
     path = FilePath(ref)
     if path.suffix in (".yaml", ".yml") or path.exists():
         data, positions, source = read_yaml_file(path)
-        return scheme_from_data(data, source, positions)
-    name = str(ref)
-    if name not in preset_names():
-        raise SchemeError([Problem((), f"no scheme file or preset named '{name}'",
-                                   suggest(name, preset_names()) + " (or give a path to a .yaml file)")], name)
-    entry = resources.files(PRESETS_PACKAGE) / f"{name}.yaml"
-    return load_scheme_text(entry.read_text(encoding="utf-8"), f"preset:{name}")
+    else:
+        name = str(ref)
+        if name not in preset_names():
+            raise SchemeError([Problem((), f"no scheme file or preset named '{name}'",
+                                       suggest(name, preset_names()) + " (or give a path to a .yaml file)")], name)
+        entry = resources.files(PRESETS_PACKAGE) / f"{name}.yaml"
+        source = f"preset:{name}"
+        data, positions = parse_yaml(entry.read_text(encoding="utf-8"), source)
+    if overrides:
+        data = merge_overrides(data, overrides)
+        source = f"{source} (with the scenario's scheme_overrides)"
+    return scheme_from_data(data, source, positions)

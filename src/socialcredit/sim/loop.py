@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..analysis.metrics import Metrics
+from ..world.appeals import Appeals
 from ..world.behaviour import Behaviour
 from ..world.consequences import Consequences
 from ..world.economy import Economy
+from ..world.incidents import Incidents
 from ..world.scoring import Scoring
 from ..world.social import SocialResponse
 from ..world.surveillance import Surveillance
@@ -23,8 +25,9 @@ class Module(Protocol):
 
 
 # DESIGN.md §5: behaviour -> surveillance -> incidents -> scoring -> consequences -> effects ->
-# social response -> appeals -> metrics. Incidents and appeals arrive with issue 4.
-PHASES: tuple[type, ...] = (Behaviour, Surveillance, Scoring, Consequences, Economy, SocialResponse, Metrics)
+# social response -> appeals -> metrics.
+PHASES: tuple[type, ...] = (Behaviour, Surveillance, Incidents, Scoring, Consequences, Economy, SocialResponse,
+                            Appeals, Metrics)
 
 
 class Loop:

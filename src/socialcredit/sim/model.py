@@ -16,6 +16,8 @@ from .scenario import Scenario
 
 if TYPE_CHECKING:
     from ..analysis.metrics import Metrics
+    from ..world.appeals import Appeals
+    from ..world.consequences import Consequences
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -37,8 +39,17 @@ class Sim:
         self.graph: Relations = homophilous_small_world(self.people, scenario.network, self.seed, self.chunk)
         self.initial_degree = self.graph.degree.copy()
         self.codes = {name: code for code, name in enumerate(scheme.events)}
-        self.features = IncrementalFeatures(scheme, self.n, start=self.start_time)
+        appeals = scenario.appeals
+        self.contestable = tuple(appeals.kinds or scheme.events) if appeals is not None else ()
+        self.features = IncrementalFeatures(scheme, self.n, start=self.start_time, voidable=self.contestable)
         self.scores: Scores | None = None       # latest scoring (on the scheme's cadence)
+        # The same scheme on genuine records only: what the scores would be if every record were
+        # true. Kept only where records can be false; the difference is the harm of false records.
+        self.truth = IncrementalFeatures(scheme, self.n, start=self.start_time) if self.records_can_be_false() \
+            else None
+        self.true_scores: Scores | None = None
+        self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
+        self.next_event_id = 0
         self.scored_day = -1
         self.true_events = DayEvents.empty()      # today's, from behaviour
         self.observed_events = DayEvents.empty()  # today's, from surveillance
@@ -50,7 +61,19 @@ class Sim:
         self.denied_days = {name: np.zeros(self.n, dtype=np.int32) for name in scheme.entitlements}
         self.initial_tier: np.ndarray | None = None
         self.metrics: Metrics | None = None
+        self.harm: Consequences | None = None
+        self.appeals: Appeals | None = None
         self.saved_events: list[tuple[int, DayEvents]] | None = None
+
+    def records_can_be_false(self) -> bool:
+        surveillance = self.scenario.surveillance.values()
+        return any(s.identification is not None or s.error_rate > 0 for s in surveillance) or any(
+            i.corrupt or i.duplicate for i in self.scenario.incidents)
+
+    def new_event_ids(self, count: int) -> np.ndarray:
+        ids = np.arange(self.next_event_id, self.next_event_id + count, dtype=np.int64)
+        self.next_event_id += count
+        return ids
 
     def time(self, day: int) -> float:
         return self.start_time + day

@@ -29,6 +29,8 @@ class PopulationSpec(StrictModel):
     districts: int = Field(20, ge=1, description="Number of districts (neighbourhoods).")
     income: IncomeSpec = Field(default_factory=IncomeSpec)
     age: tuple[int, int] = Field((18, 80), description="[min, max] age of adults, uniform.")
+    female_share: float = Field(0.5, ge=0, le=1, description="Share of women (face identification errs more "
+                                                              "for women: NISTIR 8280).")
 
     @model_validator(mode="after")
     def _shares(self) -> PopulationSpec:
@@ -60,6 +62,16 @@ class BehaviourSpec(StrictModel):
 class SourceSpec(StrictModel):
     observes: list[str] = Field(description="Event kinds this source records.")
     coverage: float = Field(1.0, ge=0, le=1, description="Chance a true event is recorded.")
+    district_coverage: dict[int, float] = Field(default_factory=dict,
+                                                description="Coverage by district index, overriding `coverage` "
+                                                            "(cameras denser downtown).")
+    delay_days: int = Field(0, ge=0, description="Days between an act and its record reaching the scheme.")
+    error_rate: float = Field(0.0, ge=0, le=1, description="Chance a record is attached to the wrong person "
+                                                           "(a clerical mix-up within the district).")
+    identification: str | None = Field(None, description="Face identification profile (cameras): misses lose "
+                                                         "the event, false matches blame someone else.")
+    affected_groups: list[str] = Field(default_factory=list, description="Groups the identification profile "
+                                                                         "misidentifies most often.")
 
 
 class EffectSpec(StrictModel):
@@ -69,14 +81,42 @@ class EffectSpec(StrictModel):
 
 
 class ConsequenceSpec(StrictModel):
+    """For an entitlement: effects while denied or granted. For a list: public disclosure."""
+
     denied: EffectSpec = Field(default_factory=EffectSpec, description="Effects while the entitlement is denied.")
     granted: EffectSpec = Field(default_factory=EffectSpec, description="Effects while it is granted.")
+    disclose: float = Field(0.0, ge=0, le=1, description="For a list: share of a listed person's ties who see it "
+                                                          "(published blacklists, jaywalker screens).")
+
+
+class AppealsSpec(StrictModel):
+    propensity: float = Field(0.3, ge=0, le=1, description="Chance a newly sanctioned person appeals.")
+    group_factor: dict[str, float] = Field(default_factory=dict, description="Propensity multiplier by group.")
+    income_elasticity: float = Field(0.0, description="Propensity * (income / median) ** elasticity: the better "
+                                                      "off appeal more.")
+    reviewer_capacity_per_day: int = Field(200, ge=0, description="Appeals decided per day; the rest wait.")
+    success_if_wrong: float = Field(0.9, ge=0, le=1, description="Chance a contested wrong record is voided.")
+    success_if_right: float = Field(0.05, ge=0, le=1, description="Chance a contested true record is voided.")
+    kinds: list[str] | None = Field(None, description="Event kinds that can be contested (default: all).")
+
+
+class IncidentSpec(StrictModel):
+    """A source goes wrong for a while (the TSB IT failure of April 2018: payments recorded late,
+    twice, or not at all) for a share of people."""
+
+    day: int = Field(ge=0, description="First day of the incident.")
+    days: int = Field(ge=1, description="How long it lasts.")
+    source: str = Field(description="The source that goes wrong.")
+    share: float = Field(1.0, gt=0, le=1, description="Share of people whose records it touches.")
+    corrupt: dict[str, float] = Field(default_factory=dict, description="{kind: p}: a record becomes this kind "
+                                                                        "with chance p (a payment recorded late).")
+    duplicate: float = Field(0.0, ge=0, le=1, description="Chance a record is written twice.")
+    drop: float = Field(0.0, ge=0, le=1, description="Chance a record is lost.")
 
 
 class SocialSpec(StrictModel):
-    shun_listed: float = Field(0.0, ge=0, le=1, description="Daily chance a tie to a publicly listed person is "
-                                                             "dropped.")
-    public_lists: list[str] | None = Field(None, description="Lists visible to others (default: all lists).")
+    shun_listed: float = Field(0.0, ge=0, le=1, description="Daily chance that a tie who sees a person on a "
+                                                             "disclosed list cuts the tie.")
     rewire: bool = Field(True, description="Whoever drops a tie makes a new one with someone of similar score.")
     similarity_window: float = Field(0.02, gt=0, le=1, description="New ties go to people within this share of "
                                                                     "the population in score rank.")
@@ -110,8 +150,18 @@ class Scenario(StrictModel):
     surveillance: dict[str, SourceSpec] = Field(default_factory=dict)
     consequences: dict[str, ConsequenceSpec] = Field(default_factory=dict)
     social: SocialSpec = Field(default_factory=SocialSpec)
+    appeals: AppealsSpec | None = None
+    incidents: list[IncidentSpec] = Field(default_factory=list)
+    scheme_overrides: dict[str, Any] = Field(default_factory=dict, description="Changes to the scheme's YAML "
+                                                                               "(null deletes a key): for "
+                                                                               "counterfactual rules.")
     economy: EconomySpec = Field(default_factory=EconomySpec)
     run: RunSpec = Field(default_factory=RunSpec)
+
+
+def entitlement_effects(scenario: Scenario, scheme: Scheme) -> dict[str, ConsequenceSpec]:
+    """The consequences that are entitlements' effects (the rest disclose lists)."""
+    return {name: c for name, c in scenario.consequences.items() if name in scheme.entitlements}
 
 
 def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
@@ -134,12 +184,43 @@ def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
         for index, kind in enumerate(spec.observes):
             need(kind, kinds, ("surveillance", source, "observes", index), "event kind")
     for name, consequence in scenario.consequences.items():
-        need(name, entitlements, ("consequences", name, "<key>"), "entitlement")
+        path = ("consequences", name)
+        if name in lists:
+            if consequence.denied != EffectSpec() or consequence.granted != EffectSpec():
+                problems.append(Problem(path, f"'{name}' is a list: it can only be disclosed",
+                                        "give a list {disclose: share}; denied/granted effects belong to entitlements"))
+            continue
+        need(name, entitlements | lists, (*path, "<key>"), "entitlement or list")
+        if consequence.disclose:
+            problems.append(Problem((*path, "disclose"), f"'{name}' is an entitlement: only lists are disclosed",
+                                    "disclose the list that denies it"))
         for side in ("denied", "granted"):
             for kind in getattr(consequence, side).behaviours:
-                need(kind, kinds, ("consequences", name, side, "behaviours", kind), "event kind")
-    for index, name in enumerate(scenario.social.public_lists or []):
-        need(name, lists, ("social", "public_lists", index), "list")
+                need(kind, kinds, (*path, side, "behaviours", kind), "event kind")
+    for index, incident in enumerate(scenario.incidents):
+        need(incident.source, set(scenario.surveillance), ("incidents", index, "source"), "source")
+        for kind in incident.corrupt:
+            need(kind, kinds, ("incidents", index, "corrupt", kind), "event kind")
+    if scenario.appeals is not None:
+        for index, kind in enumerate(scenario.appeals.kinds or []):
+            need(kind, kinds, ("appeals", "kinds", index), "event kind")
+        for group in scenario.appeals.group_factor:
+            need(group, groups, ("appeals", "group_factor", group), "group")
+    for source, spec in scenario.surveillance.items():
+        for index, group in enumerate(spec.affected_groups):
+            need(group, groups, ("surveillance", source, "affected_groups", index), "group")
+        for district in spec.district_coverage:
+            if not 0 <= district < scenario.population.districts:
+                problems.append(Problem(("surveillance", source, "district_coverage"),
+                                        f"district {district} does not exist (districts are 0.."
+                                        f"{scenario.population.districts - 1})", "use a district index"))
+        if spec.identification is not None:
+            from ..world.identification import profile_names
+
+            if spec.identification not in profile_names():
+                problems.append(Problem(("surveillance", source, "identification"),
+                                        f"unknown identification profile '{spec.identification}'",
+                                        suggest(spec.identification, profile_names())))
     for group in scenario.population.income.group_factor:
         need(group, groups, ("population", "income", "group_factor", group), "group")
     for problem in problems:  # point at the key itself where the key is what is wrong
@@ -165,7 +246,7 @@ def scenario_from_data(data: Any, source: str | None = None, positions: Position
     if base_dir is not None and (base_dir / reference).exists():
         reference = str(base_dir / reference)  # a scheme file next to the scenario file
     try:
-        scheme = load_scheme(reference)
+        scheme = load_scheme(reference, scenario.scheme_overrides)
     except SchemeError as error:
         if error.problems and error.problems[0].message.startswith("no scheme file or preset"):
             problem = locate(Problem(("scheme",), error.problems[0].message, error.problems[0].fix), positions)

@@ -20,6 +20,7 @@ from ..scoring import score_features
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import generator, per_person
+from ..sim.scenario import entitlement_effects
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
@@ -46,7 +47,7 @@ class Behaviour:
         # Daily chance of each act per person, recomputed only when what it depends on changed.
         self.chance: list[np.ndarray | None] = [None] * len(self.kinds)
         self.chance_inputs: list[tuple | None] = [None] * len(self.kinds)
-        gating = {kind for c in scenario.consequences.values() for side in (c.denied, c.granted)
+        gating = {kind for c in entitlement_effects(scenario, sim.scheme).values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
         self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
 
@@ -93,7 +94,7 @@ class Behaviour:
             exponent = deterred if exponent is None else exponent + deterred
         rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
         if denied is not None:
-            for entitlement, consequence in sim.scenario.consequences.items():
+            for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
                 for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
                     factor = getattr(consequence, side).behaviours.get(kind)
                     if factor is not None:
@@ -135,7 +136,6 @@ class Behaviour:
                 value = values.integers(int(low), int(high) + 1, size=who.size).astype(np.float64)
             else:
                 value = values.uniform(low, high, size=who.size)
-            parts.append(DayEvents(who, np.full(who.size, self.codes[index], dtype=np.int16), value,
-                                   np.full(who.size, -1, dtype=np.int16), who))
+            parts.append(DayEvents.acts(who, int(self.codes[index]), sim.time(day), value))
         sim.true_events = DayEvents.concat(parts)
         np.add.at(sim.true_counts, (sim.true_events.kind, sim.true_events.subject), 1)

@@ -1,7 +1,10 @@
-"""Consequences: who is on each list and denied each entitlement today, counted per person (what
-those consequences do to people's income is `economy.py`; to what they may do, `behaviour.py`)."""
+"""Consequences: who is on each list and denied each entitlement today, counted per person, and
+who is so because of records that are not true (what those consequences do to people's income is
+`economy.py`; to what they may do, `behaviour.py`; to their ties, `social.py`)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from ..sim.model import Sim
 
@@ -10,10 +13,51 @@ class Consequences:
     name = "consequences"
 
     def __init__(self, sim: Sim):
-        pass
+        n = sim.n
+        self.wrong_listed_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.lists}
+        self.wrong_denied_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.entitlements}
+        self.ever_wrongly_listed = np.zeros(n, dtype=bool)
+        self.ever_wrongly_sanctioned = np.zeros(n, dtype=bool)
+        # Episodes of wrongful sanction: when each began (-1: none now), and how long ended ones lasted.
+        self.wrong_since = np.full(n, -1, dtype=np.int32)
+        self.episode_days: list[np.ndarray] = []
+        sim.harm = self
+
+    def wrongly(self, sim: Sim) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per list and entitlement: who is listed or denied now but would not be on true records."""
+        if sim.scores is None or sim.true_scores is None:
+            return ({name: np.zeros(sim.n, dtype=bool) for name in sim.scheme.lists},
+                    {name: np.zeros(sim.n, dtype=bool) for name in sim.scheme.entitlements})
+        listed = {name: member & ~sim.true_scores.lists[name] for name, member in sim.scores.lists.items()}
+        denied = {name: ~allowed & sim.true_scores.entitlements[name]
+                  for name, allowed in sim.scores.entitlements.items()}
+        return listed, denied
 
     def step(self, sim: Sim, day: int) -> None:
         for name, member in sim.listed.items():
             sim.listed_days[name] += member
         for name, denied in sim.denied.items():
             sim.denied_days[name] += denied
+        if sim.truth is None:
+            return
+        wrong_listed, wrong_denied = self.wrongly(sim)
+        wrongly_sanctioned = np.zeros(sim.n, dtype=bool)
+        for name, member in wrong_listed.items():
+            self.wrong_listed_days[name] += member
+            self.ever_wrongly_listed |= member
+        for name, denied in wrong_denied.items():
+            self.wrong_denied_days[name] += denied
+            wrongly_sanctioned |= denied
+        self.ever_wrongly_sanctioned |= wrongly_sanctioned
+        began = wrongly_sanctioned & (self.wrong_since < 0)
+        self.wrong_since[began] = day
+        ended = ~wrongly_sanctioned & (self.wrong_since >= 0)
+        if ended.any():
+            self.episode_days.append(day - self.wrong_since[ended])
+            self.wrong_since[ended] = -1
+
+    def episodes(self, last_day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Lengths in days of wrongful-sanction episodes that ended, and of those still running."""
+        ended = np.concatenate(self.episode_days) if self.episode_days else np.zeros(0, dtype=np.int32)
+        running = last_day + 1 - self.wrong_since[self.wrong_since >= 0]
+        return ended, running

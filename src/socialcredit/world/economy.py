@@ -7,6 +7,7 @@ import numpy as np
 
 from ..sim.model import Sim
 from ..sim.rng import per_person
+from ..sim.scenario import entitlement_effects
 
 
 class Economy:
@@ -20,7 +21,7 @@ class Economy:
     def step(self, sim: Sim, day: int) -> None:
         growth = np.full(sim.n, self.spec.income_growth)
         denied = sim.denied
-        for entitlement, consequence in sim.scenario.consequences.items():
+        for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
             if consequence.denied.income_growth:
                 growth += consequence.denied.income_growth * denied[entitlement]
             if consequence.granted.income_growth:

@@ -3,6 +3,8 @@ tiers, lists and entitlements are recomputed by the one scoring core on the sche
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..scoring import score_features
 from ..sim.model import Sim
 
@@ -14,13 +16,20 @@ class Scoring:
         self.network = sim.scheme.network is not None
 
     def step(self, sim: Sim, day: int) -> None:
-        state = sim.features
-        state.advance(sim.time(day))
         events = sim.observed_events
-        if len(events):
-            state.add(sim.time(day), events.subject, events.kind, events.value)
+        relations = sim.graph if self.network else None
+        for state, chosen in ((sim.features, None), (sim.truth, events.genuine)):
+            if state is None:
+                continue
+            state.advance(sim.time(day))
+            records = events if chosen is None else events.take(np.flatnonzero(chosen))
+            for time in np.unique(records.time):  # late records carry their own, earlier date
+                at = np.flatnonzero(records.time == time)
+                state.add(float(time), records.subject[at], records.kind[at], records.value[at], ids=records.id[at])
         if sim.is_update_day(day):
-            sim.scores = score_features(sim.scheme, state.features(), sim.graph if self.network else None)
+            sim.scores = score_features(sim.scheme, sim.features.features(), relations)
+            if sim.truth is not None:
+                sim.true_scores = score_features(sim.scheme, sim.truth.features(), relations)
             sim.scored_day = day
             if sim.initial_tier is None:
                 sim.initial_tier = sim.scores.tier.copy()

@@ -13,25 +13,30 @@ from ..sim.model import Sim
 from ..sim.rng import generator
 
 
+def disclosure(sim: Sim) -> np.ndarray:
+    """Per person, the largest share of ties that see them on a disclosed list today."""
+    seen = np.zeros(sim.n)
+    listed = sim.listed
+    for name, consequence in sim.scenario.consequences.items():
+        if consequence.disclose > 0 and name in listed:
+            seen = np.maximum(seen, consequence.disclose * listed[name])
+    return seen
+
+
 class SocialResponse:
     name = "social"
 
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.social
-        self.public = list(self.spec.public_lists if self.spec.public_lists is not None else sim.scheme.lists)
         self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.by_score: np.ndarray | None = None  # person ids ordered by score, refreshed on rebuild
         self.rank: np.ndarray | None = None
         self.ties_cut = 0
         self.ties_made = 0
 
-    def visible(self, sim: Sim) -> np.ndarray:
-        """Who is on at least one public list today."""
-        listed = sim.listed
-        shown = np.zeros(sim.n, dtype=bool)
-        for name in self.public:
-            shown |= listed[name]
-        return shown
+    def visibility(self, sim: Sim) -> np.ndarray:
+        """Per person, the share of their ties who see them on a disclosed list (0: not shown)."""
+        return disclosure(sim)
 
     def step(self, sim: Sim, day: int) -> None:
         if self.spec.shun_listed > 0 and sim.scores is not None:
@@ -41,7 +46,8 @@ class SocialResponse:
             self._rebuild(sim)
 
     def _shun(self, sim: Sim, day: int) -> None:
-        shown = np.flatnonzero(self.visible(sim))
+        seen = self.visibility(sim)
+        shown = np.flatnonzero(seen)
         if not shown.size:
             return
         graph = sim.graph
@@ -52,7 +58,7 @@ class SocialResponse:
         offsets = np.arange(owner.size) - np.repeat(np.cumsum(degree) - degree, degree)
         neighbour = graph.indices[np.repeat(starts, degree) + offsets].astype(np.int64)
         rng = generator(sim.seed, "social", day)
-        cut = rng.random(owner.size) < self.spec.shun_listed
+        cut = rng.random(owner.size) < self.spec.shun_listed * seen[owner]
         listed, cutter = owner[cut], neighbour[cut]
         if not listed.size:
             return

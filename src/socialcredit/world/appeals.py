@@ -1,0 +1,105 @@
+"""Appeals: sanctioned people contest the records behind their sanction; reviewers decide a
+limited number a day, first come first served; an upheld appeal voids records and the scores are
+recomputed from what remains, never edited.
+
+A newly sanctioned person (denied an entitlement they were allowed before) appeals with chance
+`propensity` x group factor x (income / median income) ** income_elasticity. An appeal contests
+every record of the contestable kinds attributed to the person; the reviewer voids a false record
+with chance `success_if_wrong` and a true one with chance `success_if_right`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scoring import score_features
+from ..sim.model import Sim
+from ..sim.rng import generator
+
+
+class Appeals:
+    name = "appeals"
+
+    def __init__(self, sim: Sim):
+        self.spec = sim.scenario.appeals
+        self.codes = np.array([sim.codes[k] for k in sim.contestable], dtype=np.int16)
+        # Registry of contestable records: id, who it blames, whether it is true, whether voided.
+        self.record_id: list[np.ndarray] = []
+        self.record_subject: list[np.ndarray] = []
+        self.record_genuine: list[np.ndarray] = []
+        self.voided_ids: list[np.ndarray] = []
+        self.queue_person = np.zeros(0, dtype=np.int64)
+        self.queue_filed = np.zeros(0, dtype=np.int32)
+        self.in_queue = np.zeros(sim.n, dtype=bool)
+        self.was_denied = np.zeros(sim.n, dtype=bool)
+        self.seen_scoring = -1
+        self.filed = self.decided = self.upheld = 0
+        self.voided_false = self.voided_true = 0
+        self.waits: list[np.ndarray] = []
+        if self.spec is not None:
+            groups = sim.people.group_names
+            factor = np.array([self.spec.group_factor.get(g, 1.0) for g in groups])[sim.people.group]
+            self.factor = factor
+        sim.appeals = self
+
+    def step(self, sim: Sim, day: int) -> None:
+        spec = self.spec
+        if spec is None:
+            return
+        events = sim.observed_events
+        if len(events):
+            mine = np.isin(events.kind, self.codes)
+            self.record_id.append(events.id[mine])
+            self.record_subject.append(events.subject[mine])
+            self.record_genuine.append(events.genuine[mine])
+        rng = generator(sim.seed, "appeals", day)
+        if sim.scores is not None and sim.scored_day != self.seen_scoring:
+            self.seen_scoring = sim.scored_day
+            denied = np.zeros(sim.n, dtype=bool)
+            for allowed in sim.scores.entitlements.values():
+                denied |= ~allowed
+            newly = np.flatnonzero(denied & ~self.was_denied & ~self.in_queue)
+            self.was_denied = denied
+            if newly.size:
+                median = np.median(sim.people.income_initial)
+                chance = spec.propensity * self.factor[newly] * (sim.people.income[newly] / median) ** \
+                    spec.income_elasticity
+                filing = newly[rng.random(newly.size) < np.minimum(chance, 1.0)]
+                self.queue_person = np.concatenate([self.queue_person, filing])
+                self.queue_filed = np.concatenate([self.queue_filed, np.full(filing.size, day, dtype=np.int32)])
+                self.in_queue[filing] = True
+                self.filed += int(filing.size)
+        take = min(spec.reviewer_capacity_per_day, self.queue_person.size)
+        if not take:
+            return
+        deciding, filed = self.queue_person[:take], self.queue_filed[:take]
+        self.queue_person, self.queue_filed = self.queue_person[take:], self.queue_filed[take:]
+        self.in_queue[deciding] = False
+        self.decided += take
+        self.waits.append(day - filed)
+        if not self.record_id:
+            return
+        ids, subjects, genuine = (np.concatenate(parts) for parts in
+                                  (self.record_id, self.record_subject, self.record_genuine))
+        self.record_id, self.record_subject, self.record_genuine = [ids], [subjects], [genuine]
+        contested = np.flatnonzero(np.isin(subjects, deciding))
+        if self.voided_ids:
+            contested = contested[~np.isin(ids[contested], np.concatenate(self.voided_ids))]
+        chance = np.where(genuine[contested], spec.success_if_right, spec.success_if_wrong)
+        voided = contested[rng.random(contested.size) < chance]
+        if not voided.size:
+            return
+        self.voided_ids.append(ids[voided])
+        self.voided_false += int((~genuine[voided]).sum())
+        self.voided_true += int(genuine[voided].sum())
+        self.upheld += int(np.unique(subjects[voided]).size)
+        sim.features.void(ids[voided])
+        # The scores follow from the remaining records at once: recomputed, never edited.
+        relations = sim.graph if sim.scheme.network is not None else None
+        sim.scores = score_features(sim.scheme, sim.features.features(), relations)
+
+    @property
+    def backlog(self) -> int:
+        return int(self.queue_person.size)
+
+    def voided(self) -> np.ndarray:
+        return np.concatenate(self.voided_ids) if self.voided_ids else np.zeros(0, dtype=np.int64)
