@@ -162,3 +162,20 @@ def test_tier_cap_never_raises_a_tier(scheme_data):
     result = scores_for(scheme_data, [(0, TRAFFIC, 1)], as_of=5)
     assert result.score[0] == 800 and result.tier_names()[0] == "C"
     assert result.tier_cap[0] == -1
+
+
+def test_a_scheme_without_features_still_scores_every_subject(scheme_data):
+    data = {"id": "x", "title": "x", "scale": {"min": 0, "max": 10, "base": 5},
+            "events": {"k": {"category": "civic"}}, "lists": {"low": "score < 6"}}
+    result = score_events(scheme_from_data(data), EventArrays.build([0, 1, 2], [0, 0, 0], [1.0] * 3), as_of=10)
+    assert result.n_subjects == 3 and result.lists["low"].tolist() == [True, True, True]
+
+
+def test_many_tiers_do_not_wrap_around():
+    tiers = [{"name": f"t{i}", "min": 200 - i} for i in range(129)] + [{"name": "last", "min": 0}]
+    data = {"id": "x", "title": "x", "scale": {"min": 0, "max": 300, "base": 10},
+            "events": {"k": {"category": "civic"}}, "features": {"n": {"count": "k"}}, "tiers": tiers,
+            "lists": {"bottom": "tier <= 'last'"}}
+    result = score_events(scheme_from_data(data), EventArrays.build([0], [0], [1.0]), as_of=10)
+    assert result.tier.tolist() == [129] and result.tier_names().tolist() == ["last"]
+    assert result.lists["bottom"].tolist() == [True]

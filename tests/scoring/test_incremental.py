@@ -91,7 +91,7 @@ def test_late_reports_and_voided_events_match_the_batch_core(retention):
     next_id = 0
     for day in range(0, 150):
         state.advance(float(day))
-        for report_day, time, *event in [p for p in pending if p[0] == day]:
+        for _report_day, time, *event in [p for p in pending if p[0] == day]:
             subject, kind, value, weight, event_id = event
             state.add(time, np.array([subject]), np.array([kind]), np.array([value]), np.array([weight]),
                       np.array([event_id]))

@@ -13,8 +13,11 @@ the size of the terms added up, for pre and score). Discrete decisions (which bi
 list's comparison, the order of reason codes) are not toleranced: instead the reference notes every
 decision whose two sides are within 1e-9 of each other *without being equal* and the property
 discards such an example (`assume`). Exact ties, the boundaries we want to exercise, are kept.
-Such near misses need a half-life value landing within 1e-9 of a round threshold, so in practice
-no example is discarded; the guard only keeps the property from flaking.
+(The same guard covers the core ranking reason codes by losses rounded to 1e-9 points, which merges
+losses closer than that into name-ordered ties.) Near misses need an inexact value (a half-life sum,
+a ratio) landing within 1e-9 of a threshold, so well under 1% of examples are discarded; the guard
+only keeps the property from flaking. Event values are non-negative, so no sum cancels to a tiny
+denominator whose last-bit noise a ratio would magnify.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pandas as pd
 from ..scoring import Relations
 from ..sim.model import Sim
 from ..world.social import disclosure
+from .fairness import disparity
 
 SLOW_EVERY = 7
 
@@ -74,14 +75,23 @@ class Metrics:
         blocks = np.add.reduceat(values, self.block_starts, dtype=np.float64)
         return np.bincount(self.block_group, weights=blocks, minlength=len(self.groups))
 
-    def by_group(self, name: str, day: int, values: np.ndarray) -> None:
-        """Record the overall mean of `values` and its mean in each group."""
+    def by_group(self, name: str, day: int, values: np.ndarray) -> np.ndarray:
+        """Record the overall mean of `values` and its mean in each group; return the group means."""
         sums = self.group_sums(values)
         self.put(name, day, float(sums.sum() / self.group_sizes.sum()))
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / self.group_sizes
         for index, group in enumerate(self.groups):
             self.put(f"{name}.{group}", day, float(means[index]))
+        return means
+
+    def adverse(self, name: str, day: int, outcome: np.ndarray) -> None:
+        """An adverse outcome (listed, denied): its rate by group, disparate impact and parity gap."""
+        rates = self.by_group(name, day, outcome)
+        impact, _ = disparity(rates)
+        finite = rates[np.isfinite(rates)]
+        self.put(f"disparate_impact.{name}", day, impact)
+        self.put(f"parity_difference.{name}", day, float(finite.max() - finite.min()) if finite.size else 0.0)
 
     def step(self, sim: Sim, day: int) -> None:
         scores = sim.scores
@@ -92,9 +102,15 @@ class Metrics:
             for index, tier in enumerate(sim.scheme.tier_names):
                 self.by_group(f"tier_share.{tier}", day, scores.tier == index)
             for name, member in scores.lists.items():
-                self.by_group(f"listed.{name}", day, member)
+                self.adverse(f"listed.{name}", day, member)
             for name, allowed in scores.entitlements.items():
-                self.by_group(f"denied.{name}", day, ~allowed)
+                self.adverse(f"denied.{name}", day, ~allowed)
+            if sim.truth is not None and sim.harm is not None:
+                wrong_listed, wrong_denied = sim.harm.wrongly(sim)
+                for name, member in wrong_listed.items():
+                    self.by_group(f"wrongly_listed.{name}", day, member)
+                for name, denied in wrong_denied.items():
+                    self.by_group(f"wrongly_denied.{name}", day, denied)
             p10, p50, p90 = np.percentile(scores.score, [10, 50, 90])  # a partition, not a sort
             self.put("score_p10", day, p10)
             self.put("score_p50", day, p50)
@@ -118,6 +134,11 @@ class Metrics:
         self.put("public_listed", day, float(listed_degree.size))
         self.put("isolated_listed_share", day, float((listed_degree == 0).mean()) if listed_degree.size else 0.0)
         self.put("mean_degree_listed", day, float(listed_degree.mean()) if listed_degree.size else np.nan)
+        if sim.appeals is not None and sim.appeals.spec is not None:
+            self.put("appeal_backlog", day, float(sim.appeals.backlog))
+            self.put("appeals_decided", day, float(sim.appeals.decided))
+            self.put("appeals_upheld", day, float(sim.appeals.upheld))
+        self.put("false_records", day, float((~sim.observed_events.genuine).sum()))
         true_per_kind = np.bincount(sim.true_events.kind, minlength=len(sim.scheme.events))
         observed_per_kind = np.bincount(sim.observed_events.kind, minlength=len(sim.scheme.events))
         for code, kind in enumerate(sim.scheme.events):

@@ -12,7 +12,7 @@ from .graph import Relations
 
 def score_events(scheme: Scheme, events: EventArrays, as_of: float, relations: Relations | None = None) -> Scores:
     """Score every subject 0..events.n_subjects-1 from its events up to `as_of`."""
-    return score_features(scheme, compute_features(scheme, events, as_of), relations)
+    return score_features(scheme, compute_features(scheme, events, as_of), relations, n_subjects=events.n_subjects)
 
 
 __all__ = [

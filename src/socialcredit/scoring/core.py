@@ -96,10 +96,10 @@ def component_points(component: Component, value: np.ndarray) -> np.ndarray:
 def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
     """Index of the first tier (highest first) whose min the score reaches; -1 without tiers."""
     if not scheme.tiers:
-        return np.full(score.shape[0], -1, dtype=np.int8)
+        return np.full(score.shape[0], -1, dtype=np.int16)
     ascending = np.array([tier.min for tier in reversed(scheme.tiers)])
     rank = np.searchsorted(ascending, score, side="right") - 1   # 0 = lowest tier
-    return (len(scheme.tiers) - 1 - rank).astype(np.int8)
+    return (len(scheme.tiers) - 1 - rank).astype(np.int16)
 
 
 def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -122,13 +122,18 @@ def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -
 
 
 def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
-                   network_term: np.ndarray | None = None) -> Scores:
+                   network_term: np.ndarray | None = None, n_subjects: int | None = None) -> Scores:
     """Apply the scheme's rules to computed features (from the batch core or incremental state).
 
     `network_term` gives the neighbours' contribution directly instead of computing it from
     `relations`: for what-if scoring of one person's own change, which leaves their neighbours'
     `pre`, and so their own term, as it was."""
-    n = next(iter(features.values())).shape[0] if features else (relations.n_subjects if relations else 0)
+    if n_subjects is not None:
+        n = n_subjects
+    elif features:
+        n = next(iter(features.values())).shape[0]
+    else:
+        n = relations.n_subjects if relations is not None else 0
     scale = scheme.scale
     components = {name: component_points(c, features[c.feature]) for name, c in scheme.components.items()}
     total = np.full(n, scale.base)
@@ -146,11 +151,11 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
     score = np.clip(pre + term, scale.min, scale.max) if scheme.network is not None else pre
     env: dict[str, np.ndarray] = {**features, **components, "pre": pre, "score": score}
     tier = tier_index(scheme, score)
-    tier_cap = np.full(n, -1, dtype=np.int8)
+    tier_cap = np.full(n, -1, dtype=np.int16)
     for index, (condition, highest) in enumerate(scheme.rules.tier_caps):
         # A cap holds the tier at `highest` or below; where several apply, the lowest wins.
         held = np.broadcast_to(condition(env), (n,)).astype(bool) & (tier < highest)
-        tier = np.where(held, np.int8(highest), tier).astype(np.int8)
+        tier = np.where(held, np.int16(highest), tier).astype(np.int16)
         tier_cap[held] = index
     if scheme.tiers:
         env["tier"] = (len(scheme.tiers) - 1 - tier.astype(np.int64))  # rank: higher is better

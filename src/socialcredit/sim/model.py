@@ -17,6 +17,7 @@ from .scenario import Scenario
 if TYPE_CHECKING:
     from ..analysis.metrics import Metrics
     from ..world.appeals import Appeals
+    from ..world.behaviour import Behaviour
     from ..world.consequences import Consequences
 
 EPOCH = dt.date(1970, 1, 1)
@@ -57,12 +58,14 @@ class Sim:
         kinds = len(scheme.events)
         self.true_counts = np.zeros((kinds, self.n), dtype=np.int32)
         self.observed_counts = np.zeros((kinds, self.n), dtype=np.int32)
+        self.false_record_counts = np.zeros(self.n, dtype=np.int32)  # records of acts one did not do
         self.listed_days = {name: np.zeros(self.n, dtype=np.int32) for name in scheme.lists}
         self.denied_days = {name: np.zeros(self.n, dtype=np.int32) for name in scheme.entitlements}
         self.initial_tier: np.ndarray | None = None
         self.metrics: Metrics | None = None
         self.harm: Consequences | None = None
         self.appeals: Appeals | None = None
+        self.behaviour: Behaviour | None = None
         self.saved_events: list[tuple[int, DayEvents]] | None = None
 
     def records_can_be_false(self) -> bool:

@@ -60,20 +60,23 @@ class Run:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        saved = self.sim.saved_events or []
+        from .events import DayEvents
+
+        records = DayEvents.concat([events for _, events in self.sim.saved_events or []])
+        if self.sim.appeals is not None:  # voided records are no longer part of anyone's file
+            records = records.take(np.flatnonzero(~np.isin(records.id, self.sim.appeals.voided())))
         names = list(self.scheme.events)
-        sources = list(self.scenario.surveillance)
-        days = np.concatenate([np.full(len(e), d) for d, e in saved]) if saved else np.zeros(0)
-        subject = np.concatenate([e.subject for _, e in saved]) if saved else np.zeros(0, np.int64)
-        kind = np.concatenate([e.kind for _, e in saved]) if saved else np.zeros(0, np.int16)
-        value = np.concatenate([e.value for _, e in saved]) if saved else np.zeros(0)
-        source = np.concatenate([e.source for _, e in saved]) if saved else np.zeros(0, np.int16)
+        sources = list(self.scenario.surveillance) or [""]
         table = pa.table({
-            "subject": pa.array(subject.astype(np.int64)),
-            "kind": pa.DictionaryArray.from_arrays(pa.array(kind.astype(np.int32)), pa.array(names)),
-            "time": pa.array(self.sim.start_time + days.astype(np.float64)),
-            "value": pa.array(value),
-            "source": pa.DictionaryArray.from_arrays(pa.array(source.astype(np.int32)), pa.array(sources or [""])),
+            "subject": pa.array(records.subject),
+            "kind": pa.DictionaryArray.from_arrays(pa.array(records.kind.astype(np.int32)), pa.array(names)),
+            "time": pa.array(records.time),
+            "value": pa.array(records.value),
+            "source": pa.DictionaryArray.from_arrays(pa.array(records.source.astype(np.int32)), pa.array(sources)),
+            "id": pa.array(records.id),
+            # truth beside observation (ignored by `socialcredit score`)
+            "true_subject": pa.array(records.actor),
+            "genuine": pa.array(records.genuine),
         })
         pq.write_table(table, path)
 
@@ -123,6 +126,14 @@ def _people_frame(sim: Sim) -> pd.DataFrame:
     for code, kind in enumerate(sim.scheme.events):
         frame[f"true.{kind}"] = sim.true_counts[code]
         frame[f"observed.{kind}"] = sim.observed_counts[code]
+    frame["false_records"] = sim.false_record_counts
+    if sim.harm is not None and sim.truth is not None:
+        for name, days in sim.harm.wrong_listed_days.items():
+            frame[f"days_wrongly_listed.{name}"] = days
+        for name, days in sim.harm.wrong_denied_days.items():
+            frame[f"days_wrongly_denied.{name}"] = days
+        frame["ever_wrongly_listed"] = sim.harm.ever_wrongly_listed
+        frame["ever_wrongly_sanctioned"] = sim.harm.ever_wrongly_sanctioned
     for name, values in scores.features.items():
         frame[f"feature.{name}"] = values
     for name, points in scores.components.items():
@@ -190,6 +201,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
             "by_group": {g: float((~allowed)[people.group == i].mean()) for i, g in enumerate(groups)},
             "person_days": int(sim.denied_days[name].sum()),
         }
+    summary["harms"] = _harms(sim)
     # The feedback loop, measured: income growth of people ever sanctioned against never sanctioned.
     sanctioned = np.zeros(sim.n, dtype=bool)
     for days in sim.denied_days.values():
@@ -201,6 +213,56 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "income_log_growth_others": float(growth[~sanctioned].mean()) if (~sanctioned).any() else None,
     }
     return summary
+
+
+def _harms(sim: Sim) -> dict[str, Any]:
+    """Who the system harms: wrongful listings and sanctions, disparities, appeals, chilling."""
+    from ..analysis.fairness import fairness_summary
+    from ..scheme import SPECIAL_CATEGORIES
+
+    scores, people = sim.scores, sim.people
+    assert scores is not None
+    names = people.group_names
+    harms: dict[str, Any] = {"records_can_be_false": sim.truth is not None}
+    harms["disparities"] = {
+        **{f"listed.{name}": fairness_summary(member, people.group, names) for name, member in scores.lists.items()},
+        **{f"denied.{name}": fairness_summary(~allowed, people.group, names)
+           for name, allowed in scores.entitlements.items()},
+    }
+    if sim.harm is not None and sim.truth is not None:
+        harm = sim.harm
+        harms["wrongly_listed"] = fairness_summary(harm.ever_wrongly_listed, people.group, names)
+        harms["wrongly_listed"]["count"] = int(harm.ever_wrongly_listed.sum())
+        harms["wrongly_sanctioned"] = fairness_summary(harm.ever_wrongly_sanctioned, people.group, names)
+        harms["wrongly_sanctioned"]["count"] = int(harm.ever_wrongly_sanctioned.sum())
+        harms["false_sanction_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_denied_days.items()}
+        harms["false_listing_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_listed_days.items()}
+        ended, running = harm.episodes(sim.days - 1)
+        harms["wrongful_sanction_episodes"] = {
+            "ended": int(ended.size), "running_at_end": int(running.size),
+            "mean_days_ended": float(ended.mean()) if ended.size else None,
+            "median_days_ended": float(np.median(ended)) if ended.size else None,
+            "mean_days_running": float(running.mean()) if running.size else None,
+        }
+    if sim.behaviour is not None:
+        special = {kind for kind, event in sim.scheme.events.items() if event.category in SPECIAL_CATEGORIES}
+        harms["chilling"] = {kind: {"suppressed_share": share, "special_category": kind in special}
+                             for kind, share in sim.behaviour.chilling().items()}
+    harms["false_records"] = {"count": int(sim.false_record_counts.sum()),
+                              "people_blamed": int((sim.false_record_counts > 0).sum())}
+    appeals = sim.appeals
+    if appeals is not None and appeals.spec is not None:
+        waits = np.concatenate(appeals.waits) if appeals.waits else np.zeros(0)
+        backlog = sim.metrics.columns.get("appeal_backlog") if sim.metrics is not None else None
+        harms["appeals"] = {
+            "filed": appeals.filed, "decided": appeals.decided, "upheld": appeals.upheld,
+            "records_voided_false": appeals.voided_false, "records_voided_true": appeals.voided_true,
+            "backlog_end": appeals.backlog,
+            "backlog_max": int(np.nanmax(backlog)) if backlog is not None and np.isfinite(backlog).any() else 0,
+            "mean_wait_days": float(waits.mean()) if waits.size else None,
+            "max_wait_days": int(waits.max()) if waits.size else None,
+        }
+    return harms
 
 
 def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], None] | None = None,

@@ -47,6 +47,11 @@ class Behaviour:
         # Daily chance of each act per person, recomputed only when what it depends on changed.
         self.chance: list[np.ndarray | None] = [None] * len(self.kinds)
         self.chance_inputs: list[tuple | None] = [None] * len(self.kinds)
+        # Chilling: the expected acts of each deterred kind, and what they would be without deterrence.
+        self.undeterred: list[np.ndarray | None] = [None] * len(self.kinds)
+        self.expected_acts = np.zeros(len(self.kinds))
+        self.expected_undeterred = np.zeros(len(self.kinds))
+        sim.behaviour = self
         gating = {kind for c in entitlement_effects(scenario, sim.scheme).values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
         self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
@@ -82,13 +87,14 @@ class Behaviour:
         self.stakes_version += 1
 
     def _chance(self, sim: Sim, index: int, log_strain: np.ndarray | None,
-                denied: dict[str, np.ndarray] | None) -> np.ndarray:
-        """Today's chance of act `index` for every person (float32, compared with float32 draws)."""
+                denied: dict[str, np.ndarray] | None, deterred: bool = True) -> np.ndarray:
+        """Today's chance of act `index` for every person (float32, compared with float32 draws);
+        `deterred=False` gives what it would be if the scheme did not weigh on the act."""
         kind, spec = self.kinds[index], self.specs[index]
         exponent = None
         if spec.stress and log_strain is not None:
             exponent = spec.stress * log_strain
-        if spec.deterrence and self.observed_chance[kind]:
+        if deterred and spec.deterrence and self.observed_chance[kind]:
             deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index]
             deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
             exponent = deterred if exponent is None else exponent + deterred
@@ -102,6 +108,12 @@ class Behaviour:
             for entitlement in spec.requires:
                 rate = np.where(denied[entitlement], 0.0, rate)
         return (-np.expm1(-rate)).astype(np.float32)
+
+    def chilling(self) -> dict[str, float]:
+        """Per deterred kind, the share of acts the scheme suppresses: 1 - expected acts with the
+        scheme / expected acts if it did not weigh on them (same people, same days, same lives)."""
+        return {kind: float(1 - self.expected_acts[i] / self.expected_undeterred[i])
+                for i, kind in enumerate(self.kinds) if self.specs[i].deterrence and self.expected_undeterred[i] > 0}
 
     def step(self, sim: Sim, day: int) -> None:
         every = sim.scenario.run.perception_every_days
@@ -127,7 +139,12 @@ class Behaviour:
                 if self.gated[index] and denied is None:
                     denied = sim.denied
                 self.chance[index] = self._chance(sim, index, log_strain, denied)
+                if spec.deterrence:
+                    self.undeterred[index] = self._chance(sim, index, log_strain, denied, deterred=False)
                 self.chance_inputs[index] = inputs
+            if spec.deterrence:
+                self.expected_acts[index] += float(self.chance[index].sum(dtype=np.float64))
+                self.expected_undeterred[index] += float(self.undeterred[index].sum(dtype=np.float64))
             who = np.flatnonzero(draws[index] < self.chance[index])
             low, high = spec.value
             if high == low:

@@ -18,6 +18,9 @@ class Scoring:
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
         relations = sim.graph if self.network else None
+        false = ~events.genuine
+        if false.any():
+            np.add.at(sim.false_record_counts, events.subject[false], 1)
         for state, chosen in ((sim.features, None), (sim.truth, events.genuine)):
             if state is None:
                 continue
