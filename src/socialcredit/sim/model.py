@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ..world.appeals import Appeals
     from ..world.behaviour import Behaviour
     from ..world.consequences import Consequences
+    from ..world.incidents import Incidents
+    from ..world.surveillance import Surveillance
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -66,6 +68,8 @@ class Sim:
         self.harm: Consequences | None = None
         self.appeals: Appeals | None = None
         self.behaviour: Behaviour | None = None
+        self.surveillance: Surveillance | None = None
+        self.incidents: Incidents | None = None
         self.saved_events: list[tuple[int, DayEvents]] | None = None
 
     def records_can_be_false(self) -> bool:

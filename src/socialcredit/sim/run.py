@@ -250,6 +250,11 @@ def _harms(sim: Sim) -> dict[str, Any]:
                              for kind, share in sim.behaviour.chilling().items()}
     harms["false_records"] = {"count": int(sim.false_record_counts.sum()),
                               "people_blamed": int((sim.false_record_counts > 0).sum())}
+    if sim.surveillance is not None:
+        harms["sources"] = sim.surveillance.tally
+    if sim.incidents is not None and sim.incidents.specs:
+        harms["incidents"] = {"corrupted": sim.incidents.corrupted, "duplicated": sim.incidents.duplicated,
+                              "dropped": sim.incidents.dropped}
     appeals = sim.appeals
     if appeals is not None and appeals.spec is not None:
         waits = np.concatenate(appeals.waits) if appeals.waits else np.zeros(0)

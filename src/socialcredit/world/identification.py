@@ -37,7 +37,19 @@ class Deployment(StrictModel):
     watchlist: int = Field(gt=0)
     alerts: int = Field(ge=0)
     false_alerts: int = Field(ge=0)
+    true_alerts: int | None = Field(None, ge=0)
+    arrests: int | None = Field(None, ge=0)
     base_rate: float = Field(gt=0, lt=1, description="Share of scanned faces that were on the watchlist.")
+    miss_rate: float | None = Field(None, ge=0, lt=1, description="This deployment's own miss rate, where it "
+                                                                   "differs from the profile's.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Deployment:
+        if self.false_alerts > self.alerts:
+            raise ValueError("false_alerts cannot exceed alerts")
+        if self.true_alerts is not None and self.true_alerts + self.false_alerts != self.alerts:
+            raise ValueError("true_alerts + false_alerts must equal alerts")
+        return self
 
     @property
     def false_alert_share(self) -> float:
@@ -56,7 +68,14 @@ class IdentificationProfile(StrictModel):
     miss_rate: float = Field(ge=0, lt=1, description="FNIR: chance an enrolled person's probe finds no match.")
     false_match_rate: float | None = Field(None, ge=0, lt=1, description="FPIR at the operating threshold.")
     false_match_factor: FalseMatchFactor = Field(default_factory=FalseMatchFactor)
+    false_match_factor_range: dict[str, tuple[float, float]] = Field(default_factory=dict,
+                                                                     description="Reported ranges, for "
+                                                                                 "sensitivity runs.")
+    miss_rate_operating_point: str = ""
     calibration: Deployment | None = None
+    additional_deployments: list[Deployment] = Field(default_factory=list,
+                                                     description="Other reported deployments the model is "
+                                                                 "checked against.")
 
     @model_validator(mode="after")
     def _one_false_match_rate(self) -> IdentificationProfile:
@@ -70,8 +89,13 @@ class IdentificationProfile(StrictModel):
         if self.false_match_rate is not None:
             return self.false_match_rate
         assert self.calibration is not None
-        b, s = self.calibration.base_rate, self.calibration.false_alert_share
-        return b * (1 - self.miss_rate) * s / ((1 - b) * (1 - s))
+        return self.implied_fpir(self.calibration)
+
+    def implied_fpir(self, deployment: Deployment) -> float:
+        """The false-match rate per non-watchlisted face that gives the deployment's false-alert share."""
+        b, s = deployment.base_rate, deployment.false_alert_share
+        miss = deployment.miss_rate if deployment.miss_rate is not None else self.miss_rate
+        return b * (1 - miss) * s / ((1 - b) * (1 - s))
 
     def false_match_multiplier(self, affected: np.ndarray, female: np.ndarray) -> np.ndarray:
         factor = self.false_match_factor
@@ -92,15 +116,15 @@ def load_profile(name: str) -> IdentificationProfile:
     return IdentificationProfile.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
 
 
-def simulate_deployment(profile: IdentificationProfile, rng: np.random.Generator,
-                        faces: int | None = None) -> tuple[int, int]:
+def simulate_deployment(profile: IdentificationProfile, deployment: Deployment, rng: np.random.Generator,
+                        fpir: float | None = None) -> tuple[int, int]:
     """Run a live-recognition deployment through the model: (alerts, false alerts).
 
     Each scanned face is on the watchlist with chance `base_rate`; a face on it raises a true
-    alert unless missed; a face not on it raises a false alert with chance `fpir`."""
-    assert profile.calibration is not None
-    faces = faces or profile.calibration.faces_scanned
-    on_list = rng.binomial(faces, profile.calibration.base_rate)
-    true_alerts = rng.binomial(on_list, 1 - profile.miss_rate)
-    false_alerts = rng.binomial(faces - on_list, profile.fpir)
-    return true_alerts + false_alerts, false_alerts
+    alert unless missed; a face not on it raises a false alert with chance `fpir` (the profile's)."""
+    faces = deployment.faces_scanned
+    miss = deployment.miss_rate if deployment.miss_rate is not None else profile.miss_rate
+    on_list = rng.binomial(faces, deployment.base_rate)
+    true_alerts = rng.binomial(on_list, 1 - miss)
+    false_alerts = rng.binomial(faces - on_list, profile.fpir if fpir is None else fpir)
+    return int(true_alerts + false_alerts), int(false_alerts)

@@ -24,6 +24,7 @@ class Incidents:
             rng = generator(sim.seed, "incidents", -1, index)
             self.affected.append(rng.random(sim.n) < spec.share)
         self.corrupted = self.duplicated = self.dropped = 0
+        sim.incidents = self
 
     def step(self, sim: Sim, day: int) -> None:
         if not self.specs:

@@ -53,7 +53,12 @@ class Surveillance:
         self.cumulative = [None if w is None else np.cumsum(w) for w in self.false_match_weight]
         self.uniform_cumulative = np.arange(1, sim.n + 1, dtype=np.float64)
         self.delays = np.array([spec.delay_days for spec in self.specs], dtype=np.int64)
-        self.misses = self.false_matches = self.errors = 0
+        # Per source: acts recorded, lost to a miss, blamed on someone else (and the expected number).
+        names = list(sim.scenario.surveillance)
+        self.tally = {name: {"recorded": 0, "missed": 0, "false_matches": 0, "expected_false_matches": 0.0,
+                             "record_errors": 0} for name in names}
+        self.names = names
+        sim.surveillance = self
 
     def _someone_else(self, actor: np.ndarray, cumulative: np.ndarray, rng: np.random.Generator,
                       district: np.ndarray) -> np.ndarray:
@@ -87,6 +92,8 @@ class Surveillance:
             if not mine.size:
                 continue
             actors = records.actor[mine]
+            tally = self.tally[self.names[index]]
+            tally["recorded"] += int(mine.size)
             profile = self.profiles[index]
             if profile is not None:
                 draw = rng.random(mine.size)
@@ -95,13 +102,15 @@ class Surveillance:
                 missed = draw < profile.miss_rate
                 wrong = ~missed & (draw < profile.miss_rate + profile.fpir * weight[actors])
                 keep[mine[missed]] = False
-                self.misses += int(missed.sum())
+                tally["missed"] += int(missed.sum())
+                tally["false_matches"] += int(wrong.sum())
+                tally["expected_false_matches"] += float(np.minimum(profile.fpir * weight[actors],
+                                                                    1 - profile.miss_rate).sum())
                 if wrong.any():
                     wrong_ids = mine[wrong]
                     records.subject[wrong_ids] = self._someone_else(actors[wrong], self.cumulative[index], rng,
                                                                     sim.people.district[actors[wrong]])
                     records.genuine[wrong_ids] = False
-                    self.false_matches += int(wrong.sum())
             if spec.error_rate:
                 mixed = mine[rng.random(mine.size) < spec.error_rate]
                 mixed = mixed[keep[mixed] & records.genuine[mixed]]
@@ -109,7 +118,7 @@ class Surveillance:
                     records.subject[mixed] = self._someone_else(records.actor[mixed], self.uniform_cumulative, rng,
                                                                 sim.people.district[records.actor[mixed]])
                     records.genuine[mixed] = False
-                    self.errors += int(mixed.size)
+                    tally["record_errors"] += int(mixed.size)
         records = records.take(np.flatnonzero(keep))
         delay = self.delays[records.source]
         late = delay > 0

@@ -1,0 +1,181 @@
+"""Harms of false records: misidentification, record errors and incidents, measured against the
+scores that true records would give; appeals that clear them; disparities; chilling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from socialcredit.sim.run import simulate
+
+SCHEME = """
+id: streets
+title: Street conduct and payments (test)
+scale: {min: 0, max: 1000, base: 800}
+events:
+  jaywalking: {category: conduct}
+  payment: {category: financial}
+  late_payment: {category: financial}
+  posting: {category: expression}
+features:
+  jaywalks: {count: jaywalking, window_days: 60}
+  late: {count: late_payment, window_days: 60}
+  posts: {count: posting, window_days: 30}
+components:
+  street: {feature: jaywalks, per_unit: -20}
+  money: {feature: late, per_unit: -50}
+  speech: {feature: posts, per_unit: -10}
+tiers: [{name: A, min: 700}, {name: B, min: 0}]
+lists:
+  jaywalkers: "jaywalks >= 2"
+  blacklist: "late >= 2"
+entitlements:
+  board_train: {allow: "not jaywalkers", context: conduct}
+  loan: {allow: "not blacklist", context: financial}
+"""
+
+SCENARIO = """
+id: streets
+scheme: streets.yaml
+population: {size: 6000, groups: {majority: 0.8, minority: 0.2}, districts: 3}
+network: {mean_degree: 6}
+behaviours:
+  jaywalking: {rate: 0.01, heterogeneity: 1.0}
+  payment: {rate: 0.05}
+  late_payment: {rate: 0.004, heterogeneity: 1.0}
+  posting: {rate: 0.05, deterrence: 3.0}
+surveillance:
+  cameras: {observes: [jaywalking, posting], coverage: 0.6, identification: frvt_2019, affected_groups: [minority]}
+  bank: {observes: [payment, late_payment], coverage: 1.0}
+consequences:
+  jaywalkers: {disclose: 1.0}
+run: {days: 120, seed: 3, chunk: 2048}
+"""
+
+
+@pytest.fixture(scope="module")
+def streets(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("streets")
+    (folder / "streets.yaml").write_text(SCHEME)
+    (folder / "streets.scenario.yaml").write_text(SCENARIO)
+    return folder / "streets.scenario.yaml"
+
+
+@pytest.fixture(scope="module")
+def camera_run(streets):
+    return simulate(streets)
+
+
+def test_misattribution_rate_matches_the_false_match_rate(camera_run):
+    tally = camera_run.summary["harms"]["sources"]["cameras"]
+    expected, measured = tally["expected_false_matches"], tally["false_matches"]
+    assert expected > 100
+    assert abs(measured - expected) <= 4 * np.sqrt(expected)  # Poisson-binomial, 4 sigma
+    assert tally["missed"] == pytest.approx(0.002 * tally["recorded"], abs=4 * np.sqrt(0.002 * tally["recorded"]) + 1)
+
+
+def test_false_matches_blame_the_affected_group_more(camera_run):
+    people = camera_run.people
+    blamed = people.groupby("group", observed=True)["false_records"].mean()
+    assert blamed["minority"] > 5 * blamed["majority"]
+
+
+def test_wrongly_listed_people_are_counted_by_group(camera_run):
+    harms = camera_run.summary["harms"]
+    wrongly = harms["wrongly_listed"]
+    assert wrongly["count"] > 0
+    assert wrongly["by_group"]["minority"] > wrongly["by_group"]["majority"]
+    assert harms["false_listing_person_days"]["jaywalkers"] > 0
+    people = camera_run.people
+    assert (people["days_wrongly_listed.jaywalkers"] <= people["days_listed.jaywalkers"]).all()
+    # the bank makes no mistakes: nobody is wrongly blacklisted
+    assert harms["false_listing_person_days"]["blacklist"] == 0
+
+
+def test_with_zero_error_rates_there_are_no_false_sanctions(streets):
+    run = simulate(streets, **{"surveillance.cameras.identification": None,
+                               "surveillance.cameras.error_rate": 1e-15})
+    harms = run.summary["harms"]
+    assert harms["records_can_be_false"]  # the genuine-only scores are kept, and agree
+    assert harms["wrongly_sanctioned"]["count"] == 0 and harms["wrongly_listed"]["count"] == 0
+    assert sum(harms["false_sanction_person_days"].values()) == 0
+
+
+def test_record_errors_blame_people_at_the_error_rate(streets):
+    run = simulate(streets, **{"surveillance.bank.error_rate": 0.05})
+    tally = run.summary["harms"]["sources"]["bank"]
+    assert tally["record_errors"] == pytest.approx(0.05 * tally["recorded"], rel=0.1)
+    assert run.summary["harms"]["false_listing_person_days"]["blacklist"] > 0
+
+
+def test_appeals_reduce_wrongful_listing(streets, camera_run):
+    appealed = simulate(streets, **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 500,
+                                                "success_if_wrong": 1.0, "success_if_right": 0.0}})
+    before = camera_run.summary["harms"]["false_listing_person_days"]["jaywalkers"]
+    after = appealed.summary["harms"]["false_listing_person_days"]["jaywalkers"]
+    assert after < 0.7 * before
+    appeals = appealed.summary["harms"]["appeals"]
+    assert appeals["filed"] > 0 and appeals["decided"] > 0 and appeals["records_voided_false"] > 0
+    assert appeals["records_voided_true"] == 0
+
+
+def test_reviewer_capacity_makes_a_backlog(streets):
+    slow = simulate(streets, **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 1}})
+    appeals = slow.summary["harms"]["appeals"]
+    assert appeals["backlog_end"] > 10 and appeals["backlog_max"] >= appeals["backlog_end"]
+    assert appeals["mean_wait_days"] > 5
+    assert slow.metrics["appeal_backlog"].iloc[-1] == appeals["backlog_end"]
+
+
+def test_incident_wrongly_lists_people_and_appeals_clear_it(streets):
+    incident = [{"day": 30, "days": 14, "source": "bank", "share": 0.3, "corrupt": {"late_payment": 0.5}}]
+    hit = simulate(streets, **{"incidents": incident, "run.days": 60})
+    harms = hit.summary["harms"]
+    assert harms["incidents"]["corrupted"] > 100
+    assert harms["false_listing_person_days"]["blacklist"] > 100
+    wrongly_at_end = hit.metrics["wrongly_listed.blacklist"].iloc[-1]
+    assert wrongly_at_end > 0
+    cleared = simulate(streets, **{"incidents": incident, "run.days": 60,
+                                   "appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 1000,
+                                               "success_if_wrong": 0.95, "kinds": ["late_payment"]}})
+    assert cleared.metrics["wrongly_listed.blacklist"].iloc[-1] < 0.3 * wrongly_at_end
+    assert cleared.summary["harms"]["false_listing_person_days"]["blacklist"] < \
+        harms["false_listing_person_days"]["blacklist"]
+
+
+def test_fairness_figures_equal_fairlearns(camera_run):
+    from fairlearn.metrics import demographic_parity_difference
+
+    people = camera_run.people
+    sim = camera_run.sim
+    for name, member in sim.scores.lists.items():
+        ours = camera_run.summary["harms"]["disparities"][f"listed.{name}"]["demographic_parity_difference"]
+        theirs = demographic_parity_difference(member.astype(int), member.astype(int),
+                                               sensitive_features=people["group"].astype(str))
+        assert ours == pytest.approx(theirs, abs=1e-12)
+    for name, allowed in sim.scores.entitlements.items():
+        denied = (~allowed).astype(int)
+        ours = camera_run.summary["harms"]["disparities"][f"denied.{name}"]["demographic_parity_difference"]
+        theirs = demographic_parity_difference(denied, denied, sensitive_features=people["group"].astype(str))
+        assert ours == pytest.approx(theirs, abs=1e-12)
+
+
+def test_disparate_impact_and_four_fifths_flag(camera_run):
+    figure = camera_run.summary["harms"]["disparities"]["listed.jaywalkers"]
+    rates = figure["by_group"]
+    favourable = {g: 1 - r for g, r in rates.items()}
+    assert figure["disparate_impact"] == pytest.approx(min(favourable.values()) / max(favourable.values()))
+    assert figure["fails_four_fifths"] == (figure["disparate_impact"] < 0.8)
+    assert figure["adverse_ratio"] == pytest.approx(max(rates.values()) / min(rates.values()))
+
+
+def test_chilling_of_posting_is_measured_and_matches_a_counterfactual_run(streets, camera_run):
+    chilling = camera_run.summary["harms"]["chilling"]["posting"]
+    assert chilling["special_category"] and 0.05 < chilling["suppressed_share"] < 1
+    without_rule = simulate(streets, **{"scheme_overrides": {"components": {"speech": None}}})
+    done_with = camera_run.people["true.posting"].sum()
+    done_without = without_rule.people["true.posting"].sum()
+    measured = 1 - done_with / done_without
+    assert measured == pytest.approx(chilling["suppressed_share"], abs=0.05)
