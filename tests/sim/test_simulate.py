@@ -180,7 +180,7 @@ def test_report_is_self_contained_with_plots(small_run, tmp_path):
     html = path.read_text()
     assert html.count("data:image/png;base64,") >= 6
     assert "<script src" not in html and "<link " not in html  # nothing fetched when opened
-    assert "Who the system helps and harms" in html
+    assert "Who the system harms" in html and "Who is listed and denied" in html
 
 
 def test_cli_simulate_writes_every_output(tmp_path):

@@ -179,3 +179,12 @@ def test_chilling_of_posting_is_measured_and_matches_a_counterfactual_run(street
     done_without = without_rule.people["true.posting"].sum()
     measured = 1 - done_with / done_without
     assert measured == pytest.approx(chilling["suppressed_share"], abs=0.05)
+
+
+def test_the_report_leads_with_the_harms(camera_run, tmp_path):
+    html = camera_run.report(tmp_path / "report.html").read_text()
+    harms = html.index("Who the system harms")
+    assert harms < html.index("Who is listed and denied") < html.index("Tier mobility")
+    assert "people listed because of acts they did not do" in html
+    assert "disparate impact" in html and "chilling of &#39;posting&#39;" in html
+    assert html.index("Wrongful listings and sanctions over time") > harms

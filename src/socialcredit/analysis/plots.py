@@ -30,6 +30,32 @@ def _dates(run: Run) -> pd.Series:
     return run.metrics["date"]
 
 
+def harms_over_time(run: Run) -> bytes | None:
+    """Share of each group wrongly listed and wrongly denied over time, and the appeal backlog."""
+    metrics, groups = run.metrics, run.sim.people.group_names
+    wrong = [c for c in metrics.columns if c.count(".") == 1 and c.split(".")[0] in ("wrongly_listed",
+                                                                                      "wrongly_denied")]
+    if not wrong:
+        return None
+    backlog = "appeal_backlog" in metrics
+    figure, axes = plt.subplots(1, 2 if backlog else 1, figsize=(10 if backlog else 7, 3.6), squeeze=False)
+    axis = axes[0][0]
+    styles = ["-", "--", ":", "-."]
+    for index, column in enumerate(wrong):
+        for g, group in enumerate(groups):
+            axis.plot(_dates(run), metrics[f"{column}.{group}"] * 100, color=COLOURS[g], ls=styles[index % 4],
+                      label=f"{column.replace('wrongly_', 'wrongly ').replace('.', ' ')}, {group}")
+    axis.set_ylabel("% of group")
+    axis.set_title("Listed or denied because of false records")
+    axis.tick_params(axis="x", labelrotation=30, labelsize=7)
+    axis.legend(fontsize=7)
+    if backlog:
+        axes[0][1].plot(_dates(run), metrics["appeal_backlog"], color=COLOURS[3])
+        axes[0][1].set_title("Appeals waiting for a decision")
+        axes[0][1].tick_params(axis="x", labelrotation=30, labelsize=7)
+    return _png(figure)
+
+
 def score_over_time(run: Run) -> bytes:
     metrics, groups = run.metrics, run.sim.people.group_names
     figure, axis = plt.subplots(figsize=(8, 3.6))

@@ -18,8 +18,67 @@ def _image(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def headline(run: Run) -> list[tuple[str, str, str]]:
-    """(figure, value, what it means) rows that lead the report."""
+def harm_rows(run: Run) -> list[tuple[str, str, str]]:
+    """(figure, value, what it means): the harms, which lead the report."""
+    summary, harms = run.summary, run.summary["harms"]
+    groups = run.sim.people.group_names
+    rows: list[tuple[str, str, str]] = []
+
+    def by_group(figure: dict) -> str:
+        return ", ".join(f"{g} {figure['by_group'][g]:.2%}" for g in groups)
+
+    if "wrongly_sanctioned" in harms:
+        figure = harms["wrongly_sanctioned"]
+        rows.append(("people sanctioned because of acts they did not do", f"{figure['count']:,}",
+                     f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
+        figure = harms["wrongly_listed"]
+        rows.append(("people listed because of acts they did not do", f"{figure['count']:,}",
+                     f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
+        days = sum(harms["false_sanction_person_days"].values())
+        rows.append(("false-sanction person-days", f"{days:,}",
+                     "days people spent denied something they would have had on true records"))
+        episodes = harms["wrongful_sanction_episodes"]
+        if episodes["ended"] or episodes["running_at_end"]:
+            mean = episodes["mean_days_ended"]
+            rows.append(("time to remedy a wrongful sanction",
+                         f"{mean:.1f} days" if mean is not None else "never",
+                         f"{episodes['ended']:,} wrongful sanctions ended (mean length), "
+                         f"{episodes['running_at_end']:,} still running at the end"))
+    false = harms["false_records"]
+    if false["count"]:
+        rows.append(("records of acts the person did not do", f"{false['count']:,}",
+                     f"blaming {false['people_blamed']:,} people (misidentification, record errors, incidents)"))
+    for name, figure in harms["disparities"].items():
+        what = name.replace("listed.", "on list '").replace("denied.", "denied '") + "'"
+        flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else ""
+        rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
+                     f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; the most affected group is "
+                     f"{figure['adverse_ratio']:.1f}x as likely{flag}"))
+    if "appeals" in harms:
+        appeals = harms["appeals"]
+        wait = appeals["mean_wait_days"]
+        rows.append(("appeals", f"{appeals['upheld']:,} upheld of {appeals['decided']:,}",
+                     f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
+                     f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
+                     f"{appeals['filed']:,} filed; none decided"))
+    for kind, figure in harms.get("chilling", {}).items():
+        special = " (special category: what people say)" if figure["special_category"] else ""
+        rows.append((f"chilling of '{kind}'", f"{figure['suppressed_share']:.1%}",
+                     f"share of these acts the scheme suppresses{special}"))
+    feedback = summary["feedback"]
+    if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
+        rows.append(("income change, ever sanctioned vs never",
+                     f"{feedback['income_log_growth_sanctioned']:+.2%} vs {feedback['income_log_growth_others']:+.2%}",
+                     "mean log income growth over the run: the sanction feedback loop"))
+    network = summary["network"]
+    rows.append(("disclosed people left with no ties", f"{network['isolated_listed_share_final']:.2%}",
+                 f"mean ties per person {network['mean_degree_initial']:.2f} at the start, "
+                 f"{network['mean_degree_final']:.2f} at the end"))
+    return rows
+
+
+def outcome_rows(run: Run) -> list[tuple[str, str, str]]:
+    """(figure, value, what it means): who is listed and denied at the end."""
     summary = run.summary
     groups = run.sim.people.group_names
     rows: list[tuple[str, str, str]] = []
@@ -27,23 +86,11 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
         by = ", ".join(f"{g} {listed['by_group'][g]:.2%}" for g in groups)
         rows.append((f"on list '{name}' at the end", f"{listed['share']:.2%}", f"by group: {by}; "
                      f"ever listed during the run: {summary['ever_listed'][name]:.2%}"))
-        shares = [listed["by_group"][g] for g in groups]
-        if max(shares) > 0:
-            rows.append((f"disparate impact of '{name}'", f"{min(shares) / max(shares):.2f}",
-                         "lowest group rate / highest group rate (below 0.80 fails the four-fifths rule)"))
     for name, denied in summary["entitlements_denied"].items():
         by = ", ".join(f"{g} {denied['by_group'][g]:.2%}" for g in groups)
         rows.append((f"denied '{name}' at the end", f"{denied['share']:.2%}",
                      f"by group: {by}; {denied['person_days']:,} person-days denied in all"))
-    feedback = summary["feedback"]
-    if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
-        rows.append(("income change, ever sanctioned vs never",
-                     f"{feedback['income_log_growth_sanctioned']:+.2%} vs {feedback['income_log_growth_others']:+.2%}",
-                     "mean log income growth over the run: the sanction feedback loop"))
     network = summary["network"]
-    rows.append(("listed people left with no ties", f"{network['isolated_listed_share_final']:.2%}",
-                 f"mean ties per person {network['mean_degree_initial']:.2f} at the start, "
-                 f"{network['mean_degree_final']:.2f} at the end"))
     rows.append(("score assortativity of ties (end)", f"{network['assortativity_score_final']:.3f}",
                  "how much people's ties sort by score (0: not at all)"))
     return rows
@@ -51,7 +98,11 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
 
 def write_report(run: Run, path: Path) -> Path:
     scheme = run.scheme
-    figures = [
+    figures = []
+    harm_figure = plots.harms_over_time(run)
+    if harm_figure is not None:
+        figures.append(("Wrongful listings and sanctions over time", harm_figure))
+    figures += [
         ("Score distribution over time", plots.score_over_time(run)),
         ("Tier shares", plots.tier_shares(run)),
     ]
@@ -70,7 +121,8 @@ def write_report(run: Run, path: Path) -> Path:
     environment = Environment(loader=PackageLoader("socialcredit", "analysis/templates"),
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("report.html").render(
-        run=run, scenario=run.scenario, scheme=scheme, summary=run.summary, headline=headline(run),
+        run=run, scenario=run.scenario, scheme=scheme, summary=run.summary, harms=harm_rows(run),
+        outcomes=outcome_rows(run),
         figures=[(title, _image(png)) for title, png in figures],
         mobility=run.mobility, phases=run.phase_seconds,
     )
