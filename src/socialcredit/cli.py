@@ -182,6 +182,102 @@ def simulate(
               f"scenario.yaml" + (", events.parquet, relations.parquet" if save_events else ""), highlight=False)
 
 
+@app.command()
+def compare(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario preset ids or YAML files (default: the "
+                                                                 "built-in default).")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Vary a scenario key: key.path=v1,v2,... "
+                                                                  "(repeatable: every combination runs).")] = None,
+    seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.")] = 5,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
+                                                                     "runs/compare-<timestamp>).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler "
+                                                       "(tcp://HOST:PORT); default: a local cluster.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Workers of the local cluster (default: all cores).")] = None,
+    sequential: Annotated[bool, typer.Option(help="Run here, one after another, without Dask.")] = False,
+) -> None:
+    """Run variants of scenarios over several seeds and compare their harms, with intervals."""
+    import datetime as dt
+    import os
+
+    import yaml
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .analysis.compare_report import write_compare_report
+    from .analysis.experiments import run_experiment, summarise, variants
+
+    varied: dict[str, list[object]] = {}
+    for item in sets or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip() or not text:
+            raise fail(f"--set {item!r}: expected key.path=v1,v2,..., e.g. --set surveillance.cameras.coverage=0.1,0.5")
+        varied[key.strip()] = [yaml.safe_load(value) for value in text.split(",")]
+    chosen = variants(scenarios or ["default"], varied)
+    try:
+        for variant in chosen:  # fail early, before any cluster starts, on a bad scenario or setting
+            from .analysis.experiments import resolve
+
+            resolve(variant)
+    except SchemeError as error:
+        raise fail(str(error)) from None
+    seed_list = list(range(1, seeds + 1))
+    target = out_dir or Path("runs") / f"compare-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    client = cluster = None
+    if not sequential:
+        from dask.distributed import Client, LocalCluster
+
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                   processes=True, dashboard_address=None, host="127.0.0.1")
+            client = Client(cluster)
+    err.print(f"{len(chosen)} variants x {seeds} seeds = {len(chosen) * seeds} runs"
+              + (f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"),
+              highlight=False)
+    try:
+        with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+                      TimeRemainingColumn(), console=err) as progress:
+            task = progress.add_task("runs", total=len(chosen) * seeds)
+            results = run_experiment(chosen, seed_list, client,
+                                     on_done=lambda done, total: progress.update(task, completed=done))
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    table = summarise(results)
+    target.mkdir(parents=True, exist_ok=True)
+    results.to_csv(target / "results.csv", index=False)
+    table.to_csv(target / "table.csv", index=False)
+    from .sim.scenario import load_scenario
+
+    groups = list(load_scenario(chosen[0].scenario, dict(chosen[0].settings))[0].population.groups)
+    write_compare_report(results, table, groups, target / "report.html")
+    view = Table(title="Harms by variant: mean [95% interval]", title_justify="left")
+    view.add_column("figure")
+    for variant in dict.fromkeys(table["variant"]):
+        view.add_column(variant, justify="right")
+    lead = [f for f in dict.fromkeys(table["figure"]) if f.split(".")[0] in ("wrongly_sanctioned", "wrongly_listed",
+                                                                            "listed", "disparate_impact")]
+    for figure in lead[:16]:
+        cells = []
+        for variant in dict.fromkeys(table["variant"]):
+            row = table[(table["variant"] == variant) & (table["figure"] == figure)]
+            cells.append(f"{row['mean'].iloc[0]:.4g} [{row['low'].iloc[0]:.3g}, {row['high'].iloc[0]:.3g}]"
+                         if len(row) else "")
+        view.add_row(figure, *cells)
+    out.print(view)
+    out.print(f"results in [bold]{target}[/]: report.html, table.csv, results.csv", highlight=False)
+
+
 def _print_summary(run) -> None:
     summary = run.summary
     groups = list(run.sim.people.group_names)
