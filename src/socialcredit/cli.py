@@ -294,6 +294,16 @@ def _print_summary(run) -> None:
         view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(f"{denied['by_group'][g]:.2%}" for g in groups))
     for name, share in summary["tiers"].items():
         view.add_row(f"tier {name}", f"{share:.2%}", *([""] * len(groups)))
+    harms = summary["harms"]
+    for key, label in (("wrongly_listed", "listed for acts not done"), ("wrongly_sanctioned",
+                                                                        "sanctioned for acts not done")):
+        if key in harms:
+            figure = harms[key]
+            view.add_row(label, f"{figure['rate']:.3%}", *(f"{figure['by_group'][g]:.3%}" for g in groups))
+    for name, figure in harms["disparities"].items():
+        if figure["fails_four_fifths"]:
+            view.add_row(f"disparate impact, {name}", f"{figure['disparate_impact']:.2f} (fails 4/5)",
+                         *([""] * len(groups)))
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None:
         view.add_row("income change, ever sanctioned", f"{feedback['income_log_growth_sanctioned']:+.2%}",
@@ -302,7 +312,8 @@ def _print_summary(run) -> None:
         view.add_row("income change, never sanctioned", f"{feedback['income_log_growth_others']:+.2%}",
                      *([""] * len(groups)))
     network = summary["network"]
-    view.add_row("listed people with no ties", f"{network['isolated_listed_share_final']:.2%}", *([""] * len(groups)))
+    view.add_row("disclosed people with no ties", f"{network['isolated_listed_share_final']:.2%}",
+                 *([""] * len(groups)))
     view.add_row("person-days per second", f"{summary['person_days_per_second']:,.0f}", *([""] * len(groups)))
     out.print(view)
 

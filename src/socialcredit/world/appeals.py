@@ -2,7 +2,8 @@
 limited number a day, first come first served; an upheld appeal voids records and the scores are
 recomputed from what remains, never edited.
 
-A newly sanctioned person (denied an entitlement they were allowed before) appeals with chance
+A newly sanctioned person (denied an entitlement they were allowed before, or newly shown on a
+disclosed list: public shaming is a sanction too) appeals with chance
 `propensity` x group factor x (income / median income) ** income_elasticity. An appeal contests
 every record of the contestable kinds attributed to the person; the reviewer voids a false record
 with chance `success_if_wrong` and a true one with chance `success_if_right`."""
@@ -14,6 +15,7 @@ import numpy as np
 from ..scoring import score_features
 from ..sim.model import Sim
 from ..sim.rng import generator
+from .social import disclosure
 
 
 class Appeals:
@@ -54,7 +56,7 @@ class Appeals:
         rng = generator(sim.seed, "appeals", day)
         if sim.scores is not None and sim.scored_day != self.seen_scoring:
             self.seen_scoring = sim.scored_day
-            denied = np.zeros(sim.n, dtype=bool)
+            denied = disclosure(sim) > 0
             for allowed in sim.scores.entitlements.values():
                 denied |= ~allowed
             newly = np.flatnonzero(denied & ~self.was_denied & ~self.in_queue)

@@ -8,7 +8,8 @@ raised by economic stress, lowered by deterrence, and gated by the consequences 
 
 `stake` is what one more act would cost the person in percentage points of the scale, computed by
 the scoring core itself (their score now against their score with one more such event), plus
-`sanction_weight` points for each entitlement it would cost them. A negative stake (a reward, as
+SANCTION_WEIGHT points for each entitlement it would cost them, and SANCTION_WEIGHT x the share of
+ties who would see it for each disclosed list it would put them on. A negative stake (a reward, as
 for volunteering) raises the rate. People re-assess stakes every `perception_every_days`.
 """
 
@@ -43,6 +44,8 @@ class Behaviour:
         self.observed_chance = self._observed_chance(sim)
         self.stakes = [np.zeros(sim.n) for _ in self.kinds]
         self.stakes_version = 0
+        self.disclosed = {name: c.disclose for name, c in scenario.consequences.items()
+                          if name in sim.scheme.lists and c.disclose > 0}
         self.assessed_day = -10**9
         # Daily chance of each act per person, recomputed only when what it depends on changed.
         self.chance: list[np.ndarray | None] = [None] * len(self.kinds)
@@ -83,6 +86,8 @@ class Behaviour:
             for name, allowed in sim.scores.entitlements.items():
                 stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])
                 stake -= SANCTION_WEIGHT * (~allowed & after.entitlements[name])
+            for name, share in self.disclosed.items():  # being shown in public weighs like a sanction
+                stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name] & after.lists[name])
             self.stakes[index] = stake
         self.stakes_version += 1
 

@@ -1,0 +1,41 @@
+"""The shipped camera scenario: misidentification harm by group, and its growth with coverage."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.scheme import load_scheme
+from socialcredit.scheme.guards import classify
+from socialcredit.sim.run import simulate
+
+
+def test_shenzhen_scheme_is_refused_for_real_people():
+    verdict = classify(load_scheme("shenzhen-cameras"))
+    assert not verdict.allowed and "good_credit_terms" in verdict.refusals[0]
+
+
+def test_shenzhen_cameras_shame_the_misidentified_minority_more():
+    run = simulate("shenzhen-cameras", population=20000, days=120)
+    wrongly = run.summary["harms"]["wrongly_listed"]
+    assert wrongly["count"] > 0
+    assert wrongly["by_group"]["minority"] > 5 * wrongly["by_group"]["majority"]
+    assert run.summary["harms"]["appeals"]["filed"] > 0  # being shown on a screen is appealed too
+
+
+def test_compare_at_three_coverages_gives_a_publishable_table(tmp_path):
+    result = CliRunner().invoke(app, ["compare", "shenzhen-cameras", "--set", "population.size=8000",
+                                      "--set", "run.days=90", "--set", "surveillance.cameras.coverage=0.1,0.5,0.9",
+                                      "--set", "surveillance.cameras.district_coverage={}",
+                                      "--seeds", "2", "--sequential", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "table.csv").set_index(["variant", "figure"])["mean"]
+    levels = ["coverage=0.1", "coverage=0.5", "coverage=0.9"]
+    chilling = [table[(v, "chilling.jaywalking")] for v in levels]
+    assert chilling[0] < chilling[1] < chilling[2]  # more cameras, fewer crossings
+    assert table[("coverage=0.5", "listed.displayed")] > 1.5 * table[("coverage=0.1", "listed.displayed")]
+    minority = sum(table[(v, "wrongly_listed.minority")] for v in levels)
+    majority = sum(table[(v, "wrongly_listed.majority")] for v in levels)
+    assert minority > 3 * majority  # the misidentified group is shamed for crossings it did not make
+    assert "Listed because of acts they did not do" in (tmp_path / "report.html").read_text()
