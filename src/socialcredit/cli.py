@@ -102,6 +102,21 @@ def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
         out.print(f"... and {table.num_rows - limit} more subjects; use --out FILE.csv to write them all")
 
 
+def _progress(unit: str):
+    """A progress bar on stderr: what, bar, done/total, elapsed and time left."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err)
+
+
 def _parse_sets(values: list[str]) -> dict[str, object]:
     """`--set key.path=value` pairs; values are read as YAML (numbers, lists, true/false)."""
     import yaml
@@ -136,15 +151,6 @@ def simulate(
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from .sim.run import run_scenario
     from .sim.scenario import load_scenario
 
@@ -160,9 +166,7 @@ def simulate(
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
     err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.population.size:,} people, "
               f"{chosen.run.days} days, seed {chosen.run.seed}", highlight=False)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=False) as progress:
+    with _progress("days") as progress:
         setup = progress.add_task("setting up", total=None)
         task_holder: dict[str, object] = {}
 
@@ -201,14 +205,6 @@ def compare(
     import os
 
     import yaml
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from .analysis.compare_report import write_compare_report
     from .analysis.experiments import run_experiment, summarise, variants
@@ -243,8 +239,7 @@ def compare(
               + (f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"),
               highlight=False)
     try:
-        with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
-                      TimeRemainingColumn(), console=err) as progress:
+        with _progress("runs") as progress:
             task = progress.add_task("runs", total=len(chosen) * seeds)
             results = run_experiment(chosen, seed_list, client,
                                      on_done=lambda done, total: progress.update(task, completed=done))
