@@ -243,3 +243,14 @@ def test_a_barred_person_does_not_do_what_needs_the_entitlement(lawful, tmp_path
     free_days = 90 - denied_days[barred]
     assert people.loc[barred, "true.loan_taken"].sum() <= 1.3 * 0.05 * free_days.sum() + 3
     assert people.loc[denied_days == 0, "true.loan_taken"].mean() == pytest.approx(0.05 * 90, rel=0.15)
+
+
+def test_a_scheme_without_tiers_runs_and_reports(tmp_path):
+    (tmp_path / "notiers.yaml").write_text(
+        "id: notiers\ntitle: t\nscale: {min: 0, max: 10, base: 5}\nevents: {k: {category: civic}}\n"
+        "features: {n: {count: k}}\ncomponents: {c: {feature: n, per_unit: -1}}\nlists: {low: 'score < 4'}\n")
+    (tmp_path / "s.yaml").write_text("scheme: notiers.yaml\npopulation: {size: 500}\nbehaviours: {k: {rate: 0.05}}\n"
+                                     "surveillance: {s: {observes: [k]}}\nrun: {days: 3}\n")
+    run = simulate(tmp_path / "s.yaml")
+    assert run.summary["tiers"] == {} and "listed.low" in run.metrics
+    assert "data:image/png;base64," in run.report(tmp_path / "r.html").read_text()

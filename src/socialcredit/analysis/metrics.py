@@ -1,9 +1,9 @@
 """Metrics of a run: a preallocated table with one row per day, and end-of-run figures.
 
-Means, shares, counts (overall and by group) and score percentiles are recorded every day. Figures
-that need a full sort or a pass over every tie (Gini of score and income, score assortativity,
-same-group share of ties) are recorded every `SLOW_EVERY` days and on the last day (other days hold
-NaN): daily, at a million people, they would cost more than the rest of the step."""
+Means, shares and counts (overall and by group) are recorded every day. Figures that need a sort, a
+partition or a pass over every tie (score percentiles, Gini of score and income, score
+assortativity, same-group share of ties) are recorded every `SLOW_EVERY` days and on the last day
+(other days hold NaN): daily, at a million people, they would cost more than the rest of the step."""
 
 from __future__ import annotations
 
@@ -111,11 +111,11 @@ class Metrics:
                     self.by_group(f"wrongly_listed.{name}", day, member)
                 for name, denied in wrong_denied.items():
                     self.by_group(f"wrongly_denied.{name}", day, denied)
-            p10, p50, p90 = np.percentile(scores.score, [10, 50, 90])  # a partition, not a sort
-            self.put("score_p10", day, p10)
-            self.put("score_p50", day, p50)
-            self.put("score_p90", day, p90)
             if slow:
+                p10, p50, p90 = np.percentile(scores.score, [10, 50, 90])
+                self.put("score_p10", day, p10)
+                self.put("score_p50", day, p50)
+                self.put("score_p90", day, p90)
                 self.put("gini_score", day, gini(scores.score - sim.scheme.scale.min))
                 self.put("assortativity_score", day, assortativity(graph, scores.score))
         self.by_group("income_mean", day, sim.people.income)

@@ -73,6 +73,10 @@ def score_over_time(run: Run) -> bytes:
 def tier_shares(run: Run) -> bytes:
     metrics, tiers = run.metrics, run.scheme.tier_names
     figure, axis = plt.subplots(figsize=(8, 3.2))
+    if not tiers:
+        axis.text(0.5, 0.5, "this scheme has no tiers", ha="center", va="center", transform=axis.transAxes)
+        axis.set_axis_off()
+        return _png(figure)
     shares = [metrics[f"tier_share.{t}"].fillna(0).to_numpy() for t in tiers]
     axis.stackplot(_dates(run), *shares, labels=tiers, colors=plt.cm.RdYlGn(np.linspace(0.9, 0.1, len(tiers))))
     axis.set_ylim(0, 1)
@@ -103,12 +107,13 @@ def income_against_score(run: Run) -> bytes:
     axes[0].set_xlabel("score (final)")
     axes[0].set_ylabel("log10 yearly income (final)")
     axes[0].set_title("Income against score")
-    growth = np.log(people["income"] / people["income_initial"]) * 100
+    growth = (np.log(people["income"] / people["income_initial"]) * 100).to_numpy()
     sanctioned = np.zeros(len(people), dtype=bool)
     for column in people.columns:
         if column.startswith("days_denied."):
             sanctioned |= people[column].to_numpy() > 0
-    bins = np.linspace(np.percentile(growth, 1), np.percentile(growth, 99), 40)
+    low, high = np.percentile(growth, [1, 99])
+    bins = np.linspace(low, high if high > low else low + 1, 40)  # a run too short to move incomes still plots
     axes[1].hist(growth[~sanctioned], bins=bins, density=True, alpha=0.6, label="never sanctioned", color=COLOURS[0])
     if sanctioned.any():
         axes[1].hist(growth[sanctioned], bins=bins, density=True, alpha=0.6, label="ever sanctioned", color=COLOURS[1])

@@ -174,7 +174,6 @@ class IncrementalFeatures:
                sign: float, age: float | np.ndarray) -> None:
         """Add (sign +1) or take back (-1) events of `age` days (one age, or one per event)."""
         feature = self.scheme.features[name]
-        n = self.n
         if feature.type == "days_since":
             np.maximum.at(self.latest[name], subject, self.as_of - age)
             return
@@ -185,21 +184,18 @@ class IncrementalFeatures:
         else:
             decay = float(np.exp2(-float(age) / feature.half_life_days))
         per_event = np.ndim(decay) > 0
+        # np.add.at costs in proportion to the events, not the subjects: a day's few events touch few people.
         if feature.type == "count":
-            amount = np.bincount(subject, weights=decay if per_event else None, minlength=n) * (
-                1.0 if per_event else decay)
+            amount = decay if per_event else np.full(subject.size, decay)
         elif feature.type == "sum":
-            amount = np.bincount(subject, weights=value * decay if per_event else value, minlength=n) * (
-                1.0 if per_event else decay)
+            amount = value * decay
         else:
-            scale = 1.0 if per_event else decay
-            amount = np.bincount(subject, weights=weight * value * (decay if per_event else 1.0), minlength=n) * scale
-            self.weight[name] += sign * np.bincount(subject, weights=weight * (decay if per_event else 1.0),
-                                                    minlength=n) * scale
-        self.total[name] += sign * amount
+            amount = weight * value * decay
+            np.add.at(self.weight[name], subject, sign * weight * decay)
+        np.add.at(self.total[name], subject, sign * amount)
         if name in self.held:
             holding = subject if feature.type != "mean" else subject[weight != 0]
-            self.held[name] += int(sign) * np.bincount(holding, minlength=n).astype(np.int32)
+            np.add.at(self.held[name], holding, int(sign))
 
     # --- time passing ----------------------------------------------------------------------
     def advance(self, as_of: float) -> None:

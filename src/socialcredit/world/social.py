@@ -76,7 +76,11 @@ class SocialResponse:
 
     def _refresh_ranking(self, sim: Sim) -> None:
         score = sim.scores.score if sim.scores is not None else np.zeros(sim.n)
-        self.by_score = np.argsort(score, kind="stable")
+        # Ranks at 1/32767 of the scale: ample for "someone of similar score", and a 16-bit key sorts
+        # by radix in linear time (ties keep id order, so the ranking is deterministic).
+        scale = sim.scheme.scale
+        key = np.round((score - scale.min) / (scale.max - scale.min) * 32767).astype(np.int16)
+        self.by_score = np.argsort(key, kind="stable")
         self.rank = np.empty(sim.n, dtype=np.int64)
         self.rank[self.by_score] = np.arange(sim.n)
 

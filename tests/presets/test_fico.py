@@ -1,0 +1,119 @@
+"""The `fico` preset: a FICO-style score as published (issue 7).
+
+300-850 from payment history 35%, amounts owed 30%, length of history 15%, new credit 10% and
+credit mix 10% (myFICO); negative items stop counting after 7 years and bankruptcies after 10
+(15 U.S.C. 1681c); an inquiry costs a few points for a year; never more than 4 reason codes
+(15 U.S.C. 1681g(f)(1)(C)). It reads and decides only financial matters: real-person use allowed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import socialcredit
+from socialcredit.cli import app
+from socialcredit.scheme import load_scheme
+from socialcredit.scheme.guards import classify
+from socialcredit.scoring import NO_REASON, EventArrays, kind_codes, score_events
+
+SCHEME = load_scheme("fico")
+KIND = kind_codes(SCHEME)
+DAY = 20_000.0
+SEVEN_YEARS, TEN_YEARS = 2555, 3650
+
+
+def score(events, as_of=DAY, n=1):
+    """Score subjects 0..n-1 from (subject, kind, time[, value]) tuples."""
+    value = [e[3] if len(e) > 3 else 1.0 for e in events]
+    arrays = EventArrays.build([e[0] for e in events], [KIND[e[1]] for e in events], [e[2] for e in events],
+                               value, n_subjects=n)
+    return score_events(SCHEME, arrays, as_of)
+
+
+def test_the_categories_keep_to_the_published_weights():
+    best = {name: component.best_points() for name, component in SCHEME.components.items()}
+    span = SCHEME.scale.max - SCHEME.scale.min
+    assert (SCHEME.scale.min, SCHEME.scale.max) == (300, 850)
+    groups = {
+        "payment history": (["delinquencies", "recent_delinquency", "collections", "bankruptcy"], 0.35),
+        "amounts owed": (["amounts_owed"], 0.30),
+        "length of credit history": (["history_length"], 0.15),
+        "new credit": (["inquiries", "new_accounts"], 0.10),
+        "credit mix": (["credit_mix"], 0.10),
+    }
+    assert sorted(c for names, _ in groups.values() for c in names) == sorted(SCHEME.components)
+    for label, (names, weight) in groups.items():
+        assert sum(best[name] for name in names) == pytest.approx(weight * span), label
+
+
+def test_never_more_than_4_reasons():
+    # Everything wrong at once: 8 components lose points, 4 reasons are given.
+    bad = [(0, "late_payment", DAY - 10 * k, 60) for k in range(5)]
+    bad += [(0, "collection", DAY - 100), (0, "collection", DAY - 200), (0, "bankruptcy", DAY - 300)]
+    bad += [(0, "inquiry", DAY - 5 * k) for k in range(8)]
+    bad += [(0, "account_opened", DAY - 7 * k, 1) for k in range(4)]
+    bad += [(0, "balance_report", DAY - 3, 0.95)]
+    result = score(bad)
+    best = {name: c.best_points() for name, c in SCHEME.components.items()}
+    losing = [name for name in SCHEME.components if result.components[name][0] < best[name]]
+    assert len(losing) > 4
+    codes = [code for code in result.reasons[0] if code != NO_REASON]
+    assert len(codes) == 4
+    assert result.reasons.shape[1] == 4
+
+
+def test_a_7_year_old_late_payment_no_longer_counts():
+    late = [(0, "late_payment", DAY, 30)]
+    clean = score([], as_of=DAY + SEVEN_YEARS).score[0]
+    assert score(late, as_of=DAY + SEVEN_YEARS - 1).score[0] < clean
+    assert score(late, as_of=DAY + SEVEN_YEARS).score[0] == clean
+    assert score(late, as_of=DAY + SEVEN_YEARS).reason_strings()[0] == score([], as_of=DAY).reason_strings()[0]
+
+
+def test_a_collection_counts_7_years_and_a_bankruptcy_10():
+    collection = [(0, "collection", DAY)]
+    bankruptcy = [(0, "bankruptcy", DAY)]
+    clean = score([]).score[0]
+    assert score(collection, as_of=DAY + SEVEN_YEARS - 1).score[0] < clean
+    assert score(collection, as_of=DAY + SEVEN_YEARS).score[0] == clean
+    assert score(bankruptcy, as_of=DAY + SEVEN_YEARS).score[0] < clean
+    assert score(bankruptcy, as_of=DAY + TEN_YEARS - 1).score[0] < clean
+    assert score(bankruptcy, as_of=DAY + TEN_YEARS).score[0] == clean
+
+
+def test_an_inquiry_costs_fewer_than_5_points_for_a_year():
+    clean = score([]).score[0]
+    one = score([(0, "inquiry", DAY - 10)]).score[0]
+    assert 0 < clean - one < 5
+    assert score([(0, "inquiry", DAY - 365)]).score[0] == clean
+
+
+def test_paying_on_time_over_years_raises_the_score():
+    # The length of history is approximated by payments on file (the format has no oldest-event feature).
+    months = [(0, "payment", DAY - 30 * k) for k in range(60)]
+    assert score(months).score[0] > score(months[:6]).score[0]
+
+
+def test_the_ranges_and_mortgage_cut_offs_follow_the_published_numbers():
+    assert [(t.name, t.min) for t in SCHEME.tiers] == [
+        ("exceptional", 800), ("very_good", 740), ("good", 670), ("fair", 580), ("poor", 300)]
+    result = score([(0, "collection", DAY - 10), (0, "collection", DAY - 20), (0, "bankruptcy", DAY - 30),
+                    (0, "balance_report", DAY - 1, 0.9), (1, "balance_report", DAY - 1, 0.05)], n=2)
+    assert result.score[0] < 580 <= result.score[1]
+    assert result.entitlements["fha_mortgage_3_5_down"].tolist() == [False, True]
+    assert result.lists["derogatory"].tolist() == [True, False]
+
+
+def test_real_person_use_is_allowed():
+    assert classify(SCHEME).allowed
+    outcome = CliRunner().invoke(app, ["scheme", "check", "fico"])
+    assert outcome.exit_code == 0
+    assert "real-person use: allowed" in outcome.output
+
+
+def test_the_scenario_runs_and_reports_the_scheme_lists():
+    run = socialcredit.simulate("fico", population=2000, days=30)
+    assert set(run.summary["lists"]) == set(SCHEME.lists)
+    assert set(run.summary["entitlements_denied"]) == set(SCHEME.entitlements)
+    assert 300 <= run.summary["score"]["p10"] <= run.summary["score"]["p90"] <= 850
