@@ -326,11 +326,16 @@ def schemes() -> None:
             view.add_row(name, f"[red]invalid: {error.problems[0].message}[/]", "", "", "")
             continue
         verdict = classify(scheme)
-        use = "allowed" if verdict.allowed else "refused: " + "; ".join(verdict.refusals)
+        use = "allowed"
+        if not verdict.allowed:
+            first = verdict.refusals[0].split(" depends on events")[0].split(" reads ")[0]
+            more = len(verdict.refusals) - 1
+            use = f"refused: {first} crosses contexts or reads special data" + (f" (+{more} more)" if more else "")
         scale = f"{scheme.scale.min:g}-{scheme.scale.max:g} (base {scheme.scale.base:g})"
         cadence = "daily" if scheme.update_every_days == 1 else f"every {scheme.update_every_days} days"
         view.add_row(scheme.id, scheme.title, scale, cadence, use)
     out.print(view)
+    out.print("`socialcredit scheme check ID` says exactly which events cross.", highlight=False)
 
 
 @scheme_app.command("check")

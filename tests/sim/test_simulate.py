@@ -243,6 +243,9 @@ def test_a_barred_person_does_not_do_what_needs_the_entitlement(lawful, tmp_path
     free_days = 90 - denied_days[barred]
     assert people.loc[barred, "true.loan_taken"].sum() <= 1.3 * 0.05 * free_days.sum() + 3
     assert people.loc[denied_days == 0, "true.loan_taken"].mean() == pytest.approx(0.05 * 90, rel=0.15)
+    # what the denials prevented, per year: about 0.05 loans for every person-day denied
+    blocked = run.summary["harms"]["blocked_per_year"]["loan_taken"]
+    assert blocked == pytest.approx(0.05 * denied_days.sum() * 365 / 90, rel=0.1)
 
 
 def test_a_scheme_without_tiers_runs_and_reports(tmp_path):

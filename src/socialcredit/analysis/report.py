@@ -61,6 +61,9 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
                      f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
                      f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
                      f"{appeals['filed']:,} filed; none decided"))
+    for kind, per_year in harms.get("blocked_per_year", {}).items():
+        rows.append((f"'{kind}' blocked by denials", f"{per_year:,.0f} a year",
+                     "acts people would have done but an entitlement they were denied prevented"))
     for kind, figure in harms.get("chilling", {}).items():
         special = " (special category: what people say)" if figure["special_category"] else ""
         rows.append((f"chilling of '{kind}'", f"{figure['suppressed_share']:.1%}",

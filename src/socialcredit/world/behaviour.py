@@ -54,6 +54,9 @@ class Behaviour:
         self.undeterred: list[np.ndarray | None] = [None] * len(self.kinds)
         self.expected_acts = np.zeros(len(self.kinds))
         self.expected_undeterred = np.zeros(len(self.kinds))
+        # Blocked acts: those that consequences in force prevented (no flight for the barred).
+        self.ungated: list[np.ndarray | None] = [None] * len(self.kinds)
+        self.expected_blocked = np.zeros(len(self.kinds))
         sim.behaviour = self
         gating = {kind for c in entitlement_effects(scenario, sim.scheme).values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
@@ -92,7 +95,7 @@ class Behaviour:
         self.stakes_version += 1
 
     def _chance(self, sim: Sim, index: int, log_strain: np.ndarray | None,
-                denied: dict[str, np.ndarray] | None, deterred: bool = True) -> np.ndarray:
+                denied: dict[str, np.ndarray] | None, deterred: bool = True, gated: bool = True) -> np.ndarray:
         """Today's chance of act `index` for every person (float32, compared with float32 draws);
         `deterred=False` gives what it would be if the scheme did not weigh on the act."""
         kind, spec = self.kinds[index], self.specs[index]
@@ -104,7 +107,7 @@ class Behaviour:
             deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
             exponent = deterred if exponent is None else exponent + deterred
         rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
-        if denied is not None:
+        if denied is not None and gated:
             for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
                 for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
                     factor = getattr(consequence, side).behaviours.get(kind)
@@ -119,6 +122,11 @@ class Behaviour:
         scheme / expected acts if it did not weigh on them (same people, same days, same lives)."""
         return {kind: float(1 - self.expected_acts[i] / self.expected_undeterred[i])
                 for i, kind in enumerate(self.kinds) if self.specs[i].deterrence and self.expected_undeterred[i] > 0}
+
+    def blocked(self, days: int) -> dict[str, float]:
+        """Per act that needs an entitlement: the acts per year that denials prevented (expected)."""
+        return {kind: float(self.expected_blocked[i] * 365 / days) for i, kind in enumerate(self.kinds)
+                if self.specs[i].requires}
 
     def step(self, sim: Sim, day: int) -> None:
         every = sim.scenario.run.perception_every_days
@@ -146,7 +154,12 @@ class Behaviour:
                 self.chance[index] = self._chance(sim, index, log_strain, denied)
                 if spec.deterrence:
                     self.undeterred[index] = self._chance(sim, index, log_strain, denied, deterred=False)
+                if spec.requires:
+                    self.ungated[index] = self._chance(sim, index, log_strain, denied, gated=False)
                 self.chance_inputs[index] = inputs
+            if spec.requires:
+                self.expected_blocked[index] += float(self.ungated[index].sum(dtype=np.float64)
+                                                      - self.chance[index].sum(dtype=np.float64))
             if spec.deterrence:
                 self.expected_acts[index] += float(self.chance[index].sum(dtype=np.float64))
                 self.expected_undeterred[index] += float(self.undeterred[index].sum(dtype=np.float64))
