@@ -33,7 +33,7 @@ def assortativity(graph: Relations, values: np.ndarray) -> float:
     """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars).
 
     Every tie is stored in both directions, so both ends share one distribution: with degree d and
-    adjacency A, the moments over ties are d.x, d.x^2 and x.Ax, one sparse product in all."""
+    adjacency A, the moments over ties are d.x, d.x^2 and x.Ax, one pass over the ties in all."""
     ends = graph.indices.size
     if ends == 0:
         return float("nan")
@@ -44,7 +44,7 @@ def assortativity(graph: Relations, values: np.ndarray) -> float:
     variance = degree @ (x * x) / ends - mean**2
     if variance <= 1e-12 * max(1.0, float(np.abs(x).max()) ** 2):
         return float("nan")
-    return float((x @ (graph.adjacency @ x) / ends - mean**2) / variance)
+    return float((x @ graph.neighbour_sum(x) / ends - mean**2) / variance)
 
 
 class Metrics:
@@ -122,10 +122,11 @@ class Metrics:
         if slow:
             self.put("gini_income", day, gini(sim.people.income))
             if graph.indices.size:
-                # ties whose two ends share a group: sum over groups of 1_g . A 1_g, in one sparse pass
-                members = np.zeros((sim.n, len(self.groups)))
-                members[np.arange(sim.n), sim.people.group] = 1.0
-                same = float(np.einsum("ij,ij->", members, graph.adjacency @ members))
+                # ties whose two ends share a group: the sum over groups of 1_g . A 1_g
+                same = 0.0
+                for g in range(len(self.groups)):
+                    member = (sim.people.group == g).astype(np.float64)
+                    same += float(member @ graph.neighbour_sum(member))
                 self.put("same_group_ties", day, same / graph.indices.size)
         degree = graph.degree
         self.put("mean_degree", day, float(degree.mean()))

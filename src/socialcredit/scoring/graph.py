@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import sparse
+
+from .kernels import row_sums
 
 
 @dataclass(frozen=True)
@@ -98,18 +99,16 @@ class Relations:
     def empty(cls, n_subjects: int) -> Relations:
         return cls(np.zeros(n_subjects + 1, dtype=np.int32), np.zeros(0, dtype=np.int32))
 
-    @cached_property
-    def adjacency(self) -> sparse.csr_array:
-        """The graph as a sparse 0/1 matrix, sharing the index arrays, for fast neighbour sums."""
-        data = np.ones(self.indices.shape[0])
-        return sparse.csr_array((data, self.indices, self.indptr), shape=(self.n_subjects, self.n_subjects))
-
-    def neighbour_mean(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean of `values` over each subject's neighbours, and whether the subject has any.
+    def neighbour_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of `values` over each subject's neighbours (A @ values, with A the 0/1 adjacency).
 
         Sums run row by row in stored order, so the result does not depend on threads or chunks."""
+        return row_sums(self.indptr, self.indices, np.ascontiguousarray(values, dtype=np.float64))
+
+    def neighbour_mean(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean of `values` over each subject's neighbours, and whether the subject has any."""
         degree = self.degree
-        totals = self.adjacency @ np.asarray(values, dtype=np.float64)
+        totals = self.neighbour_sum(values)
         has = degree > 0
         mean = np.zeros(self.n_subjects)
         np.divide(totals, degree, out=mean, where=has)
