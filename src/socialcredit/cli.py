@@ -20,6 +20,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Social credit and reputation scoring systems, implemented transparently.")
 scheme_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Work with scheme files.")
 app.add_typer(scheme_app, name="scheme")
+keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help="API keys of the service.")
+app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The service's audit log.")
+app.add_typer(audit_app, name="audit")
+
+DB_HELP = "Database URL: sqlite:///FILE (default sqlite:///socialcredit.db) or postgresql+psycopg://USER@HOST/DB."
 
 # Wide when piped (Rich would assume 80 columns), so tables and messages stay readable in files and CI logs.
 out = Console(width=None if Console().is_terminal else 200)
@@ -353,6 +359,94 @@ def scheme_check(file: Annotated[str, typer.Argument(help="Scheme YAML file or p
 def scheme_schema() -> None:
     """Print the JSON Schema of the scheme format (for editors)."""
     print(json.dumps(Scheme.model_json_schema(), indent=2))
+
+
+def _service(db: str, scheme_ref: str):
+    """Open the database (migrating it to the newest schema) and the service for a lawful scheme."""
+    from .service.core import Service
+    from .service.db import make_engine
+    from .service.migrate import upgrade
+
+    chosen = _load(scheme_ref)
+    _refuse_unless_lawful(chosen, "serve")
+    try:
+        engine = make_engine(db)
+        upgrade(engine)
+    except Exception as error:  # a bad URL or an unreachable server: say which, without a traceback
+        raise fail(f"--db {db}: cannot open the database: {error}") from None
+    return Service(engine, chosen)
+
+
+@app.command()
+def serve(
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="Scheme preset id or YAML file; it must pass the "
+                                                               "real-person checks.")] = "lending",
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve a scheme live: ingest events, answer entitlement checks with reasons, take appeals."""
+    import uvicorn
+
+    from .service.api import create_app
+
+    service = _service(db, scheme)
+    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs), database {db}",
+              highlight=False)
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, operator, reviewer, auditor or subject.")],
+    subject: Annotated[str | None, typer.Option(help="For a subject key: the one subject it may read.")] = None,
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+) -> None:
+    """Create an API key and print it: it is shown this once and stored only as a hash."""
+    from .service import audit
+    from .service.db import make_engine, make_sessions
+    from .service.keys import create_key
+    from .service.migrate import upgrade
+
+    engine = make_engine(db)
+    upgrade(engine)
+    try:
+        with make_sessions(engine).begin() as session:
+            key = create_key(session, role, subject)
+            audit.append(session, "cli", "key_created", subject, {"role": role, "key": key.split("_")[1]})
+    except ValueError as error:
+        raise fail(f"--role/--subject: {error}") from None
+    print(key)
+
+
+@audit_app.command("verify")
+def audit_verify(db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db") -> None:
+    """Check the audit log's hash chain: any edited, deleted or reordered entry is reported."""
+    from .service import audit
+    from .service.db import make_engine, make_sessions
+
+    with make_sessions(make_engine(db))() as session:
+        verdict = audit.verify(session)
+    if verdict.intact:
+        out.print(f"audit log intact: {verdict.entries} entries, hash chain verified", highlight=False)
+        return
+    for problem in verdict.problems[:50]:
+        err.print(problem, highlight=False)
+    raise fail(f"audit log TAMPERED: {len(verdict.problems)} problems in {verdict.entries} entries", 1)
+
+
+@app.command()
+def purge(
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="The scheme served (its retention_days).")] = "lending",
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+) -> None:
+    """Delete events older than the scheme's retention_days; audit entries stay."""
+    from .service.core import Actor
+
+    service = _service(db, scheme)
+    deleted = service.purge(Actor("cli", "admin"))
+    out.print(f"deleted {deleted} events older than {service.scheme.retention_days:g} days"
+              if service.scheme.retention_days else "this scheme keeps events for ever (no retention_days)")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""`socialcredit serve`: a scheme run live for real people, explainable, contestable and durable."""

@@ -1,0 +1,155 @@
+"""The HTTP API (FastAPI; OpenAPI at /openapi.json), under /v1. Roles by bearer API key.
+
+(No `from __future__ import annotations` here: FastAPI reads the annotations of the route
+functions, which name the local `Who` dependency, at definition time.)
+"""
+
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from .core import MAX_BATCH, Actor, Service, ServiceError
+from .keys import lookup
+
+READERS = ("admin", "operator", "reviewer", "auditor")
+
+
+class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(description=f"At most {MAX_BATCH:,} events, each {{subject, kind, time, "
+                                                     "value?, weight?, source?, actor?, id?}; time is an ISO date "
+                                                     "or datetime, or days since 1970-01-01; an id is stored once.")
+    atomic: bool = Field(False, description="All or nothing: one invalid event stores none.")
+
+
+class RelationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(min_length=1)
+    other: str = Field(min_length=1)
+
+
+class RelationsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    relations: list[RelationIn]
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(min_length=1)
+    event_ids: list[str] = Field(min_length=1, description="The events contested.")
+    statement: str = Field(min_length=1, max_length=10_000)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: str = Field(description="'void' (the events drop out) or 'uphold' (they stand).")
+    note: str = Field("", max_length=10_000)
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(title="socialcredit", version="1",
+                  description=f"Scheme '{service.scheme.id}' ({service.scheme.title}), served live: every point "
+                              "has a reason, every sanction an explanation and an appeal.")
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, error: ServiceError) -> JSONResponse:
+        return JSONResponse(status_code=error.status, content={"detail": error.message})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
+                    for e in error.errors()]
+        return JSONResponse(status_code=422, content={"detail": problems})
+
+    def actor(authorization: Annotated[str | None, Header()] = None) -> Actor:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise ServiceError(401, "authorization: send 'Authorization: Bearer <api key>'")
+        with service.sessions() as session:
+            key = lookup(session, authorization[7:].strip())
+        if key is None:
+            raise ServiceError(401, "authorization: unknown or revoked API key")
+        return Actor(key.id, key.role, key.subject)
+
+    Who = Annotated[Actor, Depends(actor)]
+
+    def need(who: Actor, *roles: str) -> None:
+        if who.role not in roles:
+            raise ServiceError(403, f"role: a {who.role} key may not do this (needs {' or '.join(roles)})")
+
+    def may_read(who: Actor, subject: str) -> None:
+        if who.role == "subject":
+            if who.subject != subject:  # nothing of one subject reaches another
+                raise ServiceError(403, "subject: a subject key reads only its own record")
+        else:
+            need(who, *READERS)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "scheme": service.scheme.id}
+
+    @app.post("/v1/events")
+    def post_events(body: EventsIn, who: Who) -> dict[str, Any]:
+        need(who, "admin", "operator")
+        return service.ingest(body.events, who, body.atomic)
+
+    @app.post("/v1/relations")
+    def post_relations(body: RelationsIn, who: Who) -> dict[str, Any]:
+        need(who, "admin", "operator")
+        return service.add_relations(((r.subject, r.other) for r in body.relations), who)
+
+    @app.get("/v1/subjects/{subject}")
+    def get_subject(subject: str, who: Who) -> dict[str, Any]:
+        may_read(who, subject)
+        return service.record(subject, who)
+
+    @app.get("/v1/subjects/{subject}/events")
+    def get_events(subject: str, who: Who) -> list[dict[str, Any]]:
+        may_read(who, subject)
+        return service.events(subject, who)
+
+    @app.get("/v1/subjects/{subject}/history")
+    def get_history(subject: str, who: Who) -> list[dict[str, Any]]:
+        may_read(who, subject)
+        return service.history(subject, who)
+
+    @app.get("/v1/subjects/{subject}/entitlements/{action}")
+    def get_entitlement(subject: str, action: str, who: Who) -> dict[str, Any]:
+        may_read(who, subject)
+        return service.entitlement(subject, action, who)
+
+    @app.post("/v1/appeals", status_code=201)
+    def post_appeal(body: AppealIn, who: Who) -> dict[str, Any]:
+        if who.role == "subject":
+            may_read(who, body.subject)
+        else:
+            need(who, "admin", "operator")
+        return service.file_appeal(body.subject, body.event_ids, body.statement, who)
+
+    @app.get("/v1/appeals")
+    def get_appeals(who: Who, status: Annotated[str | None, Query(pattern="^(pending|voided|upheld)$")] = None
+                    ) -> list[dict[str, Any]]:
+        if who.role != "subject":
+            need(who, *READERS)
+        return service.appeals(status, who)
+
+    @app.post("/v1/appeals/{appeal_id}/decision")
+    def post_decision(appeal_id: int, body: DecisionIn, who: Who) -> dict[str, Any]:
+        need(who, "admin", "reviewer")
+        return service.decide(appeal_id, body.decision, body.note, who)
+
+    @app.get("/v1/audit")
+    def get_audit(who: Who, after: int = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+                  ) -> list[dict[str, Any]]:
+        need(who, "admin", "auditor")
+        return service.audit_log(who, after, limit)
+
+    @app.get("/v1/stats")
+    def get_stats(who: Who) -> dict[str, Any]:
+        need(who, *READERS)
+        return service.stats(who)
+
+    return app

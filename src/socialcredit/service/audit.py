@@ -1,0 +1,69 @@
+"""The audit log: every read of a subject's record and every change, hash-chained.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields in a
+canonical JSON form, so editing, deleting or reordering any entry breaks the chain from there on,
+and `socialcredit audit verify` says where."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import AuditEntry, utcnow
+
+GENESIS = "0" * 64
+
+
+def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,
+               detail: dict[str, Any]) -> str:
+    body = json.dumps({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                       "detail": detail}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def append(session: Session, actor: str, action: str, subject: str | None = None,
+           detail: dict[str, Any] | None = None) -> AuditEntry:
+    """Append an entry in the caller's transaction (it commits with the change it records)."""
+    detail = detail or {}
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+                           .with_for_update()).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = utcnow().isoformat()
+    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, detail=detail, prev_hash=prev,
+                       hash=entry_hash(prev, seq, at, actor, action, subject, detail))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class Verdict:
+    entries: int
+    problems: list[str]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def verify(session: Session) -> Verdict:
+    """Walk the chain; report every entry whose hash, link or sequence number is wrong."""
+    problems: list[str] = []
+    prev, expected_seq, count = GENESIS, 1, 0
+    for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+        count += 1
+        if entry.seq != expected_seq:
+            problems.append(f"entry {entry.seq}: expected entry {expected_seq} here (entries deleted or reordered)")
+        if entry.prev_hash != prev:
+            problems.append(f"entry {entry.seq}: does not follow the entry before it (deleted, inserted or "
+                            f"reordered entries)")
+        if entry.hash != entry_hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.action, entry.subject,
+                                    entry.detail):
+            problems.append(f"entry {entry.seq}: its content does not match its hash (edited)")
+        prev, expected_seq = entry.hash, entry.seq + 1
+    return Verdict(count, problems)

@@ -1,0 +1,431 @@
+"""The service's work, independent of HTTP: ingest, recompute, explain, appeal, purge.
+
+Scores are computed by the one scoring core from the stored events (never edited): for a subject,
+from their active events up to now, and, with a network term, their neighbours' `pre` from the
+neighbours' own events. The same events through `socialcredit score` give the same results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..eventlog import days_to_text, parse_times
+from ..scheme import Scheme
+from ..scheme.guards import event_dependencies
+from ..scoring import EventArrays, Relations, Scores, score_events
+from . import audit
+from .db import Appeal, Event, Relation, ScoreRecord, make_sessions
+
+MAX_BATCH = 10_000
+
+
+class ServiceError(Exception):
+    """A request the service refuses: an HTTP status and a message naming the field."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def now_days() -> float:
+    return clock.time() / 86_400.0
+
+
+@dataclass
+class Actor:
+    key_id: str
+    role: str
+    subject: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}:{self.key_id}"
+
+
+class Service:
+    def __init__(self, engine: Engine, scheme: Scheme, now: Callable[[], float] = now_days):
+        self.engine = engine
+        self.sessions: sessionmaker = make_sessions(engine)
+        self.scheme = scheme
+        self.now = now
+        self.codes = {name: code for code, name in enumerate(scheme.events)}
+        # One writer at a time: the audit chain and idempotent ingest read then write.
+        self.write_lock = threading.Lock()
+        self.dependencies = event_dependencies(scheme)
+
+    # --- writing ---------------------------------------------------------------------------
+    def _begin_write(self, session: Session) -> None:
+        if self.engine.dialect.name == "postgresql":  # serialise writers across processes too
+            session.execute(text("SELECT pg_advisory_xact_lock(726173)"))
+
+    def ingest(self, events: Sequence[dict[str, Any]], actor: Actor, atomic: bool = False) -> dict[str, Any]:
+        """Store a batch; answer only after commit. Invalid events are reported by index and reason."""
+        if len(events) > MAX_BATCH:
+            raise ServiceError(413, f"events: a batch holds at most {MAX_BATCH:,} events, got {len(events):,}")
+        rows, rejected = self._check_events(events)
+        if rejected and atomic:
+            raise ServiceError(422, "events: nothing was stored (atomic batch): " + "; ".join(
+                f"[{r['index']}] {r['field']}: {r['problem']}" for r in rejected[:20]))
+        with self.write_lock, self.sessions.begin() as session:
+            self._begin_write(session)
+            ids = [row["id"] for row in rows]
+            existing: set[str] = set()
+            for start in range(0, len(ids), 500):
+                existing |= set(session.execute(select(Event.id).where(Event.id.in_(ids[start:start + 500])))
+                                .scalars())
+            fresh = [dict(row, ingested_by=actor.name) for row in rows if row["id"] not in existing]
+            if fresh:
+                session.execute(self._insert_ignoring_duplicates(), fresh)
+            subjects = sorted({row["subject"] for row in fresh})
+            audit.append(session, actor.name, "ingest", None,
+                         {"stored": len(fresh), "duplicates": len(existing), "rejected": len(rejected),
+                          "subjects": subjects[:1000], "event_ids": [row["id"] for row in fresh][:1000]})
+            if subjects:
+                self._record_scores(session, self._affected(session, subjects))
+        return {"stored": len(fresh), "duplicates": sorted(existing), "rejected": rejected}
+
+    def _insert_ignoring_duplicates(self):  # type: ignore[no-untyped-def]
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        return insert(Event).on_conflict_do_nothing(index_elements=["id"])
+
+    def _check_events(self, events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        rows: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        raw_times = [e.get("time") for e in events]
+        as_text = pa.array([None if t is None else str(t) for t in raw_times], type=pa.string())
+        times = parse_times(as_text)
+        for index, event in enumerate(events):
+            problem = None
+            subject, kind = event.get("subject"), event.get("kind")
+            if not isinstance(subject, str) or not subject.strip():
+                problem = ("subject", "missing; give every event a subject id")
+            elif kind not in self.codes:
+                problem = ("kind", f"unknown event kind {kind!r} for scheme '{self.scheme.id}'; use one of: "
+                                   + ", ".join(self.codes))
+            elif np.isnan(times[index]):
+                problem = ("time", f"cannot read {raw_times[index]!r} as a time; use an ISO date or datetime, or "
+                                   "days since 1970-01-01")
+            else:
+                for field in ("value", "weight"):
+                    number = event.get(field, 1.0)
+                    if number is None:
+                        continue
+                    if isinstance(number, bool) or not isinstance(number, int | float) or not np.isfinite(number):
+                        problem = (field, f"{number!r} is not a number")
+                        break
+                    if field == "weight" and number < 0:
+                        problem = (field, "must not be negative")
+                        break
+            if problem is not None:
+                rejected.append({"index": index, "field": problem[0], "problem": problem[1]})
+                continue
+            event_id = event.get("id") or uuid.uuid4().hex
+            rows.append({"id": str(event_id), "subject": subject, "kind": kind, "time": float(times[index]),
+                         "value": float(event.get("value") if event.get("value") is not None else 1.0),
+                         "weight": float(event.get("weight") if event.get("weight") is not None else 1.0),
+                         "source": event.get("source"), "actor": event.get("actor")})
+        return rows, rejected
+
+    def add_relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:
+        ties = {(min(a, b), max(a, b)) for a, b in pairs if a != b}
+        with self.write_lock, self.sessions.begin() as session:
+            self._begin_write(session)
+            existing = set()
+            for a, b in ties:
+                if session.get(Relation, (a, b)) is not None:
+                    existing.add((a, b))
+            fresh = ties - existing
+            session.add_all([Relation(a=a, b=b) for a, b in sorted(fresh)])
+            audit.append(session, actor.name, "relations", None, {"added": sorted(fresh)[:1000]})
+            session.flush()
+            if fresh and self.scheme.network is not None:
+                self._record_scores(session, self._affected(session, sorted({s for tie in fresh for s in tie})))
+        return {"added": len(fresh), "existing": len(existing)}
+
+    # --- scoring ---------------------------------------------------------------------------
+    def _neighbours(self, session: Session, subjects: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(subjects), 500):
+            part = subjects[start:start + 500]
+            for a, b in session.execute(select(Relation.a, Relation.b).where(or_(Relation.a.in_(part),
+                                                                                 Relation.b.in_(part)))):
+                found.update((a, b))
+        return found
+
+    def _affected(self, session: Session, subjects: Sequence[str]) -> list[str]:
+        """Subjects whose score changes when these subjects' events change: they and, with a network
+        term, their neighbours."""
+        if self.scheme.network is None:
+            return sorted(set(subjects))
+        return sorted(set(subjects) | self._neighbours(session, subjects))
+
+    def score(self, session: Session, subjects: Sequence[str], as_of: float | None = None) -> tuple[Scores, list[str]]:
+        """Score these subjects at `as_of` (default now) from stored active events."""
+        as_of = self.now() if as_of is None else as_of
+        ring = set(subjects)
+        ties: list[tuple[str, str]] = []
+        if self.scheme.network is not None:
+            for start in range(0, len(subjects), 500):
+                part = list(subjects)[start:start + 500]
+                ties += [(a, b) for a, b in session.execute(select(Relation.a, Relation.b).where(
+                    or_(Relation.a.in_(part), Relation.b.in_(part))))]
+            ring |= {s for tie in ties for s in tie}
+        ids = sorted(ring)
+        index = {s: i for i, s in enumerate(ids)}
+        rows: list[tuple[str, str, float, float, float]] = []
+        for start in range(0, len(ids), 500):
+            rows += [tuple(row) for row in session.execute(  # type: ignore[misc]
+                select(Event.subject, Event.kind, Event.time, Event.value, Event.weight).where(
+                    Event.subject.in_(ids[start:start + 500]), Event.status == "active", Event.time <= as_of))]
+        events = EventArrays.build([index[r[0]] for r in rows], [self.codes.get(r[1], -1) for r in rows],
+                                   [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows],
+                                   n_subjects=len(ids))
+        known = events.kind >= 0  # kinds a newer scheme version no longer knows are not read
+        if not known.all():
+            events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
+                                       events.value[known], events.weight[known], n_subjects=len(ids))
+        relations = None
+        if self.scheme.network is not None:
+            relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
+                                             np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
+        return score_events(self.scheme, events, as_of, relations), ids
+
+    def _record_scores(self, session: Session, subjects: Sequence[str]) -> None:
+        as_of = self.now()
+        scores, ids = self.score(session, subjects, as_of)
+        wanted = set(subjects)
+        tiers = scores.tier_names()
+        session.execute(ScoreRecord.__table__.insert(), [
+            {"subject": s, "as_of": as_of, "score": float(scores.score[i]), "tier": str(tiers[i]),
+             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
+             "scheme_version": f"{self.scheme.id}@{self.scheme.version}"}
+            for i, s in enumerate(ids) if s in wanted])
+
+    # --- reading ---------------------------------------------------------------------------
+    def subject_exists(self, session: Session, subject: str) -> bool:
+        if session.execute(select(Event.id).where(Event.subject == subject).limit(1)).first():
+            return True
+        return session.execute(select(Relation.a).where(or_(Relation.a == subject, Relation.b == subject))
+                               .limit(1)).first() is not None
+
+    def _read(self, subject: str, actor: Actor, action: str) -> tuple[Session, Scores, int]:
+        session = self.sessions()
+        if not self.subject_exists(session, subject):
+            session.close()
+            raise ServiceError(404, f"subject: no events or relations name '{subject}'")
+        scores, ids = self.score(session, [subject])
+        return session, scores, ids.index(subject)
+
+    def _log_read(self, actor: Actor, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+        with self.write_lock, self.sessions.begin() as session:
+            self._begin_write(session)
+            audit.append(session, actor.name, action, subject, detail or {})
+
+    def record(self, subject: str, actor: Actor) -> dict[str, Any]:
+        session, scores, i = self._read(subject, actor, "read")
+        session.close()
+        self._log_read(actor, "read_record", subject)
+        tier = scores.tier_names()[i]
+        return {
+            "subject": subject, "scheme": self.scheme.id, "scheme_version": self.scheme.version,
+            "as_of": days_to_text(scores_as_of := self.now()), "as_of_days": scores_as_of,
+            "score": float(scores.score[i]), "pre": float(scores.pre[i]), "tier": str(tier),
+            "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
+            "entitlements": {name: bool(allowed[i]) for name, allowed in scores.entitlements.items()},
+            "components": {name: float(points[i]) for name, points in scores.components.items()},
+            "features": {name: float(values[i]) for name, values in scores.features.items()},
+            "reasons": scores.explain(i),
+        }
+
+    def entitlement(self, subject: str, action: str, actor: Actor) -> dict[str, Any]:
+        if action not in self.scheme.entitlements:
+            raise ServiceError(404, f"action: unknown entitlement '{action}'; this scheme has: "
+                                    + ", ".join(self.scheme.entitlements))
+        session, scores, i = self._read(subject, actor, "entitlement")
+        try:
+            allowed = bool(scores.entitlements[action][i])
+            answer: dict[str, Any] = {"subject": subject, "action": action, "allowed": allowed,
+                                      "as_of": days_to_text(self.now()), "scheme": self.scheme.id,
+                                      "scheme_version": self.scheme.version}
+            if not allowed:
+                answer["because"] = self._why_denied(session, scores, i, action, subject)
+                answer["appeal"] = {
+                    "how": "POST /v1/appeals with {'subject': ..., 'event_ids': [...], 'statement': ...} naming the "
+                           "events you contest; a reviewer decides, voided events drop out and the score is "
+                           "recomputed",
+                    "events_you_can_contest": [e["id"] for e in answer["because"]["events"]],
+                }
+        finally:
+            session.close()
+        self._log_read(actor, "entitlement_check", subject, {"action": action, "allowed": allowed})
+        return answer
+
+    def _why_denied(self, session: Session, scores: Scores, i: int, action: str, subject: str) -> dict[str, Any]:
+        expression = self.scheme.rules.entitlements[action]
+        names = set(expression.names)
+        # follow lists to what they read, so the reasons reach the components and events
+        for name in self.scheme.rules.list_order[::-1]:
+            if name in names and scores.lists[name][i]:
+                names |= set(self.scheme.rules.lists[name].names)
+        lists = [name for name in self.scheme.lists if name in names and bool(scores.lists[name][i])]
+        kinds: set[str] = set()
+        for name in names:
+            kinds |= self.dependencies.get(name, set())
+        reasons = [r for r in scores.explain(i)]
+        events = session.execute(select(Event).where(Event.subject == subject, Event.status == "active",
+                                                     Event.kind.in_(sorted(kinds)), Event.time <= self.now())
+                                 .order_by(Event.time)).scalars().all()
+        return {
+            "rule": expression.source, "lists": lists, "tier": str(scores.tier_names()[i]),
+            "score": float(scores.score[i]), "components": reasons,
+            "events": [self._event_json(e) for e in events],
+        }
+
+    @staticmethod
+    def _event_json(e: Event) -> dict[str, Any]:
+        return {"id": e.id, "kind": e.kind, "time": days_to_text(e.time), "value": e.value, "weight": e.weight,
+                "source": e.source, "status": e.status}
+
+    def events(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            if not self.subject_exists(session, subject):
+                raise ServiceError(404, f"subject: no events or relations name '{subject}'")
+            rows = session.execute(select(Event).where(Event.subject == subject).order_by(Event.time)).scalars().all()
+            out = [self._event_json(e) for e in rows]
+        self._log_read(actor, "read_events", subject, {"count": len(out)})
+        return out
+
+    def history(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            if not self.subject_exists(session, subject):
+                raise ServiceError(404, f"subject: no events or relations name '{subject}'")
+            rows = session.execute(select(ScoreRecord).where(ScoreRecord.subject == subject)
+                                   .order_by(ScoreRecord.seq)).scalars().all()
+            out = [{"as_of": days_to_text(r.as_of), "score": r.score, "tier": r.tier, "lists": r.lists,
+                    "scheme_version": r.scheme_version} for r in rows]
+        self._log_read(actor, "read_history", subject, {"count": len(out)})
+        return out
+
+    def stats(self, actor: Actor) -> dict[str, Any]:
+        """Distribution, tier shares and list sizes over every subject, scored now."""
+        with self.sessions() as session:
+            subjects = sorted(set(session.execute(select(Event.subject).distinct()).scalars())
+                              | set(session.execute(select(Relation.a)).scalars())
+                              | set(session.execute(select(Relation.b)).scalars()))
+            if not subjects:
+                return {"subjects": 0}
+            scores, ids = self.score(session, subjects)
+        keep = np.isin(np.array(ids, dtype=object), np.array(subjects, dtype=object))
+        score = scores.score[keep]
+        tiers = scores.tier_names()[keep]
+        return {
+            "subjects": int(keep.sum()), "as_of": days_to_text(self.now()),
+            "score": {"mean": float(score.mean()), "p10": float(np.percentile(score, 10)),
+                      "p50": float(np.median(score)), "p90": float(np.percentile(score, 90)),
+                      "histogram": np.histogram(score, bins=10, range=(self.scheme.scale.min,
+                                                                       self.scheme.scale.max))[0].tolist()},
+            "tiers": {name: int((tiers == name).sum()) for name in self.scheme.tier_names},
+            "lists": {name: int(member[keep].sum()) for name, member in scores.lists.items()},
+            "entitlements_denied": {name: int((~allowed[keep]).sum()) for name, allowed in
+                                    scores.entitlements.items()},
+        }
+
+    # --- appeals ---------------------------------------------------------------------------
+    def file_appeal(self, subject: str, event_ids: list[str], statement: str, actor: Actor) -> dict[str, Any]:
+        if not event_ids:
+            raise ServiceError(422, "event_ids: name at least one event you contest")
+        with self.write_lock, self.sessions.begin() as session:
+            self._begin_write(session)
+            found = session.execute(select(Event.id, Event.subject, Event.status).where(Event.id.in_(event_ids))).all()
+            known = {row[0]: row for row in found}
+            missing = [e for e in event_ids if e not in known]
+            if missing:
+                raise ServiceError(404, f"event_ids: no such events: {', '.join(missing[:20])}")
+            foreign = [e for e in event_ids if known[e][1] != subject]
+            if foreign:
+                raise ServiceError(422, f"event_ids: not events of '{subject}': {', '.join(foreign[:20])}")
+            appeal = Appeal(subject=subject, event_ids=list(event_ids), statement=statement, filed_by=actor.name)
+            session.add(appeal)
+            session.flush()
+            audit.append(session, actor.name, "appeal_filed", subject, {"appeal": appeal.id, "event_ids": event_ids})
+            return self._appeal_json(appeal)
+
+    @staticmethod
+    def _appeal_json(a: Appeal) -> dict[str, Any]:
+        return {"id": a.id, "subject": a.subject, "event_ids": a.event_ids, "statement": a.statement,
+                "status": a.status, "filed_at": a.filed_at.isoformat() if a.filed_at else None,
+                "decided_at": a.decided_at.isoformat() if a.decided_at else None, "note": a.note}
+
+    def appeals(self, status: str | None, actor: Actor) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            query = select(Appeal).order_by(Appeal.id)
+            if status is not None:
+                query = query.where(Appeal.status == status)
+            if actor.role == "subject":
+                query = query.where(Appeal.subject == actor.subject)
+            return [self._appeal_json(a) for a in session.execute(query).scalars()]
+
+    def decide(self, appeal_id: int, decision: str, note: str, actor: Actor) -> dict[str, Any]:
+        if decision not in ("void", "uphold"):
+            raise ServiceError(422, "decision: must be 'void' (the events drop out) or 'uphold' (they stand)")
+        with self.write_lock, self.sessions.begin() as session:
+            self._begin_write(session)
+            appeal = session.get(Appeal, appeal_id)
+            if appeal is None:
+                raise ServiceError(404, f"appeal: no appeal {appeal_id}")
+            if appeal.status != "pending":
+                raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({appeal.status})")
+            appeal.status = "voided" if decision == "void" else "upheld"
+            appeal.decided_at = _now()
+            appeal.decided_by = actor.name
+            appeal.note = note
+            if decision == "void":
+                session.execute(update(Event).where(Event.id.in_(appeal.event_ids)).values(status="voided"))
+            audit.append(session, actor.name, "appeal_decided", appeal.subject,
+                         {"appeal": appeal_id, "decision": decision, "note": note, "event_ids": appeal.event_ids})
+            session.flush()
+            if decision == "void":  # the score follows from the remaining events: recomputed, never edited
+                self._record_scores(session, self._affected(session, [appeal.subject]))
+            return self._appeal_json(appeal)
+
+    # --- audit and retention ---------------------------------------------------------------
+    def audit_log(self, actor: Actor, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        from .db import AuditEntry
+
+        with self.sessions() as session:
+            rows = session.execute(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+                                   .limit(limit)).scalars().all()
+            return [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "subject": r.subject,
+                     "detail": r.detail, "hash": r.hash} for r in rows]
+
+    def purge(self, actor: Actor) -> int:
+        """Delete events older than the scheme's retention; the audit log keeps its entries."""
+        if self.scheme.retention_days is None:
+            return 0
+        cutoff = self.now() - self.scheme.retention_days
+        with self.write_lock, self.sessions.begin() as session:
+            self._begin_write(session)
+            count = session.execute(select(func.count()).select_from(Event).where(Event.time < cutoff)).scalar_one()
+            session.execute(delete(Event).where(Event.time < cutoff))
+            audit.append(session, actor.name, "purge", None, {"deleted": int(count), "before": days_to_text(cutoff)})
+        return int(count)
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from .db import utcnow
+
+    return utcnow()
