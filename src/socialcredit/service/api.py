@@ -65,14 +65,20 @@ def create_app(service: Service) -> FastAPI:
                     for e in error.errors()]
         return JSONResponse(status_code=422, content={"detail": problems})
 
+    known: dict[str, Actor] = {}  # keys are never changed once made: look each up once
+
     def actor(authorization: Annotated[str | None, Header()] = None) -> Actor:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise ServiceError(401, "authorization: send 'Authorization: Bearer <api key>'")
+        secret = authorization[7:].strip()
+        if secret in known:
+            return known[secret]
         with service.sessions() as session:
-            key = lookup(session, authorization[7:].strip())
+            key = lookup(session, secret)
         if key is None:
             raise ServiceError(401, "authorization: unknown or revoked API key")
-        return Actor(key.id, key.role, key.subject)
+        known[secret] = Actor(key.id, key.role, key.subject)
+        return known[secret]
 
     Who = Annotated[Actor, Depends(actor)]
 

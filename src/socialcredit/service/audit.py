@@ -30,14 +30,18 @@ def append(session: Session, actor: str, action: str, subject: str | None = None
            detail: dict[str, Any] | None = None) -> AuditEntry:
     """Append an entry in the caller's transaction (it commits with the change it records)."""
     detail = detail or {}
-    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-                           .with_for_update()).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    pending = session.info.get("audit_last")  # entries appended earlier in this transaction
+    if pending is None:
+        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+                               ).first()
+        pending = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = pending[0] + 1, pending[1]
     at = utcnow().isoformat()
     entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, detail=detail, prev_hash=prev,
                        hash=entry_hash(prev, seq, at, actor, action, subject, detail))
     session.add(entry)
     session.flush()
+    session.info["audit_last"] = (seq, entry.hash)
     return entry
 
 

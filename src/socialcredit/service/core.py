@@ -66,6 +66,7 @@ class Service:
         # One writer at a time: the audit chain and idempotent ingest read then write.
         self.write_lock = threading.Lock()
         self.dependencies = event_dependencies(scheme)
+        self.reads = ReadLog(self)
 
     # --- writing ---------------------------------------------------------------------------
     def _begin_write(self, session: Session) -> None:
@@ -231,9 +232,8 @@ class Service:
         return session, scores, ids.index(subject)
 
     def _log_read(self, actor: Actor, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
-        with self.write_lock, self.sessions.begin() as session:
-            self._begin_write(session)
-            audit.append(session, actor.name, action, subject, detail or {})
+        """Log a read; return once the entry is committed (reads logged together share a commit)."""
+        self.reads.log(actor.name, action, subject, detail or {})
 
     def record(self, subject: str, actor: Actor) -> dict[str, Any]:
         session, scores, i = self._read(subject, actor, "read")
@@ -423,6 +423,47 @@ class Service:
             session.execute(delete(Event).where(Event.time < cutoff))
             audit.append(session, actor.name, "purge", None, {"deleted": int(count), "before": days_to_text(cutoff)})
         return int(count)
+
+
+class ReadLog:
+    """Group commit of read entries: concurrent readers' entries go into the chain in one
+    transaction, and each reader is answered only after the commit that holds its entry. One fsync
+    serves many reads, and no read goes unlogged."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        self.pending: list[tuple[tuple[str, str, str, dict[str, Any]], threading.Event]] = []
+        self.failure: BaseException | None = None
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.thread = threading.Thread(target=self._run, name="audit-reads", daemon=True)
+        self.thread.start()
+
+    def log(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        done = threading.Event()
+        with self.wake:
+            self.pending.append(((actor, action, subject, detail), done))
+            self.wake.notify()
+        done.wait()
+        if self.failure is not None:
+            raise ServiceError(503, f"audit: the read could not be logged ({self.failure}); try again")
+
+    def _run(self) -> None:
+        while True:
+            with self.wake:
+                while not self.pending:
+                    self.wake.wait()
+                batch, self.pending = self.pending, []
+            try:
+                with self.service.write_lock, self.service.sessions.begin() as session:
+                    self.service._begin_write(session)
+                    for (actor, action, subject, detail), _ in batch:
+                        audit.append(session, actor, action, subject, detail)
+                self.failure = None
+            except Exception as error:  # the readers are told; the service keeps running
+                self.failure = error
+            for _, done in batch:
+                done.set()
 
 
 def _now():  # type: ignore[no-untyped-def]
