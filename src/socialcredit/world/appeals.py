@@ -32,7 +32,7 @@ class Appeals:
         self.queue_person = np.zeros(0, dtype=np.int64)
         self.queue_filed = np.zeros(0, dtype=np.int32)
         self.in_queue = np.zeros(sim.n, dtype=bool)
-        self.was_denied = np.zeros(sim.n, dtype=bool)
+        self.was_denied = np.zeros((sim.n, 1 + len(sim.scheme.entitlements)), dtype=bool)
         self.seen_scoring = -1
         self.filed = self.decided = self.upheld = 0
         self.voided_false = self.voided_true = 0
@@ -55,11 +55,14 @@ class Appeals:
             self.record_genuine.append(events.genuine[mine])
         rng = generator(sim.seed, "appeals", day)
         if sim.scores is not None and sim.scored_day != self.seen_scoring:
+            first = self.seen_scoring < 0
             self.seen_scoring = sim.scored_day
-            denied = disclosure(sim) > 0
-            for allowed in sim.scores.entitlements.values():
-                denied |= ~allowed
-            newly = np.flatnonzero(denied & ~self.was_denied & ~self.in_queue)
+            # Newly sanctioned: denied an entitlement one had, or newly shown on a disclosed list. Each
+            # entitlement on its own, so a new sanction counts even for someone already without a perk;
+            # the state at the first scoring is the baseline, not a change.
+            denied = np.column_stack([disclosure(sim) > 0, *(~a for a in sim.scores.entitlements.values())])
+            newly = np.flatnonzero((denied & ~self.was_denied).any(axis=1) & ~self.in_queue) if not first else \
+                np.zeros(0, dtype=np.int64)
             self.was_denied = denied
             if newly.size:
                 median = np.median(sim.people.income_initial)

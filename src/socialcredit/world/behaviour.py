@@ -97,7 +97,8 @@ class Behaviour:
     def _chance(self, sim: Sim, index: int, log_strain: np.ndarray | None,
                 denied: dict[str, np.ndarray] | None, deterred: bool = True, gated: bool = True) -> np.ndarray:
         """Today's chance of act `index` for every person (float32, compared with float32 draws);
-        `deterred=False` gives what it would be if the scheme did not weigh on the act."""
+        `deterred=False` gives what it would be if the scheme did not weigh on the act, `gated=False`
+        what it would be if no denial held it back (perks granted still count)."""
         kind, spec = self.kinds[index], self.specs[index]
         exponent = None
         if spec.stress and log_strain is not None:
@@ -107,14 +108,15 @@ class Behaviour:
             deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
             exponent = deterred if exponent is None else exponent + deterred
         rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
-        if denied is not None and gated:
+        if denied is not None:
             for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
                 for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
                     factor = getattr(consequence, side).behaviours.get(kind)
-                    if factor is not None:
+                    if factor is not None and (gated or side == "granted"):  # ungated: no denial's effect
                         rate = rate * np.where(in_force, factor, 1.0)
-            for entitlement in spec.requires:
-                rate = np.where(denied[entitlement], 0.0, rate)
+            if gated:
+                for entitlement in spec.requires:
+                    rate = np.where(denied[entitlement], 0.0, rate)
         return (-np.expm1(-rate)).astype(np.float32)
 
     def chilling(self) -> dict[str, float]:
@@ -126,7 +128,7 @@ class Behaviour:
     def blocked(self, days: int) -> dict[str, float]:
         """Per act that needs an entitlement: the acts per year that denials prevented (expected)."""
         return {kind: float(self.expected_blocked[i] * 365 / days) for i, kind in enumerate(self.kinds)
-                if self.specs[i].requires}
+                if self.specs[i].requires or self.gated[i]}
 
     def step(self, sim: Sim, day: int) -> None:
         every = sim.scenario.run.perception_every_days
@@ -154,12 +156,12 @@ class Behaviour:
                 self.chance[index] = self._chance(sim, index, log_strain, denied)
                 if spec.deterrence:
                     self.undeterred[index] = self._chance(sim, index, log_strain, denied, deterred=False)
-                if spec.requires:
+                if spec.requires or self.gated[index]:
                     self.ungated[index] = self._chance(sim, index, log_strain, denied, gated=False)
                 self.chance_inputs[index] = inputs
-            if spec.requires:
-                self.expected_blocked[index] += float(self.ungated[index].sum(dtype=np.float64)
-                                                      - self.chance[index].sum(dtype=np.float64))
+            if spec.requires or self.gated[index]:
+                prevented = self.ungated[index].astype(np.float64) - self.chance[index]
+                self.expected_blocked[index] += float(np.maximum(prevented, 0.0).sum())
             if spec.deterrence:
                 self.expected_acts[index] += float(self.chance[index].sum(dtype=np.float64))
                 self.expected_undeterred[index] += float(self.undeterred[index].sum(dtype=np.float64))
