@@ -374,7 +374,7 @@ def _service(db: str, scheme_ref: str):
         upgrade(engine)
     except Exception as error:  # a bad URL or an unreachable server: say which, without a traceback
         raise fail(f"--db {db}: cannot open the database: {error}") from None
-    return Service(engine, chosen)
+    return Service(engine, chosen, write_engine=make_engine(db, writer=True))
 
 
 @app.command()
@@ -384,16 +384,24 @@ def serve(
     db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (one per core serves the most requests).")] = 1,
 ) -> None:
     """Serve a scheme live: ingest events, answer entitlement checks with reasons, take appeals."""
+    import os
+
     import uvicorn
 
     from .service.api import create_app
 
-    service = _service(db, scheme)
-    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs), database {db}",
-              highlight=False)
-    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+    service = _service(db, scheme)  # checks the scheme and migrates the database once, here
+    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs), database {db}"
+              + (f", {workers} processes" if workers > 1 else ""), highlight=False)
+    if workers > 1:
+        os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"] = db, scheme
+        uvicorn.run("socialcredit.service.app:from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+    else:
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
 
 
 @keys_app.command("create")

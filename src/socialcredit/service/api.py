@@ -73,7 +73,7 @@ def create_app(service: Service) -> FastAPI:
         secret = authorization[7:].strip()
         if secret in known:
             return known[secret]
-        with service.sessions() as session:
+        with service.reader() as session:
             key = lookup(session, secret)
         if key is None:
             raise ServiceError(401, "authorization: unknown or revoked API key")

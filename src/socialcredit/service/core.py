@@ -57,9 +57,12 @@ class Actor:
 
 
 class Service:
-    def __init__(self, engine: Engine, scheme: Scheme, now: Callable[[], float] = now_days):
+    def __init__(self, engine: Engine, scheme: Scheme, now: Callable[[], float] = now_days,
+                 write_engine: Engine | None = None):
         self.engine = engine
-        self.sessions: sessionmaker = make_sessions(engine)
+        self.write_engine = write_engine or engine
+        self.reader: sessionmaker = make_sessions(engine)
+        self.sessions: sessionmaker = make_sessions(self.write_engine)
         self.scheme = scheme
         self.now = now
         self.codes = {name: code for code, name in enumerate(scheme.events)}
@@ -224,7 +227,7 @@ class Service:
                                .limit(1)).first() is not None
 
     def _read(self, subject: str, actor: Actor, action: str) -> tuple[Session, Scores, int]:
-        session = self.sessions()
+        session = self.reader()
         if not self.subject_exists(session, subject):
             session.close()
             raise ServiceError(404, f"subject: no events or relations name '{subject}'")
@@ -301,7 +304,7 @@ class Service:
                 "source": e.source, "status": e.status}
 
     def events(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
-        with self.sessions() as session:
+        with self.reader() as session:
             if not self.subject_exists(session, subject):
                 raise ServiceError(404, f"subject: no events or relations name '{subject}'")
             rows = session.execute(select(Event).where(Event.subject == subject).order_by(Event.time)).scalars().all()
@@ -310,7 +313,7 @@ class Service:
         return out
 
     def history(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
-        with self.sessions() as session:
+        with self.reader() as session:
             if not self.subject_exists(session, subject):
                 raise ServiceError(404, f"subject: no events or relations name '{subject}'")
             rows = session.execute(select(ScoreRecord).where(ScoreRecord.subject == subject)
@@ -322,7 +325,7 @@ class Service:
 
     def stats(self, actor: Actor) -> dict[str, Any]:
         """Distribution, tier shares and list sizes over every subject, scored now."""
-        with self.sessions() as session:
+        with self.reader() as session:
             subjects = sorted(set(session.execute(select(Event.subject).distinct()).scalars())
                               | set(session.execute(select(Relation.a)).scalars())
                               | set(session.execute(select(Relation.b)).scalars()))
@@ -371,7 +374,7 @@ class Service:
                 "decided_at": a.decided_at.isoformat() if a.decided_at else None, "note": a.note}
 
     def appeals(self, status: str | None, actor: Actor) -> list[dict[str, Any]]:
-        with self.sessions() as session:
+        with self.reader() as session:
             query = select(Appeal).order_by(Appeal.id)
             if status is not None:
                 query = query.where(Appeal.status == status)
@@ -406,7 +409,7 @@ class Service:
     def audit_log(self, actor: Actor, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         from .db import AuditEntry
 
-        with self.sessions() as session:
+        with self.reader() as session:
             rows = session.execute(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                                    .limit(limit)).scalars().all()
             return [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "subject": r.subject,

@@ -111,8 +111,12 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-def make_engine(url: str = DEFAULT_URL) -> Engine:
-    """An engine for `url`; SQLite gets WAL and synchronous=FULL, so a commit is on disk."""
+def make_engine(url: str = DEFAULT_URL, writer: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL and synchronous=FULL, so a commit is on disk.
+
+    A `writer` engine on SQLite opens every transaction with BEGIN IMMEDIATE: it takes the write
+    lock before reading, so writers in several server processes queue up instead of reading the
+    same last audit entry and forking the chain."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, pool_pre_ping=True)
@@ -122,8 +126,15 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            if writer:
+                connection.isolation_level = None  # SQLAlchemy's begin event below starts transactions
+
+        if writer:
+            @event.listens_for(engine, "begin")
+            def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
     return engine
 
 
