@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
 from .plots import COLOURS, _png  # noqa: E402
 
-LEAD = ("wrongly_sanctioned", "wrongly_listed", "false_sanction_person_days", "listed", "denied",
+LEAD = ("wrongly_listed", "wrongly_sanctioned", "false_sanction_person_days", "listed", "denied",
         "disparate_impact", "chilling", "appeal_backlog", "income_gap_sanctioned", "score_mean")
 
 
@@ -40,12 +40,15 @@ def by_group_plot(table: pd.DataFrame, prefix: str, groups: list[str], title: st
     for index, group in enumerate(groups):
         mine = rows[rows["figure"] == f"{prefix}.{group}"].set_index("variant").reindex(variants)
         mean = mine["mean"].to_numpy() * scale
-        error = np.vstack([mean - mine["low"].to_numpy() * scale, mine["high"].to_numpy() * scale - mean])
+        low = np.maximum(mine["low"].to_numpy() * scale, 0.0) if percent else mine["low"].to_numpy() * scale
+        error = np.vstack([mean - low, mine["high"].to_numpy() * scale - mean])  # shares are never below 0
         axis.bar(x + (index - (len(groups) - 1) / 2) * width, mean, width, yerr=error, capsize=3,
                  color=COLOURS[index % len(COLOURS)], label=group)
     axis.set_xticks(x, [v.replace(" [", "\n[") for v in variants], fontsize=8)
     axis.set_ylabel("% of group" if percent else "")
-    axis.set_title(title)
+    axis.set_title(title, fontsize=10)
+    if percent:
+        axis.set_ylim(bottom=0)
     axis.legend(fontsize=8)
     return _png(figure)
 
@@ -57,7 +60,7 @@ def write_compare_report(results: pd.DataFrame, table: pd.DataFrame, groups: lis
     for prefix in prefixes:
         title = {"wrongly_sanctioned": "Sanctioned because of acts they did not do",
                  "wrongly_listed": "Listed because of acts they did not do"}.get(prefix, prefix.replace(".", ": "))
-        png = by_group_plot(table, prefix, groups, title + " (mean and 95% interval over seeds)",
+        png = by_group_plot(table, prefix, groups, title + "\n(mean and 95% interval over seeds)",
                             percent=not prefix.startswith("score_mean"))
         if png is not None:
             figures.append((title, "data:image/png;base64," + base64.b64encode(png).decode("ascii")))
