@@ -27,7 +27,7 @@ from ..scheme import Scheme
 from ..scheme.models import Feature
 from .features import safe_ratio
 
-Entry = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # subject, value, weight, id
+Entry = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # subject, value, weight, id (kept parts may be None)
 
 
 @dataclass
@@ -90,6 +90,12 @@ class IncrementalFeatures:
         self.times: list[float] = []
         # Every event of a voidable kind, for the whole run: (time, subject, value, weight, id) parts.
         self.voidable = {self.codes[kind] for kind in voidable}
+        # Kinds whose events the history keeps (some expiring feature reads them), and what of them.
+        self.kept_kinds = {self.codes[scheme.features[name].event or ""] for name in self.expiring}
+        self.valued_kinds = {self.codes[scheme.features[name].event or ""] for name in self.expiring
+                             if scheme.features[name].type in ("sum", "mean")}
+        self.weighted_kinds = {self.codes[scheme.features[name].event or ""] for name in self.expiring
+                               if scheme.features[name].type == "mean"}
         self.log: dict[int, list[tuple[np.ndarray, ...]]] = {code: [] for code in self.voidable}
 
     # --- events in -------------------------------------------------------------------------
@@ -117,10 +123,20 @@ class IncrementalFeatures:
         for code, entry in by_kind.items():
             if code in self.voidable:
                 self.log[code].append((np.full(entry[0].size, time), *entry))
-        if self.expiring and by_kind:
+        kept = {code: self._compact(code, entry) for code, entry in by_kind.items() if code in self.kept_kinds}
+        if kept:
             at = bisect_right(self.times, time)  # late reports go in at their own time
-            self.history.insert(at, _Batch(time, by_kind))
+            self.history.insert(at, _Batch(time, kept))
             self.times.insert(at, time)
+
+    def _compact(self, code: int, entry: Entry) -> Entry:
+        """What the history must keep of a batch: subjects always (int32 where they fit), values and
+        weights only for the kinds a sum or mean reads, ids only for kinds that can be voided. Over a
+        year this history is most of the state's memory."""
+        subject, value, weight, ids = entry
+        small = subject.astype(np.int32) if self.n < 2**31 else subject
+        return (small, value if code in self.valued_kinds else None, weight if code in self.weighted_kinds else None,
+                ids if code in self.voidable else None)  # type: ignore[return-value]
 
     def void(self, ids: np.ndarray) -> np.ndarray:
         """Take back events of voidable kinds by id; return the subjects whose features changed."""
@@ -150,7 +166,8 @@ class IncrementalFeatures:
                     if code in batch.by_kind:
                         entry = batch.by_kind[code]
                         keep = ~np.isin(entry[3], ids)
-                        batch.by_kind[code] = (entry[0][keep], entry[1][keep], entry[2][keep], entry[3][keep])
+                        batch.by_kind[code] = tuple(  # type: ignore[assignment]
+                            None if part is None else part[keep] for part in entry)
             affected = np.unique(subject[gone])
             touched_subjects.append(affected)
             for name in self.direct:  # latest event among those that remain
@@ -170,10 +187,15 @@ class IncrementalFeatures:
             if name in self.weight:
                 self.weight[name][empty] = 0.0
 
-    def _apply(self, name: str, subject: np.ndarray, value: np.ndarray, weight: np.ndarray,
+    def _apply(self, name: str, subject: np.ndarray, value: np.ndarray | None, weight: np.ndarray | None,
                sign: float, age: float | np.ndarray) -> None:
-        """Add (sign +1) or take back (-1) events of `age` days (one age, or one per event)."""
+        """Add (sign +1) or take back (-1) events of `age` days (one age, or one per event); values
+        and weights may be None where the feature does not read them."""
         feature = self.scheme.features[name]
+        if value is None:
+            value = np.ones(subject.shape[0])
+        if weight is None:
+            weight = np.ones(subject.shape[0])
         if feature.type == "days_since":
             np.maximum.at(self.latest[name], subject, self.as_of - age)
             return
