@@ -2,8 +2,8 @@
 
 300-850 from payment history 35%, amounts owed 30%, length of history 15%, new credit 10% and
 credit mix 10% (myFICO); negative items stop counting after 7 years and bankruptcies after 10
-(15 U.S.C. 1681c); an inquiry costs a few points for a year; never more than 4 reason codes
-(15 U.S.C. 1681g(f)(1)(C)). It reads and decides only financial matters: real-person use allowed.
+(15 U.S.C. 1681c); an inquiry costs a few points for a year; never more than 4 reason codes, and
+inquiries as a 5th where it is a key factor left out of those (15 U.S.C. 1681g(f)(1)(C), (f)(9)). It reads and decides only financial matters: real-person use allowed.
 """
 
 from __future__ import annotations
@@ -58,9 +58,18 @@ def test_never_more_than_4_reasons():
     best = {name: c.best_points() for name, c in SCHEME.components.items()}
     losing = [name for name in SCHEME.components if result.components[name][0] < best[name]]
     assert len(losing) > 4
-    codes = [code for code in result.reasons[0] if code != NO_REASON]
-    assert len(codes) == 4
-    assert result.reasons.shape[1] == 4
+    names = [result.reason_components[code] for code in result.reasons[0] if code != NO_REASON]
+    # four key factors, then inquiries as a 5th: it lost points but was crowded out of the four
+    assert len(names) == 5 and names[-1] == "inquiries" and "inquiries" not in names[:4]
+    without_inquiries = score([e for e in bad if e[1] != "inquiry"])
+    names = [without_inquiries.reason_components[c] for c in without_inquiries.reasons[0] if c != NO_REASON]
+    assert len(names) == 4 and "inquiries" not in names
+
+
+def test_inquiries_among_the_four_is_not_repeated():
+    result = score([(0, "inquiry", DAY - k) for k in range(6)] + [(0, "payment", DAY - 40)])
+    names = [result.reason_components[c] for c in result.reasons[0] if c != NO_REASON]
+    assert names.count("inquiries") == 1 and len(names) <= 4
 
 
 def test_a_7_year_old_late_payment_no_longer_counts():

@@ -185,3 +185,8 @@ def test_tier_cap_must_name_a_tier_and_read_only_what_comes_before_it(scheme_dat
     assert "cannot read tier or lists" in only_problem(scheme_data)
     scheme_data["tier_caps"] = [{"when": "late_24m > 0", "at_most": "B"}]
     assert scheme_from_data(scheme_data).rules.tier_caps[0][1] == 1
+
+
+def test_reasons_also_must_name_components(scheme_data):
+    scheme_data["reasons"] = {"count": 2, "also": ["payment_histry"]}
+    assert "reasons.also[0]: unknown component 'payment_histry'" in only_problem(scheme_data)

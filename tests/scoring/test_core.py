@@ -179,3 +179,14 @@ def test_many_tiers_do_not_wrap_around():
     result = score_events(scheme_from_data(data), EventArrays.build([0], [0], [1.0]), as_of=10)
     assert result.tier.tolist() == [129] and result.tier_names().tolist() == ["last"]
     assert result.lists["bottom"].tolist() == [True]
+
+
+def test_reasons_also_adds_a_crowded_out_component_after_the_top_ones(scheme_data):
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["components"]["conduct"] = {"feature": "violations", "per_unit": -5}
+    scheme_data["reasons"] = {"count": 1, "also": ["conduct"]}
+    events = [(0, PAYMENT, 1), (0, LATE, 1), (0, TRAFFIC, 1), (1, TRAFFIC, 1)]
+    result = scores_for(scheme_data, events, as_of=5)
+    # subject 0: payment_history lost 120 (the top one), conduct lost 5 (added); subject 1: conduct once
+    assert result.reason_strings().tolist() == ["payment_history;conduct", "conduct"]
+    assert result.reasons.shape == (2, 2)

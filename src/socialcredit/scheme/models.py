@@ -125,6 +125,15 @@ class Entitlement(StrictModel):
     uses: list[Category] = Field(default_factory=list, description="Other categories it may lawfully use.")
 
 
+class Reasons(StrictModel):
+    """How many reason codes to give, and components always given when they lost points (the US
+    FCRA's rule: up to 4 key factors, plus inquiries when inquiries is a key factor)."""
+
+    count: int = Field(4, ge=0, description="The components that lost the most points, at most this many.")
+    also: list[str] = Field(default_factory=list, description="Components added after those when they lost "
+                                                               "points but were not among them.")
+
+
 class Scheme(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     title: str
@@ -141,7 +150,7 @@ class Scheme(StrictModel):
     tier_caps: list[TierCap] = Field(default_factory=list, description="Conditions that cap the tier.")
     lists: dict[str, str] = Field(default_factory=dict)
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
-    reasons: int = Field(4, ge=0)
+    reasons: int | Reasons = Field(4, description="How many reason codes: a number, or {count, also}.")
 
     _rules: Rules = PrivateAttr()
 
@@ -155,6 +164,19 @@ class Scheme(StrictModel):
     def rules(self) -> Rules:
         """Compiled expressions and dependency orders, made once when the scheme was validated."""
         return self._rules
+
+    @property
+    def reason_count(self) -> int:
+        return self.reasons if isinstance(self.reasons, int) else self.reasons.count
+
+    @property
+    def reason_also(self) -> tuple[str, ...]:
+        return () if isinstance(self.reasons, int) else tuple(self.reasons.also)
+
+    @property
+    def reason_width(self) -> int:
+        """The most reason codes a subject can get."""
+        return self.reason_count + len(self.reason_also)
 
     @property
     def tier_names(self) -> list[str]:

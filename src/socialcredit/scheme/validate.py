@@ -194,6 +194,12 @@ def check_scheme(scheme: Scheme) -> Rules:
     feature_order = _check_features(scheme, problems)
     _check_components(scheme, problems)
     kinds = _name_kinds(scheme, problems)
+    for index, name in enumerate(scheme.reason_also):
+        if name not in scheme.components:
+            problems.append(Problem(("reasons", "also", index), f"unknown component '{name}'",
+                                    suggest(name, scheme.components)))
+    if isinstance(scheme.reasons, int) and scheme.reasons < 0:
+        problems.append(Problem(("reasons",), "reasons must be 0 or more", "write e.g. reasons: 4"))
     for name in scheme.lists:
         _check_name(name, ("lists", name), "list", problems)
     for name in scheme.entitlements:

@@ -42,7 +42,7 @@ class Scores:
 
     @cached_property
     def reasons(self) -> np.ndarray:
-        """(n, scheme.reasons) index into `reason_components`, -1 = none. Computed when first asked
+        """(n, scheme.reason_width) index into `reason_components`, -1 = none. Computed when first asked
         for: a simulation step that only needs outcomes never pays for explanations."""
         return reason_codes(self.scheme, self.components, self.n_subjects)
 
@@ -103,22 +103,28 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
 
 
 def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """Components ranked by points lost (largest first, ties by name), only those that lost points;
-    codes index the component names in name order."""
+    """Components ranked by points lost (largest first, ties by name), only those that lost points,
+    at most `reasons`; then the `also` components that lost points but were not among them. Codes
+    index the component names in name order; NO_REASON pads the end of each row."""
     names = tuple(sorted(scheme.components))
-    limit = min(scheme.reasons, len(names))
-    if not limit or not n:
-        return np.full((n, scheme.reasons), NO_REASON, dtype=np.int16)
+    width = scheme.reason_width
+    limit = min(scheme.reason_count, len(names))
+    if not width or not n or not names:
+        return np.full((n, width), NO_REASON, dtype=np.int16)
     lost = np.column_stack([scheme.components[c].best_points() - components[c] for c in names])
     # Compared at 1e-9 points: floating noise (a decayed sum kept incrementally rather than summed
     # afresh) must neither reorder equal losses nor turn a zero loss into a reason.
     lost = np.round(lost, 9)
     order = np.argsort(-lost, axis=1, kind="stable")[:, :limit]  # stable: ties stay in name order
     top_lost = np.take_along_axis(lost, order, axis=1)
-    codes = np.where(top_lost > 0, order, NO_REASON).astype(np.int16)
-    if limit < scheme.reasons:
-        codes = np.hstack([codes, np.full((n, scheme.reasons - limit), NO_REASON, dtype=np.int16)])
-    return codes
+    codes = np.full((n, width), NO_REASON, dtype=np.int16)
+    codes[:, :limit] = np.where(top_lost > 0, order, NO_REASON)
+    for offset, name in enumerate(scheme.reason_also):
+        code = names.index(name)
+        missing = (lost[:, code] > 0) & ~(codes[:, :limit] == code).any(axis=1)
+        codes[missing, scheme.reason_count + offset] = code
+    # keep the reasons first and the padding last, in order
+    return np.take_along_axis(codes, np.argsort(codes == NO_REASON, axis=1, kind="stable"), axis=1)
 
 
 def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
