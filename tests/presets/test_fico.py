@@ -3,7 +3,8 @@
 300-850 from payment history 35%, amounts owed 30%, length of history 15%, new credit 10% and
 credit mix 10% (myFICO); negative items stop counting after 7 years and bankruptcies after 10
 (15 U.S.C. 1681c); an inquiry costs a few points for a year; never more than 4 reason codes, and
-inquiries as a 5th where it is a key factor left out of those (15 U.S.C. 1681g(f)(1)(C), (f)(9)). It reads and decides only financial matters: real-person use allowed.
+inquiries as a 5th where it is a key factor left out of those (15 U.S.C. 1681g(f)(1)(C), (f)(9)).
+It reads and decides only financial matters: real-person use allowed.
 """
 
 from __future__ import annotations
