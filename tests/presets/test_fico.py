@@ -127,3 +127,11 @@ def test_the_scenario_runs_and_reports_the_scheme_lists():
     assert set(run.summary["lists"]) == set(SCHEME.lists)
     assert set(run.summary["entitlements_denied"]) == set(SCHEME.entitlements)
     assert 300 <= run.summary["score"]["p10"] <= run.summary["score"]["p90"] <= 850
+
+
+def test_repeat_inquiries_within_45_days_count_once():
+    shopping = [(0, "inquiry", DAY - 30), (0, "inquiry", DAY - 20), (0, "inquiry", DAY - 2)]
+    apart = [(0, "inquiry", DAY - 100), (0, "inquiry", DAY - 2)]
+    assert score(shopping).features["inquiries_1y"][0] == 1
+    assert score(apart).features["inquiries_1y"][0] == 2
+    assert score(shopping).score[0] > score(apart).score[0]

@@ -190,3 +190,25 @@ def test_reasons_also_adds_a_crowded_out_component_after_the_top_ones(scheme_dat
     # subject 0: payment_history lost 120 (the top one), conduct lost 5 (added); subject 1: conduct once
     assert result.reason_strings().tolist() == ["payment_history;conduct", "conduct"]
     assert result.reasons.shape == (2, 2)
+
+
+def test_merged_count_counts_runs_of_events_close_together(scheme_data):
+    scheme_data["events"]["inquiry"] = {"category": "financial"}
+    scheme_data["features"]["inquiries"] = {"count": "inquiry", "window_days": 365, "merge_within_days": 45}
+    scheme_data["features"]["raw"] = {"count": "inquiry", "window_days": 365}
+    inquiry = 4
+    # subject 0: days 100, 120, 160 chain into one run (each within 45 of the one before); 300 starts another
+    # subject 1: days 100 and 146 are 46 apart: two runs; two on the same day merge
+    events = [(0, inquiry, t) for t in (100, 120, 160, 300)] + [(1, inquiry, t) for t in (100, 146, 146)]
+    result = scores_for(scheme_data, events, as_of=400)
+    assert result.features["inquiries"].tolist() == [2, 2]
+    assert result.features["raw"].tolist() == [4, 3]
+    # a run counts at its start: once day 100 leaves the window, that run is gone even if later events were in it
+    later = scores_for(scheme_data, events, as_of=470)
+    assert later.features["inquiries"].tolist() == [1, 1]
+
+
+def test_merge_is_only_for_counts(scheme_data):
+    scheme_data["features"]["s"] = {"sum": "payment", "merge_within_days": 45}
+    with pytest.raises(Exception, match="takes no merge_within_days"):
+        scores_for(scheme_data, [], as_of=1, n=1)

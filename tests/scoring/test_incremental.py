@@ -121,3 +121,40 @@ def test_late_reports_and_voided_events_match_the_batch_core(retention):
                                                                columns[4], n_subjects=n), float(day))
             for name, values in state.features().items():
                 np.testing.assert_allclose(values, batch[name], rtol=1e-9, atol=1e-9, err_msg=f"{name} day {day}")
+
+
+def test_merged_counts_match_the_batch_core_day_by_day():
+    scheme = varied_scheme(200)
+    data = scheme.model_dump(exclude_none=True)
+    data["features"]["late_runs"] = {"count": "late_payment", "window_days": 60, "merge_within_days": 7}
+    data["features"]["late_runs_decay"] = {"count": "late_payment", "half_life_days": 20, "merge_within_days": 3}
+    data["features"]["late_runs_ever"] = {"count": "late_payment", "merge_within_days": 10}
+    scheme = scheme_from_data(data)
+    rng = np.random.default_rng(8)
+    n, kinds = 30, len(scheme.events)
+    state = IncrementalFeatures(scheme, n, start=0.0)
+    log = []
+    for day in range(300):
+        state.advance(float(day))
+        m = int(rng.integers(0, 10))
+        subject, kind = rng.integers(0, n, m), rng.integers(0, kinds, m)
+        state.add(float(day), subject, kind)
+        log.append(np.stack([subject, kind, np.full(m, day)]))
+        if day % 11 == 0 or day == 299:
+            events = np.concatenate(log, axis=1)
+            batch = compute_features(scheme, EventArrays.build(events[0], events[1], events[2], n_subjects=n),
+                                     float(day))
+            for name in ("late_runs", "late_runs_decay", "late_runs_ever"):
+                np.testing.assert_allclose(state.features()[name], batch[name], rtol=1e-9, atol=1e-12,
+                                           err_msg=f"{name} day {day}")
+
+
+def test_merged_kinds_cannot_arrive_late_or_be_voided():
+    data = varied_scheme(None).model_dump(exclude_none=True)
+    data["features"]["late_runs"] = {"count": "late_payment", "merge_within_days": 7}
+    scheme = scheme_from_data(data)
+    with pytest.raises(ValueError, match="cannot be voided"):
+        IncrementalFeatures(scheme, 2, voidable=("late_payment",))
+    state = IncrementalFeatures(scheme, 2, start=5.0)
+    with pytest.raises(ValueError, match="late events"):
+        state.add(3.0, np.array([0]), np.array([1]))

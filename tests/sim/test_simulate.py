@@ -257,3 +257,10 @@ def test_a_scheme_without_tiers_runs_and_reports(tmp_path):
     run = simulate(tmp_path / "s.yaml")
     assert run.summary["tiers"] == {} and "listed.low" in run.metrics
     assert "data:image/png;base64," in run.report(tmp_path / "r.html").read_text()
+
+
+def test_merged_kinds_cannot_be_late_or_contested(tmp_path):
+    result = runner.invoke(app, ["simulate", "--preset", "fico", "--population", "500", "--days", "5",
+                                 "--set", "appeals={propensity: 0.5}", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "inquiry feed a merged count" in result.output
+    assert "list appeals.kinds without them" in result.output

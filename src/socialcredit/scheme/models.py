@@ -64,6 +64,9 @@ class Feature(StrictModel):
     window_days: float | None = Field(None, gt=0, description="Hard window: as_of - window < t <= as_of.")
     half_life_days: float | None = Field(None, gt=0, description="Exponential weight 0.5 ** (age / half-life).")
     default: float | None = Field(None, description="Value where there is no event (mean, days_since).")
+    merge_within_days: float | None = Field(None, gt=0, description="count only: an event no more than this many "
+                                                                    "days after the subject's previous one of the "
+                                                                    "kind is merged into it (rate shopping).")
 
     @property
     def type(self) -> str:

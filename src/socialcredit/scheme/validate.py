@@ -62,6 +62,9 @@ def _check_features(scheme: Scheme, problems: list[Problem]) -> tuple[str, ...]:
                     problems.append(Problem((*path, option), f"a {kind} feature takes no {option}",
                                             f"remove {option}" + (" (set it on the two features divided)"
                                                                   if kind == "ratio" else "")))
+        if feature.merge_within_days is not None and kind != "count":
+            problems.append(Problem((*path, "merge_within_days"), f"a {kind} feature takes no merge_within_days",
+                                    "merging repeated events applies to count features only"))
         if feature.default is not None and kind not in ("mean", "days_since"):
             problems.append(Problem((*path, "default"), f"a {kind} feature takes no default",
                                     "default applies to mean and days_since only; remove it"))

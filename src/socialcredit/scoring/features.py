@@ -36,6 +36,19 @@ def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
+def run_starts(events: EventArrays, code: int, as_of: float, merge_within_days: float) -> np.ndarray:
+    """Indices of the events of kind `code` (up to as_of) that start a run: the subject's first, or
+    more than `merge_within_days` after the subject's previous one. Later events of a run merge
+    into its start. Every event up to as_of decides the runs, whatever its age: merging is decided
+    when events happen, and retention then applies to what is counted."""
+    index = np.flatnonzero((events.kind == code) & (events.time <= as_of))
+    order = index[np.lexsort((events.time[index], events.subject[index]))]
+    subject, time = events.subject[order], events.time[order]
+    start = np.ones(order.size, dtype=bool)
+    start[1:] = (subject[1:] != subject[:-1]) | (time[1:] - time[:-1] > merge_within_days)
+    return np.sort(order[start])
+
+
 def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[str, np.ndarray]:
     """Every feature of the scheme, as a float64 array over subjects 0..n-1."""
     n = events.n_subjects
@@ -54,6 +67,9 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
         if event not in by_kind:
             by_kind[event] = np.flatnonzero(keep & (events.kind == codes[event]))
         index = by_kind[event]
+        if feature.merge_within_days is not None:
+            starts = run_starts(events, codes[event], as_of, feature.merge_within_days)
+            index = starts[keep[starts]]
         age = as_of - events.time[index]
         selection, decay = time_weights(feature, age)
         if selection is not None:

@@ -19,7 +19,7 @@ contribution is taken back and the scores recomputed from what remains, never ed
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class _Batch:
 
     time: float
     by_kind: dict[int, Entry]
+    starts: dict[str, np.ndarray] = field(default_factory=dict)  # merged counts: the subjects whose run began here
 
 
 def _counted(feature: Feature, retention: float | None, age: float) -> bool:
@@ -90,6 +91,14 @@ class IncrementalFeatures:
         self.times: list[float] = []
         # Every event of a voidable kind, for the whole run: (time, subject, value, weight, id) parts.
         self.voidable = {self.codes[kind] for kind in voidable}
+        # Merged counts: the time of each subject's latest event of the kind, which decides runs.
+        self.merged = {name: np.full(n_subjects, -np.inf) for name in self.direct
+                       if scheme.features[name].merge_within_days is not None}
+        self.merged_kinds = {self.codes[scheme.features[name].event or ""] for name in self.merged}
+        if self.merged_kinds & self.voidable:
+            names = ", ".join(sorted(scheme.features[n].event or "" for n in self.merged))
+            raise ValueError(f"events of {names} feed a merged count and cannot be voided yet; leave them out of "
+                             "the contestable kinds")
         # Kinds whose events the history keeps (some expiring feature reads them), and what of them.
         self.kept_kinds = {self.codes[scheme.features[name].event or ""] for name in self.expiring}
         self.valued_kinds = {self.codes[scheme.features[name].event or ""] for name in self.expiring
@@ -106,6 +115,9 @@ class IncrementalFeatures:
             raise ValueError(f"events at {time} added while the state is at {self.as_of}; advance first")
         age = self.as_of - time
         subject = np.asarray(subject, dtype=np.int64)
+        if age and self.merged_kinds and np.isin(np.asarray(kind), list(self.merged_kinds)).any():
+            raise ValueError(f"late events (dated {time}, now {self.as_of}) of a kind a merged count reads: runs are "
+                             "decided as events happen, so such events must arrive on their day")
         kind = np.asarray(kind)
         size = subject.shape[0]
         value = np.ones(size) if value is None else np.asarray(value, dtype=np.float64)
@@ -115,18 +127,30 @@ class IncrementalFeatures:
         for code in np.unique(kind):
             chosen = kind == code
             by_kind[int(code)] = (subject[chosen], value[chosen], weight[chosen], ids[chosen])
+        starts: dict[str, np.ndarray] = {}
         for name in self.direct:
             feature = self.scheme.features[name]
             entry = by_kind.get(self.codes[feature.event or ""])
-            if entry is not None and (feature.type == "days_since" or _counted(feature, self.retention, age)):
+            if entry is None:
+                continue
+            if name in self.merged:
+                last = self.merged[name]
+                first = np.unique(entry[0])  # several events of one subject at one time: one run at most
+                begins = first[time - last[first] > (feature.merge_within_days or 0.0)]
+                np.maximum.at(last, entry[0], time)
+                starts[name] = begins
+                if _counted(feature, self.retention, age):
+                    self._apply(name, begins, None, None, sign=1.0, age=age)
+            elif feature.type == "days_since" or _counted(feature, self.retention, age):
                 self._apply(name, *entry[:3], sign=1.0, age=age)
         for code, entry in by_kind.items():
             if code in self.voidable:
                 self.log[code].append((np.full(entry[0].size, time), *entry))
         kept = {code: self._compact(code, entry) for code, entry in by_kind.items() if code in self.kept_kinds}
-        if kept:
+        starts = {name: begins for name, begins in starts.items() if begins.size and name in self.expiring}
+        if kept or starts:
             at = bisect_right(self.times, time)  # late reports go in at their own time
-            self.history.insert(at, _Batch(time, kept))
+            self.history.insert(at, _Batch(time, kept, starts))
             self.times.insert(at, time)
 
     def _compact(self, code: int, entry: Entry) -> Entry:
@@ -242,8 +266,12 @@ class IncrementalFeatures:
             first = bisect_left(self.times, previous - max(thresholds))
             last = bisect_right(self.times, as_of - min(thresholds))
             for batch in self.history[first:last]:
-                if code in batch.by_kind and _counted(feature, self.retention, previous - batch.time) and not \
-                        _counted(feature, self.retention, as_of - batch.time):
+                leaving = _counted(feature, self.retention, previous - batch.time) and not \
+                    _counted(feature, self.retention, as_of - batch.time)
+                if leaving and name in self.merged and name in batch.starts:
+                    self._apply(name, batch.starts[name], None, None, sign=-1.0, age=as_of - batch.time)
+                    touched.add(name)
+                elif leaving and name not in self.merged and code in batch.by_kind:
                     self._apply(name, *batch.by_kind[code][:3], sign=-1.0, age=as_of - batch.time)
                     touched.add(name)
         for name in touched:

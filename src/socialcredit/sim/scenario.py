@@ -169,6 +169,7 @@ def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
     problems: list[Problem] = []
     kinds, entitlements, lists = set(scheme.events), set(scheme.entitlements), set(scheme.lists)
     groups = set(scenario.population.groups)
+    merged = {f.event for f in scheme.features.values() if f.merge_within_days is not None}
 
     def need(name: str, known: set[str], path: Path, what: str) -> None:
         if name not in known:
@@ -204,9 +205,19 @@ def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
     if scenario.appeals is not None:
         for index, kind in enumerate(scenario.appeals.kinds or []):
             need(kind, kinds, ("appeals", "kinds", index), "event kind")
+        contested = set(scenario.appeals.kinds or scheme.events) & merged
+        if contested:
+            problems.append(Problem(("appeals", "kinds"), f"{', '.join(sorted(contested))} feed a merged count and "
+                                    "cannot be voided yet", "list appeals.kinds without them"))
         for group in scenario.appeals.group_factor:
             need(group, groups, ("appeals", "group_factor", group), "group")
     for source, spec in scenario.surveillance.items():
+        late = sorted(merged & set(spec.observes)) if spec.delay_days else []
+        if late:
+            problems.append(Problem(("surveillance", source, "delay_days"),
+                                    f"{', '.join(late)} feed a merged count, whose runs are decided as events "
+                                    "happen: their records cannot arrive late", "set delay_days: 0 for this source, "
+                                    "or observe those kinds with another source"))
         for index, group in enumerate(spec.affected_groups):
             need(group, groups, ("surveillance", source, "affected_groups", index), "group")
         for district in spec.district_coverage:
