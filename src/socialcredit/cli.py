@@ -399,9 +399,9 @@ def serve(
     if workers > 1:
         os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"] = db, scheme
         uvicorn.run("socialcredit.service.app:from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
+                    workers=workers, log_level="warning", access_log=False)
     else:
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
 
 
 @keys_app.command("create")

@@ -6,6 +6,7 @@ and problem. Nothing here knows the scoring rules beyond the scheme's event kind
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ OPTIONAL_EVENT_COLUMNS = ("value", "weight", "source", "actor", "id")
 RELATION_COLUMNS = ("subject", "other")
 TIME_FIX = "use an ISO date (2024-01-31), an ISO datetime (2024-01-31T08:00:00) or a number of days since 1970-01-01"
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+_EPOCH_DATETIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 class InputError(Exception):
@@ -236,10 +238,11 @@ def parse_time_text(text: str) -> float:
 
 
 def days_to_text(days: float) -> str:
-    """Days since 1970-01-01 as an ISO date (or datetime when not midnight), for messages."""
-    stamp = EPOCH + pd.Timedelta(days=days)
-    text = stamp.isoformat()
-    return text[:10] if stamp == stamp.normalize() else text.replace("+00:00", "Z")
+    """Days since 1970-01-01 as an ISO date (or a UTC datetime when not midnight)."""
+    stamp = _EPOCH_DATETIME + datetime.timedelta(days=float(days))
+    if stamp.hour == stamp.minute == stamp.second == stamp.microsecond == 0:
+        return stamp.date().isoformat()
+    return stamp.isoformat().replace("+00:00", "Z")
 
 
 def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:

@@ -179,6 +179,11 @@ class Service:
 
     def score(self, session: Session, subjects: Sequence[str], as_of: float | None = None) -> tuple[Scores, list[str]]:
         """Score these subjects at `as_of` (default now) from stored active events."""
+        scores, ids, _ = self._score(session, subjects, as_of)
+        return scores, ids
+
+    def _score(self, session: Session, subjects: Sequence[str], as_of: float | None = None
+               ) -> tuple[Scores, list[str], int]:
         as_of = self.now() if as_of is None else as_of
         ring = set(subjects)
         ties: list[tuple[str, str]] = []
@@ -206,7 +211,7 @@ class Service:
         if self.scheme.network is not None:
             relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
                                              np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
-        return score_events(self.scheme, events, as_of, relations), ids
+        return score_events(self.scheme, events, as_of, relations), ids, len(rows)
 
     def _record_scores(self, session: Session, subjects: Sequence[str]) -> None:
         as_of = self.now()
@@ -228,10 +233,11 @@ class Service:
 
     def _read(self, subject: str, actor: Actor, action: str) -> tuple[Session, Scores, int]:
         session = self.reader()
-        if not self.subject_exists(session, subject):
+        scores, ids, found = self._score(session, [subject])
+        # a subject exists when an event or a tie names it (checked only when no event was found)
+        if not found and not self.subject_exists(session, subject):
             session.close()
             raise ServiceError(404, f"subject: no events or relations name '{subject}'")
-        scores, ids = self.score(session, [subject])
         return session, scores, ids.index(subject)
 
     def _log_read(self, actor: Actor, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
