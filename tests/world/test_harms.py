@@ -188,3 +188,25 @@ def test_the_report_leads_with_the_harms(camera_run, tmp_path):
     assert "people listed because of acts they did not do" in html
     assert "disparate impact" in html and "chilling of &#39;posting&#39;" in html
     assert html.index("Wrongful listings and sanctions over time") > harms
+
+
+def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path):
+    scheme = SCHEME.replace('''  blacklist: "late >= 2"''', '''  blacklist: "late >= 2"
+  clean_walkers: {when: "jaywalks == 0", honour: true}''')
+    (tmp_path / "streets.yaml").write_text(scheme)
+    scenario = SCENARIO.replace("  jaywalkers: {disclose: 1.0}", "  jaywalkers: {disclose: 1.0}\n"
+                                "  clean_walkers: {disclose: 1.0}")
+    (tmp_path / "s.yaml").write_text(scenario)
+    run = simulate(tmp_path / "s.yaml")
+    harms = run.summary["harms"]
+    # a false camera match takes a clean walker off the honour list: that is the harm, not being on it
+    assert harms["wrongly_left_off_honours"]["count"] > 0
+    assert harms["wrongly_left_off_honours"]["by_group"]["minority"] > harms["wrongly_left_off_honours"][
+        "by_group"]["majority"]
+    assert "left_off.clean_walkers" in harms["disparities"] and "listed.clean_walkers" not in harms["disparities"]
+    assert "wrongly_left_off.clean_walkers" in run.metrics
+    # being on an honour list shames no one: nobody cuts ties over it or appeals it
+    from socialcredit.world.social import disclosure
+
+    on_honour_only = run.sim.scores.lists["clean_walkers"] & ~run.sim.scores.lists["jaywalkers"]
+    assert (disclosure(run.sim)[on_honour_only] == 0).all()

@@ -58,7 +58,7 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
         figures[f"denied.{name}"] = denied["share"]
         figures.update({f"denied.{name}.{g}": v for g, v in denied["by_group"].items()})
     harms = summary["harms"]
-    for key in ("wrongly_listed", "wrongly_sanctioned"):
+    for key in ("wrongly_listed", "wrongly_sanctioned", "wrongly_left_off_honours"):
         if key in harms:
             figures[key] = harms[key]["rate"]
             figures.update({f"{key}.{g}": v for g, v in harms[key]["by_group"].items()})

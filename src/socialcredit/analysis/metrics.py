@@ -108,7 +108,8 @@ class Metrics:
             if sim.truth is not None and sim.harm is not None:
                 wrong_listed, wrong_denied = sim.harm.wrongly(sim)
                 for name, member in wrong_listed.items():
-                    self.by_group(f"wrongly_listed.{name}", day, member)
+                    prefix = "wrongly_left_off" if name in sim.scheme.honour_lists else "wrongly_listed"
+                    self.by_group(f"{prefix}.{name}", day, member)
                 for name, denied in wrong_denied.items():
                     self.by_group(f"wrongly_denied.{name}", day, denied)
             if slow:

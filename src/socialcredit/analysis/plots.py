@@ -33,8 +33,8 @@ def _dates(run: Run) -> pd.Series:
 def harms_over_time(run: Run) -> bytes | None:
     """Share of each group wrongly listed and wrongly denied over time, and the appeal backlog."""
     metrics, groups = run.metrics, run.sim.people.group_names
-    wrong = [c for c in metrics.columns if c.count(".") == 1 and c.split(".")[0] in ("wrongly_listed",
-                                                                                      "wrongly_denied")]
+    wrong = [c for c in metrics.columns if c.count(".") == 1 and c.split(".")[0] in (
+        "wrongly_listed", "wrongly_left_off", "wrongly_denied")]
     if not wrong:
         return None
     backlog = "appeal_backlog" in metrics

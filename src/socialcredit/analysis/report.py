@@ -49,7 +49,8 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
         rows.append(("records of acts the person did not do", f"{false['count']:,}",
                      f"blaming {false['people_blamed']:,} people (misidentification, record errors, incidents)"))
     for name, figure in harms["disparities"].items():
-        what = name.replace("listed.", "on list '").replace("denied.", "denied '") + "'"
+        what = name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
+            "denied.", "denied '") + "'"
         flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else ""
         rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
                      f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; the most affected group is "

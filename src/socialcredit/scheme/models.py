@@ -114,6 +114,14 @@ class Tier(StrictModel):
     min: float
 
 
+class ListSpec(StrictModel):
+    """A list written as a mapping, to say more than its condition."""
+
+    when: str = Field(description="Expression: on the list where true.")
+    honour: bool = Field(False, description="A list people want to be on (a red list, an honour roll): its harm is "
+                                            "being left off, not being on it.")
+
+
 class TierCap(StrictModel):
     """A condition that holds a subject's tier down, whatever their score (Rongcheng: drunk driving
     makes one grade C at best)."""
@@ -151,7 +159,8 @@ class Scheme(StrictModel):
     network: Network | None = None
     tiers: list[Tier] = Field(default_factory=list)
     tier_caps: list[TierCap] = Field(default_factory=list, description="Conditions that cap the tier.")
-    lists: dict[str, str] = Field(default_factory=dict)
+    lists: dict[str, str | ListSpec] = Field(default_factory=dict,
+                                            description="name: expression, or name: {when: expression, honour: true}")
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
     reasons: int | Reasons = Field(4, description="How many reason codes: a number, or {count, also}.")
 
@@ -167,6 +176,15 @@ class Scheme(StrictModel):
     def rules(self) -> Rules:
         """Compiled expressions and dependency orders, made once when the scheme was validated."""
         return self._rules
+
+    def list_source(self, name: str) -> str:
+        spec = self.lists[name]
+        return spec if isinstance(spec, str) else spec.when
+
+    @property
+    def honour_lists(self) -> set[str]:
+        """Lists people want to be on: missing them, not being on them, is what can harm."""
+        return {name for name, spec in self.lists.items() if isinstance(spec, ListSpec) and spec.honour}
 
     @property
     def reason_count(self) -> int:

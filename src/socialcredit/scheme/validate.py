@@ -208,7 +208,7 @@ def check_scheme(scheme: Scheme) -> Rules:
     for name in scheme.entitlements:
         _check_name(name, ("entitlements", name), "entitlement", problems)
 
-    list_graph = {name: sorted(names_in(source) & set(scheme.lists)) for name, source in scheme.lists.items()}
+    list_graph = {name: sorted(names_in(scheme.list_source(name)) & set(scheme.lists)) for name in scheme.lists}
     try:
         list_order = tuple(TopologicalSorter(list_graph).static_order())
     except CycleError as error:
@@ -236,7 +236,8 @@ def check_scheme(scheme: Scheme) -> Rules:
         expression = _compile(cap.when, path, before_tier, scheme, problems)
         if expression is not None:
             caps.append((expression, scheme.tier_names.index(cap.at_most)))
-    lists = {name: _compile(source, ("lists", name), kinds, scheme, problems) for name, source in scheme.lists.items()}
+    lists = {name: _compile(scheme.list_source(name), ("lists", name) if isinstance(scheme.lists[name], str)
+                            else ("lists", name, "when"), kinds, scheme, problems) for name in scheme.lists}
     entitlements = {name: _compile(e.allow, ("entitlements", name, "allow"), kinds, scheme, problems)
                     for name, e in scheme.entitlements.items()}
     if problems:

@@ -224,8 +224,11 @@ def _harms(sim: Sim) -> dict[str, Any]:
     assert scores is not None
     names = people.group_names
     harms: dict[str, Any] = {"records_can_be_false": sim.truth is not None}
-    harms["disparities"] = {
-        **{f"listed.{name}": fairness_summary(member, people.group, names) for name, member in scores.lists.items()},
+    honour = sim.scheme.honour_lists
+    harms["disparities"] = {  # the adverse outcome: on a list, left off an honour list, denied
+        **{(f"left_off.{name}" if name in honour else f"listed.{name}"):
+           fairness_summary(~member if name in honour else member, people.group, names)
+           for name, member in scores.lists.items()},
         **{f"denied.{name}": fairness_summary(~allowed, people.group, names)
            for name, allowed in scores.entitlements.items()},
     }
@@ -233,6 +236,9 @@ def _harms(sim: Sim) -> dict[str, Any]:
         harm = sim.harm
         harms["wrongly_listed"] = fairness_summary(harm.ever_wrongly_listed, people.group, names)
         harms["wrongly_listed"]["count"] = int(harm.ever_wrongly_listed.sum())
+        if honour:
+            harms["wrongly_left_off_honours"] = fairness_summary(harm.ever_wrongly_left_off, people.group, names)
+            harms["wrongly_left_off_honours"]["count"] = int(harm.ever_wrongly_left_off.sum())
         harms["wrongly_sanctioned"] = fairness_summary(harm.ever_wrongly_sanctioned, people.group, names)
         harms["wrongly_sanctioned"]["count"] = int(harm.ever_wrongly_sanctioned.sum())
         harms["false_sanction_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_denied_days.items()}

@@ -45,7 +45,7 @@ class Behaviour:
         self.stakes = [np.zeros(sim.n) for _ in self.kinds]
         self.stakes_version = 0
         self.disclosed = {name: c.disclose for name, c in scenario.consequences.items()
-                          if name in sim.scheme.lists and c.disclose > 0}
+                          if name in sim.scheme.lists and c.disclose > 0 and name not in sim.scheme.honour_lists}
         self.assessed_day = -10**9
         # Daily chance of each act per person, recomputed only when what it depends on changed.
         self.chance: list[np.ndarray | None] = [None] * len(self.kinds)

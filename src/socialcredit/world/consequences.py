@@ -17,6 +17,7 @@ class Consequences:
         self.wrong_listed_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.lists}
         self.wrong_denied_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.entitlements}
         self.ever_wrongly_listed = np.zeros(n, dtype=bool)
+        self.ever_wrongly_left_off = np.zeros(n, dtype=bool)  # honour lists missed because of false records
         self.ever_wrongly_sanctioned = np.zeros(n, dtype=bool)
         # Episodes of wrongful sanction: when each began (-1: none now), and how long ended ones lasted.
         self.wrong_since = np.full(n, -1, dtype=np.int32)
@@ -24,11 +25,14 @@ class Consequences:
         sim.harm = self
 
     def wrongly(self, sim: Sim) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Per list and entitlement: who is listed or denied now but would not be on true records."""
+        """Per list and entitlement: who is listed or denied now but would not be on true records (for an
+        honour list: who is left off it but would be on it on true records)."""
         if sim.scores is None or sim.true_scores is None:
             return ({name: np.zeros(sim.n, dtype=bool) for name in sim.scheme.lists},
                     {name: np.zeros(sim.n, dtype=bool) for name in sim.scheme.entitlements})
-        listed = {name: member & ~sim.true_scores.lists[name] for name, member in sim.scores.lists.items()}
+        honour = sim.scheme.honour_lists
+        listed = {name: (~member & sim.true_scores.lists[name]) if name in honour else
+                  (member & ~sim.true_scores.lists[name]) for name, member in sim.scores.lists.items()}
         denied = {name: ~allowed & sim.true_scores.entitlements[name]
                   for name, allowed in sim.scores.entitlements.items()}
         return listed, denied
@@ -44,7 +48,10 @@ class Consequences:
         wrongly_sanctioned = np.zeros(sim.n, dtype=bool)
         for name, member in wrong_listed.items():
             self.wrong_listed_days[name] += member
-            self.ever_wrongly_listed |= member
+            if name not in sim.scheme.honour_lists:
+                self.ever_wrongly_listed |= member
+            else:
+                self.ever_wrongly_left_off |= member
         for name, denied in wrong_denied.items():
             self.wrong_denied_days[name] += denied
             wrongly_sanctioned |= denied

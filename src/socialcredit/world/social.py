@@ -14,11 +14,13 @@ from ..sim.rng import generator
 
 
 def disclosure(sim: Sim) -> np.ndarray:
-    """Per person, the largest share of ties that see them on a disclosed list today."""
+    """Per person, the largest share of ties that see them on a disclosed list today (honour lists
+    shame no one: they are left out)."""
     seen = np.zeros(sim.n)
     listed = sim.listed
+    honour = sim.scheme.honour_lists
     for name, consequence in sim.scenario.consequences.items():
-        if consequence.disclose > 0 and name in listed:
+        if consequence.disclose > 0 and name in listed and name not in honour:
             seen = np.maximum(seen, consequence.disclose * listed[name])
     return seen
 
