@@ -86,7 +86,7 @@ def test_relations_add_subjects_and_network_term(tmp_path, events):
     scheme = tmp_path / "net.yaml"
     scheme.write_text((EXAMPLES.parent / "src/socialcredit/presets/lending.yaml").read_text()
                       .replace("id: lending", "id: net") + "network: {weight: 0.5}\n")
-    scheme.write_text(scheme.read_text().replace("context: financial}", "context: financial, uses: [social]}"))
+    scheme.write_text(scheme.read_text().replace("context: financial", "context: financial, uses: [social]"))
     relations = write_csv(tmp_path / "ties.csv", [["subject", "other"], ["alice", "bob"], ["bob", "alice"],
                                                   ["dave", "alice"], ["dave", "dave"]])
     out = tmp_path / "scores.csv"

@@ -210,3 +210,24 @@ def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path):
 
     on_honour_only = run.sim.scores.lists["clean_walkers"] & ~run.sim.scores.lists["jaywalkers"]
     assert (disclosure(run.sim)[on_honour_only] == 0).all()
+
+
+def test_perks_are_not_sanctions_but_losing_one_wrongly_is_a_harm(tmp_path):
+    scheme = SCHEME.replace('''  loan: {allow: "not blacklist", context: financial}''', '''  loan: {allow: "not blacklist", context: financial}
+  fast_lane: {allow: "jaywalks == 0", context: conduct, perk: true}''')
+    (tmp_path / "streets.yaml").write_text(scheme)
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    run = simulate(tmp_path / "s.yaml", **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 1000}})
+    harms = run.summary["harms"]
+    assert harms["wrongly_denied_perks"]["count"] > 0
+    people = run.people
+    # appeals come from sanctions (a train ban, a loan, being shown), never from a missing perk alone
+    sanctioned = (people["days_denied.board_train"] > 0) | (people["days_denied.loan"] > 0)
+    shown = people["days_listed.jaywalkers"] > 0
+    only_perk = (people["days_denied.fast_lane"] > 0) & ~sanctioned & ~shown
+    assert only_perk.sum() == 0 or (people.loc[only_perk, "appeals_filed"] == 0).all()
+    assert (people.loc[people["appeals_filed"] > 0].pipe(lambda p: (p["days_denied.board_train"] > 0)
+                                                        | (p["days_denied.loan"] > 0)
+                                                        | (p["days_listed.jaywalkers"] > 0))).all()
+    ever_sanctioned = run.summary["feedback"]["ever_sanctioned_share"]
+    assert ever_sanctioned == pytest.approx(sanctioned.mean())

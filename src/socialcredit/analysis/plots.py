@@ -109,9 +109,8 @@ def income_against_score(run: Run) -> bytes:
     axes[0].set_title("Income against score")
     growth = (np.log(people["income"] / people["income_initial"]) * 100).to_numpy()
     sanctioned = np.zeros(len(people), dtype=bool)
-    for column in people.columns:
-        if column.startswith("days_denied."):
-            sanctioned |= people[column].to_numpy() > 0
+    for name in run.scheme.sanctions:  # perks aside
+        sanctioned |= people[f"days_denied.{name}"].to_numpy() > 0
     low, high = np.percentile(growth, [1, 99])
     bins = np.linspace(low, high if high > low else low + 1, 40)  # a run too short to move incomes still plots
     axes[1].hist(growth[~sanctioned], bins=bins, density=True, alpha=0.6, label="never sanctioned", color=COLOURS[0])

@@ -134,6 +134,8 @@ class Entitlement(StrictModel):
     allow: str = Field(description="Expression: allowed where true.")
     context: Category = Field(description="The category of life this entitlement belongs to.")
     uses: list[Category] = Field(default_factory=list, description="Other categories it may lawfully use.")
+    perk: bool = Field(False, description="A privilege of the well-scored (a deposit waived, a fast lane): going "
+                                          "without it is not a sanction, though losing it wrongly is a harm.")
 
 
 class Reasons(StrictModel):
@@ -185,6 +187,11 @@ class Scheme(StrictModel):
     def honour_lists(self) -> set[str]:
         """Lists people want to be on: missing them, not being on them, is what can harm."""
         return {name for name, spec in self.lists.items() if isinstance(spec, ListSpec) and spec.honour}
+
+    @property
+    def sanctions(self) -> list[str]:
+        """Entitlements whose denial is a sanction (all but the perks)."""
+        return [name for name, e in self.entitlements.items() if not e.perk]
 
     @property
     def reason_count(self) -> int:

@@ -127,6 +127,8 @@ def _people_frame(sim: Sim) -> pd.DataFrame:
         frame[f"true.{kind}"] = sim.true_counts[code]
         frame[f"observed.{kind}"] = sim.observed_counts[code]
     frame["false_records"] = sim.false_record_counts
+    if sim.appeals is not None and sim.appeals.spec is not None:
+        frame["appeals_filed"] = sim.appeals.filed_by
     if sim.harm is not None and sim.truth is not None:
         for name, days in sim.harm.wrong_listed_days.items():
             frame[f"days_wrongly_listed.{name}"] = days
@@ -204,8 +206,8 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
     summary["harms"] = _harms(sim)
     # The feedback loop, measured: income growth of people ever sanctioned against never sanctioned.
     sanctioned = np.zeros(sim.n, dtype=bool)
-    for days in sim.denied_days.values():
-        sanctioned |= days > 0
+    for name in sim.scheme.sanctions:  # going without a perk is not a sanction
+        sanctioned |= sim.denied_days[name] > 0
     growth = np.log(people.income / people.income_initial)
     summary["feedback"] = {
         "ever_sanctioned_share": float(sanctioned.mean()),
@@ -236,6 +238,9 @@ def _harms(sim: Sim) -> dict[str, Any]:
         harm = sim.harm
         harms["wrongly_listed"] = fairness_summary(harm.ever_wrongly_listed, people.group, names)
         harms["wrongly_listed"]["count"] = int(harm.ever_wrongly_listed.sum())
+        if any(e.perk for e in sim.scheme.entitlements.values()):
+            harms["wrongly_denied_perks"] = fairness_summary(harm.ever_wrongly_denied_perk, people.group, names)
+            harms["wrongly_denied_perks"]["count"] = int(harm.ever_wrongly_denied_perk.sum())
         if honour:
             harms["wrongly_left_off_honours"] = fairness_summary(harm.ever_wrongly_left_off, people.group, names)
             harms["wrongly_left_off_honours"]["count"] = int(harm.ever_wrongly_left_off.sum())

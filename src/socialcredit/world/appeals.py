@@ -2,8 +2,8 @@
 limited number a day, first come first served; an upheld appeal voids records and the scores are
 recomputed from what remains, never edited.
 
-A newly sanctioned person (denied an entitlement they were allowed before, or newly shown on a
-disclosed list: public shaming is a sanction too) appeals with chance
+A newly sanctioned person (denied an entitlement they were allowed before, perks aside, or newly
+shown on a disclosed list: public shaming is a sanction too) appeals with chance
 `propensity` x group factor x (income / median income) ** income_elasticity. An appeal contests
 every record of the contestable kinds attributed to the person; the reviewer voids a false record
 with chance `success_if_wrong` and a true one with chance `success_if_right`."""
@@ -32,7 +32,8 @@ class Appeals:
         self.queue_person = np.zeros(0, dtype=np.int64)
         self.queue_filed = np.zeros(0, dtype=np.int32)
         self.in_queue = np.zeros(sim.n, dtype=bool)
-        self.was_denied = np.zeros((sim.n, 1 + len(sim.scheme.entitlements)), dtype=bool)
+        self.filed_by = np.zeros(sim.n, dtype=np.int32)  # appeals filed, per person
+        self.was_denied = np.zeros((sim.n, 1 + len(sim.scheme.sanctions)), dtype=bool)
         self.seen_scoring = -1
         self.filed = self.decided = self.upheld = 0
         self.voided_false = self.voided_true = 0
@@ -60,7 +61,8 @@ class Appeals:
             # Newly sanctioned: denied an entitlement one had, or newly shown on a disclosed list. Each
             # entitlement on its own, so a new sanction counts even for someone already without a perk;
             # the state at the first scoring is the baseline, not a change.
-            denied = np.column_stack([disclosure(sim) > 0, *(~a for a in sim.scores.entitlements.values())])
+            denied = np.column_stack([disclosure(sim) > 0, *(~sim.scores.entitlements[name]
+                                                              for name in sim.scheme.sanctions)])
             newly = np.flatnonzero((denied & ~self.was_denied).any(axis=1) & ~self.in_queue) if not first else \
                 np.zeros(0, dtype=np.int64)
             self.was_denied = denied
@@ -72,6 +74,7 @@ class Appeals:
                 self.queue_person = np.concatenate([self.queue_person, filing])
                 self.queue_filed = np.concatenate([self.queue_filed, np.full(filing.size, day, dtype=np.int32)])
                 self.in_queue[filing] = True
+                self.filed_by[filing] += 1
                 self.filed += int(filing.size)
         take = min(spec.reviewer_capacity_per_day, self.queue_person.size)
         if not take:

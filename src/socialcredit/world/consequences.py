@@ -18,6 +18,7 @@ class Consequences:
         self.wrong_denied_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.entitlements}
         self.ever_wrongly_listed = np.zeros(n, dtype=bool)
         self.ever_wrongly_left_off = np.zeros(n, dtype=bool)  # honour lists missed because of false records
+        self.ever_wrongly_denied_perk = np.zeros(n, dtype=bool)
         self.ever_wrongly_sanctioned = np.zeros(n, dtype=bool)
         # Episodes of wrongful sanction: when each began (-1: none now), and how long ended ones lasted.
         self.wrong_since = np.full(n, -1, dtype=np.int32)
@@ -54,7 +55,10 @@ class Consequences:
                 self.ever_wrongly_left_off |= member
         for name, denied in wrong_denied.items():
             self.wrong_denied_days[name] += denied
-            wrongly_sanctioned |= denied
+            if sim.scheme.entitlements[name].perk:
+                self.ever_wrongly_denied_perk |= denied
+            else:
+                wrongly_sanctioned |= denied
         self.ever_wrongly_sanctioned |= wrongly_sanctioned
         began = wrongly_sanctioned & (self.wrong_since < 0)
         self.wrong_since[began] = day
