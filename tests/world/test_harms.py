@@ -213,8 +213,8 @@ def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path):
 
 
 def test_perks_are_not_sanctions_but_losing_one_wrongly_is_a_harm(tmp_path):
-    scheme = SCHEME.replace('''  loan: {allow: "not blacklist", context: financial}''', '''  loan: {allow: "not blacklist", context: financial}
-  fast_lane: {allow: "jaywalks == 0", context: conduct, perk: true}''')
+    loan = '  loan: {allow: "not blacklist", context: financial}'
+    scheme = SCHEME.replace(loan, loan + '\n  fast_lane: {allow: "jaywalks == 0", context: conduct, perk: true}')
     (tmp_path / "streets.yaml").write_text(scheme)
     (tmp_path / "s.yaml").write_text(SCENARIO)
     run = simulate(tmp_path / "s.yaml", **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 1000}})
