@@ -231,27 +231,29 @@ class Service:
         return session.execute(select(Relation.a).where(or_(Relation.a == subject, Relation.b == subject))
                                .limit(1)).first() is not None
 
-    def _read(self, subject: str, actor: Actor, action: str) -> tuple[Session, Scores, int]:
+    def _read(self, subject: str, actor: Actor, action: str) -> tuple[Session, Scores, int, float]:
+        """Score one subject now: (open session, scores, the subject's index, the as-of time used)."""
         session = self.reader()
-        scores, ids, found = self._score(session, [subject])
+        as_of = self.now()
+        scores, ids, found = self._score(session, [subject], as_of)
         # a subject exists when an event or a tie names it (checked only when no event was found)
         if not found and not self.subject_exists(session, subject):
             session.close()
             raise ServiceError(404, f"subject: no events or relations name '{subject}'")
-        return session, scores, ids.index(subject)
+        return session, scores, ids.index(subject), as_of
 
     def _log_read(self, actor: Actor, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
         """Log a read; return once the entry is committed (reads logged together share a commit)."""
         self.reads.log(actor.name, action, subject, detail or {})
 
     def record(self, subject: str, actor: Actor) -> dict[str, Any]:
-        session, scores, i = self._read(subject, actor, "read")
+        session, scores, i, as_of = self._read(subject, actor, "read")
         session.close()
         self._log_read(actor, "read_record", subject)
         tier = scores.tier_names()[i]
         return {
             "subject": subject, "scheme": self.scheme.id, "scheme_version": self.scheme.version,
-            "as_of": days_to_text(scores_as_of := self.now()), "as_of_days": scores_as_of,
+            "as_of": days_to_text(as_of), "as_of_days": as_of,
             "score": float(scores.score[i]), "pre": float(scores.pre[i]), "tier": str(tier),
             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
             "entitlements": {name: bool(allowed[i]) for name, allowed in scores.entitlements.items()},
@@ -264,14 +266,14 @@ class Service:
         if action not in self.scheme.entitlements:
             raise ServiceError(404, f"action: unknown entitlement '{action}'; this scheme has: "
                                     + ", ".join(self.scheme.entitlements))
-        session, scores, i = self._read(subject, actor, "entitlement")
+        session, scores, i, as_of = self._read(subject, actor, "entitlement")
         try:
             allowed = bool(scores.entitlements[action][i])
             answer: dict[str, Any] = {"subject": subject, "action": action, "allowed": allowed,
-                                      "as_of": days_to_text(self.now()), "scheme": self.scheme.id,
+                                      "as_of": days_to_text(as_of), "scheme": self.scheme.id,
                                       "scheme_version": self.scheme.version}
             if not allowed:
-                answer["because"] = self._why_denied(session, scores, i, action, subject)
+                answer["because"] = self._why_denied(session, scores, i, action, subject, as_of)
                 answer["appeal"] = {
                     "how": "POST /v1/appeals with {'subject': ..., 'event_ids': [...], 'statement': ...} naming the "
                            "events you contest; a reviewer decides, voided events drop out and the score is "
@@ -283,7 +285,8 @@ class Service:
         self._log_read(actor, "entitlement_check", subject, {"action": action, "allowed": allowed})
         return answer
 
-    def _why_denied(self, session: Session, scores: Scores, i: int, action: str, subject: str) -> dict[str, Any]:
+    def _why_denied(self, session: Session, scores: Scores, i: int, action: str, subject: str,
+                    as_of: float) -> dict[str, Any]:
         expression = self.scheme.rules.entitlements[action]
         names = set(expression.names)
         # follow lists to what they read, so the reasons reach the components and events
@@ -296,7 +299,7 @@ class Service:
             kinds |= self.dependencies.get(name, set())
         reasons = [r for r in scores.explain(i)]
         events = session.execute(select(Event).where(Event.subject == subject, Event.status == "active",
-                                                     Event.kind.in_(sorted(kinds)), Event.time <= self.now())
+                                                     Event.kind.in_(sorted(kinds)), Event.time <= as_of)
                                  .order_by(Event.time)).scalars().all()
         return {
             "rule": expression.source, "lists": lists, "tier": str(scores.tier_names()[i]),
