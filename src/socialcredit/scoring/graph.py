@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .kernels import row_sums
+from .kernels import merge_rows, row_sums
 
 
 @dataclass(frozen=True)
@@ -53,47 +53,29 @@ class Relations:
         np.cumsum(np.bincount(rows, minlength=n_subjects), out=indptr[1:])
         return cls(indptr, cols.astype(index_type))
 
-    def pair_keys(self) -> np.ndarray:
-        """row * n + column of every stored entry: increasing, since rows and their columns are sorted."""
-        return self.rows.astype(np.int64) * self.n_subjects + self.indices
-
     def edited(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray, add_b: np.ndarray) -> Relations:
         """A new graph without the ties (remove_a[i], remove_b[i]) and with the ties (add_a[i], add_b[i]).
 
-        Edits are few next to the ties, so this costs a few linear passes: removals are found by
-        binary search in the sorted entry keys, insertions go in at their sorted places in one copy
-        (np.insert), and ties that already exist or are self-ties are ignored."""
+        Edits are few next to the ties: they are sorted, then merged row by row with the stored
+        entries in one compiled pass (ties that do not exist are not removed, ties that exist are not
+        added twice, self-ties are ignored). A tie both removed and added in one batch stays."""
         n = self.n_subjects
-        keys = self.pair_keys()
-        rows, cols = self.rows, self.indices
-        ra, rb = np.asarray(remove_a, np.int64), np.asarray(remove_b, np.int64)
-        aa, ab = np.asarray(add_a, np.int64), np.asarray(add_b, np.int64)
-        doomed = np.concatenate([ra * n + rb, rb * n + ra])
-        keep = np.ones(keys.size, dtype=bool)
-        if doomed.size and keys.size:
-            position = np.minimum(np.searchsorted(keys, doomed), keys.size - 1)
-            keep[position[keys[position] == doomed]] = False  # ties that exist; others are ignored
-        fresh = aa != ab
-        added = np.concatenate([aa[fresh] * n + ab[fresh], ab[fresh] * n + aa[fresh]])
-        added = np.unique(added) if added.size else added
-        if added.size and keys.size:
-            # Skip ties that exist and stay; re-adding a tie removed in this batch keeps it.
-            position = np.minimum(np.searchsorted(keys, added), keys.size - 1)
-            existing = keys[position] == added
-            keep[position[existing]] = True  # stored already: keep it rather than insert it twice
-            added = added[~existing]
-        if not keep.all():
-            keys, rows, cols = keys[keep], rows[keep], cols[keep]
-        if added.size:
-            where = np.searchsorted(keys, added)
-            added_rows, added_cols = np.divmod(added, n)
-            rows = np.insert(rows, where, added_rows.astype(rows.dtype))
-            cols = np.insert(cols, where, added_cols.astype(cols.dtype))
-        degree = np.bincount(rows, minlength=n)
-        small = n < 2**31 and cols.size < 2**31
-        indptr = np.zeros(n + 1, dtype=np.int32 if small else np.int64)
-        np.cumsum(degree, out=indptr[1:])
-        return Relations(indptr, cols.astype(np.int32 if small else np.int64, copy=False))
+
+        def both_ways(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+            keep = a != b
+            rows, cols = np.concatenate([a[keep], b[keep]]), np.concatenate([b[keep], a[keep]])
+            keys = np.unique(rows * n + cols)
+            return (keys // n).astype(np.int64), (keys % n).astype(np.int64)
+
+        add_rows, add_cols = both_ways(add_a, add_b)
+        remove_rows, remove_cols = both_ways(remove_a, remove_b)
+        if add_rows.size and remove_rows.size:  # a tie removed and added again in one batch stays
+            again = np.isin(remove_rows * n + remove_cols, add_rows * n + add_cols)
+            remove_rows, remove_cols = remove_rows[~again], remove_cols[~again]
+        indptr, indices = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
+                                     add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
+        return Relations(indptr, indices)
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:

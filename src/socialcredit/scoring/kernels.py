@@ -23,3 +23,50 @@ def row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.
             total += values[indices[entry]]
         out[row] = total
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
+               add_rows: np.ndarray, add_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """A CSR graph with some entries removed and some added, in one pass over the old entries.
+
+    `remove_*` and `add_*` are sorted by (row, column) and free of repeats; removals of absent
+    entries and additions of present ones are ignored. Rows stay sorted; no int64 copy of the whole
+    edge list is made, so the edit costs little beyond the new arrays."""
+    n = indptr.shape[0] - 1
+    out_indptr = np.zeros(n + 1, dtype=indptr.dtype)
+    r = a = 0
+    for pass_number in range(2):
+        if pass_number == 1:
+            out_indices = np.empty(out_indptr[n], dtype=indices.dtype)
+        r = a = 0
+        for row in range(n):
+            while r < remove_rows.shape[0] and remove_rows[r] < row:
+                r += 1
+            while a < add_rows.shape[0] and add_rows[a] < row:
+                a += 1
+            count = 0
+            start = out_indptr[row] if pass_number == 1 else 0
+            k = indptr[row]
+            end = indptr[row + 1]
+            while k < end or (a < add_rows.shape[0] and add_rows[a] == row):
+                take_old = k < end and (a >= add_rows.shape[0] or add_rows[a] != row or indices[k] <= add_cols[a])
+                if take_old:
+                    column = indices[k]
+                    if a < add_rows.shape[0] and add_rows[a] == row and add_cols[a] == column:
+                        a += 1  # already there
+                    k += 1
+                    while r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] < column:
+                        r += 1
+                    if r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] == column:
+                        r += 1
+                        continue  # removed
+                else:
+                    column = add_cols[a]
+                    a += 1
+                if pass_number == 1:
+                    out_indices[start + count] = column
+                count += 1
+            if pass_number == 0:
+                out_indptr[row + 1] = out_indptr[row] + count
+    return out_indptr, out_indices
