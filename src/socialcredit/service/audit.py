@@ -26,16 +26,37 @@ def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subje
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def append(session: Session, actor: str, action: str, subject: str | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Append an entry in the caller's transaction (it commits with the change it records)."""
-    detail = detail or {}
+def _last(session: Session) -> tuple[int, str]:
     pending = session.info.get("audit_last")  # entries appended earlier in this transaction
     if pending is None:
         last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
                                ).first()
         pending = (last[0], last[1]) if last else (0, GENESIS)
-    seq, prev = pending[0] + 1, pending[1]
+    return pending
+
+
+def append_many(session: Session, entries: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
+    """Append (actor, action, subject, detail) entries in one statement, chained in order."""
+    seq, prev = _last(session)
+    rows = []
+    for actor, action, subject, detail in entries:
+        seq += 1
+        at = utcnow().isoformat()
+        digest = entry_hash(prev, seq, at, actor, action, subject, detail)
+        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "detail": detail,
+                     "prev_hash": prev, "hash": digest})
+        prev = digest
+    if rows:
+        session.execute(AuditEntry.__table__.insert(), rows)
+        session.info["audit_last"] = (seq, prev)
+
+
+def append(session: Session, actor: str, action: str, subject: str | None = None,
+           detail: dict[str, Any] | None = None) -> AuditEntry:
+    """Append an entry in the caller's transaction (it commits with the change it records)."""
+    detail = detail or {}
+    seq, prev = _last(session)
+    seq += 1
     at = utcnow().isoformat()
     entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, detail=detail, prev_hash=prev,
                        hash=entry_hash(prev, seq, at, actor, action, subject, detail))

@@ -469,8 +469,7 @@ class ReadLog:
             try:
                 with self.service.write_lock, self.service.sessions.begin() as session:
                     self.service._begin_write(session)
-                    for (actor, action, subject, detail), _ in batch:
-                        audit.append(session, actor, action, subject, detail)
+                    audit.append_many(session, [entry for entry, _ in batch])
                 self.failure = None
             except Exception as error:  # the readers are told; the service keeps running
                 self.failure = error
