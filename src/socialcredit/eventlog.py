@@ -272,7 +272,7 @@ def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> 
 class EventLog:
     """An event log read for a scheme: events over subjects 0..n-1 named by `subject_ids`."""
 
-    subject_ids: np.ndarray        # object array of str, sorted
+    subject_ids: pa.Array          # string ids, sorted
     events: EventArrays
     relations: Relations | None
     bad: BadRows
@@ -392,5 +392,4 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         (a_codes, a_dict), (b_codes, b_dict) = pairs
         keep = (a_codes >= 0) & (b_codes >= 0)
         relations = Relations.from_pairs(to_index(a_codes[keep], a_dict), to_index(b_codes[keep], b_dict), n)
-    subject_ids = np.asarray(all_ids.to_numpy(zero_copy_only=False), dtype=object)
-    return EventLog(subject_ids, events, relations, bad, relation_bad)
+    return EventLog(pc.cast(all_ids, pa.string()), events, relations, bad, relation_bad)

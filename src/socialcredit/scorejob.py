@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -27,7 +28,8 @@ def reason_column(scores: Scores) -> pa.Array:
     """Reason codes as `a;b;c` strings, built once per distinct combination rather than per subject."""
     codes = scores.reasons
     if codes.shape[1] == 0:
-        return pa.array([""] * scores.n_subjects, type=pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(scores.n_subjects, dtype=np.int32)),
+                                              pa.array([""], type=pa.string()))
     # Each row of codes as one integer (digits in base components + 1), so np.unique works in 1-D.
     base = len(scores.reason_components) + 1
     key = np.zeros(codes.shape[0], dtype=np.int64)
@@ -42,17 +44,25 @@ def reason_column(scores: Scores) -> pa.Array:
             value, digit = divmod(value, base)
             digits.append(digit - 1)
         texts.append(";".join(names[c] for c in reversed(digits) if c != NO_REASON))
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(texts)).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts, type=pa.string()))
 
 
-def scores_table(subject_ids: np.ndarray, scores: Scores) -> pa.Table:
+def tier_column(scores: Scores) -> pa.Array:
+    """Tier names as a dictionary column: one small dictionary, an index per subject."""
+    names = [*scores.scheme.tier_names, ""]
+    codes = np.where(scores.tier < 0, len(names) - 1, scores.tier).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, type=pa.string()))
+
+
+def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:
     """One row per subject: subject, score, pre, tier, a column per list and entitlement, reasons,
-    then every feature and every component's points (for explanation and cross-checks)."""
+    then every feature and every component's points (for explanation and cross-checks). Tier and
+    reasons are dictionary columns (few distinct values)."""
     columns: dict[str, pa.Array] = {
-        "subject": pa.array(subject_ids, type=pa.string()),
+        "subject": subject_ids if isinstance(subject_ids, pa.Array) else pa.array(subject_ids, type=pa.string()),
         "score": pa.array(scores.score),
         "pre": pa.array(scores.pre),
-        "tier": pa.array(scores.tier_names(), type=pa.string()),
+        "tier": tier_column(scores),
     }
     for name, member in scores.lists.items():
         columns[name] = pa.array(member)
@@ -95,8 +105,10 @@ def write_table(table: pa.Table, path: str | Path) -> None:
         # dictionary pages only where values repeat (tiers, reasons); numbers are written plain
         repeated = [name for name in ("tier", "reasons") if name in table.column_names]
         pq.write_table(table, partial, use_dictionary=repeated, compression="lz4")
-    else:
-        pacsv.write_csv(table, partial)
+    else:  # CSV holds plain text
+        plain = [pc.cast(column, column.type.value_type) if pa.types.is_dictionary(column.type) else column
+                 for column in table.columns]
+        pacsv.write_csv(pa.table(plain, names=table.column_names), partial)
     partial.replace(path)
 
 
