@@ -27,7 +27,7 @@ from ..scheme import Scheme
 from ..scheme.guards import event_dependencies
 from ..scoring import EventArrays, Relations, Scores, score_events
 from . import audit
-from .db import Appeal, Event, Relation, ScoreRecord, make_sessions
+from .db import Appeal, AuditEntry, Event, Relation, ScoreRecord, make_sessions, utcnow
 
 MAX_BATCH = 10_000
 
@@ -402,7 +402,7 @@ class Service:
             if appeal.status != "pending":
                 raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({appeal.status})")
             appeal.status = "voided" if decision == "void" else "upheld"
-            appeal.decided_at = _now()
+            appeal.decided_at = utcnow()
             appeal.decided_by = actor.name
             appeal.note = note
             if decision == "void":
@@ -416,8 +416,6 @@ class Service:
 
     # --- audit and retention ---------------------------------------------------------------
     def audit_log(self, actor: Actor, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        from .db import AuditEntry
-
         with self.reader() as session:
             rows = session.execute(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                                    .limit(limit)).scalars().all()
@@ -475,9 +473,3 @@ class ReadLog:
                 self.failure = error
             for _, done in batch:
                 done.set()
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from .db import utcnow
-
-    return utcnow()
