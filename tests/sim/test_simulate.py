@@ -91,7 +91,12 @@ def test_run_gives_summary_metrics_and_people(small_run):
                    "gini_income", "assortativity_score", "isolated_listed_share", "tier_share.A"):
         assert column in small_run.metrics, column
     assert small_run.metrics["score_mean"].notna().all()
-    assert (small_run.people["observed.traffic_violation"] <= small_run.people["true.traffic_violation"]).all()
+    people = small_run.people
+    assert (people["observed.traffic_violation"] <= people["true.traffic_violation"]).all()
+    # cameras see 30% of violations; banks see every payment
+    assert people["observed.traffic_violation"].sum() == pytest.approx(0.3 * people["true.traffic_violation"].sum(),
+                                                                        rel=0.15)
+    assert (people["observed.payment"] == people["true.payment"]).all() and people["observed.payment"].sum() > 0
 
 
 def test_same_seed_same_results_bit_for_bit(small_run):

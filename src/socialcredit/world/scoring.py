@@ -18,6 +18,8 @@ class Scoring:
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
         relations = sim.graph if self.network else None
+        if len(events):
+            np.add.at(sim.observed_counts, (events.kind, events.subject), 1)
         false = ~events.genuine
         if false.any():
             np.add.at(sim.false_record_counts, events.subject[false], 1)
