@@ -101,18 +101,11 @@ def write_model(folder: Path, p: dict = PARAMS) -> Path:
 
 def run_socialcredit(scenario_path: Path, people: int, days: int, seed: int) -> dict:
     """One run; the loop alone is timed."""
-    from socialcredit.sim.loop import Loop
-    from socialcredit.sim.model import Sim
+    from socialcredit.sim.run import timed_loop
     from socialcredit.sim.scenario import load_scenario
 
     scenario, scheme = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
-    started = time.perf_counter()
-    sim = Sim(scenario, scheme)
-    setup = time.perf_counter() - started
-    loop = Loop(sim)
-    started = time.perf_counter()
-    loop.run()
-    seconds = time.perf_counter() - started
+    sim, loop, setup, seconds = timed_loop(scenario, scheme)
     assert sim.scores is not None
     return {"mean_score": float(sim.scores.score.mean()), "listed_share": float(sim.scores.lists["blacklist"].mean()),
             "setup_seconds": setup, "loop_seconds": seconds, "mean_degree": float(sim.graph.degree.mean()),

@@ -20,7 +20,6 @@ import platform
 import resource
 import subprocess
 import sys
-import time
 
 TARGET_PERSON_DAYS = 2e7
 TARGET_BYTES = 500
@@ -30,19 +29,12 @@ def measure(people: int, days: int, seed: int) -> dict:
     """Run once in this process and report figures (called in a child process)."""
     import numpy as np
 
-    from socialcredit.sim.loop import Loop
-    from socialcredit.sim.model import Sim
+    from socialcredit.sim.run import timed_loop
     from socialcredit.sim.scenario import load_scenario
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     scenario, scheme = load_scenario("default", {"population.size": people, "run.days": days, "run.seed": seed})
-    started = time.perf_counter()
-    sim = Sim(scenario, scheme)
-    setup = time.perf_counter() - started
-    loop = Loop(sim)
-    started = time.perf_counter()
-    loop.run()
-    seconds = time.perf_counter() - started
+    sim, loop, setup, seconds = timed_loop(scenario, scheme)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "people": people, "days": days, "setup_seconds": setup, "loop_seconds": seconds,

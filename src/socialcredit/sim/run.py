@@ -282,6 +282,18 @@ def _harms(sim: Sim) -> dict[str, Any]:
     return harms
 
 
+def timed_loop(scenario: Scenario, scheme: Scheme) -> tuple[Sim, Loop, float, float]:
+    """Build and run a simulation without outputs: (sim, loop, set-up seconds, loop seconds), for
+    benchmarks that time the day loop alone."""
+    started = time.perf_counter()
+    sim = Sim(scenario, scheme)
+    setup = time.perf_counter() - started
+    loop = Loop(sim)
+    started = time.perf_counter()
+    loop.run()
+    return sim, loop, setup, time.perf_counter() - started
+
+
 def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], None] | None = None,
                  save_events: bool = False) -> Run:
     started = time.perf_counter()
