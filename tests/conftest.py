@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,3 +39,17 @@ BASE_SCHEME: dict[str, Any] = {
 def scheme_data() -> dict[str, Any]:
     """A fresh, valid scheme as data, for tests to modify."""
     return copy.deepcopy(BASE_SCHEME)
+
+
+def _write_scenario(folder: Path, scheme_file: str, scheme_text: str, scenario_text: str,
+                    scenario_file: str = "scenario.yaml") -> Path:
+    (folder / scheme_file).write_text(scheme_text)
+    (folder / scenario_file).write_text(scenario_text)
+    return folder / scenario_file
+
+
+@pytest.fixture(scope="session")
+def write_scenario():
+    """write_scenario(folder, scheme_file, scheme_text, scenario_text): a scheme and a scenario that
+    names it (by `scheme_file`) in one folder; returns the scenario's path."""
+    return _write_scenario

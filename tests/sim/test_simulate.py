@@ -65,11 +65,8 @@ run: {days: 90, seed: 4, chunk: 1024}
 
 
 @pytest.fixture(scope="module")
-def lawful(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("lawful")
-    (folder / "netcredit.yaml").write_text(LAWFUL_SCHEME)
-    (folder / "nettest.yaml").write_text(LAWFUL_SCENARIO)
-    return folder / "nettest.yaml"
+def lawful(tmp_path_factory, write_scenario) -> Path:
+    return write_scenario(tmp_path_factory.mktemp("lawful"), "netcredit.yaml", LAWFUL_SCHEME, LAWFUL_SCENARIO)
 
 
 @pytest.fixture(scope="module")
@@ -229,17 +226,15 @@ def test_package_level_api_runs_the_default():
     assert run.summary["people"] == 1500 and len(run.metrics) == 10
 
 
-def test_a_barred_person_does_not_do_what_needs_the_entitlement(lawful, tmp_path):
+def test_a_barred_person_does_not_do_what_needs_the_entitlement(lawful, tmp_path, write_scenario):
     scheme = (lawful.parent / "netcredit.yaml").read_text()
     scheme = scheme.replace("  rating: {category: financial}", "  rating: {category: financial}\n"
                             "  loan_taken: {category: financial}")
-    (tmp_path / "netcredit.yaml").write_text(scheme)
     scenario = lawful.read_text().replace("  rating: {rate: 0.05, value: [1, 5]}",
                                           "  rating: {rate: 0.05, value: [1, 5]}\n"
                                           "  loan_taken: {rate: 0.05, requires: [credit]}")
     scenario = scenario.replace("observes: [rating]", "observes: [rating, loan_taken]")
-    (tmp_path / "s.yaml").write_text(scenario)
-    run = simulate(tmp_path / "s.yaml")
+    run = simulate(write_scenario(tmp_path, "netcredit.yaml", scheme, scenario))
     people = run.people
     denied_days = people["days_denied.credit"]
     barred = denied_days >= 60

@@ -56,11 +56,8 @@ run: {days: 120, seed: 3, chunk: 2048}
 
 
 @pytest.fixture(scope="module")
-def streets(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("streets")
-    (folder / "streets.yaml").write_text(SCHEME)
-    (folder / "streets.scenario.yaml").write_text(SCENARIO)
-    return folder / "streets.scenario.yaml"
+def streets(tmp_path_factory, write_scenario) -> Path:
+    return write_scenario(tmp_path_factory.mktemp("streets"), "streets.yaml", SCHEME, SCENARIO)
 
 
 @pytest.fixture(scope="module")
@@ -190,14 +187,12 @@ def test_the_report_leads_with_the_harms(camera_run, tmp_path):
     assert html.index("Wrongful listings and sanctions over time") > harms
 
 
-def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path):
+def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path, write_scenario):
     scheme = SCHEME.replace('''  blacklist: "late >= 2"''', '''  blacklist: "late >= 2"
   clean_walkers: {when: "jaywalks == 0", honour: true}''')
-    (tmp_path / "streets.yaml").write_text(scheme)
     scenario = SCENARIO.replace("  jaywalkers: {disclose: 1.0}", "  jaywalkers: {disclose: 1.0}\n"
                                 "  clean_walkers: {disclose: 1.0}")
-    (tmp_path / "s.yaml").write_text(scenario)
-    run = simulate(tmp_path / "s.yaml")
+    run = simulate(write_scenario(tmp_path, "streets.yaml", scheme, scenario))
     harms = run.summary["harms"]
     # a false camera match takes a clean walker off the honour list: that is the harm, not being on it
     assert harms["wrongly_left_off_honours"]["count"] > 0
@@ -212,12 +207,11 @@ def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path):
     assert (disclosure(run.sim)[on_honour_only] == 0).all()
 
 
-def test_perks_are_not_sanctions_but_losing_one_wrongly_is_a_harm(tmp_path):
+def test_perks_are_not_sanctions_but_losing_one_wrongly_is_a_harm(tmp_path, write_scenario):
     loan = '  loan: {allow: "not blacklist", context: financial}'
     scheme = SCHEME.replace(loan, loan + '\n  fast_lane: {allow: "jaywalks == 0", context: conduct, perk: true}')
-    (tmp_path / "streets.yaml").write_text(scheme)
-    (tmp_path / "s.yaml").write_text(SCENARIO)
-    run = simulate(tmp_path / "s.yaml", **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 1000}})
+    appeals = {"propensity": 1.0, "reviewer_capacity_per_day": 1000}
+    run = simulate(write_scenario(tmp_path, "streets.yaml", scheme, SCENARIO), appeals=appeals)
     harms = run.summary["harms"]
     assert harms["wrongly_denied_perks"]["count"] > 0
     people = run.people
