@@ -3,7 +3,7 @@ entitlements and reason codes, for all subjects at once (DESIGN.md §4)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,6 +14,7 @@ from ..scheme.models import Component
 from .graph import Relations
 
 NO_REASON = -1
+SLICE = 1 << 16  # subjects per slice in `score_slices`: small enough for the CPU's cache
 
 
 @dataclass
@@ -44,6 +45,9 @@ class Scores:
     def reasons(self) -> np.ndarray:
         """(n, scheme.reason_width) index into `reason_components`, -1 = none. Computed when first asked
         for: a simulation step that only needs outcomes never pays for explanations."""
+        if self.scheme.components and not self.components:
+            raise ValueError("these scores were made without detail (score_slices(detail=False)): no components to "
+                             "explain; score with detail=True")
         return reason_codes(self.scheme, self.components, self.n_subjects)
 
     def tier_names(self) -> np.ndarray:
@@ -127,36 +131,33 @@ def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -
     return np.take_along_axis(codes, np.argsort(codes == NO_REASON, axis=1, kind="stable"), axis=1)
 
 
-def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
-                   network_term: np.ndarray | None = None, n_subjects: int | None = None) -> Scores:
-    """Apply the scheme's rules to computed features (from the batch core or incremental state).
-
-    `network_term` gives the neighbours' contribution directly instead of computing it from
-    `relations`: for what-if scoring of one person's own change, which leaves their neighbours'
-    `pre`, and so their own term, as it was."""
-    if n_subjects is not None:
-        n = n_subjects
-    elif features:
-        n = next(iter(features.values())).shape[0]
-    else:
-        n = relations.n_subjects if relations is not None else 0
+def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray],
+                                                                                        np.ndarray]:
+    """Each component's points, and `pre`: base plus points, clipped to the scale."""
     scale = scheme.scale
     components = {name: component_points(c, features[c.feature]) for name, c in scheme.components.items()}
     total = np.full(n, scale.base)
     for points in components.values():
         total += points
-    pre = np.clip(total, scale.min, scale.max)
-    term = np.zeros(n)
-    if scheme.network is not None and network_term is not None:
-        term = network_term
-    elif scheme.network is not None and relations is not None:
-        if relations.n_subjects != n:
-            raise ValueError(f"relations cover {relations.n_subjects} subjects, features {n}")
-        mean, has = relations.neighbour_mean(pre)
-        term = np.where(has, scheme.network.weight * (mean - scale.base), 0.0)
-    score = np.clip(pre + term, scale.min, scale.max) if scheme.network is not None else pre
-    env: dict[str, np.ndarray] = {**features, **components, "pre": pre, "score": score}
-    tier = tier_index(scheme, score)
+    return components, np.clip(total, scale.min, scale.max)
+
+
+def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations) -> np.ndarray:
+    """What each subject's relations add: weight x (mean of the neighbours' `pre` - base); 0 alone."""
+    if scheme.network is None:
+        raise ValueError(f"scheme '{scheme.id}' has no network term")
+    if relations.n_subjects != pre.shape[0]:
+        raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
+    mean, has = relations.neighbour_mean(pre)
+    return np.where(has, scheme.network.weight * (mean - scheme.scale.base), 0.0)
+
+
+def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray,
+                                                                           dict[str, np.ndarray],
+                                                                           dict[str, np.ndarray]]:
+    """Tier (and the cap that held it), lists and entitlements from features, components, pre and
+    score in `env` (which gains `tier` and the lists, for the expressions that read them)."""
+    tier = tier_index(scheme, env["score"])
     tier_cap = np.full(n, -1, dtype=np.int16)
     for index, (condition, highest) in enumerate(scheme.rules.tier_caps):
         # A cap holds the tier at `highest` or below; where several apply, the lowest wins.
@@ -170,15 +171,98 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
         lists[name] = env[name] = np.broadcast_to(scheme.rules.lists[name](env), (n,)).astype(bool)
     entitlements = {name: np.broadcast_to(expression(env), (n,)).astype(bool)
                     for name, expression in scheme.rules.entitlements.items()}
+    return tier, tier_cap, {name: lists[name] for name in scheme.lists}, entitlements
+
+
+def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
+                   network_term: np.ndarray | None = None, n_subjects: int | None = None) -> Scores:
+    """Apply the scheme's rules to computed features (from the batch core or incremental state).
+
+    `network_term` gives the neighbours' contribution directly instead of computing it from
+    `relations`: for what-if scoring of one person's own change, which leaves their neighbours'
+    `pre`, and so their own term, as it was."""
+    if n_subjects is not None:
+        n = n_subjects
+    elif features:
+        n = next(iter(features.values())).shape[0]
+    else:
+        n = relations.n_subjects if relations is not None else 0
+    return score_slices(scheme, lambda part: features, n, relations, network_term, detail=True, size=max(n, 1))
+
+
+def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
+                 relations: Relations | None = None, network_term: np.ndarray | None = None,
+                 detail: bool = False, size: int = SLICE) -> Scores:
+    """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
+    `features_of(slice)` gives the features of the subjects in a slice of ids.
+
+    Every step but the network term is per subject, so it runs on one slice at a time: the
+    temporaries stay small enough to stay in the CPU's cache, and memory holds the results, not the
+    workings. The network term needs everyone's `pre`: a first pass makes it, the term follows, and a
+    second pass (features made again) gives the rest. Without `detail`, the Scores keep no features
+    or components (a simulation day needs only outcomes)."""
+    scale = scheme.scale
+    parts = [slice(low, min(low + size, n)) for low in range(0, n, size)] or [slice(0, 0)]
+    from_relations = scheme.network is not None and network_term is None and relations is not None
+    pre = np.empty(n)
+    kept_features: dict[str, np.ndarray] = {}
+    kept_components: dict[str, np.ndarray] = {}
+
+    def keep(part: slice, features: Mapping[str, np.ndarray], components: Mapping[str, np.ndarray]) -> None:
+        if len(parts) == 1:  # one slice: keep its arrays as they are
+            kept_features.update(features)
+            kept_components.update(components)
+            return
+        for store, values in ((kept_features, features), (kept_components, components)):
+            for name, array in values.items():
+                if name not in store:
+                    store[name] = np.empty(n, dtype=array.dtype)
+                store[name][part] = array
+
+    if from_relations:
+        assert relations is not None
+        for part in parts:
+            features = features_of(part)
+            components, pre[part] = points_and_pre(scheme, features, part.stop - part.start)
+            if detail:
+                keep(part, features, components)
+        term = network_term_of(scheme, pre, relations)
+    elif scheme.network is not None and network_term is not None:
+        term = network_term
+    else:
+        term = np.zeros(n)  # calloc'd: untouched pages cost no memory
+    score = np.empty(n)
+    tier = np.empty(n, dtype=np.int16)
+    tier_cap = np.empty(n, dtype=np.int16)
+    lists = {name: np.empty(n, dtype=bool) for name in scheme.lists}
+    entitlements = {name: np.empty(n, dtype=bool) for name in scheme.entitlements}
+    for part in parts:
+        size_here = part.stop - part.start
+        if from_relations and detail:
+            features = {name: kept_features[name][part] for name in scheme.features}
+            components = {name: kept_components[name][part] for name in scheme.components}
+        else:
+            features = features_of(part)
+            components, pre[part] = points_and_pre(scheme, features, size_here)
+            if detail and not from_relations:
+                keep(part, features, components)
+        score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
+            else pre[part]
+        env: dict[str, np.ndarray] = {**features, **components, "pre": pre[part], "score": score[part]}
+        tier[part], tier_cap[part], listed, allowed = _outcomes(scheme, env, size_here)
+        for name in scheme.lists:
+            lists[name][part] = listed[name]
+        for name in scheme.entitlements:
+            entitlements[name][part] = allowed[name]
     return Scores(
         scheme=scheme,
-        features=features,
-        components=components,
+        features=kept_features if detail else {},
+        components=kept_components if detail else {},
         pre=pre,
         network_term=term,
         score=score,
         tier=tier,
         tier_cap=tier_cap,
-        lists={name: lists[name] for name in scheme.lists},
+        lists=lists,
         entitlements=entitlements,
     )

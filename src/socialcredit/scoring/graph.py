@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .kernels import merge_rows, row_sums
+from .kernels import merge_rows, pairs_to_csr, row_sums
 
 
 @dataclass(frozen=True)
@@ -33,25 +33,17 @@ class Relations:
     @classmethod
     def from_pairs(cls, a, b, n_subjects: int) -> Relations:
         """Build from tie endpoints; direction, duplicates and self-ties are ignored."""
-        a = np.asarray(a, dtype=np.int64)
-        b = np.asarray(b, dtype=np.int64)
-        keep = a != b
-        a, b = a[keep], b[keep]
-        keys = np.concatenate([a * n_subjects + b, b * n_subjects + a])
-        keys.sort()  # sort and drop repeats: far faster than np.unique's hashing for int64 keys
-        keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
-        return cls.from_sorted_keys(keys, n_subjects)
-
-    @classmethod
-    def from_sorted_keys(cls, keys: np.ndarray, n_subjects: int) -> Relations:
-        """From unique, increasing row * n + column keys (both directions of every tie present)."""
-        rows, cols = np.divmod(keys, n_subjects) if n_subjects else (keys, keys)
+        a = np.asarray(a)
+        b = np.asarray(b)
         # int32 wherever it fits, so that SciPy shares these arrays instead of copying them.
-        small = n_subjects < 2**31 and keys.size < 2**31
-        index_type = np.int32 if small else np.int64
-        indptr = np.zeros(n_subjects + 1, dtype=index_type)
-        np.cumsum(np.bincount(rows, minlength=n_subjects), out=indptr[1:])
-        return cls(indptr, cols.astype(index_type))
+        index_type = np.int32 if n_subjects < 2**31 and 2 * a.size < 2**31 else np.int64
+        a = a.astype(index_type, copy=False)
+        b = b.astype(index_type, copy=False)
+        indptr = np.empty(n_subjects + 1, dtype=index_type)
+        indices = np.empty(2 * a.size, dtype=index_type)
+        used = pairs_to_csr(a, b, n_subjects, indptr, indices)
+        indices.resize(used, refcheck=False)  # shrinks in place: no second copy of the ties
+        return cls(indptr, indices)
 
     def edited(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray, add_b: np.ndarray) -> Relations:
         """A new graph without the ties (remove_a[i], remove_b[i]) and with the ties (add_a[i], add_b[i]).

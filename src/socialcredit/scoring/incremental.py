@@ -281,30 +281,36 @@ class IncrementalFeatures:
             del self.history[:stale], self.times[:stale]
 
     # --- features out ----------------------------------------------------------------------
-    def features(self) -> dict[str, np.ndarray]:
-        """Every feature at the current as-of time, as `compute_features` would give it."""
-        return self._features({})
+    def features(self, part: slice | None = None) -> dict[str, np.ndarray]:
+        """Every feature at the current as-of time, as `compute_features` would give it (for the
+        subjects in `part` only, when given: a slice of ids, for scoring slice by slice)."""
+        return self._features({}, part)
 
-    def features_with_one_more(self, kind: str, value: float = 1.0, weight: float = 1.0) -> dict[str, np.ndarray]:
+    def features_with_one_more(self, kind: str, value: float = 1.0, weight: float = 1.0,
+                               part: slice | None = None) -> dict[str, np.ndarray]:
         """Every feature as if each subject had one more `kind` event now: what one more act would
         cost (or earn), for people weighing what is at stake."""
         code = self.codes[kind]
+        part = part if part is not None else slice(0, self.n)
         extra: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         for name in self.direct:
             feature = self.scheme.features[name]
             if self.codes[feature.event or ""] != code:
                 continue
             if feature.type == "days_since":
-                extra[name] = (np.full(self.n, self.as_of), None)
+                extra[name] = (np.full(len(range(self.n)[part]), self.as_of), None)
             elif feature.type == "count":
-                extra[name] = (self.total[name] + 1.0, None)
+                extra[name] = (self.total[name][part] + 1.0, None)
             elif feature.type == "sum":
-                extra[name] = (self.total[name] + value, None)
+                extra[name] = (self.total[name][part] + value, None)
             else:
-                extra[name] = (self.total[name] + weight * value, self.weight[name] + weight)
-        return self._features(extra)
+                extra[name] = (self.total[name][part] + weight * value, self.weight[name][part] + weight)
+        return self._features(extra, part)
 
-    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> dict[str, np.ndarray]:
+    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]],
+                  part: slice | None) -> dict[str, np.ndarray]:
+        part = part if part is not None else slice(0, self.n)
+        size = len(range(self.n)[part])
         out: dict[str, np.ndarray] = {}
         for name in self.scheme.rules.feature_order:
             feature = self.scheme.features[name]
@@ -312,19 +318,19 @@ class IncrementalFeatures:
                 a, b = feature.ratio or ("", "")
                 out[name] = safe_ratio(out[a], out[b])
             elif feature.type == "days_since":
-                latest = extra[name][0] if name in extra else self.latest[name]
-                since = np.full(self.n, float(feature.default if feature.default is not None else 0.0))
+                latest = extra[name][0] if name in extra else self.latest[name][part]
+                since = np.full(size, float(feature.default if feature.default is not None else 0.0))
                 seen = np.isfinite(latest)
                 if self.retention is not None:
                     seen &= self.as_of - latest <= self.retention
                 since[seen] = self.as_of - latest[seen]
                 out[name] = since
             elif feature.type == "mean":
-                total, extra_weights = extra[name] if name in extra else (self.total[name], None)
-                weights = self.weight[name] if extra_weights is None else extra_weights
-                mean = np.full(self.n, feature.default if feature.default is not None else 0.0)
+                total, extra_weights = extra[name] if name in extra else (self.total[name][part], None)
+                weights = self.weight[name][part] if extra_weights is None else extra_weights
+                mean = np.full(size, feature.default if feature.default is not None else 0.0)
                 np.divide(total, weights, out=mean, where=weights != 0)
                 out[name] = mean
             else:
-                out[name] = extra[name][0] if name in extra else self.total[name].copy()
+                out[name] = extra[name][0] if name in extra else self.total[name][part].copy()
         return {name: out[name] for name in self.scheme.features}

@@ -70,3 +70,40 @@ def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray,
             if pass_number == 0:
                 out_indptr[row + 1] = out_indptr[row] + count
     return out_indptr, out_indices
+
+
+@numba.njit(cache=True, nogil=True)
+def pairs_to_csr(a: np.ndarray, b: np.ndarray, n: int, indptr: np.ndarray,
+                 indices: np.ndarray) -> int:  # pragma: no cover
+    """Undirected ties (a[k], b[k]) into CSR, in place: `indptr` (n + 1) and `indices` (2 * len(a))
+    are filled with each row's neighbours sorted and without repeats; self-ties are dropped.
+    Returns the number of entries used (indices[:used]).
+
+    A counting sort by row, then a sort of each (short) row: no int64 key per entry and no sort of
+    the whole edge list, so a graph of tens of millions of people is built in little more memory
+    than it takes."""
+    starts = np.zeros(n + 1, dtype=np.int64)
+    for k in range(a.shape[0]):
+        if a[k] != b[k]:
+            starts[a[k] + 1] += 1
+            starts[b[k] + 1] += 1
+    for row in range(n):
+        starts[row + 1] += starts[row]
+    fill = starts[:n].copy()
+    for k in range(a.shape[0]):
+        if a[k] != b[k]:
+            indices[fill[a[k]]] = b[k]
+            fill[a[k]] += 1
+            indices[fill[b[k]]] = a[k]
+            fill[b[k]] += 1
+    used = 0
+    indptr[0] = 0
+    for row in range(n):
+        begin, end = starts[row], starts[row + 1]
+        indices[begin:end] = np.sort(indices[begin:end])
+        for k in range(begin, end):
+            if k == begin or indices[k] != indices[k - 1]:
+                indices[used] = indices[k]  # used <= k: compacting in place never overwrites unread entries
+                used += 1
+        indptr[row + 1] = used
+    return used

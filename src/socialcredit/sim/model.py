@@ -10,6 +10,7 @@ import numpy as np
 from ..population import People, homophilous_small_world, make_people
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
+from ..scoring.core import score_slices
 from ..scoring.incremental import IncrementalFeatures
 from .events import DayEvents
 from .scenario import Scenario
@@ -87,6 +88,20 @@ class Sim:
 
     def is_update_day(self, day: int) -> bool:
         return day % self.scheme.update_every_days == 0 or day == self.days - 1
+
+    def rescore(self, day: int, truth: bool = True) -> None:
+        """Score everyone from the current feature state (and, where records can be false, from the
+        genuine records only), slice by slice. Features and components (the explanations) are kept
+        only on the last day, for people.parquet: a day of the loop needs outcomes only. The old
+        scores go first, so that two sets never share memory. `truth=False` when only the records
+        changed (a voided record leaves the genuine ones as they were)."""
+        relations = self.graph if self.scheme.network is not None else None
+        detail = day == self.days - 1
+        self.scores = None
+        self.scores = score_slices(self.scheme, self.features.features, self.n, relations, detail=detail)
+        if truth and self.truth is not None:
+            self.true_scores = None
+            self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations, detail=detail)
 
     @property
     def denied(self) -> dict[str, np.ndarray]:

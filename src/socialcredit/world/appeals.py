@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scoring import score_features
 from ..sim.model import Sim
 from ..sim.rng import generator
 from .social import disclosure
@@ -102,8 +101,7 @@ class Appeals:
         self.upheld += int(np.unique(subjects[voided]).size)
         sim.features.void(ids[voided])
         # The scores follow from the remaining records at once: recomputed, never edited.
-        relations = sim.graph if sim.scheme.network is not None else None
-        sim.scores = score_features(sim.scheme, sim.features.features(), relations)
+        sim.rescore(day, truth=False)
 
     @property
     def backlog(self) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scoring import score_features
+from ..scoring.core import score_slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import generator, per_person
@@ -83,8 +83,8 @@ class Behaviour:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
             # One's own act moves one's own `pre`; the neighbours' term stays as it is.
-            after = score_features(scheme, sim.features.features_with_one_more(kind, value),
-                                   network_term=sim.scores.network_term)
+            after = score_slices(scheme, lambda part, kind=kind, value=value: sim.features.features_with_one_more(
+                kind, value, part=part), sim.n, network_term=sim.scores.network_term)
             stake = (sim.scores.score - after.score) / span * 100
             for name, allowed in sim.scores.entitlements.items():
                 stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scoring import score_features
 from ..sim.model import Sim
 
 
@@ -13,11 +12,10 @@ class Scoring:
     name = "scoring"
 
     def __init__(self, sim: Sim):
-        self.network = sim.scheme.network is not None
+        del sim  # nothing to set up: the feature state and the scores live in `sim`
 
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
-        relations = sim.graph if self.network else None
         if len(events):
             np.add.at(sim.observed_counts, (events.kind, events.subject), 1)
         false = ~events.genuine
@@ -32,9 +30,7 @@ class Scoring:
                 at = np.flatnonzero(records.time == time)
                 state.add(float(time), records.subject[at], records.kind[at], records.value[at], ids=records.id[at])
         if sim.is_update_day(day):
-            sim.scores = score_features(sim.scheme, sim.features.features(), relations)
-            if sim.truth is not None:
-                sim.true_scores = score_features(sim.scheme, sim.truth.features(), relations)
+            sim.rescore(day)
             sim.scored_day = day
             if sim.initial_tier is None:
                 sim.initial_tier = sim.scores.tier.copy()
