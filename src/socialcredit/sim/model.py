@@ -55,6 +55,7 @@ class Sim:
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
         self.scored_day = -1
+        self.scored_time = float("nan")  # the feature state's time at the last scoring
         self.true_events = DayEvents.empty()      # today's, from behaviour
         self.observed_events = DayEvents.empty()  # today's, from surveillance
         # Running totals per person and kind, for people.parquet and harm metrics.
@@ -91,17 +92,25 @@ class Sim:
 
     def rescore(self, day: int, truth: bool = True) -> None:
         """Score everyone from the current feature state (and, where records can be false, from the
-        genuine records only), slice by slice. Features and components (the explanations) are kept
-        only on the last day, for people.parquet: a day of the loop needs outcomes only. The old
-        scores go first, so that two sets never share memory. `truth=False` when only the records
-        changed (a voided record leaves the genuine ones as they were)."""
+        genuine records only), slice by slice, keeping outcomes only: `explained_scores` gives the
+        features and components behind them. The old scores go first, so that two sets never share
+        memory. `truth=False` when only the records changed (a voided record leaves the genuine ones
+        as they were)."""
         relations = self.graph if self.scheme.network is not None else None
-        detail = day == self.days - 1
         self.scores = None
-        self.scores = score_slices(self.scheme, self.features.features, self.n, relations, detail=detail)
+        self.scores = score_slices(self.scheme, self.features.features, self.n, relations)
+        self.scored_time = self.features.as_of
         if truth and self.truth is not None:
             self.true_scores = None
-            self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations, detail=detail)
+            self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations)
+
+    def explained_scores(self) -> Scores:
+        """The latest scores with every feature and component's points (for people.parquet and
+        reason codes), made again from the feature state they were made from."""
+        if self.scores is None or self.scored_time != self.features.as_of:
+            raise ValueError("the feature state has moved on since the last scoring; rescore first")
+        relations = self.graph if self.scheme.network is not None else None
+        return score_slices(self.scheme, self.features.features, self.n, relations, detail=True)
 
     @property
     def denied(self) -> dict[str, np.ndarray]:

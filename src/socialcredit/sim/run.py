@@ -100,8 +100,7 @@ def _json_default(value: Any) -> Any:
 
 
 def _people_frame(sim: Sim) -> pd.DataFrame:
-    people, scores = sim.people, sim.scores
-    assert scores is not None
+    people, scores = sim.people, sim.explained_scores()
     frame: dict[str, Any] = {
         "person": np.arange(sim.n),
         "group": pd.Categorical.from_codes(people.group, categories=list(people.group_names)),

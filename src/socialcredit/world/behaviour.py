@@ -36,13 +36,11 @@ class Behaviour:
         self.specs = [scenario.behaviours[k] for k in self.kinds]
         self.codes = np.array([sim.codes[k] for k in self.kinds], dtype=np.int16)
         groups = sim.people.group_names
-        self.base = []
-        for kind, spec in zip(self.kinds, self.specs, strict=True):
-            factors = np.array([spec.group_factor.get(g, 1.0) for g in groups])
-            self.base.append((spec.rate * sim.people.propensity[kind] * factors[sim.people.group]).astype(np.float64))
+        self.group_factors = [np.array([spec.group_factor.get(g, 1.0) for g in groups]) for spec in self.specs]
         self.median_income = float(np.median(sim.people.income_initial))
         self.observed_chance = self._observed_chance(sim)
-        self.stakes = [np.zeros(sim.n) for _ in self.kinds]
+        # float32: a perceived stake needs no more; kept for every person and kind between assessments
+        self.stakes = [np.zeros(sim.n, dtype=np.float32) for _ in self.kinds]
         self.stakes_version = 0
         self.disclosed = {name: c.disclose for name, c in scenario.consequences.items()
                           if name in sim.scheme.lists and c.disclose > 0 and name not in sim.scheme.honour_lists}
@@ -91,8 +89,16 @@ class Behaviour:
                 stake -= SANCTION_WEIGHT * (~allowed & after.entitlements[name])
             for name, share in self.disclosed.items():  # being shown in public weighs like a sanction
                 stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name] & after.lists[name])
-            self.stakes[index] = stake
+            self.stakes[index] = stake.astype(np.float32)
         self.stakes_version += 1
+
+    def base(self, sim: Sim, index: int) -> np.ndarray:
+        """Personal rate of act `index` before the scheme and one's circumstances weigh on it: the
+        act's rate x one's propensity x one's group's factor. Made when needed rather than kept, as
+        it is needed only when a chance is recomputed."""
+        kind, spec = self.kinds[index], self.specs[index]
+        factor = self.group_factors[index][sim.people.group]
+        return (spec.rate * sim.people.propensity[kind] * factor).astype(np.float64)
 
     def _chance(self, sim: Sim, index: int, log_strain: np.ndarray | None,
                 denied: dict[str, np.ndarray] | None, deterred: bool = True, gated: bool = True) -> np.ndarray:
@@ -107,7 +113,9 @@ class Behaviour:
             deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index]
             deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
             exponent = deterred if exponent is None else exponent + deterred
-        rate = self.base[index] if exponent is None else self.base[index] * np.exp(exponent)
+        rate = self.base(sim, index)
+        if exponent is not None:
+            rate = rate * np.exp(exponent)
         if denied is not None:
             for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
                 for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):

@@ -82,9 +82,10 @@ class SocialResponse:
         # by radix in linear time (ties keep id order, so the ranking is deterministic).
         scale = sim.scheme.scale
         key = np.round((score - scale.min) / (scale.max - scale.min) * 32767).astype(np.int16)
-        self.by_score = np.argsort(key, kind="stable")
-        self.rank = np.empty(sim.n, dtype=np.int64)
-        self.rank[self.by_score] = np.arange(sim.n)
+        index_type = sim.graph.indices.dtype  # int32 up to 2**31 people
+        self.by_score = np.argsort(key, kind="stable").astype(index_type)
+        self.rank = np.empty(sim.n, dtype=index_type)
+        self.rank[self.by_score] = np.arange(sim.n, dtype=index_type)
 
     def _rebuild(self, sim: Sim) -> None:
         if self.pending:

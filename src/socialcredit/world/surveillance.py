@@ -51,7 +51,6 @@ class Surveillance:
             self.false_match_weight.append(profile.false_match_multiplier(affected, people.female))
         # Cumulative weights, for drawing a wrongly matched person within a district in one search.
         self.cumulative = [None if w is None else np.cumsum(w) for w in self.false_match_weight]
-        self.uniform_cumulative = np.arange(1, sim.n + 1, dtype=np.float64)
         self.delays = np.array([spec.delay_days for spec in self.specs], dtype=np.int64)
         # Per source: acts recorded, lost to a miss, blamed on someone else (and the expected number).
         names = list(sim.scenario.surveillance)
@@ -60,13 +59,18 @@ class Surveillance:
         self.names = names
         sim.surveillance = self
 
-    def _someone_else(self, actor: np.ndarray, cumulative: np.ndarray, rng: np.random.Generator,
+    def _someone_else(self, actor: np.ndarray, cumulative: np.ndarray | None, rng: np.random.Generator,
                       district: np.ndarray) -> np.ndarray:
-        """A person of the actor's district other than the actor, drawn in proportion to weight."""
+        """A person of the actor's district other than the actor, drawn in proportion to weight
+        (`cumulative`: the running sum of weights over ids; None: everyone weighs 1)."""
         start, end = self.district_start[district], self.district_end[district]
-        low = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
-        high = cumulative[end - 1]
-        chosen = np.searchsorted(cumulative, low + rng.random(actor.size) * (high - low), side="right")
+        if cumulative is None:  # the running sum of ones is id + 1: the search is a floor
+            low, high = start.astype(np.float64), end.astype(np.float64)
+            chosen = np.floor(low + rng.random(actor.size) * (high - low)).astype(np.int64)
+        else:
+            low = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
+            high = cumulative[end - 1]
+            chosen = np.searchsorted(cumulative, low + rng.random(actor.size) * (high - low), side="right")
         chosen = np.minimum(chosen, end - 1)
         same = chosen == actor  # never the actor: the next person of the district instead
         chosen[same] = np.where(chosen[same] + 1 < end[same], chosen[same] + 1, start[same])
@@ -115,7 +119,7 @@ class Surveillance:
                 mixed = mine[rng.random(mine.size) < spec.error_rate]
                 mixed = mixed[keep[mixed] & records.genuine[mixed]]
                 if mixed.size:
-                    records.subject[mixed] = self._someone_else(records.actor[mixed], self.uniform_cumulative, rng,
+                    records.subject[mixed] = self._someone_else(records.actor[mixed], None, rng,
                                                                 sim.people.district[records.actor[mixed]])
                     records.genuine[mixed] = False
                     tally["record_errors"] += int(mixed.size)
