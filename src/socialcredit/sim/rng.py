@@ -26,8 +26,23 @@ def chunks(n: int, chunk: int) -> list[tuple[int, int, int]]:
     return [(index, start, min(start + chunk, n)) for index, start in enumerate(range(0, n, chunk))]
 
 
+class PersonStreams:
+    """The generators of one (seed, stream, day), one per chunk of ids. Successive `draw` calls
+    continue each chunk's stream, so drawing (K, m) at once and drawing m K times give the same
+    numbers: a caller can draw one row at a time and hold one row in memory."""
+
+    def __init__(self, seed: int, stream: str, day: int, n: int, chunk: int):
+        self.parts = [(generator(seed, stream, day, index), end - start) for index, start, end in chunks(n, chunk)]
+        self.empty = generator(seed, stream, day, 0)
+
+    def draw(self, draw: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
+        """Concatenate `draw(generator, size)` over the chunks of ids 0..n-1 (last axis is people)."""
+        if not self.parts:
+            return draw(self.empty, 0)
+        return np.concatenate([draw(g, size) for g, size in self.parts], axis=-1)
+
+
 def per_person(seed: int, stream: str, day: int, n: int, chunk: int,
                draw: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
     """Concatenate `draw(generator, size)` over the chunks of ids 0..n-1 (last axis is people)."""
-    parts = [draw(generator(seed, stream, day, index), end - start) for index, start, end in chunks(n, chunk)]
-    return np.concatenate(parts, axis=-1) if parts else draw(generator(seed, stream, day, 0), 0)
+    return PersonStreams(seed, stream, day, n, chunk).draw(draw)

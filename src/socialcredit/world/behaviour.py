@@ -20,7 +20,7 @@ import numpy as np
 from ..scoring.core import score_slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
-from ..sim.rng import generator, per_person
+from ..sim.rng import PersonStreams, generator
 from ..sim.scenario import entitlement_effects
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
@@ -48,13 +48,15 @@ class Behaviour:
         # Daily chance of each act per person, recomputed only when what it depends on changed.
         self.chance: list[np.ndarray | None] = [None] * len(self.kinds)
         self.chance_inputs: list[tuple | None] = [None] * len(self.kinds)
-        # Chilling: the expected acts of each deterred kind, and what they would be without deterrence.
-        self.undeterred: list[np.ndarray | None] = [None] * len(self.kinds)
+        # Chilling: the expected acts of each deterred kind, and what they would be without deterrence;
+        # blocked acts: those that consequences in force prevented (no flight for the barred). Each
+        # day adds the day's expected figures, worked out when a chance changes.
         self.expected_acts = np.zeros(len(self.kinds))
         self.expected_undeterred = np.zeros(len(self.kinds))
-        # Blocked acts: those that consequences in force prevented (no flight for the barred).
-        self.ungated: list[np.ndarray | None] = [None] * len(self.kinds)
         self.expected_blocked = np.zeros(len(self.kinds))
+        self.daily_acts = [0.0] * len(self.kinds)
+        self.daily_undeterred = [0.0] * len(self.kinds)
+        self.daily_blocked = [0.0] * len(self.kinds)
         sim.behaviour = self
         gating = {kind for c in entitlement_effects(scenario, sim.scheme).values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
@@ -146,9 +148,8 @@ class Behaviour:
         denied = None
         log_strain = None
         # One float32 uniform per person and kind decides whether the act happens today (rates are
-        # small: at most one event per kind and day).
-        draws = per_person(sim.seed, "behaviour", day, sim.n, sim.chunk,
-                           lambda g, m: g.random((len(self.kinds), m), dtype=np.float32))
+        # small: at most one event per kind and day); drawn one kind at a time, in kind order.
+        draws = PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk)
         # Values only for the acts that happen, from the day's own stream (events are in id order).
         values = generator(sim.seed, "behaviour_values", day)
         parts = []
@@ -161,19 +162,23 @@ class Behaviour:
                     log_strain = np.log(self.median_income) - np.log(np.maximum(sim.people.income, 1.0))
                 if self.gated[index] and denied is None:
                     denied = sim.denied
-                self.chance[index] = self._chance(sim, index, log_strain, denied)
+                chance = self._chance(sim, index, log_strain, denied)
+                self.chance[index] = chance
+                # What the day adds to the chilling and blocking tallies, while the chance holds.
                 if spec.deterrence:
-                    self.undeterred[index] = self._chance(sim, index, log_strain, denied, deterred=False)
+                    self.daily_acts[index] = float(chance.sum(dtype=np.float64))
+                    undeterred = self._chance(sim, index, log_strain, denied, deterred=False)
+                    self.daily_undeterred[index] = float(undeterred.sum(dtype=np.float64))
+                    del undeterred
                 if spec.requires or self.gated[index]:
-                    self.ungated[index] = self._chance(sim, index, log_strain, denied, gated=False)
+                    prevented = self._chance(sim, index, log_strain, denied, gated=False).astype(np.float64) - chance
+                    self.daily_blocked[index] = float(np.maximum(prevented, 0.0).sum())
+                    del prevented
                 self.chance_inputs[index] = inputs
-            if spec.requires or self.gated[index]:
-                prevented = self.ungated[index].astype(np.float64) - self.chance[index]
-                self.expected_blocked[index] += float(np.maximum(prevented, 0.0).sum())
-            if spec.deterrence:
-                self.expected_acts[index] += float(self.chance[index].sum(dtype=np.float64))
-                self.expected_undeterred[index] += float(self.undeterred[index].sum(dtype=np.float64))
-            who = np.flatnonzero(draws[index] < self.chance[index])
+            self.expected_blocked[index] += self.daily_blocked[index]
+            self.expected_acts[index] += self.daily_acts[index]
+            self.expected_undeterred[index] += self.daily_undeterred[index]
+            who = np.flatnonzero(draws.draw(lambda g, m: g.random(m, dtype=np.float32)) < self.chance[index])
             low, high = spec.value
             if high == low:
                 value = np.full(who.size, low)
