@@ -252,7 +252,9 @@ def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> 
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         if column.null_count:
             column = column.fill_null(default)
-        values = np.array(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        if column.type != pa.float64():
+            column = pc.cast(column, pa.float64())
+        values = np.asarray(column.to_numpy())  # one copy that joins the chunks; no second one
         raw = None
     else:
         raw = pd.Series(pc.cast(column, pa.string()).to_numpy(zero_copy_only=False), dtype=object)

@@ -35,7 +35,13 @@ def reason_column(scores: Scores) -> pa.Array:
     key = np.zeros(codes.shape[0], dtype=np.int64)
     for column in range(codes.shape[1]):
         key = key * base + (codes[:, column].astype(np.int64) + 1)
-    unique, inverse = np.unique(key, return_inverse=True)
+    if base ** codes.shape[1] <= 1 << 22:  # few possible rows: count them rather than sort the keys
+        present = np.flatnonzero(np.bincount(key, minlength=1))
+        position = np.zeros(int(present[-1]) + 1 if present.size else 1, dtype=np.int32)
+        position[present] = np.arange(present.size, dtype=np.int32)
+        unique, inverse = present, position[key]
+    else:
+        unique, inverse = np.unique(key, return_inverse=True)
     names = scores.reason_components
     texts = []
     for value in unique.tolist():

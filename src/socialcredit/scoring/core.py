@@ -12,6 +12,7 @@ import numpy as np
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import Relations
+from .kernels import rank_reasons
 
 NO_REASON = -1
 SLICE = 1 << 16  # subjects per slice in `score_slices`: small enough for the CPU's cache
@@ -119,16 +120,8 @@ def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -
     # Compared at 1e-9 points: floating noise (a decayed sum kept incrementally rather than summed
     # afresh) must neither reorder equal losses nor turn a zero loss into a reason.
     lost = np.round(lost, 9)
-    order = np.argsort(-lost, axis=1, kind="stable")[:, :limit]  # stable: ties stay in name order
-    top_lost = np.take_along_axis(lost, order, axis=1)
-    codes = np.full((n, width), NO_REASON, dtype=np.int16)
-    codes[:, :limit] = np.where(top_lost > 0, order, NO_REASON)
-    for offset, name in enumerate(scheme.reason_also):
-        code = names.index(name)
-        missing = (lost[:, code] > 0) & ~(codes[:, :limit] == code).any(axis=1)
-        codes[missing, scheme.reason_count + offset] = code
-    # keep the reasons first and the padding last, in order
-    return np.take_along_axis(codes, np.argsort(codes == NO_REASON, axis=1, kind="stable"), axis=1)
+    also = np.array([names.index(name) for name in scheme.reason_also], dtype=np.int64)
+    return rank_reasons(lost, limit, also, width)
 
 
 def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray],

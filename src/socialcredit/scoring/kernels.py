@@ -107,3 +107,32 @@ def pairs_to_csr(a: np.ndarray, b: np.ndarray, n: int, indptr: np.ndarray,
                 used += 1
         indptr[row + 1] = used
     return used
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def rank_reasons(lost: np.ndarray, limit: int, also: np.ndarray, width: int) -> np.ndarray:  # pragma: no cover
+    """Reason codes per row of `lost` (points lost per component, components in name order): up to
+    `limit` components that lost points, most lost first, ties in name order; then each `also`
+    component that lost points and is not among them; -1 pads the end. A selection over a handful
+    of components per subject, rows shared between threads (each row is one thread's)."""
+    n, components = lost.shape
+    codes = np.full((n, width), -1, dtype=np.int16)
+    for row in numba.prange(n):
+        taken = np.zeros(components, dtype=np.bool_)
+        count = 0
+        for _ in range(limit):
+            best = -1
+            for j in range(components):
+                # NaN never counts (it is not > 0); a strict > keeps the first name on ties
+                if not taken[j] and lost[row, j] > 0 and (best < 0 or lost[row, j] > lost[row, best]):
+                    best = j
+            if best < 0:
+                break
+            taken[best] = True
+            codes[row, count] = best
+            count += 1
+        for code in also:
+            if lost[row, code] > 0 and not taken[code]:
+                codes[row, count] = code
+                count += 1
+    return codes
