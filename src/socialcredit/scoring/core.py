@@ -167,6 +167,15 @@ def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.nd
     return tier, tier_cap, {name: lists[name] for name in scheme.lists}, entitlements
 
 
+def outcome_inputs(scheme: Scheme) -> frozenset[str]:
+    """The features and components that tier caps, lists and entitlements read."""
+    expressions = [condition for condition, _ in scheme.rules.tier_caps]
+    expressions += [scheme.rules.lists[name] for name in scheme.rules.list_order]
+    expressions += list(scheme.rules.entitlements.values())
+    names = frozenset().union(*(expression.names for expression in expressions))
+    return names & (frozenset(scheme.features) | frozenset(scheme.components))
+
+
 def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
                    network_term: np.ndarray | None = None, n_subjects: int | None = None) -> Scores:
     """Apply the scheme's rules to computed features (from the batch core or incremental state).
@@ -192,8 +201,8 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     Every step but the network term is per subject, so it runs on one slice at a time: the
     temporaries stay small enough to stay in the CPU's cache, and memory holds the results, not the
     workings. The network term needs everyone's `pre`: a first pass makes it, the term follows, and a
-    second pass (features made again) gives the rest. Without `detail`, the Scores keep no features
-    or components (a simulation day needs only outcomes)."""
+    second pass gives the rest from what the first kept of what the rules read. Without `detail`,
+    the Scores keep no features or components (a simulation day needs only outcomes)."""
     scale = scheme.scale
     parts = [slice(low, min(low + size, n)) for low in range(0, n, size)] or [slice(0, 0)]
     from_relations = scheme.network is not None and network_term is None and relations is not None
@@ -212,6 +221,10 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
                     store[name] = np.empty(n, dtype=array.dtype)
                 store[name][part] = array
 
+    # What the outcome rules (tier caps, lists, entitlements) read besides pre, score, tier and lists:
+    # the first pass keeps only these of each slice, so that the second need not make them again.
+    read = outcome_inputs(scheme)
+    slices_read: list[dict[str, np.ndarray]] = []
     if from_relations:
         assert relations is not None
         for part in parts:
@@ -219,6 +232,9 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
             components, pre[part] = points_and_pre(scheme, features, part.stop - part.start)
             if detail:
                 keep(part, features, components)
+            else:
+                slices_read.append({name: values[name] for values in (features, components) for name in read
+                                    if name in values})
         term = network_term_of(scheme, pre, relations)
     elif scheme.network is not None and network_term is not None:
         term = network_term
@@ -229,19 +245,23 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     tier_cap = np.empty(n, dtype=np.int16)
     lists = {name: np.empty(n, dtype=bool) for name in scheme.lists}
     entitlements = {name: np.empty(n, dtype=bool) for name in scheme.entitlements}
-    for part in parts:
+    for number, part in enumerate(parts):
         size_here = part.stop - part.start
+        env: dict[str, np.ndarray]
         if from_relations and detail:
-            features = {name: kept_features[name][part] for name in scheme.features}
-            components = {name: kept_components[name][part] for name in scheme.components}
+            env = {name: kept_features[name][part] for name in scheme.features}
+            env.update({name: kept_components[name][part] for name in scheme.components})
+        elif from_relations:
+            env = slices_read[number]
         else:
             features = features_of(part)
             components, pre[part] = points_and_pre(scheme, features, size_here)
-            if detail and not from_relations:
+            if detail:
                 keep(part, features, components)
+            env = {**features, **components}
         score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
             else pre[part]
-        env: dict[str, np.ndarray] = {**features, **components, "pre": pre[part], "score": score[part]}
+        env.update({"pre": pre[part], "score": score[part]})
         tier[part], tier_cap[part], listed, allowed = _outcomes(scheme, env, size_here)
         for name in scheme.lists:
             lists[name][part] = listed[name]
