@@ -58,6 +58,7 @@ def main() -> None:
         print(json.dumps(measure(args.people[0], args.days, args.seed)))
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
+    peaks: list[tuple[int, int]] = []
     for people in args.people:
         child = subprocess.run([sys.executable, __file__, "--child", "--people", str(people), "--days",
                                 str(args.days), "--seed", str(args.seed)], capture_output=True, text=True)
@@ -73,9 +74,20 @@ def main() -> None:
         print(f"  peak RSS         {figures['peak_rss_bytes'] / 2**20:8.0f} MiB")
         print(f"  bytes per person {figures['bytes_per_person']:8.0f}   (target <= {TARGET_BYTES}; peak above the "
               f"interpreter's own {figures['baseline_rss_bytes'] / 2**20:.0f} MiB)")
+        peaks.append((people, figures["peak_rss_bytes"]))
         total = sum(figures["phase_seconds"].values())
         for name, seconds in figures["phase_seconds"].items():
             print(f"  {name:<16} {seconds:8.2f} s  {seconds / total:6.1%}")
+    if len(peaks) > 1:
+        # The slope between sizes is what each more person costs, without the fixed costs (the
+        # interpreter, libraries, compiled kernels) that the figure above spreads over the people.
+        (small, small_peak), (large, large_peak) = min(peaks), max(peaks)
+        if large > small:
+            slope = (large_peak - small_peak) / (large - small)
+            fixed = small_peak - slope * small
+            fits = (24 * 2**30 - fixed) / slope
+            print(f"\nmarginal bytes per person ({small:,} -> {large:,}): {slope:,.0f}   (target <= {TARGET_BYTES}); "
+                  f"fixed {fixed / 2**20:,.0f} MiB; at this slope 24 GiB holds about {fits / 1e6:,.0f}M people")
 
 
 if __name__ == "__main__":
