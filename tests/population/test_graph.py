@@ -80,3 +80,39 @@ def test_assortativity_equals_networkx():
     nx.set_node_attributes(graph, {i: float(values[i]) for i in range(400)}, "v")
     ours = assortativity(Relations.from_pairs(edges[:, 0], edges[:, 1], 400), values)
     assert ours == pytest.approx(nx.numeric_assortativity_coefficient(graph, "v"), rel=1e-9)
+
+
+@pytest.mark.parametrize("chunk", [1024, 1500, 1 << 20])
+def test_graph_made_slice_by_slice_equals_the_whole_array_formula(chunk, monkeypatch):
+    """The generator works a slice of people at a time to bound its memory; the ties are those of
+    the plain formula over all ties at once (the same draws, the same rules)."""
+    import socialcredit.population.graph as module
+    from socialcredit.scoring import Relations
+    from socialcredit.sim.rng import per_person
+
+    monkeypatch.setattr(module, "SLICE", 700)  # several slices per chunk
+    spec = NetworkSpec(mean_degree=6, homophily=0.7, rewiring=0.2)
+    crowd = make_people(PopulationSpec(size=3000, groups={"a": 0.6, "b": 0.4}, districts=4), {}, seed=5, chunk=chunk)
+    n, half = len(crowd), spec.mean_degree // 2
+    block = crowd.district.astype(np.int64) * 2 + crowd.group
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    run = np.repeat(np.arange(starts.size), sizes)
+    position = np.arange(n) - starts[run]
+    source = np.repeat(np.arange(n), half)
+    target = starts[run][source] + (position[source] + np.tile(np.arange(1, half + 1), n)) % sizes[run][source]
+    draws = per_person(5, "network", -1, n, chunk, lambda g, m: g.random((3, half, m)))
+    kind_draw, anywhere, nearby = (draws[i].T.ravel() for i in range(3))
+    shortcut = kind_draw < spec.rewiring
+    mixed = ~shortcut & (kind_draw < spec.rewiring + (1 - spec.rewiring) * (1 - spec.homophily))
+    target = np.where(shortcut, (anywhere * n).astype(np.int64), target)
+    low = np.searchsorted(crowd.district, crowd.district[source], side="left")
+    high = np.searchsorted(crowd.district, crowd.district[source], side="right")
+    target = np.where(mixed, low + (nearby * (high - low)).astype(np.int64), target)
+    keep = source != target
+    keys = np.unique(np.concatenate([source[keep] * n + target[keep], target[keep] * n + source[keep]]))
+    expected = Relations(np.r_[0, np.cumsum(np.bincount(keys // n, minlength=n))], keys % n)
+
+    graph = module.homophilous_small_world(crowd, spec, seed=5, chunk=chunk)
+    np.testing.assert_array_equal(graph.indptr, expected.indptr)
+    np.testing.assert_array_equal(graph.indices, expected.indices)

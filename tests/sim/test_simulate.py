@@ -264,3 +264,13 @@ def test_merged_kinds_cannot_be_late_or_contested(tmp_path):
                                  "--set", "appeals={propensity: 0.5}", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "inquiry feed a merged count" in result.output
     assert "list appeals.kinds without them" in result.output
+
+
+def test_drawing_one_row_at_a_time_gives_the_numbers_of_one_draw():
+    """Behaviour draws a kind at a time (one row in memory); the numbers are those of one draw."""
+    from socialcredit.sim.rng import PersonStreams, per_person
+
+    whole = per_person(4, "behaviour", 9, 5000, 1024, lambda g, m: g.random((3, m), dtype=np.float32))
+    streams = PersonStreams(4, "behaviour", 9, 5000, 1024)
+    rows = [streams.draw(lambda g, m: g.random(m, dtype=np.float32)) for _ in range(3)]
+    np.testing.assert_array_equal(np.stack(rows), whole)

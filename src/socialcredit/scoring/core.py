@@ -90,7 +90,7 @@ def component_points(component: Component, value: np.ndarray) -> np.ndarray:
         uptos = np.array([b.upto for b in component.bins[:-1]], dtype=np.float64)
         points = np.array([b.points for b in component.bins], dtype=np.float64)
         # The first bin with value <= upto; values above every upto fall in the catch-all last bin.
-        result = points[np.searchsorted(uptos, value, side="left")]
+        result = points[bin_index(uptos, value, side="left")]
     else:
         result = np.asarray(component.per_unit, dtype=np.float64) * value
     if component.min is not None or component.max is not None:
@@ -98,12 +98,27 @@ def component_points(component: Component, value: np.ndarray) -> np.ndarray:
     return result + 0.0  # turns -0.0 (from a negative per_unit times 0) into 0.0 for display
 
 
+def bin_index(edges: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+    """np.searchsorted(edges, values, side) for a few increasing edges: as many comparisons as edges,
+    each one cheap pass, instead of a binary search per value (NaN, which sorts last, goes last)."""
+    if edges.size > 8:
+        return np.searchsorted(edges, values, side=side)  # type: ignore[call-overload]
+    values = np.asarray(values)
+    index = np.zeros(values.shape, dtype=np.intp)
+    for edge in edges:
+        index += (edge < values) if side == "left" else (edge <= values)
+    nan = np.isnan(values)
+    if nan.any():
+        index[nan] = edges.size
+    return index
+
+
 def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
     """Index of the first tier (highest first) whose min the score reaches; -1 without tiers."""
     if not scheme.tiers:
         return np.full(score.shape[0], -1, dtype=np.int16)
     ascending = np.array([tier.min for tier in reversed(scheme.tiers)])
-    rank = np.searchsorted(ascending, score, side="right") - 1   # 0 = lowest tier
+    rank = bin_index(ascending, score, side="right") - 1   # 0 = lowest tier
     return (len(scheme.tiers) - 1 - rank).astype(np.int16)
 
 
