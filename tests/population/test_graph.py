@@ -116,3 +116,14 @@ def test_graph_made_slice_by_slice_equals_the_whole_array_formula(chunk, monkeyp
     graph = module.homophilous_small_world(crowd, spec, seed=5, chunk=chunk)
     np.testing.assert_array_equal(graph.indptr, expected.indptr)
     np.testing.assert_array_equal(graph.indices, expected.indices)
+
+
+def test_same_group_ties_count_each_tie_from_both_ends():
+    from socialcredit.scoring.kernels import same_label_entries
+
+    crowd = people(500, groups={"a": 0.5, "b": 0.3, "c": 0.2}, districts=3)
+    graph = homophilous_small_world(crowd, NetworkSpec(mean_degree=6, homophily=0.6, rewiring=0.2), seed=2, chunk=1024)
+    g = to_networkx(graph)
+    same = sum(crowd.group[a] == crowd.group[b] for a, b in g.edges())
+    assert 0 < same < g.number_of_edges()
+    assert same_label_entries(graph.indptr, graph.indices, crowd.group) == 2 * same
