@@ -57,3 +57,27 @@ def test_neighbour_mean_and_whether_anyone_is_there():
     mean, has = graph.neighbour_mean(np.array([10.0, 20.0, 40.0, 80.0]))
     assert mean.tolist() == [30.0, 10.0, 10.0, 0.0]
     assert has.tolist() == [True, True, True, False]
+
+
+def test_kept_neighbour_sums_equal_a_full_pass_bit_for_bit():
+    """Day after day a few values change; the kept sums, updated near the changes, are exactly what
+    a full pass gives (fractional values, so a running update would drift)."""
+    from socialcredit.scoring.graph import NeighbourSums
+
+    rng = np.random.default_rng(3)
+    n = 400
+    graph = Relations.from_pairs(rng.integers(0, n, 2000), rng.integers(0, n, 2000), n)
+    kept = NeighbourSums()
+    values = rng.random(n) * 1000
+    for day in range(60):
+        values = values.copy()
+        changed = rng.choice(n, size=int(rng.choice([0, 1, 5, 30, 200])), replace=False)
+        values[changed] = rng.random(changed.size) * 1000
+        if day == 30:  # a rebuilt graph: a full pass
+            graph = graph.edited(rng.integers(0, n, 50), rng.integers(0, n, 50), rng.integers(0, n, 50),
+                                 rng.integers(0, n, 50))
+        np.testing.assert_array_equal(kept.sums(graph, values), graph.neighbour_sum(values))
+        mean, has = graph.neighbour_mean(values, kept)
+        full_mean, full_has = graph.neighbour_mean(values)
+        np.testing.assert_array_equal(mean, full_mean)
+        np.testing.assert_array_equal(has, full_has)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..scheme import Scheme
 from ..scheme.models import Component
-from .graph import Relations
+from .graph import NeighbourSums, Relations
 from .kernels import rank_reasons
 
 NO_REASON = -1
@@ -150,13 +150,14 @@ def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -
     return components, np.clip(total, scale.min, scale.max)
 
 
-def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations) -> np.ndarray:
+def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
+                    kept: NeighbourSums | None = None) -> np.ndarray:
     """What each subject's relations add: weight x (mean of the neighbours' `pre` - base); 0 alone."""
     if scheme.network is None:
         raise ValueError(f"scheme '{scheme.id}' has no network term")
     if relations.n_subjects != pre.shape[0]:
         raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
-    mean, has = relations.neighbour_mean(pre)
+    mean, has = relations.neighbour_mean(pre, kept)
     return np.where(has, scheme.network.weight * (mean - scheme.scale.base), 0.0)
 
 
@@ -209,7 +210,7 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
 
 def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
                  relations: Relations | None = None, network_term: np.ndarray | None = None,
-                 detail: bool = False, size: int = SLICE) -> Scores:
+                 detail: bool = False, size: int = SLICE, kept: NeighbourSums | None = None) -> Scores:
     """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
     `features_of(slice)` gives the features of the subjects in a slice of ids.
 
@@ -217,7 +218,8 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     temporaries stay small enough to stay in the CPU's cache, and memory holds the results, not the
     workings. The network term needs everyone's `pre`: a first pass makes it, the term follows, and a
     second pass gives the rest from what the first kept of what the rules read. Without `detail`,
-    the Scores keep no features or components (a simulation day needs only outcomes)."""
+    the Scores keep no features or components (a simulation day needs only outcomes). `kept`
+    carries the neighbour sums from one call to the next (see NeighbourSums)."""
     scale = scheme.scale
     parts = [slice(low, min(low + size, n)) for low in range(0, n, size)] or [slice(0, 0)]
     from_relations = scheme.network is not None and network_term is None and relations is not None
@@ -250,7 +252,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
             else:
                 slices_read.append({name: values[name] for values in (features, components) for name in read
                                     if name in values})
-        term = network_term_of(scheme, pre, relations)
+        term = network_term_of(scheme, pre, relations, kept)
     elif scheme.network is not None and network_term is not None:
         term = network_term
     else:

@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .kernels import merge_rows, pairs_to_csr, row_sums
+from .kernels import merge_rows, pairs_to_csr, resum_rows_near, row_sums
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,41 @@ class Relations:
         Sums run row by row in stored order, so the result does not depend on threads or chunks."""
         return row_sums(self.indptr, self.indices, np.ascontiguousarray(values, dtype=np.float64))
 
-    def neighbour_mean(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean of `values` over each subject's neighbours, and whether the subject has any."""
+    def neighbour_mean(self, values: np.ndarray, kept: NeighbourSums | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean of `values` over each subject's neighbours, and whether the subject has any
+        (`kept`: sums kept from the last call, updated where values changed)."""
         degree = self.degree
-        totals = self.neighbour_sum(values)
+        totals = kept.sums(self, values) if kept is not None else self.neighbour_sum(values)
         has = degree > 0
         mean = np.zeros(self.n_subjects)
         np.divide(totals, degree, out=mean, where=has)
         return mean, has
+
+
+class NeighbourSums:
+    """Sums of a value over each subject's neighbours, kept from one call to the next.
+
+    From one day to the next a simulation changes the `pre` of a few people in a hundred: only the
+    rows of their neighbours are added up again, each in stored order as a full pass would, so the
+    sums are the same bit for bit. A new graph, or many changes, takes a full pass. The values
+    passed in are kept (not copied): they must not be changed in place afterwards."""
+
+    FULL_PASS_SHARE = 0.125  # above this share of changed subjects, one full pass is cheaper
+
+    def __init__(self) -> None:
+        self.graph: Relations | None = None
+        self.values: np.ndarray | None = None
+        self.totals: np.ndarray | None = None
+
+    def sums(self, graph: Relations, values: np.ndarray) -> np.ndarray:
+        """The neighbour sums of `values` on `graph` (an array this object owns and updates later)."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        if self.graph is graph and self.values is not None and self.totals is not None \
+                and self.values.shape == values.shape:
+            changed = np.flatnonzero(self.values != values)
+            if changed.size <= self.FULL_PASS_SHARE * values.size:
+                resum_rows_near(graph.indptr, graph.indices, values, changed, self.totals)
+                self.values = values
+                return self.totals
+        self.graph, self.values, self.totals = graph, values, graph.neighbour_sum(values)
+        return self.totals

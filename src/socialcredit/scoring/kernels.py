@@ -152,3 +152,22 @@ def same_label_entries(indptr: np.ndarray, indices: np.ndarray, label: np.ndarra
                 count += 1
         total += count
     return total
+
+
+@numba.njit(cache=True, nogil=True)
+def resum_rows_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, changed: np.ndarray,
+                    sums: np.ndarray) -> None:  # pragma: no cover
+    """Recompute, in place, the row sums (as `row_sums` makes them) of the neighbours of the
+    `changed` subjects: each such row is added up again in stored order, so it is what a full pass
+    would give bit for bit; the other rows read no changed value and stand as they are."""
+    n = indptr.shape[0] - 1
+    near = np.zeros(n, dtype=np.bool_)
+    for subject in changed:
+        for entry in range(indptr[subject], indptr[subject + 1]):
+            near[indices[entry]] = True
+    for row in range(n):
+        if near[row]:
+            total = 0.0
+            for entry in range(indptr[row], indptr[row + 1]):
+                total += values[indices[entry]]
+            sums[row] = total

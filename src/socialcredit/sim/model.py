@@ -11,6 +11,7 @@ from ..population import People, homophilous_small_world, make_people
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.core import score_slices
+from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from .events import DayEvents
 from .scenario import Scenario
@@ -55,6 +56,9 @@ class Sim:
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
         self.scored_day = -1
+        # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
+        self.neighbour_sums = NeighbourSums()
+        self.true_neighbour_sums = NeighbourSums()
         self.scored_time = float("nan")  # the feature state's time at the last scoring
         self.true_events = DayEvents.empty()      # today's, from behaviour
         self.observed_events = DayEvents.empty()  # today's, from surveillance
@@ -98,11 +102,12 @@ class Sim:
         as they were)."""
         relations = self.graph if self.scheme.network is not None else None
         self.scores = None
-        self.scores = score_slices(self.scheme, self.features.features, self.n, relations)
+        self.scores = score_slices(self.scheme, self.features.features, self.n, relations, kept=self.neighbour_sums)
         self.scored_time = self.features.as_of
         if truth and self.truth is not None:
             self.true_scores = None
-            self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations)
+            self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations,
+                                            kept=self.true_neighbour_sums)
 
     def explained_scores(self) -> Scores:
         """The latest scores with every feature and component's points (for people.parquet and
