@@ -188,4 +188,4 @@ class Behaviour:
                 value = values.uniform(low, high, size=who.size)
             parts.append(DayEvents.acts(who, int(self.codes[index]), sim.time(day), value))
         sim.true_events = DayEvents.concat(parts)
-        np.add.at(sim.true_counts, (sim.true_events.kind, sim.true_events.subject), 1)
+        sim.count_events(sim.true_counts, sim.true_events)

@@ -17,10 +17,10 @@ class Scoring:
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
         if len(events):
-            np.add.at(sim.observed_counts, (events.kind, events.subject), 1)
+            sim.count_events(sim.observed_counts, events)
         false = ~events.genuine
         if false.any():
-            np.add.at(sim.false_record_counts, events.subject[false], 1)
+            np.add.at(sim.false_record_counts, events.subject[false], np.int32(1))  # see Sim.count_events
         for state, chosen in ((sim.features, None), (sim.truth, events.genuine)):
             if state is None:
                 continue
