@@ -32,8 +32,13 @@ class PersonStreams:
     numbers: a caller can draw one row at a time and hold one row in memory."""
 
     def __init__(self, seed: int, stream: str, day: int, n: int, chunk: int):
-        self.parts = [(generator(seed, stream, day, index), end - start) for index, start, end in chunks(n, chunk)]
+        self.blocks = chunks(n, chunk)
+        self.parts = [(generator(seed, stream, day, index), end - start) for index, start, end in self.blocks]
         self.empty = generator(seed, stream, day, 0)
+
+    def each(self) -> list[tuple[np.random.Generator, int, int]]:
+        """(generator, first id, end id) of each chunk, for draws shaped other than one per person."""
+        return [(g, start, end) for (g, _), (_, start, end) in zip(self.parts, self.blocks, strict=True)]
 
     def draw(self, draw: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
         """Concatenate `draw(generator, size)` over the chunks of ids 0..n-1 (last axis is people)."""

@@ -25,6 +25,8 @@ from ..sim.scenario import entitlement_effects
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
+MAX_RATE = 30.0         # acts per day: a chance of 1 - 1e-13, certain in all but name
+BLOCK = 1024            # people per block of the arrival bound (see Behaviour.acts)
 
 
 class Behaviour:
@@ -45,8 +47,10 @@ class Behaviour:
         self.disclosed = {name: c.disclose for name, c in scenario.consequences.items()
                           if name in sim.scheme.lists and c.disclose > 0 and name not in sim.scheme.honour_lists}
         self.assessed_day = -10**9
-        # Daily chance of each act per person, recomputed only when what it depends on changed.
-        self.chance: list[np.ndarray | None] = [None] * len(self.kinds)
+        # Daily rate of each act per person (float32), recomputed only when what it depends on
+        # changed, and its largest value in each block of BLOCK ids (the bound of the arrivals).
+        self.rate: list[np.ndarray | None] = [None] * len(self.kinds)
+        self.bound: list[np.ndarray | None] = [None] * len(self.kinds)
         self.chance_inputs: list[tuple | None] = [None] * len(self.kinds)
         # Chilling: the expected acts of each deterred kind, and what they would be without deterrence;
         # blocked acts: those that consequences in force prevented (no flight for the barred). Each
@@ -102,11 +106,11 @@ class Behaviour:
         factor = self.group_factors[index][sim.people.group]
         return (spec.rate * sim.people.propensity[kind] * factor).astype(np.float64)
 
-    def _chance(self, sim: Sim, index: int, log_strain: np.ndarray | None,
-                denied: dict[str, np.ndarray] | None, deterred: bool = True, gated: bool = True) -> np.ndarray:
-        """Today's chance of act `index` for every person (float32, compared with float32 draws);
-        `deterred=False` gives what it would be if the scheme did not weigh on the act, `gated=False`
-        what it would be if no denial held it back (perks granted still count)."""
+    def _rate(self, sim: Sim, index: int, log_strain: np.ndarray | None,
+              denied: dict[str, np.ndarray] | None, deterred: bool = True, gated: bool = True) -> np.ndarray:
+        """Today's rate of act `index` for every person (acts per day; the chance of at least one
+        is 1 - exp(-rate)); `deterred=False` gives what it would be if the scheme did not weigh on
+        the act, `gated=False` what it would be if no denial held it back (perks granted still count)."""
         kind, spec = self.kinds[index], self.specs[index]
         exponent = None
         if spec.stress and log_strain is not None:
@@ -127,7 +131,32 @@ class Behaviour:
             if gated:
                 for entitlement in spec.requires:
                     rate = np.where(denied[entitlement], 0.0, rate)
-        return (-np.expm1(-rate)).astype(np.float32)
+        return np.minimum(rate, MAX_RATE)
+
+    @staticmethod
+    def acts(streams: PersonStreams, rate: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """The ids (increasing) of those who act today: at least one arrival of a Poisson process of
+        their `rate`, which happens with chance 1 - exp(-rate), at most one act a day.
+
+        Drawn by thinning rather than one uniform per person: each block of BLOCK ids gets
+        Poisson(size x bound) candidate arrivals, the block's `bound` being its largest rate; each
+        lands on a person of the block uniformly and is kept with chance rate / bound. The kept
+        arrivals of a person are a Poisson process of their own rate, exactly, and the draws number
+        about the arrivals, not the people: a few in a hundred. Per chunk of ids, from its own stream."""
+        parts = []
+        for generator_, first, end in streams.each():
+            low_block, high_block = first // BLOCK, -(-end // BLOCK)
+            edges = np.arange(low_block, high_block + 1, dtype=np.int64) * BLOCK
+            low, high = np.maximum(edges[:-1], first), np.minimum(edges[1:], end)
+            block_bound = bound[low_block:high_block].astype(np.float64)
+            counts = generator_.poisson((high - low) * block_bound)
+            total = int(counts.sum())
+            if not total:
+                continue
+            where = np.repeat(low, counts) + (generator_.random(total) * np.repeat(high - low, counts)).astype(np.int64)
+            kept = generator_.random(total) * np.repeat(block_bound, counts) < rate[where]
+            parts.append(np.unique(where[kept]))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def chilling(self) -> dict[str, float]:
         """Per deterred kind, the share of acts the scheme suppresses: 1 - expected acts with the
@@ -147,9 +176,8 @@ class Behaviour:
             self.assessed_day = day
         denied = None
         log_strain = None
-        # One float32 uniform per person and kind decides whether the act happens today (rates are
-        # small: at most one event per kind and day); drawn one kind at a time, in kind order.
-        draws = PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk)
+        # Who acts today, kind after kind, from the day's streams (see `acts`).
+        streams = PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk)
         # Values only for the acts that happen, from the day's own stream (events are in id order).
         values = generator(sim.seed, "behaviour_values", day)
         parts = []
@@ -157,28 +185,34 @@ class Behaviour:
             inputs = (day if spec.stress else None,
                       self.stakes_version if spec.deterrence else None,
                       sim.scored_day if self.gated[index] else None)
-            if self.chance[index] is None or inputs != self.chance_inputs[index]:
+            if self.rate[index] is None or inputs != self.chance_inputs[index]:
                 if spec.stress and log_strain is None:  # log of (median / income), shared by all such acts
                     log_strain = np.log(self.median_income) - np.log(np.maximum(sim.people.income, 1.0))
                 if self.gated[index] and denied is None:
                     denied = sim.denied
-                chance = self._chance(sim, index, log_strain, denied)
-                self.chance[index] = chance
-                # What the day adds to the chilling and blocking tallies, while the chance holds.
+                rate = self._rate(sim, index, log_strain, denied)
+                self.rate[index] = rate.astype(np.float32)
+                self.bound[index] = np.maximum.reduceat(self.rate[index], np.arange(0, sim.n, BLOCK)) \
+                    if sim.n else np.zeros(0, dtype=np.float32)
+                # What the day adds to the chilling and blocking tallies, while the rate holds.
                 if spec.deterrence:
-                    self.daily_acts[index] = float(chance.sum(dtype=np.float64))
-                    undeterred = self._chance(sim, index, log_strain, denied, deterred=False)
-                    self.daily_undeterred[index] = float(undeterred.sum(dtype=np.float64))
+                    self.daily_acts[index] = float(-np.expm1(-rate).sum())
+                    undeterred = self._rate(sim, index, log_strain, denied, deterred=False)
+                    self.daily_undeterred[index] = float(-np.expm1(-undeterred).sum())
                     del undeterred
                 if spec.requires or self.gated[index]:
-                    prevented = self._chance(sim, index, log_strain, denied, gated=False).astype(np.float64) - chance
+                    ungated = self._rate(sim, index, log_strain, denied, gated=False)
+                    prevented = np.expm1(-rate) - np.expm1(-ungated)  # chance without the denial - with it
                     self.daily_blocked[index] = float(np.maximum(prevented, 0.0).sum())
-                    del prevented
+                    del ungated, prevented
+                del rate
                 self.chance_inputs[index] = inputs
             self.expected_blocked[index] += self.daily_blocked[index]
             self.expected_acts[index] += self.daily_acts[index]
             self.expected_undeterred[index] += self.daily_undeterred[index]
-            who = np.flatnonzero(draws.draw(lambda g, m: g.random(m, dtype=np.float32)) < self.chance[index])
+            rate32, bound = self.rate[index], self.bound[index]
+            assert rate32 is not None and bound is not None
+            who = self.acts(streams, rate32, bound)
             low, high = spec.value
             if high == low:
                 value = np.full(who.size, low)

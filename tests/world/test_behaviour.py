@@ -1,0 +1,45 @@
+"""Who acts each day: arrivals thinned from a bound per block give each person's own chance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socialcredit.sim.rng import PersonStreams
+from socialcredit.world.behaviour import BLOCK, Behaviour
+
+
+def acts_over_days(rate: np.ndarray, days: int, chunk: int = 1 << 20) -> np.ndarray:
+    """How many days each person acted, over `days` days."""
+    rate32 = rate.astype(np.float32)
+    bound = np.maximum.reduceat(rate32, np.arange(0, rate.size, BLOCK))
+    acted = np.zeros(rate.size, dtype=np.int64)
+    for day in range(days):
+        who = Behaviour.acts(PersonStreams(7, "behaviour", day, rate.size, chunk), rate32, bound)
+        assert np.all(np.diff(who) > 0), "ids increase, each at most once a day"
+        acted[who] += 1
+    return acted
+
+
+def test_each_person_acts_with_chance_one_minus_exp_of_minus_their_rate():
+    rng = np.random.default_rng(1)
+    n = 50_000
+    # Rates spread over two orders of magnitude within each block, as heterogeneous people are.
+    rate = rng.gamma(0.5, 0.04, n)
+    rate[:BLOCK] = 0.0           # a block of people who never do it
+    rate[BLOCK:2 * BLOCK] = 30   # a block of people who always do
+    days = 40
+    acted = acts_over_days(rate, days, chunk=5000)
+    assert acted[:BLOCK].sum() == 0
+    assert np.all(acted[BLOCK:2 * BLOCK] == days)
+    chance = -np.expm1(-rate)
+    for low, high in [(0.001, 0.01), (0.01, 0.03), (0.03, 0.08), (0.08, 1.0)]:
+        group = (rate > low) & (rate <= high)
+        expected = chance[group].sum() * days
+        # Poisson-binomial: within 4 standard deviations
+        sd = np.sqrt((chance[group] * (1 - chance[group])).sum() * days)
+        assert abs(acted[group].sum() - expected) < 4 * sd, (low, high, acted[group].sum(), expected)
+
+
+def test_the_same_streams_give_the_same_acts():
+    rate = np.random.default_rng(2).random(10_000) * 0.05
+    np.testing.assert_array_equal(acts_over_days(rate, 3), acts_over_days(rate, 3))
