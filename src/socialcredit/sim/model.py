@@ -64,11 +64,14 @@ class Sim:
         self.observed_events = DayEvents.empty()  # today's, from surveillance
         # Running totals per person and kind, for people.parquet and harm metrics.
         kinds = len(scheme.events)
-        self.true_counts = np.zeros((kinds, self.n), dtype=np.int32)
-        self.observed_counts = np.zeros((kinds, self.n), dtype=np.int32)
+        # Counts bounded by the days of the run (one true act per kind a day; days listed) fit 16 bits
+        # in any run shorter than 179 years: 2 bytes a person rather than 4, for each of them.
+        self.days_type = days_type = np.uint16 if self.days < 2**16 else np.int32
+        self.true_counts = np.zeros((kinds, self.n), dtype=days_type)
+        self.observed_counts = np.zeros((kinds, self.n), dtype=np.int32)  # records: no such bound
         self.false_record_counts = np.zeros(self.n, dtype=np.int32)  # records of acts one did not do
-        self.listed_days = {name: np.zeros(self.n, dtype=np.int32) for name in scheme.lists}
-        self.denied_days = {name: np.zeros(self.n, dtype=np.int32) for name in scheme.entitlements}
+        self.listed_days = {name: np.zeros(self.n, dtype=days_type) for name in scheme.lists}
+        self.denied_days = {name: np.zeros(self.n, dtype=days_type) for name in scheme.entitlements}
         self.initial_tier: np.ndarray | None = None
         self.metrics: Metrics | None = None
         self.harm: Consequences | None = None
@@ -84,10 +87,11 @@ class Sim:
             i.corrupt or i.duplicate for i in self.scenario.incidents)
 
     def count_events(self, counts: np.ndarray, events: DayEvents) -> None:
-        """Add one per event to `counts[kind, subject]` (int32). Through the flat array and with an
-        int32 one: np.add.at then takes its fast path (a Python 1 or a 2-D index makes it ~50x slower)."""
+        """Add one per event to `counts[kind, subject]`. Through the flat array and with a one of the
+        counts' own type: np.add.at then takes its fast path (a Python 1 or a 2-D index makes it ~50x
+        slower)."""
         flat = events.kind.astype(np.int64) * self.n + events.subject
-        np.add.at(counts.reshape(-1), flat, np.int32(1))
+        np.add.at(counts.reshape(-1), flat, counts.dtype.type(1))
 
     def new_event_ids(self, count: int) -> np.ndarray:
         ids = np.arange(self.next_event_id, self.next_event_id + count, dtype=np.int64)

@@ -14,8 +14,8 @@ class Consequences:
 
     def __init__(self, sim: Sim):
         n = sim.n
-        self.wrong_listed_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.lists}
-        self.wrong_denied_days = {name: np.zeros(n, dtype=np.int32) for name in sim.scheme.entitlements}
+        self.wrong_listed_days = {name: np.zeros(n, dtype=sim.days_type) for name in sim.scheme.lists}
+        self.wrong_denied_days = {name: np.zeros(n, dtype=sim.days_type) for name in sim.scheme.entitlements}
         self.ever_wrongly_listed = np.zeros(n, dtype=bool)
         self.ever_wrongly_left_off = np.zeros(n, dtype=bool)  # honour lists missed because of false records
         self.ever_wrongly_denied_perk = np.zeros(n, dtype=bool)
