@@ -183,6 +183,11 @@ def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.nd
     return tier, tier_cap, {name: lists[name] for name in scheme.lists}, entitlements
 
 
+def slices(n: int, size: int = SLICE) -> list[slice]:
+    """Consecutive slices of ids 0..n-1 of `size` (the last shorter); one empty slice when n = 0."""
+    return [slice(low, min(low + size, n)) for low in range(0, n, size)] or [slice(0, 0)]
+
+
 def outcome_inputs(scheme: Scheme) -> frozenset[str]:
     """The features and components that tier caps, lists and entitlements read."""
     expressions = [condition for condition, _ in scheme.rules.tier_caps]
@@ -221,7 +226,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     the Scores keep no features or components (a simulation day needs only outcomes). `kept`
     carries the neighbour sums from one call to the next (see NeighbourSums)."""
     scale = scheme.scale
-    parts = [slice(low, min(low + size, n)) for low in range(0, n, size)] or [slice(0, 0)]
+    parts = slices(n, size)
     from_relations = scheme.network is not None and network_term is None and relations is not None
     pre = np.empty(n)
     kept_features: dict[str, np.ndarray] = {}

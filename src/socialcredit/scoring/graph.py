@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -101,19 +102,21 @@ class NeighbourSums:
     FULL_PASS_SHARE = 0.125  # above this share of changed subjects, one full pass is cheaper
 
     def __init__(self) -> None:
-        self.graph: Relations | None = None
+        # The graph the sums were made on, by weak reference: a graph replaced by a rebuilt one is
+        # not kept alive here (at 50M people that would be 2 GiB).
+        self.graph: weakref.ref[Relations] | None = None
         self.values: np.ndarray | None = None
         self.totals: np.ndarray | None = None
 
     def sums(self, graph: Relations, values: np.ndarray) -> np.ndarray:
         """The neighbour sums of `values` on `graph` (an array this object owns and updates later)."""
         values = np.ascontiguousarray(values, dtype=np.float64)
-        if self.graph is graph and self.values is not None and self.totals is not None \
+        if self.graph is not None and self.graph() is graph and self.values is not None and self.totals is not None \
                 and self.values.shape == values.shape:
             changed = np.flatnonzero(self.values != values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 resum_rows_near(graph.indptr, graph.indices, values, changed, self.totals)
                 self.values = values
                 return self.totals
-        self.graph, self.values, self.totals = graph, values, graph.neighbour_sum(values)
+        self.graph, self.values, self.totals = weakref.ref(graph), values, graph.neighbour_sum(values)
         return self.totals

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scoring.core import score_slices
+from ..scoring.core import score_features, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import PersonStreams, generator
@@ -86,52 +86,78 @@ class Behaviour:
             if spec.deterrence == 0 or self.observed_chance[kind] == 0:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
-            # One's own act moves one's own `pre`; the neighbours' term stays as it is.
-            after = score_slices(scheme, lambda part, kind=kind, value=value: sim.features.features_with_one_more(
-                kind, value, part=part), sim.n, network_term=sim.scores.network_term)
-            stake = (sim.scores.score - after.score) / span * 100
-            for name, allowed in sim.scores.entitlements.items():
-                stake += SANCTION_WEIGHT * (allowed & ~after.entitlements[name])
-                stake -= SANCTION_WEIGHT * (~allowed & after.entitlements[name])
-            for name, share in self.disclosed.items():  # being shown in public weighs like a sanction
-                stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name] & after.lists[name])
-            self.stakes[index] = stake.astype(np.float32)
+            stakes = self.stakes[index]  # refilled in place
+            for part in slices(sim.n):  # slice by slice: the workings stay small
+                # One's own act moves one's own `pre`; the neighbours' term stays as it is.
+                after = score_features(scheme, sim.features.features_with_one_more(kind, value, part=part),
+                                       network_term=sim.scores.network_term[part])
+                stake = (sim.scores.score[part] - after.score) / span * 100
+                for name, allowed in sim.scores.entitlements.items():
+                    stake += SANCTION_WEIGHT * (allowed[part] & ~after.entitlements[name])
+                    stake -= SANCTION_WEIGHT * (~allowed[part] & after.entitlements[name])
+                for name, share in self.disclosed.items():  # being shown in public weighs like a sanction
+                    stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name][part] & after.lists[name])
+                stakes[part] = stake
         self.stakes_version += 1
 
-    def base(self, sim: Sim, index: int) -> np.ndarray:
+    def base(self, sim: Sim, index: int, part: slice) -> np.ndarray:
         """Personal rate of act `index` before the scheme and one's circumstances weigh on it: the
         act's rate x one's propensity x one's group's factor. Made when needed rather than kept, as
         it is needed only when a chance is recomputed."""
         kind, spec = self.kinds[index], self.specs[index]
-        factor = self.group_factors[index][sim.people.group]
-        return (spec.rate * sim.people.propensity[kind] * factor).astype(np.float64)
+        factor = self.group_factors[index][sim.people.group[part]]
+        return (spec.rate * sim.people.propensity[kind][part] * factor).astype(np.float64)
 
-    def _rate(self, sim: Sim, index: int, log_strain: np.ndarray | None,
-              denied: dict[str, np.ndarray] | None, deterred: bool = True, gated: bool = True) -> np.ndarray:
-        """Today's rate of act `index` for every person (acts per day; the chance of at least one
-        is 1 - exp(-rate)); `deterred=False` gives what it would be if the scheme did not weigh on
-        the act, `gated=False` what it would be if no denial held it back (perks granted still count)."""
+    def _rate(self, sim: Sim, index: int, part: slice, denied: dict[str, np.ndarray] | None,
+              deterred: bool = True, gated: bool = True) -> np.ndarray:
+        """Today's rate of act `index` for the people of `part` (acts per day; the chance of at
+        least one is 1 - exp(-rate)); `deterred=False` gives what it would be if the scheme did not
+        weigh on the act, `gated=False` what it would be if no denial held it back (perks granted
+        still count)."""
         kind, spec = self.kinds[index], self.specs[index]
         exponent = None
-        if spec.stress and log_strain is not None:
-            exponent = spec.stress * log_strain
+        if spec.stress:  # log of (median / income): strain rises as income falls
+            exponent = spec.stress * (np.log(self.median_income) - np.log(np.maximum(sim.people.income[part], 1.0)))
         if deterred and spec.deterrence and self.observed_chance[kind]:
-            deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index]
+            deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index][part]
             deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
             exponent = deterred if exponent is None else exponent + deterred
-        rate = self.base(sim, index)
+        rate = self.base(sim, index, part)
         if exponent is not None:
             rate = rate * np.exp(exponent)
         if denied is not None:
             for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
-                for side, in_force in (("denied", denied[entitlement]), ("granted", ~denied[entitlement])):
+                for side, in_force in (("denied", denied[entitlement][part]), ("granted", ~denied[entitlement][part])):
                     factor = getattr(consequence, side).behaviours.get(kind)
                     if factor is not None and (gated or side == "granted"):  # ungated: no denial's effect
                         rate = rate * np.where(in_force, factor, 1.0)
             if gated:
                 for entitlement in spec.requires:
-                    rate = np.where(denied[entitlement], 0.0, rate)
+                    rate = np.where(denied[entitlement][part], 0.0, rate)
         return np.minimum(rate, MAX_RATE)
+
+    def _recompute(self, sim: Sim, index: int, denied: dict[str, np.ndarray] | None) -> None:
+        """Today's rate of act `index` for everyone, into its float32 array (made once, refilled),
+        with each block's bound and what the day adds to the chilling and blocking tallies while it
+        holds; slice by slice, so that the float64 workings stay small."""
+        spec = self.specs[index]
+        rate32 = self.rate[index]
+        if rate32 is None:
+            rate32 = self.rate[index] = np.empty(sim.n, dtype=np.float32)
+        acts = undeterred = blocked = 0.0
+        for part in slices(sim.n):
+            rate = self._rate(sim, index, part, denied)
+            rate32[part] = rate
+            if spec.deterrence:
+                acts += float(-np.expm1(-rate).sum())
+                undeterred += float(-np.expm1(-self._rate(sim, index, part, denied, deterred=False)).sum())
+            if spec.requires or self.gated[index]:
+                ungated = self._rate(sim, index, part, denied, gated=False)
+                prevented = np.expm1(-rate) - np.expm1(-ungated)  # chance without the denial - with it
+                blocked += float(np.maximum(prevented, 0.0).sum())
+        self.bound[index] = np.maximum.reduceat(rate32, np.arange(0, sim.n, BLOCK)) if sim.n \
+            else np.zeros(0, dtype=np.float32)
+        self.daily_acts[index], self.daily_undeterred[index], self.daily_blocked[index] = acts, undeterred, blocked
 
     @staticmethod
     def acts(streams: PersonStreams, rate: np.ndarray, bound: np.ndarray) -> np.ndarray:
@@ -176,7 +202,6 @@ class Behaviour:
             self.assess_stakes(sim)
             self.assessed_day = day
         denied = None
-        log_strain = None
         # Who acts today, kind after kind, from the day's streams (see `acts`).
         streams = PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk)
         # Values only for the acts that happen, from the day's own stream (events are in id order).
@@ -187,26 +212,9 @@ class Behaviour:
                       self.stakes_version if spec.deterrence else None,
                       sim.scored_day if self.gated[index] else None)
             if self.rate[index] is None or inputs != self.chance_inputs[index]:
-                if spec.stress and log_strain is None:  # log of (median / income), shared by all such acts
-                    log_strain = np.log(self.median_income) - np.log(np.maximum(sim.people.income, 1.0))
                 if self.gated[index] and denied is None:
                     denied = sim.denied
-                rate = self._rate(sim, index, log_strain, denied)
-                self.rate[index] = rate.astype(np.float32)
-                self.bound[index] = np.maximum.reduceat(self.rate[index], np.arange(0, sim.n, BLOCK)) \
-                    if sim.n else np.zeros(0, dtype=np.float32)
-                # What the day adds to the chilling and blocking tallies, while the rate holds.
-                if spec.deterrence:
-                    self.daily_acts[index] = float(-np.expm1(-rate).sum())
-                    undeterred = self._rate(sim, index, log_strain, denied, deterred=False)
-                    self.daily_undeterred[index] = float(-np.expm1(-undeterred).sum())
-                    del undeterred
-                if spec.requires or self.gated[index]:
-                    ungated = self._rate(sim, index, log_strain, denied, gated=False)
-                    prevented = np.expm1(-rate) - np.expm1(-ungated)  # chance without the denial - with it
-                    self.daily_blocked[index] = float(np.maximum(prevented, 0.0).sum())
-                    del ungated, prevented
-                del rate
+                self._recompute(sim, index, denied)
                 self.chance_inputs[index] = inputs
             self.expected_blocked[index] += self.daily_blocked[index]
             self.expected_acts[index] += self.daily_acts[index]
