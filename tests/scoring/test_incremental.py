@@ -200,3 +200,35 @@ def test_scoring_slice_by_slice_equals_scoring_everyone_at_once(network):
         np.testing.assert_array_equal(sliced.score, whole.score)
         for name, allowed in whole.entitlements.items():
             np.testing.assert_array_equal(sliced.entitlements[name], allowed)
+
+
+def test_history_packed_or_not_gives_the_batch_features():
+    """A day's subjects are kept as 16-bit gaps where they fit and as they are where one does not;
+    both give back the same features when the events leave their window."""
+    from socialcredit.scoring.incremental import SortedIds
+
+    ids = np.array([3, 3, 60_000, 60_001])
+    packed = SortedIds.pack(ids)
+    assert packed is not None and packed.gaps.dtype == np.uint16
+    np.testing.assert_array_equal(packed.unpack(), ids)
+    assert SortedIds.pack(np.array([0, 2**16])) is None and SortedIds.pack(np.array([], dtype=np.int64)) is None
+
+    scheme = varied_scheme(None)
+    n = 200_000
+    state = IncrementalFeatures(scheme, n, start=0.0)
+    log = []
+    for day, subjects in enumerate([[5, 5, 90_000], [199_999, 0], [7, 65_542, 131_078]]):  # gaps over and under 2**16
+        state.advance(float(day))
+        subject = np.array(subjects)
+        kind = np.full(subject.size, list(scheme.events).index("rating"))
+        value = np.arange(1.0, subject.size + 1)
+        state.add(float(day), subject, kind, value, np.ones(subject.size))
+        log.append(np.stack([subject, kind, np.full(subject.size, day), value, np.ones(subject.size)]))
+    events = np.concatenate(log, axis=1)
+    arrays = EventArrays.build(*events[:2], events[2], events[3], events[4], n_subjects=n)
+    for day in (50, 90, 90.5, 91, 92, 95):  # the 90-day rating window passes over each batch
+        state.advance(float(day))
+        batch = compute_features(scheme, arrays, float(day))
+        for name, values in state.features().items():
+            # (half-lives decay day by day: equal to rounding, as everywhere else)
+            np.testing.assert_allclose(values, batch[name], rtol=1e-9, atol=1e-12, err_msg=f"{name} at {day}")

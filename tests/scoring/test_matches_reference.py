@@ -474,7 +474,7 @@ def test_the_strategy_puts_events_on_window_lower_bounds() -> None:
     # The property is only as good as its examples: the exclusive bound must actually be exercised.
     hits = []
 
-    @settings(max_examples=100, database=None, phases=[Phase.generate], deadline=None)
+    @settings(max_examples=100, database=None, phases=[Phase.generate], deadline=None, derandomize=True)
     @given(cases())
     def draw_some(case: Case) -> None:
         hits.append(window_bound_hits(case))
