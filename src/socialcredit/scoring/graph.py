@@ -99,7 +99,7 @@ class NeighbourSums:
     sums are the same bit for bit. A new graph, or many changes, takes a full pass. The values
     passed in are kept (not copied): they must not be changed in place afterwards."""
 
-    FULL_PASS_SHARE = 0.125  # above this share of changed subjects, one full pass is cheaper
+    FULL_PASS_SHARE = 0.25  # above this share of rows to add up again, one full pass is cheaper
 
     def __init__(self) -> None:
         # The graph the sums were made on, by weak reference: a graph replaced by a rebuilt one is
@@ -114,7 +114,9 @@ class NeighbourSums:
         if self.graph is not None and self.graph() is graph and self.values is not None and self.totals is not None \
                 and self.values.shape == values.shape:
             changed = np.flatnonzero(self.values != values)
-            if changed.size <= self.FULL_PASS_SHARE * values.size:
+            # The rows to add up again are at most the changed people's ties: beyond a share of
+            # all ties, one full pass costs less.
+            if changed.size * max(graph.indices.size / max(values.size, 1), 1.0) <= self.FULL_PASS_SHARE * values.size:
                 resum_rows_near(graph.indptr, graph.indices, values, changed, self.totals)
                 self.values = values
                 return self.totals

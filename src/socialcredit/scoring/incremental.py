@@ -256,13 +256,18 @@ class IncrementalFeatures:
                     np.maximum.at(self.latest[name], remaining_subjects[mine], remaining_times[mine])
         return np.unique(np.concatenate(touched_subjects)) if touched_subjects else np.zeros(0, np.int64)
 
-    def _reset_empty(self, name: str) -> None:
-        """A sum that holds no event any more is exactly 0, whatever rounding left behind."""
-        if name in self.held:
-            empty = self.held[name] == 0
-            self.total[name][empty] = 0.0
-            if name in self.weight:
-                self.weight[name][empty] = 0.0
+    def _reset_empty(self, name: str, subjects: np.ndarray | None = None) -> None:
+        """A sum that holds no event any more is exactly 0, whatever rounding left behind (looked
+        at among `subjects`, those whose events left, when given)."""
+        if name not in self.held:
+            return
+        if subjects is None:
+            empty: np.ndarray = self.held[name] == 0
+        else:
+            empty = subjects[self.held[name][subjects] == 0]
+        self.total[name][empty] = 0.0
+        if name in self.weight:
+            self.weight[name][empty] = 0.0
 
     def _apply(self, name: str, subject: np.ndarray, value: np.ndarray | None, weight: np.ndarray | None,
                sign: float, age: float | np.ndarray) -> None:
@@ -309,7 +314,7 @@ class IncrementalFeatures:
                 self.total[name] *= factor
                 if name in self.weight:
                     self.weight[name] *= factor
-        touched: set[str] = set()
+        touched: dict[str, list[np.ndarray]] = {}  # per feature, the subjects whose events left
         for name in self.expiring:
             feature = self.scheme.features[name]
             code = self.codes[feature.event or ""]
@@ -322,15 +327,15 @@ class IncrementalFeatures:
                     _counted(feature, self.retention, as_of - batch.time)
                 if leaving and name in self.merged and name in batch.starts:
                     self._apply(name, batch.starts[name], None, None, sign=-1.0, age=as_of - batch.time)
-                    touched.add(name)
+                    touched.setdefault(name, []).append(batch.starts[name])
                 elif leaving and name not in self.merged and code in batch.by_kind:
                     subject, value, weight, _ = batch.by_kind[code]
                     if isinstance(subject, SortedIds):
                         subject = subject.unpack()
                     self._apply(name, subject, value, weight, sign=-1.0, age=as_of - batch.time)
-                    touched.add(name)
-        for name in touched:
-            self._reset_empty(name)
+                    touched.setdefault(name, []).append(subject)
+        for name, left in touched.items():
+            self._reset_empty(name, np.concatenate(left))
         stale = bisect_left(self.times, as_of - self.horizon)  # no feature holds events older than this
         if stale > 64:  # drop in slices, not one by one
             del self.history[:stale], self.times[:stale]

@@ -154,7 +154,7 @@ def same_label_entries(indptr: np.ndarray, indices: np.ndarray, label: np.ndarra
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def resum_rows_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, changed: np.ndarray,
                     sums: np.ndarray) -> None:  # pragma: no cover
     """Recompute, in place, the row sums (as `row_sums` makes them) of the neighbours of the
@@ -165,7 +165,7 @@ def resum_rows_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
     for subject in changed:
         for entry in range(indptr[subject], indptr[subject + 1]):
             near[indices[entry]] = True
-    for row in range(n):
+    for row in numba.prange(n):  # each row added up by one thread, in stored order
         if near[row]:
             total = 0.0
             for entry in range(indptr[row], indptr[row + 1]):
