@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .db import AuditEntry, utcnow
@@ -26,17 +27,23 @@ def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subje
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def _last(session: Session) -> tuple[int, str]:
-    pending = session.info.get("audit_last")  # entries appended earlier in this transaction
+LAST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
+def _last(session: Session | Connection) -> tuple[int, str]:
+    # Entries appended earlier in this session's transaction. (A Connection's info outlives its
+    # transactions, so on a Connection the last entry is always read: another writer may have
+    # appended since.)
+    pending = session.info.get("audit_last") if isinstance(session, Session) else None
     if pending is None:
-        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-                               ).first()
+        last = session.execute(LAST).first()
         pending = (last[0], last[1]) if last else (0, GENESIS)
     return pending
 
 
-def append_many(session: Session, entries: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
-    """Append (actor, action, subject, detail) entries in one statement, chained in order."""
+def append_many(session: Session | Connection, entries: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
+    """Append (actor, action, subject, detail) entries in one statement, chained in order, in the
+    caller's transaction (a Session's, or a Connection's: one without the ORM, for the read log)."""
     seq, prev = _last(session)
     rows = []
     for actor, action, subject, detail in entries:
@@ -48,7 +55,8 @@ def append_many(session: Session, entries: list[tuple[str, str, str | None, dict
         prev = digest
     if rows:
         session.execute(AuditEntry.__table__.insert(), rows)
-        session.info["audit_last"] = (seq, prev)
+        if isinstance(session, Session):
+            session.info["audit_last"] = (seq, prev)
 
 
 def append(session: Session, actor: str, action: str, subject: str | None = None,
