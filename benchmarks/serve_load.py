@@ -55,6 +55,7 @@ class Connection:
         self.sock.setblocking(False)
         self.buffer = b""
         self.due = self.sent = 0.0
+        self.idle_since = time.perf_counter()
 
     def response(self) -> int | None:
         """The status of the response in the buffer once it is complete (and drop it), else None."""
@@ -91,6 +92,10 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
         opened += 1
         return connection
 
+    def close(connection: Connection) -> None:
+        selector.unregister(connection.sock)
+        connection.sock.close()
+
     for _ in range(4):
         idle.append(connect())
     total = int(rate * seconds)
@@ -108,7 +113,9 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
         while next_i < total and start + next_i / rate <= now:
             scheduled.append((start + next_i / rate, next_i))
             next_i += 1
-        while scheduled and (idle or opened < max_connections):
+        while idle and now - idle[0].idle_since > 4:  # the server drops keep-alive connections idle for 5 s
+            close(idle.pop(0))
+        while scheduled and (idle or len(selector.get_map()) < max_connections):
             connection = idle.pop() if idle else connect()
             connection.due, index = scheduled.pop(0)
             connection.sent = time.perf_counter()
@@ -119,8 +126,14 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
         for key, _ in selector.select(timeout):
             connection = key.data
             chunk = connection.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("the server closed a connection")
+            if not chunk:  # closed by the server: idle (dropped quietly), or with a request in flight (an error)
+                if connection in idle:
+                    idle.remove(connection)
+                else:
+                    errors += 1
+                    in_flight -= 1
+                close(connection)
+                continue
             connection.buffer += chunk
             status = connection.response()
             if status is not None:
@@ -129,6 +142,7 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
                 from_sent.append((done - connection.sent) * 1000)
                 errors += not 200 <= status < 300
                 in_flight -= 1
+                connection.idle_since = done
                 idle.append(connection)
     cpu = time.process_time() - cpu
     for key in list(selector.get_map().values()):

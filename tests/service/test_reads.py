@@ -93,3 +93,36 @@ def test_concurrent_reads_and_writes_keep_one_chain_with_every_read(lending):
     assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
     with service.sessions() as session:
         assert audit.verify(session).intact
+
+
+def test_the_fast_routes_answer_as_the_fastapi_routes_do(lending):
+    service, keys, _ = lending
+    app = create_app(service)
+    client = TestClient(app)
+    client.post("/v1/events", json={"events": [{"id": "d1", "subject": "bob", "kind": "default", "time": NOW - 5},
+                                               {"subject": "alice", "kind": "payment", "time": NOW - 5}]},
+                headers=H(keys.operator))
+    requests = [("GET", path, headers) for path in (
+        "/v1/subjects/bob", "/v1/subjects/alice", "/v1/subjects/nobody", "/v1/subjects/bob/entitlements/loan",
+        "/v1/subjects/alice/entitlements/loan", "/v1/subjects/bob/entitlements/fly", "/v1/subjects/bob/",
+        "/v1/subjects/a%20b") for headers in (H(keys.bob), H(keys.admin), H(keys.auditor), H(keys.operator), {},
+                                             {"Authorization": "Bearer sck_nope_nope"}, {"Authorization": "Basic x"})]
+    requests += [("HEAD", "/v1/subjects/bob", H(keys.admin)), ("POST", "/v1/subjects/bob", H(keys.admin))]
+
+    def answers() -> list[tuple[int, str]]:
+        return [(r.status_code, r.text) for r in (client.request(m, p, headers=h) for m, p, h in requests)]
+
+    def reads() -> list[tuple[str, str, str]]:
+        log = client.get("/v1/audit?limit=10000", headers=H(keys.auditor)).json()
+        return [(e["actor"], e["action"], e["subject"]) for e in log if e["action"] in ("read_record",
+                                                                                         "entitlement_check")]
+
+    fast = answers()
+    fast_reads = reads()
+    lanes = [r for r in app.router.routes if type(r).__name__ == "Route" and r.path.startswith("/v1/subjects")]
+    assert len(lanes) == 2
+    for lane in lanes:
+        app.router.routes.remove(lane)
+    assert answers() == fast
+    assert reads() == fast_reads * 2
+    assert {status for status, _ in fast} == {200, 401, 403, 404, 405}

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from .core import MAX_BATCH, Actor, Service, ServiceError
 from .keys import lookup
@@ -117,10 +118,17 @@ def create_app(service: Service) -> FastAPI:
     # encoding over what the service built. They run on the event loop (one short read on a kept
     # connection, then scoring one subject) and await the audit commit of the read without holding
     # a thread: no trip through the thread pool per request.
-    @app.get("/v1/subjects/{subject}")
-    async def get_subject(subject: str, who: Who) -> JSONResponse:
+    async def read_record(subject: str, who: Actor) -> JSONResponse:
         may_read(who, subject)
         return JSONResponse(await service.record_async(subject, who))
+
+    async def check_entitlement(subject: str, action: str, who: Actor) -> JSONResponse:
+        may_read(who, subject)
+        return JSONResponse(await service.entitlement_async(subject, action, who))
+
+    @app.get("/v1/subjects/{subject}")
+    async def get_subject(subject: str, who: Who) -> JSONResponse:
+        return await read_record(subject, who)
 
     @app.get("/v1/subjects/{subject}/events")
     def get_events(subject: str, who: Who) -> list[dict[str, Any]]:
@@ -134,8 +142,27 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/v1/subjects/{subject}/entitlements/{action}")
     async def get_entitlement(subject: str, action: str, who: Who) -> JSONResponse:
-        may_read(who, subject)
-        return JSONResponse(await service.entitlement_async(subject, action, who))
+        return await check_entitlement(subject, action, who)
+
+    # The same two reads again, as plain Starlette routes put first: they take the GETs, and skip
+    # FastAPI's per-request dependency solving and parameter validation (two path strings and one
+    # header: nothing to validate), half the framework's cost per request. The FastAPI routes above
+    # stay for the OpenAPI description (and would answer if these were taken away); both call the
+    # same functions, with the same key check, roles and audit entry. (`methods` is set after
+    # construction, as Starlette adds HEAD to a GET route: a HEAD stays a 405, as before.)
+    async def subject_lane(request: Request) -> JSONResponse:
+        who = await actor(request.headers.get("authorization"))
+        return await read_record(request.path_params["subject"], who)
+
+    async def entitlement_lane(request: Request) -> JSONResponse:
+        who = await actor(request.headers.get("authorization"))
+        return await check_entitlement(request.path_params["subject"], request.path_params["action"], who)
+
+    for path, lane in (("/v1/subjects/{subject}", subject_lane),
+                       ("/v1/subjects/{subject}/entitlements/{action}", entitlement_lane)):
+        route = Route(path, lane, methods=["GET"], include_in_schema=False)
+        route.methods = {"GET"}
+        app.router.routes.insert(0, route)
 
     @app.post("/v1/appeals", status_code=201)
     def post_appeal(body: AppealIn, who: Who) -> dict[str, Any]:
