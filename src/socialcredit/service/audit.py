@@ -41,10 +41,11 @@ def _last(session: Session | Connection) -> tuple[int, str]:
     return pending
 
 
-def append_many(session: Session | Connection, entries: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
-    """Append (actor, action, subject, detail) entries in one statement, chained in order, in the
-    caller's transaction (a Session's, or a Connection's: one without the ORM, for the read log)."""
-    seq, prev = _last(session)
+Entries = list[tuple[str, str, str | None, dict[str, Any]]]  # (actor, action, subject, detail)
+
+
+def _chain(entries: Entries, seq: int, prev: str) -> list[dict[str, Any]]:
+    """The rows of these entries after entry `seq` whose hash is `prev`, chained in order."""
     rows = []
     for actor, action, subject, detail in entries:
         seq += 1
@@ -53,10 +54,43 @@ def append_many(session: Session | Connection, entries: list[tuple[str, str, str
         rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "detail": detail,
                      "prev_hash": prev, "hash": digest})
         prev = digest
+    return rows
+
+
+def append_many(session: Session | Connection, entries: Entries) -> None:
+    """Append (actor, action, subject, detail) entries in one statement, chained in order, in the
+    caller's transaction (a Session's, or a Connection's: one without the ORM, for the read log)."""
+    rows = _chain(entries, *_last(session))
     if rows:
         session.execute(AuditEntry.__table__.insert(), rows)
         if isinstance(session, Session):
-            session.info["audit_last"] = (seq, prev)
+            session.info["audit_last"] = (rows[-1]["seq"], rows[-1]["hash"])
+
+
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+_SQLITE_LAST = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+_SQLITE_INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
+def commit_many_sqlite(connection: Any, entries: Entries) -> None:
+    """`append_many` in a transaction of its own on a bare sqlite3 connection: BEGIN IMMEDIATE
+    (the write lock first, so no other process appends between the read of the last entry and
+    the insert), read the last entry, insert, COMMIT. The same rows as `append_many` writes (the
+    detail as the JSON text SQLAlchemy's JSON type stores), without SQLAlchemy's work per
+    statement: for the read log, whose transactions are many and small."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        last = cursor.execute(_SQLITE_LAST).fetchone()
+        rows = _chain(entries, *(last or (0, GENESIS)))
+        cursor.executemany(_SQLITE_INSERT, [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in _COLUMNS)
+                                            for row in rows])
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        cursor.close()
 
 
 def append(session: Session, actor: str, action: str, subject: str | None = None,

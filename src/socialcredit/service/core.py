@@ -517,9 +517,10 @@ class ReadLog:
     serves many reads, and no read goes unlogged.
 
     The entries are written by one thread on a connection it keeps, with Core statements (no ORM
-    session): a transaction of a few reads is BEGIN (IMMEDIATE on SQLite), read the last entry,
-    insert, COMMIT. Readers wait on a threading.Event (`log`), or on a future of their event loop
-    (`log_async`), which holds no thread while the commit runs."""
+    session), on SQLite with the driver's own (`audit.commit_many_sqlite`): a transaction of a few
+    reads is BEGIN (IMMEDIATE on SQLite), read the last entry, insert, COMMIT. Readers wait on a
+    threading.Event (`log`), or on a future of their event loop (`log_async`), which holds no
+    thread while the commit runs."""
 
     def __init__(self, service: Service):
         self.service = service
@@ -572,9 +573,13 @@ class ReadLog:
         connection = self.connection if self.connection is not None else service.write_engine.connect()
         self.connection = None
         try:
-            with service.write_lock, connection.begin():
-                service._begin_write(connection)
-                audit.append_many(connection, entries)
+            if connection.dialect.name == "sqlite":
+                with service.write_lock:
+                    audit.commit_many_sqlite(connection.connection.dbapi_connection, entries)
+            else:
+                with service.write_lock, connection.begin():
+                    service._begin_write(connection)
+                    audit.append_many(connection, entries)
         except BaseException:
             with suppress(Exception):
                 connection.close()  # a failed connection is not reused: the next batch opens another
