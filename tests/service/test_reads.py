@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -126,3 +127,23 @@ def test_the_fast_routes_answer_as_the_fastapi_routes_do(lending):
     assert answers() == fast
     assert reads() == fast_reads * 2
     assert {status for status, _ in fast} == {200, 401, 403, 404, 405}
+
+
+def test_reads_survive_the_database_dropping_the_kept_connections(lending, backend):
+    if backend != "postgresql":
+        pytest.skip("a SQLite file has no server to drop a connection")
+    service, keys, url = lending
+    client = TestClient(create_app(service))
+    client.post("/v1/events", json={"events": [{"subject": "bob", "kind": "payment", "time": NOW - 5}]},
+                headers=H(keys.operator))
+    assert client.get("/v1/subjects/bob", headers=H(keys.bob)).status_code == 200
+    other = make_engine(url)
+    with other.begin() as connection:  # as a server restart or an idle timeout would
+        dropped = connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+    other.dispose()
+    assert len(dropped) >= 2  # the kept read connection and the read log's
+    for path in ("/v1/subjects/bob", "/v1/subjects/bob/entitlements/loan", "/v1/subjects/bob"):
+        assert client.get(path, headers=H(keys.bob)).status_code == 200
+    log = client.get("/v1/audit", headers=H(keys.auditor)).json()
+    assert [e["action"] for e in log].count("read_record") == 3

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..eventlog import days_to_text, parse_times
@@ -32,6 +33,7 @@ from . import audit
 from .db import Appeal, AuditEntry, Event, Relation, ScoreRecord, make_sessions, utcnow
 
 MAX_BATCH = 10_000
+T = TypeVar("T")
 
 # The statements of the reads, built once: building a SELECT costs several times what SQLite takes
 # to run it, and a statement built once also keys SQLAlchemy's compiled cache at no cost.
@@ -286,6 +288,18 @@ class Service:
         finally:
             self._kept_lock.release()
 
+    def _reading(self, work: Callable[[Connection], T]) -> T:
+        """`work` on a read connection. The kept connection is not pinged before each read (a ping
+        is a round trip): if the server dropped it meanwhile, the read runs once more on a new one."""
+        try:
+            with self._connection() as connection:
+                return work(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self._connection() as connection:
+            return work(connection)
+
     def _read(self, connection: Connection, subject: str) -> tuple[Scores, int, float]:
         """Score one subject now: (scores, the subject's index, the as-of time used)."""
         as_of = self.now()
@@ -312,8 +326,7 @@ class Service:
 
     def record_unlogged(self, subject: str) -> dict[str, Any]:
         """The subject's record now. Not logged: the caller logs the read before answering it."""
-        with self._connection() as connection:
-            scores, i, as_of = self._read(connection, subject)
+        scores, i, as_of = self._reading(lambda connection: self._read(connection, subject))
         tier = scores.tier_names()[i]
         return {
             "subject": subject, "scheme": self.scheme.id, "scheme_version": self.scheme.version,
@@ -343,20 +356,23 @@ class Service:
         if action not in self.scheme.entitlements:
             raise ServiceError(404, f"action: unknown entitlement '{action}'; this scheme has: "
                                     + ", ".join(self.scheme.entitlements))
-        with self._connection() as connection:
-            scores, i, as_of = self._read(connection, subject)
-            allowed = bool(scores.entitlements[action][i])
-            answer: dict[str, Any] = {"subject": subject, "action": action, "allowed": allowed,
-                                      "as_of": days_to_text(as_of), "scheme": self.scheme.id,
-                                      "scheme_version": self.scheme.version}
-            if not allowed:
-                answer["because"] = self._why_denied(connection, scores, i, action, subject, as_of)
-                answer["appeal"] = {
-                    "how": "POST /v1/appeals with {'subject': ..., 'event_ids': [...], 'statement': ...} naming the "
-                           "events you contest; a reviewer decides, voided events drop out and the score is "
-                           "recomputed",
-                    "events_you_can_contest": [e["id"] for e in answer["because"]["events"]],
-                }
+        return self._reading(lambda connection: self._check(connection, subject, action))
+
+    def _check(self, connection: Connection, subject: str, action: str) -> dict[str, Any]:
+        """The answer of `entitlement_unlogged`, read on `connection`."""
+        scores, i, as_of = self._read(connection, subject)
+        allowed = bool(scores.entitlements[action][i])
+        answer: dict[str, Any] = {"subject": subject, "action": action, "allowed": allowed,
+                                  "as_of": days_to_text(as_of), "scheme": self.scheme.id,
+                                  "scheme_version": self.scheme.version}
+        if not allowed:
+            answer["because"] = self._why_denied(connection, scores, i, action, subject, as_of)
+            answer["appeal"] = {
+                "how": "POST /v1/appeals with {'subject': ..., 'event_ids': [...], 'statement': ...} naming the "
+                       "events you contest; a reviewer decides, voided events drop out and the score is "
+                       "recomputed",
+                "events_you_can_contest": [e["id"] for e in answer["because"]["events"]],
+            }
         return answer
 
     def _why_denied(self, session: Session | Connection, scores: Scores, i: int, action: str, subject: str,
@@ -569,8 +585,17 @@ class ReadLog:
             raise self._refuse(error)
 
     def _commit(self, entries: list[Entry]) -> None:
+        kept = self.connection
+        try:
+            self._commit_on(kept if kept is not None else self.service.write_engine.connect(), entries)
+        except DBAPIError as error:
+            if not (kept is not None and error.connection_invalidated):
+                raise
+            # the kept connection was dropped by the server meanwhile (nothing was committed on it)
+            self._commit_on(self.service.write_engine.connect(), entries)
+
+    def _commit_on(self, connection: Connection, entries: list[Entry]) -> None:
         service = self.service
-        connection = self.connection if self.connection is not None else service.write_engine.connect()
         self.connection = None
         try:
             if connection.dialect.name == "sqlite":
