@@ -225,16 +225,15 @@ class Service:
             ring |= {s for tie in ties for s in tie}
         ids = sorted(ring)
         index = {s: i for i, s in enumerate(ids)}
-        rows: list[tuple[str, str, float, float, float]] = []
+        rows: list[Any] = []
         if len(ids) == 1:
-            rows = [tuple(row) for row in session.execute(  # type: ignore[misc]
-                EVENTS_OF, {"subject": ids[0], "as_of": as_of})]
+            rows = session.execute(EVENTS_OF, {"subject": ids[0], "as_of": as_of}).all()
         for start in range(0, len(ids) if len(ids) > 1 else 0, 500):
-            rows += [tuple(row) for row in session.execute(  # type: ignore[misc]
-                EVENTS_IN, {"subjects": ids[start:start + 500], "as_of": as_of})]
-        events = EventArrays.build([index[r[0]] for r in rows], [self.codes.get(r[1], -1) for r in rows],
-                                   [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows],
-                                   n_subjects=len(ids))
+            rows += session.execute(EVENTS_IN, {"subjects": ids[start:start + 500], "as_of": as_of}).all()
+        subject, kind, time, value, weight = zip(*rows, strict=True) if rows else ((), (), (), (), ())
+        codes = self.codes
+        events = EventArrays.build([index[s] for s in subject] if len(ids) > 1 else np.zeros(len(rows), np.int64),
+                                   [codes.get(k, -1) for k in kind], time, value, weight, n_subjects=len(ids))
         known = events.kind >= 0  # kinds a newer scheme version no longer knows are not read
         if not known.all():
             events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
