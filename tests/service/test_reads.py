@@ -147,3 +147,18 @@ def test_reads_survive_the_database_dropping_the_kept_connections(lending, backe
         assert client.get(path, headers=H(keys.bob)).status_code == 200
     log = client.get("/v1/audit", headers=H(keys.auditor)).json()
     assert [e["action"] for e in log].count("read_record") == 3
+
+
+def test_a_reader_that_cannot_be_told_does_not_stop_the_read_log(lending):
+    service, keys, _ = lending
+
+    def gone(_error):
+        raise RuntimeError("Event loop is closed")
+
+    service.reads._submit(("admin:x", "read_record", "bob", {}), gone)
+    reader = threading.Thread(target=service.reads.log, args=("admin:x", "read_record", "alice", {}), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive()  # answered: the log thread lives on
+    with service.sessions() as session:
+        assert audit.verify(session).entries >= 2

@@ -622,4 +622,5 @@ class ReadLog:
             except Exception as error:  # the readers are told; the service keeps running
                 failure = error
             for _, done in batch:
-                done(failure)
+                with suppress(Exception):  # e.g. a reader whose event loop closed meanwhile: tell the others
+                    done(failure)
