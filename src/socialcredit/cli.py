@@ -401,7 +401,11 @@ def serve(
         uvicorn.run("socialcredit.service.app:from_environment", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", access_log=False)
     else:
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
+        from .service.app import settle
+
+        app = create_app(service)
+        settle()
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 @keys_app.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from fastapi import FastAPI
@@ -12,8 +13,19 @@ from .core import Service
 from .db import make_engine
 
 
+def settle() -> None:
+    """Before serving: move everything made so far (the libraries, the scheme, the app) out of the
+    garbage collector's reach. A full collection otherwise walks the ~160,000 objects of
+    SQLAlchemy, pandas, NumPy and FastAPI each time it comes (~65 ms here, a stall for every
+    request behind it); after this, only what serving made since."""
+    gc.collect()
+    gc.freeze()
+
+
 def from_environment() -> FastAPI:
     """Build the app from SOCIALCREDIT_DB and SOCIALCREDIT_SCHEME (set by `socialcredit serve`, which
     has already checked the scheme and migrated the database)."""
     url, scheme = os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"]
-    return create_app(Service(make_engine(url), load_scheme(scheme), write_engine=make_engine(url, writer=True)))
+    app = create_app(Service(make_engine(url), load_scheme(scheme), write_engine=make_engine(url, writer=True)))
+    settle()
+    return app

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .db import AuditEntry, utcnow
@@ -26,18 +27,25 @@ def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subje
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def _last(session: Session) -> tuple[int, str]:
-    pending = session.info.get("audit_last")  # entries appended earlier in this transaction
+LAST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
+def _last(session: Session | Connection) -> tuple[int, str]:
+    # Entries appended earlier in this session's transaction. (A Connection's info outlives its
+    # transactions, so on a Connection the last entry is always read: another writer may have
+    # appended since.)
+    pending = session.info.get("audit_last") if isinstance(session, Session) else None
     if pending is None:
-        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-                               ).first()
+        last = session.execute(LAST).first()
         pending = (last[0], last[1]) if last else (0, GENESIS)
     return pending
 
 
-def append_many(session: Session, entries: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
-    """Append (actor, action, subject, detail) entries in one statement, chained in order."""
-    seq, prev = _last(session)
+Entries = list[tuple[str, str, str | None, dict[str, Any]]]  # (actor, action, subject, detail)
+
+
+def _chain(entries: Entries, seq: int, prev: str) -> list[dict[str, Any]]:
+    """The rows of these entries after entry `seq` whose hash is `prev`, chained in order."""
     rows = []
     for actor, action, subject, detail in entries:
         seq += 1
@@ -46,9 +54,43 @@ def append_many(session: Session, entries: list[tuple[str, str, str | None, dict
         rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "detail": detail,
                      "prev_hash": prev, "hash": digest})
         prev = digest
+    return rows
+
+
+def append_many(session: Session | Connection, entries: Entries) -> None:
+    """Append (actor, action, subject, detail) entries in one statement, chained in order, in the
+    caller's transaction (a Session's, or a Connection's: one without the ORM, for the read log)."""
+    rows = _chain(entries, *_last(session))
     if rows:
         session.execute(AuditEntry.__table__.insert(), rows)
-        session.info["audit_last"] = (seq, prev)
+        if isinstance(session, Session):
+            session.info["audit_last"] = (rows[-1]["seq"], rows[-1]["hash"])
+
+
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+_SQLITE_LAST = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+_SQLITE_INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
+def commit_many_sqlite(connection: Any, entries: Entries) -> None:
+    """`append_many` in a transaction of its own on a bare sqlite3 connection: BEGIN IMMEDIATE
+    (the write lock first, so no other process appends between the read of the last entry and
+    the insert), read the last entry, insert, COMMIT. The same rows as `append_many` writes (the
+    detail as the JSON text SQLAlchemy's JSON type stores), without SQLAlchemy's work per
+    statement: for the read log, whose transactions are many and small."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        last = cursor.execute(_SQLITE_LAST).fetchone()
+        rows = _chain(entries, *(last or (0, GENESIS)))
+        cursor.executemany(_SQLITE_INSERT, [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in _COLUMNS)
+                                            for row in rows])
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        cursor.close()
 
 
 def append(session: Session, actor: str, action: str, subject: str | None = None,

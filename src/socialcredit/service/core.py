@@ -7,19 +7,22 @@ neighbours' own events. The same events through `socialcredit score` give the sa
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time as clock
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..eventlog import days_to_text, parse_times
@@ -30,6 +33,25 @@ from . import audit
 from .db import Appeal, AuditEntry, Event, Relation, ScoreRecord, make_sessions, utcnow
 
 MAX_BATCH = 10_000
+T = TypeVar("T")
+
+# The statements of the reads, built once: building a SELECT costs several times what SQLite takes
+# to run it, and a statement built once also keys SQLAlchemy's compiled cache at no cost.
+_EVENT_INPUTS = (Event.subject, Event.kind, Event.time, Event.value, Event.weight)
+EVENTS_OF = select(*_EVENT_INPUTS).where(Event.subject == bindparam("subject"), Event.status == "active",
+                                         Event.time <= bindparam("as_of"))
+EVENTS_IN = select(*_EVENT_INPUTS).where(Event.subject.in_(bindparam("subjects", expanding=True)),
+                                         Event.status == "active", Event.time <= bindparam("as_of"))
+TIES_OF = select(Relation.a, Relation.b).where(or_(Relation.a == bindparam("subject"),
+                                                   Relation.b == bindparam("subject")))
+TIES_IN = select(Relation.a, Relation.b).where(or_(Relation.a.in_(bindparam("subjects", expanding=True)),
+                                                   Relation.b.in_(bindparam("subjects", expanding=True))))
+ANY_EVENT = select(Event.id).where(Event.subject == bindparam("subject")).limit(1)
+ANY_TIE = select(Relation.a).where(or_(Relation.a == bindparam("subject"), Relation.b == bindparam("subject"))).limit(1)
+EVENT_COLUMNS = (Event.id, Event.kind, Event.time, Event.value, Event.weight, Event.source, Event.status)
+CONTESTABLE = select(*EVENT_COLUMNS).where(
+    Event.subject == bindparam("subject"), Event.status == "active", Event.kind.in_(bindparam("kinds", expanding=True)),
+    Event.time <= bindparam("as_of")).order_by(Event.time)
 
 
 class ServiceError(Exception):
@@ -69,10 +91,14 @@ class Service:
         # One writer at a time: the audit chain and idempotent ingest read then write.
         self.write_lock = threading.Lock()
         self.dependencies = event_dependencies(scheme)
+        # The hot reads (record, entitlement) run on one kept Core connection: no ORM session, no
+        # pool checkout and ping per read. A read that finds it in use takes one from the pool.
+        self._kept: Connection | None = None
+        self._kept_lock = threading.Lock()
         self.reads = ReadLog(self)
 
     # --- writing ---------------------------------------------------------------------------
-    def _begin_write(self, session: Session) -> None:
+    def _begin_write(self, session: Session | Connection) -> None:
         if self.engine.dialect.name == "postgresql":  # serialise writers across processes too
             session.execute(text("SELECT pg_advisory_xact_lock(726173)"))
 
@@ -163,12 +189,19 @@ class Service:
     # --- scoring ---------------------------------------------------------------------------
     def _neighbours(self, session: Session, subjects: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for start in range(0, len(subjects), 500):
-            part = subjects[start:start + 500]
-            for a, b in session.execute(select(Relation.a, Relation.b).where(or_(Relation.a.in_(part),
-                                                                                 Relation.b.in_(part)))):
-                found.update((a, b))
+        for tie in self._ties(session, subjects):
+            found.update(tie)
         return found
+
+    @staticmethod
+    def _ties(session: Session | Connection, subjects: Sequence[str]) -> list[tuple[str, str]]:
+        """The ties that name any of these subjects."""
+        if len(subjects) == 1:
+            return [(a, b) for a, b in session.execute(TIES_OF, {"subject": subjects[0]})]
+        ties: list[tuple[str, str]] = []
+        for start in range(0, len(subjects), 500):
+            ties += [(a, b) for a, b in session.execute(TIES_IN, {"subjects": list(subjects[start:start + 500])})]
+        return ties
 
     def _affected(self, session: Session, subjects: Sequence[str]) -> list[str]:
         """Subjects whose score changes when these subjects' events change: they and, with a network
@@ -182,27 +215,25 @@ class Service:
         scores, ids, _ = self._score(session, subjects, as_of)
         return scores, ids
 
-    def _score(self, session: Session, subjects: Sequence[str], as_of: float | None = None
+    def _score(self, session: Session | Connection, subjects: Sequence[str], as_of: float | None = None
                ) -> tuple[Scores, list[str], int]:
         as_of = self.now() if as_of is None else as_of
         ring = set(subjects)
         ties: list[tuple[str, str]] = []
         if self.scheme.network is not None:
-            for start in range(0, len(subjects), 500):
-                part = list(subjects)[start:start + 500]
-                ties += [(a, b) for a, b in session.execute(select(Relation.a, Relation.b).where(
-                    or_(Relation.a.in_(part), Relation.b.in_(part))))]
+            ties = self._ties(session, subjects)
             ring |= {s for tie in ties for s in tie}
         ids = sorted(ring)
         index = {s: i for i, s in enumerate(ids)}
-        rows: list[tuple[str, str, float, float, float]] = []
-        for start in range(0, len(ids), 500):
-            rows += [tuple(row) for row in session.execute(  # type: ignore[misc]
-                select(Event.subject, Event.kind, Event.time, Event.value, Event.weight).where(
-                    Event.subject.in_(ids[start:start + 500]), Event.status == "active", Event.time <= as_of))]
-        events = EventArrays.build([index[r[0]] for r in rows], [self.codes.get(r[1], -1) for r in rows],
-                                   [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows],
-                                   n_subjects=len(ids))
+        rows: list[Any] = []
+        if len(ids) == 1:
+            rows = session.execute(EVENTS_OF, {"subject": ids[0], "as_of": as_of}).all()
+        for start in range(0, len(ids) if len(ids) > 1 else 0, 500):
+            rows += session.execute(EVENTS_IN, {"subjects": ids[start:start + 500], "as_of": as_of}).all()
+        subject, kind, time, value, weight = zip(*rows, strict=True) if rows else ((), (), (), (), ())
+        codes = self.codes
+        events = EventArrays.build([index[s] for s in subject] if len(ids) > 1 else np.zeros(len(rows), np.int64),
+                                   [codes.get(k, -1) for k in kind], time, value, weight, n_subjects=len(ids))
         known = events.kind >= 0  # kinds a newer scheme version no longer knows are not read
         if not known.all():
             events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
@@ -225,31 +256,76 @@ class Service:
             for i, s in enumerate(ids) if s in wanted])
 
     # --- reading ---------------------------------------------------------------------------
-    def subject_exists(self, session: Session, subject: str) -> bool:
-        if session.execute(select(Event.id).where(Event.subject == subject).limit(1)).first():
+    def subject_exists(self, session: Session | Connection, subject: str) -> bool:
+        if session.execute(ANY_EVENT, {"subject": subject}).first():
             return True
-        return session.execute(select(Relation.a).where(or_(Relation.a == subject, Relation.b == subject))
-                               .limit(1)).first() is not None
+        return session.execute(ANY_TIE, {"subject": subject}).first() is not None
 
-    def _read(self, subject: str, actor: Actor, action: str) -> tuple[Session, Scores, int, float]:
-        """Score one subject now: (open session, scores, the subject's index, the as-of time used)."""
-        session = self.reader()
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A Core connection for one read, its transaction ended after (so the next read sees every
+        commit made since). The kept one when free; one that failed is dropped, not kept."""
+        if not self._kept_lock.acquire(blocking=False):
+            with self.engine.connect() as connection:
+                yield connection
+            return
+        try:
+            connection = self._kept if self._kept is not None else self.engine.connect()
+            self._kept = None
+            try:
+                yield connection
+                connection.rollback()
+            except ServiceError:
+                connection.rollback()
+                self._kept = connection
+                raise
+            except BaseException:
+                with suppress(Exception):
+                    connection.close()
+                raise
+            self._kept = connection
+        finally:
+            self._kept_lock.release()
+
+    def _reading(self, work: Callable[[Connection], T]) -> T:
+        """`work` on a read connection. The kept connection is not pinged before each read (a ping
+        is a round trip): if the server dropped it meanwhile, the read runs once more on a new one."""
+        try:
+            with self._connection() as connection:
+                return work(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self._connection() as connection:
+            return work(connection)
+
+    def _read(self, connection: Connection, subject: str) -> tuple[Scores, int, float]:
+        """Score one subject now: (scores, the subject's index, the as-of time used)."""
         as_of = self.now()
-        scores, ids, found = self._score(session, [subject], as_of)
+        scores, ids, found = self._score(connection, [subject], as_of)
         # a subject exists when an event or a tie names it (checked only when no event was found)
-        if not found and not self.subject_exists(session, subject):
-            session.close()
+        if not found and not self.subject_exists(connection, subject):
             raise ServiceError(404, f"subject: no events or relations name '{subject}'")
-        return session, scores, ids.index(subject), as_of
+        return scores, ids.index(subject), as_of
 
     def _log_read(self, actor: Actor, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
         """Log a read; return once the entry is committed (reads logged together share a commit)."""
         self.reads.log(actor.name, action, subject, detail or {})
 
     def record(self, subject: str, actor: Actor) -> dict[str, Any]:
-        session, scores, i, as_of = self._read(subject, actor, "read")
-        session.close()
+        answer = self.record_unlogged(subject)
         self._log_read(actor, "read_record", subject)
+        return answer
+
+    async def record_async(self, subject: str, actor: Actor) -> dict[str, Any]:
+        """`record` for an event loop: it waits for the audit commit without holding a thread."""
+        answer = self.record_unlogged(subject)
+        await self.reads.log_async(actor.name, "read_record", subject, {})
+        return answer
+
+    def record_unlogged(self, subject: str) -> dict[str, Any]:
+        """The subject's record now. Not logged: the caller logs the read before answering it."""
+        scores, i, as_of = self._reading(lambda connection: self._read(connection, subject))
         tier = scores.tier_names()[i]
         return {
             "subject": subject, "scheme": self.scheme.id, "scheme_version": self.scheme.version,
@@ -263,29 +339,42 @@ class Service:
         }
 
     def entitlement(self, subject: str, action: str, actor: Actor) -> dict[str, Any]:
+        answer = self.entitlement_unlogged(subject, action)
+        self._log_read(actor, "entitlement_check", subject, {"action": action, "allowed": answer["allowed"]})
+        return answer
+
+    async def entitlement_async(self, subject: str, action: str, actor: Actor) -> dict[str, Any]:
+        """`entitlement` for an event loop: it waits for the audit commit without holding a thread."""
+        answer = self.entitlement_unlogged(subject, action)
+        await self.reads.log_async(actor.name, "entitlement_check", subject,
+                                   {"action": action, "allowed": answer["allowed"]})
+        return answer
+
+    def entitlement_unlogged(self, subject: str, action: str) -> dict[str, Any]:
+        """May the subject do `action` now, and if not, why. Not logged: the caller logs the read."""
         if action not in self.scheme.entitlements:
             raise ServiceError(404, f"action: unknown entitlement '{action}'; this scheme has: "
                                     + ", ".join(self.scheme.entitlements))
-        session, scores, i, as_of = self._read(subject, actor, "entitlement")
-        try:
-            allowed = bool(scores.entitlements[action][i])
-            answer: dict[str, Any] = {"subject": subject, "action": action, "allowed": allowed,
-                                      "as_of": days_to_text(as_of), "scheme": self.scheme.id,
-                                      "scheme_version": self.scheme.version}
-            if not allowed:
-                answer["because"] = self._why_denied(session, scores, i, action, subject, as_of)
-                answer["appeal"] = {
-                    "how": "POST /v1/appeals with {'subject': ..., 'event_ids': [...], 'statement': ...} naming the "
-                           "events you contest; a reviewer decides, voided events drop out and the score is "
-                           "recomputed",
-                    "events_you_can_contest": [e["id"] for e in answer["because"]["events"]],
-                }
-        finally:
-            session.close()
-        self._log_read(actor, "entitlement_check", subject, {"action": action, "allowed": allowed})
+        return self._reading(lambda connection: self._check(connection, subject, action))
+
+    def _check(self, connection: Connection, subject: str, action: str) -> dict[str, Any]:
+        """The answer of `entitlement_unlogged`, read on `connection`."""
+        scores, i, as_of = self._read(connection, subject)
+        allowed = bool(scores.entitlements[action][i])
+        answer: dict[str, Any] = {"subject": subject, "action": action, "allowed": allowed,
+                                  "as_of": days_to_text(as_of), "scheme": self.scheme.id,
+                                  "scheme_version": self.scheme.version}
+        if not allowed:
+            answer["because"] = self._why_denied(connection, scores, i, action, subject, as_of)
+            answer["appeal"] = {
+                "how": "POST /v1/appeals with {'subject': ..., 'event_ids': [...], 'statement': ...} naming the "
+                       "events you contest; a reviewer decides, voided events drop out and the score is "
+                       "recomputed",
+                "events_you_can_contest": [e["id"] for e in answer["because"]["events"]],
+            }
         return answer
 
-    def _why_denied(self, session: Session, scores: Scores, i: int, action: str, subject: str,
+    def _why_denied(self, session: Session | Connection, scores: Scores, i: int, action: str, subject: str,
                     as_of: float) -> dict[str, Any]:
         expression = self.scheme.rules.entitlements[action]
         names = set(expression.names)
@@ -298,9 +387,7 @@ class Service:
         for name in names:
             kinds |= self.dependencies.get(name, set())
         reasons = [r for r in scores.explain(i)]
-        events = session.execute(select(Event).where(Event.subject == subject, Event.status == "active",
-                                                     Event.kind.in_(sorted(kinds)), Event.time <= as_of)
-                                 .order_by(Event.time)).scalars().all()
+        events = session.execute(CONTESTABLE, {"subject": subject, "kinds": sorted(kinds), "as_of": as_of}).all()
         return {
             "rule": expression.source, "lists": lists, "tier": str(scores.tier_names()[i]),
             "score": float(scores.score[i]), "components": reasons,
@@ -308,7 +395,7 @@ class Service:
         }
 
     @staticmethod
-    def _event_json(e: Event) -> dict[str, Any]:
+    def _event_json(e: Any) -> dict[str, Any]:  # an Event, or a row of EVENT_COLUMNS
         return {"id": e.id, "kind": e.kind, "time": days_to_text(e.time), "value": e.value, "weight": e.weight,
                 "source": e.source, "status": e.status}
 
@@ -435,28 +522,93 @@ class Service:
         return int(count)
 
 
+Entry = tuple[str, str, str, dict[str, Any]]          # actor, action, subject, detail
+Done = Callable[[BaseException | None], None]          # told the outcome of the commit that held the entry
+
+
 class ReadLog:
     """Group commit of read entries: concurrent readers' entries go into the chain in one
     transaction, and each reader is answered only after the commit that holds its entry. One fsync
-    serves many reads, and no read goes unlogged."""
+    serves many reads, and no read goes unlogged.
+
+    The entries are written by one thread on a connection it keeps, with Core statements (no ORM
+    session), on SQLite with the driver's own (`audit.commit_many_sqlite`): a transaction of a few
+    reads is BEGIN (IMMEDIATE on SQLite), read the last entry, insert, COMMIT. Readers wait on a
+    threading.Event (`log`), or on a future of their event loop (`log_async`), which holds no
+    thread while the commit runs."""
 
     def __init__(self, service: Service):
         self.service = service
-        self.pending: list[tuple[tuple[str, str, str, dict[str, Any]], threading.Event]] = []
-        self.failure: BaseException | None = None
+        self.pending: list[tuple[Entry, Done]] = []
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)
+        self.connection: Connection | None = None
         self.thread = threading.Thread(target=self._run, name="audit-reads", daemon=True)
         self.thread.start()
 
-    def log(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
-        done = threading.Event()
+    def _submit(self, entry: Entry, done: Done) -> None:
         with self.wake:
-            self.pending.append(((actor, action, subject, detail), done))
+            self.pending.append((entry, done))
             self.wake.notify()
-        done.wait()
-        if self.failure is not None:
-            raise ServiceError(503, f"audit: the read could not be logged ({self.failure}); try again")
+
+    @staticmethod
+    def _refuse(error: BaseException) -> ServiceError:
+        return ServiceError(503, f"audit: the read could not be logged ({error}); try again")
+
+    def log(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append a read entry; return once it is committed."""
+        committed = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def done(error: BaseException | None) -> None:
+            outcome.append(error)
+            committed.set()
+
+        self._submit((actor, action, subject, detail), done)
+        committed.wait()
+        if outcome[0] is not None:
+            raise self._refuse(outcome[0])
+
+    async def log_async(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append a read entry; return (to the running event loop) once it is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[BaseException | None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if not future.done():  # the request may have been cancelled meanwhile
+                future.set_result(error)
+
+        self._submit((actor, action, subject, detail), lambda error: loop.call_soon_threadsafe(settle, error))
+        error = await future
+        if error is not None:
+            raise self._refuse(error)
+
+    def _commit(self, entries: list[Entry]) -> None:
+        kept = self.connection
+        try:
+            self._commit_on(kept if kept is not None else self.service.write_engine.connect(), entries)
+        except DBAPIError as error:
+            if not (kept is not None and error.connection_invalidated):
+                raise
+            # the kept connection was dropped by the server meanwhile (nothing was committed on it)
+            self._commit_on(self.service.write_engine.connect(), entries)
+
+    def _commit_on(self, connection: Connection, entries: list[Entry]) -> None:
+        service = self.service
+        self.connection = None
+        try:
+            if connection.dialect.name == "sqlite":
+                with service.write_lock:
+                    audit.commit_many_sqlite(connection.connection.dbapi_connection, entries)
+            else:
+                with service.write_lock, connection.begin():
+                    service._begin_write(connection)
+                    audit.append_many(connection, entries)
+        except BaseException:
+            with suppress(Exception):
+                connection.close()  # a failed connection is not reused: the next batch opens another
+            raise
+        self.connection = connection
 
     def _run(self) -> None:
         while True:
@@ -464,12 +616,11 @@ class ReadLog:
                 while not self.pending:
                     self.wake.wait()
                 batch, self.pending = self.pending, []
+            failure: BaseException | None = None
             try:
-                with self.service.write_lock, self.service.sessions.begin() as session:
-                    self.service._begin_write(session)
-                    audit.append_many(session, [entry for entry, _ in batch])
-                self.failure = None
+                self._commit([entry for entry, _ in batch])
             except Exception as error:  # the readers are told; the service keeps running
-                self.failure = error
+                failure = error
             for _, done in batch:
-                done.set()
+                with suppress(Exception):  # e.g. a reader whose event loop closed meanwhile: tell the others
+                    done(failure)
