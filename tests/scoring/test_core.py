@@ -212,3 +212,17 @@ def test_merge_is_only_for_counts(scheme_data):
     scheme_data["features"]["s"] = {"sum": "payment", "merge_within_days": 45}
     with pytest.raises(Exception, match="takes no merge_within_days"):
         scores_for(scheme_data, [], as_of=1, n=1)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_bins_by_comparisons_equal_a_binary_search(side):
+    from socialcredit.scoring.core import bin_index
+
+    rng = np.random.default_rng(8)
+    for edges_count in range(0, 10):
+        edges = np.sort(rng.integers(-3, 4, edges_count).astype(float))  # repeated edges too
+        values = rng.integers(-4, 5, 10_000).astype(float)
+        values[rng.random(values.size) < 0.05] = np.nan
+        values[rng.random(values.size) < 0.05] = np.inf
+        values[rng.random(values.size) < 0.05] = -np.inf
+        np.testing.assert_array_equal(bin_index(edges, values, side), np.searchsorted(edges, values, side=side))

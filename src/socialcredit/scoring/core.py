@@ -101,9 +101,9 @@ def component_points(component: Component, value: np.ndarray) -> np.ndarray:
 def bin_index(edges: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
     """np.searchsorted(edges, values, side) for a few increasing edges: as many comparisons as edges,
     each one cheap pass, instead of a binary search per value (NaN, which sorts last, goes last)."""
-    if edges.size > 8:
-        return np.searchsorted(edges, values, side=side)  # type: ignore[call-overload]
     values = np.asarray(values)
+    if edges.size > 8 or values.size < 4096:  # few values (one subject served live): one search
+        return np.searchsorted(edges, values, side=side)  # type: ignore[call-overload]
     index = np.zeros(values.shape, dtype=np.intp)
     for edge in edges:
         index += (edge < values) if side == "left" else (edge <= values)
