@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .kernels import merge_rows, pairs_to_csr, resum_rows_near, row_sums
+from .kernels import merge_rows, pairs_to_csr, resum_rows_near, row_sums, row_sums_serial
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class Relations:
         """Sum of `values` over each subject's neighbours (A @ values, with A the 0/1 adjacency).
 
         Sums run row by row in stored order, so the result does not depend on threads or chunks."""
-        return row_sums(self.indptr, self.indices, np.ascontiguousarray(values, dtype=np.float64))
+        kernel = row_sums if self.indices.size >= 1 << 16 else row_sums_serial
+        return kernel(self.indptr, self.indices, np.ascontiguousarray(values, dtype=np.float64))
 
     def neighbour_mean(self, values: np.ndarray, kept: NeighbourSums | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean of `values` over each subject's neighbours, and whether the subject has any

@@ -18,11 +18,28 @@ def row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.
     n = indptr.shape[0] - 1
     out = np.empty(n, dtype=np.float64)
     for row in numba.prange(n):
-        total = 0.0
-        for entry in range(indptr[row], indptr[row + 1]):
-            total += values[indices[entry]]
-        out[row] = total
+        out[row] = _row_total(indptr, indices, values, row)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def row_sums_serial(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """`row_sums` on one thread: for a handful of subjects (a live read), where waking the thread
+    pool (whose threads then spin, waiting for more work) costs far more than the sums."""
+    n = indptr.shape[0] - 1
+    out = np.empty(n, dtype=np.float64)
+    for row in range(n):
+        out[row] = _row_total(indptr, indices, values, row)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_total(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, row: int) -> float:  # pragma: no cover
+    """One row's sum, in stored order (the order that makes every way of summing agree)."""
+    total = 0.0
+    for entry in range(indptr[row], indptr[row + 1]):
+        total += values[indices[entry]]
+    return total
 
 
 @numba.njit(cache=True, nogil=True)
@@ -109,15 +126,16 @@ def pairs_to_csr(a: np.ndarray, b: np.ndarray, n: int, indptr: np.ndarray,
     return used
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def rank_reasons(lost: np.ndarray, limit: int, also: np.ndarray, width: int) -> np.ndarray:  # pragma: no cover
     """Reason codes per row of `lost` (points lost per component, components in name order): up to
     `limit` components that lost points, most lost first, ties in name order; then each `also`
     component that lost points and is not among them; -1 pads the end. A selection over a handful
-    of components per subject, rows shared between threads (each row is one thread's)."""
+    of components per subject. Serial: the live service calls it for one subject at a time from
+    several threads, which numba's default thread pool does not allow."""
     n, components = lost.shape
     codes = np.full((n, width), -1, dtype=np.int16)
-    for row in numba.prange(n):
+    for row in range(n):
         taken = np.zeros(components, dtype=np.bool_)
         count = 0
         for _ in range(limit):
@@ -167,7 +185,4 @@ def resum_rows_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
             near[indices[entry]] = True
     for row in numba.prange(n):  # each row added up by one thread, in stored order
         if near[row]:
-            total = 0.0
-            for entry in range(indptr[row], indptr[row + 1]):
-                total += values[indices[entry]]
-            sums[row] = total
+            sums[row] = _row_total(indptr, indices, values, row)
