@@ -100,17 +100,24 @@ def by_group_over_time(run: Run, prefix: str, names: list[str], title: str, ylab
     return _png(figure)
 
 
+PLOTTED_PEOPLE = 1_000_000  # at most this many people in a person-by-person plot: every k-th id
+
+
 def income_against_score(run: Run) -> bytes:
-    people = run.people
+    sim = run.sim
+    assert sim.scores is not None
+    every = max(1, -(-sim.n // PLOTTED_PEOPLE))  # ids are ordered by district and group: a fair sample
+    score = sim.scores.score[::every]
+    income, initial = sim.people.income[::every], sim.people.income_initial[::every]
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    axes[0].hexbin(people["score"], np.log10(people["income"]), gridsize=40, bins="log", cmap="viridis", mincnt=1)
+    axes[0].hexbin(score, np.log10(income), gridsize=40, bins="log", cmap="viridis", mincnt=1)
     axes[0].set_xlabel("score (final)")
     axes[0].set_ylabel("log10 yearly income (final)")
-    axes[0].set_title("Income against score")
-    growth = (np.log(people["income"] / people["income_initial"]) * 100).to_numpy()
-    sanctioned = np.zeros(len(people), dtype=bool)
+    axes[0].set_title("Income against score" + (f" (every {every}th person)" if every > 1 else ""))
+    growth = np.log(income / initial) * 100
+    sanctioned = np.zeros(score.size, dtype=bool)
     for name in run.scheme.sanctions:  # perks aside
-        sanctioned |= people[f"days_denied.{name}"].to_numpy() > 0
+        sanctioned |= sim.denied_days[name][::every] > 0
     low, high = np.percentile(growth, [1, 99])
     bins = np.linspace(low, high if high > low else low + 1, 40)  # a run too short to move incomes still plots
     axes[1].hist(growth[~sanctioned], bins=bins, density=True, alpha=0.6, label="never sanctioned", color=COLOURS[0])
@@ -159,13 +166,15 @@ def mobility(run: Run) -> bytes:
 
 
 def events_observed(run: Run) -> bytes:
-    people = run.people
-    kinds = [c[len("true."):] for c in people.columns if c.startswith("true.")
-             if people[c].sum() > 0]
+    sim = run.sim
+    done = sim.true_counts.sum(axis=1, dtype=np.int64)
+    recorded = sim.observed_counts.sum(axis=1, dtype=np.int64)
+    codes = [code for code in range(len(sim.scheme.events)) if done[code] > 0]
+    kinds = [list(sim.scheme.events)[code] for code in codes]
+    true = [int(done[code]) for code in codes]
+    seen = [int(recorded[code]) for code in codes]
     figure, axis = plt.subplots(figsize=(8, 3))
     x = np.arange(len(kinds))
-    true = [people[f"true.{k}"].sum() for k in kinds]
-    seen = [people[f"observed.{k}"].sum() for k in kinds]
     axis.bar(x - 0.2, true, 0.4, label="done", color=COLOURS[0])
     axis.bar(x + 0.2, seen, 0.4, label="recorded", color=COLOURS[4])
     axis.set_xticks(x, kinds)

@@ -106,10 +106,10 @@ class Sim:
 
     def rescore(self, day: int, truth: bool = True) -> None:
         """Score everyone from the current feature state (and, where records can be false, from the
-        genuine records only), slice by slice, keeping outcomes only: `explained_scores` gives the
-        features and components behind them. The old scores go first, so that two sets never share
-        memory. `truth=False` when only the records changed (a voided record leaves the genuine ones
-        as they were)."""
+        genuine records only), slice by slice, keeping outcomes only (people.parquet makes the
+        features and components behind them again, slice by slice). The old scores go first, so
+        that two sets never share memory. `truth=False` when only the records changed (a voided
+        record leaves the genuine ones as they were)."""
         relations = self.graph if self.scheme.network is not None else None
         self.scores = None
         self.scores = score_slices(self.scheme, self.features.features, self.n, relations, kept=self.neighbour_sums)
@@ -118,14 +118,6 @@ class Sim:
             self.true_scores = None
             self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations,
                                             kept=self.true_neighbour_sums)
-
-    def explained_scores(self) -> Scores:
-        """The latest scores with every feature and component's points (for people.parquet and
-        reason codes), made again from the feature state they were made from."""
-        if self.scores is None or self.scored_time != self.features.as_of:
-            raise ValueError("the feature state has moved on since the last scoring; rescore first")
-        relations = self.graph if self.scheme.network is not None else None
-        return score_slices(self.scheme, self.features.features, self.n, relations, detail=True)
 
     @property
     def denied(self) -> dict[str, np.ndarray]:

@@ -7,14 +7,18 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from ..scheme import Scheme
+from ..scoring import score_features
 from .loop import Loop
 from .model import Sim
 from .scenario import Scenario, load_scenario
@@ -28,10 +32,15 @@ class Run:
     scheme: Scheme
     summary: dict[str, Any]
     metrics: pd.DataFrame
-    people: pd.DataFrame
     mobility: pd.DataFrame
     phase_seconds: dict[str, float]
     sim: Sim = field(repr=False)
+
+    @cached_property
+    def people(self) -> pd.DataFrame:
+        """One row per person (people.parquet's rows), made when first asked for: at tens of
+        millions of people, `save` writes them slice by slice and never holds them all."""
+        return _people_frame(self.sim)
 
     def report(self, path: str | Path) -> Path:
         from ..analysis.report import write_report
@@ -45,7 +54,7 @@ class Run:
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default))
         self.metrics.to_parquet(out / "metrics.parquet", index=False)
-        self.people.to_parquet(out / "people.parquet", index=False)
+        write_people(self.sim, out / "people.parquet")
         self.mobility.to_csv(out / "mobility.csv")
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
@@ -99,48 +108,89 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _people_frame(sim: Sim) -> pd.DataFrame:
-    people, scores = sim.people, sim.explained_scores()
-    frame: dict[str, Any] = {
-        "person": np.arange(sim.n),
-        "group": pd.Categorical.from_codes(people.group, categories=list(people.group_names)),
-        "district": people.district,
-        "age": people.age,
-        "income_initial": people.income_initial,
-        "income": people.income,
-        "degree_initial": sim.initial_degree,
-        "degree": sim.graph.degree,
+PEOPLE_SLICE = 1 << 20  # people per row group of people.parquet, written one at a time
+
+
+def _names(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
+    """A dictionary column of a few names; code -1 is the empty name."""
+    values = [*names, ""]
+    return pa.DictionaryArray.from_arrays(pa.array(np.where(codes < 0, len(names), codes).astype(np.int32)),
+                                          pa.array(values, type=pa.string()))
+
+
+def _people_table(sim: Sim, part: slice) -> pa.Table:
+    """people.parquet's rows for the people of `part`: who they are, their final state, what was done
+    to them, and every feature and component's points behind their score. The features are made
+    again from the feature state, slice by slice, with the final network term held, so that a
+    population of tens of millions is written in little more memory than it took to simulate."""
+    from ..scorejob import reason_column
+
+    if sim.scores is None or sim.scored_time != sim.features.as_of:
+        raise ValueError("the feature state has moved on since the last scoring; rescore first")
+    people, scheme = sim.people, sim.scheme
+    scores = score_features(scheme, sim.features.features(part), network_term=sim.scores.network_term[part])
+    initial_tier = sim.initial_tier if sim.initial_tier is not None else sim.scores.tier
+    columns: dict[str, Any] = {
+        "person": np.arange(part.start, part.stop),
+        "group": _names(people.group[part].astype(np.int32), list(people.group_names)),
+        "district": people.district[part],
+        "age": people.age[part],
+        "income_initial": people.income_initial[part],
+        "income": people.income[part],
+        "degree_initial": sim.initial_degree[part],
+        "degree": sim.graph.degree[part],
         "score": scores.score,
         "pre": scores.pre,
-        "tier": scores.tier_names(),
-        "tier_initial": np.array([*sim.scheme.tier_names, ""], dtype=object)[
-            sim.initial_tier if sim.initial_tier is not None else scores.tier],
+        "tier": _names(scores.tier, list(scheme.tier_names)),
+        "tier_initial": _names(initial_tier[part], list(scheme.tier_names)),
     }
     for name, member in scores.lists.items():
-        frame[f"listed.{name}"] = member
-        frame[f"days_listed.{name}"] = sim.listed_days[name]
+        columns[f"listed.{name}"] = member
+        columns[f"days_listed.{name}"] = sim.listed_days[name][part]
     for name, allowed in scores.entitlements.items():
-        frame[f"allowed.{name}"] = allowed
-        frame[f"days_denied.{name}"] = sim.denied_days[name]
-    for code, kind in enumerate(sim.scheme.events):
-        frame[f"true.{kind}"] = sim.true_counts[code]
-        frame[f"observed.{kind}"] = sim.observed_counts[code]
-    frame["false_records"] = sim.false_record_counts
+        columns[f"allowed.{name}"] = allowed
+        columns[f"days_denied.{name}"] = sim.denied_days[name][part]
+    for code, kind in enumerate(scheme.events):
+        columns[f"true.{kind}"] = sim.true_counts[code, part]
+        columns[f"observed.{kind}"] = sim.observed_counts[code, part]
+    columns["false_records"] = sim.false_record_counts[part]
     if sim.appeals is not None and sim.appeals.spec is not None:
-        frame["appeals_filed"] = sim.appeals.filed_by
+        columns["appeals_filed"] = sim.appeals.filed_by[part]
     if sim.harm is not None and sim.truth is not None:
         for name, days in sim.harm.wrong_listed_days.items():
-            frame[f"days_wrongly_listed.{name}"] = days
+            columns[f"days_wrongly_listed.{name}"] = days[part]
         for name, days in sim.harm.wrong_denied_days.items():
-            frame[f"days_wrongly_denied.{name}"] = days
-        frame["ever_wrongly_listed"] = sim.harm.ever_wrongly_listed
-        frame["ever_wrongly_sanctioned"] = sim.harm.ever_wrongly_sanctioned
+            columns[f"days_wrongly_denied.{name}"] = days[part]
+        columns["ever_wrongly_listed"] = sim.harm.ever_wrongly_listed[part]
+        columns["ever_wrongly_sanctioned"] = sim.harm.ever_wrongly_sanctioned[part]
     for name, values in scores.features.items():
-        frame[f"feature.{name}"] = values
+        columns[f"feature.{name}"] = values
     for name, points in scores.components.items():
-        frame[f"points.{name}"] = points
-    frame["reasons"] = scores.reason_strings()
-    return pd.DataFrame(frame)
+        columns[f"points.{name}"] = points
+    columns["reasons"] = reason_column(scores)
+    return pa.table({name: values if isinstance(values, pa.Array) else pa.array(values)
+                     for name, values in columns.items()})
+
+
+def _people_frame(sim: Sim) -> pd.DataFrame:
+    return _people_table(sim, slice(0, sim.n)).to_pandas()
+
+
+def write_people(sim: Sim, path: Path) -> None:
+    """people.parquet, a row group of PEOPLE_SLICE people at a time (written beside the target and
+    renamed, so a crash never leaves half a file)."""
+    partial = path.with_name(path.name + ".partial")
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, max(sim.n, 1), PEOPLE_SLICE):
+            table = _people_table(sim, slice(start, min(start + PEOPLE_SLICE, sim.n)))
+            if writer is None:
+                writer = pq.ParquetWriter(partial, table.schema)
+            writer.write_table(table.cast(writer.schema))  # each slice's dictionaries as the first's type
+    finally:
+        if writer is not None:
+            writer.close()
+    partial.replace(path)
 
 
 def _mobility(sim: Sim) -> pd.DataFrame:
@@ -306,7 +356,7 @@ def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], Non
     metrics = sim.metrics.frame(sim)
     mobility = _mobility(sim)
     summary = _summary(sim, metrics, mobility, seconds, loop.seconds)
-    return Run(scenario, scheme, summary, metrics, _people_frame(sim), mobility, dict(loop.seconds), sim)
+    return Run(scenario, scheme, summary, metrics, mobility, dict(loop.seconds), sim)
 
 
 def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] | None = None,
