@@ -164,8 +164,32 @@ def test_disparate_impact_and_four_fifths_flag(camera_run):
     rates = figure["by_group"]
     favourable = {g: 1 - r for g, r in rates.items()}
     assert figure["disparate_impact"] == pytest.approx(min(favourable.values()) / max(favourable.values()))
-    assert figure["fails_four_fifths"] == (figure["disparate_impact"] < 0.8)
+    assert figure["fails_four_fifths"] == (figure["disparate_impact"] < 0.8 and figure["p_value"] < 0.05)
     assert figure["adverse_ratio"] == pytest.approx(max(rates.values()) / min(rates.values()))
+
+
+def test_four_fifths_fails_only_on_a_gap_that_is_not_small_numbers():
+    """A perk nine people of one group and one of the other get is below four-fifths by ratio, but
+    no evidence of adverse impact (29 CFR 1607.4(D)); the same ratio over thousands is."""
+    from scipy.stats import fisher_exact
+
+    from socialcredit.analysis.fairness import fairness_summary
+
+    group = np.repeat([0, 1], [90_000, 10_000])
+    few = np.ones(group.size, dtype=bool)          # adverse: left off the honour list
+    few[:8] = False                                # 8 of 90,000 in group 0 get on it
+    few[90_000:90_002] = False                     # 2 of 10,000 in group 1
+    figure = fairness_summary(few, group, ("majority", "minority"))
+    assert figure["disparate_impact"] < 0.8
+    assert figure["p_value"] == pytest.approx(fisher_exact([[89_992, 8], [9_998, 2]]).pvalue)
+    assert figure["p_value"] > 0.05 and not figure["fails_four_fifths"]
+
+    many = np.zeros(group.size, dtype=bool)        # adverse: listed
+    many[:9_000] = True                            # 10% of group 0
+    many[90_000:93_000] = True                     # 30% of group 1: not listed 0.7 against 0.9
+    figure = fairness_summary(many, group, ("majority", "minority"))
+    assert figure["disparate_impact"] == pytest.approx(0.7 / 0.9)
+    assert figure["p_value"] < 1e-10 and figure["fails_four_fifths"]
 
 
 def test_chilling_of_posting_is_measured_and_matches_a_counterfactual_run(streets, camera_run):

@@ -6,6 +6,11 @@
   highest's; below 0.8 fails the four-fifths rule (US EEOC Uniform Guidelines, 29 CFR 1607.4(D));
 - adverse ratio: the highest group's rate of the adverse outcome over the lowest's (how many times
   more likely the most affected group is to suffer it).
+
+A ratio below four-fifths fails the rule only where the gap is statistically significant (Fisher's
+exact test between the two groups, p < 0.05): the Guidelines themselves say that greater differences
+"may not constitute adverse impact where the differences are based on small numbers and are not
+statistically significant" (29 CFR 1607.4(D)). A perk that nine people get is not evidence either way.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import numpy as np
 
 FOUR_FIFTHS = 0.8
+SIGNIFICANCE = 0.05
 
 
 def selection_rates(outcome: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -41,15 +47,34 @@ def disparity(adverse_rates: np.ndarray) -> tuple[float, float]:
     return impact, adverse
 
 
+def gap_p_value(outcome: np.ndarray, group: np.ndarray, rates: np.ndarray) -> float:
+    """Fisher's exact test of the gap between the groups with the lowest and the highest adverse
+    rate (two-sided): the chance of a gap at least as large if both groups shared one rate."""
+    from scipy.stats import fisher_exact
+
+    known = np.flatnonzero(np.isfinite(rates))
+    if known.size < 2:
+        return 1.0
+    low, high = known[np.argmin(rates[known])], known[np.argmax(rates[known])]
+    table = []
+    for g in (low, high):
+        mine = group == g
+        hit = int(np.count_nonzero(np.asarray(outcome, dtype=bool) & mine))
+        table.append([hit, int(np.count_nonzero(mine)) - hit])
+    return float(fisher_exact(table).pvalue)
+
+
 def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
     """Rates by group and the disparity figures of one adverse outcome."""
     rates = selection_rates(outcome, group, len(names))
     impact, adverse = disparity(rates)
+    p_value = gap_p_value(outcome, group, rates)
     return {
         "rate": float(np.mean(outcome)) if np.size(outcome) else 0.0,
         "by_group": {name: float(rate) for name, rate in zip(names, rates, strict=True)},
         "disparate_impact": impact,
-        "fails_four_fifths": bool(impact < FOUR_FIFTHS),
+        "p_value": p_value,
+        "fails_four_fifths": bool(impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
         "adverse_ratio": adverse,
         "demographic_parity_difference": demographic_parity_difference(outcome, group, len(names)),
     }

@@ -51,7 +51,9 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
     for name, figure in harms["disparities"].items():
         what = name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
             "denied.", "denied '") + "'"
-        flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else ""
+        flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else (
+            f" (below four-fifths, but the gap is not significant: p = {figure['p_value']:.2f})"
+            if figure["disparate_impact"] < 0.8 else "")
         rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
                      f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; the most affected group is "
                      f"{figure['adverse_ratio']:.1f}x as likely{flag}"))
