@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +54,17 @@ def reason_column(scores: Scores) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts, type=pa.string()))
 
 
+def name_column(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
+    """A dictionary column of a few names (tiers, groups): one small dictionary, an index per row;
+    code -1 is the empty name."""
+    values = [*names, ""]
+    indices = np.where(codes < 0, len(names), codes).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(values, type=pa.string()))
+
+
 def tier_column(scores: Scores) -> pa.Array:
-    """Tier names as a dictionary column: one small dictionary, an index per subject."""
-    names = [*scores.scheme.tier_names, ""]
-    codes = np.where(scores.tier < 0, len(names) - 1, scores.tier).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, type=pa.string()))
+    """Tier names as a dictionary column."""
+    return name_column(scores.tier, scores.scheme.tier_names)
 
 
 def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:

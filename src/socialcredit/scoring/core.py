@@ -3,7 +3,7 @@ entitlements and reason codes, for all subjects at once (DESIGN.md §4)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -222,41 +222,24 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     Every step but the network term is per subject, so it runs on one slice at a time: the
     temporaries stay small enough to stay in the CPU's cache, and memory holds the results, not the
     workings. The network term needs everyone's `pre`: a first pass makes it, the term follows, and a
-    second pass gives the rest from what the first kept of what the rules read. Without `detail`,
+    second pass gives the rest from what the first held of what it reads. Without `detail`,
     the Scores keep no features or components (a simulation day needs only outcomes). `kept`
     carries the neighbour sums from one call to the next (see NeighbourSums)."""
     scale = scheme.scale
     parts = slices(n, size)
     from_relations = scheme.network is not None and network_term is None and relations is not None
     pre = np.empty(n)
-    kept_features: dict[str, np.ndarray] = {}
-    kept_components: dict[str, np.ndarray] = {}
-
-    def keep(part: slice, features: Mapping[str, np.ndarray], components: Mapping[str, np.ndarray]) -> None:
-        if len(parts) == 1:  # one slice: keep its arrays as they are
-            kept_features.update(features)
-            kept_components.update(components)
-            return
-        for store, values in ((kept_features, features), (kept_components, components)):
-            for name, array in values.items():
-                if name not in store:
-                    store[name] = np.empty(n, dtype=array.dtype)
-                store[name][part] = array
-
-    # What the outcome rules (tier caps, lists, entitlements) read besides pre, score, tier and lists:
-    # the first pass keeps only these of each slice, so that the second need not make them again.
-    read = outcome_inputs(scheme)
-    slices_read: list[dict[str, np.ndarray]] = []
+    # Per slice, what the first pass made that the second reads: every feature and component when
+    # the scores keep them (`detail`), else only those the outcome rules read.
+    held: list[dict[str, np.ndarray]] = []
     if from_relations:
         assert relations is not None
+        read = None if detail else outcome_inputs(scheme)
         for part in parts:
             features = features_of(part)
             components, pre[part] = points_and_pre(scheme, features, part.stop - part.start)
-            if detail:
-                keep(part, features, components)
-            else:
-                slices_read.append({name: values[name] for values in (features, components) for name in read
-                                    if name in values})
+            made = {**features, **components}
+            held.append(made if read is None else {name: made[name] for name in read})
         term = network_term_of(scheme, pre, relations, kept)
     elif scheme.network is not None and network_term is not None:
         term = network_term
@@ -267,20 +250,17 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     tier_cap = np.empty(n, dtype=np.int16)
     lists = {name: np.empty(n, dtype=bool) for name in scheme.lists}
     entitlements = {name: np.empty(n, dtype=bool) for name in scheme.entitlements}
+    explained: list[dict[str, np.ndarray]] = []  # per slice, with `detail`: features and components
     for number, part in enumerate(parts):
         size_here = part.stop - part.start
-        env: dict[str, np.ndarray]
-        if from_relations and detail:
-            env = {name: kept_features[name][part] for name in scheme.features}
-            env.update({name: kept_components[name][part] for name in scheme.components})
-        elif from_relations:
-            env = slices_read[number]
+        if from_relations:
+            env = dict(held[number])
         else:
             features = features_of(part)
             components, pre[part] = points_and_pre(scheme, features, size_here)
-            if detail:
-                keep(part, features, components)
             env = {**features, **components}
+        if detail:
+            explained.append(dict(env))
         score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
             else pre[part]
         env.update({"pre": pre[part], "score": score[part]})
@@ -289,10 +269,18 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
             lists[name][part] = listed[name]
         for name in scheme.entitlements:
             entitlements[name][part] = allowed[name]
+
+    def joined(names: Iterable[str]) -> dict[str, np.ndarray]:
+        """Whole arrays of these names from the slices (one slice: its arrays as they are)."""
+        if not detail:
+            return {}
+        return {name: explained[0][name] if len(explained) == 1 else np.concatenate([e[name] for e in explained])
+                for name in names}
+
     return Scores(
         scheme=scheme,
-        features=kept_features if detail else {},
-        components=kept_components if detail else {},
+        features=joined(scheme.features),
+        components=joined(scheme.components),
         pre=pre,
         network_term=term,
         score=score,

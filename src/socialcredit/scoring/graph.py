@@ -116,8 +116,9 @@ class NeighbourSums:
                 and self.values.shape == values.shape:
             changed = np.flatnonzero(self.values != values)
             # The rows to add up again are at most the changed people's ties: beyond a share of
-            # all ties, one full pass costs less.
-            if changed.size * max(graph.indices.size / max(values.size, 1), 1.0) <= self.FULL_PASS_SHARE * values.size:
+            # all rows, one full pass costs less.
+            mean_degree = max(graph.indices.size / max(values.size, 1), 1.0)
+            if changed.size * mean_degree <= self.FULL_PASS_SHARE * values.size:
                 resum_rows_near(graph.indptr, graph.indices, values, changed, self.totals)
                 self.values = values
                 return self.totals

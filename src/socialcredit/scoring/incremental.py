@@ -200,18 +200,16 @@ class IncrementalFeatures:
         kept_value = _narrow(value) if code in self.valued_kinds else None
         # all ones, as a simulation's events are: None, which is read as ones
         kept_weight = weight if code in self.weighted_kinds and not np.all(weight == 1.0) else None
-        if code in self.voidable:  # voiding picks events out by id: kept as they are
-            small = subject.astype(np.int32) if self.n < 2**31 else subject
-            return (small, kept_value, kept_weight, ids)
-        # In id order (a stable sort: each subject's own events keep their order, and so the totals
-        # their rounding), as 16-bit gaps where they fit.
-        order = np.argsort(subject, kind="stable")
-        packed = SortedIds.pack(subject[order])
-        if packed is None:
-            small = subject.astype(np.int32) if self.n < 2**31 else subject
-            return (small, kept_value, kept_weight, None)
-        return (packed, None if kept_value is None else kept_value[order],
-                None if kept_weight is None else kept_weight[order], None)
+        if code not in self.voidable:  # voiding picks events out by id: those are kept as they are
+            # In id order (a stable sort: each subject's own events keep their order, and so the
+            # totals their rounding), as 16-bit gaps where they fit.
+            order = np.argsort(subject, kind="stable")
+            packed = SortedIds.pack(subject[order])
+            if packed is not None:
+                return (packed, None if kept_value is None else kept_value[order],
+                        None if kept_weight is None else kept_weight[order], None)
+        small = subject.astype(np.int32) if self.n < 2**31 else subject
+        return (small, kept_value, kept_weight, ids if code in self.voidable else None)
 
     def void(self, ids: np.ndarray) -> np.ndarray:
         """Take back events of voidable kinds by id; return the subjects whose features changed."""

@@ -228,8 +228,9 @@ class Service:
         rows: list[Any] = []
         if len(ids) == 1:
             rows = session.execute(EVENTS_OF, {"subject": ids[0], "as_of": as_of}).all()
-        for start in range(0, len(ids) if len(ids) > 1 else 0, 500):
-            rows += session.execute(EVENTS_IN, {"subjects": ids[start:start + 500], "as_of": as_of}).all()
+        else:
+            for start in range(0, len(ids), 500):
+                rows += session.execute(EVENTS_IN, {"subjects": ids[start:start + 500], "as_of": as_of}).all()
         subject, kind, time, value, weight = zip(*rows, strict=True) if rows else ((), (), (), (), ())
         codes = self.codes
         events = EventArrays.build([index[s] for s in subject] if len(ids) > 1 else np.zeros(len(rows), np.int64),

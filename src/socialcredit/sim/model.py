@@ -104,7 +104,7 @@ class Sim:
     def is_update_day(self, day: int) -> bool:
         return day % self.scheme.update_every_days == 0 or day == self.days - 1
 
-    def rescore(self, day: int, truth: bool = True) -> None:
+    def rescore(self, truth: bool = True) -> None:
         """Score everyone from the current feature state (and, where records can be false, from the
         genuine records only), slice by slice, keeping outcomes only (people.parquet makes the
         features and components behind them again, slice by slice). The old scores go first, so

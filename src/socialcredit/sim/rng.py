@@ -32,19 +32,18 @@ class PersonStreams:
     numbers: a caller can draw one row at a time and hold one row in memory."""
 
     def __init__(self, seed: int, stream: str, day: int, n: int, chunk: int):
-        self.blocks = chunks(n, chunk)
-        self.parts = [(generator(seed, stream, day, index), end - start) for index, start, end in self.blocks]
+        self.parts = [(generator(seed, stream, day, index), start, end) for index, start, end in chunks(n, chunk)]
         self.empty = generator(seed, stream, day, 0)
 
     def each(self) -> list[tuple[np.random.Generator, int, int]]:
         """(generator, first id, end id) of each chunk, for draws shaped other than one per person."""
-        return [(g, start, end) for (g, _), (_, start, end) in zip(self.parts, self.blocks, strict=True)]
+        return self.parts
 
     def draw(self, draw: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
         """Concatenate `draw(generator, size)` over the chunks of ids 0..n-1 (last axis is people)."""
         if not self.parts:
             return draw(self.empty, 0)
-        return np.concatenate([draw(g, size) for g, size in self.parts], axis=-1)
+        return np.concatenate([draw(g, end - start) for g, start, end in self.parts], axis=-1)
 
 
 def per_person(seed: int, stream: str, day: int, n: int, chunk: int,

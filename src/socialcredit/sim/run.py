@@ -111,19 +111,12 @@ def _json_default(value: Any) -> Any:
 PEOPLE_SLICE = 1 << 20  # people per row group of people.parquet, written one at a time
 
 
-def _names(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
-    """A dictionary column of a few names; code -1 is the empty name."""
-    values = [*names, ""]
-    return pa.DictionaryArray.from_arrays(pa.array(np.where(codes < 0, len(names), codes).astype(np.int32)),
-                                          pa.array(values, type=pa.string()))
-
-
 def _people_table(sim: Sim, part: slice) -> pa.Table:
     """people.parquet's rows for the people of `part`: who they are, their final state, what was done
     to them, and every feature and component's points behind their score. The features are made
     again from the feature state, slice by slice, with the final network term held, so that a
     population of tens of millions is written in little more memory than it took to simulate."""
-    from ..scorejob import reason_column
+    from ..scorejob import name_column, reason_column
 
     if sim.scores is None or sim.scored_time != sim.features.as_of:
         raise ValueError("the feature state has moved on since the last scoring; rescore first")
@@ -132,7 +125,7 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
     initial_tier = sim.initial_tier if sim.initial_tier is not None else sim.scores.tier
     columns: dict[str, Any] = {
         "person": np.arange(part.start, part.stop),
-        "group": _names(people.group[part].astype(np.int32), list(people.group_names)),
+        "group": name_column(people.group[part], people.group_names),
         "district": people.district[part],
         "age": people.age[part],
         "income_initial": people.income_initial[part],
@@ -141,8 +134,8 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
         "degree": sim.graph.degree[part],
         "score": scores.score,
         "pre": scores.pre,
-        "tier": _names(scores.tier, list(scheme.tier_names)),
-        "tier_initial": _names(initial_tier[part], list(scheme.tier_names)),
+        "tier": name_column(scores.tier, scheme.tier_names),
+        "tier_initial": name_column(initial_tier[part], scheme.tier_names),
     }
     for name, member in scores.lists.items():
         columns[f"listed.{name}"] = member

@@ -101,7 +101,7 @@ class Appeals:
         self.upheld += int(np.unique(subjects[voided]).size)
         sim.features.void(ids[voided])
         # The scores follow from the remaining records at once: recomputed, never edited.
-        sim.rescore(day, truth=False)
+        sim.rescore(truth=False)
 
     @property
     def backlog(self) -> int:

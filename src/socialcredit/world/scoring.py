@@ -30,7 +30,7 @@ class Scoring:
                 at = np.flatnonzero(records.time == time)
                 state.add(float(time), records.subject[at], records.kind[at], records.value[at], ids=records.id[at])
         if sim.is_update_day(day):
-            sim.rescore(day)
+            sim.rescore()
             sim.scored_day = day
             if sim.initial_tier is None:
                 sim.initial_tier = sim.scores.tier.copy()
