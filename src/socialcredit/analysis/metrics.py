@@ -3,9 +3,13 @@
 Means, shares and counts (overall and by group) are recorded every day. Figures that need a sort, a
 partition or a pass over every tie (score percentiles, Gini of score and income, score
 assortativity, same-group share of ties) are recorded every `SLOW_EVERY` days and on the last day
-(other days hold NaN): daily, at a million people, they would cost more than the rest of the step."""
+(other days hold NaN): daily, at a million people, they would cost more than the rest of the step.
+They are worked out on a thread of their own while the next days run (the simulation's other
+phases leave a core idle most of the time), from arrays the simulation no longer changes."""
 
 from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -33,7 +37,7 @@ def gini(values: np.ndarray, ordered: bool = False) -> float:
     return float((2 * np.sum(ranks * values) / (n * total)) - (n + 1) / n)
 
 
-def assortativity(graph: Relations, values: np.ndarray) -> float:
+def assortativity(graph: Relations, values: np.ndarray, serial: bool = False) -> float:
     """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars).
 
     Every tie is stored in both directions, so both ends share one distribution: with degree d and
@@ -48,7 +52,7 @@ def assortativity(graph: Relations, values: np.ndarray) -> float:
     variance = degree @ (x * x) / ends - mean**2
     if variance <= 1e-12 * max(1.0, float(np.abs(x).max()) ** 2):
         return float("nan")
-    return float((x @ graph.neighbour_sum(x) / ends - mean**2) / variance)
+    return float((x @ graph.neighbour_sum(x, serial=serial) / ends - mean**2) / variance)
 
 
 class Metrics:
@@ -65,6 +69,8 @@ class Metrics:
         self.block_starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
         self.block_group = group[self.block_starts].astype(np.int64)
         self.group_sizes = np.bincount(group, minlength=len(self.groups)).astype(np.float64)
+        self.worker: ThreadPoolExecutor | None = None  # for the slow figures, started when first needed
+        self.slow_figures: Future[None] | None = None
         sim.metrics = self
 
     def put(self, name: str, day: int, value: float) -> None:
@@ -116,20 +122,12 @@ class Metrics:
                     self.by_group(f"{prefix}.{name}", day, member)
                 for name, denied in wrong_denied.items():
                     self.by_group(f"wrongly_denied.{name}", day, denied)
-            if slow:
-                ordered = np.sort(scores.score)  # once, for the percentiles and the Gini
-                p10, p50, p90 = np.percentile(ordered, [10, 50, 90])  # a sorted array partitions at once
-                self.put("score_p10", day, p10)
-                self.put("score_p50", day, p50)
-                self.put("score_p90", day, p90)
-                self.put("gini_score", day, gini(ordered - sim.scheme.scale.min, ordered=True))
-                self.put("assortativity_score", day, assortativity(graph, scores.score))
         self.by_group("income_mean", day, sim.people.income)
         if slow:
-            self.put("gini_income", day, gini(sim.people.income))
-            if graph.indices.size:  # the share of ties whose two ends share a group
-                same = same_label_entries(graph.indptr, graph.indices, sim.people.group)
-                self.put("same_group_ties", day, same / graph.indices.size)
+            # Handed to the worker: the scores and graph of today (later days replace them, never
+            # change them) and a copy of incomes (changed in place each day), which it sorts.
+            self._start_slow(day, scores.score if scores is not None else None, sim.people.income.copy(), graph,
+                             sim.people.group, sim.scheme.scale.min)
         degree = graph.degree
         self.put("mean_degree", day, float(degree.mean()))
         shown = disclosure(sim) > 0
@@ -149,7 +147,50 @@ class Metrics:
                 self.put(f"events_true.{kind}", day, float(true_per_kind[code]))
                 self.put(f"events_observed.{kind}", day, float(observed_per_kind[code]))
 
+    def _start_slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations,
+                    group: np.ndarray, scale_min: float) -> None:
+        self.finish()  # the last batch had SLOW_EVERY days to finish; its errors surface here
+        names = ["gini_income", "same_group_ties"]
+        if score is not None:
+            names = ["score_p10", "score_p50", "score_p90", "gini_score", "assortativity_score", *names]
+        for name in names:  # made here, so the worker only writes into columns that exist
+            self.put(name, day, np.nan)
+        if self.worker is None:
+            self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialcredit-metrics")
+        self.slow_figures = self.worker.submit(self._slow, day, score, income, graph, group, scale_min)
+
+    def _slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations, group: np.ndarray,
+              scale_min: float) -> None:
+        """The figures that need a sort or a pass over every tie (on the worker thread; only serial
+        kernels here, beside the main thread's parallel ones)."""
+        if score is not None:
+            ordered = np.sort(score)  # once, for the percentiles and the Gini
+            p10, p50, p90 = np.percentile(ordered, [10, 50, 90])  # a sorted array partitions at once
+            self.put("score_p10", day, p10)
+            self.put("score_p50", day, p50)
+            self.put("score_p90", day, p90)
+            self.put("gini_score", day, gini(ordered - scale_min, ordered=True))
+            self.put("assortativity_score", day, assortativity(graph, score, serial=True))
+        income.sort()  # a copy of the day's incomes, the worker's own
+        self.put("gini_income", day, gini(income, ordered=True))
+        if graph.indices.size:  # the share of ties whose two ends share a group
+            same = same_label_entries(graph.indptr, graph.indices, group)
+            self.put("same_group_ties", day, same / graph.indices.size)
+
+    def finish(self) -> None:
+        """Wait for the slow figures in progress (and raise what went wrong working them out)."""
+        if self.slow_figures is not None:
+            pending, self.slow_figures = self.slow_figures, None
+            pending.result()
+
+    def close(self) -> None:
+        self.finish()
+        if self.worker is not None:
+            self.worker.shutdown()
+            self.worker = None
+
     def frame(self, sim: Sim) -> pd.DataFrame:
+        self.close()
         days = np.arange(self.days)
         dates = pd.to_datetime(sim.scenario.run.start) + pd.to_timedelta(days, unit="D")
         return pd.DataFrame({"day": days, "date": dates, **self.columns})

@@ -156,13 +156,14 @@ def rank_reasons(lost: np.ndarray, limit: int, also: np.ndarray, width: int) -> 
     return codes
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def same_label_entries(indptr: np.ndarray, indices: np.ndarray, label: np.ndarray) -> int:  # pragma: no cover
     """How many stored entries (each tie counts from both ends) join two subjects of one label:
-    one pass over the ties, where a sum per label would take one pass each."""
+    one pass over the ties, where a sum per label would take one pass each. Serial and without
+    the GIL: the metrics run it on their own thread, beside the day's parallel kernels."""
     n = indptr.shape[0] - 1
     total = 0
-    for row in numba.prange(n):
+    for row in range(n):
         own = label[row]
         count = 0
         for entry in range(indptr[row], indptr[row + 1]):
