@@ -197,6 +197,19 @@ def outcome_inputs(scheme: Scheme) -> frozenset[str]:
     return names & (frozenset(scheme.features) | frozenset(scheme.components))
 
 
+def scoring_features(scheme: Scheme) -> frozenset[str]:
+    """The features that scores and outcomes need (those components and rules read, with the
+    inputs of ratios among them): the rest are for explanation only, and a scoring that keeps
+    outcomes only (`score_slices` without `detail`) can leave them out."""
+    needed = {component.feature for component in scheme.components.values()} | (outcome_inputs(scheme)
+                                                                                 & frozenset(scheme.features))
+    for name in reversed(scheme.rules.feature_order):  # a ratio comes after its inputs
+        ratio = scheme.features[name].ratio
+        if name in needed and ratio is not None:
+            needed.update(ratio)
+    return frozenset(needed)
+
+
 def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
                    network_term: np.ndarray | None = None, n_subjects: int | None = None) -> Scores:
     """Apply the scheme's rules to computed features (from the batch core or incremental state).

@@ -339,21 +339,27 @@ class IncrementalFeatures:
             del self.history[:stale], self.times[:stale]
 
     # --- features out ----------------------------------------------------------------------
-    def features(self, part: slice | None = None) -> dict[str, np.ndarray]:
+    def features(self, part: slice | None = None, only: frozenset[str] | None = None,
+                 views: bool = False) -> dict[str, np.ndarray]:
         """Every feature at the current as-of time, as `compute_features` would give it (for the
-        subjects in `part` only, when given: a slice of ids, for scoring slice by slice)."""
-        return self._features({}, part)
+        subjects in `part` only, when given: a slice of ids, for scoring slice by slice).
+
+        `only`: just these features (closed under the ratios' inputs, as `scoring_features` gives
+        them). `views`: counts and sums as views into the state rather than copies, for a caller
+        done with them before the state next changes."""
+        return self._features({}, part, only, views)
 
     def features_with_one_more(self, kind: str, value: float = 1.0, weight: float = 1.0,
-                               part: slice | None = None) -> dict[str, np.ndarray]:
+                               part: slice | None = None, only: frozenset[str] | None = None,
+                               views: bool = False) -> dict[str, np.ndarray]:
         """Every feature as if each subject had one more `kind` event now: what one more act would
-        cost (or earn), for people weighing what is at stake."""
+        cost (or earn), for people weighing what is at stake (`only`, `views` as in `features`)."""
         code = self.codes[kind]
         part = part if part is not None else slice(0, self.n)
         extra: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         for name in self.direct:
             feature = self.scheme.features[name]
-            if self.codes[feature.event or ""] != code:
+            if self.codes[feature.event or ""] != code or (only is not None and name not in only):
                 continue
             if feature.type == "days_since":
                 extra[name] = (np.full(len(range(self.n)[part]), self.as_of), None)
@@ -363,14 +369,16 @@ class IncrementalFeatures:
                 extra[name] = (self.total[name][part] + value, None)
             else:
                 extra[name] = (self.total[name][part] + weight * value, self.weight[name][part] + weight)
-        return self._features(extra, part)
+        return self._features(extra, part, only, views)
 
-    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]],
-                  part: slice | None) -> dict[str, np.ndarray]:
+    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]], part: slice | None,
+                  only: frozenset[str] | None = None, views: bool = False) -> dict[str, np.ndarray]:
         part = part if part is not None else slice(0, self.n)
         size = len(range(self.n)[part])
         out: dict[str, np.ndarray] = {}
         for name in self.scheme.rules.feature_order:
+            if only is not None and name not in only:
+                continue
             feature = self.scheme.features[name]
             if feature.type == "ratio":
                 a, b = feature.ratio or ("", "")
@@ -389,6 +397,8 @@ class IncrementalFeatures:
                 mean = np.full(size, feature.default if feature.default is not None else 0.0)
                 np.divide(total, weights, out=mean, where=weights != 0)
                 out[name] = mean
+            elif name in extra:
+                out[name] = extra[name][0]
             else:
-                out[name] = extra[name][0] if name in extra else self.total[name][part].copy()
-        return {name: out[name] for name in self.scheme.features}
+                out[name] = self.total[name][part] if views else self.total[name][part].copy()
+        return {name: out[name] for name in self.scheme.features if name in out}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from ..population import People, homophilous_small_world, make_people
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
-from ..scoring.core import score_slices
+from ..scoring.core import score_slices, scoring_features
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from .events import DayEvents
@@ -47,6 +48,7 @@ class Sim:
         appeals = scenario.appeals
         self.contestable = tuple(appeals.kinds or scheme.events) if appeals is not None else ()
         self.features = IncrementalFeatures(scheme, self.n, start=self.start_time, voidable=self.contestable)
+        self.scoring_features = scoring_features(scheme)  # what a scoring of outcomes only reads
         self.scores: Scores | None = None       # latest scoring (on the scheme's cadence)
         # The same scheme on genuine records only: what the scores would be if every record were
         # true. Kept only where records can be false; the difference is the harm of false records.
@@ -112,12 +114,18 @@ class Sim:
         record leaves the genuine ones as they were)."""
         relations = self.graph if self.scheme.network is not None else None
         self.scores = None
-        self.scores = score_slices(self.scheme, self.features.features, self.n, relations, kept=self.neighbour_sums)
+        self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
+                                   kept=self.neighbour_sums)
         self.scored_time = self.features.as_of
         if truth and self.truth is not None:
             self.true_scores = None
-            self.true_scores = score_slices(self.scheme, self.truth.features, self.n, relations,
+            self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
                                             kept=self.true_neighbour_sums)
+
+    def features_of(self, state: IncrementalFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
+        """A slice's features for a scoring of outcomes only: just those it reads, as views (the
+        state does not change while it scores)."""
+        return lambda part: state.features(part, only=self.scoring_features, views=True)
 
     @property
     def denied(self) -> dict[str, np.ndarray]:

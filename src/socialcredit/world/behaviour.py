@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scoring.core import score_features, slices
+from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import PersonStreams, generator
@@ -89,8 +89,11 @@ class Behaviour:
             stakes = self.stakes[index]  # refilled in place
             for part in slices(sim.n):  # slice by slice: the workings stay small
                 # One's own act moves one's own `pre`; the neighbours' term stays as it is.
-                after = score_features(scheme, sim.features.features_with_one_more(kind, value, part=part),
-                                       network_term=sim.scores.network_term[part])
+                features = sim.features.features_with_one_more(kind, value, part=part, only=sim.scoring_features,
+                                                               views=True)
+                size = part.stop - part.start
+                after = score_slices(scheme, lambda _, features=features: features, size,
+                                     network_term=sim.scores.network_term[part], size=max(size, 1))
                 stake = (sim.scores.score[part] - after.score) / span * 100
                 for name, allowed in sim.scores.entitlements.items():
                     stake += SANCTION_WEIGHT * (allowed[part] & ~after.entitlements[name])
