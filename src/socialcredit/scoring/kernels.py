@@ -187,3 +187,54 @@ def resum_rows_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
     for row in numba.prange(n):  # each row added up by one thread, in stored order
         if near[row]:
             sums[row] = _row_total(indptr, indices, values, row)
+
+
+@numba.njit(cache=True, nogil=True)
+def edges_below(edges: np.ndarray, values: np.ndarray, strict: bool) -> np.ndarray:  # pragma: no cover
+    """np.searchsorted(edges, values, side="left" if strict else "right") for a few increasing
+    edges, in one pass: per value, how many edges are below it (`strict`) or at most it; NaN,
+    which sorts last, counts every edge. (Counted without branches, which data would mispredict.)"""
+    out = np.empty(values.shape[0], dtype=np.intp)
+    m = edges.shape[0]
+    for i in range(values.shape[0]):
+        value = values[i]
+        count = 0
+        if strict:
+            for j in range(m):
+                count += edges[j] < value
+        else:
+            for j in range(m):
+                count += edges[j] <= value
+        if value != value:
+            count = m
+        out[i] = count
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def component_points_of(values: np.ndarray, uptos: np.ndarray, bin_points: np.ndarray, per_unit: float,
+                        low: float, high: float) -> np.ndarray:  # pragma: no cover
+    """A component's points for each value in one pass: with bins (`bin_points` not empty), the
+    points of the first bin whose upto the value does not exceed (NaN and values above every upto
+    fall in the last); else per_unit x value. Then clipped to [low, high] (±inf when unbounded),
+    and -0.0 written as 0.0. What `component_points` gives with NumPy, bit for bit."""
+    out = np.empty(values.shape[0], dtype=np.float64)
+    m = uptos.shape[0]
+    binned = bin_points.shape[0] > 0
+    for i in range(values.shape[0]):
+        value = values[i]
+        if binned:
+            index = 0
+            for j in range(m):
+                index += uptos[j] < value
+            if value != value:
+                index = m
+            points = bin_points[index]
+        else:
+            points = per_unit * value
+        if points < low:
+            points = low
+        elif points > high:
+            points = high
+        out[i] = points + 0.0
+    return out
