@@ -253,3 +253,31 @@ def test_compiled_component_points_equal_numpy_bit_for_bit(spec):
     one_by_one = np.concatenate([component_points(component, values[i:i + 1]) for i in range(values.size)])
     np.testing.assert_array_equal(compiled, one_by_one)
     assert not np.signbit(compiled[compiled == 0]).any()
+
+
+def test_scoring_features_are_what_scores_and_outcomes_read_with_the_ratios_inputs(scheme_data):
+    from socialcredit.scoring.core import score_slices, scoring_features
+
+    scheme_data["features"].update({
+        "ratings": {"mean": "rating", "window_days": 90, "default": 3.0},  # read by nothing
+        "clean": {"days_since": "late_payment", "default": 3650},          # read by nothing
+        "tickets": {"count": "traffic_violation"},
+        "ticket_share": {"ratio": ["tickets", "paid_24m"]},
+        "ticket_share_of_late": {"ratio": ["ticket_share", "late_ratio"]},  # a ratio of ratios
+    })
+    scheme_data["entitlements"]["drive"] = {"allow": "ticket_share_of_late < 2", "context": "conduct"}
+    scheme = scheme_from_data(scheme_data)
+    assert scoring_features(scheme) == {"late_24m", "paid_24m", "late_ratio", "tickets", "ticket_share",
+                                        "ticket_share_of_late"}
+    rng = np.random.default_rng(4)
+    n = 500
+    events = EventArrays.build(rng.integers(0, n, 4000), rng.integers(0, 4, 4000), rng.uniform(0, 100, 4000),
+                               np.ones(4000), np.ones(4000), n_subjects=n)
+    full = score_events(scheme, events, 100.0)
+    needed = {name: full.features[name] for name in scoring_features(scheme)}
+    outcomes = score_slices(scheme, lambda part: {name: v[part] for name, v in needed.items()}, n, size=64)
+    np.testing.assert_array_equal(outcomes.score, full.score)
+    np.testing.assert_array_equal(outcomes.tier, full.tier)
+    for name in scheme.entitlements:
+        np.testing.assert_array_equal(outcomes.entitlements[name], full.entitlements[name])
+    np.testing.assert_array_equal(outcomes.lists["blacklist"], full.lists["blacklist"])
