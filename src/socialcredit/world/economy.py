@@ -14,16 +14,19 @@ from ..sim.scenario import entitlement_effects
 
 
 @numba.njit(cache=True, nogil=True)
-def grow_incomes(income: np.ndarray, shocks: np.ndarray, drift: float, sigma: float, allowed: np.ndarray,
-                 if_denied: np.ndarray, if_allowed: np.ndarray) -> None:  # pragma: no cover
-    """income *= exp(drift + growth shifts in force + sigma x shock), in place, in one pass: row e
-    of `allowed` (entitlements x people) adds `if_allowed[e]` where granted, `if_denied[e]` where
-    not (yearly growth already divided by 365)."""
-    for person in range(income.shape[0]):
+def log_growth(shocks: np.ndarray, drift: float, sigma: float, allowed: np.ndarray, if_denied: np.ndarray,
+               if_allowed: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Each person's log income change today, in one pass: drift + the growth shifts in force +
+    sigma x shock, where row e of `allowed` (entitlements x people) adds `if_allowed[e]` where
+    granted and `if_denied[e]` where not (yearly growth already divided by 365). NumPy takes the
+    exponential after: its vectorised exp is three times as fast as a compiled loop's."""
+    out = np.empty(shocks.shape[0], dtype=np.float64)
+    for person in range(shocks.shape[0]):
         growth = drift
         for entitlement in range(allowed.shape[0]):
             growth += if_allowed[entitlement] if allowed[entitlement, person] else if_denied[entitlement]
-        income[person] *= np.exp(growth + sigma * np.float64(shocks[person]))
+        out[person] = growth + sigma * np.float64(shocks[person])
+    return out
 
 
 class Economy:
@@ -68,4 +71,5 @@ class Economy:
                 else np.ones((0, sim.n), dtype=bool)
         # Drift corrected by -sigma^2/2 so that the mean income grows at `growth`, not faster.
         drift = self.spec.income_growth / 365.0 - self.sigma**2 / 2
-        grow_incomes(sim.people.income, shocks, drift, self.sigma, allowed, self.if_denied, self.if_allowed)
+        factor = log_growth(shocks, drift, self.sigma, allowed, self.if_denied, self.if_allowed)
+        sim.people.income *= np.exp(factor, out=factor)
