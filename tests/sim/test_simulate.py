@@ -108,12 +108,16 @@ def test_results_do_not_depend_on_thread_count(tmp_path):
     import subprocess
     import sys
 
+    from socialcredit.scoring.core import SLICE
+
     frames = []
     for threads in ("1", "2"):
-        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+               "NUMBA_NUM_THREADS": threads, "SOCIALCREDIT_THREADS": threads}
         out = tmp_path / f"t{threads}"
-        subprocess.run([sys.executable, "-m", "socialcredit.cli", "simulate", "--population", "2000", "--days", "15",
-                        "--out", str(out)], env=env, check=True, capture_output=True)
+        # Several slices of people, so that two threads share the slices' work.
+        subprocess.run([sys.executable, "-m", "socialcredit.cli", "simulate", "--population", str(2 * SLICE + 1000),
+                        "--days", "15", "--out", str(out)], env=env, check=True, capture_output=True)
         frames.append((pd.read_parquet(out / "people.parquet"), pd.read_parquet(out / "metrics.parquet")))
     pd.testing.assert_frame_equal(frames[0][0], frames[1][0], check_exact=True)
     pd.testing.assert_frame_equal(frames[0][1], frames[1][1], check_exact=True)

@@ -48,11 +48,17 @@ def assortativity(graph: Relations, values: np.ndarray, serial: bool = False) ->
     x = np.asarray(values, dtype=np.float64)
     x = x - x.mean()  # centred first, for accuracy
     degree = graph.degree
-    mean = degree @ x / ends
-    variance = degree @ (x * x) / ends - mean**2
+    mean = _dot(degree, x) / ends
+    variance = _dot(degree, x * x) / ends - mean**2
     if variance <= 1e-12 * max(1.0, float(np.abs(x).max()) ** 2):
         return float("nan")
-    return float((x @ graph.neighbour_sum(x, serial=serial) / ends - mean**2) / variance)
+    return float((_dot(x, graph.neighbour_sum(x, serial=serial)) / ends - mean**2) / variance)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """a . b summed by NumPy's pairwise sum, not by BLAS: BLAS splits long vectors between its
+    threads, and the sum's last bits then depend on how many there are."""
+    return float(np.sum(np.multiply(a, b, dtype=np.float64)))
 
 
 class Metrics:

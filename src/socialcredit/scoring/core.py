@@ -9,6 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..parallel import map_slices
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations
@@ -244,15 +245,19 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     pre = np.empty(n)
     # Per slice, what the first pass made that the second reads: every feature and component when
     # the scores keep them (`detail`), else only those the outcome rules read.
+    read = None if detail else outcome_inputs(scheme)
+
+    def first_pass(part: slice) -> dict[str, np.ndarray]:
+        """A slice's features and points, its `pre` written in place; what the second pass reads."""
+        features = features_of(part)
+        components, pre[part] = points_and_pre(scheme, features, part.stop - part.start)
+        made = {**features, **components}
+        return made if read is None else {name: made[name] for name in read}
+
     held: list[dict[str, np.ndarray]] = []
     if from_relations:
         assert relations is not None
-        read = None if detail else outcome_inputs(scheme)
-        for part in parts:
-            features = features_of(part)
-            components, pre[part] = points_and_pre(scheme, features, part.stop - part.start)
-            made = {**features, **components}
-            held.append(made if read is None else {name: made[name] for name in read})
+        held = map_slices(first_pass, parts)
         term = network_term_of(scheme, pre, relations, kept)
     elif scheme.network is not None and network_term is not None:
         term = network_term
@@ -263,25 +268,24 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     tier_cap = np.empty(n, dtype=np.int16)
     lists = {name: np.empty(n, dtype=bool) for name in scheme.lists}
     entitlements = {name: np.empty(n, dtype=bool) for name in scheme.entitlements}
-    explained: list[dict[str, np.ndarray]] = []  # per slice, with `detail`: features and components
-    for number, part in enumerate(parts):
-        size_here = part.stop - part.start
-        if from_relations:
-            env = dict(held[number])
-        else:
-            features = features_of(part)
-            components, pre[part] = points_and_pre(scheme, features, size_here)
-            env = {**features, **components}
-        if detail:
-            explained.append(dict(env))
+    slice_number = {part.start: number for number, part in enumerate(parts)}
+
+    def second_pass(part: slice) -> dict[str, np.ndarray] | None:
+        """A slice's score and outcomes, written in place; with `detail`, its features and points."""
+        env = dict(held[slice_number[part.start]] if from_relations else first_pass(part))
+        kept_detail = dict(env) if detail else None
         score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
             else pre[part]
         env.update({"pre": pre[part], "score": score[part]})
-        tier[part], tier_cap[part], listed, allowed = _outcomes(scheme, env, size_here)
+        tier[part], tier_cap[part], listed, allowed = _outcomes(scheme, env, part.stop - part.start)
         for name in scheme.lists:
             lists[name][part] = listed[name]
         for name in scheme.entitlements:
             entitlements[name][part] = allowed[name]
+        return kept_detail
+
+    # per slice, with `detail`: features and components
+    explained = [made for made in map_slices(second_pass, parts) if made is not None]
 
     def joined(names: Iterable[str]) -> dict[str, np.ndarray]:
         """Whole arrays of these names from the slices (one slice: its arrays as they are)."""

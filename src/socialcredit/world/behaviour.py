@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..parallel import map_slices
 from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
@@ -87,13 +88,14 @@ class Behaviour:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
             stakes = self.stakes[index]  # refilled in place
-            for part in slices(sim.n):  # slice by slice: the workings stay small
+
+            def assess(part: slice, kind: str = kind, value: float = value, stakes: np.ndarray = stakes) -> None:
                 # One's own act moves one's own `pre`; the neighbours' term stays as it is.
                 features = sim.features.features_with_one_more(kind, value, part=part, only=sim.scoring_features,
                                                                views=True)
                 size = part.stop - part.start
-                after = score_slices(scheme, lambda _, features=features: features, size,
-                                     network_term=sim.scores.network_term[part], size=max(size, 1))
+                after = score_slices(scheme, lambda _: features, size, network_term=sim.scores.network_term[part],
+                                     size=max(size, 1))
                 stake = (sim.scores.score[part] - after.score) / span * 100
                 for name, allowed in sim.scores.entitlements.items():
                     stake += SANCTION_WEIGHT * (allowed[part] & ~after.entitlements[name])
@@ -101,6 +103,8 @@ class Behaviour:
                 for name, share in self.disclosed.items():  # being shown in public weighs like a sanction
                     stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name][part] & after.lists[name])
                 stakes[part] = stake
+
+            map_slices(assess, slices(sim.n))  # slice by slice: the workings stay small
         self.stakes_version += 1
 
     def base(self, sim: Sim, index: int, part: slice) -> np.ndarray:
@@ -147,17 +151,26 @@ class Behaviour:
         rate32 = self.rate[index]
         if rate32 is None:
             rate32 = self.rate[index] = np.empty(sim.n, dtype=np.float32)
-        acts = undeterred = blocked = 0.0
-        for part in slices(sim.n):
+
+        def recompute(part: slice) -> tuple[float, float, float]:
+            """The slice's rates, written in place; its expected acts, undeterred acts and blocked acts."""
             rate = self._rate(sim, index, part, denied)
             rate32[part] = rate
+            acts = undeterred = blocked = 0.0
             if spec.deterrence:
-                acts += float(-np.expm1(-rate).sum())
-                undeterred += float(-np.expm1(-self._rate(sim, index, part, denied, deterred=False)).sum())
+                acts = float(-np.expm1(-rate).sum())
+                undeterred = float(-np.expm1(-self._rate(sim, index, part, denied, deterred=False)).sum())
             if spec.requires or self.gated[index]:
                 ungated = self._rate(sim, index, part, denied, gated=False)
                 prevented = np.expm1(-rate) - np.expm1(-ungated)  # chance without the denial - with it
-                blocked += float(np.maximum(prevented, 0.0).sum())
+                blocked = float(np.maximum(prevented, 0.0).sum())
+            return acts, undeterred, blocked
+
+        acts = undeterred = blocked = 0.0
+        for slice_acts, slice_undeterred, slice_blocked in map_slices(recompute, slices(sim.n)):
+            acts += slice_acts  # added in slice order, whatever the threads
+            undeterred += slice_undeterred
+            blocked += slice_blocked
         self.bound[index] = np.maximum.reduceat(rate32, np.arange(0, sim.n, BLOCK)) if sim.n \
             else np.zeros(0, dtype=np.float32)
         self.daily_acts[index], self.daily_undeterred[index], self.daily_blocked[index] = acts, undeterred, blocked

@@ -1,0 +1,57 @@
+"""Slices of people worked on by two threads at once.
+
+Work per slice of people (features to outcomes, behaviour rates) is NumPy calls and compiled
+kernels that run without the GIL, so two threads keep two cores busy. Each slice's results go to
+the slice's own place and sums over slices are added in slice order, so results do not depend on
+the number of threads. `SOCIALCREDIT_THREADS` sets the number (default: the usable cores, at most
+2, above which the Python between the calls holds the rest back).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+MAX_DEFAULT_THREADS = 2
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_in_worker = threading.local()
+
+
+def thread_count() -> int:
+    configured = os.environ.get("SOCIALCREDIT_THREADS", "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise ValueError(f"SOCIALCREDIT_THREADS={configured!r} is not a number of threads; "
+                             "fix: set it to a whole number such as 1 or 2, or unset it") from None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(MAX_DEFAULT_THREADS, usable)
+
+
+def _mark_worker() -> None:
+    _in_worker.active = True
+
+
+def _shared_pool(threads: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers != threads:  # the setting changed: a pool of the new size
+            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="socialcredit-slices",
+                                       initializer=_mark_worker)
+        return _pool
+
+
+def map_slices(work: Callable[[slice], T], parts: Sequence[slice]) -> list[T]:
+    """[work(part) for part in parts], two parts at a time on the shared threads. One part, one
+    thread configured, or a call from inside a worker (nested work) runs on the calling thread."""
+    threads = thread_count()
+    if len(parts) < 2 or threads < 2 or getattr(_in_worker, "active", False):
+        return [work(part) for part in parts]
+    return list(_shared_pool(threads).map(work, parts))
