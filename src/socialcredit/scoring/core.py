@@ -13,7 +13,7 @@ from ..parallel import map_slices
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations
-from .kernels import component_points_of, edges_below, rank_reasons
+from .kernels import component_points_of, edges_below, mean_term, rank_reasons
 
 NO_REASON = -1
 SLICE = 1 << 16  # subjects per slice in `score_slices`: small enough for the CPU's cache
@@ -158,8 +158,8 @@ def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
         raise ValueError(f"scheme '{scheme.id}' has no network term")
     if relations.n_subjects != pre.shape[0]:
         raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
-    mean, has = relations.neighbour_mean(pre, kept)
-    return np.where(has, scheme.network.weight * (mean - scheme.scale.base), 0.0)
+    totals = kept.sums(relations, pre) if kept is not None else relations.neighbour_sum(pre)
+    return mean_term(relations.indptr, totals, float(scheme.network.weight), float(scheme.scale.base))
 
 
 def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray,
