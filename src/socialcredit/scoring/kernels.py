@@ -45,48 +45,90 @@ def _row_total(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, row:
 @numba.njit(cache=True, nogil=True)
 def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
                add_rows: np.ndarray, add_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-    """A CSR graph with some entries removed and some added, in one pass over the old entries.
+    """A CSR graph with some entries removed and some added.
 
     `remove_*` and `add_*` are sorted by (row, column) and free of repeats; removals of absent
-    entries and additions of present ones are ignored. Rows stay sorted; no int64 copy of the whole
-    edge list is made, so the edit costs little beyond the new arrays."""
+    entries and additions of present ones are ignored. Rows stay sorted. Only the rows with an edit
+    are merged entry by entry; the runs of rows between them (nearly all the ties) are copied a
+    run at a time. No int64 copy of the whole edge list is made."""
     n = indptr.shape[0] - 1
-    out_indptr = np.zeros(n + 1, dtype=indptr.dtype)
+    # The rows with an edit, increasing, and each one's length after it.
+    edited = np.empty(remove_rows.shape[0] + add_rows.shape[0], dtype=np.int64)
+    m = 0
+    i = j = 0
+    while i < remove_rows.shape[0] or j < add_rows.shape[0]:
+        if j >= add_rows.shape[0] or (i < remove_rows.shape[0] and remove_rows[i] <= add_rows[j]):
+            row = remove_rows[i]
+            i += 1
+        else:
+            row = add_rows[j]
+            j += 1
+        if m == 0 or edited[m - 1] != row:
+            edited[m] = row
+            m += 1
+    new_length = np.empty(m, dtype=np.int64)
     r = a = 0
-    for pass_number in range(2):
-        if pass_number == 1:
-            out_indices = np.empty(out_indptr[n], dtype=indices.dtype)
-        r = a = 0
-        for row in range(n):
-            while r < remove_rows.shape[0] and remove_rows[r] < row:
-                r += 1
-            while a < add_rows.shape[0] and add_rows[a] < row:
-                a += 1
-            count = 0
-            start = out_indptr[row] if pass_number == 1 else 0
-            k = indptr[row]
-            end = indptr[row + 1]
-            while k < end or (a < add_rows.shape[0] and add_rows[a] == row):
-                take_old = k < end and (a >= add_rows.shape[0] or add_rows[a] != row or indices[k] <= add_cols[a])
-                if take_old:
-                    column = indices[k]
-                    if a < add_rows.shape[0] and add_rows[a] == row and add_cols[a] == column:
-                        a += 1  # already there
-                    k += 1
-                    while r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] < column:
-                        r += 1
-                    if r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] == column:
-                        r += 1
-                        continue  # removed
-                else:
-                    column = add_cols[a]
-                    a += 1
-                if pass_number == 1:
-                    out_indices[start + count] = column
-                count += 1
-            if pass_number == 0:
-                out_indptr[row + 1] = out_indptr[row] + count
+    for e in range(m):
+        new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows, add_cols,
+                                         a, indices, 0, False)
+    out_indptr = np.empty(n + 1, dtype=indptr.dtype)
+    out_indptr[0] = 0
+    e = 0
+    for row in range(n):
+        if e < m and edited[e] == row:
+            length = new_length[e]
+            e += 1
+        else:
+            length = indptr[row + 1] - indptr[row]
+        out_indptr[row + 1] = out_indptr[row] + length
+    out_indices = np.empty(out_indptr[n], dtype=indices.dtype)
+    first_unedited = 0
+    r = a = 0
+    for e in range(m + 1):
+        row = edited[e] if e < m else n
+        # rows first_unedited .. row - 1 have no edit: one block copy
+        old_start, old_end = indptr[first_unedited], indptr[row]
+        start = out_indptr[first_unedited]
+        out_indices[start:start + old_end - old_start] = indices[old_start:old_end]
+        if e < m:
+            _, r, a = _merge_row(indptr, indices, row, remove_rows, remove_cols, r, add_rows, add_cols, a,
+                                 out_indices, out_indptr[row], True)
+        first_unedited = row + 1
     return out_indptr, out_indices
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_row(indptr: np.ndarray, indices: np.ndarray, row: int, remove_rows: np.ndarray, remove_cols: np.ndarray,
+               r: int, add_rows: np.ndarray, add_cols: np.ndarray, a: int, out: np.ndarray, start: int,
+               write: bool) -> tuple[int, int, int]:  # pragma: no cover
+    """Merge one row's stored entries with its removals and additions (from positions r and a of
+    the sorted edits), writing them at out[start:] when `write`: (length, next r, next a)."""
+    while r < remove_rows.shape[0] and remove_rows[r] < row:
+        r += 1
+    while a < add_rows.shape[0] and add_rows[a] < row:
+        a += 1
+    count = 0
+    k = indptr[row]
+    end = indptr[row + 1]
+    while k < end or (a < add_rows.shape[0] and add_rows[a] == row):
+        take_old = k < end and (a >= add_rows.shape[0] or add_rows[a] != row or indices[k] <= add_cols[a])
+        if take_old:
+            column = indices[k]
+            if a < add_rows.shape[0] and add_rows[a] == row and add_cols[a] == column:
+                a += 1  # already there
+            k += 1
+            while r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] < column:
+                r += 1
+            if r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] == column:
+                r += 1
+                continue  # removed
+        else:
+            column = add_cols[a]
+            a += 1
+        if write:
+            out[start + count] = column
+        count += 1
+    return count, r, a
 
 
 @numba.njit(cache=True, nogil=True)
