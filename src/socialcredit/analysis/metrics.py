@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..scoring import Relations
-from ..scoring.kernels import same_label_entries
+from ..scoring.kernels import ranked_sums, same_label_entries, tie_moments
 from ..sim.model import Sim
 from ..world.social import disclosure
 from .fairness import disparity
@@ -23,21 +23,38 @@ from .fairness import disparity
 SLOW_EVERY = 7
 
 
-def gini(values: np.ndarray, ordered: bool = False) -> float:
-    """Gini coefficient of non-negative values (0 = equal, 1 = one holds everything); `ordered`
-    when the values are already in increasing order."""
+def gini(values: np.ndarray, ordered: bool = False, shift: float = 0.0) -> float:
+    """Gini coefficient of non-negative values (less `shift`; 0 = equal, 1 = one holds everything);
+    `ordered` when the values are already in increasing order."""
     values = np.asarray(values, dtype=np.float64)
     if not ordered:
         values = np.sort(values)
     n = values.size
-    total = values.sum()
-    if n == 0 or total == 0:
+    if n == 0:
         return 0.0
-    ranks = np.arange(1, n + 1)
-    return float((2 * np.sum(ranks * values) / (n * total)) - (n + 1) / n)
+    weighted, total = ranked_sums(values, float(shift))
+    if total == 0:
+        return 0.0
+    return float(2 * weighted / (n * total) - (n + 1) / n)
 
 
-def assortativity(graph: Relations, values: np.ndarray, serial: bool = False) -> float:
+def percentiles_of_sorted(ordered: np.ndarray, percents: list[float]) -> list[float]:
+    """np.percentile's default (linear) percentiles of values already in increasing order, read off
+    the order rather than partitioning a copy."""
+    if ordered.size == 0:
+        return [float("nan")] * len(percents)
+    out = []
+    for percent in percents:
+        position = percent / 100 * (ordered.size - 1)
+        low = int(np.floor(position))
+        high = min(low + 1, ordered.size - 1)
+        below, above, t = float(ordered[low]), float(ordered[high]), position - low
+        # NumPy's lerp: from the nearer end, for accuracy
+        out.append(below + (above - below) * t if t < 0.5 else above - (above - below) * (1 - t))
+    return out
+
+
+def assortativity(graph: Relations, values: np.ndarray) -> float:
     """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars).
 
     Every tie is stored in both directions, so both ends share one distribution: with degree d and
@@ -45,20 +62,14 @@ def assortativity(graph: Relations, values: np.ndarray, serial: bool = False) ->
     ends = graph.indices.size
     if ends == 0:
         return float("nan")
-    x = np.asarray(values, dtype=np.float64)
-    x = x - x.mean()  # centred first, for accuracy
-    degree = graph.degree
-    mean = _dot(degree, x) / ends
-    variance = _dot(degree, x * x) / ends - mean**2
-    if variance <= 1e-12 * max(1.0, float(np.abs(x).max()) ** 2):
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    # centred first, for accuracy
+    first, second, cross, largest = tie_moments(graph.indptr, graph.indices, x, float(x.mean()))
+    mean = first / ends
+    variance = second / ends - mean**2
+    if variance <= 1e-12 * max(1.0, largest) ** 2:
         return float("nan")
-    return float((_dot(x, graph.neighbour_sum(x, serial=serial)) / ends - mean**2) / variance)
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    """a . b summed by NumPy's pairwise sum, not by BLAS: BLAS splits long vectors between its
-    threads, and the sum's last bits then depend on how many there are."""
-    return float(np.sum(np.multiply(a, b, dtype=np.float64)))
+    return float((cross / ends - mean**2) / variance)
 
 
 class Metrics:
@@ -171,12 +182,12 @@ class Metrics:
         kernels here, beside the main thread's parallel ones)."""
         if score is not None:
             ordered = np.sort(score)  # once, for the percentiles and the Gini
-            p10, p50, p90 = np.percentile(ordered, [10, 50, 90])  # a sorted array partitions at once
-            self.put("score_p10", day, p10)
-            self.put("score_p50", day, p50)
-            self.put("score_p90", day, p90)
-            self.put("gini_score", day, gini(ordered - scale_min, ordered=True))
-            self.put("assortativity_score", day, assortativity(graph, score, serial=True))
+            for name, value in zip(("score_p10", "score_p50", "score_p90"),
+                                   percentiles_of_sorted(ordered, [10, 50, 90]), strict=True):
+                self.put(name, day, value)
+            self.put("gini_score", day, gini(ordered, ordered=True, shift=scale_min))
+            del ordered
+            self.put("assortativity_score", day, assortativity(graph, score))
         income.sort()  # a copy of the day's incomes, the worker's own
         self.put("gini_income", day, gini(income, ordered=True))
         if graph.indices.size:  # the share of ties whose two ends share a group

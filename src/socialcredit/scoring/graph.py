@@ -74,13 +74,11 @@ class Relations:
     def empty(cls, n_subjects: int) -> Relations:
         return cls(np.zeros(n_subjects + 1, dtype=np.int32), np.zeros(0, dtype=np.int32))
 
-    def neighbour_sum(self, values: np.ndarray, serial: bool = False) -> np.ndarray:
+    def neighbour_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of `values` over each subject's neighbours (A @ values, with A the 0/1 adjacency).
 
-        Sums run row by row in stored order, so the result does not depend on threads or chunks.
-        `serial`: on the calling thread only (for work on a thread of its own, which must not start
-        parallel kernels beside the main thread's)."""
-        kernel = row_sums if self.indices.size >= 1 << 16 and not serial else row_sums_serial
+        Sums run row by row in stored order, so the result does not depend on threads or chunks."""
+        kernel = row_sums if self.indices.size >= 1 << 16 else row_sums_serial
         return kernel(self.indptr, self.indices, np.ascontiguousarray(values, dtype=np.float64))
 
     def neighbour_mean(self, values: np.ndarray, kept: NeighbourSums | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -292,3 +292,37 @@ def mean_term(indptr: np.ndarray, totals: np.ndarray, weight: float, base: float
         degree = indptr[row + 1] - indptr[row]
         out[row] = weight * (totals[row] / degree - base) if degree > 0 else 0.0
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def ranked_sums(ordered: np.ndarray, shift: float) -> tuple[float, float]:  # pragma: no cover
+    """For values in increasing order, less `shift`: (sum of rank x value with ranks from 1, sum of
+    values), what the Gini coefficient needs, in one pass and no temporary array."""
+    weighted = 0.0
+    total = 0.0
+    for i in range(ordered.shape[0]):
+        value = ordered[i] - shift
+        weighted += (i + 1) * value
+        total += value
+    return weighted, total
+
+
+@numba.njit(cache=True, nogil=True)
+def tie_moments(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
+                centre: float) -> tuple[float, float, float, float]:  # pragma: no cover
+    """With x = values - centre, over the ends of every stored tie: (sum of d.x, sum of d.x^2,
+    sum over ties of x_i x_j, largest |x|), d the degree: the moments of a value's assortativity,
+    in one serial pass (the same sums whatever the threads) and no temporary array."""
+    first = second = cross = 0.0
+    largest = 0.0
+    for row in range(indptr.shape[0] - 1):
+        x = values[row] - centre
+        degree = indptr[row + 1] - indptr[row]
+        first += degree * x
+        second += degree * x * x
+        neighbours = 0.0
+        for entry in range(indptr[row], indptr[row + 1]):
+            neighbours += values[indices[entry]] - centre
+        cross += x * neighbours
+        largest = max(largest, abs(x))
+    return first, second, cross, largest

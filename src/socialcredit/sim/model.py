@@ -55,8 +55,6 @@ class Sim:
         self.truth = IncrementalFeatures(scheme, self.n, start=self.start_time) if self.records_can_be_false() \
             else None
         self.true_scores: Scores | None = None
-        # (the scores it was worked out from, who is seen on a disclosed list): see world.social.disclosure
-        self.disclosure_cache: tuple[Scores | None, np.ndarray] | None = None
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
         self.scored_day = -1

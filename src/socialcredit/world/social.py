@@ -15,11 +15,7 @@ from ..sim.rng import generator
 
 def disclosure(sim: Sim) -> np.ndarray:
     """Per person, the largest share of ties that see them on a disclosed list today (honour lists
-    shame no one: they are left out). Worked out once per scoring (social response, appeals and
-    metrics all read it): do not change the array returned."""
-    cached = sim.disclosure_cache
-    if cached is not None and cached[0] is sim.scores:
-        return cached[1]
+    shame no one: they are left out)."""
     seen: np.ndarray | None = None
     listed = sim.listed
     honour = sim.scheme.honour_lists
@@ -27,10 +23,7 @@ def disclosure(sim: Sim) -> np.ndarray:
         if consequence.disclose > 0 and name in listed and name not in honour:
             shown = consequence.disclose * listed[name]  # float64 from a bool array: one pass
             seen = shown if seen is None else np.maximum(seen, shown, out=seen)
-    if seen is None:
-        seen = np.zeros(sim.n)
-    sim.disclosure_cache = (sim.scores, seen)
-    return seen
+    return seen if seen is not None else np.zeros(sim.n)
 
 
 class SocialResponse:

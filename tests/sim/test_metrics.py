@@ -1,0 +1,26 @@
+"""The run's summary figures against their textbook definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from socialcredit.analysis.metrics import gini, percentiles_of_sorted
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 1000, 100_001])
+def test_percentiles_read_off_the_order_equal_numpys(size):
+    values = np.sort(np.random.default_rng(size).lognormal(6, 1, size))
+    percents = [0, 10, 33.3, 50, 90, 100]
+    np.testing.assert_allclose(percentiles_of_sorted(values, percents), np.percentile(values, percents),
+                               rtol=1e-15, atol=0)
+
+
+def test_gini_is_half_the_mean_absolute_difference_over_the_mean():
+    values = np.random.default_rng(1).lognormal(0, 0.8, 2000)
+    pairwise = np.abs(values[:, None] - values[None, :]).mean()
+    assert gini(values) == pytest.approx(pairwise / (2 * values.mean()), rel=1e-12)
+    assert gini(values + 5, shift=5) == pytest.approx(gini(values), rel=1e-12)
+    assert gini(np.full(10, 3.0)) == pytest.approx(0.0, abs=1e-15)
+    assert gini(np.r_[np.zeros(9), 1.0]) == pytest.approx(0.9)
+    assert gini(np.zeros(4)) == 0.0
