@@ -55,3 +55,27 @@ def map_slices(work: Callable[[slice], T], parts: Sequence[slice]) -> list[T]:
     if len(parts) < 2 or threads < 2 or getattr(_in_worker, "active", False):
         return [work(part) for part in parts]
     return list(_shared_pool(threads).map(work, parts))
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def one_malloc_arena() -> bool:
+    """Have every thread allocate from glibc's one main arena (True if set).
+
+    By default glibc gives each thread that allocates its own arena, and an arena keeps much of
+    what was freed in it for reuse: with the slice threads and the metrics' and income's workers,
+    a simulation of a million people held 33 MiB more for it (about 35 bytes a person, 729 against
+    696 MiB at peak over a year). The threads allocate large arrays, rarely, so sharing one arena
+    costs them nothing measurable. Call before the threads first allocate; elsewhere than glibc it
+    does nothing."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False

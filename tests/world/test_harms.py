@@ -249,3 +249,15 @@ def test_perks_are_not_sanctions_but_losing_one_wrongly_is_a_harm(tmp_path, writ
                                                         | (p["days_listed.jaywalkers"] > 0))).all()
     ever_sanctioned = run.summary["feedback"]["ever_sanctioned_share"]
     assert ever_sanctioned == pytest.approx(sanctioned.mean())
+
+
+def test_wrongful_sanction_episodes_add_up_to_the_days_wrongly_sanctioned(camera_run):
+    harms = camera_run.summary["harms"]
+    episodes = harms["wrongful_sanction_episodes"]
+    # Only the cameras err, and only the train ban reads what they record: every day of a wrongful
+    # sanction is a day wrongly barred from the train, and falls in exactly one episode.
+    assert harms["false_sanction_person_days"]["loan"] == 0
+    total = (episodes["mean_days_ended"] or 0) * episodes["ended"] + \
+        (episodes["mean_days_running"] or 0) * episodes["running_at_end"]
+    assert episodes["ended"] > 0
+    assert total == pytest.approx(harms["false_sanction_person_days"]["board_train"], rel=1e-9)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..parallel import one_malloc_arena
 from ..population import People, homophilous_small_world, make_people
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
@@ -35,6 +36,7 @@ class Sim:
     """
 
     def __init__(self, scenario: Scenario, scheme: Scheme):
+        one_malloc_arena()  # before any worker thread allocates (see parallel.one_malloc_arena)
         self.scenario = scenario
         self.scheme = scheme
         run = scenario.run

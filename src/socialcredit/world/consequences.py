@@ -20,8 +20,9 @@ class Consequences:
         self.ever_wrongly_left_off = np.zeros(n, dtype=bool)  # honour lists missed because of false records
         self.ever_wrongly_denied_perk = np.zeros(n, dtype=bool)
         self.ever_wrongly_sanctioned = np.zeros(n, dtype=bool)
-        # Episodes of wrongful sanction: when each began (-1: none now), and how long ended ones lasted.
-        self.wrong_since = np.full(n, -1, dtype=np.int32)
+        # Episodes of wrongful sanction: the day each began plus one (0: none now; zeros, so that a run
+        # where no record can be false never touches these pages), and how long ended ones lasted.
+        self.wrong_from = np.zeros(n, dtype=np.int32)
         self.episode_days: list[np.ndarray] = []
         sim.harm = self
 
@@ -60,15 +61,15 @@ class Consequences:
             else:
                 wrongly_sanctioned |= denied
         self.ever_wrongly_sanctioned |= wrongly_sanctioned
-        began = wrongly_sanctioned & (self.wrong_since < 0)
-        self.wrong_since[began] = day
-        ended = ~wrongly_sanctioned & (self.wrong_since >= 0)
+        began = wrongly_sanctioned & (self.wrong_from == 0)
+        self.wrong_from[began] = day + 1
+        ended = ~wrongly_sanctioned & (self.wrong_from > 0)
         if ended.any():
-            self.episode_days.append(day - self.wrong_since[ended])
-            self.wrong_since[ended] = -1
+            self.episode_days.append(day + 1 - self.wrong_from[ended])
+            self.wrong_from[ended] = 0
 
     def episodes(self, last_day: int) -> tuple[np.ndarray, np.ndarray]:
         """Lengths in days of wrongful-sanction episodes that ended, and of those still running."""
         ended = np.concatenate(self.episode_days) if self.episode_days else np.zeros(0, dtype=np.int32)
-        running = last_day + 1 - self.wrong_since[self.wrong_since >= 0]
+        running = last_day + 2 - self.wrong_from[self.wrong_from > 0]
         return ended, running
