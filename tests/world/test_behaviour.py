@@ -43,3 +43,31 @@ def test_each_person_acts_with_chance_one_minus_exp_of_minus_their_rate():
 def test_the_same_streams_give_the_same_acts():
     rate = np.random.default_rng(2).random(10_000) * 0.05
     np.testing.assert_array_equal(acts_over_days(rate, 3), acts_over_days(rate, 3))
+
+
+def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():
+    from socialcredit.sim.model import Sim
+    from socialcredit.sim.scenario import load_scenario
+    from socialcredit.world.social import SocialResponse
+
+    scenario, scheme = load_scenario("default", {"population.size": 3000, "social.shun_listed": 0.2})
+    sim = Sim(scenario, scheme)
+    social = SocialResponse(sim)
+    seen = np.zeros(sim.n)
+    seen[:300] = 1.0   # seen by all their ties
+    seen[300:600] = 0.5  # by half of them
+    social.visibility = lambda sim: seen
+    days = 40
+    for day in range(days):
+        social._shun(sim, day)
+    listed = np.concatenate([cut[0] for cut in social.pending])
+    cutter = np.concatenate([cut[1] for cut in social.pending])
+    graph = sim.graph
+    assert all(other in graph.indices[graph.indptr[person]:graph.indptr[person + 1]]
+               for person, other in zip(listed, cutter, strict=True))
+    assert listed.min() >= 0 and listed.max() < 600  # nobody unseen loses a tie
+    for people, share in ((slice(0, 300), 1.0), (slice(300, 600), 0.5)):
+        trials = days * graph.degree[people].sum()
+        chance = 0.2 * share
+        cuts = ((listed >= people.start) & (listed < people.stop)).sum()
+        assert abs(cuts - trials * chance) < 4 * np.sqrt(trials * chance * (1 - chance))
