@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,32 +53,48 @@ def test_edits_equal_removing_then_adding_sets(ties, removed, added):
     assert np.array_equal(edited.indices, reference.indices)
 
 
-def test_neighbour_mean_and_whether_anyone_is_there():
+def test_neighbour_sums_are_over_each_subjects_ties():
     graph = Relations.from_pairs(np.array([0, 0, 1]), np.array([1, 2, 0]), 4)
-    mean, has = graph.neighbour_mean(np.array([10.0, 20.0, 40.0, 80.0]))
-    assert mean.tolist() == [30.0, 10.0, 10.0, 0.0]
-    assert has.tolist() == [True, True, True, False]
+    assert graph.neighbour_sum(np.array([10, 20, 40, 80])).tolist() == [60, 10, 10, 0]
 
 
 def test_kept_neighbour_sums_equal_a_full_pass_bit_for_bit():
-    """Day after day a few values change; the kept sums, updated near the changes, are exactly what
-    a full pass gives (fractional values, so a running update would drift)."""
-    from socialcredit.scoring.graph import NeighbourSums
+    """Day after day some values change; the kept sums, updated by the changes' differences, are
+    exactly what a full pass gives (integers in fixed point: no drift)."""
+    from socialcredit.scoring.graph import NeighbourSums, fixed_point_factor, to_fixed
 
     rng = np.random.default_rng(3)
     n = 400
     graph = Relations.from_pairs(rng.integers(0, n, 2000), rng.integers(0, n, 2000), n)
     kept = NeighbourSums()
+    factor = fixed_point_factor(1000)
     values = rng.random(n) * 1000
     for day in range(60):
         values = values.copy()
-        changed = rng.choice(n, size=int(rng.choice([0, 1, 5, 30, 200])), replace=False)
+        changed = rng.choice(n, size=int(rng.choice([0, 1, 5, 30, 200, 350])), replace=False)
         values[changed] = rng.random(changed.size) * 1000
         if day == 30:  # a rebuilt graph: a full pass
             graph = graph.edited(rng.integers(0, n, 50), rng.integers(0, n, 50), rng.integers(0, n, 50),
                                  rng.integers(0, n, 50))
-        np.testing.assert_array_equal(kept.sums(graph, values), graph.neighbour_sum(values))
-        mean, has = graph.neighbour_mean(values, kept)
-        full_mean, full_has = graph.neighbour_mean(values)
-        np.testing.assert_array_equal(mean, full_mean)
-        np.testing.assert_array_equal(has, full_has)
+        full = graph.neighbour_sum(to_fixed(values, factor))
+        np.testing.assert_array_equal(kept.sums(graph, values, factor), full)
+        dense = np.zeros((n, n))
+        dense[graph.rows, graph.indices] = 1
+        np.testing.assert_allclose(full / factor, dense @ values, rtol=1e-12, atol=1e-9)
+    values = values.copy()
+    values[7] = np.nan
+    with pytest.raises(ValueError, match="not finite"):
+        kept.sums(graph, values, factor)
+
+
+def test_fixed_point_keeps_the_largest_values_within_range_and_rounds_to_a_tiny_step():
+    from socialcredit.scoring.graph import FIXED_BITS, fixed_point_factor, to_fixed
+
+    for largest in (0.5, 1, 850, 1000, 1024, 2000, 1e6, 3.7e9):
+        factor = fixed_point_factor(largest)
+        assert largest * factor <= 2.0**FIXED_BITS
+        assert largest * factor > 2.0 ** (FIXED_BITS - 1) or largest <= 1
+        values = np.array([largest, -largest, largest / 3, 0.0])
+        assert np.abs(to_fixed(values, factor) / factor - values).max() <= 0.5 / factor
+    with pytest.raises(ValueError, match="not finite"):
+        to_fixed(np.array([1.0, np.nan]), 1.0)

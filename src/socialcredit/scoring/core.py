@@ -12,7 +12,7 @@ import numpy as np
 from ..parallel import map_slices
 from ..scheme import Scheme
 from ..scheme.models import Component
-from .graph import NeighbourSums, Relations
+from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
 from .kernels import component_points_of, edges_below, mean_term, rank_reasons
 
 NO_REASON = -1
@@ -153,13 +153,17 @@ def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -
 
 def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
                     kept: NeighbourSums | None = None) -> np.ndarray:
-    """What each subject's relations add: weight x (mean of the neighbours' `pre` - base); 0 alone."""
+    """What each subject's relations add: weight x (mean of the neighbours' `pre` - base); 0 alone.
+
+    The neighbours' `pre` are added in fixed point (see graph.to_fixed): exact sums, the same
+    however they are made. `pre` lies within the scale, which sets the fixed point."""
     if scheme.network is None:
         raise ValueError(f"scheme '{scheme.id}' has no network term")
     if relations.n_subjects != pre.shape[0]:
         raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
-    totals = kept.sums(relations, pre) if kept is not None else relations.neighbour_sum(pre)
-    return mean_term(relations.indptr, totals, float(scheme.network.weight), float(scheme.scale.base))
+    factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
+    totals = kept.sums(relations, pre, factor) if kept is not None else relations.neighbour_sum(to_fixed(pre, factor))
+    return mean_term(relations.indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base))
 
 
 def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray,

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from .kernels import merge_rows, pairs_to_csr, resum_rows_near, row_sums, row_sums_serial
+from .kernels import add_changes, fixed_point, merge_rows, pairs_to_csr, row_sums, row_sums_serial
+
+# Neighbour sums are taken in fixed point: a value of magnitude up to `largest` becomes an integer
+# of at most 2**FIXED_BITS (value x a power of two, rounded), and up to MAX_TIES of them add up below
+# 2**62. Integer sums are exact in any order, so the sums kept from day to day and updated by
+# differences, the sums of a full pass and those of a live read of a few subjects agree to the
+# last bit. The rounding is 2**-40 of the largest value: for scores up to 2,000, 2e-9 points.
+FIXED_BITS = 40
+MAX_TIES = 2**22
+
+
+def fixed_point_factor(largest: float) -> float:
+    """The power of two that turns values of magnitude up to `largest` into integers of at most
+    2**FIXED_BITS."""
+    return 2.0 ** (FIXED_BITS - max(0, math.ceil(math.log2(max(float(largest), 1.0)))))
+
+
+def to_fixed(values: np.ndarray, factor: float) -> np.ndarray:
+    """Values in fixed point: round(value x factor) as int64 (factor from `fixed_point_factor`)."""
+    fixed, finite = fixed_point(np.ascontiguousarray(values, dtype=np.float64), float(factor))
+    if not finite:
+        raise ValueError("neighbour sums of values that are not finite numbers")
+    return fixed
 
 
 @dataclass(frozen=True)
@@ -74,53 +97,47 @@ class Relations:
     def empty(cls, n_subjects: int) -> Relations:
         return cls(np.zeros(n_subjects + 1, dtype=np.int32), np.zeros(0, dtype=np.int32))
 
-    def neighbour_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum of `values` over each subject's neighbours (A @ values, with A the 0/1 adjacency).
-
-        Sums run row by row in stored order, so the result does not depend on threads or chunks."""
+    def neighbour_sum(self, fixed: np.ndarray) -> np.ndarray:
+        """Sum of `fixed` (int64, see `to_fixed`) over each subject's neighbours: A @ fixed, with A
+        the 0/1 adjacency, exact."""
+        if self.n_subjects and int(self.degree.max()) > MAX_TIES:
+            raise ValueError(f"a subject has {int(self.degree.max()):,} ties; neighbour sums are exact up to "
+                             f"{MAX_TIES:,} ties a subject")
         kernel = row_sums if self.indices.size >= 1 << 16 else row_sums_serial
-        return kernel(self.indptr, self.indices, np.ascontiguousarray(values, dtype=np.float64))
-
-    def neighbour_mean(self, values: np.ndarray, kept: NeighbourSums | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean of `values` over each subject's neighbours, and whether the subject has any
-        (`kept`: sums kept from the last call, updated where values changed)."""
-        degree = self.degree
-        totals = kept.sums(self, values) if kept is not None else self.neighbour_sum(values)
-        has = degree > 0
-        mean = np.zeros(self.n_subjects)
-        np.divide(totals, degree, out=mean, where=has)
-        return mean, has
+        return kernel(self.indptr, self.indices, np.ascontiguousarray(fixed, dtype=np.int64))
 
 
 class NeighbourSums:
-    """Sums of a value over each subject's neighbours, kept from one call to the next.
+    """Sums of a value over each subject's neighbours, in fixed point (see `to_fixed`), kept from
+    one call to the next.
 
-    From one day to the next a simulation changes the `pre` of a few people in a hundred: only the
-    rows of their neighbours are added up again, each in stored order as a full pass would, so the
-    sums are the same bit for bit. A new graph, or many changes, takes a full pass. The values
-    passed in are kept (not copied): they must not be changed in place afterwards."""
+    From one day to the next a simulation changes the `pre` of some people: each changed value's
+    difference in fixed point is added to its neighbours' sums. The sums are integers, so this is
+    exactly what a full pass gives. A new graph, or changes to most people, takes a full pass. The
+    values passed in are kept (not copied): they must not be changed in place afterwards."""
 
-    FULL_PASS_SHARE = 0.25  # above this share of rows to add up again, one full pass is cheaper
+    FULL_PASS_SHARE = 0.5  # above this share of people changed, one full pass is cheaper
 
     def __init__(self) -> None:
         # The graph the sums were made on, by weak reference: a graph replaced by a rebuilt one is
         # not kept alive here (at 50M people that would be 2 GiB).
         self.graph: weakref.ref[Relations] | None = None
         self.values: np.ndarray | None = None
+        self.factor = 0.0
         self.totals: np.ndarray | None = None
 
-    def sums(self, graph: Relations, values: np.ndarray) -> np.ndarray:
-        """The neighbour sums of `values` on `graph` (an array this object owns and updates later)."""
+    def sums(self, graph: Relations, values: np.ndarray, factor: float) -> np.ndarray:
+        """The neighbour sums of `values` in fixed point (`factor` units to one) on `graph`: an
+        int64 array this object owns and updates later."""
         values = np.ascontiguousarray(values, dtype=np.float64)
         if self.graph is not None and self.graph() is graph and self.values is not None and self.totals is not None \
-                and self.values.shape == values.shape:
+                and self.values.shape == values.shape and self.factor == factor:
             changed = np.flatnonzero(self.values != values)
-            # The rows to add up again are at most the changed people's ties: beyond a share of
-            # all rows, one full pass costs less.
-            mean_degree = max(graph.indices.size / max(values.size, 1), 1.0)
-            if changed.size * mean_degree <= self.FULL_PASS_SHARE * values.size:
-                resum_rows_near(graph.indptr, graph.indices, values, changed, self.totals)
+            if changed.size <= self.FULL_PASS_SHARE * values.size:
+                if not add_changes(graph.indptr, graph.indices, changed, values, self.values, factor, self.totals):
+                    raise ValueError("neighbour sums of values that are not finite numbers")
                 self.values = values
                 return self.totals
-        self.graph, self.values, self.totals = weakref.ref(graph), values, graph.neighbour_sum(values)
-        return self.totals
+        totals = graph.neighbour_sum(to_fixed(values, factor))
+        self.graph, self.values, self.factor, self.totals = weakref.ref(graph), values, factor, totals
+        return totals

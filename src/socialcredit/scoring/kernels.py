@@ -3,8 +3,9 @@
 A sum over each subject's neighbours is a segmented gather-and-add: NumPy needs a gathered copy
 of every tie (`values[indices]`) and a second pass to add it up by row; SciPy's sparse product
 needs a matrix of ones beside the indices. This loop reads the CSR arrays as they are, one row per
-iteration, rows shared between threads. Each row is added up in stored order by one thread, so
-the result is the same bit for bit whatever the number of threads.
+iteration, rows shared between threads. The values are integers (fixed point, see
+`graph.to_fixed`), so every order of adding them, and every update by differences, gives the
+same sums exactly.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Per row, the sum of `values` (int64) over its entries."""
     n = indptr.shape[0] - 1
-    out = np.empty(n, dtype=np.float64)
+    out = np.empty(n, dtype=np.int64)
     for row in numba.prange(n):
         out[row] = _row_total(indptr, indices, values, row)
     return out
@@ -25,21 +27,37 @@ def row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.
 @numba.njit(cache=True, nogil=True)
 def row_sums_serial(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
     """`row_sums` on one thread: for a handful of subjects (a live read), where waking the thread
-    pool (whose threads then spin, waiting for more work) costs far more than the sums."""
+    pool costs far more than the sums."""
     n = indptr.shape[0] - 1
-    out = np.empty(n, dtype=np.float64)
+    out = np.empty(n, dtype=np.int64)
     for row in range(n):
         out[row] = _row_total(indptr, indices, values, row)
     return out
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _row_total(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, row: int) -> float:  # pragma: no cover
-    """One row's sum, in stored order (the order that makes every way of summing agree)."""
-    total = 0.0
+def _row_total(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, row: int) -> np.int64:  # pragma: no cover
+    total = np.int64(0)
     for entry in range(indptr[row], indptr[row + 1]):
         total += values[indices[entry]]
     return total
+
+
+@numba.njit(cache=True, nogil=True)
+def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
+                factor: float, sums: np.ndarray) -> bool:  # pragma: no cover
+    """Update row sums of values in fixed point (int64, in place; see `fixed_point`) for the
+    `changed` subjects' values going from `old` to `new`: each one's difference, in fixed point,
+    is added to the rows of its neighbours (ties are stored both ways). Integers: the sums are
+    exactly what a full pass gives. False, and nothing changed, if a new value is not finite."""
+    for subject in changed:
+        if not np.isfinite(new[subject]):
+            return False
+    for subject in changed:
+        difference = np.int64(np.rint(new[subject] * factor)) - np.int64(np.rint(old[subject] * factor))
+        for entry in range(indptr[subject], indptr[subject + 1]):
+            sums[indices[entry]] += difference
+    return True
 
 
 @numba.njit(cache=True, nogil=True)
@@ -215,22 +233,6 @@ def same_label_entries(indptr: np.ndarray, indices: np.ndarray, label: np.ndarra
     return total
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def resum_rows_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, changed: np.ndarray,
-                    sums: np.ndarray) -> None:  # pragma: no cover
-    """Recompute, in place, the row sums (as `row_sums` makes them) of the neighbours of the
-    `changed` subjects: each such row is added up again in stored order, so it is what a full pass
-    would give bit for bit; the other rows read no changed value and stand as they are."""
-    n = indptr.shape[0] - 1
-    near = np.zeros(n, dtype=np.bool_)
-    for subject in changed:
-        for entry in range(indptr[subject], indptr[subject + 1]):
-            near[indices[entry]] = True
-    for row in numba.prange(n):  # each row added up by one thread, in stored order
-        if near[row]:
-            sums[row] = _row_total(indptr, indices, values, row)
-
-
 @numba.njit(cache=True, nogil=True)
 def edges_below(edges: np.ndarray, values: np.ndarray, strict: bool) -> np.ndarray:  # pragma: no cover
     """np.searchsorted(edges, values, side="left" if strict else "right") for a few increasing
@@ -283,14 +285,15 @@ def component_points_of(values: np.ndarray, uptos: np.ndarray, bin_points: np.nd
 
 
 @numba.njit(cache=True, nogil=True)
-def mean_term(indptr: np.ndarray, totals: np.ndarray, weight: float, base: float) -> np.ndarray:  # pragma: no cover
-    """weight x (mean over the neighbours - base) per subject from its neighbour sum, 0 without
-    neighbours: one pass where NumPy takes five."""
+def mean_term(indptr: np.ndarray, totals: np.ndarray, factor: float, weight: float,
+              base: float) -> np.ndarray:  # pragma: no cover
+    """weight x (mean over the neighbours - base) per subject from its neighbour sum in fixed point
+    (`factor` units to one), 0 without neighbours: one pass where NumPy takes five."""
     n = indptr.shape[0] - 1
     out = np.empty(n, dtype=np.float64)
     for row in range(n):
         degree = indptr[row + 1] - indptr[row]
-        out[row] = weight * (totals[row] / degree - base) if degree > 0 else 0.0
+        out[row] = weight * (np.float64(totals[row]) / factor / degree - base) if degree > 0 else 0.0
     return out
 
 
@@ -326,3 +329,19 @@ def tie_moments(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
         cross += x * neighbours
         largest = max(largest, abs(x))
     return first, second, cross, largest
+
+
+@numba.njit(cache=True, nogil=True)
+def fixed_point(values: np.ndarray, factor: float) -> tuple[np.ndarray, bool]:  # pragma: no cover
+    """round(value x factor) as int64 (half to even, as np.rint), in one pass; False if any value
+    is not a finite number."""
+    out = np.empty(values.shape[0], dtype=np.int64)
+    finite = True
+    for i in range(values.shape[0]):
+        value = values[i]
+        if not np.isfinite(value):
+            finite = False
+            out[i] = 0
+        else:
+            out[i] = np.int64(np.rint(value * factor))
+    return out, finite
