@@ -24,3 +24,23 @@ def test_gini_is_half_the_mean_absolute_difference_over_the_mean():
     assert gini(np.full(10, 3.0)) == pytest.approx(0.0, abs=1e-15)
     assert gini(np.r_[np.zeros(9), 1.0]) == pytest.approx(0.9)
     assert gini(np.zeros(4)) == 0.0
+
+
+def test_record_counts_widen_before_a_count_could_pass_16_bits():
+    from socialcredit.sim.events import DayEvents
+    from socialcredit.sim.model import Sim
+    from socialcredit.sim.scenario import load_scenario
+
+    scenario, scheme = load_scenario("default", {"population.size": 50})
+    sim = Sim(scenario, scheme)
+    assert sim.observed_counts.dtype == np.uint16  # two bytes a person and kind while counts are small
+    day = DayEvents.acts(np.array([3, 3, 7]), 1, 0.0, np.ones(3))
+    sim.count_records(day)
+    assert sim.observed_counts.dtype == np.uint16
+    flood = DayEvents.acts(np.full(70_000, 3), 1, 1.0, np.ones(70_000))  # duplicated records, say
+    for _ in range(2):
+        sim.count_records(flood)
+    assert sim.observed_counts.dtype == np.int32
+    assert sim.observed_counts[1, 3] == 2 + 140_000
+    assert sim.observed_counts[1, 7] == 1
+    assert sim.observed_counts.sum() == 140_003

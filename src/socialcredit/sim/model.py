@@ -72,7 +72,9 @@ class Sim:
         # in any run shorter than 179 years: 2 bytes a person rather than 4, for each of them.
         self.days_type = days_type = np.uint16 if self.days < 2**16 else np.int32
         self.true_counts = np.zeros((kinds, self.n), dtype=days_type)
-        self.observed_counts = np.zeros((kinds, self.n), dtype=np.int32)  # records: no such bound
+        # Records have no such bound (false and duplicated records add to them), but a person's
+        # count of one kind rarely nears 65,535: 16 bits, widened to 32 the day one might overflow.
+        self.observed_counts = np.zeros((kinds, self.n), dtype=np.uint16)
         self.false_record_counts = np.zeros(self.n, dtype=np.int32)  # records of acts one did not do
         self.listed_days = {name: np.zeros(self.n, dtype=days_type) for name in scheme.lists}
         self.denied_days = {name: np.zeros(self.n, dtype=days_type) for name in scheme.entitlements}
@@ -96,6 +98,16 @@ class Sim:
         slower)."""
         flat = events.kind.astype(np.int64) * self.n + events.subject
         np.add.at(counts.reshape(-1), flat, counts.dtype.type(1))
+
+    def count_records(self, events: DayEvents) -> None:
+        """Add today's observed records to `observed_counts`, first widening it to 32 bits if a count
+        could pass 65,535 (a count touched today, plus every record today, is the most it can reach)."""
+        counts = self.observed_counts
+        if counts.dtype == np.uint16 and len(events):
+            highest = int(counts.reshape(-1)[events.kind.astype(np.int64) * self.n + events.subject].max())
+            if highest + len(events) > np.iinfo(np.uint16).max:
+                self.observed_counts = counts = counts.astype(np.int32)
+        self.count_events(counts, events)
 
     def new_event_ids(self, count: int) -> np.ndarray:
         ids = np.arange(self.next_event_id, self.next_event_id + count, dtype=np.int64)

@@ -145,7 +145,7 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
         columns[f"days_denied.{name}"] = sim.denied_days[name][part]
     for code, kind in enumerate(scheme.events):
         columns[f"true.{kind}"] = sim.true_counts[code, part]
-        columns[f"observed.{kind}"] = sim.observed_counts[code, part]
+        columns[f"observed.{kind}"] = sim.observed_counts[code, part].astype(np.int32)  # one type, widened or not
     columns["false_records"] = sim.false_record_counts[part]
     if sim.appeals is not None and sim.appeals.spec is not None:
         columns["appeals_filed"] = sim.appeals.filed_by[part]

@@ -17,7 +17,7 @@ class Scoring:
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
         if len(events):
-            sim.count_events(sim.observed_counts, events)
+            sim.count_records(events)
         false = ~events.genuine
         if false.any():
             np.add.at(sim.false_record_counts, events.subject[false], np.int32(1))  # see Sim.count_events
