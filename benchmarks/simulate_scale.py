@@ -7,6 +7,11 @@ of resident memory at mean degree 10.
     python benchmarks/simulate_scale.py                      # 1M people x 365 days
     python benchmarks/simulate_scale.py --people 100000 --days 60
     python benchmarks/simulate_scale.py --people 1000000 10000000 --days 30
+    python benchmarks/simulate_scale.py --people 1000000 50000000:8   # SIZE:DAYS, days per size
+    python benchmarks/simulate_scale.py --ladder             # issue 6: 1M and 10M for a year, and 50M
+                                                             # (the largest that fits in 24 GiB) for 8
+                                                             # days, a weekly graph rebuild and metrics
+                                                             # included: about 15 minutes
 
 Each size runs in a fresh process so that peak memory is its own.
 """
@@ -23,6 +28,16 @@ import sys
 
 TARGET_PERSON_DAYS = 2e7
 TARGET_BYTES = 500
+LADDER = ("1000000:365", "10000000:365", "50000000:8")
+
+
+def size_and_days(text: str, days: int) -> tuple[int, int]:
+    """'N' or 'N:DAYS' (underscores allowed) -> (people, days)."""
+    people, _, own_days = text.replace("_", "").partition(":")
+    try:
+        return int(people), int(own_days) if own_days else days
+    except ValueError:
+        raise ValueError(f"--people {text!r}: give a number of people, or people:days (like 50000000:8)") from None
 
 
 def measure(people: int, days: int, seed: int) -> dict:
@@ -53,25 +68,31 @@ def measure(people: int, days: int, seed: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--people", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--people", nargs="+", default=["1000000"],
+                        help="sizes, each N or N:DAYS (DAYS for that size instead of --days)")
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--ladder", action="store_true", help=f"the sizes of issue 6: {' '.join(LADDER)}")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    try:
+        sizes = [size_and_days(text, args.days) for text in (LADDER if args.ladder else args.people)]
+    except ValueError as error:
+        parser.error(str(error))
     if args.child:
-        print(json.dumps(measure(args.people[0], args.days, args.seed)))
+        print(json.dumps(measure(sizes[0][0], sizes[0][1], args.seed)))
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
-    peaks: list[tuple[int, int]] = []
-    for people in args.people:
-        child = subprocess.run([sys.executable, __file__, "--child", "--people", str(people), "--days",
-                                str(args.days), "--seed", str(args.seed)], capture_output=True, text=True)
+    peaks: list[tuple[int, int, int]] = []
+    for people, days in sizes:
+        child = subprocess.run([sys.executable, __file__, "--child", "--people", f"{people}:{days}",
+                                "--seed", str(args.seed)], capture_output=True, text=True)
         if child.returncode != 0:
             print(f"{people:,} people: failed\n{child.stderr[-2000:]}")
             continue
         figures = json.loads(child.stdout.strip().splitlines()[-1])
         rate = figures["person_days_per_second"]
-        print(f"\n{people:,} people x {args.days} days (mean degree {figures['mean_degree']:.2f})")
+        print(f"\n{people:,} people x {days} days (mean degree {figures['mean_degree']:.2f})")
         print(f"  set-up           {figures['setup_seconds']:8.2f} s")
         print(f"  loop             {figures['loop_seconds']:8.2f} s")
         print(f"  person-days/s    {rate:12,.0f}   ({rate / TARGET_PERSON_DAYS:.2f}x the 2e7 target)")
@@ -82,19 +103,21 @@ def main() -> None:
         print(f"                   {figures['bytes_per_person_with_kernels']:8.0f}   (above the interpreter and "
               f"libraries alone, {figures['baseline_rss_bytes'] / 2**20:.0f} MiB: the kernels' "
               f"{(figures['warm_rss_bytes'] - figures['baseline_rss_bytes']) / 2**20:.0f} MiB spread over the people)")
-        peaks.append((people, figures["peak_rss_bytes"]))
+        peaks.append((days, people, figures["peak_rss_bytes"]))
         total = sum(figures["phase_seconds"].values())
         for name, seconds in figures["phase_seconds"].items():
             print(f"  {name:<16} {seconds:8.2f} s  {seconds / total:6.1%}")
-    if len(peaks) > 1:
-        # The slope between sizes is what each more person costs, without the fixed costs (the
-        # interpreter, libraries, compiled kernels) that the figure above spreads over the people.
-        (small, small_peak), (large, large_peak) = min(peaks), max(peaks)
+    for days in sorted({days for days, _, _ in peaks}):
+        # The slope between sizes run for as many days is what each more person costs, without the
+        # fixed costs (interpreter, libraries, compiled kernels) the figure above spreads over them.
+        same = [(people, peak) for run_days, people, peak in peaks if run_days == days]
+        (small, small_peak), (large, large_peak) = min(same), max(same)
         if large > small:
             slope = (large_peak - small_peak) / (large - small)
             fixed = small_peak - slope * small
             fits = (24 * 2**30 - fixed) / slope
-            print(f"\nmarginal bytes per person ({small:,} -> {large:,}): {slope:,.0f}   (target <= {TARGET_BYTES}); "
+            print(f"\nmarginal bytes per person ({small:,} -> {large:,}, {days} days): {slope:,.0f}   "
+                  f"(target <= {TARGET_BYTES}); "
                   f"fixed {fixed / 2**20:,.0f} MiB; at this slope 24 GiB holds about {fits / 1e6:,.0f}M people")
 
 
