@@ -404,7 +404,7 @@ def serve(
         from .service.app import settle
 
         app = create_app(service)
-        settle()
+        settle(service)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

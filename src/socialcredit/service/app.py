@@ -13,11 +13,13 @@ from .core import Service
 from .db import make_engine
 
 
-def settle() -> None:
-    """Before serving: move everything made so far (the libraries, the scheme, the app) out of the
-    garbage collector's reach. A full collection otherwise walks the ~160,000 objects of
-    SQLAlchemy, pandas, NumPy and FastAPI each time it comes (~65 ms here, a stall for every
-    request behind it); after this, only what serving made since."""
+def settle(service: Service) -> None:
+    """Before serving: load the scoring core's compiled kernels (see Service.warm), then move
+    everything made so far (the libraries, the scheme, the app) out of the garbage collector's
+    reach. A full collection otherwise walks the ~160,000 objects of SQLAlchemy, pandas, NumPy and
+    FastAPI each time it comes (~65 ms here, a stall for every request behind it); after this, only
+    what serving made since."""
+    service.warm()
     gc.collect()
     gc.freeze()
 
@@ -26,6 +28,7 @@ def from_environment() -> FastAPI:
     """Build the app from SOCIALCREDIT_DB and SOCIALCREDIT_SCHEME (set by `socialcredit serve`, which
     has already checked the scheme and migrated the database)."""
     url, scheme = os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"]
-    app = create_app(Service(make_engine(url), load_scheme(scheme), write_engine=make_engine(url, writer=True)))
-    settle()
+    service = Service(make_engine(url), load_scheme(scheme), write_engine=make_engine(url, writer=True))
+    app = create_app(service)
+    settle(service)
     return app

@@ -29,6 +29,7 @@ from ..eventlog import days_to_text, parse_times
 from ..scheme import Scheme
 from ..scheme.guards import event_dependencies
 from ..scoring import EventArrays, Relations, Scores, score_events
+from ..scoring.core import COMPILED_FROM
 from . import audit
 from .db import Appeal, AuditEntry, Event, Relation, ScoreRecord, make_sessions, utcnow
 
@@ -96,6 +97,19 @@ class Service:
         self._kept: Connection | None = None
         self._kept_lock = threading.Lock()
         self.reads = ReadLog(self)
+
+    def warm(self) -> None:
+        """Score a made-up population large enough to take the compiled paths, once, before
+        serving: numba loads each kernel from its cache at its first call (~0.5 s in all), which
+        would otherwise fall on the first requests (the first ingest's scoring, the first read)."""
+        kinds = len(self.scheme.events)
+        for n in (COMPILED_FROM, 1):  # the batch paths, and those of a read of one subject
+            ids = np.arange(n)
+            held = ids if kinds else ids[:0]  # a scheme without events scores everyone at base
+            events = EventArrays.build(held, held % max(kinds, 1), np.zeros(held.size), np.ones(held.size),
+                                       np.ones(held.size), n_subjects=n)
+            relations = Relations.from_pairs(ids, (ids + 1) % n, n) if self.scheme.network is not None else None
+            score_events(self.scheme, events, 1.0, relations).reasons  # noqa: B018 (made when first asked for)
 
     # --- writing ---------------------------------------------------------------------------
     def _begin_write(self, session: Session | Connection) -> None:
