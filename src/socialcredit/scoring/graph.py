@@ -7,6 +7,7 @@ import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba
 import numpy as np
 
 from .kernels import add_changes, fixed_point, merge_rows, pairs_to_csr, row_sums, row_sums_serial
@@ -134,7 +135,9 @@ class NeighbourSums:
                 and self.values.shape == values.shape and self.factor == factor:
             changed = np.flatnonzero(self.values != values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
-                if not add_changes(graph.indptr, graph.indices, changed, values, self.values, factor, self.totals):
+                parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
+                if not add_changes(graph.indptr, graph.indices, changed, values, self.values, factor, self.totals,
+                                   parts):
                     raise ValueError("neighbour sums of values that are not finite numbers")
                 self.values = values
                 return self.totals

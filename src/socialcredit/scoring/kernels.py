@@ -43,20 +43,27 @@ def _row_total(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, row:
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
-                factor: float, sums: np.ndarray) -> bool:  # pragma: no cover
+                factor: float, sums: np.ndarray, parts: int) -> bool:  # pragma: no cover
     """Update row sums of values in fixed point (int64, in place; see `fixed_point`) for the
     `changed` subjects' values going from `old` to `new`: each one's difference, in fixed point,
     is added to the rows of its neighbours (ties are stored both ways). Integers: the sums are
-    exactly what a full pass gives. False, and nothing changed, if a new value is not finite."""
+    exactly what a full pass gives, in any order. The `parts` (one per thread) split the rows, not
+    the changes (each walks every change and writes only its own rows), so no two write one row.
+    False, and nothing changed, if a new value is not finite."""
     for subject in changed:
         if not np.isfinite(new[subject]):
             return False
-    for subject in changed:
-        difference = np.int64(np.rint(new[subject] * factor)) - np.int64(np.rint(old[subject] * factor))
-        for entry in range(indptr[subject], indptr[subject + 1]):
-            sums[indices[entry]] += difference
+    n = sums.shape[0]
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        for subject in changed:
+            difference = np.int64(np.rint(new[subject] * factor)) - np.int64(np.rint(old[subject] * factor))
+            for entry in range(indptr[subject], indptr[subject + 1]):
+                row = indices[entry]
+                if low <= row < high:
+                    sums[row] += difference
     return True
 
 
