@@ -1,9 +1,10 @@
-"""Slices of people worked on by two threads at once.
+"""Slices of people (or kinds of act) worked on by two threads at once.
 
-Work per slice of people (features to outcomes, behaviour rates) is NumPy calls and compiled
-kernels that run without the GIL, so two threads keep two cores busy. Each slice's results go to
-the slice's own place and sums over slices are added in slice order, so results do not depend on
-the number of threads. `SOCIALCREDIT_THREADS` sets the number (default: the usable cores, at most
+Work per slice of people (features to outcomes, behaviour rates) or per kind of act (who acts
+today) is NumPy calls and compiled kernels that run without the GIL, so two threads keep two cores
+busy. Each item's results go to the item's own place and sums over items are added in order, and
+every random draw comes from the item's own stream, so results do not depend on the number of
+threads. `SOCIALCREDIT_THREADS` sets the number (default: the usable cores, at most
 2, above which the Python between the calls holds the rest back).
 """
 
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 MAX_DEFAULT_THREADS = 2
 
 _pool: ThreadPoolExecutor | None = None
@@ -48,13 +50,13 @@ def _shared_pool(threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def map_slices(work: Callable[[slice], T], parts: Sequence[slice]) -> list[T]:
-    """[work(part) for part in parts], two parts at a time on the shared threads. One part, one
-    thread configured, or a call from inside a worker (nested work) runs on the calling thread."""
+def parallel_map(work: Callable[[Item], T], items: Sequence[Item]) -> list[T]:
+    """[work(item) for item in items], two at a time on the shared threads. One item, one thread
+    configured, or a call from inside a worker (nested work) runs on the calling thread."""
     threads = thread_count()
-    if len(parts) < 2 or threads < 2 or getattr(_in_worker, "active", False):
-        return [work(part) for part in parts]
-    return list(_shared_pool(threads).map(work, parts))
+    if len(items) < 2 or threads < 2 or getattr(_in_worker, "active", False):
+        return [work(item) for item in items]
+    return list(_shared_pool(threads).map(work, items))
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)

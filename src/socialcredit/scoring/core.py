@@ -9,7 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..parallel import map_slices
+from ..parallel import parallel_map
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
@@ -261,7 +261,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     held: list[dict[str, np.ndarray]] = []
     if from_relations:
         assert relations is not None
-        held = map_slices(first_pass, parts)
+        held = parallel_map(first_pass, parts)
         term = network_term_of(scheme, pre, relations, kept)
     elif scheme.network is not None and network_term is not None:
         term = network_term
@@ -289,7 +289,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
         return kept_detail
 
     # per slice, with `detail`: features and components
-    explained = [made for made in map_slices(second_pass, parts) if made is not None]
+    explained = [made for made in parallel_map(second_pass, parts) if made is not None]
 
     def joined(names: Iterable[str]) -> dict[str, np.ndarray]:
         """Whole arrays of these names from the slices (one slice: its arrays as they are)."""

@@ -1,4 +1,4 @@
-"""Random streams keyed by (seed, stream, day, chunk), never by worker or thread.
+"""Random streams keyed by (seed, stream, day, chunk[, part]), never by worker or thread.
 
 A chunk is a fixed block of person ids (`run.chunk` people). Every per-person draw is made chunk
 by chunk from its own generator, so the same scenario and seed give identical numbers however the
@@ -16,9 +16,12 @@ STREAMS = {
 }
 
 
-def generator(seed: int, stream: str, day: int, chunk: int = 0) -> np.random.Generator:
+def generator(seed: int, stream: str, day: int, chunk: int = 0, part: int | None = None) -> np.random.Generator:
+    """The generator of (seed, stream, day, chunk), and of one `part` of it (a kind of act, say)
+    when given: parts have streams of their own, so they can be drawn in any order or at once."""
     # day + 1 so that set-up draws (day -1) stay non-negative, as SeedSequence requires.
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, STREAMS[stream], day + 1, chunk])))
+    key = [seed, STREAMS[stream], day + 1, chunk] + ([] if part is None else [part + 1])
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
 
 
 def chunks(n: int, chunk: int) -> list[tuple[int, int, int]]:
@@ -31,9 +34,9 @@ class PersonStreams:
     continue each chunk's stream, so drawing (K, m) at once and drawing m K times give the same
     numbers: a caller can draw one row at a time and hold one row in memory."""
 
-    def __init__(self, seed: int, stream: str, day: int, n: int, chunk: int):
-        self.parts = [(generator(seed, stream, day, index), start, end) for index, start, end in chunks(n, chunk)]
-        self.empty = generator(seed, stream, day, 0)
+    def __init__(self, seed: int, stream: str, day: int, n: int, chunk: int, part: int | None = None):
+        self.parts = [(generator(seed, stream, day, index, part), start, end) for index, start, end in chunks(n, chunk)]
+        self.empty = generator(seed, stream, day, 0, part)
 
     def each(self) -> list[tuple[np.random.Generator, int, int]]:
         """(generator, first id, end id) of each chunk, for draws shaped other than one per person."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..parallel import map_slices
+from ..parallel import parallel_map
 from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
@@ -104,7 +104,7 @@ class Behaviour:
                     stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name][part] & after.lists[name])
                 stakes[part] = stake
 
-            map_slices(assess, slices(sim.n))  # slice by slice: the workings stay small
+            parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
         self.stakes_version += 1
 
     def base(self, sim: Sim, index: int, part: slice) -> np.ndarray:
@@ -167,7 +167,7 @@ class Behaviour:
             return acts, undeterred, blocked
 
         acts = undeterred = blocked = 0.0
-        for slice_acts, slice_undeterred, slice_blocked in map_slices(recompute, slices(sim.n)):
+        for slice_acts, slice_undeterred, slice_blocked in parallel_map(recompute, slices(sim.n)):
             acts += slice_acts  # added in slice order, whatever the threads
             undeterred += slice_undeterred
             blocked += slice_blocked
@@ -217,27 +217,28 @@ class Behaviour:
         if sim.scores is not None and day - self.assessed_day >= every:
             self.assess_stakes(sim)
             self.assessed_day = day
-        denied = None
-        # Who acts today, kind after kind, from the day's streams (see `acts`).
-        streams = PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk)
-        # Values only for the acts that happen, from the day's own stream (events are in id order).
-        values = generator(sim.seed, "behaviour_values", day)
-        parts = []
-        for index, spec in enumerate(self.specs):
-            inputs = (day if spec.stress else None,
-                      self.stakes_version if spec.deterrence else None,
-                      sim.scored_day if self.gated[index] else None)
-            if self.rate[index] is None or inputs != self.chance_inputs[index]:
-                if self.gated[index] and denied is None:
-                    denied = sim.denied
+        # The inputs of each kind's rates today; the rates made again where they changed.
+        inputs = [(day if spec.stress else None, self.stakes_version if spec.deterrence else None,
+                   sim.scored_day if self.gated[index] else None) for index, spec in enumerate(self.specs)]
+        stale = [self.rate[index] is None or inputs[index] != self.chance_inputs[index]
+                 for index in range(len(self.specs))]
+        denied = sim.denied if any(stale[index] and self.gated[index] for index in range(len(self.specs))) else None
+
+        def acts_of(index: int) -> DayEvents:
+            """Who does act `index` today, with the values of their acts: each kind from its own
+            streams (see `acts`), so kinds are drawn two at a time."""
+            spec = self.specs[index]
+            if stale[index]:
                 self._recompute(sim, index, denied)
-                self.chance_inputs[index] = inputs
+                self.chance_inputs[index] = inputs[index]
             self.expected_blocked[index] += self.daily_blocked[index]
             self.expected_acts[index] += self.daily_acts[index]
             self.expected_undeterred[index] += self.daily_undeterred[index]
             rate32, bound = self.rate[index], self.bound[index]
             assert rate32 is not None and bound is not None
-            who = self.acts(streams, rate32, bound)
+            who = self.acts(PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk, part=index), rate32, bound)
+            # Values only for the acts that happen (events are in id order).
+            values = generator(sim.seed, "behaviour_values", day, part=index)
             low, high = spec.value
             if high == low:
                 value = np.full(who.size, low)
@@ -245,6 +246,8 @@ class Behaviour:
                 value = values.integers(int(low), int(high) + 1, size=who.size).astype(np.float64)
             else:
                 value = values.uniform(low, high, size=who.size)
-            parts.append(DayEvents.acts(who, int(self.codes[index]), sim.time(day), value))
+            return DayEvents.acts(who, int(self.codes[index]), sim.time(day), value)
+
+        parts = parallel_map(acts_of, list(range(len(self.specs))))
         sim.true_events = DayEvents.concat(parts)
         sim.count_events(sim.true_counts, sim.true_events)
