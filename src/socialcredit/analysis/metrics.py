@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..scoring import Relations
-from ..scoring.kernels import ranked_sums, same_label_entries, tie_moments
+from ..scoring.kernels import block_category_counts, ranked_sums, same_label_entries, tie_moments
 from ..sim.model import Sim
 from ..world.social import disclosure
 from .fairness import disparity
@@ -104,7 +104,10 @@ class Metrics:
 
     def by_group(self, name: str, day: int, values: np.ndarray) -> np.ndarray:
         """Record the overall mean of `values` and its mean in each group; return the group means."""
-        sums = self.group_sums(values)
+        return self.group_means(name, day, self.group_sums(values))
+
+    def group_means(self, name: str, day: int, sums: np.ndarray) -> np.ndarray:
+        """Record the overall mean and each group's from the sums by group; return the group means."""
         self.put(name, day, float(sums.sum() / self.group_sizes.sum()))
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / self.group_sizes
@@ -126,8 +129,12 @@ class Metrics:
         graph = sim.graph
         if scores is not None:
             self.by_group("score_mean", day, scores.score)
-            for index, tier in enumerate(sim.scheme.tier_names):
-                self.by_group(f"tier_share.{tier}", day, scores.tier == index)
+            tiers = sim.scheme.tier_names
+            if tiers:  # every tier's count per block in one pass, then as by_group does for each
+                counts = block_category_counts(scores.tier, self.block_starts, len(tiers))
+                for index, tier in enumerate(tiers):
+                    self.group_means(f"tier_share.{tier}", day, np.bincount(
+                        self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
             for name, member in scores.lists.items():
                 self.adverse(f"listed.{name}", day, member)
             for name, allowed in scores.entitlements.items():

@@ -352,3 +352,18 @@ def fixed_point(values: np.ndarray, factor: float) -> tuple[np.ndarray, bool]:  
         else:
             out[i] = np.int64(np.rint(value * factor))
     return out, finite
+
+
+@numba.njit(cache=True, nogil=True)
+def block_category_counts(codes: np.ndarray, starts: np.ndarray, categories: int) -> np.ndarray:  # pragma: no cover
+    """How many of each block's entries have each code 0..categories-1 (blocks are the runs of ids
+    from each start to the next), in one pass: for the shares of a few categories (tiers) by group,
+    where comparing and adding up category by category takes two passes each."""
+    counts = np.zeros((starts.shape[0], categories), dtype=np.int64)
+    for block in range(starts.shape[0]):
+        end = starts[block + 1] if block + 1 < starts.shape[0] else codes.shape[0]
+        for i in range(starts[block], end):
+            code = codes[i]
+            if 0 <= code < categories:
+                counts[block, code] += 1
+    return counts
