@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from .scheme import Scheme
 from .scheme.errors import suggest
-from .scoring import EventArrays, Relations
+from .scoring import EventArrays, Relations, graph
 
 EVENT_COLUMNS = ("subject", "kind", "time")
 OPTIONAL_EVENT_COLUMNS = ("value", "weight", "source", "actor", "id")
@@ -394,4 +394,10 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         (a_codes, a_dict), (b_codes, b_dict) = pairs
         keep = (a_codes >= 0) & (b_codes >= 0)
         relations = Relations.from_pairs(to_index(a_codes[keep], a_dict), to_index(b_codes[keep], b_dict), n)
+        if scheme.network is not None and n and int(relations.degree.max()) > graph.MAX_TIES:
+            hub = int(np.argmax(relations.degree))
+            raise InputError(f"{relations_path}: subject '{all_ids[hub].as_py()}' has {int(relations.degree[hub]):,} "
+                             f"ties; the network term is added up exactly for at most {graph.MAX_TIES:,} ties a "
+                             "subject\n    fix: check the relations for a subject tied to everyone (a placeholder "
+                             "id such as 'unknown'), or score without --relations")
     return EventLog(pc.cast(all_ids, pa.string()), events, relations, bad, relation_bad)

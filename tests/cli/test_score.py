@@ -230,3 +230,21 @@ def test_header_only_file_needs_an_as_of(tmp_path):
     path = write_csv(tmp_path / "e.csv", [["subject", "kind", "time"]])
     result = invoke("score", str(path), "-s", "lending")
     assert result.exit_code == 2 and "no events to score" in result.output
+
+
+def test_a_subject_with_more_ties_than_the_sums_hold_is_refused_by_name(events, tmp_path, monkeypatch):
+    from socialcredit.scoring import graph
+
+    monkeypatch.setattr(graph, "MAX_TIES", 2)  # the real bound, 4,194,304 ties, takes a file too big for a test
+    scheme = tmp_path / "net.yaml"
+    lending = (EXAMPLES.parent / "src/socialcredit/presets/lending.yaml").read_text()
+    scheme.write_text(lending.replace("id: lending", "id: net").replace("context: financial",
+                                                                        "context: financial, uses: [social]")
+                      + "network: {weight: 0.5}\n")
+    relations = write_csv(tmp_path / "ties.csv", [["subject", "other"], ["hub", "alice"], ["hub", "bob"],
+                                                  ["hub", "carol"], ["alice", "bob"]])
+    result = invoke("score", str(events), "-s", str(scheme), "--relations", str(relations))
+    assert result.exit_code == 2
+    assert "ties.csv: subject 'hub' has 3 ties" in result.output and "at most 2 ties" in result.output
+    assert "Traceback" not in result.output
+    assert invoke("score", str(events), "-s", "lending", "--relations", str(relations)).exit_code == 0  # no network
