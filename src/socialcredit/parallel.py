@@ -45,6 +45,8 @@ def _shared_pool(threads: int) -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers != threads:  # the setting changed: a pool of the new size
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # its threads end once their work is done
             _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="socialcredit-slices",
                                        initializer=_mark_worker)
         return _pool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,6 +12,11 @@ import numba
 import numpy as np
 
 from .kernels import add_changes, fixed_point, merge_rows, pairs_to_csr, row_sums, row_sums_serial
+
+# One parallel kernel at a time in this process: numba's threading layers other than OpenMP and
+# TBB (its fallback, "workqueue") abort when two threads launch parallel kernels at once, as two
+# requests to the service could. The simulation launches them from one thread: never contended.
+PARALLEL_KERNELS = threading.Lock()
 
 # Neighbour sums are taken in fixed point: a value of magnitude up to `largest` becomes an integer
 # of at most 2**FIXED_BITS (value x a power of two, rounded), and up to MAX_TIES of them add up below
@@ -104,8 +110,11 @@ class Relations:
         if self.n_subjects and int(self.degree.max()) > MAX_TIES:
             raise ValueError(f"a subject has {int(self.degree.max()):,} ties; neighbour sums are exact up to "
                              f"{MAX_TIES:,} ties a subject")
-        kernel = row_sums if self.indices.size >= 1 << 16 else row_sums_serial
-        return kernel(self.indptr, self.indices, np.ascontiguousarray(fixed, dtype=np.int64))
+        fixed = np.ascontiguousarray(fixed, dtype=np.int64)
+        if self.indices.size < 1 << 16:
+            return row_sums_serial(self.indptr, self.indices, fixed)
+        with PARALLEL_KERNELS:
+            return row_sums(self.indptr, self.indices, fixed)
 
 
 class NeighbourSums:
@@ -136,8 +145,10 @@ class NeighbourSums:
             changed = np.flatnonzero(self.values != values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
-                if not add_changes(graph.indptr, graph.indices, changed, values, self.values, factor, self.totals,
-                                   parts):
+                with PARALLEL_KERNELS:
+                    finite = add_changes(graph.indptr, graph.indices, changed, values, self.values, factor,
+                                         self.totals, parts)
+                if not finite:
                     raise ValueError("neighbour sums of values that are not finite numbers")
                 self.values = values
                 return self.totals

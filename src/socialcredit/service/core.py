@@ -30,6 +30,7 @@ from ..scheme import Scheme
 from ..scheme.guards import event_dependencies
 from ..scoring import EventArrays, Relations, Scores, score_events
 from ..scoring.core import COMPILED_FROM
+from ..scoring.kernels import row_sums
 from . import audit
 from .db import Appeal, AuditEntry, Event, Relation, ScoreRecord, make_sessions, utcnow
 
@@ -110,6 +111,9 @@ class Service:
                                        np.ones(held.size), n_subjects=n)
             relations = Relations.from_pairs(ids, (ids + 1) % n, n) if self.scheme.network is not None else None
             score_events(self.scheme, events, 1.0, relations).reasons  # noqa: B018 (made when first asked for)
+        if self.scheme.network is not None:  # the parallel sum of large graphs, and OpenMP's threads
+            ring = np.arange(4, dtype=np.int32)
+            row_sums(np.arange(5, dtype=np.int32), ring[::-1].copy(), np.ones(4, dtype=np.int64))
 
     # --- writing ---------------------------------------------------------------------------
     def _begin_write(self, session: Session | Connection) -> None:

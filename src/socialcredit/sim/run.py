@@ -333,6 +333,8 @@ def timed_loop(scenario: Scenario, scheme: Scheme) -> tuple[Sim, Loop, float, fl
     loop = Loop(sim)
     started = time.perf_counter()
     loop.run()
+    if sim.metrics is not None:  # the last weekly figures, still being worked out on their thread
+        sim.metrics.close()
     return sim, loop, setup, time.perf_counter() - started
 
 
