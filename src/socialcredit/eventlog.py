@@ -394,9 +394,9 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         (a_codes, a_dict), (b_codes, b_dict) = pairs
         keep = (a_codes >= 0) & (b_codes >= 0)
         relations = Relations.from_pairs(to_index(a_codes[keep], a_dict), to_index(b_codes[keep], b_dict), n)
-        if scheme.network is not None and n and int(relations.degree.max()) > graph.MAX_TIES:
+        if scheme.network is not None and relations.most_ties > graph.MAX_TIES:
             hub = int(np.argmax(relations.degree))
-            raise InputError(f"{relations_path}: subject '{all_ids[hub].as_py()}' has {int(relations.degree[hub]):,} "
+            raise InputError(f"{relations_path}: subject '{all_ids[hub].as_py()}' has {relations.most_ties:,} "
                              f"ties; the network term is added up exactly for at most {graph.MAX_TIES:,} ties a "
                              "subject\n    fix: check the relations for a subject tied to everyone (a placeholder "
                              "id such as 'unknown'), or score without --relations")

@@ -272,11 +272,10 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     tier_cap = np.empty(n, dtype=np.int16)
     lists = {name: np.empty(n, dtype=bool) for name in scheme.lists}
     entitlements = {name: np.empty(n, dtype=bool) for name in scheme.entitlements}
-    slice_number = {part.start: number for number, part in enumerate(parts)}
 
     def second_pass(part: slice) -> dict[str, np.ndarray] | None:
         """A slice's score and outcomes, written in place; with `detail`, its features and points."""
-        env = dict(held[slice_number[part.start]] if from_relations else first_pass(part))
+        env = dict(held[part.start // size] if from_relations else first_pass(part))  # parts are `size` apart
         kept_detail = dict(env) if detail else None
         score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
             else pre[part]

@@ -57,6 +57,11 @@ class Relations:
         return np.diff(self.indptr)
 
     @cached_property
+    def most_ties(self) -> int:
+        """The largest degree (0 without subjects)."""
+        return int(self.degree.max()) if self.n_subjects else 0
+
+    @cached_property
     def rows(self) -> np.ndarray:
         """The row (subject) of every stored entry: the other half of the (rows, indices) edge list."""
         return np.repeat(np.arange(self.n_subjects, dtype=self.indices.dtype), self.degree)
@@ -107,8 +112,8 @@ class Relations:
     def neighbour_sum(self, fixed: np.ndarray) -> np.ndarray:
         """Sum of `fixed` (int64, see `to_fixed`) over each subject's neighbours: A @ fixed, with A
         the 0/1 adjacency, exact."""
-        if self.n_subjects and int(self.degree.max()) > MAX_TIES:
-            raise ValueError(f"a subject has {int(self.degree.max()):,} ties; neighbour sums are exact up to "
+        if self.most_ties > MAX_TIES:
+            raise ValueError(f"a subject has {self.most_ties:,} ties; neighbour sums are exact up to "
                              f"{MAX_TIES:,} ties a subject")
         fixed = np.ascontiguousarray(fixed, dtype=np.int64)
         if self.indices.size < 1 << 16:

@@ -43,6 +43,13 @@ def _row_total(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, row:
     return total
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fixed(value: float, factor: float) -> np.int64:  # pragma: no cover
+    """One value in fixed point: round(value x factor), half to even (as np.rint). Every path to a
+    neighbour sum rounds here, so that they agree exactly."""
+    return np.int64(np.rint(value * factor))
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
                 factor: float, sums: np.ndarray, parts: int) -> bool:  # pragma: no cover
@@ -59,7 +66,7 @@ def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, ne
     for part in numba.prange(parts):
         low, high = part * n // parts, (part + 1) * n // parts
         for subject in changed:
-            difference = np.int64(np.rint(new[subject] * factor)) - np.int64(np.rint(old[subject] * factor))
+            difference = _fixed(new[subject], factor) - _fixed(old[subject], factor)
             for entry in range(indptr[subject], indptr[subject + 1]):
                 row = indices[entry]
                 if low <= row < high:
@@ -240,25 +247,27 @@ def same_label_entries(indptr: np.ndarray, indices: np.ndarray, label: np.ndarra
     return total
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _edges_below(edges: np.ndarray, value: float, strict: bool) -> int:  # pragma: no cover
+    """How many of the increasing `edges` are below `value` (`strict`) or at most it; every edge
+    for NaN, which sorts last. Counted without branches, which data would mispredict."""
+    count = 0
+    if strict:
+        for j in range(edges.shape[0]):
+            count += edges[j] < value
+    else:
+        for j in range(edges.shape[0]):
+            count += edges[j] <= value
+    return edges.shape[0] if value != value else count
+
+
 @numba.njit(cache=True, nogil=True)
 def edges_below(edges: np.ndarray, values: np.ndarray, strict: bool) -> np.ndarray:  # pragma: no cover
     """np.searchsorted(edges, values, side="left" if strict else "right") for a few increasing
-    edges, in one pass: per value, how many edges are below it (`strict`) or at most it; NaN,
-    which sorts last, counts every edge. (Counted without branches, which data would mispredict.)"""
+    edges, in one pass."""
     out = np.empty(values.shape[0], dtype=np.intp)
-    m = edges.shape[0]
     for i in range(values.shape[0]):
-        value = values[i]
-        count = 0
-        if strict:
-            for j in range(m):
-                count += edges[j] < value
-        else:
-            for j in range(m):
-                count += edges[j] <= value
-        if value != value:
-            count = m
-        out[i] = count
+        out[i] = _edges_below(edges, values[i], strict)
     return out
 
 
@@ -270,19 +279,10 @@ def component_points_of(values: np.ndarray, uptos: np.ndarray, bin_points: np.nd
     fall in the last); else per_unit x value. Then clipped to [low, high] (±inf when unbounded),
     and -0.0 written as 0.0. What `component_points` gives with NumPy, bit for bit."""
     out = np.empty(values.shape[0], dtype=np.float64)
-    m = uptos.shape[0]
     binned = bin_points.shape[0] > 0
     for i in range(values.shape[0]):
         value = values[i]
-        if binned:
-            index = 0
-            for j in range(m):
-                index += uptos[j] < value
-            if value != value:
-                index = m
-            points = bin_points[index]
-        else:
-            points = per_unit * value
+        points = bin_points[_edges_below(uptos, value, True)] if binned else per_unit * value
         if points < low:
             points = low
         elif points > high:
@@ -350,7 +350,7 @@ def fixed_point(values: np.ndarray, factor: float) -> tuple[np.ndarray, bool]:  
             finite = False
             out[i] = 0
         else:
-            out[i] = np.int64(np.rint(value * factor))
+            out[i] = _fixed(value, factor)
     return out, finite
 
 

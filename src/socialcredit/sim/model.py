@@ -93,21 +93,26 @@ class Sim:
             i.corrupt or i.duplicate for i in self.scenario.incidents)
 
     def count_events(self, counts: np.ndarray, events: DayEvents) -> None:
-        """Add one per event to `counts[kind, subject]`. Through the flat array and with a one of the
-        counts' own type: np.add.at then takes its fast path (a Python 1 or a 2-D index makes it ~50x
-        slower)."""
-        flat = events.kind.astype(np.int64) * self.n + events.subject
-        np.add.at(counts.reshape(-1), flat, counts.dtype.type(1))
+        """Add one per event to `counts[kind, subject]`."""
+        self._add_ones(counts, self._flat(events))
 
     def count_records(self, events: DayEvents) -> None:
         """Add today's observed records to `observed_counts`, first widening it to 32 bits if a count
         could pass 65,535 (a count touched today, plus every record today, is the most it can reach)."""
-        counts = self.observed_counts
-        if counts.dtype == np.uint16 and len(events):
-            highest = int(counts.reshape(-1)[events.kind.astype(np.int64) * self.n + events.subject].max())
-            if highest + len(events) > np.iinfo(np.uint16).max:
-                self.observed_counts = counts = counts.astype(np.int32)
-        self.count_events(counts, events)
+        counts, flat = self.observed_counts, self._flat(events)
+        if counts.dtype == np.uint16 and flat.size and int(counts.reshape(-1)[flat].max()) + flat.size > 2**16 - 1:
+            self.observed_counts = counts = counts.astype(np.int32)
+        self._add_ones(counts, flat)
+
+    def _flat(self, events: DayEvents) -> np.ndarray:
+        """Each event's place in a (kind, person) array, flattened."""
+        return events.kind.astype(np.int64) * self.n + events.subject
+
+    @staticmethod
+    def _add_ones(counts: np.ndarray, flat: np.ndarray) -> None:
+        """Through the flat array and with a one of the counts' own type: np.add.at then takes its
+        fast path (a Python 1 or a 2-D index makes it ~50x slower)."""
+        np.add.at(counts.reshape(-1), flat, counts.dtype.type(1))
 
     def new_event_ids(self, count: int) -> np.ndarray:
         ids = np.arange(self.next_event_id, self.next_event_id + count, dtype=np.int64)

@@ -40,7 +40,8 @@ class Behaviour:
         self.codes = np.array([sim.codes[k] for k in self.kinds], dtype=np.int16)
         groups = sim.people.group_names
         self.group_factors = [np.array([spec.group_factor.get(g, 1.0) for g in groups]) for spec in self.specs]
-        self.median_income = float(np.median(sim.people.income_initial))
+        self.log_median_income = float(np.log(np.median(sim.people.income_initial)))
+        self.effects = entitlement_effects(scenario, sim.scheme)  # consequences that shift behaviour
         self.observed_chance = self._observed_chance(sim)
         # float32: a perceived stake needs no more; kept for every person and kind between assessments
         self.stakes = [np.zeros(sim.n, dtype=np.float32) for _ in self.kinds]
@@ -63,7 +64,7 @@ class Behaviour:
         self.daily_undeterred = [0.0] * len(self.kinds)
         self.daily_blocked = [0.0] * len(self.kinds)
         sim.behaviour = self
-        gating = {kind for c in entitlement_effects(scenario, sim.scheme).values() for side in (c.denied, c.granted)
+        gating = {kind for c in self.effects.values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
         self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
 
@@ -124,7 +125,7 @@ class Behaviour:
         kind, spec = self.kinds[index], self.specs[index]
         exponent = None
         if spec.stress:  # log of (median / income): strain rises as income falls
-            exponent = spec.stress * (np.log(self.median_income) - np.log(np.maximum(sim.people.income[part], 1.0)))
+            exponent = spec.stress * (self.log_median_income - np.log(np.maximum(sim.people.income[part], 1.0)))
         if deterred and spec.deterrence and self.observed_chance[kind]:
             deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index][part]
             deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
@@ -133,7 +134,7 @@ class Behaviour:
         if exponent is not None:
             rate = rate * np.exp(exponent)
         if denied is not None:
-            for entitlement, consequence in entitlement_effects(sim.scenario, sim.scheme).items():
+            for entitlement, consequence in self.effects.items():
                 for side, in_force in (("denied", denied[entitlement][part]), ("granted", ~denied[entitlement][part])):
                     factor = getattr(consequence, side).behaviours.get(kind)
                     if factor is not None and (gated or side == "granted"):  # ungated: no denial's effect
