@@ -281,3 +281,33 @@ def test_scoring_features_are_what_scores_and_outcomes_read_with_the_ratios_inpu
     for name in scheme.entitlements:
         np.testing.assert_array_equal(outcomes.entitlements[name], full.entitlements[name])
     np.testing.assert_array_equal(outcomes.lists["blacklist"], full.lists["blacklist"])
+
+
+def test_reasons_over_many_slices_rank_losses_rounded_to_a_nanopoint() -> None:
+    """The compiled ranking, run slice by slice on threads, against a plain per-subject ranking of
+    np.round(loss, 9) with ties by name, over more subjects than one slice holds. Losses come in
+    few values plus noise below 1e-9 points, so ties and noise-only losses are common."""
+    from socialcredit.scoring.core import SLICE, reason_codes
+
+    names = ["a", "b", "c", "d", "e"]
+    data = {"id": "r", "title": "r", "version": "1", "scale": {"min": 0, "max": 1000, "base": 500},
+            "events": {"x": {"category": "financial"}},
+            "features": {"f": {"count": "x"}},
+            "components": {name: {"feature": "f", "per_unit": -1, "max": 10 * i} for i, name in enumerate(names)},
+            "reasons": {"count": 2, "also": ["e"]}}
+    scheme = scheme_from_data(data)
+    rng = np.random.default_rng(7)
+    n = 2 * SLICE + 123
+    points = {name: 10.0 * i - rng.choice([0.0, 5.0, 10.0], n) + rng.choice([0.0, 3e-10, -3e-10, 4e-9], n)
+              for i, name in enumerate(names)}
+    points["c"][5] = np.nan
+    got = reason_codes(scheme, points, n)
+
+    best = {name: 10.0 * i for i, name in enumerate(names)}
+    for row in (*range(300), *range(n - 300, n), *rng.integers(0, n, 2000)):
+        lost = {name: float(np.round(best[name] - points[name][row], 9)) for name in names}
+        ranked = sorted((name for name in names if lost[name] > 0), key=lambda name: (-lost[name], name))[:2]
+        if lost["e"] > 0 and "e" not in ranked:
+            ranked.append("e")
+        assert [names[c] for c in got[row] if c >= 0] == ranked, row
+        assert (got[row][len(ranked):] == -1).all()

@@ -132,12 +132,12 @@ def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -
     limit = min(scheme.reason_count, len(names))
     if not width or not n or not names:
         return np.full((n, width), NO_REASON, dtype=np.int16)
-    lost = np.column_stack([scheme.components[c].best_points() - components[c] for c in names])
-    # Compared at 1e-9 points: floating noise (a decayed sum kept incrementally rather than summed
-    # afresh) must neither reorder equal losses nor turn a zero loss into a reason.
-    lost = np.round(lost, 9)
+    best = np.array([scheme.components[c].best_points() for c in names], dtype=np.float64)
+    points = np.stack([np.asarray(components[c], dtype=np.float64) for c in names])  # a row per component
     also = np.array([names.index(name) for name in scheme.reason_also], dtype=np.int64)
-    return rank_reasons(lost, limit, also, width)
+    codes = np.empty((n, width), dtype=np.int16)
+    parallel_map(lambda part: rank_reasons(points, best, limit, also, codes, part.start, part.stop), slices(n))
+    return codes
 
 
 def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray],

@@ -201,33 +201,41 @@ def pairs_to_csr(a: np.ndarray, b: np.ndarray, n: int, indptr: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
-def rank_reasons(lost: np.ndarray, limit: int, also: np.ndarray, width: int) -> np.ndarray:  # pragma: no cover
-    """Reason codes per row of `lost` (points lost per component, components in name order): up to
+def rank_reasons(points: np.ndarray, best: np.ndarray, limit: int, also: np.ndarray, codes: np.ndarray,
+                 start: int, stop: int) -> None:  # pragma: no cover
+    """Reason codes of subjects start..stop-1 into their rows of `codes` (-1 pads each row's end).
+    `points` holds one row per component (components in name order), `best` their most points.
+    A component's loss is `best - points` rounded to 1e-9 points as np.round(loss, 9) rounds
+    (times 1e9, to nearest even, over 1e9): floating noise (a decayed sum kept incrementally rather
+    than summed afresh) must neither reorder equal losses nor turn a zero loss into a reason. Up to
     `limit` components that lost points, most lost first, ties in name order; then each `also`
-    component that lost points and is not among them; -1 pads the end. A selection over a handful
-    of components per subject. Serial: the live service calls it for one subject at a time from
-    several threads, which numba's default thread pool does not allow."""
-    n, components = lost.shape
-    codes = np.full((n, width), -1, dtype=np.int16)
-    for row in range(n):
-        taken = np.zeros(components, dtype=np.bool_)
+    component that lost points and is not among them. Serial and without the GIL: slices of
+    subjects run on the slice threads, and the live service calls it for one subject at a time."""
+    components = points.shape[0]
+    lost = np.empty(components)
+    taken = np.empty(components, dtype=np.bool_)
+    for row in range(start, stop):
+        for j in range(components):
+            lost[j] = np.rint((best[j] - points[j, row]) * 1e9) / 1e9
+            taken[j] = False
         count = 0
         for _ in range(limit):
-            best = -1
+            pick = -1
             for j in range(components):
                 # NaN never counts (it is not > 0); a strict > keeps the first name on ties
-                if not taken[j] and lost[row, j] > 0 and (best < 0 or lost[row, j] > lost[row, best]):
-                    best = j
-            if best < 0:
+                if not taken[j] and lost[j] > 0 and (pick < 0 or lost[j] > lost[pick]):
+                    pick = j
+            if pick < 0:
                 break
-            taken[best] = True
-            codes[row, count] = best
+            taken[pick] = True
+            codes[row, count] = pick
             count += 1
         for code in also:
-            if lost[row, code] > 0 and not taken[code]:
+            if lost[code] > 0 and not taken[code]:
                 codes[row, count] = code
                 count += 1
-    return codes
+        for column in range(count, codes.shape[1]):
+            codes[row, column] = -1
 
 
 @numba.njit(cache=True, nogil=True)
