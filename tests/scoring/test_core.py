@@ -311,3 +311,46 @@ def test_reasons_over_many_slices_rank_losses_rounded_to_a_nanopoint() -> None:
             ranked.append("e")
         assert [names[c] for c in got[row] if c >= 0] == ranked, row
         assert (got[row][len(ranked):] == -1).all()
+
+
+@pytest.mark.parametrize("retention", [None, 400])
+def test_compiled_features_equal_numpy_bit_for_bit(retention, monkeypatch):
+    """A large log is added up by one compiled pass per feature, a small one (a live read) by
+    NumPy's selections and bincounts: every feature type, with windows, defaults, retention,
+    events on the window's edge and in the future, must come out the same to the last bit."""
+    from socialcredit.scoring import features as features_module
+
+    data = {"id": "f", "title": "f", "version": "1", "scale": {"min": 0, "max": 1000, "base": 500},
+            "retention_days": retention,
+            "events": {"pay": {"category": "financial"}, "late": {"category": "financial"},
+                       "rate": {"category": "financial"}},
+            "features": {
+                "paid_1y": {"count": "pay", "window_days": 365},
+                "paid_ever": {"count": "pay"},
+                "late_days": {"sum": "late", "window_days": 730},
+                "late_decayed": {"count": "late", "half_life_days": 90},
+                "rating": {"mean": "rate", "window_days": 90, "default": 3.0},
+                "rating_ever": {"mean": "rate"},
+                "since_late": {"days_since": "late", "default": 3650},
+                "since_pay": {"days_since": "pay", "default": 0},
+                "late_share": {"ratio": ["late_days", "paid_1y"]},
+            },
+            "components": {"paying": {"feature": "paid_1y", "per_unit": 1}}}
+    if retention is None:
+        del data["retention_days"]
+    scheme = scheme_from_data(data)
+    rng = np.random.default_rng(11)
+    size, n, as_of = 60_000, 5_000, 1000.0
+    time = np.round(rng.uniform(0, 1100, size), 2)
+    time[rng.random(size) < 0.02] = as_of - 365  # on a window's edge: out (lower bound exclusive)
+    time[rng.random(size) < 0.02] = as_of        # at as_of: in
+    events = EventArrays.build(rng.integers(0, n, size), rng.integers(0, 3, size), time,
+                               rng.normal(10, 5, size), rng.uniform(0, 2, size), n_subjects=n + 7)
+    compiled = features_module.compute_features(scheme, events, as_of)
+    assert len(events) >= features_module.COMPILED_FROM
+    monkeypatch.setattr(features_module, "COMPILED_FROM", 10 * size)
+    plain = features_module.compute_features(scheme, events, as_of)
+    assert set(compiled) == set(plain) == set(scheme.features)
+    for name in scheme.features:
+        np.testing.assert_array_equal(compiled[name], plain[name], err_msg=name)
+    assert (compiled["rating"][n:] == 3.0).all() and (compiled["since_late"][n:] == 3650).all()
