@@ -164,7 +164,7 @@ def _missing_message(path: Path, missing: list[str], found: list[str], required:
 
 
 def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Dictionary-encode a column: (int64 codes with -1 for null, dictionary of distinct values).
+    """Dictionary-encode a column: (int32 codes with -1 for null, dictionary of distinct values).
 
     A Parquet column read as dictionaries comes in many chunks that share a few dictionaries (one
     per row group): only the distinct ones are merged, never one hash pass per chunk."""
@@ -172,7 +172,7 @@ def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         column = pc.dictionary_encode(column)
     chunks = column.chunks
     if not chunks:
-        return np.zeros(0, dtype=np.int64), pa.array([], type=pa.string())
+        return np.zeros(0, dtype=np.int32), pa.array([], type=pa.string())
     distinct: list[pa.Array] = []
     which: list[int] = []
     seen: dict[tuple, int] = {}
@@ -194,8 +194,8 @@ def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     else:  # one hash pass over the distinct dictionaries, then a remap of each chunk's codes
         joined = pc.dictionary_encode(pa.chunked_array(distinct))
         merged = joined.chunk(0).dictionary
-        maps = [np.append(c.indices.to_numpy(zero_copy_only=False), -1).astype(np.int64) for c in joined.chunks]
-    codes = np.empty(len(column), dtype=np.int64)
+        maps = [np.append(c.indices.to_numpy(zero_copy_only=False), -1).astype(np.int32) for c in joined.chunks]
+    codes = np.empty(len(column), dtype=np.int32)  # Arrow's own index type: a copy, not a conversion
     start = 0
     for chunk, index in zip(chunks, which, strict=True):
         indices = chunk.indices.fill_null(-1) if chunk.indices.null_count else chunk.indices
@@ -293,10 +293,10 @@ def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows):
     subject_dictionary = pc.cast(subject_dictionary, pa.string())
     blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), "").fill_null(True)
                        .to_numpy(zero_copy_only=False), dtype=bool)
-    missing_subject = (subject_codes < 0) | (blank[subject_codes] if blank.size else False)
-    rows = np.flatnonzero(missing_subject)
-    bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
-                                                  dtype=object))
+    if blank.any() or table.column("subject").null_count:  # else no row can lack a subject: no pass
+        rows = np.flatnonzero(np.append(blank, True)[subject_codes])  # a null's code -1 picks the True
+        bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
+                                         dtype=object))
 
     kind_codes, kind_dictionary = encode(table.column("kind"))
     names = pc.cast(kind_dictionary, pa.string()).to_pylist()
@@ -339,8 +339,9 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
     subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, scheme, bad)
 
     # Subjects: those named by good events and by relations, sorted by id.
+    all_good = bool(good.all())
     used = np.zeros(len(subject_dictionary), dtype=bool)
-    used[subject_codes[good]] = True
+    used[subject_codes if all_good else subject_codes[good]] = True
     id_sets = [subject_dictionary.filter(pa.array(used))]
     relation_bad = None
     pairs: list[tuple[np.ndarray, pa.Array]] = []
@@ -385,7 +386,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         position = pc.index_in(dictionary, value_set=all_ids).fill_null(-1).to_numpy(zero_copy_only=False)
         return np.append(position.astype(np.int64), -1)[codes]
 
-    if not good.all():
+    if not all_good:
         subject_codes, kinds, times, values, weights = (a[good] for a in (subject_codes, kinds, times, values, weights))
     events = EventArrays.build(to_index(subject_codes, subject_dictionary), kinds, times, values, weights,
                                n_subjects=n)
