@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -21,11 +21,13 @@ from .scheme import Scheme
 from .scheme.errors import suggest
 from .scoring import EventArrays, Relations, graph
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 EVENT_COLUMNS = ("subject", "kind", "time")
 OPTIONAL_EVENT_COLUMNS = ("value", "weight", "source", "actor", "id")
 RELATION_COLUMNS = ("subject", "other")
 TIME_FIX = "use an ISO date (2024-01-31), an ISO datetime (2024-01-31T08:00:00) or a number of days since 1970-01-01"
-EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 _EPOCH_DATETIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -60,6 +62,8 @@ class BadRows:
         return len(self.columns)
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         if not self.count:
             return pd.DataFrame(columns=["line" if self.is_csv else "row", "column", "problem"])
         return pd.DataFrame({
@@ -219,12 +223,15 @@ def parse_times(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         nanos = pc.cast(pc.cast(column, pa.timestamp("ns", tz=getattr(column.type, "tz", None))), pa.int64())
         values = nanos.to_numpy(zero_copy_only=False)
         return np.asarray(values, dtype=np.float64) / 86_400e9
+    import pandas as pd  # only for text: a Parquet log of numbers or timestamps never loads it
+
     text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
     days = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     todo = np.isnan(days) & text.notna().to_numpy()
     if todo.any():
         stamps = pd.to_datetime(text[todo], format="ISO8601", errors="coerce", utc=True)
-        days[todo] = ((stamps - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+        since = stamps - pd.Timestamp("1970-01-01", tz="UTC")
+        days[todo] = (since / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
     days[~np.isfinite(days)] = np.nan
     return days
 
@@ -257,6 +264,8 @@ def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> 
         values = np.asarray(column.to_numpy())  # one copy that joins the chunks; no second one
         raw = None
     else:
+        import pandas as pd
+
         raw = pd.Series(pc.cast(column, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         empty = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
