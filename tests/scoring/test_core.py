@@ -329,6 +329,8 @@ def test_compiled_features_equal_numpy_bit_for_bit(retention, monkeypatch):
                 "paid_ever": {"count": "pay"},
                 "late_days": {"sum": "late", "window_days": 730},
                 "late_decayed": {"count": "late", "half_life_days": 90},
+                "late_days_decayed": {"sum": "late", "half_life_days": 45.5},
+                "rating_decayed": {"mean": "rate", "half_life_days": 30, "default": 2.0},
                 "rating": {"mean": "rate", "window_days": 90, "default": 3.0},
                 "rating_ever": {"mean": "rate"},
                 "since_late": {"days_since": "late", "default": 3650},

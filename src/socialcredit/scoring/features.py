@@ -63,11 +63,10 @@ def run_starts(events: EventArrays, code: int, as_of: float, merge_within_days: 
 
 
 def compiled_features(scheme: Scheme) -> list[str]:
-    """The features `add_up` adds up: counts, sums, means and days-since over a window or
-    all time. Half-lives stay with NumPy, whose exp2 the compiled one does not match to the last
-    bit; merged counts and ratios are not sums over single events."""
+    """The features `add_up` adds up: counts, sums, means and days-since, each over a window, a
+    half-life or all time. Merged counts and ratios are not sums over single events."""
     return [name for name, feature in scheme.features.items()
-            if feature.type in ACTIONS and feature.half_life_days is None and feature.merge_within_days is None]
+            if feature.type in ACTIONS and feature.merge_within_days is None]
 
 
 def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) -> dict[str, np.ndarray]:
@@ -88,9 +87,11 @@ def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) 
         weights = np.zeros(n if feature.type == "mean" else 0)
         window = feature.window_days if feature.window_days is not None else np.inf
         code = codes[feature.event or ""]
-        add_up_feature(order[start[code]:start[code + 1]], events.subject, events.time, events.value,
-                       events.weight, float(as_of), float(oldest), float(window), ACTIONS[feature.type], total,
-                       weights)
+        positions = order[start[code]:start[code + 1]]
+        _, decay = time_weights(feature, as_of - events.time[positions]) if feature.half_life_days else (None, None)
+        add_up_feature(positions, events.subject, events.time, events.value, events.weight,
+                       np.zeros(0) if decay is None or latest else decay, float(as_of), float(oldest), float(window),
+                       ACTIONS[feature.type], total, weights)
         if feature.type == "mean":
             mean = np.full(n, default)
             np.divide(total, weights, out=mean, where=weights != 0)

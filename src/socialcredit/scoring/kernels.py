@@ -402,15 +402,19 @@ def group_by_kind(kind: np.ndarray, kinds: int) -> tuple[np.ndarray, np.ndarray]
 
 @numba.njit(cache=True, nogil=True)
 def add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, value: np.ndarray,
-                   weight: np.ndarray, as_of: float, oldest: float, window: float, action: int,
+                   weight: np.ndarray, decay: np.ndarray, as_of: float, oldest: float, window: float, action: int,
                    total: np.ndarray, weights: np.ndarray) -> None:  # pragma: no cover
     """One feature of every subject in one pass over the positions `events` (one kind's, in
     event order): those with oldest <= time <= as_of (retention) and as_of - time < window (inf:
     no window). Per subject, `total` gets by `action`: COUNT 1, SUM the value, MEAN weight *
-    value (and `weights` the weight), LATEST the latest time. Events are added in event order,
-    as `np.bincount` adds them, so the sums equal NumPy's to the last bit. One feature's totals
-    (8 bytes a subject) stay in the CPU's cache better than all features' at once: each event
-    lands on a random subject. Serial and without the GIL: features run two at a time."""
+    value (and `weights` the weight), LATEST the latest time; with a half-life, `decay[i]` (the
+    i-th event's weight, made by NumPy's exp2, which numba's does not match to the last bit)
+    multiplies the count, the value or the weight as `features.compute_features` does. Events
+    are added in event order, as `np.bincount` adds them, so the sums equal NumPy's to the last
+    bit. One feature's totals (8 bytes a subject) stay in the CPU's cache better than all
+    features' at once: each event lands on a random subject. Serial and without the GIL:
+    features run two at a time."""
+    decayed = decay.shape[0] > 0
     for i in range(events.shape[0]):
         e = events[i]
         t = time[e]
@@ -418,11 +422,12 @@ def add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, va
             continue
         s = subject[e]
         if action == COUNT:
-            total[s] += 1.0
+            total[s] += decay[i] if decayed else 1.0
         elif action == SUM:
-            total[s] += value[e]
+            total[s] += value[e] * decay[i] if decayed else value[e]
         elif action == MEAN:
-            total[s] += weight[e] * value[e]
-            weights[s] += weight[e]
+            w = weight[e] * decay[i] if decayed else weight[e]
+            total[s] += w * value[e]
+            weights[s] += w
         elif t > total[s]:
             total[s] = t
