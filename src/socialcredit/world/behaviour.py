@@ -15,6 +15,7 @@ for volunteering) raises the rate. People re-assess stakes every `perception_eve
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..parallel import parallel_map
@@ -27,7 +28,49 @@ from ..sim.scenario import entitlement_effects
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
 MAX_RATE = 30.0         # acts per day: a chance of 1 - 1e-13, certain in all but name
-BLOCK = 1024            # people per block of the arrival bound (see Behaviour.acts)
+BLOCK = 256              # people per block of arrivals (see Behaviour.acts)
+
+
+@numba.njit(cache=True, nogil=True)
+def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover
+    """Each block's largest rate: the rate its candidate arrivals come at (see `thin_arrivals`)."""
+    blocks = -(-rate.shape[0] // block)
+    bounds = np.zeros(blocks, dtype=rate.dtype)
+    for b in range(blocks):
+        for i in range(b * block, min((b + 1) * block, rate.shape[0])):
+            bounds[b] = max(bounds[b], rate[i])
+    return bounds
+
+
+@numba.njit(cache=True, nogil=True)
+def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np.ndarray, counts: np.ndarray,
+                  uniforms: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The ids (increasing, each once) that keep at least one candidate arrival.
+
+    Block k (ids low[k]..high[k]-1) has counts[k] candidates, each with two uniforms in turn
+    (`uniforms`, block by block): the first places it on a person of the block, the second keeps
+    it with chance rate / bound[k]. Kept candidates of a person are a Poisson process of their own
+    rate, exactly (thinning)."""
+    out = np.empty(counts.sum(), dtype=np.int64)
+    found = 0
+    at = 0
+    for k in range(low.shape[0]):
+        first = found
+        size = high[k] - low[k]
+        for _ in range(counts[k]):
+            person = low[k] + min(np.int64(uniforms[at] * size), size - 1)
+            if uniforms[at + 1] * bound[k] < rate[person]:
+                # insert in order among the block's kept ids (a handful), once
+                place = found
+                while place > first and out[place - 1] > person:
+                    place -= 1
+                if place == first or out[place - 1] != person:
+                    for move in range(found, place, -1):
+                        out[move] = out[move - 1]
+                    out[place] = person
+                    found += 1
+            at += 2
+    return out[:found]
 
 
 class Behaviour:
@@ -40,7 +83,7 @@ class Behaviour:
         self.codes = np.array([sim.codes[k] for k in self.kinds], dtype=np.int16)
         groups = sim.people.group_names
         self.group_factors = [np.array([spec.group_factor.get(g, 1.0) for g in groups]) for spec in self.specs]
-        self.log_median_income = float(np.log(np.median(sim.people.income_initial)))
+        self.median_income = float(np.median(sim.people.income_initial))
         self.effects = entitlement_effects(scenario, sim.scheme)  # consequences that shift behaviour
         self.observed_chance = self._observed_chance(sim)
         # float32: a perceived stake needs no more; kept for every person and kind between assessments
@@ -113,8 +156,22 @@ class Behaviour:
         act's rate x one's propensity x one's group's factor. Made when needed rather than kept, as
         it is needed only when a chance is recomputed."""
         kind, spec = self.kinds[index], self.specs[index]
-        factor = self.group_factors[index][sim.people.group[part]]
-        return (spec.rate * sim.people.propensity[kind][part] * factor).astype(np.float64)
+        rate = spec.rate * sim.people.propensity[kind][part].astype(np.float64)
+        factors = self.group_factors[index]
+        if (factors != 1.0).any():  # else no group differs: no gather
+            rate *= factors[sim.people.group[part]]
+        return rate
+
+    def strain(self, sim: Sim, stress: float, part: slice) -> np.ndarray:
+        """(median income / income) ** stress, income at least 1: by multiplication for a whole
+        stress up to 4 (the presets' 1 and 2), rather than a logarithm and an exponential."""
+        ratio = self.median_income / np.maximum(sim.people.income[part], 1.0)
+        if float(stress).is_integer() and 1 <= stress <= 4:
+            strain = ratio
+            for _ in range(int(stress) - 1):
+                strain = strain * ratio
+            return strain
+        return np.power(ratio, stress)
 
     def _rate(self, sim: Sim, index: int, part: slice, denied: dict[str, np.ndarray] | None,
               deterred: bool = True, gated: bool = True) -> np.ndarray:
@@ -123,16 +180,12 @@ class Behaviour:
         weigh on the act, `gated=False` what it would be if no denial held it back (perks granted
         still count)."""
         kind, spec = self.kinds[index], self.specs[index]
-        exponent = None
-        if spec.stress:  # log of (median / income): strain rises as income falls
-            exponent = spec.stress * (self.log_median_income - np.log(np.maximum(sim.people.income[part], 1.0)))
-        if deterred and spec.deterrence and self.observed_chance[kind]:
-            deterred = -spec.deterrence * self.observed_chance[kind] * self.stakes[index][part]
-            deterred = np.minimum(deterred, np.log(MAX_MULTIPLIER))
-            exponent = deterred if exponent is None else exponent + deterred
         rate = self.base(sim, index, part)
-        if exponent is not None:
-            rate = rate * np.exp(exponent)
+        if spec.stress:  # strain rises as income falls
+            rate *= self.strain(sim, spec.stress, part)
+        if deterred and spec.deterrence and self.observed_chance[kind]:
+            exponent = -spec.deterrence * self.observed_chance[kind] * self.stakes[index][part]
+            rate *= np.exp(np.minimum(exponent, np.log(MAX_MULTIPLIER)))
         if denied is not None:
             for entitlement, consequence in self.effects.items():
                 for side, in_force in (("denied", denied[entitlement][part]), ("granted", ~denied[entitlement][part])):
@@ -172,8 +225,7 @@ class Behaviour:
             acts += slice_acts  # added in slice order, whatever the threads
             undeterred += slice_undeterred
             blocked += slice_blocked
-        self.bound[index] = np.maximum.reduceat(rate32, np.arange(0, sim.n, BLOCK)) if sim.n \
-            else np.zeros(0, dtype=np.float32)
+        self.bound[index] = block_bounds(rate32, BLOCK)
         self.daily_acts[index], self.daily_undeterred[index], self.daily_blocked[index] = acts, undeterred, blocked
 
     @staticmethod
@@ -182,10 +234,11 @@ class Behaviour:
         their `rate`, which happens with chance 1 - exp(-rate), at most one act a day.
 
         Drawn by thinning rather than one uniform per person: each block of BLOCK ids gets
-        Poisson(size x bound) candidate arrivals, the block's `bound` being its largest rate; each
-        lands on a person of the block uniformly and is kept with chance rate / bound. The kept
-        arrivals of a person are a Poisson process of their own rate, exactly, and the draws number
-        about the arrivals, not the people: a few in a hundred. Per chunk of ids, from its own stream."""
+        Poisson(size x bound) candidate arrivals, the block's `bound` being its largest rate (see
+        `block_bounds`); each lands on a person of the block uniformly and is kept with chance
+        rate / bound (see `thin_arrivals`). The draws number about the arrivals, not the people:
+        blocks are small so that one person of high rate does not make many candidates for the
+        block's many of low rate. Per chunk of ids, from its own stream."""
         parts = []
         for generator_, first, end in streams.each():
             low_block, high_block = first // BLOCK, -(-end // BLOCK)
@@ -194,12 +247,8 @@ class Behaviour:
             block_bound = bound[low_block:high_block].astype(np.float64)
             counts = generator_.poisson((high - low) * block_bound)
             total = int(counts.sum())
-            if not total:
-                continue
-            where = np.repeat(low, counts) + (generator_.random(total) * np.repeat(high - low, counts)).astype(np.int64)
-            kept = generator_.random(total) * np.repeat(block_bound, counts) < rate[where]
-            chosen = np.sort(where[kept])  # a sort and a compare: cheaper than np.unique's hashing here
-            parts.append(chosen[np.r_[True, chosen[1:] != chosen[:-1]]] if chosen.size else chosen)
+            if total:
+                parts.append(thin_arrivals(rate, low, high, block_bound, counts, generator_.random(2 * total)))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def chilling(self) -> dict[str, float]:
