@@ -16,7 +16,7 @@ from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
 from .kernels import component_points_of, edges_below, mean_term, rank_reasons
 
 NO_REASON = -1
-SLICE = 1 << 16  # subjects per slice in `score_slices`: small enough for the CPU's cache
+SLICE = 1 << 17  # subjects per slice in `score_slices`: few enough calls, small enough workings
 COMPILED_FROM = 4096  # values from which a compiled pass beats NumPy's calls (fewer: a live read)
 
 
