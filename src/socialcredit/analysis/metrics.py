@@ -17,7 +17,7 @@ import pandas as pd
 from ..scoring import Relations
 from ..scoring.kernels import block_category_counts, ranked_sums, same_label_entries, tie_moments
 from ..sim.model import Sim
-from ..world.social import disclosure
+from ..world.social import shown
 from .fairness import disparity
 
 SLOW_EVERY = 7
@@ -115,9 +115,10 @@ class Metrics:
             self.put(f"{name}.{group}", day, float(means[index]))
         return means
 
-    def adverse(self, name: str, day: int, outcome: np.ndarray) -> None:
-        """An adverse outcome (listed, denied): its rate by group, disparate impact and parity gap."""
-        rates = self.by_group(name, day, outcome)
+    def adverse(self, name: str, day: int, sums: np.ndarray) -> None:
+        """An adverse outcome (listed, denied) from its count by group: its rate by group, disparate
+        impact and parity gap."""
+        rates = self.group_means(name, day, sums)
         impact, _ = disparity(rates)
         finite = rates[np.isfinite(rates)]
         self.put(f"disparate_impact.{name}", day, impact)
@@ -136,9 +137,9 @@ class Metrics:
                     self.group_means(f"tier_share.{tier}", day, np.bincount(
                         self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
             for name, member in scores.lists.items():
-                self.adverse(f"listed.{name}", day, member)
-            for name, allowed in scores.entitlements.items():
-                self.adverse(f"denied.{name}", day, ~allowed)
+                self.adverse(f"listed.{name}", day, self.group_sums(member))
+            for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
+                self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed))
             if sim.truth is not None and sim.harm is not None:
                 wrong_listed, wrong_denied = sim.harm.wrongly(sim)
                 for name, member in wrong_listed.items():
@@ -153,9 +154,9 @@ class Metrics:
             self._start_slow(day, scores.score if scores is not None else None, sim.people.income.copy(), graph,
                              sim.people.group, sim.scheme.scale.min)
         degree = graph.degree
-        self.put("mean_degree", day, float(degree.mean()))
-        shown = disclosure(sim) > 0
-        listed_degree = degree[shown]
+        ends = int(graph.indptr[-1] - graph.indptr[0])  # the mean of the degrees, without a pass over them
+        self.put("mean_degree", day, ends / graph.n_subjects if graph.n_subjects else np.nan)
+        listed_degree = degree[shown(sim)]
         self.put("public_listed", day, float(listed_degree.size))
         self.put("isolated_listed_share", day, float((listed_degree == 0).mean()) if listed_degree.size else 0.0)
         self.put("mean_degree_listed", day, float(listed_degree.mean()) if listed_degree.size else np.nan)

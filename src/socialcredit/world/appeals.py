@@ -14,7 +14,7 @@ import numpy as np
 
 from ..sim.model import Sim
 from ..sim.rng import generator
-from .social import disclosure
+from .social import shown
 
 
 class Appeals:
@@ -60,7 +60,7 @@ class Appeals:
             # Newly sanctioned: denied an entitlement one had, or newly shown on a disclosed list. Each
             # entitlement on its own, so a new sanction counts even for someone already without a perk;
             # the state at the first scoring is the baseline, not a change.
-            denied = np.column_stack([disclosure(sim) > 0, *(~sim.scores.entitlements[name]
+            denied = np.column_stack([shown(sim), *(~sim.scores.entitlements[name]
                                                               for name in sim.scheme.sanctions)])
             newly = np.flatnonzero((denied & ~self.was_denied).any(axis=1) & ~self.in_queue) if not first else \
                 np.zeros(0, dtype=np.int64)

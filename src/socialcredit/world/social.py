@@ -26,6 +26,16 @@ def disclosure(sim: Sim) -> np.ndarray:
     return seen if seen is not None else np.zeros(sim.n)
 
 
+def shown(sim: Sim) -> np.ndarray:
+    """Who is on a disclosed list today (`disclosure(sim) > 0`, without its shares)."""
+    out: np.ndarray | None = None
+    listed = sim.listed
+    for name, consequence in sim.scenario.consequences.items():
+        if consequence.disclose > 0 and name in listed and name not in sim.scheme.honour_lists:
+            out = listed[name].copy() if out is None else np.logical_or(out, listed[name], out=out)
+    return out if out is not None else np.zeros(sim.n, dtype=bool)
+
+
 class SocialResponse:
     name = "social"
 
