@@ -356,3 +356,26 @@ def test_compiled_features_equal_numpy_bit_for_bit(retention, monkeypatch):
     for name in scheme.features:
         np.testing.assert_array_equal(compiled[name], plain[name], err_msg=name)
     assert (compiled["rating"][n:] == 3.0).all() and (compiled["since_late"][n:] == 3650).all()
+
+
+def test_compiled_tiers_equal_the_search_one_score_at_a_time():
+    """Many scores take one compiled pass, one score (a live read) a search: the same tier for a
+    score exactly on a tier's min, between mins, below every min, NaN and infinities."""
+    from socialcredit.scoring.core import COMPILED_FROM, tier_index
+
+    data = {"id": "t", "title": "t", "version": "1", "scale": {"min": 0, "max": 2000, "base": 1000},
+            "events": {"x": {"category": "financial"}}, "features": {"f": {"count": "x"}},
+            "components": {"c": {"feature": "f", "per_unit": 1}},
+            "tiers": [{"name": "A", "min": 1050}, {"name": "B", "min": 960}, {"name": "C", "min": 600},
+                      {"name": "D", "min": 0}]}
+    scheme = scheme_from_data(data)
+    rng = np.random.default_rng(5)
+    score = np.round(rng.uniform(-50, 2100, 3 * COMPILED_FROM))
+    edge = rng.random(score.size) < 0.1
+    score[edge] = rng.choice([1050.0, 960.0, 600.0, 0.0, 599.999, 1049.5], size=int(edge.sum()))
+    score[:4] = [np.nan, np.inf, -np.inf, 0.0]
+    compiled = tier_index(scheme, score)
+    one_by_one = np.concatenate([tier_index(scheme, score[i:i + 1]) for i in range(score.size)])
+    np.testing.assert_array_equal(compiled, one_by_one)
+    assert compiled.dtype == np.int16
+    assert compiled[np.flatnonzero(score == 960.0)[0]] == 1 and compiled[np.flatnonzero(score == 599.999)[0]] == 3

@@ -13,7 +13,7 @@ from ..parallel import parallel_map
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
-from .kernels import component_points_of, edges_below, mean_term, rank_reasons
+from .kernels import component_points_of, edges_below, mean_term, rank_reasons, tiers_of
 
 NO_REASON = -1
 SLICE = 1 << 17  # subjects per slice in `score_slices`: few enough calls, small enough workings
@@ -118,6 +118,9 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
     """Index of the first tier (highest first) whose min the score reaches; -1 without tiers."""
     if not scheme.tiers:
         return np.full(score.shape[0], -1, dtype=np.int16)
+    if score.shape[0] >= COMPILED_FROM:  # one compiled pass rather than a search and three conversions
+        return tiers_of(np.array([tier.min for tier in scheme.tiers], dtype=np.float64),
+                        np.ascontiguousarray(score, dtype=np.float64))
     ascending = np.array([tier.min for tier in reversed(scheme.tiers)])
     rank = bin_index(ascending, score, side="right") - 1   # 0 = lowest tier
     return (len(scheme.tiers) - 1 - rank).astype(np.int16)
@@ -179,7 +182,7 @@ def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.nd
         tier = np.where(held, np.int16(highest), tier).astype(np.int16)
         tier_cap[held] = index
     if scheme.tiers:
-        env["tier"] = (len(scheme.tiers) - 1 - tier.astype(np.int64))  # rank: higher is better
+        env["tier"] = np.int16(len(scheme.tiers) - 1) - tier  # rank: higher is better
     lists: dict[str, np.ndarray] = {}
     for name in scheme.rules.list_order:
         lists[name] = env[name] = np.broadcast_to(scheme.rules.lists[name](env), (n,)).astype(bool)
