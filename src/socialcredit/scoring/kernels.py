@@ -280,6 +280,15 @@ def edges_below(edges: np.ndarray, values: np.ndarray, strict: bool) -> np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
+def ratio_of(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """numerator / denominator, 0.0 where the denominator is 0: one vectorised pass."""
+    out = np.empty(numerator.shape[0], dtype=np.float64)
+    for i in range(numerator.shape[0]):
+        out[i] = numerator[i] / denominator[i] if denominator[i] != 0 else 0.0
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def tiers_of(mins: np.ndarray, scores: np.ndarray) -> np.ndarray:  # pragma: no cover
     """Each score's tier index (0 = highest) for tiers of decreasing `mins`: how many tiers' min
     the score is below (NaN: 0, as a search that sorts NaN last gives). A pass over the scores per
