@@ -47,10 +47,11 @@ def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np
                   uniforms: np.ndarray) -> np.ndarray:  # pragma: no cover
     """The ids (increasing, each once) that keep at least one candidate arrival.
 
-    Block k (ids low[k]..high[k]-1) has counts[k] candidates, each with two uniforms in turn
-    (`uniforms`, block by block): the first places it on a person of the block, the second keeps
-    it with chance rate / bound[k]. Kept candidates of a person are a Poisson process of their own
-    rate, exactly (thinning)."""
+    Block k (ids low[k]..high[k]-1) has counts[k] candidates, each with one uniform u in
+    [0, 1) (`uniforms`, block by block): u x size places it on a person of the block, and the
+    fraction of u x size left over, itself uniform in [0, 1) and independent of the place (with
+    45 of its 53 bits at blocks of 256), keeps it with chance rate / bound[k]. Kept candidates of
+    a person are a Poisson process of their own rate (thinning)."""
     out = np.empty(counts.sum(), dtype=np.int64)
     found = 0
     at = 0
@@ -58,8 +59,10 @@ def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np
         first = found
         size = high[k] - low[k]
         for _ in range(counts[k]):
-            person = low[k] + min(np.int64(uniforms[at] * size), size - 1)
-            if uniforms[at + 1] * bound[k] < rate[person]:
+            spot = uniforms[at] * size
+            offset = min(np.int64(spot), size - 1)
+            person = low[k] + offset
+            if (spot - offset) * bound[k] < rate[person]:
                 # insert in order among the block's kept ids (a handful), once
                 place = found
                 while place > first and out[place - 1] > person:
@@ -69,7 +72,7 @@ def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np
                         out[move] = out[move - 1]
                     out[place] = person
                     found += 1
-            at += 2
+            at += 1
     return out[:found]
 
 
@@ -248,7 +251,7 @@ class Behaviour:
             counts = generator_.poisson((high - low) * block_bound)
             total = int(counts.sum())
             if total:
-                parts.append(thin_arrivals(rate, low, high, block_bound, counts, generator_.random(2 * total)))
+                parts.append(thin_arrivals(rate, low, high, block_bound, counts, generator_.random(total)))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def chilling(self) -> dict[str, float]:
