@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
-import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numba
 import numpy as np
 
-from .kernels import add_changes, fixed_point, merge_rows, pairs_to_csr, row_sums, row_sums_serial
+from .kernels import add_changes, fixed_point, fixed_row_sums, merge_rows, pairs_to_csr, row_sums, row_sums_serial
 
 # One parallel kernel at a time in this process: numba's threading layers other than OpenMP and
 # TBB (its fallback, "workqueue") abort when two threads launch parallel kernels at once, as two
@@ -25,6 +25,7 @@ PARALLEL_KERNELS = threading.Lock()
 # last bit. The rounding is 2**-40 of the largest value: for scores up to 2,000, 2e-9 points.
 FIXED_BITS = 40
 MAX_TIES = 2**22
+_SERIALS = itertools.count()  # a number for each graph made, never reused (unlike id())
 
 
 def fixed_point_factor(largest: float) -> float:
@@ -43,10 +44,15 @@ def to_fixed(values: np.ndarray, factor: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Relations:
-    """Undirected ties in CSR form: the neighbours of i are indices[indptr[i]:indptr[i + 1]], sorted."""
+    """Undirected ties in CSR form: the neighbours of i are indices[indptr[i]:indptr[i + 1]], sorted.
+
+    `serial` names this graph; a graph made by `edited` records in `edit_of` the serial of the
+    graph it was made from and the rows the edits touched (the others have the same neighbours)."""
 
     indptr: np.ndarray
     indices: np.ndarray
+    edit_of: tuple[int, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    serial: int = field(default_factory=lambda: next(_SERIALS), compare=False, repr=False)
 
     @property
     def n_subjects(self) -> int:
@@ -103,7 +109,7 @@ class Relations:
             remove_rows, remove_cols = remove_rows[~again], remove_cols[~again]
         indptr, indices = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
                                      add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
-        return Relations(indptr, indices)
+        return Relations(indptr, indices, edit_of=(self.serial, np.union1d(remove_rows, add_rows)))
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:
@@ -134,19 +140,28 @@ class NeighbourSums:
     FULL_PASS_SHARE = 0.5  # above this share of people changed, one full pass is cheaper
 
     def __init__(self) -> None:
-        # The graph the sums were made on, by weak reference: a graph replaced by a rebuilt one is
-        # not kept alive here (at 50M people that would be 2 GiB).
-        self.graph: weakref.ref[Relations] | None = None
+        # The graph the sums were made on, by its serial: a graph replaced by a rebuilt one is not
+        # kept alive here (at 50M people that would be 2 GiB).
+        self.graph: int | None = None
         self.values: np.ndarray | None = None
         self.factor = 0.0
         self.totals: np.ndarray | None = None
 
     def sums(self, graph: Relations, values: np.ndarray, factor: float) -> np.ndarray:
         """The neighbour sums of `values` in fixed point (`factor` units to one) on `graph`: an
-        int64 array this object owns and updates later."""
+        int64 array this object owns and updates later. On a graph edited from the one the sums
+        were made on, the edited rows are summed again from the kept values (the rest have the
+        same neighbours), then the changes are added as on any day."""
         values = np.ascontiguousarray(values, dtype=np.float64)
-        if self.graph is not None and self.graph() is graph and self.values is not None and self.totals is not None \
-                and self.values.shape == values.shape and self.factor == factor:
+        kept = self.values is not None and self.totals is not None and self.values.shape == values.shape \
+            and self.factor == factor
+        if kept and self.graph != graph.serial and graph.edit_of is not None and graph.edit_of[0] == self.graph:
+            assert self.totals is not None and self.values is not None
+            rows = graph.edit_of[1]
+            self.totals[rows] = fixed_row_sums(graph.indptr, graph.indices, self.values, factor, rows)
+            self.graph = graph.serial
+        if kept and self.graph == graph.serial:
+            assert self.totals is not None and self.values is not None
             changed = np.flatnonzero(self.values != values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
@@ -158,5 +173,5 @@ class NeighbourSums:
                 self.values = values
                 return self.totals
         totals = graph.neighbour_sum(to_fixed(values, factor))
-        self.graph, self.values, self.factor, self.totals = weakref.ref(graph), values, factor, totals
+        self.graph, self.values, self.factor, self.totals = graph.serial, values, factor, totals
         return totals

@@ -50,6 +50,20 @@ def _fixed(value: float, factor: float) -> np.int64:  # pragma: no cover
     return np.int64(np.rint(value * factor))
 
 
+@numba.njit(cache=True, nogil=True)
+def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, factor: float,
+                   rows: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """For each of `rows`, the sum over its neighbours of their `values` in fixed point (see
+    `_fixed`): a few rows summed afresh, as a full pass would sum them."""
+    out = np.empty(rows.shape[0], dtype=np.int64)
+    for k in range(rows.shape[0]):
+        total = np.int64(0)
+        for entry in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            total += _fixed(values[indices[entry]], factor)
+        out[k] = total
+    return out
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
                 factor: float, sums: np.ndarray, parts: int) -> bool:  # pragma: no cover
