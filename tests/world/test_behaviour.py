@@ -71,3 +71,30 @@ def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():
         chance = 0.2 * share
         cuts = ((listed >= people.start) & (listed < people.stop)).sum()
         assert abs(cuts - trials * chance) < 4 * np.sqrt(trials * chance * (1 - chance))
+
+
+def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
+    """The daily rates of an act that income strain drives, made in one compiled pass, are those of
+    NumPy's steps: rate x propensity x group factor x (median / income, income at least 1) ** stress."""
+    from socialcredit.world.behaviour import strained_base
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    propensity = rng.lognormal(0, 1.5, n).astype(np.float32)
+    group = rng.integers(0, 3, n).astype(np.int8)
+    factors = np.array([1.0, 0.8, 1.3])
+    income = rng.lognormal(10, 0.6, n)
+    income[:10] = [0.0, 0.5, 1.0, 2.0, -3.0, 1e9, 1e-9, 22026.0, 1.5, 0.99]
+    median = float(np.median(income))
+    for stress in (1, 2, 3):
+        for grouped in (False, True):
+            expected = 0.0015 * propensity.astype(np.float64)
+            if grouped:
+                expected *= factors[group]
+            ratio = median / np.maximum(income, 1.0)
+            strain = ratio
+            for _ in range(stress - 1):
+                strain = strain * ratio
+            expected *= strain
+            got = strained_base(0.0015, propensity, factors, group, grouped, income, median, stress)
+            np.testing.assert_array_equal(got, expected)
