@@ -104,12 +104,9 @@ class Relations:
 
         add_rows, add_cols = both_ways(add_a, add_b)
         remove_rows, remove_cols = both_ways(remove_a, remove_b)
-        if add_rows.size and remove_rows.size:  # a tie removed and added again in one batch stays
-            again = np.isin(remove_rows * n + remove_cols, add_rows * n + add_cols)
-            remove_rows, remove_cols = remove_rows[~again], remove_cols[~again]
-        indptr, indices = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
-                                     add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
-        return Relations(indptr, indices, edit_of=(self.serial, np.union1d(remove_rows, add_rows)))
+        indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
+                                           add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
+        return Relations(indptr, indices, edit_of=(self.serial, rows))
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:

@@ -90,13 +90,15 @@ def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, ne
 
 @numba.njit(cache=True, nogil=True)
 def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
-               add_rows: np.ndarray, add_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-    """A CSR graph with some entries removed and some added.
+               add_rows: np.ndarray, add_cols: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """A CSR graph with some entries removed and some added, and the rows with an edit.
 
     `remove_*` and `add_*` are sorted by (row, column) and free of repeats; removals of absent
-    entries and additions of present ones are ignored. Rows stay sorted. Only the rows with an edit
-    are merged entry by entry; the runs of rows between them (nearly all the ties) are copied a
-    run at a time. No int64 copy of the whole edge list is made."""
+    entries and additions of present ones are ignored, and an entry both removed and added stays.
+    Rows stay sorted. Only the rows with an edit are merged entry by entry; the runs of rows
+    between them (nearly all the ties) are copied a run at a time. No int64 copy of the whole edge
+    list is made."""
     n = indptr.shape[0] - 1
     # The rows with an edit, increasing, and each one's length after it.
     edited = np.empty(remove_rows.shape[0] + add_rows.shape[0], dtype=np.int64)
@@ -140,7 +142,7 @@ def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray,
             _, r, a = _merge_row(indptr, indices, row, remove_rows, remove_cols, r, add_rows, add_cols, a,
                                  out_indices, out_indptr[row], True)
         first_unedited = row + 1
-    return out_indptr, out_indices
+    return out_indptr, out_indices, edited[:m]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -160,14 +162,16 @@ def _merge_row(indptr: np.ndarray, indices: np.ndarray, row: int, remove_rows: n
         take_old = k < end and (a >= add_rows.shape[0] or add_rows[a] != row or indices[k] <= add_cols[a])
         if take_old:
             column = indices[k]
-            if a < add_rows.shape[0] and add_rows[a] == row and add_cols[a] == column:
+            added = a < add_rows.shape[0] and add_rows[a] == row and add_cols[a] == column
+            if added:
                 a += 1  # already there
             k += 1
             while r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] < column:
                 r += 1
             if r < remove_rows.shape[0] and remove_rows[r] == row and remove_cols[r] == column:
                 r += 1
-                continue  # removed
+                if not added:
+                    continue  # removed (a tie removed and added in one batch stays)
         else:
             column = add_cols[a]
             a += 1
