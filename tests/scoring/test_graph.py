@@ -89,6 +89,22 @@ def test_kept_neighbour_sums_equal_a_full_pass_bit_for_bit(n):
         kept.sums(graph, values, factor)
 
 
+def test_a_graph_made_from_another_is_never_taken_for_it():
+    """Kept neighbour sums know a graph by its serial: a copy with other ties gets its own."""
+    import dataclasses
+
+    from socialcredit.scoring.graph import NeighbourSums, fixed_point_factor
+
+    graph = Relations.from_pairs(np.array([0, 1]), np.array([1, 2]), 3)
+    other = dataclasses.replace(graph, indices=np.array([2, 2, 0, 1], dtype=graph.indices.dtype),
+                                indptr=np.array([0, 1, 2, 4], dtype=graph.indptr.dtype))
+    assert other.serial != graph.serial
+    kept, factor = NeighbourSums(), fixed_point_factor(10)
+    values = np.array([1.0, 2.0, 4.0])
+    kept.sums(graph, values, factor)
+    np.testing.assert_array_equal(kept.sums(other, values, factor) / factor, [4.0, 4.0, 3.0])
+
+
 def test_fixed_point_keeps_the_largest_values_within_range_and_rounds_to_a_tiny_step():
     from socialcredit.scoring.graph import FIXED_BITS, fixed_point_factor, to_fixed
 

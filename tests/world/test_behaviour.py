@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from socialcredit.sim.rng import PersonStreams
 from socialcredit.world.behaviour import BLOCK, Behaviour, block_bounds
@@ -98,3 +99,11 @@ def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
             expected *= strain
             got = strained_base(0.0015, propensity, factors, group, grouped, income, median, stress)
             np.testing.assert_array_equal(got, expected)
+
+
+def test_a_nan_rate_makes_its_block_fail_rather_than_never_act():
+    rate = np.array([0.1, np.nan, 0.2, 0.05, 0.3, 0.0], dtype=np.float32)
+    bound = block_bounds(rate, 2)
+    assert np.isnan(bound[0]) and bound[1:].tolist() == [np.float32(0.2), np.float32(0.3)]
+    with pytest.raises(ValueError):
+        Behaviour.acts(PersonStreams(7, "behaviour", 0, rate.size, 1 << 20), rate, block_bounds(rate, BLOCK))

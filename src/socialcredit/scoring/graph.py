@@ -52,7 +52,7 @@ class Relations:
     indptr: np.ndarray
     indices: np.ndarray
     edit_of: tuple[int, np.ndarray] | None = field(default=None, compare=False, repr=False)
-    serial: int = field(default_factory=lambda: next(_SERIALS), compare=False, repr=False)
+    serial: int = field(default_factory=lambda: next(_SERIALS), init=False, compare=False, repr=False)
 
     @property
     def n_subjects(self) -> int:

@@ -450,15 +450,17 @@ def group_by_kind(kind: np.ndarray, kinds: int) -> tuple[np.ndarray, np.ndarray]
     in two on the slice threads it was slower: the two contend for the fresh pages of `order`.)"""
     start = np.zeros(kinds + 1, dtype=np.int64)
     for e in range(kind.shape[0]):
-        start[kind[e] + 1] += 1
+        if 0 <= kind[e] < kinds:  # a code no kind has is read by no feature (as NumPy's selection by kind)
+            start[kind[e] + 1] += 1
     for k in range(kinds):
         start[k + 1] += start[k]
-    order = np.empty(kind.shape[0], dtype=np.int64)
+    order = np.empty(start[kinds], dtype=np.int64)
     place = start[:kinds].copy()
     for e in range(kind.shape[0]):
         k = kind[e]
-        order[place[k]] = e
-        place[k] += 1
+        if 0 <= k < kinds:
+            order[place[k]] = e
+            place[k] += 1
     return order, start
 
 
@@ -480,9 +482,11 @@ def add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, va
     for i in range(events.shape[0]):
         e = events[i]
         t = time[e]
-        if not (t <= as_of and t >= oldest and as_of - t < window):
-            continue
+        if not (t <= as_of and t >= oldest and (window == np.inf or as_of - t < window)):
+            continue  # (no window takes even an event of time -inf, as NumPy's path does)
         s = subject[e]
+        if s < 0 or s >= total.shape[0]:
+            continue  # not a subject: never written out of bounds
         if action == COUNT:
             total[s] += decay[i] if decayed else 1.0
         elif action == SUM:

@@ -33,12 +33,19 @@ BLOCK = 256              # people per block of arrivals (see Behaviour.acts)
 
 @numba.njit(cache=True, nogil=True)
 def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover
-    """Each block's largest rate: the rate its candidate arrivals come at (see `thin_arrivals`)."""
+    """Each block's largest rate: the rate its candidate arrivals come at (see `thin_arrivals`).
+    NaN where a rate is NaN, so that drawing the block's arrivals fails rather than skip them."""
     blocks = -(-rate.shape[0] // block)
     bounds = np.zeros(blocks, dtype=rate.dtype)
     for b in range(blocks):
+        largest = rate.dtype.type(0)
         for i in range(b * block, min((b + 1) * block, rate.shape[0])):
-            bounds[b] = max(bounds[b], rate[i])
+            value = rate[i]
+            if value != value or value > largest:
+                largest = value
+                if value != value:
+                    break
+        bounds[b] = largest
     return bounds
 
 
