@@ -107,3 +107,20 @@ def test_a_nan_rate_makes_its_block_fail_rather_than_never_act():
     assert np.isnan(bound[0]) and bound[1:].tolist() == [np.float32(0.2), np.float32(0.3)]
     with pytest.raises(ValueError):
         Behaviour.acts(PersonStreams(7, "behaviour", 0, rate.size, 1 << 20), rate, block_bounds(rate, BLOCK))
+
+
+def test_ranking_by_score_is_a_stable_sort_of_score_levels():
+    """Rewired ties go to people of similar score: the ranking is people ordered by their score's
+    level (1/32767 of the scale), ties in id order, and each one's place in that order."""
+    from socialcredit.world.social import RANK_LEVELS, rank_by_score
+
+    rng = np.random.default_rng(6)
+    score = np.clip(rng.normal(1000, 150, 70_000), 0, 2000)
+    score[::5] = 1000.0                       # many equal scores: ties keep id order
+    score[:4] = [0.0, 2000.0, 1999.99, 0.03]  # the scale's ends and the levels next to them
+    level = np.round((score - 0) / 2000 * RANK_LEVELS).astype(np.int16)
+    expected = np.argsort(level, kind="stable")
+    by_score, rank = np.empty(score.size, np.int32), np.empty(score.size, np.int32)
+    rank_by_score(score, 0.0, 2000.0, by_score, rank)
+    np.testing.assert_array_equal(by_score, expected)
+    np.testing.assert_array_equal(rank[by_score], np.arange(score.size))

@@ -7,10 +7,34 @@ so that the final graph is the one the final scores were computed with."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..sim.model import Sim
 from ..sim.rng import generator
+
+RANK_LEVELS = 32767  # scores ranked at 1/32767 of the scale: ample for "someone of similar score"
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarray,
+                  rank: np.ndarray) -> None:  # pragma: no cover
+    """People in order of score at RANK_LEVELS levels of the scale, ties in id order (a counting
+    sort: what a stable argsort of the levels gives), into `by_score`, and each one's place in
+    it into `rank`. A level is round((score - low) / span x RANK_LEVELS), as NumPy rounds."""
+    n = score.shape[0]
+    level = np.empty(n, dtype=np.int32)
+    start = np.zeros(RANK_LEVELS + 2, dtype=np.int64)
+    for i in range(n):
+        level[i] = min(max(np.int32(np.rint((score[i] - low) / span * RANK_LEVELS)), 0), RANK_LEVELS)
+        start[level[i] + 1] += 1
+    for k in range(RANK_LEVELS + 1):
+        start[k + 1] += start[k]
+    for i in range(n):
+        place = start[level[i]]
+        start[level[i]] += 1
+        by_score[place] = i
+        rank[i] = place
 
 
 def disclosure(sim: Sim) -> np.ndarray:
@@ -98,14 +122,13 @@ class SocialResponse:
 
     def _refresh_ranking(self, sim: Sim) -> None:
         score = sim.scores.score if sim.scores is not None else np.zeros(sim.n)
-        # Ranks at 1/32767 of the scale: ample for "someone of similar score", and a 16-bit key sorts
-        # by radix in linear time (ties keep id order, so the ranking is deterministic).
         scale = sim.scheme.scale
-        key = np.round((score - scale.min) / (scale.max - scale.min) * 32767).astype(np.int16)
-        index_type = sim.graph.indices.dtype  # int32 up to 2**31 people
-        self.by_score = np.argsort(key, kind="stable").astype(index_type)
-        self.rank = np.empty(sim.n, dtype=index_type)
-        self.rank[self.by_score] = np.arange(sim.n, dtype=index_type)
+        if self.by_score is None or self.rank is None:
+            index_type = sim.graph.indices.dtype  # int32 up to 2**31 people
+            self.by_score = np.empty(sim.n, dtype=index_type)
+            self.rank = np.empty(sim.n, dtype=index_type)
+        rank_by_score(np.ascontiguousarray(score, dtype=np.float64), float(scale.min), float(scale.max - scale.min),
+                      self.by_score, self.rank)
 
     def _rebuild(self, sim: Sim) -> None:
         if self.pending:
