@@ -53,12 +53,33 @@ def _shared_pool(threads: int) -> ThreadPoolExecutor:
 
 
 def parallel_map(work: Callable[[Item], T], items: Sequence[Item]) -> list[T]:
-    """[work(item) for item in items], two at a time on the shared threads. One item, one thread
-    configured, or a call from inside a worker (nested work) runs on the calling thread."""
+    """[work(item) for item in items], two at a time: the calling thread and the shared threads
+    take the items in turn. One item, one thread configured, or a call from inside such work
+    (nested work) runs on the calling thread alone."""
     threads = thread_count()
     if len(items) < 2 or threads < 2 or getattr(_in_worker, "active", False):
         return [work(item) for item in items]
-    return list(_shared_pool(threads).map(work, items))
+    results: list[T | None] = [None] * len(items)
+    taken = iter(range(len(items)))
+    take = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with take:
+                index = next(taken, None)
+            if index is None:
+                return
+            results[index] = work(items[index])
+
+    helpers = [_shared_pool(threads - 1).submit(drain) for _ in range(min(threads - 1, len(items) - 1))]
+    _in_worker.active = True  # nested calls from this thread's items run on it alone
+    try:
+        drain()
+    finally:
+        _in_worker.active = False
+        for helper in helpers:
+            helper.result()  # waits for the helpers' last items; raises what they raised
+    return results  # type: ignore[return-value]  # every slot filled
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
