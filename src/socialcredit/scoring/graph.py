@@ -11,7 +11,16 @@ from functools import cached_property
 import numba
 import numpy as np
 
-from .kernels import add_changes, fixed_point, fixed_row_sums, merge_rows, pairs_to_csr, row_sums, row_sums_serial
+from .kernels import (
+    add_changes,
+    crossing_subjects,
+    fixed_point,
+    fixed_row_sums,
+    merge_rows,
+    pairs_to_csr,
+    row_sums,
+    row_sums_serial,
+)
 
 # One parallel kernel at a time in this process: numba's threading layers other than OpenMP and
 # TBB (its fallback, "workqueue") abort when two threads launch parallel kernels at once, as two
@@ -71,6 +80,16 @@ class Relations:
     def rows(self) -> np.ndarray:
         """The row (subject) of every stored entry: the other half of the (rows, indices) edge list."""
         return np.repeat(np.arange(self.n_subjects, dtype=self.indices.dtype), self.degree)
+
+    def crossing(self, parts: int) -> np.ndarray:
+        """The subjects with a tie outside their own range of ids when they are split into
+        `parts` ranges (see `kernels.add_changes`); made once per graph and number of parts."""
+        if parts <= 1:
+            return np.zeros(0, dtype=self.indices.dtype)
+        made = self.__dict__.setdefault("_crossing", {})  # a cache beside the frozen fields
+        if parts not in made:
+            made[parts] = crossing_subjects(self.indptr, self.indices, parts)
+        return made[parts]
 
     @classmethod
     def from_pairs(cls, a, b, n_subjects: int) -> Relations:
@@ -163,8 +182,8 @@ class NeighbourSums:
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
                 with PARALLEL_KERNELS:
-                    finite = add_changes(graph.indptr, graph.indices, changed, values, self.values, factor,
-                                         self.totals, parts)
+                    finite = add_changes(graph.indptr, graph.indices, changed, graph.crossing(parts), values,
+                                         self.values, factor, self.totals, parts)
                 if not finite:
                     raise ValueError("neighbour sums of values that are not finite numbers")
                 self.values = values

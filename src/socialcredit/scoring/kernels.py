@@ -65,27 +65,71 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
-                factor: float, sums: np.ndarray, parts: int) -> bool:  # pragma: no cover
+def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, crossing: np.ndarray, new: np.ndarray,
+                old: np.ndarray, factor: float, sums: np.ndarray, parts: int) -> bool:  # pragma: no cover
     """Update row sums of values in fixed point (int64, in place; see `fixed_point`) for the
-    `changed` subjects' values going from `old` to `new`: each one's difference, in fixed point,
-    is added to the rows of its neighbours (ties are stored both ways). Integers: the sums are
-    exactly what a full pass gives, in any order. The `parts` (one per thread) split the rows, not
-    the changes (each walks every change and writes only its own rows), so no two write one row.
-    False, and nothing changed, if a new value is not finite."""
+    `changed` subjects (increasing) going from `old` to `new` values: each one's difference, in
+    fixed point, is added to the rows of its neighbours (ties are stored both ways). Integers: the
+    sums are exactly what a full pass gives, in any order.
+
+    The `parts` (one per thread) split the ids into ranges, and each writes only its own rows, so
+    no two write one row: first the ties of its own changed subjects within its range, then those
+    into its range of the changed subjects of other ranges that have such ties (`crossing`: the
+    subjects, increasing, with a tie outside their own range; see `crossing_subjects`). People
+    are ordered so that most ties stay within a range: each part reads about its share of the
+    changes, not all of them. False, and nothing changed, if a new value is not finite."""
     for subject in changed:
         if not np.isfinite(new[subject]):
             return False
     n = sums.shape[0]
+    # the changed subjects that have a tie outside their range (both lists increase: one merge)
+    across = np.empty(min(changed.shape[0], crossing.shape[0]), dtype=np.int64)
+    count = 0
+    j = 0
+    for subject in changed:
+        while j < crossing.shape[0] and crossing[j] < subject:
+            j += 1
+        if j < crossing.shape[0] and crossing[j] == subject:
+            across[count] = subject
+            count += 1
+    across = across[:count]
     for part in numba.prange(parts):
         low, high = part * n // parts, (part + 1) * n // parts
-        for subject in changed:
-            difference = _fixed(new[subject], factor) - _fixed(old[subject], factor)
-            for entry in range(indptr[subject], indptr[subject + 1]):
-                row = indices[entry]
-                if low <= row < high:
-                    sums[row] += difference
+        for k in range(np.searchsorted(changed, low), np.searchsorted(changed, high)):
+            _add_within(indptr, indices, changed[k], new, old, factor, sums, low, high)
+        for subject in across:
+            if not low <= subject < high:
+                _add_within(indptr, indices, subject, new, old, factor, sums, low, high)
     return True
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_within(indptr: np.ndarray, indices: np.ndarray, subject: int, new: np.ndarray, old: np.ndarray,
+                factor: float, sums: np.ndarray, low: int, high: int) -> None:  # pragma: no cover
+    """Add one subject's change to its neighbours' sums, for the neighbours in low..high-1."""
+    difference = _fixed(new[subject], factor) - _fixed(old[subject], factor)
+    for entry in range(indptr[subject], indptr[subject + 1]):
+        row = indices[entry]
+        if low <= row < high:
+            sums[row] += difference
+
+
+@numba.njit(cache=True, nogil=True)
+def crossing_subjects(indptr: np.ndarray, indices: np.ndarray, parts: int) -> np.ndarray:  # pragma: no cover
+    """The subjects (increasing) with a tie outside their own range when ids 0..n-1 are split
+    into `parts` ranges as `add_changes` splits them."""
+    n = indptr.shape[0] - 1
+    out = np.empty(n, dtype=indices.dtype)
+    count = 0
+    for part in range(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        for subject in range(low, high):
+            for entry in range(indptr[subject], indptr[subject + 1]):
+                if not low <= indices[entry] < high:
+                    out[count] = subject
+                    count += 1
+                    break
+    return out[:count].copy()
 
 
 def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
