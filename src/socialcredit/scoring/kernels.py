@@ -425,12 +425,16 @@ def _clipped(points: float, low: float, high: float) -> float:  # pragma: no cov
 def mean_term(indptr: np.ndarray, totals: np.ndarray, factor: float, weight: float,
               base: float) -> np.ndarray:  # pragma: no cover
     """weight x (mean over the neighbours - base) per subject from its neighbour sum in fixed point
-    (`factor` units to one), 0 without neighbours: one pass where NumPy takes five."""
+    (`factor` units to one, a power of two: multiplying by its inverse is dividing by it, exactly),
+    0 without neighbours: one pass where NumPy takes five, without a branch around the division
+    so that it vectorises."""
     n = indptr.shape[0] - 1
     out = np.empty(n, dtype=np.float64)
+    unit = 1.0 / factor
     for row in range(n):
         degree = indptr[row + 1] - indptr[row]
-        out[row] = weight * (np.float64(totals[row]) / factor / degree - base) if degree > 0 else 0.0
+        mean = np.float64(totals[row]) * unit / max(degree, 1)
+        out[row] = weight * (mean - base) if degree > 0 else 0.0
     return out
 
 
