@@ -123,9 +123,11 @@ class Surveillance:
                                                                 sim.people.district[records.actor[mixed]])
                     records.genuine[mixed] = False
                     tally["record_errors"] += int(mixed.size)
-        records = records.take(np.flatnonzero(keep))
+        if not keep.all():  # (a copy of the day's records only where some were missed)
+            records = records.take(np.flatnonzero(keep))
         delay = self.delays[records.source]
         late = delay > 0
         for lag in np.unique(delay[late]):
             sim.pending.setdefault(day + int(lag), []).append(records.take(np.flatnonzero(delay == lag)))
-        sim.observed_events = DayEvents.concat([*due, records.take(np.flatnonzero(~late))])
+        on_time = records.take(np.flatnonzero(~late)) if late.any() else records
+        sim.observed_events = DayEvents.concat([*due, on_time]) if due else on_time
