@@ -31,9 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import socialcredit  # noqa: F401 (first, as on the command line: it picks Arrow's allocator)
-
-# isort: split
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -12,7 +12,6 @@ event log, and serve a scheme live. See DESIGN.md for the architecture.
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 # The compiled kernels' OpenMP threads sleep when a parallel loop ends instead of spinning for
@@ -20,15 +19,6 @@ from typing import TYPE_CHECKING, Any
 # and a live server's requests need (a rescoring at 1M people: 19.9 -> 16.5 ms). Set before the
 # OpenMP runtime starts; a value the user set stands.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-# Arrow allocates from jemalloc rather than its default mimalloc: reading a large event log in
-# a fresh process spent twice the system time on mimalloc's first use of memory (`socialcredit
-# score` on 10M events: 2.0 against 2.8 s, system time 1.0 against 2.1 s; benchmarks/RESULTS.md).
-# Read when pyarrow is first imported, so it takes effect when socialcredit is imported first, as
-# the command line does; a value the user set stands. Linux only, where pyarrow's wheels carry
-# jemalloc.
-if sys.platform.startswith("linux"):
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,7 @@ and problem. Nothing here knows the scoring rules beyond the scheme's event kind
 from __future__ import annotations
 
 import datetime
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -345,12 +346,23 @@ ARROW_DECAY_MS = 10_000
 
 
 def keep_arrow_memory() -> None:
-    """Have Arrow's jemalloc keep freed memory for 10 s (Arrow's default: 1 s) before giving it
-    back to the system. A second log read within that time (a service rescoring, the benchmark's
-    repeats) reuses the pages rather than faulting fresh ones in: 10M events, 2.0-2.15 -> 1.84-1.93
-    s a run, system time a third less. Process-wide, as Arrow's allocator is."""
-    if pa.default_memory_pool().backend_name == "jemalloc":
-        pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
+    """Have Arrow allocate from jemalloc, keeping freed memory 10 s (Arrow's default: 1 s) before
+    giving it back to the system, unless the user chose an allocator (ARROW_DEFAULT_MEMORY_POOL).
+
+    Reading a large log in a fresh process spent twice the system time with Arrow's default
+    mimalloc (`socialcredit score` on 10M events: scoring 2.8 -> 2.0 s, system time 2.1 -> 1.0 s),
+    and a second read within 10 s (a service rescoring, the benchmark's repeats) reuses the pages
+    rather than faulting fresh ones in (2.0-2.15 -> 1.84-1.93 s a run). Process-wide, as Arrow's
+    allocator is; nothing where pyarrow was built without jemalloc."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return
+    if pa.default_memory_pool().backend_name != "jemalloc":
+        pa.set_memory_pool(pool)
+    pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
 
 
 def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path | None = None) -> EventLog:
