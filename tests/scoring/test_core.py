@@ -216,7 +216,9 @@ def test_merge_is_only_for_counts(scheme_data):
 
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_bins_by_comparisons_equal_a_binary_search(side):
-    from socialcredit.scoring.core import bin_index
+    """The compiled passes count the edges below each value (binned points: strictly below; tiers:
+    at most it) where a live read searches: the same bin for every value, NaN and infinities too."""
+    from socialcredit.scoring.kernels import component_points_of, tiers_of
 
     rng = np.random.default_rng(8)
     for edges_count in range(0, 10):
@@ -225,7 +227,11 @@ def test_bins_by_comparisons_equal_a_binary_search(side):
         values[rng.random(values.size) < 0.05] = np.nan
         values[rng.random(values.size) < 0.05] = np.inf
         values[rng.random(values.size) < 0.05] = -np.inf
-        np.testing.assert_array_equal(bin_index(edges, values, side), np.searchsorted(edges, values, side=side))
+        if side == "left":  # a component whose bin k is worth k points: its points are the bin
+            counted = component_points_of(values, edges, np.arange(edges_count + 1, dtype=float), 0.0, -np.inf, np.inf)
+        else:  # tiers of decreasing mins: the tier index counts the mins above the value
+            counted = edges_count - tiers_of(edges[::-1].copy(), values).astype(np.int64)
+        np.testing.assert_array_equal(counted, np.searchsorted(edges, values, side=side))
 
 
 @pytest.mark.parametrize("spec", [

@@ -13,7 +13,7 @@ from ..parallel import parallel_map
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
-from .kernels import component_points_of, edges_below, mean_term, rank_reasons, tiers_of
+from .kernels import component_points_of, mean_term, rank_reasons, tiers_of
 
 NO_REASON = -1
 SLICE = 1 << 17  # subjects per slice in `score_slices`: few enough calls, small enough workings
@@ -97,21 +97,12 @@ def component_points(component: Component, value: np.ndarray) -> np.ndarray:
     value = np.asarray(value, dtype=np.float64)
     if value.size >= COMPILED_FROM:  # one compiled pass rather than three or four NumPy ones
         return component_points_of(np.ascontiguousarray(value), uptos, points, per_unit, low, high)
-    # The first bin with value <= upto; values above every upto fall in the catch-all last bin.
-    result = points[bin_index(uptos, value, side="left")] if bins is not None else per_unit * value
+    # Few values (a live read): the first bin with value <= upto, values above every upto (and NaN,
+    # which sorts last) in the catch-all last bin.
+    result = points[np.searchsorted(uptos, value, side="left")] if bins is not None else per_unit * value
     if component.min is not None or component.max is not None:
         result = np.clip(result, low, high)
     return result + 0.0  # turns -0.0 (from a negative per_unit times 0) into 0.0 for display
-
-
-def bin_index(edges: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
-    """np.searchsorted(edges, values, side) for a few increasing edges: one compiled pass over many
-    values instead of a binary search per value (NaN, which sorts last, goes last)."""
-    values = np.asarray(values)
-    if edges.size > 8 or values.size < COMPILED_FROM:  # few values (one subject served live): one search
-        return np.searchsorted(edges, values, side=side)  # type: ignore[call-overload]
-    return edges_below(np.ascontiguousarray(edges, dtype=np.float64),
-                       np.ascontiguousarray(values, dtype=np.float64), side == "left")
 
 
 def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
@@ -122,7 +113,7 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
         return tiers_of(np.array([tier.min for tier in scheme.tiers], dtype=np.float64),
                         np.ascontiguousarray(score, dtype=np.float64))
     ascending = np.array([tier.min for tier in reversed(scheme.tiers)])
-    rank = bin_index(ascending, score, side="right") - 1   # 0 = lowest tier
+    rank = np.searchsorted(ascending, score, side="right") - 1   # 0 = lowest tier
     return (len(scheme.tiers) - 1 - rank).astype(np.int16)
 
 

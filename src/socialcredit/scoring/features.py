@@ -52,6 +52,24 @@ def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
+def mean_or_default(feature: Feature, total: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """total / weights, and the feature's default (0 without one) where there is no weight."""
+    mean = np.full(total.shape[0], float(feature.default if feature.default is not None else 0.0))
+    np.divide(total, weights, out=mean, where=weights != 0)
+    return mean
+
+
+def days_since(feature: Feature, latest: np.ndarray, as_of: float, retention: float | None = None) -> np.ndarray:
+    """as_of - the latest event's time, and the feature's default where there is none (latest
+    -inf) or, with `retention`, where it is older than that."""
+    since = np.full(latest.shape[0], float(feature.default if feature.default is not None else 0.0))
+    seen = np.isfinite(latest)
+    if retention is not None:
+        seen &= as_of - latest <= retention
+    since[seen] = as_of - latest[seen]
+    return since
+
+
 def run_starts(events: EventArrays, code: int, as_of: float, merge_within_days: float) -> np.ndarray:
     """Indices of the events of kind `code` (up to as_of) that start a run: the subject's first, or
     more than `merge_within_days` after the subject's previous one. Later events of a run merge
@@ -84,7 +102,6 @@ def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) 
 
     def one(name: str) -> np.ndarray:
         feature = scheme.features[name]
-        default = float(feature.default if feature.default is not None else 0.0)
         latest = feature.type == "days_since"
         total = np.full(n, -np.inf) if latest else np.zeros(n)
         weights = np.zeros(n if feature.type == "mean" else 0)
@@ -96,15 +113,8 @@ def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) 
                        np.zeros(0) if decay is None or latest else decay, float(as_of), float(oldest), float(window),
                        ACTIONS[feature.type], total, weights)
         if feature.type == "mean":
-            mean = np.full(n, default)
-            np.divide(total, weights, out=mean, where=weights != 0)
-            return mean
-        if latest:
-            seen = np.isfinite(total)
-            since = np.full(n, default)
-            since[seen] = as_of - total[seen]
-            return since
-        return total
+            return mean_or_default(feature, total, weights)
+        return days_since(feature, total, as_of) if latest else total
 
     return dict(zip(names, parallel_map(one, names), strict=True))
 
@@ -115,10 +125,7 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
     features: dict[str, np.ndarray] = {}
     if len(events) >= COMPILED_FROM:  # a pass per feature beats NumPy's selections by kind
         features.update(add_up(scheme, events, as_of, compiled_features(scheme)))
-    if all(name in features or scheme.features[name].type == "ratio" for name in scheme.features):
-        keep = np.zeros(0, dtype=bool)  # not needed: every feature read from events is added up
-    else:
-        keep = retained(events, as_of, scheme.retention_days)
+    keep: np.ndarray | None = None  # the retained events, made when a feature left to NumPy needs them
     codes = {name: code for code, name in enumerate(scheme.events)}
     by_kind: dict[str, np.ndarray] = {}
     for name in scheme.rules.feature_order:
@@ -131,6 +138,8 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
             features[name] = safe_ratio(features[a], features[b])
             continue
         event = feature.event or ""
+        if keep is None:
+            keep = retained(events, as_of, scheme.retention_days)
         if event not in by_kind:
             by_kind[event] = np.flatnonzero(keep & (events.kind == codes[event]))
         index = by_kind[event]
@@ -152,14 +161,9 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
             weight = events.weight[index] if decay is None else events.weight[index] * decay
             total = np.bincount(subject, weights=weight * events.value[index], minlength=n)
             weights = np.bincount(subject, weights=weight, minlength=n)
-            mean = np.full(n, feature.default if feature.default is not None else 0.0)
-            np.divide(total, weights, out=mean, where=weights != 0)
-            features[name] = mean
+            features[name] = mean_or_default(feature, total, weights)
         elif kind == "days_since":
             latest = np.full(n, -np.inf)
             np.maximum.at(latest, subject, events.time[index])
-            seen = np.isfinite(latest)
-            since = np.full(n, float(feature.default if feature.default is not None else 0.0))
-            since[seen] = as_of - latest[seen]
-            features[name] = since
+            features[name] = days_since(feature, latest, as_of)
     return {name: features[name] for name in scheme.features}

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..scheme import Scheme
 from ..scheme.models import Feature
-from .features import safe_ratio
+from .features import days_since, mean_or_default, safe_ratio
 
 Entry = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # subject, value, weight, id
 
@@ -374,7 +374,6 @@ class IncrementalFeatures:
     def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]], part: slice | None,
                   only: frozenset[str] | None = None, views: bool = False) -> dict[str, np.ndarray]:
         part = part if part is not None else slice(0, self.n)
-        size = len(range(self.n)[part])
         out: dict[str, np.ndarray] = {}
         for name in self.scheme.rules.feature_order:
             if only is not None and name not in only:
@@ -385,18 +384,11 @@ class IncrementalFeatures:
                 out[name] = safe_ratio(out[a], out[b])
             elif feature.type == "days_since":
                 latest = extra[name][0] if name in extra else self.latest[name][part]
-                since = np.full(size, float(feature.default if feature.default is not None else 0.0))
-                seen = np.isfinite(latest)
-                if self.retention is not None:
-                    seen &= self.as_of - latest <= self.retention
-                since[seen] = self.as_of - latest[seen]
-                out[name] = since
+                out[name] = days_since(feature, latest, self.as_of, self.retention)
             elif feature.type == "mean":
                 total, extra_weights = extra[name] if name in extra else (self.total[name][part], None)
                 weights = self.weight[name][part] if extra_weights is None else extra_weights
-                mean = np.full(size, feature.default if feature.default is not None else 0.0)
-                np.divide(total, weights, out=mean, where=weights != 0)
-                out[name] = mean
+                out[name] = mean_or_default(feature, total, weights)
             elif name in extra:
                 out[name] = extra[name][0]
             else:

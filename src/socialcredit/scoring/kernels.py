@@ -333,30 +333,6 @@ def same_label_entries(indptr: np.ndarray, indices: np.ndarray, label: np.ndarra
     return total
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _edges_below(edges: np.ndarray, value: float, strict: bool) -> int:  # pragma: no cover
-    """How many of the increasing `edges` are below `value` (`strict`) or at most it; every edge
-    for NaN, which sorts last. Counted without branches, which data would mispredict."""
-    count = 0
-    if strict:
-        for j in range(edges.shape[0]):
-            count += edges[j] < value
-    else:
-        for j in range(edges.shape[0]):
-            count += edges[j] <= value
-    return edges.shape[0] if value != value else count
-
-
-@numba.njit(cache=True, nogil=True)
-def edges_below(edges: np.ndarray, values: np.ndarray, strict: bool) -> np.ndarray:  # pragma: no cover
-    """np.searchsorted(edges, values, side="left" if strict else "right") for a few increasing
-    edges, in one pass."""
-    out = np.empty(values.shape[0], dtype=np.intp)
-    for i in range(values.shape[0]):
-        out[i] = _edges_below(edges, values[i], strict)
-    return out
-
-
 @numba.njit(cache=True, nogil=True)
 def ratio_of(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:  # pragma: no cover
     """numerator / denominator, 0.0 where the denominator is 0: one vectorised pass."""

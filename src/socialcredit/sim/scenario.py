@@ -164,6 +164,13 @@ def entitlement_effects(scenario: Scenario, scheme: Scheme) -> dict[str, Consequ
     return {name: c for name, c in scenario.consequences.items() if name in scheme.entitlements}
 
 
+def disclosed_lists(scenario: Scenario, scheme: Scheme) -> dict[str, float]:
+    """The lists shown in public, each with the share of a listed person's ties who see it (honour
+    lists shame no one: they are left out)."""
+    return {name: c.disclose for name, c in scenario.consequences.items()
+            if c.disclose > 0 and name in scheme.lists and name not in scheme.honour_lists}
+
+
 def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
     """References from the scenario into the scheme: event kinds, entitlements, lists, groups."""
     problems: list[Problem] = []

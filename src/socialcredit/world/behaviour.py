@@ -23,7 +23,7 @@ from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import PersonStreams, generator
-from ..sim.scenario import entitlement_effects
+from ..sim.scenario import disclosed_lists, entitlement_effects
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
@@ -87,8 +87,7 @@ def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np
 def strained_base(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
                   income: np.ndarray, median: float, stress: int) -> np.ndarray:  # pragma: no cover
     """rate x propensity (x the group's factor) x (median / max(income, 1)) ** stress for a whole
-    stress, in one pass: the operations of `Behaviour.base` and `Behaviour.strain`, in their
-    order, so the same bits."""
+    stress, in one pass: `Behaviour.base`'s operations, then the ratio multiplied by itself."""
     out = np.empty(propensity.shape[0], dtype=np.float64)
     for i in range(propensity.shape[0]):
         value = rate * np.float64(propensity[i])
@@ -112,14 +111,14 @@ class Behaviour:
         self.codes = np.array([sim.codes[k] for k in self.kinds], dtype=np.int16)
         groups = sim.people.group_names
         self.group_factors = [np.array([spec.group_factor.get(g, 1.0) for g in groups]) for spec in self.specs]
+        self.grouped = [bool((factors != 1.0).any()) for factors in self.group_factors]  # else no gather
         self.median_income = float(np.median(sim.people.income_initial))
         self.effects = entitlement_effects(scenario, sim.scheme)  # consequences that shift behaviour
         self.observed_chance = self._observed_chance(sim)
         # float32: a perceived stake needs no more; kept for every person and kind between assessments
         self.stakes = [np.zeros(sim.n, dtype=np.float32) for _ in self.kinds]
         self.stakes_version = 0
-        self.disclosed = {name: c.disclose for name, c in scenario.consequences.items()
-                          if name in sim.scheme.lists and c.disclose > 0 and name not in sim.scheme.honour_lists}
+        self.disclosed = disclosed_lists(scenario, sim.scheme)
         self.assessed_day = -10**9
         # Daily rate of each act per person (float32), recomputed only when what it depends on
         # changed, and its largest value in each block of BLOCK ids (the bound of the arrivals).
@@ -186,21 +185,9 @@ class Behaviour:
         it is needed only when a chance is recomputed."""
         kind, spec = self.kinds[index], self.specs[index]
         rate = spec.rate * sim.people.propensity[kind][part].astype(np.float64)
-        factors = self.group_factors[index]
-        if (factors != 1.0).any():  # else no group differs: no gather
-            rate *= factors[sim.people.group[part]]
+        if self.grouped[index]:
+            rate *= self.group_factors[index][sim.people.group[part]]
         return rate
-
-    def strain(self, sim: Sim, stress: float, part: slice) -> np.ndarray:
-        """(median income / income) ** stress, income at least 1: by multiplication for a whole
-        stress up to 4 (the presets' 1 and 2), rather than a logarithm and an exponential."""
-        ratio = self.median_income / np.maximum(sim.people.income[part], 1.0)
-        if float(stress).is_integer() and 1 <= stress <= 4:
-            strain = ratio
-            for _ in range(int(stress) - 1):
-                strain = strain * ratio
-            return strain
-        return np.power(ratio, stress)
 
     def _rate(self, sim: Sim, index: int, part: slice, denied: dict[str, np.ndarray] | None,
               deterred: bool = True, gated: bool = True) -> np.ndarray:
@@ -209,15 +196,17 @@ class Behaviour:
         weigh on the act, `gated=False` what it would be if no denial held it back (perks granted
         still count)."""
         kind, spec = self.kinds[index], self.specs[index]
-        if spec.stress and float(spec.stress).is_integer() and spec.stress <= 4:  # daily, as income changes
-            factors = self.group_factors[index]
-            rate = strained_base(spec.rate, sim.people.propensity[kind][part], factors, sim.people.group[part],
-                                 bool((factors != 1.0).any()), sim.people.income[part], self.median_income,
-                                 int(spec.stress))
+        # Strain rises as income falls: (median / income) ** stress, income at least 1. A whole stress
+        # (the presets' 1 and 2) by multiplication, with the base rate in one pass (daily, as income
+        # changes); another by NumPy's power.
+        if spec.stress and float(spec.stress).is_integer() and spec.stress <= 4:
+            rate = strained_base(spec.rate, sim.people.propensity[kind][part], self.group_factors[index],
+                                 sim.people.group[part], self.grouped[index], sim.people.income[part],
+                                 self.median_income, int(spec.stress))
         else:
             rate = self.base(sim, index, part)
-            if spec.stress:  # strain rises as income falls
-                rate *= self.strain(sim, spec.stress, part)
+            if spec.stress:
+                rate *= np.power(self.median_income / np.maximum(sim.people.income[part], 1.0), spec.stress)
         if deterred and spec.deterrence and self.observed_chance[kind]:
             exponent = -spec.deterrence * self.observed_chance[kind] * self.stakes[index][part]
             rate *= np.exp(np.minimum(exponent, np.log(MAX_MULTIPLIER)))

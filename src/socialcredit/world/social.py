@@ -12,6 +12,7 @@ import numpy as np
 
 from ..sim.model import Sim
 from ..sim.rng import generator
+from ..sim.scenario import disclosed_lists
 
 RANK_LEVELS = 32767  # scores ranked at 1/32767 of the scale: ample for "someone of similar score"
 
@@ -38,15 +39,12 @@ def rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarr
 
 
 def disclosure(sim: Sim) -> np.ndarray:
-    """Per person, the largest share of ties that see them on a disclosed list today (honour lists
-    shame no one: they are left out)."""
+    """Per person, the largest share of ties that see them on a disclosed list today."""
     seen: np.ndarray | None = None
     listed = sim.listed
-    honour = sim.scheme.honour_lists
-    for name, consequence in sim.scenario.consequences.items():
-        if consequence.disclose > 0 and name in listed and name not in honour:
-            shown = consequence.disclose * listed[name]  # float64 from a bool array: one pass
-            seen = shown if seen is None else np.maximum(seen, shown, out=seen)
+    for name, share in disclosed_lists(sim.scenario, sim.scheme).items():
+        shown = share * listed[name]  # float64 from a bool array: one pass
+        seen = shown if seen is None else np.maximum(seen, shown, out=seen)
     return seen if seen is not None else np.zeros(sim.n)
 
 
@@ -54,9 +52,8 @@ def shown(sim: Sim) -> np.ndarray:
     """Who is on a disclosed list today (`disclosure(sim) > 0`, without its shares)."""
     out: np.ndarray | None = None
     listed = sim.listed
-    for name, consequence in sim.scenario.consequences.items():
-        if consequence.disclose > 0 and name in listed and name not in sim.scheme.honour_lists:
-            out = listed[name].copy() if out is None else np.logical_or(out, listed[name], out=out)
+    for name in disclosed_lists(sim.scenario, sim.scheme):
+        out = listed[name].copy() if out is None else np.logical_or(out, listed[name], out=out)
     return out if out is not None else np.zeros(sim.n, dtype=bool)
 
 
