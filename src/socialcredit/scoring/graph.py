@@ -13,6 +13,7 @@ import numpy as np
 
 from .kernels import (
     add_changes,
+    crossing_after_edit,
     crossing_subjects,
     fixed_point,
     fixed_row_sums,
@@ -86,10 +87,21 @@ class Relations:
         `parts` ranges (see `kernels.add_changes`); made once per graph and number of parts."""
         if parts <= 1:
             return np.zeros(0, dtype=self.indices.dtype)
-        made = self.__dict__.setdefault("_crossing", {})  # a cache beside the frozen fields
+        made = self._crossing_made
         if parts not in made:
             made[parts] = crossing_subjects(self.indptr, self.indices, parts)
         return made[parts]
+
+    @property
+    def _crossing_made(self) -> dict[int, np.ndarray]:
+        return self.__dict__.setdefault("_crossing", {})  # a cache beside the frozen fields
+
+    def carry_crossing(self, parts: int, before: np.ndarray) -> None:
+        """Work out `crossing(parts)` from `before`, that of the graph this one was edited from,
+        looking again at the edited rows only."""
+        if self.edit_of is None:
+            raise ValueError("only a graph made by `edited` knows which rows changed")
+        self._crossing_made[parts] = crossing_after_edit(self.indptr, self.indices, before, self.edit_of[1], parts)
 
     @classmethod
     def from_pairs(cls, a, b, n_subjects: int) -> Relations:
@@ -162,6 +174,7 @@ class NeighbourSums:
         self.values: np.ndarray | None = None
         self.factor = 0.0
         self.totals: np.ndarray | None = None
+        self.crossing: dict[int, np.ndarray] = {}  # the graph's crossing subjects by parts, to carry over edits
 
     def sums(self, graph: Relations, values: np.ndarray, factor: float) -> np.ndarray:
         """The neighbour sums of `values` in fixed point (`factor` units to one) on `graph`: an
@@ -175,14 +188,18 @@ class NeighbourSums:
             assert self.totals is not None and self.values is not None
             rows = graph.edit_of[1]
             self.totals[rows] = fixed_row_sums(graph.indptr, graph.indices, self.values, factor, rows)
+            for parts, before in self.crossing.items():
+                graph.carry_crossing(parts, before)
+            self.crossing = {parts: graph.crossing(parts) for parts in self.crossing}  # the carried ones
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None
             changed = np.flatnonzero(self.values != values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
+                crossing = self.crossing[parts] = graph.crossing(parts)
                 with PARALLEL_KERNELS:
-                    finite = add_changes(graph.indptr, graph.indices, changed, graph.crossing(parts), values,
+                    finite = add_changes(graph.indptr, graph.indices, changed, crossing, values,
                                          self.values, factor, self.totals, parts)
                 if not finite:
                     raise ValueError("neighbour sums of values that are not finite numbers")
@@ -190,4 +207,5 @@ class NeighbourSums:
                 return self.totals
         totals = graph.neighbour_sum(to_fixed(values, factor))
         self.graph, self.values, self.factor, self.totals = graph.serial, values, factor, totals
+        self.crossing = {}
         return totals
