@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
 from .kernels import component_points_of, mean_term, rank_reasons, tiers_of
+
+if TYPE_CHECKING:
+    from .compiled import CompiledRules
 
 NO_REASON = -1
 SLICE = 1 << 17  # subjects per slice in `score_slices`: few enough calls, small enough workings
@@ -227,7 +231,8 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
 
 def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
                  relations: Relations | None = None, network_term: np.ndarray | None = None,
-                 detail: bool = False, size: int = SLICE, kept: NeighbourSums | None = None) -> Scores:
+                 detail: bool = False, size: int = SLICE, kept: NeighbourSums | None = None,
+                 rules: CompiledRules | None = None) -> Scores:
     """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
     `features_of(slice)` gives the features of the subjects in a slice of ids.
 
@@ -244,10 +249,14 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     # Per slice, what the first pass made that the second reads: every feature and component when
     # the scores keep them (`detail`), else only those the outcome rules read.
     read = None if detail else outcome_inputs(scheme)
+    compiled = None if detail else rules
 
     def first_pass(part: slice) -> dict[str, np.ndarray]:
         """A slice's features and points, its `pre` written in place; what the second pass reads."""
         features = features_of(part)
+        if compiled is not None:
+            compiled.pre(features, pre[part])
+            return features
         components, pre[part] = points_and_pre(scheme, features, part.stop - part.start)
         made = {**features, **components}
         return made if read is None else {name: made[name] for name in read}
@@ -270,6 +279,11 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     def second_pass(part: slice) -> dict[str, np.ndarray] | None:
         """A slice's score and outcomes, written in place; with `detail`, its features and points."""
         env = dict(held[part.start // size] if from_relations else first_pass(part))  # parts are `size` apart
+        if compiled is not None:
+            compiled.outcomes(env, pre[part], term[part], score[part], tier[part], tier_cap[part],
+                              {name: lists[name][part] for name in scheme.lists},
+                              {name: entitlements[name][part] for name in scheme.entitlements})
+            return None
         kept_detail = dict(env) if detail else None
         score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
             else pre[part]

@@ -167,7 +167,7 @@ class Behaviour:
                                                                views=True)
                 size = part.stop - part.start
                 after = score_slices(scheme, lambda _: features, size, network_term=sim.scores.network_term[part],
-                                     size=max(size, 1))
+                                     size=max(size, 1), rules=sim.rules)
                 stake = (sim.scores.score[part] - after.score) / span * 100
                 for name, allowed in sim.scores.entitlements.items():
                     stake += SANCTION_WEIGHT * (allowed[part] & ~after.entitlements[name])
