@@ -44,12 +44,16 @@ def measure(people: int, days: int, seed: int) -> dict:
     """Run once in this process and report figures (called in a child process)."""
     import numpy as np
 
+    from socialcredit.scoring.compiled import compile_rules
     from socialcredit.sim.run import timed_loop
     from socialcredit.sim.scenario import load_scenario
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    # A tiny run first loads the compiled kernels (numba, LLVM): memory that does not grow with people.
-    timed_loop(*load_scenario("default", {"population.size": 1000, "run.days": 8, "run.seed": seed}))
+    # A tiny run first loads the compiled kernels (numba, LLVM), and the scheme's compiled rules
+    # (used from 262,144 people) are loaded too: memory that does not grow with people.
+    tiny, tiny_scheme = load_scenario("default", {"population.size": 1000, "run.days": 8, "run.seed": seed})
+    timed_loop(tiny, tiny_scheme)
+    compile_rules(tiny_scheme)
     warm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     scenario, scheme = load_scenario("default", {"population.size": people, "run.days": days, "run.seed": seed})
     sim, loop, setup, seconds = timed_loop(scenario, scheme)
