@@ -257,6 +257,7 @@ def _merge_plan(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray
     new_length = np.empty(m, dtype=np.int64)
     r = a = 0
     for e in range(m):
+        _prefetch_rows(indptr, indices, edited, e, m)
         new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows, add_cols,
                                          a, indices, 0, False)
     out_indptr[0] = 0
@@ -290,6 +291,17 @@ def _merge_fill(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray
             _, r, a = _merge_row(indptr, indices, row, remove_rows, remove_cols, r, add_rows, add_cols, a,
                                  out_indices, out_indptr[row], True)
         first_unedited = row + 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _prefetch_rows(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, k: int,
+                   count: int) -> None:  # pragma: no cover
+    """While row rows[k] is worked on, ask for the row start of the one PREFETCH_AHEAD places on
+    and for the ties of the one half as far (a week's edited rows are scattered over the graph)."""
+    if k + PREFETCH_AHEAD < count:
+        prefetch(indptr, rows[k + PREFETCH_AHEAD])
+    if k + PREFETCH_AHEAD // 2 < count:
+        prefetch(indices, indptr[rows[k + PREFETCH_AHEAD // 2]])
 
 
 @numba.njit(cache=True, nogil=True)
