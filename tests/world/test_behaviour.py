@@ -77,7 +77,7 @@ def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():
 def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
     """The daily rates of an act that income strain drives, made in one compiled pass, are those of
     NumPy's steps: rate x propensity x group factor x (median / income, income at least 1) ** stress."""
-    from socialcredit.world.behaviour import strained_base
+    from socialcredit.world.behaviour import MAX_RATE, strained_base, strained_rate32
 
     rng = np.random.default_rng(4)
     n = 5000
@@ -86,6 +86,7 @@ def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
     factors = np.array([1.0, 0.8, 1.3])
     income = rng.lognormal(10, 0.6, n)
     income[:10] = [0.0, 0.5, 1.0, 2.0, -3.0, 1e9, 1e-9, 22026.0, 1.5, 0.99]
+    propensity[:3] = 1e4  # rates above MAX_RATE at the lowest incomes
     median = float(np.median(income))
     for stress in (1, 2, 3):
         for grouped in (False, True):
@@ -99,6 +100,11 @@ def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
             expected *= strain
             got = strained_base(0.0015, propensity, factors, group, grouped, income, median, stress)
             np.testing.assert_array_equal(got, expected)
+            # the daily pass of an act only strain moves: the same, at most MAX_RATE, as float32
+            rate32 = np.full(n, np.nan, dtype=np.float32)
+            strained_rate32(0.0015, propensity, factors, group, grouped, income, median, stress, MAX_RATE, rate32)
+            np.testing.assert_array_equal(rate32, np.minimum(expected, MAX_RATE).astype(np.float32))
+            assert (rate32 == MAX_RATE).any() and (rate32 < MAX_RATE).any()
 
 
 def test_a_nan_rate_makes_its_block_fail_rather_than_never_act():

@@ -34,18 +34,18 @@ BLOCK = 256              # people per block of arrivals (see Behaviour.acts)
 @numba.njit(cache=True, nogil=True)
 def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover
     """Each block's largest rate: the rate its candidate arrivals come at (see `thin_arrivals`).
-    NaN where a rate is NaN, so that drawing the block's arrivals fails rather than skip them."""
+    NaN where a rate is NaN, so that drawing the block's arrivals fails rather than skip them.
+    (Without a branch in the loop, so that it vectorises.)"""
     blocks = -(-rate.shape[0] // block)
     bounds = np.zeros(blocks, dtype=rate.dtype)
     for b in range(blocks):
         largest = rate.dtype.type(0)
+        nan = False
         for i in range(b * block, min((b + 1) * block, rate.shape[0])):
             value = rate[i]
-            if value != value or value > largest:
-                largest = value
-                if value != value:
-                    break
-        bounds[b] = largest
+            largest = value if value > largest else largest
+            nan |= value != value
+        bounds[b] = np.nan if nan else largest
     return bounds
 
 
@@ -101,6 +101,29 @@ def strained_base(rate: float, propensity: np.ndarray, factors: np.ndarray, grou
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def strained_rate32(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
+                    income: np.ndarray, median: float, stress: int, most: float,
+                    out: np.ndarray) -> None:  # pragma: no cover
+    """`strained_base`, at most `most`, written as float32 into `out`: a day's rates of an act
+    that only income strain moves (no deterrence, no consequence), in one pass rather than four."""
+    for i in range(propensity.shape[0]):
+        value = rate * np.float64(propensity[i])
+        if grouped:
+            value *= factors[group[i]]
+        ratio = median / max(income[i], 1.0)
+        strain = ratio
+        for _ in range(stress - 1):
+            strain = strain * ratio
+        value = value * strain
+        out[i] = np.float32(most if value > most else value)
+
+
+def whole_stress(stress: float) -> bool:
+    """Whether strain is worked out by multiplication (`strained_base`): a whole stress, 1 to 4."""
+    return bool(stress) and float(stress).is_integer() and 1 <= stress <= 4
+
+
 class Behaviour:
     name = "behaviour"
 
@@ -138,6 +161,11 @@ class Behaviour:
         gating = {kind for c in self.effects.values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
         self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
+        # Acts whose rate only income strain moves, by a whole stress (late payments): not deterred,
+        # not gated, not shifted by a consequence. Their rates change daily, so they have a pass of
+        # their own (`strained_rate32`), which gives what `_rate` gives.
+        self.strained_only = [whole_stress(spec.stress) and not spec.deterrence and not self.gated[index]
+                              for index, spec in enumerate(self.specs)]
 
     def _observed_chance(self, sim: Sim) -> dict[str, float]:
         """Chance that an act of each kind is recorded by at least one source."""
@@ -199,7 +227,7 @@ class Behaviour:
         # Strain rises as income falls: (median / income) ** stress, income at least 1. A whole stress
         # (the presets' 1 and 2) by multiplication, with the base rate in one pass (daily, as income
         # changes); another by NumPy's power.
-        if spec.stress and float(spec.stress).is_integer() and spec.stress <= 4:
+        if whole_stress(spec.stress):
             rate = strained_base(spec.rate, sim.people.propensity[kind][part], self.group_factors[index],
                                  sim.people.group[part], self.grouped[index], sim.people.income[part],
                                  self.median_income, int(spec.stress))
@@ -232,6 +260,11 @@ class Behaviour:
 
         def recompute(part: slice) -> tuple[float, float, float]:
             """The slice's rates, written in place; its expected acts, undeterred acts and blocked acts."""
+            if self.strained_only[index]:  # what `_rate` gives such an act, in one pass
+                strained_rate32(spec.rate, sim.people.propensity[self.kinds[index]][part], self.group_factors[index],
+                                sim.people.group[part], self.grouped[index], sim.people.income[part],
+                                self.median_income, int(spec.stress), MAX_RATE, rate32[part])
+                return 0.0, 0.0, 0.0
             rate = self._rate(sim, index, part, denied)
             rate32[part] = rate
             acts = undeterred = blocked = 0.0
