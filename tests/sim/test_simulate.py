@@ -295,3 +295,17 @@ def test_people_parquet_written_slice_by_slice_holds_the_people_table(small_run,
     # the explanations agree with the scores the run ended on
     assert (written["score"].to_numpy() == small_run.sim.scores.score).all()
     assert written["reasons"].astype(str).str.len().gt(0).any()
+
+
+def test_group_counts_block_by_block_equal_one_reduceat(monkeypatch):
+    """Large (district, group) blocks are counted one by one (np.count_nonzero), small ones in one
+    reduceat: the same shares, rates and tier shares to the bit."""
+    from socialcredit.analysis import metrics
+
+    small_blocks = simulate(population=3000, days=20, seed=2)
+    assert small_blocks.sim.metrics.block_ranges is None  # 75 people a block: one reduceat
+    monkeypatch.setattr(metrics, "LARGE_BLOCKS", 1)
+    counted = simulate(population=3000, days=20, seed=2)
+    assert counted.sim.metrics.block_ranges is not None
+    pd.testing.assert_frame_equal(small_blocks.metrics, counted.metrics, check_exact=True)
+    assert counted.metrics["listed.blacklist"].gt(0).any()
