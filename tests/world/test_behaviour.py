@@ -57,7 +57,7 @@ def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():
     seen = np.zeros(sim.n)
     seen[:300] = 1.0   # seen by all their ties
     seen[300:600] = 0.5  # by half of them
-    social.visibility = lambda sim: seen
+    social.visibility = lambda sim: (np.flatnonzero(seen), seen[seen > 0])
     days = 40
     for day in range(days):
         social._shun(sim, day)

@@ -49,12 +49,29 @@ def disclosure(sim: Sim) -> np.ndarray:
 
 
 def shown(sim: Sim) -> np.ndarray:
-    """Who is on a disclosed list today (`disclosure(sim) > 0`, without its shares)."""
+    """Who is on a disclosed list today (`disclosure(sim) > 0`, without its shares). With one
+    disclosed list, its own array: not to be changed."""
     out: np.ndarray | None = None
     listed = sim.listed
-    for name in disclosed_lists(sim.scenario, sim.scheme):
+    disclosed = disclosed_lists(sim.scenario, sim.scheme)
+    if len(disclosed) == 1:
+        return listed[next(iter(disclosed))]
+    for name in disclosed:
         out = listed[name].copy() if out is None else np.logical_or(out, listed[name], out=out)
     return out if out is not None else np.zeros(sim.n, dtype=bool)
+
+
+def seen_on_lists(sim: Sim) -> tuple[np.ndarray, np.ndarray]:
+    """Who is seen on a disclosed list today (ids, increasing) and the share of their ties who
+    see them (`disclosure`, at the people it is not 0 for); with one list, without a pass of floats."""
+    disclosed = disclosed_lists(sim.scenario, sim.scheme)
+    if len(disclosed) == 1:
+        name, share = next(iter(disclosed.items()))
+        ids = np.flatnonzero(sim.listed[name])
+        return ids, np.full(ids.size, share * 1.0)  # as share x True
+    seen = disclosure(sim)
+    ids = np.flatnonzero(seen > 0)
+    return ids, seen[ids]
 
 
 class SocialResponse:
@@ -68,9 +85,9 @@ class SocialResponse:
         self.ties_cut = 0
         self.ties_made = 0
 
-    def visibility(self, sim: Sim) -> np.ndarray:
-        """Per person, the share of their ties who see them on a disclosed list (0: not shown)."""
-        return disclosure(sim)
+    def visibility(self, sim: Sim) -> tuple[np.ndarray, np.ndarray]:
+        """Who is seen on a disclosed list (ids) and the share of their ties who see them."""
+        return seen_on_lists(sim)
 
     def step(self, sim: Sim, day: int) -> None:
         if self.spec.shun_listed > 0 and sim.scores is not None:
@@ -85,14 +102,13 @@ class SocialResponse:
         at the largest chance, at tie positions drawn without repeats (the same as one trial per
         tie), each kept with its owner's chance over the largest. A year into a harsh scheme a
         tenth of a million people may be listed: a draw per tie would be a million a day."""
-        seen = self.visibility(sim)
-        shown = np.flatnonzero(seen > 0)
+        shown, seen = self.visibility(sim)
         if not shown.size:
             return
         graph = sim.graph
         degree = graph.degree[shown].astype(np.int64)
         ends = np.cumsum(degree)  # the ties of the shown, one after another: where each one's end
-        chance = self.spec.shun_listed * seen[shown]
+        chance = self.spec.shun_listed * seen
         top = float(chance.max())
         rng = generator(sim.seed, "social", day)
         count = int(rng.binomial(int(ends[-1]), top))
