@@ -16,12 +16,29 @@ Truth is kept beside observation: every record knows who really acted and whethe
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import generator
 from .identification import load_profile
+
+
+@numba.njit(cache=True, nogil=True)
+def first_recorder(uniforms: np.ndarray, coverage: np.ndarray, district: np.ndarray,
+                   kind: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Per act, the first source s whose draw uniforms[s, act] falls below its coverage of the
+    act's district and kind (-1: none records it): what comparing all the draws, then `any` and
+    `argmax` over the sources give, in one pass without a sources x acts array of chances."""
+    acts = uniforms.shape[1]
+    first = np.full(acts, -1, dtype=np.int16)
+    for act in range(acts):
+        for source in range(uniforms.shape[0]):
+            if uniforms[source, act] < coverage[source, district[act], kind[act]]:
+                first[act] = source
+                break
+    return first
 
 
 class Surveillance:
@@ -84,9 +101,8 @@ class Surveillance:
             return
         rng = generator(sim.seed, "surveillance", day)
         district = sim.people.district[events.actor]
-        recorded = rng.random((len(self.specs), len(events))) < self.coverage[:, district, events.kind]
-        seen = recorded.any(axis=0)
-        first = np.argmax(recorded, axis=0).astype(np.int16)
+        first = first_recorder(rng.random((len(self.specs), len(events))), self.coverage, district, events.kind)
+        seen = first >= 0
         records = events.take(np.flatnonzero(seen))
         records.source = first[seen]
         records.id = sim.new_event_ids(len(records))
