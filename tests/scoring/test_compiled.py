@@ -87,7 +87,7 @@ def with_ratios(scheme, features):
 
 
 def assert_same(made, compiled):
-    for field in ("pre", "score", "tier", "tier_cap"):
+    for field in ("pre", "network_term", "score", "tier", "tier_cap"):
         a, b = getattr(made, field), getattr(compiled, field)
         np.testing.assert_array_equal(a, b, err_msg=field)
         assert a.dtype == b.dtype, field
