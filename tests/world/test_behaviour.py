@@ -130,3 +130,27 @@ def test_ranking_by_score_is_a_stable_sort_of_score_levels():
     rank_by_score(score, 0.0, 2000.0, by_score, rank)
     np.testing.assert_array_equal(by_score, expected)
     np.testing.assert_array_equal(rank[by_score], np.arange(score.size))
+
+
+def test_stakes_in_one_kernel_equal_numpys_arithmetic():
+    """What one more act costs: score lost in percent of the scale, SANCTION_WEIGHT per entitlement
+    lost (less per one granted), a weight per disclosed list joined; NumPy's steps, same float32s."""
+    from socialcredit.world.behaviour import SANCTION_WEIGHT, stake_of
+
+    rng = np.random.default_rng(8)
+    n = 10_000
+    score, after = rng.random(n) * 2000, rng.random(n) * 2000
+    after[:100] = score[:100]
+    allowed, allowed_after = rng.random((2, n)) < 0.8, rng.random((2, n)) < 0.8
+    shown, shown_after = rng.random((1, n)) < 0.1, rng.random((1, n)) < 0.1
+    share = 0.7
+    expected = (score - after) / 2000.0 * 100
+    for e in range(2):
+        expected += SANCTION_WEIGHT * (allowed[e] & ~allowed_after[e])
+        expected -= SANCTION_WEIGHT * (~allowed[e] & allowed_after[e])
+    expected += SANCTION_WEIGHT * share * (~shown[0] & shown_after[0])
+    out = np.full(n, np.nan, dtype=np.float32)
+    stake_of(score, after, 2000.0, SANCTION_WEIGHT, allowed, allowed_after, np.array([SANCTION_WEIGHT * share]),
+             shown, shown_after, out)
+    np.testing.assert_array_equal(out, expected.astype(np.float32))
+    assert (out == 0).sum() >= 1 and (out > 20).any() and (out < -20).any()

@@ -124,6 +124,32 @@ def whole_stress(stress: float) -> bool:
     return bool(stress) and float(stress).is_integer() and 1 <= stress <= 4
 
 
+@numba.njit(cache=True, nogil=True)
+def stake_of(score: np.ndarray, score_after: np.ndarray, span: float, weight: float, allowed: np.ndarray,
+             allowed_after: np.ndarray, shown_weight: np.ndarray, shown: np.ndarray, shown_after: np.ndarray,
+             out: np.ndarray) -> None:  # pragma: no cover
+    """What one more act would cost each person, into `out` (float32): the score it takes, in
+    percent of the scale's `span`; `weight` for each entitlement it would cost (rows of `allowed`,
+    now and after) less `weight` for each it would grant; `shown_weight[l]` for each disclosed list
+    it would put them on (rows of `shown`). NumPy's operations in NumPy's order."""
+    n = score.shape[0]
+    stake = np.empty(n)
+    for i in range(n):  # a pass per term, each one a loop the compiler vectorises
+        stake[i] = (score[i] - score_after[i]) / span * 100
+    for e in range(allowed.shape[0]):  # (for booleans, a > b is a and not b)
+        lost, granted = allowed[e], allowed_after[e]
+        for i in range(n):
+            stake[i] += weight * np.float64(lost[i] > granted[i])
+        for i in range(n):
+            stake[i] -= weight * np.float64(granted[i] > lost[i])
+    for row in range(shown.shape[0]):
+        before, now_shown = shown[row], shown_after[row]
+        for i in range(n):
+            stake[i] += shown_weight[row] * np.float64(now_shown[i] > before[i])
+    for i in range(n):
+        out[i] = np.float32(stake[i])
+
+
 class Behaviour:
     name = "behaviour"
 
@@ -196,13 +222,16 @@ class Behaviour:
                 size = part.stop - part.start
                 after = score_slices(scheme, lambda _: features, size, network_term=sim.scores.network_term[part],
                                      size=max(size, 1), rules=sim.rules)
-                stake = (sim.scores.score[part] - after.score) / span * 100
-                for name, allowed in sim.scores.entitlements.items():
-                    stake += SANCTION_WEIGHT * (allowed[part] & ~after.entitlements[name])
-                    stake -= SANCTION_WEIGHT * (~allowed[part] & after.entitlements[name])
-                for name, share in self.disclosed.items():  # being shown in public weighs like a sanction
-                    stake += SANCTION_WEIGHT * share * (~sim.scores.lists[name][part] & after.lists[name])
-                stakes[part] = stake
+                now = sim.scores
+                empty = np.zeros((0, size), dtype=bool)
+                allowed = [now.entitlements[name][part] for name in now.entitlements]
+                allowed_after = [after.entitlements[name] for name in now.entitlements]
+                shown = [now.lists[name][part] for name in self.disclosed]  # being shown weighs like a sanction
+                shown_after = [after.lists[name] for name in self.disclosed]
+                stake_of(now.score[part], after.score, float(span), SANCTION_WEIGHT,
+                         np.stack(allowed) if allowed else empty, np.stack(allowed_after) if allowed else empty,
+                         np.array([SANCTION_WEIGHT * share for share in self.disclosed.values()], dtype=np.float64),
+                         np.stack(shown) if shown else empty, np.stack(shown_after) if shown else empty, stakes[part])
 
             parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
         self.stakes_version += 1
