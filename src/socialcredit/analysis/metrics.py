@@ -56,21 +56,27 @@ def percentiles_of_sorted(ordered: np.ndarray, percents: list[float]) -> list[fl
 
 
 def assortativity(graph: Relations, values: np.ndarray) -> float:
-    """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars).
+    """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars)."""
+    return tie_figures(graph, values, np.zeros(graph.n_subjects, dtype=np.int8))[0]
+
+
+def tie_figures(graph: Relations, values: np.ndarray, label: np.ndarray) -> tuple[float, int]:
+    """The assortativity of `values` and how many stored entries join two subjects of one
+    `label`, in one pass over the ties.
 
     Every tie is stored in both directions, so both ends share one distribution: with degree d and
-    adjacency A, the moments over ties are d.x, d.x^2 and x.Ax, one pass over the ties in all."""
+    adjacency A, the moments over ties are d.x, d.x^2 and x.Ax."""
     ends = graph.indices.size
     if ends == 0:
-        return float("nan")
+        return float("nan"), 0
     x = np.ascontiguousarray(values, dtype=np.float64)
     # centred first, for accuracy
-    first, second, cross, largest = tie_moments(graph.indptr, graph.indices, x, float(x.mean()))
+    first, second, cross, largest, same = tie_moments(graph.indptr, graph.indices, x, float(x.mean()), label)
     mean = first / ends
     variance = second / ends - mean**2
     if variance <= 1e-12 * max(1.0, largest) ** 2:
-        return float("nan")
-    return float((cross / ends - mean**2) / variance)
+        return float("nan"), int(same)
+    return float((cross / ends - mean**2) / variance), int(same)
 
 
 class Metrics:
@@ -211,11 +217,13 @@ class Metrics:
                 self.put(name, day, value)
             self.put("gini_score", day, gini(ordered, ordered=True, shift=scale_min))
             del ordered
-            self.put("assortativity_score", day, assortativity(graph, score))
+            assorted, same = tie_figures(graph, score, group)  # one pass over the ties for both
+            self.put("assortativity_score", day, assorted)
+        elif graph.indices.size:
+            same = same_label_entries(graph.indptr, graph.indices, group)
         income.sort()  # a copy of the day's incomes, the worker's own
         self.put("gini_income", day, gini(income, ordered=True))
         if graph.indices.size:  # the share of ties whose two ends share a group
-            same = same_label_entries(graph.indptr, graph.indices, group)
             self.put("same_group_ties", day, same / graph.indices.size)
 
     def finish(self) -> None:
