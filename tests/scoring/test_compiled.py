@@ -126,6 +126,28 @@ def test_compiled_rules_give_numpys_outcomes_bit_for_bit(scheme, monkeypatch, tm
             assert values.any() and not values.all(), name
 
 
+def test_names_that_end_like_the_generated_arrays_do_not_clash(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOCIALCREDIT_CACHE_DIR", str(tmp_path))
+    scheme = load_scheme_text("""
+id: clash
+title: names ending in _in and _out (test)
+scale: {min: 0, max: 100, base: 50}
+events: {a: {category: financial}}
+features:
+  late: {count: a}
+  late_in: {count: a, window_days: 10}
+components: {c: {feature: late_in, per_unit: -1}, c_in: {feature: late, per_unit: 2}}
+lists: {flag_out: "late > 1", flag: "late_in > 0"}
+entitlements: {flag_in: {allow: "not flag_out", context: financial}}
+""")
+    n = 5000
+    rng = np.random.default_rng(2)
+    features = {"late": rng.integers(0, 4, n).astype(float), "late_in": rng.integers(0, 3, n).astype(float)}
+    made = score_slices(scheme, lambda part: features, n, size=n)
+    compiled = score_slices(scheme, lambda part: features, n, size=n, rules=compile_rules(scheme))
+    assert_same(made, compiled)
+
+
 def test_generated_source_carries_names_and_numbers_only(tmp_path, monkeypatch):
     """Names become v_<name> identifiers, tier names become ranks: no text of the scheme's own. The
     source is kept in the cache directory, named by its hash, and loaded once a process."""
@@ -140,3 +162,21 @@ def test_generated_source_carries_names_and_numbers_only(tmp_path, monkeypatch):
     rules = compile_rules(scheme)
     assert [p.name for p in (tmp_path / "rules").glob("rules_*.py")] == [rules.module.__file__.split("/")[-1]]
     assert compile_rules(scheme).module is rules.module  # loaded once a process
+
+
+def test_the_cache_falls_back_to_a_directory_of_the_users_own(tmp_path, monkeypatch):
+    """Machine code is loaded from the cache: where no cache directory can be made, a directory in
+    the temporary one that only the user may write, never another user's."""
+    import os
+    import tempfile
+
+    from socialcredit.scoring.compiled import _cache_directory
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    monkeypatch.delenv("SOCIALCREDIT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    chosen = _cache_directory()
+    assert chosen == tmp_path / f"socialcredit-{os.getuid()}" / "rules"
+    assert (chosen.parent.stat().st_mode & 0o777) == 0o700

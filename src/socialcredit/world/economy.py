@@ -88,7 +88,8 @@ class Economy:
 
     def step(self, sim: Sim, day: int) -> None:
         ahead, self.ahead = self.ahead, None
-        shocks = ahead[1].result() if ahead is not None and ahead[0] == day else self.shocks(sim, day)
+        drawn = ahead[1].result() if ahead is not None else None  # finished whatever its day: it uses the buffer
+        shocks = drawn if ahead is not None and ahead[0] == day else self.shocks(sim, day)
         if sim.scores is None:  # before the first scoring nobody is denied anything
             allowed = np.ones((len(self.shifting), sim.n), dtype=bool)
         else:
