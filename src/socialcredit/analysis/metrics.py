@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..scoring import Relations
-from ..scoring.kernels import block_category_counts, ranked_sums, same_label_entries, tie_moments
+from ..scoring.kernels import block_category_counts, ranked_sums, same_label_entries, sorted_floats, tie_moments
 from ..sim.model import Sim
 from ..world.social import shown
 from .fairness import disparity
@@ -211,7 +211,7 @@ class Metrics:
         """The figures that need a sort or a pass over every tie (on the worker thread; only serial
         kernels here, beside the main thread's parallel ones)."""
         if score is not None:
-            ordered = np.sort(score)  # once, for the percentiles and the Gini
+            ordered = sorted_floats(np.ascontiguousarray(score, dtype=np.float64))  # for percentiles and Gini
             for name, value in zip(("score_p10", "score_p50", "score_p90"),
                                    percentiles_of_sorted(ordered, [10, 50, 90]), strict=True):
                 self.put(name, day, value)
@@ -221,8 +221,7 @@ class Metrics:
             self.put("assortativity_score", day, assorted)
         elif graph.indices.size:
             same = same_label_entries(graph.indptr, graph.indices, group)
-        income.sort()  # a copy of the day's incomes, the worker's own
-        self.put("gini_income", day, gini(income, ordered=True))
+        self.put("gini_income", day, gini(sorted_floats(income), ordered=True))
         if graph.indices.size:  # the share of ties whose two ends share a group
             self.put("same_group_ties", day, same / graph.indices.size)
 
