@@ -225,8 +225,7 @@ def compile_expression(
     except SyntaxError as error:
         column = max((error.offset or 1) - 1, 0)
         raise ExpressionError(f"syntax error: {error.msg}", column + indent, _GRAMMAR) from None
-    tier_ranks = {name: len(tier_names) - 1 - index for index, name in enumerate(tier_names)}
-    compiler = _Compiler(name_kinds, tier_ranks)
+    compiler = _Compiler(name_kinds, tier_ranks(tier_names))
     try:
         kind, evaluate = compiler.compile(tree.body)
     except ExpressionError as error:
@@ -236,6 +235,11 @@ def compile_expression(
         raise ExpressionError(f"the expression gives a {kind.value}, not a condition", indent,
                               "compare it, e.g. tier >= 'B'")
     return Expression(source, frozenset(compiler.names), kind, evaluate)
+
+
+def tier_ranks(tier_names: Sequence[str]) -> dict[str, int]:
+    """Each tier's rank, the highest tier (named first) highest: what `tier` compares as."""
+    return {name: len(tier_names) - 1 - index for index, name in enumerate(tier_names)}
 
 
 def names_in(source: str) -> set[str]:

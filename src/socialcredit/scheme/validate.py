@@ -160,7 +160,10 @@ def _check_scale_and_tiers(scheme: Scheme, problems: list[Problem]) -> None:
                                 f"set the last tier's min to {scale.min:g}"))
 
 
-def _name_kinds(scheme: Scheme, problems: list[Problem]) -> dict[str, Kind]:
+def name_kinds(scheme: Scheme, problems: list[Problem] | None = None) -> dict[str, Kind]:
+    """What each name an expression may read is (number, condition, tier); names used twice go to
+    `problems`."""
+    problems = [] if problems is None else problems
     kinds: dict[str, Kind] = {"score": Kind.NUMBER, "pre": Kind.NUMBER}
     if scheme.tiers:
         kinds["tier"] = Kind.TIER
@@ -196,7 +199,7 @@ def check_scheme(scheme: Scheme) -> Rules:
     _check_scale_and_tiers(scheme, problems)
     feature_order = _check_features(scheme, problems)
     _check_components(scheme, problems)
-    kinds = _name_kinds(scheme, problems)
+    kinds = name_kinds(scheme, problems)
     for index, name in enumerate(scheme.reason_also):
         if name not in scheme.components:
             problems.append(Problem(("reasons", "also", index), f"unknown component '{name}'",

@@ -35,7 +35,9 @@ from types import ModuleType
 import numpy as np
 
 from ..scheme import Kind, Scheme
+from ..scheme.expressions import tier_ranks
 from ..scheme.models import Component
+from ..scheme.validate import name_kinds
 from .core import outcome_inputs, scoring_features
 
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
@@ -63,13 +65,8 @@ class _Expressions:
     as a condition where it is not 0, tiers compared by rank."""
 
     def __init__(self, scheme: Scheme):
-        self.kinds: dict[str, Kind] = {"score": Kind.NUMBER, "pre": Kind.NUMBER}
-        if scheme.tiers:
-            self.kinds["tier"] = Kind.TIER
-        self.kinds.update({name: Kind.NUMBER for name in (*scheme.features, *scheme.components)})
-        self.kinds.update({name: Kind.BOOL for name in scheme.lists})
-        names = scheme.tier_names
-        self.ranks = {name: len(names) - 1 - index for index, name in enumerate(names)}
+        self.kinds = name_kinds(scheme)
+        self.ranks = tier_ranks(scheme.tier_names)
 
     def condition(self, source: str) -> str:
         return self.boolean(*self.emit(ast.parse(source.strip(), mode="eval").body))

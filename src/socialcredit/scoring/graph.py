@@ -96,12 +96,14 @@ class Relations:
     def _crossing_made(self) -> dict[int, np.ndarray]:
         return self.__dict__.setdefault("_crossing", {})  # a cache beside the frozen fields
 
-    def carry_crossing(self, parts: int, before: np.ndarray) -> None:
-        """Work out `crossing(parts)` from `before`, that of the graph this one was edited from,
+    def carry_crossing(self, parts: int, before: np.ndarray) -> np.ndarray:
+        """`crossing(parts)`, worked out from `before`, that of the graph this one was edited from,
         looking again at the edited rows only."""
         if self.edit_of is None:
             raise ValueError("only a graph made by `edited` knows which rows changed")
-        self._crossing_made[parts] = crossing_after_edit(self.indptr, self.indices, before, self.edit_of[1], parts)
+        made = self._crossing_made[parts] = crossing_after_edit(self.indptr, self.indices, before, self.edit_of[1],
+                                                                parts)
+        return made
 
     @classmethod
     def from_pairs(cls, a, b, n_subjects: int) -> Relations:
@@ -189,9 +191,7 @@ class NeighbourSums:
             assert self.totals is not None and self.values is not None
             rows = graph.edit_of[1]
             self.totals[rows] = fixed_row_sums(graph.indptr, graph.indices, self.values, factor, rows)
-            for parts, before in self.crossing.items():
-                graph.carry_crossing(parts, before)
-            self.crossing = {parts: graph.crossing(parts) for parts in self.crossing}  # the carried ones
+            self.crossing = {parts: graph.carry_crossing(parts, before) for parts, before in self.crossing.items()}
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None

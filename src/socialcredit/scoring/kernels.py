@@ -144,14 +144,12 @@ def _add_run(indptr: np.ndarray, indices: np.ndarray, subjects: np.ndarray, firs
     time. So it asks for the memory of the subject PREFETCH_AHEAD places ahead, and for the ties of
     the one half as far ahead (whose row start has arrived by then): a quarter less time."""
     for k in range(first, last):
+        _prefetch_rows(indptr, indices, subjects, k, last)
         if k + PREFETCH_AHEAD < last:
             far = subjects[k + PREFETCH_AHEAD]
-            prefetch(indptr, far)
             prefetch(new, far)
             prefetch(old, far)
             prefetch(sums, far)  # most ties are to people of nearby ids
-        if k + PREFETCH_AHEAD // 2 < last:
-            prefetch(indices, indptr[subjects[k + PREFETCH_AHEAD // 2]])
         subject = subjects[k]
         if own or not low <= subject < high:
             _add_within(indptr, indices, subject, new, old, factor, sums, low, high)
@@ -296,8 +294,9 @@ def _merge_fill(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray
 @numba.njit(cache=True, nogil=True, inline="always")
 def _prefetch_rows(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, k: int,
                    count: int) -> None:  # pragma: no cover
-    """While row rows[k] is worked on, ask for the row start of the one PREFETCH_AHEAD places on
-    and for the ties of the one half as far (a week's edited rows are scattered over the graph)."""
+    """While row rows[k] of rows[:count] is worked on, ask for the row start of the one
+    PREFETCH_AHEAD places on and for the ties of the one half as far, whose row start has arrived
+    by then (a day's changed subjects and a week's edited rows are scattered over the graph)."""
     if k + PREFETCH_AHEAD < count:
         prefetch(indptr, rows[k + PREFETCH_AHEAD])
     if k + PREFETCH_AHEAD // 2 < count:

@@ -83,21 +83,28 @@ def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np
     return out[:found]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _strained(rate: float, propensity: float, factors: np.ndarray, group: int, grouped: bool, income: float,
+              median: float, stress: int) -> float:  # pragma: no cover
+    """One person's rate x propensity (x the group's factor) x (median / max(income, 1)) ** stress:
+    `Behaviour.base`'s operations, then the ratio multiplied by itself."""
+    value = rate * np.float64(propensity)
+    if grouped:
+        value *= factors[group]
+    ratio = median / max(income, 1.0)
+    strain = ratio
+    for _ in range(stress - 1):
+        strain = strain * ratio
+    return value * strain
+
+
 @numba.njit(cache=True, nogil=True)
 def strained_base(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
                   income: np.ndarray, median: float, stress: int) -> np.ndarray:  # pragma: no cover
-    """rate x propensity (x the group's factor) x (median / max(income, 1)) ** stress for a whole
-    stress, in one pass: `Behaviour.base`'s operations, then the ratio multiplied by itself."""
+    """`_strained` for everyone of the arrays, for a whole stress, in one pass."""
     out = np.empty(propensity.shape[0], dtype=np.float64)
     for i in range(propensity.shape[0]):
-        value = rate * np.float64(propensity[i])
-        if grouped:
-            value *= factors[group[i]]
-        ratio = median / max(income[i], 1.0)
-        strain = ratio
-        for _ in range(stress - 1):
-            strain = strain * ratio
-        out[i] = value * strain
+        out[i] = _strained(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
     return out
 
 
@@ -108,14 +115,7 @@ def strained_rate32(rate: float, propensity: np.ndarray, factors: np.ndarray, gr
     """`strained_base`, at most `most`, written as float32 into `out`: a day's rates of an act
     that only income strain moves (no deterrence, no consequence), in one pass rather than four."""
     for i in range(propensity.shape[0]):
-        value = rate * np.float64(propensity[i])
-        if grouped:
-            value *= factors[group[i]]
-        ratio = median / max(income[i], 1.0)
-        strain = ratio
-        for _ in range(stress - 1):
-            strain = strain * ratio
-        value = value * strain
+        value = _strained(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
         out[i] = np.float32(most if value > most else value)
 
 
@@ -223,15 +223,17 @@ class Behaviour:
                 after = score_slices(scheme, lambda _: features, size, network_term=sim.scores.network_term[part],
                                      size=max(size, 1), rules=sim.rules)
                 now = sim.scores
-                empty = np.zeros((0, size), dtype=bool)
-                allowed = [now.entitlements[name][part] for name in now.entitlements]
-                allowed_after = [after.entitlements[name] for name in now.entitlements]
-                shown = [now.lists[name][part] for name in self.disclosed]  # being shown weighs like a sanction
-                shown_after = [after.lists[name] for name in self.disclosed]
-                stake_of(now.score[part], after.score, float(span), SANCTION_WEIGHT,
-                         np.stack(allowed) if allowed else empty, np.stack(allowed_after) if allowed else empty,
+
+                def rows(arrays: list[np.ndarray]) -> np.ndarray:
+                    return np.stack(arrays) if arrays else np.zeros((0, size), dtype=bool)
+
+                entitlements, disclosed = list(now.entitlements), list(self.disclosed)  # being shown weighs
+                stake_of(now.score[part], after.score, float(span), SANCTION_WEIGHT,  # like a sanction
+                         rows([now.entitlements[name][part] for name in entitlements]),
+                         rows([after.entitlements[name] for name in entitlements]),
                          np.array([SANCTION_WEIGHT * share for share in self.disclosed.values()], dtype=np.float64),
-                         np.stack(shown) if shown else empty, np.stack(shown_after) if shown else empty, stakes[part])
+                         rows([now.lists[name][part] for name in disclosed]),
+                         rows([after.lists[name] for name in disclosed]), stakes[part])
 
             parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
         self.stakes_version += 1
@@ -246,6 +248,14 @@ class Behaviour:
             rate *= self.group_factors[index][sim.people.group[part]]
         return rate
 
+    def _strain_inputs(self, sim: Sim, index: int, part: slice) -> tuple:
+        """The arguments of `strained_base` and `strained_rate32` for act `index` and the people
+        of `part`."""
+        spec = self.specs[index]
+        return (spec.rate, sim.people.propensity[self.kinds[index]][part], self.group_factors[index],
+                sim.people.group[part], self.grouped[index], sim.people.income[part], self.median_income,
+                int(spec.stress))
+
     def _rate(self, sim: Sim, index: int, part: slice, denied: dict[str, np.ndarray] | None,
               deterred: bool = True, gated: bool = True) -> np.ndarray:
         """Today's rate of act `index` for the people of `part` (acts per day; the chance of at
@@ -257,9 +267,7 @@ class Behaviour:
         # (the presets' 1 and 2) by multiplication, with the base rate in one pass (daily, as income
         # changes); another by NumPy's power.
         if whole_stress(spec.stress):
-            rate = strained_base(spec.rate, sim.people.propensity[kind][part], self.group_factors[index],
-                                 sim.people.group[part], self.grouped[index], sim.people.income[part],
-                                 self.median_income, int(spec.stress))
+            rate = strained_base(*self._strain_inputs(sim, index, part))
         else:
             rate = self.base(sim, index, part)
             if spec.stress:
@@ -290,9 +298,7 @@ class Behaviour:
         def recompute(part: slice) -> tuple[float, float, float]:
             """The slice's rates, written in place; its expected acts, undeterred acts and blocked acts."""
             if self.strained_only[index]:  # what `_rate` gives such an act, in one pass
-                strained_rate32(spec.rate, sim.people.propensity[self.kinds[index]][part], self.group_factors[index],
-                                sim.people.group[part], self.grouped[index], sim.people.income[part],
-                                self.median_income, int(spec.stress), MAX_RATE, rate32[part])
+                strained_rate32(*self._strain_inputs(sim, index, part), MAX_RATE, rate32[part])
                 return 0.0, 0.0, 0.0
             rate = self._rate(sim, index, part, denied)
             rate32[part] = rate
