@@ -90,39 +90,28 @@ def test_kept_neighbour_sums_equal_a_full_pass_bit_for_bit(n):
 
 
 @pytest.mark.parametrize("parts", [2, 3, 7])
-def test_crossing_subjects_carried_over_edits_are_those_of_the_edited_graph(parts):
-    """A rebuilt graph's subjects with a tie outside their range (what each thread of the kept
-    sums reads) are worked out from the last graph's and the edited rows: the same as afresh."""
-    from socialcredit.scoring.kernels import crossing_subjects
+@pytest.mark.parametrize("capacity", [0, 40, 10_000])
+def test_kept_sums_by_ranges_of_ids_equal_a_full_pass_whatever_the_ties_kept_for_other_ranges(parts, capacity):
+    """Each range of ids adds its own changed subjects' ties and keeps those into other ranges for
+    them, as many as its buffer holds; subjects that do not fit are walked again by the others.
+    With no room, some room and room for all (most ties near, some far): the sums of a full pass."""
+    from socialcredit.scoring.graph import fixed_point_factor, to_fixed
+    from socialcredit.scoring.kernels import add_changes
 
     rng = np.random.default_rng(parts)
     n = 3000
     near = rng.integers(0, n, 4 * n)
-    graph = Relations.from_pairs(near, np.clip(near + rng.integers(-20, 20, near.size), 0, n - 1), n)
-    crossing = graph.crossing(parts)
-    # the first and last row of each range, tied to a near row: edited rows at the ranges' edges
-    edges = np.array([part * n // parts + end for part in range(1, parts) for end in (-1, 0)])
-    for _ in range(6):
-        gone = rng.choice(graph.rows.size, 300, replace=False)  # existing ties removed, some far ties added
-        graph_after = graph.edited(graph.rows[gone], graph.indices[gone], np.r_[rng.integers(0, n, 40), edges],
-                                   np.r_[rng.integers(0, n, 40), edges + rng.choice([-2, 2], edges.size)])
-        graph_after.carry_crossing(parts, crossing)
-        afresh = crossing_subjects(graph_after.indptr, graph_after.indices, parts)
-        np.testing.assert_array_equal(graph_after.crossing(parts), afresh)
-        assert not np.array_equal(afresh, crossing)  # the edits did move subjects in or out
-        graph, crossing = graph_after, afresh
-
-
-def test_a_carried_crossing_puts_each_edited_row_in_its_own_range():
-    """Ids 0..9 in three ranges: 0-2, 3-5, 6-9. Row 3 (3 x 3 // 10 = 0, but the range 3-5 is
-    its own) with ties to 4 and 5 only crosses nothing; rows 2 and 7, tied, do."""
-    from socialcredit.scoring.kernels import crossing_subjects
-
-    graph = Relations.from_pairs(np.array([3, 6]), np.array([4, 9]), 10)
-    edited = graph.edited(np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([3, 2]),
-                          np.array([5, 7]))
-    edited.carry_crossing(3, graph.crossing(3))
-    assert edited.crossing(3).tolist() == crossing_subjects(edited.indptr, edited.indices, 3).tolist() == [2, 7]
+    far = rng.random(near.size) < 0.1
+    graph = Relations.from_pairs(near, np.where(far, rng.integers(0, n, near.size),
+                                                np.clip(near + rng.integers(-20, 20, near.size), 0, n - 1)), n)
+    factor = fixed_point_factor(100)
+    old = rng.random(n) * 100
+    sums = graph.neighbour_sum(to_fixed(old, factor))
+    new = old.copy()
+    changed = np.sort(rng.choice(n, 700, replace=False))
+    new[changed] = rng.random(changed.size) * 100
+    assert add_changes(graph.indptr, graph.indices, changed, new, old, factor, sums, parts, capacity)
+    np.testing.assert_array_equal(sums, graph.neighbour_sum(to_fixed(new, factor)))
 
 
 def test_a_graph_made_from_another_is_never_taken_for_it():

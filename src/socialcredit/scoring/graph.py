@@ -13,8 +13,6 @@ import numpy as np
 
 from .kernels import (
     add_changes,
-    crossing_after_edit,
-    crossing_subjects,
     fixed_point,
     fixed_row_sums,
     merge_rows,
@@ -82,29 +80,6 @@ class Relations:
         """The row (subject) of every stored entry: the other half of the (rows, indices) edge list."""
         return np.repeat(np.arange(self.n_subjects, dtype=self.indices.dtype), self.degree)
 
-    def crossing(self, parts: int) -> np.ndarray:
-        """The subjects with a tie outside their own range of ids when they are split into
-        `parts` ranges (see `kernels.add_changes`); made once per graph and number of parts."""
-        if parts <= 1:
-            return np.zeros(0, dtype=self.indices.dtype)
-        made = self._crossing_made
-        if parts not in made:
-            made[parts] = crossing_subjects(self.indptr, self.indices, parts)
-        return made[parts]
-
-    @property
-    def _crossing_made(self) -> dict[int, np.ndarray]:
-        return self.__dict__.setdefault("_crossing", {})  # a cache beside the frozen fields
-
-    def carry_crossing(self, parts: int, before: np.ndarray) -> np.ndarray:
-        """`crossing(parts)`, worked out from `before`, that of the graph this one was edited from,
-        looking again at the edited rows only."""
-        if self.edit_of is None:
-            raise ValueError("only a graph made by `edited` knows which rows changed")
-        made = self._crossing_made[parts] = crossing_after_edit(self.indptr, self.indices, before, self.edit_of[1],
-                                                                parts)
-        return made
-
     @classmethod
     def from_pairs(cls, a, b, n_subjects: int) -> Relations:
         """Build from tie endpoints; direction, duplicates and self-ties are ignored."""
@@ -169,6 +144,7 @@ class NeighbourSums:
     values passed in are kept (not copied): they must not be changed in place afterwards."""
 
     FULL_PASS_SHARE = 0.5  # above this share of people changed, one full pass is cheaper
+    FAR_SHARE = 1 / 8  # see far_capacity
 
     def __init__(self) -> None:
         # The graph the sums were made on, by its serial: a graph replaced by a rebuilt one is not
@@ -177,7 +153,6 @@ class NeighbourSums:
         self.values: np.ndarray | None = None
         self.factor = 0.0
         self.totals: np.ndarray | None = None
-        self.crossing: dict[int, np.ndarray] = {}  # the graph's crossing subjects by parts, to carry over edits
 
     def sums(self, graph: Relations, values: np.ndarray, factor: float) -> np.ndarray:
         """The neighbour sums of `values` in fixed point (`factor` units to one) on `graph`: an
@@ -191,22 +166,27 @@ class NeighbourSums:
             assert self.totals is not None and self.values is not None
             rows = graph.edit_of[1]
             self.totals[rows] = fixed_row_sums(graph.indptr, graph.indices, self.values, factor, rows)
-            self.crossing = {parts: graph.carry_crossing(parts, before) for parts, before in self.crossing.items()}
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None
             changed = np.flatnonzero(self.values != values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
-                crossing = self.crossing[parts] = graph.crossing(parts)
                 with PARALLEL_KERNELS:
-                    finite = add_changes(graph.indptr, graph.indices, changed, crossing, values,
-                                         self.values, factor, self.totals, parts)
+                    finite = add_changes(graph.indptr, graph.indices, changed, values, self.values, factor,
+                                         self.totals, parts, self.far_capacity(changed.size, values.size, parts))
                 if not finite:
                     raise ValueError("neighbour sums of values that are not finite numbers")
                 self.values = values
                 return self.totals
         totals = graph.neighbour_sum(to_fixed(values, factor))
         self.graph, self.values, self.factor, self.totals = graph.serial, values, factor, totals
-        self.crossing = {}
         return totals
+
+    def far_capacity(self, changed: int, n: int, parts: int) -> int:
+        """Entries each part of `add_changes` keeps for the others: room for twice a part's share of
+        the ties out of its range (a tenth of a changed subject's ties, each subject has ~10), at
+        most n x FAR_SHARE (3 bytes a person at 1/8): a subject that does not fit is walked again."""
+        if parts <= 1:
+            return 0
+        return int(min(2 * changed // parts, n * self.FAR_SHARE))

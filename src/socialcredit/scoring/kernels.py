@@ -97,62 +97,88 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, crossing: np.ndarray, new: np.ndarray,
-                old: np.ndarray, factor: float, sums: np.ndarray, parts: int) -> bool:  # pragma: no cover
+def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
+                factor: float, sums: np.ndarray, parts: int, capacity: int) -> bool:  # pragma: no cover
     """Update row sums of values in fixed point (int64, in place; see `fixed_point`) for the
     `changed` subjects (increasing) going from `old` to `new` values: each one's difference, in
     fixed point, is added to the rows of its neighbours (ties are stored both ways). Integers: the
     sums are exactly what a full pass gives, in any order.
 
     The `parts` (one per thread) split the ids into ranges, and each writes only its own rows, so
-    no two write one row: first the ties of its own changed subjects within its range, then those
-    into its range of the changed subjects of other ranges that have such ties (`crossing`: the
-    subjects, increasing, with a tie outside their own range; see `crossing_subjects`). People
-    are ordered so that most ties stay within a range: each part reads about its share of the
-    changes, not all of them. False, and nothing changed, if a new value is not finite."""
+    no two write one row. Each walks the ties of its own changed subjects once: it adds what falls
+    in its range and keeps the rest (a tenth of the ties: people are ordered so that most ties stay
+    within a range), as (row, difference), in a buffer of `capacity` entries; then each adds the
+    other parts' kept entries that fall in its range. A subject whose ties would overflow its
+    part's buffer is listed instead, and the other parts walk its ties again. False, and nothing
+    changed, if a new value is not finite."""
     for subject in changed:
         if not np.isfinite(new[subject]):
             return False
     n = sums.shape[0]
-    # the changed subjects that have a tie outside their range (both lists increase: one merge)
-    across = np.empty(min(changed.shape[0], crossing.shape[0]), dtype=np.int64)
-    count = 0
-    j = 0
-    for subject in changed:
-        while j < crossing.shape[0] and crossing[j] < subject:
-            j += 1
-        if j < crossing.shape[0] and crossing[j] == subject:
-            across[count] = subject
-            count += 1
-    across = across[:count]
+    far_rows = np.empty((parts, capacity), dtype=indices.dtype)
+    far_differences = np.empty((parts, capacity), dtype=np.int64)
+    far_count = np.zeros(parts, dtype=np.int64)
+    bounds = np.empty(parts + 1, dtype=np.int64)  # each part's changed subjects: changed[bounds[p]:bounds[p + 1]]
+    for part in range(parts + 1):
+        bounds[part] = np.searchsorted(changed, part * n // parts)
+    spilled = np.empty(changed.shape[0], dtype=changed.dtype)  # part p's from spilled[bounds[p]] on
+    spill_count = np.zeros(parts, dtype=np.int64)
     for part in numba.prange(parts):
         low, high = part * n // parts, (part + 1) * n // parts
-        _add_run(indptr, indices, changed, np.searchsorted(changed, low), np.searchsorted(changed, high), new, old,
-                 factor, sums, low, high, True)
-        _add_run(indptr, indices, across, 0, across.shape[0], new, old, factor, sums, low, high, False)
+        first, last = bounds[part], bounds[part + 1]
+        count = spill = 0
+        for k in range(first, last):
+            _prefetch_values(indptr, indices, changed, k, last, new, old, sums)
+            subject = changed[k]
+            difference = _fixed(new[subject], factor) - _fixed(old[subject], factor)
+            start, stop = indptr[subject], indptr[subject + 1]
+            keep = count + (stop - start) <= capacity
+            if not keep:
+                spilled[first + spill] = subject
+                spill += 1
+            for entry in range(start, stop):
+                row = indices[entry]
+                if low <= row < high:
+                    sums[row] += difference
+                elif keep:
+                    far_rows[part, count] = row
+                    far_differences[part, count] = difference
+                    count += 1
+        far_count[part] = count
+        spill_count[part] = spill
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        for other in range(parts):
+            if other == part:
+                continue
+            for i in range(far_count[other]):
+                if i + PREFETCH_AHEAD < far_count[other]:
+                    prefetch(sums, far_rows[other, i + PREFETCH_AHEAD])
+                row = far_rows[other, i]
+                if low <= row < high:
+                    sums[row] += far_differences[other, i]
+            first = bounds[other]
+            for k in range(first, first + spill_count[other]):
+                _prefetch_values(indptr, indices, spilled, k, first + spill_count[other], new, old, sums)
+                _add_within(indptr, indices, spilled[k], new, old, factor, sums, low, high)
     return True
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _add_run(indptr: np.ndarray, indices: np.ndarray, subjects: np.ndarray, first: int, last: int, new: np.ndarray,
-             old: np.ndarray, factor: float, sums: np.ndarray, low: int, high: int,
-             own: bool) -> None:  # pragma: no cover
-    """`_add_within` for subjects[first:last] (only those outside low..high-1 unless `own`).
+def _prefetch_values(indptr: np.ndarray, indices: np.ndarray, subjects: np.ndarray, k: int, last: int,
+                     new: np.ndarray, old: np.ndarray, sums: np.ndarray) -> None:  # pragma: no cover
+    """While subjects[k] of subjects[:last] is worked on, ask for what later ones will read.
 
     A day's changes are a tenth of the people, scattered: each one's row start, ties, values and
     neighbours' sums are all reads from memory, and the loop would wait for them one subject at a
     time. So it asks for the memory of the subject PREFETCH_AHEAD places ahead, and for the ties of
     the one half as far ahead (whose row start has arrived by then): a quarter less time."""
-    for k in range(first, last):
-        _prefetch_rows(indptr, indices, subjects, k, last)
-        if k + PREFETCH_AHEAD < last:
-            far = subjects[k + PREFETCH_AHEAD]
-            prefetch(new, far)
-            prefetch(old, far)
-            prefetch(sums, far)  # most ties are to people of nearby ids
-        subject = subjects[k]
-        if own or not low <= subject < high:
-            _add_within(indptr, indices, subject, new, old, factor, sums, low, high)
+    _prefetch_rows(indptr, indices, subjects, k, last)
+    if k + PREFETCH_AHEAD < last:
+        far = subjects[k + PREFETCH_AHEAD]
+        prefetch(new, far)
+        prefetch(old, far)
+        prefetch(sums, far)  # most ties are to people of nearby ids
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -164,57 +190,6 @@ def _add_within(indptr: np.ndarray, indices: np.ndarray, subject: int, new: np.n
         row = indices[entry]
         if low <= row < high:
             sums[row] += difference
-
-
-@numba.njit(cache=True, nogil=True)
-def crossing_subjects(indptr: np.ndarray, indices: np.ndarray, parts: int) -> np.ndarray:  # pragma: no cover
-    """The subjects (increasing) with a tie outside their own range when ids 0..n-1 are split
-    into `parts` ranges as `add_changes` splits them."""
-    n = indptr.shape[0] - 1
-    out = np.empty(n, dtype=indices.dtype)
-    count = 0
-    for part in range(parts):
-        low, high = part * n // parts, (part + 1) * n // parts
-        for subject in range(low, high):
-            for entry in range(indptr[subject], indptr[subject + 1]):
-                if not low <= indices[entry] < high:
-                    out[count] = subject
-                    count += 1
-                    break
-    return out[:count].copy()
-
-
-@numba.njit(cache=True, nogil=True)
-def crossing_after_edit(indptr: np.ndarray, indices: np.ndarray, crossing: np.ndarray, rows: np.ndarray,
-                        parts: int) -> np.ndarray:  # pragma: no cover
-    """`crossing_subjects` of a graph edited from one whose crossing subjects were `crossing`,
-    with the edits in `rows` (increasing, each once): the other rows have the same ties, so only
-    the edited rows are looked at again (a week's rebuild edits a few rows in a hundred)."""
-    n = indptr.shape[0] - 1
-    out = np.empty(crossing.shape[0] + rows.shape[0], dtype=crossing.dtype)
-    count = 0
-    i = 0
-    for row in rows:
-        while i < crossing.shape[0] and crossing[i] < row:
-            out[count] = crossing[i]
-            count += 1
-            i += 1
-        if i < crossing.shape[0] and crossing[i] == row:
-            i += 1
-        part = row * parts // n  # the range `crossing_subjects` puts the row in: this one or the next
-        while (part + 1) * n // parts <= row:
-            part += 1
-        low, high = part * n // parts, (part + 1) * n // parts
-        for entry in range(indptr[row], indptr[row + 1]):
-            if not low <= indices[entry] < high:
-                out[count] = row
-                count += 1
-                break
-    while i < crossing.shape[0]:
-        out[count] = crossing[i]
-        count += 1
-        i += 1
-    return out[:count].copy()
 
 
 def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
