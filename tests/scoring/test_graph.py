@@ -114,6 +114,27 @@ def test_kept_sums_by_ranges_of_ids_equal_a_full_pass_whatever_the_ties_kept_for
     np.testing.assert_array_equal(sums, graph.neighbour_sum(to_fixed(new, factor)))
 
 
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_edits_merged_by_ranges_of_rows_equal_one_pass(parts):
+    """The merged entries are written a range of rows per thread: the same graph as one thread
+    writes, with edits at the ranges' first and last rows and in rows with no other edit."""
+    from socialcredit.scoring.kernels import merge_rows
+
+    rng = np.random.default_rng(parts)
+    n = 3000
+    graph = Relations.from_pairs(rng.integers(0, n, 4 * n), rng.integers(0, n, 4 * n), n)
+    edges = np.array([part * n // parts + end for part in range(1, parts) for end in (-1, 0)] + [0, n - 1])
+    gone = np.unique(rng.choice(graph.rows.size, 300, replace=False))  # existing entries, sorted by (row, column)
+    made = np.unique(np.r_[rng.integers(0, n, 200), edges] * n + rng.integers(0, n, 200 + edges.size))
+    args = (graph.indptr, graph.indices, graph.rows[gone].astype(np.int64), graph.indices[gone].astype(np.int64),
+            (made // n).astype(graph.indices.dtype), (made % n).astype(graph.indices.dtype))
+    one = merge_rows(*args, parts=1)
+    split = merge_rows(*args, parts=parts)
+    for a, b in zip(one, split, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert one[1].size != graph.indices.size and np.isin(edges, one[2]).all()
+
+
 def test_a_graph_made_from_another_is_never_taken_for_it():
     """Kept neighbour sums know a graph by its serial: a copy with other ties gets its own."""
     import dataclasses

@@ -113,8 +113,9 @@ class Relations:
 
         add_rows, add_cols = both_ways(add_a, add_b)
         remove_rows, remove_cols = both_ways(remove_a, remove_b)
-        indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
-                                           add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
+        with PARALLEL_KERNELS:
+            indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
+                                               add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
         return Relations(indptr, indices, edit_of=(self.serial, rows))
 
     @classmethod
