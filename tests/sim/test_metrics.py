@@ -44,3 +44,19 @@ def test_record_counts_widen_before_a_count_could_pass_16_bits():
     assert sim.observed_counts[1, 3] == 2 + 140_000
     assert sim.observed_counts[1, 7] == 1
     assert sim.observed_counts.sum() == 140_003
+
+
+@pytest.mark.parametrize("share", [0.0, 0.02, 0.5, 1.0])
+def test_listed_peoples_ties_in_one_pass_equal_those_of_their_degrees(share):
+    """How many are listed, how many of them have no tie left and their mean degree: what the
+    degrees picked out by the mask give."""
+    from socialcredit.scoring.kernels import masked_degrees
+
+    rng = np.random.default_rng(int(share * 100))
+    degree = rng.poisson(2, 5000).astype(np.int32)  # many without a tie
+    mask = rng.random(5000) < share
+    listed, isolated, ties = masked_degrees(mask, degree)
+    picked = degree[mask]
+    assert listed == picked.size and isolated == (picked == 0).sum() and ties == picked.sum()
+    if picked.size:
+        assert isolated / listed == float((picked == 0).mean()) and ties / listed == float(picked.mean())

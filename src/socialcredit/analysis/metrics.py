@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from ..scoring import Relations
-from ..scoring.kernels import block_category_counts, ranked_sums, same_label_entries, sorted_floats, tie_moments
+from ..scoring.kernels import (
+    block_category_counts,
+    masked_degrees,
+    ranked_sums,
+    same_label_entries,
+    sorted_floats,
+    tie_moments,
+)
 from ..sim.model import Sim
 from ..world.social import shown
 from .fairness import disparity
@@ -185,10 +192,10 @@ class Metrics:
         degree = graph.degree
         ends = int(graph.indptr[-1] - graph.indptr[0])  # the mean of the degrees, without a pass over them
         self.put("mean_degree", day, ends / graph.n_subjects if graph.n_subjects else np.nan)
-        listed_degree = degree[shown(sim)]
-        self.put("public_listed", day, float(listed_degree.size))
-        self.put("isolated_listed_share", day, float((listed_degree == 0).mean()) if listed_degree.size else 0.0)
-        self.put("mean_degree_listed", day, float(listed_degree.mean()) if listed_degree.size else np.nan)
+        listed, isolated, ties = masked_degrees(shown(sim), degree)
+        self.put("public_listed", day, float(listed))
+        self.put("isolated_listed_share", day, isolated / listed if listed else 0.0)
+        self.put("mean_degree_listed", day, ties / listed if listed else np.nan)
         if sim.appeals is not None and sim.appeals.spec is not None:
             self.put("appeal_backlog", day, float(sim.appeals.backlog))
             self.put("appeals_decided", day, float(sim.appeals.decided))

@@ -571,6 +571,19 @@ def block_category_counts(codes: np.ndarray, starts: np.ndarray, categories: int
     return counts
 
 
+@numba.njit(cache=True, nogil=True)
+def masked_degrees(mask: np.ndarray, degree: np.ndarray) -> tuple[np.int64, np.int64, np.int64]:  # pragma: no cover
+    """Over the subjects in `mask`: how many, how many have no tie, and their ties in all; in one
+    pass without a branch (a boolean index would copy the degrees of the masked first)."""
+    count = isolated = ties = np.int64(0)
+    for i in range(mask.shape[0]):
+        inside = np.int64(mask[i])
+        count += inside
+        isolated += inside & np.int64(degree[i] == 0)
+        ties += inside * np.int64(degree[i])
+    return count, isolated, ties
+
+
 COUNT, SUM, MEAN, LATEST = 0, 1, 2, 3  # what `add_up_feature` does with each event it reads
 
 
