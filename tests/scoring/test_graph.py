@@ -179,3 +179,16 @@ def test_the_radix_sort_of_floats_is_numpys_sort():
         assert ordered.dtype == np.float64 and values is not ordered
     special = sorted_floats(cases[4])
     assert np.isnan(special[-2:]).all() and special[0] == -np.inf and np.signbit(special[4]) and special[6] == 5e-324
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 1.0])
+def test_differing_positions_are_numpys_nonzero_of_not_equal(share):
+    from socialcredit.scoring.kernels import differing
+
+    rng = np.random.default_rng(int(share * 10))
+    old = rng.random(1000)
+    old[[3, 500]] = np.nan  # NaN differs even from NaN, as with !=
+    new = np.where(rng.random(1000) < share, rng.random(1000), old)
+    new[7], old[8], new[9] = -0.0, 0.0, np.inf  # -0.0 == 0.0
+    np.testing.assert_array_equal(differing(old, new), np.flatnonzero(old != new))
+    assert differing(old[:0], new[:0]).size == 0

@@ -13,6 +13,7 @@ import numpy as np
 
 from .kernels import (
     add_changes,
+    differing,
     fixed_point,
     fixed_row_sums,
     merge_rows,
@@ -166,11 +167,12 @@ class NeighbourSums:
         if kept and self.graph != graph.serial and graph.edit_of is not None and graph.edit_of[0] == self.graph:
             assert self.totals is not None and self.values is not None
             rows = graph.edit_of[1]
-            self.totals[rows] = fixed_row_sums(graph.indptr, graph.indices, self.values, factor, rows)
+            with PARALLEL_KERNELS:
+                self.totals[rows] = fixed_row_sums(graph.indptr, graph.indices, self.values, factor, rows)
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None
-            changed = np.flatnonzero(self.values != values)
+            changed = differing(self.values, values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
                 with PARALLEL_KERNELS:

@@ -82,18 +82,35 @@ def _fixed(value: float, factor: float) -> np.int64:  # pragma: no cover
     return np.int64(np.rint(value * factor))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, factor: float,
                    rows: np.ndarray) -> np.ndarray:  # pragma: no cover
     """For each of `rows`, the sum over its neighbours of their `values` in fixed point (see
-    `_fixed`): a few rows summed afresh, as a full pass would sum them."""
+    `_fixed`): a few rows summed afresh, as a full pass would sum them (each row on its own, so
+    the threads share them out)."""
     out = np.empty(rows.shape[0], dtype=np.int64)
-    for k in range(rows.shape[0]):
+    for k in numba.prange(rows.shape[0]):
         total = np.int64(0)
         for entry in range(indptr[rows[k]], indptr[rows[k] + 1]):
             total += _fixed(values[indices[entry]], factor)
         out[k] = total
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """np.flatnonzero(old != new) (NaN differs from everything), without the mask between: a
+    pass to count, a pass that writes every position and moves on where the two differ (no
+    branch to mispredict where a tenth differ, scattered). Half NumPy's time at a million."""
+    count = 0
+    for i in range(old.shape[0]):
+        count += old[i] != new[i]
+    out = np.empty(count + 1, dtype=np.int64)  # the last write lands one past the last difference
+    k = 0
+    for i in range(old.shape[0]):
+        out[k] = i
+        k += old[i] != new[i]
+    return out[:count]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
