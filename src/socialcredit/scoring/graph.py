@@ -187,9 +187,10 @@ class NeighbourSums:
         return totals
 
     def far_capacity(self, changed: int, n: int, parts: int) -> int:
-        """Entries each part of `add_changes` keeps for the others: room for twice a part's share of
-        the ties out of its range (a tenth of a changed subject's ties, each subject has ~10), at
-        most n x FAR_SHARE (3 bytes a person at 1/8): a subject that does not fit is walked again."""
+        """Entries each part of `add_changes` keeps for the others: two per changed subject of its
+        own, about twice what they need (a tenth of ~10 ties lead out of a part's range), and at
+        most n x FAR_SHARE (12 bytes an entry: at 1/8 and two parts, 3 bytes a person). A subject
+        whose ties do not fit is walked again by the other parts: slower, never wrong."""
         if parts <= 1:
             return 0
         return int(min(2 * changed // parts, n * self.FAR_SHARE))
