@@ -99,18 +99,16 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
 
 @numba.njit(cache=True, nogil=True)
 def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """np.flatnonzero(old != new) (NaN differs from everything), without the mask between: a
-    pass to count, a pass that writes every position and moves on where the two differ (no
-    branch to mispredict where a tenth differ, scattered). Half NumPy's time at a million."""
-    count = 0
-    for i in range(old.shape[0]):
-        count += old[i] != new[i]
-    out = np.empty(count + 1, dtype=np.int64)  # the last write lands one past the last difference
+    """np.flatnonzero(old != new) (NaN differs from everything), in one pass and without the
+    mask between: each position is written and the end moves on where the two differ (no branch
+    to mispredict where a tenth differ, scattered), into room for all of them, of which only the
+    pages written are ever touched. Half NumPy's time at a million."""
+    out = np.empty(old.shape[0] + 1, dtype=np.int64)  # the last write lands one past the last difference
     k = 0
     for i in range(old.shape[0]):
         out[k] = i
         k += old[i] != new[i]
-    return out[:count]
+    return out[:k]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
