@@ -90,11 +90,14 @@ def test_kept_neighbour_sums_equal_a_full_pass_bit_for_bit(n):
 
 
 @pytest.mark.parametrize("parts", [2, 3, 7])
-@pytest.mark.parametrize("capacity", [0, 40, 10_000])
-def test_kept_sums_by_ranges_of_ids_equal_a_full_pass_whatever_the_ties_kept_for_other_ranges(parts, capacity):
+@pytest.mark.parametrize("most_kept", [0, 40, 10_000])
+@pytest.mark.parametrize("clustered", [False, True])
+def test_kept_sums_by_ranges_of_ids_equal_a_full_pass_whatever_the_ties_kept_for_other_ranges(
+        parts, most_kept, clustered):
     """Each range of ids adds its own changed subjects' ties and keeps those into other ranges for
     them, as many as its buffer holds; subjects that do not fit are walked again by the others.
-    With no room, some room and room for all (most ties near, some far): the sums of a full pass."""
+    With no room, some room and room for all (most ties near, some far, one subject with 400 ties
+    in its own range), the changes spread or all in one range: the sums of a full pass."""
     from socialcredit.scoring.graph import fixed_point_factor, to_fixed
     from socialcredit.scoring.kernels import add_changes
 
@@ -102,15 +105,19 @@ def test_kept_sums_by_ranges_of_ids_equal_a_full_pass_whatever_the_ties_kept_for
     n = 3000
     near = rng.integers(0, n, 4 * n)
     far = rng.random(near.size) < 0.1
-    graph = Relations.from_pairs(near, np.where(far, rng.integers(0, n, near.size),
-                                                np.clip(near + rng.integers(-20, 20, near.size), 0, n - 1)), n)
+    hub = np.setdiff1d(np.arange(401), [100])  # subject 100's ties, all within the first range of 7
+    graph = Relations.from_pairs(np.r_[near, np.full(hub.size, 100)],
+                                 np.r_[np.where(far, rng.integers(0, n, near.size),
+                                                np.clip(near + rng.integers(-20, 20, near.size), 0, n - 1)), hub], n)
+    assert graph.degree[100] >= 400
     factor = fixed_point_factor(100)
     old = rng.random(n) * 100
     sums = graph.neighbour_sum(to_fixed(old, factor))
     new = old.copy()
-    changed = np.sort(rng.choice(n, 700, replace=False))
+    changed = np.sort(rng.choice(n // parts if clustered else n, 300, replace=False))
+    changed = np.union1d(changed, [100])
     new[changed] = rng.random(changed.size) * 100
-    assert add_changes(graph.indptr, graph.indices, changed, new, old, factor, sums, parts, capacity)
+    assert add_changes(graph.indptr, graph.indices, changed, new, old, factor, sums, parts, most_kept)
     np.testing.assert_array_equal(sums, graph.neighbour_sum(to_fixed(new, factor)))
 
 
@@ -124,7 +131,8 @@ def test_edits_merged_by_ranges_of_rows_equal_one_pass(parts):
     n = 3000
     graph = Relations.from_pairs(rng.integers(0, n, 4 * n), rng.integers(0, n, 4 * n), n)
     edges = np.array([part * n // parts + end for part in range(1, parts) for end in (-1, 0)] + [0, n - 1])
-    gone = np.unique(rng.choice(graph.rows.size, 300, replace=False))  # existing entries, sorted by (row, column)
+    at_edges = graph.indptr[edges[graph.degree[edges] > 0]]  # each edge row's first entry
+    gone = np.unique(np.r_[rng.choice(graph.rows.size, 300, replace=False), at_edges])  # sorted by (row, column)
     made = np.unique(np.r_[rng.integers(0, n, 200), edges] * n + rng.integers(0, n, 200 + edges.size))
     args = (graph.indptr, graph.indices, graph.rows[gone].astype(np.int64), graph.indices[gone].astype(np.int64),
             (made // n).astype(graph.indices.dtype), (made % n).astype(graph.indices.dtype))
@@ -189,6 +197,6 @@ def test_differing_positions_are_numpys_nonzero_of_not_equal(share):
     old = rng.random(1000)
     old[[3, 500]] = np.nan  # NaN differs even from NaN, as with !=
     new = np.where(rng.random(1000) < share, rng.random(1000), old)
-    new[7], old[8], new[9] = -0.0, 0.0, np.inf  # -0.0 == 0.0
+    old[7], new[7], new[9] = 0.0, -0.0, np.inf  # -0.0 == 0.0: not a difference
     np.testing.assert_array_equal(differing(old, new), np.flatnonzero(old != new))
     assert differing(old[:0], new[:0]).size == 0

@@ -60,3 +60,14 @@ def test_listed_peoples_ties_in_one_pass_equal_those_of_their_degrees(share):
     assert listed == picked.size and isolated == (picked == 0).sum() and ties == picked.sum()
     if picked.size:
         assert isolated / listed == float((picked == 0).mean()) and ties / listed == float(picked.mean())
+
+
+def test_slow_figures_on_the_first_day_weekly_from_day_1_and_on_the_last():
+    import socialcredit
+    from socialcredit.analysis.metrics import SLOW_EVERY, SLOW_FROM
+
+    metrics = socialcredit.simulate(population=2000, days=20, seed=3).metrics
+    days = set(metrics["day"][metrics["gini_income"].notna()])
+    assert days == {0, 19} | set(range(SLOW_FROM, 20, SLOW_EVERY)) == {0, 1, 8, 15, 19}
+    # and the score's too: day 0 is scored before its metrics are taken
+    assert set(metrics["day"][metrics["score_p50"].notna()]) == days

@@ -210,7 +210,7 @@ class Metrics:
 
     def _start_slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations,
                     group: np.ndarray, scale_min: float) -> None:
-        self.finish()  # the last batch had SLOW_EVERY days to finish; its errors surface here
+        self.finish()  # the last batch had days to finish (SLOW_EVERY but after day 0); its errors surface here
         names = ["gini_income", "same_group_ties"]
         if score is not None:
             names = ["score_p10", "score_p50", "score_p90", "gini_score", "assortativity_score", *names]

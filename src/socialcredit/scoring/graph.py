@@ -146,7 +146,7 @@ class NeighbourSums:
     values passed in are kept (not copied): they must not be changed in place afterwards."""
 
     FULL_PASS_SHARE = 0.5  # above this share of people changed, one full pass is cheaper
-    FAR_SHARE = 1 / 8  # see far_capacity
+    FAR_SHARE = 1 / 4  # see most_kept
 
     def __init__(self) -> None:
         # The graph the sums were made on, by its serial: a graph replaced by a rebuilt one is not
@@ -177,7 +177,7 @@ class NeighbourSums:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
                 with PARALLEL_KERNELS:
                     finite = add_changes(graph.indptr, graph.indices, changed, values, self.values, factor,
-                                         self.totals, parts, self.far_capacity(changed.size, values.size, parts))
+                                         self.totals, parts, self.most_kept(values.size, parts))
                 if not finite:
                     raise ValueError("neighbour sums of values that are not finite numbers")
                 self.values = values
@@ -186,11 +186,10 @@ class NeighbourSums:
         self.graph, self.values, self.factor, self.totals = graph.serial, values, factor, totals
         return totals
 
-    def far_capacity(self, changed: int, n: int, parts: int) -> int:
-        """Entries each part of `add_changes` keeps for the others: two per changed subject of its
-        own, about twice what they need (a tenth of ~10 ties lead out of a part's range), and at
-        most n x FAR_SHARE (12 bytes an entry: at 1/8 and two parts, 3 bytes a person). A subject
-        whose ties do not fit is walked again by the other parts: slower, never wrong."""
-        if parts <= 1:
-            return 0
-        return int(min(2 * changed // parts, n * self.FAR_SHARE))
+    def most_kept(self, n: int, parts: int) -> int:
+        """The most ties out of its range each part of `add_changes` keeps for the others (beyond
+        which a subject's ties are walked again by them: slower, never wrong): n x FAR_SHARE in all,
+        12 bytes each, so 3 bytes a person at most whatever the threads. A part keeps room for two
+        per changed subject of its own within that, about twice what they need (a tenth of ~10
+        ties lead out of a part's range)."""
+        return int(n * self.FAR_SHARE) // parts if parts > 1 else 0

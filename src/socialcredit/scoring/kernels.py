@@ -113,7 +113,7 @@ def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:  # pragma: no cov
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
-                factor: float, sums: np.ndarray, parts: int, capacity: int) -> bool:  # pragma: no cover
+                factor: float, sums: np.ndarray, parts: int, most_kept: int) -> bool:  # pragma: no cover
     """Update row sums of values in fixed point (int64, in place; see `fixed_point`) for the
     `changed` subjects (increasing) going from `old` to `new` values: each one's difference, in
     fixed point, is added to the rows of its neighbours (ties are stored both ways). Integers: the
@@ -122,56 +122,64 @@ def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, ne
     The `parts` (one per thread) split the ids into ranges, and each writes only its own rows, so
     no two write one row. Each walks the ties of its own changed subjects once: it adds what falls
     in its range and keeps the rest (a tenth of the ties: people are ordered so that most ties stay
-    within a range), as (row, difference), in a buffer of `capacity` entries; then each adds the
-    other parts' kept entries that fall in its range. A subject whose ties would overflow its
-    part's buffer is listed instead, and the other parts walk its ties again. False, and nothing
-    changed, if a new value is not finite."""
+    within a range), as (row, difference), in a buffer with room for two entries per subject of its
+    own and at most `most_kept`; then each adds the other parts' kept entries that fall in its
+    range. A subject whose ties out of range overflow its part's buffer is listed instead (what it
+    kept is dropped), and the other parts walk its ties again. False, and nothing changed, if a
+    new value is not finite."""
     for subject in changed:
         if not np.isfinite(new[subject]):
             return False
     n = sums.shape[0]
-    far_rows = np.empty((parts, capacity), dtype=indices.dtype)
-    far_differences = np.empty((parts, capacity), dtype=np.int64)
-    far_count = np.zeros(parts, dtype=np.int64)
     bounds = np.empty(parts + 1, dtype=np.int64)  # each part's changed subjects: changed[bounds[p]:bounds[p + 1]]
+    room = np.zeros(parts + 1, dtype=np.int64)    # part p's buffer: room[p] to room[p + 1]
     for part in range(parts + 1):
         bounds[part] = np.searchsorted(changed, part * n // parts)
+        if part:
+            room[part] = room[part - 1] + min(2 * (bounds[part] - bounds[part - 1]), most_kept)
+    far_rows = np.empty(room[parts], dtype=indices.dtype)
+    far_differences = np.empty(room[parts], dtype=np.int64)
+    far_end = room[:parts].copy()
     spilled = np.empty(changed.shape[0], dtype=changed.dtype)  # part p's from spilled[bounds[p]] on
     spill_count = np.zeros(parts, dtype=np.int64)
     for part in numba.prange(parts):
         low, high = part * n // parts, (part + 1) * n // parts
         first, last = bounds[part], bounds[part + 1]
-        count = spill = 0
+        end, full = room[part], room[part + 1]
+        spill = 0
         for k in range(first, last):
             _prefetch_values(indptr, indices, changed, k, last, new, old, sums)
             subject = changed[k]
             difference = _fixed(new[subject], factor) - _fixed(old[subject], factor)
-            start, stop = indptr[subject], indptr[subject + 1]
-            keep = count + (stop - start) <= capacity
-            if not keep:
-                spilled[first + spill] = subject
-                spill += 1
-            for entry in range(start, stop):
+            kept = end
+            for entry in range(indptr[subject], indptr[subject + 1]):
                 row = indices[entry]
                 if low <= row < high:
                     sums[row] += difference
-                elif keep:
-                    far_rows[part, count] = row
-                    far_differences[part, count] = difference
-                    count += 1
-        far_count[part] = count
+                elif kept < full:
+                    far_rows[kept] = row
+                    far_differences[kept] = difference
+                    kept += 1
+                else:
+                    kept = full + 1  # no room: the others walk this subject's ties themselves
+            if kept <= full:
+                end = kept
+            else:
+                spilled[first + spill] = subject
+                spill += 1
+        far_end[part] = end
         spill_count[part] = spill
     for part in numba.prange(parts):
         low, high = part * n // parts, (part + 1) * n // parts
         for other in range(parts):
             if other == part:
                 continue
-            for i in range(far_count[other]):
-                if i + PREFETCH_AHEAD < far_count[other]:
-                    prefetch(sums, far_rows[other, i + PREFETCH_AHEAD])
-                row = far_rows[other, i]
+            for i in range(room[other], far_end[other]):
+                if i + PREFETCH_AHEAD < far_end[other]:
+                    prefetch(sums, far_rows[i + PREFETCH_AHEAD])
+                row = far_rows[i]
                 if low <= row < high:
-                    sums[row] += far_differences[other, i]
+                    sums[row] += far_differences[i]
             first = bounds[other]
             for k in range(first, first + spill_count[other]):
                 _prefetch_values(indptr, indices, spilled, k, first + spill_count[other], new, old, sums)
