@@ -98,12 +98,12 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
 
 
 @numba.njit(cache=True, nogil=True)
-def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:  # pragma: no cover
+def differing(old: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:  # pragma: no cover
     """np.flatnonzero(old != new) (NaN differs from everything), in one pass and without the
     mask between: each position is written and the end moves on where the two differ (no branch
-    to mispredict where a tenth differ, scattered), into room for all of them, of which only the
-    pages written are ever touched. Half NumPy's time at a million."""
-    out = np.empty(old.shape[0] + 1, dtype=np.int64)  # the last write lands one past the last difference
+    to mispredict where a tenth differ, scattered), into `out`, room for all of them and one
+    more (the last write lands one past the last difference), of which only the pages written
+    are touched. Half NumPy's time at a million."""
     k = 0
     for i in range(old.shape[0]):
         out[k] = i
@@ -502,14 +502,13 @@ def _clipped(points: float, low: float, high: float) -> float:  # pragma: no cov
 
 
 @numba.njit(cache=True, nogil=True)
-def mean_term(indptr: np.ndarray, totals: np.ndarray, factor: float, weight: float,
-              base: float) -> np.ndarray:  # pragma: no cover
+def mean_term(indptr: np.ndarray, totals: np.ndarray, factor: float, weight: float, base: float,
+              out: np.ndarray) -> np.ndarray:  # pragma: no cover
     """weight x (mean over the neighbours - base) per subject from its neighbour sum in fixed point
     (`factor` units to one, a power of two: multiplying by its inverse is dividing by it, exactly),
-    0 without neighbours: one pass where NumPy takes five, without a branch around the division
-    so that it vectorises."""
+    0 without neighbours, into `out`: one pass where NumPy takes five, without a branch around the
+    division so that it vectorises."""
     n = indptr.shape[0] - 1
-    out = np.empty(n, dtype=np.float64)
     unit = 1.0 / factor
     for row in range(n):
         degree = indptr[row + 1] - indptr[row]
@@ -670,16 +669,24 @@ def add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, va
 RADIX_BITS = 11  # bits of the key sorted per pass of `sorted_floats`: 2,048 buckets, 6 passes
 
 
-@numba.njit(cache=True, nogil=True)
-def sorted_floats(values: np.ndarray) -> np.ndarray:  # pragma: no cover
+def sorted_floats(values: np.ndarray) -> np.ndarray:
     """np.sort(values) for float64 (NaN last), by a least-significant-digit radix sort of the
     values' bits turned into unsigned keys that order as the values do (negative: all bits
     flipped; otherwise the sign bit set). Twice as fast as np.sort at a million values, and its
     passes stream through memory, for the weekly figures' sorts beside the day's threads; a
-    pass whose digit is the same for every key (the high bits of bounded scores) is skipped."""
+    pass whose digit is the same for every key (the high bits of bounded scores) is skipped.
+    Its two buffers are NumPy's (see `merge_rows` on compiled code's own pages); the result is
+    one of them."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return _radix_sorted(values, np.empty(values.shape[0], dtype=np.uint64),
+                         np.empty(values.shape[0], dtype=np.uint64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_sorted(values: np.ndarray, keys: np.ndarray, other: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """`sorted_floats` in `keys` and `other` (as long as `values`), into one of them."""
     n = values.shape[0]
     top = np.uint64(1) << np.uint64(63)
-    keys = np.empty(n, dtype=np.uint64)
     bits = values.view(np.uint64)
     for i in range(n):
         key = bits[i]
@@ -697,7 +704,6 @@ def sorted_floats(values: np.ndarray) -> np.ndarray:  # pragma: no cover
         key = keys[i]
         for p in range(passes):
             counts[p, (key >> np.uint64(p * RADIX_BITS)) & mask] += 1
-    other = np.empty_like(keys)
     start = np.empty(buckets, dtype=np.int64)
     for p in range(passes):
         if counts[p].max() == n:
@@ -712,10 +718,8 @@ def sorted_floats(values: np.ndarray) -> np.ndarray:  # pragma: no cover
             other[start[digit]] = keys[i]
             start[digit] += 1
         keys, other = other, keys
-    out = np.empty(n, dtype=np.float64)
-    out_bits = out.view(np.uint64)
-    for i in range(n):
+    for i in range(n):  # the keys back into the values' bits, in place
         key = keys[i]
-        out_bits[i] = key & ~top if key & top else ~key
-    return out
+        keys[i] = key & ~top if key & top else ~key
+    return keys.view(np.float64)
 
