@@ -225,7 +225,7 @@ class Metrics:
         """The figures that need a sort or a pass over every tie (on the worker thread; only serial
         kernels here, beside the main thread's parallel ones)."""
         if score is not None:
-            ordered = sorted_floats(np.ascontiguousarray(score, dtype=np.float64))  # for percentiles and Gini
+            ordered = sorted_floats(score)  # for percentiles and Gini
             for name, value in zip(("score_p10", "score_p50", "score_p90"),
                                    percentiles_of_sorted(ordered, [10, 50, 90]), strict=True):
                 self.put(name, day, value)

@@ -161,8 +161,7 @@ def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
         raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
     totals = kept.sums(relations, pre, factor) if kept is not None else relations.neighbour_sum(to_fixed(pre, factor))
-    # NumPy's memory, not compiled code's: at 10M people the term is 80 MB, whose first touch in
-    # 4 KiB pages (compiled code's allocations) took three times as long as the pass.
+    # into NumPy's memory, not compiled code's (see the kernels' docstring)
     return mean_term(relations.indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),
                      np.empty(relations.n_subjects))
 

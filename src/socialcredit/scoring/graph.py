@@ -172,7 +172,7 @@ class NeighbourSums:
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None
-            changed = differing(self.values, values, np.empty(values.size + 1, dtype=np.int64))
+            changed = differing(self.values, values)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
                 with PARALLEL_KERNELS:

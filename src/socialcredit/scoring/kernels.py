@@ -6,6 +6,13 @@ needs a matrix of ones beside the indices. This loop reads the CSR arrays as the
 iteration, rows shared between threads. The values are integers (fixed point, see
 `graph.to_fixed`), so every order of adding them, and every update by differences, gives the
 same sums exactly.
+
+Arrays as large as the people that a simulation makes afresh each day or week are allocated by
+NumPy, never inside a compiled loop (which takes them as `out`, or behind a wrapper here that
+makes them): compiled code allocates through glibc in 4 KiB pages, and an array past glibc's
+32 MB mmap threshold is fresh memory on every call, first touched a page at a time, where NumPy
+asks the kernel for huge pages. At 10M people the network term's pass took three times as long
+for it.
 """
 
 from __future__ import annotations
@@ -97,13 +104,16 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def differing(old: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:  # pragma: no cover
+def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     """np.flatnonzero(old != new) (NaN differs from everything), in one pass and without the
     mask between: each position is written and the end moves on where the two differ (no branch
-    to mispredict where a tenth differ, scattered), into `out`, room for all of them and one
-    more (the last write lands one past the last difference), of which only the pages written
-    are touched. Half NumPy's time at a million."""
+    to mispredict where a tenth differ, scattered), into room for every position, of which only
+    the pages written are touched. Half NumPy's time at a million."""
+    return _differing(old, new, np.empty(old.shape[0] + 1, dtype=np.int64))  # the last write: one past
+
+
+@numba.njit(cache=True, nogil=True)
+def _differing(old: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:  # pragma: no cover
     k = 0
     for i in range(old.shape[0]):
         out[k] = i
@@ -675,8 +685,7 @@ def sorted_floats(values: np.ndarray) -> np.ndarray:
     flipped; otherwise the sign bit set). Twice as fast as np.sort at a million values, and its
     passes stream through memory, for the weekly figures' sorts beside the day's threads; a
     pass whose digit is the same for every key (the high bits of bounded scores) is skipped.
-    Its two buffers are NumPy's (see `merge_rows` on compiled code's own pages); the result is
-    one of them."""
+    Its two buffers are NumPy's (see the module's docstring); the result is one of them."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     return _radix_sorted(values, np.empty(values.shape[0], dtype=np.uint64),
                          np.empty(values.shape[0], dtype=np.uint64))

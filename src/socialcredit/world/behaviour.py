@@ -168,6 +168,8 @@ class Behaviour:
         self.stakes = [np.zeros(sim.n, dtype=np.float32) for _ in self.kinds]
         self.stakes_version = 0
         self.disclosed = disclosed_lists(scenario, sim.scheme)
+        # being shown in public weighs like a sanction, by the share of one's ties who see it
+        self.disclosed_weight = np.array([SANCTION_WEIGHT * share for share in self.disclosed.values()])
         self.assessed_day = -10**9
         # Daily rate of each act per person (float32), recomputed only when what it depends on
         # changed, and its largest value in each block of BLOCK ids (the bound of the arrivals).
@@ -227,11 +229,10 @@ class Behaviour:
                 def rows(arrays: list[np.ndarray]) -> np.ndarray:
                     return np.stack(arrays) if arrays else np.zeros((0, size), dtype=bool)
 
-                entitlements, disclosed = list(now.entitlements), list(self.disclosed)  # being shown weighs
-                stake_of(now.score[part], after.score, float(span), SANCTION_WEIGHT,  # like a sanction
+                entitlements, disclosed = list(now.entitlements), list(self.disclosed)
+                stake_of(now.score[part], after.score, float(span), SANCTION_WEIGHT,
                          rows([now.entitlements[name][part] for name in entitlements]),
-                         rows([after.entitlements[name] for name in entitlements]),
-                         np.array([SANCTION_WEIGHT * share for share in self.disclosed.values()], dtype=np.float64),
+                         rows([after.entitlements[name] for name in entitlements]), self.disclosed_weight,
                          rows([now.lists[name][part] for name in disclosed]),
                          rows([after.lists[name] for name in disclosed]), stakes[part])
 
