@@ -69,6 +69,8 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
         figures[f"disparate_impact.{name}"] = figure["disparate_impact"]
     for kind, figure in harms.get("chilling", {}).items():
         figures[f"chilling.{kind}"] = figure["suppressed_share"]
+    for kind, figure in harms.get("encouraged", {}).items():
+        figures[f"encouraged.{kind}"] = figure["increase_share"]
     if "appeals" in harms:
         figures["appeal_backlog"] = float(harms["appeals"]["backlog_end"])
     figures["false_records"] = float(harms["false_records"]["count"])

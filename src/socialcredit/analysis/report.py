@@ -71,6 +71,9 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
         special = " (special category: what people say)" if figure["special_category"] else ""
         rows.append((f"chilling of '{kind}'", f"{figure['suppressed_share']:.1%}",
                      f"share of these acts the scheme suppresses{special}"))
+    for kind, figure in harms.get("encouraged", {}).items():
+        rows.append((f"'{kind}' encouraged", f"+{figure['increase_share']:.1%}",
+                     f"{figure['extra_acts_per_year']:,.0f} extra acts a year that the scheme's rewards cause"))
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
         rows.append(("income change, ever sanctioned vs never",

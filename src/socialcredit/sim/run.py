@@ -301,6 +301,8 @@ def _harms(sim: Sim) -> dict[str, Any]:
         special = {kind for kind, event in sim.scheme.events.items() if event.category in SPECIAL_CATEGORIES}
         harms["chilling"] = {kind: {"suppressed_share": share, "special_category": kind in special}
                              for kind, share in sim.behaviour.chilling().items()}
+        harms["encouraged"] = {kind: {**figure, "special_category": kind in special}
+                               for kind, figure in sim.behaviour.encouraged(sim.days).items()}
         harms["blocked_per_year"] = sim.behaviour.blocked(sim.days)
     harms["false_records"] = {"count": int(sim.false_record_counts.sum()),
                               "people_blamed": int((sim.false_record_counts > 0).sum())}

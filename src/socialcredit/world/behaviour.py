@@ -6,11 +6,17 @@ raised by economic stress, lowered by deterrence, and gated by the consequences 
     rate = base * propensity * group * (median_income / income) ** stress
            * exp(-deterrence * p_observed * stake) * effect multipliers,  0 if a required entitlement is denied
 
+`p_observed` is the chance that this person's act of this kind is recorded and attributed to them:
+their district's coverage by each source that observes the kind, times the chance that source's
+identification neither misses nor mismatches it and no record error moves it (`_observed_chance`).
 `stake` is what one more act would cost the person in percentage points of the scale, computed by
-the scoring core itself (their score now against their score with one more such event), plus
-SANCTION_WEIGHT points for each entitlement it would cost them, and SANCTION_WEIGHT x the share of
-ties who would see it for each disclosed list it would put them on. A negative stake (a reward, as
-for volunteering) raises the rate. People re-assess stakes every `perception_every_days`.
+the scoring core itself from the same records and rules: the score from today's records with one
+more such event against the score from the same records without it (not the last published score,
+which a scheme that rescores monthly leaves weeks behind the records), plus SANCTION_WEIGHT points
+for each entitlement it would cost them, and SANCTION_WEIGHT x the share of ties who would see it
+for each disclosed list it would put them on. A negative stake (a reward, as for volunteering)
+raises the rate: the scheme encourages the act. People re-assess stakes every
+`perception_every_days`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import PersonStreams, generator
 from ..sim.scenario import disclosed_lists, entitlement_effects
+from .identification import load_profile
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
@@ -195,24 +202,55 @@ class Behaviour:
         self.strained_only = [whole_stress(spec.stress) and not spec.deterrence and not self.gated[index]
                               for index, spec in enumerate(self.specs)]
 
-    def _observed_chance(self, sim: Sim) -> dict[str, float]:
-        """Chance that an act of each kind is recorded by at least one source."""
-        chance = {}
+    def _observed_chance(self, sim: Sim) -> dict[str, np.ndarray | float]:
+        """Per kind, the chance that one person's act is recorded and attributed to them, by
+        district (an array over districts; a number where every district has the same chance).
+
+        Surveillance credits an act to the first source, in the scenario's order, whose draw falls
+        under its coverage of the act's district; that source then attributes it to the actor
+        unless its identification misses or mismatches it, or a record error moves it to someone
+        else. So the chance is the sum over sources s of P(s is the first to record it) x P(s
+        attributes it to the actor), with the reference group's identification rates."""
+        districts = sim.scenario.population.districts
+        chance: dict[str, np.ndarray | float] = {}
         for kind in self.kinds:
-            missed = 1.0
+            not_yet = np.ones(districts)
+            attributed = np.zeros(districts)
             for source in sim.scenario.surveillance.values():
-                if kind in source.observes:
-                    missed *= 1 - source.coverage
-            chance[kind] = 1 - missed
+                if kind not in source.observes:
+                    continue
+                coverage = np.full(districts, source.coverage)
+                for district, share in source.district_coverage.items():
+                    coverage[district] = share
+                kept = 1.0 - source.error_rate
+                if source.identification:
+                    profile = load_profile(source.identification)
+                    kept *= max(1.0 - profile.miss_rate - profile.fpir, 0.0)
+                attributed += not_yet * coverage * kept
+                not_yet *= 1 - coverage
+            chance[kind] = float(attributed[0]) if (attributed == attributed[0]).all() else attributed
         return chance
+
+    def recorded_chance(self, sim: Sim, kind: str, part: slice) -> np.ndarray | float:
+        """`_observed_chance` of `kind` for the people of `part` (by their district)."""
+        chance = self.observed_chance[kind]
+        return chance if isinstance(chance, float) else chance[sim.people.district[part]]
+
+    def observed_at_all(self, kind: str) -> bool:
+        return bool(np.any(np.asarray(self.observed_chance[kind]) > 0))
 
     def assess_stakes(self, sim: Sim) -> None:
         if sim.scores is None:
             return
         scheme = sim.scheme
         span = scheme.scale.max - scheme.scale.min
+        # A scheme that rescores less often than daily publishes scores older than the records: the
+        # stake is then the score from today's records with one more act against the score from the
+        # same records without it, never against the last published score (which would make anyone
+        # whose record improved since see a reward in a penalised act).
+        current = sim.scored_time == sim.features.as_of
         for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
-            if spec.deterrence == 0 or self.observed_chance[kind] == 0:
+            if spec.deterrence == 0 or not self.observed_at_all(kind):
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
             stakes = self.stakes[index]  # refilled in place
@@ -222,18 +260,25 @@ class Behaviour:
                 features = sim.features.features_with_one_more(kind, value, part=part, only=sim.scoring_features,
                                                                views=True)
                 size = part.stop - part.start
-                after = score_slices(scheme, lambda _: features, size, network_term=sim.scores.network_term[part],
+                network_term = sim.scores.network_term[part]
+                after = score_slices(scheme, lambda _: features, size, network_term=network_term,
                                      size=max(size, 1), rules=sim.rules)
-                now = sim.scores
+                if current:  # the published scores are those of today's records
+                    now, at = sim.scores, part
+                else:  # like with like: today's records without the act, the same rules and network term
+                    now = score_slices(scheme, lambda _: sim.features.features(part, only=sim.scoring_features,
+                                                                               views=True),
+                                       size, network_term=network_term, size=max(size, 1), rules=sim.rules)
+                    at = slice(0, size)
 
                 def rows(arrays: list[np.ndarray]) -> np.ndarray:
                     return np.stack(arrays) if arrays else np.zeros((0, size), dtype=bool)
 
                 entitlements, disclosed = list(now.entitlements), list(self.disclosed)
-                stake_of(now.score[part], after.score, float(span), SANCTION_WEIGHT,
-                         rows([now.entitlements[name][part] for name in entitlements]),
+                stake_of(now.score[at], after.score, float(span), SANCTION_WEIGHT,
+                         rows([now.entitlements[name][at] for name in entitlements]),
                          rows([after.entitlements[name] for name in entitlements]), self.disclosed_weight,
-                         rows([now.lists[name][part] for name in disclosed]),
+                         rows([now.lists[name][at] for name in disclosed]),
                          rows([after.lists[name] for name in disclosed]), stakes[part])
 
             parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
@@ -273,8 +318,8 @@ class Behaviour:
             rate = self.base(sim, index, part)
             if spec.stress:
                 rate *= np.power(self.median_income / np.maximum(sim.people.income[part], 1.0), spec.stress)
-        if deterred and spec.deterrence and self.observed_chance[kind]:
-            exponent = -spec.deterrence * self.observed_chance[kind] * self.stakes[index][part]
+        if deterred and spec.deterrence and self.observed_at_all(kind):
+            exponent = -spec.deterrence * self.recorded_chance(sim, kind, part) * self.stakes[index][part]
             rate *= np.exp(np.minimum(exponent, np.log(MAX_MULTIPLIER)))
         if denied is not None:
             for entitlement, consequence in self.effects.items():
@@ -345,10 +390,22 @@ class Behaviour:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def chilling(self) -> dict[str, float]:
-        """Per deterred kind, the share of acts the scheme suppresses: 1 - expected acts with the
-        scheme / expected acts if it did not weigh on them (same people, same days, same lives)."""
-        return {kind: float(1 - self.expected_acts[i] / self.expected_undeterred[i])
-                for i, kind in enumerate(self.kinds) if self.specs[i].deterrence and self.expected_undeterred[i] > 0}
+        """Per kind the scheme deters, the share of acts it suppresses: 1 - expected acts with the
+        scheme / expected acts if it did not weigh on them (same people, same days, same lives).
+        Only kinds whose acts the scheme lowers on balance: an act it encourages is in `encouraged`."""
+        return {kind: float(1 - acts / without) for kind, acts, without in self._weighed() if acts <= without}
+
+    def encouraged(self, days: int) -> dict[str, dict[str, float]]:
+        """Per kind the scheme rewards on balance (more acts with it than without it): the extra acts
+        it causes, a year, and as a share of the acts there would be without it."""
+        return {kind: {"extra_acts_per_year": float((acts - without) * 365 / days),
+                       "increase_share": float(acts / without - 1)}
+                for kind, acts, without in self._weighed() if acts > without}
+
+    def _weighed(self) -> list[tuple[str, float, float]]:
+        """(kind, expected acts, expected acts without the scheme's weight) of each kind it weighs on."""
+        return [(kind, float(self.expected_acts[i]), float(self.expected_undeterred[i]))
+                for i, kind in enumerate(self.kinds) if self.specs[i].deterrence and self.expected_undeterred[i] > 0]
 
     def blocked(self, days: int) -> dict[str, float]:
         """Per act that needs an entitlement: the acts per year that denials prevented (expected)."""
