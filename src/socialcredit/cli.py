@@ -153,6 +153,12 @@ def simulate(
                                                                   "(repeatable).")] = None,
     save_events: Annotated[bool, typer.Option(help="Also write the observed events and final ties, in the "
                                                    "`socialcredit score` input format.")] = False,
+    counterfactual: Annotated[str | None, typer.Option(help="Also run a twin with this mechanism switched off "
+                                                            "(same scenario and seed) and report what it causes: "
+                                                            "deterrence, sanctions, perks, shunning or "
+                                                            "network_term.")] = None,
+    seeds: Annotated[int, typer.Option(help="With --counterfactual: pairs of runs, at seeds SEED..SEED+K-1 (2 or "
+                                            "more give an interval).", min=1)] = 1,
 ) -> None:
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
@@ -168,6 +174,16 @@ def simulate(
         chosen, scheme = load_scenario(preset or scenario, overrides)
     except SchemeError as error:
         raise fail(str(error)) from None
+    if seeds > 1 and counterfactual is None:
+        raise fail("--seeds gives the number of counterfactual pairs: use it with --counterfactual MECHANISM "
+                   "(to compare seeds of variants, use `socialcredit compare`)")
+    if counterfactual is not None:
+        from .sim.counterfactual import twin_overrides
+
+        try:
+            twin_overrides(counterfactual, chosen, scheme)
+        except ValueError as error:
+            raise fail(f"--counterfactual: {error}") from None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
     err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.population.size:,} people, "
@@ -183,6 +199,15 @@ def simulate(
             progress.update(task_holder["task"], completed=day + 1)  # type: ignore[arg-type]
 
         run = run_scenario(chosen, scheme, on_day, save_events)
+    if counterfactual is not None:
+        from .sim.counterfactual import paired_effects
+
+        first = chosen.run.seed
+        err.print(f"running {seeds * 2 - 1} more run(s) for the counterfactual without {counterfactual} "
+                  f"(seeds {first}..{first + seeds - 1})", highlight=False)
+        effects = paired_effects(preset or scenario, overrides, counterfactual,
+                                 list(range(first, first + seeds)), first=run.summary)
+        run.summary["counterfactual"] = effects.as_dict()
     try:
         run.save(target)
     except OSError as error:
@@ -307,8 +332,8 @@ def _print_summary(run) -> None:
                          *([""] * len(groups)))
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None:
-        view.add_row("income change, ever sanctioned", f"{feedback['income_log_growth_sanctioned']:+.2%}",
-                     *([""] * len(groups)))
+        view.add_row("income change, ever sanctioned (a comparison, not an effect)",
+                     f"{feedback['income_log_growth_sanctioned']:+.2%}", *([""] * len(groups)))
     if feedback["income_log_growth_others"] is not None:
         view.add_row("income change, never sanctioned", f"{feedback['income_log_growth_others']:+.2%}",
                      *([""] * len(groups)))
@@ -317,6 +342,17 @@ def _print_summary(run) -> None:
                  *([""] * len(groups)))
     view.add_row("person-days per second", f"{summary['person_days_per_second']:,.0f}", *([""] * len(groups)))
     out.print(view)
+    effects = summary.get("counterfactual")
+    if effects:
+        caused = Table(title=f"What {effects['mechanism'].replace('_', ' ')} causes (twin without it, seeds "
+                             f"{', '.join(map(str, effects['seeds']))})", title_justify="left")
+        for column in ("figure", "with", "without", "difference"):
+            caused.add_column(column, justify="left" if column == "figure" else "right")
+        for row in effects["figures"]:
+            interval = f" [{row['low']:.4g}, {row['high']:.4g}]" if row["low"] is not None else ""
+            caused.add_row(row["figure"], f"{row['with']:.4g}", f"{row['without']:.4g}",
+                           f"{row['difference']:+.4g}{interval}")
+        out.print(caused)
 
 
 @app.command()

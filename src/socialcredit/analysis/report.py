@@ -78,7 +78,8 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
     if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
         rows.append(("income change, ever sanctioned vs never",
                      f"{feedback['income_log_growth_sanctioned']:+.2%} vs {feedback['income_log_growth_others']:+.2%}",
-                     "mean log income growth over the run: the sanction feedback loop"))
+                     "mean log income growth over the run; a comparison of groups, not an effect (those "
+                     "sanctioned differ to begin with): `--counterfactual sanctions` measures what sanctions cause"))
     network = summary["network"]
     rows.append(("disclosed people left with no ties", f"{network['isolated_listed_share_final']:.2%}",
                  f"mean ties per person {network['mean_degree_initial']:.2f} at the start, "
@@ -101,7 +102,12 @@ def outcome_rows(run: Run) -> list[tuple[str, str, str]]:
                      f"by group: {by}; {denied['person_days']:,} person-days denied in all"))
     network = summary["network"]
     rows.append(("score assortativity of ties (end)", f"{network['assortativity_score_final']:.3f}",
-                 "how much people's ties sort by score (0: not at all)"))
+                 "how much people's ties sort by score (0: not at all); with a network term the score "
+                 "holds one's ties' scores, so this is partly the term itself"))
+    if network.get("assortativity_pre_final") is not None:
+        rows.append(("own-record assortativity of ties (end)", f"{network['assortativity_pre_final']:.3f}",
+                     "how much ties sort by people's own records (pre, before any network term); what the "
+                     "network term causes is measured by `--counterfactual network_term`"))
     return rows
 
 

@@ -56,6 +56,8 @@ class Run:
         self.metrics.to_parquet(out / "metrics.parquet", index=False)
         write_people(self.sim, out / "people.parquet")
         self.mobility.to_csv(out / "mobility.csv")
+        if "counterfactual" in self.summary:
+            pd.DataFrame(self.summary["counterfactual"]["figures"]).to_csv(out / "counterfactual.csv", index=False)
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         if self.sim.saved_events is not None:
@@ -246,7 +248,22 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
             "person_days": int(sim.denied_days[name].sum()),
         }
     summary["harms"] = _harms(sim)
-    # The feedback loop, measured: income growth of people ever sanctioned against never sanctioned.
+    # What people really did, a person-year (the figures a counterfactual twin of deterrence or
+    # sanctions moves), and everyone's income growth (what a twin without sanctions moves).
+    years = sim.n * sim.days / 365
+    summary["acts_per_person_year"] = {kind: float(sim.true_counts[code].sum(dtype=np.int64) / years)
+                                       for code, kind in enumerate(sim.scheme.events) if kind in sim.scenario.behaviours}
+    log_growth = np.log(people.income / people.income_initial)
+    summary["income"]["mean_log_growth"] = float(log_growth.mean())
+    summary["income"]["mean_log_growth_by_group"] = {g: float(log_growth[people.group == i].mean())
+                                                     for i, g in enumerate(groups)}
+    # Sorting of ties by people's own records (pre, before any network term) as against by score.
+    from ..analysis.metrics import assortativity
+
+    summary["network"]["assortativity_pre_final"] = _finite(assortativity(sim.graph, scores.pre))
+    summary["network"]["mean_degree_listed_final"] = _finite(last.get("mean_degree_listed", np.nan))
+    # A comparison of groups, not an effect: those ever sanctioned had other incomes to begin with.
+    # What sanctions cause is measured by a twin without them (`simulate --counterfactual sanctions`).
     sanctioned = np.zeros(sim.n, dtype=bool)
     for name in sim.scheme.sanctions:  # going without a perk is not a sanction
         sanctioned |= sim.denied_days[name] > 0
@@ -257,6 +274,11 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "income_log_growth_others": float(growth[~sanctioned].mean()) if (~sanctioned).any() else None,
     }
     return summary
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def _harms(sim: Sim) -> dict[str, Any]:
