@@ -146,10 +146,7 @@ class Effects:
                                    "seeds": len(self.seeds)}
             if len(self.seeds) > 1:
                 spread = float(difference.std(ddof=1)) / math.sqrt(len(self.seeds))
-                if spread > 0:
-                    half = float(stats.t.ppf(0.5 + confidence / 2, len(self.seeds) - 1)) * spread
-                else:
-                    half = 0.0
+                half = float(stats.t.ppf(0.5 + confidence / 2, len(self.seeds) - 1)) * spread if spread else 0.0
                 row["low"], row["high"] = row["difference"] - half, row["difference"] + half
             rows.append(row)
         return rows

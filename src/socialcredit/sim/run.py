@@ -252,7 +252,8 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
     # sanctions moves), and everyone's income growth (what a twin without sanctions moves).
     years = sim.n * sim.days / 365
     summary["acts_per_person_year"] = {kind: float(sim.true_counts[code].sum(dtype=np.int64) / years)
-                                       for code, kind in enumerate(sim.scheme.events) if kind in sim.scenario.behaviours}
+                                       for code, kind in enumerate(sim.scheme.events)
+                                       if kind in sim.scenario.behaviours}
     log_growth = np.log(people.income / people.income_initial)
     summary["income"]["mean_log_growth"] = float(log_growth.mean())
     summary["income"]["mean_log_growth_by_group"] = {g: float(log_growth[people.group == i].mean())
