@@ -356,6 +356,50 @@ def _print_summary(run) -> None:
 
 
 @app.command()
+def validate(
+    quick: Annotated[bool, typer.Option(help="Smaller runs (5,000 people, 180 days, 3 seeds): a few minutes on "
+                                             "2 cores.")] = False,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this check (repeatable).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
+                                                                     "runs/validation-<timestamp>).")] = None,
+) -> None:
+    """Check every documented fact and every mechanism the README claims; exit 1 if any check fails."""
+    import datetime as dt
+
+    from .validation import FULL, QUICK, run_checks, write_validation
+
+    size = QUICK if quick else FULL
+    target = out_dir or Path("runs") / f"validation-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    view = Table(title=f"Validation ({'quick' if quick else 'full'}: {size.seeds} seeds of {size.population:,} "
+                       f"people x {size.days} days)", title_justify="left")
+    for column in ("check", "measured", "expected", "verdict"):
+        view.add_column(column)
+
+    def started(check) -> None:
+        err.print(f"checking {check.id}: {check.claim}", highlight=False)
+
+    try:
+        verdicts = run_checks(size, only or (), on_check=started)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    for verdict in verdicts:
+        passed = verdict.outcome.passed
+        view.add_row(verdict.check.id, verdict.outcome.measured, verdict.outcome.expected,
+                     "[green]pass[/]" if passed else "[bold red]fail[/]")
+    out.print(view)
+    try:
+        write_validation(verdicts, size, target)
+    except OSError as error:
+        raise fail(f"cannot write the results to {target}: {error.strerror}") from None
+    failed = [v.check.id for v in verdicts if not v.outcome.passed]
+    out.print(f"{len(verdicts) - len(failed)} of {len(verdicts)} checks pass"
+              + (f"; failing: {', '.join(failed)}" if failed else "")
+              + f". Results in [bold]{target}[/]: validation.csv, validation.html", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def schemes() -> None:
     """List the shipped schemes, with whether `score` and `serve` may use them on real people."""
     view = Table(title="Shipped schemes", title_justify="left")

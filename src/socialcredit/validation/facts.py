@@ -1,0 +1,115 @@
+"""Documented facts: what the presets' sources say, checked against the scoring core and the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..scheme import Scheme, load_scheme
+from ..scoring import EventArrays, Scores, kind_codes, score_events
+from .checks import Outcome, Size, mean_interval, rules_outcome
+
+DAY = 20_000.0  # an arbitrary scoring day (days since 1970-01-01)
+
+
+def scored(scheme: Scheme, events: list[tuple], n: int = 1, as_of: float = DAY) -> Scores:
+    """Subjects 0..n-1 scored from (subject, kind, time[, value]) tuples."""
+    codes = kind_codes(scheme)
+    arrays = EventArrays.build([e[0] for e in events], [codes[e[1]] for e in events], [e[2] for e in events],
+                               [e[3] if len(e) > 3 else 1.0 for e in events], n_subjects=n)
+    return score_events(scheme, arrays, as_of)
+
+
+def rongcheng_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
+    """Rongcheng: 1000 points and grade A to start, -5 a traffic ticket, +30 a heroic act, AAA from
+    1050, drunk driving holds the grade at C without taking points, records count two years."""
+    del size
+    scheme = scheme or load_scheme("rongcheng")
+
+    def tier(result: Scores, subject: int = 0) -> str:
+        return result.tier_names()[subject]
+
+    clean = scored(scheme, [])
+    ticket = scored(scheme, [(0, "traffic_violation", DAY - 10)])
+    hero = scored(scheme, [(0, "heroic_act", DAY - 1)])
+    aaa = scored(scheme, [(0, "heroic_act", DAY - 2), (0, "donation", DAY - 1, 2000.0),
+                          (1, "heroic_act", DAY - 2), (1, "donation", DAY - 1, 1900.0)], n=2)
+    drunk = scored(scheme, [(0, "heroic_act", DAY - 30), (0, "heroic_act", DAY - 20), (0, "drunk_driving", DAY - 10)])
+    old_ticket = scored(scheme, [(0, "traffic_violation", DAY)], as_of=DAY + 731)
+    return rules_outcome([
+        ("no record: 1000 points, grade A", clean.score[0] == 1000 and tier(clean) == "A"),
+        ("a traffic ticket: 995", ticket.score[0] == 995),
+        ("a heroic act: 1030", hero.score[0] == 1030),
+        ("AAA from 1050", tier(aaa, 0) == "AAA" and tier(aaa, 1) == "AA" and aaa.score.tolist() == [1050, 1049]),
+        ("drunk driving: grade C at most, no points taken", drunk.score[0] == 1060 and tier(drunk) == "C"),
+        ("records count two years", old_ticket.score[0] == 1000),
+    ], "start 1000 (A); ticket -5; heroic act +30; AAA >= 1050; drunk driving caps at C; two years")
+
+
+def zhima_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
+    """Zhima: a 350-950 scale, bands at 550/600/650/700, the hotel deposit waived from 600, and a
+    user without a record near the floor; a simulated population stays within the scale."""
+    import socialcredit
+
+    scheme = scheme or load_scheme("zhima")
+    run = socialcredit.simulate("zhima", population=min(size.population, 5000), days=60)
+    scores = run.people["score"].to_numpy()
+    minima = sorted(t.min for t in scheme.tiers)
+    return rules_outcome([
+        ("scale 350-950", (scheme.scale.min, scheme.scale.max) == (350, 950)),
+        ("bands at 550, 600, 650, 700", [m for m in minima if m > scheme.scale.min] == [550, 600, 650, 700]),
+        ("simulated scores within 350-950", bool(((scores >= 350) & (scores <= 950)).all())),
+    ], "350-950 (Ant Financial); bands 550/600/650/700")
+
+
+def fico_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
+    """FICO: 300-850; the published bands; at most four reason codes, inquiries a fifth when a key
+    factor left out (15 U.S.C. 1681g(f)(1)(C)); a 7-year-old late payment no longer counts."""
+    del size
+    scheme = scheme or load_scheme("fico")
+    bad = [(0, "late_payment", DAY - 10 * k, 60) for k in range(5)]
+    bad += [(0, "collection", DAY - 100), (0, "collection", DAY - 200), (0, "bankruptcy", DAY - 300)]
+    bad += [(0, "inquiry", DAY - 5 * k) for k in range(8)]
+    bad += [(0, "account_opened", DAY - 7 * k, 1) for k in range(4)]
+    bad += [(0, "balance_report", DAY - 3, 0.95)]
+    result = scored(scheme, bad)
+    reasons = result.reason_strings()[0].split(";")
+    late = [(0, "late_payment", DAY - 2556, 60), (0, "payment", DAY - 1)]
+    clean = [(0, "payment", DAY - 1)]
+    return rules_outcome([
+        ("scale 300-850", (scheme.scale.min, scheme.scale.max) == (300, 850)),
+        ("bands 800/740/670/580/300", [t.min for t in scheme.tiers] == [800, 740, 670, 580, 300]),
+        ("at most 4 reasons, inquiries as a 5th", len(reasons) <= 5 and (len(reasons) <= 4 or reasons[4] == "inquiries")),
+        ("a late payment over 7 years old no longer counts",
+         bool(np.isclose(scored(scheme, late).score[0], scored(scheme, clean).score[0]))),
+    ], "FICO 300-850; four key factors + inquiries; FCRA 7-year limit")
+
+
+# 14.5 million listed in July 2019 (Shanghai Daily, 12 July 2019) of ~1,150 million aged 16+ (NBS).
+SHIXIN_SHARE = 14.5 / 1150
+SHIXIN_RANGE = (0.010, 0.015)  # the documented 1.26%, with room for rounding of both counts (assumption)
+
+
+def shixin_share(size: Size, overrides: dict[str, Any] | None = None) -> Outcome:
+    """The share of adults on the court list in July 2019: 1.26%. The list began in October 2013,
+    so July 2019 is more than two listing periods (2-3 years) after it began: the model is checked
+    at its steady state, three years on, not at the end of a first year from an empty list."""
+    import socialcredit
+
+    years = 3
+    people = max(size.population, 40_000)  # a share near 1% needs tens of thousands for a tight interval
+    shares = [socialcredit.simulate("shixin", population=people, days=365 * years, seed=seed,
+                                    **(overrides or {})).summary["lists"]["dishonest_debtor"]["share"]
+              for seed in range(1, size.seeds + 1)]
+    mean, low, high = mean_interval(shares, 0.0, 1.0)
+    # Equivalence, not mere overlap: the whole interval must lie in the expected range, so that an
+    # imprecise measurement does not pass for agreement.
+    inside = low is not None and high is not None and SHIXIN_RANGE[0] <= low and high <= SHIXIN_RANGE[1]
+    return Outcome(measured=_share_text(mean, low, high), expected=f"{SHIXIN_RANGE[0]:.1%}-{SHIXIN_RANGE[1]:.1%} "
+                   f"(documented {SHIXIN_SHARE:.2%}), the whole interval", passed=inside, value=mean, low=low,
+                   high=high, note=f"after {years} years, {size.seeds} seeds of {people:,} people")
+
+
+def _share_text(mean: float, low: float | None, high: float | None) -> str:
+    return f"{mean:.2%}" + (f" [{low:.2%}, {high:.2%}]" if low is not None and high is not None else "")

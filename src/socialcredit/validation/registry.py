@@ -1,0 +1,99 @@
+"""The checks `socialcredit validate` runs, in order, and what it writes."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from . import agreement, facts, mechanisms
+from .checks import Check, Outcome, Size
+
+CHECKS: tuple[Check, ...] = (
+    Check("rongcheng_rules", "Rongcheng's points and grades are as documented",
+          "Foreign Policy (3 Apr 2018); SCMP (2019); Rongcheng credit rules, via presets/rongcheng.yaml",
+          "scores and grades of documented cases", facts.rongcheng_rules),
+    Check("zhima_range", "Zhima's scale and bands are as published, and simulated scores stay on the scale",
+          "Ant Financial via presets/zhima.yaml", "scale, bands, simulated score range", facts.zhima_rules),
+    Check("fico_rules", "FICO's range, bands and reason-code rules are as published",
+          "myFICO; 15 U.S.C. 1681c, 1681g(f), via presets/fico.yaml", "scale, bands, reasons, the 7-year limit",
+          facts.fico_rules),
+    Check("shixin_share_listed", "The court list holds 1.26% of adults (July 2019)",
+          "Shanghai Daily (12 Jul 2019): 14.5 million listed; NBS: ~1,150 million aged 16+",
+          "share of adults listed at the model's steady state (3 years on)", facts.shixin_share),
+    Check("deterrence_daily", "Deterrence lowers a penalised act (Zhima overdue payments, rescored daily)",
+          "the model's stated mechanism (README: Behaviour)", "overdue payments a person-year, with - without "
+          "deterrence", mechanisms.deterrence_daily),
+    Check("deterrence_monthly", "Deterrence lowers a penalised act when the scheme rescores monthly (Zhima)",
+          "the model's stated mechanism (README: Behaviour)", "overdue payments a person-year, with - without "
+          "deterrence", mechanisms.deterrence_monthly),
+    Check("shunning_isolates", "Shunning the publicly listed isolates them (default scenario)",
+          "the model's stated mechanism (README: Social response)", "mean ties of the listed at the end, with - "
+          "without shunning", mechanisms.shunning_isolates),
+    Check("sanctions_lower_income", "Sanctions lower income (default scenario: a flight ban cuts income growth)",
+          "the model's stated mechanism (README: Income)", "mean log income growth, with - without sanctions",
+          mechanisms.sanctions_lower_income),
+    Check("simulate_score_agree", "simulate and score give the same scores, bit for bit",
+          "README: the three jobs share one core", "fico: final scores, tiers, lists, entitlements",
+          agreement.simulate_and_score_agree),
+    Check("threads_deterministic", "The same scenario and seed give identical results with 1 and 2 threads",
+          "README: determinism", "people.parquet and metrics.parquet", agreement.same_results_whatever_the_threads),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: Check
+    outcome: Outcome
+    seconds: float
+
+
+def run_checks(size: Size, only: Sequence[str] = (), on_check: Callable[[Check], None] | None = None,
+               on_verdict: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+    """Run the checks (those named in `only`, else all), one after another."""
+    unknown = sorted(set(only) - {check.id for check in CHECKS})
+    if unknown:
+        raise ValueError(f"unknown check {', '.join(unknown)}; the checks are: "
+                         f"{', '.join(check.id for check in CHECKS)}")
+    verdicts = []
+    for check in CHECKS:
+        if only and check.id not in only:
+            continue
+        if on_check is not None:
+            on_check(check)
+        started = time.perf_counter()
+        verdict = Verdict(check, check.run(size), time.perf_counter() - started)
+        verdicts.append(verdict)
+        if on_verdict is not None:
+            on_verdict(verdict)
+    return verdicts
+
+
+COLUMNS = ("check", "claim", "source", "measures", "measured", "expected", "passed", "value", "low", "high",
+           "note", "seconds")
+
+
+def rows(verdicts: Sequence[Verdict]) -> list[dict[str, object]]:
+    return [{"check": v.check.id, "claim": v.check.claim, "source": v.check.source, "measures": v.check.measures,
+             "measured": v.outcome.measured, "expected": v.outcome.expected,
+             "passed": "pass" if v.outcome.passed else "fail", "value": v.outcome.value, "low": v.outcome.low,
+             "high": v.outcome.high, "note": v.outcome.note, "seconds": round(v.seconds, 1)} for v in verdicts]
+
+
+def write_validation(verdicts: Sequence[Verdict], size: Size, folder: Path) -> None:
+    """validation.csv and validation.html (a page of the report) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = rows(verdicts)
+    with (folder / "validation.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(table)
+    environment = Environment(loader=PackageLoader("socialcredit", "analysis/templates"),
+                              autoescape=select_autoescape(["html"]))
+    html = environment.get_template("validation.html").render(rows=table, size=size,
+                                                              passed=sum(v.outcome.passed for v in verdicts))
+    (folder / "validation.html").write_text(html, encoding="utf-8")

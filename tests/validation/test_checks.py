@@ -1,0 +1,120 @@
+"""Each validation check passes on the model as it is and fails when what it checks is broken."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.scheme.loader import scheme_from_data
+from socialcredit.validation import CHECKS, Size
+from socialcredit.validation import agreement, facts, mechanisms
+
+TINY = Size(population=3000, days=120, seeds=3)
+
+
+def preset_scheme(name: str, edit) -> object:
+    """A shipped scheme with one of its documented numbers changed."""
+    data = yaml.safe_load((resources.files("socialcredit.presets") / f"{name}.yaml").read_text(encoding="utf-8"))
+    edit(data)
+    return scheme_from_data(data)
+
+
+def test_every_check_states_its_claim_source_and_measure():
+    assert len({check.id for check in CHECKS}) == len(CHECKS)
+    for check in CHECKS:
+        assert check.claim and check.source and check.measures, check.id
+
+
+@pytest.mark.parametrize(("check", "scheme", "edit", "failing"), [
+    (facts.rongcheng_rules, "rongcheng", lambda d: d["components"]["traffic"].update(per_unit=-10),
+     "a traffic ticket: 995"),
+    (facts.fico_rules, "fico", lambda d: d.update(reasons=6), "at most 4 reasons"),
+    (facts.zhima_rules, "zhima", lambda d: d["scale"].update(max=1000), "scale 350-950"),
+])
+def test_a_documented_rule_check_passes_and_fails_when_the_rule_is_changed(check, scheme, edit, failing):
+    assert check(TINY).passed
+    outcome = check(TINY, scheme=preset_scheme(scheme, edit))
+    assert not outcome.passed
+    assert failing in outcome.note
+
+
+def test_the_court_list_share_fails_when_the_model_lists_nobody():
+    outcome = facts.shixin_share(Size(population=2000, days=0, seeds=2),
+                                 {"behaviours.judgment_default.rate": 0.0, "behaviours.aggravated_default.rate": 0.0})
+    assert not outcome.passed
+    assert outcome.value == 0.0
+
+
+@pytest.mark.parametrize("check", [mechanisms.deterrence_daily, mechanisms.deterrence_monthly])
+def test_deterrence_checks_pass_and_fail_when_people_no_longer_weigh_the_stakes(check, monkeypatch):
+    from socialcredit.world.behaviour import Behaviour
+
+    assert check(TINY).passed
+    monkeypatch.setattr(Behaviour, "assess_stakes", lambda self, sim: None)
+    assert not check(TINY).passed
+
+
+def test_the_shunning_check_passes_and_fails_when_nobody_cuts_a_tie(monkeypatch):
+    from socialcredit.world.social import SocialResponse
+
+    assert mechanisms.shunning_isolates(TINY).passed
+    monkeypatch.setattr(SocialResponse, "step", lambda self, sim, day: None)
+    assert not mechanisms.shunning_isolates(TINY).passed
+
+
+def test_the_sanctions_check_passes_and_fails_when_a_denial_no_longer_touches_income(monkeypatch):
+    from socialcredit.world.economy import Economy
+
+    assert mechanisms.sanctions_lower_income(TINY).passed
+    original = Economy.__init__
+
+    def harmless(self, sim):
+        original(self, sim)
+        self.if_denied = np.zeros_like(self.if_denied)
+
+    monkeypatch.setattr(Economy, "__init__", harmless)
+    assert not mechanisms.sanctions_lower_income(TINY).passed
+
+
+def test_the_agreement_check_passes_and_fails_when_score_reads_another_day(monkeypatch):
+    import socialcredit.scorejob as scorejob
+
+    assert agreement.simulate_and_score_agree(TINY).passed
+    original = scorejob.run_score
+    monkeypatch.setattr(scorejob, "run_score", lambda events, scheme, as_of=None, **kw:
+                        original(events, scheme, as_of=as_of - 30, **kw))
+    outcome = agreement.simulate_and_score_agree(TINY)
+    assert not outcome.passed
+    assert "score" in outcome.note
+
+
+@pytest.mark.slow
+def test_the_determinism_check_fails_when_the_two_runs_differ():
+    assert not agreement.same_results_whatever_the_threads(TINY, seeds=(1, 2)).passed
+
+
+def test_validate_writes_its_table_and_exits_1_when_a_check_fails(tmp_path, monkeypatch):
+    result = CliRunner().invoke(app, ["validate", "--quick", "--only", "rongcheng_rules", "--only", "fico_rules",
+                                      "--out", str(tmp_path / "v")])
+    assert result.exit_code == 0, result.output
+    csv_text = (tmp_path / "v" / "validation.csv").read_text()
+    assert csv_text.splitlines()[0].startswith("check,claim,source,measures,measured,expected,passed")
+    assert csv_text.count(",pass,") == 2
+    assert "2 of 2 checks pass" in (tmp_path / "v" / "validation.html").read_text()
+
+    monkeypatch.setattr(facts, "load_scheme", lambda name: preset_scheme(name, lambda d: d.update(reasons=6)))
+    result = CliRunner().invoke(app, ["validate", "--quick", "--only", "fico_rules", "--out", str(tmp_path / "w")])
+    assert result.exit_code == 1
+    assert "failing: fico_rules" in result.output
+    assert ",fail," in (tmp_path / "w" / "validation.csv").read_text()
+
+
+def test_an_unknown_check_is_refused_with_the_list():
+    result = CliRunner().invoke(app, ["validate", "--only", "gravity"])
+    assert result.exit_code == 2
+    assert "unknown check gravity" in result.output and "rongcheng_rules" in result.output
