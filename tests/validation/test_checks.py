@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from socialcredit.cli import app
 from socialcredit.scheme.loader import scheme_from_data
-from socialcredit.validation import CHECKS, Size
-from socialcredit.validation import agreement, facts, mechanisms
+from socialcredit.validation import CHECKS, Size, agreement, facts, mechanisms
 
 TINY = Size(population=3000, days=120, seeds=3)
 

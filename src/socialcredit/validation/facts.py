@@ -80,7 +80,8 @@ def fico_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
     return rules_outcome([
         ("scale 300-850", (scheme.scale.min, scheme.scale.max) == (300, 850)),
         ("bands 800/740/670/580/300", [t.min for t in scheme.tiers] == [800, 740, 670, 580, 300]),
-        ("at most 4 reasons, inquiries as a 5th", len(reasons) <= 5 and (len(reasons) <= 4 or reasons[4] == "inquiries")),
+        ("at most 4 reasons, inquiries as a 5th",
+         len(reasons) <= 5 and (len(reasons) <= 4 or reasons[4] == "inquiries")),
         ("a late payment over 7 years old no longer counts",
          bool(np.isclose(scored(scheme, late).score[0], scored(scheme, clean).score[0]))),
     ], "FICO 300-850; four key factors + inquiries; FCRA 7-year limit")

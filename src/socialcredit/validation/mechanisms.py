@@ -17,10 +17,7 @@ def _lowers(scenario: str, settings: dict[str, Any], mechanism: str, figure: str
     effects = paired_effects(scenario, base, mechanism, list(range(1, size.seeds + 1)))
     row = next(r for r in effects.table() if r["figure"] == figure)
     low, high = row["low"], row["high"]
-    if raises:
-        passed = low is not None and low > 0
-    else:
-        passed = high is not None and high < 0
+    passed = (low is not None and low > 0) if raises else (high is not None and high < 0)
     interval = f" [{low:+.4g}, {high:+.4g}]" if low is not None else ""
     return Outcome(measured=f"{row['difference']:+.4g}{interval} ({row['with']:.4g} with, {row['without']:.4g} "
                             "without)",
