@@ -188,6 +188,10 @@ def simulate(
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
     err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.population.size:,} people, "
               f"{chosen.run.days} days, seed {chosen.run.seed}", highlight=False)
+    burn_in = chosen.run.burn_in_days
+    if burn_in:
+        err.print(f"first {burn_in:,} days of burn-in before {chosen.run.start} (simulated, not reported)",
+                  highlight=False)
     with _progress("days") as progress:
         setup = progress.add_task("setting up", total=None)
         task_holder: dict[str, object] = {}
@@ -195,8 +199,8 @@ def simulate(
         def on_day(day: int) -> None:
             if "task" not in task_holder:
                 progress.remove_task(setup)
-                task_holder["task"] = progress.add_task("simulating", total=chosen.run.days)
-            progress.update(task_holder["task"], completed=day + 1)  # type: ignore[arg-type]
+                task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
+            progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
 
         run = run_scenario(chosen, scheme, on_day, save_events)
     if counterfactual is not None:

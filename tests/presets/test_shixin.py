@@ -111,8 +111,8 @@ def test_the_scenario_runs_and_reports_the_list():
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_the_scenario_is_calibrated_to_about_1_3_percent_of_adults_listed():
-    # 14.5 million listed in July 2019 of ~1,150 million aged 16+ (the scenario's header). The full
-    # default run (100,000 people) gives 1.31%; a fifth of it, with more sampling noise, stays near.
+    # 14.5 million listed in July 2019 of ~1,150 million aged 16+ (the scenario's header), after the
+    # list's first years as a burn-in; `socialcredit validate` checks it over seeds.
     run = socialcredit.simulate("shixin", population=20_000)
     assert run.summary["days"] == 365
     assert 0.009 < run.summary["lists"]["dishonest_debtor"]["share"] < 0.017

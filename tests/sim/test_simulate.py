@@ -309,3 +309,27 @@ def test_group_counts_block_by_block_equal_one_reduceat(monkeypatch):
     assert counted.sim.metrics.block_ranges is not None
     pd.testing.assert_frame_equal(small_blocks.metrics, counted.metrics, check_exact=True)
     assert counted.metrics["listed.blacklist"].gt(0).any()
+
+
+def test_a_burn_in_runs_before_day_0_and_only_day_0_on_is_reported():
+    plain = simulate(population=3000, days=30, seed=4)
+    burnt = simulate(population=3000, days=30, seed=4, **{"run.burn_in_days": 90})
+    assert burnt.summary["days"] == 30 and burnt.summary["burn_in_days"] == 90
+    assert len(burnt.metrics) == 30
+    assert str(burnt.metrics["date"].iloc[0].date()) == "2025-01-01"
+    # the world carries the burn-in's history: more people listed on day 0 than a fresh start has
+    assert burnt.metrics["listed.blacklist"].iloc[0] > plain.metrics["listed.blacklist"].iloc[0]
+    # tallies count from day 0: a month's acts, not four months'
+    acts = burnt.people["true.payment"].sum() / plain.people["true.payment"].sum()
+    assert acts == pytest.approx(1.0, rel=0.05)
+    assert (burnt.people["days_listed.blacklist"] <= 30).all()
+    # income growth is measured from day 0's income
+    assert abs(burnt.summary["income"]["mean_log_growth"]) < 0.01
+
+
+def test_a_burn_in_run_saves_its_whole_history_and_score_agrees_with_it(tmp_path):
+    from socialcredit.validation import QUICK
+    from socialcredit.validation.agreement import simulate_and_score_agree
+
+    outcome = simulate_and_score_agree(QUICK, overrides={"run.burn_in_days": 60})
+    assert outcome.passed, outcome

@@ -43,8 +43,8 @@ def test_a_documented_rule_check_passes_and_fails_when_the_rule_is_changed(check
 
 
 def test_the_court_list_share_fails_when_the_model_lists_nobody():
-    outcome = facts.shixin_share(Size(population=2000, days=0, seeds=2),
-                                 {"behaviours.judgment_default.rate": 0.0, "behaviours.aggravated_default.rate": 0.0})
+    outcome = facts.shixin_share(TINY, {"behaviours.judgment_default.rate": 0.0, "behaviours.aggravated_default.rate":
+                                        0.0, "run.burn_in_days": 30, "run.days": 30}, people=2000)
     assert not outcome.passed
     assert outcome.value == 0.0
 

@@ -161,6 +161,8 @@ class Metrics:
         self.put(f"parity_difference.{name}", day, float(finite.max() - finite.min()) if finite.size else 0.0)
 
     def step(self, sim: Sim, day: int) -> None:
+        if day < 0:  # a burn-in's days are not reported
+            return
         scores = sim.scores
         slow = day == 0 or day % SLOW_EVERY == SLOW_FROM or day == sim.days - 1
         graph = sim.graph

@@ -23,6 +23,10 @@ class Module(Protocol):
 
     def step(self, sim: Sim, day: int) -> None: ...
 
+# A module may also have `start_reporting(sim)`: called on day 0 after a burn-in (days before day 0
+# are negative), to start its tallies afresh. Modules that only report (metrics, harms) skip the
+# burn-in's days.
+
 
 # DESIGN.md §5: behaviour -> surveillance -> incidents -> scoring -> consequences -> effects ->
 # social response -> appeals -> metrics.
@@ -41,7 +45,13 @@ class Loop:
 
     def run(self, on_day: Callable[[int], None] | None = None) -> None:
         sim = self.sim
-        for day in range(sim.days):
+        for day in range(-sim.burn_in, sim.days):
+            if day == 0 and sim.burn_in:
+                sim.start_reporting()
+                for module in self.modules:
+                    restart = getattr(module, "start_reporting", None)
+                    if restart is not None:
+                        restart(sim)
             for module in self.modules:
                 started = time.perf_counter()
                 module.step(sim, day)

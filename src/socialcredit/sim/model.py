@@ -47,6 +47,7 @@ class Sim:
         self.scheme = scheme
         run = scenario.run
         self.seed, self.chunk, self.days = run.seed, run.chunk, run.days
+        self.burn_in = run.burn_in_days  # days -burn_in..-1 are simulated and not reported
         self.start_time = float((run.start - EPOCH).days)  # event time of day 0
         self.people: People = make_people(scenario.population, scenario.behaviours, self.seed, self.chunk)
         self.n = len(self.people)
@@ -55,7 +56,7 @@ class Sim:
         self.codes = {name: code for code, name in enumerate(scheme.events)}
         appeals = scenario.appeals
         self.contestable = tuple(appeals.kinds or scheme.events) if appeals is not None else ()
-        self.features = IncrementalFeatures(scheme, self.n, start=self.start_time, voidable=self.contestable)
+        self.features = IncrementalFeatures(scheme, self.n, start=self.start_time - self.burn_in, voidable=self.contestable)
         # The rules compiled, for populations where a day's scoring repays compiling them once
         # (see scoring.compiled; the same outcomes to the bit), and what a day's scoring reads.
         self.rules: CompiledRules | None = compile_rules(scheme) if self.n >= COMPILED_RULES_FROM else None
@@ -63,7 +64,7 @@ class Sim:
         self.scores: Scores | None = None       # latest scoring (on the scheme's cadence)
         # The same scheme on genuine records only: what the scores would be if every record were
         # true. Kept only where records can be false; the difference is the harm of false records.
-        self.truth = IncrementalFeatures(scheme, self.n, start=self.start_time) if self.records_can_be_false() \
+        self.truth = IncrementalFeatures(scheme, self.n, start=self.start_time - self.burn_in) if self.records_can_be_false() \
             else None
         self.true_scores: Scores | None = None
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
@@ -95,6 +96,18 @@ class Sim:
         self.surveillance: Surveillance | None = None
         self.incidents: Incidents | None = None
         self.saved_events: list[tuple[int, DayEvents]] | None = None
+
+    def start_reporting(self) -> None:
+        """Day 0 after a burn-in: what is reported counts from now. The world stays as the burn-in
+        left it (records, scores, lists, incomes, ties); the tallies of what happened start afresh,
+        and the starting tier, ties and income are today's."""
+        for counts in (self.true_counts, self.observed_counts, self.false_record_counts,
+                       *self.listed_days.values(), *self.denied_days.values()):
+            counts[...] = 0
+        if self.scores is not None:
+            self.initial_tier = self.scores.tier.copy()
+        self.initial_degree = self.graph.degree.copy()
+        self.people.income_initial[:] = self.people.income
 
     def records_can_be_false(self) -> bool:
         surveillance = self.scenario.surveillance.values()

@@ -16,11 +16,17 @@ STREAMS = {
 }
 
 
+BURN_IN_KEY = 1 << 62
+
+
 def generator(seed: int, stream: str, day: int, chunk: int = 0, part: int | None = None) -> np.random.Generator:
     """The generator of (seed, stream, day, chunk), and of one `part` of it (a kind of act, say)
     when given: parts have streams of their own, so they can be drawn in any order or at once."""
-    # day + 1 so that set-up draws (day -1) stay non-negative, as SeedSequence requires.
-    key = [seed, STREAMS[stream], day + 1, chunk] + ([] if part is None else [part + 1])
+    # day + 1 so that set-up draws (day -1) stay non-negative, as SeedSequence requires; the days of a
+    # burn-in before day 0 (-2 and earlier) far above any real day. (A burn-in's day -1 shares its
+    # key with set-up draws only in name: no set-up draws from a daily stream without a part.)
+    key = [seed, STREAMS[stream], day + 1 if day >= -1 else BURN_IN_KEY - day, chunk] + \
+        ([] if part is None else [part + 1])
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
 
 

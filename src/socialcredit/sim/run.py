@@ -214,6 +214,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "scheme": sim.scheme.id,
         "people": sim.n,
         "days": sim.days,
+        "burn_in_days": sim.burn_in,
         "seed": sim.seed,
         "score": {"mean": float(scores.score.mean()), "p10": float(np.percentile(scores.score, 10)),
                   "p50": float(np.median(scores.score)), "p90": float(np.percentile(scores.score, 90)),
@@ -234,7 +235,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "mobility_stay_share": float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None
         else None,
         "seconds": round(seconds, 3),
-        "person_days_per_second": float(sim.n * sim.days / seconds) if seconds else None,
+        "person_days_per_second": float(sim.n * (sim.burn_in + sim.days) / seconds) if seconds else None,
         "phase_seconds": {k: round(v, 3) for k, v in phase_seconds.items()},
     }
     for name, member in scores.lists.items():

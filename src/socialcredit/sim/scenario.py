@@ -136,6 +136,10 @@ class RunSpec(StrictModel):
     start: dt.date = Field(dt.date(2025, 1, 1), description="Calendar date of day 0 (event times).")
     perception_every_days: int = Field(7, ge=1, description="How often people re-assess what an act would cost "
                                                              "them (deterrence).")
+    burn_in_days: int = Field(0, ge=0, description="Days simulated before day 0 and not reported, so that the run "
+                                                   "starts from the state a scheme that began earlier has reached "
+                                                   "(its records, lists, incomes and ties); reported figures count "
+                                                   "from day 0.")
 
 
 class Scenario(StrictModel):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from .checks import Outcome, Size
 
 
-def simulate_and_score_agree(size: Size) -> Outcome:
+def simulate_and_score_agree(size: Size, overrides: dict[str, Any] | None = None) -> Outcome:
     """A simulation's observed events and ties, scored by `socialcredit score` at the last day, give
     the simulation's final scores, tiers, lists and entitlements to the bit (fico: a lawful scheme)."""
     import socialcredit
@@ -22,7 +23,7 @@ def simulate_and_score_agree(size: Size) -> Outcome:
     from ..scorejob import run_score
 
     run = socialcredit.simulate("fico", population=min(size.population, 5000), days=min(size.days, 120),
-                                save_events=True)
+                                save_events=True, **(overrides or {}))
     with tempfile.TemporaryDirectory() as folder:
         events, relations = Path(folder) / "events.parquet", Path(folder) / "relations.parquet"
         run.write_events(events)

@@ -43,6 +43,13 @@ class Appeals:
             self.factor = factor
         sim.appeals = self
 
+    def start_reporting(self, sim: Sim) -> None:
+        """Appeals filed and decided count from day 0; those still waiting stay in the queue."""
+        self.filed = self.decided = self.upheld = 0
+        self.voided_false = self.voided_true = 0
+        self.waits = []
+        self.filed_by[:] = 0
+
     def step(self, sim: Sim, day: int) -> None:
         spec = self.spec
         if spec is None:

@@ -389,6 +389,10 @@ class Behaviour:
                 parts.append(thin_arrivals(rate, low, high, block_bound, counts, generator_.random(total)))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
+    def start_reporting(self, sim: Sim) -> None:
+        for tally in (self.expected_acts, self.expected_undeterred, self.expected_blocked):
+            tally[:] = 0.0
+
     def chilling(self) -> dict[str, float]:
         """Per kind the scheme deters, the share of acts it suppresses: 1 - expected acts with the
         scheme / expected acts if it did not weigh on them (same people, same days, same lives).

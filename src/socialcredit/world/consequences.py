@@ -40,6 +40,8 @@ class Consequences:
         return listed, denied
 
     def step(self, sim: Sim, day: int) -> None:
+        if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
+            return
         for name, member in sim.listed.items():
             sim.listed_days[name] += member
         for name, denied in sim.denied.items():

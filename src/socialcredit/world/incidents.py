@@ -26,6 +26,9 @@ class Incidents:
         self.corrupted = self.duplicated = self.dropped = 0
         sim.incidents = self
 
+    def start_reporting(self, sim: Sim) -> None:
+        self.corrupted = self.duplicated = self.dropped = 0
+
     def step(self, sim: Sim, day: int) -> None:
         if not self.specs:
             return

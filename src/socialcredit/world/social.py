@@ -89,6 +89,9 @@ class SocialResponse:
         """Who is seen on a disclosed list (ids) and the share of their ties who see them."""
         return seen_on_lists(sim)
 
+    def start_reporting(self, sim: Sim) -> None:
+        self.ties_cut = self.ties_made = 0
+
     def step(self, sim: Sim, day: int) -> None:
         if self.spec.shun_listed > 0 and sim.scores is not None:
             self._shun(sim, day)

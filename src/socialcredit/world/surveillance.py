@@ -76,6 +76,9 @@ class Surveillance:
         self.names = names
         sim.surveillance = self
 
+    def start_reporting(self, sim: Sim) -> None:
+        self.tally = {name: {key: type(value)(0) for key, value in tally.items()} for name, tally in self.tally.items()}
+
     def _someone_else(self, actor: np.ndarray, cumulative: np.ndarray | None, rng: np.random.Generator,
                       district: np.ndarray) -> np.ndarray:
         """A person of the actor's district other than the actor, drawn in proportion to weight
