@@ -56,7 +56,8 @@ class Sim:
         self.codes = {name: code for code, name in enumerate(scheme.events)}
         appeals = scenario.appeals
         self.contestable = tuple(appeals.kinds or scheme.events) if appeals is not None else ()
-        self.features = IncrementalFeatures(scheme, self.n, start=self.start_time - self.burn_in, voidable=self.contestable)
+        first_time = self.start_time - self.burn_in  # event time of the first day simulated
+        self.features = IncrementalFeatures(scheme, self.n, start=first_time, voidable=self.contestable)
         # The rules compiled, for populations where a day's scoring repays compiling them once
         # (see scoring.compiled; the same outcomes to the bit), and what a day's scoring reads.
         self.rules: CompiledRules | None = compile_rules(scheme) if self.n >= COMPILED_RULES_FROM else None
@@ -64,8 +65,7 @@ class Sim:
         self.scores: Scores | None = None       # latest scoring (on the scheme's cadence)
         # The same scheme on genuine records only: what the scores would be if every record were
         # true. Kept only where records can be false; the difference is the harm of false records.
-        self.truth = IncrementalFeatures(scheme, self.n, start=self.start_time - self.burn_in) if self.records_can_be_false() \
-            else None
+        self.truth = IncrementalFeatures(scheme, self.n, start=first_time) if self.records_can_be_false() else None
         self.true_scores: Scores | None = None
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
