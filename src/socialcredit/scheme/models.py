@@ -170,7 +170,9 @@ class Scheme(StrictModel):
     lists: dict[str, str | ListSpec] = Field(default_factory=dict,
                                             description="name: expression, or name: {when: expression, honour: true}")
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
-    reasons: int | Reasons = Field(4, description="How many reason codes: a number, or {count, also}.")
+    reasons: int | Reasons = Field(4, description="How many components to give as reason codes: a number, or "
+                                                  "{count, also}. A tier cap that held the tier down is given "
+                                                  "first, besides these.")
 
     _rules: Rules = PrivateAttr()
 
@@ -209,8 +211,8 @@ class Scheme(StrictModel):
 
     @property
     def reason_width(self) -> int:
-        """The most reason codes a subject can get."""
-        return self.reason_count + len(self.reason_also)
+        """The most reason codes a subject can get: a tier cap's, then the components'."""
+        return (1 if self.tier_caps else 0) + self.reason_count + len(self.reason_also)
 
     @property
     def tier_names(self) -> list[str]:

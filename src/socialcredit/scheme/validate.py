@@ -18,7 +18,7 @@ from .expressions import Expression, Kind, compile_expression, names_in, names_i
 if TYPE_CHECKING:
     from .models import Scheme
 
-RESERVED = {"score", "pre", "tier", "subject", "reasons", "and", "or", "not", "True", "False", "None"}
+RESERVED = {"score", "pre", "tier", "subject", "reasons", "capped_by", "and", "or", "not", "True", "False", "None"}
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
