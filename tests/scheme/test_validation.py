@@ -176,6 +176,7 @@ def test_json_schema_describes_the_format():
     assert {"id", "scale", "events"} <= set(schema["required"])
     assert schema["additionalProperties"] is False
     assert "half_life_days" in schema["$defs"]["Feature"]["properties"]
+    assert "reason code" in schema["$defs"]["TierCap"]["properties"]["name"]["description"]
 
 
 def test_tier_cap_must_name_a_tier_and_read_only_what_comes_before_it(scheme_data):
