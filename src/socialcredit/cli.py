@@ -95,7 +95,8 @@ def score(
 
 
 def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
-    shown = ["subject", "score", "pre", "tier", *scheme.lists, *scheme.entitlements, "reasons"]
+    shown = ["subject", "score", "pre", "tier", *(["capped_by"] if scheme.tier_caps else []), *scheme.lists,
+             *scheme.entitlements, "reasons"]
     rows = table.select(shown).slice(0, limit).to_pylist()
     view = Table(title=f"{scheme.title}: {table.num_rows} subjects", title_justify="left")
     for name in shown:

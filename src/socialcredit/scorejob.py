@@ -31,8 +31,8 @@ def reason_column(scores: Scores) -> pa.Array:
     if codes.shape[1] == 0:
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(scores.n_subjects, dtype=np.int32)),
                                               pa.array([""], type=pa.string()))
-    # Each row of codes as one integer (digits in base components + 1), so np.unique works in 1-D.
-    base = len(scores.reason_components) + 1
+    # Each row of codes as one integer (digits in base codes + 1), so np.unique works in 1-D.
+    base = len(scores.reason_names) + 1
     key = np.zeros(codes.shape[0], dtype=np.int64)
     for column in range(codes.shape[1]):
         key = key * base + (codes[:, column].astype(np.int64) + 1)
@@ -43,7 +43,7 @@ def reason_column(scores: Scores) -> pa.Array:
         unique, inverse = present, position[key]
     else:
         unique, inverse = np.unique(key, return_inverse=True)
-    names = scores.reason_components
+    names = scores.reason_names
     texts = []
     for value in unique.tolist():
         digits = []
@@ -67,16 +67,24 @@ def tier_column(scores: Scores) -> pa.Array:
     return name_column(scores.tier, scores.scheme.tier_names)
 
 
+def capped_by_column(scores: Scores) -> pa.Array:
+    """The reason code of the tier cap that held each tier down, "" where none did."""
+    return name_column(scores.tier_cap, scores.scheme.tier_cap_names)
+
+
 def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:
-    """One row per subject: subject, score, pre, tier, a column per list and entitlement, reasons,
-    then every feature and every component's points (for explanation and cross-checks). Tier and
-    reasons are dictionary columns (few distinct values)."""
+    """One row per subject: subject, score, pre, tier, capped_by (where the scheme has tier caps), a
+    column per list and entitlement, reasons, then every feature and every component's points (for
+    explanation and cross-checks). Tier, capped_by and reasons are dictionary columns (few distinct
+    values)."""
     columns: dict[str, pa.Array] = {
         "subject": subject_ids if isinstance(subject_ids, pa.Array) else pa.array(subject_ids, type=pa.string()),
         "score": pa.array(scores.score),
         "pre": pa.array(scores.pre),
         "tier": tier_column(scores),
     }
+    if scores.scheme.tier_caps:
+        columns["capped_by"] = capped_by_column(scores)
     for name, member in scores.lists.items():
         columns[name] = pa.array(member)
     for name, allowed in scores.entitlements.items():
@@ -117,7 +125,7 @@ def write_table(table: pa.Table, path: str | Path) -> None:
     if path.suffix.lower() in (".parquet", ".pq"):
         # dictionary pages only where values repeat (tiers, reasons); numbers are written plain,
         # 64Ki values at a time rather than 1Ki (6% less time for a million subjects, measured)
-        repeated = [name for name in ("tier", "reasons") if name in table.column_names]
+        repeated = [name for name in ("tier", "capped_by", "reasons") if name in table.column_names]
         pq.write_table(table, partial, use_dictionary=repeated, compression="lz4", write_batch_size=1 << 16)
     else:  # CSV holds plain text
         plain = [pc.cast(column, column.type.value_type) if pa.types.is_dictionary(column.type) else column

@@ -100,6 +100,28 @@ def test_relations_add_subjects_and_network_term(tmp_path, events):
     assert float(rows["dave"]["pre"]) == 780 and float(rows["dave"]["score"]) == 820
 
 
+def test_a_tier_cap_that_holds_the_tier_down_is_a_reason_and_is_named_in_capped_by(tmp_path, events):
+    scheme = tmp_path / "capped.yaml"
+    scheme.write_text((EXAMPLES.parent / "src/socialcredit/presets/lending.yaml").read_text()
+                      .replace("id: lending", "id: capped")
+                      + "tier_caps:\n  - {name: rate_shopping, when: 'inquiries_1y >= 3', at_most: subprime}\n")
+    events = write_csv(tmp_path / "capped.csv", [
+        ["subject", "kind", "time"], ["alice", "payment", "2024-01-05"], ["alice", "payment", "2024-02-05"],
+        *[["alice", "inquiry", f"2024-0{month}-01"] for month in (3, 5, 7)],
+        ["bob", "payment", "2024-01-05"], ["bob", "inquiry", "2024-07-01"]])
+    out = tmp_path / "scores.csv"
+    result = invoke("score", str(events), "-s", str(scheme), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = {row["subject"]: row for row in read_csv(out)}
+    # alice: 780 less 15 for three inquiries: 765, prime by score, held at subprime
+    assert float(rows["alice"]["score"]) == 765 and rows["alice"]["tier"] == "subprime"
+    assert rows["alice"]["capped_by"] == "rate_shopping" and rows["alice"]["rent_without_deposit"] == "false"
+    assert rows["alice"]["reasons"] == "rate_shopping;new_credit"
+    assert rows["bob"]["tier"] == "prime" and rows["bob"]["capped_by"] == "" and rows["bob"]["reasons"] == ""
+    shown = invoke("score", str(events), "-s", str(scheme))
+    assert "capped_by" in shown.output and "rate_shopping;new_credit" in shown.output
+
+
 def test_stdout_table_without_out(events):
     result = invoke("score", str(events), "--scheme", "lending")
     assert result.exit_code == 0

@@ -7,13 +7,18 @@ low grades cost standard loans and public posts. It crosses contexts, so real-pe
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import socialcredit
 from socialcredit.scheme import load_scheme
 from socialcredit.scheme.guards import classify
+from socialcredit.scorejob import run_score, write_table
 from socialcredit.scoring import EventArrays, kind_codes, score_events
+from socialcredit.sim.run import write_people
 
 SCHEME = load_scheme("rongcheng")
 KIND = kind_codes(SCHEME)
@@ -81,12 +86,40 @@ def test_drunk_driving_caps_the_grade_at_c_without_taking_points():
     assert result.lists["key_supervision"].tolist() == [True, False]
 
 
+def test_the_cap_that_holds_a_grade_down_is_the_first_reason():
+    events = [(0, "heroic_act", DAY - 30), (0, "heroic_act", DAY - 20), (0, "drunk_driving", DAY - 10),
+              (0, "traffic_violation", DAY - 5)]
+    result = score(events)
+    assert result.score[0] == 1055 and tier(result) == "C"   # AAA by points
+    assert result.reason_strings()[0] == "drunk_driving;traffic"
+    assert result.explain(0)[0] == {"code": "drunk_driving", "tier_cap": "drunk_driving",
+                                    "when": "drunk_driving_2y >= 1", "at_most": "C", "tier_by_score": "AAA",
+                                    "values": {"drunk_driving_2y": 1.0}}
+
+
+def test_score_output_names_the_cap_behind_a_denied_loan(tmp_path):
+    # `socialcredit score` refuses this scheme for real people; its output is the score job's table.
+    log = tmp_path / "events.csv"
+    log.write_text("subject,kind,time\n"
+                   "wang,heroic_act,2024-03-01\nwang,heroic_act,2024-04-01\nwang,drunk_driving,2024-05-01\n"
+                   "li,heroic_act,2024-03-01\nli,heroic_act,2024-04-01\nli,drunk_driving,2022-01-01\n")
+    out = tmp_path / "scores.csv"
+    write_table(run_score(log, SCHEME).table, out)
+    rows = {row["subject"]: row for row in csv.DictReader(out.open())}
+    assert float(rows["wang"]["score"]) == float(rows["li"]["score"]) == 1060
+    assert rows["wang"]["tier"] == "C" and rows["wang"]["standard_loan_terms"] == "false"
+    assert rows["wang"]["reasons"] == "drunk_driving" and rows["wang"]["capped_by"] == "drunk_driving"
+    # li's drunk driving is past retention (two years): no cap, no reason
+    assert rows["li"]["tier"] == "AAA" and rows["li"]["reasons"] == "" and rows["li"]["capped_by"] == ""
+
+
 def test_the_cap_never_raises_a_grade():
     # 81 tickets: 595 points, grade D; drunk driving (at most C) leaves it D.
     events = [(0, "traffic_violation", DAY - 100 + i) for i in range(81)] + [(0, "drunk_driving", DAY - 1)]
     result = score(events)
     assert result.score[0] == 595
     assert tier(result) == "D"
+    assert result.reason_strings()[0] == "traffic"   # the cap held nothing down: not a reason
     assert not result.entitlements["public_sector_post"][0]   # a D-grade penalty
 
 
@@ -117,3 +150,17 @@ def test_the_scenario_runs_and_reports_the_scheme_lists():
     assert set(run.summary["lists"]) == set(SCHEME.lists)
     assert set(run.summary["entitlements_denied"]) == set(SCHEME.entitlements)
     assert np.isfinite(run.summary["score"]["mean"])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_people_parquet_gives_the_cap_as_the_reason_of_drunk_drivers_held_at_c(tmp_path):
+    # Drunk driving a hundred times as often as the scenario has it, so that a month has some.
+    run = socialcredit.simulate("rongcheng", population=2000, days=30, **{"behaviours.drunk_driving.rate": 0.002})
+    write_people(run.sim, tmp_path / "people.parquet")
+    people = pd.read_parquet(tmp_path / "people.parquet")
+    held = (people["feature.drunk_driving_2y"] >= 1) & (people["score"] >= 850)   # B or better by points
+    assert held.sum() >= 10
+    assert people.loc[held, "reasons"].str.fullmatch(r"drunk_driving(;.*)?").all()
+    assert (people.loc[held, "tier"] == "C").all() and (people.loc[held, "capped_by"] == "drunk_driving").all()
+    others = people.loc[~held, "reasons"].str.split(";")
+    assert not others.map(lambda codes: "drunk_driving" in codes).any()

@@ -85,4 +85,4 @@ def test_tier_cap_reading_a_special_category_is_refused(scheme_data):
     scheme_data["features"]["protests"] = {"count": "protest"}
     scheme_data["tier_caps"] = [{"when": "protests > 0", "at_most": "C"}]
     reasons = classify(scheme_from_data(scheme_data)).refusals
-    assert any(r.startswith("tier cap 0 ('protests > 0') reads special-category events") for r in reasons)
+    assert any(r.startswith("tier cap 'cap_protests' ('protests > 0') reads special-category events") for r in reasons)

@@ -176,6 +176,7 @@ def test_json_schema_describes_the_format():
     assert {"id", "scale", "events"} <= set(schema["required"])
     assert schema["additionalProperties"] is False
     assert "half_life_days" in schema["$defs"]["Feature"]["properties"]
+    assert "reason code" in schema["$defs"]["TierCap"]["properties"]["name"]["description"]
 
 
 def test_tier_cap_must_name_a_tier_and_read_only_what_comes_before_it(scheme_data):
@@ -185,6 +186,61 @@ def test_tier_cap_must_name_a_tier_and_read_only_what_comes_before_it(scheme_dat
     assert "cannot read tier or lists" in only_problem(scheme_data)
     scheme_data["tier_caps"] = [{"when": "late_24m > 0", "at_most": "B"}]
     assert scheme_from_data(scheme_data).rules.tier_caps[0][1] == 1
+
+
+def test_a_tier_caps_name_is_its_reason_code_and_an_unnamed_one_is_named_after_what_it_reads(scheme_data):
+    scheme_data["tier_caps"] = [
+        {"name": "serial_late_payer", "when": "late_24m >= 6", "at_most": "C"},
+        {"when": "late_ratio > 0.5 and paid_24m < 3 or late_ratio > 0.9", "at_most": "B"},
+        {"when": "late_ratio > 0.2 and paid_24m < 5", "at_most": "B"},   # the same names: numbered
+        {"when": "score < 0", "at_most": "C"},
+    ]
+    assert scheme_from_data(scheme_data).tier_cap_names == (
+        "serial_late_payer", "cap_late_ratio_paid_24m", "cap_late_ratio_paid_24m_2", "cap_score")
+
+
+def test_a_default_cap_name_steps_around_the_schemes_names(scheme_data):
+    scheme_data["features"]["cap_late_24m"] = {"count": "late_payment"}
+    scheme_data["tier_caps"] = [{"when": "late_24m >= 6", "at_most": "C"},
+                                {"name": "cap_late_24m_2", "when": "late_24m >= 9", "at_most": "C"}]
+    assert scheme_from_data(scheme_data).tier_cap_names == ("cap_late_24m_3", "cap_late_24m_2")
+
+
+def test_a_tier_caps_name_shares_the_namespace_and_follows_the_name_rules(scheme_data):
+    scheme_data["tier_caps"] = [{"name": "payment_history", "when": "late_24m >= 6", "at_most": "C"}]
+    problem = only_problem(scheme_data)
+    assert "tier_caps[0].name: the name 'payment_history' is already used in components" in problem
+    assert "share one namespace" in problem
+    scheme_data["tier_caps"] = [{"name": "late", "when": "late_24m >= 6", "at_most": "C"},
+                                {"name": "late", "when": "late_24m >= 9", "at_most": "C"}]
+    assert "tier_caps[1].name: the name 'late' is already used in tier_caps" in only_problem(scheme_data)
+    scheme_data["tier_caps"] = [{"name": "Drunk driving", "when": "late_24m >= 6", "at_most": "C"}]
+    assert "tier_caps[0].name: 'Drunk driving' is not a valid tier cap name" in only_problem(scheme_data)
+    scheme_data["tier_caps"] = [{"name": "score", "when": "late_24m >= 6", "at_most": "C"}]
+    assert "tier_caps[0].name: 'score' is a reserved word" in only_problem(scheme_data)
+
+
+def test_a_tier_cap_name_is_located_in_the_yaml():
+    text = SCHEME_WITH_CAP.replace("name: drunk", "name: late_24m")
+    with pytest.raises(SchemeError) as caught:
+        load_scheme_text(text, "s.yaml")
+    (problem,) = caught.value.problems
+    assert problem.render("s.yaml").startswith("s.yaml:11:")
+
+
+SCHEME_WITH_CAP = """\
+id: t
+title: t
+scale: {min: 0, max: 100, base: 50}
+events: {late_payment: {category: financial}}
+features:
+  late_24m: {count: late_payment, window_days: 730}
+tiers:
+  - {name: A, min: 50}
+  - {name: B, min: 0}
+tier_caps:
+  - {name: drunk, when: "late_24m >= 1", at_most: B}
+"""
 
 
 def test_reasons_also_must_name_components(scheme_data):

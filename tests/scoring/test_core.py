@@ -109,9 +109,9 @@ def test_reasons_only_name_components_that_lost_points_up_to_the_limit(scheme_da
     # subject 1: peer at its max (5 stars * 10 = 50), nothing else lost -> no reasons
     assert result.reason_strings().tolist() == ["payment_history;peer", ""]
     assert result.explain(0) == [
-        {"component": "payment_history", "feature": "late_ratio", "value": 1.0, "points": -120.0,
-         "points_lost": 120.0},
-        {"component": "peer", "feature": "stars", "value": 3.0, "points": 30.0, "points_lost": 20.0},
+        {"code": "payment_history", "component": "payment_history", "feature": "late_ratio", "value": 1.0,
+         "points": -120.0, "points_lost": 120.0},
+        {"code": "peer", "component": "peer", "feature": "stars", "value": 3.0, "points": 30.0, "points_lost": 20.0},
     ]
 
 
@@ -153,6 +153,45 @@ def test_tier_cap_holds_the_tier_down_whatever_the_score(scheme_data):
     assert result.tier_names().tolist() == ["A", "B", "C"]
     assert result.tier_cap.tolist() == [-1, 0, 1]
     assert result.lists["blacklist"].tolist() == [False, False, True]  # lists see the capped tier
+
+
+def test_a_cap_that_holds_the_tier_down_is_the_first_reason(scheme_data):
+    scheme_data["events"]["drunk_driving"] = {"category": "conduct"}
+    scheme_data["features"]["drunk_5y"] = {"count": "drunk_driving", "window_days": 1825}
+    scheme_data["tier_caps"] = [{"name": "drunk_driving", "when": "drunk_5y >= 1", "at_most": "B"},
+                                {"when": "drunk_5y >= 2", "at_most": "C"}]
+    scheme_data["reasons"] = 1
+    drunk = 4  # the kind code of drunk_driving
+    events = [(1, PAYMENT, 1), (1, LATE, 1), (1, drunk, 1),                       # 880: B by score, B at most
+              (2, drunk, 1), (2, drunk, 2),                                        # 1000, held at C
+              *[(3, PAYMENT, t) for t in range(10)], (3, LATE, 1), (3, drunk, 1)]  # 960: A, held at B
+    result = scores_for(scheme_data, events, as_of=12, n=4)
+    assert result.score.tolist() == [1000, 880, 1000, 960]
+    assert result.tier_names().tolist() == ["A", "B", "C", "B"]
+    assert result.tier_by_score().tolist() == [0, 1, 0, 0]
+    assert result.reason_names == ("payment_history", "drunk_driving", "cap_drunk_5y")
+    # A cap whose condition holds but whose tier the score gives anyway held nothing down (1); where
+    # several hold, the lowest decided the tier and is the reason (2); the cap comes before the
+    # components, besides the `reasons: 1` of them (3).
+    assert result.reason_strings().tolist() == ["", "payment_history", "cap_drunk_5y",
+                                                "drunk_driving;payment_history"]
+    assert result.capped_by().tolist() == ["", "", "cap_drunk_5y", "drunk_driving"]
+    assert result.reasons.shape == (4, 2)
+    assert result.explain(3) == [
+        {"code": "drunk_driving", "tier_cap": "drunk_driving", "when": "drunk_5y >= 1", "at_most": "B",
+         "tier_by_score": "A", "values": {"drunk_5y": 1.0}},
+        {"code": "payment_history", "component": "payment_history", "feature": "late_ratio", "value": 0.1,
+         "points": -40.0, "points_lost": 40.0},
+    ]
+
+
+def test_a_cap_is_a_reason_even_where_no_component_is(scheme_data):
+    scheme_data["components"] = {}
+    scheme_data["reasons"] = 0
+    scheme_data["tier_caps"] = [{"when": "late_24m >= 1", "at_most": "C"}]
+    result = scores_for(scheme_data, [(0, LATE, 1)], as_of=5, n=2)
+    assert result.reason_strings().tolist() == ["cap_late_24m", ""]
+    assert result.reasons.tolist() == [[0], [-1]]
 
 
 def test_tier_cap_never_raises_a_tier(scheme_data):

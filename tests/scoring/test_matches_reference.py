@@ -61,6 +61,7 @@ class Reference:
     score: list[float] = field(default_factory=list)
     magnitude: list[float] = field(default_factory=list)  # size of the terms summed into each score
     tier: list[int] = field(default_factory=list)
+    tier_cap: list[int] = field(default_factory=list)  # the cap that held the tier down; -1 none
     lists: dict[str, list[bool]] = field(default_factory=dict)
     entitlements: dict[str, list[bool]] = field(default_factory=dict)
     reasons: list[list[str]] = field(default_factory=list)
@@ -161,10 +162,40 @@ def best_points(component: dict[str, Any]) -> float:
     return float(component["max"]) if component.get("max") is not None else 0.0
 
 
+def names_read(tree: Tree) -> list[str]:
+    """The names a tree reads, in the order its rendering shows them."""
+    if tree[0] == "num":
+        return [tree[1]]
+    if tree[0] in ("tier", "list"):
+        return ["tier"] if tree[0] == "tier" else [tree[1]]
+    return [name for part in tree[1:] for name in names_read(part)]
+
+
+def cap_codes(data: dict[str, Any], cap_trees: list[Tree]) -> list[str]:
+    """Each cap's reason code: its name, else 'cap_' and the names it reads (first appearance), then
+    '_2', '_3'... until free of the scheme's names and earlier codes (README, Tiers)."""
+    taken = {*data.get("features", {}), *data.get("components", {}), *data.get("lists", {}),
+             *data.get("entitlements", {}), *(cap["name"] for cap in data.get("tier_caps", []) if "name" in cap)}
+    codes = []
+    for cap, tree in zip(data.get("tier_caps", []), cap_trees, strict=True):
+        if "name" in cap:
+            codes.append(cap["name"])
+            continue
+        stem = "_".join(["cap", *dict.fromkeys(names_read(tree))])
+        code, suffix = stem, 2
+        while code in taken:
+            code, suffix = f"{stem}_{suffix}", suffix + 1
+        taken.add(code)
+        codes.append(code)
+    return codes
+
+
 def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, int]], n: int, as_of: float,
-              trees: dict[str, dict[str, Tree]] | None = None) -> Reference:
+              trees: dict[str, Any] | None = None) -> Reference:
     """DESIGN.md §4, one subject and one event at a time."""
-    trees = trees or {"lists": {}, "entitlements": {}}
+    trees = trees or {"lists": {}, "entitlements": {}, "tier_caps": []}
+    caps = list(zip(data.get("tier_caps", []), trees.get("tier_caps", []), strict=True))
+    codes = cap_codes(data, [tree for _, tree in caps])
     ref = Reference()
     kinds = list(data["events"])
     retention = data.get("retention_days")
@@ -226,11 +257,17 @@ def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, 
             ref.watch(score, item["min"], magnitude)
             if tier == -1 and score >= item["min"]:
                 tier = index
-        ref.tier.append(tier)
-
         env: dict[str, Any] = {name: values[subject] for name, values in ref.features.items()}
         env.update({name: values[subject] for name, values in ref.components.items()})
-        env.update(score=score, pre=ref.pre[subject], tier=len(tiers) - 1 - tier)
+        env.update(score=score, pre=ref.pre[subject])
+        held = -1
+        for index, (cap, tree) in enumerate(caps):  # each holds the tier at its at_most or below
+            highest = tiers.index(cap["at_most"])
+            if evaluate(tree, env, magnitude, tiers, ref) and tier < highest:
+                tier, held = highest, index
+        ref.tier.append(tier)
+        ref.tier_cap.append(held)
+        env.update(tier=len(tiers) - 1 - tier)
         for name in data.get("lists", {}):  # lists only read lists declared before them
             env[name] = evaluate(trees["lists"][name], env, magnitude, tiers, ref)
             ref.lists[name].append(env[name])
@@ -246,7 +283,7 @@ def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, 
             for b in lost:
                 ref.watch(lost[a], lost[b], abs(lost[a]) + abs(lost[b]))
         ranked = sorted((name for name in lost if lost[name] > 0), key=lambda name: (-lost[name], name))
-        ref.reasons.append(ranked[: data.get("reasons", 4)])
+        ref.reasons.append(([codes[held]] if held >= 0 else []) + ranked[: data.get("reasons", 4)])
     return ref
 
 
@@ -265,12 +302,13 @@ def run_core(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, i
 
 
 def reason_names(scores: Scores) -> list[list[str]]:
-    """The reason codes of every subject as component names; checks that NO_REASON only pads the end."""
+    """The reason codes of every subject as names (a tier cap's, components'); checks that NO_REASON
+    only pads the end."""
     out = []
     for row in scores.reasons.tolist():
         codes = [code for code in row if code != NO_REASON]
         assert row == codes + [NO_REASON] * (len(row) - len(codes)), row
-        out.append([scores.reason_components[code] for code in codes])
+        out.append([scores.reason_names[code] for code in codes])
     return out
 
 
@@ -302,8 +340,8 @@ def expression_trees(draw: st.DrawFn, numbers: dict[str, st.SearchStrategy[float
 
 
 @st.composite
-def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]]:
-    """A random valid scheme as data, with the trees of its lists and entitlements."""
+def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A random valid scheme as data, with the trees of its tier caps, lists and entitlements."""
     kinds = [f"k{i}" for i in range(draw(st.integers(1, 4)))]
     low = draw(st.integers(-200, 0))
     high = low + draw(st.integers(1, 600))
@@ -374,7 +412,15 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
     scores = st.integers(max(low, base - 120), min(high, base + 120)).map(float) | st.just(float(base))
     numbers: dict[str, st.SearchStrategy[float]] = {name: halves for name in [*features, *components]}
     numbers.update(score=scores, pre=scores)
-    trees: dict[str, dict[str, Tree]] = {"lists": {}, "entitlements": {}}
+    trees: dict[str, Any] = {"lists": {}, "entitlements": {}, "tier_caps": []}
+    if len(tiers) > 1:  # caps read what comes before the tier: features, components, score and pre
+        for i in range(draw(st.integers(0, 3) | st.integers(1, 3))):
+            tree = draw(expression_trees(numbers, [], [], depth=1))
+            cap = {"when": render(tree), "at_most": draw(st.sampled_from(tiers[1:] or tiers))}  # below the top
+            if draw(st.booleans()):
+                cap["name"] = f"n{i}"
+            trees["tier_caps"].append(tree)
+            data.setdefault("tier_caps", []).append(cap)
     for i in range(draw(st.integers(0, 3))):
         trees["lists"][f"l{i}"] = draw(expression_trees(numbers, tiers, list(trees["lists"])))
     for i in range(draw(st.integers(0, 3))):
@@ -388,7 +434,7 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, dict[str, Tree]]
 @dataclass
 class Case:
     data: dict[str, Any]
-    trees: dict[str, dict[str, Tree]]
+    trees: dict[str, Any]
     events: list[Event]
     pairs: list[tuple[int, int]]
     n: int
@@ -451,9 +497,15 @@ def test_score_events_matches_reference(case: Case) -> None:
             event("a feature value lies exactly on a bin's upto")
     if any(score == tier["min"] for score in expected.score for tier in case.data.get("tiers", [])[:-1]):
         event("a score lies exactly on a tier's min")
+    ranked = [[name for name in names if name in expected.components] for names in expected.reasons]
     if any(len(names) > 1 and len({expected.components[name][subject] for name in names}) < len(names)
-           for subject, names in enumerate(expected.reasons)):
+           for subject, names in enumerate(ranked)):
         event("reason codes include components with equal points")
+    if any(held >= 0 for held in expected.tier_cap):
+        event("a tier cap holds a tier down")
+    if any(held < 0 and tier >= 0 and case.data.get("tier_caps") for held, tier in zip(expected.tier_cap,
+                                                                                         expected.tier, strict=True)):
+        event("a scheme with tier caps leaves a tier as its score gives it")
     got = run_core(case.data, case.events, case.pairs, case.n, case.as_of)
 
     assert got.n_subjects == case.n
@@ -464,9 +516,10 @@ def test_score_events_matches_reference(case: Case) -> None:
     assert all(map(close, got.pre.tolist(), expected.pre, expected.magnitude)), (got.pre, expected.pre)
     assert all(map(close, got.score.tolist(), expected.score, expected.magnitude)), (got.score, expected.score)
     assert got.tier.tolist() == expected.tier
+    assert got.tier_cap.tolist() == expected.tier_cap
     assert {name: v.tolist() for name, v in got.lists.items()} == expected.lists
     assert {name: v.tolist() for name, v in got.entitlements.items()} == expected.entitlements
-    assert got.reasons.shape == (case.n, case.data["reasons"])
+    assert got.reasons.shape == (case.n, case.data["reasons"] + bool(case.data.get("tier_caps")))
     assert reason_names(got) == expected.reasons
 
 

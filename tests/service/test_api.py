@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from socialcredit.scheme import load_scheme
 from socialcredit.service.api import create_app
 from socialcredit.service.core import MAX_BATCH
 
-from .conftest import Keys
+from .conftest import Keys, database_url, open_service
 
 H = Keys.header
 
@@ -161,3 +162,45 @@ def test_stats_and_openapi(api):
     spec = client.get("/openapi.json").json()
     assert "/v1/subjects/{subject}/entitlements/{action}" in spec["paths"]
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+@pytest.fixture
+def rongcheng(backend, tmp_path):
+    # `serve` refuses Rongcheng's scheme for real people (it crosses contexts); the service runs it here
+    # to check what a capped grade's explanation says.
+    service, keys = open_service(database_url(backend, tmp_path), load_scheme("rongcheng"))
+    client = TestClient(create_app(service))
+    events = [{"id": "h1", "subject": "bob", "kind": "heroic_act", "time": "2024-06-01"},
+              {"id": "h2", "subject": "bob", "kind": "heroic_act", "time": "2024-07-01"},
+              {"id": "t1", "subject": "bob", "kind": "traffic_violation", "time": "2024-08-01"},
+              {"id": "dd1", "subject": "bob", "kind": "drunk_driving", "time": "2024-09-01"},
+              {"id": "h3", "subject": "li", "kind": "heroic_act", "time": "2024-06-01"}]
+    assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
+    yield client, keys
+    service.engine.dispose()
+
+
+def test_a_loan_denied_by_a_capped_grade_names_the_cap(rongcheng):
+    client, keys = rongcheng
+    check = client.get("/v1/subjects/bob/entitlements/standard_loan_terms", headers=H(keys.bob)).json()
+    assert check["allowed"] is False
+    because = check["because"]
+    # 1055 points (AAA), held at C by drunk driving: the cap decided the grade that denies the loan
+    assert because["score"] == 1055 and because["tier"] == "C"
+    assert because["tier_cap"] == {"code": "drunk_driving", "tier_cap": "drunk_driving",
+                                   "when": "drunk_driving_2y >= 1", "at_most": "C", "tier_by_score": "AAA",
+                                   "values": {"drunk_driving_2y": 1.0}}
+    assert "dd1" in check["appeal"]["events_you_can_contest"]
+    assert [r["component"] for r in because["components"]] == ["traffic"]
+    # li, not capped, gets the loan; bob's heating discount (AAA only) is denied by the cap too
+    assert client.get("/v1/subjects/li/entitlements/standard_loan_terms", headers=H(keys.operator)).json()["allowed"]
+    heating = client.get("/v1/subjects/bob/entitlements/heating_discount", headers=H(keys.operator)).json()
+    assert heating["because"]["tier_cap"]["code"] == "drunk_driving"
+
+
+def test_a_capped_subjects_record_gives_the_cap_as_the_first_reason(rongcheng):
+    client, keys = rongcheng
+    record = client.get("/v1/subjects/bob", headers=H(keys.bob)).json()
+    assert record["tier"] == "C" and record["capped_by"] == "drunk_driving"
+    assert [r["code"] for r in record["reasons"]] == ["drunk_driving", "traffic"]
+    assert client.get("/v1/subjects/li", headers=H(keys.operator)).json()["capped_by"] is None

@@ -41,6 +41,7 @@ components:
   clean: {feature: clean_days, bins: [{upto: 7, points: -20}, {points: 0}]}
 network: {weight: 0.3}
 tiers: [{name: good, min: 700}, {name: fair, min: 600}, {name: poor, min: 0}]
+tier_caps: [{when: "stars < 2.5", at_most: fair}]   # unnamed: its reason code is cap_stars
 lists: {watch: "tier <= 'poor' or late >= 2"}
 entitlements:
   credit: {allow: "not watch", context: financial, uses: [social]}
@@ -176,6 +177,9 @@ def test_one_core_three_jobs_simulation_agrees_with_score(lawful, tmp_path):
     assert (scored["tier"] == people["tier"]).all()
     assert (scored["watch"] == people["listed.watch"]).all()
     assert (scored["credit"] == people["allowed.credit"]).all()
+    assert (scored["capped_by"] == people["capped_by"]).all()
+    capped = people["capped_by"] == "cap_stars"
+    assert capped.any() and people.loc[capped, "reasons"].str.startswith("cap_stars").all()
     mismatch = scored["reasons"] != people["reasons"]
     assert not mismatch.any(), pd.concat([scored["reasons"], people["reasons"]], axis=1)[mismatch].head()
     missing = people.index.difference(scored.index)  # no events and no ties: the base score

@@ -249,3 +249,13 @@ def names_in(source: str) -> set[str]:
     except SyntaxError:
         return set()
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def names_in_order(source: str) -> list[str]:
+    """The names an expression mentions, each once, in the order they first appear in the text."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    found = sorted((node.lineno, node.col_offset, node.id) for node in ast.walk(tree) if isinstance(node, ast.Name))
+    return list(dict.fromkeys(name for _, _, name in found))

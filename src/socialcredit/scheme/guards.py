@@ -79,8 +79,8 @@ def classify(scheme: Scheme) -> Classification:
     for index, (expression, _) in enumerate(scheme.rules.tier_caps):
         read = deps_of(expression, deps) & special
         if read:
-            refusals.append(f"tier cap {index} ('{expression.source}') reads special-category events: "
-                            f"{_describe(scheme, read)}")
+            refusals.append(f"tier cap '{scheme.tier_cap_names[index]}' ('{expression.source}') reads "
+                            f"special-category events: {_describe(scheme, read)}")
     for name, entitlement in scheme.entitlements.items():
         read = deps[f"entitlement:{name}"]
         if read & special:

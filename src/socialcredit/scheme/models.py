@@ -126,6 +126,11 @@ class TierCap(StrictModel):
     """A condition that holds a subject's tier down, whatever their score (Rongcheng: drunk driving
     makes one grade C at best)."""
 
+    name: str | None = Field(None, description="The reason code given where this cap holds a tier below what the "
+                                               "score gives (it shares the namespace of features, components, lists "
+                                               "and entitlements). Default: 'cap_' and the names `when` reads, in "
+                                               "the order they first appear, joined by '_' (then '_2', '_3'... "
+                                               "where that is taken).")
     when: str = Field(description="Expression over features, components, score and pre.")
     at_most: str = Field(description="The highest tier a subject meeting `when` may have.")
 
@@ -160,11 +165,14 @@ class Scheme(StrictModel):
     components: dict[str, Component] = Field(default_factory=dict)
     network: Network | None = None
     tiers: list[Tier] = Field(default_factory=list)
-    tier_caps: list[TierCap] = Field(default_factory=list, description="Conditions that cap the tier.")
+    tier_caps: list[TierCap] = Field(default_factory=list, description="Conditions that cap the tier; a cap that "
+                                                                       "holds a tier down is the first reason code.")
     lists: dict[str, str | ListSpec] = Field(default_factory=dict,
                                             description="name: expression, or name: {when: expression, honour: true}")
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
-    reasons: int | Reasons = Field(4, description="How many reason codes: a number, or {count, also}.")
+    reasons: int | Reasons = Field(4, description="How many components to give as reason codes: a number, or "
+                                                  "{count, also}. A tier cap that held the tier down is given "
+                                                  "first, besides these.")
 
     _rules: Rules = PrivateAttr()
 
@@ -203,9 +211,15 @@ class Scheme(StrictModel):
 
     @property
     def reason_width(self) -> int:
-        """The most reason codes a subject can get."""
-        return self.reason_count + len(self.reason_also)
+        """The most reason codes a subject can get: a tier cap's, then the components'."""
+        return (1 if self.tier_caps else 0) + self.reason_count + len(self.reason_also)
 
     @property
     def tier_names(self) -> list[str]:
         return [tier.name for tier in self.tiers]
+
+    @property
+    def tier_cap_names(self) -> tuple[str, ...]:
+        """The reason code of each tier cap, in the scheme's order: its name, or the default made
+        from its condition."""
+        return self.rules.tier_cap_names

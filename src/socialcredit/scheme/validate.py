@@ -13,12 +13,12 @@ from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING
 
 from .errors import ExpressionError, Path, Problem, SchemeError, suggest
-from .expressions import Expression, Kind, compile_expression, names_in
+from .expressions import Expression, Kind, compile_expression, names_in, names_in_order
 
 if TYPE_CHECKING:
     from .models import Scheme
 
-RESERVED = {"score", "pre", "tier", "subject", "reasons", "and", "or", "not", "True", "False", "None"}
+RESERVED = {"score", "pre", "tier", "subject", "reasons", "capped_by", "and", "or", "not", "True", "False", "None"}
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -31,6 +31,7 @@ class Rules:
     lists: Mapping[str, Expression]
     entitlements: Mapping[str, Expression]
     tier_caps: tuple[tuple[Expression, int], ...] = ()  # (condition, index of the highest tier allowed)
+    tier_cap_names: tuple[str, ...] = ()    # each cap's reason code (its name, or the default), as tier_caps
 
 
 def _check_name(name: str, path: Path, what: str, problems: list[Problem]) -> None:
@@ -179,7 +180,37 @@ def name_kinds(scheme: Scheme, problems: list[Problem] | None = None) -> dict[st
             owners[name] = section
             if kind is not None:
                 kinds[name] = kind
+    for index, cap in enumerate(scheme.tier_caps):
+        if cap.name is None:
+            continue
+        if cap.name in owners:
+            problems.append(Problem(("tier_caps", index, "name"), f"the name '{cap.name}' is already used in "
+                                    f"{owners[cap.name]}", "features, components, lists, entitlements and tier "
+                                    "caps share one namespace (a cap's name is a reason code, beside the "
+                                    "components'); rename one"))
+            continue
+        owners[cap.name] = "tier_caps"
     return kinds
+
+
+def tier_cap_names(scheme: Scheme) -> tuple[str, ...]:
+    """Each tier cap's reason code: its name, else 'cap_' and the names its condition reads in the
+    order they first appear, joined by '_' ('cap' where it reads none), then '_2', '_3'... until
+    the code is free (not a name of the scheme nor an earlier cap's code)."""
+    taken = {*scheme.features, *scheme.components, *scheme.lists, *scheme.entitlements,
+             *(cap.name for cap in scheme.tier_caps if cap.name is not None)}
+    codes: list[str] = []
+    for cap in scheme.tier_caps:
+        if cap.name is not None:
+            codes.append(cap.name)
+            continue
+        stem = "_".join(["cap", *names_in_order(cap.when)])
+        code, suffix = stem, 2
+        while code in taken:
+            code, suffix = f"{stem}_{suffix}", suffix + 1
+        taken.add(code)
+        codes.append(code)
+    return tuple(codes)
 
 
 def _compile(source: str, path: Path, kinds: Mapping[str, Kind], scheme: Scheme,
@@ -224,6 +255,8 @@ def check_scheme(scheme: Scheme) -> Rules:
     # A cap decides the tier, so it reads what comes before the tier: features, components, score, pre.
     before_tier = {name: kind for name, kind in kinds.items() if name != "tier" and kind is not Kind.BOOL}
     for index, cap in enumerate(scheme.tier_caps):
+        if cap.name is not None:
+            _check_name(cap.name, ("tier_caps", index, "name"), "tier cap", problems)
         if not scheme.tiers:
             problems.append(Problem(("tier_caps",), "tier caps need tiers", "define tiers:, or remove tier_caps:"))
             break
@@ -251,4 +284,5 @@ def check_scheme(scheme: Scheme) -> Rules:
         lists={name: expr for name, expr in lists.items() if expr is not None},
         entitlements={name: expr for name, expr in entitlements.items() if expr is not None},
         tier_caps=tuple(caps),
+        tier_cap_names=tier_cap_names(scheme),
     )

@@ -45,26 +45,42 @@ class Scores:
 
     @property
     def reason_components(self) -> tuple[str, ...]:
-        """Component names in name order: what the codes in `reasons` index."""
+        """Component names in name order: the first codes of `reason_names`."""
         return tuple(sorted(self.scheme.components))
+
+    @property
+    def reason_names(self) -> tuple[str, ...]:
+        """What the codes in `reasons` index: the components in name order, then the tier caps'
+        reason codes in the scheme's order."""
+        return (*self.reason_components, *self.scheme.tier_cap_names)
 
     @cached_property
     def reasons(self) -> np.ndarray:
-        """(n, scheme.reason_width) index into `reason_components`, -1 = none. Computed when first asked
+        """(n, scheme.reason_width) index into `reason_names`, -1 = none. Computed when first asked
         for: a simulation step that only needs outcomes never pays for explanations."""
         if self.scheme.components and not self.components:
             raise ValueError("these scores were made without detail (score_slices(detail=False)): no components to "
                              "explain; score with detail=True")
-        return reason_codes(self.scheme, self.components, self.n_subjects)
+        return reason_codes(self.scheme, self.components, self.n_subjects, self.tier_cap)
 
     def tier_names(self) -> np.ndarray:
         """The tier name of every subject (empty strings where the scheme has no tiers)."""
         names = np.array([*self.scheme.tier_names, ""], dtype=object)
         return names[self.tier]
 
+    def tier_by_score(self) -> np.ndarray:
+        """The tier index each subject's score alone gives, before any tier cap."""
+        return tier_index(self.scheme, self.score)
+
+    def capped_by(self) -> np.ndarray:
+        """The reason code of the tier cap that held each subject's tier down ("" where none did)."""
+        names = np.array([*self.scheme.tier_cap_names, ""], dtype=object)
+        return names[self.tier_cap]
+
     def reason_strings(self, separator: str = ";") -> np.ndarray:
-        """Per subject, the components that lost points, most first, joined by `separator`."""
-        names = np.array([*self.reason_components, ""], dtype=object)  # -1 picks the trailing ""
+        """Per subject, the reason codes joined by `separator`: the tier cap that held the tier down,
+        then the components that lost points, most first."""
+        names = np.array([*self.reason_names, ""], dtype=object)  # -1 picks the trailing ""
         joined = np.full(self.n_subjects, "", dtype=object)
         for column in range(self.reasons.shape[1]):
             part = names[self.reasons[:, column]]
@@ -73,15 +89,24 @@ class Scores:
         return joined
 
     def explain(self, subject: int) -> list[dict[str, object]]:
-        """The reason codes of one subject: component, its feature and value, points, points lost."""
+        """The reason codes of one subject, each with its `code`: for a tier cap that held the tier
+        down, its condition, the tier it allows at most, the tier the score alone gives and the
+        values the condition read; for a component, its feature and value, points and points lost."""
         out = []
+        components = len(self.reason_components)
         for code in self.reasons[subject]:
             if code == NO_REASON:
                 break
-            name = self.reason_components[code]
+            name = self.reason_names[code]
+            if code >= components:  # the tier cap, first
+                cap = self.explain_cap(subject)
+                assert cap is not None
+                out.append(cap)
+                continue
             component = self.scheme.components[name]
             points = float(self.components[name][subject])
             out.append({
+                "code": name,
                 "component": name,
                 "feature": component.feature,
                 "value": float(self.features[component.feature][subject]),
@@ -89,6 +114,23 @@ class Scores:
                 "points_lost": component.best_points() - points,
             })
         return out
+
+    def explain_cap(self, subject: int) -> dict[str, object] | None:
+        """The tier cap that held one subject's tier down, as `explain` gives it; None where none did."""
+        index = int(self.tier_cap[subject])
+        if index < 0:
+            return None
+        condition, highest = self.scheme.rules.tier_caps[index]
+        values = {"score": self.score, "pre": self.pre, **self.features, **self.components}
+        by_score = int(tier_index(self.scheme, self.score[subject:subject + 1])[0])
+        return {
+            "code": self.scheme.tier_cap_names[index],
+            "tier_cap": self.scheme.tier_cap_names[index],
+            "when": condition.source,
+            "at_most": self.scheme.tier_names[highest],
+            "tier_by_score": self.scheme.tier_names[by_score],
+            "values": {name: float(values[name][subject]) for name in sorted(condition.names)},
+        }
 
 
 def component_points(component: Component, value: np.ndarray) -> np.ndarray:
@@ -121,21 +163,32 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
     return (len(scheme.tiers) - 1 - rank).astype(np.int16)
 
 
-def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """Components ranked by points lost (largest first, ties by name), only those that lost points,
-    at most `reasons`; then the `also` components that lost points but were not among them. Codes
-    index the component names in name order; NO_REASON pads the end of each row."""
+def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int,
+                 tier_cap: np.ndarray | None = None) -> np.ndarray:
+    """The tier cap that held the tier down (`tier_cap`: its index in the scheme's caps, -1 none),
+    first: it, not points, decided the tier. Then components ranked by points lost (largest first,
+    ties by name), only those that lost points, at most `reasons`; then the `also` components that
+    lost points but were not among them. Codes index the component names in name order, then the
+    caps in the scheme's order; NO_REASON pads the end of each row."""
     names = tuple(sorted(scheme.components))
-    width = scheme.reason_width
+    width = scheme.reason_count + len(scheme.reason_also)  # the components' codes
     limit = min(scheme.reason_count, len(names))
     if not width or not n or not names:
-        return np.full((n, width), NO_REASON, dtype=np.int16)
-    best = np.array([scheme.components[c].best_points() for c in names], dtype=np.float64)
-    points = np.stack([np.asarray(components[c], dtype=np.float64) for c in names])  # a row per component
-    also = np.array([names.index(name) for name in scheme.reason_also], dtype=np.int64)
-    codes = np.empty((n, width), dtype=np.int16)
-    parallel_map(lambda part: rank_reasons(points, best, limit, also, codes, part.start, part.stop), slices(n))
-    return codes
+        ranked = np.full((n, width), NO_REASON, dtype=np.int16)
+    else:
+        best = np.array([scheme.components[c].best_points() for c in names], dtype=np.float64)
+        points = np.stack([np.asarray(components[c], dtype=np.float64) for c in names])  # a row per component
+        also = np.array([names.index(name) for name in scheme.reason_also], dtype=np.int64)
+        ranked = np.empty((n, width), dtype=np.int16)
+        parallel_map(lambda part: rank_reasons(points, best, limit, also, ranked, part.start, part.stop), slices(n))
+    if not scheme.tier_caps:
+        return ranked
+    if tier_cap is None:
+        raise ValueError(f"scheme '{scheme.id}' has tier caps: give the cap that held each tier (Scores.tier_cap)")
+    capped = tier_cap >= 0
+    pad = np.full((n, 1), NO_REASON, dtype=np.int16)
+    cap_code = np.where(capped, len(names) + tier_cap, NO_REASON).astype(np.int16)[:, None]
+    return np.where(capped[:, None], np.hstack([cap_code, ranked]), np.hstack([ranked, pad]))
 
 
 def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray],

@@ -352,6 +352,7 @@ class Service:
             "subject": subject, "scheme": self.scheme.id, "scheme_version": self.scheme.version,
             "as_of": days_to_text(as_of), "as_of_days": as_of,
             "score": float(scores.score[i]), "pre": float(scores.pre[i]), "tier": str(tier),
+            "capped_by": scores.capped_by()[i] or None,
             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
             "entitlements": {name: bool(allowed[i]) for name, allowed in scores.entitlements.items()},
             "components": {name: float(points[i]) for name, points in scores.components.items()},
@@ -407,13 +408,17 @@ class Service:
         kinds: set[str] = set()
         for name in names:
             kinds |= self.dependencies.get(name, set())
-        reasons = [r for r in scores.explain(i)]
         events = session.execute(CONTESTABLE, {"subject": subject, "kinds": sorted(kinds), "as_of": as_of}).all()
-        return {
+        because: dict[str, Any] = {
             "rule": expression.source, "lists": lists, "tier": str(scores.tier_names()[i]),
-            "score": float(scores.score[i]), "components": reasons,
+            "score": float(scores.score[i]), "components": [r for r in scores.explain(i) if "component" in r],
             "events": [self._event_json(e) for e in events],
         }
+        # Where the rule (or a list it follows) reads the tier, a cap that held the tier down decided it.
+        cap = scores.explain_cap(i) if "tier" in names else None
+        if cap is not None:
+            because["tier_cap"] = cap
+        return because
 
     @staticmethod
     def _event_json(e: Any) -> dict[str, Any]:  # an Event, or a row of EVENT_COLUMNS

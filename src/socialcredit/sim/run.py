@@ -139,6 +139,8 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
         "tier": name_column(scores.tier, scheme.tier_names),
         "tier_initial": name_column(initial_tier[part], scheme.tier_names),
     }
+    if scheme.tier_caps:  # the cap that held the tier down, as `score` writes it
+        columns["capped_by"] = name_column(scores.tier_cap, scheme.tier_cap_names)
     for name, member in scores.lists.items():
         columns[f"listed.{name}"] = member
         columns[f"days_listed.{name}"] = sim.listed_days[name][part]
