@@ -3,6 +3,7 @@ scores that true records would give; appeals that clear them; disparities; chill
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -279,6 +280,29 @@ def test_the_report_leads_with_the_harms(camera_run, tmp_path):
     assert "people listed because of acts they did not do" in html
     assert "disparate impact" in html and "chilling of &#39;posting&#39;" in html
     assert html.index("Wrongful listings and sanctions over time") > harms
+
+
+def test_the_report_leads_the_harms_with_the_relative_risks_of_wrongful_harms(camera_run, tmp_path):
+    html = camera_run.report(tmp_path / "report.html").read_text()
+    flagged = camera_run.summary["harms"]["relative_risks"]["wrongly_listed"]["relative_risk"]["minority"]
+    assert flagged["flagged"]
+    words = re.search(r"The minority is ([\d,.]+)x \(([\d,.]+)-([\d,.]+)x\) as likely as the majority to be "
+                      "wrongly listed", html)
+    assert words is not None
+    assert [float(x.replace(",", "")) for x in words.groups()] == pytest.approx(
+        [flagged["estimate"], flagged["low"], flagged["high"]], rel=0.05)
+    assert html.index("Who the system harms") < words.start() < html.index("relative risk [95% interval]")
+    assert html.index("FLAGGED: large and significant") < html.index("disparate impact")
+
+
+def test_harms_are_strict_json_when_no_one_in_a_group_is_wrongly_listed(camera_run):
+    import json
+
+    harms = camera_run.summary["harms"]
+    assert harms["wrongly_listed"]["by_group"]["majority"] == 0 < harms["wrongly_listed"]["by_group"]["minority"]
+    assert harms["wrongly_listed"]["adverse_ratio"] is None  # infinite: the relative risk has its corrected ratio
+    assert harms["relative_risks"]["wrongly_listed"]["relative_risk"]["minority"]["corrected"]
+    json.dumps(harms, allow_nan=False)
 
 
 def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path, write_scenario):

@@ -79,7 +79,9 @@ def gap_p_value(outcome: np.ndarray, group: np.ndarray, rates: np.ndarray) -> fl
 
 
 def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
-    """Rates by group and the disparity figures of one adverse outcome."""
+    """Rates by group and the disparity figures of one adverse outcome. The adverse ratio is None
+    when it does not exist (no one affected in the least affected group, someone in another):
+    strict JSON has no infinity, and `relative_risks` gives such a gap its corrected ratio."""
     rates = selection_rates(outcome, group, len(names))
     impact, adverse = disparity(rates)
     p_value = gap_p_value(outcome, group, rates)
@@ -89,7 +91,7 @@ def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, .
         "disparate_impact": impact,
         "p_value": p_value,
         "fails_four_fifths": bool(impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
-        "adverse_ratio": adverse,
+        "adverse_ratio": adverse if np.isfinite(adverse) else None,
         "demographic_parity_difference": demographic_parity_difference(outcome, group, len(names)),
     }
 
