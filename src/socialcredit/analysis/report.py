@@ -58,7 +58,7 @@ def relative_risk_rows(harms: dict[str, Any], groups: tuple[str, ...]) -> list[d
                 interval = f"{_times(risk['low'])}-{_times(risk['high'])}x"
                 row["risk"] = f"{_times(risk['estimate'])}x [{interval}]"
                 row["words"] = (f"the {group} is {_times(risk['estimate'])}x ({interval}) as likely as the "
-                                f"{reference} {harm}" + (" (0.5 added to every count: a group had none)"
+                                f"{reference} {harm}" + (" (0.5 added to every count, as one was zero)"
                                                          if risk["corrected"] else ""))
                 row["verdict"] = ("FLAGGED: large and significant" if risk["flagged"] else
                                   f"not significant (p = {_p(risk['p_value'])})" if risk["p_value"] >= SIGNIFICANCE
@@ -106,7 +106,7 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
         rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
                      f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; " + (
                          f"the most affected group is {figure['adverse_ratio']:.1f}x as likely{flag}"
-                         if figure["adverse_ratio"] is not None else f"only some groups are affected{flag}")))
+                         if figure["adverse_ratio"] is not None else f"no one in the least affected group is{flag}")))
     if "appeals" in harms:
         appeals = harms["appeals"]
         wait = appeals["mean_wait_days"]
