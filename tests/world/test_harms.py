@@ -3,6 +3,7 @@ scores that true records would give; appeals that clear them; disparities; chill
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +193,76 @@ def test_four_fifths_fails_only_on_a_gap_that_is_not_small_numbers():
     assert figure["p_value"] < 1e-10 and figure["fails_four_fifths"]
 
 
+def test_a_rare_harm_many_times_likelier_in_one_group_is_flagged_though_four_fifths_passes():
+    """0.05% of 19,000 against 1.4% of 1,000: everyone's favourable rate is near 1, so the four-fifths
+    rule passes (0.987), but the minority is 28 times as likely to be harmed, and that is flagged."""
+    from scipy.stats.contingency import relative_risk
+
+    from socialcredit.analysis.fairness import fairness_summary, relative_risks
+
+    group = np.repeat([0, 1], [19_000, 1_000])
+    harmed = np.zeros(group.size, dtype=bool)
+    harmed[:10] = True                             # 10 of 19,000: 0.053%
+    harmed[19_000:19_014] = True                   # 14 of 1,000: 1.4%
+    assert not fairness_summary(harmed, group, ("majority", "minority"))["fails_four_fifths"]
+    figure = relative_risks(harmed, group, ("majority", "minority"))
+    assert figure["reference"] == "majority"
+    assert figure["groups"]["minority"] == {"people": 1_000, "harmed": 14, "rate": 0.014}
+    minority = figure["relative_risk"]["minority"]
+    assert minority["estimate"] == pytest.approx(0.014 / (10 / 19_000)) == pytest.approx(28, rel=0.1)
+    katz = relative_risk(14, 1_000, 10, 19_000).confidence_interval(0.95)  # scipy's Katz interval
+    assert (minority["low"], minority["high"]) == pytest.approx((katz.low, katz.high), rel=1e-12)
+    assert 1.25 < minority["low"] < minority["estimate"] < minority["high"]
+    assert minority["p_value"] < 1e-10 and not minority["corrected"]
+    assert minority["flagged"] and figure["flagged"] == ["minority"]
+
+
+def test_three_harmed_against_none_in_groups_of_fifty_is_not_flagged():
+    from socialcredit.analysis.fairness import relative_risks
+
+    group = np.repeat([0, 1], [50, 50])
+    harmed = np.zeros(group.size, dtype=bool)
+    harmed[:3] = True
+    figure = relative_risks(harmed, group, ("a", "b"))
+    assert figure["reference"] == "b"              # the least harmed
+    a = figure["relative_risk"]["a"]
+    assert a["corrected"] and a["estimate"] == pytest.approx(7.0)  # (3.5 / 51) / (0.5 / 51)
+    assert 0 < a["low"] < 1 < a["high"] < np.inf
+    assert a["p_value"] == pytest.approx(0.2424, abs=1e-4)  # Fisher's exact, [[3, 47], [0, 50]]
+    assert not a["flagged"] and figure["flagged"] == []
+
+
+def test_groups_with_no_one_harmed_give_finite_positive_intervals():
+    from socialcredit.analysis.fairness import relative_risk, relative_risks
+
+    group = np.repeat([0, 1, 2], [1_000, 1_000, 500])
+    harmed = np.zeros(group.size, dtype=bool)
+    harmed[1_000:1_040] = True                     # 40 of group b, none of a or c
+    figure = relative_risks(harmed, group, ("a", "b", "c"))
+    assert figure["reference"] == "a"              # tied at 0 with c: the larger group
+    b = figure["relative_risk"]["b"]
+    assert b["corrected"] and 0 < b["low"] < b["estimate"] < b["high"] < np.inf
+    assert b["flagged"]                            # 40 against none of 1,000 is no small number
+    c = figure["relative_risk"]["c"]               # no one harmed in either: no ratio, and why
+    assert c["estimate"] is None and c["low"] is None and c["high"] is None and not c["flagged"]
+    assert c["undefined_because"] == "no one in either group was harmed"
+    everyone = relative_risk(50, 50, 5, 50)        # everyone harmed in one group: a zero cell too
+    assert everyone["corrected"] and 0 < everyone["low"] < everyone["high"] < np.inf
+
+
+def test_undefined_relative_risks_are_null_with_a_reason_in_strict_json():
+    import json
+
+    from socialcredit.analysis.fairness import relative_risks
+
+    group = np.repeat([0, 1], [100, 100])
+    figure = relative_risks(np.zeros(group.size, dtype=bool), group, ("a", "b", "nobody"))
+    assert figure["groups"]["nobody"] == {"people": 0, "harmed": 0, "rate": None}
+    assert figure["relative_risk"]["nobody"]["undefined_because"] == "a group with no members"
+    assert figure["relative_risk"]["b"]["undefined_because"] == "no one in either group was harmed"
+    json.dumps(figure, allow_nan=False)            # no NaN, no Infinity
+
+
 def test_chilling_of_posting_is_measured_and_matches_a_counterfactual_run(streets, camera_run):
     chilling = camera_run.summary["harms"]["chilling"]["posting"]
     assert chilling["special_category"] and 0.05 < chilling["suppressed_share"] < 1
@@ -209,6 +280,29 @@ def test_the_report_leads_with_the_harms(camera_run, tmp_path):
     assert "people listed because of acts they did not do" in html
     assert "disparate impact" in html and "chilling of &#39;posting&#39;" in html
     assert html.index("Wrongful listings and sanctions over time") > harms
+
+
+def test_the_report_leads_the_harms_with_the_relative_risks_of_wrongful_harms(camera_run, tmp_path):
+    html = camera_run.report(tmp_path / "report.html").read_text()
+    flagged = camera_run.summary["harms"]["relative_risks"]["wrongly_listed"]["relative_risk"]["minority"]
+    assert flagged["flagged"]
+    words = re.search(r"The minority is ([\d,.]+)x \(([\d,.]+)-([\d,.]+)x\) as likely as the majority to be "
+                      "wrongly listed", html)
+    assert words is not None
+    assert [float(x.replace(",", "")) for x in words.groups()] == pytest.approx(
+        [flagged["estimate"], flagged["low"], flagged["high"]], rel=0.05)
+    assert html.index("Who the system harms") < words.start() < html.index("relative risk [95% interval]")
+    assert html.index("FLAGGED: large and significant") < html.index("disparate impact")
+
+
+def test_harms_are_strict_json_when_no_one_in_a_group_is_wrongly_listed(camera_run):
+    import json
+
+    harms = camera_run.summary["harms"]
+    assert harms["wrongly_listed"]["by_group"]["majority"] == 0 < harms["wrongly_listed"]["by_group"]["minority"]
+    assert harms["wrongly_listed"]["adverse_ratio"] is None  # infinite: the relative risk has its corrected ratio
+    assert harms["relative_risks"]["wrongly_listed"]["relative_risk"]["minority"]["corrected"]
+    json.dumps(harms, allow_nan=False)
 
 
 def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path, write_scenario):

@@ -24,6 +24,21 @@ def test_shenzhen_cameras_shame_the_misidentified_minority_more():
     assert run.summary["harms"]["appeals"]["filed"] > 0  # being shown on a screen is appealed too
 
 
+def test_shenzhen_cameras_flag_the_relative_risk_of_the_wrongly_listed_minority():
+    """The four-fifths rule passes a harm 25-35 times likelier in the minority (its favourable rate is
+    near 1 for everyone); the relative risk flags it, in summary.json (strict JSON) and in the report."""
+    import json
+
+    run = simulate("shenzhen-cameras", population=40000, days=180)
+    harms = run.summary["harms"]
+    assert not harms["wrongly_listed"]["fails_four_fifths"]
+    figure = harms["relative_risks"]["wrongly_listed"]
+    assert figure["reference"] == "majority" and figure["flagged"] == ["minority"]
+    minority = figure["relative_risk"]["minority"]
+    assert minority["estimate"] > 10 and minority["low"] > 1.25 and minority["p_value"] < 0.05
+    json.dumps(harms, allow_nan=False)
+
+
 def test_compare_at_three_coverages_gives_a_publishable_table(tmp_path):
     result = CliRunner().invoke(app, ["compare", "shenzhen-cameras", "--set", "population.size=8000",
                                       "--set", "run.days=90", "--set", "surveillance.cameras.coverage=0.1,0.5,0.9",

@@ -11,6 +11,13 @@ A ratio below four-fifths fails the rule only where the gap is statistically sig
 exact test between the two groups, p < 0.05): the Guidelines themselves say that greater differences
 "may not constitute adverse impact where the differences are based on small numbers and are not
 statistically significant" (29 CFR 1607.4(D)). A perk that nine people get is not evidence either way.
+
+The four-fifths rule reads the favourable rate, which for a rare harm is near 1 in every group: a
+harm 25 times likelier in one group (0.05% against 1.3%) still leaves a disparate impact of 0.987.
+Wrongful harms (wrongly listed, wrongly sanctioned, any harm of a false record) are therefore also
+measured by their relative risk (`relative_risks`): each group's rate of the harm over the reference
+group's, with a 95% interval and Fisher's exact p-value, flagged when the gap is both large and
+significant.
 """
 
 from __future__ import annotations
@@ -21,6 +28,13 @@ import numpy as np
 
 FOUR_FIFTHS = 0.8
 SIGNIFICANCE = 0.05
+# A relative risk is flagged as large when its 95% interval's lower bound exceeds 1.25: the
+# four-fifths rule's ratio (29 CFR 1607.4(D)) inverted, read on the rate of the harm itself rather
+# than on its complement; the lower bound rather than the estimate, so that the data show a gap at
+# least that large with 95% confidence (confidence intervals for the adverse impact ratio: Morris &
+# Lobsenz 2000, Personnel Psychology 53:89-111).
+RELATIVE_RISK_FLAG = 1.25
+Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile: two-sided 95% intervals
 
 
 def selection_rates(outcome: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -65,7 +79,9 @@ def gap_p_value(outcome: np.ndarray, group: np.ndarray, rates: np.ndarray) -> fl
 
 
 def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
-    """Rates by group and the disparity figures of one adverse outcome."""
+    """Rates by group and the disparity figures of one adverse outcome. The adverse ratio is None
+    when it does not exist (no one affected in the least affected group, someone in another):
+    strict JSON has no infinity, and `relative_risks` gives such a gap its corrected ratio."""
     rates = selection_rates(outcome, group, len(names))
     impact, adverse = disparity(rates)
     p_value = gap_p_value(outcome, group, rates)
@@ -75,6 +91,86 @@ def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, .
         "disparate_impact": impact,
         "p_value": p_value,
         "fails_four_fifths": bool(impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
-        "adverse_ratio": adverse,
+        "adverse_ratio": adverse if np.isfinite(adverse) else None,
         "demographic_parity_difference": demographic_parity_difference(outcome, group, len(names)),
     }
+
+
+def _fisher_p_value(harmed: int, people: int, reference_harmed: int, reference_people: int) -> float:
+    from scipy.stats import fisher_exact
+
+    table = [[harmed, people - harmed], [reference_harmed, reference_people - reference_harmed]]
+    return float(fisher_exact(table).pvalue)
+
+
+def relative_risk(harmed: int, people: int, reference_harmed: int, reference_people: int) -> dict[str, Any]:
+    """The relative risk of a harm in one group against a reference group, from their counts.
+
+    - estimate: (harmed / people) / (reference_harmed / reference_people);
+    - low, high: its 95% interval by Katz's log method (Katz, Baptista, Azen & Pike 1978, Biometrics
+      34:469-474): log RR +- 1.96 sqrt(1/a - 1/n + 1/c - 1/m), exponentiated, so always positive;
+    - corrected: when a cell of the 2x2 table is zero (no one harmed in one group, or everyone), 0.5 is
+      added to each of the four cells before the estimate and the interval are made (the
+      Haldane-Anscombe correction: Haldane 1956, Ann. Hum. Genet. 20:309-311; Anscombe 1956,
+      Biometrika 43:461-464), which keeps both finite and positive;
+    - p_value: Fisher's exact test on the uncorrected counts (two-sided);
+    - flagged: the interval's lower bound above RELATIVE_RISK_FLAG and p < SIGNIFICANCE.
+
+    Where the ratio has no meaning (a group with no members, or no one harmed in either group) the
+    figures are None and `undefined_because` says why; otherwise it is None.
+    """
+    figure: dict[str, Any] = {"estimate": None, "low": None, "high": None, "p_value": None,
+                              "corrected": False, "flagged": False, "undefined_because": None}
+    if people <= 0 or reference_people <= 0:
+        figure["undefined_because"] = "a group with no members"
+        return figure
+    if harmed == 0 and reference_harmed == 0:
+        figure["undefined_because"] = "no one in either group was harmed"
+        figure["p_value"] = 1.0
+        return figure
+    a, n, c, m = float(harmed), float(people), float(reference_harmed), float(reference_people)
+    corrected = min(a, n - a, c, m - c) == 0
+    if corrected:  # 0.5 to each cell: the group sizes grow by one
+        a, n, c, m = a + 0.5, n + 1.0, c + 0.5, m + 1.0
+    log_estimate = np.log((a / n) / (c / m))
+    spread = Z_95 * np.sqrt(max(1 / a - 1 / n + 1 / c - 1 / m, 0.0))
+    p_value = _fisher_p_value(harmed, people, reference_harmed, reference_people)
+    low = float(np.exp(log_estimate - spread))
+    figure.update(estimate=float(np.exp(log_estimate)), low=low, high=float(np.exp(log_estimate + spread)),
+                  p_value=p_value, corrected=corrected,
+                  flagged=bool(low > RELATIVE_RISK_FLAG and p_value < SIGNIFICANCE))
+    return figure
+
+
+def relative_risks(harmed: np.ndarray, group: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
+    """Who a wrongful harm falls on: for one harm (True for each person it befell), each group's
+    count and rate, and every other group's relative risk against the reference group (see
+    `relative_risk`), with the groups flagged.
+
+    The reference is the least-harmed group, the one with the lowest rate (of those with members;
+    on a tie, the largest of them, whose rate is the most precise), so that a flag says "this
+    group is harmed more than the least-harmed one" and every estimate is at least 1 (or, where a
+    correction was made, about 1). Any boolean harm per person plugs in.
+    """
+    harmed = np.asarray(harmed, dtype=bool)
+    people = np.bincount(group, minlength=len(names))
+    hits = np.bincount(group[harmed], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = hits / people
+    groups = {name: {"people": int(people[i]), "harmed": int(hits[i]),
+                     "rate": float(rates[i]) if people[i] else None} for i, name in enumerate(names)}
+    summary: dict[str, Any] = {"reference": None, "groups": groups, "relative_risk": {}, "flagged": []}
+    members = np.flatnonzero(people > 0)
+    if not members.size:
+        return summary
+    # lowest rate first, then the largest group
+    reference = int(members[np.lexsort((-people[members], rates[members]))[0]])
+    summary["reference"] = names[reference]
+    for index, name in enumerate(names):
+        if index == reference:
+            continue
+        figure = relative_risk(int(hits[index]), int(people[index]), int(hits[reference]), int(people[reference]))
+        summary["relative_risk"][name] = figure
+        if figure["flagged"]:
+            summary["flagged"].append(name)
+    return summary

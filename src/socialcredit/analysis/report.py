@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import plots
+from .fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
 
 if TYPE_CHECKING:
     from ..sim.run import Run
@@ -16,6 +17,54 @@ if TYPE_CHECKING:
 
 def _image(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# What each wrongful harm is, to finish "the minority is 26x as likely ...": a harm not named here
+# reads "to suffer <its key>"
+HARM_WORDS = {
+    "wrongly_listed": "to be wrongly listed",
+    "wrongly_sanctioned": "to be wrongly sanctioned",
+    "wrongly_denied_perks": "to lose a perk to a false record",
+    "wrongly_left_off_honours": "to be wrongly left off an honour list",
+}
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}" if ratio >= 9.95 else f"{ratio:.1f}" if ratio >= 0.995 else f"{ratio:.2f}"
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def relative_risk_rows(harms: dict[str, Any], groups: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per wrongful harm and group compared with the reference group (the least harmed):
+    the harm, its rate by group, the relative risk with its interval, p, the flag and what it means
+    in words. They lead the report's harms."""
+    rows: list[dict[str, Any]] = []
+    for key, figure in harms.get("relative_risks", {}).items():
+        harm = HARM_WORDS.get(key, f"to suffer {key.replace('_', ' ')}")
+        reference = figure["reference"]
+        rates = ", ".join(f"{g} {figure['groups'][g]['rate'] * 100:.3g}% ({figure['groups'][g]['harmed']:,} of "
+                          f"{figure['groups'][g]['people']:,})" if figure["groups"][g]["rate"] is not None
+                          else f"{g}: no members" for g in groups)
+        for group, risk in figure["relative_risk"].items():
+            row = {"harm": key.replace("_", " "), "group": group, "reference": reference, "rates": rates,
+                   "p": _p(risk["p_value"]) if risk["p_value"] is not None else "", "flagged": risk["flagged"]}
+            if risk["estimate"] is None:
+                row.update(risk="", verdict=f"undefined: {risk['undefined_because']}",
+                           words=f"no ratio for the {group}: {risk['undefined_because']}")
+            else:
+                interval = f"{_times(risk['low'])}-{_times(risk['high'])}x"
+                row["risk"] = f"{_times(risk['estimate'])}x [{interval}]"
+                row["words"] = (f"the {group} is {_times(risk['estimate'])}x ({interval}) as likely as the "
+                                f"{reference} {harm}" + (" (0.5 added to every count, as one was zero)"
+                                                         if risk["corrected"] else ""))
+                row["verdict"] = ("FLAGGED: large and significant" if risk["flagged"] else
+                                  f"not significant (p = {_p(risk['p_value'])})" if risk["p_value"] >= SIGNIFICANCE
+                                  else f"significant, but the interval reaches {RELATIVE_RISK_FLAG}x or below")
+            rows.append(row)
+    return rows
 
 
 def harm_rows(run: Run) -> list[tuple[str, str, str]]:
@@ -55,8 +104,9 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
             f" (below four-fifths, but the gap is not significant: p = {figure['p_value']:.2f})"
             if figure["disparate_impact"] < 0.8 else "")
         rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
-                     f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; the most affected group is "
-                     f"{figure['adverse_ratio']:.1f}x as likely{flag}"))
+                     f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; " + (
+                         f"the most affected group is {figure['adverse_ratio']:.1f}x as likely{flag}"
+                         if figure["adverse_ratio"] is not None else f"no one in the least affected group is{flag}")))
     if "appeals" in harms:
         appeals = harms["appeals"]
         wait = appeals["mean_wait_days"]
@@ -137,7 +187,8 @@ def write_report(run: Run, path: Path) -> Path:
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("report.html").render(
         run=run, scenario=run.scenario, scheme=scheme, summary=run.summary, harms=harm_rows(run),
-        outcomes=outcome_rows(run),
+        relative_risks=relative_risk_rows(run.summary["harms"], run.sim.people.group_names),
+        relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
         figures=[(title, _image(png)) for title, png in figures],
         mobility=run.mobility, phases=run.phase_seconds,
     )

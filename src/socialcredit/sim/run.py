@@ -287,7 +287,7 @@ def _finite(value: Any) -> float | None:
 
 def _harms(sim: Sim) -> dict[str, Any]:
     """Who the system harms: wrongful listings and sanctions, disparities, appeals, chilling."""
-    from ..analysis.fairness import fairness_summary
+    from ..analysis.fairness import fairness_summary, relative_risks
     from ..scheme import SPECIAL_CATEGORIES
 
     scores, people = sim.scores, sim.people
@@ -304,16 +304,17 @@ def _harms(sim: Sim) -> dict[str, Any]:
     }
     if sim.harm is not None and sim.truth is not None:
         harm = sim.harm
-        harms["wrongly_listed"] = fairness_summary(harm.ever_wrongly_listed, people.group, names)
-        harms["wrongly_listed"]["count"] = int(harm.ever_wrongly_listed.sum())
+        # Every wrongful harm, as whom it befell: each gets its rates, disparities and relative risks
+        wrongful = {"wrongly_listed": harm.ever_wrongly_listed}
         if any(e.perk for e in sim.scheme.entitlements.values()):
-            harms["wrongly_denied_perks"] = fairness_summary(harm.ever_wrongly_denied_perk, people.group, names)
-            harms["wrongly_denied_perks"]["count"] = int(harm.ever_wrongly_denied_perk.sum())
+            wrongful["wrongly_denied_perks"] = harm.ever_wrongly_denied_perk
         if honour:
-            harms["wrongly_left_off_honours"] = fairness_summary(harm.ever_wrongly_left_off, people.group, names)
-            harms["wrongly_left_off_honours"]["count"] = int(harm.ever_wrongly_left_off.sum())
-        harms["wrongly_sanctioned"] = fairness_summary(harm.ever_wrongly_sanctioned, people.group, names)
-        harms["wrongly_sanctioned"]["count"] = int(harm.ever_wrongly_sanctioned.sum())
+            wrongful["wrongly_left_off_honours"] = harm.ever_wrongly_left_off
+        wrongful["wrongly_sanctioned"] = harm.ever_wrongly_sanctioned
+        harms["relative_risks"] = {}
+        for key, harmed in wrongful.items():
+            harms[key] = {**fairness_summary(harmed, people.group, names), "count": int(harmed.sum())}
+            harms["relative_risks"][key] = relative_risks(harmed, people.group, names)
         harms["false_sanction_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_denied_days.items()}
         harms["false_listing_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_listed_days.items()}
         ended, running = harm.episodes(sim.days - 1)
