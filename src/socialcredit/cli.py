@@ -212,8 +212,9 @@ def compare(
 
     import yaml
 
-    from .analysis.compare_report import write_compare_report
+    from .analysis.compare_report import cell, write_compare_report
     from .analysis.experiments import run_experiment, summarise, variants
+    from .analysis.intervals import FEW_SEEDS
 
     varied: dict[str, list[object]] = {}
     for item in sets or []:
@@ -254,9 +255,9 @@ def compare(
             client.close()
         if cluster is not None:
             cluster.close()
-    table = summarise(results)
     target.mkdir(parents=True, exist_ok=True)
     results.to_csv(target / "results.csv", index=False)
+    table = summarise(results)
     table.to_csv(target / "table.csv", index=False)
     from .sim.scenario import load_scenario
 
@@ -272,10 +273,13 @@ def compare(
         cells = []
         for variant in dict.fromkeys(table["variant"]):
             row = table[(table["variant"] == variant) & (table["figure"] == figure)]
-            cells.append(f"{row['mean'].iloc[0]:.4g} [{row['low'].iloc[0]:.3g}, {row['high'].iloc[0]:.3g}]"
-                         if len(row) else "")
+            cells.append(cell(row["mean"].iloc[0], row["low"].iloc[0], row["high"].iloc[0], 3) if len(row) else "")
         view.add_row(figure, *cells)
     out.print(view)
+    how = ("one seed: no intervals" if seeds == 1 else
+           f"95% intervals over {seeds} seeds, Student t on each figure's scale (logit for shares, log for counts)"
+           + ("; few seeds, so wide and rough" if seeds < FEW_SEEDS else ""))
+    out.print(how + "; table.csv says how for each figure", highlight=False)
     out.print(f"results in [bold]{target}[/]: report.html, table.csv, results.csv", highlight=False)
 
 
