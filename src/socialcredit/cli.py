@@ -284,6 +284,8 @@ def compare(
 
 
 def _print_summary(run) -> None:
+    from .analysis.undefined import shown
+
     summary = run.summary
     groups = list(run.sim.people.group_names)
     view = Table(title=f"{run.scenario.title or run.scenario.id}: after {summary['days']} days", title_justify="left")
@@ -292,11 +294,11 @@ def _print_summary(run) -> None:
     for group in groups:
         view.add_column(group, justify="right")
     score = summary["score"]
-    view.add_row("mean score", f"{score['mean']:.1f}", *(f"{score['by_group'][g]:.1f}" for g in groups))
+    view.add_row("mean score", f"{score['mean']:.1f}", *(shown(score['by_group'][g], ".1f") for g in groups))
     for name, listed in summary["lists"].items():
-        view.add_row(f"on {name}", f"{listed['share']:.2%}", *(f"{listed['by_group'][g]:.2%}" for g in groups))
+        view.add_row(f"on {name}", f"{listed['share']:.2%}", *(shown(listed['by_group'][g], ".2%") for g in groups))
     for name, denied in summary["entitlements_denied"].items():
-        view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(f"{denied['by_group'][g]:.2%}" for g in groups))
+        view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(shown(denied['by_group'][g], ".2%") for g in groups))
     for name, share in summary["tiers"].items():
         view.add_row(f"tier {name}", f"{share:.2%}", *([""] * len(groups)))
     harms = summary["harms"]
@@ -304,7 +306,7 @@ def _print_summary(run) -> None:
                                                                         "sanctioned for acts not done")):
         if key in harms:
             figure = harms[key]
-            view.add_row(label, f"{figure['rate']:.3%}", *(f"{figure['by_group'][g]:.3%}" for g in groups))
+            view.add_row(label, f"{figure['rate']:.3%}", *(shown(figure['by_group'][g], ".3%") for g in groups))
     for name, figure in harms["disparities"].items():
         if figure["fails_four_fifths"]:
             view.add_row(f"disparate impact, {name}", f"{figure['disparate_impact']:.2f} (fails 4/5)",
@@ -319,7 +321,7 @@ def _print_summary(run) -> None:
     network = summary["network"]
     view.add_row("disclosed people with no ties", f"{network['isolated_listed_share_final']:.2%}",
                  *([""] * len(groups)))
-    view.add_row("person-days per second", f"{summary['person_days_per_second']:,.0f}", *([""] * len(groups)))
+    view.add_row("person-days per second", shown(summary["person_days_per_second"], ",.0f"), *([""] * len(groups)))
     out.print(view)
 
 

@@ -15,9 +15,12 @@ statistically significant" (29 CFR 1607.4(D)). A perk that nine people get is no
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+
+from .undefined import put, put_by_group
 
 FOUR_FIFTHS = 0.8
 SIGNIFICANCE = 0.05
@@ -65,16 +68,27 @@ def gap_p_value(outcome: np.ndarray, group: np.ndarray, rates: np.ndarray) -> fl
 
 
 def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
-    """Rates by group and the disparity figures of one adverse outcome."""
+    """Rates by group and the disparity figures of one adverse outcome; a figure the run cannot give
+    (the rate of a group with no members, a ratio over a rate of 0) is null with the reason beside it
+    (see undefined.py)."""
     rates = selection_rates(outcome, group, len(names))
+    sizes = np.bincount(group, minlength=len(names))
     impact, adverse = disparity(rates)
     p_value = gap_p_value(outcome, group, rates)
-    return {
-        "rate": float(np.mean(outcome)) if np.size(outcome) else 0.0,
-        "by_group": {name: float(rate) for name, rate in zip(names, rates, strict=True)},
+    figure: dict[str, Any] = {"rate": float(np.mean(outcome)) if np.size(outcome) else 0.0}
+    put_by_group(figure, dict(zip(names, rates.tolist(), strict=True)), dict(zip(names, sizes.tolist(), strict=True)))
+    figure.update({
         "disparate_impact": impact,
         "p_value": p_value,
         "fails_four_fifths": bool(impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
-        "adverse_ratio": adverse,
-        "demographic_parity_difference": demographic_parity_difference(outcome, group, len(names)),
-    }
+    })
+    if math.isinf(adverse):
+        spared = " or ".join(f"'{name}' ({size:,} people)" for name, rate, size in zip(names, rates, sizes, strict=True)
+                             if size and rate == 0)
+        worst = int(np.nanargmax(rates))
+        put(figure, "adverse_ratio", None, f"no one in group {spared} has this outcome, while {rates[worst]:.2%} "
+                                           f"of '{names[worst]}' do: the ratio of rates has no bound")
+    else:
+        figure["adverse_ratio"] = adverse
+    figure["demographic_parity_difference"] = demographic_parity_difference(outcome, group, len(names))
+    return figure
