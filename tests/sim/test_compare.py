@@ -78,26 +78,26 @@ def the_row(table: pd.DataFrame, figure: str) -> pd.Series:
 def test_a_share_near_zero_keeps_its_interval_at_or_above_zero():
     row = the_row(summarise(seeds_of("wrongly_sanctioned.minority", [0, 0, 0, 0.001, 0.02])),
                   "wrongly_sanctioned.minority")
-    assert row["kind"] == "share" and row["interval_method"] == "t-logit"
     assert 0 < row["low"] < row["mean"] < row["high"] <= 1
+    assert row["kind"] == "share" and row["interval_method"] == "t-logit"
 
 
 def test_a_count_keeps_its_lower_bound_at_or_above_zero():
     row = the_row(summarise(seeds_of("wrongly_sanctioned.count", [0, 0, 3, 0, 11])), "wrongly_sanctioned.count")
-    assert row["kind"] == "count" and row["interval_method"] == "t-log"
     assert row["mean"] == pytest.approx(2.8) and 0 < row["low"] < row["mean"] < row["high"]
+    assert row["kind"] == "count" and row["interval_method"] == "t-log"
 
 
 def test_a_disparate_impact_keeps_its_upper_bound_at_or_below_one():
     row = the_row(summarise(seeds_of("disparate_impact.listed.blacklist", [1, 1, 1, 0.9, 0.5])),
                   "disparate_impact.listed.blacklist")
-    assert row["kind"] == "impact"
     assert 0 <= row["low"] < row["mean"] < row["high"] <= 1
+    assert row["kind"] == "impact"
 
 
 def test_a_suppressed_share_stays_at_most_one_and_may_be_negative():
     row = the_row(summarise(seeds_of("chilling.expression", [0.99, 0.999, 0.5, 0.98])), "chilling.expression")
-    assert row["kind"] == "suppressed" and row["high"] <= 1
+    assert row["high"] <= 1 and row["kind"] == "suppressed"
     rewarded = the_row(summarise(seeds_of("chilling.volunteering", [-0.4, -0.1, -0.3])), "chilling.volunteering")
     assert rewarded["low"] < rewarded["mean"] < 0 and rewarded["high"] <= 1
 
@@ -122,7 +122,7 @@ def test_the_interval_is_for_the_mean_and_narrows_with_more_seeds():
 def test_one_seed_gives_no_interval_and_says_why():
     table = summarise(seeds_of("wrongly_sanctioned.count", [4.0]))
     row = the_row(table, "wrongly_sanctioned.count")
-    assert row["mean"] == 4 and math.isnan(row["low"]) and math.isnan(row["high"])
+    assert row["mean"] == 4 and math.isnan(row["low"]) and math.isnan(row["high"])  # not [4, 4]
     assert row["seeds"] == 1 and row["interval_method"] == "none" and "one seed" in row["note"]
 
 
