@@ -157,6 +157,10 @@ def test_every_headline_figure_of_a_run_has_a_kind():
     assert {"wrongly_listed.count", "false_records", "listed.displayed"} <= set(figures)
     for figure in figures:
         figure_kind(figure)
+    kinds = {"wrongly_left_off_honours.count": "count", "wrongly_left_off_honours.minority": "share",
+             "listed.count": "share", "disparate_impact.denied.loan": "impact", "income_gap_sanctioned": "level",
+             "chilling.expression": "suppressed", "appeal_backlog": "count", "score_mean.minority": "level"}
+    assert {figure: figure_kind(figure).name for figure in kinds} == kinds
 
 
 def test_the_same_compare_writes_the_same_table_bytes(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
-from .intervals import FEW_SEEDS  # noqa: E402
+from .intervals import FEW_SEEDS, seeds_note  # noqa: E402
 from .plots import COLOURS, _png  # noqa: E402
 
 LEAD = ("wrongly_listed", "wrongly_sanctioned", "false_sanction_person_days", "listed", "denied",
@@ -75,15 +75,16 @@ METHODS = {
 
 def methods(table: pd.DataFrame) -> list[str]:
     """How the table's intervals were made, one sentence per method used."""
-    return [f"{METHODS[method]}: {int((table['interval_method'] == method).sum())} figures"
-            for method in dict.fromkeys(table["interval_method"])]
+    counts = table["interval_method"].value_counts(sort=False)
+    return [f"{METHODS[method]}: {count} figure{'s' if count != 1 else ''}" for method, count in counts.items()]
 
 
-def notes(table: pd.DataFrame) -> list[str]:
-    """The notes on the table's cells (few seeds, undefined for some seeds), each once with its cells."""
+def notes(table: pd.DataFrame, seeds: int) -> list[str]:
+    """The notes on the table's cells (undefined for some seeds, no spread), each once with its
+    cells; that there are few seeds, said above the table, is not repeated."""
     cells: dict[str, list[str]] = {}
     for variant, figure, note in zip(table["variant"], table["figure"], table["note"], strict=True):
-        if note:
+        if note and note != seeds_note(seeds):
             cells.setdefault(note, []).append(f"{figure} ({variant})" if variant else figure)
     return [f"{note}: {', '.join(where[:6])}{f' and {len(where) - 6} more' if len(where) > 6 else ''}"
             for note, where in cells.items()]
@@ -108,7 +109,7 @@ def write_compare_report(results: pd.DataFrame, table: pd.DataFrame, groups: lis
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("compare.html").render(
         figures=figures, table=wide, runs=len(results), seeds=sorted(results["seed"].unique().tolist()),
-        variants=list(dict.fromkeys(table["variant"])), methods=methods(table), notes=notes(table),
-        few_seeds=FEW_SEEDS)
+        variants=list(dict.fromkeys(table["variant"])), methods=methods(table),
+        notes=notes(table, results["seed"].nunique()), few_seeds=FEW_SEEDS)
     path.write_text(html, encoding="utf-8")
     return path

@@ -100,15 +100,22 @@ class Interval:
     note: str    # what a reader should know: one seed, few seeds, no spread; else ""
 
 
+def seeds_note(n: int) -> str:
+    """What a reader should know of an interval over `n` seeds, or ""."""
+    if n == 1:
+        return "one seed: no spread between seeds to measure"
+    return f"only {n} seeds: a wide, rough interval" if n < FEW_SEEDS else ""
+
+
 def interval(values: np.ndarray, kind: FigureKind, level: float = LEVEL) -> Interval:
     """The mean of the seeds' values and a `level` interval for it that stays in the kind's range."""
     values = np.asarray(values, dtype=np.float64)
     n = values.size
     mean = float(values.mean())
     if n == 1:
-        return Interval(mean, math.nan, math.nan, "none", "one seed: no spread between seeds to measure")
+        return Interval(mean, math.nan, math.nan, "none", seeds_note(n))
     spread = float(values.std(ddof=1))
-    few = f"only {n} seeds: a wide, rough interval" if n < FEW_SEEDS else ""
+    few = seeds_note(n)
     if spread == 0:
         return Interval(mean, mean, mean, kind.method, f"every seed gave {mean:.6g}: the interval has no width")
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * spread / math.sqrt(n)
