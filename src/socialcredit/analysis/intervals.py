@@ -11,7 +11,11 @@ what is at most 1, the figure itself for a level. The standard error of the mean
 scale by the delta method (se / g'(mean)), as Stata's `proportion` does for proportions with its
 logit interval, so the interval is one for the mean of the seeds' values (not for their geometric
 mean), it keeps the t distribution's width for few seeds, and its ends never leave the range. It
-needs no resampling: the same values give the same interval to the bit.
+needs no resampling: the same values give the same interval to the bit. A percentile bootstrap over
+seeds stays in range too, but with few seeds it covers the mean far less often than it says: on
+overdispersed counts (negative binomial with dispersion 2, means 1, 5 and 30, 2,000 draws each) over
+5 seeds it covered the mean 81-83% of the time, these intervals 94-95% (over 10 seeds, 89-90%
+against 94-96%); a test holds them to it.
 
 With one seed there is no spread between seeds to measure: no interval. With two to four, the t
 quantile is large (12.7 for two seeds, 3.18 for four) and the interval wide: the table says so.
