@@ -242,8 +242,9 @@ def compare(
 
     import yaml
 
-    from .analysis.compare_report import write_compare_report
+    from .analysis.compare_report import cell, write_compare_report
     from .analysis.experiments import run_experiment, summarise, variants
+    from .analysis.intervals import FEW_SEEDS
 
     varied: dict[str, list[object]] = {}
     for item in sets or []:
@@ -284,9 +285,9 @@ def compare(
             client.close()
         if cluster is not None:
             cluster.close()
-    table = summarise(results)
     target.mkdir(parents=True, exist_ok=True)
     results.to_csv(target / "results.csv", index=False)
+    table = summarise(results)
     table.to_csv(target / "table.csv", index=False)
     from .sim.scenario import load_scenario
 
@@ -302,14 +303,19 @@ def compare(
         cells = []
         for variant in dict.fromkeys(table["variant"]):
             row = table[(table["variant"] == variant) & (table["figure"] == figure)]
-            cells.append(f"{row['mean'].iloc[0]:.4g} [{row['low'].iloc[0]:.3g}, {row['high'].iloc[0]:.3g}]"
-                         if len(row) else "")
+            cells.append(cell(row["mean"].iloc[0], row["low"].iloc[0], row["high"].iloc[0], 3) if len(row) else "")
         view.add_row(figure, *cells)
     out.print(view)
+    how = ("one seed: no intervals" if seeds == 1 else
+           f"95% intervals over {seeds} seeds, Student t on each figure's scale (logit for shares, log for counts)"
+           + ("; few seeds, so wide and rough" if seeds < FEW_SEEDS else ""))
+    out.print(how + "; table.csv says how for each figure", highlight=False)
     out.print(f"results in [bold]{target}[/]: report.html, table.csv, results.csv", highlight=False)
 
 
 def _print_summary(run) -> None:
+    from .analysis.undefined import shown
+
     summary = run.summary
     groups = list(run.sim.people.group_names)
     view = Table(title=f"{run.scenario.title or run.scenario.id}: after {summary['days']} days", title_justify="left")
@@ -318,11 +324,11 @@ def _print_summary(run) -> None:
     for group in groups:
         view.add_column(group, justify="right")
     score = summary["score"]
-    view.add_row("mean score", f"{score['mean']:.1f}", *(f"{score['by_group'][g]:.1f}" for g in groups))
+    view.add_row("mean score", f"{score['mean']:.1f}", *(shown(score['by_group'][g], ".1f") for g in groups))
     for name, listed in summary["lists"].items():
-        view.add_row(f"on {name}", f"{listed['share']:.2%}", *(f"{listed['by_group'][g]:.2%}" for g in groups))
+        view.add_row(f"on {name}", f"{listed['share']:.2%}", *(shown(listed['by_group'][g], ".2%") for g in groups))
     for name, denied in summary["entitlements_denied"].items():
-        view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(f"{denied['by_group'][g]:.2%}" for g in groups))
+        view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(shown(denied['by_group'][g], ".2%") for g in groups))
     for name, share in summary["tiers"].items():
         view.add_row(f"tier {name}", f"{share:.2%}", *([""] * len(groups)))
     harms = summary["harms"]
@@ -330,7 +336,7 @@ def _print_summary(run) -> None:
                                                                         "sanctioned for acts not done")):
         if key in harms:
             figure = harms[key]
-            view.add_row(label, f"{figure['rate']:.3%}", *(f"{figure['by_group'][g]:.3%}" for g in groups))
+            view.add_row(label, f"{figure['rate']:.3%}", *(shown(figure['by_group'][g], ".3%") for g in groups))
     for name, figure in harms["disparities"].items():
         if figure["fails_four_fifths"]:
             view.add_row(f"disparate impact, {name}", f"{figure['disparate_impact']:.2f} (fails 4/5)",
@@ -345,7 +351,7 @@ def _print_summary(run) -> None:
     network = summary["network"]
     view.add_row("disclosed people with no ties", f"{network['isolated_listed_share_final']:.2%}",
                  *([""] * len(groups)))
-    view.add_row("person-days per second", f"{summary['person_days_per_second']:,.0f}", *([""] * len(groups)))
+    view.add_row("person-days per second", shown(summary["person_days_per_second"], ",.0f"), *([""] * len(groups)))
     out.print(view)
     effects = summary.get("counterfactual")
     if effects:

@@ -337,3 +337,62 @@ def test_a_burn_in_run_saves_its_whole_history_and_score_agrees_with_it(tmp_path
 
     outcome = simulate_and_score_agree(QUICK, overrides={"run.burn_in_days": 60})
     assert outcome.passed, outcome
+
+
+def strict_json(text: str) -> dict:
+    """Parse as strict JSON: NaN, Infinity and -Infinity are not JSON."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def no_minority(tmp_path_factory):
+    """A run whose minority group has no members: every rate of that group is over nobody."""
+    run = simulate(population=400, days=10, **{"population.groups": {"majority": 1.0, "minority": 0.0}})
+    return run, run.save(tmp_path_factory.mktemp("no_minority") / "run")
+
+
+def test_summary_json_is_strict_json_where_a_group_is_empty(no_minority):
+    _, out = no_minority
+    summary = strict_json((out / "summary.json").read_text())
+    assert summary["score"]["by_group"] == {"majority": pytest.approx(summary["score"]["mean"]), "minority": None}
+    assert summary["score"]["why_null"]["by_group"]["minority"] == "no one in this population is in group 'minority'"
+    blacklist = summary["lists"]["blacklist"]
+    assert blacklist["by_group"]["minority"] is None and "minority" in blacklist["why_null"]["by_group"]
+    disparity = summary["harms"]["disparities"]["listed.blacklist"]
+    assert disparity["by_group"]["minority"] is None and "minority" in disparity["why_null"]["by_group"]
+
+
+def test_every_null_in_a_summary_has_its_reason_beside_it(no_minority):
+    from socialcredit.analysis.undefined import nulls_without_reason
+
+    run, out = no_minority
+    assert strict_json((out / "summary.json").read_text()) == json.loads(json.dumps(run.summary))
+    assert nulls_without_reason(run.summary) == []
+    assert run.summary["feedback"]["income_log_growth_sanctioned"] is None  # nobody sanctioned in ten days
+    assert run.summary["feedback"]["why_null"]["income_log_growth_sanctioned"] == "no one was ever sanctioned"
+
+
+def test_an_unbounded_ratio_of_rates_is_null_with_the_reason():
+    from socialcredit.analysis.fairness import fairness_summary
+
+    group = np.repeat([0, 1], [900, 100])
+    listed = np.zeros(group.size, dtype=bool)
+    listed[900:905] = True  # 5% of the minority, no one of the majority
+    figure = fairness_summary(listed, group, ("majority", "minority"))
+    assert figure["adverse_ratio"] is None and figure["disparate_impact"] == pytest.approx(0.95)
+    assert figure["why_null"]["adverse_ratio"] == ("no one in group 'majority' (900 people) has this outcome, "
+                                                   "while 5.00% of 'minority' do: the ratio of rates has no bound")
+    strict_json(json.dumps(figure))
+
+
+def test_headline_figures_and_the_report_read_a_summary_with_nulls(no_minority):
+    from socialcredit.analysis.experiments import headline_figures
+
+    run, out = no_minority
+    figures = headline_figures(strict_json((out / "summary.json").read_text()))
+    assert "score_mean.majority" in figures and not any(name.endswith(".minority") for name in figures)
+    assert all(isinstance(value, float) and np.isfinite(value) for value in figures.values())
+    assert "minority n/a" in (out / "report.html").read_text()

@@ -245,7 +245,7 @@ def test_groups_with_no_one_harmed_give_finite_positive_intervals():
     assert b["flagged"]                            # 40 against none of 1,000 is no small number
     c = figure["relative_risk"]["c"]               # no one harmed in either: no ratio, and why
     assert c["estimate"] is None and c["low"] is None and c["high"] is None and not c["flagged"]
-    assert c["undefined_because"] == "no one in either group was harmed"
+    assert c["why_null"]["estimate"] == "no one in either group was harmed"
     everyone = relative_risk(50, 50, 5, 50)        # everyone harmed in one group: a zero cell too
     assert everyone["corrected"] and 0 < everyone["low"] < everyone["high"] < np.inf
 
@@ -257,9 +257,10 @@ def test_undefined_relative_risks_are_null_with_a_reason_in_strict_json():
 
     group = np.repeat([0, 1], [100, 100])
     figure = relative_risks(np.zeros(group.size, dtype=bool), group, ("a", "b", "nobody"))
-    assert figure["groups"]["nobody"] == {"people": 0, "harmed": 0, "rate": None}
-    assert figure["relative_risk"]["nobody"]["undefined_because"] == "a group with no members"
-    assert figure["relative_risk"]["b"]["undefined_because"] == "no one in either group was harmed"
+    assert figure["groups"]["nobody"] == {"people": 0, "harmed": 0, "rate": None,
+                                          "why_null": {"rate": "a group with no members"}}
+    assert figure["relative_risk"]["nobody"]["why_null"]["estimate"] == "a group with no members"
+    assert figure["relative_risk"]["b"]["why_null"]["estimate"] == "no one in either group was harmed"
     json.dumps(figure, allow_nan=False)            # no NaN, no Infinity
 
 

@@ -14,12 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..scheme.loader import scheme_from_data
 from ..sim.scenario import Scenario, load_scenario
+from .intervals import figure_kind, interval
 
 
 @dataclass(frozen=True)
@@ -126,20 +125,24 @@ def run_experiment(chosen: Sequence[Variant], seeds: Sequence[int], client: Any 
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Per variant and figure: mean, 95% interval (Student t over seeds) and number of runs."""
-    figures = [c for c in results.columns if c not in ("variant", "scenario", "seed")
-               and pd.api.types.is_float_dtype(results[c])]
+    """Per variant and figure: the figure's kind, the mean over seeds and a 95% interval that stays in
+    the kind's range (see intervals.py), the number of seeds it is over (those for which the figure
+    is defined), how the interval was made, and a note where a reader should take care."""
+    columns = list(results.columns)
+    # run_experiment's columns: the variant, its scenario and settings, the seed, then the figures
+    figures = [c for c in columns[columns.index("seed") + 1:] if pd.api.types.is_float_dtype(results[c])]
+    kinds = {figure: figure_kind(figure) for figure in figures}
     rows = []
     for variant, group in results.groupby("variant", sort=False):
         for figure in figures:
             values = group[figure].dropna().to_numpy()
             if not values.size:
                 continue
-            mean = float(values.mean())
-            if values.size > 1 and values.std(ddof=1) > 0:
-                half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-            else:
-                half = 0.0
-            rows.append({"variant": variant, "figure": figure, "mean": mean, "low": mean - half,
-                         "high": mean + half, "runs": int(values.size)})
-    return pd.DataFrame(rows)
+            found = interval(values, kinds[figure])
+            undefined = f"undefined for {len(group) - values.size} of {len(group)} seeds" \
+                if values.size < len(group) else ""
+            rows.append({"variant": variant, "figure": figure, "kind": kinds[figure].name, "mean": found.mean,
+                         "low": found.low, "high": found.high, "seeds": int(values.size),
+                         "interval_method": found.method, "note": "; ".join(filter(None, (undefined, found.note)))})
+    return pd.DataFrame(rows, columns=["variant", "figure", "kind", "mean", "low", "high", "seeds",
+                                       "interval_method", "note"])

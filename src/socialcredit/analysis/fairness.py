@@ -22,9 +22,12 @@ significant.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+
+from .undefined import put, put_by_group
 
 FOUR_FIFTHS = 0.8
 SIGNIFICANCE = 0.05
@@ -79,21 +82,30 @@ def gap_p_value(outcome: np.ndarray, group: np.ndarray, rates: np.ndarray) -> fl
 
 
 def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
-    """Rates by group and the disparity figures of one adverse outcome. The adverse ratio is None
-    when it does not exist (no one affected in the least affected group, someone in another):
-    strict JSON has no infinity, and `relative_risks` gives such a gap its corrected ratio."""
+    """Rates by group and the disparity figures of one adverse outcome; a figure the run cannot give
+    (the rate of a group with no members, a ratio over a rate of 0) is null with the reason beside it
+    (see undefined.py)."""
     rates = selection_rates(outcome, group, len(names))
+    sizes = np.bincount(group, minlength=len(names))
     impact, adverse = disparity(rates)
     p_value = gap_p_value(outcome, group, rates)
-    return {
-        "rate": float(np.mean(outcome)) if np.size(outcome) else 0.0,
-        "by_group": {name: float(rate) for name, rate in zip(names, rates, strict=True)},
+    figure: dict[str, Any] = {"rate": float(np.mean(outcome)) if np.size(outcome) else 0.0}
+    put_by_group(figure, dict(zip(names, rates.tolist(), strict=True)), dict(zip(names, sizes.tolist(), strict=True)))
+    figure.update({
         "disparate_impact": impact,
         "p_value": p_value,
         "fails_four_fifths": bool(impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
-        "adverse_ratio": adverse if np.isfinite(adverse) else None,
-        "demographic_parity_difference": demographic_parity_difference(outcome, group, len(names)),
-    }
+    })
+    if math.isinf(adverse):
+        spared = " or ".join(f"'{name}' ({size:,} people)" for name, rate, size in zip(names, rates, sizes, strict=True)
+                             if size and rate == 0)
+        worst = int(np.nanargmax(rates))
+        put(figure, "adverse_ratio", None, f"no one in group {spared} has this outcome, while {rates[worst]:.2%} "
+                                           f"of '{names[worst]}' do: the ratio of rates has no bound")
+    else:
+        figure["adverse_ratio"] = adverse
+    figure["demographic_parity_difference"] = demographic_parity_difference(outcome, group, len(names))
+    return figure
 
 
 def _fisher_p_value(harmed: int, people: int, reference_harmed: int, reference_people: int) -> float:
@@ -117,17 +129,20 @@ def relative_risk(harmed: int, people: int, reference_harmed: int, reference_peo
     - flagged: the interval's lower bound above RELATIVE_RISK_FLAG and p < SIGNIFICANCE.
 
     Where the ratio has no meaning (a group with no members, or no one harmed in either group) the
-    figures are None and `undefined_because` says why; otherwise it is None.
+    figures are null with the reason beside them (`why_null`, as everywhere in a summary).
     """
     figure: dict[str, Any] = {"estimate": None, "low": None, "high": None, "p_value": None,
-                              "corrected": False, "flagged": False, "undefined_because": None}
+                              "corrected": False, "flagged": False}
+
+    def undefined(why: str, p_value: float | None = None) -> dict[str, Any]:
+        figure["p_value"] = p_value
+        figure["why_null"] = {key: why for key in ("estimate", "low", "high", "p_value") if figure[key] is None}
+        return figure
+
     if people <= 0 or reference_people <= 0:
-        figure["undefined_because"] = "a group with no members"
-        return figure
+        return undefined("a group with no members")
     if harmed == 0 and reference_harmed == 0:
-        figure["undefined_because"] = "no one in either group was harmed"
-        figure["p_value"] = 1.0
-        return figure
+        return undefined("no one in either group was harmed", 1.0)
     a, n, c, m = float(harmed), float(people), float(reference_harmed), float(reference_people)
     corrected = min(a, n - a, c, m - c) == 0
     if corrected:  # 0.5 to each cell: the group sizes grow by one
@@ -157,11 +172,14 @@ def relative_risks(harmed: np.ndarray, group: np.ndarray, names: tuple[str, ...]
     hits = np.bincount(group[harmed], minlength=len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = hits / people
-    groups = {name: {"people": int(people[i]), "harmed": int(hits[i]),
-                     "rate": float(rates[i]) if people[i] else None} for i, name in enumerate(names)}
+    groups: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        groups[name] = {"people": int(people[i]), "harmed": int(hits[i])}
+        put(groups[name], "rate", float(rates[i]) if people[i] else None, "a group with no members")
     summary: dict[str, Any] = {"reference": None, "groups": groups, "relative_risk": {}, "flagged": []}
     members = np.flatnonzero(people > 0)
     if not members.size:
+        summary["why_null"] = {"reference": "no group has members"}
         return summary
     # lowest rate first, then the largest group
     reference = int(members[np.lexsort((-people[members], rates[members]))[0]])

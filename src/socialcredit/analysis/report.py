@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import plots
 from .fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
+from .undefined import WHY_NULL, shown
 
 if TYPE_CHECKING:
     from ..sim.run import Run
@@ -52,8 +53,8 @@ def relative_risk_rows(harms: dict[str, Any], groups: tuple[str, ...]) -> list[d
             row = {"harm": key.replace("_", " "), "group": group, "reference": reference, "rates": rates,
                    "p": _p(risk["p_value"]) if risk["p_value"] is not None else "", "flagged": risk["flagged"]}
             if risk["estimate"] is None:
-                row.update(risk="", verdict=f"undefined: {risk['undefined_because']}",
-                           words=f"no ratio for the {group}: {risk['undefined_because']}")
+                why = risk["why_null"]["estimate"]
+                row.update(risk="", verdict=f"undefined: {why}", words=f"no ratio for the {group}: {why}")
             else:
                 interval = f"{_times(risk['low'])}-{_times(risk['high'])}x"
                 row["risk"] = f"{_times(risk['estimate'])}x [{interval}]"
@@ -74,7 +75,7 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
 
     def by_group(figure: dict) -> str:
-        return ", ".join(f"{g} {figure['by_group'][g]:.2%}" for g in groups)
+        return ", ".join(f"{g} {shown(figure['by_group'][g], '.2%')}" for g in groups)
 
     if "wrongly_sanctioned" in harms:
         figure = harms["wrongly_sanctioned"]
@@ -103,10 +104,10 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
         flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else (
             f" (below four-fifths, but the gap is not significant: p = {figure['p_value']:.2f})"
             if figure["disparate_impact"] < 0.8 else "")
+        likely = (f"the most affected group is {figure['adverse_ratio']:.1f}x as likely"
+                  if figure["adverse_ratio"] is not None else figure[WHY_NULL]["adverse_ratio"])
         rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
-                     f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; " + (
-                         f"the most affected group is {figure['adverse_ratio']:.1f}x as likely{flag}"
-                         if figure["adverse_ratio"] is not None else f"no one in the least affected group is{flag}")))
+                     f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; {likely}{flag}"))
     if "appeals" in harms:
         appeals = harms["appeals"]
         wait = appeals["mean_wait_days"]
@@ -143,17 +144,19 @@ def outcome_rows(run: Run) -> list[tuple[str, str, str]]:
     groups = run.sim.people.group_names
     rows: list[tuple[str, str, str]] = []
     for name, listed in summary["lists"].items():
-        by = ", ".join(f"{g} {listed['by_group'][g]:.2%}" for g in groups)
+        by = ", ".join(f"{g} {shown(listed['by_group'][g], '.2%')}" for g in groups)
         rows.append((f"on list '{name}' at the end", f"{listed['share']:.2%}", f"by group: {by}; "
                      f"ever listed during the run: {summary['ever_listed'][name]:.2%}"))
     for name, denied in summary["entitlements_denied"].items():
-        by = ", ".join(f"{g} {denied['by_group'][g]:.2%}" for g in groups)
+        by = ", ".join(f"{g} {shown(denied['by_group'][g], '.2%')}" for g in groups)
         rows.append((f"denied '{name}' at the end", f"{denied['share']:.2%}",
                      f"by group: {by}; {denied['person_days']:,} person-days denied in all"))
     network = summary["network"]
-    rows.append(("score assortativity of ties (end)", f"{network['assortativity_score_final']:.3f}",
+    assortativity = network["assortativity_score_final"]
+    rows.append(("score assortativity of ties (end)", shown(assortativity, ".3f"),
                  "how much people's ties sort by score (0: not at all); with a network term the score "
-                 "holds one's ties' scores, so this is partly the term itself"))
+                 "holds one's ties' scores, so this is partly the term itself" if assortativity is not None
+                 else network[WHY_NULL]["assortativity_score_final"]))
     if network.get("assortativity_pre_final") is not None:
         rows.append(("own-record assortativity of ties (end)", f"{network['assortativity_pre_final']:.3f}",
                      "how much ties sort by people's own records (pre, before any network term); what the "

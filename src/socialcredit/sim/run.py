@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from ..analysis.undefined import put, put_by_group, strict
 from ..scheme import Scheme
 from ..scoring import score_features
 from .loop import Loop
@@ -52,7 +54,8 @@ class Run:
         events.parquet with relations.parquet when the run kept its observed events)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default))
+        # strict JSON: an undefined figure is null with the reason beside it (analysis/undefined.py)
+        (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default, allow_nan=False))
         self.metrics.to_parquet(out / "metrics.parquet", index=False)
         write_people(self.sim, out / "people.parquet")
         self.mobility.to_csv(out / "mobility.csv")
@@ -206,11 +209,32 @@ def _mobility(sim: Sim) -> pd.DataFrame:
 
 def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: float,
              phase_seconds: dict[str, float]) -> dict[str, Any]:
+    """The headline figures (summary.json): strict JSON, a figure the run cannot give being null with
+    the reason beside it (analysis/undefined.py)."""
     scores = sim.scores
     assert scores is not None
     people = sim.people
     last = metrics.iloc[-1]
     groups = people.group_names
+    sizes = dict(zip(groups, np.bincount(people.group, minlength=len(groups)).tolist(), strict=True))
+    members = [people.group == i for i in range(len(groups))]
+
+    def by_group(values: np.ndarray) -> dict[str, float]:
+        """The mean of `values` in each group (NaN for a group with no members, made null later)."""
+        return {g: float(values[mine].mean()) if sizes[g] else math.nan
+                for g, mine in zip(groups, members, strict=True)}
+
+    score: dict[str, Any] = {"mean": float(scores.score.mean()), "p10": float(np.percentile(scores.score, 10)),
+                             "p50": float(np.median(scores.score)), "p90": float(np.percentile(scores.score, 90))}
+    put_by_group(score, by_group(scores.score), sizes)
+    network: dict[str, Any] = {
+        "mean_degree_initial": float(sim.initial_degree.mean()),
+        "mean_degree_final": float(sim.graph.degree.mean()),
+    }
+    put(network, "assortativity_score_final", float(last.get("assortativity_score", np.nan)),
+        "no ties at the end" if not sim.graph.indices.size else "tied people all have one score: nothing to "
+        "correlate" if "assortativity_score" in last else "not measured: the scheme gives no scores")
+    network["isolated_listed_share_final"] = float(last["isolated_listed_share"])
     summary: dict[str, Any] = {
         "scenario": sim.scenario.id,
         "scheme": sim.scheme.id,
@@ -218,9 +242,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "days": sim.days,
         "burn_in_days": sim.burn_in,
         "seed": sim.seed,
-        "score": {"mean": float(scores.score.mean()), "p10": float(np.percentile(scores.score, 10)),
-                  "p50": float(np.median(scores.score)), "p90": float(np.percentile(scores.score, 90)),
-                  "by_group": {g: float(scores.score[people.group == i].mean()) for i, g in enumerate(groups)}},
+        "score": score,
         "tiers": {name: float((scores.tier == i).mean()) for i, name in enumerate(sim.scheme.tier_names)},
         "lists": {}, "entitlements_denied": {},
         "ever_listed": {}, "income": {
@@ -228,28 +250,24 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
             "gini_initial": float(metrics["gini_income"].dropna().iloc[0]),
             "gini_final": float(last["gini_income"]),
         },
-        "network": {
-            "mean_degree_initial": float(sim.initial_degree.mean()),
-            "mean_degree_final": float(sim.graph.degree.mean()),
-            "assortativity_score_final": float(last.get("assortativity_score", np.nan)),
-            "isolated_listed_share_final": float(last["isolated_listed_share"]),
-        },
-        "mobility_stay_share": float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None
-        else None,
-        "seconds": round(seconds, 3),
-        "person_days_per_second": float(sim.n * (sim.burn_in + sim.days) / seconds) if seconds else None,
-        "phase_seconds": {k: round(v, 3) for k, v in phase_seconds.items()},
+        "network": network,
     }
+    put(summary, "mobility_stay_share",
+        float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None else None,
+        "no tiers were given at the start")
+    summary["seconds"] = round(seconds, 3)
+    put(summary, "person_days_per_second", float(sim.n * (sim.burn_in + sim.days) / seconds) if seconds else None,
+        "the run took no measurable time")
+    summary["phase_seconds"] = {k: round(v, 3) for k, v in phase_seconds.items()}
     for name, member in scores.lists.items():
-        by_group = {g: float(member[people.group == i].mean()) for i, g in enumerate(groups)}
-        summary["lists"][name] = {"share": float(member.mean()), "by_group": by_group}
+        summary["lists"][name] = {"share": float(member.mean())}
+        put_by_group(summary["lists"][name], by_group(member), sizes)
         summary["ever_listed"][name] = float((sim.listed_days[name] > 0).mean())
     for name, allowed in scores.entitlements.items():
-        summary["entitlements_denied"][name] = {
-            "share": float((~allowed).mean()),
-            "by_group": {g: float((~allowed)[people.group == i].mean()) for i, g in enumerate(groups)},
-            "person_days": int(sim.denied_days[name].sum()),
-        }
+        denied: dict[str, Any] = {"share": float((~allowed).mean())}
+        put_by_group(denied, by_group(~allowed), sizes)
+        denied["person_days"] = int(sim.denied_days[name].sum())
+        summary["entitlements_denied"][name] = denied
     summary["harms"] = _harms(sim)
     # What people really did, a person-year (the figures a counterfactual twin of deterrence or
     # sanctions moves), and everyone's income growth (what a twin without sanctions moves).
@@ -259,25 +277,31 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
                                        if kind in sim.scenario.behaviours}
     log_growth = np.log(people.income / people.income_initial)
     summary["income"]["mean_log_growth"] = float(log_growth.mean())
-    summary["income"]["mean_log_growth_by_group"] = {g: float(log_growth[people.group == i].mean())
-                                                     for i, g in enumerate(groups)}
+    growth: dict[str, Any] = {}
+    put_by_group(growth, by_group(log_growth), sizes)
+    summary["income"]["mean_log_growth_by_group"] = growth["by_group"]
+    if "why_null" in growth:
+        summary["income"].setdefault("why_null", {})["mean_log_growth_by_group"] = growth["why_null"]["by_group"]
     # Sorting of ties by people's own records (pre, before any network term) as against by score.
     from ..analysis.metrics import assortativity
 
-    summary["network"]["assortativity_pre_final"] = _finite(assortativity(sim.graph, scores.pre))
-    summary["network"]["mean_degree_listed_final"] = _finite(last.get("mean_degree_listed", np.nan))
+    put(summary["network"], "assortativity_pre_final", _finite(assortativity(sim.graph, scores.pre)),
+        "no ties at the end, or tied people all have one pre")
+    put(summary["network"], "mean_degree_listed_final", _finite(last.get("mean_degree_listed", np.nan)),
+        "no one is on a disclosed list at the end")
     # A comparison of groups, not an effect: those ever sanctioned had other incomes to begin with.
     # What sanctions cause is measured by a twin without them (`simulate --counterfactual sanctions`).
     sanctioned = np.zeros(sim.n, dtype=bool)
     for name in sim.scheme.sanctions:  # going without a perk is not a sanction
         sanctioned |= sim.denied_days[name] > 0
     growth = np.log(people.income / people.income_initial)
-    summary["feedback"] = {
-        "ever_sanctioned_share": float(sanctioned.mean()),
-        "income_log_growth_sanctioned": float(growth[sanctioned].mean()) if sanctioned.any() else None,
-        "income_log_growth_others": float(growth[~sanctioned].mean()) if (~sanctioned).any() else None,
-    }
-    return summary
+    feedback: dict[str, Any] = {"ever_sanctioned_share": float(sanctioned.mean())}
+    put(feedback, "income_log_growth_sanctioned", float(growth[sanctioned].mean()) if sanctioned.any() else None,
+        "no one was ever sanctioned")
+    put(feedback, "income_log_growth_others", float(growth[~sanctioned].mean()) if (~sanctioned).any() else None,
+        "everyone was sanctioned at some time")
+    summary["feedback"] = feedback
+    return strict(summary)
 
 
 def _finite(value: Any) -> float | None:
@@ -318,12 +342,13 @@ def _harms(sim: Sim) -> dict[str, Any]:
         harms["false_sanction_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_denied_days.items()}
         harms["false_listing_person_days"] = {name: int(days.sum()) for name, days in harm.wrong_listed_days.items()}
         ended, running = harm.episodes(sim.days - 1)
-        harms["wrongful_sanction_episodes"] = {
-            "ended": int(ended.size), "running_at_end": int(running.size),
-            "mean_days_ended": float(ended.mean()) if ended.size else None,
-            "median_days_ended": float(np.median(ended)) if ended.size else None,
-            "mean_days_running": float(running.mean()) if running.size else None,
-        }
+        episodes: dict[str, Any] = {"ended": int(ended.size), "running_at_end": int(running.size)}
+        put(episodes, "mean_days_ended", float(ended.mean()) if ended.size else None, "no wrongful sanction ended")
+        put(episodes, "median_days_ended", float(np.median(ended)) if ended.size else None,
+            "no wrongful sanction ended")
+        put(episodes, "mean_days_running", float(running.mean()) if running.size else None,
+            "no wrongful sanction was running at the end")
+        harms["wrongful_sanction_episodes"] = episodes
     if sim.behaviour is not None:
         special = {kind for kind, event in sim.scheme.events.items() if event.category in SPECIAL_CATEGORIES}
         harms["chilling"] = {kind: {"suppressed_share": share, "special_category": kind in special}
@@ -347,9 +372,9 @@ def _harms(sim: Sim) -> dict[str, Any]:
             "records_voided_false": appeals.voided_false, "records_voided_true": appeals.voided_true,
             "backlog_end": appeals.backlog,
             "backlog_max": int(np.nanmax(backlog)) if backlog is not None and np.isfinite(backlog).any() else 0,
-            "mean_wait_days": float(waits.mean()) if waits.size else None,
-            "max_wait_days": int(waits.max()) if waits.size else None,
         }
+        put(harms["appeals"], "mean_wait_days", float(waits.mean()) if waits.size else None, "no appeal was decided")
+        put(harms["appeals"], "max_wait_days", int(waits.max()) if waits.size else None, "no appeal was decided")
     return harms
 
 
