@@ -82,6 +82,7 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("false_sanction_person_days", "count"), ("false_records", "count"), ("appeal_backlog", "count"),
     ("disparate_impact.*", "impact"),
     ("chilling.*", "suppressed"),
+    ("encouraged.*", "count"),  # the increase an act's reward causes: at least 0, without a bound
     ("listed.*", "share"), ("denied.*", "share"), ("wrongly_*", "share"), ("isolated_listed_share", "share"),
 )
 

@@ -77,7 +77,7 @@ def _acts(summary: dict[str, Any]) -> dict[str, float]:
 
 def _sanction_figures(summary: dict[str, Any]) -> dict[str, float]:
     figures = {"income_mean_log_growth": summary["income"]["mean_log_growth"]}
-    figures.update({f"income_mean_log_growth.{g}": v for g, v in summary["income"]["mean_log_growth_by_group"].items()})
+    figures.update({f"income_mean_log_growth.{g}": v for g, v in summary["income"]["log_growth"]["by_group"].items()})
     figures.update(_acts(summary))
     figures.update({f"listed.{name}": listed["share"] for name, listed in summary["lists"].items()})
     figures.update({f"ever_listed.{name}": share for name, share in summary["ever_listed"].items()})

@@ -277,11 +277,9 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
                                        if kind in sim.scenario.behaviours}
     log_growth = np.log(people.income / people.income_initial)
     summary["income"]["mean_log_growth"] = float(log_growth.mean())
-    growth: dict[str, Any] = {}
+    growth: dict[str, Any] = {"mean": float(log_growth.mean())}
     put_by_group(growth, by_group(log_growth), sizes)
-    summary["income"]["mean_log_growth_by_group"] = growth["by_group"]
-    if "why_null" in growth:
-        summary["income"].setdefault("why_null", {})["mean_log_growth_by_group"] = growth["why_null"]["by_group"]
+    summary["income"]["log_growth"] = growth
     # Sorting of ties by people's own records (pre, before any network term) as against by score.
     from ..analysis.metrics import assortativity
 
