@@ -100,4 +100,25 @@ def test_the_share_of_false_matches_blamed_on_each_group_is_the_models():
     assert groups["minority"]["probe_share"] == pytest.approx(share)  # each blames their own group
     assert groups["minority"]["expected_blamed_share"] == pytest.approx(expected, rel=0.02)
     assert groups["minority"]["recorded_share"] == pytest.approx(a, abs=0.002)
-    json.dumps(run.summary, allow_nan=False)  # strict JSON
+    json.dumps(run.summary["harms"]["sources"], allow_nan=False)  # strict JSON
+    from socialcredit.analysis.report import harm_rows
+
+    row = next(row for row in harm_rows(run) if row[0] == "false matches of 'cameras' by group")
+    assert f"minority {groups['minority']['people_share']:.1%} of people" in row[2]
+
+
+def test_false_candidates_not_bound_to_the_actors_demographics_are_anyone_of_the_district(monkeypatch):
+    # With half the false candidates of the actor's sex and group and half anyone of the district, a
+    # majority-only set of actors blames the minority in half its share of the people.
+    from socialcredit.world import surveillance
+    from socialcredit.world.identification import load_profile
+
+    half = load_profile("frvt_2019").model_copy(update={"same_demographics_candidate": 0.5})
+    monkeypatch.setattr(surveillance, "load_profile", lambda name: half)
+    run = _cameras(**{"behaviours.jaywalking.group_factor": {"minority": 0.0}})
+    share, false_matches = _blamed_share(run, "minority")
+    minority = run.summary["harms"]["sources"]["cameras"]["groups"]["minority"]
+    expected = 0.5 * minority["people_share"]
+    assert minority["expected_blamed_share"] == pytest.approx(expected, rel=0.05)
+    assert abs(share - expected) <= 4 * np.sqrt(expected * (1 - expected) / false_matches)
+    assert minority["probe_share"] == 0.0 and share > 0
