@@ -150,11 +150,14 @@ def test_a_small_simulation_reports_every_list_entitlement_blocked_trip_and_wron
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_cameras_list_the_misidentified_minority_for_acts_not_done_and_appeals_clear_some():
-    # Everyone appeals, so that the wrongful listings misidentification makes can be seen cleared.
-    run = socialcredit.simulate("national", population=20_000, days=180, **{"appeals.propensity": 1.0})
+    # Everyone appeals, so that the wrongful listings misidentification makes can be seen cleared;
+    # crossings ten times as often, for some fifty false matches (a minority probe is falsely matched
+    # 3x as often and blames one of its own: frvt_2019).
+    run = socialcredit.simulate("national", population=20_000, days=180, **{"appeals.propensity": 1.0,
+                                                                            "behaviours.jaywalking.rate": 0.03})
     harms = run.summary["harms"]
     wrongly = harms["wrongly_listed"]["by_group"]
-    assert harms["wrongly_listed"]["count"] > 0
-    assert wrongly["minority"] > 5 * max(wrongly["urban"], wrongly["rural"])
+    assert harms["wrongly_listed"]["count"] > 20
+    assert wrongly["minority"] > 2 * max(wrongly["urban"], wrongly["rural"])
     assert harms["false_listing_person_days"]["displayed"] > 0
     assert harms["appeals"]["records_voided_false"] > 0

@@ -43,7 +43,7 @@ scheme: streets.yaml
 population: {size: 6000, groups: {majority: 0.8, minority: 0.2}, districts: 3}
 network: {mean_degree: 6}
 behaviours:
-  jaywalking: {rate: 0.01, heterogeneity: 1.0}
+  jaywalking: {rate: 0.05, heterogeneity: 1.0}
   payment: {rate: 0.05}
   late_payment: {rate: 0.004, heterogeneity: 1.0}
   posting: {rate: 0.05, deterrence: 3.0}
@@ -69,15 +69,16 @@ def camera_run(streets):
 def test_misattribution_rate_matches_the_false_match_rate(camera_run):
     tally = camera_run.summary["harms"]["sources"]["cameras"]
     expected, measured = tally["expected_false_matches"], tally["false_matches"]
-    assert expected > 100
+    assert expected > 40
     assert abs(measured - expected) <= 4 * np.sqrt(expected)  # Poisson-binomial, 4 sigma
     assert tally["missed"] == pytest.approx(0.002 * tally["recorded"], abs=4 * np.sqrt(0.002 * tally["recorded"]) + 1)
 
 
 def test_false_matches_blame_the_affected_group_more(camera_run):
+    # a minority probe is falsely matched 3x as often (frvt_2019), and blames one of its own group
     people = camera_run.people
     blamed = people.groupby("group", observed=True)["false_records"].mean()
-    assert blamed["minority"] > 5 * blamed["majority"]
+    assert blamed["minority"] > 2 * blamed["majority"]
 
 
 def test_wrongly_listed_people_are_counted_by_group(camera_run):
@@ -283,7 +284,20 @@ def test_the_report_leads_with_the_harms(camera_run, tmp_path):
     assert html.index("Wrongful listings and sanctions over time") > harms
 
 
-def test_the_report_leads_the_harms_with_the_relative_risks_of_wrongful_harms(camera_run, tmp_path):
+@pytest.fixture(scope="module")
+def large_camera_run(streets):
+    """Enough people that the minority's extra risk of being wrongly listed is significant."""
+    return simulate(streets, population=30000)
+
+
+def test_the_four_fifths_rule_passes_a_harm_the_relative_risk_flags(large_camera_run):
+    harms = large_camera_run.summary["harms"]
+    assert not harms["wrongly_listed"]["fails_four_fifths"]  # favourable rates near 1 in every group
+    assert harms["relative_risks"]["wrongly_listed"]["flagged"] == ["minority"]
+
+
+def test_the_report_leads_the_harms_with_the_relative_risks_of_wrongful_harms(large_camera_run, tmp_path):
+    camera_run = large_camera_run
     html = camera_run.report(tmp_path / "report.html").read_text()
     flagged = camera_run.summary["harms"]["relative_risks"]["wrongly_listed"]["relative_risk"]["minority"]
     assert flagged["flagged"]

@@ -40,10 +40,15 @@ def test_south_wales_2017_implies_about_one_false_alert_per_75_faces():
     assert profile.fpir == pytest.approx(2297 / (170000 - 228), rel=0.05)
 
 
-def test_frvt_raises_false_matches_for_affected_groups_and_women():
+def test_frvt_raises_the_false_match_rate_of_a_probe_of_the_affected_groups_and_women():
+    # one-to-many factors, on the probe only (the blamed person is drawn without them)
     profile = load_profile("frvt_2019")
     multiplier = profile.false_match_multiplier(np.array([False, True, False, True]),
                                                 np.array([False, False, True, True]))
-    assert multiplier.tolist() == [1.0, 30.0, 3.0, 90.0]
-    low, high = profile.false_match_factor_range["affected_groups"]
-    assert 10 <= low <= profile.false_match_factor.affected_groups <= high <= 100
+    assert multiplier.tolist() == [1.0, 3.0, 2.0, 6.0]
+    for name, factor in profile.false_match_factor:
+        low, high = profile.false_match_factor_range[name]
+        assert 1 <= low <= factor <= high
+    # not the one-to-one verification range (10-100x) that was applied to both the probe and the blamed
+    assert profile.false_match_factor_range["affected_groups"][0] < 10
+    assert profile.same_demographics_candidate == 1.0

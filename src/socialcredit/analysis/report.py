@@ -98,6 +98,12 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
     if false["count"]:
         rows.append(("records of acts the person did not do", f"{false['count']:,}",
                      f"blaming {false['people_blamed']:,} people (misidentification, record errors, incidents)"))
+    for source, tally in harms.get("sources", {}).items():
+        if tally["false_matches"]:  # an identification source: who its false matches came from and fell on
+            shares = "; ".join(f"{g} {f['people_share']:.1%} of people, {f['recorded_share']:.1%} of acts recorded, "
+                               f"{f['probe_share']:.1%} of false matches as actor, {f['blamed_share']:.1%} as blamed "
+                               f"(model: {f['expected_blamed_share']:.1%})" for g, f in tally["groups"].items())
+            rows.append((f"false matches of '{source}' by group", f"{tally['false_matches']:,}", shares))
     for name, figure in harms["disparities"].items():
         what = name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
             "denied.", "denied '") + "'"

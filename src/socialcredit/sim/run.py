@@ -357,7 +357,7 @@ def _harms(sim: Sim) -> dict[str, Any]:
     harms["false_records"] = {"count": int(sim.false_record_counts.sum()),
                               "people_blamed": int((sim.false_record_counts > 0).sum())}
     if sim.surveillance is not None:
-        harms["sources"] = sim.surveillance.tally
+        harms["sources"] = sim.surveillance.figures()
     if sim.incidents is not None and sim.incidents.specs:
         harms["incidents"] = {"corrupted": sim.incidents.corrupted, "duplicated": sim.incidents.duplicated,
                               "dropped": sim.incidents.dropped}

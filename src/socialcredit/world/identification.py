@@ -2,8 +2,7 @@
 
 A profile gives, for one kind of deployment, the chance that a camera's probe of a person who is
 enrolled is missed (`miss_rate`, FNIR: the event is lost) and the chance that it is matched to the
-wrong person (`false_match_rate`, FPIR at the operating threshold), with multipliers for the groups
-and the sex that algorithms misidentify more often (NISTIR 8280). The false-match rate is either
+wrong person (`false_match_rate`, FPIR at the operating threshold). The false-match rate is either
 given, or derived from one real deployment whose share of false alerts it must reproduce:
 
     share_false = (1 - b) * fpir / ((1 - b) * fpir + b * (1 - fnir))
@@ -12,9 +11,25 @@ given, or derived from one real deployment whose share of false alerts it must r
 where b is the share of scanned faces that were on the watchlist. A test runs the deployment
 through the model and checks that the measured share of false alerts falls within its interval.
 
-In the simulation every adult is enrolled (national ID photographs), so a camera's probe of an
-act is always a mated search: it is attributed to the actor, lost (a miss), or attributed to
-another person of the same district (a false match), drawn with the group-specific weights.
+In the simulation every adult is enrolled (national ID photographs), so a camera's probe of an act
+is a one-to-many search of the district's people: it is attributed to the actor, lost (a miss), or
+attributed to another person (a false match). Demographic effects enter once each, where NISTIR
+8280's one-to-many results put them:
+
+- the chance of a false match depends on the probe, that is on the actor: FPIR times
+  `false_match_factor` for the affected groups and for women (NISTIR 8280 found one-to-many false
+  positive rates higher for some demographics of the probe: African American women, on US
+  mugshots);
+- the wrong candidate is the enrolled non-mate who scores highest against the probe, and impostor
+  scores are highest between people of the same sex and the same race or origin (NISTIR 8280, the
+  demographically matched impostor comparisons behind its false-match differentials): a false
+  match blames a person of the actor's sex and group in the district, chosen uniformly, with chance
+  `same_demographics_candidate` (else anyone of the district). No group's weight raises the chance
+  of being the one blamed a second time.
+
+So the share of false matches that land on group g is its share of the probes' false matches,
+a_g f_g / sum_h a_h f_h (a: share of the recorded acts, f: the mean factor of its actors), not the
+share of the people weighted again by f.
 """
 
 from __future__ import annotations
@@ -57,8 +72,11 @@ class Deployment(StrictModel):
 
 
 class FalseMatchFactor(StrictModel):
-    affected_groups: float = Field(1.0, ge=1, description="Multiplier for the groups misidentified most.")
-    female: float = Field(1.0, ge=1, description="Multiplier for women.")
+    """Multipliers of the FPIR of a probe (one-to-many search) by the probe's demographics."""
+
+    affected_groups: float = Field(1.0, ge=1, description="Multiplier for a probe of the groups misidentified "
+                                                          "most.")
+    female: float = Field(1.0, ge=1, description="Multiplier for a probe of a woman.")
 
 
 class IdentificationProfile(StrictModel):
@@ -72,6 +90,9 @@ class IdentificationProfile(StrictModel):
                                                                      description="Reported ranges, for "
                                                                                  "sensitivity runs.")
     miss_rate_operating_point: str = ""
+    same_demographics_candidate: float = Field(1.0, ge=0, le=1,
+                                               description="Chance that a false match returns a person of the "
+                                                           "probe's sex and group (else anyone of the district).")
     calibration: Deployment | None = None
     additional_deployments: list[Deployment] = Field(default_factory=list,
                                                      description="Other reported deployments the model is "
@@ -98,6 +119,7 @@ class IdentificationProfile(StrictModel):
         return b * (1 - miss) * s / ((1 - b) * (1 - s))
 
     def false_match_multiplier(self, affected: np.ndarray, female: np.ndarray) -> np.ndarray:
+        """The factor on the FPIR of a probe of each person (affected group, woman): the probe's own."""
         factor = self.false_match_factor
         return np.where(affected, factor.affected_groups, 1.0) * np.where(female, factor.female, 1.0)
 

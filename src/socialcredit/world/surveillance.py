@@ -5,8 +5,9 @@ Each source records each act of the kinds it observes with chance `coverage` (by
 kept once, credited to the first of them in the scenario's order. Then, for that source:
 
 - an identification profile (cameras) loses the act with its miss rate, or attributes it to
-  another person of the same district with its false-match rate, raised for the affected groups
-  and for women, the wrongly matched person drawn with the same weights (see identification.py);
+  another person of the same district with its false-match rate, raised for an actor of the
+  affected groups and for women; the wrongly matched person shares the actor's sex and group (see
+  identification.py: each demographic effect applied once, where one-to-many search puts it);
 - a record error rate (banks, courts) attaches the record to another person of the district;
 - a reporting delay holds the record back; it reaches the scheme `delay_days` later, dated when
   the act happened.
@@ -16,9 +17,13 @@ Truth is kept beside observation: every record knows who really acted and whethe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
+from ..analysis.undefined import put
+from ..population.people import People
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import generator
@@ -41,6 +46,36 @@ def first_recorder(uniforms: np.ndarray, coverage: np.ndarray, district: np.ndar
     return first
 
 
+class Lookalikes:
+    """The people of each (district, group, sex), for drawing the false candidate of a probe: ids
+    ordered by that stratum, and each stratum's range in that order."""
+
+    def __init__(self, district: np.ndarray, group: np.ndarray, female: np.ndarray, districts: int, groups: int):
+        self.groups = groups
+        stratum = self.stratum(district, group, female)
+        self.order = np.argsort(stratum, kind="stable").astype(np.int32 if stratum.size < 2**31 else np.int64)
+        counts = np.bincount(stratum, minlength=districts * groups * 2)
+        self.end = np.cumsum(counts)
+        self.start = self.end - counts
+
+    def stratum(self, district: np.ndarray, group: np.ndarray, female: np.ndarray) -> np.ndarray:
+        return (district.astype(np.int64) * self.groups + group) * 2 + female
+
+    def size(self, stratum: np.ndarray) -> np.ndarray:
+        return self.end[stratum] - self.start[stratum]
+
+    def other(self, actor: np.ndarray, stratum: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+        """For each actor, another person of their stratum, each equally likely (-1 where the actor is
+        alone in it): a slot among the first size - 1 of the stratum, the actor's own slot standing
+        for the last one."""
+        start, size = self.start[stratum], self.size(stratum)
+        others = size - 1
+        slot = start + np.minimum(np.floor(uniforms * others).astype(np.int64), np.maximum(others - 1, 0))
+        chosen = self.order[slot].astype(np.int64)
+        chosen = np.where(chosen == actor, self.order[start + size - 1], chosen)
+        return np.where(others > 0, chosen, -1)
+
+
 class Surveillance:
     name = "surveillance"
 
@@ -59,42 +94,111 @@ class Surveillance:
         self.district_start = np.searchsorted(people.district, np.arange(districts), side="left")
         self.district_end = np.searchsorted(people.district, np.arange(districts), side="right")
         self.profiles = [load_profile(spec.identification) if spec.identification else None for spec in self.specs]
-        self.false_match_weight: list[np.ndarray | None] = []
+        groups = len(people.group_names)
+        # probe_factor[s][group, female]: the factor on the FPIR of source s for a probe of that actor
+        self.probe_factor: list[np.ndarray | None] = []
         for spec, profile in zip(self.specs, self.profiles, strict=True):
-            if profile is None:
-                self.false_match_weight.append(None)
-                continue
-            affected = np.isin(people.group, [people.group_names.index(g) for g in spec.affected_groups])
-            self.false_match_weight.append(profile.false_match_multiplier(affected, people.female))
-        # Cumulative weights, for drawing a wrongly matched person within a district in one search.
-        self.cumulative = [None if w is None else np.cumsum(w) for w in self.false_match_weight]
+            affected = np.isin(np.arange(groups), [people.group_names.index(g) for g in spec.affected_groups])
+            self.probe_factor.append(None if profile is None else profile.false_match_multiplier(
+                affected[:, None], np.array([[False, True]])))
+        self.lookalikes = None if all(p is None for p in self.profiles) else Lookalikes(
+            people.district, people.group, people.female, districts, groups)
+        # people[district, group]: for the false matches expected to blame anyone of the district
+        self.people_by_district = np.bincount(people.district.astype(np.int64) * groups + people.group,
+                                              minlength=districts * groups).reshape(districts, groups)
+        self.group_share = np.bincount(people.group, minlength=groups) / max(len(people), 1)
         self.delays = np.array([spec.delay_days for spec in self.specs], dtype=np.int64)
         # Per source: acts recorded, lost to a miss, blamed on someone else (and the expected number).
         names = list(sim.scenario.surveillance)
         self.tally = {name: {"recorded": 0, "missed": 0, "false_matches": 0, "expected_false_matches": 0.0,
                              "record_errors": 0} for name in names}
         self.names = names
+        # Per source and actor's group: acts recorded, false matches of their probes (measured, expected);
+        # per blamed person's group: false matches (measured, expected).
+        self.by_group = {name: {key: np.zeros(groups) for key in ("recorded", "probes", "expected_probes", "blamed",
+                                                                  "expected_blamed")} for name in names}
+        self.group_names = people.group_names
         sim.surveillance = self
 
     def start_reporting(self, sim: Sim) -> None:
         self.tally = {name: {key: type(value)(0) for key, value in tally.items()} for name, tally in self.tally.items()}
+        for counts in self.by_group.values():
+            for values in counts.values():
+                values[:] = 0.0
 
-    def _someone_else(self, actor: np.ndarray, cumulative: np.ndarray | None, rng: np.random.Generator,
-                      district: np.ndarray) -> np.ndarray:
-        """A person of the actor's district other than the actor, drawn in proportion to weight
-        (`cumulative`: the running sum of weights over ids; None: everyone weighs 1)."""
+    def _someone_else(self, actor: np.ndarray, rng: np.random.Generator, district: np.ndarray) -> np.ndarray:
+        """A person of the actor's district other than the actor, everyone equally likely."""
         start, end = self.district_start[district], self.district_end[district]
-        if cumulative is None:  # the running sum of ones is id + 1: the search is a floor
-            low, high = start.astype(np.float64), end.astype(np.float64)
-            chosen = np.floor(low + rng.random(actor.size) * (high - low)).astype(np.int64)
-        else:
-            low = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
-            high = cumulative[end - 1]
-            chosen = np.searchsorted(cumulative, low + rng.random(actor.size) * (high - low), side="right")
+        low, high = start.astype(np.float64), end.astype(np.float64)
+        chosen = np.floor(low + rng.random(actor.size) * (high - low)).astype(np.int64)
         chosen = np.minimum(chosen, end - 1)
         same = chosen == actor  # never the actor: the next person of the district instead
         chosen[same] = np.where(chosen[same] + 1 < end[same], chosen[same] + 1, start[same])
         return chosen.astype(np.int64)
+
+    def _false_candidates(self, people: People, actor: np.ndarray, same_share: float,
+                          rng: np.random.Generator) -> np.ndarray:
+        """Whom each falsely matched probe blames: with chance `same_share` a person of the actor's
+        district, sex and group, else (or where the actor is alone in that stratum) anyone of the
+        district."""
+        assert self.lookalikes is not None
+        stratum = self.lookalikes.stratum(people.district[actor], people.group[actor], people.female[actor])
+        chosen = self.lookalikes.other(actor, stratum, rng.random(actor.size))
+        if same_share < 1:
+            chosen[rng.random(actor.size) >= same_share] = -1
+        anyone = chosen < 0
+        if anyone.any():
+            chosen[anyone] = self._someone_else(actor[anyone], rng, people.district[actor[anyone]])
+        return chosen
+
+    def _expect(self, tally: dict[str, np.ndarray], people: People, actors: np.ndarray, chance: np.ndarray,
+                same_share: float) -> None:
+        """Add to the expected false matches by the actor's group and by the blamed person's group."""
+        assert self.lookalikes is not None
+        groups = len(self.group_names)
+        group, district = people.group[actors], people.district[actors]
+        tally["expected_probes"] += np.bincount(group, weights=chance, minlength=groups)
+        alone = self.lookalikes.size(self.lookalikes.stratum(district, group, people.female[actors])) < 2
+        same = np.where(alone, 0.0, same_share) * chance
+        tally["expected_blamed"] += np.bincount(group, weights=same, minlength=groups)
+        # the rest: anyone of the district but the actor
+        others = self.district_end[district] - self.district_start[district] - 1
+        rest = np.where(others > 0, (chance - same) / np.maximum(others, 1), 0.0)
+        districts = self.people_by_district.shape[0]
+        tally["expected_blamed"] += np.bincount(district, weights=rest, minlength=districts) @ self.people_by_district
+        tally["expected_blamed"] -= np.bincount(group, weights=rest, minlength=groups)
+
+    def figures(self) -> dict[str, dict[str, Any]]:
+        """Per source, its counts and, per group, the group's share of the people and of the acts the
+        source recorded; for an identification source also its share of the false matches, as the
+        actor whose probe went wrong and as the person blamed, measured and as the model expects
+        (None where there were none)."""
+        def shares(counts: np.ndarray) -> list[float | None]:
+            total = counts.sum()
+            return [float(c / total) if total > 0 else None for c in counts]
+
+        figures: dict[str, dict[str, Any]] = {}
+        for index, name in enumerate(self.names):
+            by_group = self.by_group[name]
+            columns: dict[str, list[Any]] = {
+                "people_share": [float(x) for x in self.group_share],
+                "recorded": [int(x) for x in by_group["recorded"]], "recorded_share": shares(by_group["recorded"])}
+            if self.profiles[index] is not None:
+                columns |= {
+                    "false_match_probes": [int(x) for x in by_group["probes"]],
+                    "probe_share": shares(by_group["probes"]),
+                    "expected_probe_share": shares(by_group["expected_probes"]),
+                    "blamed": [int(x) for x in by_group["blamed"]], "blamed_share": shares(by_group["blamed"]),
+                    "expected_blamed_share": shares(by_group["expected_blamed"])}
+            groups: dict[str, Any] = {}
+            for g, group in enumerate(self.group_names):
+                record: dict[str, Any] = {}
+                for key, values in columns.items():
+                    put(record, key, values[g], "no false matches" if "probe" in key or "blamed" in key
+                        else "nothing recorded")
+                groups[group] = record
+            figures[name] = {**self.tally[name], "groups": groups}
+        return figures
 
     def step(self, sim: Sim, day: int) -> None:
         events = sim.true_events
@@ -117,28 +221,35 @@ class Surveillance:
             actors = records.actor[mine]
             tally = self.tally[self.names[index]]
             tally["recorded"] += int(mine.size)
+            by_group = self.by_group[self.names[index]]
+            by_group["recorded"] += np.bincount(sim.people.group[actors], minlength=len(self.group_names))
             profile = self.profiles[index]
             if profile is not None:
                 draw = rng.random(mine.size)
-                weight = self.false_match_weight[index]
-                assert weight is not None and self.cumulative[index] is not None
+                factor = self.probe_factor[index]
+                assert factor is not None
+                fpir = profile.fpir * factor[sim.people.group[actors], sim.people.female[actors].astype(np.int64)]
                 missed = draw < profile.miss_rate
-                wrong = ~missed & (draw < profile.miss_rate + profile.fpir * weight[actors])
+                wrong = ~missed & (draw < profile.miss_rate + fpir)
                 keep[mine[missed]] = False
                 tally["missed"] += int(missed.sum())
                 tally["false_matches"] += int(wrong.sum())
-                tally["expected_false_matches"] += float(np.minimum(profile.fpir * weight[actors],
-                                                                    1 - profile.miss_rate).sum())
+                chance = np.minimum(fpir, 1 - profile.miss_rate)
+                tally["expected_false_matches"] += float(chance.sum())
+                self._expect(by_group, sim.people, actors, chance, profile.same_demographics_candidate)
                 if wrong.any():
                     wrong_ids = mine[wrong]
-                    records.subject[wrong_ids] = self._someone_else(actors[wrong], self.cumulative[index], rng,
-                                                                    sim.people.district[actors[wrong]])
+                    blamed = self._false_candidates(sim.people, actors[wrong], profile.same_demographics_candidate, rng)
+                    records.subject[wrong_ids] = blamed
                     records.genuine[wrong_ids] = False
+                    groups = len(self.group_names)
+                    by_group["probes"] += np.bincount(sim.people.group[actors[wrong]], minlength=groups)
+                    by_group["blamed"] += np.bincount(sim.people.group[blamed], minlength=groups)
             if spec.error_rate:
                 mixed = mine[rng.random(mine.size) < spec.error_rate]
                 mixed = mixed[keep[mixed] & records.genuine[mixed]]
                 if mixed.size:
-                    records.subject[mixed] = self._someone_else(records.actor[mixed], None, rng,
+                    records.subject[mixed] = self._someone_else(records.actor[mixed], rng,
                                                                 sim.people.district[records.actor[mixed]])
                     records.genuine[mixed] = False
                     tally["record_errors"] += int(mixed.size)
