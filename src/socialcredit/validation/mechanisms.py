@@ -42,3 +42,44 @@ def shunning_isolates(size: Size) -> Outcome:
 
 def sanctions_lower_income(size: Size) -> Outcome:
     return _lowers("default", {}, "sanctions", "income_mean_log_growth", size)
+
+
+# Enough crossings under cameras everywhere for hundreds of false matches in a few simulated weeks.
+MISIDENTIFICATION_SETTINGS = {"behaviours.jaywalking.rate": 0.3, "behaviours.jaywalking.deterrence": 0.0,
+                              "surveillance.cameras.coverage": 1.0, "surveillance.cameras.district_coverage": {}}
+
+
+def misidentification_by_group(size: Size) -> Outcome:
+    """Whom false matches fall on, by group, against what the identification profile says: the
+    affected group's share of the probes falsely matched and of the people blamed, pooled over
+    seeds, each within its 95% Clopper-Pearson interval of the share the model expects from the
+    profile's factors (and no more)."""
+    import socialcredit
+    from scipy.stats import binomtest
+
+    counted = {"probes": [0, 0.0, 0], "blamed": [0, 0.0, 0]}  # affected group's count, expected count, all
+    days = min(size.days, 60)
+    people = max(size.population, 20_000)
+    for seed in range(1, size.seeds + 1):
+        summary = socialcredit.simulate("shenzhen-cameras", population=people, days=days, seed=seed,
+                                        **MISIDENTIFICATION_SETTINGS).summary
+        groups = summary["harms"]["sources"]["cameras"]["groups"]
+        for kind, count_key, expected_key in (("probes", "false_match_probes", "expected_probe_share"),
+                                              ("blamed", "blamed", "expected_blamed_share")):
+            total = sum(groups[g][count_key] for g in groups)
+            counted[kind][0] += groups["minority"][count_key]
+            counted[kind][1] += (groups["minority"][expected_key] or 0.0) * total
+            counted[kind][2] += total
+    parts, passed = [], True
+    for kind, (affected, expected, total) in counted.items():
+        if not total:
+            return Outcome(measured="no false matches", expected="hundreds", passed=False,
+                           note="too few false matches to measure")
+        interval = binomtest(affected, total).proportion_ci(0.95, method="exact")
+        share = expected / total
+        passed &= interval.low <= share <= interval.high
+        parts.append(f"{kind}: {affected / total:.1%} [{interval.low:.1%}, {interval.high:.1%}] of {total:,} "
+                     f"(expected {share:.1%})")
+    return Outcome(measured="; ".join(parts), expected="each expected share within its measured 95% interval",
+                   passed=passed, note=f"shenzhen-cameras with cameras everywhere, {size.seeds} seeds of "
+                                       f"{people:,} people x {days} days; minority 5% of people")

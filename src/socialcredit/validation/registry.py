@@ -37,6 +37,10 @@ CHECKS: tuple[Check, ...] = (
     Check("sanctions_lower_income", "Sanctions lower income (default scenario: a flight ban cuts income growth)",
           "the model's stated mechanism (README: Income)", "mean log income growth, with - without sanctions",
           mechanisms.sanctions_lower_income),
+    Check("misidentification_by_group", "False matches fall on groups as the identification profile says, and no "
+          "more (each differential applied once)", "NISTIR 8280 via presets/identification/frvt_2019.yaml",
+          "the minority's share of falsely matched probes and of the people blamed, against the model's "
+          "expectation", mechanisms.misidentification_by_group),
     Check("simulate_score_agree", "simulate and score give the same scores, bit for bit",
           "README: the three jobs share one core", "fico: final scores, tiers, lists, entitlements",
           agreement.simulate_and_score_agree),
