@@ -54,8 +54,9 @@ def misidentification_by_group(size: Size) -> Outcome:
     affected group's share of the probes falsely matched and of the people blamed, pooled over
     seeds, each within its 95% Clopper-Pearson interval of the share the model expects from the
     profile's factors (and no more)."""
-    import socialcredit
     from scipy.stats import binomtest
+
+    import socialcredit
 
     counted = {"probes": [0, 0.0, 0], "blamed": [0, 0.0, 0]}  # affected group's count, expected count, all
     days = min(size.days, 60)
