@@ -129,3 +129,19 @@ def test_the_misidentification_check_passes_and_fails_when_blame_ignores_who_was
     outcome = mechanisms.misidentification_by_group(TINY)
     assert not outcome.passed
     assert "blamed" in outcome.measured
+
+
+def test_the_serve_agreement_check_passes_and_fails_when_a_record_is_off_by_a_hair(monkeypatch):
+    from socialcredit.service.core import Service
+
+    assert agreement.simulate_and_serve_agree(TINY, sample=50).passed
+    original = Service.record_unlogged
+
+    def nudged(self, subject):
+        record = original(self, subject)
+        return {**record, "score": record["score"] + 1e-9}
+
+    monkeypatch.setattr(Service, "record_unlogged", nudged)
+    outcome = agreement.simulate_and_serve_agree(TINY, sample=50)
+    assert not outcome.passed
+    assert "score (50)" in outcome.note

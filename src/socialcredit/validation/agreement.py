@@ -66,3 +66,55 @@ def same_results_whatever_the_threads(size: Size, seeds: tuple[int, int] = (1, 1
                             f"{'identical' if metrics_same else 'differs'}",
                    expected="both identical", passed=people_same and metrics_same,
                    note=f"{2 * SLICE + 1000:,} people x 10 days, 1 and 2 threads")
+
+
+def simulate_and_serve_agree(size: Size, sample: int = 300) -> Outcome:
+    """A simulation's observed events, ingested by the live service (SQLite) and read back as each
+    subject's record at the last day, give the simulation's final scores, tiers, lists and
+    entitlements (fico: a lawful scheme), for a sample of subjects."""
+    import socialcredit
+
+    from ..service.core import Actor, Service
+    from ..service.db import make_engine
+    from ..service.migrate import upgrade
+
+    run = socialcredit.simulate("fico", population=min(size.population, 1000), days=min(size.days, 60),
+                                save_events=True)
+    with tempfile.TemporaryDirectory() as folder:
+        events = Path(folder) / "events.parquet"
+        run.write_events(events)
+        table = pd.read_parquet(events)
+        engine = make_engine(f"sqlite:///{Path(folder) / 'serve.db'}")
+        upgrade(engine)
+        as_of = run.sim.time(run.sim.days - 1)
+        service = Service(engine, run.scheme, now=lambda: as_of)
+        operator = Actor("validation", "operator")
+        rows = [{"id": str(row.id), "subject": str(row.subject), "kind": str(row.kind), "time": float(row.time),
+                 "value": float(row.value)} for row in table.itertuples(index=False)]
+        for start in range(0, len(rows), 10_000):
+            answer = service.ingest(rows[start:start + 10_000], operator)
+            if answer["rejected"]:
+                return Outcome(measured=f"{len(answer['rejected'])} events rejected", expected="none", passed=False,
+                               note=str(answer["rejected"][:3]))
+        subjects = np.unique(table["subject"].to_numpy())
+        chosen = np.random.default_rng(1).choice(subjects, size=min(sample, subjects.size), replace=False)
+        people = run.people.set_index("person")
+        differing: dict[str, int] = {}
+        for subject in chosen:
+            record = service.record_unlogged(str(subject))
+            person = people.loc[int(subject)]
+            checks = {"score": record["score"] == person["score"], "pre": record["pre"] == person["pre"],
+                      "tier": record["tier"] == str(person["tier"]),
+                      **{f"list {name}": member == bool(person[f"listed.{name}"])
+                         for name, member in record["lists"].items()},
+                      **{f"entitlement {name}": allowed == bool(person[f"allowed.{name}"])
+                         for name, allowed in record["entitlements"].items()}}
+            for name, same in checks.items():
+                if not same:
+                    differing[name] = differing.get(name, 0) + 1
+        engine.dispose()
+    return Outcome(measured=f"{len(chosen) - (max(differing.values()) if differing else 0)} of {len(chosen)} "
+                            "subjects' records identical", expected="every record identical, bit for bit",
+                   passed=not differing, value=float(len(chosen)),
+                   note="differ: " + ", ".join(f"{name} ({count})" for name, count in differing.items())
+                   if differing else f"{len(rows):,} events ingested")

@@ -44,6 +44,9 @@ CHECKS: tuple[Check, ...] = (
     Check("simulate_score_agree", "simulate and score give the same scores, bit for bit",
           "README: the three jobs share one core", "fico: final scores, tiers, lists, entitlements",
           agreement.simulate_and_score_agree),
+    Check("simulate_serve_agree", "simulate and serve give the same records, bit for bit",
+          "README: the three jobs share one core", "fico: a sample of subjects' records after ingesting a "
+          "simulation's events", agreement.simulate_and_serve_agree),
     Check("threads_deterministic", "The same scenario and seed give identical results with 1 and 2 threads",
           "README: determinism", "people.parquet and metrics.parquet", agreement.same_results_whatever_the_threads),
 )
