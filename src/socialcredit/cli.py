@@ -33,10 +33,15 @@ err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 2
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
+EXIT_PORT_IN_USE = 4
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C (128 + SIGINT)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # the message is plain text (it may quote a user's [bracketed] input): only the label is markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -68,8 +73,11 @@ def score(
     = False,
 ) -> None:
     """Score every subject of a real event log: score, tier, lists, entitlements, reasons."""
-    from .scorejob import run_score, write_rejects, write_table
+    from .scorejob import OUTPUT_SUFFIXES, run_score, write_rejects, write_table
 
+    if out_path is not None and out_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise fail(f"--out {out_path}: cannot write '{out_path.suffix or 'a file without an extension'}'; name a "
+                   f"file ending in {' or '.join(OUTPUT_SUFFIXES)}")
     chosen = _load(scheme)
     _refuse_unless_lawful(chosen, "score")
     try:
@@ -83,7 +91,10 @@ def score(
             err.print(f"skipped {run.log.rejected} bad row{'s' * (run.log.rejected != 1)}; "
                       f"written with reasons to {rejects}", highlight=False)
         if out_path is not None:
-            write_table(run.table, out_path)
+            try:
+                write_table(run.table, out_path)
+            except OSError as error:
+                raise fail(f"--out {out_path}: cannot write it: {_os_reason(error)}") from None
             err.print(f"scored {run.table.num_rows} subjects from {len(run.log.events)} events "
                       f"(as of {days_to_text(run.as_of)}) in {elapsed:.2f} s -> {out_path}", highlight=False)
         else:
@@ -107,6 +118,25 @@ def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
     out.print(view)
     if table.num_rows > limit:
         out.print(f"... and {table.num_rows - limit} more subjects; use --out FILE.csv to write them all")
+
+
+def _os_reason(error: OSError) -> str:
+    """What went wrong, in words, for an OSError from Python or from Arrow (which gives no strerror)."""
+    text = error.strerror or str(error)
+    detail = text.partition("Detail: [errno ")[2]
+    if detail:  # Arrow: "Failed to open local file '...'. Detail: [errno 2] No such file or directory"
+        return detail.partition("] ")[2] or text
+    return text
+
+
+def _check_free(target: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an --out that would mix this run's files with another's."""
+    from .outputs import OutputExists, check_free
+
+    try:
+        check_free(target, overwrite)
+    except OutputExists as error:
+        raise fail(f"--out: {error}") from None
 
 
 def _progress(unit: str):
@@ -154,6 +184,7 @@ def simulate(
                                                                   "(repeatable).")] = None,
     save_events: Annotated[bool, typer.Option(help="Also write the observed events and final ties, in the "
                                                    "`socialcredit score` input format.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
     counterfactual: Annotated[str | None, typer.Option(help="Also run a twin with this mechanism switched off "
                                                             "(same scenario and seed) and report what it causes: "
                                                             "deterrence, sanctions, perks, shunning or "
@@ -187,36 +218,46 @@ def simulate(
             raise fail(f"--counterfactual: {error}") from None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
-    err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.population.size:,} people, "
-              f"{chosen.run.days} days, seed {chosen.run.seed}", highlight=False)
+    _check_free(target, overwrite)
+    err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.size_and_length}, "
+              f"seed {chosen.run.seed}", highlight=False)
     burn_in = chosen.run.burn_in_days
     if burn_in:
         err.print(f"first {burn_in:,} days of burn-in before {chosen.run.start} (simulated, not reported)",
                   highlight=False)
-    with _progress("days") as progress:
-        setup = progress.add_task("setting up", total=None)
-        task_holder: dict[str, object] = {}
+    reached = {"day": None}
+    try:
+        with _progress("days") as progress:
+            setup = progress.add_task("setting up", total=None)
+            task_holder: dict[str, object] = {}
 
-        def on_day(day: int) -> None:
-            if "task" not in task_holder:
-                progress.remove_task(setup)
-                task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
-            progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
+            def on_day(day: int) -> None:
+                reached["day"] = day
+                if "task" not in task_holder:
+                    progress.remove_task(setup)
+                    task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
+                progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
 
-        run = run_scenario(chosen, scheme, on_day, save_events)
-    if counterfactual is not None:
-        from .sim.counterfactual import paired_effects
+            run = run_scenario(chosen, scheme, on_day, save_events)
+        if counterfactual is not None:
+            from .sim.counterfactual import paired_effects
 
-        first = chosen.run.seed
-        err.print(f"running {seeds * 2 - 1} more run(s) for the counterfactual without {counterfactual} "
-                  f"(seeds {first}..{first + seeds - 1})", highlight=False)
-        effects = paired_effects(preset or scenario, overrides, counterfactual,
-                                 list(range(first, first + seeds)), first=run.summary)
-        run.summary["counterfactual"] = effects.as_dict()
+            first = chosen.run.seed
+            err.print(f"running {seeds * 2 - 1} more run(s) for the counterfactual without {counterfactual} "
+                      f"(seeds {first}..{first + seeds - 1})", highlight=False)
+            effects = paired_effects(preset or scenario, overrides, counterfactual,
+                                     list(range(first, first + seeds)), first=run.summary)
+            run.summary["counterfactual"] = effects.as_dict()
+    except KeyboardInterrupt:
+        where = "while setting up" if reached["day"] is None else \
+            f"on day {burn_in + reached['day'] + 1:,} of {burn_in + chosen.run.days:,}"
+        raise fail(f"interrupted {where}: nothing was written", EXIT_INTERRUPTED) from None
     try:
         run.save(target)
+    except KeyboardInterrupt:
+        raise fail(f"interrupted while saving: nothing was written to {target}", EXIT_INTERRUPTED) from None
     except OSError as error:
-        raise fail(f"cannot write the results to {target}: {error.strerror}") from None
+        raise fail(f"cannot write the results to {target}: {error.strerror or error}") from None
     _print_summary(run)
     out.print(f"results in [bold]{target}[/]: report.html, summary.json, metrics.parquet, people.parquet, "
               f"scenario.yaml" + (", events.parquet, relations.parquet" if save_events else ""), highlight=False)
@@ -318,7 +359,7 @@ def _print_summary(run) -> None:
 
     summary = run.summary
     groups = list(run.sim.people.group_names)
-    view = Table(title=f"{run.scenario.title or run.scenario.id}: after {summary['days']} days", title_justify="left")
+    view = Table(title=f"{run.scenario.full_title}: at the end", title_justify="left")
     view.add_column("figure")
     view.add_column("all", justify="right")
     for group in groups:
@@ -452,6 +493,26 @@ def scheme_schema() -> None:
     print(json.dumps(Scheme.model_json_schema(), indent=2))
 
 
+def _existing_database(db: str) -> None:
+    """Refuse a database that does not exist (an SQLite file not there, a server without our tables),
+    rather than create an empty one and report on nothing."""
+    from sqlalchemy import inspect
+
+    from .service.db import make_engine
+
+    if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).is_file():
+        raise fail(f"--db {db}: no database at {db.removeprefix('sqlite:///')}; give the --db of the service "
+                   "(`socialcredit serve` and `socialcredit keys create` create one)")
+    try:
+        engine = make_engine(db)
+        tables = set(inspect(engine).get_table_names())
+        engine.dispose()
+    except Exception as error:  # a bad URL or an unreachable server: say which, without a traceback
+        raise fail(f"--db {db}: cannot open the database: {error}") from None
+    if "audit" not in tables:
+        raise fail(f"--db {db}: not a socialcredit database (none of its tables); give the --db of the service")
+
+
 def _service(db: str, scheme_ref: str):
     """Open the database (migrating it to the newest schema) and the service for a lawful scheme."""
     from .service.core import Service
@@ -479,8 +540,16 @@ def serve(
 ) -> None:
     """Serve a scheme live: ingest events, answer entitlement checks with reasons, take appeals."""
     import os
+    import socket
 
     import uvicorn
+
+    try:  # before anything else: a taken port is said first, with its own exit code
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise fail(f"cannot listen on {host}:{port}: {_os_reason(error)} (is another server running there? "
+                   "choose another --port)", EXIT_PORT_IN_USE) from None
 
     from .service.api import create_app
 
@@ -528,6 +597,7 @@ def audit_verify(db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///soc
     from .service import audit
     from .service.db import make_engine, make_sessions
 
+    _existing_database(db)
     with make_sessions(make_engine(db))() as session:
         verdict = audit.verify(session)
     if verdict.intact:
@@ -546,6 +616,7 @@ def purge(
     """Delete events older than the scheme's retention_days; audit entries stay."""
     from .service.core import Actor
 
+    _existing_database(db)
     service = _service(db, scheme)
     deleted = service.purge(Actor("cli", "admin"))
     out.print(f"deleted {deleted} events older than {service.scheme.retention_days:g} days"

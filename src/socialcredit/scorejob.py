@@ -116,6 +116,9 @@ def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
     return ScoreRun(log, as_of, scores, scores_table(log.subject_ids, scores))
 
 
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
 def write_table(table: pa.Table, path: str | Path) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():

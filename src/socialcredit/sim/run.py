@@ -51,9 +51,13 @@ class Run:
 
     def save(self, out: str | Path) -> Path:
         """Write summary.json, metrics.parquet, people.parquet, scenario.yaml and report.html (and
-        events.parquet with relations.parquet when the run kept its observed events)."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        events.parquet with relations.parquet when the run kept its observed events) into `out`,
+        whole or not at all: into a fresh folder, renamed into place when complete (outputs.py)."""
+        from ..outputs import write_whole
+
+        return write_whole(Path(out), self._write)
+
+    def _write(self, out: Path) -> None:
         # strict JSON: an undefined figure is null with the reason beside it (analysis/undefined.py)
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default, allow_nan=False))
         self.metrics.to_parquet(out / "metrics.parquet", index=False)
@@ -67,7 +71,6 @@ class Run:
             self.write_events(out / "events.parquet")
             self.write_relations(out / "relations.parquet")
         self.report(out / "report.html")
-        return out
 
     def write_events(self, path: Path) -> None:
         """The observed events, in the `socialcredit score` input format."""

@@ -162,6 +162,19 @@ class Scenario(StrictModel):
     economy: EconomySpec = Field(default_factory=EconomySpec)
     run: RunSpec = Field(default_factory=RunSpec)
 
+    @property
+    def size_and_length(self) -> str:
+        """What this run is: its people and days (and burn-in), as every title shows it."""
+        days = self.run.days
+        length = "a year" if days == 365 else f"{days:,} day{'s' * (days != 1)}"
+        burn_in = f" after {self.run.burn_in_days:,} days of burn-in" if self.run.burn_in_days else ""
+        return f"{self.population.size:,} people, {length}{burn_in}"
+
+    @property
+    def full_title(self) -> str:
+        """The title with the run's actual size and length, never those the file was written for."""
+        return f"{self.title or self.id}: {self.size_and_length}"
+
 
 def entitlement_effects(scenario: Scenario, scheme: Scheme) -> dict[str, ConsequenceSpec]:
     """The consequences that are entitlements' effects (the rest disclose lists)."""

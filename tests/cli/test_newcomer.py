@@ -1,0 +1,118 @@
+"""What a newcomer meets: outputs written whole or not at all, clear errors for what cannot be done,
+titles that say what was run."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).parents[2] / "examples"
+SMALL = ["--population", "1500", "--days", "10"]
+
+
+def simulate(*arguments: str):
+    return runner.invoke(app, ["simulate", *SMALL, *arguments])
+
+
+def test_reusing_an_out_folder_is_refused_and_overwrite_leaves_only_the_new_runs_files(tmp_path):
+    out = tmp_path / "run"
+    assert simulate("--out", str(out), "--save-events").exit_code == 0
+    assert (out / "events.parquet").exists()
+    refused = simulate("--out", str(out))
+    assert refused.exit_code == 2
+    assert "already holds files" in refused.output and "--overwrite" in refused.output
+    assert (out / "events.parquet").exists(), "nothing touched"
+    replaced = simulate("--out", str(out), "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert not (out / "events.parquet").exists(), "no file of the last run beside the new run's"
+    assert (out / "report.html").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"], "no partial folder left behind"
+
+
+def test_an_interrupted_run_says_so_and_writes_nothing(tmp_path, monkeypatch):
+    import socialcredit.sim.run as run_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "run_scenario", interrupted)
+    result = simulate("--out", str(tmp_path / "run"))
+    assert result.exit_code == 130
+    assert "interrupted while setting up: nothing was written" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_interruption_while_saving_leaves_no_half_written_folder(tmp_path, monkeypatch):
+    from socialcredit.sim.run import Run
+
+    original = Run.report
+
+    def interrupted_report(self, path):
+        original(self, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "report", interrupted_report)
+    result = simulate("--out", str(tmp_path / "run"))
+    assert result.exit_code == 130
+    assert "interrupted while saving: nothing was written" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_titles_state_the_runs_actual_size_and_length(tmp_path):
+    result = runner.invoke(app, ["simulate", "--preset", "shenzhen-cameras", "--population", "2000", "--days", "20",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "Shenzhen jaywalking cameras: scheme 'shenzhen-cameras', 2,000 people, 20 days" in result.output
+    assert "100,000" not in result.output and "for a year" not in result.output
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "<h1>Shenzhen jaywalking cameras: 2,000 people, 20 days</h1>" in html
+    assert "100,000" not in html
+
+
+@pytest.mark.parametrize("name", ["scores.xlsx", "scores", "scores.json"])
+def test_score_refuses_an_output_format_it_cannot_write(tmp_path, name):
+    result = runner.invoke(app, ["score", str(EXAMPLES / "events.csv"), "--scheme", "lending", "--out",
+                                 str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert "name a file ending in .csv or .parquet" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_score_says_why_an_output_cannot_be_written(tmp_path):
+    result = runner.invoke(app, ["score", str(EXAMPLES / "events.csv"), "--scheme", "lending", "--out",
+                                 "/proc/scores.csv"])
+    assert result.exit_code == 2
+    assert "--out /proc/scores.csv: cannot write it: No such file or directory" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["purge"], ["audit", "verify"]])
+def test_service_commands_refuse_a_database_that_does_not_exist(tmp_path, command, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert "no database at socialcredit.db" in result.output
+    assert list(tmp_path.iterdir()) == [], "no empty database created"
+    result = runner.invoke(app, [*command, "--db", f"sqlite:///{tmp_path / 'elsewhere.db'}"])
+    assert result.exit_code == 2 and "no database at" in result.output
+
+
+def test_serve_on_a_taken_port_says_so_first_with_its_own_exit_code(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "socialcredit.cli", "serve", "--port", str(port), "--db",
+                                 f"sqlite:///{tmp_path / 'service.db'}"], capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 4
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "serving" not in result.stderr + result.stdout
+    assert not (tmp_path / "service.db").exists()
