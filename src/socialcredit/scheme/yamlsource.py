@@ -12,17 +12,27 @@ from .errors import Path, Problem, SchemeError
 Positions = dict[Path, tuple[int, int]]
 
 
-def _walk(node: yaml.Node, path: Path, positions: Positions) -> None:
+def _walk(node: yaml.Node, path: Path, positions: Positions, duplicates: list[Problem]) -> None:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            first = positions.get((*path, key, "<key>"))
+            if first is not None and key != "<<":
+                # YAML lets the last of two equal keys win without a word: a redefined feature would
+                # silently change scores, so both lines are named instead.
+                duplicates.append(Problem((*path, key), f"'{key}' is given twice, at line {first[0]} and at line "
+                                                         f"{where[0]}; YAML would silently keep the second",
+                                          "remove one of them, or rename it if both are meant",
+                                          line=where[0], column=where[1]))
+                continue
             # A key's own position is where the key is written; the value's is its own.
-            positions[(*path, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), positions)
+            positions[(*path, key, "<key>")] = where
+            _walk(value_node, (*path, key), positions, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), positions)
+            _walk(item, (*path, index), positions, duplicates)
 
 
 def parse_yaml(text: str, source: str | None, kind: str = "scheme") -> tuple[Any, Positions]:
@@ -47,8 +57,11 @@ def parse_yaml(text: str, source: str | None, kind: str = "scheme") -> tuple[Any
     except yaml.YAMLError as error:
         raise SchemeError([Problem((), f"YAML error: {error}")], source, kind) from None
     positions: Positions = {}
+    duplicates: list[Problem] = []
     if node is not None:
-        _walk(node, (), positions)
+        _walk(node, (), positions, duplicates)
+    if duplicates:
+        raise SchemeError(duplicates, source, kind)
     return data, positions
 
 
@@ -58,6 +71,10 @@ def read_yaml_file(path: str | FilePath, kind: str = "scheme") -> tuple[Any, Pos
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SchemeError([Problem((), f"cannot read the file: {error.strerror}")], str(path), kind) from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[:error.start].count(b"\n") + 1
+        raise SchemeError([Problem((), f"not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be read",
+                                   "save the file as UTF-8", line=line)], str(path), kind) from None
     data, positions = parse_yaml(text, str(path), kind)
     return data, positions, str(path)
 
