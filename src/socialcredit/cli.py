@@ -71,6 +71,8 @@ def score(
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write .csv or .parquet here.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Score the good rows; write bad ones to <out>.rejects.csv.")]
     = False,
+    allow_future: Annotated[bool, typer.Option(help="Accept events dated after today (a simulation's, say); "
+                                                    "without it they are bad rows.")] = False,
 ) -> None:
     """Score every subject of a real event log: score, tier, lists, entitlements, reasons."""
     from .scorejob import OUTPUT_SUFFIXES, run_score, write_rejects, write_table
@@ -83,8 +85,12 @@ def score(
     try:
         as_of_days = parse_time_text(as_of) if as_of is not None else None
         started = time.perf_counter()
-        run = run_score(events, chosen, as_of_days, relations, skip_bad_rows)
+        run = run_score(events, chosen, as_of_days, relations, skip_bad_rows, allow_future)
         elapsed = time.perf_counter() - started
+        if run.log.duplicates:
+            err.print(f"dropped {run.log.duplicates:,} event{'s' * (run.log.duplicates != 1)} whose id repeats an "
+                      "earlier event's (the first of each is kept, as the service keeps the first ingest)",
+                      highlight=False)
         if run.log.rejected:
             rejects = Path(str(out_path or events) + ".rejects.csv")
             write_rejects(run, rejects)
@@ -98,6 +104,9 @@ def score(
             err.print(f"scored {run.table.num_rows} subjects from {len(run.log.events)} events "
                       f"(as of {days_to_text(run.as_of)}) in {elapsed:.2f} s -> {out_path}", highlight=False)
         else:
+            err.print(f"scored {run.table.num_rows} subjects from {len(run.log.events)} events as of "
+                      f"{days_to_text(run.as_of)}" + ("" if as_of is not None else " (the latest event; --as-of "
+                                                       "sets another time)"), highlight=False)
             _print_scores(run.table, run.scores.scheme)
     except InputError as error:
         raise fail(str(error)) from None

@@ -30,6 +30,13 @@ OPTIONAL_EVENT_COLUMNS = ("value", "weight", "source", "actor", "id")
 RELATION_COLUMNS = ("subject", "other")
 TIME_FIX = "use an ISO date (2024-01-31), an ISO datetime (2024-01-31T08:00:00) or a number of days since 1970-01-01"
 _EPOCH_DATETIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+# Times a record can have: from 1900 (no scoring record is older) to the moment of reading (a record
+# of what has not happened yet is a typo or a placeholder such as 9999-12-31, which would move the
+# default as-of to that year and make everyone look clean), unless the caller allows the future.
+EARLIEST_TIME = float((datetime.date(1900, 1, 1) - datetime.date(1970, 1, 1)).days)
+# Column types a log may use: anything else (booleans, lists, structs) is refused by name, never
+# read as a number (a boolean time was read as day 1).
+TEXT_COLUMNS = ("subject", "kind", "other", "source", "actor", "id")
 
 
 class InputError(Exception):
@@ -47,12 +54,12 @@ class BadRows:
     columns: list[str] = field(default_factory=list)
     problems: list[np.ndarray] = field(default_factory=list)   # object arrays of messages
     raw: list[str] = field(default_factory=list)               # raw text of unparsable CSV lines
-    line_of_row: np.ndarray | None = None  # CSV: the file line of each table row; Parquet: the row itself
+    line_of_row: np.ndarray | None = None  # CSV: the file line of each table row; Parquet: None (row + 1)
 
     def add(self, rows: np.ndarray, column: str, messages: np.ndarray, lines: np.ndarray | None = None) -> None:
         if rows.size:
-            if lines is None:
-                lines = self.line_of_row[rows] if self.line_of_row is not None else rows
+            if lines is None:  # a Parquet row is counted from 1, as people count
+                lines = self.line_of_row[rows] if self.line_of_row is not None else rows + 1
             self.rows.append(rows)
             self.lines.append(lines)
             self.columns.extend([column] * rows.size)
@@ -119,8 +126,10 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
                     path,
                     read_options=pacsv.ReadOptions(use_threads=threads),
                     parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
+                    # only an empty field is missing: "NaN", "NA" or "null" are what they say (a NaN
+                    # value is refused, not read as the default 1; a subject may be called "NA")
                     convert_options=pacsv.ConvertOptions(column_types=text_types, include_columns=wanted,
-                                                         strings_can_be_null=True,
+                                                         strings_can_be_null=True, null_values=[""],
                                                          quoted_strings_can_be_null=False),
                 )
             table = read(True)
@@ -148,12 +157,79 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
         if missing:
             raise InputError(_missing_message(path, missing, schema.names, required))
         wanted = [c for c in (*required, *optional) if c in schema.names]
+        for name in wanted:
+            _check_column_type(path, name, schema.field(name).type)
         dictionary = [c for c in ("subject", "kind", "other", "source", "actor") if c in wanted]
         return pq.read_table(path, columns=wanted, read_dictionary=dictionary)
     except InputError:
         raise
     except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(f"{path}: cannot read it as {'CSV' if is_csv(path) else 'Parquet'}: {error}") from None
+        raise InputError(_unreadable(path, error)) from None
+
+
+def _check_column_type(path: Path, name: str, kind: pa.DataType) -> None:
+    """Refuse a Parquet column whose type cannot hold what the column means, naming it."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if name == "time":
+        fits = numeric or textual or pa.types.is_timestamp(kind) or pa.types.is_date(kind)
+        expected = "a date, a timestamp, text (ISO dates) or a number of days since 1970-01-01"
+    elif name in ("value", "weight"):
+        fits = numeric or textual or pa.types.is_null(kind)
+        expected = "numbers"
+    else:
+        fits = textual or pa.types.is_integer(kind) or pa.types.is_null(kind)
+        expected = "text or whole numbers (ids)"
+    if not fits:
+        raise InputError(f"{path}: column '{name}' holds {kind}, not {expected}\n    fix: write the column as "
+                         f"{expected}")
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    """What is wrong with a file Arrow cannot read, with its line where it can be found."""
+    text = str(error)
+    if is_csv(path) and "invalid UTF8" in text:
+        line, byte = _first_invalid_utf8(path)
+        return (f"{path}:{line}: not UTF-8 text (byte 0x{byte:02x} cannot be read)\n    fix: save the file as "
+                "UTF-8 (Latin-1 and Windows-1252 files can be converted with iconv)")
+    if is_csv(path) and "straddling" in text:
+        line, length = _longest_line(path)
+        return (f"{path}:{line}: a line of {length:,} bytes: longer than any event record can be\n    fix: check "
+                "the file is a CSV event log with one event a line (an unclosed quote makes the rest of the file "
+                "one field)")
+    kind = "CSV" if is_csv(path) else "Parquet"
+    return f"{path}: cannot read it as {kind}: {text}"
+
+
+def _first_invalid_utf8(path: Path) -> tuple[int, int]:
+    """(line, byte) of the first byte that is not UTF-8, reading the file a line at a time."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, raw[error.start]
+    return 0, 0
+
+
+def _longest_line(path: Path) -> tuple[int, int]:
+    """(line, length) of the longest line, in blocks so that a huge line is never held whole."""
+    longest = (0, 0)
+    number, length = 1, 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            parts = block.split(b"\n")
+            for index, part in enumerate(parts):
+                length += len(part)
+                if index < len(parts) - 1:
+                    if length > longest[1]:
+                        longest = (number, length)
+                    number, length = number + 1, 0
+    if length > longest[1]:
+        longest = (number, length)
+    return longest
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -275,9 +351,18 @@ def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> 
     if wrong.size:
         shown = raw.to_numpy()[wrong] if raw is not None else values[wrong]
         bad.add(wrong, name,
-                np.array([f"{name} {v!r} is not a number; fix: write a plain number like 1 or 2.5" for v in shown],
-                         dtype=object))
+                np.array([f"{name} {_plain(v)} is not a number; fix: write a plain number like 1 or 2.5"
+                          for v in shown], dtype=object))
     return values
+
+
+def _plain(value: object) -> str:
+    """A value as the user wrote it: text quoted, numbers plain (never NumPy's np.float64(inf))."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return str(float(value))
+    return str(value)
 
 
 @dataclass
@@ -290,12 +375,14 @@ class EventLog:
     bad: BadRows
     relation_bad: BadRows | None
 
+    duplicates: int = 0            # events dropped because their id repeats an earlier event's
+
     @property
     def rejected(self) -> int:
         return self.bad.count + (self.relation_bad.count if self.relation_bad else 0)
 
 
-def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows):
+def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float):
     n = table.num_rows
     subject_codes, subject_dictionary = encode(pc.cast(table.column("subject"), pa.string())
                                                if not pa.types.is_dictionary(table.column("subject").type)
@@ -331,6 +418,14 @@ def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows):
         bad.add(rows, "time", np.array(
             [("missing time" if v is None else f"cannot read {v!r} as a time") + f"; fix: {TIME_FIX}" for v in raw],
             dtype=object))
+    outside = np.flatnonzero((times < EARLIEST_TIME) | (times > latest))
+    if outside.size:
+        raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[outside]
+        bad.add(outside, "time", np.array(
+            [f"{v!r} is " + ("before 1900" if t < EARLIEST_TIME else "in the future") +
+             ("; fix: correct the date" if t < EARLIEST_TIME else
+              "; fix: correct the date, or pass --allow-future to score records dated ahead of today")
+             for v, t in zip(raw, times[outside], strict=True)], dtype=object))
     values = _numbers(table, "value", bad)
     weights = _numbers(table, "weight", bad)
     negative = np.flatnonzero(weights < 0)
@@ -365,12 +460,33 @@ def keep_arrow_memory() -> None:
     pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
 
 
-def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path | None = None) -> EventLog:
-    """Read and check an event log (and relations); bad rows are collected in `.bad`, not scored."""
+def today_days() -> float:
+    """Now, in days since 1970-01-01 (UTC)."""
+    return (datetime.datetime.now(datetime.UTC) - _EPOCH_DATETIME).total_seconds() / 86_400
+
+
+def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path | None = None,
+                   allow_future: bool = False) -> EventLog:
+    """Read and check an event log (and relations); bad rows are collected in `.bad`, not scored.
+    Events dated after today (a day's grace, for time zones) are bad rows unless `allow_future`;
+    an event whose id repeats an earlier event's is dropped and counted (`.duplicates`), as the
+    service does with a repeated ingest."""
     keep_arrow_memory()
     bad = BadRows(str(path), is_csv(path))
     table = read_table(path, EVENT_COLUMNS, OPTIONAL_EVENT_COLUMNS, bad)
-    subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, scheme, bad)
+    latest = float("inf") if allow_future else today_days() + 1
+    subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, scheme, bad,
+                                                                                           latest)
+    duplicates = 0
+    if "id" in table.column_names:
+        # ids by Arrow's hash (codes, -1 for none); of the good events with an id, the first of each kept
+        id_codes, _ = encode(pc.cast(table.column("id"), pa.string()))
+        named = np.flatnonzero(good & (id_codes >= 0))
+        _, first = np.unique(id_codes[named], return_index=True)
+        if first.size < named.size:
+            repeated = np.setdiff1d(named, named[first], assume_unique=True)
+            duplicates = int(repeated.size)
+            good[repeated] = False
 
     # Subjects: those named by good events and by relations, sorted by id.
     all_good = bool(good.all())
@@ -435,4 +551,4 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
                              f"ties; the network term is added up exactly for at most {graph.MAX_TIES:,} ties a "
                              "subject\n    fix: check the relations for a subject tied to everyone (a placeholder "
                              "id such as 'unknown'), or score without --relations")
-    return EventLog(pc.cast(all_ids, pa.string()), events, relations, bad, relation_bad)
+    return EventLog(pc.cast(all_ids, pa.string()), events, relations, bad, relation_bad, duplicates)

@@ -98,8 +98,9 @@ def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table
 
 
 def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
-              relations: str | Path | None = None, skip_bad_rows: bool = False) -> ScoreRun:
-    log = read_event_log(events, scheme, relations)
+              relations: str | Path | None = None, skip_bad_rows: bool = False,
+              allow_future: bool = False) -> ScoreRun:
+    log = read_event_log(events, scheme, relations, allow_future=allow_future or as_of is not None)
     if log.rejected and not skip_bad_rows:
         parts = [log.bad.describe()] if log.bad.count else []
         if log.relation_bad is not None and log.relation_bad.count:
