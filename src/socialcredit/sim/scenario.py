@@ -60,8 +60,9 @@ class BehaviourSpec(StrictModel):
 
 
 class WatchlistMembersSpec(StrictModel):
-    share: float = Field(gt=0, le=1, description="Share of the population on the watchlist (wanted people), "
-                                                 "drawn once at the start.")
+    share: float = Field(ge=0, le=1, description="Share of the population on the watchlist (wanted people), "
+                                                 "drawn once at the start (0: a watchlist of people from "
+                                                 "elsewhere, of the given `size`).")
 
 
 class WatchlistSpec(StrictModel):
