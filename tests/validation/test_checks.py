@@ -145,3 +145,45 @@ def test_the_serve_agreement_check_passes_and_fails_when_a_record_is_off_by_a_ha
     outcome = agreement.simulate_and_serve_agree(TINY, sample=50)
     assert not outcome.passed
     assert "score (50)" in outcome.note
+
+
+ONE_SEED = Size(population=3000, days=120, seeds=1)
+
+
+def _held_out(profile, false_match_rate: float):
+    """The profile with its rate given rather than fitted, so that its deployment is held out and
+    predicted."""
+    assert profile.calibration is not None
+    return profile.model_copy(update={"false_match_rate": false_match_rate, "false_match_rate_watchlist":
+                                      profile.calibration.watchlist, "calibration": None,
+                                      "additional_deployments": [profile.calibration]})
+
+
+def test_the_watchlist_check_predicts_a_held_out_deployment_and_fails_with_a_wrong_rate(monkeypatch):
+    from socialcredit.world import identification
+
+    original = identification.load_profile
+    for rate, passes in ((3.2e-6, True), (3.2e-5, False), (3.2e-7, False)):  # the Met's own rate; x10; /10
+        profile = _held_out(original("met_2025"), rate)
+        monkeypatch.setattr(identification, "load_profile", lambda name, p=profile: p if name == "met_2025"
+                            else original(name))
+        outcome = facts.watchlist_deployments(ONE_SEED, profiles=("met_2025",))
+        assert outcome.passed is passes, outcome.note
+        assert outcome.measured == f"{int(passes)} of 1 held-out deployments predicted"
+
+
+def test_a_deployment_the_rate_was_fitted_on_counts_for_nothing():
+    outcome = facts.watchlist_deployments(ONE_SEED, profiles=("met_2025",))
+    assert not outcome.passed
+    assert outcome.measured == "0 of 0 held-out deployments predicted"
+    assert "fitted on it: not counted" in outcome.note and "nothing predicted" in outcome.note
+
+
+def test_the_shipped_profiles_fail_to_predict_the_met_trials_from_south_wales():
+    # what the README says: the rate fitted on South Wales 2017 gives all of the Met trials' alerts
+    # as false (81% published), at 17 times the rate those trials imply
+    outcome = facts.watchlist_deployments(ONE_SEED)
+    assert not outcome.passed
+    assert outcome.measured == "0 of 1 held-out deployments predicted"
+    assert "Metropolitan Police LFR trials: simulated 100.0%" in outcome.note
+    assert "16.9x" in outcome.note

@@ -57,7 +57,7 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
         figures[f"denied.{name}"] = denied["share"]
         figures.update({f"denied.{name}.{g}": v for g, v in denied["by_group"].items()})
     harms = summary["harms"]
-    for key in ("wrongly_listed", "wrongly_sanctioned", "wrongly_left_off_honours"):
+    for key in ("wrongly_listed", "wrongly_sanctioned", "wrongly_left_off_honours", "falsely_stopped"):
         if key in harms:
             figures[key] = harms[key]["rate"]
             figures.update({f"{key}.{g}": v for g, v in harms[key]["by_group"].items()})
@@ -73,6 +73,9 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
     if "appeals" in harms:
         figures["appeal_backlog"] = float(harms["appeals"]["backlog_end"])
     figures["false_records"] = float(harms["false_records"]["count"])
+    for source, watch in harms.get("watchlist", {}).items():
+        figures[f"false_alerts.{source}"] = float(watch["false_alerts"])
+        figures[f"false_alert_share.{source}"] = watch["false_alert_share"]
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
         figures["income_gap_sanctioned"] = feedback["income_log_growth_others"] - feedback[

@@ -27,6 +27,7 @@ HARM_WORDS = {
     "wrongly_sanctioned": "to be wrongly sanctioned",
     "wrongly_denied_perks": "to lose a perk to a false record",
     "wrongly_left_off_honours": "to be wrongly left off an honour list",
+    "falsely_stopped": "to be stopped by police on a false face-recognition alert",
 }
 
 
@@ -104,6 +105,15 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
                                f"{f['probe_share']:.1%} of false matches as actor, {f['blamed_share']:.1%} as blamed "
                                f"(model: {f['expected_blamed_share']:.1%})" for g, f in tally["groups"].items())
             rows.append((f"false matches of '{source}' by group", f"{tally['false_matches']:,}", shares))
+    for source, tally in harms.get("watchlist", {}).items():
+        share = shown(tally["false_alert_share"], ".1%")
+        groups_text = "; ".join(f"{g} {shown(f['people_share'], '.1%')} of people, {shown(f['scans_share'], '.1%')} "
+                                f"of scans, {shown(f['watchlist_share'], '.1%')} of the watchlist, "
+                                f"{shown(f['false_stops_share'], '.1%')} of false stops"
+                                for g, f in tally["groups"].items())
+        rows.append((f"watchlist alerts of '{source}'", f"{tally['alerts']:,} ({share} false)",
+                     f"{tally['scans']:,} faces scanned; {tally['false_alerts']:,} false alerts, "
+                     f"{tally['stops_innocent']:,} stops of innocent people; by group: {groups_text}"))
     for name, figure in harms["disparities"].items():
         what = name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
             "denied.", "denied '") + "'"

@@ -15,6 +15,7 @@ from ..world.incidents import Incidents
 from ..world.scoring import Scoring
 from ..world.social import SocialResponse
 from ..world.surveillance import Surveillance
+from ..world.watchlist import Watchlist
 from .model import Sim
 
 
@@ -28,10 +29,10 @@ class Module(Protocol):
 # burn-in's days.
 
 
-# DESIGN.md §5: behaviour -> surveillance -> incidents -> scoring -> consequences -> effects ->
-# social response -> appeals -> metrics.
-PHASES: tuple[type, ...] = (Behaviour, Surveillance, Incidents, Scoring, Consequences, Economy, SocialResponse,
-                            Appeals, Metrics)
+# DESIGN.md §5: behaviour -> surveillance -> incidents -> scoring -> consequences -> watchlist
+# policing (on today's lists) -> effects -> social response -> appeals -> metrics.
+PHASES: tuple[type, ...] = (Behaviour, Surveillance, Incidents, Scoring, Consequences, Watchlist, Economy,
+                            SocialResponse, Appeals, Metrics)
 
 
 class Loop:

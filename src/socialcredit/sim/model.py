@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..world.consequences import Consequences
     from ..world.incidents import Incidents
     from ..world.surveillance import Surveillance
+    from ..world.watchlist import Watchlist
 
 EPOCH = dt.date(1970, 1, 1)
 # People from whom the day's scoring runs on the scheme's rules compiled: compiling a scheme's
@@ -95,6 +96,7 @@ class Sim:
         self.behaviour: Behaviour | None = None
         self.surveillance: Surveillance | None = None
         self.incidents: Incidents | None = None
+        self.watchlist: Watchlist | None = None
         self.saved_events: list[tuple[int, DayEvents]] | None = None
 
     def start_reporting(self) -> None:

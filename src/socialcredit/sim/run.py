@@ -166,6 +166,8 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
             columns[f"days_wrongly_denied.{name}"] = days[part]
         columns["ever_wrongly_listed"] = sim.harm.ever_wrongly_listed[part]
         columns["ever_wrongly_sanctioned"] = sim.harm.ever_wrongly_sanctioned[part]
+    if sim.watchlist is not None and sim.watchlist.sources:
+        columns["false_stops"] = sim.watchlist.false_stops[part]
     for name, values in scores.features.items():
         columns[f"feature.{name}"] = values
     for name, points in scores.components.items():
@@ -336,6 +338,8 @@ def _harms(sim: Sim) -> dict[str, Any]:
         if honour:
             wrongful["wrongly_left_off_honours"] = harm.ever_wrongly_left_off
         wrongful["wrongly_sanctioned"] = harm.ever_wrongly_sanctioned
+        if sim.watchlist is not None and sim.watchlist.sources:  # stopped on a false face-recognition alert
+            wrongful["falsely_stopped"] = sim.watchlist.stopped_innocent
         harms["relative_risks"] = {}
         for key, harmed in wrongful.items():
             harms[key] = {**fairness_summary(harmed, people.group, names), "count": int(harmed.sum())}
@@ -361,6 +365,8 @@ def _harms(sim: Sim) -> dict[str, Any]:
                               "people_blamed": int((sim.false_record_counts > 0).sum())}
     if sim.surveillance is not None:
         harms["sources"] = sim.surveillance.figures()
+    if sim.watchlist is not None and sim.watchlist.sources:
+        harms["watchlist"] = sim.watchlist.figures()
     if sim.incidents is not None and sim.incidents.specs:
         harms["incidents"] = {"corrupted": sim.incidents.corrupted, "duplicated": sim.incidents.duplicated,
                               "dropped": sim.incidents.dropped}

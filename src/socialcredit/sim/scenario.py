@@ -59,6 +59,40 @@ class BehaviourSpec(StrictModel):
                                 description="Entitlements needed to do this at all (no flights when barred).")
 
 
+class WatchlistMembersSpec(StrictModel):
+    share: float = Field(ge=0, le=1, description="Share of the population on the watchlist (wanted people), "
+                                                 "drawn once at the start (0: a watchlist of people from "
+                                                 "elsewhere, of the given `size`).")
+
+
+class WatchlistSpec(StrictModel):
+    """Watchlist policing by a camera source: every face the cameras scan is searched against a
+    watchlist; a match is an alert; an alert on someone not on the watchlist is a false alert, and
+    may lead to a stop of an innocent person."""
+
+    scans_per_person_day: float = Field(gt=0, description="Mean times a day a person is scanned where the source "
+                                                          "covers their district fully (every passer-by is "
+                                                          "searched, not only people committing an act); scaled "
+                                                          "by the district's coverage.")
+    members: WatchlistMembersSpec | None = Field(None, description="Who is on the watchlist: a share of the "
+                                                                   "population ({share: 0.002}).")
+    members_from_list: str | None = Field(None, description="Who is on the watchlist: the members of a list of "
+                                                            "the scheme, as it stands each day (a blacklist).")
+    size: int | None = Field(None, ge=1, description="Faces on the watchlist searched (the gallery), where it holds "
+                                                     "more people than this population's members (wanted people "
+                                                     "from elsewhere); default: the members. The profile's "
+                                                     "false-match rate is scaled to it.")
+    stop_chance: float = Field(0.5, ge=0, le=1, description="Chance that a false alert leads officers to stop "
+                                                            "the innocent person.")
+
+    @model_validator(mode="after")
+    def _one_membership(self) -> WatchlistSpec:
+        if (self.members is None) == (self.members_from_list is None):
+            raise ValueError("give who is on the watchlist: members: {share: ...} or members_from_list: <a list "
+                             "of the scheme>, one of the two")
+        return self
+
+
 class SourceSpec(StrictModel):
     observes: list[str] = Field(description="Event kinds this source records.")
     coverage: float = Field(1.0, ge=0, le=1, description="Chance a true event is recorded.")
@@ -72,6 +106,8 @@ class SourceSpec(StrictModel):
                                                          "the event, false matches blame someone else.")
     affected_groups: list[str] = Field(default_factory=list, description="Groups the identification profile "
                                                                          "misidentifies most often.")
+    watchlist: WatchlistSpec | None = Field(None, description="Watchlist policing: every face scanned is searched "
+                                                              "against a watchlist (needs `identification`).")
 
 
 class EffectSpec(StrictModel):
@@ -256,6 +292,14 @@ def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
                 problems.append(Problem(("surveillance", source, "identification"),
                                         f"unknown identification profile '{spec.identification}'",
                                         suggest(spec.identification, profile_names())))
+        if spec.watchlist is not None:
+            if spec.identification is None:
+                problems.append(Problem(("surveillance", source, "watchlist"), "a watchlist is searched by face "
+                                        "identification, and this source has none", "give the source an "
+                                        "identification profile (identification: met_2025, say)"))
+            if spec.watchlist.members_from_list is not None:
+                need(spec.watchlist.members_from_list, lists,
+                     ("surveillance", source, "watchlist", "members_from_list"), "list")
     for group in scenario.population.income.group_factor:
         need(group, groups, ("population", "income", "group_factor", group), "group")
     for problem in problems:  # point at the key itself where the key is what is wrong

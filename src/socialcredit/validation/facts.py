@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from ..scheme import Scheme, load_scheme
 from ..scoring import EventArrays, Scores, kind_codes, score_events
+from ..world import identification
+from ..world.identification import Deployment, IdentificationProfile
 from .checks import Outcome, Size, mean_interval, rules_outcome
 
 DAY = 20_000.0  # an arbitrary scoring day (days since 1970-01-01)
@@ -118,3 +123,82 @@ def shixin_share(size: Size, overrides: dict[str, Any] | None = None, people: in
 
 def _share_text(mean: float, low: float | None, high: float | None) -> str:
     return f"{mean:.2%}" + (f" [{low:.2%}, {high:.2%}]" if low is not None and high is not None else "")
+
+
+# The profiles with reported deployments, and how many people a simulated deployment scans (each
+# about once a day, over as many days as its faces scanned need).
+WATCHLIST_PROFILES = ("uk_trials_2018", "met_2025")
+DEPLOYMENT_PEOPLE = 100_000
+
+
+def watchlisted_share(profile: IdentificationProfile, deployment: Deployment) -> float:
+    """The share of the deployment's scanned faces that were of watchlisted people, the one input not
+    published: the share at which the alerts the model expects are the published alerts, given
+    the profile's rates (0 where its false alerts alone would outnumber them)."""
+    fpir = profile.fpir_for_watchlist(deployment.watchlist) * (1 + profile.false_match_factor.female) / 2
+    share = (deployment.alerts / deployment.faces_scanned - fpir) / (1 - profile.miss_rate - fpir)
+    return float(min(max(share, 0.0), 1.0))
+
+
+def deployment_scenario(name: str, deployment: Deployment, seed: int) -> dict[str, Any]:
+    """A scenario of watchlist policing sized to a reported deployment: its faces scanned (each of
+    a population scanned about once a day), its watchlist size, and as many watchlisted people as
+    make its published alerts; nothing else happens (no acts, no ties)."""
+    profile = identification.load_profile(name)
+    people = min(deployment.faces_scanned, DEPLOYMENT_PEOPLE)
+    days = math.ceil(deployment.faces_scanned / people)
+    watchlist = {"scans_per_person_day": deployment.faces_scanned / (people * days),
+                 "members": {"share": watchlisted_share(profile, deployment)}, "size": deployment.watchlist,
+                 "stop_chance": 0.0}
+    return {"id": "deployment", "scheme": "shenzhen-cameras", "network": {"mean_degree": 0},
+            "population": {"size": people, "groups": {"public": 1.0}, "districts": 1},
+            "surveillance": {"cameras": {"observes": ["jaywalking"], "coverage": 1.0, "identification": name,
+                                         "watchlist": watchlist}},
+            "run": {"days": days, "seed": seed}}
+
+
+def watchlist_deployments(size: Size, profiles: Sequence[str] = WATCHLIST_PROFILES) -> Outcome:
+    """Each profile's false-match rate, fitted on one deployment, predicts the false-alert share of
+    its other reported deployments: each run through the simulation's own watchlist policing
+    (scenarios sized by `deployment_scenario`, `size.seeds` runs pooled), the share compared with the
+    published count's 95% Wilson interval. A deployment the rate was fitted on is reproduced by
+    construction: it is reported, and counts for nothing."""
+    from ..sim.run import run_scenario
+    from ..sim.scenario import scenario_from_data
+
+    lines, held_out, predicted = [], 0, 0
+    for name in profiles:
+        profile = identification.load_profile(name)
+        for deployment, fitted in profile.deployments():
+            alerts = false = 0
+            for seed in range(1, size.seeds + 1):
+                run = run_scenario(*scenario_from_data(deployment_scenario(name, deployment, seed)))
+                figure = run.summary["harms"]["watchlist"]["cameras"]
+                alerts, false = alerts + figure["alerts"], false + figure["false_alerts"]
+            share = false / alerts if alerts else None
+            ci = stats.binomtest(deployment.false_alerts, deployment.alerts).proportion_ci(0.95, method="wilson")
+            inside = bool(share is not None and ci.low <= share <= ci.high)
+            where = deployment.deployment.split(",")[0].split("(")[0].strip()
+            text = (f"{name} / {where}: simulated {_share(share)} of {alerts / size.seeds:,.0f} alerts a run false, "
+                    f"published {deployment.false_alert_share:.1%} [{ci.low:.1%}, {ci.high:.1%}] of "
+                    f"{deployment.alerts:,}")
+            if fitted:
+                lines.append(text + " (the rate was fitted on it: not counted)")
+                continue
+            held_out += 1
+            predicted += inside
+            rate, own = profile.fpir_for_watchlist(deployment.watchlist), profile.implied_fpir(deployment)
+            lines.append(text + (" (held out: predicted)" if inside else
+                                 f" (held out: NOT predicted: the fitted rate, {rate:.3g} false alerts a face at "
+                                 f"its {deployment.watchlist:,}-face watchlist, is {rate / own:.3g}x the {own:.3g} "
+                                 "this deployment implies)"))
+        if not profile.additional_deployments:
+            lines.append(f"{name}: no deployment held out, nothing predicted")
+    return Outcome(measured=f"{predicted} of {held_out} held-out deployments predicted",
+                   expected="every held-out deployment's published false-alert share, within its 95% Wilson "
+                            "interval (at least one held out)",
+                   passed=held_out > 0 and predicted == held_out, value=float(predicted), note="; ".join(lines))
+
+
+def _share(share: float | None) -> str:
+    return "no alerts, so none" if share is None else f"{share:.1%}"

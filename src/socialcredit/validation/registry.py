@@ -25,6 +25,13 @@ CHECKS: tuple[Check, ...] = (
     Check("shixin_share_listed", "The court list holds 1.26% of adults (July 2019)",
           "Shanghai Daily (12 Jul 2019): 14.5 million listed; NBS: ~1,150 million aged 16+",
           "share of adults listed at the model's steady state (3 years on)", facts.shixin_share),
+    Check("watchlist_deployments", "A face-identification profile's false-match rate, fitted on one reported "
+          "deployment, predicts the false-alert share of the others",
+          "presets/identification: South Wales Police 2017 (Metro, 5 May 2018); Met trials 2018-19 (Fussey & "
+          "Murray, Jul 2019; Met, 21 Jun 2019); Met 2024-25 (MPS report, 31 Oct 2025)",
+          "the simulation's watchlist policing sized to each held-out deployment (faces scanned, watchlist, "
+          "alerts): false-alert share against the published share's 95% Wilson interval",
+          facts.watchlist_deployments),
     Check("deterrence_daily", "Deterrence lowers a penalised act (Zhima overdue payments, rescored daily)",
           "the model's stated mechanism (README: Behaviour)", "overdue payments a person-year, with - without "
           "deterrence", mechanisms.deterrence_daily),

@@ -3,13 +3,25 @@
 A profile gives, for one kind of deployment, the chance that a camera's probe of a person who is
 enrolled is missed (`miss_rate`, FNIR: the event is lost) and the chance that it is matched to the
 wrong person (`false_match_rate`, FPIR at the operating threshold). The false-match rate is either
-given, or derived from one real deployment whose share of false alerts it must reproduce:
+given, or fitted on one real deployment (`calibration`): the false alerts per face scanned of
+someone not on its watchlist,
 
-    share_false = (1 - b) * fpir / ((1 - b) * fpir + b * (1 - fnir))
-    =>  fpir = b * (1 - fnir) * share_false / ((1 - b) * (1 - share_false))
+    fpir = false_alerts / (faces_scanned - true_alerts / (1 - fnir)),
 
-where b is the share of scanned faces that were on the watchlist. A test runs the deployment
-through the model and checks that the measured share of false alerts falls within its interval.
+the watchlisted faces being those its true alerts imply. Other reported deployments
+(`additional_deployments`) are held out: `socialcredit validate --only watchlist_deployments` runs
+each deployment through the simulation's watchlist policing (world/watchlist.py) with the fitted
+rate and compares the false-alert share it gives with the published one. A fitted deployment is
+reproduced by construction and counts for nothing there.
+
+In a one-to-many search the FPIR grows with the watchlist searched (the gallery): each face on it
+is one more chance of an impostor score above the threshold. `fpir_for_watchlist` scales the rate
+from the watchlist it was measured with (the calibration deployment's, or
+`false_match_rate_watchlist`) as independent comparisons would, 1 - (1 - fpir) ** (size / reference),
+about proportional while the rate is small; NPL's equitability study for UK police scales its
+lab rates to the size of the operational watchlist in the same way (NPL 2023, as quoted in the
+met_2025 profile's sources: "at worst a 1 in 6,000 chance ... on a watchlist with 10,000 images").
+The threshold is assumed fixed: a force that retunes it per watchlist keeps its FPIR instead.
 
 In the simulation every adult is enrolled (national ID photographs), so a camera's probe of an act
 is a one-to-many search of the district's people: it is attributed to the actor, lost (a miss), or
@@ -54,7 +66,6 @@ class Deployment(StrictModel):
     false_alerts: int = Field(ge=0)
     true_alerts: int | None = Field(None, ge=0)
     arrests: int | None = Field(None, ge=0)
-    base_rate: float = Field(gt=0, lt=1, description="Share of scanned faces that were on the watchlist.")
     miss_rate: float | None = Field(None, ge=0, lt=1, description="This deployment's own miss rate, where it "
                                                                    "differs from the profile's.")
 
@@ -69,6 +80,10 @@ class Deployment(StrictModel):
     @property
     def false_alert_share(self) -> float:
         return self.false_alerts / self.alerts if self.alerts else 0.0
+
+    @property
+    def true_alert_count(self) -> int:
+        return self.alerts - self.false_alerts
 
 
 class FalseMatchFactor(StrictModel):
@@ -85,6 +100,10 @@ class IdentificationProfile(StrictModel):
     sources: list[str] = Field(default_factory=list)
     miss_rate: float = Field(ge=0, lt=1, description="FNIR: chance an enrolled person's probe finds no match.")
     false_match_rate: float | None = Field(None, ge=0, lt=1, description="FPIR at the operating threshold.")
+    false_match_rate_watchlist: int | None = Field(None, ge=1, description="The watchlist size false_match_rate "
+                                                                           "was measured with (a fitted rate: the "
+                                                                           "calibration deployment's); none: the "
+                                                                           "rate is not scaled.")
     false_match_factor: FalseMatchFactor = Field(default_factory=FalseMatchFactor)
     false_match_factor_range: dict[str, tuple[float, float]] = Field(default_factory=dict,
                                                                      description="Reported ranges, for "
@@ -95,8 +114,9 @@ class IdentificationProfile(StrictModel):
                                                            "probe's sex and group (else anyone of the district).")
     calibration: Deployment | None = None
     additional_deployments: list[Deployment] = Field(default_factory=list,
-                                                     description="Other reported deployments the model is "
-                                                                 "checked against.")
+                                                     description="Other reported deployments, held out: "
+                                                                 "predicted from the fitted rate (validate: "
+                                                                 "watchlist_deployments).")
 
     @model_validator(mode="after")
     def _one_false_match_rate(self) -> IdentificationProfile:
@@ -112,11 +132,34 @@ class IdentificationProfile(StrictModel):
         assert self.calibration is not None
         return self.implied_fpir(self.calibration)
 
+    def deployment_miss_rate(self, deployment: Deployment) -> float:
+        return deployment.miss_rate if deployment.miss_rate is not None else self.miss_rate
+
     def implied_fpir(self, deployment: Deployment) -> float:
-        """The false-match rate per non-watchlisted face that gives the deployment's false-alert share."""
-        b, s = deployment.base_rate, deployment.false_alert_share
-        miss = deployment.miss_rate if deployment.miss_rate is not None else self.miss_rate
-        return b * (1 - miss) * s / ((1 - b) * (1 - s))
+        """The deployment's false alerts per face scanned of someone not on its watchlist (the
+        watchlisted faces being those its true alerts imply, at its miss rate)."""
+        watchlisted = deployment.true_alert_count / (1 - self.deployment_miss_rate(deployment))
+        return deployment.false_alerts / (deployment.faces_scanned - watchlisted)
+
+    @property
+    def reference_watchlist(self) -> int | None:
+        """The watchlist size the FPIR holds for."""
+        return self.calibration.watchlist if self.calibration is not None else self.false_match_rate_watchlist
+
+    def fpir_for_watchlist(self, size: int) -> float:
+        """The FPIR of a search of a watchlist of `size` faces, at the profile's threshold (see the
+        module's docstring): 0 for an empty watchlist."""
+        reference = self.reference_watchlist
+        if size <= 0:
+            return 0.0
+        if reference is None:
+            return self.fpir
+        return float(-np.expm1(np.log1p(-self.fpir) * size / reference))
+
+    def deployments(self) -> list[tuple[Deployment, bool]]:
+        """Each reported deployment, and whether the false-match rate was fitted on it."""
+        fitted = [(self.calibration, True)] if self.calibration is not None else []
+        return fitted + [(deployment, False) for deployment in self.additional_deployments]
 
     def false_match_multiplier(self, affected: np.ndarray, female: np.ndarray) -> np.ndarray:
         """The factor on the FPIR of a probe of each person (affected group, woman): the probe's own."""
@@ -136,17 +179,3 @@ def load_profile(name: str) -> IdentificationProfile:
                           name, "identification profile")
     entry = resources.files(PRESETS_PACKAGE) / "identification" / f"{name}.yaml"
     return IdentificationProfile.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
-
-
-def simulate_deployment(profile: IdentificationProfile, deployment: Deployment, rng: np.random.Generator,
-                        fpir: float | None = None) -> tuple[int, int]:
-    """Run a live-recognition deployment through the model: (alerts, false alerts).
-
-    Each scanned face is on the watchlist with chance `base_rate`; a face on it raises a true
-    alert unless missed; a face not on it raises a false alert with chance `fpir` (the profile's)."""
-    faces = deployment.faces_scanned
-    miss = deployment.miss_rate if deployment.miss_rate is not None else profile.miss_rate
-    on_list = rng.binomial(faces, deployment.base_rate)
-    true_alerts = rng.binomial(on_list, 1 - miss)
-    false_alerts = rng.binomial(faces - on_list, profile.fpir if fpir is None else fpir)
-    return int(true_alerts + false_alerts), int(false_alerts)
