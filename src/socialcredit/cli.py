@@ -22,6 +22,8 @@ scheme_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Work 
 app.add_typer(scheme_app, name="scheme")
 keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help="API keys of the service.")
 app.add_typer(keys_app, name="keys")
+scenario_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Work with scenario files.")
+app.add_typer(scenario_app, name="scenario")
 audit_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The service's audit log.")
 app.add_typer(audit_app, name="audit")
 
@@ -34,6 +36,7 @@ err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 2
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_PORT_IN_USE = 4
+SCHEDULER_TIMEOUT_S = 5
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C (128 + SIGINT)
 
 
@@ -278,6 +281,9 @@ def compare(
                                                                  "built-in default).")] = None,
     sets: Annotated[list[str] | None, typer.Option("--set", help="Vary a scenario key: key.path=v1,v2,... "
                                                                   "(repeatable: every combination runs).")] = None,
+    population: Annotated[int | None, typer.Option(help="Number of people in every run (population.size).",
+                                                   min=1)] = None,
+    days: Annotated[int | None, typer.Option(help="Days every run simulates (run.days).", min=1)] = None,
     seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.")] = 5,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
                                                                      "runs/compare-<timestamp>).")] = None,
@@ -302,6 +308,9 @@ def compare(
         if not sep or not key.strip() or not text:
             raise fail(f"--set {item!r}: expected key.path=v1,v2,..., e.g. --set surveillance.cameras.coverage=0.1,0.5")
         varied[key.strip()] = [yaml.safe_load(value) for value in text.split(",")]
+    for key, value in (("population.size", population), ("run.days", days)):
+        if value is not None:
+            varied[key] = [value]
     chosen = variants(scenarios or ["default"], varied)
     try:
         for variant in chosen:  # fail early, before any cluster starts, on a bad scenario or setting
@@ -317,7 +326,14 @@ def compare(
         from dask.distributed import Client, LocalCluster
 
         if scheduler:
-            client = Client(scheduler)
+            try:
+                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+            except Exception as error:  # no answer, or something that is not a Dask scheduler answering
+                reason = "no answer" if isinstance(error, OSError | TimeoutError) else \
+                    f"what answered is not a Dask scheduler ({type(error).__name__})"
+                raise fail(f"--scheduler {scheduler}: could not connect within {SCHEDULER_TIMEOUT_S} s: {reason}\n"
+                           "    fix: give the address of a running Dask scheduler (tcp://HOST:8786, started with "
+                           "`dask scheduler`), or leave --scheduler out to run on this machine's cores") from None
         else:
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                    processes=True, dashboard_address=None, host="127.0.0.1")
@@ -500,6 +516,27 @@ def scheme_check(file: Annotated[str, typer.Argument(help="Scheme YAML file or p
 def scheme_schema() -> None:
     """Print the JSON Schema of the scheme format (for editors)."""
     print(json.dumps(Scheme.model_json_schema(), indent=2))
+
+
+@scenario_app.command("schema")
+def scenario_schema() -> None:
+    """Print the JSON Schema of the scenario format (for editors; --set keys follow it too)."""
+    from .sim.scenario import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+@scenario_app.command("check")
+def scenario_check(file: Annotated[str, typer.Argument(help="Scenario YAML file or preset id.")]) -> None:
+    """Validate a scenario and the scheme it names."""
+    from .sim.scenario import load_scenario
+
+    try:
+        chosen, scheme = load_scenario(file)
+    except SchemeError as error:
+        raise fail(str(error)) from None
+    out.print(f"{file}: valid scenario '{chosen.id}' ({chosen.size_and_length}), scheme '{scheme.id}'",
+              highlight=False)
 
 
 def _existing_database(db: str) -> None:

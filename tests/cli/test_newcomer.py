@@ -116,3 +116,45 @@ def test_serve_on_a_taken_port_says_so_first_with_its_own_exit_code(tmp_path):
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert "serving" not in result.stderr + result.stdout
     assert not (tmp_path / "service.db").exists()
+
+
+@pytest.mark.parametrize(("setting", "said"), [
+    ("network.mean_degre=6", "--set network.mean_degre=6: unknown key 'mean_degre'; did you mean 'mean_degree'? "
+                             "(the scenario format: socialcredit scenario schema)"),
+    ("population.size=1.5", "--set population.size=1.5: expected a whole number, got 1.5"),
+    ("behaviours.late_paymnt.rate=3", "--set behaviours.late_paymnt.rate=3: unknown event kind 'late_paymnt'"),
+])
+def test_a_bad_set_is_reported_against_the_command_line(tmp_path, setting, said):
+    result = runner.invoke(app, ["simulate", "--days", "5", "--set", setting, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert said in result.output
+    assert "preset:default:" not in result.output, "not a line of a file the user never wrote"
+
+
+def test_the_scenario_format_has_a_schema_and_a_check():
+    import json
+
+    schema = json.loads(runner.invoke(app, ["scenario", "schema"]).output)
+    assert "mean_degree" in json.dumps(schema) and "burn_in_days" in json.dumps(schema)
+    result = runner.invoke(app, ["scenario", "check", "shixin"])
+    assert result.exit_code == 0 and "valid scenario 'shixin'" in result.output
+
+
+def test_compare_takes_population_and_days_like_simulate(tmp_path):
+    import pandas as pd
+
+    result = runner.invoke(app, ["compare", "--population", "800", "--days", "7", "--set", "social.shun_listed=0,0.01",
+                                 "--seeds", "1", "--sequential", "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    runs = pd.read_csv(tmp_path / "cmp" / "results.csv")
+    assert len(runs) == 2 and (runs["population.size"] == 800).all() and (runs["run.days"] == 7).all()
+
+
+def test_compare_says_when_no_scheduler_answers(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # a port that was free a moment ago: nobody answers there
+    result = runner.invoke(app, ["compare", "--population", "500", "--days", "5", "--seeds", "1", "--scheduler",
+                                 f"tcp://127.0.0.1:{port}", "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 2
+    assert f"--scheduler tcp://127.0.0.1:{port}: could not connect within 5 s" in result.output
+    assert not (tmp_path / "cmp").exists()

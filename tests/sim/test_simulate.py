@@ -210,7 +210,7 @@ def test_cli_simulate_writes_every_output(tmp_path):
 def test_cli_bad_override_names_the_path_and_fix(tmp_path):
     result = runner.invoke(app, ["simulate", "--set", "behaviours.late_paymnt.rate=0.1", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "behaviours.late_paymnt: unknown event kind 'late_paymnt'" in result.output
+    assert "--set behaviours.late_paymnt.rate=0.1: unknown event kind 'late_paymnt'" in result.output
     assert "did you mean 'late_payment'?" in result.output
 
 

@@ -40,8 +40,12 @@ class Problem:
     line: int | None = None  # 1-based, filled in from the YAML source when known
     column: int | None = None
     key: bool = False  # the problem is the key itself (e.g. an unknown key), not its value
+    origin: str | None = None  # where it came from when not the file: a command line's --set key=value
 
     def render(self, source: str | None) -> str:
+        if self.origin is not None:
+            text = f"{self.origin}: {self.message}"
+            return text + (f"; {self.fix}" if self.fix else "")
         where = source or "<scheme>"
         if self.line is not None:
             where += f":{self.line}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path as FilePath
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import Path, Problem, SchemeError, suggest
 from .models import Scheme
@@ -15,14 +16,46 @@ from .yamlsource import Positions, locate, parse_yaml, read_yaml_file
 PRESETS_PACKAGE = "socialcredit.presets"
 
 
-def _pydantic_problem(error: Any) -> Problem:
+def known_keys(model: type[BaseModel], path: Path) -> list[str]:
+    """The keys a mapping at `path` (below `model`) may have: its model's fields, where the path
+    leads through models, lists and mappings of models to one."""
+    node: Any = model
+    for part in path:
+        node = _inner(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            if field is None:
+                return []
+            node = field.annotation
+        elif get_origin(node) in (dict, list, tuple):
+            node = get_args(node)[-1] if get_args(node) else None
+        else:
+            return []
+    node = _inner(node)
+    return sorted(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
+
+
+def _inner(node: Any) -> Any:
+    """A model inside an optional or a union (`X | None`), else the node itself."""
+    if get_origin(node) in (Union, UnionType):
+        models = [a for a in get_args(node) if isinstance(a, type) and issubclass(a, BaseModel)]
+        containers = [a for a in get_args(node) if get_origin(a) in (dict, list, tuple)]
+        return models[0] if models else containers[0] if containers else node
+    return node
+
+
+def _pydantic_problem(error: Any, model: type[BaseModel] | None = None, kind_name: str = "scheme") -> Problem:
     path: Path = tuple(error["loc"])
     kind = error["type"]
     message = error["msg"]
     fix = ""
     if kind == "extra_forbidden":
         message = f"unknown key '{path[-1]}'"
-        fix = "remove it, or check its spelling against the scheme format (socialcredit scheme schema)"
+        known = known_keys(model, path[:-1]) if model is not None else []
+        close = suggest(str(path[-1]), known) if known else ""
+        fix = (f"{close} (the {kind_name} format: socialcredit {kind_name} schema)" if close.startswith("did you")
+               else f"remove it, or check its spelling against the {kind_name} format (socialcredit {kind_name} "
+                    "schema)")
     elif kind == "missing":
         message = f"'{path[-1]}' is required"
         fix = f"add {path[-1]}:"
@@ -34,7 +67,10 @@ def _pydantic_problem(error: Any) -> Problem:
         fix = suggest(value, [e for e in expected if e])
     elif kind == "string_pattern_mismatch":
         fix = "use lower-case letters, digits, '-' and '_'"
-    elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        message = f"expected a whole number, got {error.get('input')!r}"
+        fix = "write a whole number, such as 20000"
+    elif kind in ("float_parsing", "float_type"):
         message = f"expected a number, got {error.get('input')!r}"
         fix = "write a plain number"
     elif kind in ("dict_type", "model_type"):
@@ -53,7 +89,7 @@ def scheme_from_data(data: Any, source: str | None = None, positions: Positions 
     try:
         return Scheme.model_validate(data)
     except ValidationError as error:
-        problems = [_pydantic_problem(e) for e in error.errors()]
+        problems = [_pydantic_problem(e, Scheme) for e in error.errors()]
         # Pydantic reports union branches separately; keep one problem per path and message.
         unique = {(p.path, p.message): p for p in problems}
         raise SchemeError([locate(p, positions) for p in unique.values()], source) from None

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path as FilePath
 from typing import Any, Literal
 
+import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from ..scheme.errors import Path, Problem, SchemeError, suggest
@@ -319,7 +320,7 @@ def scenario_from_data(data: Any, source: str | None = None, positions: Position
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        problems = [locate(_pydantic_problem(e), positions) for e in error.errors()]
+        problems = [locate(_pydantic_problem(e, Scenario, "scenario"), positions) for e in error.errors()]
         raise SchemeError(problems, source, "scenario") from None
     reference = scenario.scheme
     if base_dir is not None and (base_dir / reference).exists():
@@ -358,7 +359,26 @@ def load_scenario(ref: str | FilePath | None = None, overrides: dict[str, Any] |
         base_dir = None
     if overrides and isinstance(data, dict):
         data = apply_overrides(data, overrides)
-    return scenario_from_data(data, source, positions, base_dir)
+    try:
+        return scenario_from_data(data, source, positions, base_dir)
+    except SchemeError as error:
+        if overrides:
+            _blame_overrides(error, overrides)
+        raise
+
+
+def _blame_overrides(error: SchemeError, overrides: dict[str, Any]) -> None:
+    """A problem in a value given on the command line (--set key=value, or a keyword to simulate) is
+    reported against what the user typed, not a line of a file they never wrote."""
+    for problem in error.problems:
+        for dotted, value in overrides.items():
+            parts = tuple(dotted.split("."))
+            path = tuple(str(p) for p in problem.path)
+            if path[:len(parts)] == parts or parts[:len(path)] == path and problem.key:
+                shown = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+                shown = shown.removesuffix("\n...").strip()
+                problem.origin = f"--set {dotted}={shown}"
+                break
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
