@@ -118,14 +118,14 @@ def score(
 
 
 def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
-    shown = ["subject", "score", "pre", "tier", *(["capped_by"] if scheme.tier_caps else []), *scheme.lists,
-             *scheme.entitlements, "reasons"]
+    shown = ["subject", "score", "pre", "tier", *(["capped_by"] if scheme.tier_caps else []),
+             *(["unscored_by"] if scheme.unscored_rules else []), *scheme.lists, *scheme.entitlements, "reasons"]
     rows = table.select(shown).slice(0, limit).to_pylist()
     view = Table(title=f"{scheme.title}: {table.num_rows} subjects", title_justify="left")
     for name in shown:
         view.add_column(name, justify="right" if name in ("score", "pre") else "left")
     for row in rows:
-        view.add_row(*(f"{row[c]:.1f}" if isinstance(row[c], float) else
+        view.add_row(*("" if row[c] is None else f"{row[c]:.1f}" if isinstance(row[c], float) else
                        ("yes" if row[c] is True else "no" if row[c] is False else str(row[c])) for c in shown))
     out.print(view)
     if table.num_rows > limit:

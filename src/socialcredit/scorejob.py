@@ -72,19 +72,37 @@ def capped_by_column(scores: Scores) -> pa.Array:
     return name_column(scores.tier_cap, scores.scheme.tier_cap_names)
 
 
+def unscored_by_column(scores: Scores) -> pa.Array:
+    """The reason codes of the unscored conditions that hold, `;`-separated, "" where scored."""
+    assert scores.unscored is not None
+    present, inverse = np.unique(scores.unscored, return_inverse=True)  # a few combinations of conditions
+    names = scores.scheme.unscored_names
+    texts = [";".join(code for bit, code in enumerate(names) if int(mask) >> bit & 1) for mask in present.tolist()]
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts, type=pa.string()))
+
+
+def withheld(values: np.ndarray, scores: Scores) -> pa.Array:
+    """A score or pre column: null where the subject is unscored."""
+    return pa.array(values) if scores.unscored is None else pa.array(values, mask=scores.unscored != 0)
+
+
 def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:
-    """One row per subject: subject, score, pre, tier, capped_by (where the scheme has tier caps), a
-    column per list and entitlement, reasons, then every feature and every component's points (for
-    explanation and cross-checks). Tier, capped_by and reasons are dictionary columns (few distinct
-    values)."""
+    """One row per subject: subject, score, pre, tier, capped_by (where the scheme has tier caps),
+    scored and unscored_by (where it has unscored conditions; score, pre and tier are then empty for
+    the unscored), a column per list and entitlement, reasons, then every feature and every
+    component's points (for explanation and cross-checks). Tier, capped_by, unscored_by and reasons
+    are dictionary columns (few distinct values)."""
     columns: dict[str, pa.Array] = {
         "subject": subject_ids if isinstance(subject_ids, pa.Array) else pa.array(subject_ids, type=pa.string()),
-        "score": pa.array(scores.score),
-        "pre": pa.array(scores.pre),
+        "score": withheld(scores.score, scores),
+        "pre": withheld(scores.pre, scores),
         "tier": tier_column(scores),
     }
     if scores.scheme.tier_caps:
         columns["capped_by"] = capped_by_column(scores)
+    if scores.unscored is not None:
+        columns["scored"] = pa.array(scores.scored)
+        columns["unscored_by"] = unscored_by_column(scores)
     for name, member in scores.lists.items():
         columns[name] = pa.array(member)
     for name, allowed in scores.entitlements.items():
@@ -129,7 +147,7 @@ def write_table(table: pa.Table, path: str | Path) -> None:
     if path.suffix.lower() in (".parquet", ".pq"):
         # dictionary pages only where values repeat (tiers, reasons); numbers are written plain,
         # 64Ki values at a time rather than 1Ki (6% less time for a million subjects, measured)
-        repeated = [name for name in ("tier", "capped_by", "reasons") if name in table.column_names]
+        repeated = [name for name in ("tier", "capped_by", "unscored_by", "reasons") if name in table.column_names]
         pq.write_table(table, partial, use_dictionary=repeated, compression="lz4", write_batch_size=1 << 16)
     else:  # CSV holds plain text
         plain = [pc.cast(column, column.type.value_type) if pa.types.is_dictionary(column.type) else column

@@ -270,3 +270,25 @@ def test_a_subject_with_more_ties_than_the_sums_hold_is_refused_by_name(events, 
     assert "ties.csv: subject 'hub' has 3 ties" in result.output and "at most 2 ties" in result.output
     assert "Traceback" not in result.output
     assert invoke("score", str(events), "-s", "lending", "--relations", str(relations)).exit_code == 0  # no network
+
+
+def test_an_unscored_subject_has_an_empty_score_and_says_why(tmp_path):
+    events = write_csv(tmp_path / "fico.csv", [
+        ["subject", "kind", "time", "value"],
+        ["ann", "account_opened", "2023-01-10", "2"], ["ann", "payment", "2024-06-01", "1"],
+        ["ben", "inquiry", "2024-05-01", "1"]])   # an application, no account: a file too thin to score
+    out = tmp_path / "scores.csv"
+    result = invoke("score", str(events), "-s", "fico", "--as-of", "2024-06-30", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = {row["subject"]: row for row in read_csv(out)}
+    assert rows["ben"]["score"] == "" and rows["ben"]["pre"] == "" and rows["ben"]["tier"] == ""
+    assert rows["ben"]["scored"] == "false" and rows["ben"]["fha_mortgage"] == "false"
+    why = "no_account_six_months_old;no_account_reported_6_months"
+    assert rows["ben"]["unscored_by"] == rows["ben"]["reasons"] == why
+    assert rows["ann"]["scored"] == "true" and rows["ann"]["unscored_by"] == "" and float(rows["ann"]["score"]) > 300
+    parquet = tmp_path / "scores.parquet"
+    assert invoke("score", str(events), "-s", "fico", "--as-of", "2024-06-30", "-o", str(parquet)).exit_code == 0
+    table = pq.read_table(parquet)
+    assert table.column("score").null_count == 1 and table.column("scored").to_pylist() == [True, False]
+    shown = invoke("score", str(events), "-s", "fico", "--as-of", "2024-06-30")
+    assert "unscored_by" in shown.output and "None" not in shown.output

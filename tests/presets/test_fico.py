@@ -55,7 +55,9 @@ def test_never_more_than_4_reasons():
     bad += [(0, "inquiry", DAY - 5 * k) for k in range(8)]
     bad += [(0, "account_opened", DAY - 7 * k, 1) for k in range(4)]
     bad += [(0, "balance_report", DAY - 3, 0.95)]
+    bad += [(0, "payment", DAY - 200)]  # an account six months old: a file that can be scored
     result = score(bad)
+    assert result.scored.all()
     best = {name: c.best_points() for name, c in SCHEME.components.items()}
     losing = [name for name in SCHEME.components if result.components[name][0] < best[name]]
     assert len(losing) > 4
@@ -68,7 +70,8 @@ def test_never_more_than_4_reasons():
 
 
 def test_inquiries_among_the_four_is_not_repeated():
-    result = score([(0, "inquiry", DAY - k) for k in range(6)] + [(0, "payment", DAY - 40)])
+    result = score([(0, "inquiry", DAY - k) for k in range(6)] + [(0, "payment", DAY - 40), (0, "payment", DAY - 200)])
+    assert result.scored.all()
     names = [result.reason_components[c] for c in result.reasons[0] if c != NO_REASON]
     assert names.count("inquiries") == 1 and len(names) <= 4
 
@@ -108,8 +111,10 @@ def test_paying_on_time_over_years_raises_the_score():
 def test_the_ranges_and_mortgage_cut_offs_follow_the_published_numbers():
     assert [(t.name, t.min) for t in SCHEME.tiers] == [
         ("exceptional", 800), ("very_good", 740), ("good", 670), ("fair", 580), ("poor", 300)]
+    old_accounts = [(0, "account_opened", DAY - 400, 2), (1, "account_opened", DAY - 400, 2)]  # scorable files
     result = score([(0, "collection", DAY - 10), (0, "collection", DAY - 20), (0, "bankruptcy", DAY - 30),
-                    (0, "balance_report", DAY - 1, 0.9), (1, "balance_report", DAY - 1, 0.05)], n=2)
+                    (0, "balance_report", DAY - 1, 0.9), (1, "balance_report", DAY - 1, 0.05), *old_accounts], n=2)
+    assert result.scored.all()
     assert result.score[0] < 580 <= result.score[1]
     assert result.entitlements["fha_mortgage_3_5_down"].tolist() == [False, True]
     assert result.lists["derogatory"].tolist() == [True, False]
@@ -123,10 +128,51 @@ def test_real_person_use_is_allowed():
 
 
 def test_the_scenario_runs_and_reports_the_scheme_lists():
-    run = socialcredit.simulate("fico", population=2000, days=30)
+    run = socialcredit.simulate("fico", population=2000, days=200)
     assert set(run.summary["lists"]) == set(SCHEME.lists)
     assert set(run.summary["entitlements_denied"]) == set(SCHEME.entitlements)
     assert 300 <= run.summary["score"]["p10"] <= run.summary["score"]["p90"] <= 850
+    assert set(run.summary["unscored"]["reasons"]) == set(SCHEME.unscored_names)
+
+
+def test_a_file_with_no_history_is_unscored_with_its_reasons_and_denied_the_mortgage():
+    result = score([])
+    assert result.scored.tolist() == [False]
+    assert result.unscored_by().tolist() == ["no_account_six_months_old;no_account_reported_6_months"]
+    assert result.reason_strings().tolist() == ["no_account_six_months_old;no_account_reported_6_months"]
+    assert result.tier.tolist() == [-1]  # no range: not "good", as 672.5 points would make it
+    assert not any(allowed[0] for allowed in result.entitlements.values())
+
+
+@pytest.mark.parametrize(("events", "unscored_by"), [
+    # a card opened 200 days ago and paid last week: both criteria met
+    ([(0, "account_opened", DAY - 200, 1), (0, "payment", DAY - 7)], ""),
+    # opened 100 days ago: not six months old yet
+    ([(0, "account_opened", DAY - 100, 1), (0, "payment", DAY - 7)], "no_account_six_months_old"),
+    # on time payments from 300 days ago until 200 days ago: nothing reported in six months
+    ([(0, "payment", DAY - t) for t in range(200, 301, 30)], "no_account_reported_6_months"),
+    # one account six months old, another reported lately: two accounts may meet the two criteria
+    ([(0, "account_opened", DAY - 900, 2), (0, "balance_report", DAY - 20, 0.2)], ""),
+    # a collection and a bankruptcy are not accounts; an inquiry is an application
+    ([(0, "collection", DAY - 400), (0, "bankruptcy", DAY - 500), (0, "inquiry", DAY - 3)],
+     "no_account_six_months_old;no_account_reported_6_months"),
+    # a deceased indicator, whatever else the file holds
+    ([(0, "account_opened", DAY - 900, 2), (0, "payment", DAY - 7), (0, "deceased_report", DAY - 1)], "deceased"),
+])
+def test_the_minimum_scoring_criteria(events, unscored_by):
+    result = score(events)
+    assert result.unscored_by().tolist() == [unscored_by]
+    assert result.entitlements["fha_mortgage"].tolist() == [not unscored_by]
+
+
+def test_the_scenarios_cohort_cannot_be_scored_for_six_months():
+    # Everyone starts with an empty file: before, 99% cleared the 580 cut-off on day 0 with 672.5 points.
+    run = socialcredit.simulate("fico", population=2000, days=190)
+    metrics = run.metrics.set_index("day")
+    assert metrics.loc[0, "unscored_share"] == 1.0 and metrics.loc[0, "denied.fha_mortgage_3_5_down"] == 1.0
+    assert metrics.loc[182, "unscored_share"] == 1.0
+    assert metrics.loc[189, "unscored_share"] < 0.7  # a payment six months old: scored
+    assert 300 <= metrics.loc[189, "score_mean"] <= 850
 
 
 def test_repeat_inquiries_within_45_days_count_once():

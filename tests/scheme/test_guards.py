@@ -86,3 +86,27 @@ def test_tier_cap_reading_a_special_category_is_refused(scheme_data):
     scheme_data["tier_caps"] = [{"when": "protests > 0", "at_most": "C"}]
     reasons = classify(scheme_from_data(scheme_data)).refusals
     assert any(r.startswith("tier cap 'cap_protests' ('protests > 0') reads special-category events") for r in reasons)
+
+
+def test_an_unscored_condition_on_another_context_crosses_into_what_reads_scored_or_the_score(scheme_data):
+    scheme_data["features"]["violations"] = {"count": "traffic_violation"}
+    scheme_data["unscored"] = {"when": "violations >= 1", "reason": "driver"}
+    scheme_data["entitlements"]["loan"]["allow"] = "scored"
+    (reason,) = classify(scheme_from_data(scheme_data)).refusals
+    assert reason == ("entitlement 'loan' (context financial) depends on events of another context: "
+                      "traffic_violation (conduct)")
+    # the score too: an unscored subject has none, so whoever reads it reads the condition
+    scheme_data["entitlements"]["loan"]["allow"] = "score >= 900"
+    assert len(classify(scheme_from_data(scheme_data)).refusals) == 1
+    scheme_data["entitlements"]["loan"]["uses"] = ["conduct"]
+    assert classify(scheme_from_data(scheme_data)).allowed
+
+
+def test_an_unscored_condition_reading_a_special_category_is_refused(scheme_data):
+    scheme_data["events"]["protest"] = {"category": "political"}
+    scheme_data["features"]["protests"] = {"count": "protest"}
+    scheme_data["unscored"] = {"when": "protests >= 1", "reason": "dissident"}
+    scheme_data["entitlements"]["loan"]["uses"] = ["political"]
+    refusals = classify(scheme_from_data(scheme_data)).refusals
+    assert "unscored condition 'dissident' ('protests >= 1') reads special-category events: protest (political)" \
+        in refusals

@@ -246,3 +246,78 @@ tier_caps:
 def test_reasons_also_must_name_components(scheme_data):
     scheme_data["reasons"] = {"count": 2, "also": ["payment_histry"]}
     assert "reasons.also[0]: unknown component 'payment_histry'" in only_problem(scheme_data)
+
+
+def test_an_unscored_condition_or_a_list_of_them_gives_each_its_reason_code(scheme_data):
+    scheme_data["unscored"] = {"when": "paid_24m < 1", "reason": "no_payments"}
+    scheme = scheme_from_data(scheme_data)
+    assert scheme.unscored_names == ("no_payments",)
+    assert [e.source for e in scheme.rules.unscored] == ["paid_24m < 1"]
+    scheme_data["unscored"] = [{"when": "paid_24m < 1", "reason": "no_payments"},
+                               {"when": "late_24m + paid_24m < 3", "reason": "thin_file"}]
+    assert scheme_from_data(scheme_data).unscored_names == ("no_payments", "thin_file")
+    assert scheme_from_data(scheme_data).rules.tier_caps == ()
+
+
+def test_an_unscored_condition_reads_features_only(scheme_data):
+    for when, read in (("score < 300", "'score'"), ("tier <= 'C'", "'tier'"), ("blacklist", "'blacklist'"),
+                       ("payment_history < 0", "'payment_history'"), ("not scored", "'scored'")):
+        scheme_data["unscored"] = {"when": when, "reason": "thin"}
+        problem = only_problem(scheme_data)
+        assert f"unscored.when: an unscored condition reads features only, not {read}" in problem, problem
+        assert "fix: write it over features" in problem
+    scheme_data["unscored"] = [{"when": "paid_24m < 1", "reason": "thin"}, {"when": "paid_42m < 1", "reason": "old"}]
+    problem = only_problem(scheme_data)
+    assert "unscored[1].when: unknown name 'paid_42m'" in problem and "did you mean 'paid_24m'?" in problem
+
+
+def test_an_unscored_reason_shares_the_namespace_and_follows_the_name_rules(scheme_data):
+    scheme_data["unscored"] = [{"when": "paid_24m < 1", "reason": "late_24m"}]
+    problem = only_problem(scheme_data)
+    assert "unscored[0].reason: the name 'late_24m' is already used in features" in problem
+    assert "share one namespace" in problem
+    scheme_data["unscored"] = [{"when": "paid_24m < 1", "reason": "thin"}, {"when": "late_24m < 1", "reason": "thin"}]
+    assert "unscored[1].reason: the name 'thin' is already used in unscored" in only_problem(scheme_data)
+    scheme_data["unscored"] = {"when": "paid_24m < 1", "reason": "Thin file"}
+    assert "unscored.reason: 'Thin file' is not a valid unscored reason name" in only_problem(scheme_data)
+    for reserved in ("scored", "unscored_by"):
+        scheme_data["unscored"] = {"when": "paid_24m < 1", "reason": reserved}
+        assert f"unscored.reason: '{reserved}' is a reserved word" in only_problem(scheme_data)
+    scheme_data["unscored"] = []
+    assert "unscored: unscored is an empty list" in only_problem(scheme_data)
+    scheme_data["unscored"] = [{"when": f"paid_24m < {k}", "reason": f"r{k}"} for k in range(17)]
+    assert "unscored: at most 16 unscored conditions (got 17)" in only_problem(scheme_data)
+
+
+def test_a_default_cap_name_steps_around_the_unscored_reasons(scheme_data):
+    scheme_data["unscored"] = {"when": "paid_24m < 1", "reason": "cap_late_24m"}
+    scheme_data["tier_caps"] = [{"when": "late_24m >= 6", "at_most": "C"}]
+    assert scheme_from_data(scheme_data).tier_cap_names == ("cap_late_24m_2",)
+
+
+def test_scored_is_a_condition_any_expression_may_read(scheme_data):
+    scheme_data["entitlements"]["loan"]["allow"] = "scored and score >= 600"
+    assert scheme_from_data(scheme_data).rules.entitlements["loan"].names == {"scored", "score"}
+    scheme_data["features"]["scored"] = {"count": "payment"}
+    assert "features.scored: 'scored' is a reserved word" in problems_of(scheme_data)[0]
+
+
+def test_an_unscored_condition_is_located_in_the_yaml():
+    text = SCHEME_WITH_CAP + "unscored:\n  - {when: \"late_24m >= 1\", reason: drunk}\n"
+    with pytest.raises(SchemeError) as caught:
+        load_scheme_text(text, "s.yaml")
+    (problem,) = caught.value.problems
+    assert problem.render("s.yaml").startswith("s.yaml:13:") and "unscored[0].reason" in problem.render("s.yaml")
+    text = SCHEME_WITH_CAP + "unscored: {when: \"score < 1\", reason: thin}\n"
+    with pytest.raises(SchemeError) as caught:
+        load_scheme_text(text, "s.yaml")
+    assert caught.value.problems[0].render("s.yaml").startswith("s.yaml:12:")
+
+
+def test_the_json_schema_describes_unscored():
+    from socialcredit.scheme import Scheme
+
+    schema = json.loads(json.dumps(Scheme.model_json_schema()))
+    assert set(schema["$defs"]["Unscored"]["required"]) == {"when", "reason"}
+    assert "reason code" in schema["$defs"]["Unscored"]["properties"]["reason"]["description"]
+    assert "unscored" in schema["properties"]

@@ -51,9 +51,24 @@ entitlements:
 """
 
 
+# The same rules where some subjects are unscored: their pre, score and tier read as NaN.
+UNSCORED = (EXPRESSIONS.replace("id: exprs", "id: exprs_unscored")
+            .replace('  plain: "na * 2 - 2 + score * 0"\n',
+                     '  plain: "na * 2 - 2 + score * 0"\n  gone: "not scored or pre < 0"\n')
+            .replace('  sum: {allow: "both + odd * 2 - 1", context: financial}\n',
+                     '  sum: {allow: "both + odd * 2 - 1", context: financial}\n'
+                     '  open: {allow: "scored and tier >= \'mid\' or not (score < 45) or tier != \'top\'", '
+                     'context: financial}\n'
+                     '  raw: {allow: "score + scored * 2", context: financial}\n')
+            + """unscored:
+  - {when: "na < 1 and sb <= 0", reason: thin}
+  - {when: "since > 50 or m != m", reason: stale}
+""")
+
+
 def schemes():
     presets = [load_scheme(name) for name in preset_names("scheme")]
-    return [*presets, load_scheme_text(EXPRESSIONS)]
+    return [*presets, load_scheme_text(EXPRESSIONS), load_scheme_text(UNSCORED)]
 
 
 def features_for(scheme, n, rng):
@@ -87,6 +102,10 @@ def with_ratios(scheme, features):
 
 
 def assert_same(made, compiled):
+    assert (made.unscored is None) == (compiled.unscored is None)
+    if made.unscored is not None:
+        np.testing.assert_array_equal(made.unscored, compiled.unscored, err_msg="unscored")
+        assert made.unscored.dtype == compiled.unscored.dtype == np.uint16
     for field in ("pre", "network_term", "score", "tier", "tier_cap"):
         a, b = getattr(made, field), getattr(compiled, field)
         np.testing.assert_array_equal(a, b, err_msg=field)

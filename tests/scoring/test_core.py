@@ -444,3 +444,54 @@ def test_compiled_tiers_equal_the_search_one_score_at_a_time():
     np.testing.assert_array_equal(compiled, one_by_one)
     assert compiled.dtype == np.int16
     assert compiled[np.flatnonzero(score == 960.0)[0]] == 1 and compiled[np.flatnonzero(score == 599.999)[0]] == 3
+
+
+def unscored_scheme(scheme_data):
+    """A thin file (no payment in two years) is unscored; so is one with a late payment and
+    nothing else. The loan follows the scheme: only the scored with a score of 960 or more."""
+    scheme_data["unscored"] = [{"when": "paid_24m < 1", "reason": "no_payments"},
+                               {"when": "late_24m >= 1 and paid_24m < 1", "reason": "only_late"}]
+    scheme_data["tier_caps"] = [{"name": "serial", "when": "late_24m >= 1", "at_most": "C"}]
+    scheme_data["lists"] = {"blacklist": "tier <= 'C'", "low": "score < 1500", "no_score": "not scored"}
+    scheme_data["entitlements"] = {"loan": {"allow": "scored and score >= 960", "context": "financial"},
+                                   "unguarded": {"allow": "score >= 960", "context": "financial"},
+                                   "no_tier": {"allow": "not (tier >= 'C')", "context": "financial"}}
+    return scheme_data
+
+
+def test_an_unscored_subject_has_no_tier_and_its_conditions_as_reasons(scheme_data):
+    # 0: no history at all; 1: one late payment, nothing else; 2: paid, then late (scored, capped)
+    events = [(1, LATE, 90), (2, PAYMENT, 80), (2, LATE, 90)]
+    result = scores_for(unscored_scheme(scheme_data), events, as_of=100, n=3)
+    assert result.scored.tolist() == [False, False, True]
+    assert result.unscored.tolist() == [0b01, 0b11, 0]
+    assert result.unscored_by().tolist() == ["no_payments", "no_payments;only_late", ""]
+    assert result.tier.tolist()[:2] == [-1, -1] and result.tier_names().tolist()[:2] == ["", ""]
+    assert result.tier_cap.tolist() == [-1, -1, 0]  # no tier, so no cap held one down
+    # what the points come to is kept (a simulation's people act on it); the outputs withhold it
+    assert result.score[0] == 1000.0
+    assert result.reason_strings().tolist() == ["no_payments", "no_payments;only_late", "serial;payment_history"]
+    assert result.explain(1) == [
+        {"code": "no_payments", "unscored": "no_payments", "when": "paid_24m < 1", "values": {"paid_24m": 0.0}},
+        {"code": "only_late", "unscored": "only_late", "when": "late_24m >= 1 and paid_24m < 1",
+         "values": {"late_24m": 1.0, "paid_24m": 0.0}}]
+
+
+def test_what_an_unscored_subject_may_do_follows_the_scheme(scheme_data):
+    result = scores_for(unscored_scheme(scheme_data), [(1, PAYMENT, 90)], as_of=100, n=2)
+    assert result.scored.tolist() == [False, True]
+    assert result.entitlements["loan"].tolist() == [False, True]
+    # score, pre and tier read as NaN for the unscored: every comparison but != is false
+    assert result.entitlements["unguarded"].tolist() == [False, True]
+    assert result.entitlements["no_tier"].tolist() == [True, False]
+    assert result.lists["blacklist"].tolist() == [False, False]
+    assert result.lists["low"].tolist() == [False, True]
+    assert result.lists["no_score"].tolist() == [True, False]
+
+
+def test_a_scheme_without_unscored_conditions_scores_everyone(scheme_data):
+    result = scores_for(scheme_data, [], as_of=100, n=2)
+    assert result.unscored is None and result.scored.tolist() == [True, True]
+    assert result.unscored_by().tolist() == ["", ""]
+    scheme_data["entitlements"]["loan"]["allow"] = "scored and not blacklist"
+    assert scores_for(scheme_data, [], as_of=100, n=1).entitlements["loan"].tolist() == [True]

@@ -62,6 +62,7 @@ class Reference:
     magnitude: list[float] = field(default_factory=list)  # size of the terms summed into each score
     tier: list[int] = field(default_factory=list)
     tier_cap: list[int] = field(default_factory=list)  # the cap that held the tier down; -1 none
+    unscored: list[list[str]] = field(default_factory=list)  # the reasons of the unscored conditions that hold
     lists: dict[str, list[bool]] = field(default_factory=dict)
     entitlements: dict[str, list[bool]] = field(default_factory=dict)
     reasons: list[list[str]] = field(default_factory=list)
@@ -193,7 +194,8 @@ def cap_codes(data: dict[str, Any], cap_trees: list[Tree]) -> list[str]:
 def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, int]], n: int, as_of: float,
               trees: dict[str, Any] | None = None) -> Reference:
     """DESIGN.md §4, one subject and one event at a time."""
-    trees = trees or {"lists": {}, "entitlements": {}, "tier_caps": []}
+    trees = trees or {"lists": {}, "entitlements": {}, "tier_caps": [], "unscored": []}
+    unscored = list(zip(data.get("unscored", []), trees.get("unscored", []), strict=True))
     caps = list(zip(data.get("tier_caps", []), trees.get("tier_caps", []), strict=True))
     codes = cap_codes(data, [tree for _, tree in caps])
     ref = Reference()
@@ -259,15 +261,22 @@ def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, 
                 tier = index
         env: dict[str, Any] = {name: values[subject] for name, values in ref.features.items()}
         env.update({name: values[subject] for name, values in ref.components.items()})
-        env.update(score=score, pre=ref.pre[subject])
+        # the conditions read features only; where one holds, there is no pre, score or tier (NaN)
+        why = [rule["reason"] for rule, tree in unscored if evaluate(tree, env, magnitude, tiers, ref)]
+        ref.unscored.append(why)
+        env.update(score=score, pre=ref.pre[subject], scored=not why)
+        if why:
+            env.update(score=math.nan, pre=math.nan)
         held = -1
         for index, (cap, tree) in enumerate(caps):  # each holds the tier at its at_most or below
             highest = tiers.index(cap["at_most"])
             if evaluate(tree, env, magnitude, tiers, ref) and tier < highest:
                 tier, held = highest, index
+        if why:
+            tier = held = -1
         ref.tier.append(tier)
         ref.tier_cap.append(held)
-        env.update(tier=len(tiers) - 1 - tier)
+        env.update(tier=len(tiers) - 1 - tier if not why else math.nan)
         for name in data.get("lists", {}):  # lists only read lists declared before them
             env[name] = evaluate(trees["lists"][name], env, magnitude, tiers, ref)
             ref.lists[name].append(env[name])
@@ -283,7 +292,7 @@ def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, 
             for b in lost:
                 ref.watch(lost[a], lost[b], abs(lost[a]) + abs(lost[b]))
         ranked = sorted((name for name in lost if lost[name] > 0), key=lambda name: (-lost[name], name))
-        ref.reasons.append(([codes[held]] if held >= 0 else []) + ranked[: data.get("reasons", 4)])
+        ref.reasons.append(why or ([codes[held]] if held >= 0 else []) + ranked[: data.get("reasons", 4)])
     return ref
 
 
@@ -412,7 +421,12 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     scores = st.integers(max(low, base - 120), min(high, base + 120)).map(float) | st.just(float(base))
     numbers: dict[str, st.SearchStrategy[float]] = {name: halves for name in [*features, *components]}
     numbers.update(score=scores, pre=scores)
-    trees: dict[str, Any] = {"lists": {}, "entitlements": {}, "tier_caps": []}
+    trees: dict[str, Any] = {"lists": {}, "entitlements": {}, "tier_caps": [], "unscored": []}
+    for i in range(draw(st.integers(0, 2))):  # conditions over features only
+        tree = draw(expression_trees({name: halves for name in features}, [], [], depth=1))
+        trees["unscored"].append(tree)
+        data.setdefault("unscored", []).append({"when": render(tree), "reason": f"u{i}"})
+    readable = ["scored"] if draw(st.booleans()) else []  # a condition every expression may read
     if len(tiers) > 1:  # caps read what comes before the tier: features, components, score and pre
         for i in range(draw(st.integers(0, 3) | st.integers(1, 3))):
             tree = draw(expression_trees(numbers, [], [], depth=1))
@@ -422,9 +436,9 @@ def schemes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
             trees["tier_caps"].append(tree)
             data.setdefault("tier_caps", []).append(cap)
     for i in range(draw(st.integers(0, 3))):
-        trees["lists"][f"l{i}"] = draw(expression_trees(numbers, tiers, list(trees["lists"])))
+        trees["lists"][f"l{i}"] = draw(expression_trees(numbers, tiers, [*readable, *trees["lists"]]))
     for i in range(draw(st.integers(0, 3))):
-        trees["entitlements"][f"e{i}"] = draw(expression_trees(numbers, tiers, list(trees["lists"])))
+        trees["entitlements"][f"e{i}"] = draw(expression_trees(numbers, tiers, [*readable, *trees["lists"]]))
     data["lists"] = {name: render(tree) for name, tree in trees["lists"].items()}
     data["entitlements"] = {name: {"allow": render(tree), "context": draw(st.sampled_from(CATEGORIES))}
                             for name, tree in trees["entitlements"].items()}
@@ -506,6 +520,10 @@ def test_score_events_matches_reference(case: Case) -> None:
     if any(held < 0 and tier >= 0 and case.data.get("tier_caps") for held, tier in zip(expected.tier_cap,
                                                                                          expected.tier, strict=True)):
         event("a scheme with tier caps leaves a tier as its score gives it")
+    if any(expected.unscored):
+        event("a subject is unscored")
+    if case.data.get("unscored") and not all(expected.unscored):
+        event("a scheme with unscored conditions scores a subject")
     got = run_core(case.data, case.events, case.pairs, case.n, case.as_of)
 
     assert got.n_subjects == case.n
@@ -519,7 +537,9 @@ def test_score_events_matches_reference(case: Case) -> None:
     assert got.tier_cap.tolist() == expected.tier_cap
     assert {name: v.tolist() for name, v in got.lists.items()} == expected.lists
     assert {name: v.tolist() for name, v in got.entitlements.items()} == expected.entitlements
-    assert got.reasons.shape == (case.n, case.data["reasons"] + bool(case.data.get("tier_caps")))
+    assert got.unscored_by().tolist() == [";".join(why) for why in expected.unscored]
+    assert got.reasons.shape == (case.n, max(case.data["reasons"] + bool(case.data.get("tier_caps")),
+                                             len(case.data.get("unscored", []))))
     assert reason_names(got) == expected.reasons
 
 

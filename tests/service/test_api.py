@@ -9,7 +9,7 @@ from socialcredit.scheme import load_scheme
 from socialcredit.service.api import create_app
 from socialcredit.service.core import MAX_BATCH
 
-from .conftest import Keys, database_url, open_service
+from .conftest import NOW, Keys, database_url, open_service
 
 H = Keys.header
 
@@ -204,3 +204,47 @@ def test_a_capped_subjects_record_gives_the_cap_as_the_first_reason(rongcheng):
     assert record["tier"] == "C" and record["capped_by"] == "drunk_driving"
     assert [r["code"] for r in record["reasons"]] == ["drunk_driving", "traffic"]
     assert client.get("/v1/subjects/li", headers=H(keys.operator)).json()["capped_by"] is None
+
+
+@pytest.fixture
+def fico(backend, tmp_path):
+    service, keys = open_service(database_url(backend, tmp_path), load_scheme("fico"))
+    client = TestClient(create_app(service))
+
+    def ago(days: int) -> float:  # days since 1970-01-01, before the service's fixed clock
+        return NOW - days
+
+    # bob: a card opened a month ago and paid since: too new to score; li: a loan opened 400 days ago
+    events = [{"id": "b1", "subject": "bob", "kind": "account_opened", "time": ago(30), "value": 1},
+              {"id": "b2", "subject": "bob", "kind": "payment", "time": ago(5)},
+              {"id": "l1", "subject": "li", "kind": "account_opened", "time": ago(400), "value": 2},
+              {"id": "l2", "subject": "li", "kind": "payment", "time": ago(5)}]
+    assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
+    yield client, keys
+    service.engine.dispose()
+
+
+def test_an_unscored_subjects_record_says_so_with_the_reason(fico):
+    client, keys = fico
+    record = client.get("/v1/subjects/bob", headers=H(keys.bob)).json()
+    assert record["scored"] is False and record["unscored_by"] == ["no_account_six_months_old"]
+    assert record["score"] is None and record["pre"] is None and record["tier"] is None
+    assert [r["code"] for r in record["reasons"]] == ["no_account_six_months_old"]
+    assert record["reasons"][0]["when"].startswith("accounts_opened_10y - accounts_opened_6m")
+    li = client.get("/v1/subjects/li", headers=H(keys.operator)).json()
+    assert li["scored"] is True and li["unscored_by"] == [] and li["score"] >= 300 and li["tier"]
+    history = client.get("/v1/subjects/bob/history", headers=H(keys.operator)).json()
+    assert history and history[-1]["score"] is None
+    stats = client.get("/v1/stats", headers=H(keys.operator)).json()
+    assert stats["unscored"] == 1 and stats["score"]["mean"] == li["score"]
+
+
+def test_an_unscored_subject_is_denied_the_mortgage_by_the_schemes_rule(fico):
+    client, keys = fico
+    check = client.get("/v1/subjects/bob/entitlements/fha_mortgage", headers=H(keys.bob)).json()
+    assert check["allowed"] is False
+    because = check["because"]
+    assert because["rule"] == "scored and score >= 500" and because["score"] is None and because["tier"] is None
+    assert [r["code"] for r in because["unscored"]] == ["no_account_six_months_old"]
+    assert because["unscored"][0]["values"]["accounts_opened_6m"] == 1.0
+    assert client.get("/v1/subjects/li/entitlements/fha_mortgage", headers=H(keys.operator)).json()["allowed"]

@@ -396,3 +396,42 @@ def test_headline_figures_and_the_report_read_a_summary_with_nulls(no_minority):
     assert "score_mean.majority" in figures and not any(name.endswith(".minority") for name in figures)
     assert all(isinstance(value, float) and np.isfinite(value) for value in figures.values())
     assert "minority n/a" in (out / "report.html").read_text()
+
+
+UNSCORED_SCHEME = LAWFUL_SCHEME.replace('credit: {allow: "not watch"', 'credit: {allow: "scored and not watch"') + """
+unscored:
+  - {when: "paid < 3", reason: thin}
+  - {when: "stars < 2", reason: rated_down}
+"""
+
+
+def test_simulate_and_score_agree_on_who_is_unscored_and_why(tmp_path, write_scenario):
+    scenario = write_scenario(tmp_path, "netcredit.yaml", UNSCORED_SCHEME,
+                              LAWFUL_SCENARIO.replace("days: 90", "days: 40"))
+    run = simulate(scenario, save_events=True)
+    run.save(tmp_path / "run")
+    result = runner.invoke(app, ["score", str(tmp_path / "run/events.parquet"), "--scheme",
+                                 str(tmp_path / "netcredit.yaml"), "--relations",
+                                 str(tmp_path / "run/relations.parquet"), "--as-of",
+                                 str(run.sim.time(run.sim.days - 1)), "--out", str(tmp_path / "scores.parquet")])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(tmp_path / "scores.parquet")
+    scored.index = scored["subject"].astype(int)
+    people = pd.read_parquet(tmp_path / "run/people.parquet").set_index("person").loc[scored.index]
+    unscored = ~people["scored"]
+    assert 0.02 < unscored.mean() < 0.98 and {"thin", "rated_down"} <= set(";".join(people["unscored_by"]).split(";"))
+    for column in ("scored", "unscored_by", "tier", "reasons"):
+        assert (scored[column].astype(str) == people[column].astype(str)).all(), column
+    # no score, pre or tier for the unscored, in both; their reasons are the conditions that hold
+    assert scored.loc[unscored, "score"].isna().all() and people.loc[unscored, "pre"].isna().all()
+    why = people.loc[unscored]
+    assert (why["tier"].astype(str) == "").all()
+    assert (why["reasons"].astype(str) == why["unscored_by"].astype(str)).all()
+    np.testing.assert_allclose(scored["score"], people["score"], rtol=1e-9)  # NaN beside NaN
+    assert (scored["credit"] == people["allowed.credit"]).all() and not people.loc[unscored, "allowed.credit"].any()
+    # the summary and the daily metrics give the share unscored; the score figures are the scored's
+    summary = run.summary
+    assert summary["unscored"]["share"] == pytest.approx(unscored.mean())
+    assert summary["score"]["mean"] == pytest.approx(people.loc[~unscored, "score"].mean())
+    assert run.metrics["unscored_share"].iloc[-1] == pytest.approx(unscored.mean())
+    assert "(unscored)" in run.mobility.index

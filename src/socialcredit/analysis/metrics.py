@@ -166,8 +166,14 @@ class Metrics:
         scores = sim.scores
         slow = day == 0 or day % SLOW_EVERY == SLOW_FROM or day == sim.days - 1
         graph = sim.graph
-        if scores is not None:
+        scored = None if scores is None or scores.unscored is None else scores.unscored == 0
+        if scores is not None and scored is None:
             self.by_group("score_mean", day, scores.score)
+        elif scores is not None and scored is not None:  # over the scored: the unscored have no score
+            self.by_group("unscored_share", day, ~scored)
+            self.scored_means("score_mean", day, self.group_sums(np.where(scored, scores.score, 0.0)),
+                              self.group_sums(scored))
+        if scores is not None:
             tiers = sim.scheme.tier_names
             if tiers:  # every tier's count per block, then as by_group does for each
                 counts = self.category_counts(scores.tier, len(tiers))
@@ -190,7 +196,8 @@ class Metrics:
             # Handed to the worker: the scores and graph of today (later days replace them, never
             # change them) and a copy of incomes (changed in place each day), which it sorts.
             self._start_slow(day, scores.score if scores is not None else None, sim.people.income.copy(), graph,
-                             sim.people.group, sim.scheme.scale.min)
+                             sim.people.group, sim.scheme.scale.min,
+                             None if scored is None or scores is None else scores.score[scored])
         degree = graph.degree
         ends = int(graph.indptr[-1] - graph.indptr[0])  # the mean of the degrees, without a pass over them
         self.put("mean_degree", day, ends / graph.n_subjects if graph.n_subjects else np.nan)
@@ -210,8 +217,18 @@ class Metrics:
                 self.put(f"events_true.{kind}", day, float(true_per_kind[code]))
                 self.put(f"events_observed.{kind}", day, float(observed_per_kind[code]))
 
+    def scored_means(self, name: str, day: int, sums: np.ndarray, counts: np.ndarray) -> None:
+        """Record the overall mean and each group's over the scored, from sums and counts by group
+        (NaN where no one is scored)."""
+        total = float(counts.sum())
+        self.put(name, day, float(sums.sum()) / total if total else np.nan)
+        for index, group in enumerate(self.groups):
+            self.put(f"{name}.{group}", day, float(sums[index] / counts[index]) if counts[index] else np.nan)
+
     def _start_slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations,
-                    group: np.ndarray, scale_min: float) -> None:
+                    group: np.ndarray, scale_min: float, scored_scores: np.ndarray | None = None) -> None:
+        """`scored_scores`: the scores of the scored alone, where some are unscored (percentiles and
+        the Gini are of them); assortativity reads `score`, what everyone's points come to."""
         self.finish()  # the last batch had days to finish (SLOW_EVERY but after day 0); its errors surface here
         names = ["gini_income", "same_group_ties"]
         if score is not None:
@@ -220,18 +237,18 @@ class Metrics:
             self.put(name, day, np.nan)
         if self.worker is None:
             self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialcredit-metrics")
-        self.slow_figures = self.worker.submit(self._slow, day, score, income, graph, group, scale_min)
+        self.slow_figures = self.worker.submit(self._slow, day, score, income, graph, group, scale_min, scored_scores)
 
     def _slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations, group: np.ndarray,
-              scale_min: float) -> None:
+              scale_min: float, scored_scores: np.ndarray | None = None) -> None:
         """The figures that need a sort or a pass over every tie (on the worker thread; only serial
         kernels here, beside the main thread's parallel ones)."""
         if score is not None:
-            ordered = sorted_floats(score)  # for percentiles and Gini
+            ordered = sorted_floats(score if scored_scores is None else scored_scores)  # for percentiles and Gini
             for name, value in zip(("score_p10", "score_p50", "score_p90"),
                                    percentiles_of_sorted(ordered, [10, 50, 90]), strict=True):
                 self.put(name, day, value)
-            self.put("gini_score", day, gini(ordered, ordered=True, shift=scale_min))
+            self.put("gini_score", day, gini(ordered, ordered=True, shift=scale_min) if ordered.size else np.nan)
             del ordered
             assorted, same = tie_figures(graph, score, group)  # one pass over the ties for both
             self.put("assortativity_score", day, assorted)

@@ -47,7 +47,10 @@ def event_dependencies(scheme: Scheme) -> dict[str, set[str]]:
             deps[name] = {feature.event or ""}
     for name, component in scheme.components.items():
         deps[name] = set(deps[component.feature])
-    deps["pre"] = set().union(*(deps[name] for name in scheme.components)) if scheme.components else set()
+    # Whether one is scored at all depends on what the unscored conditions read; so do pre, score
+    # and tier, which an unscored subject does not have.
+    deps["scored"] = set().union(*(deps_of(expression, deps) for expression in scheme.rules.unscored))
+    deps["pre"] = set(deps["scored"]).union(*(deps[name] for name in scheme.components))
     # The network term makes a score depend on other people's records through one's relations:
     # data of the `social` category, which an entitlement must name in `uses` to read lawfully.
     deps["score"] = deps["pre"] | ({RELATIONS} if scheme.network is not None else set())
@@ -81,6 +84,11 @@ def classify(scheme: Scheme) -> Classification:
         if read:
             refusals.append(f"tier cap '{scheme.tier_cap_names[index]}' ('{expression.source}') reads "
                             f"special-category events: {_describe(scheme, read)}")
+    for expression, reason in zip(scheme.rules.unscored, scheme.unscored_names, strict=True):
+        read = deps_of(expression, deps) & special
+        if read:
+            refusals.append(f"unscored condition '{reason}' ('{expression.source}') reads special-category events: "
+                            f"{_describe(scheme, read)}")
     for name, entitlement in scheme.entitlements.items():
         read = deps[f"entitlement:{name}"]
         if read & special:

@@ -135,6 +135,15 @@ class TierCap(StrictModel):
     at_most: str = Field(description="The highest tier a subject meeting `when` may have.")
 
 
+class Unscored(StrictModel):
+    """A condition under which a subject cannot be scored (a thin file: FICO's minimum scoring
+    criteria), with its reason code."""
+
+    when: str = Field(description="Expression over features: where true, the subject has no score, pre or tier.")
+    reason: str = Field(description="The reason code given where `when` holds (it shares the namespace of "
+                                    "features, components, lists, entitlements and tier caps).")
+
+
 class Entitlement(StrictModel):
     allow: str = Field(description="Expression: allowed where true.")
     context: Category = Field(description="The category of life this entitlement belongs to.")
@@ -167,6 +176,10 @@ class Scheme(StrictModel):
     tiers: list[Tier] = Field(default_factory=list)
     tier_caps: list[TierCap] = Field(default_factory=list, description="Conditions that cap the tier; a cap that "
                                                                        "holds a tier down is the first reason code.")
+    unscored: Unscored | list[Unscored] | None = Field(
+        None, description="Conditions under which a subject cannot be scored, each with its reason code: "
+                          "{when, reason}, or a list of them. An unscored subject has no score, pre or tier; "
+                          "lists and entitlements still apply and can read `scored`.")
     lists: dict[str, str | ListSpec] = Field(default_factory=dict,
                                             description="name: expression, or name: {when: expression, honour: true}")
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
@@ -211,8 +224,22 @@ class Scheme(StrictModel):
 
     @property
     def reason_width(self) -> int:
-        """The most reason codes a subject can get: a tier cap's, then the components'."""
-        return (1 if self.tier_caps else 0) + self.reason_count + len(self.reason_also)
+        """The most reason codes a subject can get: a tier cap's, then the components'; or, for an
+        unscored subject, the codes of the conditions that hold."""
+        return max((1 if self.tier_caps else 0) + self.reason_count + len(self.reason_also),
+                   len(self.unscored_rules))
+
+    @property
+    def unscored_rules(self) -> tuple[Unscored, ...]:
+        """The conditions under which a subject is unscored, in the scheme's order (none: all scored)."""
+        if self.unscored is None:
+            return ()
+        return tuple(self.unscored) if isinstance(self.unscored, list) else (self.unscored,)
+
+    @property
+    def unscored_names(self) -> tuple[str, ...]:
+        """The reason code of each unscored condition, in the scheme's order."""
+        return tuple(rule.reason for rule in self.unscored_rules)
 
     @property
     def tier_names(self) -> list[str]:

@@ -18,7 +18,9 @@ from .expressions import Expression, Kind, compile_expression, names_in, names_i
 if TYPE_CHECKING:
     from .models import Scheme
 
-RESERVED = {"score", "pre", "tier", "subject", "reasons", "capped_by", "and", "or", "not", "True", "False", "None"}
+RESERVED = {"score", "pre", "tier", "subject", "reasons", "capped_by", "scored", "unscored_by", "and", "or", "not",
+            "True", "False", "None"}
+UNSCORED_MOST = 16  # conditions a scheme may give: whether each holds is one bit of a uint16
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -32,6 +34,7 @@ class Rules:
     entitlements: Mapping[str, Expression]
     tier_caps: tuple[tuple[Expression, int], ...] = ()  # (condition, index of the highest tier allowed)
     tier_cap_names: tuple[str, ...] = ()    # each cap's reason code (its name, or the default), as tier_caps
+    unscored: tuple[Expression, ...] = ()   # the conditions under which a subject is unscored, in order
 
 
 def _check_name(name: str, path: Path, what: str, problems: list[Problem]) -> None:
@@ -165,7 +168,7 @@ def name_kinds(scheme: Scheme, problems: list[Problem] | None = None) -> dict[st
     """What each name an expression may read is (number, condition, tier); names used twice go to
     `problems`."""
     problems = [] if problems is None else problems
-    kinds: dict[str, Kind] = {"score": Kind.NUMBER, "pre": Kind.NUMBER}
+    kinds: dict[str, Kind] = {"score": Kind.NUMBER, "pre": Kind.NUMBER, "scored": Kind.BOOL}
     if scheme.tiers:
         kinds["tier"] = Kind.TIER
     owners: dict[str, str] = {}
@@ -190,6 +193,15 @@ def name_kinds(scheme: Scheme, problems: list[Problem] | None = None) -> dict[st
                                     "components'); rename one"))
             continue
         owners[cap.name] = "tier_caps"
+    for index, rule in enumerate(scheme.unscored_rules):
+        path: Path = ("unscored", index, "reason") if isinstance(scheme.unscored, list) else ("unscored", "reason")
+        if rule.reason in owners:
+            problems.append(Problem(path, f"the name '{rule.reason}' is already used in {owners[rule.reason]}",
+                                    "features, components, lists, entitlements, tier caps and unscored reasons "
+                                    "share one namespace (a reason is a reason code, beside the components'); "
+                                    "rename one"))
+            continue
+        owners[rule.reason] = "unscored"
     return kinds
 
 
@@ -197,7 +209,7 @@ def tier_cap_names(scheme: Scheme) -> tuple[str, ...]:
     """Each tier cap's reason code: its name, else 'cap_' and the names its condition reads in the
     order they first appear, joined by '_' ('cap' where it reads none), then '_2', '_3'... until
     the code is free (not a name of the scheme nor an earlier cap's code)."""
-    taken = {*scheme.features, *scheme.components, *scheme.lists, *scheme.entitlements,
+    taken = {*scheme.features, *scheme.components, *scheme.lists, *scheme.entitlements, *scheme.unscored_names,
              *(cap.name for cap in scheme.tier_caps if cap.name is not None)}
     codes: list[str] = []
     for cap in scheme.tier_caps:
@@ -272,6 +284,7 @@ def check_scheme(scheme: Scheme) -> Rules:
         expression = _compile(cap.when, path, before_tier, scheme, problems)
         if expression is not None:
             caps.append((expression, scheme.tier_names.index(cap.at_most)))
+    unscored = _check_unscored(scheme, kinds, problems)
     lists = {name: _compile(scheme.list_source(name), ("lists", name) if isinstance(scheme.lists[name], str)
                             else ("lists", name, "when"), kinds, scheme, problems) for name in scheme.lists}
     entitlements = {name: _compile(e.allow, ("entitlements", name, "allow"), kinds, scheme, problems)
@@ -285,4 +298,36 @@ def check_scheme(scheme: Scheme) -> Rules:
         entitlements={name: expr for name, expr in entitlements.items() if expr is not None},
         tier_caps=tuple(caps),
         tier_cap_names=tier_cap_names(scheme),
+        unscored=unscored,
     )
+
+
+def _check_unscored(scheme: Scheme, kinds: Mapping[str, Kind], problems: list[Problem]) -> tuple[Expression, ...]:
+    """The unscored conditions compiled: each reads features only (whether there is a score at all
+    is decided before any points), and its reason is a name."""
+    rules = scheme.unscored_rules
+    listed = isinstance(scheme.unscored, list)
+    if listed and not rules:
+        problems.append(Problem(("unscored",), "unscored is an empty list",
+                                "give at least one {when: ..., reason: ...}, or remove unscored:"))
+    if len(rules) > UNSCORED_MOST:
+        problems.append(Problem(("unscored",), f"at most {UNSCORED_MOST} unscored conditions (got {len(rules)})",
+                                "join conditions with 'or' under one reason"))
+        return ()
+    features = {name: kind for name, kind in kinds.items() if name in scheme.features}
+    compiled = []
+    for index, rule in enumerate(rules):
+        path: Path = ("unscored", index) if listed else ("unscored",)
+        _check_name(rule.reason, (*path, "reason"), "unscored reason", problems)
+        others = sorted(names_in(rule.when) - set(scheme.features))
+        known = [name for name in others if name in kinds or name in RESERVED]
+        if known:
+            problems.append(Problem((*path, "when"), f"an unscored condition reads features only, not "
+                                    f"{', '.join(repr(name) for name in known)}: it decides whether there is a "
+                                    "score at all, before any points", "write it over features, e.g. "
+                                    "\"accounts_6m_old < 1\""))
+            continue
+        expression = _compile(rule.when, (*path, "when"), features, scheme, problems)
+        if expression is not None:
+            compiled.append(expression)
+    return tuple(compiled)

@@ -38,10 +38,33 @@ class Scores:
     tier_cap: np.ndarray                # index into scheme.tier_caps of the cap that held the tier down; -1 none
     lists: dict[str, np.ndarray]
     entitlements: dict[str, np.ndarray]
+    # uint16 per subject: bit k set where the scheme's k-th unscored condition holds (0: scored);
+    # None where the scheme has no such conditions (everyone is scored)
+    unscored: np.ndarray | None = None
 
     @property
     def n_subjects(self) -> int:
         return int(self.score.shape[0])
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Whether each subject is scored. An unscored subject has no score, pre or tier: `score`
+        and `pre` still hold what the points come to (the simulation's people act on it), `tier`
+        holds -1, and the outputs give none of them."""
+        if self.unscored is None:
+            return np.ones(self.n_subjects, dtype=bool)
+        return self.unscored == 0
+
+    def unscored_by(self, separator: str = ";") -> np.ndarray:
+        """Per subject, the reason codes of the unscored conditions that hold, in the scheme's order,
+        joined by `separator` ("" where scored)."""
+        joined = np.full(self.n_subjects, "", dtype=object)
+        if self.unscored is None:
+            return joined
+        for bit, code in enumerate(self.scheme.unscored_names):
+            holds = (self.unscored >> np.uint16(bit)) & np.uint16(1) == 1
+            joined = np.where(holds & (joined != ""), joined + separator + code, np.where(holds, joined + code, joined))
+        return joined
 
     @property
     def reason_components(self) -> tuple[str, ...]:
@@ -51,8 +74,8 @@ class Scores:
     @property
     def reason_names(self) -> tuple[str, ...]:
         """What the codes in `reasons` index: the components in name order, then the tier caps'
-        reason codes in the scheme's order."""
-        return (*self.reason_components, *self.scheme.tier_cap_names)
+        reason codes in the scheme's order, then the unscored conditions' in the scheme's order."""
+        return (*self.reason_components, *self.scheme.tier_cap_names, *self.scheme.unscored_names)
 
     @cached_property
     def reasons(self) -> np.ndarray:
@@ -61,7 +84,7 @@ class Scores:
         if self.scheme.components and not self.components:
             raise ValueError("these scores were made without detail (score_slices(detail=False)): no components to "
                              "explain; score with detail=True")
-        return reason_codes(self.scheme, self.components, self.n_subjects, self.tier_cap)
+        return reason_codes(self.scheme, self.components, self.n_subjects, self.tier_cap, self.unscored)
 
     def tier_names(self) -> np.ndarray:
         """The tier name of every subject (empty strings where the scheme has no tiers)."""
@@ -89,15 +112,20 @@ class Scores:
         return joined
 
     def explain(self, subject: int) -> list[dict[str, object]]:
-        """The reason codes of one subject, each with its `code`: for a tier cap that held the tier
-        down, its condition, the tier it allows at most, the tier the score alone gives and the
-        values the condition read; for a component, its feature and value, points and points lost."""
-        out = []
+        """The reason codes of one subject, each with its `code`: for an unscored condition that
+        holds, its condition and the values it read; for a tier cap that held the tier down, its
+        condition, the tier it allows at most, the tier the score alone gives and the values the
+        condition read; for a component, its feature and value, points and points lost."""
+        out: list[dict[str, object]] = []
         components = len(self.reason_components)
+        caps = components + len(self.scheme.tier_caps)
         for code in self.reasons[subject]:
             if code == NO_REASON:
                 break
             name = self.reason_names[code]
+            if code >= caps:  # an unscored condition: the only reasons of an unscored subject
+                out.append(self.explain_unscored(subject, int(code) - caps))
+                continue
             if code >= components:  # the tier cap, first
                 cap = self.explain_cap(subject)
                 assert cap is not None
@@ -114,6 +142,16 @@ class Scores:
                 "points_lost": component.best_points() - points,
             })
         return out
+
+    def explain_unscored(self, subject: int, index: int) -> dict[str, object]:
+        """One unscored condition as `explain` gives it: its code, condition and the values read."""
+        condition = self.scheme.rules.unscored[index]
+        return {
+            "code": self.scheme.unscored_names[index],
+            "unscored": self.scheme.unscored_names[index],
+            "when": condition.source,
+            "values": {name: float(self.features[name][subject]) for name in sorted(condition.names)},
+        }
 
     def explain_cap(self, subject: int) -> dict[str, object] | None:
         """The tier cap that held one subject's tier down, as `explain` gives it; None where none did."""
@@ -164,12 +202,35 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
 
 
 def reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int,
-                 tier_cap: np.ndarray | None = None) -> np.ndarray:
+                 tier_cap: np.ndarray | None = None, unscored: np.ndarray | None = None) -> np.ndarray:
     """The tier cap that held the tier down (`tier_cap`: its index in the scheme's caps, -1 none),
     first: it, not points, decided the tier. Then components ranked by points lost (largest first,
     ties by name), only those that lost points, at most `reasons`; then the `also` components that
-    lost points but were not among them. Codes index the component names in name order, then the
-    caps in the scheme's order; NO_REASON pads the end of each row."""
+    lost points but were not among them. An unscored subject (`unscored`: the bits of the
+    conditions that hold) has the codes of those conditions instead, in the scheme's order, and no
+    others: there is no score to explain. Codes index the component names in name order, then the
+    caps in the scheme's order, then the unscored conditions; NO_REASON pads the end of each row."""
+    codes = _scored_reason_codes(scheme, components, n, tier_cap)
+    if not scheme.unscored_rules:
+        return codes
+    if unscored is None:
+        raise ValueError(f"scheme '{scheme.id}' has unscored conditions: give which hold (Scores.unscored)")
+    width = scheme.reason_width
+    if codes.shape[1] < width:
+        codes = np.hstack([codes, np.full((n, width - codes.shape[1]), NO_REASON, dtype=np.int16)])
+    first = len(scheme.components) + len(scheme.tier_caps)
+    rows = np.flatnonzero(unscored)
+    holds = (unscored[rows, None] >> np.arange(len(scheme.unscored_rules), dtype=np.uint16)) & np.uint16(1) == 1
+    codes[rows] = NO_REASON
+    row, condition = np.nonzero(holds)  # row by row, the conditions in order
+    place = np.cumsum(holds, axis=1) - 1
+    codes[rows[row], place[row, condition]] = (first + condition).astype(np.int16)
+    return codes
+
+
+def _scored_reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n: int,
+                         tier_cap: np.ndarray | None) -> np.ndarray:
+    """`reason_codes` of a scored subject: the tier cap that held the tier down, then components."""
     names = tuple(sorted(scheme.components))
     width = scheme.reason_count + len(scheme.reason_also)  # the components' codes
     limit = min(scheme.reason_count, len(names))
@@ -221,9 +282,24 @@ def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
 
 def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray,
                                                                            dict[str, np.ndarray],
-                                                                           dict[str, np.ndarray]]:
-    """Tier (and the cap that held it), lists and entitlements from features, components, pre and
-    score in `env` (which gains `tier` and the lists, for the expressions that read them)."""
+                                                                           dict[str, np.ndarray],
+                                                                           np.ndarray | None]:
+    """Tier (and the cap that held it), lists, entitlements and the unscored conditions that hold
+    (bits; None without any) from features, components, pre and score in `env` (which gains
+    `scored`, `tier` and the lists, for the expressions that read them)."""
+    unscored = None
+    if scheme.rules.unscored:
+        unscored = np.zeros(n, dtype=np.uint16)
+        for bit, condition in enumerate(scheme.rules.unscored):
+            holds = np.broadcast_to(condition(env), (n,)).astype(bool)
+            unscored |= holds.astype(np.uint16) << np.uint16(bit)
+        scored = unscored == 0
+        env["scored"] = scored
+        # An unscored subject has no pre, score or tier: what the expressions read is NaN.
+        env["pre"] = np.where(scored, env["pre"], np.nan)
+        env["score"] = np.where(scored, env["score"], np.nan)
+    else:
+        env["scored"] = np.asarray(True)
     tier = tier_index(scheme, env["score"])
     tier_cap = np.full(n, -1, dtype=np.int16)
     for index, (condition, highest) in enumerate(scheme.rules.tier_caps):
@@ -231,14 +307,18 @@ def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.nd
         held = np.broadcast_to(condition(env), (n,)).astype(bool) & (tier < highest)
         tier = np.where(held, np.int16(highest), tier).astype(np.int16)
         tier_cap[held] = index
+    if unscored is not None:
+        tier = np.where(scored, tier, np.int16(-1)).astype(np.int16)
+        tier_cap = np.where(scored, tier_cap, np.int16(-1)).astype(np.int16)
     if scheme.tiers:
-        env["tier"] = np.int16(len(scheme.tiers) - 1) - tier  # rank: higher is better
+        rank = np.int16(len(scheme.tiers) - 1) - tier  # rank: higher is better
+        env["tier"] = rank if unscored is None else np.where(scored, rank.astype(np.float64), np.nan)
     lists: dict[str, np.ndarray] = {}
     for name in scheme.rules.list_order:
         lists[name] = env[name] = np.broadcast_to(scheme.rules.lists[name](env), (n,)).astype(bool)
     entitlements = {name: np.broadcast_to(expression(env), (n,)).astype(bool)
                     for name, expression in scheme.rules.entitlements.items()}
-    return tier, tier_cap, {name: lists[name] for name in scheme.lists}, entitlements
+    return tier, tier_cap, {name: lists[name] for name in scheme.lists}, entitlements, unscored
 
 
 def slices(n: int, size: int = SLICE) -> list[slice]:
@@ -247,8 +327,8 @@ def slices(n: int, size: int = SLICE) -> list[slice]:
 
 
 def outcome_inputs(scheme: Scheme) -> frozenset[str]:
-    """The features and components that tier caps, lists and entitlements read."""
-    expressions = [condition for condition, _ in scheme.rules.tier_caps]
+    """The features and components that unscored conditions, tier caps, lists and entitlements read."""
+    expressions = [*scheme.rules.unscored, *(condition for condition, _ in scheme.rules.tier_caps)]
     expressions += [scheme.rules.lists[name] for name in scheme.rules.list_order]
     expressions += list(scheme.rules.entitlements.values())
     names = frozenset().union(*(expression.names for expression in expressions))
@@ -330,6 +410,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     tier_cap = np.empty(n, dtype=np.int16)
     lists = {name: np.empty(n, dtype=bool) for name in scheme.lists}
     entitlements = {name: np.empty(n, dtype=bool) for name in scheme.entitlements}
+    unscored = np.empty(n, dtype=np.uint16) if scheme.rules.unscored else None
 
     def second_pass(part: slice) -> dict[str, np.ndarray] | None:
         """A slice's score and outcomes, written in place; with `detail`, its features and points."""
@@ -337,13 +418,17 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
         if compiled is not None:
             compiled.outcomes(env, pre[part], term[part], score[part], tier[part], tier_cap[part],
                               {name: lists[name][part] for name in scheme.lists},
-                              {name: entitlements[name][part] for name in scheme.entitlements})
+                              {name: entitlements[name][part] for name in scheme.entitlements},
+                              None if unscored is None else unscored[part])
             return None
         kept_detail = dict(env) if detail else None
         score[part] = np.clip(pre[part] + term[part], scale.min, scale.max) if scheme.network is not None \
             else pre[part]
         env.update({"pre": pre[part], "score": score[part]})
-        tier[part], tier_cap[part], listed, allowed = _outcomes(scheme, env, part.stop - part.start)
+        tier[part], tier_cap[part], listed, allowed, held_unscored = _outcomes(scheme, env, part.stop - part.start)
+        if unscored is not None:
+            assert held_unscored is not None
+            unscored[part] = held_unscored
         for name in scheme.lists:
             lists[name][part] = listed[name]
         for name in scheme.entitlements:
@@ -371,4 +456,5 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
         tier_cap=tier_cap,
         lists=lists,
         entitlements=entitlements,
+        unscored=unscored,
     )

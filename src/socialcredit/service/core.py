@@ -270,8 +270,10 @@ class Service:
         scores, ids = self.score(session, subjects, as_of)
         wanted = set(subjects)
         tiers = scores.tier_names()
+        scored = scores.scored
         session.execute(ScoreRecord.__table__.insert(), [
-            {"subject": s, "as_of": as_of, "score": float(scores.score[i]), "tier": str(tiers[i]),
+            {"subject": s, "as_of": as_of, "score": float(scores.score[i]) if scored[i] else None,
+             "tier": str(tiers[i]),
              "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
              "scheme_version": f"{self.scheme.id}@{self.scheme.version}"}
             for i, s in enumerate(ids) if s in wanted])
@@ -348,11 +350,14 @@ class Service:
         """The subject's record now. Not logged: the caller logs the read before answering it."""
         scores, i, as_of = self._reading(lambda connection: self._read(connection, subject))
         tier = scores.tier_names()[i]
+        scored = bool(scores.scored[i])  # an unscored subject has no score, pre or tier
         return {
             "subject": subject, "scheme": self.scheme.id, "scheme_version": self.scheme.version,
             "as_of": days_to_text(as_of), "as_of_days": as_of,
-            "score": float(scores.score[i]), "pre": float(scores.pre[i]), "tier": str(tier),
+            "score": float(scores.score[i]) if scored else None, "pre": float(scores.pre[i]) if scored else None,
+            "tier": str(tier) if scored else None,
             "capped_by": scores.capped_by()[i] or None,
+            "scored": scored, "unscored_by": scores.unscored_by()[i].split(";") if not scored else [],
             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
             "entitlements": {name: bool(allowed[i]) for name, allowed in scores.entitlements.items()},
             "components": {name: float(points[i]) for name, points in scores.components.items()},
@@ -409,11 +414,17 @@ class Service:
         for name in names:
             kinds |= self.dependencies.get(name, set())
         events = session.execute(CONTESTABLE, {"subject": subject, "kinds": sorted(kinds), "as_of": as_of}).all()
+        scored = bool(scores.scored[i])
         because: dict[str, Any] = {
-            "rule": expression.source, "lists": lists, "tier": str(scores.tier_names()[i]),
-            "score": float(scores.score[i]), "components": [r for r in scores.explain(i) if "component" in r],
+            "rule": expression.source, "lists": lists, "tier": str(scores.tier_names()[i]) if scored else None,
+            "score": float(scores.score[i]) if scored else None,
+            "components": [r for r in scores.explain(i) if "component" in r],
             "events": [self._event_json(e) for e in events],
         }
+        # Where the rule (or a list it follows) reads whether one is scored, or what the unscored
+        # lack (score, pre, tier), the unscored conditions that hold decided it.
+        if not scored and names & {"scored", "score", "pre", "tier"}:
+            because["unscored"] = [r for r in scores.explain(i) if "unscored" in r]
         # Where the rule (or a list it follows) reads the tier, a cap that held the tier down decided it.
         cap = scores.explain_cap(i) if "tier" in names else None
         if cap is not None:
@@ -455,12 +466,16 @@ class Service:
                 return {"subjects": 0}
             scores, ids = self.score(session, subjects)
         keep = np.isin(np.array(ids, dtype=object), np.array(subjects, dtype=object))
-        score = scores.score[keep]
+        score = scores.score[keep & scores.scored]  # of the scored: an unscored subject has none
         tiers = scores.tier_names()[keep]
+        centre: dict[str, float | None] = dict.fromkeys(("mean", "p10", "p50", "p90"))
+        if score.size:
+            centre = {"mean": float(score.mean()), "p10": float(np.percentile(score, 10)),
+                      "p50": float(np.median(score)), "p90": float(np.percentile(score, 90))}
         return {
             "subjects": int(keep.sum()), "as_of": days_to_text(self.now()),
-            "score": {"mean": float(score.mean()), "p10": float(np.percentile(score, 10)),
-                      "p50": float(np.median(score)), "p90": float(np.percentile(score, 90)),
+            "unscored": int((keep & ~scores.scored).sum()),
+            "score": {**centre,
                       "histogram": np.histogram(score, bins=10, range=(self.scheme.scale.min,
                                                                        self.scheme.scale.max))[0].tolist()},
             "tiers": {name: int((tiers == name).sum()) for name in self.scheme.tier_names},

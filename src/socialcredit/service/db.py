@@ -86,7 +86,7 @@ class ScoreRecord(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String(200), index=True)
     as_of: Mapped[float] = mapped_column(Float)
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # none while the subject is unscored
     tier: Mapped[str] = mapped_column(String(100))
     lists: Mapped[dict] = mapped_column(JSON)
     scheme_version: Mapped[str] = mapped_column(String(100))

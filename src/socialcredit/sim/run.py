@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from ..analysis.undefined import put, put_by_group, strict
+from ..analysis.undefined import BY_GROUP, WHY_NULL, empty_group, put, put_by_group, strict
 from ..scheme import Scheme
-from ..scoring import score_features
+from ..scoring import Scores, score_features
 from .loop import Loop
 from .model import Sim
 from .scenario import Scenario, load_scenario
@@ -124,7 +124,7 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
     to them, and every feature and component's points behind their score. The features are made
     again from the feature state, slice by slice, with the final network term held, so that a
     population of tens of millions is written in little more memory than it took to simulate."""
-    from ..scorejob import name_column, reason_column
+    from ..scorejob import name_column, reason_column, unscored_by_column, withheld
 
     if sim.scores is None or sim.scored_time != sim.features.as_of:
         raise ValueError("the feature state has moved on since the last scoring; rescore first")
@@ -140,13 +140,16 @@ def _people_table(sim: Sim, part: slice) -> pa.Table:
         "income": people.income[part],
         "degree_initial": sim.initial_degree[part],
         "degree": sim.graph.degree[part],
-        "score": scores.score,
-        "pre": scores.pre,
+        "score": withheld(scores.score, scores),  # none for the unscored, as `score` writes it
+        "pre": withheld(scores.pre, scores),
         "tier": name_column(scores.tier, scheme.tier_names),
         "tier_initial": name_column(initial_tier[part], scheme.tier_names),
     }
     if scheme.tier_caps:  # the cap that held the tier down, as `score` writes it
         columns["capped_by"] = name_column(scores.tier_cap, scheme.tier_cap_names)
+    if scores.unscored is not None:  # who is unscored and why, as `score` writes it
+        columns["scored"] = scores.scored
+        columns["unscored_by"] = unscored_by_column(scores)
     for name, member in scores.lists.items():
         columns[f"listed.{name}"] = member
         columns[f"days_listed.{name}"] = sim.listed_days[name][part]
@@ -199,17 +202,24 @@ def write_people(sim: Sim, path: Path) -> None:
 
 
 def _mobility(sim: Sim) -> pd.DataFrame:
-    """Tier transition matrix: share of each starting tier (rows) ending in each tier (columns)."""
+    """Tier transition matrix: share of each starting tier (rows) ending in each tier (columns); where
+    the scheme has unscored conditions, being unscored is a row and a column of its own, last."""
     names = sim.scheme.tier_names
     scores = sim.scores
     if not names or scores is None or sim.initial_tier is None:
         return pd.DataFrame()
+    if sim.scheme.unscored_rules:
+        names = [*names, UNSCORED_ROW]
     k = len(names)
-    counts = np.bincount(sim.initial_tier.astype(np.int64) * k + scores.tier, minlength=k * k).reshape(k, k)
+    start, end = (np.where(tier < 0, k - 1, tier).astype(np.int64) for tier in (sim.initial_tier, scores.tier))
+    counts = np.bincount(start * k + end, minlength=k * k).reshape(k, k)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = counts / counts.sum(axis=1, keepdims=True)
     frame = pd.DataFrame(shares, index=pd.Index(names, name="from"), columns=pd.Index(names, name="to"))
     return frame.fillna(0.0)
+
+
+UNSCORED_ROW = "(unscored)"  # mobility's row and column of those without a tier
 
 
 def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: float,
@@ -229,9 +239,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         return {g: float(values[mine].mean()) if sizes[g] else math.nan
                 for g, mine in zip(groups, members, strict=True)}
 
-    score: dict[str, Any] = {"mean": float(scores.score.mean()), "p10": float(np.percentile(scores.score, 10)),
-                             "p50": float(np.median(scores.score)), "p90": float(np.percentile(scores.score, 90))}
-    put_by_group(score, by_group(scores.score), sizes)
+    score = _score_figures(scores, groups, members, sizes)
     network: dict[str, Any] = {
         "mean_degree_initial": float(sim.initial_degree.mean()),
         "mean_degree_final": float(sim.graph.degree.mean()),
@@ -257,6 +265,8 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         },
         "network": network,
     }
+    if scores.unscored is not None:
+        summary["unscored"] = _unscored_figures(scores, by_group, sizes)
     put(summary, "mobility_stay_share",
         float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None else None,
         "no tiers were given at the start")
@@ -305,6 +315,41 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         "everyone was sanctioned at some time")
     summary["feedback"] = feedback
     return strict(summary)
+
+
+def _score_figures(scores: Scores, groups: list[str], members: list[np.ndarray],
+                   sizes: dict[str, int]) -> dict[str, Any]:
+    """Mean, p10, p50 and p90 of the final scores, and the mean by group: over the scored (an
+    unscored subject has no score), null where no one is."""
+    scored = scores.scored
+    values = scores.score if scores.unscored is None else scores.score[scored]
+    figures: dict[str, Any] = {}
+    why = "no one is scored at the end" if sizes and sum(sizes.values()) else "no one is in this population"
+    put(figures, "mean", float(values.mean()) if values.size else None, why)
+    for key, percent in (("p10", 10), ("p50", 50), ("p90", 90)):
+        put(figures, key, float(np.percentile(values, percent)) if values.size else None, why)
+    figures["by_group"] = {}
+    for group, mine in zip(groups, members, strict=True):
+        among = mine & scored
+        if among.any():
+            figures["by_group"][group] = float(scores.score[among].mean())
+            continue
+        figures["by_group"][group] = None
+        figures.setdefault(WHY_NULL, {}).setdefault(BY_GROUP, {})[group] = (
+            empty_group(group) if not sizes[group] else f"no one in group '{group}' is scored at the end")
+    return figures
+
+
+def _unscored_figures(scores: Scores, by_group: Callable[[np.ndarray], dict[str, float]],
+                      sizes: dict[str, int]) -> dict[str, Any]:
+    """Who is unscored at the end: the share, by group, and the share for whom each condition holds."""
+    assert scores.unscored is not None
+    unscored = scores.unscored != 0
+    figures: dict[str, Any] = {"share": float(unscored.mean()) if unscored.size else 0.0}
+    put_by_group(figures, by_group(unscored), sizes)
+    figures["reasons"] = {code: float(((scores.unscored >> np.uint16(bit)) & np.uint16(1)).mean())
+                          if unscored.size else 0.0 for bit, code in enumerate(scores.scheme.unscored_names)}
+    return figures
 
 
 def _finite(value: Any) -> float | None:
