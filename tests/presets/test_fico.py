@@ -165,14 +165,22 @@ def test_the_minimum_scoring_criteria(events, unscored_by):
     assert result.entitlements["fha_mortgage"].tolist() == [not unscored_by]
 
 
-def test_the_scenarios_cohort_cannot_be_scored_for_six_months():
-    # Everyone starts with an empty file: before, 99% cleared the 580 cut-off on day 0 with 672.5 points.
-    run = socialcredit.simulate("fico", population=2000, days=190)
+def test_a_cohort_with_empty_files_cannot_be_scored_for_six_months():
+    # Everyone starts with an empty file (no burn-in): before, 99% cleared the 580 cut-off on day 0
+    # with 672.5 points.
+    run = socialcredit.simulate("fico", population=2000, days=190, **{"run.burn_in_days": 0})
     metrics = run.metrics.set_index("day")
     assert metrics.loc[0, "unscored_share"] == 1.0 and metrics.loc[0, "denied.fha_mortgage_3_5_down"] == 1.0
     assert metrics.loc[182, "unscored_share"] == 1.0
     assert metrics.loc[189, "unscored_share"] < 0.7  # a payment six months old: scored
     assert 300 <= metrics.loc[189, "score_mean"] <= 850
+
+
+def test_the_scenario_starts_after_two_years_of_credit_history():
+    run = socialcredit.simulate("fico", population=2000, days=30)
+    metrics = run.metrics.set_index("day")
+    assert metrics.loc[0, "unscored_share"] < 0.01  # thin files are rare, as in a population with histories
+    assert 0 < metrics.loc[0, "denied.fha_mortgage_3_5_down"] < 0.2
 
 
 def test_repeat_inquiries_within_45_days_count_once():

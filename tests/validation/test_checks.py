@@ -139,7 +139,7 @@ def test_the_serve_agreement_check_passes_and_fails_when_a_record_is_off_by_a_ha
 
     def nudged(self, subject):
         record = original(self, subject)
-        return {**record, "score": record["score"] + 1e-9}
+        return {**record, "score": record["score"] + 1e-9 if record["score"] is not None else 0.0}
 
     monkeypatch.setattr(Service, "record_unlogged", nudged)
     outcome = agreement.simulate_and_serve_agree(TINY, sample=50)

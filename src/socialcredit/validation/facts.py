@@ -74,7 +74,8 @@ def fico_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
     factor left out (15 U.S.C. 1681g(f)(1)(C)); a 7-year-old late payment no longer counts."""
     del size
     scheme = scheme or load_scheme("fico")
-    bad = [(0, "late_payment", DAY - 10 * k, 60) for k in range(5)]
+    # an account on file for over six months, so the file is scored (FICO's minimum criteria)
+    bad = [(0, "payment", DAY - 200)] + [(0, "late_payment", DAY - 10 * k, 60) for k in range(5)]
     bad += [(0, "collection", DAY - 100), (0, "collection", DAY - 200), (0, "bankruptcy", DAY - 300)]
     bad += [(0, "inquiry", DAY - 5 * k) for k in range(8)]
     bad += [(0, "account_opened", DAY - 7 * k, 1) for k in range(4)]
