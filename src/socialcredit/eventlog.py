@@ -427,6 +427,15 @@ def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float):
               "; fix: correct the date, or pass --allow-future to score records dated ahead of today")
              for v, t in zip(raw, times[outside], strict=True)], dtype=object))
     values = _numbers(table, "value", bad)
+    ranged = [(code, event) for code, event in enumerate(scheme.events.values()) if event.value is not None]
+    for code, event in ranged:  # a value outside what the kind accepts (days late of -1e308) is a bad row
+        mine = np.flatnonzero(kinds == code)
+        outside = mine[np.isfinite(values[mine]) & ~event.accepts(values[mine])]
+        if outside.size:
+            name = list(scheme.events)[code]
+            bad.add(outside, "value", np.array([f"{_plain(v)} is outside what a '{name}' may carry "
+                                                f"({event.range_text()}); fix: correct the value"
+                                                for v in values[outside]], dtype=object))
     weights = _numbers(table, "weight", bad)
     negative = np.flatnonzero(weights < 0)
     bad.add(negative, "weight",

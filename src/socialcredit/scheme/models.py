@@ -3,8 +3,10 @@ that need the whole scheme (references, cycles, orderings) live in `validate.py`
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .validate import Rules, check_scheme
@@ -51,6 +53,29 @@ class Scale(StrictModel):
 
 class EventKind(StrictModel):
     category: Category = Field(description="The data category of this kind of event.")
+    value: tuple[float, float] | None = Field(None, description="The values an event of this kind may carry, "
+                                                                "[lowest, highest] (days late, stars, hours); "
+                                                                "default: any finite number. A value outside is a "
+                                                                "bad row in `score` and a rejected event in "
+                                                                "`serve`.")
+
+    @model_validator(mode="after")
+    def _ordered_finite_range(self) -> EventKind:
+        if self.value is not None:
+            low, high = self.value
+            if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+                raise ValueError(f"value: [{low}, {high}] is not a range; give [lowest, highest], finite numbers")
+        return self
+
+    def accepts(self, values: np.ndarray) -> np.ndarray:
+        """Which of `values` an event of this kind may carry (finite, and in `value` when given)."""
+        ok = np.isfinite(values)
+        if self.value is not None:
+            ok &= (values >= self.value[0]) & (values <= self.value[1])
+        return ok
+
+    def range_text(self) -> str:
+        return f"from {self.value[0]:g} to {self.value[1]:g}" if self.value is not None else "finite"
 
 
 class Feature(StrictModel):

@@ -180,6 +180,11 @@ class Service:
                     if field == "weight" and number < 0:
                         problem = (field, "must not be negative")
                         break
+                    event_kind = self.scheme.events[kind]
+                    if field == "value" and not event_kind.accepts(np.array([float(number)]))[0]:
+                        problem = (field, f"{number!r} is outside what a '{kind}' may carry "
+                                          f"({event_kind.range_text()})")
+                        break
             if problem is not None:
                 rejected.append({"index": index, "field": problem[0], "problem": problem[1]})
                 continue

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path as FilePath
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
@@ -242,6 +243,11 @@ def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
             need(name, entitlements, ("behaviours", kind, "requires", index), "entitlement")
         for group in behaviour.group_factor:
             need(group, groups, ("behaviours", kind, "group_factor", group), "group")
+        event = scheme.events.get(kind)
+        if event is not None and event.value is not None and not event.accepts(np.array(behaviour.value)).all():
+            problems.append(Problem(("behaviours", kind, "value"), f"[{behaviour.value[0]:g}, {behaviour.value[1]:g}]"
+                                    f" reaches outside what the scheme lets a '{kind}' carry ({event.range_text()})",
+                                    "draw values within the scheme's range"))
     for source, spec in scenario.surveillance.items():
         for index, kind in enumerate(spec.observes):
             need(kind, kinds, ("surveillance", source, "observes", index), "event kind")

@@ -1,0 +1,60 @@
+"""A kind's values: a scheme may say what an event of a kind can carry (days late, stars); a value
+outside is refused wherever events come in, never scored (days late of -1e308 gave the top score)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.scheme import SchemeError, load_scheme
+from socialcredit.sim.scenario import load_scenario
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("value", ["-1e308", "-1", "1e9"])
+def test_score_refuses_a_value_outside_the_kinds_range(tmp_path, value):
+    path = tmp_path / "events.csv"
+    path.write_text(f"subject,kind,time,value\nbob,late_payment,2024-01-06,{value}\nann,late_payment,2024-01-06,30\n")
+    result = runner.invoke(app, ["score", str(path), "--scheme", "lending"])
+    assert result.exit_code == 2
+    assert "events.csv:2: column 'value'" in result.output
+    assert "outside what a 'late_payment' may carry (from 0 to 3650)" in result.output
+
+
+def test_serve_rejects_a_value_outside_the_kinds_range(tmp_path):
+    from socialcredit.service.core import Actor, Service
+    from socialcredit.service.db import make_engine
+    from socialcredit.service.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    upgrade(engine)
+    service = Service(engine, load_scheme("lending"), now=lambda: 20_000.0)
+    answer = service.ingest([{"id": "a", "subject": "bob", "kind": "late_payment", "time": 19_990, "value": -1e308},
+                             {"id": "b", "subject": "bob", "kind": "late_payment", "time": 19_990, "value": 30}],
+                            Actor("test", "operator"))
+    assert answer["stored"] == 1
+    assert answer["rejected"] == [{"index": 0, "field": "value",
+                                   "problem": "-1e+308 is outside what a 'late_payment' may carry (from 0 to 3650)"}]
+
+
+def test_a_range_that_is_not_one_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("id: s\ntitle: t\nscale: {min: 0, max: 10, base: 5}\nevents:\n"
+                    "  rating: {category: peer, value: [5, 1]}\nfeatures: {}\ncomponents: {}\n")
+    with pytest.raises(SchemeError, match=r"s.yaml:5:\d+: events.rating.*not a range"):
+        load_scheme(str(path))
+
+
+def test_a_scenario_cannot_draw_values_the_scheme_refuses():
+    with pytest.raises(SchemeError, match=r"--set behaviours.rating.value=\[0, 9\]: \[0, 9\] reaches outside what "
+                                          r"the scheme lets a 'rating' carry \(from 1 to 5\)"):
+        load_scenario("default", {"behaviours.rating.value": [0, 9]})
+
+
+def test_the_shipped_example_log_is_within_every_range():
+    examples = Path(__file__).parents[2] / "examples" / "events.csv"
+    assert runner.invoke(app, ["score", str(examples), "--scheme", "lending"]).exit_code == 0
