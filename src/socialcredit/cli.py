@@ -141,6 +141,32 @@ def _os_reason(error: OSError) -> str:
     return text
 
 
+def _kernels_cached() -> bool:
+    """Whether this machine has the simulation's compiled kernels (numba's cache of them), so that a
+    first run can say it compiles them rather than sit behind a spinner. Unknown counts as cached."""
+    try:
+        from .world.behaviour import block_bounds
+
+        return Path(block_bounds._cache._cache_file._index_path).exists()
+    except Exception:  # numba's cache layout is its own: where it cannot be read, say nothing
+        return True
+
+
+def _check_memory(chosen, kinds: int, force: bool) -> None:
+    """Refuse, before any work, a run that would not fit in memory (unless --force)."""
+    from .sim.resources import gib, largest_population, plan
+
+    memory = plan(chosen, kinds)
+    if memory.fits or force:
+        return
+    assert memory.available is not None
+    most = largest_population(chosen, kinds, memory.available)
+    raise fail(f"{chosen.population.size:,} people need about {gib(memory.needed)} (about "
+               f"{memory.needed / chosen.population.size:,.0f} bytes a person at {chosen.network.mean_degree:g} ties "
+               f"each, measured), and this machine has {gib(memory.available)} available: the largest population "
+               f"that fits is about {most:,}\n    fix: --population {most} or fewer, or --force to try anyway")
+
+
 def _check_free(target: Path, overwrite: bool) -> None:
     """Refuse, before any work, an --out that would mix this run's files with another's."""
     from .outputs import OutputExists, check_free
@@ -197,6 +223,8 @@ def simulate(
     save_events: Annotated[bool, typer.Option(help="Also write the observed events and final ties, in the "
                                                    "`socialcredit score` input format.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
+    force: Annotated[bool, typer.Option(help="Run even when the memory the run needs looks larger than the "
+                                             "memory available.")] = False,
     counterfactual: Annotated[str | None, typer.Option(help="Also run a twin with this mechanism switched off "
                                                             "(same scenario and seed) and report what it causes: "
                                                             "deterrence, sanctions, perks, shunning or "
@@ -231,16 +259,21 @@ def simulate(
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
     _check_free(target, overwrite)
+    _check_memory(chosen, len(scheme.events), force)
     err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.size_and_length}, "
               f"seed {chosen.run.seed}", highlight=False)
     burn_in = chosen.run.burn_in_days
     if burn_in:
         err.print(f"first {burn_in:,} days of burn-in before {chosen.run.start} (simulated, not reported)",
                   highlight=False)
+    cold = not _kernels_cached()
+    if cold:
+        err.print("compiling the simulation's kernels for this machine, once (about 20 s; later runs load them)",
+                  highlight=False)
     reached = {"day": None}
     try:
         with _progress("days") as progress:
-            setup = progress.add_task("setting up", total=None)
+            setup = progress.add_task("compiling kernels, once" if cold else "setting up", total=None)
             task_holder: dict[str, object] = {}
 
             def on_day(day: int) -> None:

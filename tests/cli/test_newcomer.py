@@ -158,3 +158,30 @@ def test_compare_says_when_no_scheduler_answers(tmp_path):
     assert result.exit_code == 2
     assert f"--scheduler tcp://127.0.0.1:{port}: could not connect within 5 s" in result.output
     assert not (tmp_path / "cmp").exists()
+
+
+def test_a_population_too_large_for_the_machine_is_refused_with_the_estimate(tmp_path):
+    result = runner.invoke(app, ["simulate", "--population", "200000000", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "200,000,000 people need about" in result.output and "available" in result.output
+    assert "the largest population that fits is about" in result.output and "--force" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_the_first_run_says_it_compiles_and_reports_speed_without_the_compiling(tmp_path):
+    import json
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"}
+    result = subprocess.run([sys.executable, "-m", "socialcredit.cli", "simulate", *SMALL, "--out",
+                             str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "compiling the simulation's kernels for this machine, once" in result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["compile_seconds"] > 1
+    running = summary["seconds"] - summary["compile_seconds"]
+    assert summary["person_days_per_second"] == pytest.approx(1500 * 10 / running, rel=0.01)  # seconds rounded to ms
+    again = subprocess.run([sys.executable, "-m", "socialcredit.cli", "simulate", *SMALL, "--out",
+                            str(tmp_path / "again")], capture_output=True, text=True, env=env, timeout=600)
+    assert "compiling" not in again.stderr, "the compiled kernels are kept between runs"
+    assert json.loads((tmp_path / "again" / "summary.json").read_text())["compile_seconds"] < 1

@@ -223,7 +223,7 @@ UNSCORED_ROW = "(unscored)"  # mobility's row and column of those without a tier
 
 
 def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: float,
-             phase_seconds: dict[str, float]) -> dict[str, Any]:
+             phase_seconds: dict[str, float], compile_seconds: float = 0.0) -> dict[str, Any]:
     """The headline figures (summary.json): strict JSON, a figure the run cannot give being null with
     the reason beside it (analysis/undefined.py)."""
     scores = sim.scores
@@ -271,7 +271,9 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
         float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None else None,
         "no tiers were given at the start")
     summary["seconds"] = round(seconds, 3)
-    put(summary, "person_days_per_second", float(sim.n * (sim.burn_in + sim.days) / seconds) if seconds else None,
+    summary["compile_seconds"] = round(compile_seconds, 3)  # kernels compiled for this machine (once)
+    running = seconds - compile_seconds  # the throughput of the model, not of the compiler
+    put(summary, "person_days_per_second", float(sim.n * (sim.burn_in + sim.days) / running) if running > 0 else None,
         "the run took no measurable time")
     summary["phase_seconds"] = {k: round(v, 3) for k, v in phase_seconds.items()}
     for name, member in scores.lists.items():
@@ -446,17 +448,25 @@ def timed_loop(scenario: Scenario, scheme: Scheme) -> tuple[Sim, Loop, float, fl
 
 def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], None] | None = None,
                  save_events: bool = False) -> Run:
+    from numba.core import event
+
+    compiling = [0.0]  # seconds spent compiling kernels (the first run on a machine): not the model's speed
+
+    def compiled(seconds: float) -> None:
+        compiling[0] += seconds
+
     started = time.perf_counter()
-    sim = Sim(scenario, scheme)
-    if save_events:
-        sim.saved_events = []
-    loop = Loop(sim)
-    loop.run(on_day)
+    with event.install_timer("numba:compile", compiled):
+        sim = Sim(scenario, scheme)
+        if save_events:
+            sim.saved_events = []
+        loop = Loop(sim)
+        loop.run(on_day)
     seconds = time.perf_counter() - started
     assert sim.metrics is not None
     metrics = sim.metrics.frame(sim)
     mobility = _mobility(sim)
-    summary = _summary(sim, metrics, mobility, seconds, loop.seconds)
+    summary = _summary(sim, metrics, mobility, seconds, loop.seconds, compiling[0])
     return Run(scenario, scheme, summary, metrics, mobility, dict(loop.seconds), sim)
 
 
