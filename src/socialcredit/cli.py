@@ -317,7 +317,8 @@ def compare(
     population: Annotated[int | None, typer.Option(help="Number of people in every run (population.size).",
                                                    min=1)] = None,
     days: Annotated[int | None, typer.Option(help="Days every run simulates (run.days).", min=1)] = None,
-    seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.")] = 5,
+    seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.",
+                                       min=1)] = 5,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
                                                                      "runs/compare-<timestamp>).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler "
@@ -659,8 +660,11 @@ def keys_create(
     from .service.keys import create_key
     from .service.migrate import upgrade
 
-    engine = make_engine(db)
-    upgrade(engine)
+    try:
+        engine = make_engine(db)
+        upgrade(engine)
+    except Exception as error:  # a bad URL or an unreachable server: say which, without a traceback
+        raise fail(f"--db {db}: cannot open the database: {error}") from None
     try:
         with make_sessions(engine).begin() as session:
             key = create_key(session, role, subject)
