@@ -58,3 +58,18 @@ def test_a_scenario_cannot_draw_values_the_scheme_refuses():
 def test_the_shipped_example_log_is_within_every_range():
     examples = Path(__file__).parents[2] / "examples" / "events.csv"
     assert runner.invoke(app, ["score", str(examples), "--scheme", "lending"]).exit_code == 0
+
+
+@pytest.mark.parametrize(("time", "said"), [("9999-12-31", "in the future"), ("1850-01-01", "before 1900"),
+                                             (1e300, "in the future")])
+def test_serve_rejects_a_time_no_record_can_have(tmp_path, time, said):
+    from socialcredit.service.core import Actor, Service
+    from socialcredit.service.db import make_engine
+    from socialcredit.service.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    upgrade(engine)
+    service = Service(engine, load_scheme("lending"), now=lambda: 20_000.0)
+    answer = service.ingest([{"id": "a", "subject": "bob", "kind": "payment", "time": time}], Actor("t", "operator"))
+    assert answer["stored"] == 0
+    assert answer["rejected"][0]["field"] == "time" and said in answer["rejected"][0]["problem"]

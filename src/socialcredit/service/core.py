@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..eventlog import days_to_text, parse_times
+from ..eventlog import EARLIEST_TIME, days_to_text, parse_times
 from ..scheme import Scheme
 from ..scheme.guards import event_dependencies
 from ..scoring import EventArrays, Relations, Scores, score_events
@@ -169,6 +169,10 @@ class Service:
             elif np.isnan(times[index]):
                 problem = ("time", f"cannot read {raw_times[index]!r} as a time; use an ISO date or datetime, or "
                                    "days since 1970-01-01")
+            elif times[index] < EARLIEST_TIME or times[index] > self.now() + 1:
+                # as `score` does: a record of what has not happened yet, or before any record, is a typo
+                problem = ("time", f"{raw_times[index]!r} is " + ("before 1900" if times[index] < EARLIEST_TIME
+                                                                  else "in the future") + "; correct the date")
             else:
                 for field in ("value", "weight"):
                     number = event.get(field, 1.0)
