@@ -424,7 +424,7 @@ def _print_summary(run) -> None:
     for group in groups:
         view.add_column(group, justify="right")
     score = summary["score"]
-    view.add_row("mean score", f"{score['mean']:.1f}", *(shown(score['by_group'][g], ".1f") for g in groups))
+    view.add_row("mean score", shown(score['mean'], '.1f'), *(shown(score['by_group'][g], ".1f") for g in groups))
     for name, listed in summary["lists"].items():
         view.add_row(f"on {name}", f"{listed['share']:.2%}", *(shown(listed['by_group'][g], ".2%") for g in groups))
     for name, denied in summary["entitlements_denied"].items():
@@ -449,7 +449,7 @@ def _print_summary(run) -> None:
         view.add_row("income change, never sanctioned", f"{feedback['income_log_growth_others']:+.2%}",
                      *([""] * len(groups)))
     network = summary["network"]
-    view.add_row("disclosed people with no ties", f"{network['isolated_listed_share_final']:.2%}",
+    view.add_row("disclosed people with no ties", shown(network['isolated_listed_share_final'], '.2%'),
                  *([""] * len(groups)))
     view.add_row("person-days per second", shown(summary["person_days_per_second"], ",.0f"), *([""] * len(groups)))
     out.print(view)

@@ -435,3 +435,32 @@ def test_simulate_and_score_agree_on_who_is_unscored_and_why(tmp_path, write_sce
     assert summary["score"]["mean"] == pytest.approx(people.loc[~unscored, "score"].mean())
     assert run.metrics["unscored_share"].iloc[-1] == pytest.approx(unscored.mean())
     assert "(unscored)" in run.mobility.index
+
+
+def test_appeals_are_filed_during_a_burn_in_as_after_it():
+    from socialcredit.sim.loop import Loop
+    from socialcredit.sim.model import Sim
+    from socialcredit.sim.scenario import load_scenario
+
+    settings = {"population.size": 3000, "run.burn_in_days": 60, "run.days": 10,
+                "behaviours.jaywalking.rate": 0.05, "appeals.propensity": 1.0}
+    sim = Sim(*load_scenario("shenzhen-cameras", settings))
+    loop = Loop(sim)
+    for day in range(-60, 0):
+        for module in loop.modules:
+            module.step(sim, day)
+    assert sim.appeals is not None and sim.appeals.filed > 0, "false records are contested before day 0 too"
+
+
+def test_a_run_where_no_one_is_scored_prints_its_summary(tmp_path):
+    result = runner.invoke(app, ["simulate", "--preset", "fico", "--population", "300", "--days", "20", "--set",
+                                 "run.burn_in_days=0", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "mean score" in result.output and "n/a" in result.output
+
+
+def test_the_isolation_of_the_listed_is_undefined_when_no_one_is_listed():
+    run = simulate(population=50, days=5)
+    network = run.summary["network"]
+    assert network["isolated_listed_share_final"] is None
+    assert network["why_null"]["isolated_listed_share_final"] == "no one was on a disclosed list at the end"

@@ -203,7 +203,7 @@ class Metrics:
         self.put("mean_degree", day, ends / graph.n_subjects if graph.n_subjects else np.nan)
         listed, isolated, ties = masked_degrees(shown(sim), degree)
         self.put("public_listed", day, float(listed))
-        self.put("isolated_listed_share", day, isolated / listed if listed else 0.0)
+        self.put("isolated_listed_share", day, isolated / listed if listed else np.nan)  # nobody shown: undefined
         self.put("mean_degree_listed", day, ties / listed if listed else np.nan)
         if sim.appeals is not None and sim.appeals.spec is not None:
             self.put("appeal_backlog", day, float(sim.appeals.backlog))

@@ -148,7 +148,7 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
                      "mean log income growth over the run; a comparison of groups, not an effect (those "
                      "sanctioned differ to begin with): `--counterfactual sanctions` measures what sanctions cause"))
     network = summary["network"]
-    rows.append(("disclosed people left with no ties", f"{network['isolated_listed_share_final']:.2%}",
+    rows.append(("disclosed people left with no ties", shown(network["isolated_listed_share_final"], ".2%"),
                  f"mean ties per person {network['mean_degree_initial']:.2f} at the start, "
                  f"{network['mean_degree_final']:.2f} at the end"))
     return rows

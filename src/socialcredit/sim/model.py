@@ -70,7 +70,7 @@ class Sim:
         self.true_scores: Scores | None = None
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
-        self.scored_day = -1
+        self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
         # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
         self.neighbour_sums = NeighbourSums()
         self.true_neighbour_sums = NeighbourSums()

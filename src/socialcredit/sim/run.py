@@ -247,7 +247,8 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
     put(network, "assortativity_score_final", float(last.get("assortativity_score", np.nan)),
         "no ties at the end" if not sim.graph.indices.size else "tied people all have one score: nothing to "
         "correlate" if "assortativity_score" in last else "not measured: the scheme gives no scores")
-    network["isolated_listed_share_final"] = float(last["isolated_listed_share"])
+    put(network, "isolated_listed_share_final", float(last["isolated_listed_share"]),
+        "no one was on a disclosed list at the end")
     summary: dict[str, Any] = {
         "scenario": sim.scenario.id,
         "scheme": sim.scheme.id,

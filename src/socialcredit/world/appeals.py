@@ -33,7 +33,7 @@ class Appeals:
         self.in_queue = np.zeros(sim.n, dtype=bool)
         self.filed_by = np.zeros(sim.n, dtype=np.int32)  # appeals filed, per person
         self.was_denied = np.zeros((sim.n, 1 + len(sim.scheme.sanctions)), dtype=bool)
-        self.seen_scoring = -1
+        self.seen_scoring: int | None = None  # the day of the last scoring seen (days are negative in a burn-in)
         self.filed = self.decided = self.upheld = 0
         self.voided_false = self.voided_true = 0
         self.waits: list[np.ndarray] = []
@@ -62,7 +62,7 @@ class Appeals:
             self.record_genuine.append(events.genuine[mine])
         rng = generator(sim.seed, "appeals", day)
         if sim.scores is not None and sim.scored_day != self.seen_scoring:
-            first = self.seen_scoring < 0
+            first = self.seen_scoring is None
             self.seen_scoring = sim.scored_day
             # Newly sanctioned: denied an entitlement one had, or newly shown on a disclosed list. Each
             # entitlement on its own, so a new sanction counts even for someone already without a perk;
