@@ -32,7 +32,7 @@ def test_every_check_states_its_claim_source_and_measure():
 @pytest.mark.parametrize(("check", "scheme", "edit", "failing"), [
     (facts.rongcheng_rules, "rongcheng", lambda d: d["components"]["traffic"].update(per_unit=-10),
      "a traffic ticket: 995"),
-    (facts.fico_rules, "fico", lambda d: d.update(reasons=6), "at most 4 reasons"),
+    (facts.fico_rules, "fico", lambda d: d.update(reasons=6), "four key factors"),
     (facts.zhima_rules, "zhima", lambda d: d["scale"].update(max=1000), "scale 350-950"),
 ])
 def test_a_documented_rule_check_passes_and_fails_when_the_rule_is_changed(check, scheme, edit, failing):
@@ -131,6 +131,19 @@ def test_the_misidentification_check_passes_and_fails_when_blame_ignores_who_was
     assert "blamed" in outcome.measured
 
 
+def test_the_misidentification_check_fails_when_the_profiles_factor_is_applied_twice(monkeypatch):
+    from socialcredit.world.surveillance import Surveillance
+
+    original = Surveillance.__init__
+
+    def squared(self, sim):
+        original(self, sim)
+        self.probe_factor = [None if f is None else f * f for f in self.probe_factor]  # 3x becomes 9x
+
+    monkeypatch.setattr(Surveillance, "__init__", squared)
+    assert not mechanisms.misidentification_by_group(TINY).passed
+
+
 def test_the_serve_agreement_check_passes_and_fails_when_a_record_is_off_by_a_hair(monkeypatch):
     from socialcredit.service.core import Service
 
@@ -187,3 +200,22 @@ def test_the_shipped_profiles_fail_to_predict_the_met_trials_from_south_wales():
     assert outcome.measured == "0 of 1 held-out deployments predicted"
     assert "Metropolitan Police LFR trials: simulated 100.0%" in outcome.note
     assert "16.9x" in outcome.note
+
+
+@pytest.mark.parametrize(("edit", "failing"), [
+    (lambda d: d.update(reasons={"count": 1, "also": ["inquiries"]}), "four key factors"),
+    (lambda d: d["features"]["late_7y"].update(window_days=30), "still costs points"),  # the limit cut to a month
+])
+def test_the_fico_check_fails_when_reasons_are_too_few_or_late_payments_cost_nothing(edit, failing):
+    outcome = facts.fico_rules(TINY, scheme=preset_scheme("fico", edit))
+    assert not outcome.passed
+    assert failing in outcome.note
+
+
+def test_the_zhima_check_fails_when_the_deposit_waiver_opens_elsewhere():
+    def at_650(data):
+        data["entitlements"]["hotel_no_deposit"]["allow"] = data["entitlements"]["hotel_no_deposit"]["allow"].replace(
+            "600", "650")
+
+    outcome = facts.zhima_rules(TINY, scheme=preset_scheme("zhima", at_650))
+    assert not outcome.passed and "hotel deposit" in outcome.note

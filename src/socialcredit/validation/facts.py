@@ -54,19 +54,30 @@ def rongcheng_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
 
 
 def zhima_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
-    """Zhima: a 350-950 scale, bands at 550/600/650/700, the hotel deposit waived from 600, and a
-    user without a record near the floor; a simulated population stays within the scale."""
-    import socialcredit
-
+    """Zhima: a 350-950 scale, bands at 550/600/650/700, a user without a record at the floor, and
+    the hotel deposit waived from 600 and not below (the scheme's rules scored by the core)."""
+    del size
     scheme = scheme or load_scheme("zhima")
-    run = socialcredit.simulate("zhima", population=min(size.population, 5000), days=60)
-    scores = run.people["score"].to_numpy()
     minima = sorted(t.min for t in scheme.tiers)
+    empty = scored(scheme, [])
+    at = _at_scores(scheme, [600.0, 599.0])
+    waived = "hotel_no_deposit" in at.entitlements and at.entitlements["hotel_no_deposit"].tolist() == [True, False]
     return rules_outcome([
         ("scale 350-950", (scheme.scale.min, scheme.scale.max) == (350, 950)),
         ("bands at 550, 600, 650, 700", [m for m in minima if m > scheme.scale.min] == [550, 600, 650, 700]),
-        ("simulated scores within 350-950", bool(((scores >= 350) & (scores <= 950)).all())),
-    ], "350-950 (Ant Financial); bands 550/600/650/700")
+        ("no record: near the floor, below the lowest band", bool(empty.score[0] < 550)),
+        ("the hotel deposit waived from 600, not at 599", bool(waived)),
+    ], "350-950 (Ant Financial); bands 550/600/650/700; deposit-free hotels from 600 (Xinhua 2015)")
+
+
+def _at_scores(scheme: Scheme, targets: list[float]) -> Scores:
+    """Subjects with no record of their own brought to exactly `targets` by their contacts' term, so
+    that the entitlements read those scores (Zhima's relationships dimension)."""
+    from ..scoring import compute_features, score_features
+
+    features = compute_features(scheme, EventArrays.build([], [], [], n_subjects=len(targets)), DAY)
+    own = score_features(scheme, features).pre
+    return score_features(scheme, features, network_term=np.asarray(targets) - own)
 
 
 def fico_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
@@ -82,16 +93,23 @@ def fico_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
     bad += [(0, "balance_report", DAY - 3, 0.95)]
     result = scored(scheme, bad)
     reasons = result.reason_strings()[0].split(";")
-    late = [(0, "late_payment", DAY - 2556, 60), (0, "payment", DAY - 1)]
-    clean = [(0, "payment", DAY - 1)]
+    # a file whose inquiries are among its costliest factors: they are not given twice
+    costly_inquiries = scored(scheme, [(0, "inquiry", DAY - k) for k in range(6)] +
+                              [(0, "payment", DAY - 40), (0, "payment", DAY - 200)]).reason_strings()[0].split(";")
+    history = [(0, "payment", DAY - 200), (0, "payment", DAY - 1)]
+    older = history + [(0, "late_payment", DAY - 2556, 60)]     # a day over 7 years
+    younger = history + [(0, "late_payment", DAY - 2190, 60)]   # 6 years
+    clean = scored(scheme, history).score[0]
     return rules_outcome([
         ("scale 300-850", (scheme.scale.min, scheme.scale.max) == (300, 850)),
         ("bands 800/740/670/580/300", [t.min for t in scheme.tiers] == [800, 740, 670, 580, 300]),
-        ("at most 4 reasons, inquiries as a 5th",
-         len(reasons) <= 5 and (len(reasons) <= 4 or reasons[4] == "inquiries")),
-        ("a late payment over 7 years old no longer counts",
-         bool(np.isclose(scored(scheme, late).score[0], scored(scheme, clean).score[0]))),
-    ], "FICO 300-850; four key factors + inquiries; FCRA 7-year limit")
+        ("four key factors, and inquiries as a fifth when left out of them",
+         len(reasons) == 5 and reasons[4] == "inquiries" and "inquiries" not in reasons[:4]),
+        ("inquiries among the four are not repeated",
+         costly_inquiries.count("inquiries") == 1 and len(costly_inquiries) <= 4),
+        ("a late payment 6 years old still costs points", bool(scored(scheme, younger).score[0] < clean)),
+        ("a late payment over 7 years old no longer counts", bool(np.isclose(scored(scheme, older).score[0], clean))),
+    ], "FICO 300-850; four key factors + inquiries (15 U.S.C. 1681g(f)(9)); FCRA 7-year limit (15 U.S.C. 1681c)")
 
 
 # 14.5 million listed in July 2019 (Shanghai Daily, 12 July 2019) of ~1,150 million aged 16+ (NBS).
