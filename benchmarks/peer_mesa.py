@@ -2,7 +2,7 @@
 
     pip install -e '.[bench]'     # mesa>=3.0,<4 and networkx (Mesa's Network space holds a networkx graph)
     python benchmarks/peer_mesa.py     # equivalence: 120 seeds x 10,000 people x 60 days in each implementation
-                                       # (socialcredit, Mesa, the NumPy reference; ~8 min, Mesa's the most);
+                                       # (socialcredit, Mesa, the NumPy reference; ~10 min, Mesa's the most);
                                        # speed: Mesa at 10,000 x 30 days, socialcredit at 10,000 and 1,000,000 x 30
     python benchmarks/peer_mesa.py --skip-check                  # speed only
     python benchmarks/peer_mesa.py --follow-only                 # the day-by-day checks only (seconds)
@@ -368,8 +368,8 @@ def follow_socialcredit(scenario_path: Path, people: int, days: int, seed: int, 
 # and still count as running the same model. A reader compares scenarios by these figures, and
 # the blacklist share is quoted to a tenth of a point at most; what moves them is a departure in
 # the model, such as its offence rate: with `run_reference` at 10,000 people x 60 days, 60 seeds,
-# the rate +-5% moves the share by +-1.04 points and the mean score by -+1.08 (benchmarks/RESULTS.md),
-# so each margin is what a 1.2% change of the offence rate does, and about half the between-seed
+# the rate +-5% moves the share by ~1.0 points and the mean score by ~1.1 (benchmarks/RESULTS.md),
+# so each margin is what a ~1.2% change of the offence rate does, and about half the between-seed
 # sd of one run at 10,000 people (~0.43 points of share, ~0.40 of mean score). A smaller departure
 # (a rate used as the chance itself rather than 1 - exp(-rate) is ~1% at these rates) is left to
 # the day-by-day checks (`follow_mesa`, `follow_socialcredit`), which hold each implementation to

@@ -24,7 +24,7 @@ _spec.loader.exec_module(peer)
 
 # The equivalence tests' design: 10,000 people x 60 days (the benchmark's), SEEDS seeds per
 # implementation. At the between-seed sd measured there (~0.43 points of blacklist share, ~0.40
-# points of mean score, pooled over eight batches of 40-60 seeds of the three implementations) and
+# points of mean score, pooled over batches of 40-400 seeds of the three implementations) and
 # the margins (0.25 and 0.25), 80 seeds give the test 95% power for the share and 98% for the
 # score to show equivalence of implementations that agree (`peer.tost_power`). The seeds are fixed,
 # so the outcome is too: it changes only if an implementation's draws do.
