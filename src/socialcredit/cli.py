@@ -460,6 +460,9 @@ def _print_summary(run) -> None:
         for column in ("figure", "with", "without", "difference"):
             caused.add_column(column, justify="left" if column == "figure" else "right")
         for row in effects["figures"]:
+            if row["difference"] is None:
+                caused.add_row(row["figure"], "n/a", "n/a", row["why_null"]["difference"])
+                continue
             interval = f" [{row['low']:.4g}, {row['high']:.4g}]" if row["low"] is not None else ""
             caused.add_row(row["figure"], f"{row['with']:.4g}", f"{row['without']:.4g}",
                            f"{row['difference']:+.4g}{interval}")
@@ -473,6 +476,7 @@ def validate(
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only this check (repeatable).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
                                                                      "runs/validation-<timestamp>).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
 ) -> None:
     """Check every documented fact and every mechanism the README claims; exit 1 if any check fails."""
     import datetime as dt
@@ -481,6 +485,7 @@ def validate(
 
     size = QUICK if quick else FULL
     target = out_dir or Path("runs") / f"validation-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    _check_free(target, overwrite)
     view = Table(title=f"Validation ({'quick' if quick else 'full'}: {size.seeds} seeds of {size.population:,} "
                        f"people x {size.days} days)", title_justify="left")
     for column in ("check", "measured", "expected", "verdict"):
@@ -499,7 +504,9 @@ def validate(
                      "[green]pass[/]" if passed else "[bold red]fail[/]")
     out.print(view)
     try:
-        write_validation(verdicts, size, target)
+        from .outputs import write_whole
+
+        write_whole(target, lambda folder: write_validation(verdicts, size, folder))
     except OSError as error:
         raise fail(f"cannot write the results to {target}: {error.strerror}") from None
     failed = [v.check.id for v in verdicts if not v.outcome.passed]

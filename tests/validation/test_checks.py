@@ -219,3 +219,36 @@ def test_the_zhima_check_fails_when_the_deposit_waiver_opens_elsewhere():
 
     outcome = facts.zhima_rules(TINY, scheme=preset_scheme("zhima", at_650))
     assert not outcome.passed and "hotel deposit" in outcome.note
+
+
+def test_the_sanctions_check_fails_when_a_denial_costs_twice_what_the_scenario_says(monkeypatch):
+    from socialcredit.world.economy import Economy
+
+    original = Economy.__init__
+
+    def doubled(self, sim):
+        original(self, sim)
+        self.if_denied = 2 * self.if_denied
+
+    monkeypatch.setattr(Economy, "__init__", doubled)
+    outcome = mechanisms.sanctions_lower_income(TINY)
+    assert not outcome.passed
+    assert outcome.value is not None and outcome.value < 0, "the direction holds: the size gives it away"
+
+
+def test_a_check_that_cannot_run_is_a_failed_row_and_the_others_still_run(tmp_path, monkeypatch):
+    from socialcredit.validation import registry
+
+    def broken(size):
+        raise RuntimeError("no data")
+
+    checks = tuple(c if c.id != "fico_rules" else registry.Check(c.id, c.claim, c.source, c.measures, broken)
+                   for c in registry.CHECKS)
+    monkeypatch.setattr(registry, "CHECKS", checks)
+    result = CliRunner().invoke(app, ["validate", "--quick", "--only", "fico_rules", "--only", "rongcheng_rules",
+                                      "--out", str(tmp_path / "v")])
+    assert result.exit_code == 1
+    text = (tmp_path / "v" / "validation.csv").read_text()
+    assert "RuntimeError: no data" in text and text.count(",pass,") == 1
+    again = CliRunner().invoke(app, ["validate", "--quick", "--only", "rongcheng_rules", "--out", str(tmp_path / "v")])
+    assert again.exit_code == 2 and "already holds files" in again.output

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -131,6 +131,7 @@ class Effects:
     seeds: list[int]
     with_: dict[str, list[float]]
     without: dict[str, list[float]]
+    factual: list[dict[str, Any]] = field(default_factory=list)  # the summaries of the runs with it
 
     def table(self, confidence: float = 0.95) -> list[dict[str, Any]]:
         """One row per figure: mean with, mean without, mean difference and its paired t interval
@@ -140,11 +141,18 @@ class Effects:
             with_, without = np.array(self.with_[name]), np.array(self.without.get(name, [np.nan] * len(self.seeds)))
             difference = with_ - without
             if not np.isfinite(difference).all():
+                rows.append({"figure": name, "with": None, "without": None, "difference": None, "low": None,
+                             "high": None, "seeds": len(self.seeds), "why_null": {
+                                 key: "undefined in a run with or without the mechanism (no one listed, say)"
+                                 for key in ("with", "without", "difference", "low", "high")}})
                 continue
             row: dict[str, Any] = {"figure": name, "with": float(with_.mean()), "without": float(without.mean()),
                                    "difference": float(difference.mean()), "low": None, "high": None,
                                    "seeds": len(self.seeds)}
-            if len(self.seeds) > 1:
+            if len(self.seeds) == 1:
+                row["why_null"] = {"low": "one pair of runs: no spread to measure", "high": "one pair of runs: "
+                                   "no spread to measure"}
+            else:
                 spread = float(difference.std(ddof=1)) / math.sqrt(len(self.seeds))
                 half = float(stats.t.ppf(0.5 + confidence / 2, len(self.seeds) - 1)) * spread if spread else 0.0
                 row["low"], row["high"] = row["difference"] - half, row["difference"] + half
@@ -168,18 +176,20 @@ def paired_effects(scenario_ref: Any, overrides: dict[str, Any], mechanism: str,
     figures = MECHANISMS[mechanism].figures
     with_: dict[str, list[float]] = {}
     without: dict[str, list[float]] = {}
+    factuals: list[dict[str, Any]] = []
     for index, seed in enumerate(seeds):
         seeded = {**overrides, "run.seed": seed}
         if index == 0 and first is not None:
             factual = first
         else:
             factual = run_scenario(*load_scenario(scenario_ref, seeded)).summary
+        factuals.append(factual)
         twin = run_scenario(*load_scenario(scenario_ref, {**seeded, **off})).summary
         for name, value in figures(factual).items():
             with_.setdefault(name, []).append(_number(value))
         for name, value in figures(twin).items():
             without.setdefault(name, []).append(_number(value))
-    return Effects(mechanism, off, list(seeds), with_, without)
+    return Effects(mechanism, off, list(seeds), with_, without, factuals)
 
 
 def _number(value: Any) -> float:

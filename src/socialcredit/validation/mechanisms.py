@@ -3,37 +3,72 @@ scenario and seeds with the mechanism switched off; see sim/counterfactual.py)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..sim.counterfactual import paired_effects
+import numpy as np
+
+from ..sim.counterfactual import Effects, paired_effects
 from .checks import Outcome, Size
 
 
 def _lowers(scenario: str, settings: dict[str, Any], mechanism: str, figure: str, size: Size,
-            raises: bool = False) -> Outcome:
+            expected: Callable[[Effects], float] | None = None, tolerance: float = 0.5) -> Outcome:
     """Passed when the paired difference in `figure` (with the mechanism minus without) has an
-    interval wholly below 0 (above 0 with `raises`)."""
+    interval wholly below 0 and, where `expected` gives the size the mechanism should have, the
+    difference is within `tolerance` of it (a share of the expected size)."""
     base = {"population.size": size.population, "run.days": size.days, **settings}
     effects = paired_effects(scenario, base, mechanism, list(range(1, size.seeds + 1)))
-    row = next(r for r in effects.table() if r["figure"] == figure)
-    low, high = row["low"], row["high"]
-    passed = (low is not None and low > 0) if raises else (high is not None and high < 0)
+    row = next((r for r in effects.table() if r["figure"] == figure), None)
+    note = (f"paired counterfactual, {size.seeds} seeds of {size.population:,} people x {size.days} days; switched "
+            f"off: {effects.switched_off}")
+    if row is None or row["difference"] is None:
+        return Outcome(measured=f"{figure} undefined", expected="a difference below 0", passed=False, note=note)
+    low, high, difference = row["low"], row["high"], row["difference"]
+    passed = high is not None and high < 0
+    wanted = "difference below 0, the whole 95% interval"
+    if expected is not None:
+        size_expected = expected(effects)
+        near = abs(difference - size_expected) <= tolerance * abs(size_expected)
+        passed = passed and near
+        wanted += f", and within {tolerance:.0%} of {size_expected:+.4g} (the size the mechanism implies)"
     interval = f" [{low:+.4g}, {high:+.4g}]" if low is not None else ""
-    return Outcome(measured=f"{row['difference']:+.4g}{interval} ({row['with']:.4g} with, {row['without']:.4g} "
-                            "without)",
-                   expected=f"difference {'above' if raises else 'below'} 0, the whole 95% interval",
-                   passed=passed, value=row["difference"], low=low, high=high,
-                   note=f"paired counterfactual, {size.seeds} seeds of {size.population:,} people x {size.days} "
-                        f"days; switched off: {effects.switched_off}")
+    return Outcome(measured=f"{difference:+.4g}{interval} ({row['with']:.4g} with, {row['without']:.4g} without)",
+                   expected=wanted, passed=passed, value=difference, low=low, high=high, note=note)
+
+
+def _chilled(kind: str) -> Callable[[Effects], float]:
+    """Deterrence's size: the share of acts the run with it reports suppressed (expected acts with
+    the scheme's weight against without it, same people and days), as a change in acts a person-year."""
+    def expected(effects: Effects) -> float:
+        shares = [s["harms"]["chilling"].get(kind, {}).get("suppressed_share", 0.0) for s in effects.factual]
+        without = float(np.mean(effects.without[f"acts_per_person_year.{kind}"]))
+        return -float(np.mean(shares)) * without
+    return expected
+
+
+def _denied_income(effects: Effects) -> float:
+    """Sanctions' first-order size: each person-day a sanction is in force shifts that day's log income
+    growth by the consequence's yearly income_growth / 365; over everyone, in the runs with it."""
+    from ..sim.scenario import load_scenario
+
+    scenario, _ = load_scenario("default")
+    per_run = []
+    for summary in effects.factual:
+        shift = sum(denied["person_days"] * scenario.consequences[name].denied.income_growth / 365
+                    for name, denied in summary["entitlements_denied"].items() if name in scenario.consequences)
+        per_run.append(shift / summary["people"])
+    return float(np.mean(per_run))
 
 
 def deterrence_daily(size: Size) -> Outcome:
     return _lowers("zhima", {"scheme_overrides.update_every_days": 1}, "deterrence",
-                   "acts_per_person_year.overdue", size)
+                   "acts_per_person_year.overdue", size, _chilled("overdue"), tolerance=0.15)
 
 
 def deterrence_monthly(size: Size) -> Outcome:
-    return _lowers("zhima", {}, "deterrence", "acts_per_person_year.overdue", size)
+    return _lowers("zhima", {}, "deterrence", "acts_per_person_year.overdue", size, _chilled("overdue"),
+                   tolerance=0.15)
 
 
 def shunning_isolates(size: Size) -> Outcome:
@@ -41,7 +76,7 @@ def shunning_isolates(size: Size) -> Outcome:
 
 
 def sanctions_lower_income(size: Size) -> Outcome:
-    return _lowers("default", {}, "sanctions", "income_mean_log_growth", size)
+    return _lowers("default", {}, "sanctions", "income_mean_log_growth", size, _denied_income)
 
 
 # Enough crossings under cameras everywhere for hundreds of false matches in a few simulated weeks.

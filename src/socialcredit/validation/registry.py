@@ -80,7 +80,12 @@ def run_checks(size: Size, only: Sequence[str] = (), on_check: Callable[[Check],
         if on_check is not None:
             on_check(check)
         started = time.perf_counter()
-        verdict = Verdict(check, check.run(size), time.perf_counter() - started)
+        try:
+            outcome = check.run(size)
+        except Exception as error:  # a check that cannot run is a failed check, and the others still run
+            outcome = Outcome(measured="could not be measured", expected="a measurement", passed=False,
+                              note=f"{type(error).__name__}: {error}")
+        verdict = Verdict(check, outcome, time.perf_counter() - started)
         verdicts.append(verdict)
         if on_verdict is not None:
             on_verdict(verdict)
