@@ -164,20 +164,25 @@ def test_stats_and_openapi(api):
     assert client.get("/healthz").json()["status"] == "ok"
 
 
+def serving(backend, tmp_path, scheme: str, events: list[dict]):
+    """A service of `scheme` holding `events`: (client, keys), the database closed afterwards."""
+    service, keys = open_service(database_url(backend, tmp_path), load_scheme(scheme))
+    client = TestClient(create_app(service))
+    assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
+    yield client, keys
+    service.engine.dispose()
+
+
 @pytest.fixture
 def rongcheng(backend, tmp_path):
     # `serve` refuses Rongcheng's scheme for real people (it crosses contexts); the service runs it here
     # to check what a capped grade's explanation says.
-    service, keys = open_service(database_url(backend, tmp_path), load_scheme("rongcheng"))
-    client = TestClient(create_app(service))
-    events = [{"id": "h1", "subject": "bob", "kind": "heroic_act", "time": "2024-06-01"},
-              {"id": "h2", "subject": "bob", "kind": "heroic_act", "time": "2024-07-01"},
-              {"id": "t1", "subject": "bob", "kind": "traffic_violation", "time": "2024-08-01"},
-              {"id": "dd1", "subject": "bob", "kind": "drunk_driving", "time": "2024-09-01"},
-              {"id": "h3", "subject": "li", "kind": "heroic_act", "time": "2024-06-01"}]
-    assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
-    yield client, keys
-    service.engine.dispose()
+    yield from serving(backend, tmp_path, "rongcheng", [
+        {"id": "h1", "subject": "bob", "kind": "heroic_act", "time": "2024-06-01"},
+        {"id": "h2", "subject": "bob", "kind": "heroic_act", "time": "2024-07-01"},
+        {"id": "t1", "subject": "bob", "kind": "traffic_violation", "time": "2024-08-01"},
+        {"id": "dd1", "subject": "bob", "kind": "drunk_driving", "time": "2024-09-01"},
+        {"id": "h3", "subject": "li", "kind": "heroic_act", "time": "2024-06-01"}])
 
 
 def test_a_loan_denied_by_a_capped_grade_names_the_cap(rongcheng):
@@ -208,20 +213,15 @@ def test_a_capped_subjects_record_gives_the_cap_as_the_first_reason(rongcheng):
 
 @pytest.fixture
 def fico(backend, tmp_path):
-    service, keys = open_service(database_url(backend, tmp_path), load_scheme("fico"))
-    client = TestClient(create_app(service))
-
     def ago(days: int) -> float:  # days since 1970-01-01, before the service's fixed clock
         return NOW - days
 
     # bob: a card opened a month ago and paid since: too new to score; li: a loan opened 400 days ago
-    events = [{"id": "b1", "subject": "bob", "kind": "account_opened", "time": ago(30), "value": 1},
-              {"id": "b2", "subject": "bob", "kind": "payment", "time": ago(5)},
-              {"id": "l1", "subject": "li", "kind": "account_opened", "time": ago(400), "value": 2},
-              {"id": "l2", "subject": "li", "kind": "payment", "time": ago(5)}]
-    assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
-    yield client, keys
-    service.engine.dispose()
+    yield from serving(backend, tmp_path, "fico", [
+        {"id": "b1", "subject": "bob", "kind": "account_opened", "time": ago(30), "value": 1},
+        {"id": "b2", "subject": "bob", "kind": "payment", "time": ago(5)},
+        {"id": "l1", "subject": "li", "kind": "account_opened", "time": ago(400), "value": 2},
+        {"id": "l2", "subject": "li", "kind": "payment", "time": ago(5)}])
 
 
 def test_an_unscored_subjects_record_says_so_with_the_reason(fico):
