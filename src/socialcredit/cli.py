@@ -325,6 +325,7 @@ def compare(
                                                        "(tcp://HOST:PORT); default: a local cluster.")] = None,
     workers: Annotated[int | None, typer.Option(help="Workers of the local cluster (default: all cores).")] = None,
     sequential: Annotated[bool, typer.Option(help="Run here, one after another, without Dask.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
 ) -> None:
     """Run variants of scenarios over several seeds and compare their harms, with intervals."""
     import datetime as dt
@@ -355,6 +356,7 @@ def compare(
         raise fail(str(error)) from None
     seed_list = list(range(1, seeds + 1))
     target = out_dir or Path("runs") / f"compare-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    _check_free(target, overwrite)
     client = cluster = None
     if not sequential:
         from dask.distributed import Client, LocalCluster
@@ -385,14 +387,21 @@ def compare(
             client.close()
         if cluster is not None:
             cluster.close()
-    target.mkdir(parents=True, exist_ok=True)
-    results.to_csv(target / "results.csv", index=False)
     table = summarise(results)
-    table.to_csv(target / "table.csv", index=False)
+    from .outputs import write_whole
     from .sim.scenario import load_scenario
 
     groups = list(load_scenario(chosen[0].scenario, dict(chosen[0].settings))[0].population.groups)
-    write_compare_report(results, table, groups, target / "report.html")
+
+    def write(folder: Path) -> None:
+        results.to_csv(folder / "results.csv", index=False)
+        table.to_csv(folder / "table.csv", index=False)
+        write_compare_report(results, table, groups, folder / "report.html")
+
+    try:
+        write_whole(target, write)
+    except OSError as error:
+        raise fail(f"cannot write the results to {target}: {_os_reason(error)}") from None
     view = Table(title="Harms by variant: mean [95% interval]", title_justify="left")
     view.add_column("figure")
     for variant in dict.fromkeys(table["variant"]):

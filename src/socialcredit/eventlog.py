@@ -83,8 +83,9 @@ class BadRows:
     def describe(self, limit: int = 10) -> str:
         frame = self.frame()
         where = "line" if self.is_csv else "row"
-        text = [f"{self.path}:{row[where]}: column '{row['column']}': {row['problem']}"
-                for row in frame.head(limit).to_dict("records")]
+        # a CSV line as editors number it (path:line); a Parquet row counted from 1, and said so
+        text = [(f"{self.path}:{row[where]}" if self.is_csv else f"{self.path}: row {row[where]} (counting from 1)")
+                + f": column '{row['column']}': {row['problem']}" for row in frame.head(limit).to_dict("records")]
         if len(frame) > limit:
             text.append(f"... and {len(frame) - limit} more problems")
         return "\n".join(text)

@@ -102,7 +102,7 @@ def test_parquet_rows_are_counted_from_1_and_values_shown_plainly(tmp_path):
                              "time": ["2024-01-01", "2024-01-02"], "value": [float("inf"), 1.0]}), path)
     result = score(path)
     assert result.exit_code == 2
-    assert "events.parquet:1: column 'value': value inf is not a number" in result.output
+    assert "events.parquet: row 1 (counting from 1): column 'value': value inf is not a number" in result.output
     assert "np.float64" not in result.output
 
 

@@ -185,3 +185,17 @@ def test_the_first_run_says_it_compiles_and_reports_speed_without_the_compiling(
                             str(tmp_path / "again")], capture_output=True, text=True, env=env, timeout=600)
     assert "compiling" not in again.stderr, "the compiled kernels are kept between runs"
     assert json.loads((tmp_path / "again" / "summary.json").read_text())["compile_seconds"] < 1
+
+
+def test_compare_refuses_an_out_folder_holding_files(tmp_path):
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "results.csv").write_text("an old study\n")
+    result = runner.invoke(app, ["compare", "--population", "500", "--days", "5", "--seeds", "1", "--sequential",
+                                 "--out", str(out)])
+    assert result.exit_code == 2 and "already holds files" in result.output
+    assert (out / "results.csv").read_text() == "an old study\n"
+    replaced = runner.invoke(app, ["compare", "--population", "500", "--days", "5", "--seeds", "1", "--sequential",
+                                   "--out", str(out), "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.csv", "table.csv"]
