@@ -17,12 +17,14 @@ CHECKS: tuple[Check, ...] = (
     Check("rongcheng_rules", "Rongcheng's points and grades are as documented",
           "Foreign Policy (3 Apr 2018); SCMP (2019); Rongcheng credit rules, via presets/rongcheng.yaml",
           "scores and grades of documented cases", facts.rongcheng_rules),
-    Check("zhima_range", "Zhima's scale and bands are as published, and simulated scores stay on the scale",
-          "Ant Financial via presets/zhima.yaml", "scale, bands, simulated score range", facts.zhima_rules),
+    Check("zhima_range", "Zhima's scale, bands and deposit-free hotels from 600 are as published",
+          "Ant Financial; Xinhua (2015), via presets/zhima.yaml", "scale, bands, a clean record's score, the 600 "
+          "threshold scored by the core", facts.zhima_rules),
     Check("fico_rules", "FICO's range, bands and reason-code rules are as published",
           "myFICO; 15 U.S.C. 1681c, 1681g(f), via presets/fico.yaml", "scale, bands, reasons, the 7-year limit",
           facts.fico_rules),
-    Check("shixin_share_listed", "The court list holds 1.26% of adults (July 2019)",
+    Check("shixin_share_listed", "The court list holds 1.26% of adults in July 2019 (a calibration that holds at "
+          "its date)",
           "Shanghai Daily (12 Jul 2019): 14.5 million listed; NBS: ~1,150 million aged 16+",
           "share of adults listed at the model's steady state (3 years on)", facts.shixin_share),
     Check("watchlist_deployments", "A face-identification profile's false-match rate, fitted on one reported "
@@ -32,16 +34,19 @@ CHECKS: tuple[Check, ...] = (
           "the simulation's watchlist policing sized to each held-out deployment (faces scanned, watchlist, "
           "alerts): false-alert share against the published share's 95% Wilson interval",
           facts.watchlist_deployments),
-    Check("deterrence_daily", "Deterrence lowers a penalised act (Zhima overdue payments, rescored daily)",
+    Check("deterrence_daily", "Deterrence lowers a penalised act (Zhima overdue payments, rescored daily) by "
+          "the share the run's chilling figure says",
           "the model's stated mechanism (README: Behaviour)", "overdue payments a person-year, with - without "
           "deterrence", mechanisms.deterrence_daily),
-    Check("deterrence_monthly", "Deterrence lowers a penalised act when the scheme rescores monthly (Zhima)",
+    Check("deterrence_monthly", "Deterrence lowers a penalised act when the scheme rescores monthly (Zhima), by "
+          "the share the run's chilling figure says",
           "the model's stated mechanism (README: Behaviour)", "overdue payments a person-year, with - without "
           "deterrence", mechanisms.deterrence_monthly),
     Check("shunning_isolates", "Shunning the publicly listed isolates them (default scenario)",
           "the model's stated mechanism (README: Social response)", "mean ties of the listed at the end, with - "
           "without shunning", mechanisms.shunning_isolates),
-    Check("sanctions_lower_income", "Sanctions lower income (default scenario: a flight ban cuts income growth)",
+    Check("sanctions_lower_income", "Sanctions lower income by what the scenario says a denial costs (default: "
+          "a flight ban cuts income growth 5 points a year)",
           "the model's stated mechanism (README: Income)", "mean log income growth, with - without sanctions",
           mechanisms.sanctions_lower_income),
     Check("misidentification_by_group", "False matches fall on groups as the identification profile says, and no "
