@@ -149,6 +149,34 @@ def test_merged_counts_match_the_batch_core_day_by_day():
                                            err_msg=f"{name} day {day}")
 
 
+def test_one_more_event_of_a_merged_kind_counts_only_where_it_begins_a_run():
+    # FICO's inquiries within 45 days count once: one more inquiry 10 days after another adds none
+    scheme = varied_scheme(200)
+    data = scheme.model_dump(exclude_none=True)
+    data["features"]["late_runs"] = {"count": "late_payment", "window_days": 60, "merge_within_days": 7}
+    data["features"]["late_runs_decay"] = {"count": "late_payment", "half_life_days": 20, "merge_within_days": 3}
+    scheme = scheme_from_data(data)
+    code = list(scheme.events).index("late_payment")
+    rng = np.random.default_rng(5)
+    n = 40
+    state = IncrementalFeatures(scheme, n, start=0.0)
+    log = []
+    for day in range(120):
+        state.advance(float(day))
+        subject = rng.integers(0, n, int(rng.integers(0, 6)))
+        state.add(float(day), subject, np.full(subject.size, code))
+        log.append(np.stack([subject, np.full(subject.size, day)]))
+    events = np.concatenate(log, axis=1)
+    everyone = np.arange(n)
+    batch = compute_features(scheme, EventArrays.build(np.concatenate([events[0], everyone]),
+                                                       np.full(events.shape[1] + n, code),
+                                                       np.concatenate([events[1], np.full(n, 119)]),
+                                                       n_subjects=n), 119.0)
+    extra = state.features_with_one_more("late_payment")
+    for name in ("late_runs", "late_runs_decay"):
+        np.testing.assert_allclose(extra[name], batch[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
 def test_merged_kinds_cannot_arrive_late_or_be_voided():
     data = varied_scheme(None).model_dump(exclude_none=True)
     data["features"]["late_runs"] = {"count": "late_payment", "merge_within_days": 7}

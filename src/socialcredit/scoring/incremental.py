@@ -363,6 +363,11 @@ class IncrementalFeatures:
                 continue
             if feature.type == "days_since":
                 extra[name] = (np.full(len(range(self.n)[part]), self.as_of), None)
+            elif feature.type == "count" and name in self.merged:
+                # one more now begins a run only where the last event is more than D days back;
+                # else it merges into that run, which counts once already
+                begins = self.as_of - self.merged[name][part] > (feature.merge_within_days or 0.0)
+                extra[name] = (self.total[name][part] + begins, None)
             elif feature.type == "count":
                 extra[name] = (self.total[name][part] + 1.0, None)
             elif feature.type == "sum":
