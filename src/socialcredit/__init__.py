@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 # OpenMP runtime starts; a value the user set stands.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 if TYPE_CHECKING:
     from .sim.run import Run

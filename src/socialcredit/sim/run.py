@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from .. import __version__
 from ..analysis.undefined import BY_GROUP, WHY_NULL, empty_group, put, put_by_group, strict
 from ..scheme import Scheme
 from ..scoring import Scores, score_features
@@ -250,6 +251,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
     put(network, "isolated_listed_share_final", float(last["isolated_listed_share"]),
         "no one was on a disclosed list at the end")
     summary: dict[str, Any] = {
+        "socialcredit_version": __version__,  # the version whose model and formats produced these figures
         "scenario": sim.scenario.id,
         "scheme": sim.scheme.id,
         "people": sim.n,
