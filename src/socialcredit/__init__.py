@@ -1,7 +1,7 @@
 """socialcredit: social credit and reputation scoring systems, implemented transparently.
 
 Three jobs share one scoring core: simulate a scheme over a synthetic population, score a real
-event log, and serve a scheme live. See DESIGN.md for the architecture.
+event log, and serve a scheme live. See docs/design.md for the architecture.
 
     >>> import socialcredit
     >>> run = socialcredit.simulate(population=5000, days=30)   # the default scenario, smaller

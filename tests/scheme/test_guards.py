@@ -1,4 +1,4 @@
-"""Real-person checks: what `score` and `serve` refuse (DESIGN.md §1)."""
+"""Real-person checks: what `score` and `serve` refuse (docs/design.md, "Three jobs, one scoring core")."""
 
 from __future__ import annotations
 

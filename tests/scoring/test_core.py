@@ -1,4 +1,4 @@
-"""The scoring core's exact semantics (DESIGN.md §4), each on a hand-computed case."""
+"""The scoring core's exact semantics (docs/design.md, "The scheme format"), each on a hand-computed case."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The vectorised scoring core against a plain reference implementation of DESIGN.md §4.
+"""The vectorised scoring core against a plain reference implementation of docs/design.md, "The scheme format".
 
 The reference below loops per subject and per event in pure Python and reads the scheme as the raw
 data dict (not the validated pydantic model), so it shares no code with `socialcredit.scoring`.
@@ -193,7 +193,7 @@ def cap_codes(data: dict[str, Any], cap_trees: list[Tree]) -> list[str]:
 
 def reference(data: dict[str, Any], events: list[Event], pairs: list[tuple[int, int]], n: int, as_of: float,
               trees: dict[str, Any] | None = None) -> Reference:
-    """DESIGN.md §4, one subject and one event at a time."""
+    """docs/design.md, "The scheme format", one subject and one event at a time."""
     trees = trees or {"lists": {}, "entitlements": {}, "tier_caps": [], "unscored": []}
     unscored = list(zip(data.get("unscored", []), trees.get("unscored", []), strict=True))
     caps = list(zip(data.get("tier_caps", []), trees.get("tier_caps", []), strict=True))

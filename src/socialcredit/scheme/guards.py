@@ -1,4 +1,5 @@
-"""The real-person checks of DESIGN.md §1: what `score` and `serve` refuse and `simulate` runs.
+"""The real-person checks of docs/design.md, "Three jobs, one scoring core": what `score` and
+`serve` refuse and `simulate` runs.
 
 A scheme is refused for use on real people when
 - a component, list or entitlement reads events of a special category (GDPR Art. 9, plus what

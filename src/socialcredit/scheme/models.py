@@ -1,4 +1,4 @@
-"""Pydantic models of the scheme format (DESIGN.md §4). Structure and types only; the checks
+"""Pydantic models of the scheme format (docs/design.md, "The scheme format"). Structure and types only; the checks
 that need the whole scheme (references, cycles, orderings) live in `validate.py`."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """From features to consequences: components, pre, network term, score, tier, lists,
-entitlements and reason codes, for all subjects at once (DESIGN.md §4)."""
+entitlements and reason codes, for all subjects at once (docs/design.md, "The scheme format")."""
 
 from __future__ import annotations
 

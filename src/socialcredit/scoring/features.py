@@ -1,4 +1,4 @@
-"""Features from events, for all subjects at once (DESIGN.md §4, exact semantics).
+"""Features from events, for all subjects at once (docs/design.md, "The scheme format": README's "Semantics, exactly").
 
 Every feature is a grouped reduction over the events of one kind: selection by kind and window,
 then `np.bincount` by subject. No Python loop runs over people or events. For a large log, every

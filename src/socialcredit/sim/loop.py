@@ -29,7 +29,7 @@ class Module(Protocol):
 # burn-in's days.
 
 
-# DESIGN.md §5: behaviour -> surveillance -> incidents -> scoring -> consequences -> watchlist
+# docs/design.md, "A simulated day": behaviour -> surveillance -> incidents -> scoring -> consequences -> watchlist
 # policing (on today's lists) -> effects -> social response -> appeals -> metrics.
 PHASES: tuple[type, ...] = (Behaviour, Surveillance, Incidents, Scoring, Consequences, Watchlist, Economy,
                             SocialResponse, Appeals, Metrics)

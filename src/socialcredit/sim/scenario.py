@@ -1,4 +1,4 @@
-"""Scenarios: the world a scheme runs in (DESIGN.md §5), as pydantic models loaded from YAML with
+"""Scenarios: the world a scheme runs in (docs/design.md, "A simulated day"), as pydantic models loaded from YAML with
 the same located errors as schemes."""
 
 from __future__ import annotations
