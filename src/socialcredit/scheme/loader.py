@@ -44,7 +44,7 @@ def _inner(node: Any) -> Any:
     return node
 
 
-def _pydantic_problem(error: Any, model: type[BaseModel] | None = None, kind_name: str = "scheme") -> Problem:
+def pydantic_problem(error: Any, model: type[BaseModel] | None = None, kind_name: str = "scheme") -> Problem:
     path: Path = tuple(error["loc"])
     kind = error["type"]
     message = error["msg"]
@@ -89,7 +89,7 @@ def scheme_from_data(data: Any, source: str | None = None, positions: Positions 
     try:
         return Scheme.model_validate(data)
     except ValidationError as error:
-        problems = [_pydantic_problem(e, Scheme) for e in error.errors()]
+        problems = [pydantic_problem(e, Scheme) for e in error.errors()]
         # Pydantic reports union branches separately; keep one problem per path and message.
         unique = {(p.path, p.message): p for p in problems}
         raise SchemeError([locate(p, positions) for p in unique.values()], source) from None

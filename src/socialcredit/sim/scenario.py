@@ -13,7 +13,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from ..scheme.errors import Path, Problem, SchemeError, suggest
-from ..scheme.loader import PRESETS_PACKAGE, _pydantic_problem, load_scheme, preset_names
+from ..scheme.loader import PRESETS_PACKAGE, load_scheme, preset_names, pydantic_problem
 from ..scheme.models import Scheme, StrictModel
 from ..scheme.yamlsource import Positions, locate, parse_yaml, read_yaml_file
 
@@ -326,7 +326,7 @@ def scenario_from_data(data: Any, source: str | None = None, positions: Position
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        problems = [locate(_pydantic_problem(e, Scenario, "scenario"), positions) for e in error.errors()]
+        problems = [locate(pydantic_problem(e, Scenario, "scenario"), positions) for e in error.errors()]
         raise SchemeError(problems, source, "scenario") from None
     reference = scenario.scheme
     if base_dir is not None and (base_dir / reference).exists():
