@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 # The compiled kernels' OpenMP threads sleep when a parallel loop ends instead of spinning for
 # more work: spinning, they take the cores the slice threads (`parallel.parallel_map`), the metrics
-# and a live server's requests need (a rescoring at 1M people: 19.9 -> 16.5 ms). Set before the
-# OpenMP runtime starts; a value the user set stands.
+# and a live server's requests need (a rescoring is measurably slower beside spinning threads:
+# benchmarks/RESULTS.md, `socialcredit simulate`). Set before the OpenMP runtime starts; a value
+# the user set stands.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.2.0"

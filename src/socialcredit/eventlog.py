@@ -454,11 +454,11 @@ def keep_arrow_memory() -> None:
     """Have Arrow allocate from jemalloc, keeping freed memory 10 s (Arrow's default: 1 s) before
     giving it back to the system, unless the user chose an allocator (ARROW_DEFAULT_MEMORY_POOL).
 
-    Reading a large log in a fresh process spent twice the system time with Arrow's default
-    mimalloc (`socialcredit score` on 10M events: scoring 2.8 -> 2.0 s, system time 2.1 -> 1.0 s),
-    and a second read within 10 s (a service rescoring, the benchmark's repeats) reuses the pages
-    rather than faulting fresh ones in (2.0-2.15 -> 1.84-1.93 s a run). Process-wide, as Arrow's
-    allocator is; nothing where pyarrow was built without jemalloc."""
+    Reading a large log in a fresh process spends about twice the system time with Arrow's
+    default mimalloc, and a second read within 10 s (a service rescoring, the benchmark's
+    repeats) reuses the pages rather than faulting fresh ones in (figures in
+    benchmarks/RESULTS.md, `socialcredit score`). Process-wide, as Arrow's allocator is; nothing
+    where pyarrow was built without jemalloc."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     try:

@@ -90,10 +90,9 @@ def one_malloc_arena() -> bool:
 
     By default glibc gives each thread that allocates its own arena, and an arena keeps much of
     what was freed in it for reuse: with the slice threads and the metrics' and income's workers,
-    a simulation of a million people held 33 MiB more for it (about 35 bytes a person, 729 against
-    696 MiB at peak over a year). The threads allocate large arrays, rarely, so sharing one arena
-    costs them nothing measurable. Call before the threads first allocate; elsewhere than glibc it
-    does nothing."""
+    a simulation's peak memory is about 5% higher for it (benchmarks/RESULTS.md, `socialcredit
+    simulate`). The threads allocate large arrays, rarely, so sharing one arena costs them nothing
+    measurable. Call before the threads first allocate; elsewhere than glibc it does nothing."""
     import ctypes
     import platform
 

@@ -32,8 +32,8 @@ SLOW_EVERY = 7
 # The day from which they are taken every SLOW_EVERY days: day 1, the first on which people weigh
 # their stakes (behaviour, after the first scoring, then every `perception_every_days`, 7 by
 # default), the heaviest step of a week. Started after it, the figures run through the light days
-# that follow; started the day before, they ran beside it and slowed it by more than their own
-# time (1M people x 200 days: 8.7-8.8 s a run against 8.0-8.9 s, three runs each).
+# that follow; started the day before, they run beside it and slow it by more than their own
+# time (figures in benchmarks/RESULTS.md).
 SLOW_FROM = 1
 LARGE_BLOCKS = 4096  # people per (district, group) block, on average, from which blocks are counted one by one
 
@@ -106,7 +106,8 @@ class Metrics:
         block = sim.people.district.astype(np.int64) * len(self.groups) + group
         self.block_starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
         # Large blocks (a few districts of many people): counts block by block, np.count_nonzero
-        # being six times as fast as a reduceat over a bool array; many small ones: one reduceat.
+        # being several times as fast as a reduceat over a bool array (benchmarks/RESULTS.md);
+        # many small ones: one reduceat.
         ends = np.r_[self.block_starts[1:], block.size]
         self.block_ranges = list(zip(self.block_starts.tolist(), ends.tolist(), strict=True)) \
             if block.size >= LARGE_BLOCKS * max(self.block_starts.size, 1) else None

@@ -11,8 +11,8 @@ Arrays as large as the people that a simulation makes afresh each day or week ar
 NumPy, never inside a compiled loop (which takes them as `out`, or behind a wrapper here that
 makes them): compiled code allocates through glibc in 4 KiB pages, and an array past glibc's
 32 MB mmap threshold is fresh memory on every call, first touched a page at a time, where NumPy
-asks the kernel for huge pages. At 10M people the network term's pass took three times as long
-for it.
+asks the kernel for huge pages: at scale those page faults cost a compiled pass more than its
+arithmetic (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -235,7 +235,8 @@ def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray,
     Rows stay sorted. Only the rows with an edit are merged entry by entry; the runs of rows
     between them (nearly all the ties) are copied a run at a time. No int64 copy of the whole edge
     list is made. The new arrays are NumPy's, which asks the kernel for huge pages: first touching
-    the compiled code's own 4 KiB pages cost more than the copy (a 40 MB edge list: ~16 ms).
+    the compiled code's own 4 KiB pages costs more than the copy (benchmarks/RESULTS.md, a fresh
+    40 MB array).
     The entries are written by `parts` threads (default: every thread from a million entries)."""
     out_indptr = np.empty_like(indptr)
     edited = _merge_plan(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, out_indptr)
@@ -460,8 +461,8 @@ def ratio_of(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:  # p
 def tiers_of(mins: np.ndarray, scores: np.ndarray) -> np.ndarray:  # pragma: no cover
     """Each score's tier index (0 = highest) for tiers of decreasing `mins`: how many tiers' min
     the score is below (NaN: 0, as a search that sorts NaN last gives). A pass over the scores per
-    tier, each one a compare the compiler vectorises (four times as fast as a loop over the tiers
-    inside a loop over the scores); int16 out."""
+    tier, each one a compare the compiler vectorises (several times as fast as a loop over the
+    tiers inside a loop over the scores); int16 out."""
     n = scores.shape[0]
     out = np.zeros(n, dtype=np.int16)
     for j in range(mins.shape[0]):
@@ -623,8 +624,8 @@ COUNT, SUM, MEAN, LATEST = 0, 1, 2, 3  # what `add_up_feature` does with each ev
 def group_by_kind(kind: np.ndarray, kinds: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
     """Event positions grouped by kind, in event order within a kind (a counting sort): the
     events of kind k are order[start[k]:start[k + 1]]. So a pass over one kind's events need not
-    test every event's kind, a branch that random kinds would mispredict half the time. (Split
-    in two on the slice threads it was slower: the two contend for the fresh pages of `order`.)"""
+    test every event's kind, a branch that random kinds would mispredict half the time. (Not
+    split over the slice threads: two threads would contend for the fresh pages of `order`.)"""
     start = np.zeros(kinds + 1, dtype=np.int64)
     for e in range(kind.shape[0]):
         if 0 <= kind[e] < kinds:  # a code no kind has is read by no feature (as NumPy's selection by kind)
@@ -682,7 +683,7 @@ RADIX_BITS = 11  # bits of the key sorted per pass of `sorted_floats`: 2,048 buc
 def sorted_floats(values: np.ndarray) -> np.ndarray:
     """np.sort(values) for float64 (NaN last), by a least-significant-digit radix sort of the
     values' bits turned into unsigned keys that order as the values do (negative: all bits
-    flipped; otherwise the sign bit set). Twice as fast as np.sort at a million values, and its
+    flipped; otherwise the sign bit set). Twice as fast as np.sort (benchmarks/RESULTS.md), and its
     passes stream through memory, for the weekly figures' sorts beside the day's threads; a
     pass whose digit is the same for every key (the high bits of bounded scores) is skipped.
     Its two buffers are NumPy's (see the module's docstring); the result is one of them."""

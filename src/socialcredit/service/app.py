@@ -16,9 +16,9 @@ from .db import make_engine
 def settle(service: Service) -> None:
     """Before serving: load the scoring core's compiled kernels (see Service.warm), then move
     everything made so far (the libraries, the scheme, the app) out of the garbage collector's
-    reach. A full collection otherwise walks the ~160,000 objects of SQLAlchemy, pandas, NumPy and
-    FastAPI each time it comes (~65 ms here, a stall for every request behind it); after this, only
-    what serving made since."""
+    reach. A full collection otherwise walks every object of SQLAlchemy, pandas, NumPy and
+    FastAPI each time it comes (a stall for every request behind it: benchmarks/RESULTS.md,
+    `socialcredit serve`); after this, only what serving made since."""
     service.warm()
     gc.collect()
     gc.freeze()

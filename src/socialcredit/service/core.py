@@ -101,9 +101,9 @@ class Service:
 
     def warm(self) -> None:
         """Score a made-up population large enough to take the compiled paths, once, before
-        serving: numba loads each kernel from its cache at its first call (~0.5 s in all), which
-        would otherwise fall on the first requests (the first ingest's scoring, the first read).
-        The same for reading times sent as text, which loads pandas (~0.3 s) the first time."""
+        serving: numba loads each kernel from its cache at its first call, a cost (far above a
+        read's) which would otherwise fall on the first requests (the first ingest's scoring, the
+        first read). The same for reading times sent as text, which loads pandas the first time."""
         parse_times(pa.array(["2026-01-01"]))
         kinds = len(self.scheme.events)
         for n in (COMPILED_FROM, 1):  # the batch paths, and those of a read of one subject

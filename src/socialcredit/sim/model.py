@@ -135,7 +135,7 @@ class Sim:
     @staticmethod
     def _add_ones(counts: np.ndarray, flat: np.ndarray) -> None:
         """Through the flat array and with a one of the counts' own type: np.add.at then takes its
-        fast path (a Python 1 or a 2-D index makes it ~50x slower)."""
+        fast path (a Python 1 or a 2-D index makes it far slower)."""
         np.add.at(counts.reshape(-1), flat, counts.dtype.type(1))
 
     def new_event_ids(self, count: int) -> np.ndarray:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from .scenario import Scenario
 
-# Measured (benchmarks/RESULTS.md, `python benchmarks/simulate_scale.py --ladder`): the default
+# The measured figure is the basis of these constants, so it stays here (benchmarks/RESULTS.md,
+# `python benchmarks/simulate_scale.py --ladder`): the default
 # scenario's peak memory grows by 422-428 bytes a person between 1M and 10M people over a year, at
 # 10 ties a person, with 5 event kinds. Ties are stored from both ends (CSR, 4-byte ids and kept
 # neighbour sums): about 12 bytes a tie end; each event kind adds per-person counts (true and

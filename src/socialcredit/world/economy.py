@@ -22,9 +22,9 @@ def log_growth(shocks: np.ndarray, drift: float, sigma: float, allowed: np.ndarr
     sigma x shock, where row e of `allowed` (entitlements x people) adds `if_allowed[e]` where
     granted and `if_denied[e]` where not (yearly growth already divided by 365), added in that
     order. One pass over the people per term rather than one pass with a loop over the terms
-    inside: each such pass is a loop the compiler vectorises (five times as fast at a million
-    people). NumPy takes the exponential after: its vectorised exp is three times as fast as a
-    compiled loop's."""
+    inside: each such pass is a loop the compiler vectorises (several times as fast). NumPy
+    takes the exponential after: its vectorised exp is faster than a compiled loop's
+    (benchmarks/RESULTS.md)."""
     n = shocks.shape[0]
     out[:] = drift
     for e in range(allowed.shape[0]):
@@ -63,8 +63,8 @@ class Economy:
         by chunk from the day's streams.
 
         Drawn by Box-Muller from uniforms, in NumPy's vectorised log, sqrt, cos and sin, in place
-        in one kept buffer (a chunk's worth): three times as fast as NumPy's ziggurat for float32
-        at a million people, whose temporaries would also each touch fresh pages. Of each chunk's
+        in one kept buffer (a chunk's worth): faster than NumPy's ziggurat for float32
+        (benchmarks/RESULTS.md), whose temporaries would also each touch fresh pages. Of each chunk's
         uniforms, the first half give the radii and the second the angles; the normals are the
         cosines, then the sines. A float32 uniform's 24 bits put the largest shock at 5.8
         standard deviations."""
@@ -101,8 +101,8 @@ class Economy:
         # Drift corrected by -sigma^2/2 so that the mean income grows at `growth`, not faster.
         drift = self.spec.income_growth / 365.0 - self.sigma**2 / 2
         # A run of people at a time, through one kept buffer: a day's factors for everyone would be
-        # fresh memory every day, whose first touch cost more than the arithmetic (at 10M people,
-        # 80 MB: 44 ms a day against 10).
+        # fresh memory every day, whose first touch costs more than the arithmetic
+        # (benchmarks/RESULTS.md).
         factor = self.factor
         income = sim.people.income
         for low in range(0, sim.n, factor.size):
