@@ -377,3 +377,15 @@ def test_wrongful_sanction_episodes_add_up_to_the_days_wrongly_sanctioned(camera
         (episodes["mean_days_running"] or 0) * episodes["running_at_end"]
     assert episodes["ended"] > 0
     assert total == pytest.approx(harms["false_sanction_person_days"]["board_train"], rel=1e-9)
+
+
+def test_no_group_is_shown_less_harmed_than_the_reference():
+    from socialcredit.analysis.fairness import relative_risks
+
+    # 2 of 28,425 against none of 1,575: the small group's zero is less evidence than the large group's two
+    group = np.repeat([0, 1], [28_425, 1_575])
+    harmed = np.zeros(group.size, dtype=bool)
+    harmed[:2] = True
+    figure = relative_risks(harmed, group, ("majority", "minority"))
+    assert figure["reference"] == "majority"
+    assert figure["relative_risk"]["minority"]["estimate"] >= 1

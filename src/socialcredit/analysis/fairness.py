@@ -181,8 +181,11 @@ def relative_risks(harmed: np.ndarray, group: np.ndarray, names: tuple[str, ...]
     if not members.size:
         summary["why_null"] = {"reference": "no group has members"}
         return summary
-    # lowest rate first, then the largest group
-    reference = int(members[np.lexsort((-people[members], rates[members]))[0]])
+    # lowest rate first, then the largest group; rates as the relative risk reads them (0.5 added to
+    # every count where one is zero), so that no group is shown as less harmed than the reference:
+    # none harmed of 1,575 is less evidence of safety than 2 of 28,425
+    corrected = (hits + 0.5) / (people + 1.0)
+    reference = int(members[np.lexsort((-people[members], corrected[members]))[0]])
     summary["reference"] = names[reference]
     for index, name in enumerate(names):
         if index == reference:
