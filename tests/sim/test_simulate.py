@@ -464,3 +464,10 @@ def test_the_isolation_of_the_listed_is_undefined_when_no_one_is_listed():
     network = run.summary["network"]
     assert network["isolated_listed_share_final"] is None
     assert network["why_null"]["isolated_listed_share_final"] == "no one was on a disclosed list at the end"
+
+
+def test_records_of_burn_in_acts_arriving_after_day_0_stay_out_of_the_reported_tallies():
+    # bank records arrive 5 days late: those of the burn-in's last days arrive in the reported period
+    run = simulate(population=3000, days=40, **{"run.burn_in_days": 30, "surveillance.banks.delay_days": 5})
+    people = run.people
+    assert (people["observed.payment"] <= people["true.payment"]).all(), "no record of an act before day 0"

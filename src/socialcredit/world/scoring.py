@@ -16,11 +16,14 @@ class Scoring:
 
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
-        if len(events):
-            sim.count_records(events)
-        false = ~events.genuine
+        # The reported tallies count records of acts done from day 0, as the true counts do: a record of
+        # a burn-in act that arrives after day 0 (a reporting delay) is in the scores, not the tallies.
+        counted = events if not sim.burn_in or day < 0 else events.take(np.flatnonzero(events.time >= sim.start_time))
+        if len(counted):
+            sim.count_records(counted)
+        false = ~counted.genuine
         if false.any():
-            np.add.at(sim.false_record_counts, events.subject[false], np.int32(1))  # see Sim.count_events
+            np.add.at(sim.false_record_counts, counted.subject[false], np.int32(1))  # see Sim.count_events
         for state, chosen in ((sim.features, None), (sim.truth, events.genuine)):
             if state is None:
                 continue
