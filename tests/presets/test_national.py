@@ -132,7 +132,6 @@ def test_one_ticket_of_a_friend_costs_an_aaa_resident_the_grade():
     assert befriended.tier_names()[0] == "AA"
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_small_simulation_reports_every_list_entitlement_blocked_trip_and_wrongful_listing_by_group():
     run = socialcredit.simulate("national", population=5000, days=60)
     summary = run.summary
@@ -148,7 +147,6 @@ def test_a_small_simulation_reports_every_list_entitlement_blocked_trip_and_wron
     assert np.isfinite(summary["score"]["mean"])
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_cameras_list_the_misidentified_minority_for_acts_not_done_and_appeals_clear_some():
     # Everyone appeals, so that the wrongful listings misidentification makes can be seen cleared;
     # crossings ten times as often, for some fifty false matches (a minority probe is falsely matched

@@ -69,7 +69,6 @@ def test_real_person_use_is_refused_peer_ratings_decide_housing_and_services():
     assert all("rating (peer)" in reason for reason in verdict.refusals)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_the_scenario_runs_and_reports_the_scheme_lists():
     run = socialcredit.simulate("nosedive", population=2000, days=30)
     assert set(run.summary["lists"]) == {"prime_influencer", "excluded"}
