@@ -143,7 +143,10 @@ def test_a_small_simulation_reports_every_list_entitlement_blocked_trip_and_wron
     assert set(harms["wrongly_sanctioned"]["by_group"]) == {"urban", "rural", "minority"}
     assert set(harms["blocked_per_year"]) >= {"flight", "train_trip"}
     assert harms["blocked_per_year"]["flight"] > 0 and harms["blocked_per_year"]["train_trip"] > 0
-    assert harms["sources"]["cameras"]["false_matches"] >= 0
+    cameras = harms["sources"]["cameras"]
+    assert cameras["recorded"] > 0 and cameras["expected_false_matches"] > 0, "cameras record acts and can misidentify"
+    groups = cameras["groups"].values()
+    assert sum(g["false_match_probes"] for g in groups) == sum(g["blamed"] for g in groups) == cameras["false_matches"]
     assert np.isfinite(summary["score"]["mean"])
 
 
