@@ -150,6 +150,7 @@ def test_a_small_simulation_reports_every_list_entitlement_blocked_trip_and_wron
     assert np.isfinite(summary["score"]["mean"])
 
 
+@pytest.mark.slow
 def test_cameras_list_the_misidentified_minority_for_acts_not_done_and_appeals_clear_some():
     # Everyone appeals, so that the wrongful listings misidentification makes can be seen cleared;
     # crossings ten times as often, for some fifty false matches (a minority probe is falsely matched

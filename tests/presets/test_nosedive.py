@@ -7,8 +7,6 @@ one is shut out.
 
 from __future__ import annotations
 
-import pytest
-
 import socialcredit
 from socialcredit.scheme import load_scheme
 from socialcredit.scheme.guards import classify

@@ -11,7 +11,6 @@ import csv
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import socialcredit
 from socialcredit.scheme import load_scheme
