@@ -102,8 +102,9 @@ FILES = {
     "ties.csv": "ties between three subjects of examples/events.csv",
 }
 
-# Blocks that take more than about 30 s on 2 busy cores.
-SLOW_SECTIONS = {"Validate: what the model reproduces, checked"}
+# Blocks that take more than a few seconds on 2 busy cores; each section's commands are also tested
+# quickly elsewhere (tests/sim, tests/service, tests/cli).
+SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme"}
 
 
 # -- reading the README ------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ def test_reference_graph_is_a_fully_rewired_watts_strogatz_graph():
     assert ring < 0.02 * degree.sum()  # hardly any lattice tie left: every one was rewired
 
 
+@pytest.mark.slow
 def test_socialcredit_follows_the_statement_day_by_day(scenario_path):
     differ = peer.follow_socialcredit(scenario_path, 1_000, 40, 3)
     assert differ == dict.fromkeys(differ, 0)

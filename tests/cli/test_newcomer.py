@@ -67,6 +67,7 @@ def test_an_interruption_while_saving_leaves_no_half_written_folder(tmp_path, mo
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_titles_state_the_runs_actual_size_and_length(tmp_path):
     result = runner.invoke(app, ["simulate", "--preset", "shenzhen-cameras", "--population", "2000", "--days", "20",
                                  "--out", str(tmp_path / "run")])
@@ -150,6 +151,7 @@ def test_compare_takes_population_and_days_like_simulate(tmp_path):
     assert len(runs) == 2 and (runs["population.size"] == 800).all() and (runs["run.days"] == 7).all()
 
 
+@pytest.mark.slow
 def test_compare_says_when_no_scheduler_answers(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # a port that was free a moment ago: nobody answers there

@@ -7,8 +7,6 @@ one is shut out.
 
 from __future__ import annotations
 
-import pytest
-
 import socialcredit
 from socialcredit.scheme import load_scheme
 from socialcredit.scheme.guards import classify
@@ -69,7 +67,6 @@ def test_real_person_use_is_refused_peer_ratings_decide_housing_and_services():
     assert all("rating (peer)" in reason for reason in verdict.refusals)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_the_scenario_runs_and_reports_the_scheme_lists():
     run = socialcredit.simulate("nosedive", population=2000, days=30)
     assert set(run.summary["lists"]) == {"prime_influencer", "excluded"}

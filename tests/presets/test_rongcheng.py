@@ -11,7 +11,6 @@ import csv
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import socialcredit
 from socialcredit.scheme import load_scheme
@@ -143,7 +142,6 @@ def test_grades_run_aaa_to_d_and_the_scheme_cites_its_sources():
     assert any("foreignpolicy.com" in source for source in SCHEME.sources)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_the_scenario_runs_and_reports_the_scheme_lists():
     run = socialcredit.simulate("rongcheng", population=2000, days=30)
     assert run.scheme.id == "rongcheng"
@@ -152,7 +150,6 @@ def test_the_scenario_runs_and_reports_the_scheme_lists():
     assert np.isfinite(run.summary["score"]["mean"])
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_people_parquet_gives_the_cap_as_the_reason_of_drunk_drivers_held_at_c(tmp_path):
     # Drunk driving a hundred times as often as the scenario has it, so that a month has some.
     run = socialcredit.simulate("rongcheng", population=2000, days=30, **{"behaviours.drunk_driving.rate": 0.002})

@@ -98,7 +98,6 @@ def test_real_person_use_is_refused_because_a_court_record_decides_travel_school
     assert len(verdict.refusals) == len(BANS)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_the_scenario_runs_and_reports_the_list():
     run = socialcredit.simulate("shixin", population=2000, days=30)
     assert set(run.summary["lists"]) == {"dishonest_debtor"}
@@ -109,7 +108,7 @@ def test_the_scenario_runs_and_reports_the_list():
         assert run.summary["entitlements_denied"][ban]["share"] == pytest.approx(share)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.slow
 def test_the_scenario_is_calibrated_to_about_1_3_percent_of_adults_listed():
     # 14.5 million listed in July 2019 of ~1,150 million aged 16+ (the scenario's header), after the
     # list's first years as a burn-in; `socialcredit validate` checks it over seeds.

@@ -83,7 +83,6 @@ def test_scores_are_recomputed_every_30_days():
     assert SCHEME.update_every_days == 30
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_the_score_moves_only_on_update_days_and_the_scenario_runs():
     run = socialcredit.simulate("zhima", population=2000, days=65)
     mean = run.metrics["score_mean"].to_numpy()

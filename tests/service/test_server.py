@@ -46,6 +46,7 @@ def server(tmp_path):
     process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_walk_through_from_the_readme(server):
     base, keys, folder = server
 

@@ -21,6 +21,7 @@ def test_variants_are_every_combination_labelled_by_what_varies():
     assert chosen[0].settings == (("run.seed", 1), ("behaviours.traffic_violation.rate", 0.001))
 
 
+@pytest.mark.slow
 def test_a_two_worker_local_cluster_gives_the_sequential_results():
     from dask.distributed import Client, LocalCluster
 

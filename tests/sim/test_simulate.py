@@ -104,6 +104,7 @@ def test_same_seed_same_results_bit_for_bit(small_run):
     pd.testing.assert_frame_equal(small_run.metrics, again.metrics, check_exact=True)
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_thread_count(tmp_path):
     import os
     import subprocess

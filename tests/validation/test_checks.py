@@ -49,6 +49,7 @@ def test_the_court_list_share_fails_when_the_model_lists_nobody():
     assert outcome.value == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check", [mechanisms.deterrence_daily, mechanisms.deterrence_monthly])
 def test_deterrence_checks_pass_and_fail_when_people_no_longer_weigh_the_stakes(check, monkeypatch):
     from socialcredit.world.behaviour import Behaviour
@@ -58,6 +59,7 @@ def test_deterrence_checks_pass_and_fail_when_people_no_longer_weigh_the_stakes(
     assert not check(TINY).passed
 
 
+@pytest.mark.slow
 def test_the_shunning_check_passes_and_fails_when_nobody_cuts_a_tie(monkeypatch):
     from socialcredit.world.social import SocialResponse
 
@@ -66,6 +68,7 @@ def test_the_shunning_check_passes_and_fails_when_nobody_cuts_a_tie(monkeypatch)
     assert not mechanisms.shunning_isolates(TINY).passed
 
 
+@pytest.mark.slow
 def test_the_sanctions_check_passes_and_fails_when_a_denial_no_longer_touches_income(monkeypatch):
     from socialcredit.world.economy import Economy
 
@@ -80,6 +83,7 @@ def test_the_sanctions_check_passes_and_fails_when_a_denial_no_longer_touches_in
     assert not mechanisms.sanctions_lower_income(TINY).passed
 
 
+@pytest.mark.slow
 def test_the_agreement_check_passes_and_fails_when_score_reads_another_day(monkeypatch):
     import socialcredit.scorejob as scorejob
 
@@ -144,6 +148,7 @@ def test_the_misidentification_check_fails_when_the_profiles_factor_is_applied_t
     assert not mechanisms.misidentification_by_group(TINY).passed
 
 
+@pytest.mark.slow
 def test_the_serve_agreement_check_passes_and_fails_when_a_record_is_off_by_a_hair(monkeypatch):
     from socialcredit.service.core import Service
 
