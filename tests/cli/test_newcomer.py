@@ -163,9 +163,14 @@ def test_compare_says_when_no_scheduler_answers(tmp_path):
 
 
 def test_a_population_too_large_for_the_machine_is_refused_with_the_estimate(tmp_path):
-    result = runner.invoke(app, ["simulate", "--population", "200000000", "--out", str(tmp_path / "run")])
+    from socialcredit.sim.resources import available_bytes
+
+    available = available_bytes()
+    assert available is not None
+    too_many = int(available / 200)  # at well over 200 bytes a person, twice what fits or more
+    result = runner.invoke(app, ["simulate", "--population", str(too_many), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
-    assert "200,000,000 people need about" in result.output and "available" in result.output
+    assert f"{too_many:,} people need about" in result.output and "available" in result.output
     assert "the largest population that fits is about" in result.output and "--force" in result.output
     assert not (tmp_path / "run").exists()
 
