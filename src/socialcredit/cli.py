@@ -423,7 +423,7 @@ def compare(
 
 
 def _print_summary(run) -> None:
-    from .analysis.undefined import shown
+    from .undefined import shown
 
     summary = run.summary
     groups = list(run.sim.people.group_names)

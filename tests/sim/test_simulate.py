@@ -367,7 +367,7 @@ def test_summary_json_is_strict_json_where_a_group_is_empty(no_minority):
 
 
 def test_every_null_in_a_summary_has_its_reason_beside_it(no_minority):
-    from socialcredit.analysis.undefined import nulls_without_reason
+    from socialcredit.undefined import nulls_without_reason
 
     run, out = no_minority
     assert strict_json((out / "summary.json").read_text()) == json.loads(json.dumps(run.summary))

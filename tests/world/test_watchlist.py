@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from socialcredit.analysis.undefined import nulls_without_reason
 from socialcredit.scheme.errors import SchemeError
 from socialcredit.sim.run import run_scenario
 from socialcredit.sim.scenario import scenario_from_data
+from socialcredit.undefined import nulls_without_reason
 from socialcredit.world.identification import load_profile
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .undefined import put, put_by_group
+from ..undefined import put, put_by_group
 
 FOUR_FIFTHS = 0.8
 SIGNIFICANCE = 0.05

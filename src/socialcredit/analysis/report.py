@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..undefined import WHY_NULL, shown
 from . import plots
 from .fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
-from .undefined import WHY_NULL, shown
 
 if TYPE_CHECKING:
     from ..sim.run import Run

@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from .. import __version__
-from ..analysis.undefined import BY_GROUP, WHY_NULL, empty_group, put, put_by_group, strict
 from ..scheme import Scheme
 from ..scoring import Scores, score_features
+from ..undefined import BY_GROUP, WHY_NULL, empty_group, put, put_by_group, strict
 from .loop import Loop
 from .model import Sim
 from .scenario import Scenario, load_scenario
@@ -59,7 +59,7 @@ class Run:
         return write_whole(Path(out), self._write)
 
     def _write(self, out: Path) -> None:
-        # strict JSON: an undefined figure is null with the reason beside it (analysis/undefined.py)
+        # strict JSON: an undefined figure is null with the reason beside it (undefined.py)
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default, allow_nan=False))
         self.metrics.to_parquet(out / "metrics.parquet", index=False)
         write_people(self.sim, out / "people.parquet")
@@ -226,7 +226,7 @@ UNSCORED_ROW = "(unscored)"  # mobility's row and column of those without a tier
 def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: float,
              phase_seconds: dict[str, float], compile_seconds: float = 0.0) -> dict[str, Any]:
     """The headline figures (summary.json): strict JSON, a figure the run cannot give being null with
-    the reason beside it (analysis/undefined.py)."""
+    the reason beside it (undefined.py)."""
     scores = sim.scores
     assert scores is not None
     people = sim.people

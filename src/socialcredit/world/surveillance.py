@@ -22,11 +22,11 @@ from typing import Any
 import numba
 import numpy as np
 
-from ..analysis.undefined import put
 from ..population.people import People
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.rng import generator
+from ..undefined import put
 from .identification import load_profile
 
 

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.undefined import put
 from ..sim.model import Sim
 from ..sim.rng import PersonStreams
 from ..sim.scenario import WatchlistSpec
+from ..undefined import put
 from . import identification
 from .identification import IdentificationProfile
 
