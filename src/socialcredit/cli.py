@@ -302,7 +302,7 @@ def simulate(
     except KeyboardInterrupt:
         raise fail(f"interrupted while saving: nothing was written to {target}", EXIT_INTERRUPTED) from None
     except OSError as error:
-        raise fail(f"cannot write the results to {target}: {error.strerror or error}") from None
+        raise fail(f"cannot write the results to {target}: {_os_reason(error)}") from None
     _print_summary(run)
     out.print(f"results in [bold]{target}[/]: report.html, summary.json, metrics.parquet, people.parquet, "
               f"scenario.yaml" + (", events.parquet, relations.parquet" if save_events else ""), highlight=False)
@@ -517,7 +517,7 @@ def validate(
 
         write_whole(target, lambda folder: write_validation(verdicts, size, folder))
     except OSError as error:
-        raise fail(f"cannot write the results to {target}: {error.strerror}") from None
+        raise fail(f"cannot write the results to {target}: {_os_reason(error)}") from None
     failed = [v.check.id for v in verdicts if not v.outcome.passed]
     out.print(f"{len(verdicts) - len(failed)} of {len(verdicts)} checks pass"
               + (f"; failing: {', '.join(failed)}" if failed else "")

@@ -158,6 +158,7 @@ class Service:
         raw_times = [e.get("time") for e in events]
         as_text = pa.array([None if t is None else str(t) for t in raw_times], type=pa.string())
         times = parse_times(as_text)
+        latest = self.now() + 1  # a day's grace, for time zones: later is in the future
         for index, event in enumerate(events):
             problem = None
             subject, kind = event.get("subject"), event.get("kind")
@@ -169,7 +170,7 @@ class Service:
             elif np.isnan(times[index]):
                 problem = ("time", f"cannot read {raw_times[index]!r} as a time; use an ISO date or datetime, or "
                                    "days since 1970-01-01")
-            elif times[index] < EARLIEST_TIME or times[index] > self.now() + 1:
+            elif times[index] < EARLIEST_TIME or times[index] > latest:
                 # as `score` does: a record of what has not happened yet, or before any record, is a typo
                 problem = ("time", f"{raw_times[index]!r} is " + ("before 1900" if times[index] < EARLIEST_TIME
                                                                   else "in the future") + "; correct the date")

@@ -312,7 +312,7 @@ def _summary(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: f
     sanctioned = np.zeros(sim.n, dtype=bool)
     for name in sim.scheme.sanctions:  # going without a perk is not a sanction
         sanctioned |= sim.denied_days[name] > 0
-    growth = np.log(people.income / people.income_initial)
+    growth = log_growth
     feedback: dict[str, Any] = {"ever_sanctioned_share": float(sanctioned.mean())}
     put(feedback, "income_log_growth_sanctioned", float(growth[sanctioned].mean()) if sanctioned.any() else None,
         "no one was ever sanctioned")

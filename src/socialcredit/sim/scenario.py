@@ -380,7 +380,8 @@ def _blame_overrides(error: SchemeError, overrides: dict[str, Any]) -> None:
         for dotted, value in overrides.items():
             parts = tuple(dotted.split("."))
             path = tuple(str(p) for p in problem.path)
-            if path[:len(parts)] == parts or parts[:len(path)] == path and problem.key:
+            # the problem is inside what was set, or it is an unknown key on the way to it
+            if path[:len(parts)] == parts or (parts[:len(path)] == path and problem.key):
                 shown = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
                 shown = shown.removesuffix("\n...").strip()
                 problem.origin = f"--set {dotted}={shown}"

@@ -47,18 +47,21 @@ def _chilled(kind: str) -> Callable[[Effects], float]:
     return expected
 
 
-def _denied_income(effects: Effects) -> float:
+def _denied_income(scenario_ref: str) -> Callable[[Effects], float]:
     """Sanctions' first-order size: each person-day a sanction is in force shifts that day's log income
     growth by the consequence's yearly income_growth / 365; over everyone, in the runs with it."""
     from ..sim.scenario import load_scenario
 
-    scenario, _ = load_scenario("default")
-    per_run = []
-    for summary in effects.factual:
-        shift = sum(denied["person_days"] * scenario.consequences[name].denied.income_growth / 365
-                    for name, denied in summary["entitlements_denied"].items() if name in scenario.consequences)
-        per_run.append(shift / summary["people"])
-    return float(np.mean(per_run))
+    scenario, _ = load_scenario(scenario_ref)
+
+    def expected(effects: Effects) -> float:
+        per_run = []
+        for summary in effects.factual:
+            shift = sum(denied["person_days"] * scenario.consequences[name].denied.income_growth / 365
+                        for name, denied in summary["entitlements_denied"].items() if name in scenario.consequences)
+            per_run.append(shift / summary["people"])
+        return float(np.mean(per_run))
+    return expected
 
 
 def deterrence_daily(size: Size) -> Outcome:
@@ -76,7 +79,7 @@ def shunning_isolates(size: Size) -> Outcome:
 
 
 def sanctions_lower_income(size: Size) -> Outcome:
-    return _lowers("default", {}, "sanctions", "income_mean_log_growth", size, _denied_income)
+    return _lowers("default", {}, "sanctions", "income_mean_log_growth", size, _denied_income("default"))
 
 
 # Enough crossings under cameras everywhere for hundreds of false matches in a few simulated weeks.

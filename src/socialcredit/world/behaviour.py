@@ -171,6 +171,8 @@ class Behaviour:
         self.median_income = float(np.median(sim.people.income_initial))
         self.effects = entitlement_effects(scenario, sim.scheme)  # consequences that shift behaviour
         self.observed_chance = self._observed_chance(sim)
+        self.observed_somewhere = {kind: bool(np.any(np.asarray(chance) > 0))
+                                   for kind, chance in self.observed_chance.items()}
         # float32: a perceived stake needs no more; kept for every person and kind between assessments
         self.stakes = [np.zeros(sim.n, dtype=np.float32) for _ in self.kinds]
         self.stakes_version = 0
@@ -236,9 +238,6 @@ class Behaviour:
         chance = self.observed_chance[kind]
         return chance if isinstance(chance, float) else chance[sim.people.district[part]]
 
-    def observed_at_all(self, kind: str) -> bool:
-        return bool(np.any(np.asarray(self.observed_chance[kind]) > 0))
-
     def assess_stakes(self, sim: Sim) -> None:
         if sim.scores is None:
             return
@@ -250,7 +249,7 @@ class Behaviour:
         # whose record improved since see a reward in a penalised act).
         current = sim.scored_time == sim.features.as_of
         for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
-            if spec.deterrence == 0 or not self.observed_at_all(kind):
+            if spec.deterrence == 0 or not self.observed_somewhere[kind]:
                 continue
             value = (spec.value[0] + spec.value[1]) / 2
             stakes = self.stakes[index]  # refilled in place
@@ -318,7 +317,7 @@ class Behaviour:
             rate = self.base(sim, index, part)
             if spec.stress:
                 rate *= np.power(self.median_income / np.maximum(sim.people.income[part], 1.0), spec.stress)
-        if deterred and spec.deterrence and self.observed_at_all(kind):
+        if deterred and spec.deterrence and self.observed_somewhere[kind]:
             exponent = -spec.deterrence * self.recorded_chance(sim, kind, part) * self.stakes[index][part]
             rate *= np.exp(np.minimum(exponent, np.log(MAX_MULTIPLIER)))
         if denied is not None:
