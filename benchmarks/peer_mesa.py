@@ -116,8 +116,8 @@ def write_model(folder: Path, p: dict = PARAMS) -> Path:
 
 def run_socialcredit(scenario_path: Path, people: int, days: int, seed: int) -> dict:
     """One run; the loop alone is timed."""
-    from socialcredit.sim.run import timed_loop
-    from socialcredit.sim.scenario import load_scenario
+    from socialcredit.runner.run import timed_loop
+    from socialcredit.scenario.load import load_scenario
 
     scenario, scheme = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
     sim, loop, setup, seconds = timed_loop(scenario, scheme)
@@ -332,9 +332,10 @@ def follow_socialcredit(scenario_path: Path, people: int, days: int, seed: int, 
     """Run socialcredit with the statement beside it on socialcredit's graph, propensities and
     offenders: per quantity, the person-days that differ (rates to float32 rounding, scores to 1e-6;
     the network term is summed in fixed point, exact to ~2e-9 points)."""
-    from socialcredit.sim.loop import Loop
+    from socialcredit.runner.loop import Loop
+    from socialcredit.scenario.load import load_scenario
     from socialcredit.sim.model import Sim
-    from socialcredit.sim.scenario import load_scenario
+    from socialcredit.world.behaviour import Behaviour
 
     scenario, scheme = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
     sim = Sim(scenario, scheme)
@@ -346,7 +347,7 @@ def follow_socialcredit(scenario_path: Path, people: int, days: int, seed: int, 
 
     def on_day(day: int) -> None:
         today = stated_rate(rate, state["listed"], p)
-        differ["rate"] += int((np.abs(sim.behaviour.rate[0] - today) > 1e-6 * today).sum())
+        differ["rate"] += int((np.abs(sim.module(Behaviour).rate[0] - today) > 1e-6 * today).sum())
         offended = np.zeros(people, dtype=bool)
         offended[sim.true_events.subject] = True
         recorded = np.zeros(people, dtype=bool)

@@ -44,9 +44,9 @@ def measure(people: int, days: int, seed: int) -> dict:
     """Run once in this process and report figures (called in a child process)."""
     import numpy as np
 
+    from socialcredit.runner.run import timed_loop
+    from socialcredit.scenario.load import load_scenario
     from socialcredit.scoring.compiled import compile_rules
-    from socialcredit.sim.run import timed_loop
-    from socialcredit.sim.scenario import load_scenario
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # A tiny run first loads the compiled kernels (numba, LLVM), and the scheme's compiled rules

@@ -469,7 +469,7 @@ def save_events_block() -> Block:
 
 def test_the_save_events_block_scores_at_its_runs_last_day():
     simulate_line, score_line = commands(save_events_block())
-    from socialcredit.sim.scenario import load_scenario
+    from socialcredit.scenario.load import load_scenario
 
     scenario, _ = load_scenario(option(shlex.split(simulate_line, comments=True), "--preset"), {})
     last = dt.date.fromisoformat(str(scenario.run.start)) + dt.timedelta(days=scenario.run.days - 1)
@@ -493,9 +493,9 @@ def check_saved_events_scores(block: Block, folder: Path) -> None:
 def test_score_refuses_the_default_scenarios_scheme_as_the_readme_says():
     """README, Simulate: the default scenario's `example` scheme crosses contexts (a financial blacklist bars
     flights) and its network term reads relations, so `score` refuses its saved events."""
+    from socialcredit.scenario.load import load_scenario
     from socialcredit.scheme import load_scheme
     from socialcredit.scheme.guards import classify
-    from socialcredit.sim.scenario import load_scenario
 
     _, scheme = load_scenario("default", {})
     verdict = classify(load_scheme(scheme.id))

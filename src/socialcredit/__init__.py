@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 # the user set stands.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.2.0"
+from .version import __version__
 
 if TYPE_CHECKING:
-    from .sim.run import Run
+    from .runner.run import Run
 
 
 def simulate(scenario: Any = None, **overrides: Any) -> Run:
     """Run a scenario (preset id, YAML path, or None for the default); see `sim.run.simulate`."""
-    from .sim.run import simulate as run_simulation
+    from .runner.run import simulate as run_simulation
 
     return run_simulation(scenario, **overrides)
 

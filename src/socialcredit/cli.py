@@ -235,8 +235,8 @@ def simulate(
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
 
-    from .sim.run import run_scenario
-    from .sim.scenario import load_scenario
+    from .runner.run import run_scenario
+    from .scenario.load import load_scenario
 
     overrides = _parse_sets(sets or [])
     for key, value in (("population.size", population), ("run.days", days), ("run.seed", seed)):
@@ -250,7 +250,7 @@ def simulate(
         raise fail("--seeds gives the number of counterfactual pairs: use it with --counterfactual MECHANISM "
                    "(to compare seeds of variants, use `socialcredit compare`)")
     if counterfactual is not None:
-        from .sim.counterfactual import twin_overrides
+        from .runner.counterfactual import twin_overrides
 
         try:
             twin_overrides(counterfactual, chosen, scheme)
@@ -285,7 +285,7 @@ def simulate(
 
             run = run_scenario(chosen, scheme, on_day, save_events)
         if counterfactual is not None:
-            from .sim.counterfactual import paired_effects
+            from .runner.counterfactual import paired_effects
 
             first = chosen.run.seed
             err.print(f"running {seeds * 2 - 1} more run(s) for the counterfactual without {counterfactual} "
@@ -333,9 +333,9 @@ def compare(
 
     import yaml
 
-    from .analysis.compare_report import cell, write_compare_report
-    from .analysis.experiments import run_experiment, summarise, variants
     from .analysis.intervals import FEW_SEEDS
+    from .runner.compare import run_experiment, summarise, variants
+    from .runner.compare_report import cell, write_compare_report
 
     varied: dict[str, list[object]] = {}
     for item in sets or []:
@@ -349,7 +349,7 @@ def compare(
     chosen = variants(scenarios or ["default"], varied)
     try:
         for variant in chosen:  # fail early, before any cluster starts, on a bad scenario or setting
-            from .analysis.experiments import resolve
+            from .runner.compare import resolve
 
             resolve(variant)
     except SchemeError as error:
@@ -389,7 +389,7 @@ def compare(
             cluster.close()
     table = summarise(results)
     from .outputs import write_whole
-    from .sim.scenario import load_scenario
+    from .scenario.load import load_scenario
 
     groups = list(load_scenario(chosen[0].scenario, dict(chosen[0].settings))[0].population.groups)
 
@@ -571,7 +571,7 @@ def scheme_schema() -> None:
 @scenario_app.command("schema")
 def scenario_schema() -> None:
     """Print the JSON Schema of the scenario format (for editors; --set keys follow it too)."""
-    from .sim.scenario import Scenario
+    from .scenario.models import Scenario
 
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
@@ -579,7 +579,7 @@ def scenario_schema() -> None:
 @scenario_app.command("check")
 def scenario_check(file: Annotated[str, typer.Argument(help="Scenario YAML file or preset id.")]) -> None:
     """Validate a scenario and the scheme it names."""
-    from .sim.scenario import load_scenario
+    from .scenario.load import load_scenario
 
     try:
         chosen, scheme = load_scenario(file)

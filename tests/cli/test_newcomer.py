@@ -39,7 +39,7 @@ def test_reusing_an_out_folder_is_refused_and_overwrite_leaves_only_the_new_runs
 
 
 def test_an_interrupted_run_says_so_and_writes_nothing(tmp_path, monkeypatch):
-    import socialcredit.sim.run as run_module
+    import socialcredit.runner.run as run_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -52,7 +52,7 @@ def test_an_interrupted_run_says_so_and_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_an_interruption_while_saving_leaves_no_half_written_folder(tmp_path, monkeypatch):
-    from socialcredit.sim.run import Run
+    from socialcredit.runner.run import Run
 
     original = Run.report
 

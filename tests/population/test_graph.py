@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from socialcredit.population import homophilous_small_world, make_people
-from socialcredit.sim.scenario import NetworkSpec, PopulationSpec
+from socialcredit.scenario.models import NetworkSpec, PopulationSpec
 
 
 def people(size: int, groups=None, districts: int = 1):
@@ -71,7 +71,7 @@ def test_people_are_ordered_by_district_then_group():
 
 
 def test_assortativity_equals_networkx():
-    from socialcredit.analysis.metrics import assortativity
+    from socialcredit.analysis.measures import assortativity
     from socialcredit.scoring import Relations
 
     graph = nx.watts_strogatz_graph(400, 6, 0.2, seed=1)
@@ -87,8 +87,8 @@ def test_graph_made_slice_by_slice_equals_the_whole_array_formula(chunk, monkeyp
     """The generator works a slice of people at a time to bound its memory; the ties are those of
     the plain formula over all ties at once (the same draws, the same rules)."""
     import socialcredit.population.graph as module
+    from socialcredit.scenario.streams import per_person
     from socialcredit.scoring import Relations
-    from socialcredit.sim.rng import per_person
 
     monkeypatch.setattr(module, "SLICE", 700)  # several slices per chunk
     spec = NetworkSpec(mean_degree=6, homophily=0.7, rewiring=0.2)

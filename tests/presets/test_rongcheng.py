@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 import socialcredit
+from socialcredit.runner.people_table import write_people
 from socialcredit.scheme import load_scheme
 from socialcredit.scheme.guards import classify
 from socialcredit.scorejob import run_score, write_table
 from socialcredit.scoring import EventArrays, kind_codes, score_events
-from socialcredit.sim.run import write_people
 
 SCHEME = load_scheme("rongcheng")
 KIND = kind_codes(SCHEME)

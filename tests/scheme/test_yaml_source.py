@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.scenario.load import load_scenario
 from socialcredit.scheme import SchemeError, load_scheme
-from socialcredit.sim.scenario import load_scenario
 
 SCHEME = """id: twice
 title: A feature defined twice

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from socialcredit.analysis.experiments import headline_figures, run_experiment, summarise, variants
 from socialcredit.cli import app
+from socialcredit.runner.compare import headline_figures, run_experiment, summarise, variants
 
 SMALL = {"population.size": [1500], "run.days": [20], "network.mean_degree": [4]}
 
@@ -151,7 +151,7 @@ def test_a_figure_without_a_kind_is_named():
 
 def test_every_headline_figure_of_a_run_has_a_kind():
     from socialcredit.analysis.intervals import figure_kind
-    from socialcredit.sim.run import simulate
+    from socialcredit.runner.run import simulate
 
     run = simulate("shenzhen-cameras", population=1500, days=15)
     figures = headline_figures(run.summary)

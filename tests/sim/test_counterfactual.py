@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
-from socialcredit.sim.counterfactual import paired_effects, twin_overrides
-from socialcredit.sim.scenario import load_scenario
+from socialcredit.runner.counterfactual import paired_effects, twin_overrides
+from socialcredit.scenario.load import load_scenario
 
 SMALL = {"population.size": 4000, "run.days": 120}
 

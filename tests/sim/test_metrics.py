@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socialcredit.analysis.metrics import gini, percentiles_of_sorted
+from socialcredit.analysis.measures import gini, percentiles_of_sorted
 
 
 @pytest.mark.parametrize("size", [1, 2, 7, 1000, 100_001])
@@ -27,9 +27,9 @@ def test_gini_is_half_the_mean_absolute_difference_over_the_mean():
 
 
 def test_record_counts_widen_before_a_count_could_pass_16_bits():
+    from socialcredit.scenario.load import load_scenario
     from socialcredit.sim.events import DayEvents
     from socialcredit.sim.model import Sim
-    from socialcredit.sim.scenario import load_scenario
 
     scenario, scheme = load_scenario("default", {"population.size": 50})
     sim = Sim(scenario, scheme)
@@ -64,7 +64,7 @@ def test_listed_peoples_ties_in_one_pass_equal_those_of_their_degrees(share):
 
 def test_slow_figures_on_the_first_day_weekly_from_day_1_and_on_the_last():
     import socialcredit
-    from socialcredit.analysis.metrics import SLOW_EVERY, SLOW_FROM
+    from socialcredit.world.metrics import SLOW_EVERY, SLOW_FROM
 
     metrics = socialcredit.simulate(population=2000, days=20, seed=3).metrics
     days = set(metrics["day"][metrics["gini_income"].notna()])

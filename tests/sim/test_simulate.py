@@ -12,9 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.runner.run import simulate
+from socialcredit.scenario.load import load_scenario
 from socialcredit.scheme import SchemeError
-from socialcredit.sim.run import simulate
-from socialcredit.sim.scenario import load_scenario
+from socialcredit.world.appeals import Appeals
+from socialcredit.world.metrics import Metrics
 
 runner = CliRunner()
 
@@ -278,7 +280,7 @@ def test_merged_kinds_cannot_be_late_or_contested(tmp_path):
 
 def test_drawing_one_row_at_a_time_gives_the_numbers_of_one_draw():
     """Behaviour draws a kind at a time (one row in memory); the numbers are those of one draw."""
-    from socialcredit.sim.rng import PersonStreams, per_person
+    from socialcredit.scenario.streams import PersonStreams, per_person
 
     whole = per_person(4, "behaviour", 9, 5000, 1024, lambda g, m: g.random((3, m), dtype=np.float32))
     streams = PersonStreams(4, "behaviour", 9, 5000, 1024)
@@ -289,11 +291,11 @@ def test_drawing_one_row_at_a_time_gives_the_numbers_of_one_draw():
 def test_people_parquet_written_slice_by_slice_holds_the_people_table(small_run, tmp_path, monkeypatch):
     """At tens of millions of people, people.parquet is written a slice at a time, its explanations
     made again per slice; what it holds is the whole table, row for row."""
-    import socialcredit.sim.run as run_module
+    import socialcredit.runner.people_table as people_table
 
-    monkeypatch.setattr(run_module, "PEOPLE_SLICE", 700)  # 3,000 people: five row groups
+    monkeypatch.setattr(people_table, "PEOPLE_SLICE", 700)  # 3,000 people: five row groups
     path = tmp_path / "people.parquet"
-    run_module.write_people(small_run.sim, path)
+    people_table.write_people(small_run.sim, path)
     assert pq.ParquetFile(path).num_row_groups == 5
     written = pd.read_parquet(path)
     pd.testing.assert_frame_equal(written, small_run.people, check_exact=True, check_categorical=False)
@@ -305,13 +307,13 @@ def test_people_parquet_written_slice_by_slice_holds_the_people_table(small_run,
 def test_group_counts_block_by_block_equal_one_reduceat(monkeypatch):
     """Large (district, group) blocks are counted one by one (np.count_nonzero), small ones in one
     reduceat: the same shares, rates and tier shares to the bit."""
-    from socialcredit.analysis import metrics
+    from socialcredit.world import metrics
 
     small_blocks = simulate(population=3000, days=20, seed=2)
-    assert small_blocks.sim.metrics.block_ranges is None  # 75 people a block: one reduceat
+    assert small_blocks.sim.module(Metrics).block_ranges is None  # 75 people a block: one reduceat
     monkeypatch.setattr(metrics, "LARGE_BLOCKS", 1)
     counted = simulate(population=3000, days=20, seed=2)
-    assert counted.sim.metrics.block_ranges is not None
+    assert counted.sim.module(Metrics).block_ranges is not None
     pd.testing.assert_frame_equal(small_blocks.metrics, counted.metrics, check_exact=True)
     assert counted.metrics["listed.blacklist"].gt(0).any()
 
@@ -390,7 +392,7 @@ def test_an_unbounded_ratio_of_rates_is_null_with_the_reason():
 
 
 def test_headline_figures_and_the_report_read_a_summary_with_nulls(no_minority):
-    from socialcredit.analysis.experiments import headline_figures
+    from socialcredit.runner.compare import headline_figures
 
     run, out = no_minority
     figures = headline_figures(strict_json((out / "summary.json").read_text()))
@@ -439,9 +441,9 @@ def test_simulate_and_score_agree_on_who_is_unscored_and_why(tmp_path, write_sce
 
 
 def test_appeals_are_filed_during_a_burn_in_as_after_it():
-    from socialcredit.sim.loop import Loop
+    from socialcredit.runner.loop import Loop
+    from socialcredit.scenario.load import load_scenario
     from socialcredit.sim.model import Sim
-    from socialcredit.sim.scenario import load_scenario
 
     settings = {"population.size": 3000, "run.burn_in_days": 60, "run.days": 10,
                 "behaviours.jaywalking.rate": 0.05, "appeals.propensity": 1.0}
@@ -450,7 +452,8 @@ def test_appeals_are_filed_during_a_burn_in_as_after_it():
     for day in range(-60, 0):
         for module in loop.modules:
             module.step(sim, day)
-    assert sim.appeals is not None and sim.appeals.filed > 0, "false records are contested before day 0 too"
+    appeals = sim.module(Appeals)
+    assert appeals is not None and appeals.filed > 0, "false records are contested before day 0 too"
 
 
 def test_a_run_where_no_one_is_scored_prints_its_summary(tmp_path):

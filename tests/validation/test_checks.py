@@ -70,16 +70,16 @@ def test_the_shunning_check_passes_and_fails_when_nobody_cuts_a_tie(monkeypatch)
 
 @pytest.mark.slow
 def test_the_sanctions_check_passes_and_fails_when_a_denial_no_longer_touches_income(monkeypatch):
-    from socialcredit.world.economy import Economy
+    from socialcredit.world.income import Income
 
     assert mechanisms.sanctions_lower_income(TINY).passed
-    original = Economy.__init__
+    original = Income.__init__
 
     def harmless(self, sim):
         original(self, sim)
         self.if_denied = np.zeros_like(self.if_denied)
 
-    monkeypatch.setattr(Economy, "__init__", harmless)
+    monkeypatch.setattr(Income, "__init__", harmless)
     assert not mechanisms.sanctions_lower_income(TINY).passed
 
 
@@ -178,7 +178,7 @@ def _held_out(profile, false_match_rate: float):
 
 
 def test_the_watchlist_check_predicts_a_held_out_deployment_and_fails_with_a_wrong_rate(monkeypatch):
-    from socialcredit.world import identification
+    from socialcredit.scenario import identification
 
     original = identification.load_profile
     for rate, passes in ((3.2e-6, True), (3.2e-5, False), (3.2e-7, False)):  # the Met's own rate; x10; /10
@@ -227,15 +227,15 @@ def test_the_zhima_check_fails_when_the_deposit_waiver_opens_elsewhere():
 
 
 def test_the_sanctions_check_fails_when_a_denial_costs_twice_what_the_scenario_says(monkeypatch):
-    from socialcredit.world.economy import Economy
+    from socialcredit.world.income import Income
 
-    original = Economy.__init__
+    original = Income.__init__
 
     def doubled(self, sim):
         original(self, sim)
         self.if_denied = 2 * self.if_denied
 
-    monkeypatch.setattr(Economy, "__init__", doubled)
+    monkeypatch.setattr(Income, "__init__", doubled)
     outcome = mechanisms.sanctions_lower_income(TINY)
     assert not outcome.passed
     assert outcome.value is not None and outcome.value < 0, "the direction holds: the size gives it away"

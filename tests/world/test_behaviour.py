@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socialcredit.sim.rng import PersonStreams
+from socialcredit.scenario.streams import PersonStreams
 from socialcredit.world.behaviour import BLOCK, Behaviour, block_bounds
 
 
@@ -47,8 +47,8 @@ def test_the_same_streams_give_the_same_acts():
 
 
 def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():
+    from socialcredit.scenario.load import load_scenario
     from socialcredit.sim.model import Sim
-    from socialcredit.sim.scenario import load_scenario
     from socialcredit.world.social import SocialResponse
 
     scenario, scheme = load_scenario("default", {"population.size": 3000, "social.shun_listed": 0.2})

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import socialcredit
-from socialcredit.sim.loop import Loop
+from socialcredit.runner.loop import Loop
+from socialcredit.scenario.identification import load_profile
+from socialcredit.scenario.load import load_scenario
 from socialcredit.sim.model import Sim
-from socialcredit.sim.scenario import load_scenario
 from socialcredit.world.behaviour import Behaviour
-from socialcredit.world.identification import load_profile
 
 
 def test_deterrence_weighs_the_chance_of_being_recorded_in_ones_own_district():
@@ -52,7 +52,7 @@ def test_a_penalised_act_costs_points_even_weeks_after_a_monthly_update():
     # Zhima rescores every 30 days; on day 45 the published scores are 15 days older than the records.
     sim = run_days("zhima", 45, {"population.size": 3000})
     assert sim.scored_time < sim.features.as_of
-    behaviour = sim.behaviour
+    behaviour = sim.module(Behaviour)
     assert behaviour is not None
     behaviour.assess_stakes(sim)
     stakes = behaviour.stakes[behaviour.kinds.index("overdue")]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from socialcredit.sim.run import simulate
+from socialcredit.runner.run import simulate
 
 SCHEME = """
 id: streets

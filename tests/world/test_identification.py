@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socialcredit.world.identification import load_profile, profile_names
+from socialcredit.scenario.identification import load_profile, profile_names
 
 
 def test_the_three_profiles_ship_with_their_sources():

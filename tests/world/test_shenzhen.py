@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.runner.run import simulate
 from socialcredit.scheme import load_scheme
 from socialcredit.scheme.guards import classify
-from socialcredit.sim.run import simulate
 
 
 def test_shenzhen_scheme_is_refused_for_real_people():

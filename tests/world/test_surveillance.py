@@ -53,7 +53,7 @@ def test_a_false_candidate_shares_the_actors_district_sex_and_group_and_is_never
 # A camera scenario where many acts are probed, so that false matches number in the hundreds: the
 # shipped Shenzhen scenario with every crossing seen, no deterrence, and a given group factor.
 def _cameras(days: int = 60, **overrides):
-    from socialcredit.sim.run import simulate
+    from socialcredit.runner.run import simulate
 
     return simulate("shenzhen-cameras", population=20000, days=days, **{
         "behaviours.jaywalking.rate": 0.3, "behaviours.jaywalking.deterrence": 0.0,
@@ -83,7 +83,7 @@ def test_the_share_of_false_matches_blamed_on_each_group_is_the_models():
     # matches is a f / (a f + (1 - a)), with a its share of the acts: the factor applied once (39%).
     # (Drawing the blamed with the weights again gave p f / (p f + 1 - p) whoever acted, p the
     # minority's share of the people: 14% with f = 3, 61% with the former f = 30.)
-    from socialcredit.world.identification import load_profile
+    from socialcredit.scenario.identification import load_profile
 
     run = _cameras(days=90, **{"behaviours.jaywalking.group_factor": {"minority": 4.0},
                                "population.female_share": 0.0})
@@ -101,7 +101,7 @@ def test_the_share_of_false_matches_blamed_on_each_group_is_the_models():
     assert groups["minority"]["expected_blamed_share"] == pytest.approx(expected, rel=0.02)
     assert groups["minority"]["recorded_share"] == pytest.approx(a, abs=0.002)
     json.dumps(run.summary["harms"]["sources"], allow_nan=False)  # strict JSON
-    from socialcredit.analysis.report import harm_rows
+    from socialcredit.runner.report import harm_rows
 
     row = next(row for row in harm_rows(run) if row[0] == "false matches of 'cameras' by group")
     assert f"minority {groups['minority']['people_share']:.1%} of people" in row[2]
@@ -110,8 +110,8 @@ def test_the_share_of_false_matches_blamed_on_each_group_is_the_models():
 def test_false_candidates_not_bound_to_the_actors_demographics_are_anyone_of_the_district(monkeypatch):
     # With half the false candidates of the actor's sex and group and half anyone of the district, a
     # majority-only set of actors blames the minority in half its share of the people.
+    from socialcredit.scenario.identification import load_profile
     from socialcredit.world import surveillance
-    from socialcredit.world.identification import load_profile
 
     half = load_profile("frvt_2019").model_copy(update={"same_demographics_candidate": 0.5})
     monkeypatch.setattr(surveillance, "load_profile", lambda name: half)

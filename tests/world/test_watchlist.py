@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from socialcredit.runner.run import run_scenario
+from socialcredit.scenario.identification import load_profile
+from socialcredit.scenario.load import scenario_from_data
 from socialcredit.scheme.errors import SchemeError
-from socialcredit.sim.run import run_scenario
-from socialcredit.sim.scenario import scenario_from_data
 from socialcredit.undefined import nulls_without_reason
-from socialcredit.world.identification import load_profile
+from socialcredit.world.watchlist import Watchlist
 
 
 def _scenario(watchlist, people: int = 20_000, days: int = 20, identification: str | None = "frvt_2019",
@@ -39,8 +40,8 @@ WANTED = {"scans_per_person_day": 1.0, "members": {"share": 0.01}, "size": 2000,
 
 def test_a_scenario_without_a_watchlist_does_no_watchlist_work():
     run = _run(None)
-    assert run.sim.watchlist is not None and run.sim.watchlist.sources == []
-    assert run.sim.watchlist.false_stops.size == 0
+    assert run.sim.module(Watchlist) is not None and run.sim.module(Watchlist).sources == []
+    assert run.sim.module(Watchlist).false_stops.size == 0
     assert "watchlist" not in run.summary["harms"] and "falsely_stopped" not in run.summary["harms"]
     assert "false_stops" not in run.people
 
@@ -59,7 +60,7 @@ def test_alerts_and_false_alerts_follow_the_profiles_rates_and_each_groups_facto
     people = run.sim.people
     for name, factor in (("majority", 1.5), ("minority", 4.5)):
         group = figure["groups"][name]
-        members = np.bincount(people.group[run.sim.watchlist.sources[0].members], minlength=2)
+        members = np.bincount(people.group[run.sim.module(Watchlist).sources[0].members], minlength=2)
         innocent_scans = group["scans"] * (1 - members[people.group_names.index(name)] /
                                            (people.group == people.group_names.index(name)).sum())
         rate = group["false_alerts"] / innocent_scans
@@ -77,7 +78,7 @@ def test_alerts_and_false_alerts_follow_the_profiles_rates_and_each_groups_facto
 
 def test_scans_follow_each_districts_coverage():
     run = _run({**WANTED, "scans_per_person_day": 0.5}, district_coverage={1: 0.0})
-    people, source = run.sim.people, run.sim.watchlist.sources[0]
+    people, source = run.sim.people, run.sim.module(Watchlist).sources[0]
     assert source.scan_rate.tolist() == [0.5, 0.0]
     scans = run.summary["harms"]["watchlist"]["cameras"]["scans"]
     expected = 0.5 * (people.district == 0).sum() * 20

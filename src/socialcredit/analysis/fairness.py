@@ -195,3 +195,11 @@ def relative_risks(harmed: np.ndarray, group: np.ndarray, names: tuple[str, ...]
         if figure["flagged"]:
             summary["flagged"].append(name)
     return summary
+
+
+def add_wrongful_harm(harms: dict[str, Any], key: str, harmed: np.ndarray, group: np.ndarray,
+                      names: tuple[str, ...]) -> None:
+    """A wrongful harm, as whom it befell, into a run's harms: its rates and disparities under `key`
+    (with the count), and its relative risks under `relative_risks`."""
+    harms[key] = {**fairness_summary(harmed, group, names), "count": int(harmed.sum())}
+    harms.setdefault("relative_risks", {})[key] = relative_risks(harmed, group, names)

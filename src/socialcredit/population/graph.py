@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..scenario.models import NetworkSpec
+from ..scenario.streams import chunks, generator
 from ..scoring.graph import Relations
-from ..sim.rng import chunks, generator
-from ..sim.scenario import NetworkSpec
 from .people import People
 
 SLICE = 1 << 16  # people per slice of the lattice step: bounds its temporaries

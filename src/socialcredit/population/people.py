@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..sim.rng import generator, per_person
-from ..sim.scenario import BehaviourSpec, PopulationSpec
+from ..scenario.models import BehaviourSpec, PopulationSpec
+from ..scenario.streams import generator, per_person
 
 
 @dataclass

@@ -1,1 +1,2 @@
-"""The simulation: scenario, step loop, random streams."""
+"""The simulation's frame: the `Sim` every phase reads and writes, the day's events as arrays, the
+contract a phase module keeps, and the memory a run needs."""

@@ -1,15 +1,17 @@
-"""The simulation: a thin container of the population, graph, scheme state and modules."""
+"""The simulation's shared state: the population, its graph, the scheme's feature state and scores,
+the day's events, the tallies every output reads, and the registered phases."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import numpy as np
 
 from ..parallel import one_malloc_arena
 from ..population import People, homophilous_small_world, make_people
+from ..scenario.models import Scenario
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
@@ -17,16 +19,12 @@ from ..scoring.core import score_slices, scoring_features
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from .events import DayEvents
-from .scenario import Scenario
+from .module import Module
 
-if TYPE_CHECKING:
-    from ..analysis.metrics import Metrics
-    from ..world.appeals import Appeals
-    from ..world.behaviour import Behaviour
-    from ..world.consequences import Consequences
-    from ..world.incidents import Incidents
-    from ..world.surveillance import Surveillance
-    from ..world.watchlist import Watchlist
+PhaseModule = TypeVar("PhaseModule", bound=Module)
+# The scenario's keys the frame itself reads (the phases declare theirs: `Module.params`).
+FRAME_PARAMS = ("id", "title", "description", "sources", "scheme", "scheme_overrides", "population", "network",
+                "run")
 
 EPOCH = dt.date(1970, 1, 1)
 # People from whom the day's scoring runs on the scheme's rules compiled: compiling a scheme's
@@ -61,8 +59,9 @@ class Sim:
         self.features = IncrementalFeatures(scheme, self.n, start=first_time, voidable=self.contestable)
         # The rules compiled, for populations where a day's scoring repays compiling them once
         # (see scoring.compiled; the same outcomes to the bit), and what a day's scoring reads.
-        self.rules: CompiledRules | None = compile_rules(scheme) if self.n >= COMPILED_RULES_FROM else None
-        self.scoring_features = frozenset(self.rules.inputs) if self.rules is not None else scoring_features(scheme)
+        self.compiled_rules: CompiledRules | None = compile_rules(scheme) if self.n >= COMPILED_RULES_FROM else None
+        compiled = self.compiled_rules
+        self.scoring_features = frozenset(compiled.inputs) if compiled is not None else scoring_features(scheme)
         self.scores: Scores | None = None       # latest scoring (on the scheme's cadence)
         # The same scheme on genuine records only: what the scores would be if every record were
         # true. Kept only where records can be false; the difference is the harm of false records.
@@ -90,14 +89,14 @@ class Sim:
         self.listed_days = {name: np.zeros(self.n, dtype=days_type) for name in scheme.lists}
         self.denied_days = {name: np.zeros(self.n, dtype=days_type) for name in scheme.entitlements}
         self.initial_tier: np.ndarray | None = None
-        self.metrics: Metrics | None = None
-        self.harm: Consequences | None = None
-        self.appeals: Appeals | None = None
-        self.behaviour: Behaviour | None = None
-        self.surveillance: Surveillance | None = None
-        self.incidents: Incidents | None = None
-        self.watchlist: Watchlist | None = None
+        # The day's phases, in the loop's order (the loop builds and registers them): a phase that
+        # reads another's state asks for it by its class (`module`).
+        self.modules: list[Module] = []
         self.saved_events: list[tuple[int, DayEvents]] | None = None
+
+    def module(self, kind: type[PhaseModule]) -> PhaseModule | None:
+        """The registered phase of class `kind`, or None where the loop runs without it."""
+        return next((module for module in self.modules if isinstance(module, kind)), None)
 
     def start_reporting(self) -> None:
         """Day 0 after a burn-in: what is reported counts from now. The world stays as the burn-in
@@ -158,12 +157,12 @@ class Sim:
         relations = self.graph if self.scheme.network is not None else None
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
-                                   kept=self.neighbour_sums, rules=self.rules)
+                                   kept=self.neighbour_sums, rules=self.compiled_rules)
         self.scored_time = self.features.as_of
         if truth and self.truth is not None:
             self.true_scores = None
             self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
-                                            kept=self.true_neighbour_sums, rules=self.rules)
+                                            kept=self.true_neighbour_sums, rules=self.compiled_rules)
 
     def features_of(self, state: IncrementalFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
         """A slice's features for a scoring of outcomes only: just those it reads, as views (the

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ..scenario import identification
+from ..scenario.identification import Deployment, IdentificationProfile
 from ..scheme import Scheme, load_scheme
 from ..scoring import EventArrays, Scores, kind_codes, score_events
-from ..world import identification
-from ..world.identification import Deployment, IdentificationProfile
 from .checks import Outcome, Size, mean_interval, rules_outcome
 
 DAY = 20_000.0  # an arbitrary scoring day (days since 1970-01-01)
@@ -184,8 +184,8 @@ def watchlist_deployments(size: Size, profiles: Sequence[str] = WATCHLIST_PROFIL
     (scenarios sized by `deployment_scenario`, `size.seeds` runs pooled), the share compared with the
     published count's 95% Wilson interval. A deployment the rate was fitted on is reproduced by
     construction: it is reported, and counts for nothing."""
-    from ..sim.run import run_scenario
-    from ..sim.scenario import scenario_from_data
+    from ..runner.run import run_scenario
+    from ..scenario.load import scenario_from_data
 
     lines, held_out, predicted = [], 0, 0
     for name in profiles:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sim.counterfactual import Effects, paired_effects
+from ..runner.counterfactual import Effects, paired_effects
 from .checks import Outcome, Size
 
 
@@ -50,7 +50,7 @@ def _chilled(kind: str) -> Callable[[Effects], float]:
 def _denied_income(scenario_ref: str) -> Callable[[Effects], float]:
     """Sanctions' first-order size: each person-day a sanction is in force shifts that day's log income
     growth by the consequence's yearly income_growth / 365; over everyone, in the runs with it."""
-    from ..sim.scenario import load_scenario
+    from ..scenario.load import load_scenario
 
     scenario, _ = load_scenario(scenario_ref)
 
@@ -99,7 +99,7 @@ def misidentification_by_group(size: Size) -> Outcome:
 
     import socialcredit
 
-    from ..world.identification import load_profile
+    from ..scenario.identification import load_profile
 
     profile = load_profile("frvt_2019")
     factor = profile.false_match_factor.affected_groups

@@ -116,7 +116,7 @@ def write_validation(verdicts: Sequence[Verdict], size: Size, folder: Path) -> N
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(table)
-    environment = Environment(loader=PackageLoader("socialcredit", "analysis/templates"),
+    environment = Environment(loader=PackageLoader("socialcredit", "templates"),
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("validation.html").render(rows=table, size=size,
                                                               passed=sum(v.outcome.passed for v in verdicts))

@@ -10,15 +10,20 @@ with chance `success_if_wrong` and a true one with chance `success_if_right`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..scenario.streams import generator
 from ..sim.model import Sim
-from ..sim.rng import generator
+from ..sim.module import Module, ReportRow
+from ..undefined import put
 from .social import shown
 
 
-class Appeals:
+class Appeals(Module):
     name = "appeals"
+    params = ("appeals",)
 
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.appeals
@@ -37,11 +42,11 @@ class Appeals:
         self.filed = self.decided = self.upheld = 0
         self.voided_false = self.voided_true = 0
         self.waits: list[np.ndarray] = []
+        self.backlog_max = 0  # the longest queue at the end of a reported day
         if self.spec is not None:
             groups = sim.people.group_names
             factor = np.array([self.spec.group_factor.get(g, 1.0) for g in groups])[sim.people.group]
             self.factor = factor
-        sim.appeals = self
 
     def start_reporting(self, sim: Sim) -> None:
         """Appeals filed and decided count from day 0; those still waiting stay in the queue."""
@@ -49,11 +54,19 @@ class Appeals:
         self.voided_false = self.voided_true = 0
         self.waits = []
         self.filed_by[:] = 0
+        self.backlog_max = 0
 
     def step(self, sim: Sim, day: int) -> None:
-        spec = self.spec
-        if spec is None:
+        if self.spec is None:
             return
+        self.file_and_decide(sim, day)
+        if day >= 0:
+            self.backlog_max = max(self.backlog_max, self.backlog)
+
+    def file_and_decide(self, sim: Sim, day: int) -> None:
+        """Today's records enter the register; the newly sanctioned appeal; reviewers decide."""
+        spec = self.spec
+        assert spec is not None
         events = sim.observed_events
         if len(events):
             mine = np.isin(events.kind, self.codes)
@@ -116,3 +129,29 @@ class Appeals:
 
     def voided(self) -> np.ndarray:
         return np.concatenate(self.voided_ids) if self.voided_ids else np.zeros(0, dtype=np.int64)
+
+    def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
+        return {"appeals_filed": self.filed_by[part]} if self.spec is not None else {}
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        if self.spec is None:
+            return
+        waits = np.concatenate(self.waits) if self.waits else np.zeros(0)
+        figure: dict[str, Any] = {
+            "filed": self.filed, "decided": self.decided, "upheld": self.upheld,
+            "records_voided_false": self.voided_false, "records_voided_true": self.voided_true,
+            "backlog_end": self.backlog, "backlog_max": self.backlog_max,
+        }
+        put(figure, "mean_wait_days", float(waits.mean()) if waits.size else None, "no appeal was decided")
+        put(figure, "max_wait_days", int(waits.max()) if waits.size else None, "no appeal was decided")
+        summary["harms"]["appeals"] = figure
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
+        appeals = summary["harms"].get("appeals")
+        if appeals is None:
+            return []
+        wait = appeals["mean_wait_days"]
+        return [("appeals", f"{appeals['upheld']:,} upheld of {appeals['decided']:,}",
+                 f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
+                 f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
+                 f"{appeals['filed']:,} filed; none decided")]

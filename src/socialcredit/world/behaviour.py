@@ -21,16 +21,20 @@ raises the rate: the scheme encourages the act. People re-assess stakes every
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
 from ..parallel import parallel_map
+from ..scenario.identification import load_profile
+from ..scenario.streams import PersonStreams, generator
+from ..scheme import SPECIAL_CATEGORIES
 from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
-from ..sim.rng import PersonStreams, generator
-from ..sim.scenario import disclosed_lists, entitlement_effects
-from .identification import load_profile
+from ..sim.module import Module, ReportRow
+from .consequences import disclosed_lists, entitlement_effects
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
@@ -157,8 +161,9 @@ def stake_of(score: np.ndarray, score_after: np.ndarray, span: float, weight: fl
         out[i] = np.float32(stake[i])
 
 
-class Behaviour:
+class Behaviour(Module):
     name = "behaviour"
+    params = ("behaviours", "surveillance", "consequences")
 
     def __init__(self, sim: Sim):
         scenario = sim.scenario
@@ -194,7 +199,6 @@ class Behaviour:
         self.daily_acts = [0.0] * len(self.kinds)
         self.daily_undeterred = [0.0] * len(self.kinds)
         self.daily_blocked = [0.0] * len(self.kinds)
-        sim.behaviour = self
         gating = {kind for c in self.effects.values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
         self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
@@ -261,13 +265,13 @@ class Behaviour:
                 size = part.stop - part.start
                 network_term = sim.scores.network_term[part]
                 after = score_slices(scheme, lambda _: features, size, network_term=network_term,
-                                     size=max(size, 1), rules=sim.rules)
+                                     size=max(size, 1), rules=sim.compiled_rules)
                 if current:  # the published scores are those of today's records
                     now, at = sim.scores, part
                 else:  # like with like: today's records without the act, the same rules and network term
                     now = score_slices(scheme, lambda _: sim.features.features(part, only=sim.scoring_features,
                                                                                views=True),
-                                       size, network_term=network_term, size=max(size, 1), rules=sim.rules)
+                                       size, network_term=network_term, size=max(size, 1), rules=sim.compiled_rules)
                     at = slice(0, size)
 
                 def rows(arrays: list[np.ndarray]) -> np.ndarray:
@@ -454,3 +458,29 @@ class Behaviour:
         parts = parallel_map(acts_of, list(range(len(self.specs))))
         sim.true_events = DayEvents.concat(parts)
         sim.count_events(sim.true_counts, sim.true_events)
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        """What the scheme does to what people do: the acts it suppresses (chilling) and those it
+        encourages, by kind, and the acts denials block, a year."""
+        harms = summary["harms"]
+        special = {kind for kind, event in sim.scheme.events.items() if event.category in SPECIAL_CATEGORIES}
+        harms["chilling"] = {kind: {"suppressed_share": share, "special_category": kind in special}
+                             for kind, share in self.chilling().items()}
+        harms["encouraged"] = {kind: {**figure, "special_category": kind in special}
+                               for kind, figure in self.encouraged(sim.days).items()}
+        harms["blocked_per_year"] = self.blocked(sim.days)
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
+        harms = summary["harms"]
+        rows: list[ReportRow] = []
+        for kind, per_year in harms["blocked_per_year"].items():
+            rows.append((f"'{kind}' blocked by denials", f"{per_year:,.0f} a year",
+                         "acts people would have done but an entitlement they were denied prevented"))
+        for kind, figure in harms["chilling"].items():
+            special = " (special category: what people say)" if figure["special_category"] else ""
+            rows.append((f"chilling of '{kind}'", f"{figure['suppressed_share']:.1%}",
+                         f"share of these acts the scheme suppresses{special}"))
+        for kind, figure in harms["encouraged"].items():
+            rows.append((f"'{kind}' encouraged", f"+{figure['increase_share']:.1%}",
+                         f"{figure['extra_acts_per_year']:,.0f} extra acts a year that the scheme's rewards cause"))
+        return rows

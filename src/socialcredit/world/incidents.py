@@ -4,15 +4,19 @@ records are marked, so the harm they do can be counted and traced to the inciden
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..scenario.streams import generator
 from ..sim.events import DayEvents
 from ..sim.model import Sim
-from ..sim.rng import generator
+from ..sim.module import Module
 
 
-class Incidents:
+class Incidents(Module):
     name = "incidents"
+    params = ("incidents",)
 
     def __init__(self, sim: Sim):
         self.specs = sim.scenario.incidents
@@ -24,7 +28,6 @@ class Incidents:
             rng = generator(sim.seed, "incidents", -1, index)
             self.affected.append(rng.random(sim.n) < spec.share)
         self.corrupted = self.duplicated = self.dropped = 0
-        sim.incidents = self
 
     def start_reporting(self, sim: Sim) -> None:
         self.corrupted = self.duplicated = self.dropped = 0
@@ -55,3 +58,8 @@ class Incidents:
             self.dropped += int(dropped.sum())
             events = DayEvents.concat([events.take(np.flatnonzero(~dropped)), copies])
         sim.observed_events = events
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        if self.specs:
+            summary["harms"]["incidents"] = {"corrupted": self.corrupted, "duplicated": self.duplicated,
+                                             "dropped": self.dropped}

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..scenario.streams import generator
 from ..sim.model import Sim
-from ..sim.rng import generator
-from ..sim.scenario import disclosed_lists
+from ..sim.module import Module
+from .consequences import disclosed_lists
 
 RANK_LEVELS = 32767  # scores ranked at 1/32767 of the scale: ample for "someone of similar score"
 
@@ -74,8 +75,9 @@ def seen_on_lists(sim: Sim) -> tuple[np.ndarray, np.ndarray]:
     return ids, seen[ids]
 
 
-class SocialResponse:
+class SocialResponse(Module):
     name = "social"
+    params = ("social", "consequences")
 
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.social

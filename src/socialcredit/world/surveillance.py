@@ -23,11 +23,12 @@ import numba
 import numpy as np
 
 from ..population.people import People
+from ..scenario.identification import load_profile
+from ..scenario.streams import generator
 from ..sim.events import DayEvents
 from ..sim.model import Sim
-from ..sim.rng import generator
+from ..sim.module import Module, ReportRow
 from ..undefined import put
-from .identification import load_profile
 
 
 @numba.njit(cache=True, nogil=True)
@@ -76,8 +77,9 @@ class Lookalikes:
         return np.where(others > 0, chosen, -1)
 
 
-class Surveillance:
+class Surveillance(Module):
     name = "surveillance"
+    params = ("surveillance", "population")
 
     def __init__(self, sim: Sim):
         people = sim.people
@@ -118,7 +120,6 @@ class Surveillance:
         self.by_group = {name: {key: np.zeros(groups) for key in ("recorded", "probes", "expected_probes", "blamed",
                                                                   "expected_blamed")} for name in names}
         self.group_names = people.group_names
-        sim.surveillance = self
 
     def start_reporting(self, sim: Sim) -> None:
         self.tally = {name: {key: type(value)(0) for key, value in tally.items()} for name, tally in self.tally.items()}
@@ -168,7 +169,7 @@ class Surveillance:
         tally["expected_blamed"] += np.bincount(district, weights=rest, minlength=districts) @ self.people_by_district
         tally["expected_blamed"] -= np.bincount(group, weights=rest, minlength=groups)
 
-    def figures(self) -> dict[str, dict[str, Any]]:
+    def source_figures(self) -> dict[str, dict[str, Any]]:
         """Per source, its counts and, per group, the group's share of the people and of the acts the
         source recorded; for an identification source also its share of the false matches, as the
         actor whose probe went wrong and as the person blamed, measured and as the model expects
@@ -261,3 +262,17 @@ class Surveillance:
             sim.pending.setdefault(day + int(lag), []).append(records.take(np.flatnonzero(delay == lag)))
         on_time = records.take(np.flatnonzero(~late)) if late.any() else records
         sim.observed_events = DayEvents.concat([*due, on_time]) if due else on_time
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        summary["harms"]["sources"] = self.source_figures()
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
+        rows: list[ReportRow] = []
+        for source, tally in summary["harms"]["sources"].items():
+            if tally["false_matches"]:  # an identification source: who its false matches came from and fell on
+                shares = "; ".join(f"{g} {f['people_share']:.1%} of people, {f['recorded_share']:.1%} of acts "
+                                   f"recorded, {f['probe_share']:.1%} of false matches as actor, "
+                                   f"{f['blamed_share']:.1%} as blamed (model: {f['expected_blamed_share']:.1%})"
+                                   for g, f in tally["groups"].items())
+                rows.append((f"false matches of '{source}' by group", f"{tally['false_matches']:,}", shares))
+        return rows

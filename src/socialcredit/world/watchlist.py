@@ -28,12 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.fairness import add_wrongful_harm
+from ..scenario import identification
+from ..scenario.identification import IdentificationProfile
+from ..scenario.models import WatchlistSpec
+from ..scenario.streams import PersonStreams
 from ..sim.model import Sim
-from ..sim.rng import PersonStreams
-from ..sim.scenario import WatchlistSpec
-from ..undefined import put
-from . import identification
-from .identification import IdentificationProfile
+from ..sim.module import Module, ReportRow
+from ..undefined import put, shown
 
 COUNTS = ("scans", "scans_of_watchlisted", "alerts", "true_alerts", "false_alerts", "stops_innocent")
 BY_GROUP = ("scans", "watchlist", "false_alerts", "false_stops")
@@ -57,8 +59,9 @@ class WatchedSource:
     days: int = 0
 
 
-class Watchlist:
+class Watchlist(Module):
     name = "watchlist"
+    params = ("surveillance",)
 
     def __init__(self, sim: Sim):
         people, scenario = sim.people, sim.scenario
@@ -86,7 +89,6 @@ class Watchlist:
         self.false_stops = np.zeros(sim.n if self.sources else 0, dtype=np.int32)
         self.people_share = np.bincount(people.group, minlength=groups) / max(len(people), 1)
         self.start_reporting(sim)
-        sim.watchlist = self
 
     def start_reporting(self, sim: Sim) -> None:
         groups = len(self.group_names)
@@ -151,7 +153,7 @@ class Watchlist:
             stopped = stops > 0
             self.false_stops[ids[stopped]] += stops[stopped].astype(np.int32)
 
-    def figures(self) -> dict[str, dict[str, Any]]:
+    def source_figures(self) -> dict[str, dict[str, Any]]:
         """Per source: its counts, the share of alerts that are false, false alerts per scan of
         someone not on the watchlist, the mean watchlist size and FPIR, and per group the group's
         share of the people, scans, watchlist (person-days on it), false alerts and false stops."""
@@ -187,3 +189,30 @@ class Watchlist:
                 figure["groups"][group] = record
             figures[source.name] = figure
         return figures
+
+    def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
+        return {"false_stops": self.false_stops[part]} if self.sources else {}
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        """Per watched source its alerts, false alerts and stops (`source_figures`); where records can
+        be false, being stopped on a false alert is a wrongful harm beside the scheme's."""
+        if not self.sources:
+            return
+        harms = summary["harms"]
+        if sim.truth is not None:
+            add_wrongful_harm(harms, "falsely_stopped", self.stopped_innocent, sim.people.group,
+                              sim.people.group_names)
+        harms["watchlist"] = self.source_figures()
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
+        rows: list[ReportRow] = []
+        for source, tally in summary["harms"].get("watchlist", {}).items():
+            share = shown(tally["false_alert_share"], ".1%")
+            groups_text = "; ".join(f"{g} {shown(f['people_share'], '.1%')} of people, "
+                                    f"{shown(f['scans_share'], '.1%')} of scans, {shown(f['watchlist_share'], '.1%')} "
+                                    f"of the watchlist, {shown(f['false_stops_share'], '.1%')} of false stops"
+                                    for g, f in tally["groups"].items())
+            rows.append((f"watchlist alerts of '{source}'", f"{tally['alerts']:,} ({share} false)",
+                         f"{tally['scans']:,} faces scanned; {tally['false_alerts']:,} false alerts, "
+                         f"{tally['stops_innocent']:,} stops of innocent people; by group: {groups_text}"))
+        return rows

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from socialcredit.scenario.load import load_scenario
 from socialcredit.sim.model import Sim
-from socialcredit.sim.scenario import load_scenario
-from socialcredit.world.economy import Economy
+from socialcredit.world.income import Income
 
 
-def economy_for(people: int, chunk: int) -> tuple[Sim, Economy]:
+def economy_for(people: int, chunk: int) -> tuple[Sim, Income]:
     scenario, scheme = load_scenario("default", {"population.size": people, "run.chunk": chunk, "run.seed": 4})
     sim = Sim(scenario, scheme)
-    return sim, Economy(sim)
+    return sim, Income(sim)
 
 
 def test_income_shocks_are_standard_normal_and_independent_of_each_other():

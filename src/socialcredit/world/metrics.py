@@ -15,18 +15,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
+from ..analysis.fairness import disparity
+from ..analysis.measures import gini, percentiles_of_sorted, tie_figures
 from ..scoring import Relations
-from ..scoring.kernels import (
-    block_category_counts,
-    masked_degrees,
-    ranked_sums,
-    same_label_entries,
-    sorted_floats,
-    tie_moments,
-)
+from ..scoring.kernels import block_category_counts, masked_degrees, same_label_entries, sorted_floats
 from ..sim.model import Sim
-from ..world.social import shown
-from .fairness import disparity
+from ..sim.module import Module
+from .appeals import Appeals
+from .social import shown
+from .tallies import Tallies
 
 SLOW_EVERY = 7
 # The day from which they are taken every SLOW_EVERY days: day 1, the first on which people weigh
@@ -38,63 +35,10 @@ SLOW_FROM = 1
 LARGE_BLOCKS = 4096  # people per (district, group) block, on average, from which blocks are counted one by one
 
 
-def gini(values: np.ndarray, ordered: bool = False, shift: float = 0.0) -> float:
-    """Gini coefficient of non-negative values (less `shift`; 0 = equal, 1 = one holds everything);
-    `ordered` when the values are already in increasing order."""
-    values = np.asarray(values, dtype=np.float64)
-    if not ordered:
-        values = np.sort(values)
-    n = values.size
-    if n == 0:
-        return 0.0
-    weighted, total = ranked_sums(values, float(shift))
-    if total == 0:
-        return 0.0
-    return float(2 * weighted / (n * total) - (n + 1) / n)
 
-
-def percentiles_of_sorted(ordered: np.ndarray, percents: list[float]) -> list[float]:
-    """np.percentile's default (linear) percentiles of values already in increasing order, read off
-    the order rather than partitioning a copy."""
-    if ordered.size == 0:
-        return [float("nan")] * len(percents)
-    out = []
-    for percent in percents:
-        position = percent / 100 * (ordered.size - 1)
-        low = int(np.floor(position))
-        high = min(low + 1, ordered.size - 1)
-        below, above, t = float(ordered[low]), float(ordered[high]), position - low
-        # NumPy's lerp: from the nearer end, for accuracy
-        out.append(below + (above - below) * t if t < 0.5 else above - (above - below) * (1 - t))
-    return out
-
-
-def assortativity(graph: Relations, values: np.ndarray) -> float:
-    """Pearson correlation of a value across the two ends of every tie (Newman's r for scalars)."""
-    return tie_figures(graph, values, np.zeros(graph.n_subjects, dtype=np.int8))[0]
-
-
-def tie_figures(graph: Relations, values: np.ndarray, label: np.ndarray) -> tuple[float, int]:
-    """The assortativity of `values` and how many stored entries join two subjects of one
-    `label`, in one pass over the ties.
-
-    Every tie is stored in both directions, so both ends share one distribution: with degree d and
-    adjacency A, the moments over ties are d.x, d.x^2 and x.Ax."""
-    ends = graph.indices.size
-    if ends == 0:
-        return float("nan"), 0
-    x = np.ascontiguousarray(values, dtype=np.float64)
-    # centred first, for accuracy
-    first, second, cross, largest, same = tie_moments(graph.indptr, graph.indices, x, float(x.mean()), label)
-    mean = first / ends
-    variance = second / ends - mean**2
-    if variance <= 1e-12 * max(1.0, largest) ** 2:
-        return float("nan"), int(same)
-    return float((cross / ends - mean**2) / variance), int(same)
-
-
-class Metrics:
+class Metrics(Module):
     name = "metrics"
+    params = ("behaviours",)
 
     def __init__(self, sim: Sim):
         self.days = sim.days
@@ -115,7 +59,6 @@ class Metrics:
         self.group_sizes = np.bincount(group, minlength=len(self.groups)).astype(np.float64)
         self.worker: ThreadPoolExecutor | None = None  # for the slow figures, started when first needed
         self.slow_figures: Future[None] | None = None
-        sim.metrics = self
 
     def put(self, name: str, day: int, value: float) -> None:
         column = self.columns.get(name)
@@ -185,8 +128,9 @@ class Metrics:
                 self.adverse(f"listed.{name}", day, self.group_sums(member))
             for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
                 self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed))
-            if sim.truth is not None and sim.harm is not None:
-                wrong_listed, wrong_denied = sim.harm.wrongly(sim)
+            tallies = sim.module(Tallies)
+            if sim.truth is not None and tallies is not None:
+                wrong_listed, wrong_denied = tallies.wrongly(sim)
                 for name, member in wrong_listed.items():
                     prefix = "wrongly_left_off" if name in sim.scheme.honour_lists else "wrongly_listed"
                     self.by_group(f"{prefix}.{name}", day, member)
@@ -206,10 +150,11 @@ class Metrics:
         self.put("public_listed", day, float(listed))
         self.put("isolated_listed_share", day, isolated / listed if listed else np.nan)  # nobody shown: undefined
         self.put("mean_degree_listed", day, ties / listed if listed else np.nan)
-        if sim.appeals is not None and sim.appeals.spec is not None:
-            self.put("appeal_backlog", day, float(sim.appeals.backlog))
-            self.put("appeals_decided", day, float(sim.appeals.decided))
-            self.put("appeals_upheld", day, float(sim.appeals.upheld))
+        appeals = sim.module(Appeals)
+        if appeals is not None and appeals.spec is not None:
+            self.put("appeal_backlog", day, float(appeals.backlog))
+            self.put("appeals_decided", day, float(appeals.decided))
+            self.put("appeals_upheld", day, float(appeals.upheld))
         self.put("false_records", day, float((~sim.observed_events.genuine).sum()))
         true_per_kind = np.bincount(sim.true_events.kind, minlength=len(sim.scheme.events))
         observed_per_kind = np.bincount(sim.observed_events.kind, minlength=len(sim.scheme.events))
@@ -230,7 +175,8 @@ class Metrics:
                     group: np.ndarray, scale_min: float, scored_scores: np.ndarray | None = None) -> None:
         """`scored_scores`: the scores of the scored alone, where some are unscored (percentiles and
         the Gini are of them); assortativity reads `score`, what everyone's points come to."""
-        self.finish()  # the last batch had days to finish (SLOW_EVERY but after day 0); its errors surface here
+        # The last batch had days to finish (SLOW_EVERY but after day 0); its errors surface here.
+        self.wait_for_slow_figures()
         names = ["gini_income", "same_group_ties"]
         if score is not None:
             names = ["score_p10", "score_p50", "score_p90", "gini_score", "assortativity_score", *names]
@@ -259,14 +205,17 @@ class Metrics:
         if graph.indices.size:  # the share of ties whose two ends share a group
             self.put("same_group_ties", day, same / graph.indices.size)
 
-    def finish(self) -> None:
+    def wait_for_slow_figures(self) -> None:
         """Wait for the slow figures in progress (and raise what went wrong working them out)."""
         if self.slow_figures is not None:
             pending, self.slow_figures = self.slow_figures, None
             pending.result()
 
+    def finish(self, sim: Sim) -> None:
+        self.close()
+
     def close(self) -> None:
-        self.finish()
+        self.wait_for_slow_figures()
         if self.worker is not None:
             self.worker.shutdown()
             self.worker = None

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ..scenario import Scenario, load_scenario
 from ..scheme import Scheme
-from .scenario import Scenario, load_scenario
+from .run import run_scenario
 
 Figures = Callable[[dict[str, Any]], dict[str, float]]
 
@@ -169,8 +170,6 @@ def paired_effects(scenario_ref: Any, overrides: dict[str, Any], mechanism: str,
                    first: dict[str, Any] | None = None) -> Effects:
     """Run the scenario with `overrides` and its twin without `mechanism`, at each seed; `first` is
     the summary of the factual run at seeds[0] when it has already been run."""
-    from .run import run_scenario
-
     scenario, scheme = load_scenario(scenario_ref, overrides)
     off = twin_overrides(mechanism, scenario, scheme)
     figures = MECHANISMS[mechanism].figures

@@ -16,9 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis.intervals import figure_kind, interval
+from ..scenario.load import load_scenario
+from ..scenario.models import Scenario
 from ..scheme.loader import scheme_from_data
-from ..sim.scenario import Scenario, load_scenario
-from .intervals import figure_kind, interval
+from .run import run_scenario
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,6 @@ def resolve(variant: Variant) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run_one(scenario_data: dict[str, Any], scheme_data: dict[str, Any], seed: int) -> dict[str, float]:
     """One run (a Dask task): rebuild the models, simulate with this seed, return headline figures."""
-    from ..sim.run import run_scenario
-
     scheme = scheme_from_data(scheme_data, "experiment")
     scenario = Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}})
     return headline_figures(run_scenario(scenario, scheme).summary)

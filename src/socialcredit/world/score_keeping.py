@@ -1,4 +1,4 @@
-"""Scoring in the loop: the incremental feature state takes today's observed events; scores,
+"""Score keeping in the loop: the incremental feature state takes today's observed events; scores,
 tiers, lists and entitlements are recomputed by the one scoring core on the scheme's cadence."""
 
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..sim.model import Sim
+from ..sim.module import Module
 
 
-class Scoring:
+class ScoreKeeping(Module):
     name = "scoring"
-
-    def __init__(self, sim: Sim):
-        del sim  # nothing to set up: the feature state and the scores live in `sim`
 
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events

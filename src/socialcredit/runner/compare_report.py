@@ -15,8 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
-from .intervals import FEW_SEEDS, seeds_note  # noqa: E402
-from .plots import COLOURS, _png  # noqa: E402
+from ..analysis.intervals import FEW_SEEDS, seeds_note  # noqa: E402
+from .plots import COLOURS, png_of  # noqa: E402
 
 LEAD = ("wrongly_listed", "wrongly_sanctioned", "false_sanction_person_days", "listed", "denied",
         "disparate_impact", "chilling", "appeal_backlog", "income_gap_sanctioned", "score_mean")
@@ -53,7 +53,7 @@ def by_group_plot(table: pd.DataFrame, prefix: str, groups: list[str], title: st
     if percent:
         axis.set_ylim(bottom=0)
     axis.legend(fontsize=8)
-    return _png(figure)
+    return png_of(figure)
 
 
 def cell(mean: float, low: float, high: float, digits: int = 4) -> str:
@@ -105,7 +105,7 @@ def write_compare_report(results: pd.DataFrame, table: pd.DataFrame, groups: lis
                                                                    strict=True)])
     wide = wide.pivot(index="figure", columns="variant", values="cell")
     wide = wide.reindex(sorted(wide.index, key=_order))[list(dict.fromkeys(table["variant"]))]
-    environment = Environment(loader=PackageLoader("socialcredit", "analysis/templates"),
+    environment = Environment(loader=PackageLoader("socialcredit", "templates"),
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("compare.html").render(
         figures=figures, table=wide, runs=len(results), seeds=sorted(results["seed"].unique().tolist()),

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..analysis.fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
 from ..undefined import WHY_NULL, shown
 from . import plots
-from .fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
 
 if TYPE_CHECKING:
-    from ..sim.run import Run
+    from ..runner.run import Run
 
 
 def _image(png: bytes) -> str:
@@ -70,50 +70,20 @@ def relative_risk_rows(harms: dict[str, Any], groups: tuple[str, ...]) -> list[d
 
 
 def harm_rows(run: Run) -> list[tuple[str, str, str]]:
-    """(figure, value, what it means): the harms, which lead the report."""
+    """(figure, value, what it means): the harms, which lead the report: the false records, each
+    phase's own rows, then the disparities, income feedback and isolation every run has."""
     summary, harms = run.summary, run.summary["harms"]
-    groups = run.sim.people.group_names
+    groups = run.population.group_names
     rows: list[tuple[str, str, str]] = []
 
     def by_group(figure: dict) -> str:
         return ", ".join(f"{g} {shown(figure['by_group'][g], '.2%')}" for g in groups)
 
-    if "wrongly_sanctioned" in harms:
-        figure = harms["wrongly_sanctioned"]
-        rows.append(("people sanctioned because of acts they did not do", f"{figure['count']:,}",
-                     f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
-        figure = harms["wrongly_listed"]
-        rows.append(("people listed because of acts they did not do", f"{figure['count']:,}",
-                     f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
-        days = sum(harms["false_sanction_person_days"].values())
-        rows.append(("false-sanction person-days", f"{days:,}",
-                     "days people spent denied something they would have had on true records"))
-        episodes = harms["wrongful_sanction_episodes"]
-        if episodes["ended"] or episodes["running_at_end"]:
-            mean = episodes["mean_days_ended"]
-            rows.append(("time to remedy a wrongful sanction",
-                         f"{mean:.1f} days" if mean is not None else "never",
-                         f"{episodes['ended']:,} wrongful sanctions ended (mean length), "
-                         f"{episodes['running_at_end']:,} still running at the end"))
     false = harms["false_records"]
     if false["count"]:
         rows.append(("records of acts the person did not do", f"{false['count']:,}",
                      f"blaming {false['people_blamed']:,} people (misidentification, record errors, incidents)"))
-    for source, tally in harms.get("sources", {}).items():
-        if tally["false_matches"]:  # an identification source: who its false matches came from and fell on
-            shares = "; ".join(f"{g} {f['people_share']:.1%} of people, {f['recorded_share']:.1%} of acts recorded, "
-                               f"{f['probe_share']:.1%} of false matches as actor, {f['blamed_share']:.1%} as blamed "
-                               f"(model: {f['expected_blamed_share']:.1%})" for g, f in tally["groups"].items())
-            rows.append((f"false matches of '{source}' by group", f"{tally['false_matches']:,}", shares))
-    for source, tally in harms.get("watchlist", {}).items():
-        share = shown(tally["false_alert_share"], ".1%")
-        groups_text = "; ".join(f"{g} {shown(f['people_share'], '.1%')} of people, {shown(f['scans_share'], '.1%')} "
-                                f"of scans, {shown(f['watchlist_share'], '.1%')} of the watchlist, "
-                                f"{shown(f['false_stops_share'], '.1%')} of false stops"
-                                for g, f in tally["groups"].items())
-        rows.append((f"watchlist alerts of '{source}'", f"{tally['alerts']:,} ({share} false)",
-                     f"{tally['scans']:,} faces scanned; {tally['false_alerts']:,} false alerts, "
-                     f"{tally['stops_innocent']:,} stops of innocent people; by group: {groups_text}"))
+    rows += run.module_rows()  # each phase's own (Module.report_rows), in the loop's order
     for name, figure in harms["disparities"].items():
         what = name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
             "denied.", "denied '") + "'"
@@ -124,23 +94,6 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
                   if figure["adverse_ratio"] is not None else figure[WHY_NULL]["adverse_ratio"])
         rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
                      f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; {likely}{flag}"))
-    if "appeals" in harms:
-        appeals = harms["appeals"]
-        wait = appeals["mean_wait_days"]
-        rows.append(("appeals", f"{appeals['upheld']:,} upheld of {appeals['decided']:,}",
-                     f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
-                     f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
-                     f"{appeals['filed']:,} filed; none decided"))
-    for kind, per_year in harms.get("blocked_per_year", {}).items():
-        rows.append((f"'{kind}' blocked by denials", f"{per_year:,.0f} a year",
-                     "acts people would have done but an entitlement they were denied prevented"))
-    for kind, figure in harms.get("chilling", {}).items():
-        special = " (special category: what people say)" if figure["special_category"] else ""
-        rows.append((f"chilling of '{kind}'", f"{figure['suppressed_share']:.1%}",
-                     f"share of these acts the scheme suppresses{special}"))
-    for kind, figure in harms.get("encouraged", {}).items():
-        rows.append((f"'{kind}' encouraged", f"+{figure['increase_share']:.1%}",
-                     f"{figure['extra_acts_per_year']:,.0f} extra acts a year that the scheme's rewards cause"))
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
         rows.append(("income change, ever sanctioned vs never",
@@ -157,7 +110,7 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
 def outcome_rows(run: Run) -> list[tuple[str, str, str]]:
     """(figure, value, what it means): who is listed and denied at the end."""
     summary = run.summary
-    groups = run.sim.people.group_names
+    groups = run.population.group_names
     rows: list[tuple[str, str, str]] = []
     for name, listed in summary["lists"].items():
         by = ", ".join(f"{g} {shown(listed['by_group'][g], '.2%')}" for g in groups)
@@ -202,11 +155,11 @@ def write_report(run: Run, path: Path) -> Path:
         ("Tier mobility", plots.mobility(run)),
         ("Events done and recorded", plots.events_observed(run)),
     ]
-    environment = Environment(loader=PackageLoader("socialcredit", "analysis/templates"),
+    environment = Environment(loader=PackageLoader("socialcredit", "templates"),
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("report.html").render(
         run=run, scenario=run.scenario, scheme=scheme, summary=run.summary, harms=harm_rows(run),
-        relative_risks=relative_risk_rows(run.summary["harms"], run.sim.people.group_names),
+        relative_risks=relative_risk_rows(run.summary["harms"], run.population.group_names),
         relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
         figures=[(title, _image(png)) for title, png in figures],
         mobility=run.mobility, phases=run.phase_seconds,

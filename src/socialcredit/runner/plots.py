@@ -13,12 +13,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 if TYPE_CHECKING:
-    from ..sim.run import Run
+    from ..runner.run import Run
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
 
 
-def _png(figure) -> bytes:
+def png_of(figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=110)
@@ -32,7 +32,7 @@ def _dates(run: Run) -> pd.Series:
 
 def harms_over_time(run: Run) -> bytes | None:
     """Share of each group wrongly listed and wrongly denied over time, and the appeal backlog."""
-    metrics, groups = run.metrics, run.sim.people.group_names
+    metrics, groups = run.metrics, run.population.group_names
     wrong = [c for c in metrics.columns if c.count(".") == 1 and c.split(".")[0] in (
         "wrongly_listed", "wrongly_left_off", "wrongly_denied")]
     if not wrong:
@@ -53,11 +53,11 @@ def harms_over_time(run: Run) -> bytes | None:
         axes[0][1].plot(_dates(run), metrics["appeal_backlog"], color=COLOURS[3])
         axes[0][1].set_title("Appeals waiting for a decision")
         axes[0][1].tick_params(axis="x", labelrotation=30, labelsize=7)
-    return _png(figure)
+    return png_of(figure)
 
 
 def score_over_time(run: Run) -> bytes:
-    metrics, groups = run.metrics, run.sim.people.group_names
+    metrics, groups = run.metrics, run.population.group_names
     figure, axis = plt.subplots(figsize=(8, 3.6))
     slow = metrics.dropna(subset=["score_p10"])  # none before the first scoring
     axis.fill_between(slow["date"], slow["score_p10"], slow["score_p90"], color="#cccccc", label="10th-90th percentile")
@@ -67,7 +67,7 @@ def score_over_time(run: Run) -> bytes:
     axis.set_ylabel("score")
     axis.set_title("Score distribution over time")
     axis.legend(fontsize=8, loc="lower left")
-    return _png(figure)
+    return png_of(figure)
 
 
 def tier_shares(run: Run) -> bytes:
@@ -76,18 +76,18 @@ def tier_shares(run: Run) -> bytes:
     if not tiers:
         axis.text(0.5, 0.5, "this scheme has no tiers", ha="center", va="center", transform=axis.transAxes)
         axis.set_axis_off()
-        return _png(figure)
+        return png_of(figure)
     shares = [metrics[f"tier_share.{t}"].fillna(0).to_numpy() for t in tiers]
     axis.stackplot(_dates(run), *shares, labels=tiers, colors=plt.cm.RdYlGn(np.linspace(0.9, 0.1, len(tiers))))
     axis.set_ylim(0, 1)
     axis.set_ylabel("share of people")
     axis.set_title("Tier shares")
     axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
-    return _png(figure)
+    return png_of(figure)
 
 
 def by_group_over_time(run: Run, prefix: str, names: list[str], title: str, ylabel: str) -> bytes:
-    metrics, groups = run.metrics, run.sim.people.group_names
+    metrics, groups = run.metrics, run.population.group_names
     figure, axes = plt.subplots(1, max(len(names), 1), figsize=(4 * max(len(names), 1), 3.2), squeeze=False)
     for axis, name in zip(axes[0], names, strict=False):
         for index, group in enumerate(groups):
@@ -97,7 +97,7 @@ def by_group_over_time(run: Run, prefix: str, names: list[str], title: str, ylab
         axis.tick_params(axis="x", labelrotation=30, labelsize=7)
         axis.legend(fontsize=8)
     figure.suptitle(title)
-    return _png(figure)
+    return png_of(figure)
 
 
 PLOTTED_PEOPLE = 1_000_000  # at most this many people in a person-by-person plot: every k-th id
@@ -126,7 +126,7 @@ def income_against_score(run: Run) -> bytes:
     axes[1].set_xlabel("income change over the run (%)")
     axes[1].set_title("The feedback loop: sanctions and income")
     axes[1].legend(fontsize=8)
-    return _png(figure)
+    return png_of(figure)
 
 
 def network_segregation(run: Run) -> bytes:
@@ -142,7 +142,7 @@ def network_segregation(run: Run) -> bytes:
     axes[1].set_title("Ties per person")
     axes[1].tick_params(axis="x", labelrotation=30, labelsize=7)
     axes[1].legend(fontsize=8)
-    return _png(figure)
+    return png_of(figure)
 
 
 def mobility(run: Run) -> bytes:
@@ -150,7 +150,7 @@ def mobility(run: Run) -> bytes:
     figure, axis = plt.subplots(figsize=(4.6, 4))
     if matrix.empty:
         axis.text(0.5, 0.5, "no tiers in this scheme", ha="center")
-        return _png(figure)
+        return png_of(figure)
     image = axis.imshow(matrix.to_numpy(), cmap="Blues", vmin=0, vmax=1)
     axis.set_xticks(range(len(matrix.columns)), matrix.columns)
     axis.set_yticks(range(len(matrix.index)), matrix.index)
@@ -162,7 +162,7 @@ def mobility(run: Run) -> bytes:
                       color="white" if value > 0.6 else "black")
     axis.set_title("Tier mobility")
     figure.colorbar(image, ax=axis, shrink=0.8)
-    return _png(figure)
+    return png_of(figure)
 
 
 def events_observed(run: Run) -> bytes:
@@ -181,4 +181,4 @@ def events_observed(run: Run) -> bytes:
     axis.set_yscale("log")
     axis.set_title("What people did, and what the system recorded")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return png_of(figure)

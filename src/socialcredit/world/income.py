@@ -8,9 +8,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numba
 import numpy as np
 
+from ..scenario.streams import PersonStreams
 from ..sim.model import Sim
-from ..sim.rng import PersonStreams
-from ..sim.scenario import entitlement_effects
+from ..sim.module import Module
+from .consequences import entitlement_effects
 
 GROWTH_RUN = 1 << 16  # people whose income factors are made at a time (half a megabyte: in cache)
 
@@ -35,14 +36,15 @@ def log_growth(shocks: np.ndarray, drift: float, sigma: float, allowed: np.ndarr
         out[person] += sigma * np.float64(shocks[person])
 
 
-class Economy:
+class Income(Module):
     """Income follows a log random walk with a baseline drift, shifted by consequences in force.
 
     The day's shocks are drawn a day ahead on a thread of their own (from the day's own stream, so
     the numbers are the same whenever they are drawn), into the array of the day before's: the
     draw is off the day's path, and touches no fresh memory."""
 
-    name = "effects"
+    name = "income"
+    params = ("economy", "consequences")
 
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.economy

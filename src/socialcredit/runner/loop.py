@@ -1,0 +1,53 @@
+"""The step loop: the registered phases of a day, in one visible order, each timed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..sim.model import Sim
+from ..sim.module import Module
+from ..world.appeals import Appeals
+from ..world.behaviour import Behaviour
+from ..world.incidents import Incidents
+from ..world.income import Income
+from ..world.metrics import Metrics
+from ..world.score_keeping import ScoreKeeping
+from ..world.social import SocialResponse
+from ..world.surveillance import Surveillance
+from ..world.tallies import Tallies
+from ..world.watchlist import Watchlist
+
+# Where phases are registered (docs/design.md, "A simulated day"): behaviour -> surveillance ->
+# incidents -> score keeping -> tallies -> watchlist policing (on today's lists) -> income ->
+# social response -> appeals -> metrics. A run's outputs gather what each declares (sim/module.py),
+# in this order.
+PHASES: tuple[type[Module], ...] = (Behaviour, Surveillance, Incidents, ScoreKeeping, Tallies, Watchlist, Income,
+                                    SocialResponse, Appeals, Metrics)
+
+
+class Loop:
+    def __init__(self, sim: Sim):
+        self.sim = sim
+        for phase in PHASES:  # each built once the phases before it are registered: it may read them
+            sim.modules.append(phase(sim))
+        self.modules = sim.modules
+        self.seconds = {module.name: 0.0 for module in self.modules}
+
+    def run(self, on_day: Callable[[int], None] | None = None) -> None:
+        sim = self.sim
+        for day in range(-sim.burn_in, sim.days):
+            if day == 0 and sim.burn_in:
+                sim.start_reporting()
+                for module in self.modules:
+                    module.start_reporting(sim)
+            for module in self.modules:
+                started = time.perf_counter()
+                module.step(sim, day)
+                self.seconds[module.name] += time.perf_counter() - started
+            if sim.saved_events is not None and len(sim.observed_events):
+                sim.saved_events.append((day, sim.observed_events))
+            if on_day is not None:
+                on_day(day)
+        for module in self.modules:
+            module.finish(sim)

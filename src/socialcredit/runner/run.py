@@ -1,0 +1,170 @@
+"""Running a scenario and what a run leaves behind: summary, metrics, people, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from numba.core import event
+
+from ..outputs import write_whole
+from ..population import People
+from ..scenario import Scenario, load_scenario
+from ..scheme import Scheme
+from ..sim.events import DayEvents
+from ..sim.model import Sim
+from ..sim.module import ReportRow
+from ..world.appeals import Appeals
+from ..world.metrics import Metrics
+from .loop import Loop
+from .people_table import people_frame, write_people
+from .report import write_report
+from .summary import mobility, summary_of
+
+
+@dataclass
+class Run:
+    """The result of a simulation: `.summary` (dict), `.metrics` and `.people` (DataFrames)."""
+
+    scenario: Scenario
+    scheme: Scheme
+    summary: dict[str, Any]
+    metrics: pd.DataFrame
+    mobility: pd.DataFrame
+    phase_seconds: dict[str, float]
+    sim: Sim = field(repr=False)
+
+    @cached_property
+    def people(self) -> pd.DataFrame:
+        """One row per person (people.parquet's rows), made when first asked for: at tens of
+        millions of people, `save` writes them slice by slice and never holds them all."""
+        return people_frame(self.sim)
+
+    @property
+    def population(self) -> People:
+        """The simulated people as arrays (group, income, ...), as they are at the end."""
+        return self.sim.people
+
+    def module_rows(self) -> list[ReportRow]:
+        """Each phase's rows in the report's harms table (`Module.report_rows`), in the loop's order."""
+        groups = list(self.sim.people.group_names)
+        return [row for module in self.sim.modules for row in module.report_rows(self.summary, groups)]
+
+    def report(self, path: str | Path) -> Path:
+        return write_report(self, Path(path))
+
+    def save(self, out: str | Path) -> Path:
+        """Write summary.json, metrics.parquet, people.parquet, scenario.yaml and report.html (and
+        events.parquet with relations.parquet when the run kept its observed events) into `out`,
+        whole or not at all: into a fresh folder, renamed into place when complete (outputs.py)."""
+        return write_whole(Path(out), self._write)
+
+    def _write(self, out: Path) -> None:
+        # strict JSON: an undefined figure is null with the reason beside it (undefined.py)
+        (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default, allow_nan=False))
+        self.metrics.to_parquet(out / "metrics.parquet", index=False)
+        write_people(self.sim, out / "people.parquet")
+        self.mobility.to_csv(out / "mobility.csv")
+        if "counterfactual" in self.summary:
+            pd.DataFrame(self.summary["counterfactual"]["figures"]).to_csv(out / "counterfactual.csv", index=False)
+        resolved = self.scenario.model_dump(mode="json")
+        (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        if self.sim.saved_events is not None:
+            self.write_events(out / "events.parquet")
+            self.write_relations(out / "relations.parquet")
+        self.report(out / "report.html")
+
+    def write_events(self, path: Path) -> None:
+        """The observed events, in the `socialcredit score` input format."""
+        records = DayEvents.concat([events for _, events in self.sim.saved_events or []])
+        appeals = self.sim.module(Appeals)
+        if appeals is not None:  # voided records are no longer part of anyone's file
+            records = records.take(np.flatnonzero(~np.isin(records.id, appeals.voided())))
+        names = list(self.scheme.events)
+        sources = list(self.scenario.surveillance) or [""]
+        table = pa.table({
+            "subject": pa.array(records.subject),
+            "kind": pa.DictionaryArray.from_arrays(pa.array(records.kind.astype(np.int32)), pa.array(names)),
+            "time": pa.array(records.time),
+            "value": pa.array(records.value),
+            "source": pa.DictionaryArray.from_arrays(pa.array(records.source.astype(np.int32)), pa.array(sources)),
+            "id": pa.array(records.id),
+            # truth beside observation (ignored by `socialcredit score`)
+            "true_subject": pa.array(records.actor),
+            "genuine": pa.array(records.genuine),
+        })
+        pq.write_table(table, path)
+
+    def write_relations(self, path: Path) -> None:
+        """The final social graph as `subject,other` ties (each once)."""
+        graph = self.sim.graph
+        rows = graph.rows
+        once = rows < graph.indices
+        pq.write_table(pa.table({"subject": rows[once], "other": graph.indices[once].astype(np.int64)}), path)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def timed_loop(scenario: Scenario, scheme: Scheme) -> tuple[Sim, Loop, float, float]:
+    """Build and run a simulation without outputs: (sim, loop, set-up seconds, loop seconds), for
+    benchmarks that time the day loop alone."""
+    started = time.perf_counter()
+    sim = Sim(scenario, scheme)
+    setup = time.perf_counter() - started
+    loop = Loop(sim)
+    started = time.perf_counter()
+    loop.run()  # and each phase's `finish`: the metrics' last weekly figures are in
+    return sim, loop, setup, time.perf_counter() - started
+
+
+def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], None] | None = None,
+                 save_events: bool = False) -> Run:
+    compiling = [0.0]  # seconds spent compiling kernels (the first run on a machine): not the model's speed
+
+    def compiled(seconds: float) -> None:
+        compiling[0] += seconds
+
+    started = time.perf_counter()
+    with event.install_timer("numba:compile", compiled):
+        sim = Sim(scenario, scheme)
+        if save_events:
+            sim.saved_events = []
+        loop = Loop(sim)
+        loop.run(on_day)
+    seconds = time.perf_counter() - started
+    daily = sim.module(Metrics)
+    assert daily is not None
+    metrics = daily.frame(sim)
+    tiers_moved = mobility(sim)
+    summary = summary_of(sim, metrics, tiers_moved, seconds, loop.seconds, compiling[0])
+    return Run(scenario, scheme, summary, metrics, tiers_moved, dict(loop.seconds), sim)
+
+
+def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] | None = None,
+             save_events: bool = False, **overrides: Any) -> Run:
+    """Run a scenario (a preset id, a YAML path, or None for the default) and return the Run.
+
+    Overrides set scenario keys: `population=1000` (the size), `days=30`, `seed=2`, or any dotted
+    path as `**{"network.mean_degree": 6}` (or with `__` for dots: `network__mean_degree=6`).
+    """
+    shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
+    dotted = {shortcuts.get(key, key.replace("__", ".")): value for key, value in overrides.items()}
+    chosen, scheme = load_scenario(scenario, dotted)
+    return run_scenario(chosen, scheme, on_day, save_events)

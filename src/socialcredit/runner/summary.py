@@ -1,0 +1,200 @@
+"""summary.json: the headline figures of a run, strict JSON (a figure the run cannot give is null
+with the reason beside it: undefined.py). The frame's figures are made here; each phase writes its
+own (`Module.figures`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.fairness import fairness_summary
+from ..analysis.measures import assortativity
+from ..scoring import Scores
+from ..sim.model import Sim
+from ..undefined import BY_GROUP, WHY_NULL, empty_group, put, put_by_group, strict
+from ..version import __version__
+
+
+def mobility(sim: Sim) -> pd.DataFrame:
+    """Tier transition matrix: share of each starting tier (rows) ending in each tier (columns); where
+    the scheme has unscored conditions, being unscored is a row and a column of its own, last."""
+    names = sim.scheme.tier_names
+    scores = sim.scores
+    if not names or scores is None or sim.initial_tier is None:
+        return pd.DataFrame()
+    if sim.scheme.unscored_rules:
+        names = [*names, UNSCORED_ROW]
+    k = len(names)
+    start, end = (np.where(tier < 0, k - 1, tier).astype(np.int64) for tier in (sim.initial_tier, scores.tier))
+    counts = np.bincount(start * k + end, minlength=k * k).reshape(k, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts / counts.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(shares, index=pd.Index(names, name="from"), columns=pd.Index(names, name="to"))
+    return frame.fillna(0.0)
+
+
+UNSCORED_ROW = "(unscored)"  # mobility's row and column of those without a tier
+
+
+def summary_of(sim: Sim, metrics: pd.DataFrame, mobility: pd.DataFrame, seconds: float,
+             phase_seconds: dict[str, float], compile_seconds: float = 0.0) -> dict[str, Any]:
+    """The headline figures (summary.json): strict JSON, a figure the run cannot give being null with
+    the reason beside it (undefined.py)."""
+    scores = sim.scores
+    assert scores is not None
+    people = sim.people
+    last = metrics.iloc[-1]
+    groups = people.group_names
+    sizes = dict(zip(groups, np.bincount(people.group, minlength=len(groups)).tolist(), strict=True))
+    members = [people.group == i for i in range(len(groups))]
+
+    def by_group(values: np.ndarray) -> dict[str, float]:
+        """The mean of `values` in each group (NaN for a group with no members, made null later)."""
+        return {g: float(values[mine].mean()) if sizes[g] else math.nan
+                for g, mine in zip(groups, members, strict=True)}
+
+    score = _score_figures(scores, groups, members, sizes)
+    network: dict[str, Any] = {
+        "mean_degree_initial": float(sim.initial_degree.mean()),
+        "mean_degree_final": float(sim.graph.degree.mean()),
+    }
+    put(network, "assortativity_score_final", float(last.get("assortativity_score", np.nan)),
+        "no ties at the end" if not sim.graph.indices.size else "tied people all have one score: nothing to "
+        "correlate" if "assortativity_score" in last else "not measured: the scheme gives no scores")
+    put(network, "isolated_listed_share_final", float(last["isolated_listed_share"]),
+        "no one was on a disclosed list at the end")
+    summary: dict[str, Any] = {
+        "socialcredit_version": __version__,  # the version whose model and formats produced these figures
+        "scenario": sim.scenario.id,
+        "scheme": sim.scheme.id,
+        "people": sim.n,
+        "days": sim.days,
+        "burn_in_days": sim.burn_in,
+        "seed": sim.seed,
+        "score": score,
+        "tiers": {name: float((scores.tier == i).mean()) for i, name in enumerate(sim.scheme.tier_names)},
+        "lists": {}, "entitlements_denied": {},
+        "ever_listed": {}, "income": {
+            "mean_initial": float(people.income_initial.mean()), "mean_final": float(people.income.mean()),
+            "gini_initial": float(metrics["gini_income"].dropna().iloc[0]),
+            "gini_final": float(last["gini_income"]),
+        },
+        "network": network,
+    }
+    if scores.unscored is not None:
+        summary["unscored"] = _unscored_figures(scores, by_group, sizes)
+    put(summary, "mobility_stay_share",
+        float((sim.initial_tier == scores.tier).mean()) if sim.initial_tier is not None else None,
+        "no tiers were given at the start")
+    summary["seconds"] = round(seconds, 3)
+    summary["compile_seconds"] = round(compile_seconds, 3)  # kernels compiled for this machine (once)
+    running = seconds - compile_seconds  # the throughput of the model, not of the compiler
+    put(summary, "person_days_per_second", float(sim.n * (sim.burn_in + sim.days) / running) if running > 0 else None,
+        "the run took no measurable time")
+    summary["phase_seconds"] = {k: round(v, 3) for k, v in phase_seconds.items()}
+    for name, member in scores.lists.items():
+        summary["lists"][name] = {"share": float(member.mean())}
+        put_by_group(summary["lists"][name], by_group(member), sizes)
+        summary["ever_listed"][name] = float((sim.listed_days[name] > 0).mean())
+    for name, allowed in scores.entitlements.items():
+        denied: dict[str, Any] = {"share": float((~allowed).mean())}
+        put_by_group(denied, by_group(~allowed), sizes)
+        denied["person_days"] = int(sim.denied_days[name].sum())
+        summary["entitlements_denied"][name] = denied
+    summary["harms"] = frame_harms(sim)
+    # What people really did, a person-year (the figures a counterfactual twin of deterrence or
+    # sanctions moves), and everyone's income growth (what a twin without sanctions moves).
+    years = sim.n * sim.days / 365
+    summary["acts_per_person_year"] = {kind: float(sim.true_counts[code].sum(dtype=np.int64) / years)
+                                       for code, kind in enumerate(sim.scheme.events)
+                                       if kind in sim.scenario.behaviours}
+    log_growth = np.log(people.income / people.income_initial)
+    summary["income"]["mean_log_growth"] = float(log_growth.mean())
+    growth: dict[str, Any] = {"mean": float(log_growth.mean())}
+    put_by_group(growth, by_group(log_growth), sizes)
+    summary["income"]["log_growth"] = growth
+    # Sorting of ties by people's own records (pre, before any network term) as against by score.
+    put(summary["network"], "assortativity_pre_final", _finite(assortativity(sim.graph, scores.pre)),
+        "no ties at the end, or tied people all have one pre")
+    put(summary["network"], "mean_degree_listed_final", _finite(last.get("mean_degree_listed", np.nan)),
+        "no one is on a disclosed list at the end")
+    # A comparison of groups, not an effect: those ever sanctioned had other incomes to begin with.
+    # What sanctions cause is measured by a twin without them (`simulate --counterfactual sanctions`).
+    sanctioned = np.zeros(sim.n, dtype=bool)
+    for name in sim.scheme.sanctions:  # going without a perk is not a sanction
+        sanctioned |= sim.denied_days[name] > 0
+    growth = log_growth
+    feedback: dict[str, Any] = {"ever_sanctioned_share": float(sanctioned.mean())}
+    put(feedback, "income_log_growth_sanctioned", float(growth[sanctioned].mean()) if sanctioned.any() else None,
+        "no one was ever sanctioned")
+    put(feedback, "income_log_growth_others", float(growth[~sanctioned].mean()) if (~sanctioned).any() else None,
+        "everyone was sanctioned at some time")
+    summary["feedback"] = feedback
+    for module in sim.modules:  # each phase's own figures (sim/module.py), in the loop's order
+        module.figures(sim, summary)
+    return strict(summary)
+
+
+def _score_figures(scores: Scores, groups: list[str], members: list[np.ndarray],
+                   sizes: dict[str, int]) -> dict[str, Any]:
+    """Mean, p10, p50 and p90 of the final scores, and the mean by group: over the scored (an
+    unscored subject has no score), null where no one is."""
+    scored = scores.scored
+    values = scores.score if scores.unscored is None else scores.score[scored]
+    figures: dict[str, Any] = {}
+    why = "no one is scored at the end" if sizes and sum(sizes.values()) else "no one is in this population"
+    put(figures, "mean", float(values.mean()) if values.size else None, why)
+    for key, percent in (("p10", 10), ("p50", 50), ("p90", 90)):
+        put(figures, key, float(np.percentile(values, percent)) if values.size else None, why)
+    figures["by_group"] = {}
+    for group, mine in zip(groups, members, strict=True):
+        among = mine & scored
+        if among.any():
+            figures["by_group"][group] = float(scores.score[among].mean())
+            continue
+        figures["by_group"][group] = None
+        figures.setdefault(WHY_NULL, {}).setdefault(BY_GROUP, {})[group] = (
+            empty_group(group) if not sizes[group] else f"no one in group '{group}' is scored at the end")
+    return figures
+
+
+def _unscored_figures(scores: Scores, by_group: Callable[[np.ndarray], dict[str, float]],
+                      sizes: dict[str, int]) -> dict[str, Any]:
+    """Who is unscored at the end: the share, by group, and the share for whom each condition holds."""
+    assert scores.unscored is not None
+    unscored = scores.unscored != 0
+    figures: dict[str, Any] = {"share": float(unscored.mean()) if unscored.size else 0.0}
+    put_by_group(figures, by_group(unscored), sizes)
+    figures["reasons"] = {code: float(((scores.unscored >> np.uint16(bit)) & np.uint16(1)).mean())
+                          if unscored.size else 0.0 for bit, code in enumerate(scores.scheme.unscored_names)}
+    return figures
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def frame_harms(sim: Sim) -> dict[str, Any]:
+    """The harms every run has: whether records can be false, disparities of every list and
+    entitlement, and the false records; each phase adds its own (`Module.figures`)."""
+    scores, people = sim.scores, sim.people
+    assert scores is not None
+    names = people.group_names
+    honour = sim.scheme.honour_lists
+    return {
+        "records_can_be_false": sim.truth is not None,
+        "disparities": {  # the adverse outcome: on a list, left off an honour list, denied
+            **{(f"left_off.{name}" if name in honour else f"listed.{name}"):
+               fairness_summary(~member if name in honour else member, people.group, names)
+               for name, member in scores.lists.items()},
+            **{f"denied.{name}": fairness_summary(~allowed, people.group, names)
+               for name, allowed in scores.entitlements.items()},
+        },
+        "false_records": {"count": int(sim.false_record_counts.sum()),
+                          "people_blamed": int((sim.false_record_counts > 0).sum())},
+    }
