@@ -95,8 +95,8 @@ def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _strained(rate: float, propensity: float, factors: np.ndarray, group: int, grouped: bool, income: float,
-              median: float, stress: int) -> float:  # pragma: no cover
+def rate_under_strain(rate: float, propensity: float, factors: np.ndarray, group: int, grouped: bool,
+                      income: float, median: float, stress: int) -> float:  # pragma: no cover
     """One person's rate x propensity (x the group's factor) x (median / max(income, 1)) ** stress:
     `Behaviour.base`'s operations, then the ratio multiplied by itself."""
     value = rate * np.float64(propensity)
@@ -112,10 +112,10 @@ def _strained(rate: float, propensity: float, factors: np.ndarray, group: int, g
 @numba.njit(cache=True, nogil=True)
 def strained_base(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
                   income: np.ndarray, median: float, stress: int) -> np.ndarray:  # pragma: no cover
-    """`_strained` for everyone of the arrays, for a whole stress, in one pass."""
+    """`rate_under_strain` for everyone of the arrays, for a whole stress, in one pass."""
     out = np.empty(propensity.shape[0], dtype=np.float64)
     for i in range(propensity.shape[0]):
-        out[i] = _strained(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
+        out[i] = rate_under_strain(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
     return out
 
 
@@ -126,7 +126,7 @@ def strained_rate32(rate: float, propensity: np.ndarray, factors: np.ndarray, gr
     """`strained_base`, at most `most`, written as float32 into `out`: a day's rates of an act
     that only income strain moves (no deterrence, no consequence), in one pass rather than four."""
     for i in range(propensity.shape[0]):
-        value = _strained(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
+        value = rate_under_strain(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
         out[i] = np.float32(most if value > most else value)
 
 
