@@ -203,7 +203,7 @@ def test_the_shipped_profiles_fail_to_predict_the_met_trials_from_south_wales():
     outcome = facts.watchlist_deployments(ONE_SEED)
     assert not outcome.passed
     assert outcome.measured == "0 of 1 held-out deployments predicted"
-    assert "Metropolitan Police LFR trials: simulated 100.0%" in outcome.note
+    assert "Metropolitan Police LFR trials, final 6 of 10 trials: simulated 100.0%" in outcome.note
     assert "16.9x" in outcome.note
 
 
