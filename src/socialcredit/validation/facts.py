@@ -151,7 +151,7 @@ def _share_text(mean: float, low: float | None, high: float | None) -> str:
 # simulated that many times over (the same deployment repeated: its share is unchanged, its Monte
 # Carlo error smaller), so that its runs pooled make at least SIMULATED_ALERTS alerts, up to
 # SIMULATED_FACES faces a run.
-WATCHLIST_PROFILES = ("uk_trials_2018", "met_2025")
+WATCHLIST_PROFILES = ("uk_trials_2018", "met_2022", "met_2025")
 DEPLOYMENT_PEOPLE = 100_000
 SIMULATED_ALERTS = 2_000
 SIMULATED_FACES = 4_000_000
