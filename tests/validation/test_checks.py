@@ -197,14 +197,40 @@ def test_a_deployment_the_rate_was_fitted_on_counts_for_nothing():
     assert "fitted on it: not counted" in outcome.note and "nothing predicted" in outcome.note
 
 
-def test_the_shipped_profiles_fail_to_predict_the_met_trials_from_south_wales():
-    # what the README says: the rate fitted on South Wales 2017 gives all of the Met trials' alerts
-    # as false (81% published), at 17 times the rate those trials imply
+def test_the_shipped_profiles_predict_the_met_2022_deployment_held_out():
+    # what the README says: the rate fitted on the Met's 16 Jul 2022 deployment (1 false alert in
+    # 36,420 faces) predicts 28 Jan 2022's share (1 of 11 false); nothing else shares a calibration's
+    # setting with all its inputs published, so South Wales 2017 and the Met 2024-25 predict nothing
     outcome = facts.watchlist_deployments(ONE_SEED)
-    assert not outcome.passed
-    assert outcome.measured == "0 of 1 held-out deployments predicted"
-    assert "Metropolitan Police LFR trials: simulated 100.0%" in outcome.note
-    assert "16.9x" in outcome.note
+    assert outcome.passed, outcome.note
+    assert outcome.measured == "1 of 1 held-out deployments predicted"
+    assert "met_2022 / Metropolitan Police LFR, Oxford Circus, 28 Jan 2022: simulated" in outcome.note
+    assert "(held out: predicted)" in outcome.note
+    assert "uk_trials_2018: no deployment held out" in outcome.note
+    assert "met_2025: no deployment held out" in outcome.note
+    assert "Metropolitan Police LFR trials" not in outcome.note  # faces derived from the Met's own rate
+
+
+@pytest.mark.parametrize(("rate", "watchlist", "passes"), [
+    (1 / 36420, 6747, True),         # met_2022's own fit (16 Jul 2022)
+    (10 / 36420, 6747, False),       # ten times it: about 44% false, above the interval's 37.7%
+    (0.1 / 36420, 6747, False),      # a tenth of it: under 1%, below the interval's 1.6%
+    (3.18e-6, 16000, False),         # met_2025's rate (threshold 0.64): 20x lower at these watchlists
+])
+def test_the_met_2022_held_out_deployment_is_not_predicted_with_a_wrong_rate(monkeypatch, rate, watchlist, passes):
+    from socialcredit.scenario import identification
+
+    original = identification.load_profile
+    profile = original("met_2022").model_copy(update={"false_match_rate": rate, "calibration": None,
+                                                      "false_match_rate_watchlist": watchlist})
+    held_out = [deployment.deployment for deployment, _ in profile.deployments()]
+    assert held_out == ["Metropolitan Police LFR, Oxford Circus, 28 Jan 2022"]
+    monkeypatch.setattr(identification, "load_profile", lambda name: profile if name == "met_2022" else original(name))
+    outcome = facts.watchlist_deployments(ONE_SEED, profiles=("met_2022",))
+    assert outcome.passed is passes, outcome.note
+    assert outcome.measured == f"{int(passes)} of 1 held-out deployments predicted"
+    if not passes:
+        assert "NOT predicted" in outcome.note
 
 
 @pytest.mark.parametrize(("edit", "failing"), [

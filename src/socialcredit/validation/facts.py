@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ..runner.run import run_scenario
 from ..scenario import identification
 from ..scenario.identification import Deployment, IdentificationProfile
+from ..scenario.load import scenario_from_data
 from ..scheme import Scheme, load_scheme
 from ..scoring import EventArrays, Scores, kind_codes, score_events
 from .checks import Outcome, Size, mean_interval, rules_outcome
@@ -147,9 +149,14 @@ def _share_text(mean: float, low: float | None, high: float | None) -> str:
 
 
 # The profiles with reported deployments, and how many people a simulated deployment scans (each
-# about once a day, over as many days as its faces scanned need).
-WATCHLIST_PROFILES = ("uk_trials_2018", "met_2025")
+# about once a day, over as many days as its faces scanned need). A deployment with few alerts is
+# simulated that many times over (the same deployment repeated: its share is unchanged, its Monte
+# Carlo error smaller), so that its runs pooled make at least SIMULATED_ALERTS alerts, up to
+# SIMULATED_FACES faces a run.
+WATCHLIST_PROFILES = ("uk_trials_2018", "met_2022", "met_2025")
 DEPLOYMENT_PEOPLE = 100_000
+SIMULATED_ALERTS = 2_000
+SIMULATED_FACES = 4_000_000
 
 
 def watchlisted_share(profile: IdentificationProfile, deployment: Deployment) -> float:
@@ -161,14 +168,21 @@ def watchlisted_share(profile: IdentificationProfile, deployment: Deployment) ->
     return float(min(max(share, 0.0), 1.0))
 
 
-def deployment_scenario(name: str, deployment: Deployment, seed: int) -> dict[str, Any]:
-    """A scenario of watchlist policing sized to a reported deployment: its faces scanned (each of
-    a population scanned about once a day), its watchlist size, and as many watchlisted people as
-    make its published alerts; nothing else happens (no acts, no ties)."""
+def deployment_repeats(deployment: Deployment, seeds: int) -> int:
+    """How many times over one run simulates the deployment (see SIMULATED_ALERTS)."""
+    wanted = math.ceil(SIMULATED_ALERTS / max(deployment.alerts * seeds, 1))
+    return max(1, min(wanted, SIMULATED_FACES // deployment.faces_scanned))
+
+
+def deployment_scenario(name: str, deployment: Deployment, seed: int, repeats: int = 1) -> dict[str, Any]:
+    """A scenario of watchlist policing sized to a reported deployment, `repeats` times over: its
+    faces scanned (each of a population scanned about once a day), its watchlist size, and as many
+    watchlisted people as make its published alerts; nothing else happens (no acts, no ties)."""
     profile = identification.load_profile(name)
-    people = min(deployment.faces_scanned, DEPLOYMENT_PEOPLE)
-    days = math.ceil(deployment.faces_scanned / people)
-    watchlist = {"scans_per_person_day": deployment.faces_scanned / (people * days),
+    faces = deployment.faces_scanned * repeats
+    people = min(faces, DEPLOYMENT_PEOPLE)
+    days = math.ceil(faces / people)
+    watchlist = {"scans_per_person_day": faces / (people * days),
                  "members": {"share": watchlisted_share(profile, deployment)}, "size": deployment.watchlist,
                  "stop_chance": 0.0}
     return {"id": "deployment", "scheme": "shenzhen-cameras", "network": {"mean_degree": 0},
@@ -181,28 +195,28 @@ def deployment_scenario(name: str, deployment: Deployment, seed: int) -> dict[st
 def watchlist_deployments(size: Size, profiles: Sequence[str] = WATCHLIST_PROFILES) -> Outcome:
     """Each profile's false-match rate, fitted on one deployment, predicts the false-alert share of
     its other reported deployments: each run through the simulation's own watchlist policing
-    (scenarios sized by `deployment_scenario`, `size.seeds` runs pooled), the share compared with the
-    published count's 95% Wilson interval. A deployment the rate was fitted on is reproduced by
-    construction: it is reported, and counts for nothing."""
-    from ..runner.run import run_scenario
-    from ..scenario.load import scenario_from_data
-
+    (scenarios sized by `deployment_scenario`, `size.seeds` runs pooled, a deployment with few alerts
+    repeated within each run), the share compared with the published count's 95% Wilson interval. A
+    deployment the rate was fitted on is reproduced by construction: it is reported, and counts for
+    nothing."""
     lines, held_out, predicted = [], 0, 0
     for name in profiles:
         profile = identification.load_profile(name)
         for deployment, fitted in profile.deployments():
             alerts = false = 0
+            repeats = deployment_repeats(deployment, size.seeds)
             for seed in range(1, size.seeds + 1):
-                run = run_scenario(*scenario_from_data(deployment_scenario(name, deployment, seed)))
+                run = run_scenario(*scenario_from_data(deployment_scenario(name, deployment, seed, repeats)))
                 figure = run.summary["harms"]["watchlist"]["cameras"]
                 alerts, false = alerts + figure["alerts"], false + figure["false_alerts"]
             share = false / alerts if alerts else None
             ci = stats.binomtest(deployment.false_alerts, deployment.alerts).proportion_ci(0.95, method="wilson")
             inside = bool(share is not None and ci.low <= share <= ci.high)
-            where = deployment.deployment.split(",")[0].split("(")[0].strip()
-            text = (f"{name} / {where}: simulated {_share(share)} of {alerts / size.seeds:,.0f} alerts a run false, "
-                    f"published {deployment.false_alert_share:.1%} [{ci.low:.1%}, {ci.high:.1%}] of "
-                    f"{deployment.alerts:,}")
+            where = deployment.deployment.split("(")[0].strip().rstrip(",")
+            times = size.seeds * repeats
+            text = (f"{name} / {where}: simulated {_share(share)} of {alerts / times:,.1f} alerts a deployment "
+                    f"false ({times:,} simulated), published {deployment.false_alert_share:.1%} "
+                    f"[{ci.low:.1%}, {ci.high:.1%}] of {deployment.alerts:,}")
             if fitted:
                 lines.append(text + " (the rate was fitted on it: not counted)")
                 continue
@@ -210,9 +224,9 @@ def watchlist_deployments(size: Size, profiles: Sequence[str] = WATCHLIST_PROFIL
             predicted += inside
             rate, own = profile.fpir_for_watchlist(deployment.watchlist), profile.implied_fpir(deployment)
             lines.append(text + (" (held out: predicted)" if inside else
-                                 f" (held out: NOT predicted: the fitted rate, {rate:.3g} false alerts a face at "
-                                 f"its {deployment.watchlist:,}-face watchlist, is {rate / own:.3g}x the {own:.3g} "
-                                 "this deployment implies)"))
+                                 f" (held out: NOT predicted: the profile's rate, {rate:.3g} false alerts a face "
+                                 f"at its {deployment.watchlist:,}-face watchlist, is {_times(rate, own)} the "
+                                 f"{own:.3g} this deployment implies)"))
         if not profile.additional_deployments:
             lines.append(f"{name}: no deployment held out, nothing predicted")
     return Outcome(measured=f"{predicted} of {held_out} held-out deployments predicted",
@@ -223,3 +237,9 @@ def watchlist_deployments(size: Size, profiles: Sequence[str] = WATCHLIST_PROFIL
 
 def _share(share: float | None) -> str:
     return "no alerts, so none" if share is None else f"{share:.1%}"
+
+
+def _times(rate: float, own: float) -> str:
+    if own <= 0:
+        return "above"
+    return f"{rate / own:.3g}x" if rate >= own else f"1/{own / rate:.3g} of"

@@ -29,10 +29,12 @@ CHECKS: tuple[Check, ...] = (
           "share of adults listed at the model's steady state (3 years on)", facts.shixin_share),
     Check("watchlist_deployments", "A face-identification profile's false-match rate, fitted on one reported "
           "deployment, predicts the false-alert share of the others",
-          "presets/identification: South Wales Police 2017 (Metro, 5 May 2018); Met trials 2018-19 (Fussey & "
-          "Murray, Jul 2019; Met, 21 Jun 2019); Met 2024-25 (MPS report, 31 Oct 2025)",
-          "the simulation's watchlist policing sized to each held-out deployment (faces scanned, watchlist, "
-          "alerts): false-alert share against the published share's 95% Wilson interval",
+          "presets/identification: Met Oxford Circus 16 Jul 2022 -> 28 Jan 2022 (Daily Mail via Big Brother "
+          "Watch, 19 Jul 2022; MPS post-deployment review via Computer Weekly); South Wales 2017 (Metro, 5 May "
+          "2018) and Met 2024-25 (MPS report, 31 Oct 2025): fitted, nothing at their setting to predict",
+          "the simulation's watchlist policing sized to each held-out deployment at its calibration's setting "
+          "(faces scanned, watchlist, alerts): false-alert share against the published share's 95% Wilson "
+          "interval",
           facts.watchlist_deployments),
     Check("deterrence_daily", "Deterrence lowers a penalised act (Zhima overdue payments, rescored daily) by "
           "the share the run's chilling figure says",
