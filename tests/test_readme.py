@@ -104,7 +104,8 @@ FILES = {
 
 # Blocks that take more than a few seconds on 2 busy cores; each section's commands are also tested
 # quickly elsewhere (tests/sim, tests/service, tests/cli).
-SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme"}
+SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
+                 "Score an event log", "Set up"}
 
 
 # -- reading the README ------------------------------------------------------------------------------
@@ -429,6 +430,7 @@ def test_yaml_block_is_valid(block, tmp_path):
     assert result.returncode == 0 and said in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_python_block_runs(tmp_path):
     (block,) = blocks_of("python")
     program = block.text

@@ -23,6 +23,7 @@ def simulate(*arguments: str):
     return runner.invoke(app, ["simulate", *SMALL, *arguments])
 
 
+@pytest.mark.slow
 def test_reusing_an_out_folder_is_refused_and_overwrite_leaves_only_the_new_runs_files(tmp_path):
     out = tmp_path / "run"
     assert simulate("--out", str(out), "--save-events").exit_code == 0

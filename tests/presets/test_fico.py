@@ -176,6 +176,7 @@ def test_a_cohort_with_empty_files_cannot_be_scored_for_six_months():
     assert 300 <= metrics.loc[189, "score_mean"] <= 850
 
 
+@pytest.mark.slow
 def test_the_scenario_starts_after_two_years_of_credit_history():
     run = socialcredit.simulate("fico", population=2000, days=30)
     metrics = run.metrics.set_index("day")

@@ -58,6 +58,7 @@ print(json.dumps([after_warm, pandas_after_warm, loaded()]))
 """
 
 
+@pytest.mark.slow
 def test_after_warming_up_the_first_ingest_and_read_load_no_kernel(scheme_data, tmp_path):
     # In a fresh process: kernels already loaded by other tests here would hide a warm-up that does nothing.
     import json

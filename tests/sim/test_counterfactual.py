@@ -43,6 +43,7 @@ def test_shunning_isolates_the_listed_and_the_interval_says_so():
     assert degree["low"] <= degree["difference"] <= degree["high"]
 
 
+@pytest.mark.slow
 def test_sanctions_lower_the_income_growth_of_the_group_they_fall_on():
     rows = by_figure(paired_effects("default", SMALL, "sanctions", [1, 2, 3]))
     assert rows["income_mean_log_growth"]["difference"] < 0
@@ -57,6 +58,7 @@ def test_one_pair_gives_a_difference_without_an_interval():
     assert rows["acts_per_person_year.payment"]["difference"] == 0, "an act the scheme does not weigh is untouched"
 
 
+@pytest.mark.slow
 def test_the_cli_writes_the_twins_difference_beside_the_run(tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["simulate", "--population", "3000", "--days", "60", "--out", str(out),

@@ -123,6 +123,7 @@ def test_an_unknown_check_is_refused_with_the_list():
     assert "unknown check gravity" in result.output and "rongcheng_rules" in result.output
 
 
+@pytest.mark.slow
 def test_the_misidentification_check_passes_and_fails_when_blame_ignores_who_was_searched(monkeypatch):
     from socialcredit.world.surveillance import Surveillance
 
