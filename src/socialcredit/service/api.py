@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from .core import MAX_BATCH, Actor, Service, ServiceError
-from .keys import lookup
-
-READERS = ("admin", "operator", "reviewer", "auditor")
+from .core import Service
+from .errors import ServiceError
+from .ingest import MAX_BATCH
+from .keys import READERS, Actor, lookup
 
 
 class EventsIn(BaseModel):
@@ -70,7 +70,7 @@ def create_app(service: Service) -> FastAPI:
     known: dict[str, Actor] = {}  # keys are never changed once made: look each up once
 
     def find(secret: str) -> Actor | None:
-        with service.reader() as session:
+        with service.store.reader() as session:
             key = lookup(session, secret)
         return None if key is None else Actor(key.id, key.role, key.subject)
 
@@ -115,16 +115,16 @@ def create_app(service: Service) -> FastAPI:
         return service.add_relations(((r.subject, r.other) for r in body.relations), who)
 
     # The two hot reads answer with a JSONResponse of plain data: no second pass of validation and
-    # encoding over what the service built. They run on the event loop (one short read on a kept
-    # connection, then scoring one subject) and await the audit commit of the read without holding
-    # a thread: no trip through the thread pool per request.
+    # encoding over what the service built. The read (one short read on a kept connection, then
+    # scoring one subject) runs in the thread pool, and the audit commit of the read is awaited
+    # without holding a thread.
     async def read_record(subject: str, who: Actor) -> JSONResponse:
         may_read(who, subject)
-        return JSONResponse(await service.record_async(subject, who))
+        return JSONResponse(await service.subjects.record_async(subject, who))
 
     async def check_entitlement(subject: str, action: str, who: Actor) -> JSONResponse:
         may_read(who, subject)
-        return JSONResponse(await service.entitlement_async(subject, action, who))
+        return JSONResponse(await service.subjects.entitlement_async(subject, action, who))
 
     @app.get("/v1/subjects/{subject}")
     async def get_subject(subject: str, who: Who) -> JSONResponse:
@@ -133,12 +133,12 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/v1/subjects/{subject}/events")
     def get_events(subject: str, who: Who) -> list[dict[str, Any]]:
         may_read(who, subject)
-        return service.events(subject, who)
+        return service.subjects.events(subject, who)
 
     @app.get("/v1/subjects/{subject}/history")
     def get_history(subject: str, who: Who) -> list[dict[str, Any]]:
         may_read(who, subject)
-        return service.history(subject, who)
+        return service.subjects.history(subject, who)
 
     @app.get("/v1/subjects/{subject}/entitlements/{action}")
     async def get_entitlement(subject: str, action: str, who: Who) -> JSONResponse:
@@ -170,29 +170,29 @@ def create_app(service: Service) -> FastAPI:
             may_read(who, body.subject)
         else:
             need(who, "admin", "operator")
-        return service.file_appeal(body.subject, body.event_ids, body.statement, who)
+        return service.appeals.file(body.subject, body.event_ids, body.statement, who)
 
     @app.get("/v1/appeals")
     def get_appeals(who: Who, status: Annotated[str | None, Query(pattern="^(pending|voided|upheld)$")] = None
                     ) -> list[dict[str, Any]]:
         if who.role != "subject":
             need(who, *READERS)
-        return service.appeals(status, who)
+        return service.appeals.find(status, who)
 
     @app.post("/v1/appeals/{appeal_id}/decision")
     def post_decision(appeal_id: int, body: DecisionIn, who: Who) -> dict[str, Any]:
         need(who, "admin", "reviewer")
-        return service.decide(appeal_id, body.decision, body.note, who)
+        return service.appeals.decide(appeal_id, body.decision, body.note, who)
 
     @app.get("/v1/audit")
     def get_audit(who: Who, after: int = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
                   ) -> list[dict[str, Any]]:
         need(who, "admin", "auditor")
-        return service.audit_log(who, after, limit)
+        return service.audit_log(after, limit)
 
     @app.get("/v1/stats")
     def get_stats(who: Who) -> dict[str, Any]:
         need(who, *READERS)
-        return service.stats(who)
+        return service.stats.summary()
 
     return app
