@@ -5,7 +5,7 @@ Each room is a module with one concern, given what it uses when the service is b
 - `store.py` (`Store`): connections and queries (the tables are `db.py`'s);
 - `scorer.py` (`Scorer`): stored events through the one scoring core into scores and history;
 - `explain.py` (`Explanations`): a record's reasons, a denial's rule, lists, events and appeal;
-- `ingest.py` (`Ingest`): events and relations in;
+- `ingest.py` (`Ingest`): events and relations in, checked by `eventlog.check_events` as `score` checks;
 - `subjects.py` (`Subjects`): reads of one subject's file (record, entitlement, events, history);
 - `stats.py` (`Stats`): the distribution over everyone;
 - `appeals.py` (`Appeals`): filing and deciding appeals;
