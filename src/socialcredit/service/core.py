@@ -14,7 +14,7 @@ Each room is a module with one concern, given what it uses when the service is b
 - `retention.py`: the purge of events past the scheme's retention.
 
 `Service` builds them and keeps the operations other jobs call without HTTP (`validate`'s check that
-`serve` agrees with `simulate`, `socialcredit purge`, the tests); the HTTP API (`api.py`) calls the rooms.
+`serve` agrees with `simulate`, `socialcredit purge`, the tests); the HTTP routers (`routes/`) call the rooms.
 """
 
 from __future__ import annotations
