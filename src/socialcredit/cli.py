@@ -656,12 +656,8 @@ def serve(
         os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"] = db, scheme
         uvicorn.run("socialcredit.service.app:from_environment", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", access_log=False)
-    else:
-        from .service.app import settle
-
-        app = create_app(service)
-        settle(service)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    else:  # the app loads the scoring core's kernels in its lifespan, before it serves
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
 
 
 @keys_app.command("create")

@@ -1,4 +1,6 @@
-"""Reading real event logs and relations (CSV or Parquet) into the scoring core's arrays.
+"""Reading real event logs and relations (CSV or Parquet) into the scoring core's arrays, and the
+rules every event meets wherever it comes from (`check_events`: a log's rows here, a request's
+events in the service, which builds its batch into the same table with `table_from_records`).
 
 Every row is checked; a bad row is reported with its file, line (CSV) or row (Parquet), column
 and problem. Nothing here knows the scoring rules beyond the scheme's event kinds.
@@ -8,9 +10,10 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -351,10 +354,12 @@ def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> 
     wrong = np.flatnonzero(~np.isfinite(values))
     if wrong.size:
         shown = raw.to_numpy()[wrong] if raw is not None else values[wrong]
-        bad.add(wrong, name,
-                np.array([f"{name} {_plain(v)} is not a number; fix: write a plain number like 1 or 2.5"
-                          for v in shown], dtype=object))
+        bad.add(wrong, name, np.array([not_a_number(name, v) for v in shown], dtype=object))
     return values
+
+
+def not_a_number(name: str, value: object) -> str:
+    return f"{name} {_plain(value)} is not a number; fix: write a plain number like 1 or 2.5"
 
 
 def _plain(value: object) -> str:
@@ -383,7 +388,34 @@ class EventLog:
         return self.bad.count + (self.relation_bad.count if self.relation_bad else 0)
 
 
-def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float):
+# --- the rules every event meets, in `score` (a log's rows) and `serve` (a request's events) alike ----------------
+
+# The order in which an event's fields are checked: the service names an event's first problem in it.
+EVENT_FIELDS = ("subject", "kind", "time", "value", "weight", "source", "actor", "id")
+DATE_FIX = "correct the date"
+
+
+@dataclass
+class CheckedEvents:
+    """A table of events checked against a scheme: each row's subject (a code into `subject_dictionary`,
+    -1 for none), kind (a code in the scheme's order, -1 for unknown), time, value and weight, and
+    which rows broke no rule (`good`); the others are in the `BadRows` the check was given."""
+
+    subject_codes: np.ndarray
+    subject_dictionary: pa.Array
+    kinds: np.ndarray
+    times: np.ndarray
+    values: np.ndarray
+    weights: np.ndarray
+    good: np.ndarray
+
+
+def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
+                 future_fix: str = DATE_FIX) -> CheckedEvents:
+    """Check every row of an event table (columns subject, kind and time; value and weight optional,
+    1 where missing): a subject, a kind of the scheme, a time from 1900 to `latest`, a value the kind
+    may carry and a weight of 0 or more. Each problem goes to `bad` with the same words whichever job
+    reads the events; only the way out of a date in the future is the job's own (`future_fix`)."""
     n = table.num_rows
     subject_codes, subject_dictionary = encode(pc.cast(table.column("subject"), pa.string())
                                                if not pa.types.is_dictionary(table.column("subject").type)
@@ -423,9 +455,8 @@ def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float):
     if outside.size:
         raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[outside]
         bad.add(outside, "time", np.array(
-            [f"{v!r} is " + ("before 1900" if t < EARLIEST_TIME else "in the future") +
-             ("; fix: correct the date" if t < EARLIEST_TIME else
-              "; fix: correct the date, or pass --allow-future to score records dated ahead of today")
+            [f"{v!r} is " + (f"before 1900; fix: {DATE_FIX}" if t < EARLIEST_TIME
+                             else f"in the future; fix: {future_fix}")
              for v, t in zip(raw, times[outside], strict=True)], dtype=object))
     values = _numbers(table, "value", bad)
     ranged = [(code, event) for code, event in enumerate(scheme.events.values()) if event.value is not None]
@@ -434,9 +465,9 @@ def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float):
         outside = mine[np.isfinite(values[mine]) & ~event.accepts(values[mine])]
         if outside.size:
             name = list(scheme.events)[code]
+            # the range given is the fix: no second sentence to say "correct the value"
             bad.add(outside, "value", np.array([f"{_plain(v)} is outside what a '{name}' may carry "
-                                                f"({event.range_text()}); fix: correct the value"
-                                                for v in values[outside]], dtype=object))
+                                                f"({event.range_text()})" for v in values[outside]], dtype=object))
     weights = _numbers(table, "weight", bad)
     negative = np.flatnonzero(weights < 0)
     bad.add(negative, "weight",
@@ -444,7 +475,72 @@ def _check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float):
     good = np.ones(n, dtype=bool)
     for rows in bad.rows:
         good[rows[rows >= 0]] = False
-    return subject_codes, subject_dictionary, kinds, times, values, weights, good
+    return CheckedEvents(subject_codes, subject_dictionary, kinds, times, values, weights, good)
+
+
+def repeated_ids(ids: pa.ChunkedArray | pa.Array, good: np.ndarray) -> np.ndarray:
+    """The good rows whose id repeats an earlier good row's: an event is kept once, the first time
+    its id comes. A missing or blank id is no id (the event is its own)."""
+    ids = pc.cast(ids, pa.string())
+    id_codes, dictionary = encode(ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids]))
+    blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True)
+                       .to_numpy(zero_copy_only=False), dtype=bool)
+    named = np.flatnonzero(good & ~np.append(blank, True)[id_codes])  # a null's code -1 picks the True
+    _, first = np.unique(id_codes[named], return_index=True)
+    if first.size == named.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.setdiff1d(named, named[first], assume_unique=True)
+
+
+def _id_text(value: object) -> str | None:
+    """An id given in a request as a log's column holds it (text, or a whole number read as its
+    digits); None for none given."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(value)
+
+
+def table_from_records(records: Sequence[Mapping[str, Any]], bad: BadRows) -> pa.Table:
+    """A batch of events given as records (a request's JSON objects) as the table `check_events`
+    checks, with the types a log's columns may hold: ids (subject, source, actor, id) as text or
+    whole numbers, times as numbers or text, values and weights as numbers (JSON has numbers: text
+    there is not one). A field of another type is a bad row here, as a column of that type is a bad
+    file in `read_table`."""
+    columns: dict[str, list[Any]] = {name: [] for name in EVENT_FIELDS}
+    wrong: dict[str, tuple[list[int], list[str]]] = {name: ([], []) for name in EVENT_FIELDS}
+    for row, record in enumerate(records):
+        for name in ("subject", "source", "actor", "id"):
+            try:
+                columns[name].append(_id_text(record.get(name)))
+            except TypeError:
+                columns[name].append(None)
+                wrong[name][0].append(row)
+                wrong[name][1].append(f"{name} {_plain(record.get(name))} is not text or a whole number; fix: "
+                                      f"send the {name} as text")
+        kind = record.get("kind")
+        columns["kind"].append(None if kind is None else str(kind))
+        columns["time"].append(record.get("time"))
+        for name in ("value", "weight"):
+            number = record.get(name)
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int | float)):
+                wrong[name][0].append(row)
+                wrong[name][1].append(not_a_number(name, number))
+                number = None
+            columns[name].append(None if number is None else float(number))
+    times = columns["time"]
+    if all(t is None or (isinstance(t, int | float) and not isinstance(t, bool)) for t in times):
+        time_column = pa.array([None if t is None else float(t) for t in times], type=pa.float64())
+    else:  # text, as a CSV log's: numbers among it are read as days, as there
+        time_column = pa.array([None if t is None else str(t) for t in times], type=pa.string())
+    for name, (rows, messages) in wrong.items():
+        bad.add(np.array(rows, dtype=np.int64), name, np.array(messages, dtype=object))
+    return pa.table({"subject": pa.array(columns["subject"], type=pa.string()),
+                     "kind": pa.array(columns["kind"], type=pa.string()), "time": time_column,
+                     "value": pa.array(columns["value"], type=pa.float64()),
+                     "weight": pa.array(columns["weight"], type=pa.float64()),
+                     **{name: pa.array(columns[name], type=pa.string()) for name in ("source", "actor", "id")}})
 
 
 ARROW_DECAY_MS = 10_000
@@ -485,18 +581,16 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
     bad = BadRows(str(path), is_csv(path))
     table = read_table(path, EVENT_COLUMNS, OPTIONAL_EVENT_COLUMNS, bad)
     latest = float("inf") if allow_future else today_days() + 1
-    subject_codes, subject_dictionary, kinds, times, values, weights, good = _check_events(table, scheme, bad,
-                                                                                           latest)
+    checked = check_events(table, scheme, bad, latest, future_fix=f"{DATE_FIX}, or pass --allow-future to score "
+                                                                 "records dated ahead of today")
+    subject_codes, subject_dictionary, kinds, times, values, weights, good = (
+        checked.subject_codes, checked.subject_dictionary, checked.kinds, checked.times, checked.values,
+        checked.weights, checked.good)
     duplicates = 0
     if "id" in table.column_names:
-        # ids by Arrow's hash (codes, -1 for none); of the good events with an id, the first of each kept
-        id_codes, _ = encode(pc.cast(table.column("id"), pa.string()))
-        named = np.flatnonzero(good & (id_codes >= 0))
-        _, first = np.unique(id_codes[named], return_index=True)
-        if first.size < named.size:
-            repeated = np.setdiff1d(named, named[first], assume_unique=True)
-            duplicates = int(repeated.size)
-            good[repeated] = False
+        repeated = repeated_ids(table.column("id"), good)
+        duplicates = int(repeated.size)
+        good[repeated] = False
 
     # Subjects: those named by good events and by relations, sorted by id.
     all_good = bool(good.all())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ def _last(session: Session | Connection) -> tuple[int, str]:
     return pending
 
 
-Entries = list[tuple[str, str, str | None, dict[str, Any]]]  # (actor, action, subject, detail)
+Entries = Sequence[tuple[str, str, str | None, dict[str, Any]]]  # (actor, action, subject, detail)
 
 
 def _chain(entries: Entries, seq: int, prev: str) -> list[dict[str, Any]]:
@@ -106,6 +107,14 @@ def append(session: Session, actor: str, action: str, subject: str | None = None
     session.flush()
     session.info["audit_last"] = (seq, entry.hash)
     return entry
+
+
+def entries(session: Session, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    """The entries after entry `after`, at most `limit` of them, in order."""
+    rows = session.execute(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+                           .limit(limit)).scalars().all()
+    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "subject": r.subject,
+             "detail": r.detail, "hash": r.hash} for r in rows]
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""API keys: a role, and for a subject key the one subject it may see. Shown once, stored hashed."""
+"""API keys: a role, and for a subject key the one subject it may see. Shown once, stored hashed.
+An `Actor` is who a request comes from: the key's id and role."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +13,20 @@ from sqlalchemy.orm import Session
 from .db import ApiKey
 
 ROLES = ("admin", "operator", "reviewer", "auditor", "subject")
+READERS = ("admin", "operator", "reviewer", "auditor")  # the roles that read any subject's record
 PREFIX = "sck"
+
+
+@dataclass
+class Actor:
+    key_id: str
+    role: str
+    subject: str | None = None  # for a subject key, the one subject it may see
+
+    @property
+    def name(self) -> str:
+        """As the audit log names who acted."""
+        return f"{self.role}:{self.key_id}"
 
 
 def _hash(key: str) -> str:

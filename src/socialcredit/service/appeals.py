@@ -1,0 +1,83 @@
+"""Appeals: a subject (or an operator for them) contests events; a reviewer voids them (they drop
+out and the subject is rescored from the rest) or upholds them (they stand)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from . import audit
+from .db import Appeal, Event, utcnow
+from .errors import ServiceError
+from .keys import Actor
+from .scorer import Scorer
+from .store import Store
+
+DECISIONS = {"void": "voided", "uphold": "upheld"}  # a decision -> the appeal's status after it
+SHOWN = 20  # ids a refusal names at most
+
+
+def appeal_json(a: Appeal) -> dict[str, Any]:
+    return {"id": a.id, "subject": a.subject, "event_ids": a.event_ids, "statement": a.statement,
+            "status": a.status, "filed_at": a.filed_at.isoformat() if a.filed_at else None,
+            "decided_at": a.decided_at.isoformat() if a.decided_at else None, "note": a.note}
+
+
+class Appeals:
+    def __init__(self, store: Store, scorer: Scorer):
+        self.store = store
+        self.scorer = scorer
+
+    def file(self, subject: str, event_ids: list[str], statement: str, actor: Actor) -> dict[str, Any]:
+        """File an appeal against some of the subject's own events."""
+        if not event_ids:
+            raise ServiceError(422, "event_ids: name at least one event you contest")
+        with self.store.writing() as session:
+            found = session.execute(select(Event.id, Event.subject, Event.status).where(Event.id.in_(event_ids))).all()
+            known = {row[0]: row for row in found}
+            missing = [e for e in event_ids if e not in known]
+            if missing:
+                raise ServiceError(404, f"event_ids: no such events: {', '.join(missing[:SHOWN])}")
+            foreign = [e for e in event_ids if known[e][1] != subject]
+            if foreign:
+                raise ServiceError(422, f"event_ids: not events of '{subject}': {', '.join(foreign[:SHOWN])}")
+            appeal = Appeal(subject=subject, event_ids=list(event_ids), statement=statement, filed_by=actor.name)
+            session.add(appeal)
+            session.flush()
+            audit.append(session, actor.name, "appeal_filed", subject, {"appeal": appeal.id, "event_ids": event_ids})
+            return appeal_json(appeal)
+
+    def find(self, status: str | None, actor: Actor) -> list[dict[str, Any]]:
+        """Appeals by number, of one status if given; a subject key sees only its own."""
+        with self.store.reader() as session:
+            query = select(Appeal).order_by(Appeal.id)
+            if status is not None:
+                query = query.where(Appeal.status == status)
+            if actor.role == "subject":
+                query = query.where(Appeal.subject == actor.subject)
+            return [appeal_json(a) for a in session.execute(query).scalars()]
+
+    def decide(self, appeal_id: int, decision: str, note: str, actor: Actor) -> dict[str, Any]:
+        """Decide a pending appeal; voiding its events rescores the subject (and, with a network
+        term, their neighbours) from the events that remain."""
+        if decision not in DECISIONS:
+            raise ServiceError(422, "decision: must be 'void' (the events drop out) or 'uphold' (they stand)")
+        with self.store.writing() as session:
+            appeal = session.get(Appeal, appeal_id)
+            if appeal is None:
+                raise ServiceError(404, f"appeal: no appeal {appeal_id}")
+            if appeal.status != "pending":
+                raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({appeal.status})")
+            appeal.status = DECISIONS[decision]
+            appeal.decided_at = utcnow()
+            appeal.decided_by = actor.name
+            appeal.note = note
+            if decision == "void":
+                session.execute(update(Event).where(Event.id.in_(appeal.event_ids)).values(status="voided"))
+            audit.append(session, actor.name, "appeal_decided", appeal.subject,
+                         {"appeal": appeal_id, "decision": decision, "note": note, "event_ids": appeal.event_ids})
+            session.flush()
+            if decision == "void":  # the score follows from the remaining events: recomputed, never edited
+                self.scorer.record_scores(session, self.scorer.affected(session, [appeal.subject]))
+            return appeal_json(appeal)

@@ -1,0 +1,79 @@
+"""The group-commit writer: items from many threads or event loops written by one thread, as many
+at a time as have come meanwhile, in one transaction; each caller is answered once the commit that
+holds its item is done. One commit (one fsync) serves many callers, and none is answered before its
+item is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Done = Callable[[BaseException | None], None]  # told the outcome of the commit that held the item
+
+
+class GroupCommit(Generic[Item]):
+    """Commit items in batches with `commit` (which writes a list of items in one transaction, or
+    raises) on a thread of its own. Callers wait on a threading.Event (`wait`), or on a future of
+    their event loop (`wait_async`), which holds no thread while the commit runs. A failed commit
+    fails only the items it held: the writer goes on with the next batch."""
+
+    def __init__(self, commit: Callable[[list[Item]], None], name: str):
+        self._commit = commit
+        self.pending: list[tuple[Item, Done]] = []
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _submit(self, item: Item, done: Done) -> None:
+        with self.wake:
+            self.pending.append((item, done))
+            self.wake.notify()
+
+    def wait(self, item: Item) -> BaseException | None:
+        """Write `item`; return once it is committed (None) or its commit failed (the error)."""
+        committed = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def done(error: BaseException | None) -> None:
+            outcome.append(error)
+            committed.set()
+
+        self._submit(item, done)
+        committed.wait()
+        return outcome[0]
+
+    async def wait_async(self, item: Item) -> BaseException | None:
+        """`wait` for an event loop: the loop runs on while the commit does."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[BaseException | None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if not future.done():  # the request may have been cancelled meanwhile
+                future.set_result(error)
+
+        def done(error: BaseException | None) -> None:  # on the writer's thread: hand over to the loop's
+            loop.call_soon_threadsafe(settle, error)
+
+        self._submit(item, done)
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            with self.wake:
+                while not self.pending:
+                    self.wake.wait()
+                batch, self.pending = self.pending, []
+            failure: BaseException | None = None
+            try:
+                self._commit([item for item, _ in batch])
+            except Exception as error:  # the callers are told; the writer keeps running
+                failure = error
+            for _, done in batch:
+                with suppress(Exception):  # e.g. a caller whose event loop closed meanwhile: tell the others
+                    done(failure)

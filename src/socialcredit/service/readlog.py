@@ -1,0 +1,73 @@
+"""The read log: who read whose record, an entry in the audit chain for every read, committed
+before the read is answered (a read that cannot be logged is refused, 503).
+
+Reads are many and each waits for its entry, so the entries go through the group-commit writer:
+concurrent reads share a transaction. Its transactions are written on one kept connection with
+Core statements (no ORM session), on SQLite with the driver's own (`audit.commit_many_sqlite`): a
+transaction of a few reads is BEGIN (IMMEDIATE on SQLite), read the last entry, insert, COMMIT.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from . import audit
+from .errors import ServiceError
+from .groupcommit import GroupCommit
+from .store import Store
+
+Entry = tuple[str, str, str, dict[str, Any]]  # actor, action, subject, detail
+
+
+class ReadLog(GroupCommit[Entry]):
+    def __init__(self, store: Store):
+        self.store = store
+        self.connection: Connection | None = None  # kept between commits; only the writer's thread uses it
+        super().__init__(self._commit_entries, name="audit-reads")
+
+    @staticmethod
+    def _refuse(error: BaseException) -> ServiceError:
+        return ServiceError(503, f"audit: the read could not be logged ({error}); try again")
+
+    def log(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append a read entry; return once it is committed."""
+        error = self.wait((actor, action, subject, detail))
+        if error is not None:
+            raise self._refuse(error)
+
+    async def log_async(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append a read entry; return (to the running event loop) once it is committed."""
+        error = await self.wait_async((actor, action, subject, detail))
+        if error is not None:
+            raise self._refuse(error)
+
+    def _commit_entries(self, entries: list[Entry]) -> None:
+        kept = self.connection
+        try:
+            self._commit_on(kept if kept is not None else self.store.write_engine.connect(), entries)
+        except DBAPIError as error:
+            if not (kept is not None and error.connection_invalidated):
+                raise
+            # the kept connection was dropped by the server meanwhile (nothing was committed on it)
+            self._commit_on(self.store.write_engine.connect(), entries)
+
+    def _commit_on(self, connection: Connection, entries: list[Entry]) -> None:
+        store = self.store
+        self.connection = None
+        try:
+            if connection.dialect.name == "sqlite":
+                with store.write_lock:
+                    audit.commit_many_sqlite(connection.connection.dbapi_connection, entries)
+            else:
+                with store.write_lock, connection.begin():
+                    store.begin_write(connection)
+                    audit.append_many(connection, entries)
+        except BaseException:
+            with suppress(Exception):
+                connection.close()  # a failed connection is not reused: the next batch opens another
+            raise
+        self.connection = connection

@@ -1,0 +1,52 @@
+"""Appeals over HTTP: filed by a subject for themselves (or by an operator), listed, decided by a
+reviewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from ..auth import Who, check_reader_of, refuse_role, role
+from ..keys import READERS, Actor
+from ..schemas import AppealIn, AppealOut, DecisionIn
+from . import TheService
+
+router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
+FILERS = ("admin", "operator")  # who may file for any subject; a subject key files for itself
+
+
+@dataclass
+class Filing:
+    appeal: AppealIn
+    by: Actor
+
+
+async def filing(body: AppealIn, who: Who) -> Filing:
+    """An appeal with who files it, if they may: the subject's own key, or an admin or operator.
+    (The body is read here, not again by the route: FastAPI would check it, and name its problems,
+    twice.)"""
+    if who.role == "subject":
+        check_reader_of(who, body.subject)
+    elif who.role not in FILERS:
+        raise refuse_role(who, FILERS)
+    return Filing(body, who)
+
+
+@router.post("", status_code=201, response_model=AppealOut)
+def post_appeal(filed: Annotated[Filing, Depends(filing)], service: TheService) -> dict[str, Any]:
+    return service.appeals.file(filed.appeal.subject, filed.appeal.event_ids, filed.appeal.statement, filed.by)
+
+
+@router.get("", response_model=list[AppealOut])
+def get_appeals(who: Annotated[Actor, Depends(role(*READERS, "subject"))], service: TheService,
+                status: Annotated[str | None, Query(pattern="^(pending|voided|upheld)$")] = None
+                ) -> list[dict[str, Any]]:
+    return service.appeals.find(status, who)
+
+
+@router.post("/{appeal_id}/decision", response_model=AppealOut)
+def post_decision(appeal_id: int, body: DecisionIn, who: Annotated[Actor, Depends(role("admin", "reviewer"))],
+                  service: TheService) -> dict[str, Any]:
+    return service.appeals.decide(appeal_id, body.decision, body.note, who)

@@ -1,0 +1,100 @@
+"""The scoring adapter: stored events in, the one scoring core, scores out.
+
+For a subject, the score is computed from their active events up to now, and, with a network
+term, from their neighbours' `pre` on the neighbours' own events; stored events are never edited,
+so a score is always recomputed, never patched. The same events through `socialcredit score` give
+the same results (tests/service/test_durability.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from ..eventlog import parse_times
+from ..scheme import Scheme
+from ..scoring import EventArrays, Relations, Scores, score_events
+from ..scoring.core import COMPILED_FROM
+from ..scoring.kernels import row_sums
+from .db import ScoreRecord
+from .store import Reader, Store
+
+
+class Scorer:
+    def __init__(self, scheme: Scheme, now: Callable[[], float]):
+        self.scheme = scheme
+        self.now = now
+        self.codes = {name: code for code, name in enumerate(scheme.events)}
+
+    def warm(self) -> None:
+        """Score a made-up population large enough to take the compiled paths, once, before
+        serving: numba loads each kernel from its cache at its first call, a cost (far above a
+        read's) which would otherwise fall on the first requests (the first ingest's scoring, the
+        first read). The same for reading times sent as text, which loads pandas the first time."""
+        parse_times(pa.array(["2026-01-01"]))
+        kinds = len(self.scheme.events)
+        for n in (COMPILED_FROM, 1):  # the batch paths, and those of a read of one subject
+            ids = np.arange(n)
+            held = ids if kinds else ids[:0]  # a scheme without events scores everyone at base
+            events = EventArrays.build(held, held % max(kinds, 1), np.zeros(held.size), np.ones(held.size),
+                                       np.ones(held.size), n_subjects=n)
+            relations = Relations.from_pairs(ids, (ids + 1) % n, n) if self.scheme.network is not None else None
+            score_events(self.scheme, events, 1.0, relations).reasons  # noqa: B018 (made when first asked for)
+        if self.scheme.network is not None:  # the parallel sum of large graphs, and OpenMP's threads
+            ring = np.arange(4, dtype=np.int32)
+            row_sums(np.arange(5, dtype=np.int32), ring[::-1].copy(), np.ones(4, dtype=np.int64))
+
+    def affected(self, session: Reader, subjects: Sequence[str]) -> list[str]:
+        """Subjects whose score changes when these subjects' events change: they and, with a network
+        term, their neighbours."""
+        if self.scheme.network is None:
+            return sorted(set(subjects))
+        return sorted(set(subjects) | {s for tie in Store.ties(session, subjects) for s in tie})
+
+    def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None
+              ) -> tuple[Scores, list[str], int]:
+        """Score these subjects at `as_of` (default now) from stored active events: (the scores of
+        the subjects and, with a network term, their neighbours; their ids in that order; how many
+        events were read)."""
+        as_of = self.now() if as_of is None else as_of
+        ring = set(subjects)
+        ties: list[tuple[str, str]] = []
+        if self.scheme.network is not None:
+            ties = Store.ties(session, subjects)
+            ring |= {s for tie in ties for s in tie}
+        ids = sorted(ring)
+        index = {s: i for i, s in enumerate(ids)}
+        rows = Store.active_events(session, ids, as_of)
+        subject, kind, time, value, weight = zip(*rows, strict=True) if rows else ((), (), (), (), ())
+        codes = self.codes
+        events = EventArrays.build([index[s] for s in subject] if len(ids) > 1 else np.zeros(len(rows), np.int64),
+                                   [codes.get(k, -1) for k in kind], time, value, weight, n_subjects=len(ids))
+        known = events.kind >= 0  # kinds a newer scheme version no longer knows are not read
+        if not known.all():
+            events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
+                                       events.value[known], events.weight[known], n_subjects=len(ids))
+        relations = None
+        if self.scheme.network is not None:
+            relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
+                                             np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
+        return score_events(self.scheme, events, as_of, relations), ids, len(rows)
+
+    def record_scores(self, session: Session, subjects: Sequence[str]) -> None:
+        """Add these subjects' scores now to their history, in the caller's transaction (the change
+        that moved them)."""
+        as_of = self.now()
+        scores, ids, _ = self.score(session, subjects, as_of)
+        wanted = set(subjects)
+        tiers = scores.tier_names()
+        scored = scores.scored
+        rows: list[dict[str, Any]] = [
+            {"subject": s, "as_of": as_of, "score": float(scores.score[i]) if scored[i] else None,
+             "tier": str(tiers[i]),
+             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
+             "scheme_version": f"{self.scheme.id}@{self.scheme.version}"}
+            for i, s in enumerate(ids) if s in wanted]
+        session.execute(ScoreRecord.__table__.insert(), rows)

@@ -1,0 +1,123 @@
+"""Reads of one subject's file: their record and entitlement checks (scored now from their stored
+events, and explained), their events and their score history. Every read is in the read log
+before it is answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from ..eventlog import days_to_text
+from ..scheme import Scheme
+from ..scoring import Scores
+from .db import Event, ScoreRecord
+from .errors import ServiceError
+from .explain import Explanations, event_json
+from .keys import Actor
+from .readlog import ReadLog
+from .scorer import Scorer
+from .store import Reader, Store
+
+
+def no_subject(subject: str) -> ServiceError:
+    return ServiceError(404, f"subject: no events or relations name '{subject}'")
+
+
+class Subjects:
+    def __init__(self, scheme: Scheme, store: Store, scorer: Scorer, explanations: Explanations, reads: ReadLog,
+                 now: Callable[[], float]):
+        self.scheme = scheme
+        self.store = store
+        self.scorer = scorer
+        self.explanations = explanations
+        self.reads = reads
+        self.now = now
+
+    def _scored(self, connection: Reader, subject: str) -> tuple[Scores, int, float]:
+        """Score one subject now: (scores, the subject's index, the as-of time used)."""
+        as_of = self.now()
+        scores, ids, found = self.scorer.score(connection, [subject], as_of)
+        # a subject exists when an event or a tie names it (checked only when no event was found)
+        if not found and not self.store.subject_exists(connection, subject):
+            raise no_subject(subject)
+        return scores, ids.index(subject), as_of
+
+    # --- the record --------------------------------------------------------------------------
+    def record_unlogged(self, subject: str) -> dict[str, Any]:
+        """The subject's record now. Not logged: the caller logs the read before answering it."""
+        def read(connection: Connection) -> dict[str, Any]:
+            scores, i, as_of = self._scored(connection, subject)
+            return self.explanations.record(subject, scores, i, as_of)
+
+        return self.store.reading(read)
+
+    def record(self, subject: str, actor: Actor) -> dict[str, Any]:
+        answer = self.record_unlogged(subject)
+        self.reads.log(actor.name, "read_record", subject, {})
+        return answer
+
+    async def record_async(self, subject: str, actor: Actor) -> dict[str, Any]:
+        """`record` for an event loop: the read runs in a worker thread, and the wait for its audit
+        commit holds no thread."""
+        answer = await to_thread.run_sync(self.record_unlogged, subject)
+        await self.reads.log_async(actor.name, "read_record", subject, {})
+        return answer
+
+    # --- entitlement checks ------------------------------------------------------------------
+    def entitlement_unlogged(self, subject: str, action: str) -> dict[str, Any]:
+        """May the subject do `action` now, and if not, why. Not logged: the caller logs the read."""
+        if action not in self.scheme.entitlements:
+            raise ServiceError(404, f"action: unknown entitlement '{action}'; this scheme has: "
+                                    + ", ".join(self.scheme.entitlements))
+
+        def check(connection: Connection) -> dict[str, Any]:
+            scores, i, as_of = self._scored(connection, subject)
+            return self.explanations.entitlement(
+                subject, action, scores, i, as_of,
+                lambda kinds: self.store.contestable_events(connection, subject, kinds, as_of))
+
+        return self.store.reading(check)
+
+    @staticmethod
+    def _checked(answer: dict[str, Any]) -> dict[str, Any]:
+        """What the read log keeps of an entitlement check."""
+        return {"action": answer["action"], "allowed": answer["allowed"]}
+
+    def entitlement(self, subject: str, action: str, actor: Actor) -> dict[str, Any]:
+        answer = self.entitlement_unlogged(subject, action)
+        self.reads.log(actor.name, "entitlement_check", subject, self._checked(answer))
+        return answer
+
+    async def entitlement_async(self, subject: str, action: str, actor: Actor) -> dict[str, Any]:
+        """`entitlement` for an event loop, as `record_async`."""
+        answer = await to_thread.run_sync(self.entitlement_unlogged, subject, action)
+        await self.reads.log_async(actor.name, "entitlement_check", subject, self._checked(answer))
+        return answer
+
+    # --- what is stored about them -----------------------------------------------------------
+    def events(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
+        """Every event stored about the subject, voided ones too, oldest first."""
+        with self.store.reader() as session:
+            if not self.store.subject_exists(session, subject):
+                raise no_subject(subject)
+            rows = session.execute(select(Event).where(Event.subject == subject).order_by(Event.time)).scalars().all()
+            out = [event_json(e) for e in rows]
+        self.reads.log(actor.name, "read_events", subject, {"count": len(out)})
+        return out
+
+    def history(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
+        """The subject's score each time a change recomputed it, oldest first."""
+        with self.store.reader() as session:
+            if not self.store.subject_exists(session, subject):
+                raise no_subject(subject)
+            rows = session.execute(select(ScoreRecord).where(ScoreRecord.subject == subject)
+                                   .order_by(ScoreRecord.seq)).scalars().all()
+            out = [{"as_of": days_to_text(r.as_of), "score": r.score, "tier": r.tier, "lists": r.lists,
+                    "scheme_version": r.scheme_version} for r in rows]
+        self.reads.log(actor.name, "read_history", subject, {"count": len(out)})
+        return out
