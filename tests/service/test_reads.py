@@ -120,10 +120,10 @@ def test_the_fast_routes_answer_as_the_fastapi_routes_do(lending):
 
     fast = answers()
     fast_reads = reads()
-    lanes = [r for r in app.router.routes if type(r).__name__ == "Route" and r.path.startswith("/v1/subjects")]
-    assert len(lanes) == 2
-    for lane in lanes:
-        app.router.routes.remove(lane)
+    fast_routes = [r for r in app.router.routes if type(r).__name__ == "Route" and r.path.startswith("/v1/subjects")]
+    assert len(fast_routes) == 2
+    for route in fast_routes:
+        app.router.routes.remove(route)
     assert answers() == fast
     assert reads() == fast_reads * 2
     assert {status for status, _ in fast} == {200, 401, 403, 404, 405}

@@ -23,7 +23,7 @@ from .routes import appeals, audit, events, subjects
 from .schemas import Health
 
 
-def settle(service: Service) -> None:
+def warm_and_freeze(service: Service) -> None:
     """Before serving: load the scoring core's compiled kernels (see Scorer.warm), then move
     everything made so far (the libraries, the scheme, the app) out of the garbage collector's
     reach. A full collection otherwise walks every object of SQLAlchemy, pandas, NumPy and
@@ -37,7 +37,7 @@ def settle(service: Service) -> None:
 def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(settle, service)  # seconds of compiled loading: not on the event loop
+        await run_in_threadpool(warm_and_freeze, service)  # seconds of compiled loading: not on the event loop
         yield
 
     app = FastAPI(title="socialcredit", version="1", lifespan=lifespan,

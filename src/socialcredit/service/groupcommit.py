@@ -53,12 +53,12 @@ class GroupCommit(Generic[Item]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[BaseException | None] = loop.create_future()
 
-        def settle(error: BaseException | None) -> None:
+        def resolve(error: BaseException | None) -> None:
             if not future.done():  # the request may have been cancelled meanwhile
                 future.set_result(error)
 
         def done(error: BaseException | None) -> None:  # on the writer's thread: hand over to the loop's
-            loop.call_soon_threadsafe(settle, error)
+            loop.call_soon_threadsafe(resolve, error)
 
         self._submit(item, done)
         return await future
