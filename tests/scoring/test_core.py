@@ -391,7 +391,7 @@ def test_compiled_features_equal_numpy_bit_for_bit(retention, monkeypatch):
     time = np.round(rng.uniform(0, 1100, size), 2)
     time[rng.random(size) < 0.02] = as_of - 365  # on a window's edge: out (lower bound exclusive)
     time[rng.random(size) < 0.02] = as_of        # at as_of: in
-    time[:3] = -np.inf                           # counted all-time without retention, as NumPy counts it
+    time[:3] = -np.inf                           # infinitely old: read by no feature, on either path
     events = EventArrays.build(rng.integers(0, n, size), rng.integers(0, 3, size), time,
                                rng.normal(10, 5, size), rng.uniform(0, 2, size), n_subjects=n + 7)
     compiled = features_module.compute_features(scheme, events, as_of)

@@ -4,7 +4,7 @@ that need the whole scheme (references, cycles, orderings) live in `validate.py`
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -80,6 +80,8 @@ class EventKind(StrictModel):
 
 class Feature(StrictModel):
     """Exactly one of count/sum/mean/days_since (an event kind) or ratio (two features)."""
+
+    TYPES: ClassVar[tuple[str, ...]] = FEATURE_TYPES  # for validate.py, which cannot import this module
 
     count: str | None = Field(None, description="Count events of this kind.")
     sum: str | None = Field(None, description="Sum the value of events of this kind.")

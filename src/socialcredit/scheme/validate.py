@@ -50,9 +50,9 @@ def _check_features(scheme: Scheme, problems: list[Problem]) -> tuple[str, ...]:
     for name, feature in scheme.features.items():
         path: Path = ("features", name)
         _check_name(name, path, "feature", problems)
-        kinds = [t for t in ("count", "sum", "mean", "days_since", "ratio") if getattr(feature, t) is not None]
+        kinds = [t for t in feature.TYPES if getattr(feature, t) is not None]
         if len(kinds) != 1:
-            problems.append(Problem(path, "a feature needs exactly one of count, sum, mean, days_since, ratio"
+            problems.append(Problem(path, f"a feature needs exactly one of {', '.join(feature.TYPES)}"
                                     + (f" (it has {', '.join(kinds)})" if kinds else ""),
                                     "e.g. {count: late_payment, window_days: 730}"))
             continue

@@ -1,9 +1,10 @@
 """Features from events, for all subjects at once (docs/design.md, "The scheme format": README's "Semantics, exactly").
 
-Every feature is a grouped reduction over the events of one kind: selection by kind and window,
-then `np.bincount` by subject. No Python loop runs over people or events. For a large log, every
-windowed or all-time count, sum, mean and days-since is added up in a compiled pass over the
-events instead (`kernels.add_up_feature`), two features at a time, to the same bits.
+Every feature is a grouped reduction over the events of one kind: selection by kind and by the
+rule of `window.py` (window, retention, merged runs), then `np.bincount` by subject. No Python
+loop runs over people or events. For a large log, every windowed or all-time count, sum, mean and
+days-since is added up in a compiled pass over the events instead (`window.add_up_feature`), two
+features at a time, to the same bits.
 """
 
 from __future__ import annotations
@@ -15,26 +16,10 @@ from ..scheme import Scheme
 from ..scheme.models import Feature
 from .core import COMPILED_FROM
 from .events import EventArrays
-from .kernels import COUNT, LATEST, MEAN, SUM, add_up_feature, group_by_kind, ratio_of
+from .kernels import group_by_kind, ratio_of
+from .window import COUNT, LATEST, MEAN, NO_LIMIT, SUM, add_up_feature, begins_run, counts, decay, limits
 
 ACTIONS = {"count": COUNT, "sum": SUM, "mean": MEAN, "days_since": LATEST}
-
-
-def retained(events: EventArrays, as_of: float, retention_days: float | None) -> np.ndarray:
-    """Events the scheme may read at `as_of`: not in the future, not older than retention."""
-    keep = events.time <= as_of
-    if retention_days is not None:
-        keep &= events.time >= as_of - retention_days
-    return keep
-
-
-def time_weights(feature: Feature, age: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(selection within the window or None, exponential weights or None) for events of `age` days."""
-    if feature.window_days is not None:
-        return age < feature.window_days, None  # as_of - window < t  <=>  age < window
-    if feature.half_life_days is not None:
-        return None, np.exp2(-age / feature.half_life_days)
-    return None, None
 
 
 def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -65,7 +50,7 @@ def days_since(feature: Feature, latest: np.ndarray, as_of: float, retention: fl
     since = np.full(latest.shape[0], float(feature.default if feature.default is not None else 0.0))
     seen = np.isfinite(latest)
     if retention is not None:
-        seen &= as_of - latest <= retention
+        seen &= counts(as_of - latest, retention, NO_LIMIT)
     since[seen] = as_of - latest[seen]
     return since
 
@@ -75,11 +60,12 @@ def run_starts(events: EventArrays, code: int, as_of: float, merge_within_days: 
     more than `merge_within_days` after the subject's previous one. Later events of a run merge
     into its start. Every event up to as_of decides the runs, whatever its age: merging is decided
     when events happen, and retention then applies to what is counted."""
-    index = np.flatnonzero((events.kind == code) & (events.time <= as_of))
+    happened = counts(as_of - events.time, NO_LIMIT, NO_LIMIT)  # whatever their age
+    index = np.flatnonzero((events.kind == code) & happened)
     order = index[np.lexsort((events.time[index], events.subject[index]))]
     subject, time = events.subject[order], events.time[order]
     start = np.ones(order.size, dtype=bool)
-    start[1:] = (subject[1:] != subject[:-1]) | (time[1:] - time[:-1] > merge_within_days)
+    start[1:] = (subject[1:] != subject[:-1]) | begins_run(time[1:] - time[:-1], merge_within_days)
     return np.sort(order[start])
 
 
@@ -97,7 +83,6 @@ def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) 
     if not names:
         return {}
     codes = {name: code for code, name in enumerate(scheme.events)}
-    oldest = as_of - scheme.retention_days if scheme.retention_days is not None else -np.inf
     order, start = group_by_kind(events.kind, len(scheme.events))
 
     def one(name: str) -> np.ndarray:
@@ -105,13 +90,13 @@ def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) 
         latest = feature.type == "days_since"
         total = np.full(n, -np.inf) if latest else np.zeros(n)
         weights = np.zeros(n if feature.type == "mean" else 0)
-        window = feature.window_days if feature.window_days is not None else np.inf
         code = codes[feature.event or ""]
         positions = order[start[code]:start[code + 1]]
-        _, decay = time_weights(feature, as_of - events.time[positions]) if feature.half_life_days else (None, None)
-        add_up_feature(positions, events.subject, events.time, events.value, events.weight,
-                       np.zeros(0) if decay is None or latest else decay, float(as_of), float(oldest), float(window),
-                       ACTIONS[feature.type], total, weights)
+        by_age = (decay(as_of - events.time[positions], feature.half_life_days)
+                  if feature.half_life_days is not None and not latest else np.zeros(0))
+        retention, window = limits(feature, scheme.retention_days)
+        add_up_feature(positions, events.subject, events.time, events.value, events.weight, by_age, float(as_of),
+                       float(retention), float(window), ACTIONS[feature.type], total, weights)
         if feature.type == "mean":
             return mean_or_default(feature, total, weights)
         return days_since(feature, total, as_of) if latest else total
@@ -125,9 +110,8 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
     features: dict[str, np.ndarray] = {}
     if len(events) >= COMPILED_FROM:  # a pass per feature beats NumPy's selections by kind
         features.update(add_up(scheme, events, as_of, compiled_features(scheme)))
-    keep: np.ndarray | None = None  # the retained events, made when a feature left to NumPy needs them
     codes = {name: code for code, name in enumerate(scheme.events)}
-    by_kind: dict[str, np.ndarray] = {}
+    by_kind: dict[str, np.ndarray] = {}  # the positions of each kind's events
     for name in scheme.rules.feature_order:
         feature = scheme.features[name]
         kind = feature.type
@@ -138,27 +122,24 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
             features[name] = safe_ratio(features[a], features[b])
             continue
         event = feature.event or ""
-        if keep is None:
-            keep = retained(events, as_of, scheme.retention_days)
         if event not in by_kind:
-            by_kind[event] = np.flatnonzero(keep & (events.kind == codes[event]))
+            by_kind[event] = np.flatnonzero(events.kind == codes[event])
         index = by_kind[event]
-        if feature.merge_within_days is not None:
-            starts = run_starts(events, codes[event], as_of, feature.merge_within_days)
-            index = starts[keep[starts]]
+        if feature.merge_within_days is not None:  # a run counts at its start
+            index = run_starts(events, codes[event], as_of, feature.merge_within_days)
         age = as_of - events.time[index]
-        selection, decay = time_weights(feature, age)
-        if selection is not None:
-            index, age = index[selection], age[selection]
+        read = counts(age, *limits(feature, scheme.retention_days))
+        index, age = index[read], age[read]
+        by_age = decay(age, feature.half_life_days) if feature.half_life_days is not None else None
         subject = events.subject[index]
         if kind == "count":
-            features[name] = np.bincount(subject, weights=decay, minlength=n).astype(np.float64)
+            features[name] = np.bincount(subject, weights=by_age, minlength=n).astype(np.float64)
         elif kind == "sum":
             value = events.value[index]
-            weights = value if decay is None else value * decay
+            weights = value if by_age is None else value * by_age
             features[name] = np.bincount(subject, weights=weights, minlength=n).astype(np.float64)
         elif kind == "mean":
-            weight = events.weight[index] if decay is None else events.weight[index] * decay
+            weight = events.weight[index] if by_age is None else events.weight[index] * by_age
             total = np.bincount(subject, weights=weight * events.value[index], minlength=n)
             weights = np.bincount(subject, weights=weight, minlength=n)
             features[name] = mean_or_default(feature, total, weights)

@@ -7,6 +7,9 @@ time passes and events arrive, without re-reading history.
 - days_since: the time of each subject's latest event;
 - retention: an event older than `retention_days` is subtracted from every feature that holds it.
 
+Whether an event counts, begins a merged run or how much it weighs is decided by `window.py`, as
+in batch; the state only adds and takes back what that rule says.
+
 Sums of floating values are kept with a count of the events they hold, and reset to exactly 0
 when the count reaches 0, so that a subject whose events have all left agrees with the batch core
 bit for bit (no 1e-17 residue that would fall into another bin).
@@ -20,12 +23,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..scheme import Scheme
-from ..scheme.models import Feature
 from .features import days_since, mean_or_default, safe_ratio
+from .window import NO_LIMIT, begins_run, counts, decay, limits
 
 Entry = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # subject, value, weight, id
 
@@ -78,22 +82,21 @@ def _narrow(values: np.ndarray) -> np.ndarray:
     return narrow if np.array_equal(narrow, values) else values
 
 
-def _counted(feature: Feature, retention: float | None, age: float) -> bool:
-    """Whether an event of this age counts in the feature (the batch core's selection rule)."""
-    if age < 0:
-        return False
-    if retention is not None and age > retention:
-        return False
-    return not (feature.window_days is not None and age >= feature.window_days)
+# How far (in days) the bisections that look for batches leaving a feature reach past their bounds:
+# far more than any rounding of a difference of times, and at most a few batches more to test
+# with `counts`, which decides.
+SEARCH_MARGIN = 1.0
 
 
-def _counted_array(feature: Feature, retention: float | None, age: np.ndarray) -> np.ndarray:
-    keep = age >= 0
-    if retention is not None:
-        keep &= age <= retention
-    if feature.window_days is not None:
-        keep &= age < feature.window_days
-    return keep
+def added(feature_type: str, value: Any, weight: Any, by_age: Any) -> tuple[Any, Any]:
+    """What an event adds to a count, sum or mean's total, and to a mean's weights (None for the
+    others), weighing `by_age` (1 without a half-life; scalars or arrays): the one place that says
+    it, for events entering, leaving and voided, and for one more act."""
+    if feature_type == "count":
+        return by_age, None
+    if feature_type == "sum":
+        return value * by_age, None
+    return weight * value * by_age, weight * by_age
 
 
 class IncrementalFeatures:
@@ -106,6 +109,7 @@ class IncrementalFeatures:
         self.codes = {name: code for code, name in enumerate(scheme.events)}
         self.retention = scheme.retention_days
         self.direct = [name for name in scheme.rules.feature_order if scheme.features[name].type != "ratio"]
+        self.bounds = {name: limits(scheme.features[name], self.retention) for name in self.direct}
         self.total: dict[str, np.ndarray] = {}     # count, sum, or mean's numerator
         self.weight: dict[str, np.ndarray] = {}    # mean's denominator
         self.held: dict[str, np.ndarray] = {}      # events currently held, where a float sum needs it
@@ -123,9 +127,8 @@ class IncrementalFeatures:
                 self.held[name] = np.zeros(n_subjects, dtype=np.int32)
         # Only features that ever drop an event need the history of batches.
         self.expiring = [name for name in self.direct if scheme.features[name].type != "days_since"
-                         and (scheme.features[name].window_days is not None or self.retention is not None)]
-        self.horizon = max((min(scheme.features[name].window_days or np.inf, self.retention or np.inf)
-                            for name in self.expiring), default=0.0)
+                         and min(self.bounds[name]) != NO_LIMIT]
+        self.horizon = max((min(self.bounds[name]) for name in self.expiring), default=0.0)
         self.history: list[_Batch] = []   # in time order
         self.times: list[float] = []
         # Every event of a voidable kind, for the whole run: (time, subject, value, weight, id) parts.
@@ -175,12 +178,14 @@ class IncrementalFeatures:
             if name in self.merged:
                 last = self.merged[name]
                 first = np.unique(entry[0])  # several events of one subject at one time: one run at most
-                begins = first[time - last[first] > (feature.merge_within_days or 0.0)]
+                begins = first[begins_run(time - last[first], feature.merge_within_days or 0.0)]
                 np.maximum.at(last, entry[0], time)
                 starts[name] = begins
-                if _counted(feature, self.retention, age):
+                if counts(age, *self.bounds[name]):
                     self._apply(name, begins, None, None, sign=1.0, age=age)
-            elif feature.type == "days_since" or _counted(feature, self.retention, age):
+            elif feature.type == "days_since":
+                np.maximum.at(self.latest[name], entry[0], time)  # its own time, not as_of - age rounded
+            elif counts(age, *self.bounds[name]):
                 self._apply(name, *entry[:3], sign=1.0, age=age)
         for code, entry in by_kind.items():
             if code in self.voidable:
@@ -229,7 +234,7 @@ class IncrementalFeatures:
                 feature = self.scheme.features[name]
                 if self.codes[feature.event or ""] != code or feature.type == "days_since":
                     continue
-                counted = _counted_array(feature, self.retention, age)
+                counted = counts(age, *self.bounds[name])
                 self._apply(name, subject[gone][counted], value[gone][counted], weight[gone][counted],
                             sign=-1.0, age=age[counted])
                 self._reset_empty(name)
@@ -275,24 +280,19 @@ class IncrementalFeatures:
         # float64 whatever was kept (a float32 value times a Python float would stay float32)
         value = np.ones(subject.shape[0]) if value is None else value.astype(np.float64, copy=False)
         weight = np.ones(subject.shape[0]) if weight is None else weight.astype(np.float64, copy=False)
-        if feature.type == "days_since":
-            np.maximum.at(self.latest[name], subject, self.as_of - age)
-            return
+        by_age: float | np.ndarray
         if feature.half_life_days is None:
-            decay: float | np.ndarray = 1.0
+            by_age = 1.0
         elif np.ndim(age):
-            decay = np.exp2(-np.asarray(age) / feature.half_life_days)
+            by_age = decay(np.asarray(age), feature.half_life_days)
         else:
-            decay = float(np.exp2(-float(age) / feature.half_life_days))
-        per_event = np.ndim(decay) > 0
+            by_age = float(decay(float(age), feature.half_life_days))
+        amount, weighs = added(feature.type, value, weight, by_age)
         # np.add.at costs in proportion to the events, not the subjects: a day's few events touch few people.
-        if feature.type == "count":
-            amount = decay if per_event else np.full(subject.size, decay)
-        elif feature.type == "sum":
-            amount = value * decay
-        else:
-            amount = weight * value * decay
-            np.add.at(self.weight[name], subject, sign * weight * decay)
+        if np.ndim(amount) == 0:
+            amount = np.full(subject.size, amount)
+        if weighs is not None:
+            np.add.at(self.weight[name], subject, sign * weighs)
         np.add.at(self.total[name], subject, sign * amount)
         if name in self.held:
             holding = subject if feature.type != "mean" else subject[weight != 0]
@@ -308,7 +308,7 @@ class IncrementalFeatures:
         for name in self.direct:
             half_life = self.scheme.features[name].half_life_days
             if half_life is not None and elapsed:
-                factor = float(np.exp2(-elapsed / half_life))
+                factor = float(decay(elapsed, half_life))
                 self.total[name] *= factor
                 if name in self.weight:
                     self.weight[name] *= factor
@@ -316,13 +316,9 @@ class IncrementalFeatures:
         for name in self.expiring:
             feature = self.scheme.features[name]
             code = self.codes[feature.event or ""]
-            # Only batches whose age crossed a threshold between `previous` and `as_of` can leave.
-            thresholds = [t for t in (feature.window_days, self.retention) if t is not None]
-            first = bisect_left(self.times, previous - max(thresholds))
-            last = bisect_right(self.times, as_of - min(thresholds))
-            for batch in self.history[first:last]:
-                leaving = _counted(feature, self.retention, previous - batch.time) and not \
-                    _counted(feature, self.retention, as_of - batch.time)
+            bounds = self.bounds[name]
+            for batch in self._crossing(previous, as_of, [t for t in bounds if t != NO_LIMIT]):
+                leaving = counts(previous - batch.time, *bounds) and not counts(as_of - batch.time, *bounds)
                 if leaving and name in self.merged and name in batch.starts:
                     self._apply(name, batch.starts[name], None, None, sign=-1.0, age=as_of - batch.time)
                     touched.setdefault(name, []).append(batch.starts[name])
@@ -334,9 +330,18 @@ class IncrementalFeatures:
                     touched.setdefault(name, []).append(subject)
         for name, left in touched.items():
             self._reset_empty(name, np.concatenate(left))
-        stale = bisect_left(self.times, as_of - self.horizon)  # no feature holds events older than this
+        stale = bisect_left(self.times, as_of - self.horizon - SEARCH_MARGIN)  # no feature holds events older
         if stale > 64:  # drop in slices, not one by one
             del self.history[:stale], self.times[:stale]
+
+    def _crossing(self, previous: float, as_of: float, thresholds: list[float]) -> list[_Batch]:
+        """The batches whose age may have crossed one of `thresholds` between `previous` and
+        `as_of` (a superset: `counts` decides), each once, in time order."""
+        found: set[int] = set()
+        for threshold in thresholds:
+            found.update(range(bisect_left(self.times, previous - threshold - SEARCH_MARGIN),
+                               bisect_right(self.times, as_of - threshold + SEARCH_MARGIN)))
+        return [self.history[at] for at in sorted(found)]
 
     # --- features out ----------------------------------------------------------------------
     def features(self, part: slice | None = None, only: frozenset[str] | None = None,
@@ -366,14 +371,12 @@ class IncrementalFeatures:
             elif feature.type == "count" and name in self.merged:
                 # one more now begins a run only where the last event is more than D days back;
                 # else it merges into that run, which counts once already
-                begins = self.as_of - self.merged[name][part] > (feature.merge_within_days or 0.0)
+                begins = begins_run(self.as_of - self.merged[name][part], feature.merge_within_days or 0.0)
                 extra[name] = (self.total[name][part] + begins, None)
-            elif feature.type == "count":
-                extra[name] = (self.total[name][part] + 1.0, None)
-            elif feature.type == "sum":
-                extra[name] = (self.total[name][part] + value, None)
             else:
-                extra[name] = (self.total[name][part] + weight * value, self.weight[name][part] + weight)
+                amount, weighs = added(feature.type, value, weight, 1.0)
+                extra[name] = (self.total[name][part] + amount,
+                               None if weighs is None else self.weight[name][part] + weighs)
         return self._features(extra, part, only, views)
 
     def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]], part: slice | None,

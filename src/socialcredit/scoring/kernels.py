@@ -617,9 +617,6 @@ def masked_degrees(mask: np.ndarray, degree: np.ndarray) -> tuple[np.int64, np.i
     return count, isolated, ties
 
 
-COUNT, SUM, MEAN, LATEST = 0, 1, 2, 3  # what `add_up_feature` does with each event it reads
-
-
 @numba.njit(cache=True, nogil=True)
 def group_by_kind(kind: np.ndarray, kinds: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
     """Event positions grouped by kind, in event order within a kind (a counting sort): the
@@ -640,41 +637,6 @@ def group_by_kind(kind: np.ndarray, kinds: int) -> tuple[np.ndarray, np.ndarray]
             order[place[k]] = e
             place[k] += 1
     return order, start
-
-
-@numba.njit(cache=True, nogil=True)
-def add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, value: np.ndarray,
-                   weight: np.ndarray, decay: np.ndarray, as_of: float, oldest: float, window: float, action: int,
-                   total: np.ndarray, weights: np.ndarray) -> None:  # pragma: no cover
-    """One feature of every subject in one pass over the positions `events` (one kind's, in
-    event order): those with oldest <= time <= as_of (retention) and as_of - time < window (inf:
-    no window). Per subject, `total` gets by `action`: COUNT 1, SUM the value, MEAN weight *
-    value (and `weights` the weight), LATEST the latest time; with a half-life, `decay[i]` (the
-    i-th event's weight, made by NumPy's exp2, which numba's does not match to the last bit)
-    multiplies the count, the value or the weight as `features.compute_features` does. Events
-    are added in event order, as `np.bincount` adds them, so the sums equal NumPy's to the last
-    bit. One feature's totals (8 bytes a subject) stay in the CPU's cache better than all
-    features' at once: each event lands on a random subject. Serial and without the GIL:
-    features run two at a time."""
-    decayed = decay.shape[0] > 0
-    for i in range(events.shape[0]):
-        e = events[i]
-        t = time[e]
-        if not (t <= as_of and t >= oldest and (window == np.inf or as_of - t < window)):
-            continue  # (no window takes even an event of time -inf, as NumPy's path does)
-        s = subject[e]
-        if s < 0 or s >= total.shape[0]:
-            continue  # not a subject: never written out of bounds
-        if action == COUNT:
-            total[s] += decay[i] if decayed else 1.0
-        elif action == SUM:
-            total[s] += value[e] * decay[i] if decayed else value[e]
-        elif action == MEAN:
-            w = weight[e] * decay[i] if decayed else weight[e]
-            total[s] += w * value[e]
-            weights[s] += w
-        elif t > total[s]:
-            total[s] = t
 
 
 RADIX_BITS = 11  # bits of the key sorted per pass of `sorted_floats`: 2,048 buckets, 6 passes
