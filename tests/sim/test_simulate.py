@@ -127,6 +127,41 @@ def test_results_do_not_depend_on_thread_count(tmp_path):
     pd.testing.assert_frame_equal(frames[0][1], frames[1][1], check_exact=True)
 
 
+def test_results_do_not_depend_on_thread_count_in_the_quick_loop(monkeypatch):
+    """The slow test above in small: slices of 500 people, so that 3,000 people make six slices
+    which two threads share (and chunks of 1,024 people, three random-stream blocks); one thread
+    and two give the same people and metrics to the bit."""
+    import threading
+
+    import numba
+
+    from socialcredit import parallel
+    from socialcredit.scoring import core
+
+    monkeypatch.setattr(core, "SLICE", 500)
+    sharing = parallel.parallel_map
+    threads_seen: set[int] = set()
+
+    def recorded(work, items):
+        def marked(item):
+            threads_seen.add(threading.get_ident())
+            return work(item)
+        return sharing(marked, items)
+
+    runs = []
+    for threads in (1, 2):
+        monkeypatch.setenv("SOCIALCREDIT_THREADS", str(threads))
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        threads_seen.clear()
+        for module in ("socialcredit.world.behaviour", "socialcredit.scoring.core"):
+            monkeypatch.setattr(f"{module}.parallel_map", recorded)
+        runs.append(simulate(population=3000, days=20, seed=4, **{"run.chunk": 1024}))
+        assert len(threads_seen) == threads, "the slices' work is shared by as many threads as asked"
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    pd.testing.assert_frame_equal(runs[0].people, runs[1].people, check_exact=True)
+    pd.testing.assert_frame_equal(runs[0].metrics, runs[1].metrics, check_exact=True)
+
+
 def test_another_seed_differs(small_run):
     other = simulate(population=3000, days=60, seed=8)
     assert not small_run.people["score"].equals(other.people["score"])

@@ -321,8 +321,11 @@ def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.nd
     return tier, tier_cap, {name: lists[name] for name in scheme.lists}, entitlements, unscored
 
 
-def slices(n: int, size: int = SLICE) -> list[slice]:
-    """Consecutive slices of ids 0..n-1 of `size` (the last shorter); one empty slice when n = 0."""
+def slices(n: int, size: int | None = None) -> list[slice]:
+    """Consecutive slices of ids 0..n-1 of `size` (default `SLICE`, read when called: a test may make
+    slices small to have threads share a small population), the last shorter; one empty slice when
+    n = 0."""
+    size = SLICE if size is None else size
     return [slice(low, min(low + size, n)) for low in range(0, n, size)] or [slice(0, 0)]
 
 
@@ -366,7 +369,7 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
 
 def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
                  relations: Relations | None = None, network_term: np.ndarray | None = None,
-                 detail: bool = False, size: int = SLICE, kept: NeighbourSums | None = None,
+                 detail: bool = False, size: int | None = None, kept: NeighbourSums | None = None,
                  rules: CompiledRules | None = None) -> Scores:
     """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
     `features_of(slice)` gives the features of the subjects in a slice of ids.
@@ -378,6 +381,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     the Scores keep no features or components (a simulation day needs only outcomes). `kept`
     carries the neighbour sums from one call to the next (see NeighbourSums)."""
     scale = scheme.scale
+    size = SLICE if size is None else size
     parts = slices(n, size)
     from_relations = scheme.network is not None and network_term is None and relations is not None
     pre = np.empty(n)
