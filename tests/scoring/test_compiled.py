@@ -136,7 +136,7 @@ def test_compiled_rules_give_numpys_outcomes_bit_for_bit(scheme, monkeypatch, tm
                           (features, {"network_term": rng.normal(0, 30, n)})):
         features_of = lambda part, given=given: {name: values[part] for name, values in given.items()}  # noqa: E731
         made = score_slices(scheme, features_of, n, size=6_000, **kwargs)
-        compiled = score_slices(scheme, features_of, n, size=6_000, rules=rules, **kwargs)
+        compiled = score_slices(scheme, features_of, n, size=6_000, compiled_rules=rules, **kwargs)
         assert_same(made, compiled)
     # the awkward values were there: NaN pre somewhere, and someone in each list and outside it
     if scheme.id == "exprs":
@@ -163,7 +163,7 @@ entitlements: {flag_in: {allow: "not flag_out", context: financial}}
     rng = np.random.default_rng(2)
     features = {"late": rng.integers(0, 4, n).astype(float), "late_in": rng.integers(0, 3, n).astype(float)}
     made = score_slices(scheme, lambda part: features, n, size=n)
-    compiled = score_slices(scheme, lambda part: features, n, size=n, rules=compile_rules(scheme))
+    compiled = score_slices(scheme, lambda part: features, n, size=n, compiled_rules=compile_rules(scheme))
     assert_same(made, compiled)
 
 

@@ -370,7 +370,7 @@ def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: R
 def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
                  relations: Relations | None = None, network_term: np.ndarray | None = None,
                  detail: bool = False, size: int | None = None, kept: NeighbourSums | None = None,
-                 rules: CompiledRules | None = None) -> Scores:
+                 compiled_rules: CompiledRules | None = None) -> Scores:
     """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
     `features_of(slice)` gives the features of the subjects in a slice of ids.
 
@@ -379,7 +379,8 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     workings. The network term needs everyone's `pre`: a first pass makes it, the term follows, and a
     second pass gives the rest from what the first held of what it reads. Without `detail`,
     the Scores keep no features or components (a simulation day needs only outcomes). `kept`
-    carries the neighbour sums from one call to the next (see NeighbourSums)."""
+    carries the neighbour sums from one call to the next (see NeighbourSums). `compiled_rules`: the
+    scheme's rules compiled to one loop (scoring/compiled.py), used where outcomes alone are asked."""
     scale = scheme.scale
     size = SLICE if size is None else size
     parts = slices(n, size)
@@ -388,7 +389,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     # Per slice, what the first pass made that the second reads: every feature and component when
     # the scores keep them (`detail`), else only those the outcome rules read.
     read = None if detail else outcome_inputs(scheme)
-    compiled = None if detail else rules
+    compiled = None if detail else compiled_rules
 
     def first_pass(part: slice) -> dict[str, np.ndarray]:
         """A slice's features and points, its `pre` written in place; what the second pass reads."""

@@ -157,12 +157,12 @@ class Sim:
         relations = self.graph if self.scheme.network is not None else None
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
-                                   kept=self.neighbour_sums, rules=self.compiled_rules)
+                                   kept=self.neighbour_sums, compiled_rules=self.compiled_rules)
         self.scored_time = self.features.as_of
         if truth and self.truth is not None:
             self.true_scores = None
             self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
-                                            kept=self.true_neighbour_sums, rules=self.compiled_rules)
+                                            kept=self.true_neighbour_sums, compiled_rules=self.compiled_rules)
 
     def features_of(self, state: IncrementalFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
         """A slice's features for a scoring of outcomes only: just those it reads, as views (the

@@ -265,13 +265,14 @@ class Behaviour(Module):
                 size = part.stop - part.start
                 network_term = sim.scores.network_term[part]
                 after = score_slices(scheme, lambda _: features, size, network_term=network_term,
-                                     size=max(size, 1), rules=sim.compiled_rules)
+                                     size=max(size, 1), compiled_rules=sim.compiled_rules)
                 if current:  # the published scores are those of today's records
                     now, at = sim.scores, part
                 else:  # like with like: today's records without the act, the same rules and network term
                     now = score_slices(scheme, lambda _: sim.features.features(part, only=sim.scoring_features,
                                                                                views=True),
-                                       size, network_term=network_term, size=max(size, 1), rules=sim.compiled_rules)
+                                       size, network_term=network_term, size=max(size, 1),
+                                       compiled_rules=sim.compiled_rules)
                     at = slice(0, size)
 
                 def rows(arrays: list[np.ndarray]) -> np.ndarray:
