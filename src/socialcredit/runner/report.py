@@ -13,7 +13,7 @@ from ..undefined import WHY_NULL, shown
 from . import plots
 
 if TYPE_CHECKING:
-    from ..runner.run import Run
+    from .run import Run
 
 
 def _image(png: bytes) -> str:
