@@ -73,3 +73,22 @@ def test_serve_rejects_a_time_no_record_can_have(tmp_path, time, said):
     answer = service.ingest([{"id": "a", "subject": "bob", "kind": "payment", "time": time}], Actor("t", "operator"))
     assert answer["stored"] == 0
     assert answer["rejected"][0]["field"] == "time" and said in answer["rejected"][0]["problem"]
+
+
+def test_a_range_past_what_any_value_may_be_is_refused(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("id: s\ntitle: t\nscale: {min: 0, max: 10, base: 5}\nevents:\n"
+                    "  donation: {category: civic, value: [0, 1e300]}\nfeatures: {}\ncomponents: {}\n")
+    with pytest.raises(SchemeError, match=r"events.donation.*from -1e\+15 to 1e\+15"):
+        load_scheme(str(path))
+
+
+def test_a_kind_without_a_range_carries_at_most_1e15_either_way(tmp_path):
+    # 1e300 twice summed to infinity: a feature, points and score that no JSON answer can hold
+    path = tmp_path / "events.csv"
+    path.write_text("subject,kind,time,value\nbob,payment,2024-01-06,1e300\nann,payment,2024-01-06,1e15\n")
+    result = runner.invoke(app, ["score", str(path), "--scheme", "lending"])
+    assert result.exit_code == 2
+    assert "events.csv:2: column 'value': 1e+300 is outside what a 'payment' may carry (from -1e+15 to 1e+15)" in (
+        result.output)
+    assert "events.csv:3" not in result.output

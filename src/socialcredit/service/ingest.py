@@ -7,7 +7,6 @@ Events are checked by the same rules as `socialcredit score` checks a log's rows
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -40,7 +39,7 @@ class Ingest:
         bad = BadRows("request", is_csv=False)
         table = table_from_records(events, bad)
         latest = self.now() + 1  # a day's grace, for time zones: later is in the future
-        checked = check_events(table, self.scheme, bad, latest)
+        checked = check_events(table, self.scheme, bad, latest, for_service=True)
         first: dict[int, tuple[int, str, str]] = {}
         if bad.count:
             rows, problems = np.concatenate(bad.rows).tolist(), np.concatenate(bad.problems).tolist()
@@ -56,7 +55,7 @@ class Ingest:
         ids, subjects, sources, actors = (table.column(name).to_pylist()
                                           for name in ("id", "subject", "source", "actor"))
         names = list(self.scheme.events)
-        kept = [{"id": ids[i] if ids[i] and ids[i].strip() else uuid.uuid4().hex, "subject": subjects[i],
+        kept = [{"id": ids[i], "subject": subjects[i],
                  "kind": names[checked.kinds[i]], "time": float(checked.times[i]), "value": float(checked.values[i]),
                  "weight": float(checked.weights[i]), "source": sources[i], "actor": actors[i]}
                 for i in np.flatnonzero(good).tolist()]
