@@ -384,23 +384,21 @@ def _plain(value: object) -> str:
     return text
 
 
-def text_problem(name: str, text: str, in_a_path: bool = False) -> str | None:
-    """What keeps `text` from being an event's subject, source, actor or id (or any name the service
-    stores), said as `check_events` says it; None when it can be one. `in_a_path`: a subject the
-    service stores, which a URL path must name (/v1/subjects/{subject}), so holds no '/'."""
+def text_problem(name: str, text: str, in_a_path: bool = False, limit: int = TEXT_LIMIT) -> str | None:
+    """What keeps `text` from being an event's subject, source, actor or id (or any text the service
+    stores, of at most `limit` characters), said as `check_events` says it; None when it can be one.
+    `in_a_path`: a subject the service stores, which a URL path must name (/v1/subjects/{subject}),
+    so without '/'."""
     if not _utf8(text):
         return (f"{name} {_plain(text)} is not UTF-8 text (it holds a lone surrogate); fix: send the {name} as "
                 "UTF-8 text")
     if "\x00" in text:
         return f"{name} {_plain(text)} holds a NUL character; fix: remove it"
-    if len(text) > TEXT_LIMIT:
-        return (f"{name} of {len(text):,} characters is longer than {TEXT_LIMIT}; fix: use at most {TEXT_LIMIT} "
-                "characters")
+    if len(text) > limit:
+        return f"{name} of {len(text):,} characters is longer than {limit:,}; fix: use at most {limit:,} characters"
     if in_a_path and "/" in text:
         return (f"{name} {_plain(text)} holds a '/', and no URL path could name it (/v1/subjects/{{{name}}}); fix: "
                 "write the '/' as another character")
-    if in_a_path and not text.strip():
-        return f"{name} {_plain(text)} is blank; fix: give an id that is not blank"
     return None
 
 

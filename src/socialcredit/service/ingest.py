@@ -16,7 +16,7 @@ from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_
 from ..scheme import Scheme
 from . import audit
 from .db import Relation
-from .errors import ServiceError
+from .errors import ServiceError, invalid
 from .keys import Actor
 from .scorer import Scorer
 from .store import Store
@@ -66,11 +66,12 @@ class Ingest:
         an event whose id is stored already (or came earlier in the batch) is a duplicate, not stored
         again."""
         if len(events) > MAX_BATCH:
-            raise ServiceError(413, f"events: a batch holds at most {MAX_BATCH:,} events, got {len(events):,}")
+            raise invalid("events", f"a batch holds at most {MAX_BATCH:,} events, got {len(events):,}")
         rows, rejected, repeated = self.check(events)
         if rejected and atomic:
-            raise ServiceError(422, "events: nothing was stored (atomic batch): " + "; ".join(
-                f"[{r['index']}] {r['field']}: {r['problem']}" for r in rejected[:20]))
+            said = f"nothing was stored (atomic batch): {len(rejected):,} of {len(events):,} events are invalid"
+            raise ServiceError(422, f"events: {said}", [{"field": "events", "problem": said}] + [
+                {"field": f"events.{r['index']}.{r['field']}", "problem": r["problem"]} for r in rejected])
         with self.store.writing() as session:
             existing = self.store.stored_ids(session, [row["id"] for row in rows])
             fresh = [dict(row, ingested_by=actor.name) for row in rows if row["id"] not in existing]
