@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from socialcredit.cli import app
 from socialcredit.scenario.load import load_scenario
-from socialcredit.scheme import SchemeError, load_scheme
+from socialcredit.scheme import SchemeError, load_scheme, preset_names
 
 runner = CliRunner()
 
@@ -92,3 +92,13 @@ def test_a_kind_without_a_range_carries_at_most_1e15_either_way(tmp_path):
     assert "events.csv:2: column 'value': 1e+300 is outside what a 'payment' may carry (from -1e+15 to 1e+15)" in (
         result.output)
     assert "events.csv:3" not in result.output
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_shipped_kind_whose_value_is_scored_says_what_values_it_carries(name):
+    # a late_payment of -100000 days lifted a defaulter to the top score; hours, gifts and balances
+    # (Rongcheng, the national scheme, Zhima) still took any value
+    scheme = load_scheme(name)
+    valued = {getattr(feature, kind) for feature in scheme.features.values() for kind in ("sum", "mean")
+              if getattr(feature, kind) is not None}
+    assert [kind for kind in sorted(valued) if scheme.events[kind].value is None] == []
