@@ -469,7 +469,7 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
         rows = np.flatnonzero(np.append(blank, True)[subject_codes])  # a null's code -1 picks the True
         bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
                                          dtype=object))
-    _check_names(table, "subject", subject_codes, subject_dictionary, bad, in_a_path=for_service)
+    _check_names("subject", subject_dictionary, bad, subject_codes, in_a_path=for_service)
 
     kind_codes, kind_dictionary = encode(table.column("kind"))
     names = pc.cast(kind_dictionary, pa.string()).to_pylist()
@@ -522,7 +522,7 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
                                        f"to {LARGEST_VALUE:g}" for w in weights[heavy]], dtype=object))
     for name in NAMED_FIELDS[1:]:
         if name in table.column_names:
-            _check_names(table, name, *encode(pc.cast(table.column(name), pa.string())), bad)
+            _check_names(name, table.column(name), bad)
     if for_service:
         _require_ids(table, bad)
     good = np.ones(n, dtype=bool)
@@ -531,21 +531,28 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
     return CheckedEvents(subject_codes, subject_dictionary, kinds, times, values, weights, good)
 
 
-def _check_names(table: pa.Table, name: str, codes: np.ndarray, dictionary: pa.Array, bad: BadRows,
+def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, codes: np.ndarray | None = None,
                  in_a_path: bool = False) -> None:
-    """Refuse the rows whose `name` (given as dictionary codes) `text_problem` refuses, each distinct
-    value checked once. (Arrow holds no lone surrogate: `table_from_records` refuses those before;
-    a blank subject is refused as missing by `check_events`.)"""
-    dictionary = pc.cast(dictionary, pa.string())
-    wrong = pc.or_(pc.greater(pc.utf8_length(dictionary), TEXT_LIMIT), pc.match_substring(dictionary, "\x00"))
+    """Refuse the rows whose `name` `text_problem` refuses. `texts` is the column itself (ids are
+    mostly distinct: no hashing them into a dictionary), or, with `codes` (each row's code, -1 for
+    none), the dictionary of the distinct values. (Arrow holds no lone surrogate:
+    `table_from_records` refuses those before.)"""
+    if codes is None and pa.types.is_dictionary(texts.type):  # a Parquet column read as dictionaries
+        codes, texts = encode(texts)
+    texts = pc.cast(texts, pa.string())  # a Parquet column of whole-number ids, as its digits
+    wrong = pc.or_(pc.greater(pc.utf8_length(texts), TEXT_LIMIT), pc.match_substring(texts, "\x00"))
     if in_a_path:
-        wrong = pc.or_(wrong, pc.match_substring(dictionary, "/"))
-    wrong = np.asarray(wrong.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-    if not wrong.any():
+        wrong = pc.or_(wrong, pc.match_substring(texts, "/"))
+    found = np.asarray(wrong.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not found.any():
         return
-    found = np.flatnonzero(np.append(wrong, False)[codes])  # a null's code -1 picks the False
-    texts = dictionary.to_pylist()
-    bad.add(found, name, np.array([text_problem(name, texts[code], in_a_path) for code in codes[found]], dtype=object))
+    if codes is None:
+        rows = np.flatnonzero(found)
+        values = texts.take(pa.array(rows)).to_pylist()
+    else:
+        rows = np.flatnonzero(np.append(found, False)[codes])  # a null's code -1 picks the False
+        values = texts.take(pa.array(codes[rows])).to_pylist()
+    bad.add(rows, name, np.array([text_problem(name, text, in_a_path) for text in values], dtype=object))
 
 
 def _require_ids(table: pa.Table, bad: BadRows) -> None:
