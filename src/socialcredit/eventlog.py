@@ -378,7 +378,7 @@ def _plain(value: object) -> str:
     elif isinstance(value, (float, np.floating)):
         text = str(float(value))
     else:
-        text = repr(value) if isinstance(value, list | dict) else str(value)
+        text = str(value)
     if len(text) > SHOWN_CHARACTERS:
         text = f"{text[:SHOWN_CHARACTERS - 20]}... ({len(value) if isinstance(value, str) else len(text):,} characters)"
     return text
