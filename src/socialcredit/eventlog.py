@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from .scheme import Scheme
 from .scheme.errors import suggest
+from .scheme.models import LARGEST_VALUE
 from .scoring import EventArrays, Relations, graph
 
 if TYPE_CHECKING:
@@ -40,6 +41,13 @@ EARLIEST_TIME = float((datetime.date(1900, 1, 1) - datetime.date(1970, 1, 1)).da
 # Column types a log may use: anything else (booleans, lists, structs) is refused by name, never
 # read as a number (a boolean time was read as day 1).
 TEXT_COLUMNS = ("subject", "kind", "other", "source", "actor", "id")
+# An event's names (subject, source, actor, id): at most this many characters, and text any database
+# can store: no NUL character (PostgreSQL refuses it) and no lone UTF-16 surrogate (not UTF-8). The
+# service's columns are this wide; PostgreSQL refuses longer text where SQLite would store a
+# megabyte, so the rule is here, for `score` and `serve` alike, not left to the database.
+TEXT_LIMIT = 200
+NAMED_FIELDS = ("subject", "source", "actor", "id")
+SHOWN_CHARACTERS = 60  # of a value quoted back in a message: a megabyte of input is not echoed whole
 
 
 class InputError(Exception):
@@ -363,12 +371,43 @@ def not_a_number(name: str, value: object) -> str:
 
 
 def _plain(value: object) -> str:
-    """A value as the user wrote it: text quoted, numbers plain (never NumPy's np.float64(inf))."""
+    """A value as the user wrote it: text quoted (a lone surrogate or a NUL escaped), numbers plain
+    (never NumPy's np.float64(inf)); past `SHOWN_CHARACTERS`, its start and its length."""
     if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (float, np.floating)):
-        return str(float(value))
-    return str(value)
+        text = repr(value)
+    elif isinstance(value, (float, np.floating)):
+        text = str(float(value))
+    else:
+        text = str(value)
+    if len(text) > SHOWN_CHARACTERS:
+        text = f"{text[:SHOWN_CHARACTERS - 20]}... ({len(value) if isinstance(value, str) else len(text):,} characters)"
+    return text
+
+
+def text_problem(name: str, text: str, in_a_path: bool = False, limit: int = TEXT_LIMIT) -> str | None:
+    """What keeps `text` from being an event's subject, source, actor or id (or any text the service
+    stores, of at most `limit` characters), said as `check_events` says it; None when it can be one.
+    `in_a_path`: a subject the service stores, which a URL path must name (/v1/subjects/{subject}),
+    so without '/'."""
+    if not _utf8(text):
+        return (f"{name} {_plain(text)} is not UTF-8 text (it holds a lone surrogate); fix: send the {name} as "
+                "UTF-8 text")
+    if "\x00" in text:
+        return f"{name} {_plain(text)} holds a NUL character; fix: remove it"
+    if len(text) > limit:
+        return f"{name} of {len(text):,} characters is longer than {limit:,}; fix: use at most {limit:,} characters"
+    if in_a_path and "/" in text:
+        return (f"{name} {_plain(text)} holds a '/', and no URL path could name it (/v1/subjects/{{{name}}}); fix: "
+                "write the '/' as another character")
+    return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -411,11 +450,14 @@ class CheckedEvents:
 
 
 def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
-                 future_fix: str = DATE_FIX) -> CheckedEvents:
+                 future_fix: str = DATE_FIX, for_service: bool = False) -> CheckedEvents:
     """Check every row of an event table (columns subject, kind and time; value and weight optional,
-    1 where missing): a subject, a kind of the scheme, a time from 1900 to `latest`, a value the kind
-    may carry and a weight of 0 or more. Each problem goes to `bad` with the same words whichever job
-    reads the events; only the way out of a date in the future is the job's own (`future_fix`)."""
+    1 where missing; source, actor and id optional): a subject, a kind of the scheme, a time from
+    1900 to `latest`, a value the kind may carry, a weight from 0 to `LARGEST_VALUE`, and names
+    (subject, source, actor, id) of at most `TEXT_LIMIT` characters without NUL. `for_service` adds
+    what the service needs besides: an id (its ingest keeps an event once by id) and a subject a URL
+    path can name (no '/'). Each problem goes to `bad` with the same words whichever job reads the
+    events; only the way out of a date in the future is the job's own (`future_fix`)."""
     n = table.num_rows
     subject_codes, subject_dictionary = encode(pc.cast(table.column("subject"), pa.string())
                                                if not pa.types.is_dictionary(table.column("subject").type)
@@ -427,6 +469,7 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
         rows = np.flatnonzero(np.append(blank, True)[subject_codes])  # a null's code -1 picks the True
         bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
                                          dtype=object))
+    _check_names("subject", subject_dictionary, bad, subject_codes, in_a_path=for_service)
 
     kind_codes, kind_dictionary = encode(table.column("kind"))
     names = pc.cast(kind_dictionary, pa.string()).to_pylist()
@@ -440,7 +483,7 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
             if code < 0:
                 messages.append("missing kind; fix: give every event a kind")
             else:
-                messages.append(f"unknown event kind '{names[code]}' for scheme '{scheme.id}'; fix: "
+                messages.append(f"unknown event kind {_plain(names[code])} for scheme '{scheme.id}'; fix: "
                                 + suggest(names[code], scheme.events))
         bad.add(rows, "kind", np.array(messages, dtype=object))
 
@@ -449,33 +492,81 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
     if rows.size:
         raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[rows]
         bad.add(rows, "time", np.array(
-            [("missing time" if v is None else f"cannot read {v!r} as a time") + f"; fix: {TIME_FIX}" for v in raw],
+            [("missing time" if v is None else f"cannot read {_plain(v)} as a time") + f"; fix: {TIME_FIX}"
+             for v in raw],
             dtype=object))
     outside = np.flatnonzero((times < EARLIEST_TIME) | (times > latest))
     if outside.size:
         raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[outside]
         bad.add(outside, "time", np.array(
-            [f"{v!r} is " + (f"before 1900; fix: {DATE_FIX}" if t < EARLIEST_TIME
+            [f"{_plain(v)} is " + (f"before 1900; fix: {DATE_FIX}" if t < EARLIEST_TIME
                              else f"in the future; fix: {future_fix}")
              for v, t in zip(raw, times[outside], strict=True)], dtype=object))
     values = _numbers(table, "value", bad)
-    ranged = [(code, event) for code, event in enumerate(scheme.events.values()) if event.value is not None]
-    for code, event in ranged:  # a value outside what the kind accepts (days late of -1e308) is a bad row
-        mine = np.flatnonzero(kinds == code)
-        outside = mine[np.isfinite(values[mine]) & ~event.accepts(values[mine])]
-        if outside.size:
-            name = list(scheme.events)[code]
-            # the range given is the fix: no second sentence to say "correct the value"
-            bad.add(outside, "value", np.array([f"{_plain(v)} is outside what a '{name}' may carry "
-                                                f"({event.range_text()})" for v in values[outside]], dtype=object))
+    # a value outside what the kind accepts (days late of -1e308; 1e300 of a kind without a range,
+    # whose sum has no finite score) is a bad row; an unknown kind's (-1) bounds refuse nothing
+    kinds_bounds = np.array([event.bounds for event in scheme.events.values()] + [(-np.inf, np.inf)])
+    bounds = kinds_bounds[kinds]
+    outside = np.flatnonzero(np.isfinite(values) & ((values < bounds[:, 0]) | (values > bounds[:, 1])))
+    if outside.size:
+        events, names = list(scheme.events.values()), list(scheme.events)
+        # the range given is the fix: no second sentence to say "correct the value"
+        bad.add(outside, "value", np.array([f"{_plain(values[row])} is outside what a '{names[kinds[row]]}' may carry "
+                                            f"({events[kinds[row]].range_text()})" for row in outside], dtype=object))
     weights = _numbers(table, "weight", bad)
     negative = np.flatnonzero(weights < 0)
     bad.add(negative, "weight",
             np.full(negative.size, "weight must not be negative; fix: use 0 or more", dtype=object))
+    heavy = np.flatnonzero(weights > LARGEST_VALUE)
+    bad.add(heavy, "weight", np.array([f"weight {_plain(w)} is more than {LARGEST_VALUE:g}; fix: use a weight from 0 "
+                                       f"to {LARGEST_VALUE:g}" for w in weights[heavy]], dtype=object))
+    for name in NAMED_FIELDS[1:]:
+        if name in table.column_names:
+            _check_names(name, table.column(name), bad)
+    if for_service:
+        _require_ids(table, bad)
     good = np.ones(n, dtype=bool)
     for rows in bad.rows:
         good[rows[rows >= 0]] = False
     return CheckedEvents(subject_codes, subject_dictionary, kinds, times, values, weights, good)
+
+
+def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, codes: np.ndarray | None = None,
+                 in_a_path: bool = False) -> None:
+    """Refuse the rows whose `name` `text_problem` refuses. `texts` is the column itself (ids are
+    mostly distinct: no hashing them into a dictionary), or, with `codes` (each row's code, -1 for
+    none), the dictionary of the distinct values. (Arrow holds no lone surrogate:
+    `table_from_records` refuses those before.)"""
+    if codes is None and pa.types.is_dictionary(texts.type):  # a Parquet column read as dictionaries
+        codes, texts = encode(texts)
+    texts = pc.cast(texts, pa.string())  # a Parquet column of whole-number ids, as its digits
+    wrong = pc.or_(pc.greater(pc.utf8_length(texts), TEXT_LIMIT), pc.match_substring(texts, "\x00"))
+    if in_a_path:
+        wrong = pc.or_(wrong, pc.match_substring(texts, "/"))
+    found = np.asarray(wrong.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not found.any():
+        return
+    if codes is None:
+        rows = np.flatnonzero(found)
+        values = texts.take(pa.array(rows)).to_pylist()
+    else:
+        rows = np.flatnonzero(np.append(found, False)[codes])  # a null's code -1 picks the False
+        values = texts.take(pa.array(codes[rows])).to_pylist()
+    bad.add(rows, name, np.array([text_problem(name, text, in_a_path) for text in values], dtype=object))
+
+
+def _require_ids(table: pa.Table, bad: BadRows) -> None:
+    """Refuse the rows without an id: an ingest keeps an event once by its id, so that a batch sent
+    again (after a time-out, say) is not stored twice."""
+    if "id" in table.column_names:
+        codes, dictionary = encode(pc.cast(table.column("id"), pa.string()))
+        blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True)
+                           .to_numpy(zero_copy_only=False), dtype=bool)
+        rows = np.flatnonzero(np.append(blank, True)[codes])  # a null's code -1 picks the True
+    else:
+        rows = np.arange(table.num_rows)
+    bad.add(rows, "id", np.full(rows.size, "missing id; fix: give every event the id it has in your records, so "
+                                           "that a batch sent again is stored once", dtype=object))
 
 
 def repeated_ids(ids: pa.ChunkedArray | pa.Array, good: np.ndarray) -> np.ndarray:
@@ -493,7 +584,7 @@ def repeated_ids(ids: pa.ChunkedArray | pa.Array, good: np.ndarray) -> np.ndarra
 
 
 def _id_text(value: object) -> str | None:
-    """An id given in a request as a log's column holds it (text, or a whole number read as its
+    """A name given in a request as a log's column holds it (text, or a whole number read as its
     digits); None for none given."""
     if value is None or isinstance(value, str):
         return value
@@ -502,33 +593,55 @@ def _id_text(value: object) -> str | None:
     raise TypeError(value)
 
 
+def _number(value: object) -> float | None:
+    """A value or weight given in a request as a log's number column holds it; None for none given.
+    TypeError for what is not a number, OverflowError for a whole number past any double."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(value)
+    return float(value)
+
+
 def table_from_records(records: Sequence[Mapping[str, Any]], bad: BadRows) -> pa.Table:
     """A batch of events given as records (a request's JSON objects) as the table `check_events`
-    checks, with the types a log's columns may hold: ids (subject, source, actor, id) as text or
-    whole numbers, times as numbers or text, values and weights as numbers (JSON has numbers: text
-    there is not one). A field of another type is a bad row here, as a column of that type is a bad
-    file in `read_table`."""
+    checks, with the types a log's columns may hold: names (subject, kind, source, actor, id) as text
+    or whole numbers, times as numbers or text, values and weights as numbers (JSON has numbers: text
+    there is not one). A field of another type, or text that is not UTF-8 (a lone surrogate, which
+    JSON can carry and no table or database can), is a bad row here, as a column of that type is a
+    bad file in `read_table`."""
     columns: dict[str, list[Any]] = {name: [] for name in EVENT_FIELDS}
     wrong: dict[str, tuple[list[int], list[str]]] = {name: ([], []) for name in EVENT_FIELDS}
+
+    def refuse(row: int, name: str, problem: str) -> None:
+        columns[name][-1] = None
+        wrong[name][0].append(row)
+        wrong[name][1].append(problem)
+
     for row, record in enumerate(records):
-        for name in ("subject", "source", "actor", "id"):
+        for name in ("subject", "kind", "source", "actor", "id"):
+            given = record.get(name)
             try:
-                columns[name].append(_id_text(record.get(name)))
+                columns[name].append(_id_text(given))
             except TypeError:
                 columns[name].append(None)
-                wrong[name][0].append(row)
-                wrong[name][1].append(f"{name} {_plain(record.get(name))} is not text or a whole number; fix: "
-                                      f"send the {name} as text")
-        kind = record.get("kind")
-        columns["kind"].append(None if kind is None else str(kind))
-        columns["time"].append(record.get("time"))
+                refuse(row, name, f"{name} {_plain(given)} is not text or a whole number; fix: send the {name} as text")
+                continue
+            if isinstance(given, str) and not _utf8(given):
+                refuse(row, name, str(text_problem(name, given)))
+        given = record.get("time")
+        columns["time"].append(given)
+        if isinstance(given, str) and not _utf8(given):
+            refuse(row, "time", f"cannot read {_plain(given)} as a time; fix: {TIME_FIX}")
+        elif isinstance(given, int) and not isinstance(given, bool) and abs(given) > 1e300:
+            columns["time"][-1] = str(given)  # as a log's text: no double holds it, it is read as no time
         for name in ("value", "weight"):
-            number = record.get(name)
-            if number is not None and (isinstance(number, bool) or not isinstance(number, int | float)):
-                wrong[name][0].append(row)
-                wrong[name][1].append(not_a_number(name, number))
-                number = None
-            columns[name].append(None if number is None else float(number))
+            given = record.get(name)
+            try:
+                columns[name].append(_number(given))
+            except (TypeError, OverflowError):
+                columns[name].append(None)
+                refuse(row, name, not_a_number(name, given))
     times = columns["time"]
     if all(t is None or (isinstance(t, int | float) and not isinstance(t, bool)) for t in times):
         time_column = pa.array([None if t is None else float(t) for t in times], type=pa.float64())

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from socialcredit.cli import app
 from socialcredit.scenario.load import load_scenario
-from socialcredit.scheme import SchemeError, load_scheme
+from socialcredit.scheme import SchemeError, load_scheme, preset_names
 
 runner = CliRunner()
 
@@ -73,3 +73,32 @@ def test_serve_rejects_a_time_no_record_can_have(tmp_path, time, said):
     answer = service.ingest([{"id": "a", "subject": "bob", "kind": "payment", "time": time}], Actor("t", "operator"))
     assert answer["stored"] == 0
     assert answer["rejected"][0]["field"] == "time" and said in answer["rejected"][0]["problem"]
+
+
+def test_a_range_past_what_any_value_may_be_is_refused(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("id: s\ntitle: t\nscale: {min: 0, max: 10, base: 5}\nevents:\n"
+                    "  donation: {category: civic, value: [0, 1e300]}\nfeatures: {}\ncomponents: {}\n")
+    with pytest.raises(SchemeError, match=r"events.donation.*from -1e\+15 to 1e\+15"):
+        load_scheme(str(path))
+
+
+def test_a_kind_without_a_range_carries_at_most_1e15_either_way(tmp_path):
+    # 1e300 twice summed to infinity: a feature, points and score that no JSON answer can hold
+    path = tmp_path / "events.csv"
+    path.write_text("subject,kind,time,value\nbob,payment,2024-01-06,1e300\nann,payment,2024-01-06,1e15\n")
+    result = runner.invoke(app, ["score", str(path), "--scheme", "lending"])
+    assert result.exit_code == 2
+    assert "events.csv:2: column 'value': 1e+300 is outside what a 'payment' may carry (from -1e+15 to 1e+15)" in (
+        result.output)
+    assert "events.csv:3" not in result.output
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_shipped_kind_whose_value_is_scored_says_what_values_it_carries(name):
+    # a late_payment of -100000 days lifted a defaulter to the top score; hours, gifts and balances
+    # (Rongcheng, the national scheme, Zhima) still took any value
+    scheme = load_scheme(name)
+    valued = {getattr(feature, kind) for feature in scheme.features.values() for kind in ("sum", "mean")
+              if getattr(feature, kind) is not None}
+    assert [kind for kind in sorted(valued) if scheme.events[kind].value is None] == []

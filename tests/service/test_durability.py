@@ -53,8 +53,8 @@ def test_a_friends_events_move_ones_score(friends):
     client = TestClient(create_app(service))
     client.post("/v1/relations", json={"relations": [{"subject": "bob", "other": "eve"}]}, headers=H(keys.operator))
     before = client.get("/v1/subjects/bob", headers=H(keys.bob)).json()["score"]
-    client.post("/v1/events", json={"events": [{"subject": "eve", "kind": "late_payment", "time": NOW - 1}]},
-                headers=H(keys.operator))
+    client.post("/v1/events", json={"events": [{"id": "e1", "subject": "eve", "kind": "late_payment",
+                                               "time": NOW - 1}]}, headers=H(keys.operator))
     after = client.get("/v1/subjects/bob", headers=H(keys.bob)).json()["score"]
     assert before == 700 and after == 650  # 0.5 * (600 - 700)
     history = client.get("/v1/subjects/bob/history", headers=H(keys.bob)).json()
@@ -70,8 +70,8 @@ def test_audit_verify_detects_edits_deletions_and_reordering(lending, tamper, wo
     service, keys, url = lending
     client = TestClient(create_app(service))
     for i in range(3):
-        client.post("/v1/events", json={"events": [{"subject": "bob", "kind": "payment", "time": NOW - i}]},
-                    headers=H(keys.operator))
+        client.post("/v1/events", json={"events": [{"id": f"p{i}", "subject": "bob", "kind": "payment",
+                                                   "time": NOW - i}]}, headers=H(keys.operator))
     result = CliRunner().invoke(cli, ["audit", "verify", "--db", url])
     assert result.exit_code == 0 and "audit log intact" in result.output
     with service.engine.begin() as connection:

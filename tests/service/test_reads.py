@@ -44,7 +44,7 @@ def test_a_read_sees_what_another_process_committed_since_the_last_read(lending)
 def test_a_read_that_cannot_be_logged_is_refused_and_the_log_recovers(lending, monkeypatch):
     service, keys, _ = lending
     client = TestClient(create_app(service))
-    client.post("/v1/events", json={"events": [{"subject": "bob", "kind": "payment", "time": NOW - 5}]},
+    client.post("/v1/events", json={"events": [{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5}]},
                 headers=H(keys.operator))
     real = audit._chain  # what every append (SQLite's bare one and the Core one) chains the entries with
 
@@ -65,7 +65,7 @@ def test_a_read_that_cannot_be_logged_is_refused_and_the_log_recovers(lending, m
 def test_concurrent_reads_and_writes_keep_one_chain_with_every_read(lending):
     service, keys, _ = lending
     client = TestClient(create_app(service))
-    client.post("/v1/events", json={"events": [{"subject": f"s{i}", "kind": "payment", "time": NOW - i}
+    client.post("/v1/events", json={"events": [{"id": f"p{i}", "subject": f"s{i}", "kind": "payment", "time": NOW - i}
                                                for i in range(8)]}, headers=H(keys.operator))
     failures: list[str] = []
 
@@ -78,7 +78,7 @@ def test_concurrent_reads_and_writes_keep_one_chain_with_every_read(lending):
 
     def writer() -> None:
         for i in range(6):
-            client.post("/v1/events", json={"events": [{"subject": f"s{i}", "kind": "late_payment",
+            client.post("/v1/events", json={"events": [{"id": f"l{i}", "subject": f"s{i}", "kind": "late_payment",
                                                         "time": NOW - 1}]}, headers=H(keys.operator))
 
     threads = [threading.Thread(target=reader, args=(n,)) for n in range(6)] + [threading.Thread(target=writer)]
@@ -101,7 +101,7 @@ def test_the_fast_routes_answer_as_the_fastapi_routes_do(lending):
     app = create_app(service)
     client = TestClient(app)
     client.post("/v1/events", json={"events": [{"id": "d1", "subject": "bob", "kind": "default", "time": NOW - 5},
-                                               {"subject": "alice", "kind": "payment", "time": NOW - 5}]},
+                                               {"id": "a1", "subject": "alice", "kind": "payment", "time": NOW - 5}]},
                 headers=H(keys.operator))
     requests = [("GET", path, headers) for path in (
         "/v1/subjects/bob", "/v1/subjects/alice", "/v1/subjects/nobody", "/v1/subjects/bob/entitlements/loan",
@@ -134,7 +134,7 @@ def test_reads_survive_the_database_dropping_the_kept_connections(lending, backe
         pytest.skip("a SQLite file has no server to drop a connection")
     service, keys, url = lending
     client = TestClient(create_app(service))
-    client.post("/v1/events", json={"events": [{"subject": "bob", "kind": "payment", "time": NOW - 5}]},
+    client.post("/v1/events", json={"events": [{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5}]},
                 headers=H(keys.operator))
     assert client.get("/v1/subjects/bob", headers=H(keys.bob)).status_code == 200
     other = make_engine(url)

@@ -37,7 +37,7 @@ def check_against_scheme(scenario: Scenario, scheme: Scheme) -> list[Problem]:
         for group in behaviour.group_factor:
             need(group, groups, ("behaviours", kind, "group_factor", group), "group")
         event = scheme.events.get(kind)
-        if event is not None and event.value is not None and not event.accepts(np.array(behaviour.value)).all():
+        if event is not None and not event.accepts(np.array(behaviour.value)).all():
             problems.append(Problem(("behaviours", kind, "value"), f"[{behaviour.value[0]:g}, {behaviour.value[1]:g}]"
                                     f" reaches outside what the scheme lets a '{kind}' carry ({event.range_text()})",
                                     "draw values within the scheme's range"))

@@ -3,7 +3,6 @@ that need the whole scheme (references, cycles, orderings) live in `validate.py`
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -51,31 +50,42 @@ class Scale(StrictModel):
     base: float = Field(description="The score of a subject with no points gained or lost.")
 
 
+# The largest value (either way) an event may carry, whatever its kind: whole numbers are exact in a
+# double up to 2**53 (about 9.0e15), and sums of values this size stay finite, so no feature, points
+# or score becomes infinite (which no JSON answer and no ordering can hold).
+LARGEST_VALUE = 1e15
+
+
 class EventKind(StrictModel):
     category: Category = Field(description="The data category of this kind of event.")
     value: tuple[float, float] | None = Field(None, description="The values an event of this kind may carry, "
                                                                 "[lowest, highest] (days late, stars, hours); "
-                                                                "default: any finite number. A value outside is a "
-                                                                "bad row in `score` and a rejected event in "
-                                                                "`serve`.")
+                                                                f"default and at most: from {-LARGEST_VALUE:g} to "
+                                                                f"{LARGEST_VALUE:g}. A value outside is a bad row in "
+                                                                "`score` and a rejected event in `serve`.")
 
     @model_validator(mode="after")
-    def _ordered_finite_range(self) -> EventKind:
+    def _ordered_bounded_range(self) -> EventKind:
         if self.value is not None:
             low, high = self.value
-            if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-                raise ValueError(f"value: [{low}, {high}] is not a range; give [lowest, highest], finite numbers")
+            if not (-LARGEST_VALUE <= low <= high <= LARGEST_VALUE):
+                raise ValueError(f"value: [{low}, {high}] is not a range of values an event can carry; give "
+                                 f"[lowest, highest], from {-LARGEST_VALUE:g} to {LARGEST_VALUE:g}")
         return self
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(lowest, highest) value an event of this kind may carry."""
+        return self.value if self.value is not None else (-LARGEST_VALUE, LARGEST_VALUE)
+
     def accepts(self, values: np.ndarray) -> np.ndarray:
-        """Which of `values` an event of this kind may carry (finite, and in `value` when given)."""
-        ok = np.isfinite(values)
-        if self.value is not None:
-            ok &= (values >= self.value[0]) & (values <= self.value[1])
-        return ok
+        """Which of `values` an event of this kind may carry (within its `bounds`; never NaN)."""
+        low, high = self.bounds
+        return (values >= low) & (values <= high)
 
     def range_text(self) -> str:
-        return f"from {self.value[0]:g} to {self.value[1]:g}" if self.value is not None else "finite"
+        low, high = self.bounds
+        return f"from {low:g} to {high:g}"
 
 
 class Feature(StrictModel):

@@ -10,11 +10,16 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from .auth import KeyRing
 from .core import Service
@@ -34,6 +39,30 @@ def warm_and_freeze(service: Service) -> None:
     gc.freeze()
 
 
+def field_problem(error: Any) -> dict[str, str]:
+    """One of FastAPI's validation errors as {field, problem}: our own rules' words as they are
+    (without pydantic's "Value error, "), and where a body is not JSON, at which character."""
+    place = [str(p) for p in error["loc"] if p != "body"]
+    if error["type"] == "json_invalid":
+        return {"field": "body", "problem": f"not JSON ({error['ctx']['error']}) at character {place[0]}"}
+    if error["type"] == "value_error":
+        return {"field": ".".join(place), "problem": str(error["ctx"]["error"])}
+    return {"field": ".".join(place), "problem": error["msg"]}
+
+
+def methods_at(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    """The methods every route whose path matches the request's takes (an included router's routes
+    too: FastAPI keeps one whole, as `original_router`)."""
+    found: set[str] = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found |= methods_at(included.routes, scope)
+        elif route.matches(scope)[0] is not Match.NONE:
+            found |= getattr(route, "methods", None) or set()
+    return found
+
+
 def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,15 +75,21 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     app.state.keys = KeyRing(service.store)
 
+    # Every refusal answers {"detail": ...}: a sentence (`schemas.Refused`), or for a 422 each field's
+    # problem (`schemas.Invalid`), whether FastAPI or a room found it.
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, error: ServiceError) -> JSONResponse:
-        return JSONResponse(status_code=error.status, content={"detail": error.message})
+        return JSONResponse(status_code=error.status, content={"detail": error.detail()})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 405:  # Starlette's Allow names the first route of the path's methods: name all
+            error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(methods_at(app.routes, request.scope)))}
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
-                    for e in error.errors()]
-        return JSONResponse(status_code=422, content={"detail": problems})
+        return JSONResponse(status_code=422, content={"detail": [field_problem(e) for e in error.errors()]})
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> dict[str, str]:

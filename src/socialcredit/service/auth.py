@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .errors import ServiceError
 from .keys import READERS, Actor, lookup
+from .schemas import SubjectInPath
 from .store import Store
 
 
@@ -77,6 +78,6 @@ def check_reader_of(who: Actor, subject: str) -> Actor:
     return who
 
 
-async def reader_of(subject: str, who: Who) -> Actor:
+async def reader_of(subject: SubjectInPath, who: Who) -> Actor:
     """A dependency for routes with a `{subject}` in their path: `check_reader_of`."""
     return check_reader_of(who, subject)

@@ -7,7 +7,6 @@ Events are checked by the same rules as `socialcredit score` checks a log's rows
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_
 from ..scheme import Scheme
 from . import audit
 from .db import Relation
-from .errors import ServiceError
+from .errors import ServiceError, invalid
 from .keys import Actor
 from .scorer import Scorer
 from .store import Store
@@ -40,7 +39,7 @@ class Ingest:
         bad = BadRows("request", is_csv=False)
         table = table_from_records(events, bad)
         latest = self.now() + 1  # a day's grace, for time zones: later is in the future
-        checked = check_events(table, self.scheme, bad, latest)
+        checked = check_events(table, self.scheme, bad, latest, for_service=True)
         first: dict[int, tuple[int, str, str]] = {}
         if bad.count:
             rows, problems = np.concatenate(bad.rows).tolist(), np.concatenate(bad.problems).tolist()
@@ -56,7 +55,7 @@ class Ingest:
         ids, subjects, sources, actors = (table.column(name).to_pylist()
                                           for name in ("id", "subject", "source", "actor"))
         names = list(self.scheme.events)
-        kept = [{"id": ids[i] if ids[i] and ids[i].strip() else uuid.uuid4().hex, "subject": subjects[i],
+        kept = [{"id": ids[i], "subject": subjects[i],
                  "kind": names[checked.kinds[i]], "time": float(checked.times[i]), "value": float(checked.values[i]),
                  "weight": float(checked.weights[i]), "source": sources[i], "actor": actors[i]}
                 for i in np.flatnonzero(good).tolist()]
@@ -67,11 +66,12 @@ class Ingest:
         an event whose id is stored already (or came earlier in the batch) is a duplicate, not stored
         again."""
         if len(events) > MAX_BATCH:
-            raise ServiceError(413, f"events: a batch holds at most {MAX_BATCH:,} events, got {len(events):,}")
+            raise invalid("events", f"a batch holds at most {MAX_BATCH:,} events, got {len(events):,}")
         rows, rejected, repeated = self.check(events)
         if rejected and atomic:
-            raise ServiceError(422, "events: nothing was stored (atomic batch): " + "; ".join(
-                f"[{r['index']}] {r['field']}: {r['problem']}" for r in rejected[:20]))
+            said = f"nothing was stored (atomic batch): {len(rejected):,} of {len(events):,} events are invalid"
+            raise ServiceError(422, f"events: {said}", [{"field": "events", "problem": said}] + [
+                {"field": f"events.{r['index']}.{r['field']}", "problem": r["problem"]} for r in rejected])
         with self.store.writing() as session:
             existing = self.store.stored_ids(session, [row["id"] for row in rows])
             fresh = [dict(row, ingested_by=actor.name) for row in rows if row["id"] not in existing]

@@ -7,43 +7,117 @@ check of every answer against its model (tests/service/test_contract.py), not si
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, WithJsonSchema
 
+from ..eventlog import TEXT_LIMIT, text_problem
 from .ingest import MAX_BATCH
+
+# The largest appeal number or audit entry a request may name: what the tables' integer columns hold on
+# PostgreSQL (32 bits; a larger number made the query fail with a 500 there).
+LARGEST_ID = 2 ** 31 - 1
+STATEMENT_LIMIT = 10_000  # characters of an appeal's statement or a decision's note
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- text the service stores: one rule (`eventlog.text_problem`), described in the OpenAPI document --
+NO_NUL = r"^[^\x00]*$"
+SUBJECT_PATTERN = r"^[^/\x00]*$"  # no '/' (a URL path names a subject), no NUL
+
+
+def text_schema(limit: int, pattern: str, min_length: int = 1) -> dict[str, Any]:
+    return {"type": "string", "minLength": min_length, "maxLength": limit, "pattern": pattern}
+
+
+def _stored(limit: int = TEXT_LIMIT, in_a_path: bool = False, min_length: int = 1) -> AfterValidator:
+    def check(text: str, info: ValidationInfo) -> str:
+        name = info.field_name or "text"
+        problem = (f"missing {name}; fix: give one" if len(text) < min_length
+                   else text_problem(name, text, in_a_path=in_a_path, limit=limit))
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    return AfterValidator(check)
+
+
+SUBJECT_SCHEMA = text_schema(TEXT_LIMIT, SUBJECT_PATTERN)
+# A subject named in a URL path: described here, checked by the room (`subjects.named`), so that the
+# fast lanes, which FastAPI does not validate, refuse it alike.
+SubjectInPath = Annotated[str, Path(json_schema_extra=SUBJECT_SCHEMA)]
+SubjectId = Annotated[str, _stored(in_a_path=True), WithJsonSchema(SUBJECT_SCHEMA)]
+EventId = Annotated[str, _stored(), WithJsonSchema(text_schema(TEXT_LIMIT, NO_NUL))]
+Statement = Annotated[str, _stored(STATEMENT_LIMIT), WithJsonSchema(text_schema(STATEMENT_LIMIT, NO_NUL))]
+Note = Annotated[str, _stored(STATEMENT_LIMIT, min_length=0), WithJsonSchema(text_schema(STATEMENT_LIMIT, NO_NUL, 0))]
+
+
 # --- what the routes take ------------------------------------------------------------------------
 class EventsIn(Strict):
-    events: list[dict[str, Any]] = Field(description=f"At most {MAX_BATCH:,} events, each {{subject, kind, time, "
-                                                     "value?, weight?, source?, actor?, id?}; time is an ISO date "
-                                                     "or datetime, or days since 1970-01-01; an id is stored once.")
-    atomic: bool = Field(False, description="All or nothing: one invalid event stores none.")
+    events: list[dict[str, Any]] = Field(
+        max_length=MAX_BATCH,
+        description=f"At most {MAX_BATCH:,} events, each {{id, subject, kind, time, value?, weight?, source?, "
+                    f"actor?}}: an id (stored once: a batch sent again is not stored twice), subject, source, actor "
+                    f"of at most {TEXT_LIMIT} characters without NUL (a subject without '/'); time an ISO date or "
+                    "datetime, or days since 1970-01-01, from 1900 to a day past now; value within the kind's "
+                    "range (the scheme's, else -1e15 to 1e15); weight from 0 to 1e15. An event that breaks a rule "
+                    "is answered in `rejected`, by index and field; the others are stored.")
+    atomic: StrictBool = Field(False, description="All or nothing: one invalid event stores none (422).")
 
 
 class RelationIn(Strict):
-    subject: str = Field(min_length=1)
-    other: str = Field(min_length=1)
+    subject: SubjectId
+    other: SubjectId
 
 
 class RelationsIn(Strict):
-    relations: list[RelationIn]
+    relations: list[RelationIn] = Field(max_length=MAX_BATCH, description=f"At most {MAX_BATCH:,} ties.")
 
 
 class AppealIn(Strict):
-    subject: str = Field(min_length=1)
-    event_ids: list[str] = Field(min_length=1, description="The events contested.")
-    statement: str = Field(min_length=1, max_length=10_000)
+    subject: SubjectId
+    event_ids: list[EventId] = Field(min_length=1, description="The events contested.")
+    statement: Statement
 
 
 class DecisionIn(Strict):
-    decision: str = Field(description="'void' (the events drop out) or 'uphold' (they stand).")
-    note: str = Field("", max_length=10_000)
+    decision: Literal["void", "uphold"] = Field(description="'void' (the events drop out) or 'uphold' (they "
+                                                            "stand).")
+    note: Note = ""
+
+
+# --- what a refusal answers ----------------------------------------------------------------------
+class FieldProblem(Strict):
+    field: str = Field(description="Where: a body field (`relations.0.subject`; `events.3.kind` for an event of an "
+                                   "atomic batch), or `path.`/`query.` and a parameter's name.")
+    problem: str = Field(description="What is wrong and how to fix it.")
+
+
+class Invalid(Strict):
+    detail: list[FieldProblem]
+
+
+class Refused(Strict):
+    detail: str = Field(description="What was refused, and why.")
+
+
+WHY = {400: "The body cannot be read as JSON (not UTF-8, or a number past what JSON parsers take).",
+       401: "No API key, or one that is unknown or revoked.",
+       403: "The key's role may not do this, or a subject key asks about someone else.",
+       404: "No such subject, entitlement, event or appeal.",
+       409: "The appeal was already decided.",
+       422: "The request is invalid: each field's problem (for an atomic batch, each invalid event's).",
+       503: "The read could not be written to the audit log, so it is not answered; try again."}
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route documents (FastAPI `responses`), each with its body's model."""
+    return {status: {"model": Invalid if status == 422 else Refused, "description": WHY[status]}
+            for status in statuses}
 
 
 # --- what they answer (fields in the order the answer gives them) ---------------------------------

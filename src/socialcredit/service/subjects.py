@@ -12,11 +12,11 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..eventlog import days_to_text
+from ..eventlog import days_to_text, text_problem
 from ..scheme import Scheme
 from ..scoring import Scores
 from .db import Event, ScoreRecord
-from .errors import ServiceError
+from .errors import ServiceError, invalid
 from .explain import Explanations, event_json
 from .keys import Actor
 from .readlog import ReadLog
@@ -26,6 +26,15 @@ from .store import Reader, Store
 
 def no_subject(subject: str) -> ServiceError:
     return ServiceError(404, f"subject: no events or relations name '{subject}'")
+
+
+def named(subject: str) -> str:
+    """The subject asked about, if it is one the service could store (else 422, as an ingest refuses
+    it): a database is never asked about text it cannot hold (PostgreSQL refuses a NUL)."""
+    problem = text_problem("subject", subject, in_a_path=True)
+    if problem is not None:
+        raise invalid("subject", problem)
+    return subject
 
 
 class Subjects:
@@ -41,7 +50,7 @@ class Subjects:
     def _scored(self, connection: Reader, subject: str) -> tuple[Scores, int, float]:
         """Score one subject now: (scores, the subject's index, the as-of time used)."""
         as_of = self.now()
-        scores, ids, found = self.scorer.score(connection, [subject], as_of)
+        scores, ids, found = self.scorer.score(connection, [named(subject)], as_of)
         # a subject exists when an event or a tie names it (checked only when no event was found)
         if not found and not self.store.subject_exists(connection, subject):
             raise no_subject(subject)
@@ -102,6 +111,7 @@ class Subjects:
     # --- what is stored about them -----------------------------------------------------------
     def events(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
         """Every event stored about the subject, voided ones too, oldest first."""
+        named(subject)
         with self.store.reader() as session:
             if not self.store.subject_exists(session, subject):
                 raise no_subject(subject)
@@ -112,6 +122,7 @@ class Subjects:
 
     def history(self, subject: str, actor: Actor) -> list[dict[str, Any]]:
         """The subject's score each time a change recomputed it, oldest first."""
+        named(subject)
         with self.store.reader() as session:
             if not self.store.subject_exists(session, subject):
                 raise no_subject(subject)

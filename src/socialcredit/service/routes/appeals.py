@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from ..auth import Who, check_reader_of, refuse_role, role
 from ..keys import READERS, Actor
-from ..schemas import AppealIn, AppealOut, DecisionIn
+from ..schemas import LARGEST_ID, AppealIn, AppealOut, DecisionIn, refusals
 from . import TheService
 
-router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
+router = APIRouter(prefix="/v1/appeals", tags=["appeals"], responses=refusals(401, 403, 422))
 FILERS = ("admin", "operator")  # who may file for any subject; a subject key files for itself
 
 
@@ -34,7 +34,7 @@ async def filing(body: AppealIn, who: Who) -> Filing:
     return Filing(body, who)
 
 
-@router.post("", status_code=201, response_model=AppealOut)
+@router.post("", status_code=201, response_model=AppealOut, responses=refusals(400, 404))
 def post_appeal(filed: Annotated[Filing, Depends(filing)], service: TheService) -> dict[str, Any]:
     return service.appeals.file(filed.appeal.subject, filed.appeal.event_ids, filed.appeal.statement, filed.by)
 
@@ -46,7 +46,7 @@ def get_appeals(who: Annotated[Actor, Depends(role(*READERS, "subject"))], servi
     return service.appeals.find(status, who)
 
 
-@router.post("/{appeal_id}/decision", response_model=AppealOut)
-def post_decision(appeal_id: int, body: DecisionIn, who: Annotated[Actor, Depends(role("admin", "reviewer"))],
-                  service: TheService) -> dict[str, Any]:
+@router.post("/{appeal_id}/decision", response_model=AppealOut, responses=refusals(400, 404, 409))
+def post_decision(appeal_id: Annotated[int, Path(ge=1, le=LARGEST_ID)], body: DecisionIn,
+                  who: Annotated[Actor, Depends(role("admin", "reviewer"))], service: TheService) -> dict[str, Any]:
     return service.appeals.decide(appeal_id, body.decision, body.note, who)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 
 from ..auth import role
 from ..keys import Actor
-from ..schemas import EventsIn, Ingested, RelationsAdded, RelationsIn
+from ..schemas import EventsIn, Ingested, RelationsAdded, RelationsIn, refusals
 from . import TheService
 
-router = APIRouter(prefix="/v1", tags=["ingest"])
+router = APIRouter(prefix="/v1", tags=["ingest"], responses=refusals(400, 401, 403, 422))
 Writer = Annotated[Actor, Depends(role("admin", "operator"))]
 
 

@@ -17,30 +17,31 @@ from starlette.routing import Route
 
 from ..auth import KeyRing, check_reader_of, reader_of
 from ..keys import Actor
-from ..schemas import Entitlement, HistoryEntry, Record, StoredEvent
+from ..schemas import Entitlement, HistoryEntry, Record, StoredEvent, refusals
+from ..schemas import SubjectInPath as Subject
 from . import TheService
 
-router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
+router = APIRouter(prefix="/v1/subjects", tags=["subjects"], responses=refusals(401, 403, 404, 422, 503))
 Reader = Annotated[Actor, Depends(reader_of)]
 
 
 @router.get("/{subject}", response_model=Record)
-async def get_subject(subject: str, who: Reader, service: TheService) -> JSONResponse:
+async def get_subject(subject: Subject, who: Reader, service: TheService) -> JSONResponse:
     return JSONResponse(await service.subjects.record_async(subject, who))
 
 
 @router.get("/{subject}/events", response_model=list[StoredEvent])
-def get_events(subject: str, who: Reader, service: TheService) -> list[dict[str, Any]]:
+def get_events(subject: Subject, who: Reader, service: TheService) -> list[dict[str, Any]]:
     return service.subjects.events(subject, who)
 
 
 @router.get("/{subject}/history", response_model=list[HistoryEntry])
-def get_history(subject: str, who: Reader, service: TheService) -> list[dict[str, Any]]:
+def get_history(subject: Subject, who: Reader, service: TheService) -> list[dict[str, Any]]:
     return service.subjects.history(subject, who)
 
 
 @router.get("/{subject}/entitlements/{action}", response_model=Entitlement)
-async def get_entitlement(subject: str, action: str, who: Reader, service: TheService) -> JSONResponse:
+async def get_entitlement(subject: Subject, action: str, who: Reader, service: TheService) -> JSONResponse:
     return JSONResponse(await service.subjects.entitlement_async(subject, action, who))
 
 

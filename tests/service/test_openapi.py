@@ -1,0 +1,58 @@
+"""The OpenAPI document is the API's contract, checked by schemathesis against the app in-process,
+on each database: every operation, with generated valid and invalid requests (a bounded number of
+each), under every check schemathesis has (no 5xx, every status, body and header as documented,
+invalid data refused, valid data accepted, Allow naming a path's methods). Its 19 failures were:
+the 422 body, 404 and 400 undocumented, `decision` not an enum, OPTIONS naming one method of two."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from socialcredit.scheme import load_scheme
+from socialcredit.service.api import create_app
+from socialcredit.service.core import Service
+from socialcredit.service.db import make_engine
+from socialcredit.service.keys import Actor
+
+from .conftest import Keys
+from .test_api import BOB
+
+H = Keys.header
+EXAMPLES = 60  # generated requests per operation and phase: both databases checked in under a minute
+
+
+@pytest.fixture
+def served(lending):
+    """The app over a store holding bob's and alice's events, and the keys."""
+    service, keys, _ = lending
+    service.ingest(BOB, Actor("test", "operator"))
+    return create_app(service), keys
+
+
+# The document, read once from an app of the same scheme (the app under test, one per database and
+# test, answers each request: `case.call(app=...)`; schemathesis' fixture-made schemas do not run
+# under pytest 9).
+schema = schemathesis.openapi.from_asgi("/openapi.json",
+                                        create_app(Service(make_engine("sqlite://"), load_scheme("lending"))))
+
+
+def refused_whole(case, response) -> bool:
+    """An atomic batch refused because an event breaks a rule no JSON Schema can state (a time after
+    now, a value outside its kind's range): a 422 by design for a request the schema calls valid."""
+    body = case.body if isinstance(case.body, dict) else {}
+    return (case.operation.path == "/v1/events" and body.get("atomic") is True and response.status_code == 422
+            and response.json()["detail"][0]["field"] == "events")
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_the_api_is_what_its_openapi_document_says(case, served):
+    app, keys = served
+    response = case.call(app=app, headers=H(keys.admin))
+    case.validate_response(response, headers=H(keys.admin),
+                           excluded_checks=[positive_data_acceptance] if refused_whole(case, response) else [])
