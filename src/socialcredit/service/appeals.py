@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from . import audit
 from .coverage import Cover
-from .db import Appeal, Event, utcnow
+from .db import Appeal, Event, on_day
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
@@ -44,7 +44,7 @@ class Appeals:
             if foreign:
                 raise ServiceError(422, f"event_ids: not events of '{subject}': {', '.join(foreign[:SHOWN])}")
             appeal = Appeal(subject=subject, event_ids=list(event_ids), statement=statement, filed_by=actor.name,
-                            filed_at=utcnow())
+                            filed_at=on_day(self.scorer.now()))
             session.add(appeal)
             session.flush()
             # the entry covers the filing by digest: the statement stays in the row, erasable (coverage.py)
@@ -76,7 +76,7 @@ class Appeals:
             if appeal.status != "pending":
                 raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({appeal.status})")
             appeal.status = DECISIONS[decision]
-            appeal.decided_at = utcnow()
+            appeal.decided_at = on_day(self.scorer.now())  # by the clock retention reads
             appeal.decided_by = actor.name
             appeal.note = note
             if decision == "void":

@@ -38,6 +38,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def on_day(days: float) -> datetime:
+    """The instant `days` days after 1970-01-01 (the service's clock) in UTC: when a row that
+    retention ages out (a tie, an appeal) was written, by the clock retention reads."""
+    return datetime.fromtimestamp(days * 86_400.0, UTC)
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -17,7 +17,7 @@ from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import Relation, utcnow
+from .db import Relation, on_day, utcnow
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
@@ -101,7 +101,7 @@ class Ingest:
             fresh = ties - existing
             # the audit entry covers the ties and scores stored, by digest (coverage.py)
             cover = Cover(audit.next_seq(session))
-            added_at = utcnow()
+            added_at = on_day(self.now())  # by the clock retention reads
             added = [Relation(a=a, b=b, added_at=added_at) for a, b in sorted(fresh)]
             cover.add("ties", added)
             session.add_all(added)

@@ -16,7 +16,6 @@ digests), and each covered row deleted leaves a tombstone its entry still verifi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, not_, or_, select
@@ -25,15 +24,11 @@ from ..eventlog import days_to_text
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import ApiKey, Appeal, Event, Relation, ScoreRecord, Subject
+from .db import ApiKey, Appeal, Event, Relation, ScoreRecord, Subject, on_day
 from .keys import Actor
 from .store import Store
 
 GRACE_DAYS = 1.0  # as ingest: a day's grace for time zones; later is in the future
-
-
-def as_instant(days: float) -> datetime:
-    return datetime.fromtimestamp(days * 86_400.0, UTC)
 
 
 def purge(scheme: Scheme, store: Store, now: Callable[[], float], actor: Actor) -> dict[str, int]:
@@ -46,7 +41,7 @@ def purge(scheme: Scheme, store: Store, now: Callable[[], float], actor: Actor) 
                                                                          Event.time > today + GRACE_DAYS)
         deleted = {"events": cover.erase(session, "events", old)}
         if cutoff is not None:
-            before = as_instant(cutoff)
+            before = on_day(cutoff)
             deleted["scores"] = cover.erase(session, "scores", ScoreRecord.as_of < cutoff)
             deleted["ties"] = cover.erase(session, "ties", Relation.added_at < before)
             done = [appeal for appeal, event_ids in session.execute(
