@@ -79,7 +79,8 @@ class Store:
     def insert_events(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Insert events; an id already stored is left as it is (the first ingest stands)."""
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(Event).on_conflict_do_nothing(index_elements=["id"]), rows)
+        # the table's (Core) insert: the ORM's bulk insert would go through every key of every row again
+        session.execute(insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     # --- reading ---------------------------------------------------------------------------
     @contextmanager
