@@ -215,7 +215,8 @@ def verify(session: Session | Connection, key: AuditKey | None = None, checkpoin
 
     Seals are checked with `key` when it can seal (a private key: the server's, the operator's);
     with only a public key, or `check_seals=False`, they are not."""
-    key = key if key is not None else (key_of(session) if check_seals else None)
+    if key is None and check_seals:  # the key the session seals with; never one made here
+        key = session.info.get("audit_key")
     sealer = key if check_seals and key is not None and key.can_sign else None
     problems: list[str] = []
     rows = coverage.check_rows(session)
