@@ -91,6 +91,9 @@ CURL_EXPECT: dict[str, dict[str, object]] = {
     "/v1/events ": {"stored": 1},
     "/v1/subjects/bob/entitlements/loan": {"allowed": False},
     "/v1/appeals/1/decision": {"status": "voided"},
+    "/v1/audit/checkpoint": {"log": "socialcredit audit log v1"},
+    "/v1/subjects/bob/export": {"subject": "bob"},
+    "-X DELETE localhost:8000/v1/subjects/bob": {"subject": "bob"},
 }
 
 # The user's own files named in the README, and the stand-ins the test writes for them (see `stand_ins`).
@@ -241,23 +244,26 @@ def curl_argv(command: str, env: dict[str, str]) -> list[str]:
     return printed.split("\0")[:-1]
 
 
-def curl_in_python(argv: list[str]) -> tuple[int, str]:
-    """What curl -s [-X METHOD] [-H HEADER]... [-d DATA] URL does, with httpx (where curl is missing)."""
-    method, headers, data, url, index = None, {}, None, None, 0
+def curl_in_python(argv: list[str], folder: Path) -> tuple[int, str]:
+    """What curl -s [-X METHOD] [-H HEADER]... [-d DATA | -d @FILE] [-o FILE] URL does, with httpx (where
+    curl is missing), in `folder`."""
+    method, headers, data, url, written, index = None, {}, None, None, None, 0
     while index < len(argv):
         arg = argv[index]
         if arg == "-s":
             index += 1
             continue
-        if arg in ("-X", "-H", "-d"):
+        if arg in ("-X", "-H", "-d", "-o"):
             value = argv[index + 1]
             if arg == "-X":
                 method = value
             elif arg == "-H":
                 key, _, text = value.partition(":")
                 headers[key.strip()] = text.strip()
+            elif arg == "-o":
+                written = folder / value
             else:
-                data = value
+                data = (folder / value[1:]).read_text() if value.startswith("@") else value
             index += 2
             continue
         assert not arg.startswith("-"), f"the curl stand-in does not know {arg}"
@@ -266,7 +272,15 @@ def curl_in_python(argv: list[str]) -> tuple[int, str]:
     url = url if "://" in url else "http://" + url
     response = httpx.request(method or ("POST" if data is not None else "GET"), url, headers=headers,
                              content=data, timeout=30)
+    if written is not None:
+        written.write_text(response.text)
+        return response.status_code, ""
     return response.status_code, response.text
+
+
+def written_to(argv: list[str]) -> str | None:
+    """The file a curl line writes its answer to (-o FILE), if it does."""
+    return argv[argv.index("-o") + 1] if "-o" in argv else None
 
 
 class Session:
@@ -366,14 +380,18 @@ class Session:
         command = without_comment(command).replace("localhost:8000", f"127.0.0.1:{self.port}")
         assert f"127.0.0.1:{self.port}" in command, f"{command}: the README's curl lines talk to localhost:8000"
         self.log.append(command)
+        argv = curl_argv(command, self.env)
         if shutil.which("curl"):
-            result = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], env=self.env,
+            result = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], env=self.env, cwd=self.folder,
                                     capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, f"{command}\n{result.stderr}"
             body, _, status = result.stdout.rpartition("\n")
         else:
-            code, body = curl_in_python(curl_argv(command, self.env))
+            code, body = curl_in_python(argv, self.folder)
             status = str(code)
+        written = written_to(argv)
+        if written is not None:  # -o FILE: the answer is in the file
+            body = (self.folder / written).read_text()
         assert status.startswith("2"), f"{command}\nHTTP {status}: {body}"
         answer = json.loads(body)
         for piece, expected in CURL_EXPECT.items():
@@ -538,7 +556,7 @@ def test_the_curl_stand_in_sends_what_curl_sends(tmp_path):
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = answer
+        do_GET = do_POST = do_DELETE = answer
 
         def log_message(self, *args) -> None:
             pass
@@ -546,14 +564,20 @@ def test_the_curl_stand_in_sends_what_curl_sends(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {**os.environ, "OPERATOR": "op_key", "BOB": "bob key", "REVIEWER": "rev'key"}
+        env = {**os.environ, "OPERATOR": "op_key", "BOB": "bob key", "REVIEWER": "rev'key", "AUDITOR": "aud",
+               "ADMIN": "adm"}
         curls = [c for b in blocks_of("sh") for c in commands(b) if c.startswith("curl ")]
         assert len(curls) >= 4
+        (tmp_path / "kept.json").write_text('{"kept": "a checkpoint"}')  # what `-d @kept.json` sends
         for command in curls:
             command = without_comment(command).replace("localhost:8000", f"127.0.0.1:{server.server_port}")
-            by_curl = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=30)
+            by_curl = subprocess.run(["bash", "-c", command], env=env, cwd=tmp_path, capture_output=True, text=True,
+                                     timeout=30)
             assert by_curl.returncode == 0, by_curl.stderr
-            status, by_python = curl_in_python(curl_argv(command, env))
-            assert status == 200 and json.loads(by_python) == json.loads(by_curl.stdout), command
+            argv = curl_argv(command, env)
+            sent_by_curl = (tmp_path / written_to(argv)).read_text() if written_to(argv) else by_curl.stdout
+            status, by_python = curl_in_python(argv, tmp_path)
+            sent_by_python = (tmp_path / written_to(argv)).read_text() if written_to(argv) else by_python
+            assert status == 200 and json.loads(sent_by_python) == json.loads(sent_by_curl), command
     finally:
         server.shutdown()

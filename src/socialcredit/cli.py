@@ -28,6 +28,13 @@ audit_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The se
 app.add_typer(audit_app, name="audit")
 
 DB_HELP = "Database URL: sqlite:///FILE (default sqlite:///socialcredit.db) or postgresql+psycopg://USER@HOST/DB."
+KEY_HELP = ("The audit key file (Ed25519, PEM; made on first use, readable by its owner only; never in the "
+            "database). Default: FILE.audit-key beside a SQLite FILE, else ./socialcredit-audit.audit-key.")
+CHECKPOINTS_HELP = ("The file the signed checkpoints of the audit log are appended to. Default: FILE.checkpoints "
+                    "beside a SQLite FILE, else ./socialcredit-audit.checkpoints.")
+AuditKeyPath = Annotated[Path | None, typer.Option("--checkpoint-key", envvar="SOCIALCREDIT_AUDIT_KEY", help=KEY_HELP)]
+CheckpointsPath = Annotated[Path | None, typer.Option("--checkpoints", envvar="SOCIALCREDIT_CHECKPOINTS",
+                                                      help=CHECKPOINTS_HELP)]
 
 # Wide when piped (Rich would assume 80 columns), so tables and messages stay readable in files and CI logs.
 out = Console(width=None if Console().is_terminal else 200)
@@ -609,20 +616,40 @@ def _existing_database(db: str) -> None:
         raise fail(f"--db {db}: not a socialcredit database (none of its tables); give the --db of the service")
 
 
-def _service(db: str, scheme_ref: str):
-    """Open the database (migrating it to the newest schema) and the service for a lawful scheme."""
+def _audit_files(db: str, key: Path | None, checkpoints: Path | None) -> tuple[Path | None, Path | None]:
+    """The audit key and checkpoint files: as given, else beside the database (`service.auditkey`)."""
+    from .service.auditkey import default_paths
+
+    paths = default_paths(db)
+    return (key or (paths[0] if paths else None)), (checkpoints or (paths[1] if paths else None))
+
+
+def _service(db: str, scheme_ref: str, key: Path | None = None, checkpoints: Path | None = None):
+    """Open the database (migrating it to the newest schema) and the service for a lawful scheme,
+    with its audit key (made on first use) and checkpoint file."""
+    from .service.auditkey import AuditKey, key_for
     from .service.core import Service
     from .service.db import make_engine
     from .service.migrate import upgrade
 
     chosen = _load(scheme_ref)
     _refuse_unless_lawful(chosen, "serve")
+    key_path, checkpoints_path = _audit_files(db, key, checkpoints)
+    try:
+        made = key_path is not None and not key_path.exists()
+        audit_key: AuditKey = key_for(db, key_path)
+        if made:
+            err.print(f"made the audit key {key_path} (public key {key_path}.pub, fingerprint {audit_key.fingerprint}):"
+                      " keep it out of the database's reach, and back it up", highlight=False)
+    except (OSError, ValueError) as error:
+        raise fail(f"--checkpoint-key {key_path}: {error}") from None
     try:
         engine = make_engine(db)
-        upgrade(engine)
+        upgrade(engine, audit_key)
     except Exception as error:  # a bad URL or an unreachable server: say which, without a traceback
         raise fail(f"--db {db}: cannot open the database: {error}") from None
-    return Service(engine, chosen, write_engine=make_engine(db, writer=True))
+    return Service(engine, chosen, write_engine=make_engine(db, writer=True), audit_key=audit_key,
+                   checkpoints=checkpoints_path)
 
 
 @app.command()
@@ -633,6 +660,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes (one per core serves the most requests).")] = 1,
+    checkpoint_key: AuditKeyPath = None,
+    checkpoints: CheckpointsPath = None,
 ) -> None:
     """Serve a scheme live: ingest events, answer entitlement checks with reasons, take appeals."""
     import os
@@ -649,11 +678,19 @@ def serve(
 
     from .service.api import create_app
 
-    service = _service(db, scheme)  # checks the scheme and migrates the database once, here
+    service = _service(db, scheme, checkpoint_key, checkpoints)  # checks the scheme and migrates the database once
+    drift = service.checkpoints.drift()
+    if drift:
+        err.print(f"[bold red]warning:[/] {drift}: the log was cut back or rewritten; `socialcredit audit verify` "
+                  "says what and where", highlight=False)
     err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs), database {db}"
               + (f", {workers} processes" if workers > 1 else ""), highlight=False)
     if workers > 1:
         os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"] = db, scheme
+        key_path, checkpoints_path = _audit_files(db, checkpoint_key, checkpoints)
+        if key_path is not None and checkpoints_path is not None:
+            os.environ["SOCIALCREDIT_AUDIT_KEY"] = str(key_path.resolve())
+            os.environ["SOCIALCREDIT_CHECKPOINTS"] = str(checkpoints_path.resolve())
         uvicorn.run("socialcredit.service.app:from_environment", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", access_log=False)
     else:  # the app loads the scoring core's kernels in its lifespan, before it serves
@@ -686,36 +723,180 @@ def keys_create(
     print(key)
 
 
+def _public_key(text: str):
+    """An auditor's copy of the server's public key: a file (PEM, or 64 hex digits) or the hex itself."""
+    from .service.auditkey import AuditKey
+
+    try:
+        return AuditKey.load(Path(text)) if Path(text).is_file() else AuditKey.from_public(text)
+    except (OSError, ValueError) as error:
+        raise fail(f"--public-key {text}: not an Ed25519 public key ({error})") from None
+
+
 @audit_app.command("verify")
-def audit_verify(db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db") -> None:
-    """Check the audit log's hash chain: any edited, deleted or reordered entry is reported."""
+def audit_verify(
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+    checkpoint_key: AuditKeyPath = None,
+    checkpoints: CheckpointsPath = None,
+    kept: Annotated[list[Path] | None, typer.Option("--checkpoint", help="A checkpoint you kept (from GET "
+                                                    "/v1/audit/checkpoint or a checkpoint file); repeatable.")] = None,
+    public_key: Annotated[str | None, typer.Option(help="Check signatures with this public key (a .pub file or "
+                                                        "hex) rather than the key file; seals are then not "
+                                                        "checked (they need the private key).")] = None,
+) -> None:
+    """Check the audit log: its hash chain, each entry's seal, every stored row against the entry
+    that wrote it, and the log against every signed checkpoint (the server's file and those you
+    kept). Says what is wrong where; exit code 1 if anything is."""
     from .service import audit
+    from .service.auditkey import AuditKey
+    from .service.checkpoints import read_file, read_kept
     from .service.db import make_engine, make_sessions
 
     _existing_database(db)
-    with make_sessions(make_engine(db))() as session:
-        verdict = audit.verify(session)
-    if verdict.intact:
-        out.print(f"audit log intact: {verdict.entries} entries, hash chain verified", highlight=False)
+    key_path, checkpoints_path = _audit_files(db, checkpoint_key, checkpoints)
+    key = None
+    if public_key is not None:
+        key = _public_key(public_key)
+    elif key_path is not None and key_path.is_file():
+        try:
+            key = AuditKey.load(key_path)
+        except (OSError, ValueError) as error:
+            raise fail(f"--checkpoint-key {key_path}: {error}") from None
+    anchors, problems = read_file(checkpoints_path) if checkpoints_path is not None else ([], [])
+    signed = [checkpoint for checkpoint, _ in anchors]
+    for path in kept or []:
+        try:
+            signed += read_kept(path)
+        except (OSError, ValueError) as error:
+            raise fail(f"--checkpoint {path}: {error}") from None
+    if key is None and signed:
+        key = AuditKey.from_public(signed[0].key)  # the key the checkpoints name: their signatures agree at least
+        err.print(f"no audit key at {key_path}: signatures checked with the key the checkpoints name "
+                  f"({key.fingerprint}); give --public-key to check them against the server's", highlight=False)
+    engine = make_engine(db)
+    with make_sessions(engine)() as session:
+        verdict = audit.verify(session, key, signed, check_seals=key is not None)
+    engine.dispose()
+    problems += verdict.problems
+    if not problems:
+        out.print(f"audit log intact: {'; '.join(verdict.checked)}", highlight=False)
         return
-    for problem in verdict.problems[:50]:
-        err.print(problem, highlight=False)
-    raise fail(f"audit log TAMPERED: {len(verdict.problems)} problems in {verdict.entries} entries", 1)
+    for problem in problems[:50]:
+        err.print(problem, highlight=False, soft_wrap=True)
+    if len(problems) > 50:
+        err.print(f"... and {len(problems) - 50} more", highlight=False)
+    raise fail(f"audit log TAMPERED: {len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+               f"{verdict.entries} entries", 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+    checkpoint_key: AuditKeyPath = None,
+    checkpoints: CheckpointsPath = None,
+) -> None:
+    """Sign a checkpoint of the audit log now, append it to the checkpoint file and print it (as
+    GET /v1/audit/checkpoint does)."""
+    from .service.auditkey import AuditKey
+    from .service.checkpoints import CheckpointLog
+    from .service.db import make_engine
+    from .service.errors import ServiceError
+    from .service.store import Store
+
+    _existing_database(db)
+    key_path, checkpoints_path = _audit_files(db, checkpoint_key, checkpoints)
+    if key_path is None or not key_path.is_file():
+        raise fail(f"--checkpoint-key {key_path}: no audit key there (`socialcredit serve` makes it)")
+    key = AuditKey.load(key_path)
+    if not key.can_sign:
+        raise fail(f"--checkpoint-key {key_path}: a public key only; signing needs the private key")
+    engine = make_engine(db)
+    try:
+        checkpoint = CheckpointLog(Store(engine, audit_key=key), key, checkpoints_path).make()
+    except ServiceError as error:
+        raise fail(error.message, 1) from None
+    finally:
+        engine.dispose()
+    print(json.dumps(checkpoint.as_json(), indent=1))
+
+
+@audit_app.command("check")
+def audit_check(
+    kept: Annotated[Path, typer.Argument(help="A checkpoint you kept (GET /v1/audit/checkpoint).")],
+    later: Annotated[Path, typer.Argument(help="The server's answer to it (POST /v1/audit/consistency).")],
+    public_key: Annotated[str | None, typer.Option(help="The server's public key (a .pub file or hex). Default: "
+                                                        "the key the kept checkpoint names.")] = None,
+) -> None:
+    """Check, without the database, that the log only grew since a checkpoint you kept: both
+    checkpoints are signed by the server's key, and the consistency proof (RFC 6962) holds."""
+    from .service.auditkey import AuditKey
+    from .service.checkpoints import check_growth, read_kept
+
+    try:
+        (first, *_) = read_kept(kept)
+        answer = json.loads(later.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise fail(f"{error}") from None
+    key = _public_key(public_key) if public_key is not None else AuditKey.from_public(first.key)
+    problems = check_growth(first, answer, key)
+    if problems:
+        for problem in problems:
+            err.print(problem, highlight=False, soft_wrap=True)
+        raise fail(f"{later}: the log did NOT only grow from {kept}", 1)
+    size = answer["checkpoint"]["size"]
+    out.print(f"the log only grew: {first.size} entries when {kept} was signed ({first.at}), {size} at "
+              f"{answer['checkpoint']['at']}; both signed by the audit key {key.fingerprint}", highlight=False)
 
 
 @app.command()
 def purge(
     scheme: Annotated[str, typer.Option("--scheme", "-s", help="The scheme served (its retention_days).")] = "lending",
     db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+    checkpoint_key: AuditKeyPath = None,
+    checkpoints: CheckpointsPath = None,
 ) -> None:
-    """Delete events older than the scheme's retention_days; audit entries stay."""
+    """Delete what is older than the scheme's retention_days from every table that holds personal
+    data (events, score history, ties, decided appeals), and events dated in the future; audit
+    entries stay (they hold no personal data)."""
     from .service.core import Actor
 
     _existing_database(db)
-    service = _service(db, scheme)
+    service = _service(db, scheme, checkpoint_key, checkpoints)
     deleted = service.purge(Actor("cli", "admin"))
-    out.print(f"deleted {deleted} events older than {service.scheme.retention_days:g} days"
-              if service.scheme.retention_days else "this scheme keeps events for ever (no retention_days)")
+    service.checkpoints.make()
+    counts = ", ".join(f"{count} {kind}" for kind, count in deleted.items())
+    out.print(f"deleted {counts}: " + (f"older than {service.scheme.retention_days:g} days, or dated in the future"
+                                       if service.scheme.retention_days else
+                                       "dated in the future (this scheme keeps the rest for ever: no retention_days)"),
+              highlight=False)
+
+
+@app.command()
+def erase(
+    subject: Annotated[str, typer.Argument(help="The subject whose data is erased.")],
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="The scheme served (with a network term, the "
+                                                               "subject's neighbours are rescored).")] = "lending",
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+    vacuum: Annotated[bool, typer.Option(help="SQLite: then rebuild the file without its free pages.")] = False,
+    checkpoint_key: AuditKeyPath = None,
+    checkpoints: CheckpointsPath = None,
+) -> None:
+    """Erase a subject (GDPR Art. 17): their events, score history, ties, appeals, API keys and
+    pseudonym, from every table; the erasure is recorded in the audit log, which still verifies."""
+    from .service import erasure
+    from .service.core import Actor, ServiceError
+
+    _existing_database(db)
+    service = _service(db, scheme, checkpoint_key, checkpoints)
+    try:
+        done = service.erase(subject, Actor("cli", "admin"))
+    except ServiceError as error:
+        raise fail(error.message) from None
+    if vacuum:
+        erasure.vacuum(service.store)
+    service.checkpoints.make()
+    counts = ", ".join(f"{count} {kind}" for kind, count in done["erased"].items())
+    out.print(f"erased '{subject}': {counts}; recorded as audit entry {done['entry']}", highlight=False)
 
 
 def main() -> None:

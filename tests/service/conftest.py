@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from socialcredit.scheme import load_scheme, scheme_from_data
+from socialcredit.service.auditkey import default_paths, key_for
 from socialcredit.service.core import Service
 from socialcredit.service.db import Base, make_engine, make_sessions
 from socialcredit.service.keys import create_key
@@ -64,13 +67,30 @@ def backend(request) -> str:
     return request.param
 
 
+def audit_files(url: str) -> tuple[Path, Path]:
+    """The audit key and checkpoint file of a test's database: beside a SQLite file, as `serve` has
+    them; for the PostgreSQL server, in a folder of the test's own (never the current folder)."""
+    paths = default_paths(url)
+    if url.startswith("sqlite") and paths is not None:
+        return paths
+    folder = Path(tempfile.mkdtemp(prefix="socialcredit-audit-"))
+    return folder / "audit-key", folder / "checkpoints"
+
+
+def audit_options(service: Service) -> list[str]:
+    """The CLI options naming a test service's audit key and checkpoint file."""
+    return ["--checkpoint-key", str(service.store.audit_key.path), "--checkpoints", str(service.checkpoints.path)]
+
+
 def open_service(url: str, scheme) -> tuple[Service, Keys]:
     engine = make_engine(url)
-    upgrade(engine)
-    with make_sessions(engine).begin() as session:
+    key_path, checkpoints = audit_files(url)
+    key = key_for(url, key_path)
+    upgrade(engine, key)
+    with make_sessions(engine, key).begin() as session:
         keys = Keys(*(create_key(session, role) for role in ("admin", "operator", "reviewer", "auditor")),
                     bob=create_key(session, "subject", "bob"))
-    return Service(engine, scheme, now=lambda: NOW), keys
+    return Service(engine, scheme, now=lambda: NOW, audit_key=key, checkpoints=checkpoints), keys
 
 
 @pytest.fixture

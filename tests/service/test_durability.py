@@ -92,7 +92,7 @@ def test_purge_deletes_events_past_retention_and_keeps_the_audit(lending):
     entries = len(client.get("/v1/audit", headers=H(keys.auditor)).json())
     from socialcredit.service.core import Actor
 
-    assert service.purge(Actor("cli", "admin")) == 1
+    assert service.purge(Actor("cli", "admin"))["events"] == 1
     assert [e["id"] for e in client.get("/v1/subjects/bob/events", headers=H(keys.admin)).json()] == ["new"]
     log = client.get("/v1/audit", headers=H(keys.auditor)).json()
     assert len(log) >= entries + 1 and any(e["action"] == "purge" for e in log)

@@ -6,6 +6,8 @@ the 422 body, 404 and 400 undocumented, `decision` not an enum, OPTIONS naming o
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -13,11 +15,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from socialcredit.scheme import load_scheme
 from socialcredit.service.api import create_app
-from socialcredit.service.core import Service
-from socialcredit.service.db import make_engine
 from socialcredit.service.keys import Actor
 
-from .conftest import Keys
+from .conftest import Keys, open_service
 from .test_api import BOB
 
 H = Keys.header
@@ -35,8 +35,8 @@ def served(lending):
 # The document, read once from an app of the same scheme (the app under test, one per database and
 # test, answers each request: `case.call(app=...)`; schemathesis' fixture-made schemas do not run
 # under pytest 9).
-schema = schemathesis.openapi.from_asgi("/openapi.json",
-                                        create_app(Service(make_engine("sqlite://"), load_scheme("lending"))))
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(open_service(
+    f"sqlite:///{tempfile.mkdtemp(prefix='socialcredit-openapi-')}/document.db", load_scheme("lending"))[0]))
 
 
 def refused_whole(case, response) -> bool:

@@ -46,17 +46,17 @@ def test_a_read_that_cannot_be_logged_is_refused_and_the_log_recovers(lending, m
     client = TestClient(create_app(service))
     client.post("/v1/events", json={"events": [{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5}]},
                 headers=H(keys.operator))
-    real = audit._chain  # what every append (SQLite's bare one and the Core one) chains the entries with
+    real = audit.chain  # what every append (SQLite's bare one and the Core one) chains the entries with
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit, "_chain", broken)
+    monkeypatch.setattr(audit, "chain", broken)
     for path in ("/v1/subjects/bob", "/v1/subjects/bob/entitlements/loan"):
         answer = client.get(path, headers=H(keys.bob))
         assert answer.status_code == 503 and "could not be logged" in answer.json()["detail"]
         assert "score" not in answer.text and "allowed" not in answer.text  # nothing read goes out unlogged
-    monkeypatch.setattr(audit, "_chain", real)
+    monkeypatch.setattr(audit, "chain", real)
     assert client.get("/v1/subjects/bob", headers=H(keys.bob)).status_code == 200
     log = client.get("/v1/audit", headers=H(keys.auditor)).json()
     assert [e["action"] for e in log].count("read_record") == 1

@@ -2,14 +2,18 @@
 
 `create_app` puts together the routers (`routes/`), the key ring and the error answers; start-up
 work (loading the scoring core's kernels, then freezing what start-up made out of the garbage
-collector's reach) runs in the lifespan handler, before the first request.
+collector's reach) runs in the lifespan handler, before the first request. While it serves, the app
+signs a checkpoint of the audit log every `checkpoint_every` seconds the log has grown, and one
+more as it stops (`checkpoints.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -63,11 +67,35 @@ def methods_at(routes: list[BaseRoute], scope: Scope) -> set[str]:
     return found
 
 
-def create_app(service: Service) -> FastAPI:
+CHECKPOINT_EVERY = 60.0  # seconds between checkpoints while the log grows
+log = logging.getLogger("socialcredit.audit")
+
+
+async def checkpoint(service: Service) -> None:
+    """Sign a checkpoint of the audit log (in the thread pool: it reads the entries since the last);
+    a refusal (an entry the server did not write) is logged, and serving goes on."""
+    try:
+        await run_in_threadpool(service.checkpoints.make)
+    except ServiceError as error:
+        log.error("%s", error.message)
+
+
+async def keep_checkpoints(service: Service, every: float) -> None:
+    while True:
+        await checkpoint(service)
+        await asyncio.sleep(every)
+
+
+def create_app(service: Service, checkpoint_every: float = CHECKPOINT_EVERY) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(warm_and_freeze, service)  # seconds of compiled loading: not on the event loop
+        checkpoints = asyncio.create_task(keep_checkpoints(service, checkpoint_every))
         yield
+        checkpoints.cancel()
+        with suppress(asyncio.CancelledError):
+            await checkpoints
+        await checkpoint(service)  # the log as the server leaves it
 
     app = FastAPI(title="socialcredit", version="1", lifespan=lifespan,
                   description=f"Scheme '{service.scheme.id}' ({service.scheme.title}), served live: every point "

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from . import audit
-from .db import Appeal, Event, utcnow
+from .coverage import Cover
+from .db import Appeal, Event, on_day
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
@@ -42,10 +43,15 @@ class Appeals:
             foreign = [e for e in event_ids if known[e][1] != subject]
             if foreign:
                 raise ServiceError(422, f"event_ids: not events of '{subject}': {', '.join(foreign[:SHOWN])}")
-            appeal = Appeal(subject=subject, event_ids=list(event_ids), statement=statement, filed_by=actor.name)
+            appeal = Appeal(subject=subject, event_ids=list(event_ids), statement=statement, filed_by=actor.name,
+                            filed_at=on_day(self.scorer.now()))
             session.add(appeal)
             session.flush()
-            audit.append(session, actor.name, "appeal_filed", subject, {"appeal": appeal.id, "event_ids": event_ids})
+            # the entry covers the filing by digest: the statement stays in the row, erasable (coverage.py)
+            cover = Cover(audit.next_seq(session))
+            cover.add("appeal", [appeal])
+            audit.append(session, actor.name, "appeal_filed", subject, {"appeal": appeal.id,
+                                                                         "events": len(event_ids)}, cover=cover)
             return appeal_json(appeal)
 
     def find(self, status: str | None, actor: Actor) -> list[dict[str, Any]]:
@@ -70,14 +76,17 @@ class Appeals:
             if appeal.status != "pending":
                 raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({appeal.status})")
             appeal.status = DECISIONS[decision]
-            appeal.decided_at = utcnow()
+            appeal.decided_at = on_day(self.scorer.now())  # by the clock retention reads
             appeal.decided_by = actor.name
             appeal.note = note
             if decision == "void":
                 session.execute(update(Event).where(Event.id.in_(appeal.event_ids)).values(status="voided"))
-            audit.append(session, actor.name, "appeal_decided", appeal.subject,
-                         {"appeal": appeal_id, "decision": decision, "note": note, "event_ids": appeal.event_ids})
             session.flush()
+            # the entry covers the decision (and the scores it moved) by digest: the note stays in the row
+            cover = Cover(audit.next_seq(session))
+            cover.add("decision", [appeal])
             if decision == "void":  # the score follows from the remaining events: recomputed, never edited
-                self.scorer.record_scores(session, self.scorer.affected(session, [appeal.subject]))
+                self.scorer.record_scores(session, self.scorer.affected(session, [appeal.subject]), cover)
+            audit.append(session, actor.name, "appeal_decided", appeal.subject,
+                         {"appeal": appeal_id, "decision": decision}, cover=cover)
             return appeal_json(appeal)

@@ -1,22 +1,38 @@
-"""The audit log: every read of a subject's record and every change, hash-chained.
+"""The audit log: every read of a subject's record and every change, hash-chained, sealed, and
+anchored outside the database by signed checkpoints (`checkpoints.py`).
 
-Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields in a
-canonical JSON form, so editing, deleting or reordering any entry breaks the chain from there on,
-and `socialcredit audit verify` says where."""
+- Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields in a
+  canonical JSON form, so editing, deleting or reordering an entry breaks the chain from there on.
+- Each entry is sealed as it is written: an HMAC of its hash under the server's audit key
+  (`auditkey.py`), which is not in the database. Rewriting entries and recomputing their hashes,
+  or appending an entry, leaves entries without a valid seal.
+- An entry holds no personal data: a subject is named by a pseudonym (`Subject`, drawn at random
+  and deleted with the subject's data), and the rows a change wrote are held as digests
+  (`coverage.py`), so erasing a subject's rows leaves every entry as it was.
+- What only a copy kept elsewhere can show (the log cut back to an earlier entry, emptied, or
+  replaced by an older copy) the signed checkpoints show: `verify` checks the log against them.
+
+`socialcredit audit verify` walks all of it and says what is wrong where.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from .db import AuditEntry, utcnow
+from . import coverage, merkle
+from .auditkey import AuditKey, key_for
+from .db import AuditEntry, Subject, utcnow
 
 GENESIS = "0" * 64
 
@@ -31,6 +47,16 @@ def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subje
 LAST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
+def key_of(session: Session | Connection) -> AuditKey:
+    """The audit key a session appends with: the one its sessionmaker was given (`Store`), else the
+    one beside its database (`auditkey.key_for`)."""
+    key = session.info.get("audit_key")
+    if key is None:
+        bind = session.get_bind() if isinstance(session, Session) else session
+        key = key_for(bind.engine.url.render_as_string(hide_password=False))
+    return key
+
+
 def _last(session: Session | Connection) -> tuple[int, str]:
     # Entries appended earlier in this session's transaction. (A Connection's info outlives its
     # transactions, so on a Connection the last entry is always read: another writer may have
@@ -42,48 +68,90 @@ def _last(session: Session | Connection) -> tuple[int, str]:
     return pending
 
 
+def next_seq(session: Session) -> int:
+    """The number the next entry appended in this session will have (for a `coverage.Cover`)."""
+    return _last(session)[0] + 1
+
+
+# --- pseudonyms --------------------------------------------------------------------------------
+
+def pseudonyms(session: Session | Connection, subjects: Iterable[str | None]) -> dict[str, str]:
+    """The pseudonym of each subject, drawn for those who have none yet."""
+    wanted = sorted({s for s in subjects if s is not None})
+    if not wanted:
+        return {}
+    found = dict(session.execute(select(Subject.id, Subject.pseudonym).where(Subject.id.in_(wanted))).all())
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(Subject).on_conflict_do_nothing(index_elements=["id"]),
+                        [{"id": s, "pseudonym": secrets.token_hex(16)} for s in missing])
+        found |= dict(session.execute(select(Subject.id, Subject.pseudonym).where(Subject.id.in_(missing))).all())
+    return found
+
+
+def pseudonym_of(session: Session | Connection, subject: str) -> str | None:
+    """The subject's pseudonym, if they have one (without drawing one)."""
+    return session.execute(select(Subject.pseudonym).where(Subject.id == subject)).scalar()
+
+
+# --- appending ---------------------------------------------------------------------------------
+
 Entries = Sequence[tuple[str, str, str | None, dict[str, Any]]]  # (actor, action, subject, detail)
 
 
-def _chain(entries: Entries, seq: int, prev: str) -> list[dict[str, Any]]:
-    """The rows of these entries after entry `seq` whose hash is `prev`, chained in order."""
+def chain(entries: Entries, seq: int, prev: str, names: dict[str, str], key: AuditKey) -> list[dict[str, Any]]:
+    """The rows of these entries after entry `seq` whose hash is `prev`, chained in order and
+    sealed, each subject given by its pseudonym (`names`)."""
     rows = []
     for actor, action, subject, detail in entries:
         seq += 1
         at = utcnow().isoformat()
-        digest = entry_hash(prev, seq, at, actor, action, subject, detail)
-        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "detail": detail,
-                     "prev_hash": prev, "hash": digest})
+        named = names[subject] if subject is not None else None
+        digest = entry_hash(prev, seq, at, actor, action, named, detail)
+        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": named, "detail": detail,
+                     "prev_hash": prev, "hash": digest, "seal": key.seal(digest)})
         prev = digest
     return rows
 
 
-def append_many(session: Session | Connection, entries: Entries) -> None:
+def append_many(session: Session | Connection, entries: Entries, key: AuditKey | None = None) -> None:
     """Append (actor, action, subject, detail) entries in one statement, chained in order, in the
     caller's transaction (a Session's, or a Connection's: one without the ORM, for the read log)."""
-    rows = _chain(entries, *_last(session))
+    key = key or key_of(session)
+    names = pseudonyms(session, (subject for _, _, subject, _ in entries))
+    rows = chain(entries, *_last(session), names, key)
     if rows:
         session.execute(AuditEntry.__table__.insert(), rows)
         if isinstance(session, Session):
             session.info["audit_last"] = (rows[-1]["seq"], rows[-1]["hash"])
 
 
-_COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash", "seal")
 _SQLITE_LAST = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 _SQLITE_INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
 
-def commit_many_sqlite(connection: Any, entries: Entries) -> None:
+def commit_many_sqlite(connection: Any, entries: Entries, key: AuditKey) -> None:
     """`append_many` in a transaction of its own on a bare sqlite3 connection: BEGIN IMMEDIATE
     (the write lock first, so no other process appends between the read of the last entry and
-    the insert), read the last entry, insert, COMMIT. The same rows as `append_many` writes (the
-    detail as the JSON text SQLAlchemy's JSON type stores), without SQLAlchemy's work per
-    statement: for the read log, whose transactions are many and small."""
+    the insert), read the last entry and the subjects' pseudonyms, insert, COMMIT. The same rows as
+    `append_many` writes (the detail as the JSON text SQLAlchemy's JSON type stores), without
+    SQLAlchemy's work per statement: for the read log, whose transactions are many and small."""
     cursor = connection.cursor()
     try:
         cursor.execute("BEGIN IMMEDIATE")
         last = cursor.execute(_SQLITE_LAST).fetchone()
-        rows = _chain(entries, *(last or (0, GENESIS)))
+        names: dict[str, str] = {}
+        for subject in {s for _, _, s, _ in entries if s is not None}:
+            found = cursor.execute("SELECT pseudonym FROM subjects WHERE id = ?", (subject,)).fetchone()
+            if found is None:
+                found = (secrets.token_hex(16),)
+                cursor.execute("INSERT INTO subjects (id, pseudonym) VALUES (?, ?)", (subject, found[0]))
+            names[subject] = found[0]
+        seq, prev = last or (0, GENESIS)
+        rows = chain(entries, seq, prev, names, key)
         cursor.executemany(_SQLITE_INSERT, [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in _COLUMNS)
                                             for row in rows])
         connection.commit()
@@ -95,14 +163,22 @@ def commit_many_sqlite(connection: Any, entries: Entries) -> None:
 
 
 def append(session: Session, actor: str, action: str, subject: str | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Append an entry in the caller's transaction (it commits with the change it records)."""
-    detail = detail or {}
+           detail: dict[str, Any] | None = None, cover: coverage.Cover | None = None) -> AuditEntry:
+    """Append an entry in the caller's transaction (it commits with the change it records). With a
+    `cover`, the entry also holds the digests of the rows the change wrote (and it must be the
+    entry the cover was made for)."""
+    detail = dict(detail or {})
     seq, prev = _last(session)
     seq += 1
+    if cover is not None:
+        if cover.seq != seq:
+            raise RuntimeError(f"audit: rows covered for entry {cover.seq}, appended as entry {seq}")
+        detail["rows"] = cover.rows()
     at = utcnow().isoformat()
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, detail=detail, prev_hash=prev,
-                       hash=entry_hash(prev, seq, at, actor, action, subject, detail))
+    named = pseudonyms(session, [subject]).get(subject) if subject is not None else None
+    digest = entry_hash(prev, seq, at, actor, action, named, detail)
+    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=named, detail=detail, prev_hash=prev,
+                       hash=digest, seal=key_of(session).seal(digest))
     session.add(entry)
     session.flush()
     session.info["audit_last"] = (seq, entry.hash)
@@ -117,21 +193,51 @@ def entries(session: Session, after: int = 0, limit: int = 1000) -> list[dict[st
              "detail": r.detail, "hash": r.hash} for r in rows]
 
 
+# --- verifying ---------------------------------------------------------------------------------
+
 @dataclass
 class Verdict:
     entries: int
     problems: list[str]
+    checked: list[str] = field(default_factory=list)  # what was verified, for the report
 
     @property
     def intact(self) -> bool:
         return not self.problems
 
 
-def verify(session: Session) -> Verdict:
-    """Walk the chain; report every entry whose hash, link or sequence number is wrong."""
+def verify(session: Session | Connection, key: AuditKey | None = None, checkpoints: Sequence[Any] = (),
+           check_seals: bool = True) -> Verdict:
+    """Walk the log and every covered row; report every entry whose hash, link, number or seal is
+    wrong, every row that is not what its entry recorded, and every checkpoint the log no longer
+    holds (`checkpoints`: `checkpoints.Checkpoint`s, signed by the server's key: those whose
+    signature fails are reported, not used).
+
+    Seals are checked with `key` when it can seal (a private key: the server's, the operator's);
+    with only a public key, or `check_seals=False`, they are not."""
+    if key is None and check_seals:  # the key the session seals with; never one made here
+        key = session.info.get("audit_key")
+    sealer = key if check_seals and key is not None and key.can_sign else None
     problems: list[str] = []
+    rows = coverage.check_rows(session)
+    problems += rows.problems
+
+    anchors: dict[int, list[Any]] = {}  # checkpoints.Checkpoint (that module builds on this one) by size
+    for checkpoint in checkpoints:
+        if key is not None and not checkpoint.signed_by(key):
+            problems.append(f"{checkpoint.origin}: its signature does not hold under the audit key "
+                            f"{key.fingerprint} (not the server's, or edited)")
+            continue
+        anchors.setdefault(checkpoint.size, []).append(checkpoint)
+
+    frontier = merkle.Frontier()
+    held: list[Any] = []  # checkpoints the log still holds, for naming where a rewrite begins
     prev, expected_seq, count = GENESIS, 1, 0
-    for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+    unsealed: list[int] = []
+    for checkpoint in anchors.get(0, []):
+        held.append(checkpoint)
+    query = select(AuditEntry.__table__).order_by(AuditEntry.seq)  # rows, on a Session or a Connection
+    for entry in session.execute(query.execution_options(yield_per=5000)):
         count += 1
         if entry.seq != expected_seq:
             problems.append(f"entry {entry.seq}: expected entry {expected_seq} here (entries deleted or reordered)")
@@ -141,5 +247,54 @@ def verify(session: Session) -> Verdict:
         if entry.hash != entry_hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.action, entry.subject,
                                     entry.detail):
             problems.append(f"entry {entry.seq}: its content does not match its hash (edited)")
+        if sealer is not None and not sealer.seal_holds(entry.hash, entry.seal):
+            unsealed.append(entry.seq)
+        for part, recorded in ((entry.detail or {}).get("rows") or {}).items():
+            found = rows.found.pop((entry.seq, part), None)
+            problem = coverage.describe(entry.seq, entry.action, part, recorded, found)
+            if problem:
+                problems.append(problem)
+        frontier.add(bytes.fromhex(entry.hash) if _is_hash(entry.hash) else entry.hash.encode())
+        for checkpoint in anchors.get(frontier.size, []):
+            if checkpoint.root == frontier.root().hex() and checkpoint.head == entry.hash:
+                held.append(checkpoint)
+            else:
+                since = max((c.size for c in held), default=0)
+                problems.append(f"entries {since + 1}..{checkpoint.size}: the log's first {checkpoint.size} entries "
+                                f"are not those {checkpoint.origin} signed (rewritten, their hashes recomputed)")
         prev, expected_seq = entry.hash, entry.seq + 1
-    return Verdict(count, problems)
+    if unsealed and sealer is not None:
+        problems.append(f"entr{'y' if len(unsealed) == 1 else 'ies'} {_ranges(unsealed)}: not sealed by the server's "
+                        f"audit key {sealer.fingerprint} (written into the database by other hands: forged, or "
+                        "rewritten with their hashes recomputed)")
+    for (seq, part), found in sorted(rows.found.items()):
+        noun = coverage.PARTS[part].noun if part in coverage.PARTS else "tombstone"
+        problems.append(f"{found.count} {noun}(s) claim entry {seq}, which records none (inserted, or the entry "
+                        "deleted)")
+    for size in sorted(s for s in anchors if s > count):
+        for checkpoint in anchors[size]:
+            problems.append(f"entries {count + 1}..{size}: {checkpoint.origin} signed a log of {size} entries, the "
+                            f"log has {count} ({'every entry deleted' if count == 0 else 'its tail deleted'})")
+    checked = [f"{count} entries chained" + (", each sealed by the server's key" if sealer is not None else
+                                             " (seals not checked: no private audit key)")]
+    if checkpoints:
+        checked.append(f"consistent with {len(held)} of {len(checkpoints)} signed checkpoint(s)")
+    return Verdict(count, problems, checked)
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """1, 2, 3, 7 -> '1..3, 7'."""
+    spans: list[str] = []
+    start = last = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == last + 1:
+            last = n
+            continue
+        spans.append(str(start) if start == last else f"{start}..{last}")
+        if n is not None:
+            start = last = n
+    return ", ".join(spans[:20]) + (", ..." if len(spans) > 20 else "")

@@ -9,9 +9,13 @@ Each room is a module with one concern, given what it uses when the service is b
 - `subjects.py` (`Subjects`): reads of one subject's file (record, entitlement, events, history);
 - `stats.py` (`Stats`): the distribution over everyone;
 - `appeals.py` (`Appeals`): filing and deciding appeals;
-- `audit.py`: the hash-chained audit log; `readlog.py` (`ReadLog`): who read whose record, through
-  `groupcommit.py` (`GroupCommit`), the writer that commits many entries at once;
-- `retention.py`: the purge of events past the scheme's retention.
+- `audit.py`: the hash-chained, sealed audit log, which names subjects by pseudonym and covers the
+  rows each change wrote by digest (`coverage.py`); `readlog.py` (`ReadLog`): who read whose
+  record, through `groupcommit.py` (`GroupCommit`), the writer that commits many entries at once;
+- `checkpoints.py` (`CheckpointLog`): the log's signed checkpoints, in a file outside the database,
+  and consistency proofs (`merkle.py`), under the server's audit key (`auditkey.py`);
+- `retention.py`: the purge of what is past the scheme's retention, in every table;
+- `erasure.py` (`Erasure`): one subject's data erased from every table.
 
 `Service` builds them and keeps the operations other jobs call without HTTP (`validate`'s check that
 `serve` agrees with `simulate`, `socialcredit purge`, the tests); the HTTP routers (`routes/`) call the rooms.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -29,6 +34,9 @@ from sqlalchemy.orm import sessionmaker
 from ..scheme import Scheme
 from . import audit, retention
 from .appeals import Appeals
+from .auditkey import AuditKey, default_paths
+from .checkpoints import Checkpoint, CheckpointLog
+from .erasure import Erasure
 from .errors import ServiceError
 from .explain import Explanations
 from .ingest import MAX_BATCH, Ingest
@@ -48,16 +56,22 @@ def now_days() -> float:
 
 class Service:
     def __init__(self, engine: Engine, scheme: Scheme, now: Callable[[], float] = now_days,
-                 write_engine: Engine | None = None):
+                 write_engine: Engine | None = None, audit_key: AuditKey | None = None,
+                 checkpoints: Path | None = None):
+        """`audit_key` and `checkpoints` (the file): by default, beside the database (`auditkey`)."""
         self.scheme = scheme
         self.now = now
-        self.store = Store(engine, write_engine)
+        self.store = Store(engine, write_engine, audit_key)
+        paths = default_paths(engine.url.render_as_string(hide_password=False))
+        self.checkpoints = CheckpointLog(self.store, self.store.audit_key,
+                                         checkpoints or (paths[1] if paths is not None else None))
         self.scorer = Scorer(scheme, now)
         self.reads = ReadLog(self.store)
         self.intake = Ingest(scheme, self.store, self.scorer, now)
         self.subjects = Subjects(scheme, self.store, self.scorer, Explanations(scheme), self.reads, now)
         self.stats = Stats(scheme, self.store, self.scorer, now)
         self.appeals = Appeals(self.store, self.scorer)
+        self.erasure = Erasure(scheme, self.store, self.scorer)
 
     @property
     def engine(self) -> Engine:
@@ -91,6 +105,17 @@ class Service:
         with self.store.reader() as session:
             return audit.entries(session, after, limit)
 
-    def purge(self, actor: Actor) -> int:
-        """Delete events older than the scheme's retention; the audit log keeps its entries."""
+    def purge(self, actor: Actor) -> dict[str, int]:
+        """Delete what is past the scheme's retention, in every table, and events dated in the
+        future; the audit log keeps its entries. How many rows of each kind were deleted."""
         return retention.purge(self.scheme, self.store, self.now, actor)
+
+    def erase(self, subject: str, actor: Actor) -> dict[str, Any]:
+        return self.erasure.erase(subject, actor)
+
+    def export(self, subject: str, actor: Actor) -> dict[str, Any]:
+        return self.subjects.export(subject, actor)
+
+    def checkpoint(self) -> Checkpoint:
+        """A signed checkpoint of the audit log now, appended to the checkpoint file."""
+        return self.checkpoints.make()

@@ -1,7 +1,14 @@
 """Storage: SQLAlchemy 2 tables, a SQLite file by default (WAL, synchronous=FULL) or PostgreSQL.
 
 Events are append-only: an event is never edited, only voided (status) by an upheld appeal or
-deleted by the retention purge. Scores are recomputed from events, never edited.
+deleted by the retention purge or an erasure. Scores are recomputed from events, never edited.
+
+Every row that holds personal data and is written by a change (an event, a score in the history, a
+tie, an appeal's filing and its decision) is covered by the audit entry of that change: the row
+keeps the entry's number (`entry`), its place among the rows the entry covers (`pos`), a random
+`salt` and its `digest` (SHA-256 over the salt and the row's content, `coverage.py`); the entry
+holds a digest of its rows' digests. A row deleted by retention or erasure leaves its digest in
+`erased` (a tombstone: with the salt gone, nothing about the row can be learnt from it).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     create_engine,
@@ -30,8 +38,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def on_day(days: float) -> datetime:
+    """The instant `days` days after 1970-01-01 (the service's clock) in UTC: when a row that
+    retention ages out (a tie, an appeal) was written, by the clock retention reads."""
+    return datetime.fromtimestamp(days * 86_400.0, UTC)
+
+
 class Base(DeclarativeBase):
     pass
+
+
+class Digest(LargeBinary):
+    """Bytes as both drivers take them (sqlite3 and psycopg bind `bytes` as a BLOB or bytea): no
+    wrapping per value, which costs as much as the rest of a row's parameters at ingest."""
+
+    cache_ok = True
+
+    def bind_processor(self, dialect):  # type: ignore[no-untyped-def]
+        return None
 
 
 class Event(Base):
@@ -47,12 +71,23 @@ class Event(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")  # active | voided
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ingested_by: Mapped[str] = mapped_column(String(100))
+    # the audit entry that recorded the row, and the row's digest (`coverage.py`)
+    entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
+    digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
 
 
 class Relation(Base):
     __tablename__ = "relations"
     a: Mapped[str] = mapped_column(String(200), primary_key=True)  # a < b: one row per undirected tie
     b: Mapped[str] = mapped_column(String(200), primary_key=True)
+    added_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # for retention
+    # the audit entry that recorded the row, and the row's digest (`coverage.py`)
+    entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
+    digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
     __table_args__ = (Index("relations_b", "b"),)
 
 
@@ -77,6 +112,12 @@ class Appeal(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the filing and the decision are recorded by two entries, each covering its own fields (`coverage.py`)
+    salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
+    filed_entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    filed_digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
+    decided_entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
 
 
 class ScoreRecord(Base):
@@ -91,6 +132,11 @@ class ScoreRecord(Base):
     lists: Mapped[dict] = mapped_column(JSON)
     scheme_version: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the audit entry that recorded the row, and the row's digest (`coverage.py`)
+    entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
+    digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
 
 
 class AuditEntry(Base):
@@ -99,10 +145,33 @@ class AuditEntry(Base):
     at: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
-    subject: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)  # a pseudonym (`Subject`)
     detail: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)  # HMAC of the hash under the server's key
+
+
+class Subject(Base):
+    """A subject's pseudonym: the audit log names subjects only by it. Drawn at random, so once this
+    row is deleted (erasure, or retention when nothing else about the subject is held) the log's
+    entries about the subject can no longer be tied to them."""
+
+    __tablename__ = "subjects"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
+
+
+class Erased(Base):
+    """The digest of a covered row deleted by retention or erasure, where its entry expects it; the
+    entry that deleted it (`erased_by`) holds a digest of all the tombstones it left."""
+
+    __tablename__ = "erased"
+    entry: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[str] = mapped_column(String(20), primary_key=True)
+    pos: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[bytes] = mapped_column(Digest(32))
+    erased_by: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class Meta(Base):
@@ -127,6 +196,7 @@ def make_engine(url: str = DEFAULT_URL, writer: bool = False) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten: an erasure leaves no trace
             cursor.close()
             if writer:
                 connection.isolation_level = None  # SQLAlchemy's begin event below starts transactions
@@ -138,5 +208,8 @@ def make_engine(url: str = DEFAULT_URL, writer: bool = False) -> Engine:
     return engine
 
 
-def make_sessions(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False, future=True)
+def make_sessions(engine: Engine, audit_key: object | None = None) -> sessionmaker:
+    """Sessions on `engine`; those that append to the audit log seal its entries with `audit_key`
+    (`auditkey.AuditKey`; without one, `audit` finds the key beside the database)."""
+    return sessionmaker(engine, expire_on_commit=False, future=True,
+                        info={"audit_key": audit_key} if audit_key is not None else None)

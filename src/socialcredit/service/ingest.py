@@ -15,14 +15,14 @@ import numpy as np
 from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_from_records
 from ..scheme import Scheme
 from . import audit
-from .db import Relation
+from .coverage import Cover
+from .db import Relation, on_day, utcnow
 from .errors import ServiceError, invalid
 from .keys import Actor
 from .scorer import Scorer
 from .store import Store
 
 MAX_BATCH = 10_000
-SHOWN = 1000  # ids and subjects an audit entry names at most
 
 
 class Ingest:
@@ -75,16 +75,21 @@ class Ingest:
         with self.store.writing() as session:
             existing = self.store.stored_ids(session, [row["id"] for row in rows])
             fresh = [dict(row, ingested_by=actor.name) for row in rows if row["id"] not in existing]
+            # the audit entry covers the events and scores stored, by digest (coverage.py)
+            cover = Cover(audit.next_seq(session))
+            ingested_at = utcnow()
+            for row in fresh:
+                row["ingested_at"] = ingested_at
+            cover.add("events", fresh)
             if fresh:
                 self.store.insert_events(session, fresh)
             duplicates = existing | set(repeated)
             subjects = sorted({row["subject"] for row in fresh})
+            if subjects:
+                self.scorer.record_scores(session, self.scorer.affected(session, subjects), cover)
             audit.append(session, actor.name, "ingest", None,
                          {"stored": len(fresh), "duplicates": len(existing) + len(repeated),
-                          "rejected": len(rejected), "subjects": subjects[:SHOWN],
-                          "event_ids": [row["id"] for row in fresh][:SHOWN]})
-            if subjects:
-                self.scorer.record_scores(session, self.scorer.affected(session, subjects))
+                          "rejected": len(rejected)}, cover=cover)
         return {"stored": len(fresh), "duplicates": sorted(duplicates), "rejected": rejected}
 
     def relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:
@@ -94,10 +99,16 @@ class Ingest:
         with self.store.writing() as session:
             existing = {tie for tie in ties if session.get(Relation, tie) is not None}
             fresh = ties - existing
-            session.add_all([Relation(a=a, b=b) for a, b in sorted(fresh)])
-            audit.append(session, actor.name, "relations", None, {"added": sorted(fresh)[:SHOWN]})
+            # the audit entry covers the ties and scores stored, by digest (coverage.py)
+            cover = Cover(audit.next_seq(session))
+            added_at = on_day(self.now())  # by the clock retention reads
+            added = [Relation(a=a, b=b, added_at=added_at) for a, b in sorted(fresh)]
+            cover.add("ties", added)
+            session.add_all(added)
             session.flush()
             if fresh and self.scheme.network is not None:
                 self.scorer.record_scores(session, self.scorer.affected(session, sorted({s for tie in fresh
-                                                                                        for s in tie})))
+                                                                                        for s in tie})), cover)
+            audit.append(session, actor.name, "relations", None, {"added": len(fresh), "existing": len(existing)},
+                         cover=cover)
         return {"added": len(fresh), "existing": len(existing)}

@@ -1,5 +1,6 @@
-"""The read log: who read whose record, an entry in the audit chain for every read, committed
-before the read is answered (a read that cannot be logged is refused, 503).
+"""The read log: who read whose record, an entry in the audit chain for every read (naming the
+subject by their pseudonym), committed before the read is answered (a read that cannot be logged is
+refused, 503).
 
 Reads are many and each waits for its entry, so the entries go through the group-commit writer:
 concurrent reads share a transaction. Its transactions are written on one kept connection with
@@ -61,11 +62,11 @@ class ReadLog(GroupCommit[Entry]):
         try:
             if connection.dialect.name == "sqlite":
                 with store.write_lock:
-                    audit.commit_many_sqlite(connection.connection.dbapi_connection, entries)
+                    audit.commit_many_sqlite(connection.connection.dbapi_connection, entries, store.audit_key)
             else:
                 with store.write_lock, connection.begin():
                     store.begin_write(connection)
-                    audit.append_many(connection, entries)
+                    audit.append_many(connection, entries, store.audit_key)
         except BaseException:
             with suppress(Exception):
                 connection.close()  # a failed connection is not reused: the next batch opens another

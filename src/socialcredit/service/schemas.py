@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    WithJsonSchema,
+)
 
 from ..eventlog import TEXT_LIMIT, text_problem
 from .ingest import MAX_BATCH
@@ -109,7 +118,8 @@ WHY = {400: "The body cannot be read as JSON (not UTF-8, or a number past what J
        401: "No API key, or one that is unknown or revoked.",
        403: "The key's role may not do this, or a subject key asks about someone else.",
        404: "No such subject, entitlement, event or appeal.",
-       409: "The appeal was already decided.",
+       409: "In conflict with what is stored: an appeal already decided; an audit log with an entry the "
+            "server did not write, or shorter than the checkpoint sent.",
        422: "The request is invalid: each field's problem (for an atomic batch, each invalid event's).",
        503: "The read could not be written to the audit log, so it is not answered; try again."}
 
@@ -248,3 +258,94 @@ class Stats(Strict):
     tiers: dict[str, int] | None = None
     lists: dict[str, int] | None = None
     entitlements_denied: dict[str, int] | None = None
+
+
+# --- the audit log's checkpoints, erasure and export (issue 18: audit.py, checkpoints.py, erasure.py) ----
+def whole_number(value: Any) -> Any:
+    """A count as JSON gives it: a number (2.0 is 2, as JSON Schema's integer allows), never text
+    ("2") or a boolean, which pydantic's lax mode would read as one."""
+    if isinstance(value, str | bool):
+        raise ValueError("a whole number, not text or true/false")
+    return value
+
+
+class Checkpoint(Strict):
+    log: str = Field(description="What is checkpointed: 'socialcredit audit log v1'.")
+    size: Annotated[int, BeforeValidator(whole_number)] = Field(ge=0, description="Entries in the log when it was "
+                                                                              "signed.")
+    head: str = Field(description="The hash of its last entry (64 zeros for an empty log).")
+    root: str = Field(description="The Merkle tree head of its entries (RFC 6962; leaf i is entry i's hash).")
+    at: str = Field(description="When it was signed (UTC).")
+    key: str = Field(description="The public Ed25519 key that signed it, hex.")
+    signature: str = Field(description="Ed25519 over the other fields as canonical JSON (sorted keys, no spaces).")
+
+
+class Consistency(Strict):
+    first: int = Field(description="The size of the checkpoint sent (the log it signed).")
+    checkpoint: Checkpoint = Field(description="A checkpoint of the log now.")
+    proof: list[str] = Field(description="The RFC 6962 consistency proof from `first` entries to the checkpoint's.")
+
+
+class ErasedCounts(Strict):
+    events: int
+    scores: int
+    ties: int
+    appeals: int
+    keys: int
+
+
+class Erased(Strict):
+    subject: str
+    erased: ErasedCounts = Field(description="Rows deleted, by kind.")
+    entry: int = Field(description="The audit entry that records the erasure.")
+
+
+class ExportedEvent(StoredEvent):
+    time_days: float
+    actor: str | None
+    ingested_at: str | None
+    ingested_by: str
+
+
+class ExportedScore(HistoryEntry):
+    recorded_at: str | None
+
+
+class ExportedAppeal(AppealOut):
+    filed_by: str
+    decided_by: str | None
+
+
+class ExportedKey(Strict):
+    id: str
+    role: str
+    created_at: str | None
+
+
+class ExportedRead(Strict):
+    at: str
+    by: str = Field(description="The key that read: its role and id.")
+    read: str = Field(description="What was read: read_record, entitlement_check, read_events, read_history, export.")
+
+
+class ExportedEntry(Strict):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class Export(Strict):
+    subject: str
+    scheme: str
+    exported_at: str
+    pseudonym: str | None = Field(description="How the audit log names the subject.")
+    record: Record | None = Field(description="The record now; none when no event or tie names the subject.")
+    events: list[ExportedEvent] = Field(description="Every event held, voided ones too.")
+    history: list[ExportedScore]
+    appeals: list[ExportedAppeal]
+    ties: list[str] = Field(description="The subjects a tie joins them to.")
+    keys: list[ExportedKey] = Field(description="Their API keys (never the secret).")
+    reads: list[ExportedRead] = Field(description="Who read their file, and when.")
+    audit: list[ExportedEntry] = Field(description="The audit log's other entries that name them.")

@@ -20,7 +20,8 @@ from ..scheme import Scheme
 from ..scoring import EventArrays, Relations, Scores, score_events
 from ..scoring.core import COMPILED_FROM
 from ..scoring.kernels import row_sums
-from .db import ScoreRecord
+from .coverage import Cover
+from .db import ScoreRecord, utcnow
 from .store import Reader, Store
 
 
@@ -83,10 +84,11 @@ class Scorer:
                                              np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
         return score_events(self.scheme, events, as_of, relations), ids, len(rows)
 
-    def record_scores(self, session: Session, subjects: Sequence[str]) -> None:
+    def record_scores(self, session: Session, subjects: Sequence[str], cover: Cover) -> None:
         """Add these subjects' scores now to their history, in the caller's transaction (the change
-        that moved them)."""
+        that moved them), covered by that change's audit entry."""
         as_of = self.now()
+        recorded_at = utcnow()
         scores, ids, _ = self.score(session, subjects, as_of)
         wanted = set(subjects)
         tiers = scores.tier_names()
@@ -95,6 +97,7 @@ class Scorer:
             {"subject": s, "as_of": as_of, "score": float(scores.score[i]) if scored[i] else None,
              "tier": str(tiers[i]),
              "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
-             "scheme_version": f"{self.scheme.id}@{self.scheme.version}"}
+             "scheme_version": f"{self.scheme.id}@{self.scheme.version}", "recorded_at": recorded_at}
             for i, s in enumerate(ids) if s in wanted]
+        cover.add("scores", rows)
         session.execute(ScoreRecord.__table__.insert(), rows)

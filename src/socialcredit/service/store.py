@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .auditkey import AuditKey, key_for
 from .db import Event, Relation, make_sessions
 from .errors import ServiceError
 
@@ -50,11 +51,12 @@ class Store:
     writer at a time: the audit chain and idempotent ingest read, then write), `reading(work)` for
     the hot reads, on a kept connection."""
 
-    def __init__(self, engine: Engine, write_engine: Engine | None = None):
+    def __init__(self, engine: Engine, write_engine: Engine | None = None, audit_key: AuditKey | None = None):
         self.engine = engine
         self.write_engine = write_engine or engine
-        self.reader: sessionmaker = make_sessions(engine)
-        self.sessions: sessionmaker = make_sessions(self.write_engine)
+        self.audit_key = audit_key or key_for(engine.url.render_as_string(hide_password=False))
+        self.reader: sessionmaker = make_sessions(engine, self.audit_key)
+        self.sessions: sessionmaker = make_sessions(self.write_engine, self.audit_key)
         self.write_lock = threading.Lock()
         # The hot reads (record, entitlement) run on one kept Core connection: no ORM session, no
         # pool checkout and ping per read. A read that finds it in use takes one from the pool.
@@ -77,7 +79,8 @@ class Store:
     def insert_events(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Insert events; an id already stored is left as it is (the first ingest stands)."""
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(Event).on_conflict_do_nothing(index_elements=["id"]), rows)
+        # the table's (Core) insert: the ORM's bulk insert would go through every key of every row again
+        session.execute(insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     # --- reading ---------------------------------------------------------------------------
     @contextmanager

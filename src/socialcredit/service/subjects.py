@@ -1,6 +1,6 @@
 """Reads of one subject's file: their record and entitlement checks (scored now from their stored
-events, and explained), their events and their score history. Every read is in the read log
-before it is answered.
+events, and explained), their events, their score history, and everything held about them (the
+export). Every read is in the read log before it is answered.
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from ..eventlog import days_to_text, text_problem
 from ..scheme import Scheme
 from ..scoring import Scores
-from .db import Event, ScoreRecord
+from . import audit
+from .appeals import appeal_json
+from .coverage import instant
+from .db import ApiKey, Appeal, AuditEntry, Event, Relation, ScoreRecord
+from .erasure import holds_anything
 from .errors import ServiceError, invalid
 from .explain import Explanations, event_json
 from .keys import Actor
@@ -132,3 +136,45 @@ class Subjects:
                     "scheme_version": r.scheme_version} for r in rows]
         self.reads.log(actor.name, "read_history", subject, {"count": len(out)})
         return out
+
+    # --- everything held about them (GDPR Art. 15 and 20) ------------------------------------------
+    READS = ("read_record", "entitlement_check", "read_events", "read_history", "export")
+
+    def export(self, subject: str, actor: Actor) -> dict[str, Any]:
+        """Everything held about the subject, as JSON: their events (voided ones too, with where
+        they came from), their current record, their score history, their appeals, their ties,
+        their API keys, who read their file and when, and the other entries of the audit log that
+        name them (by their pseudonym)."""
+        with self.store.reader() as session:
+            if not holds_anything(session, subject):
+                raise ServiceError(404, f"subject: nothing is held about '{subject}'")
+            events = [{**event_json(e), "time_days": e.time, "actor": e.actor, "ingested_at": instant(e.ingested_at),
+                       "ingested_by": e.ingested_by}
+                      for e in session.execute(select(Event).where(Event.subject == subject)
+                                               .order_by(Event.time, Event.id)).scalars()]
+            history = [{"as_of": days_to_text(r.as_of), "score": r.score, "tier": r.tier, "lists": r.lists,
+                        "scheme_version": r.scheme_version, "recorded_at": instant(r.recorded_at)}
+                       for r in session.execute(select(ScoreRecord).where(ScoreRecord.subject == subject)
+                                                .order_by(ScoreRecord.seq)).scalars()]
+            appeals = [{**appeal_json(a), "filed_by": a.filed_by, "decided_by": a.decided_by}
+                       for a in session.execute(select(Appeal).where(Appeal.subject == subject)
+                                                .order_by(Appeal.id)).scalars()]
+            ties = sorted({b if a == subject else a for a, b in session.execute(
+                select(Relation.a, Relation.b).where(or_(Relation.a == subject, Relation.b == subject)))})
+            keys = [{"id": k.id, "role": k.role, "created_at": instant(k.created_at)}
+                    for k in session.execute(select(ApiKey).where(ApiKey.subject == subject)
+                                             .order_by(ApiKey.created_at)).scalars()]
+            pseudonym = audit.pseudonym_of(session, subject)
+            entries = [] if pseudonym is None else [
+                {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
+                for e in session.execute(select(AuditEntry).where(AuditEntry.subject == pseudonym)
+                                         .order_by(AuditEntry.seq)).scalars()]
+            exists = self.store.subject_exists(session, subject)
+        record = self.record_unlogged(subject) if exists else None
+        self.reads.log(actor.name, "export", subject, {})
+        return {"subject": subject, "scheme": self.scheme.id, "exported_at": days_to_text(self.now()),
+                "pseudonym": pseudonym, "record": record, "events": events, "history": history, "appeals": appeals,
+                "ties": ties, "keys": keys,
+                "reads": [{"at": e["at"], "by": e["actor"], "read": e["action"]} for e in entries
+                          if e["action"] in self.READS],
+                "audit": [e for e in entries if e["action"] not in self.READS]}

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.routing import Route
 
-from ..auth import KeyRing, check_reader_of, reader_of
+from ..auth import KeyRing, Who, check_reader_of, reader_of, refuse_role, role
+from ..errors import ServiceError
 from ..keys import Actor
-from ..schemas import Entitlement, HistoryEntry, Record, StoredEvent, refusals
+from ..schemas import Entitlement, Erased, Export, HistoryEntry, Record, StoredEvent, refusals
 from ..schemas import SubjectInPath as Subject
 from . import TheService
 
@@ -43,6 +44,29 @@ def get_history(subject: Subject, who: Reader, service: TheService) -> list[dict
 @router.get("/{subject}/entitlements/{action}", response_model=Entitlement)
 async def get_entitlement(subject: Subject, action: str, who: Reader, service: TheService) -> JSONResponse:
     return JSONResponse(await service.subjects.entitlement_async(subject, action, who))
+
+
+@router.delete("/{subject}", response_model=Erased)
+def delete_subject(subject: str, who: Annotated[Actor, Depends(role("admin"))], service: TheService
+                   ) -> dict[str, Any]:
+    """Erase everything held about the subject (GDPR Art. 17); the erasure is in the audit log."""
+    return service.erase(subject, who)
+
+
+async def owner_or_admin(subject: str, who: Who) -> Actor:
+    """The subject's own key, or an admin's: who may take the subject's data out."""
+    if who.role == "subject":
+        if who.subject != subject:
+            raise ServiceError(403, "subject: a subject key exports only its own data")
+    elif who.role != "admin":
+        raise refuse_role(who, ("admin", "the subject's own key"))
+    return who
+
+
+@router.get("/{subject}/export", response_model=Export)
+def get_export(subject: str, who: Annotated[Actor, Depends(owner_or_admin)], service: TheService) -> dict[str, Any]:
+    """Everything held about the subject, as JSON (GDPR Art. 15 and 20), who read it and when included."""
+    return service.export(subject, who)
 
 
 # The two hot reads again, as plain Starlette routes that `api.create_app` puts ahead of the
