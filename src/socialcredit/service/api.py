@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from .auth import KeyRing
 from .core import Service
 from .errors import ServiceError
+from .gate import Gate
 from .routes import appeals, audit, events, subjects
 from .schemas import Health
 
@@ -45,6 +46,7 @@ def create_app(service: Service) -> FastAPI:
                               "has a reason, every sanction an explanation and an appeal.")
     app.state.service = service
     app.state.keys = KeyRing(service.store)
+    app.add_middleware(Gate, keys=app.state.keys)  # the key, then the body's size, before any of the body is read
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, error: ServiceError) -> JSONResponse:

@@ -1,9 +1,9 @@
-"""Who may do what over HTTP: the bearer key's `Actor` (`KeyRing`) and the role dependencies routes
-declare.
+"""Who may do what over HTTP: the bearer key's `Actor` (`KeyRing`, which `gate.Gate` asks for every
+request under /v1 before any of its body is read), and the role dependencies routes declare.
 
 A route says who may call it with one of these dependencies, never with a check in its handler:
 `role(...)` for a set of roles, `reader_of` for a subject's file (any reader role, or that
-subject's own key). They are async; the key check asks the database (`KeyRing`).
+subject's own key). They are async and do no I/O: the gate has checked the key.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ class KeyRing:
 
 
 async def actor(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """The actor `gate.Gate` let in (a request that did not pass the gate has its key checked here)."""
+    found: Actor | None = request.scope.get("state", {}).get("actor")
+    if found is not None:
+        return found
     keys: KeyRing = request.app.state.keys
     return await keys.actor(authorization)
 
