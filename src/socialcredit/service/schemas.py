@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .appeals import MAX_EVENT_IDS
 from .ingest import MAX_BATCH
 
 
@@ -37,7 +38,8 @@ class RelationsIn(Strict):
 
 class AppealIn(Strict):
     subject: str = Field(min_length=1)
-    event_ids: list[str] = Field(min_length=1, description="The events contested.")
+    event_ids: list[str] = Field(min_length=1, max_length=MAX_EVENT_IDS,
+                                 description=f"The subject's events contested, at most {MAX_EVENT_IDS}.")
     statement: str = Field(min_length=1, max_length=10_000)
 
 
