@@ -54,8 +54,11 @@ def test_a_revoked_key_is_refused_from_its_next_request_by_every_server(lending)
 
 def test_a_key_deleted_from_the_database_is_refused(lending):
     service, keys, url = lending
-    client = TestClient(create_app(service))
-    assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+    app = create_app(service)
+    client = TestClient(app)
+    for _ in range(2):  # the first finds the key, the second asks its row on the check's connection
+        assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+    assert app.state.keys.check.connection is not None
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM api_keys WHERE id = :id"), {"id": keys.auditor.split("_")[1]})
@@ -159,3 +162,42 @@ def test_the_migration_keeps_the_keys_made_before_it_and_its_downgrade_drops_wha
         assert connection.execute(text("SELECT id FROM api_keys WHERE id IN (:a, :b)"),
                                   {"a": "0123456789ab", "b": expiring.split("_")[1]}).all() == []
     engine.dispose()
+
+
+def test_a_key_that_cannot_be_checked_is_refused_and_the_check_recovers(lending, monkeypatch):
+    service, keys, _ = lending
+    app = create_app(service)
+    client = TestClient(app)
+    for _ in range(2):  # the first finds the key, the second asks its row on the check's connection
+        assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+    check = app.state.keys.check
+    check.close()  # a connection dropped meanwhile is replaced (once) without the request noticing
+    assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+
+    def unreachable():
+        raise OSError("connection refused")
+
+    real = check._connect
+    check.close()
+    monkeypatch.setattr(check, "_connect", unreachable)
+    answer = client.get("/v1/audit", headers=H(keys.auditor))  # not let in on the strength of the cache
+    assert answer.status_code == 503 and "could not be checked" in answer.json()["detail"]
+    monkeypatch.setattr(check, "_connect", real)
+    assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+
+
+def test_the_key_check_survives_the_server_dropping_its_connection(lending, backend):
+    if backend != "postgresql":
+        pytest.skip("a server that drops connections: PostgreSQL's pg_terminate_backend")
+    service, keys, url = lending
+    app = create_app(service)
+    client = TestClient(app)
+    for _ in range(2):  # the first finds the key, the second asks its row on the check's connection
+        assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+    assert app.state.keys.check.connection is not None
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    engine.dispose()
+    assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200

@@ -36,15 +36,14 @@ class KeyRing:
     A key's secret is checked against its stored hash once, on its first request (in the thread
     pool); then every request asks the key's row whether it still stands (`KeyCheck`: not revoked,
     not deleted), so a revocation refuses the key from its next request on, in every process, with
-    no restart; its expiry is compared with the clock. The row is asked on the event loop on
-    SQLite (microseconds: a file, no network), in the thread pool on PostgreSQL (a round trip)."""
+    no restart; its expiry is compared with the clock."""
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time):
         self.store = store
         self.clock = clock
         self.known: dict[str, Known] = {}
         self.check = KeyCheck(store.engine)
-        self.uses = KeyUses(store.write_engine)
+        self.uses = KeyUses(store)
 
     def _find(self, secret: str) -> Known:
         """The key's first check: its secret, then whether it was revoked or is past its expiry."""
@@ -58,11 +57,6 @@ class KeyRing:
             expires = None if key.expires_at is None else as_utc(key.expires_at).timestamp()
             return Known(Actor(key.id, key.role, key.subject), expires)
 
-    async def _stands(self, key_id: str) -> bool | None:
-        if self.check.local:
-            return self.check.stands(key_id)
-        return await run_in_threadpool(self.check.stands, key_id)
-
     async def actor(self, authorization: str | None) -> Actor:
         """The actor a request's Authorization header names; 401 for none, an unknown key, or a key
         revoked or past its expiry."""
@@ -74,7 +68,7 @@ class KeyRing:
             known = await run_in_threadpool(self._find, secret)
             self.known[secret] = known
         else:
-            stands = await self._stands(known.actor.key_id)
+            stands = await self.check.stands(known.actor.key_id)
             if not stands:
                 self.known.pop(secret, None)
                 raise ServiceError(401, UNKNOWN if stands is None else revoked())
