@@ -201,3 +201,17 @@ def test_the_key_check_survives_the_server_dropping_its_connection(lending, back
                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     engine.dispose()
     assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
+
+
+def test_a_header_that_is_no_key_of_ours_is_refused_without_a_look_up(lending, monkeypatch):
+    service, _, _ = lending
+    app = create_app(service)
+    client = TestClient(app)
+
+    def no_look_up(_secret):
+        raise AssertionError("looked up")
+
+    monkeypatch.setattr(app.state.keys, "_find", no_look_up)
+    for header in ("Bearer nope", "Bearer sck_", "Bearer sck_0123456789ab", "Bearer sck__secret", "Bearer x_y_z"):
+        answer = client.get("/v1/audit", headers={"Authorization": header})
+        assert answer.status_code == 401 and answer.json()["detail"] == "authorization: unknown API key"

@@ -18,7 +18,7 @@ from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from .errors import ServiceError
-from .keys import READERS, Actor, KeyCheck, KeyUses, as_utc, expired, lookup, refusal, revoked
+from .keys import READERS, Actor, KeyCheck, KeyUses, as_utc, expired, looks_like_key, lookup, refusal, revoked
 from .store import Store
 
 UNKNOWN = "authorization: unknown API key"
@@ -65,18 +65,19 @@ class KeyRing:
         secret = authorization[7:].strip()
         known = self.known.get(secret)
         if known is None:
+            if not looks_like_key(secret):  # not worth a look-up
+                raise ServiceError(401, UNKNOWN)
             known = await run_in_threadpool(self._find, secret)
             self.known[secret] = known
         else:
+            if known.expires_s is not None and self.clock() >= known.expires_s:
+                self.known.pop(secret, None)
+                raise ServiceError(401, expired(datetime.fromtimestamp(known.expires_s, UTC)))
             stands = await self.check.stands(known.actor.key_id)
             if not stands:
                 self.known.pop(secret, None)
                 raise ServiceError(401, UNKNOWN if stands is None else revoked())
-        now = self.clock()
-        if known.expires_s is not None and now >= known.expires_s:
-            self.known.pop(secret, None)
-            raise ServiceError(401, expired(datetime.fromtimestamp(known.expires_s, UTC)))
-        self.uses.note(known.actor.key_id, now)
+        self.uses.note(known.actor.key_id, self.clock())
         return known.actor
 
 

@@ -21,7 +21,7 @@ from .errors import ServiceError
 MIB = 1024 * 1024
 BODY_LIMIT = 1 * MIB  # bytes of a body on every route but ingest's (an appeal's statement: 10,000 characters)
 # Ingest's: a full batch (`ingest.MAX_BATCH`, 10,000 events) with every text field 200 characters
-# long is about 11 MB of JSON.
+# long is under 12 MB of JSON.
 INGEST_BODY_LIMIT = 16 * MIB
 LIMITS = {"/v1/events": INGEST_BODY_LIMIT, "/v1/relations": INGEST_BODY_LIMIT}
 

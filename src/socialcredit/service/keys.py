@@ -60,10 +60,10 @@ def expiry_after(duration: str, now: datetime | None = None) -> datetime:
         raise ValueError(f"'{duration}' is not a duration: give a whole number and a unit, m (minutes), h (hours) "
                          "or d (days), e.g. 30d")
     try:
-        length = timedelta(**{UNITS[match[2]]: int(match[1])})
-    except OverflowError:
-        length = LONGEST * 2
-    if length > LONGEST:
+        length: timedelta | None = timedelta(**{UNITS[match[2]]: int(match[1])})
+    except OverflowError:  # past what a timedelta holds: longer still
+        length = None
+    if length is None or length > LONGEST:
         raise ValueError(f"'{duration}' is longer than a hundred years; for a key that never expires, leave "
                          "--expires-in out")
     return (now or utcnow()) + length
@@ -83,16 +83,21 @@ def create_key(session: Session, role: str, subject: str | None = None, expires_
 
 def key_id_of(key_or_id: str) -> str:
     """A key's id, given as the id `keys list` shows or as the whole key (sck_ID_SECRET)."""
-    parts = key_or_id.strip().split("_")
-    return parts[1] if len(parts) >= 3 and parts[0] == PREFIX else key_or_id.strip()
+    given = key_or_id.strip()
+    return given.split("_", 2)[1] if looks_like_key(given) else given
+
+
+def looks_like_key(key: str) -> bool:
+    """Whether `key` has the form of one of ours (sck_ID_SECRET): one that has not is not looked up."""
+    parts = key.split("_", 2)
+    return len(parts) == 3 and parts[0] == PREFIX and all(parts)
 
 
 def lookup(session: Session, key: str) -> ApiKey | None:
     """The key's row if the key is one of ours (its secret matches the stored hash), revoked or not."""
-    parts = key.split("_")
-    if len(parts) < 3 or parts[0] != PREFIX:
+    if not looks_like_key(key):
         return None
-    found = session.execute(select(ApiKey).where(ApiKey.id == parts[1])).scalar_one_or_none()
+    found = session.execute(select(ApiKey).where(ApiKey.id == key.split("_", 2)[1])).scalar_one_or_none()
     if found is None or not secrets.compare_digest(found.secret_hash, _hash(key)):
         return None
     return found
