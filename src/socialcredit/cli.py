@@ -697,18 +697,39 @@ def serve(
         uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
 
 
+def _key_database(db: str):
+    """The engine of an existing service database, migrated to the newest schema."""
+    from .service.db import make_engine
+    from .service.migrate import upgrade
+
+    _existing_database(db)
+    engine = make_engine(db)
+    try:
+        upgrade(engine)
+    except Exception as error:  # a server we may not write to: say which, without a traceback
+        raise fail(f"--db {db}: cannot open the database: {error}") from None
+    return engine
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, operator, reviewer, auditor or subject.")],
     subject: Annotated[str | None, typer.Option(help="For a subject key: the one subject it may read.")] = None,
+    expires_in: Annotated[str | None, typer.Option(
+        help="Refuse the key after this long: a whole number of minutes, hours or days (90m, 12h, 30d). "
+             "Default: never.")] = None,
     db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
 ) -> None:
     """Create an API key and print it: it is shown this once and stored only as a hash."""
     from .service import audit
     from .service.db import make_engine, make_sessions
-    from .service.keys import create_key
+    from .service.keys import create_key, expiry_after
     from .service.migrate import upgrade
 
+    try:
+        expires_at = None if expires_in is None else expiry_after(expires_in)
+    except ValueError as error:
+        raise fail(f"--expires-in: {error}") from None
     try:
         engine = make_engine(db)
         upgrade(engine)
@@ -716,8 +737,11 @@ def keys_create(
         raise fail(f"--db {db}: cannot open the database: {error}") from None
     try:
         with make_sessions(engine).begin() as session:
-            key = create_key(session, role, subject)
-            audit.append(session, "cli", "key_created", subject, {"role": role, "key": key.split("_")[1]})
+            key = create_key(session, role, subject, expires_at)
+            detail = {"role": role, "key": key.split("_")[1]}
+            if expires_at is not None:
+                detail["expires"] = expires_at.isoformat()
+            audit.append(session, "cli", "key_created", subject, detail)
     except ValueError as error:
         raise fail(f"--role/--subject: {error}") from None
     print(key)
@@ -731,6 +755,53 @@ def _public_key(text: str):
         return AuditKey.load(Path(text)) if Path(text).is_file() else AuditKey.from_public(text)
     except (OSError, ValueError) as error:
         raise fail(f"--public-key {text}: not an Ed25519 public key ({error})") from None
+
+
+def _when(moment) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+@keys_app.command("list")
+def keys_list(db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db") -> None:
+    """List the API keys: id, role, subject, when each was created and last used (to the minute), its
+    expiry and whether it was revoked (times in UTC). Never a secret: none is stored."""
+    from .service.db import make_sessions, utcnow
+    from .service.keys import listing
+
+    with make_sessions(_key_database(db))() as session:
+        keys = listing(session)
+    now = utcnow()
+    table = Table("id", "role", "subject", "created", "last used", "expires", "status", box=None, pad_edge=False,
+                  caption="times in UTC; last used to the minute", caption_justify="left")
+    for key in keys:
+        status = (f"revoked {_when(key['revoked'])}" if key["revoked"] is not None
+                  else "expired" if key["expires"] is not None and key["expires"] <= now else "active")
+        table.add_row(key["id"], key["role"], key["subject"] or "", _when(key["created"]), _when(key["last_used"]),
+                      _when(key["expires"]) or "never", status)
+    out.print(table if keys else "no API keys; create one with `socialcredit keys create --role ROLE`", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id (as `keys list` shows it), or the whole key.")],
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+) -> None:
+    """Revoke an API key: every server on this database refuses it (401) from its next request on."""
+    from .service import audit
+    from .service.db import make_sessions
+    from .service.keys import key_id_of, revoke
+
+    key_id = key_id_of(key)
+    with make_sessions(_key_database(db)).begin() as session:
+        try:
+            found, revoked_now = revoke(session, key_id)
+        except LookupError as error:
+            raise fail(f"KEY: {error}") from None
+        if revoked_now:
+            audit.append(session, "cli", "key_revoked", found.subject, {"role": found.role, "key": key_id})
+    out.print(f"revoked key {key_id} ({found.role}{', subject ' + found.subject if found.subject else ''})"
+              if revoked_now else f"key {key_id} was revoked already, at {_when(found.revoked_at)} UTC",
+              highlight=False)
 
 
 @audit_app.command("verify")
