@@ -4,25 +4,16 @@ an unknown id gets, word for word; an appeal names at most MAX_EVENT_IDS events.
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from socialcredit.service.api import create_app
 from socialcredit.service.appeals import MAX_EVENT_IDS
 from socialcredit.service.errors import ServiceError
 from socialcredit.service.keys import Actor
 
 from .conftest import NOW, Keys
-from .test_api import BOB
 
 H = Keys.header
 
 
-@pytest.fixture
-def api(lending):
-    service, keys, _ = lending
-    client = TestClient(create_app(service))
-    assert client.post("/v1/events", json={"events": BOB}, headers=H(keys.operator)).status_code == 200
-    return client, keys, service
 
 
 @pytest.mark.parametrize("who", ["bob", "operator"])

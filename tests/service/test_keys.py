@@ -19,8 +19,7 @@ from socialcredit.service.db import make_engine, make_sessions, utcnow
 from socialcredit.service.keys import _hash, create_key, expiry_after
 from socialcredit.service.migrate import alembic_config, upgrade
 
-from .conftest import Keys
-from .test_api import BOB
+from .conftest import BOB, Keys
 
 H = Keys.header
 # a fast lane (the record) and a FastAPI route (the events)
