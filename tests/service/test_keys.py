@@ -51,13 +51,20 @@ def test_a_revoked_key_is_refused_from_its_next_request_by_every_server(lending)
         assert client.get("/v1/subjects/bob", headers=H(keys.operator)).status_code == 200  # other keys stand
 
 
-def test_a_key_deleted_from_the_database_is_refused(lending):
-    service, keys, url = lending
+def checking_on_its_connection(service, keys) -> TestClient:
+    """A client of an app whose key check has found the auditor's key and asked its row once on the
+    check's own connection."""
     app = create_app(service)
     client = TestClient(app)
     for _ in range(2):  # the first finds the key, the second asks its row on the check's connection
         assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
     assert app.state.keys.check.connection is not None
+    return client
+
+
+def test_a_key_deleted_from_the_database_is_refused(lending):
+    service, keys, url = lending
+    client = checking_on_its_connection(service, keys)
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM api_keys WHERE id = :id"), {"id": keys.auditor.split("_")[1]})
@@ -189,11 +196,7 @@ def test_the_key_check_survives_the_server_dropping_its_connection(lending, back
     if backend != "postgresql":
         pytest.skip("a server that drops connections: PostgreSQL's pg_terminate_backend")
     service, keys, url = lending
-    app = create_app(service)
-    client = TestClient(app)
-    for _ in range(2):  # the first finds the key, the second asks its row on the check's connection
-        assert client.get("/v1/audit", headers=H(keys.auditor)).status_code == 200
-    assert app.state.keys.check.connection is not None
+    client = checking_on_its_connection(service, keys)
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
