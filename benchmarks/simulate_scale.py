@@ -51,12 +51,13 @@ def measure(people: int, days: int, seed: int) -> dict:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # A tiny run first loads the compiled kernels (numba, LLVM), and the scheme's compiled rules
     # (used from 262,144 people) are loaded too: memory that does not grow with people.
-    tiny, tiny_scheme = load_scenario("default", {"population.size": 1000, "run.days": 8, "run.seed": seed})
-    timed_loop(tiny, tiny_scheme)
-    compile_rules(tiny_scheme)
+    tiny, tiny_schemes = load_scenario("default", {"population.size": 1000, "run.days": 8, "run.seed": seed})
+    timed_loop(tiny, tiny_schemes)
+    for entry in tiny_schemes:
+        compile_rules(entry.scheme)
     warm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    scenario, scheme = load_scenario("default", {"population.size": people, "run.days": days, "run.seed": seed})
-    sim, loop, setup, seconds = timed_loop(scenario, scheme)
+    scenario, schemes = load_scenario("default", {"population.size": people, "run.days": days, "run.seed": seed})
+    sim, loop, setup, seconds = timed_loop(scenario, schemes)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "people": people, "days": days, "setup_seconds": setup, "loop_seconds": seconds,

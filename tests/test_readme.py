@@ -499,7 +499,8 @@ def test_score_refuses_the_default_scenarios_scheme_as_the_readme_says():
     from socialcredit.scheme import load_scheme
     from socialcredit.scheme.guards import classify
 
-    _, scheme = load_scenario("default", {})
+    _, schemes = load_scenario("default", {})
+    scheme = schemes[0].scheme
     verdict = classify(load_scheme(scheme.id))
     assert scheme.id == "example" and not verdict.allowed
     assert any("board_flight" in reason and "late_payment (financial)" in reason and "relations (social)" in reason
