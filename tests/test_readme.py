@@ -420,7 +420,7 @@ def test_yaml_block_is_valid(block, tmp_path):
     data = yaml.safe_load(block.text)
     path = tmp_path / "block.yaml"
     path.write_text(block.text)
-    if "scheme" in data:  # a scenario names its scheme
+    if "scheme" in data or "schemes" in data:  # a scenario names its scheme, or its schemes
         job, said = "scenario", f"valid scenario '{data['id']}'"
     else:
         assert {"events", "scale"} <= set(data), f"{block.name}: neither a scheme nor a scenario"

@@ -202,7 +202,8 @@ class Scenario(StrictModel):
     schemes: dict[str, SchemeEntry] | None = Field(
         None, description="Several schemes scoring the same people, each under a name ([a-z_][a-z0-9_]*) that "
                           "qualifies its lists and entitlements in `consequences`, `requires` and "
-                          "`members_from_list` (court.blacklist) and prefixes its outputs; instead of `scheme`.")
+                          "`members_from_list` (court.blacklist) and prefixes its outputs; instead of `scheme`.",
+        json_schema_extra={"propertyNames": {"pattern": f"^{SCHEME_NAME}$"}})
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     behaviours: dict[str, BehaviourSpec] = Field(default_factory=dict)
