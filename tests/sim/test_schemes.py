@@ -93,7 +93,12 @@ def test_each_scheme_keeps_its_own_state_and_cadence(three):
     # all scored on the last day; in between, each on its own cadence
     assert court.scored_day == city.scored_day == zhima.scored_day == run.sim.days - 1
     assert court.features is not zhima.features and court.scores is not zhima.scores
-    assert run.sim.has_truth and all(state.truth is not None for state in run.sim.schemes)
+    # only Alipay's records can be false (record errors): only Zhima keeps a state of the genuine ones
+    assert run.sim.has_truth and [state.truth is not None for state in run.sim.schemes] == [False, False, True]
+    figures = run.summary["schemes"]
+    assert [figures[name]["records_can_be_false"] for name in ("court", "city", "zhima")] == [False, False, True]
+    assert (run.people["court.days_wrongly_listed.dishonest_debtor"] == 0).all()
+    assert (run.metrics["city.wrongly_denied.public_sector_post"] == 0).all()
 
 
 def test_a_scheme_scores_only_the_records_of_the_sources_it_receives(three):

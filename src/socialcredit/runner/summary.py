@@ -74,7 +74,7 @@ def summary_of(sim: Sim, metrics: pd.DataFrame, seconds: float, phase_seconds: d
                 "scheme": state.scheme.id, "operator": state.entry.operator,
                 "receives": list(state.entry.receives) if state.entry.receives is not None else
                 list(sim.scenario.surveillance), "update_every_days": state.scheme.update_every_days,
-                **own[state.name]}
+                "records_can_be_false": state.truth is not None, **own[state.name]}
             section["network"] = {}
             _score_assortativity(sim, state, last, section["network"])
             _pre_assortativity(state, sim, section["network"])

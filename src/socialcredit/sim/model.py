@@ -52,12 +52,13 @@ class Sim:
         appeals = scenario.appeals
         first_time = self.start_time - self.burn_in  # event time of the first day simulated
         sources = list(scenario.surveillance)
+        # Where the records that reach a scheme may be false, it also keeps a state of the genuine
+        # ones only (with one scheme: wherever any record may be false).
         self.schemes = [SchemeState(entry, index, self.n, self.kinds, sources, first_time,
                                     tuple(kind for kind in (appeals.kinds or entry.scheme.events)
                                           if kind in entry.scheme.events) if appeals is not None else (),
-                                    self.records_can_be_false(), days_type)
+                                    self.records_can_be_false(entry.receives), days_type)
                         for index, entry in enumerate(schemes)]
-        # Where records may be false, each scheme also keeps a state of the genuine records only.
         self.has_truth = self.records_can_be_false()
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
@@ -96,10 +97,16 @@ class Sim:
         self.initial_degree = self.graph.degree.copy()
         self.people.income_initial[:] = self.people.income
 
-    def records_can_be_false(self) -> bool:
-        surveillance = self.scenario.surveillance.values()
-        return any(s.identification is not None or s.error_rate > 0 for s in surveillance) or any(
-            i.corrupt or i.duplicate for i in self.scenario.incidents)
+    def records_can_be_false(self, sources: tuple[str, ...] | None = None) -> bool:
+        """Whether a record of one of `sources` (default: every source) can be false: a source that
+        misidentifies or misattributes, or an incident that corrupts or duplicates its records."""
+        def chosen(name: str) -> bool:
+            return sources is None or name in sources
+
+        surveillance = self.scenario.surveillance
+        return any(chosen(name) and (s.identification is not None or s.error_rate > 0)
+                   for name, s in surveillance.items()) or any(
+            chosen(i.source) and (i.corrupt or i.duplicate) for i in self.scenario.incidents)
 
     def count_events(self, counts: np.ndarray, events: DayEvents) -> None:
         """Add one per event to `counts[kind, subject]`."""

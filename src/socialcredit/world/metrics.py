@@ -182,12 +182,15 @@ class Metrics(Module):
         for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
             self.adverse(f"{prefix}denied.{name}", day, self.group_sizes - self.group_sums(allowed))
         if sim.has_truth and sim.module(Tallies) is not None:
-            wrong_listed, wrong_denied = wrongly(state)
+            none = np.zeros(len(self.groups))  # a scheme that receives only true records wrongs no one
+            wrong_listed, wrong_denied = wrongly(state) if state.truth is not None else (
+                dict.fromkeys(state.scheme.lists), dict.fromkeys(state.scheme.entitlements))
             for name, member in wrong_listed.items():
                 kind = "wrongly_left_off" if name in state.scheme.honour_lists else "wrongly_listed"
-                self.by_group(f"{prefix}{kind}.{name}", day, member)
+                self.group_means(f"{prefix}{kind}.{name}", day, self.group_sums(member) if member is not None else none)
             for name, denied in wrong_denied.items():
-                self.by_group(f"{prefix}wrongly_denied.{name}", day, denied)
+                self.group_means(f"{prefix}wrongly_denied.{name}", day,
+                                 self.group_sums(denied) if denied is not None else none)
         return [SlowScores(prefix, scores.score, None if scored is None else scores.score[scored],
                            state.scheme.scale.min)]
 

@@ -161,7 +161,8 @@ class Tallies(Module):
         if not sim.has_truth:
             return
         for tallies in self.schemes:
-            tallies.step(sim, day)
+            if tallies.state.truth is not None:  # else every record it received is true: nothing wrongful
+                tallies.step(sim, day)
 
     def _combine(self, sim: Sim) -> None:
         """Today's listings and sanctions by any scheme, and by how many at once."""
