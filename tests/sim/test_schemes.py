@@ -249,3 +249,47 @@ def test_the_loop_steps_every_scheme_each_day():
     Loop(sim).run()
     assert all(state.scores is not None for state in sim.schemes)
     assert sim.schemes[2].scored_day == 34 and sim.schemes[0].scored_day == 34
+
+
+def test_counterfactual_mechanisms_switch_off_every_schemes_part():
+    from socialcredit.runner.counterfactual import twin_overrides
+
+    scenario, schemes = load_scenario(EXAMPLE)
+    sanctions = twin_overrides("sanctions", scenario, schemes)
+    assert sanctions["consequences.court.loan.denied.income_growth"] == 0.0
+    assert sanctions["consequences.city.public_sector_post.denied.income_growth"] == 0.0
+    assert "consequences.zhima.hotel_no_deposit.granted.income_growth" not in sanctions  # a perk is no sanction
+    assert twin_overrides("network_term", scenario, schemes) == {"schemes.zhima.overrides.network": None}
+    twin, twin_schemes = load_scenario(EXAMPLE, {**sanctions, **twin_overrides("network_term", scenario, schemes)})
+    assert twin.consequences["court.loan"].denied.income_growth == 0.0
+    assert twin_schemes[2].scheme.network is None and schemes[2].scheme.network is not None
+
+
+def test_compare_flattens_each_schemes_figures_with_known_kinds():
+    from socialcredit.analysis.intervals import figure_kind
+    from socialcredit.runner.compare import headline_figures
+
+    run = simulate(EXAMPLE, population=1500, days=30, seed=2)
+    figures = headline_figures(run.summary)
+    assert {"score_mean.court", "score_mean.zhima.urban", "listed.court.dishonest_debtor",
+            "denied.city.public_sector_post", "listed_by_any", "sanctioned_by_any.rural",
+            "wrongly_listed.zhima.count"} <= set(figures)
+    for name in figures:
+        figure_kind(name)  # every figure has a kind (and so a range for its interval)
+
+
+def test_the_command_simulates_several_schemes_and_says_which(tmp_path):
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", str(EXAMPLE), "--population", "1500", "--days", "20",
+                                      "--save-events", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # as one line, however the console wrapped it
+    assert "schemes court ('shixin', court), city ('rongcheng', city), zhima ('zhima', private)" in said
+    assert "events.court.parquet, events.city.parquet, events.zhima.parquet" in said
+    assert "on a list of any scheme" in said and "mean score (zhima)" in said
+    for name in ("summary.json", "people.parquet", "metrics.parquet", "report.html", "events.zhima.parquet",
+                 "mobility.city.csv", "relations.parquet"):
+        assert (tmp_path / "out" / name).exists(), name
