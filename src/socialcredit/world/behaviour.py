@@ -271,15 +271,20 @@ class Behaviour(Module):
 
     def assess_stakes(self, sim: Sim) -> None:
         """Each scheme's stake in one more act of each deterred kind, for everyone, from today's records."""
-        for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
-            value = (spec.value[0] + spec.value[1]) / 2
-            for weighing in self.weighed_by[index]:
-                if weighing.state.scores is not None:
-                    self._assess(sim, weighing.state, kind, value, weighing.stakes)
+        for state in sim.schemes:
+            if state.scores is None:
+                continue
+            acts = [(kind, (spec.value[0] + spec.value[1]) / 2, weighing.stakes)
+                    for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True))
+                    for weighing in self.weighed_by[index] if weighing.state is state]
+            if acts:
+                self._assess(sim, state, acts)
         self.stakes_version += 1
 
-    def _assess(self, sim: Sim, state: SchemeState, kind: str, value: float, stakes: np.ndarray) -> None:
-        """What one more act of `kind` would cost each person in scheme `state`, into `stakes`."""
+    def _assess(self, sim: Sim, state: SchemeState, acts: list[tuple[str, float, np.ndarray]]) -> None:
+        """What one more act of each (kind, value) of `acts` would cost each person in scheme
+        `state`, into that act's stakes: slice by slice, today's scores without the act made once
+        for all the kinds."""
         scheme = state.scheme
         scores = state.scores
         assert scores is not None
@@ -292,13 +297,8 @@ class Behaviour(Module):
         disclosed, disclosed_weight = list(self.disclosed[state.index]), self.disclosed_weight[state.index]
 
         def assess(part: slice) -> None:
-            # One's own act moves one's own `pre`; the neighbours' term stays as it is.
-            features = state.features.features_with_one_more(kind, value, part=part, only=state.scoring_features,
-                                                             views=True)
             size = part.stop - part.start
             network_term = scores.network_term[part]
-            after = score_slices(scheme, lambda _: features, size, network_term=network_term,
-                                 size=max(size, 1), compiled_rules=state.compiled_rules)
             if current:  # the published scores are those of today's records
                 now, at = scores, part
             else:  # like with like: today's records without the act, the same rules and network term
@@ -312,11 +312,18 @@ class Behaviour(Module):
                 return np.stack(arrays) if arrays else np.zeros((0, size), dtype=bool)
 
             entitlements = list(now.entitlements)
-            stake_of(now.score[at], after.score, float(span), SANCTION_WEIGHT,
-                     rows([now.entitlements[name][at] for name in entitlements]),
-                     rows([after.entitlements[name] for name in entitlements]), disclosed_weight,
-                     rows([now.lists[name][at] for name in disclosed]),
-                     rows([after.lists[name] for name in disclosed]), stakes[part])
+            allowed, shown = rows([now.entitlements[name][at] for name in entitlements]), \
+                rows([now.lists[name][at] for name in disclosed])
+            for kind, value, stakes in acts:
+                # One's own act moves one's own `pre`; the neighbours' term stays as it is.
+                features = state.features.features_with_one_more(kind, value, part=part,
+                                                                 only=state.scoring_features, views=True)
+                after = score_slices(scheme, lambda _, features=features: features, size,
+                                     network_term=network_term, size=max(size, 1),
+                                     compiled_rules=state.compiled_rules)
+                stake_of(now.score[at], after.score, float(span), SANCTION_WEIGHT, allowed,
+                         rows([after.entitlements[name] for name in entitlements]), disclosed_weight, shown,
+                         rows([after.lists[name] for name in disclosed]), stakes[part])
 
         parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
 
