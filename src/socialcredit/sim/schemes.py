@@ -63,6 +63,7 @@ class SchemeState:
         self.neighbour_sums = NeighbourSums()
         self.true_neighbour_sums = NeighbourSums()
         self.scored_time = float("nan")  # the feature state's time at the last scoring
+        self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
         self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
         self.initial_tier: np.ndarray | None = None
         self.listed_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.lists}
@@ -99,6 +100,7 @@ class SchemeState:
         that two sets never share memory. `truth=False` when only the records changed (a voided
         record leaves the genuine ones as they were)."""
         relations = graph if self.scheme.network is not None else None
+        self.scored_version += 1
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
                                    kept=self.neighbour_sums, compiled_rules=self.compiled_rules)

@@ -25,7 +25,7 @@ from ..sim.module import Module
 from ..sim.schemes import SchemeState
 from .appeals import Appeals
 from .social import shown
-from .tallies import Tallies, denied_a_sanction, on_a_list, wrongly
+from .tallies import Tallies, wrongly
 
 SLOW_EVERY = 7
 # The day from which they are taken every SLOW_EVERY days: day 1, the first on which people weigh
@@ -123,16 +123,13 @@ class Metrics(Module):
         scored_figures: list[SlowScores] = []  # each scheme's scores for the slow figures
         for state in sim.schemes:
             scored_figures += self._scheme_step(sim, state, day)
-        if sim.several:  # who is listed or sanctioned by any scheme, and by several
-            listing = np.zeros(sim.n, dtype=np.uint8)
-            sanctioning = np.zeros(sim.n, dtype=np.uint8)
-            for state in sim.schemes:
-                listing += on_a_list(state)
-                sanctioning += denied_a_sanction(state)
-            self.adverse("listed_any", day, self.group_sums(listing > 0))
-            self.adverse("sanctioned_any", day, self.group_sums(sanctioning > 0))
-            self.by_group("listed_by_several", day, listing > 1)
-            self.by_group("sanctioned_by_several", day, sanctioning > 1)
+        tallies = sim.module(Tallies)
+        if sim.several and tallies is not None:  # who is listed or sanctioned by any scheme, and by several
+            now = tallies.combined(sim)
+            self.adverse("listed_any", day, self.group_sums(now.listed_any))
+            self.adverse("sanctioned_any", day, self.group_sums(now.sanctioned_any))
+            self.by_group("listed_by_several", day, now.listing > 1)
+            self.by_group("sanctioned_by_several", day, now.sanctioning > 1)
         self.by_group("income_mean", day, sim.people.income)
         if slow:
             # Handed to the worker: the scores and graph of today (later days replace them, never

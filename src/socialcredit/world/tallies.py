@@ -5,7 +5,7 @@ each scheme; with several, also by any scheme and by how many at once."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -14,6 +14,15 @@ from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
 from ..sim.schemes import SchemeState, scheme_section, scheme_sections
 from ..undefined import put, shown
+
+
+class Combined(NamedTuple):
+    """Per person: the schemes that list them (honour lists aside) and that deny them a sanction."""
+
+    listing: np.ndarray        # uint8: how many schemes list them
+    sanctioning: np.ndarray    # uint8: how many deny them a sanction
+    listed_any: np.ndarray     # bool: listing > 0
+    sanctioned_any: np.ndarray
 
 
 class SchemeTallies:
@@ -147,6 +156,11 @@ class Tallies(Module):
         self.days_sanctioned_any = np.zeros(size, dtype=sim.days_type)
         self.most_listing = np.zeros(size, dtype=np.uint8)
         self.most_sanctioning = np.zeros(size, dtype=np.uint8)
+        # Who is listed or sanctioned by how many schemes now: made again only when a scheme has
+        # rescored since (`combined`), as lists and denials change only then.
+        self.now: Combined | None = None
+        self.now_versions: tuple[int, ...] = ()
+        self.most_versions: tuple[int, ...] = ()
 
     def step(self, sim: Sim, day: int) -> None:
         if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
@@ -164,17 +178,29 @@ class Tallies(Module):
             if tallies.state.truth is not None:  # else every record it received is true: nothing wrongful
                 tallies.step(sim, day)
 
+    def combined(self, sim: Sim) -> Combined:
+        """Per person, how many schemes list them (honour lists aside) and how many deny them a
+        sanction, now."""
+        versions = tuple(state.scored_version for state in sim.schemes)
+        if self.now is None or versions != self.now_versions:
+            listing = np.zeros(sim.n, dtype=np.uint8)
+            sanctioning = np.zeros(sim.n, dtype=np.uint8)
+            for state in sim.schemes:
+                listing += on_a_list(state)
+                sanctioning += denied_a_sanction(state)
+            self.now = Combined(listing, sanctioning, listing > 0, sanctioning > 0)
+            self.now_versions = versions
+        return self.now
+
     def _combine(self, sim: Sim) -> None:
         """Today's listings and sanctions by any scheme, and by how many at once."""
-        listing = np.zeros(sim.n, dtype=np.uint8)
-        sanctioning = np.zeros(sim.n, dtype=np.uint8)
-        for state in sim.schemes:
-            listing += on_a_list(state)
-            sanctioning += denied_a_sanction(state)
-        self.days_listed_any += listing > 0
-        self.days_sanctioned_any += sanctioning > 0
-        np.maximum(self.most_listing, listing, out=self.most_listing)
-        np.maximum(self.most_sanctioning, sanctioning, out=self.most_sanctioning)
+        now = self.combined(sim)
+        self.days_listed_any += now.listed_any
+        self.days_sanctioned_any += now.sanctioned_any
+        if self.now_versions != self.most_versions:  # the counts changed since they were last taken
+            np.maximum(self.most_listing, now.listing, out=self.most_listing)
+            np.maximum(self.most_sanctioning, now.sanctioning, out=self.most_sanctioning)
+            self.most_versions = self.now_versions
 
     def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
         columns: dict[str, np.ndarray] = {}
