@@ -159,6 +159,7 @@ class Tallies(Module):
         # Who is listed or sanctioned by how many schemes now: made again only when a scheme has
         # rescored since (`combined`), as lists and denials change only then.
         self.now: Combined | None = None
+        self.workings = np.zeros(0, dtype=bool)
         self.now_versions: tuple[int, ...] = ()
         self.most_versions: tuple[int, ...] = ()
 
@@ -182,15 +183,33 @@ class Tallies(Module):
         """Per person, how many schemes list them (honour lists aside) and how many deny them a
         sanction, now."""
         versions = tuple(state.scored_version for state in sim.schemes)
-        if self.now is None or versions != self.now_versions:
-            listing = np.zeros(sim.n, dtype=np.uint8)
-            sanctioning = np.zeros(sim.n, dtype=np.uint8)
-            for state in sim.schemes:
-                listing += on_a_list(state)
-                sanctioning += denied_a_sanction(state)
-            self.now = Combined(listing, sanctioning, listing > 0, sanctioning > 0)
-            self.now_versions = versions
-        return self.now
+        if self.now is not None and versions == self.now_versions:
+            return self.now
+        # Into arrays made once and refilled (fresh ones each day would cost more in first touches
+        # than the arithmetic), with no temporaries.
+        if self.now is None:
+            self.now = Combined(*(np.empty(sim.n, dtype=t) for t in (np.uint8, np.uint8, bool, bool)))
+            self.workings = np.empty(sim.n, dtype=bool)
+        now, workings = self.now, self.workings
+        now.listing.fill(0)
+        now.sanctioning.fill(0)
+        for state in sim.schemes:
+            workings.fill(False)
+            for name, member in state.listed.items():
+                if name not in state.scheme.honour_lists:
+                    np.logical_or(workings, member, out=workings)
+            np.add(now.listing, workings, out=now.listing)
+            if state.scores is None:  # nobody is denied anything before a scheme's first scoring
+                continue
+            workings.fill(True)
+            for name in state.scheme.sanctions:  # allowed every sanction, then denied one
+                np.logical_and(workings, state.scores.entitlements[name], out=workings)
+            np.logical_not(workings, out=workings)
+            np.add(now.sanctioning, workings, out=now.sanctioning)
+        np.greater(now.listing, 0, out=now.listed_any)
+        np.greater(now.sanctioning, 0, out=now.sanctioned_any)
+        self.now_versions = versions
+        return now
 
     def _combine(self, sim: Sim) -> None:
         """Today's listings and sanctions by any scheme, and by how many at once."""
