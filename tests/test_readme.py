@@ -444,7 +444,7 @@ def test_yaml_block_is_valid(block, tmp_path):
     data = yaml.safe_load(block.text)
     path = tmp_path / "block.yaml"
     path.write_text(block.text)
-    if "scheme" in data:  # a scenario names its scheme
+    if "scheme" in data or "schemes" in data:  # a scenario names its scheme, or its schemes
         job, said = "scenario", f"valid scenario '{data['id']}'"
     else:
         assert {"events", "scale"} <= set(data), f"{block.name}: neither a scheme nor a scenario"
@@ -523,7 +523,8 @@ def test_score_refuses_the_default_scenarios_scheme_as_the_readme_says():
     from socialcredit.scheme import load_scheme
     from socialcredit.scheme.guards import classify
 
-    _, scheme = load_scenario("default", {})
+    _, schemes = load_scenario("default", {})
+    scheme = schemes[0].scheme
     verdict = classify(load_scheme(scheme.id))
     assert scheme.id == "example" and not verdict.allowed
     assert any("board_flight" in reason and "late_payment (financial)" in reason and "relations (social)" in reason
