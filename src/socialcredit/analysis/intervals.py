@@ -88,6 +88,7 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("listed_by_any", "share"), ("listed_by_any.*", "share"), ("sanctioned_by_any", "share"),
     ("sanctioned_by_any.*", "share"),
     ("falsely_stopped", "share"), ("falsely_stopped.*", "share"), ("false_alert_share.*", "share"),
+    ("farmed_share.*", "share"), ("points_from_farming", "level"), ("points_from_farming.*", "level"),
 )
 
 

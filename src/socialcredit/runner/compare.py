@@ -20,6 +20,7 @@ from ..analysis.intervals import figure_kind, interval
 from ..scenario.load import ScenarioScheme, Schemes, load_scenario
 from ..scenario.models import Scenario
 from ..scheme.loader import scheme_from_data
+from .gaming_report import gaming_figures
 from .run import run_scenario
 
 
@@ -107,6 +108,7 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
         figures["income_gap_sanctioned"] = feedback["income_log_growth_others"] - feedback[
             "income_log_growth_sanctioned"]
     figures["isolated_listed_share"] = summary["network"]["isolated_listed_share_final"]
+    figures.update(gaming_figures(summary))
     return {k: float(v) for k, v in figures.items() if v is not None and math.isfinite(float(v))}
 
 

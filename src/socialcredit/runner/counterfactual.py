@@ -109,6 +109,24 @@ def _network_term_figures(summary: dict[str, Any]) -> dict[str, float]:
     return figures
 
 
+def _farming_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every farmed kind's propensity set to 0: the farming phase still runs (nothing farmed), so
+    the twin reports the same figures, and every other draw is the run's (farming has its streams)."""
+    return {f"gaming.farming.{kind}.propensity": 0.0 for kind, spec in scenario.gaming.farming.items()
+            if spec.propensity}
+
+
+def _farming_figures(summary: dict[str, Any]) -> dict[str, float]:
+    farming = summary.get("gaming", {}).get("farming", {})
+    figures: dict[str, float] = {}
+    for kind, figure in farming.get("kinds", {}).items():
+        figures[f"recorded_per_person_year.{kind}"] = figure["recorded_per_person_year"]
+        figures[f"farmed_per_person_year.{kind}"] = figure["farmed_per_person_year"]
+    for scheme_name, section in scheme_sections(summary):
+        figures[".".join(p for p in ("score_mean", scheme_name) if p)] = section["score"]["mean"]
+    return figures
+
+
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("deterrence", "deterrence lowers the acts the scheme penalises (and raises those it rewards)",
               _deterrence_off, _acts),
@@ -119,6 +137,8 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("shunning", "shunning the publicly listed isolates them", _shunning_off, _shunning_figures),
     Mechanism("network_term", "scoring people by their ties' scores sorts ties by people's own records",
               _network_term_off, _network_term_figures),
+    Mechanism("farming", "points farming adds recorded acts of the rewarded kinds, and points to those who farm",
+              _farming_off, _farming_figures),
 )}
 
 

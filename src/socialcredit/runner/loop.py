@@ -9,6 +9,7 @@ from ..sim.model import Sim
 from ..sim.module import Module
 from ..world.appeals import Appeals
 from ..world.behaviour import Behaviour
+from ..world.farming import Farming
 from ..world.incidents import Incidents
 from ..world.income import Income
 from ..world.metrics import Metrics
@@ -19,11 +20,11 @@ from ..world.tallies import Tallies
 from ..world.watchlist import Watchlist
 
 # Where phases are registered (docs/design.md, "A simulated day"): behaviour -> surveillance ->
-# incidents -> score keeping -> tallies -> watchlist policing (on today's lists) -> income ->
-# social response -> appeals -> metrics. A run's outputs gather what each declares (sim/module.py),
-# in this order.
-PHASES: tuple[type[Module], ...] = (Behaviour, Surveillance, Incidents, ScoreKeeping, Tallies, Watchlist, Income,
-                                    SocialResponse, Appeals, Metrics)
+# incidents -> points farming (records of acts done for the points) -> score keeping -> tallies ->
+# watchlist policing (on today's lists) -> income -> social response -> appeals -> metrics. A run's
+# outputs gather what each declares (sim/module.py), in this order.
+PHASES: tuple[type[Module], ...] = (Behaviour, Surveillance, Incidents, Farming, ScoreKeeping, Tallies, Watchlist,
+                                    Income, SocialResponse, Appeals, Metrics)
 
 
 class Loop:

@@ -12,6 +12,7 @@ from ..analysis.fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
 from ..sim.schemes import scheme_sections
 from ..undefined import WHY_NULL, shown
 from . import plots
+from .gaming_report import gaming_rows
 
 if TYPE_CHECKING:
     from .run import Run
@@ -180,6 +181,7 @@ def write_report(run: Run, path: Path) -> Path:
         run=run, scenario=run.scenario, schemes=schemes, summary=run.summary, harms=harm_rows(run),
         relative_risks=relative_risk_rows(run.summary["harms"], run.population.group_names),
         relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
+        gaming=gaming_rows(run.summary, run.population.group_names),
         figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ..scheme.models import StrictModel
+from .gaming import GamingSpec
 
 SCHEME_NAME = r"[a-z_][a-z0-9_]*"
 
@@ -216,6 +217,8 @@ class Scenario(StrictModel):
                                                                                "(null deletes a key): for "
                                                                                "counterfactual rules.")
     economy: EconomySpec = Field(default_factory=EconomySpec)
+    gaming: GamingSpec = Field(default_factory=GamingSpec, description="Gaming and approval seeking: points "
+                                                                        "farming (README, the scenario format).")
     run: RunSpec = Field(default_factory=RunSpec)
 
     @model_validator(mode="after")

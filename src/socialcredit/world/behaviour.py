@@ -380,6 +380,13 @@ class Behaviour(Module):
                     rate = np.where(denied[entitlement][part], 0.0, rate)
         return np.minimum(rate, MAX_RATE)
 
+    def reward_gain(self, sim: Sim, index: int, part: slice, denied: dict[str, np.ndarray] | None) -> np.ndarray:
+        """The extra acts a day the scheme's weight on act `index` causes for the people of `part`: the
+        rate under the scheme less the rate without its weight, both in float64 (0 where it deters).
+        What a reward adds: points farming (`world/farming.py`) reads it."""
+        return np.maximum(self._rate(sim, index, part, denied) - self._rate(sim, index, part, denied, deterred=False),
+                          0.0)
+
     def _recompute(self, sim: Sim, index: int, denied: dict[str, np.ndarray] | None) -> None:
         """Today's rate of act `index` for everyone, into its float32 array (made once, refilled),
         with each block's bound and what the day adds to the chilling and blocking tallies while it

@@ -1,0 +1,60 @@
+"""Gaming and approval seeking (issue 20): what people do to a scheme rather than what it is meant
+to measure. The scenario's `gaming` section, its checks against the schemes, and nothing else: the
+mechanisms are phases of their own (`world/farming.py`). Every default does nothing, so a scenario
+without `gaming` runs as before, to the bit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from ..scheme.errors import Problem
+from ..scheme.models import StrictModel
+
+if TYPE_CHECKING:
+    from .models import Scenario
+
+
+class FarmingSpec(StrictModel):
+    """Points farming of one rewarded act: acts done for the record, not for their own sake."""
+
+    propensity: float = Field(0.0, ge=0, description="Farmed acts a day = propensity x personal farming propensity "
+                                                     "x group factor x the extra acts a day the scheme's reward "
+                                                     "causes (rate under the scheme - rate without its weight; 0 "
+                                                     "where the act is not rewarded).")
+    heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal farming propensity (gamma, mean 1, "
+                                                        "variance h).")
+    group_factor: dict[str, float] = Field(default_factory=dict, description="Farming multiplier by group.")
+
+
+class GamingSpec(StrictModel):
+    farming: dict[str, FarmingSpec] = Field(default_factory=dict, description="Points farming, per rewarded event "
+                                                                              "kind.")
+
+
+def gaming_problems(scenario: Scenario) -> list[Problem]:
+    """(path, problem, fix) of each farmed kind the scenario cannot farm: a kind no behaviour has,
+    one no reward can move (no deterrence), one no source records (a farmed act is done to be
+    recorded), or an unknown group."""
+    problems: list[Problem] = []
+    behaviours, surveillance = scenario.behaviours, scenario.surveillance
+    groups = set(scenario.population.groups)
+    for kind, spec in scenario.gaming.farming.items():
+        path = ("gaming", "farming", kind)
+        if kind not in behaviours:
+            problems.append(Problem(path, f"'{kind}' has no behaviour: nobody does it, so nobody can farm it",
+                             f"give behaviours.{kind} a rate, or farm one of: {', '.join(sorted(behaviours))}"))
+            continue
+        if not behaviours[kind].deterrence:
+            problems.append(Problem(path, f"behaviours.{kind}.deterrence is 0: no reward moves this act, so there is "
+                                   "nothing to farm", f"set behaviours.{kind}.deterrence (how strongly points at "
+                                                      "stake move the act)"))
+        if not any(kind in source.observes for source in surveillance.values()):
+            problems.append(Problem(path, f"no surveillance source observes '{kind}': a farmed act is done to be "
+                                   "recorded", f"add '{kind}' to a source's observes"))
+        for group in spec.group_factor:
+            if group not in groups:
+                problems.append(Problem((*path, "group_factor", group), f"unknown group '{group}'",
+                                 f"use one of: {', '.join(sorted(groups))}"))
+    return problems
