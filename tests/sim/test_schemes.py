@@ -53,7 +53,7 @@ def test_with_several_schemes_a_bare_list_name_is_refused_with_the_qualified_one
 
 @pytest.mark.parametrize("data, message", [
     ({"scheme": "shixin", "schemes": {"court": {"scheme": "shixin", "operator": "court"}}}, "one of the two"),
-    ({}, "one of the two"),
+    ({}, "one scheme or several"),
     ({"schemes": {"Court": {"scheme": "shixin", "operator": "court"}}}, "must match"),
     ({"schemes": {"court": {"scheme": "shixin", "operator": "court"}}, "scheme_overrides": {"reasons": 1}},
      "as its `overrides`"),
@@ -83,6 +83,16 @@ def test_set_reaches_a_qualified_name_that_holds_a_dot():
     assert data == {"consequences": {"court.loan": {"denied": {"income_growth": 0.0}}}}
     apply_overrides(data, {"consequences.court.loan": {"disclose": 0}})
     assert data == {"consequences": {"court.loan": {"disclose": 0}}}
+
+
+def test_set_adds_a_consequence_under_a_qualified_name_the_scenario_does_not_have_yet():
+    data = {"schemes": {"court": {}, "city": {}}, "consequences": {"court.loan": {"disclose": 0.1}}}
+    apply_overrides(data, {"consequences.city.key_supervision.disclose": 0.5})
+    assert data["consequences"] == {"court.loan": {"disclose": 0.1}, "city.key_supervision": {"disclose": 0.5}}
+    # with one scheme a consequence's name has no dot: the path splits at each
+    single = {"consequences": {}}
+    apply_overrides(single, {"consequences.blacklist.disclose": 0.5})
+    assert single["consequences"] == {"blacklist": {"disclose": 0.5}}
 
 
 def test_each_scheme_keeps_its_own_state_and_cadence(three):
@@ -293,3 +303,54 @@ def test_the_command_simulates_several_schemes_and_says_which(tmp_path):
     for name in ("summary.json", "people.parquet", "metrics.parquet", "report.html", "events.zhima.parquet",
                  "mobility.city.csv", "relations.parquet"):
         assert (tmp_path / "out" / name).exists(), name
+
+
+@pytest.mark.parametrize("data, path, message", [
+    ({"id": "x"}, ("scheme",), "no scheme named"),
+    ({"scheme": "shixin", "schemes": {"court": {"scheme": "shixin", "operator": "court"}}}, ("schemes",),
+     "both `scheme` and `schemes`"),
+    ({"schemes": {}}, ("schemes",), "names no scheme"),
+    ({"schemes": {"Court": {"scheme": "shixin", "operator": "court"}}}, ("schemes", "Court"), "must match"),
+    ({"schemes": {"court": {"scheme": "shixin", "operator": "court"}}, "scheme_overrides": {"reasons": 2}},
+     ("scheme_overrides",), "several"),
+    ({"schemes": {"court": {"scheme": "shixin", "operator": "court", "receives": "courts"}}},
+     ("schemes", "court", "receives"), "expected a list"),
+])
+def test_the_form_of_a_scenario_is_refused_at_the_field_at_fault_with_a_fix(data, path, message):
+    with pytest.raises(SchemeError, match=message) as caught:
+        scenario_from_data(data)
+    problem = caught.value.problems[0]
+    assert problem.path == path and problem.fix
+
+
+def test_a_problem_in_a_schemes_overrides_is_reported_where_the_scenario_wrote_it():
+    data = {"schemes": {"court": {"scheme": "shixin", "operator": "court"},
+                        "court2": {"scheme": "shixin", "operator": "court", "overrides": {"update_evry_days": 7}}}}
+    with pytest.raises(SchemeError) as caught:
+        scenario_from_data(data, "s.yaml")
+    problem = caught.value.problems[0]
+    assert problem.path == ("schemes", "court2", "overrides", "update_evry_days")
+    assert "did you mean 'update_every_days'" in problem.fix and "s.yaml" in str(caught.value)
+
+
+def test_the_scenario_schema_says_one_scheme_or_several_never_both_or_neither():
+    import jsonschema_rs  # schemathesis's validator, in the test extra
+
+    from socialcredit.scenario.models import Scenario
+
+    validator = jsonschema_rs.validator_for(Scenario.model_json_schema())
+    one = {"scheme": "shixin"}
+    several = {"schemes": {"court": {"scheme": "shixin", "operator": "court"}}}
+    assert validator.is_valid(one) and validator.is_valid(several)
+    for bad in ({}, {**one, **several}, {"schemes": {}}, {**several, "scheme_overrides": {"reasons": 2}}):
+        assert not validator.is_valid(bad), bad
+
+
+def test_every_metric_of_a_scheme_is_named_after_it(three):
+    run, _ = three
+    columns = list(run.metrics.columns)
+    assert "court.disparate_impact.listed.dishonest_debtor" in columns
+    assert "zhima.parity_difference.denied.hotel_no_deposit" in columns
+    fairness = [c for c in columns if c.startswith(("disparate_impact.", "parity_difference."))]
+    # unprefixed, only the combined figures
+    assert fairness and all(c.split(".")[1] in ("listed_any", "sanctioned_any") for c in fairness), fairness

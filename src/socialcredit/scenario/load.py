@@ -200,16 +200,33 @@ def scenario_from_data(data: Any, source: str | None = None, positions: Position
 
 def _load_one(reference: str, overrides: dict[str, Any], path: Path, source: str | None, positions: Positions,
               base_dir: FilePath | None) -> Scheme:
-    """A scheme the scenario names at `path`, with the scenario's changes to it."""
+    """A scheme the scenario names at `path`, with the scenario's changes to it. A problem in what
+    the changes wrote is reported where the scenario wrote it; one in the scheme they leave behind
+    (a deleted event that a feature still counts) against the scheme, naming the changes."""
     if base_dir is not None and (base_dir / reference).exists():
         reference = str(base_dir / reference)  # a scheme file next to the scenario file
+    changes: Path = ("scheme_overrides",) if path == ("scheme",) else (*path[:-1], "overrides")
     try:
-        return load_scheme(reference, overrides)
+        return load_scheme(reference, overrides, ".".join(str(part) for part in changes))
     except SchemeError as error:
         if error.problems and error.problems[0].message.startswith("no scheme file or preset"):
             problem = locate(Problem(path, error.problems[0].message, error.problems[0].fix), positions)
             raise SchemeError([problem], source, "scenario") from None
+        if error.problems and all(_written_in(problem.path, overrides) for problem in error.problems):
+            moved = [locate(Problem((*changes, *problem.path), problem.message, problem.fix, key=problem.key),
+                            positions) for problem in error.problems]
+            raise SchemeError(moved, source, "scenario") from None
         raise
+
+
+def _written_in(path: Path, overrides: dict[str, Any]) -> bool:
+    """Whether the changes to a scheme wrote the value at `path` (or a mapping around it)."""
+    node: Any = overrides
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return bool(path)
 
 
 def load_scenario(ref: str | FilePath | None = None, overrides: dict[str, Any] | None = None
@@ -259,12 +276,17 @@ def _blame_overrides(error: SchemeError, overrides: dict[str, Any]) -> None:
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Set `key.path` entries (from --set or keyword overrides) in raw scenario data. A key that
     itself holds dots (a qualified name, `consequences.court.blacklist.disclose`) is matched where
-    the data already has it, the longest such key first."""
+    the data already has it, the longest such key first; under `consequences` of a scenario of several
+    schemes, a key not there yet is `<scheme>.<name>` when its first part names one of the schemes."""
+    schemes = data.get("schemes")
+    scheme_names = set(schemes) if isinstance(schemes, dict) else set()
     for dotted, value in overrides.items():
         node = data
         parts = dotted.split(".")
         while True:
             taken = next((size for size in range(len(parts), 1, -1) if ".".join(parts[:size]) in node), 1)
+            if taken == 1 and node is data.get("consequences") and parts[0] in scheme_names and len(parts) > 1:
+                taken = 2  # a new qualified name: the scheme's, then its list's or entitlement's
             part, parts = ".".join(parts[:taken]), parts[taken:]
             if not parts:
                 node[part] = value

@@ -7,8 +7,9 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from ..scheme.errors import LocatedValueError
 from ..scheme.models import StrictModel
 from .gaming import GamingSpec
 
@@ -194,6 +195,14 @@ class SchemeEntry(StrictModel):
 
 
 class Scenario(StrictModel):
+    # What `_one_form` checks, said in the JSON Schema too: one scheme, or several (never both, never
+    # neither; several at least one, and no `scheme_overrides` beside them).
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"oneOf": [
+        {"required": ["scheme"], "not": {"required": ["schemes"]}},
+        {"required": ["schemes"], "properties": {"schemes": {"minProperties": 1}},
+         "not": {"anyOf": [{"required": ["scheme"]}, {"required": ["scheme_overrides"]}]}},
+    ]})
+
     id: str = Field("custom", pattern=r"^[a-z0-9_-]+$")
     title: str = ""
     description: str = ""
@@ -223,19 +232,26 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _one_form(self) -> Scenario:
-        if (self.scheme is None) == (self.schemes is None):
-            raise ValueError("name the scheme: scheme: <id or file> for one, or schemes: {name: {scheme: ..., "
-                             "operator: ...}} for several; one of the two")
+        if self.scheme is None and self.schemes is None:
+            raise LocatedValueError(("scheme",), "no scheme named: the scenario scores people with one scheme or "
+                                    "several", "add scheme: <id or file> for one, or schemes: {name: {scheme: ..., "
+                                    "operator: ...}} for several")
+        if self.scheme is not None and self.schemes is not None:
+            raise LocatedValueError(("schemes",), "both `scheme` and `schemes` are given: a scenario has one of "
+                                    "the two", "keep scheme: for one scheme, or move it into schemes: as one of "
+                                    "several")
         if self.schemes is not None:
             if not self.schemes:
-                raise ValueError("schemes: name at least one scheme")
+                raise LocatedValueError(("schemes",), "names no scheme",
+                                        "name at least one: schemes: {name: {scheme: ..., operator: ...}}")
             bad = [name for name in self.schemes if not re.fullmatch(SCHEME_NAME, name)]
             if bad:
-                raise ValueError(f"scheme name '{bad[0]}' must match {SCHEME_NAME} (it qualifies the scheme's lists "
-                                 "and entitlements, as court.blacklist)")
+                raise LocatedValueError(("schemes", bad[0]), f"scheme name '{bad[0]}' must match {SCHEME_NAME} (it "
+                                        "qualifies the scheme's lists and entitlements, as court.blacklist)",
+                                        "use lower-case letters, digits and '_', starting with a letter or '_'")
             if self.scheme_overrides:
-                raise ValueError("scheme_overrides change the one `scheme`; with `schemes`, give each scheme's "
-                                 "changes as its `overrides`")
+                raise LocatedValueError(("scheme_overrides",), "scheme_overrides change the one `scheme`, and this "
+                                        "scenario has several", "give each scheme's changes as its `overrides`")
         return self
 
     @property

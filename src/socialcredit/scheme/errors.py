@@ -32,6 +32,15 @@ def suggest(name: str, known: Iterable[str]) -> str:
     return f"use one of: {shown}"
 
 
+class LocatedValueError(ValueError):
+    """A model validator's complaint about one field, with its fix: raised inside a pydantic validator,
+    it reaches the user at `path` (below the model's own place) rather than at the model as a whole."""
+
+    def __init__(self, path: Path, message: str, fix: str = ""):
+        super().__init__(message)
+        self.path, self.message, self.fix = path, message, fix
+
+
 @dataclass
 class Problem:
     path: Path

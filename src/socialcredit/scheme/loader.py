@@ -9,7 +9,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Path, Problem, SchemeError, suggest
+from .errors import LocatedValueError, Path, Problem, SchemeError, suggest
 from .models import Scheme
 from .yamlsource import Positions, locate, parse_yaml, read_yaml_file
 
@@ -75,6 +75,12 @@ def pydantic_problem(error: Any, model: type[BaseModel] | None = None, kind_name
         fix = "write a plain number"
     elif kind in ("dict_type", "model_type"):
         message = f"expected a mapping (key: value), got {type(error.get('input')).__name__}"
+    elif kind == "list_type":
+        message = f"expected a list, got {type(error.get('input')).__name__} {error.get('input')!r}"
+        fix = f"write a list in brackets, such as [{error.get('input')}]"
+    elif kind == "value_error" and isinstance(error.get("ctx", {}).get("error"), LocatedValueError):
+        located = error["ctx"]["error"]
+        path, message, fix = path + located.path, located.message, located.fix
     problem = Problem(path, message, fix)
     problem.key = kind == "extra_forbidden"
     return problem
@@ -129,9 +135,11 @@ def merge_overrides(data: Any, overrides: dict[str, Any]) -> Any:
     return merged
 
 
-def load_scheme(ref: str | FilePath, overrides: dict[str, Any] | None = None) -> Scheme:
+def load_scheme(ref: str | FilePath, overrides: dict[str, Any] | None = None,
+                overrides_from: str = "scheme_overrides") -> Scheme:
     """Load a scheme from a file path, or from a shipped preset id such as `example`, with optional
-    overrides of its YAML data (for counterfactual rules)."""
+    overrides of its YAML data (for counterfactual rules), which errors name by `overrides_from`
+    (the scenario's field that gave them)."""
     path = FilePath(ref)
     if path.suffix in (".yaml", ".yml") or path.exists():
         data, positions, source = read_yaml_file(path)
@@ -145,5 +153,5 @@ def load_scheme(ref: str | FilePath, overrides: dict[str, Any] | None = None) ->
         data, positions = parse_yaml(entry.read_text(encoding="utf-8"), source)
     if overrides:
         data = merge_overrides(data, overrides)
-        source = f"{source} (with the scenario's scheme_overrides)"
+        source = f"{source} (with the scenario's {overrides_from})"
     return scheme_from_data(data, source, positions)

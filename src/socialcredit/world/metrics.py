@@ -106,14 +106,14 @@ class Metrics(Module):
             self.put(f"{name}.{group}", day, float(means[index]))
         return means
 
-    def adverse(self, name: str, day: int, sums: np.ndarray) -> None:
+    def adverse(self, name: str, day: int, sums: np.ndarray, prefix: str = "") -> None:
         """An adverse outcome (listed, denied) from its count by group: its rate by group, disparate
-        impact and parity gap."""
-        rates = self.group_means(name, day, sums)
+        impact and parity gap, each column after a scheme's `prefix` (as all its columns are)."""
+        rates = self.group_means(f"{prefix}{name}", day, sums)
         impact, _ = disparity(rates)
         finite = rates[np.isfinite(rates)]
-        self.put(f"disparate_impact.{name}", day, impact)
-        self.put(f"parity_difference.{name}", day, float(finite.max() - finite.min()) if finite.size else 0.0)
+        self.put(f"{prefix}disparate_impact.{name}", day, impact)
+        self.put(f"{prefix}parity_difference.{name}", day, float(finite.max() - finite.min()) if finite.size else 0.0)
 
     def step(self, sim: Sim, day: int) -> None:
         if day < 0:  # a burn-in's days are not reported
@@ -175,9 +175,9 @@ class Metrics(Module):
                 self.group_means(f"{prefix}tier_share.{tier}", day, np.bincount(
                     self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
         for name, member in scores.lists.items():
-            self.adverse(f"{prefix}listed.{name}", day, self.group_sums(member))
+            self.adverse(f"listed.{name}", day, self.group_sums(member), prefix)
         for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
-            self.adverse(f"{prefix}denied.{name}", day, self.group_sizes - self.group_sums(allowed))
+            self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed), prefix)
         if sim.has_truth and sim.module(Tallies) is not None:
             none = np.zeros(len(self.groups))  # a scheme that receives only true records wrongs no one
             wrong_listed, wrong_denied = wrongly(state) if state.truth is not None else (
