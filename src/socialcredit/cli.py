@@ -83,6 +83,9 @@ def score(
     = False,
     allow_future: Annotated[bool, typer.Option(help="Accept events dated after today (a simulation's, say); "
                                                     "without it they are bad rows.")] = False,
+    input_list: Annotated[list[str] | None, typer.Option(
+        "--list", help="An input list's members: NAME=FILE, a CSV or Parquet file with a 'subject' column "
+                       "(once for each input list the scheme declares).")] = None,
 ) -> None:
     """Score every subject of a real event log: score, tier, lists, entitlements, reasons."""
     from .scorejob import OUTPUT_SUFFIXES, run_score, write_rejects, write_table
@@ -90,12 +93,21 @@ def score(
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise fail(f"--out {out_path}: cannot write '{out_path.suffix or 'a file without an extension'}'; name a "
                    f"file ending in {' or '.join(OUTPUT_SUFFIXES)}")
+    lists: dict[str, str | Path] = {}
+    for given in input_list or []:
+        name, equals, file = given.partition("=")
+        if not equals or not name or not file:
+            raise fail(f"--list {given}: give NAME=FILE, an input list's name and its membership file "
+                       "(--list court_blacklist=members.csv)")
+        if name in lists:
+            raise fail(f"--list {name}: given twice; give each input list once")
+        lists[name] = file
     chosen = _load(scheme)
     _refuse_unless_lawful(chosen, "score")
     try:
         as_of_days = parse_time_text(as_of) if as_of is not None else None
         started = time.perf_counter()
-        run = run_score(events, chosen, as_of_days, relations, skip_bad_rows, allow_future)
+        run = run_score(events, chosen, as_of_days, relations, skip_bad_rows, allow_future, lists)
         elapsed = time.perf_counter() - started
         if run.log.duplicates:
             err.print(f"dropped {run.log.duplicates:,} event{'s' * (run.log.duplicates != 1)} whose id repeats an "
@@ -126,7 +138,8 @@ def score(
 
 def _print_scores(table, scheme: Scheme, limit: int = 50) -> None:
     shown = ["subject", "score", "pre", "tier", *(["capped_by"] if scheme.tier_caps else []),
-             *(["unscored_by"] if scheme.unscored_rules else []), *scheme.lists, *scheme.entitlements, "reasons"]
+             *(["unscored_by"] if scheme.unscored_rules else []), *scheme.lists, *scheme.input_lists,
+             *scheme.entitlements, "reasons"]
     rows = table.select(shown).slice(0, limit).to_pylist()
     view = Table(title=f"{scheme.title}: {table.num_rows} subjects", title_justify="left")
     for name in shown:
@@ -656,6 +669,10 @@ def _service(db: str, scheme_ref: str, key: Path | None = None, checkpoints: Pat
 
     chosen = _load(scheme_ref)
     _refuse_unless_lawful(chosen, "serve")
+    if chosen.input_lists:
+        from .service.core import input_lists_refusal
+
+        raise fail(input_lists_refusal(chosen))
     key_path, checkpoints_path = _audit_files(db, key, checkpoints)
     try:
         made = key_path is not None and not key_path.exists()

@@ -684,12 +684,34 @@ def today_days() -> float:
     return (datetime.datetime.now(datetime.UTC) - _EPOCH_DATETIME).total_seconds() / 86_400
 
 
+def read_members(path: str | Path, name: str) -> pa.Array:
+    """The members of an input list from a file: CSV or Parquet with a `subject` column, one member
+    a row (repeats are one member). A row without a subject, or with one no event could name, stops
+    the reading with its line: a list is never taken in part."""
+    bad = BadRows(str(path), is_csv(path))
+    table = read_table(path, ("subject",), (), bad)
+    if bad.count:
+        raise InputError(f"input list '{name}': {bad.describe()}")
+    column = table.column("subject").combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary.take(column.indices)
+    subjects = pc.cast(column, pa.string())
+    for row, subject in enumerate(subjects.to_pylist()):
+        problem = "subject is missing" if subject is None or not subject.strip() else text_problem("subject", subject)
+        if problem:
+            where = f"line {row + 2}" if is_csv(path) else f"row {row + 1}"
+            raise InputError(f"{path}: {where}: {problem}\n    fix: give one subject a row in the 'subject' column "
+                             f"of input list '{name}'")
+    return pc.unique(subjects)
+
+
 def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path | None = None,
-                   allow_future: bool = False) -> EventLog:
+                   allow_future: bool = False, also_subjects: Sequence[pa.Array] = ()) -> EventLog:
     """Read and check an event log (and relations); bad rows are collected in `.bad`, not scored.
     Events dated after today (a day's grace, for time zones) are bad rows unless `allow_future`;
     an event whose id repeats an earlier event's is dropped and counted (`.duplicates`), as the
-    service does with a repeated ingest."""
+    service does with a repeated ingest. `also_subjects`: more subjects to score, named elsewhere
+    (the members of input lists), as string arrays."""
     keep_arrow_memory()
     bad = BadRows(str(path), is_csv(path))
     table = read_table(path, EVENT_COLUMNS, OPTIONAL_EVENT_COLUMNS, bad)
@@ -733,6 +755,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
             present = np.zeros(len(dictionary), dtype=bool)
             present[codes[codes >= 0]] = True
             id_sets.append(dictionary.filter(pa.array(present)))
+    id_sets.extend(pc.cast(ids, pa.string()) for ids in also_subjects if len(ids))
     if len(id_sets) == 1:
         # Events only: the used part of the subject dictionary is already distinct; sort it once.
         distinct = id_sets[0]

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .eventlog import EventLog, InputError, read_event_log
+from .eventlog import EventLog, InputError, read_event_log, read_members
 from .scheme import Scheme
 from .scoring import NO_REASON, Scores, score_events
 
@@ -89,7 +89,7 @@ def withheld(values: np.ndarray, scores: Scores) -> pa.Array:
 def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:
     """One row per subject: subject, score, pre, tier, capped_by (where the scheme has tier caps),
     scored and unscored_by (where it has unscored conditions; score, pre and tier are then empty for
-    the unscored), a column per list and entitlement, reasons, then every feature and every
+    the unscored), a column per list, input list and entitlement, reasons, then every feature and every
     component's points (for explanation and cross-checks). Tier, capped_by, unscored_by and reasons
     are dictionary columns (few distinct values)."""
     columns: dict[str, pa.Array] = {
@@ -105,6 +105,8 @@ def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table
         columns["unscored_by"] = unscored_by_column(scores)
     for name, member in scores.lists.items():
         columns[name] = pa.array(member)
+    for name, member in scores.inputs.items():  # another body's list, as given: what a denial may rest on
+        columns[name] = pa.array(member)
     for name, allowed in scores.entitlements.items():
         columns[name] = pa.array(allowed)
     columns["reasons"] = reason_column(scores)
@@ -115,10 +117,34 @@ def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table
     return pa.table(columns)
 
 
+def input_list_files(scheme: Scheme, given: dict[str, str | Path]) -> dict[str, Path]:
+    """The membership file of each input list the scheme declares, checked: every declared list
+    given (never taken as empty), none given that it does not declare."""
+    problems = []
+    for name in given:
+        if name not in scheme.input_lists:
+            declared = ", ".join(scheme.input_lists) or "none"
+            problems.append(f"--list {name}=...: scheme '{scheme.id}' reads no input list '{name}' (it reads: "
+                            f"{declared})\n    fix: name one of the scheme's input_lists, or drop this --list")
+    for name, spec in scheme.input_lists.items():
+        if name not in given:
+            problems.append(f"scheme '{scheme.id}' reads input list '{name}' ({spec.category}), and no members were "
+                            f"given\n    fix: pass --list {name}=FILE, a CSV or Parquet file with a 'subject' "
+                            "column (one member a row; an empty file for nobody)")
+    if problems:
+        raise InputError("\n".join(problems))
+    return {name: Path(given[name]) for name in scheme.input_lists}
+
+
 def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
               relations: str | Path | None = None, skip_bad_rows: bool = False,
-              allow_future: bool = False) -> ScoreRun:
-    log = read_event_log(events, scheme, relations, allow_future=allow_future or as_of is not None)
+              allow_future: bool = False, input_lists: dict[str, str | Path] | None = None) -> ScoreRun:
+    """Score an event log once. `input_lists`: a membership file for each input list the scheme
+    declares; its members are subjects too (on another body's list, with no records here)."""
+    members = {name: read_members(path, name) for name, path in
+               input_list_files(scheme, dict(input_lists or {})).items()}
+    log = read_event_log(events, scheme, relations, allow_future=allow_future or as_of is not None,
+                         also_subjects=list(members.values()))
     if log.rejected and not skip_bad_rows:
         parts = [log.bad.describe()] if log.bad.count else []
         if log.relation_bad is not None and log.relation_bad.count:
@@ -131,7 +157,9 @@ def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
             raise InputError(f"{events}: there are no events to score, so there is no latest time to score at\n"
                              "    fix: add events, or give --as-of")
         as_of = float(log.events.time.max())
-    scores = score_events(scheme, log.events, as_of, log.relations)
+    inputs = {name: np.asarray(pc.is_in(log.subject_ids, value_set=ids).to_numpy(zero_copy_only=False), dtype=bool)
+              for name, ids in members.items()}
+    scores = score_events(scheme, log.events, as_of, log.relations, inputs=inputs)
     return ScoreRun(log, as_of, scores, scores_table(log.subject_ids, scores))
 
 

@@ -34,7 +34,9 @@ def test_a_scenario_names_several_schemes_with_operators_and_sources():
     scenario, schemes = load_scenario(EXAMPLE)
     assert [entry.name for entry in schemes] == ["court", "city", "zhima"]
     assert [entry.operator for entry in schemes] == ["court", "city", "private"]
-    assert schemes.qualified and schemes[2].receives == ("alipay", "courts")
+    assert schemes.qualified and schemes[2].receives == ("alipay", "courts", "police")
+    assert schemes[2].terms == (("police", 30, 0.5),)  # half the police's records, a month late
+    assert schemes[1].lists_from == schemes[2].lists_from == (("court_blacklist", "court", "dishonest_debtor"),)
     # the world's kinds: every scheme's, each once, in the schemes' order
     assert schemes.kinds[:3] == list(schemes[0].scheme.events)[:3] and len(schemes.kinds) == len(set(schemes.kinds))
     assert "judgment_default" in schemes[2].scheme.events  # zhima's own overrides
@@ -162,8 +164,13 @@ def test_each_schemes_saved_events_scored_give_its_final_scores(three, name):
     run, folder = three
     state = next(state for state in run.sim.schemes if state.name == name)
     relations = folder / "relations.parquet" if state.scheme.network is not None else None
+    lists = {}
+    for own, source, list_name in state.entry.lists_from:  # an imported list, as a membership file
+        people = run.people
+        lists[own] = folder.parent / f"{own}.{name}.csv"
+        pd.DataFrame({"subject": people.loc[people[f"{source}.listed.{list_name}"], "person"]}).to_csv(lists[own])
     scored = run_score(folder / f"events.{name}.parquet", state.scheme, as_of=run.sim.time(run.sim.days - 1),
-                       relations=relations).table.to_pandas()
+                       relations=relations, input_lists=lists).table.to_pandas()
     scored.index = scored["subject"].astype(np.int64)
     people = run.people.set_index("person").loc[scored.index]
     for feature in state.scheme.features:
@@ -283,7 +290,8 @@ def test_compare_flattens_each_schemes_figures_with_known_kinds():
     figures = headline_figures(run.summary)
     assert {"score_mean.court", "score_mean.zhima.urban", "listed.court.dishonest_debtor",
             "denied.city.public_sector_post", "listed_by_any", "sanctioned_by_any.rural",
-            "wrongly_listed.zhima.count"} <= set(figures)
+            "wrongly_listed.zhima.count", "denied_through_imports.city",
+            "denied_through_imports.zhima.rural"} <= set(figures)
     for name in figures:
         figure_kind(name)  # every figure has a kind (and so a range for its interval)
 

@@ -86,7 +86,7 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("encouraged.*", "count"),  # the increase an act's reward causes: at least 0, without a bound
     ("listed.*", "share"), ("denied.*", "share"), ("wrongly_*", "share"), ("isolated_listed_share", "share"),
     ("listed_by_any", "share"), ("listed_by_any.*", "share"), ("sanctioned_by_any", "share"),
-    ("sanctioned_by_any.*", "share"),
+    ("sanctioned_by_any.*", "share"), ("denied_through_imports.*", "share"),
     ("falsely_stopped", "share"), ("falsely_stopped.*", "share"), ("false_alert_share.*", "share"),
     ("farmed_share.*", "share"), ("points_from_farming", "level"), ("points_from_farming.*", "level"),
 )

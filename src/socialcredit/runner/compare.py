@@ -52,7 +52,8 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
     """The figures an experiment compares, flattened to `section.name[.group]` -> number. With
     several schemes, a scheme's figures carry its name after their section's
     (`score_mean.court`, `listed.court.blacklist`, `wrongly_listed.court.count`), and the combined
-    ones are `listed_by_any[.group]` and `sanctioned_by_any[.group]`."""
+    ones are `listed_by_any[.group]` and `sanctioned_by_any[.group]`, with the share a scheme denied
+    because of another's list, `denied_through_imports.<scheme>[.group]`."""
     figures: dict[str, float] = {}
     several = "schemes" in summary
     sections = list(summary["schemes"].items()) if several else [("", summary)]
@@ -84,6 +85,11 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
         for disparity, figure in harms["disparities"].items():
             figures[named("disparate_impact", disparity)] = figure["disparate_impact"]
     for key, figure in summary.get("combined", {}).items():
+        if key == "joint_punishment":  # per importing scheme: the share denied because of another's list
+            for name, reach in figure.items():
+                figures[f"denied_through_imports.{name}"] = reach["share"]
+                figures.update({f"denied_through_imports.{name}.{g}": v["share"] for g, v in reach["by_group"].items()})
+            continue
         figures[key] = figure["share"]
         figures.update({f"{key}.{g}": v for g, v in figure["by_group"].items()})
     harms = summary["harms"]
@@ -116,7 +122,8 @@ def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The variant's scenario and schemes as plain data, so a worker anywhere can rebuild them."""
     scenario, schemes = load_scenario(variant.scenario, dict(variant.settings))
     schemes_data = [{"name": entry.name, "operator": entry.operator, "receives": entry.receives,
-                     "prefix": entry.prefix, "scheme": entry.scheme.model_dump(mode="json", exclude_none=True)}
+                     "prefix": entry.prefix, "terms": entry.terms, "lists_from": entry.lists_from,
+                     "scheme": entry.scheme.model_dump(mode="json", exclude_none=True)}
                     for entry in schemes]
     scenario_data = scenario.model_dump(mode="json")
     return scenario_data, schemes_data
@@ -124,7 +131,10 @@ def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def run_one(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int) -> dict[str, float]:
     """One run (a Dask task): rebuild the models, simulate with this seed, return headline figures."""
-    schemes = Schemes(ScenarioScheme(**{**data, "scheme": scheme_from_data(data["scheme"], "experiment")})
+    schemes = Schemes(ScenarioScheme(**{**data, "scheme": scheme_from_data(data["scheme"], "experiment"),
+                                        # tuples again, should the data have travelled as lists
+                                        "terms": tuple(tuple(t) for t in data.get("terms", ())),
+                                        "lists_from": tuple(tuple(w) for w in data.get("lists_from", ()))})
                       for data in schemes_data)
     scenario = Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}})
     return headline_figures(run_scenario(scenario, schemes).summary)

@@ -61,7 +61,8 @@ def _scores_behind(state: SchemeState, part: slice) -> Scores:
     """A scheme's final scores of the people of `part`, with the features and points behind them."""
     if state.scores is None or state.scored_time != state.features.as_of:
         raise ValueError("the feature state has moved on since the last scoring; rescore first")
-    return score_features(state.scheme, state.features.features(part), network_term=state.scores.network_term[part])
+    return score_features(state.scheme, state.features.features(part), network_term=state.scores.network_term[part],
+                          inputs={name: members[part] for name, members in state.scores.inputs.items()})
 
 
 def _outcome_columns(state: SchemeState, scores: Scores, part: slice) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def _outcome_columns(state: SchemeState, scores: Scores, part: slice) -> dict[st
     for name, member in scores.lists.items():
         columns[f"{prefix}listed.{name}"] = member
         columns[f"{prefix}days_listed.{name}"] = state.listed_days[name][part]
+    for name, member in scores.inputs.items():  # an imported list, as the scheme last read it
+        columns[f"{prefix}input.{name}"] = member
     for name, allowed in scores.entitlements.items():
         columns[f"{prefix}allowed.{name}"] = allowed
         columns[f"{prefix}days_denied.{name}"] = state.denied_days[name][part]

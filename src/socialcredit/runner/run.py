@@ -92,6 +92,8 @@ class Run:
             pd.DataFrame(self.summary["counterfactual"]["figures"]).to_csv(out / "counterfactual.csv", index=False)
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        if self.sim.several:
+            pq.write_table(self.record_reach(), out / "record_reach.parquet")
         if self.sim.saved_events is not None:
             for state in self.sim.schemes:  # events.parquet, or events.<scheme>.parquet for each of several
                 self.write_events(out / f"events.{state.prefix}parquet", state)
@@ -103,7 +105,8 @@ class Run:
         input format: scored at the run's last day with that scheme, they give its final scores."""
         sim = self.sim
         state = state or sim.schemes[0]
-        records = state.received(DayEvents.concat([events for _, events in sim.saved_events or []]))
+        kept = state.arrived if state.arrived is not None else [events for _, events in sim.saved_events or []]
+        records = state.received(DayEvents.concat(kept))
         appeals = sim.module(Appeals)
         desk = appeals.desk(state) if appeals is not None else None
         if desk is not None:  # voided records are no longer part of anyone's file
@@ -122,6 +125,44 @@ class Run:
             "genuine": pa.array(records.genuine),
         })
         pq.write_table(table, path)
+
+    def record_reach(self) -> pa.Table:
+        """Where each false record went (with several schemes): a row per false record and scheme it
+        reached, with the day it arrived there (a record shared or sold late arrives later) and
+        whether that scheme voided it on appeal; a record's `id` is the one the events files give."""
+        sim = self.sim
+        appeals = sim.module(Appeals)
+        parts = []
+        for state in sim.schemes:
+            arrivals = state.false_arrivals
+            if not arrivals:
+                continue
+            records = DayEvents.concat([events for _, events in arrivals])
+            arrived = np.concatenate([np.full(len(events), day, dtype=np.int32) for day, events in arrivals])
+            desk = appeals.desk(state) if appeals is not None else None
+            voided = np.isin(records.id, desk.voided()) if desk is not None else np.zeros(len(records), dtype=bool)
+            parts.append((state.index, records, arrived, voided))
+        kinds, sources = list(sim.kinds), list(self.scenario.surveillance) or [""]
+        names = [state.name for state in sim.schemes]
+
+        def column(picked: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(picked) if picked else np.zeros(0, dtype=dtype)
+
+        records = DayEvents.concat([records for _, records, _, _ in parts])
+        scheme = column([np.full(len(r), index, dtype=np.int32) for index, r, _, _ in parts], np.int32)
+        order = np.lexsort((scheme, records.id))  # by record, then scheme in the scenario's order
+        return pa.table({
+            "id": pa.array(records.id[order]),
+            "subject": pa.array(records.subject[order]),
+            "true_subject": pa.array(records.actor[order]),
+            "kind": pa.DictionaryArray.from_arrays(pa.array(records.kind[order].astype(np.int32)), pa.array(kinds)),
+            "time": pa.array(records.time[order]),
+            "source": pa.DictionaryArray.from_arrays(pa.array(records.source[order].astype(np.int32)),
+                                                     pa.array(sources)),
+            "scheme": pa.DictionaryArray.from_arrays(pa.array(scheme[order]), pa.array(names)),
+            "arrived_day": pa.array(column([a for _, _, a, _ in parts], np.int32)[order]),
+            "voided": pa.array(column([v for _, _, _, v in parts], bool)[order]),
+        })
 
     def write_relations(self, path: Path) -> None:
         """The final social graph as `subject,other` ties (each once)."""
@@ -162,7 +203,7 @@ def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], N
     with event.install_timer("numba:compile", compiled):
         sim = Sim(scenario, schemes)
         if save_events:
-            sim.saved_events = []
+            sim.keep_events()
         loop = Loop(sim)
         loop.run(on_day)
     seconds = time.perf_counter() - started

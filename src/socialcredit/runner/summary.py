@@ -75,6 +75,11 @@ def summary_of(sim: Sim, metrics: pd.DataFrame, seconds: float, phase_seconds: d
                 "receives": list(state.entry.receives) if state.entry.receives is not None else
                 list(sim.scenario.surveillance), "update_every_days": state.scheme.update_every_days,
                 "records_can_be_false": state.truth is not None, **own[state.name]}
+            if state.entry.terms:  # sources received on terms of their own: shared or sold late, or in part
+                section["receipts"] = {source: {"delay_days": delay, "coverage": coverage}
+                                       for source, delay, coverage in state.entry.terms}
+            if state.entry.lists_from:  # its input lists, each wired to another scheme's list
+                section["lists_from"] = {own: f"{source}.{name}" for own, source, name in state.entry.lists_from}
             section["network"] = {}
             _score_assortativity(sim, state, last, section["network"])
             _pre_assortativity(state, sim, section["network"])

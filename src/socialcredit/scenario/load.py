@@ -4,6 +4,7 @@ scheme, every problem located in the YAML (as schemes' are)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from importlib import resources
 from pathlib import Path as FilePath
 from typing import Any
@@ -33,6 +34,18 @@ class ScenarioScheme:
     operator: str | None = None
     receives: tuple[str, ...] | None = None
     prefix: str = ""
+    # Sources received on terms of their own: (source, delay_days, coverage), where either differs
+    # from a direct receipt (no delay, every record).
+    terms: tuple[tuple[str, int, float], ...] = ()
+    # Each input list wired to another scheme's list: (input list, source scheme's name, its list).
+    lists_from: tuple[tuple[str, str, str], ...] = ()
+
+    def share_of(self, source: str) -> float:
+        """The share of a source's records that reach this scheme: its receipt's coverage, 1 where
+        received directly, 0 where not received."""
+        if self.receives is not None and source not in self.receives:
+            return 0.0
+        return next((coverage for name, _, coverage in self.terms if name == source), 1.0)
 
     def qualify(self, name: str) -> str:
         """A list's or entitlement's name as the scenario and the outputs give it."""
@@ -56,6 +69,18 @@ class Schemes(tuple[ScenarioScheme, ...]):
         """The world's event kinds: every scheme's, in the schemes' order, each once (with one
         scheme, its own order)."""
         return list(dict.fromkeys(kind for entry in self for kind in entry.scheme.events))
+
+    @property
+    def order(self) -> tuple[ScenarioScheme, ...]:
+        """The order in which the schemes score on a day: every scheme after those whose lists it
+        imports (`lists_from`), otherwise in the scenario's order (the first ready scheme each time).
+        The load refused cycles, so there is one."""
+        done: list[ScenarioScheme] = []
+        while len(done) < len(self):
+            ready = next(entry for entry in self if entry not in done and
+                         all(any(d.name == source for d in done) for _, source, _ in entry.lists_from))
+            done.append(ready)
+        return tuple(done)
 
     def qualified_names(self, of: str) -> dict[str, tuple[ScenarioScheme, str]]:
         """Every scheme's lists (`of="lists"`) or entitlements, by qualified name: (scheme, own name)."""
@@ -87,7 +112,13 @@ def check_against_scheme(scenario: Scenario, schemes: Schemes | Scheme) -> list[
 
     for entry in schemes:
         for index, source in enumerate(entry.receives or ()):
-            need(source, sources, ("schemes", entry.name, "receives", index), "source")
+            path = ("schemes", entry.name, "receives", index)
+            if any(name == source for name, _, _ in entry.terms):
+                path = (*path, "source")
+            need(source, sources, path, "source")
+            if source in (entry.receives or ())[:index]:
+                problems.append(Problem(path, f"source '{source}' is received twice", "name each source once"))
+    problems += _check_input_lists(scenario, schemes, lists)
     for kind, behaviour in scenario.behaviours.items():
         need(kind, kinds, ("behaviours", kind, "<key>"), "event kind")
         for index, name in enumerate(behaviour.requires):
@@ -132,6 +163,16 @@ def check_against_scheme(scenario: Scenario, schemes: Schemes | Scheme) -> list[
                                     "cannot be voided yet", "list appeals.kinds without them"))
         for group in scenario.appeals.group_factor:
             need(group, groups, ("appeals", "group_factor", group), "group")
+    for entry in schemes:
+        for source, delay, _ in entry.terms:
+            spec = scenario.surveillance.get(source)
+            late = sorted(merged[entry.name] & set(spec.observes)) if spec is not None and delay else []
+            if late:
+                place = list(entry.receives or ()).index(source)
+                problems.append(Problem(("schemes", entry.name, "receives", place, "delay_days"),
+                                        f"{', '.join(late)} feed a merged count of scheme '{entry.name}', whose runs "
+                                        "are decided as events happen: their records cannot arrive late",
+                                        "set delay_days: 0 for this receipt"))
     for source, spec in scenario.surveillance.items():
         fed: set[str] = set().union(*(merged[entry.name] for entry in schemes
                             if entry.receives is None or source in entry.receives))
@@ -170,6 +211,66 @@ def check_against_scheme(scenario: Scenario, schemes: Schemes | Scheme) -> list[
     return problems
 
 
+def _check_input_lists(scenario: Scenario, schemes: Schemes, lists: set[str]) -> list[Problem]:
+    """Every input list a scheme declares is wired (`lists_from`) to a list of another scheme, every
+    wiring names a declared input list, and no scheme depends on its own lists through others."""
+    problems: list[Problem] = []
+    if not schemes.qualified:
+        scheme = schemes[0].scheme
+        if scheme.input_lists:
+            names = ", ".join(repr(name) for name in scheme.input_lists)
+            plural = "s" * (len(scheme.input_lists) > 1)
+            problems.append(Problem(("scheme",), f"scheme '{scheme.id}' reads input list{plural} {names}, which "
+                                    "only another scheme of the scenario can supply",
+                                    "name several schemes (schemes: {...}) and wire each input list under the "
+                                    "scheme's lists_from: {name: <scheme>.<list>}"))
+        return problems
+    imports: dict[str, set[str]] = {}
+    for entry in schemes:
+        wired = {name for name, _, _ in entry.lists_from}
+        for name, spec in entry.scheme.input_lists.items():
+            if name not in wired:
+                problems.append(Problem(("schemes", entry.name), f"scheme '{entry.scheme.id}' reads input list "
+                                        f"'{name}' ({spec.category}), which is not wired to any list",
+                                        f"wire it to another scheme's list: lists_from: {{{name}: <scheme>.<list>}}"))
+        imports[entry.name] = set()
+        for name, source, own in entry.lists_from:
+            path: Path = ("schemes", entry.name, "lists_from", name)
+            if name not in entry.scheme.input_lists:
+                declared = entry.scheme.input_lists
+                problems.append(Problem(path, f"scheme '{entry.scheme.id}' declares no input list '{name}'",
+                                        (suggest(name, declared) + "; or " if declared else "") +
+                                        f"declare it with its data category in the scheme (overrides: {{input_lists: "
+                                        f"{{{name}: {{category: judicial}}}}}}), or remove this wiring"))
+            qualified = f"{source}.{own}"
+            if qualified not in lists:
+                problems.append(Problem(path, f"'{qualified.lstrip('.')}' is not a list of a scheme of this "
+                                        "scenario", suggest(qualified, lists) + " (give <scheme>.<list>)"))
+                continue
+            imports[entry.name].add(source)
+    try:
+        tuple(TopologicalSorter(imports).static_order())
+    except CycleError as error:
+        cycle = error.args[1]
+        problems.append(Problem(("schemes", cycle[0], "lists_from"), "schemes import each other's lists in a cycle: "
+                                + " -> ".join(reversed(cycle)) + " (each reads the one after it)",
+                                "a scheme cannot depend on its own lists through another's; remove one wiring "
+                                "of the cycle"))
+    return problems
+
+
+def _entry(name: str, entry: Any, scheme: Scheme) -> ScenarioScheme:
+    """A `schemes:` entry, loaded: its receipts split into the sources received and their terms,
+    and its wirings into (input list, scheme, list)."""
+    receives = None if entry.receives is None else tuple(
+        item if isinstance(item, str) else item.source for item in entry.receives)
+    terms = tuple((item.source, item.delay_days, item.coverage) for item in entry.receives or ()
+                  if not isinstance(item, str) and (item.delay_days or item.coverage < 1))
+    wired = tuple((own, *(target.split(".", 1) if "." in target else ("", target)))
+                  for own, target in entry.lists_from.items())
+    return ScenarioScheme(name, scheme, entry.operator, receives, f"{name}.", terms, wired)  # type: ignore[arg-type]
+
+
 def scenario_from_data(data: Any, source: str | None = None, positions: Positions | None = None,
                        base_dir: FilePath | None = None) -> tuple[Scenario, Schemes]:
     """Validate scenario data, load its schemes, and check the references between them."""
@@ -188,9 +289,8 @@ def scenario_from_data(data: Any, source: str | None = None, positions: Position
         schemes = Schemes.one(scheme)
     else:
         schemes = Schemes(
-            ScenarioScheme(name, _load_one(entry.scheme, entry.overrides, ("schemes", name, "scheme"), source,
-                                           positions, base_dir),
-                           entry.operator, None if entry.receives is None else tuple(entry.receives), f"{name}.")
+            _entry(name, entry, _load_one(entry.scheme, entry.overrides, ("schemes", name, "scheme"), source,
+                                          positions, base_dir))
             for name, entry in scenario.schemes.items())
     problems = [locate(p, positions) for p in check_against_scheme(scenario, schemes)]
     if problems:

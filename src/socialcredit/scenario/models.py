@@ -181,15 +181,32 @@ class RunSpec(StrictModel):
 OPERATORS = ("state", "court", "city", "private")
 
 
+class Receipt(StrictModel):
+    """A source's records reaching a scheme on terms of their own: shared or sold late, or in part
+    (a private scorer buying half a city's camera records a month late)."""
+
+    source: str = Field(description="The surveillance source whose records reach the scheme.")
+    delay_days: int = Field(0, ge=0, description="Days after a record reaches the schemes that receive the source "
+                                                 "directly (after the source's own delay_days) that it reaches this "
+                                                 "one, still dated when the act happened.")
+    coverage: float = Field(1.0, ge=0, le=1, description="Chance that each record of the source reaches this scheme "
+                                                         "(a share of the records, drawn record by record).")
+
+
 class SchemeEntry(StrictModel):
     """One of several schemes scoring the same people on the same days (README, "Several schemes")."""
 
     scheme: str = Field(description="A shipped scheme id, or a path to a scheme YAML file.")
     operator: Literal["state", "court", "city", "private"] = Field(
         description="Who runs the scheme: a state agency, a court, a city, or a private company.")
-    receives: list[str] | None = Field(None, description="The surveillance sources whose records reach this scheme "
-                                                         "(default: every source). Of those it scores only the "
-                                                         "kinds its scheme declares.")
+    receives: list[str | Receipt] | None = Field(
+        None, description="The surveillance sources whose records reach this scheme (default: every source): a "
+                          "source's name, or {source, delay_days, coverage} for records shared or sold late or in "
+                          "part. Of those it scores only the kinds its scheme declares.")
+    lists_from: dict[str, str] = Field(
+        default_factory=dict, description="Each input list the scheme declares (its `input_lists`), wired to "
+                                          "another scheme's list: court_blacklist: court.dishonest_debtor (joint "
+                                          "punishment).")
     overrides: dict[str, Any] = Field(default_factory=dict, description="Changes to this scheme's YAML (null deletes "
                                                                         "a key), as `scheme_overrides` for one scheme.")
 

@@ -7,6 +7,8 @@ A scheme is refused for use on real people when
 - an entitlement's `allow` depends, through lists, tier, score, pre, components and features, on
   events of a category other than its `context` and the categories it names in `uses`: a
   consequence in an unrelated context, the social scoring the EU AI Act (Art. 5(1)(c)) bans.
+
+An input list (another body's list the scheme reads) counts as data of its declared category.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from dataclasses import dataclass, field
 from .models import SPECIAL_CATEGORIES, Scheme
 
 RELATIONS = "relations"  # pseudo event kind: the network term's reading of one's relations
+INPUT = "input list "  # pseudo event kind of an input list: "input list court_blacklist"
 
 
 def category_of(scheme: Scheme, kind: str) -> str:
-    return "social" if kind == RELATIONS else scheme.events[kind].category
+    """The data category of an event kind, or of a pseudo kind: relations (social), an input list
+    (its declared category: whatever put people on it is data of that category)."""
+    if kind == RELATIONS:
+        return "social"
+    if kind.startswith(INPUT):
+        return scheme.input_lists[kind.removeprefix(INPUT)].category
+    return scheme.events[kind].category
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,9 @@ class Classification:
 
 def event_dependencies(scheme: Scheme) -> dict[str, set[str]]:
     """For every name an expression can read, the event kinds its value depends on."""
-    deps: dict[str, set[str]] = {}
+    # An input list is judged as data of its declared category: a court's list that blocks a hotel
+    # deposit crosses contexts exactly as the court's judgments would, read in the scheme itself.
+    deps: dict[str, set[str]] = {name: {INPUT + name} for name in scheme.input_lists}
     for name in scheme.rules.feature_order:
         feature = scheme.features[name]
         if feature.type == "ratio":
@@ -75,6 +86,7 @@ def classify(scheme: Scheme) -> Classification:
     deps = event_dependencies(scheme)
     refusals: list[str] = []
     special = {kind for kind, event in scheme.events.items() if event.category in SPECIAL_CATEGORIES}
+    special |= {INPUT + name for name, spec in scheme.input_lists.items() if spec.category in SPECIAL_CATEGORIES}
     readers = [("component", name) for name in scheme.components] + [("list", name) for name in scheme.lists]
     for what, name in readers:
         read = deps[name] & special

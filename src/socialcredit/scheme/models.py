@@ -181,6 +181,17 @@ class Unscored(StrictModel):
                                     "features, components, lists, entitlements and tier caps).")
 
 
+class InputList(StrictModel):
+    """A list the scheme reads but does not compute: another body's list (a court's defaulters),
+    wired to another scheme's list in a simulation and supplied as a membership file (`score`) or
+    through the admin API (`serve`) for real people (README, "Input lists")."""
+
+    category: Category = Field(description="The data category of what puts a person on the list (a court's list "
+                                           "of defaulters: judicial). The real-person guard judges an entitlement "
+                                           "that reads the list as reading data of this category.")
+    description: str = Field("", description="What the list is and who keeps it.")
+
+
 class Entitlement(StrictModel):
     allow: str = Field(description="Expression: allowed where true.")
     context: Category = Field(description="The category of life this entitlement belongs to.")
@@ -219,6 +230,12 @@ class Scheme(StrictModel):
                           "lists and entitlements still apply and can read `scored`.")
     lists: dict[str, str | ListSpec] = Field(default_factory=dict,
                                             description="name: expression, or name: {when: expression, honour: true}")
+    input_lists: dict[str, InputList] = Field(
+        default_factory=dict, description="Lists this scheme reads but does not compute (joint punishment: a court's "
+                                          "blacklist), each with its data category; lists, entitlements and tier "
+                                          "caps read one as a list (true for its members). Wired to another scheme's "
+                                          "list by a scenario (`lists_from`), supplied by `score --list` and "
+                                          "`serve`'s admin API.")
     entitlements: dict[str, Entitlement] = Field(default_factory=dict)
     reasons: int | Reasons = Field(4, description="How many components to give as reason codes: a number, or "
                                                   "{count, also}. A tier cap that held the tier down is given "

@@ -173,12 +173,12 @@ def name_kinds(scheme: Scheme, problems: list[Problem] | None = None) -> dict[st
         kinds["tier"] = Kind.TIER
     owners: dict[str, str] = {}
     for section, kind in (("features", Kind.NUMBER), ("components", Kind.NUMBER), ("lists", Kind.BOOL),
-                          ("entitlements", None)):
+                          ("entitlements", None), ("input_lists", Kind.BOOL)):
         for name in getattr(scheme, section):
             if name in owners:
                 problems.append(Problem((section, name), f"the name '{name}' is already used in {owners[name]}",
-                                        "features, components, lists and entitlements share one namespace; "
-                                        "rename one"))
+                                        "features, components, lists, entitlements and input lists share one "
+                                        "namespace; rename one"))
                 continue
             owners[name] = section
             if kind is not None:
@@ -209,7 +209,8 @@ def tier_cap_names(scheme: Scheme) -> tuple[str, ...]:
     """Each tier cap's reason code: its name, else 'cap_' and the names its condition reads in the
     order they first appear, joined by '_' ('cap' where it reads none), then '_2', '_3'... until
     the code is free (not a name of the scheme nor an earlier cap's code)."""
-    taken = {*scheme.features, *scheme.components, *scheme.lists, *scheme.entitlements, *scheme.unscored_names,
+    taken = {*scheme.features, *scheme.components, *scheme.lists, *scheme.entitlements, *scheme.input_lists,
+             *scheme.unscored_names,
              *(cap.name for cap in scheme.tier_caps if cap.name is not None)}
     codes: list[str] = []
     for cap in scheme.tier_caps:
@@ -253,6 +254,8 @@ def check_scheme(scheme: Scheme) -> Rules:
         _check_name(name, ("lists", name), "list", problems)
     for name in scheme.entitlements:
         _check_name(name, ("entitlements", name), "entitlement", problems)
+    for name in scheme.input_lists:
+        _check_name(name, ("input_lists", name), "input list", problems)
 
     list_graph = {name: sorted(names_in(scheme.list_source(name)) & set(scheme.lists)) for name in scheme.lists}
     try:
@@ -264,8 +267,10 @@ def check_scheme(scheme: Scheme) -> Rules:
         list_order = tuple(scheme.lists)
 
     caps = []
-    # A cap decides the tier, so it reads what comes before the tier: features, components, score, pre.
-    before_tier = {name: kind for name, kind in kinds.items() if name != "tier" and kind is not Kind.BOOL}
+    # A cap decides the tier, so it reads what comes before the tier: features, components, score, pre,
+    # and input lists (given from outside: on a court's list, grade D at best).
+    before_tier = {name: kind for name, kind in kinds.items()
+                   if name != "tier" and (kind is not Kind.BOOL or name in scheme.input_lists)}
     for index, cap in enumerate(scheme.tier_caps):
         if cap.name is not None:
             _check_name(cap.name, ("tier_caps", index, "name"), "tier cap", problems)
@@ -279,7 +284,7 @@ def check_scheme(scheme: Scheme) -> Rules:
         path: Path = ("tier_caps", index, "when")
         if names_in(cap.when) & ({"tier"} | set(scheme.lists)):
             problems.append(Problem(path, "a tier cap cannot read tier or lists, which come after it",
-                                    "use features, components, score or pre"))
+                                    "use features, components, score, pre or input lists"))
             continue
         expression = _compile(cap.when, path, before_tier, scheme, problems)
         if expression is not None:

@@ -161,6 +161,7 @@ class CompiledRules:
         conditions) unscored from the features, pre and (with a network) the network term of the
         same subjects; every output contiguous, written in place."""
         inputs = [self._contiguous(features[name]) for name in self.inputs]
+        inputs += [np.ascontiguousarray(features[name], dtype=np.bool_) for name in self.scheme.input_lists]
         network = [] if self.scheme.network is None else [self._contiguous(term)]
         conditions = [] if not self.scheme.rules.unscored else [unscored]
         self.module.outcome_pass(*inputs, pre, *network, score, tier, tier_cap, *conditions,
@@ -183,6 +184,8 @@ def rules_source(scheme: Scheme) -> tuple[str, tuple[str, ...]]:
     def derived(only_outcomes: bool) -> list[str]:
         """Lines for the ratios and components (those the outcome rules read, if `only_outcomes`)."""
         lines = [f"{_var(name)} = in_{name}[i]" for name in inputs]
+        if only_outcomes:  # input lists: read by outcomes only (bool arrays, as lists are)
+            lines += [f"{_var(name)} = in_{name}[i]" for name in scheme.input_lists]
         for name in scheme.rules.feature_order:
             ratio = scheme.features[name].ratio
             if name in needed and ratio is not None:
@@ -236,6 +239,7 @@ def rules_source(scheme: Scheme) -> tuple[str, tuple[str, ...]]:
     # Three prefixes no scheme name can make one of the others with: in_ (input arrays), out_
     # (output arrays), v_ (a subject's values).
     arguments = [f"in_{name}" for name in inputs]
+    listed = [f"in_{name}" for name in scheme.input_lists]
     outputs = [f"out_{name}" for name in (*scheme.lists, *scheme.entitlements)]
     network = ["term"] if scheme.network is not None else []
     conditions = ["unscored"] if unscored else []
@@ -257,7 +261,8 @@ def pre_pass({", ".join([*arguments, "pre"])}):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def outcome_pass({", ".join([*arguments, "pre", *network, "score", "tier", "tier_cap", *conditions, *outputs])}):
+def outcome_pass({", ".join([*arguments, *listed, "pre", *network, "score", "tier", "tier_cap", *conditions,
+                             *outputs])}):
     for i in range(pre.shape[0]):
         {indent.join(second)}
 '''

@@ -4,7 +4,7 @@ entitlements and reason codes, for all subjects at once (docs/design.md, "The sc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,8 @@ class Scores:
     # uint16 per subject: bit k set where the scheme's k-th unscored condition holds (0: scored);
     # None where the scheme has no such conditions (everyone is scored)
     unscored: np.ndarray | None = None
+    # the scheme's input lists as they were read (bool per subject), by name; empty without any
+    inputs: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_subjects(self) -> int:
@@ -159,7 +161,7 @@ class Scores:
         if index < 0:
             return None
         condition, highest = self.scheme.rules.tier_caps[index]
-        values = {"score": self.score, "pre": self.pre, **self.features, **self.components}
+        values = {"score": self.score, "pre": self.pre, **self.features, **self.components, **self.inputs}
         by_score = int(tier_index(self.scheme, self.score[subject:subject + 1])[0])
         return {
             "code": self.scheme.tier_cap_names[index],
@@ -352,25 +354,48 @@ def scoring_features(scheme: Scheme) -> frozenset[str]:
 
 
 def score_features(scheme: Scheme, features: dict[str, np.ndarray], relations: Relations | None = None,
-                   network_term: np.ndarray | None = None, n_subjects: int | None = None) -> Scores:
+                   network_term: np.ndarray | None = None, n_subjects: int | None = None,
+                   inputs: Mapping[str, np.ndarray] | None = None) -> Scores:
     """Apply the scheme's rules to computed features (from the batch core or incremental state).
 
     `network_term` gives the neighbours' contribution directly instead of computing it from
     `relations`: for what-if scoring of one person's own change, which leaves their neighbours'
-    `pre`, and so their own term, as it was."""
+    `pre`, and so their own term, as it was. `inputs`: the scheme's input lists (bool per
+    subject), every one it declares."""
     if n_subjects is not None:
         n = n_subjects
     elif features:
         n = next(iter(features.values())).shape[0]
     else:
         n = relations.n_subjects if relations is not None else 0
-    return score_slices(scheme, lambda part: features, n, relations, network_term, detail=True, size=max(n, 1))
+    return score_slices(scheme, lambda part: features, n, relations, network_term, detail=True, size=max(n, 1),
+                        inputs=inputs)
+
+
+def checked_inputs(scheme: Scheme, inputs: Mapping[str, np.ndarray] | None, n: int) -> dict[str, np.ndarray]:
+    """The scheme's input lists as bool arrays of n subjects; a list it declares that is not given
+    is an error, never an empty list (nobody on it would be a silent claim)."""
+    inputs = dict(inputs or {})
+    missing = [name for name in scheme.input_lists if name not in inputs]
+    if missing:
+        raise ValueError(f"scheme '{scheme.id}' reads input list{'s' * (len(missing) > 1)} "
+                         f"{', '.join(repr(name) for name in missing)}: give its members")
+    unknown = sorted(set(inputs) - set(scheme.input_lists))
+    if unknown:
+        raise ValueError(f"scheme '{scheme.id}' declares no input list {', '.join(repr(n) for n in unknown)}")
+    out = {}
+    for name in scheme.input_lists:
+        members = np.asarray(inputs[name], dtype=bool)
+        if members.shape != (n,):
+            raise ValueError(f"input list '{name}' covers {members.shape} subjects, not {n}")
+        out[name] = members
+    return out
 
 
 def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
                  relations: Relations | None = None, network_term: np.ndarray | None = None,
                  detail: bool = False, size: int | None = None, kept: NeighbourSums | None = None,
-                 compiled_rules: CompiledRules | None = None) -> Scores:
+                 compiled_rules: CompiledRules | None = None, inputs: Mapping[str, np.ndarray] | None = None) -> Scores:
     """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
     `features_of(slice)` gives the features of the subjects in a slice of ids.
 
@@ -380,8 +405,10 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     second pass gives the rest from what the first held of what it reads. Without `detail`,
     the Scores keep no features or components (a simulation day needs only outcomes). `kept`
     carries the neighbour sums from one call to the next (see NeighbourSums). `compiled_rules`: the
-    scheme's rules compiled to one loop (scoring/compiled.py), used where outcomes alone are asked."""
+    scheme's rules compiled to one loop (scoring/compiled.py), used where outcomes alone are asked.
+    `inputs`: the scheme's input lists, whole arrays of n subjects (see `checked_inputs`)."""
     scale = scheme.scale
+    given = checked_inputs(scheme, inputs, n) if scheme.input_lists or inputs else {}
     size = SLICE if size is None else size
     parts = slices(n, size)
     from_relations = scheme.network is not None and network_term is None and relations is not None
@@ -420,6 +447,8 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     def second_pass(part: slice) -> dict[str, np.ndarray] | None:
         """A slice's score and outcomes, written in place; with `detail`, its features and points."""
         env = dict(held[part.start // size] if from_relations else first_pass(part))  # parts are `size` apart
+        for name, members in given.items():  # what an expression reads of an input list
+            env[name] = members[part]
         if compiled is not None:
             compiled.outcomes(env, pre[part], term[part], score[part], tier[part], tier_cap[part],
                               {name: lists[name][part] for name in scheme.lists},
@@ -462,4 +491,31 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
         lists=lists,
         entitlements=entitlements,
         unscored=unscored,
+        inputs=given,
     )
+
+
+def outcomes_without_inputs(scheme: Scheme, scores: Scores, features: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Who is denied an entitlement (a sanction or a perk) that the scheme would allow were nobody
+    on its input lists, the rest as it is (features, pre, score): those it denies because of
+    another body's list. Only the members of some input list can be (the
+    others' rules read nothing different), so only they are scored again; `features` holds at
+    least those the outcomes read, for every subject."""
+    n = scores.n_subjects
+    through = np.zeros(n, dtype=bool)
+    on_any = np.zeros(n, dtype=bool)
+    for members in scores.inputs.values():
+        on_any |= members
+    rows = np.flatnonzero(on_any)
+    if not rows.size or not scheme.entitlements:
+        return through
+    needed = outcome_inputs(scheme)
+    chosen = {name: np.asarray(values)[rows] for name, values in features.items()}
+    components, _ = points_and_pre(scheme, chosen, rows.size)
+    env = {name: value for name, value in {**chosen, **components}.items() if name in needed}
+    env.update({"pre": scores.pre[rows], "score": scores.score[rows]})
+    env.update({name: np.zeros(rows.size, dtype=bool) for name in scheme.input_lists})
+    _, _, _, allowed, _ = _outcomes(scheme, env, rows.size)
+    for name in scheme.entitlements:
+        through[rows] |= allowed[name] & ~scores.entitlements[name][rows]
+    return through

@@ -59,6 +59,8 @@ class Service:
                  write_engine: Engine | None = None, audit_key: AuditKey | None = None,
                  checkpoints: Path | None = None):
         """`audit_key` and `checkpoints` (the file): by default, beside the database (`auditkey`)."""
+        if scheme.input_lists:
+            raise ValueError(input_lists_refusal(scheme))
         self.scheme = scheme
         self.now = now
         self.store = Store(engine, write_engine, audit_key)
@@ -119,3 +121,12 @@ class Service:
     def checkpoint(self) -> Checkpoint:
         """A signed checkpoint of the audit log now, appended to the checkpoint file."""
         return self.checkpoints.make()
+
+
+def input_lists_refusal(scheme: Scheme) -> str:
+    """Why the service does not run a scheme with input lists: it has no way yet to be given their
+    members, and scoring without them would take every list as empty."""
+    names = ", ".join(f"'{name}' ({spec.category})" for name, spec in scheme.input_lists.items())
+    return (f"`serve` cannot yet be given the members of scheme '{scheme.id}''s input lists ({names}), and will not "
+            "score as if nobody were on them\n    fix: score an event log with `socialcredit score --list "
+            "NAME=FILE`, or serve the scheme without its input lists")

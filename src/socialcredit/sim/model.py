@@ -54,11 +54,22 @@ class Sim:
         sources = list(scenario.surveillance)
         # Where the records that reach a scheme may be false, it also keeps a state of the genuine
         # ones only (with one scheme: wherever any record may be false).
+        # A scheme that imports a list whose records can be false keeps that state too: its sanctions
+        # can be wrongful through the list (schemes.order puts the sources first).
+        falsifiable: dict[str, bool] = {}
+        for entry in schemes.order:
+            falsifiable[entry.name] = self.records_can_be_false(entry.receives) or any(
+                falsifiable[source] for _, source, _ in entry.lists_from)
         self.schemes = [SchemeState(entry, index, self.n, self.kinds, sources, first_time,
                                     tuple(kind for kind in (appeals.kinds or entry.scheme.events)
                                           if kind in entry.scheme.events) if appeals is not None else (),
-                                    self.records_can_be_false(entry.receives), days_type)
+                                    falsifiable[entry.name], days_type)
                         for index, entry in enumerate(schemes)]
+        by_name = {state.name: state for state in self.schemes}
+        for state in self.schemes:  # joint punishment: each input list reads the list it is wired to
+            state.imports = [(own, by_name[source], name) for own, source, name in state.entry.lists_from]
+        # The order the schemes score in each day: each after the schemes whose lists it imports.
+        self.scoring_order = [by_name[entry.name] for entry in schemes.order]
         self.has_truth = self.records_can_be_false()
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0
@@ -75,6 +86,14 @@ class Sim:
         # reads another's state asks for it by its class (`module`).
         self.modules: list[Module] = []
         self.saved_events: list[tuple[int, DayEvents]] | None = None
+
+    def keep_events(self) -> None:
+        """Keep the day's records for the outputs (--save-events): the world's, and each arrival of a
+        scheme that receives records on terms of its own (shared or sold late, or in part)."""
+        self.saved_events = []
+        for state in self.schemes:
+            if state.terms:
+                state.arrived = []
 
     @property
     def several(self) -> bool:

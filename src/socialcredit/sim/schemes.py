@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from ..scenario.load import ScenarioScheme
+from ..scenario.streams import generator
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
-from ..scoring.core import score_slices, scoring_features
+from ..scoring.core import outcomes_without_inputs, score_slices, scoring_features
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from .events import DayEvents
@@ -47,6 +48,26 @@ class SchemeState:
         receives = entry.receives
         self.receives = None if receives is None or set(sources) <= set(receives) else \
             np.array([source in receives for source in sources], dtype=bool)
+        # Sources received on terms of their own (shared or sold late, or in part): (source code,
+        # delay in days, coverage); their records wait in `held` until the day they reach the scheme.
+        self.terms = [(sources.index(source), delay, coverage) for source, delay, coverage in entry.terms]
+        self.held: dict[int, list[DayEvents]] = {}
+        self.n_sources = len(sources)
+        # Per source, the share of its records that reach the scheme (for the chance an act is known
+        # to it, in deterrence); None where every source's records all do.
+        self.share = None if self.receives is None and not self.terms else \
+            np.array([entry.share_of(source) for source in sources])
+        self.today = DayEvents.empty()  # today's arrivals (world kind codes), set by the scoring phase
+        self.arrived: list[DayEvents] | None = None  # every arrival, where the run keeps events and terms
+        # The false records that reached the scheme, with the day each arrived (several schemes only):
+        # where each false record went (record_reach.parquet).
+        self.false_arrivals: list[tuple[int, DayEvents]] = []
+        # Input lists wired to other schemes' lists: (input list, source scheme's state, its list);
+        # set by the frame once every scheme's state exists.
+        self.imports: list[tuple[str, SchemeState, str]] = []
+        # Who is denied an entitlement (a sanction) that the scheme would allow were nobody on its input
+        # lists: the reach of joint punishment, at the latest scoring.
+        self.denied_through_imports = np.zeros(n, dtype=bool)
         self.contestable = contestable
         self.features = IncrementalFeatures(scheme, n, start=first_time, voidable=contestable)
         # The rules compiled, for populations where a day's scoring repays compiling them once
@@ -73,6 +94,29 @@ class SchemeState:
         """A list's or entitlement's name as the scenario and the outputs give it (`court.blacklist`
         with several schemes, the bare name with one)."""
         return self.prefix + name
+
+    def arrivals(self, events: DayEvents, day: int, seed: int) -> DayEvents:
+        """Of today's records (`events`, as surveillance and incidents left them), those that reach the
+        scheme today, in the world's kind codes: every record of a source received directly, each
+        record of a source received on terms with chance `coverage` (a draw of the `sharing` stream
+        keyed by the day, this scheme and the source), held back `delay_days`; and the records held
+        back before that are due today. Without terms, `events` itself."""
+        if not self.terms:
+            return events
+        direct = np.ones(len(events), dtype=bool)
+        parts = []
+        for source, delay, coverage in self.terms:
+            theirs = events.source == source
+            direct &= ~theirs
+            mine = np.flatnonzero(theirs)
+            if coverage < 1:
+                draws = generator(seed, "sharing", day, part=self.index * self.n_sources + source).random(mine.size)
+                mine = mine[draws < coverage]
+            if delay:
+                self.held.setdefault(day + delay, []).append(events.take(mine))
+            else:
+                parts.append(events.take(mine))
+        return DayEvents.concat([events.take(np.flatnonzero(direct)), *parts, *self.held.pop(day, [])])
 
     def received(self, events: DayEvents) -> DayEvents:
         """The records of `events` that reach this scheme, with its own kind codes (the same events
@@ -103,12 +147,28 @@ class SchemeState:
         self.scored_version += 1
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
-                                   kept=self.neighbour_sums, compiled_rules=self.compiled_rules)
+                                   kept=self.neighbour_sums, compiled_rules=self.compiled_rules,
+                                   inputs=self.inputs())
         self.scored_time = self.features.as_of
+        if self.imports:
+            self.denied_through_imports = outcomes_without_inputs(
+                self.scheme, self.scores, self.features.features(only=self.scoring_features, views=True))
         if truth and self.truth is not None:
             self.true_scores = None
             self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
-                                            kept=self.true_neighbour_sums, compiled_rules=self.compiled_rules)
+                                            kept=self.true_neighbour_sums, compiled_rules=self.compiled_rules,
+                                            inputs=self.inputs(truth=True))
+
+    def inputs(self, truth: bool = False) -> dict[str, np.ndarray]:
+        """The scheme's input lists as they stand now: each the list it is wired to, as its scheme
+        last scored it (today's where that scheme scored today: it scores first); with `truth`, as
+        that scheme's genuine records would have it (its lists where none of its records can be
+        false). Nobody is on a list its scheme has not yet scored."""
+        out = {}
+        for own, source, name in self.imports:
+            kept = source.true_scores if truth and source.truth is not None else source.scores
+            out[own] = kept.lists[name] if kept is not None else np.zeros(self.n, dtype=bool)
+        return out
 
     def features_of(self, state: IncrementalFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
         """A slice's features for a scoring of outcomes only: just those it reads, as views (the

@@ -75,7 +75,7 @@ class AppealDesk:
     def file_and_decide(self, sim: Sim, day: int) -> None:
         """Today's records enter the register; the newly sanctioned appeal; reviewers decide."""
         spec, state = self.spec, self.state
-        events = sim.observed_events
+        events = state.today  # what reached the scheme today (records shared or sold late come when they do)
         if len(events):  # the scheme's contestable kinds, from the sources that reach it
             mine = np.isin(events.kind, self.codes)
             if state.receives is not None:

@@ -202,7 +202,7 @@ class Behaviour(Module):
             weighing = []
             if spec.deterrence:
                 for state in sim.schemes:
-                    chance = self._observed_chance(sim, kind, state.receives)
+                    chance = self._observed_chance(sim, kind, state.share)
                     if kind in state.scheme.events and np.any(np.asarray(chance) > 0):
                         # float32: a perceived stake needs no more; kept for every person between assessments
                         weighing.append(SchemeStake(state, chance, np.zeros(sim.n, dtype=np.float32)))
@@ -240,10 +240,12 @@ class Behaviour(Module):
                               for index, spec in enumerate(self.specs)]
 
     @staticmethod
-    def _observed_chance(sim: Sim, kind: str, receives: np.ndarray | None) -> np.ndarray | float:
+    def _observed_chance(sim: Sim, kind: str, shares: np.ndarray | None) -> np.ndarray | float:
         """The chance that one person's act of `kind` is recorded and attributed to them by a source
-        whose records reach a scheme (`receives`: per source, whether they do; None: every source),
-        by district (an array over districts; a number where every district has the same chance).
+        whose records reach a scheme, and that the record reaches it (`shares`: per source, the share
+        of its records that do, the coverage of a receipt on terms, 0 where the scheme does not
+        receive it; None: every record of every source), by district (an array over districts; a
+        number where every district has the same chance).
 
         Surveillance credits an act to the first source, in the scenario's order, whose draw falls
         under its coverage of the act's district; that source then attributes it to the actor
@@ -260,11 +262,13 @@ class Behaviour(Module):
             coverage = np.full(districts, source.coverage)
             for district, share in source.district_coverage.items():
                 coverage[district] = share
-            if receives is None or receives[index]:
+            if shares is None or shares[index] > 0:
                 kept = 1.0 - source.error_rate
                 if source.identification:
                     profile = load_profile(source.identification)
                     kept *= max(1.0 - profile.miss_rate - profile.fpir, 0.0)
+                if shares is not None and shares[index] < 1:  # a share of the source's records, bought
+                    kept *= float(shares[index])
                 attributed += not_yet * coverage * kept
             not_yet *= 1 - coverage
         return float(attributed[0]) if (attributed == attributed[0]).all() else attributed
@@ -299,13 +303,15 @@ class Behaviour(Module):
         def assess(part: slice) -> None:
             size = part.stop - part.start
             network_term = scores.network_term[part]
+            # the input lists as the scheme last read them (another body's list: one's act moves it not)
+            inputs = {name: members[part] for name, members in scores.inputs.items()}
             if current:  # the published scores are those of today's records
                 now, at = scores, part
             else:  # like with like: today's records without the act, the same rules and network term
                 now = score_slices(scheme, lambda _: state.features.features(part, only=state.scoring_features,
                                                                              views=True),
                                    size, network_term=network_term, size=max(size, 1),
-                                   compiled_rules=state.compiled_rules)
+                                   compiled_rules=state.compiled_rules, inputs=inputs)
                 at = slice(0, size)
 
             def rows(arrays: list[np.ndarray]) -> np.ndarray:
@@ -320,7 +326,7 @@ class Behaviour(Module):
                                                                  only=state.scoring_features, views=True)
                 after = score_slices(scheme, lambda _, features=features: features, size,
                                      network_term=network_term, size=max(size, 1),
-                                     compiled_rules=state.compiled_rules)
+                                     compiled_rules=state.compiled_rules, inputs=inputs)
                 stake_of(now.score[at], after.score, float(span), SANCTION_WEIGHT, allowed,
                          rows([after.entitlements[name] for name in entitlements]), disclosed_weight, shown,
                          rows([after.lists[name] for name in disclosed]), stakes[part])

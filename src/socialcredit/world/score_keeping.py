@@ -23,8 +23,15 @@ class ScoreKeeping(Module):
         false = ~counted.genuine
         if false.any():
             np.add.at(sim.false_record_counts, counted.subject[false], np.int32(1))  # see Sim.count_events
-        for scheme in sim.schemes:  # each scheme takes the records that reach it, in its own kind codes
-            received = scheme.received(events)
+        # Each scheme takes the records that reach it, in its own kind codes; a scheme scores after
+        # those whose lists it imports (`sim.scoring_order`), so it reads today's lists of theirs.
+        for scheme in sim.scoring_order:
+            scheme.today = scheme.arrivals(events, day, sim.seed)
+            if scheme.arrived is not None and len(scheme.today):
+                scheme.arrived.append(scheme.today)
+            if sim.several and len(scheme.today) and not scheme.today.genuine.all():  # where false records go
+                scheme.false_arrivals.append((day, scheme.today.take(np.flatnonzero(~scheme.today.genuine))))
+            received = scheme.received(scheme.today)
             for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
                 if state is None:
                     continue

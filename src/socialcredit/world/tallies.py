@@ -162,6 +162,10 @@ class Tallies(Module):
         self.workings = np.zeros(0, dtype=bool)
         self.now_versions: tuple[int, ...] = ()
         self.most_versions: tuple[int, ...] = ()
+        # Joint punishment: per scheme that imports lists, the days each person was denied one of its
+        # entitlements (a sanction or a perk) that it would have allowed were nobody on its input lists.
+        self.through_imports = {state.index: np.zeros(sim.n, dtype=sim.days_type)
+                                for state in sim.schemes if state.imports}
 
     def step(self, sim: Sim, day: int) -> None:
         if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
@@ -173,6 +177,8 @@ class Tallies(Module):
                 state.denied_days[name] += denied
         if sim.several:
             self._combine(sim)
+        for index, days in self.through_imports.items():
+            days += sim.schemes[index].denied_through_imports
         if not sim.has_truth:
             return
         for tallies in self.schemes:
@@ -234,7 +240,32 @@ class Tallies(Module):
             if sim.has_truth:
                 columns["ever_wrongly_listed_any"] = self.ever_wrongly("listed")[part]
                 columns["ever_wrongly_sanctioned_any"] = self.ever_wrongly("sanctioned")[part]
+        for index, days in self.through_imports.items():
+            columns[f"{sim.schemes[index].prefix}days_denied_through_imports"] = days[part]
         return columns
+
+    def joint_punishment(self, sim: Sim) -> dict[str, Any]:
+        """Per scheme that imports lists: who it denied an entitlement because of another scheme's
+        list (denied it, and allowed it were nobody on its input lists), as people, their share, and
+        person-days, overall and by group; with the lists it imports."""
+        people = sim.people
+        figures: dict[str, Any] = {}
+        for index, days in self.through_imports.items():
+            state = sim.schemes[index]
+            ever = days > 0
+            by_group: dict[str, Any] = {}
+            for code, group in enumerate(people.group_names):
+                members = people.group == code
+                size = int(members.sum())
+                record: dict[str, Any] = {"people": int((ever & members).sum()),
+                                          "person_days": int(days[members].sum())}
+                put(record, "share", float((ever & members).sum() / size) if size else None, "no one in the group")
+                by_group[group] = record
+            figures[state.name] = {
+                "imports": {own: f"{source.name}.{name}" for own, source, name in state.imports},
+                "people": int(ever.sum()), "share": float(ever.mean()) if sim.n else 0.0,
+                "person_days": int(days.sum()), "by_group": by_group}
+        return figures
 
     def ever_wrongly(self, what: str) -> np.ndarray:
         """Who was ever wrongly listed (`what="listed"`) or sanctioned by any scheme."""
@@ -245,7 +276,10 @@ class Tallies(Module):
 
     def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
         """Each scheme's wrongful harms (with several schemes, in its section of `schemes`), and
-        with several the wrongful harms of any scheme, as whom they befell."""
+        with several the wrongful harms of any scheme, as whom they befell; the reach of joint
+        punishment (`combined.joint_punishment`)."""
+        if self.through_imports:
+            summary["combined"]["joint_punishment"] = self.joint_punishment(sim)
         if not sim.has_truth:
             return
         for tallies in self.schemes:
@@ -260,6 +294,10 @@ class Tallies(Module):
             return ", ".join(f"{g} {shown(figure['by_group'][g], '.2%')}" for g in groups)
 
         rows: list[ReportRow] = []
+        for name, figure in summary.get("combined", {}).get("joint_punishment", {}).items():
+            rows.append((f"{name}: people denied because of another scheme's list", f"{figure['people']:,}",
+                         f"{figure['share']:.2%} of everyone, {figure['person_days']:,} person-days; imports "
+                         + ", ".join(f"{own} from {source}" for own, source in figure["imports"].items())))
         combined = summary["harms"]
         if "wrongly_sanctioned_any" in combined:
             for key, what in (("wrongly_sanctioned_any", "sanctioned"), ("wrongly_listed_any", "listed")):
