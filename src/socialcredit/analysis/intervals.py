@@ -89,6 +89,8 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("sanctioned_by_any.*", "share"),
     ("falsely_stopped", "share"), ("falsely_stopped.*", "share"), ("false_alert_share.*", "share"),
     ("farmed_share.*", "share"), ("points_from_farming", "level"), ("points_from_farming.*", "level"),
+    ("ties_pruned_per_person_year", "count"), ("isolated_low_unlisted_share", "share"),
+    ("mean_degree_low_unlisted", "count"),
 )
 
 

@@ -127,6 +127,27 @@ def _farming_figures(summary: dict[str, Any]) -> dict[str, float]:
     return figures
 
 
+def _pruning_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every group's pruning factor set to 0: the phase still runs and reports (nothing pruned), and
+    every other draw is the run's (pruning has its stream)."""
+    if not scenario.gaming.pruning.rate:
+        return {}
+    return {"gaming.pruning.group_factor": {group: 0.0 for group in scenario.population.groups}}
+
+
+def _pruning_figures(summary: dict[str, Any]) -> dict[str, float]:
+    pruning = summary.get("gaming", {}).get("pruning", {})
+    figures: dict[str, float] = {}
+    if pruning:
+        low = pruning["low_unlisted"]
+        figures.update({"mean_degree_low_unlisted": low["mean_degree_final"],
+                        "isolated_low_unlisted_share": low["isolated_share"],
+                        "ties_lost_to_pruning_low_unlisted": low["ties_lost_to_pruning_mean"],
+                        "mean_degree_others": pruning["others"]["mean_degree_final"]})
+    figures["mean_degree"] = summary["network"]["mean_degree_final"]
+    return figures
+
+
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("deterrence", "deterrence lowers the acts the scheme penalises (and raises those it rewards)",
               _deterrence_off, _acts),
@@ -139,6 +160,8 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
               _network_term_off, _network_term_figures),
     Mechanism("farming", "points farming adds recorded acts of the rewarded kinds, and points to those who farm",
               _farming_off, _farming_figures),
+    Mechanism("pruning", "pruning friends whose scores cost points isolates low scorers who are on no list",
+              _pruning_off, _pruning_figures),
 )}
 
 

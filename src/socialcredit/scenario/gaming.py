@@ -28,15 +28,29 @@ class FarmingSpec(StrictModel):
     group_factor: dict[str, float] = Field(default_factory=dict, description="Farming multiplier by group.")
 
 
+class PruningSpec(StrictModel):
+    """Pruning friends: under a scheme with a network term, people cut ties to low scorers to protect
+    their own score."""
+
+    rate: float = Field(0.0, ge=0, description="Daily chance of cutting a tie per percentage point of the scale "
+                                               "the tie costs one through the network term (x personal "
+                                               "propensity x group factor, at most 1).")
+    heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal pruning propensity (gamma, mean 1, "
+                                                        "variance h).")
+    group_factor: dict[str, float] = Field(default_factory=dict, description="Pruning multiplier by group.")
+
+
 class GamingSpec(StrictModel):
     farming: dict[str, FarmingSpec] = Field(default_factory=dict, description="Points farming, per rewarded event "
                                                                               "kind.")
+    pruning: PruningSpec = Field(default_factory=PruningSpec, description="Pruning friends (a scheme with a network "
+                                                                          "term).")
 
 
-def gaming_problems(scenario: Scenario) -> list[Problem]:
+def gaming_problems(scenario: Scenario, networked: bool) -> list[Problem]:
     """(path, problem, fix) of each farmed kind the scenario cannot farm: a kind no behaviour has,
     one no reward can move (no deterrence), one no source records (a farmed act is done to be
-    recorded), or an unknown group."""
+    recorded), or an unknown group; pruning where no scheme has a network term (`networked`)."""
     problems: list[Problem] = []
     behaviours, surveillance = scenario.behaviours, scenario.surveillance
     groups = set(scenario.population.groups)
@@ -57,4 +71,13 @@ def gaming_problems(scenario: Scenario) -> list[Problem]:
             if group not in groups:
                 problems.append(Problem((*path, "group_factor", group), f"unknown group '{group}'",
                                  f"use one of: {', '.join(sorted(groups))}"))
+    pruning = scenario.gaming.pruning
+    if pruning.rate and not networked:
+        problems.append(Problem(("gaming", "pruning", "rate"), "no scheme of this scenario has a network term, so no "
+                                "tie costs anyone points and nobody prunes", "give the scheme a network term "
+                                "(scheme_overrides: {network: {weight: 0.2}}), or set gaming.pruning.rate: 0"))
+    for group in pruning.group_factor:
+        if group not in groups:
+            problems.append(Problem(("gaming", "pruning", "group_factor", group), f"unknown group '{group}'",
+                                    f"use one of: {', '.join(sorted(groups))}"))
     return problems
