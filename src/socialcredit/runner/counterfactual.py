@@ -148,6 +148,24 @@ def _pruning_figures(summary: dict[str, Any]) -> dict[str, float]:
     return figures
 
 
+def _inflation_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every inflated kind's ratings made private: given honestly (the phase still draws the same
+    numbers, so nothing else moves)."""
+    return {f"gaming.inflation.{kind}.private": True for kind, spec in scenario.gaming.inflation.items()
+            if not spec.private and (spec.reciprocity or spec.retaliation)}
+
+
+def _inflation_figures(summary: dict[str, Any]) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for kind, figure in summary.get("gaming", {}).get("inflation", {}).items():
+        figures[f"rating_spread.{kind}"] = figure["spread"]["published"]
+        figures[f"rating_tracks_quality.{kind}"] = figure["tracks_quality"]["published"]
+        figures[f"ratings_inflated_share.{kind}"] = figure["inflated_share"]
+    for scheme_name, section in scheme_sections(summary):
+        figures[".".join(p for p in ("score_mean", scheme_name) if p)] = section["score"]["mean"]
+    return figures
+
+
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("deterrence", "deterrence lowers the acts the scheme penalises (and raises those it rewards)",
               _deterrence_off, _acts),
@@ -162,6 +180,8 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
               _farming_off, _farming_figures),
     Mechanism("pruning", "pruning friends whose scores cost points isolates low scorers who are on no list",
               _pruning_off, _pruning_figures),
+    Mechanism("inflation", "strategic ratings (public and reciprocal) narrow the published ratings' spread and "
+              "weaken how well they track true quality", _inflation_off, _inflation_figures),
 )}
 
 

@@ -59,6 +59,20 @@ def gaming_rows(summary: dict[str, Any], groups: tuple[str, ...]) -> list[Report
                      f"{shown(low['isolated_share'], '.2%')} left with no tie; everyone else "
                      f"{shown(others['mean_degree_initial'], '.2f')} -> {shown(others['mean_degree_final'], '.2f')}; "
                      "`--counterfactual pruning` measures what pruning causes"))
+    for kind, figure in gaming.get("inflation", {}).items():
+        spread, tracks = figure["spread"], figure["tracks_quality"]
+        rows.append((f"'{kind}' ratings inflated", shown(figure["inflated_share"], ".1%"),
+                     f"of {figure['ratings_honest']:,} honest ratings, given higher (or, for a bad rating, not at "
+                     f"all) to be rated up or for fear of retaliation; {figure['ratings_published']:,} published"))
+        rows.append((f"'{kind}' ratings: spread, honest -> published",
+                     f"{shown(spread['honest'], '.3g')} -> {shown(spread['published'], '.3g')}", spread["of"]))
+        rows.append((f"'{kind}' ratings: tracking of true quality, honest -> published",
+                     f"{shown(tracks['honest'], '.3f')} -> {shown(tracks['published'], '.3f')}",
+                     f"{tracks['of']}; `--counterfactual inflation` makes the ratings private"))
+        if "top_share" in figure:
+            top = figure["top_share"]
+            rows.append((f"'{kind}': top rated, honest -> published",
+                         f"{shown(top['honest'], '.1%')} -> {shown(top['published'], '.1%')}", top["of"]))
     return rows
 
 
@@ -80,4 +94,8 @@ def gaming_figures(summary: dict[str, Any]) -> dict[str, float]:
         figures["ties_pruned_per_person_year"] = pruning["ties_pruned_per_person_year"]
         figures["isolated_low_unlisted_share"] = pruning["low_unlisted"]["isolated_share"]
         figures["mean_degree_low_unlisted"] = pruning["low_unlisted"]["mean_degree_final"]
+    for kind, figure in gaming.get("inflation", {}).items():
+        figures[f"ratings_inflated_share.{kind}"] = figure["inflated_share"]
+        figures[f"rating_spread.{kind}"] = figure["spread"]["published"]
+        figures[f"rating_tracks_quality.{kind}"] = figure["tracks_quality"]["published"]
     return figures

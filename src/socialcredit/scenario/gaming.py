@@ -40,11 +40,34 @@ class PruningSpec(StrictModel):
     group_factor: dict[str, float] = Field(default_factory=dict, description="Pruning multiplier by group.")
 
 
+class InflationSpec(StrictModel):
+    """Rating inflation of one rating kind: ratings that are public and reciprocal are strategic."""
+
+    reciprocity: float = Field(0.0, ge=0, le=1, description="Chance a rating below the top is given at the top "
+                                                            "instead: rating up to be rated up.")
+    retaliation: float = Field(0.0, ge=0, le=1, description="Further chance a bad rating (below `bad_below`) is "
+                                                            "given at the top instead: fear of retaliation.")
+    bad_below: float | None = Field(None, description="An honest rating below this is bad (default: the middle of "
+                                                      "the kind's value range; every rating of a kind with one value, "
+                                                      "such as a negative feedback, is bad).")
+    private: bool = Field(False, description="Ratings are private (neither public nor answered): given honestly, "
+                                             "whatever reciprocity and retaliation say.")
+    quality_spread: float = Field(0.5, ge=0, description="Standard deviation of the true quality of the person "
+                                                         "rated (normal, mean 0, in the kind's value units; a "
+                                                         "kind of star ratings only).")
+    honest_mean: float | None = Field(None, description="An honest rating's mean for a person of quality 0 "
+                                                        "(default: the middle of the value range).")
+    noise: float = Field(1.0, ge=0, description="Standard deviation of an honest rating about the rated person's "
+                                                "honest mean (the rater's taste, the day).")
+
+
 class GamingSpec(StrictModel):
     farming: dict[str, FarmingSpec] = Field(default_factory=dict, description="Points farming, per rewarded event "
                                                                               "kind.")
     pruning: PruningSpec = Field(default_factory=PruningSpec, description="Pruning friends (a scheme with a network "
                                                                           "term).")
+    inflation: dict[str, InflationSpec] = Field(default_factory=dict, description="Rating inflation, per rating "
+                                                                                  "event kind.")
 
 
 def gaming_problems(scenario: Scenario, networked: bool) -> list[Problem]:
@@ -80,4 +103,9 @@ def gaming_problems(scenario: Scenario, networked: bool) -> list[Problem]:
         if group not in groups:
             problems.append(Problem(("gaming", "pruning", "group_factor", group), f"unknown group '{group}'",
                                     f"use one of: {', '.join(sorted(groups))}"))
+    for kind in scenario.gaming.inflation:
+        if kind not in behaviours:
+            problems.append(Problem(("gaming", "inflation", kind), f"'{kind}' has no behaviour: no one gives such "
+                                    "ratings, so none can be inflated", f"give behaviours.{kind} a rate, or inflate "
+                                    f"one of: {', '.join(sorted(behaviours))}"))
     return problems
