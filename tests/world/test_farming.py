@@ -88,3 +88,10 @@ def test_results_are_reproducible(pair):
     on, _ = pair
     again = socialcredit.simulate("rongcheng", **SMALL, **FARMING)
     assert np.array_equal(again.people["farmed.volunteering"], on.people["farmed.volunteering"])
+
+
+def test_the_report_has_a_section_on_gaming(pair, tmp_path):
+    on, off = pair
+    html = on.report(tmp_path / "report.html").read_text()
+    assert "Gaming and approval seeking" in html and "points from farming, a person" in html
+    assert "Gaming and approval seeking" not in off.report(tmp_path / "off.html").read_text()

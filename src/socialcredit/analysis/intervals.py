@@ -89,6 +89,10 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("sanctioned_by_any.*", "share"), ("denied_through_imports.*", "share"),
     ("falsely_stopped", "share"), ("falsely_stopped.*", "share"), ("false_alert_share.*", "share"),
     ("farmed_share.*", "share"), ("points_from_farming", "level"), ("points_from_farming.*", "level"),
+    ("ties_pruned_per_person_year", "count"), ("isolated_low_unlisted_share", "share"),
+    ("mean_degree_low_unlisted", "count"),
+    ("ratings_inflated_share.*", "share"), ("rating_spread.*", "count"),  # a standard deviation: at least 0
+    ("rating_tracks_quality.*", "level"),  # a correlation, -1 to 1, taken without a bound
 )
 
 

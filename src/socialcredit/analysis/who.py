@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+
+from ..undefined import put, put_by_group
 
 QUINTILES = ("1", "2", "3", "4", "5")  # 1: the poorest fifth
 
@@ -25,3 +28,12 @@ def means_by(values: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> 
     counts = np.bincount(labels, minlength=len(names))
     sums = np.bincount(labels, weights=values.astype(np.float64), minlength=len(names))
     return {name: float(sums[i] / counts[i]) if counts[i] else math.nan for i, name in enumerate(names)}
+
+
+def by_quintile_and_group(record: dict[str, Any], values: np.ndarray, quintile: np.ndarray, group: np.ndarray,
+        groups: tuple[str, ...], sizes: dict[str, int]) -> None:
+    """record's `by_income_quintile` (1 the poorest fifth at the start) and `by_group`: means of `values`."""
+    record["by_income_quintile"] = {}
+    for name, value in means_by(values, quintile, QUINTILES).items():
+        put(record["by_income_quintile"], name, value, "no one is in this quintile (fewer than 5 people)")
+    put_by_group(record, means_by(values, group, groups), sizes)

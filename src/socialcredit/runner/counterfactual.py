@@ -127,6 +127,45 @@ def _farming_figures(summary: dict[str, Any]) -> dict[str, float]:
     return figures
 
 
+def _pruning_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every group's pruning factor set to 0: the phase still runs and reports (nothing pruned), and
+    every other draw is the run's (pruning has its stream)."""
+    if not scenario.gaming.pruning.rate:
+        return {}
+    return {"gaming.pruning.group_factor": {group: 0.0 for group in scenario.population.groups}}
+
+
+def _pruning_figures(summary: dict[str, Any]) -> dict[str, float]:
+    pruning = summary.get("gaming", {}).get("pruning", {})
+    figures: dict[str, float] = {}
+    if pruning:
+        low = pruning["low_unlisted"]
+        figures.update({"mean_degree_low_unlisted": low["mean_degree_final"],
+                        "isolated_low_unlisted_share": low["isolated_share"],
+                        "ties_lost_to_pruning_low_unlisted": low["ties_lost_to_pruning_mean"],
+                        "mean_degree_others": pruning["others"]["mean_degree_final"]})
+    figures["mean_degree"] = summary["network"]["mean_degree_final"]
+    return figures
+
+
+def _inflation_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every inflated kind's ratings made private: given honestly (the phase still draws the same
+    numbers, so nothing else moves)."""
+    return {f"gaming.inflation.{kind}.private": True for kind, spec in scenario.gaming.inflation.items()
+            if not spec.private and (spec.reciprocity or spec.retaliation)}
+
+
+def _inflation_figures(summary: dict[str, Any]) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for kind, figure in summary.get("gaming", {}).get("inflation", {}).items():
+        figures[f"rating_spread.{kind}"] = figure["spread"]["published"]
+        figures[f"rating_tracks_quality.{kind}"] = figure["tracks_quality"]["published"]
+        figures[f"ratings_inflated_share.{kind}"] = figure["inflated_share"]
+    for scheme_name, section in scheme_sections(summary):
+        figures[".".join(p for p in ("score_mean", scheme_name) if p)] = section["score"]["mean"]
+    return figures
+
+
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("deterrence", "deterrence lowers the acts the scheme penalises (and raises those it rewards)",
               _deterrence_off, _acts),
@@ -139,6 +178,10 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
               _network_term_off, _network_term_figures),
     Mechanism("farming", "points farming adds recorded acts of the rewarded kinds, and points to those who farm",
               _farming_off, _farming_figures),
+    Mechanism("pruning", "pruning friends whose scores cost points isolates low scorers who are on no list",
+              _pruning_off, _pruning_figures),
+    Mechanism("inflation", "strategic ratings (public and reciprocal) narrow the published ratings' spread and "
+              "weaken how well they track true quality", _inflation_off, _inflation_figures),
 )}
 
 

@@ -44,6 +44,35 @@ def gaming_rows(summary: dict[str, Any], groups: tuple[str, ...]) -> list[Report
             rows.append((f"{label}share of reward points from farming", shown(figure["share_of_points"], ".1%"),
                          "of the points the components reading a farmed kind give, those farmed records give "
                          "(the final scores against the same scheme scoring every record but the farmed ones)"))
+    if "pruning" in gaming:
+        pruning = gaming["pruning"]
+        low, others = pruning["low_unlisted"], pruning["others"]
+        pruners = pruning["pruners"]
+        quintiles = ", ".join(f"{q} {shown(pruners['by_income_quintile'][q], '.1%')}" for q in QUINTILES)
+        rows.append(("ties pruned", f"{pruning['ties_pruned_per_person_year']:.3g} a person-year",
+                     f"{pruning['ties_pruned']:,} ties cut because a friend's score cost points through the network "
+                     f"term; {shown(pruning['pruned_ties_to_low_unlisted_share'], '.1%')} of them to low scorers on "
+                     f"no list; {pruners['share']:.1%} of people pruned (by income quintile: {quintiles})"))
+        rows.append(("ties of low scorers on no list", f"{shown(low['mean_degree_initial'], '.2f')} -> "
+                     f"{shown(low['mean_degree_final'], '.2f')}",
+                     f"{low['people']:,} people ({low['definition']}); "
+                     f"{shown(low['isolated_share'], '.2%')} left with no tie; everyone else "
+                     f"{shown(others['mean_degree_initial'], '.2f')} -> {shown(others['mean_degree_final'], '.2f')}; "
+                     "`--counterfactual pruning` measures what pruning causes"))
+    for kind, figure in gaming.get("inflation", {}).items():
+        spread, tracks = figure["spread"], figure["tracks_quality"]
+        rows.append((f"'{kind}' ratings inflated", shown(figure["inflated_share"], ".1%"),
+                     f"of {figure['ratings_honest']:,} honest ratings, given higher (or, for a bad rating, not at "
+                     f"all) to be rated up or for fear of retaliation; {figure['ratings_published']:,} published"))
+        rows.append((f"'{kind}' ratings: spread, honest -> published",
+                     f"{shown(spread['honest'], '.3g')} -> {shown(spread['published'], '.3g')}", spread["of"]))
+        rows.append((f"'{kind}' ratings: tracking of true quality, honest -> published",
+                     f"{shown(tracks['honest'], '.3f')} -> {shown(tracks['published'], '.3f')}",
+                     f"{tracks['of']}; `--counterfactual inflation` makes the ratings private"))
+        if "top_share" in figure:
+            top = figure["top_share"]
+            rows.append((f"'{kind}': top rated, honest -> published",
+                         f"{shown(top['honest'], '.1%')} -> {shown(top['published'], '.1%')}", top["of"]))
     return rows
 
 
@@ -60,4 +89,13 @@ def gaming_figures(summary: dict[str, Any]) -> dict[str, float]:
             figures[".".join(p for p in ("points_from_farming", name, "share") if p)] = figure["share_of_points"]
             figures.update({".".join(p for p in ("points_from_farming", name, g) if p): v
                             for g, v in figure["by_group"].items()})
+    if "pruning" in gaming:
+        pruning = gaming["pruning"]
+        figures["ties_pruned_per_person_year"] = pruning["ties_pruned_per_person_year"]
+        figures["isolated_low_unlisted_share"] = pruning["low_unlisted"]["isolated_share"]
+        figures["mean_degree_low_unlisted"] = pruning["low_unlisted"]["mean_degree_final"]
+    for kind, figure in gaming.get("inflation", {}).items():
+        figures[f"ratings_inflated_share.{kind}"] = figure["inflated_share"]
+        figures[f"rating_spread.{kind}"] = figure["spread"]["published"]
+        figures[f"rating_tracks_quality.{kind}"] = figure["tracks_quality"]["published"]
     return figures

@@ -12,19 +12,23 @@ from ..world.behaviour import Behaviour
 from ..world.farming import Farming
 from ..world.incidents import Incidents
 from ..world.income import Income
+from ..world.inflation import RatingInflation
 from ..world.metrics import Metrics
+from ..world.pruning import Pruning
 from ..world.score_keeping import ScoreKeeping
 from ..world.social import SocialResponse
 from ..world.surveillance import Surveillance
 from ..world.tallies import Tallies
 from ..world.watchlist import Watchlist
 
-# Where phases are registered (docs/design.md, "A simulated day"): behaviour -> surveillance ->
-# incidents -> points farming (records of acts done for the points) -> score keeping -> tallies ->
-# watchlist policing (on today's lists) -> income -> social response -> appeals -> metrics. A run's
-# outputs gather what each declares (sim/module.py), in this order.
-PHASES: tuple[type[Module], ...] = (Behaviour, Surveillance, Incidents, Farming, ScoreKeeping, Tallies, Watchlist,
-                                    Income, SocialResponse, Appeals, Metrics)
+# Where phases are registered (docs/design.md, "A simulated day"): behaviour -> rating inflation
+# (what raters publish of the ratings they give) -> surveillance -> incidents -> points farming
+# (records of acts done for the points) -> score keeping -> tallies -> watchlist policing (on
+# today's lists) -> income -> pruning friends (ties that cost points, queued for the social
+# response) -> social response -> appeals -> metrics. A run's outputs gather what each declares
+# (sim/module.py), in this order.
+PHASES: tuple[type[Module], ...] = (Behaviour, RatingInflation, Surveillance, Incidents, Farming, ScoreKeeping,
+                                    Tallies, Watchlist, Income, Pruning, SocialResponse, Appeals, Metrics)
 
 
 class Loop:

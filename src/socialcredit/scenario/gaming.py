@@ -28,15 +28,52 @@ class FarmingSpec(StrictModel):
     group_factor: dict[str, float] = Field(default_factory=dict, description="Farming multiplier by group.")
 
 
+class PruningSpec(StrictModel):
+    """Pruning friends: under a scheme with a network term, people cut ties to low scorers to protect
+    their own score."""
+
+    rate: float = Field(0.0, ge=0, description="Daily chance of cutting a tie per percentage point of the scale "
+                                               "the tie costs one through the network term (x personal "
+                                               "propensity x group factor, at most 1).")
+    heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal pruning propensity (gamma, mean 1, "
+                                                        "variance h).")
+    group_factor: dict[str, float] = Field(default_factory=dict, description="Pruning multiplier by group.")
+
+
+class InflationSpec(StrictModel):
+    """Rating inflation of one rating kind: ratings that are public and reciprocal are strategic."""
+
+    reciprocity: float = Field(0.0, ge=0, le=1, description="Chance a rating below the top is given at the top "
+                                                            "instead: rating up to be rated up.")
+    retaliation: float = Field(0.0, ge=0, le=1, description="Further chance a bad rating (below `bad_below`) is "
+                                                            "given at the top instead: fear of retaliation.")
+    bad_below: float | None = Field(None, description="An honest rating below this is bad (default: the middle of "
+                                                      "the kind's value range; every rating of a kind with one value, "
+                                                      "such as a negative feedback, is bad).")
+    private: bool = Field(False, description="Ratings are private (neither public nor answered): given honestly, "
+                                             "whatever reciprocity and retaliation say.")
+    quality_spread: float = Field(0.5, ge=0, description="Standard deviation of the true quality of the person "
+                                                         "rated (normal, mean 0, in the kind's value units; a "
+                                                         "kind of star ratings only).")
+    honest_mean: float | None = Field(None, description="An honest rating's mean for a person of quality 0 "
+                                                        "(default: the middle of the value range).")
+    noise: float = Field(1.0, ge=0, description="Standard deviation of an honest rating about the rated person's "
+                                                "honest mean (the rater's taste, the day).")
+
+
 class GamingSpec(StrictModel):
     farming: dict[str, FarmingSpec] = Field(default_factory=dict, description="Points farming, per rewarded event "
                                                                               "kind.")
+    pruning: PruningSpec = Field(default_factory=PruningSpec, description="Pruning friends (a scheme with a network "
+                                                                          "term).")
+    inflation: dict[str, InflationSpec] = Field(default_factory=dict, description="Rating inflation, per rating "
+                                                                                  "event kind.")
 
 
-def gaming_problems(scenario: Scenario) -> list[Problem]:
+def gaming_problems(scenario: Scenario, networked: bool) -> list[Problem]:
     """(path, problem, fix) of each farmed kind the scenario cannot farm: a kind no behaviour has,
     one no reward can move (no deterrence), one no source records (a farmed act is done to be
-    recorded), or an unknown group."""
+    recorded), or an unknown group; pruning where no scheme has a network term (`networked`)."""
     problems: list[Problem] = []
     behaviours, surveillance = scenario.behaviours, scenario.surveillance
     groups = set(scenario.population.groups)
@@ -57,4 +94,18 @@ def gaming_problems(scenario: Scenario) -> list[Problem]:
             if group not in groups:
                 problems.append(Problem((*path, "group_factor", group), f"unknown group '{group}'",
                                  f"use one of: {', '.join(sorted(groups))}"))
+    pruning = scenario.gaming.pruning
+    if pruning.rate and not networked:
+        problems.append(Problem(("gaming", "pruning", "rate"), "no scheme of this scenario has a network term, so no "
+                                "tie costs anyone points and nobody prunes", "give the scheme a network term "
+                                "(scheme_overrides: {network: {weight: 0.2}}), or set gaming.pruning.rate: 0"))
+    for group in pruning.group_factor:
+        if group not in groups:
+            problems.append(Problem(("gaming", "pruning", "group_factor", group), f"unknown group '{group}'",
+                                    f"use one of: {', '.join(sorted(groups))}"))
+    for kind in scenario.gaming.inflation:
+        if kind not in behaviours:
+            problems.append(Problem(("gaming", "inflation", kind), f"'{kind}' has no behaviour: no one gives such "
+                                    "ratings, so none can be inflated", f"give behaviours.{kind} a rate, or inflate "
+                                    f"one of: {', '.join(sorted(behaviours))}"))
     return problems

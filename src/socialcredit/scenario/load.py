@@ -203,7 +203,7 @@ def check_against_scheme(scenario: Scenario, schemes: Schemes | Scheme) -> list[
                      ("surveillance", source, "watchlist", "members_from_list"), "list")
     for group in scenario.population.income.group_factor:
         need(group, groups, ("population", "income", "group_factor", group), "group")
-    problems += gaming_problems(scenario)
+    problems += gaming_problems(scenario, any(entry.scheme.network is not None for entry in schemes))
     for problem in problems:  # point at the key itself where the key is what is wrong
         if problem.path[-1] == "<key>":
             problem.path = problem.path[:-1]

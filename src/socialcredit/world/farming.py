@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.who import QUINTILES, income_quintile, means_by
+from ..analysis.who import by_quintile_and_group, income_quintile
 from ..parallel import parallel_map
 from ..scenario.streams import PersonStreams, generator
 from ..scheme import Scheme
@@ -34,7 +34,7 @@ from ..scoring.incremental import IncrementalFeatures
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module
-from ..undefined import put, put_by_group
+from ..undefined import put
 from .behaviour import BLOCK, MAX_RATE, Behaviour, block_bounds
 
 
@@ -44,15 +44,6 @@ def kinds_read(scheme: Scheme, feature: str) -> set[str]:
     if spec.ratio is not None:
         return set().union(*(kinds_read(scheme, name) for name in spec.ratio))
     return {spec.event} if spec.event is not None else set()
-
-
-def _by(record: dict[str, Any], values: np.ndarray, quintile: np.ndarray, group: np.ndarray,
-        groups: tuple[str, ...], sizes: dict[str, int]) -> None:
-    """record's `by_income_quintile` (1 the poorest fifth at the start) and `by_group`: means of `values`."""
-    record["by_income_quintile"] = {}
-    for name, value in means_by(values, quintile, QUINTILES).items():
-        put(record["by_income_quintile"], name, value, "no one is in this quintile (fewer than 5 people)")
-    put_by_group(record, means_by(values, group, groups), sizes)
 
 
 class Farmed:
@@ -198,7 +189,7 @@ class Farming(Module):
             put(figure, "farmed_share_of_records", float(f.records.sum()) / recorded if recorded else None,
                 f"no '{f.kind}' was recorded")
         farmers: dict[str, Any] = {"share": float(farms.mean())}
-        _by(farmers, farms.astype(np.float64), quintile, people.group, groups, sizes)
+        by_quintile_and_group(farmers, farms.astype(np.float64), quintile, people.group, groups, sizes)
         section: dict[str, Any] = {"kinds": kinds, "farmers": farmers}
         gains: dict[str, Any] = {}
         for state in sim.schemes:
@@ -209,7 +200,7 @@ class Farming(Module):
             put(figure, "farmers_mean", float(gained[farms].mean()) if farms.any() else None, "no one farmed")
             put(figure, "share_of_points", self.shares[state.index],
                 "the components that read a farmed kind gave no points")
-            _by(figure, gained, quintile, people.group, groups, sizes)
+            by_quintile_and_group(figure, gained, quintile, people.group, groups, sizes)
         if sim.several:
             section["points_gained"] = gains
         elif gains:

@@ -130,14 +130,18 @@ class SocialResponse(Module):
         new_a = np.zeros(0, np.int64)
         new_b = np.zeros(0, np.int64)
         if self.spec.rewire:
-            if self.rank is None or self.by_score is None:
-                self._refresh_ranking(sim)
-            assert self.rank is not None and self.by_score is not None
-            window = max(1, int(self.spec.similarity_window * sim.n))
-            shift = rng.integers(-window, window + 1, size=cutter.size)
-            new_a = cutter
-            new_b = self.by_score[np.clip(self.rank[cutter] + shift, 0, sim.n - 1)]
+            new_a, new_b = self.new_ties(sim, rng, cutter)
         self.pending.append((listed, cutter, new_a, new_b))
+
+    def new_ties(self, sim: Sim, rng: np.random.Generator, cutter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The new ties of those who cut one (`cutter`): each to someone within `similarity_window`
+        of their own score rank (also for ties pruned, `world/pruning.py`)."""
+        if self.rank is None or self.by_score is None:
+            self._refresh_ranking(sim)
+        assert self.rank is not None and self.by_score is not None
+        window = max(1, int(self.spec.similarity_window * sim.n))
+        shift = rng.integers(-window, window + 1, size=cutter.size)
+        return cutter, self.by_score[np.clip(self.rank[cutter] + shift, 0, sim.n - 1)]
 
     def _refresh_ranking(self, sim: Sim) -> None:
         """People ranked by the score of the scenario's first scheme (with several, the one new ties
