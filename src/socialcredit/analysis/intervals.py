@@ -88,6 +88,9 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("listed_by_any", "share"), ("listed_by_any.*", "share"), ("sanctioned_by_any", "share"),
     ("sanctioned_by_any.*", "share"),
     ("falsely_stopped", "share"), ("falsely_stopped.*", "share"), ("false_alert_share.*", "share"),
+    # lists with a removal fee (world/display.py): person-days, fees and a ratio of shares are at least 0
+    ("days_shown.*", "count"), ("days_shown_per_person.*", "count"), ("fees_collected.*", "count"),
+    ("still_shown_poorest_to_richest.*", "count"), ("paid_share.*", "share"), ("still_shown.*", "share"),
 )
 
 

@@ -9,6 +9,7 @@ from ..sim.model import Sim
 from ..sim.module import Module
 from ..world.appeals import Appeals
 from ..world.behaviour import Behaviour
+from ..world.display import Display
 from ..world.incidents import Incidents
 from ..world.income import Income
 from ..world.metrics import Metrics
@@ -20,10 +21,10 @@ from ..world.watchlist import Watchlist
 
 # Where phases are registered (docs/design.md, "A simulated day"): behaviour -> surveillance ->
 # incidents -> score keeping -> tallies -> watchlist policing (on today's lists) -> income ->
-# social response -> appeals -> metrics. A run's outputs gather what each declares (sim/module.py),
-# in this order.
+# public displays (pictures paid off) -> social response -> appeals -> metrics. A run's outputs
+# gather what each declares (sim/module.py), in this order.
 PHASES: tuple[type[Module], ...] = (Behaviour, Surveillance, Incidents, ScoreKeeping, Tallies, Watchlist, Income,
-                                    SocialResponse, Appeals, Metrics)
+                                    Display, SocialResponse, Appeals, Metrics)
 
 
 class Loop:

@@ -12,7 +12,7 @@ import numpy as np
 
 STREAMS = {
     "population": 1, "network": 2, "behaviour": 3, "surveillance": 4, "economy": 5, "social": 6,
-    "appeals": 7, "incidents": 8, "consequences": 9, "behaviour_values": 10, "watchlist": 11,
+    "appeals": 7, "incidents": 8, "consequences": 9, "behaviour_values": 10, "watchlist": 11, "removal": 12,
 }
 
 
