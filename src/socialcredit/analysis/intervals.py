@@ -93,6 +93,9 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("mean_degree_low_unlisted", "count"),
     ("ratings_inflated_share.*", "share"), ("rating_spread.*", "count"),  # a standard deviation: at least 0
     ("rating_tracks_quality.*", "level"),  # a correlation, -1 to 1, taken without a bound
+    # lists with a removal fee (world/display.py): person-days, fees and a ratio of shares are at least 0
+    ("days_shown.*", "count"), ("days_shown_per_person.*", "count"), ("fees_collected.*", "count"),
+    ("still_shown_poorest_to_richest.*", "count"), ("paid_share.*", "share"), ("still_shown.*", "share"),
 )
 
 

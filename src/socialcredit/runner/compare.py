@@ -20,6 +20,7 @@ from ..analysis.intervals import figure_kind, interval
 from ..scenario.load import ScenarioScheme, Schemes, load_scenario
 from ..scenario.models import Scenario
 from ..scheme.loader import scheme_from_data
+from ..undefined import WHY_NULL
 from .gaming_report import gaming_figures
 from .run import run_scenario
 
@@ -115,7 +116,30 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
             "income_log_growth_sanctioned"]
     figures["isolated_listed_share"] = summary["network"]["isolated_listed_share_final"]
     figures.update(gaming_figures(summary))
+    for name, display in summary.get("display", {}).items():  # lists with a removal fee (world/display.py)
+        figures.update(display_figures(name, display))
     return {k: float(v) for k, v in figures.items() if v is not None and math.isfinite(float(v))}
+
+
+def display_figures(name: str, display: dict[str, Any]) -> dict[str, Any]:
+    """A display's headline figures (`days_shown.<list>[.q1..q5]`, `paid_share.<list>[.q1..q5]`,
+    `fees_collected.<list>`, `still_shown.<list>[.q1..q5]`, `still_shown_poorest_to_richest.<list>`,
+    `days_shown_per_person.<list>[.<group>]`); nulls are left for the caller to drop."""
+    figures: dict[str, Any] = {f"days_shown.{name}": display["person_days_shown"],
+                               f"paid_share.{name}": display["paid_share"],
+                               f"fees_collected.{name}": display["fees_collected"]}
+    quintiles = (("days_shown", display["person_days_shown_by_income_quintile"]),
+                 ("paid_share", display["paid_share_by_income_quintile"]),
+                 ("still_shown", display["still_shown_at_end"]["by_income_quintile"]))
+    for key, values in quintiles:
+        figures.update({f"{key}.{name}.{q}": v for q, v in values.items() if q != WHY_NULL})
+    end = display["still_shown_at_end"]
+    figures[f"still_shown.{name}"] = end["share"]
+    figures[f"still_shown_poorest_to_richest.{name}"] = end["poorest_to_richest"]
+    per_person = display["days_shown_per_person_shown"]
+    figures[f"days_shown_per_person.{name}"] = per_person["mean"]
+    figures.update({f"days_shown_per_person.{name}.{g}": v for g, v in per_person["by_group"].items()})
+    return figures
 
 
 def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -69,6 +69,13 @@ def _shunning_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
     return {"social.shun_listed": 0.0} if scenario.social.shun_listed else {}
 
 
+def _removal_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Nobody pays to be taken off a display: each removal's rate set to 0 (the displays and their
+    tallies stay, so the twin reports the same figures)."""
+    return {f"consequences.{name}.removal.rate": 0.0 for name, consequence in scenario.consequences.items()
+            if consequence.removal is not None and consequence.removal.rate > 0}
+
+
 def _network_term_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
     """Every scheme's network term removed."""
     if not schemes.qualified:
@@ -96,6 +103,18 @@ def _shunning_figures(summary: dict[str, Any]) -> dict[str, float]:
     return {"isolated_listed_share": network["isolated_listed_share_final"],
             "mean_degree_listed": network["mean_degree_listed_final"],
             "mean_degree": network["mean_degree_final"]}
+
+
+def _removal_figures(summary: dict[str, Any]) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for name, display in summary.get("display", {}).items():
+        figures[f"person_days_shown.{name}"] = display["person_days_shown"]
+        figures.update({f"person_days_shown.{name}.{q}": days
+                        for q, days in display["person_days_shown_by_income_quintile"].items()})
+        figures[f"removals_paid.{name}"] = display["removals_paid"]
+        figures[f"fees_collected.{name}"] = display["fees_collected"]
+        figures[f"still_shown_at_end.{name}"] = display["still_shown_at_end"]["share"]
+    return figures
 
 
 def _network_term_figures(summary: dict[str, Any]) -> dict[str, float]:
@@ -174,6 +193,8 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("perks", "what granted entitlements bring raises the income of those who get them",
               _perks_off, _sanction_figures),
     Mechanism("shunning", "shunning the publicly listed isolates them", _shunning_off, _shunning_figures),
+    Mechanism("removal", "paying to be taken off a public display shortens the days shown, more for the rich",
+              _removal_off, _removal_figures),
     Mechanism("network_term", "scoring people by their ties' scores sorts ties by people's own records",
               _network_term_off, _network_term_figures),
     Mechanism("farming", "points farming adds recorded acts of the rewarded kinds, and points to those who farm",

@@ -9,6 +9,7 @@ from ..sim.model import Sim
 from ..sim.module import Module
 from ..world.appeals import Appeals
 from ..world.behaviour import Behaviour
+from ..world.display import Display
 from ..world.farming import Farming
 from ..world.incidents import Incidents
 from ..world.income import Income
@@ -25,10 +26,10 @@ from ..world.watchlist import Watchlist
 # (what raters publish of the ratings they give) -> surveillance -> incidents -> points farming
 # (records of acts done for the points) -> score keeping -> tallies -> watchlist policing (on
 # today's lists) -> income -> pruning friends (ties that cost points, queued for the social
-# response) -> social response -> appeals -> metrics. A run's outputs gather what each declares
-# (sim/module.py), in this order.
+# response) -> public displays (pictures paid off) -> social response -> appeals -> metrics. A
+# run's outputs gather what each declares (sim/module.py), in this order.
 PHASES: tuple[type[Module], ...] = (Behaviour, RatingInflation, Surveillance, Incidents, Farming, ScoreKeeping,
-                                    Tallies, Watchlist, Income, Pruning, SocialResponse, Appeals, Metrics)
+                                    Tallies, Watchlist, Income, Pruning, Display, SocialResponse, Appeals, Metrics)
 
 
 class Loop:

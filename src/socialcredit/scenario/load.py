@@ -3,6 +3,7 @@ scheme, every problem located in the YAML (as schemes' are)."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from importlib import resources
@@ -141,8 +142,15 @@ def check_against_scheme(scenario: Scenario, schemes: Schemes | Scheme) -> list[
             if consequence.denied != EffectSpec() or consequence.granted != EffectSpec():
                 problems.append(Problem(path, f"'{name}' is a list: it can only be disclosed",
                                         "give a list {disclose: share}; denied/granted effects belong to entitlements"))
+            if consequence.removal is not None and not consequence.disclose:
+                problems.append(Problem((*path, "removal"), f"list '{name}' is not disclosed: there is no "
+                                        "picture to remove", f"give '{name}' a share that sees it (disclose: 0.3), "
+                                        "or drop `removal`"))
             continue
         need(name, entitlements | lists, (*path, "<key>"), "entitlement or list")
+        if consequence.removal is not None and name in entitlements:
+            problems.append(Problem((*path, "removal"), f"'{name}' is an entitlement: only a disclosed list's "
+                                    "picture can be removed", "give `removal` to the disclosed list"))
         if consequence.disclose and name in entitlements:
             problems.append(Problem((*path, "disclose"), f"'{name}' is an entitlement: only lists are disclosed",
                                     "disclose the list that denies it"))
@@ -389,7 +397,8 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
                 taken = 2  # a new qualified name: the scheme's, then its list's or entitlement's
             part, parts = ".".join(parts[:taken]), parts[taken:]
             if not parts:
-                node[part] = value
+                # A copy: a later override of a key inside it must not change the caller's value.
+                node[part] = copy.deepcopy(value)
                 break
             child = node.get(part)
             if not isinstance(child, dict):

@@ -116,6 +116,18 @@ class EffectSpec(StrictModel):
                                          description="Multipliers on behaviour rates while in force.")
 
 
+class RemovalSpec(StrictModel):
+    """Paying to have one's picture taken off a public display (README, "Paying to be taken off the
+    screen"): each day a person shown pays with chance rate / (1 + (fee / income) / half_burden),
+    and 0 where the fee is a year's income or more."""
+
+    fee: float = Field(0.0, ge=0, description="What removal costs, in the units of income (yearly income).")
+    rate: float = Field(0.0, ge=0, le=1, description="Daily chance that a person shown pays when the fee is "
+                                                     "nothing to them (0: nobody pays).")
+    half_burden: float = Field(0.01, gt=0, description="The fee's share of a year's income at which the daily "
+                                                       "chance is half of `rate`.")
+
+
 class ConsequenceSpec(StrictModel):
     """For an entitlement: effects while denied or granted. For a list: public disclosure."""
 
@@ -123,6 +135,8 @@ class ConsequenceSpec(StrictModel):
     granted: EffectSpec = Field(default_factory=EffectSpec, description="Effects while it is granted.")
     disclose: float = Field(0.0, ge=0, le=1, description="For a list: share of a listed person's ties who see it "
                                                           "(published blacklists, jaywalker screens).")
+    removal: RemovalSpec | None = Field(None, description="For a disclosed list: a fee paid to have one's picture "
+                                                          "taken off the display (one stays on the list).")
 
 
 class AppealsSpec(StrictModel):

@@ -15,6 +15,7 @@ from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
 from .consequences import disclosed_lists
+from .display import Display
 
 RANK_LEVELS = 32767  # scores ranked at 1/32767 of the scale: ample for "someone of similar score"
 
@@ -40,11 +41,19 @@ def rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarr
         rank[i] = place
 
 
+def on_display(sim: Sim, state: SchemeState, name: str) -> np.ndarray:
+    """Who is shown on disclosed list `name` of `state` now: its members, less those who paid to be
+    taken off its display (`display.py`); its own array where it has no fee (not to be changed)."""
+    display = sim.module(Display)
+    return display.on_display(state, name) if display is not None else state.listed[name]
+
+
 def disclosure(sim: Sim) -> np.ndarray:
-    """Per person, the largest share of ties that see them on a disclosed list today (of any scheme)."""
+    """Per person, the largest share of ties that see them on a disclosed list's display today (of any
+    scheme)."""
     seen: np.ndarray | None = None
     for state, name, share in disclosed_lists(sim).values():
-        shown = share * state.listed[name]  # float64 from a bool array: one pass
+        shown = share * on_display(sim, state, name)  # float64 from a bool array: one pass
         seen = shown if seen is None else np.maximum(seen, shown, out=seen)
     return seen if seen is not None else np.zeros(sim.n)
 
@@ -56,9 +65,9 @@ def shown(sim: Sim, only: SchemeState | None = None) -> np.ndarray:
     disclosed = [(state, name) for state, name, _ in disclosed_lists(sim).values() if only in (None, state)]
     if len(disclosed) == 1:
         state, name = disclosed[0]
-        return state.listed[name]
+        return on_display(sim, state, name)
     for state, name in disclosed:
-        member = state.listed[name]
+        member = on_display(sim, state, name)
         out = member.copy() if out is None else np.logical_or(out, member, out=out)
     return out if out is not None else np.zeros(sim.n, dtype=bool)
 
@@ -69,7 +78,7 @@ def seen_on_lists(sim: Sim) -> tuple[np.ndarray, np.ndarray]:
     disclosed = disclosed_lists(sim)
     if len(disclosed) == 1:
         state, name, share = next(iter(disclosed.values()))
-        ids = np.flatnonzero(state.listed[name])
+        ids = np.flatnonzero(on_display(sim, state, name))
         return ids, np.full(ids.size, share * 1.0)  # as share x True
     seen = disclosure(sim)
     ids = np.flatnonzero(seen > 0)
