@@ -43,6 +43,10 @@ def create_app(runs: Path) -> FastAPI:
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok", "runs": str(runs)})
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)  # no icon: said plainly, so browsers log no missing file
+
     @app.get("/plotly.min.js")
     def plotly_script() -> FileResponse:
         return FileResponse(plotly_js(), media_type="text/javascript")

@@ -20,9 +20,9 @@ DASHES = ["solid", "dot", "dash", "longdash", "dashdot"]
 def _layout(title: str, y_title: str, percent: bool = False, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 15}}, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-        "hovermode": "x unified", "legend": {"orientation": "h", "y": -0.2},
+        "hovermode": "x unified", "legend": {"orientation": "h", "y": -0.15},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero" if percent else "normal"},
-        "xaxis": {"title": {"text": "date"}}, "height": 380,
+        "xaxis": {"title": {"text": ""}}, "height": 400,
     }
     if percent:
         layout["yaxis"]["tickformat"] = ".2%"
@@ -136,6 +136,7 @@ def network_figure(metrics: pd.DataFrame) -> Figure | None:
         return None
     layout = _layout("Network: isolation of the listed", "share", percent=True,
                      yaxis2={"title": {"text": "ties"}, "overlaying": "y", "side": "right", "rangemode": "tozero"})
+    layout["margin"]["r"] = 60
     layout["yaxis"]["range"] = [0, 1]
     return {"data": traces, "layout": layout}
 
@@ -188,7 +189,7 @@ def _box(values: np.ndarray, name: str, colour: str) -> dict[str, Any]:
     q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
     return {"type": "box", "name": name, "q1": [q1], "median": [median], "q3": [q3],
             "lowerfence": [float(values.min())], "upperfence": [float(values.max())],
-            "marker": {"color": colour}, "x": [name]}
+            "marker": {"color": colour}, "x": [name.removeprefix("district ")]}
 
 
 def district_figures(people: pd.DataFrame, prefix: str, title: str) -> list[Figure]:
@@ -203,7 +204,7 @@ def district_figures(people: pd.DataFrame, prefix: str, title: str) -> list[Figu
         boxes = [_box(people.loc[people["district"] == d, score].to_numpy(float), f"district {d}",
                       COLOURS[i % len(COLOURS)]) for i, d in enumerate(districts)]
         layout = _layout(f"Final scores by district{title}", "score", hovermode="closest", showlegend=True)
-        layout["xaxis"] = {"title": {"text": "district"}}
+        layout["xaxis"] = {"title": {"text": "district"}, "type": "category"}
         figures.append({"data": boxes, "layout": layout})
     listed = [c for c in people.columns if c.startswith(f"{prefix}days_listed.")]
     denied = [c for c in people.columns if c.startswith(f"{prefix}days_denied.")]
@@ -218,14 +219,14 @@ def district_figures(people: pd.DataFrame, prefix: str, title: str) -> list[Figu
             mine = people["group"].astype(str) == group
             shares = [float(ever[mine & (people["district"] == d)].mean()) if (mine & (people["district"] == d)).any()
                       else None for d in districts]
-            data.append({"type": "bar", "x": [f"district {d}" for d in districts], "y": shares,
+            data.append({"type": "bar", "x": [str(d) for d in districts], "y": shares,
                          "name": f"{label}: {group}", "visible": True if index == 0 else "legendonly",
                          "marker": {"color": COLOURS[(index * 3 + g_index) % len(COLOURS)]},
                          "hovertemplate": "%{y:.2%}"})
     if data:
         layout = _layout(f"Listed and denied by district and group{title}", "share of the district's group",
                          percent=True, hovermode="closest", barmode="group")
-        layout["xaxis"] = {"title": {"text": "district"}}
+        layout["xaxis"] = {"title": {"text": "district"}, "type": "category"}
         figures.append({"data": data, "layout": layout})
     return figures
 

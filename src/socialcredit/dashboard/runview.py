@@ -77,6 +77,9 @@ def run_view(folder: Path) -> RunView:
     effect = fig.counterfactual_figure(summary)
     if effect is not None:
         sections.append(Section("Counterfactual: what a mechanism causes", [effect]))
+    for section in sections:  # a legend of many traces takes room from the plot: give it room
+        for figure in section.figures:
+            figure["layout"]["height"] = 400 + 11 * max(0, len(figure["data"]) - 6)
     files = sorted(path.name for path in folder.iterdir() if path.is_file())
     return RunView(folder.name, summary, scenario_title(folder, summary), run_headline(summary), sections,
                    has_events(folder), files)

@@ -11,6 +11,9 @@ LOOPBACK = "127.0.0.1"  # the dashboard is for this machine only: it never liste
 def listening_socket(port: int) -> socket.socket:
     """A socket bound to 127.0.0.1:`port` (0: any free port), ready for uvicorn. OSError when taken."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # as uvicorn does: a port left in TIME_WAIT by a stopped dashboard is free again at once (on
+    # Linux this never lets two servers listen on one port: a taken port still fails)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((LOOPBACK, port))
     except OSError:
