@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse
 
-from .folders import FolderProblem, folder_of, read_summary
+from .folders import FolderProblem, folder_of, list_entries, read_entry, read_summary
 from .pages import Pages, slug
 from .runview import run_view
 
@@ -53,3 +53,44 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
             values["figures"] = {f"score-{index}": figure for index, entry in enumerate(told.schemes, 1)
                                  if (figure := score_figure(entry, told.timeline)) is not None}
         return pages.render("person.html", 200 if not values["message"] else 404, **values)
+
+    @app.get("/comparison/{name}", response_class=HTMLResponse)
+    def comparison_page(name: str) -> HTMLResponse:
+        from .comparing import comparison_view
+
+        view = comparison_view(folder_of(runs, name))
+        seeds = ", ".join(map(str, view["seeds"]))
+        intro = (f"Each variant over {seeds} seed(s), the same seeds for every variant. Each cell is the mean "
+                 "over seeds and its 95% interval, made on each figure's own scale so that it stays in its range "
+                 f"({', '.join(view['methods'])}; see the README, Compare variants).")
+        return pages.render("compare.html", heading=f"Comparison {name}", intro=intro, view=view, intervals=True,
+                            figures={f"cmp-{i}": f for i, f in enumerate(view["figures"], 1)})
+
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare_page(runs_picked: list[str] = Query(default=[], alias="runs")) -> HTMLResponse:
+        from .comparing import runs_view
+
+        comparisons = [e for e in list_entries(runs) if e.kind == "comparison" and not e.problem]
+        if not runs_picked:
+            return pages.render("compare.html", heading="Compare", view=None, figures={}, comparisons=comparisons,
+                                intro="Tick two runs or more in the list of runs to see them side by side, or open "
+                                      "a comparison made by `socialcredit compare` (its variants with intervals).")
+        view = runs_view([folder_of(runs, name) for name in runs_picked])
+        intro = ("Each run is one seed: these are single values, without intervals. For differences with intervals, "
+                 "run the variants over several seeds with `socialcredit compare`.")
+        return pages.render("compare.html", heading="Runs side by side", view=view, intro=intro, intervals=False,
+                            figures={f"cmp-{i}": f for i, f in enumerate(view["figures"], 1)},
+                            comparisons=comparisons)
+
+    @app.get("/validation/{name}", response_class=HTMLResponse)
+    def validation_page(name: str) -> HTMLResponse:
+        import pandas as pd
+
+        folder = folder_of(runs, name)
+        entry = read_entry(folder)
+        if entry.problem:
+            raise FolderProblem(entry.problem)
+        checks = pd.read_csv(folder / "validation.csv").fillna("").to_dict("records")
+        for check in checks:
+            check["passed"] = str(check["passed"]).lower() == "true"
+        return pages.render("validation.html", name=name, checks=checks, passed=sum(c["passed"] for c in checks))
