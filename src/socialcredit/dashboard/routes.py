@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse
 
@@ -67,7 +69,7 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
                             figures={f"cmp-{i}": f for i, f in enumerate(view["figures"], 1)})
 
     @app.get("/compare", response_class=HTMLResponse)
-    def compare_page(runs_picked: list[str] = Query(default=[], alias="runs")) -> HTMLResponse:
+    def compare_page(runs_picked: Annotated[list[str], Query(alias="runs")] = []) -> HTMLResponse:  # noqa: B006
         from .comparing import runs_view
 
         comparisons = [e for e in list_entries(runs) if e.kind == "comparison" and not e.problem]
