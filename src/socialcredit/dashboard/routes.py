@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import FastAPI, Query
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .folders import FolderProblem, folder_of, list_entries, read_entry, read_summary
 from .pages import Pages, slug
@@ -96,3 +96,40 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
         for check in checks:
             check["passed"] = str(check["passed"]).lower() == "true"
         return pages.render("validation.html", name=name, checks=checks, passed=sum(c["passed"] for c in checks))
+
+    @app.get("/new", response_class=HTMLResponse)
+    def new_form() -> HTMLResponse:
+        from .jobs import parameters, scenario_choices
+
+        return pages.render("new.html", presets=scenario_choices(), parameters=parameters(), form={}, message="",
+                            int_type=int)
+
+    @app.post("/new", response_class=HTMLResponse)
+    async def new_run(request: Request) -> Response:
+        from .jobs import JobProblem, parameters, parse_form, scenario_choices, start
+
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        try:
+            job = parse_form(form, runs)
+        except JobProblem as problem:
+            return pages.render("new.html", 422, presets=scenario_choices(), parameters=parameters(), form=form,
+                                message=str(problem), int_type=int)
+        return RedirectResponse(f"/jobs/{start(runs, job)}", status_code=303)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse)
+    def job_page(job_id: str) -> HTMLResponse:
+        from .jobs import read_job
+
+        job = read_job(runs, job_id)
+        if job is None:
+            return pages.problem("No such run", f"No run '{job_id}' was started from this dashboard.", 404)
+        return pages.render("job.html", job=job)
+
+    @app.get("/jobs/{job_id}/status")
+    def job_status(job_id: str) -> JSONResponse:
+        from .jobs import read_job
+
+        job = read_job(runs, job_id)
+        if job is None:
+            return JSONResponse({"detail": f"no run '{job_id}' was started here"}, status_code=404)
+        return JSONResponse(job.as_dict())
