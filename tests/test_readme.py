@@ -83,6 +83,8 @@ CI_ONLY = {
     "set -euo pipefail": "the script stops at the first failure",
     'cd "$(dirname "$0")/.."': "the script runs from the clone's root, where the README's commands are typed",
     "python -m pip install --quiet --upgrade pip": "an up-to-date pip on a fresh machine",
+    "command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+    "chromium >/dev/null; }": "Debian's Chromium for the dashboard's browser tests (tests/dashboard/test_browser.py)",
     'export SOCIALCREDIT_TEST_POSTGRES="$(./.ci/postgres.sh)"':
         "the service tests also run on PostgreSQL in CI (README, Serve: they run on SQLite without it)",
 }

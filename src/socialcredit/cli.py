@@ -1009,6 +1009,38 @@ def erase(
     out.print(f"erased '{subject}': {counts}; recorded as audit entry {done['entry']}", highlight=False)
 
 
+@app.command()
+def dashboard(
+    runs_folder: Annotated[Path, typer.Argument(help="The folder of runs and comparisons to explore (made "
+                                                     "if it is the default and missing).")] = Path("runs"),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (default: a free one, printed).", min=0,
+                                      max=65535)] = 0,
+) -> None:
+    """Explore runs in the browser: plots, one person's story, comparisons, and new runs (127.0.0.1 only)."""
+    from .dashboard.server import LOOPBACK, listening_socket, serve
+
+    if runs_folder.exists() and not runs_folder.is_dir():
+        raise fail(f"{runs_folder} is a file: give the folder your runs are in")
+    if not runs_folder.exists():
+        if runs_folder != Path("runs"):
+            raise fail(f"no folder {runs_folder}: give the folder your runs are in (`socialcredit simulate` "
+                       "writes to runs/ by default)")
+        runs_folder.mkdir()
+    try:
+        sock = listening_socket(port)
+    except OSError as error:
+        raise fail(f"cannot listen on {LOOPBACK}:{port}: {_os_reason(error)} (is another server running there? "
+                   "choose another --port, or leave it out for a free one)", EXIT_PORT_IN_USE) from None
+    out.print(f"dashboard of {runs_folder} on http://{LOOPBACK}:{sock.getsockname()[1]} (Ctrl-C stops it)",
+              highlight=False)
+    try:
+        serve(runs_folder.resolve(), sock)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+
+
 def main() -> None:
     app()
 
