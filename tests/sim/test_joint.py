@@ -309,6 +309,13 @@ def test_a_sold_source_reaches_the_buyer_later_and_in_part(sold):
     assert n > 400 and k == len(bought)
     spread = np.sqrt(n * COVERAGE * (1 - COVERAGE))
     assert abs(k - n * COVERAGE) < 4.5 * spread           # binomial: about c of them, 4.5 sigma
+    # the flow of records, source by scheme, in summary.json
+    flows = json.loads((folder / "summary.json").read_text())["combined"]["record_flows"]
+    assert flows["courts"]["court"] == {"records": len(court), "false_records": int((~court["genuine"]).sum()),
+                                        "delay_days": 0, "coverage": 1.0}
+    assert flows["courts"]["zhima"] == {"records": len(bought), "false_records": int((~bought["genuine"]).sum()),
+                                        "delay_days": DELAY, "coverage": COVERAGE}
+    assert set(flows["alipay"]) == {"zhima"}  # the court does not receive Alipay's records
     # the same seed draws the same records
     again = simulate(_file(folder.parent / "again.scenario.yaml", sold_world()))
     assert (again.people["zhima.feature.defaults"] == run.people["zhima.feature.defaults"]).all()
