@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..sim.model import Sim
-from ..sim.module import Module
+from ..sim.module import Module, ReportRow
 
 
 class ScoreKeeping(Module):
@@ -82,3 +82,17 @@ class ScoreKeeping(Module):
                                        "delay_days": delay, "coverage": coverage}
             flows[source] = reached
         summary["combined"]["record_flows"] = flows
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
+        """A row per source whose records reach more than one scheme: where they went, on what terms."""
+        rows: list[ReportRow] = []
+        for source, reached in summary.get("combined", {}).get("record_flows", {}).items():
+            if len(reached) < 2:
+                continue
+            def terms(flow: dict[str, Any]) -> str:
+                late = f", {flow['delay_days']} days late" if flow["delay_days"] else ""
+                part = f", {flow['coverage']:.0%} of them" if flow["coverage"] < 1 else ""
+                return f"{flow['records']:,} ({flow['false_records']:,} false{late}{part})"
+            rows.append((f"records of '{source}' shared between schemes", f"{len(reached)} schemes",
+                         "; ".join(f"{name} {terms(flow)}" for name, flow in reached.items())))
+        return rows
