@@ -309,6 +309,13 @@ def test_a_sold_source_reaches_the_buyer_later_and_in_part(sold):
     assert n > 400 and k == len(bought)
     spread = np.sqrt(n * COVERAGE * (1 - COVERAGE))
     assert abs(k - n * COVERAGE) < 4.5 * spread           # binomial: about c of them, 4.5 sigma
+    # the flow of records, source by scheme, in summary.json
+    flows = json.loads((folder / "summary.json").read_text())["combined"]["record_flows"]
+    assert flows["courts"]["court"] == {"records": len(court), "false_records": int((~court["genuine"]).sum()),
+                                        "delay_days": 0, "coverage": 1.0}
+    assert flows["courts"]["zhima"] == {"records": len(bought), "false_records": int((~bought["genuine"]).sum()),
+                                        "delay_days": DELAY, "coverage": COVERAGE}
+    assert set(flows["alipay"]) == {"zhima"}  # the court does not receive Alipay's records
     # the same seed draws the same records
     again = simulate(_file(folder.parent / "again.scenario.yaml", sold_world()))
     assert (again.people["zhima.feature.defaults"] == run.people["zhima.feature.defaults"]).all()
@@ -344,3 +351,47 @@ def test_deterrence_weighs_a_buyer_by_its_share_of_the_source(tmp_path):
     weighing = behaviour.weighed_by[behaviour.kinds.index("judgment_default")]
     assert [w.state.name for w in weighing] == ["court", "zhima"]
     assert weighing[0].chance == 1.0 and weighing[1].chance == COVERAGE  # p_s: its share of the courts' records
+
+
+def test_a_scheme_importing_a_list_whose_records_can_be_false_keeps_its_genuine_state():
+    """Zhima's own records are all true, but the court's list it reads can rest on false records: a
+    denial through that list can be wrongful, so Zhima keeps a state of genuine records too, and
+    its input list on genuine records is the court's list on genuine records."""
+    from socialcredit.sim.model import Sim
+
+    data = world(IMPORTING)
+    scenario, schemes = scenario_from_data(data)
+    assert [state.truth is None for state in Sim(scenario, schemes).schemes] == [True, True]
+    data["surveillance"]["courts"]["error_rate"] = 0.05
+    scenario, schemes = scenario_from_data(data)
+    sim = Sim(scenario, schemes)
+    court, zhima = sim.schemes
+    assert court.truth is not None and zhima.truth is not None
+    assert sim.scoring_order == [court, zhima]
+    listed, truly = np.zeros(sim.n, dtype=bool), np.zeros(sim.n, dtype=bool)
+    listed[:5], truly[:2] = True, True
+    court.scores = type("Kept", (), {"lists": {"dishonest_debtor": listed}})()
+    court.true_scores = type("Kept", (), {"lists": {"dishonest_debtor": truly}})()
+    assert (zhima.inputs()["court_blacklist"] == listed).all()
+    assert (zhima.inputs(truth=True)["court_blacklist"] == truly).all()
+
+
+def test_compiled_rules_read_input_lists_as_numpy_rules_do(tmp_path):
+    """From 262,144 people a simulation scores with the rules compiled: with input lists, the same
+    outcomes to the bit as NumPy's (lists, tier caps, entitlements)."""
+    from socialcredit.scoring.compiled import compile_rules
+    from socialcredit.scoring.core import score_slices
+
+    scheme = _scheme(tmp_path, "loan: {allow: \"not flagged and tier >= 'A'\", context: financial, uses: [judicial]}")
+    rng = np.random.default_rng(1)
+    n = 5000
+    features = {"paid": rng.integers(0, 20, n).astype(float)}
+    inputs = {"on_court_list": rng.random(n) < 0.3}
+    numpy = score_slices(scheme, lambda part: {k: v[part] for k, v in features.items()}, n, inputs=inputs)
+    compiled = score_slices(scheme, lambda part: {k: v[part] for k, v in features.items()}, n, inputs=inputs,
+                            compiled_rules=compile_rules(scheme))
+    for name in ("tier", "tier_cap"):
+        assert (getattr(numpy, name) == getattr(compiled, name)).all()
+    assert (numpy.lists["flagged"] == compiled.lists["flagged"]).all()
+    assert (numpy.entitlements["loan"] == compiled.entitlements["loan"]).all()
+    assert numpy.entitlements["loan"][inputs["on_court_list"]].sum() == 0 and numpy.entitlements["loan"].any()

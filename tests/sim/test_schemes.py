@@ -291,7 +291,7 @@ def test_compare_flattens_each_schemes_figures_with_known_kinds():
     assert {"score_mean.court", "score_mean.zhima.urban", "listed.court.dishonest_debtor",
             "denied.city.public_sector_post", "listed_by_any", "sanctioned_by_any.rural",
             "wrongly_listed.zhima.count", "denied_through_imports.city",
-            "denied_through_imports.zhima.rural"} <= set(figures)
+            "denied_through_imports.zhima.rural", "records.courts.zhima", "false_records.alipay.zhima"} <= set(figures)
     for name in figures:
         figure_kind(name)  # every figure has a kind (and so a range for its interval)
 

@@ -80,6 +80,7 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("income_gap_sanctioned", "level"),
     ("wrongly_*.count", "count"), ("falsely_stopped.count", "count"), ("false_alerts.*", "count"),
     ("false_sanction_person_days", "count"), ("false_sanction_person_days.*", "count"), ("false_records", "count"),
+    ("false_records.*", "count"), ("records.*", "count"),
     ("appeal_backlog", "count"), ("appeal_backlog.*", "count"),
     ("disparate_impact.*", "impact"),
     ("chilling.*", "suppressed"),

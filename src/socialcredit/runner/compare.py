@@ -54,7 +54,8 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
     several schemes, a scheme's figures carry its name after their section's
     (`score_mean.court`, `listed.court.blacklist`, `wrongly_listed.court.count`), and the combined
     ones are `listed_by_any[.group]` and `sanctioned_by_any[.group]`, with the share a scheme denied
-    because of another's list, `denied_through_imports.<scheme>[.group]`."""
+    because of another's list, `denied_through_imports.<scheme>[.group]`, and the records (and false
+    ones) each source sent each scheme, `records.<source>.<scheme>`, `false_records.<source>.<scheme>`."""
     figures: dict[str, float] = {}
     several = "schemes" in summary
     sections = list(summary["schemes"].items()) if several else [("", summary)]
@@ -90,6 +91,12 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
             for name, reach in figure.items():
                 figures[f"denied_through_imports.{name}"] = reach["share"]
                 figures.update({f"denied_through_imports.{name}.{g}": v["share"] for g, v in reach["by_group"].items()})
+            continue
+        if key == "record_flows":  # what sharing moves: records, and false ones, by source and scheme
+            for source, reached in figure.items():
+                for name, flow in reached.items():
+                    figures[f"records.{source}.{name}"] = float(flow["records"])
+                    figures[f"false_records.{source}.{name}"] = float(flow["false_records"])
             continue
         figures[key] = figure["share"]
         figures.update({f"{key}.{g}": v for g, v in figure["by_group"].items()})

@@ -4,14 +4,27 @@ own cadence."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..sim.model import Sim
-from ..sim.module import Module
+from ..sim.module import Module, ReportRow
 
 
 class ScoreKeeping(Module):
     name = "scoring"
+
+    def __init__(self, sim: Sim):
+        # With several schemes: per scheme and source, the records that reached the scheme from day 0
+        # on (of the kinds it declares), and how many of them were false: the flow of records.
+        sources = max(len(sim.scenario.surveillance), 1)
+        self.flows = np.zeros((len(sim.schemes) if sim.several else 0, sources), dtype=np.int64)
+        self.false_flows = np.zeros_like(self.flows)
+
+    def start_reporting(self, sim: Sim) -> None:
+        self.flows[...] = 0
+        self.false_flows[...] = 0
 
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
@@ -32,6 +45,10 @@ class ScoreKeeping(Module):
             if sim.several and len(scheme.today) and not scheme.today.genuine.all():  # where false records go
                 scheme.false_arrivals.append((day, scheme.today.take(np.flatnonzero(~scheme.today.genuine))))
             received = scheme.received(scheme.today)
+            if sim.several and day >= 0 and len(received):
+                sources = self.flows.shape[1]
+                self.flows[scheme.index] += np.bincount(received.source, minlength=sources)
+                self.false_flows[scheme.index] += np.bincount(received.source[~received.genuine], minlength=sources)
             for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
                 if state is None:
                     continue
@@ -47,3 +64,35 @@ class ScoreKeeping(Module):
                 if scheme.initial_tier is None:
                     assert scheme.scores is not None
                     scheme.initial_tier = scheme.scores.tier.copy()
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        """With several schemes, `combined.record_flows`: per source, the schemes its records reached
+        (of the kinds each declares, from day 0 on), how many, how many false, and on what terms."""
+        if not sim.several:
+            return
+        flows: dict[str, Any] = {}
+        for code, source in enumerate(sim.scenario.surveillance):
+            reached = {}
+            for state in sim.schemes:
+                if state.share is not None and state.share[code] == 0:
+                    continue  # a source the scheme does not receive
+                delay, coverage = next(((d, c) for s, d, c in state.terms if s == code), (0, 1.0))
+                reached[state.name] = {"records": int(self.flows[state.index, code]),
+                                       "false_records": int(self.false_flows[state.index, code]),
+                                       "delay_days": delay, "coverage": coverage}
+            flows[source] = reached
+        summary["combined"]["record_flows"] = flows
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
+        """A row per source whose records reach more than one scheme: where they went, on what terms."""
+        rows: list[ReportRow] = []
+        for source, reached in summary.get("combined", {}).get("record_flows", {}).items():
+            if len(reached) < 2:
+                continue
+            def terms(flow: dict[str, Any]) -> str:
+                late = f", {flow['delay_days']} days late" if flow["delay_days"] else ""
+                part = f", {flow['coverage']:.0%} of them" if flow["coverage"] < 1 else ""
+                return f"{flow['records']:,} ({flow['false_records']:,} false{late}{part})"
+            rows.append((f"records of '{source}' shared between schemes", f"{len(reached)} schemes",
+                         "; ".join(f"{name} {terms(flow)}" for name, flow in reached.items())))
+        return rows
