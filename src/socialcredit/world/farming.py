@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.who import by_quintile_and_group, income_quintile
+from ..analysis.who import by_quintile_and_group, quintile_of
 from ..parallel import parallel_map
 from ..scenario.streams import PersonStreams, generator
 from ..scheme import Scheme
@@ -177,7 +177,7 @@ class Farming(Module):
         people = sim.people
         groups = people.group_names
         sizes = dict(zip(groups, np.bincount(people.group, minlength=len(groups)).tolist(), strict=True))
-        quintile = income_quintile(people.income_initial)
+        quintile = quintile_of(people.income_initial)
         records = self._farmed_records()
         farms = records > 0
         years = sim.n * sim.days / 365
