@@ -148,10 +148,10 @@ class Farming(Module):
             if shadow is None or state.scores is None:
                 continue
             relations = sim.graph if state.scheme.network is not None else None
-            honest = score_slices(state.scheme, lambda part, shadow=shadow: shadow.features(part), sim.n, relations,
-                                  detail=True)
-            full = score_slices(state.scheme, lambda part, state=state: state.features.features(part), sim.n,
-                                network_term=state.scores.network_term, detail=True)
+            # (scored at once, so each loop's own state: the bound methods read a slice's features)
+            honest = score_slices(state.scheme, shadow.features, sim.n, relations, detail=True)
+            full = score_slices(state.scheme, state.features.features, sim.n, network_term=state.scores.network_term,
+                                detail=True)
             self.gained[state.index] = np.nan_to_num(state.scores.score - honest.score)
             rewarding = [name for name, c in state.scheme.components.items()
                          if kinds_read(state.scheme, c.feature) & kinds]
