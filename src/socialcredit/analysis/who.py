@@ -10,14 +10,14 @@ import numpy as np
 
 from ..undefined import put, put_by_group
 
-QUINTILES = ("1", "2", "3", "4", "5")  # 1: the poorest fifth
+QUINTILES = ("1", "2", "3", "4", "5")  # 1: the lowest fifth (of income: the poorest)
 
 
-def income_quintile(income: np.ndarray) -> np.ndarray:
-    """Each person's income quintile, 0 (the poorest fifth) to 4, by rank (ties in id order), so
-    that every quintile holds a fifth of the people however incomes bunch."""
-    n = income.shape[0]
-    order = np.argsort(income, kind="stable")
+def quintile_of(values: np.ndarray) -> np.ndarray:
+    """Each person's quintile of `values` (income, a score), 0 (the lowest fifth) to 4, by rank (ties
+    in id order), so that every quintile holds a fifth of the people however values bunch."""
+    n = values.shape[0]
+    order = np.argsort(values, kind="stable")
     quintile = np.empty(n, dtype=np.int8)
     quintile[order] = (np.arange(n) * 5 // max(n, 1)).astype(np.int8)
     return quintile

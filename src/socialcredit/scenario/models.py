@@ -258,7 +258,8 @@ class Scenario(StrictModel):
                                                                                "counterfactual rules.")
     economy: EconomySpec = Field(default_factory=EconomySpec)
     gaming: GamingSpec = Field(default_factory=GamingSpec, description="Gaming and approval seeking: points "
-                                                                        "farming (README, the scenario format).")
+                                                                        "farming, pruning friends, rating inflation "
+                                                                        "(README, the scenario format).")
     run: RunSpec = Field(default_factory=RunSpec)
 
     @model_validator(mode="after")

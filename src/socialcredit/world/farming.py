@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.who import by_quintile_and_group, income_quintile
+from ..analysis.who import by_quintile_and_group, quintile_of
 from ..parallel import parallel_map
 from ..scenario.streams import PersonStreams, generator
 from ..scheme import Scheme
@@ -148,10 +148,10 @@ class Farming(Module):
             if shadow is None or state.scores is None:
                 continue
             relations = sim.graph if state.scheme.network is not None else None
-            honest = score_slices(state.scheme, lambda part, shadow=shadow: shadow.features(part), sim.n, relations,
-                                  detail=True)
-            full = score_slices(state.scheme, lambda part, state=state: state.features.features(part), sim.n,
-                                network_term=state.scores.network_term, detail=True)
+            # (scored at once, so each loop's own state: the bound methods read a slice's features)
+            honest = score_slices(state.scheme, shadow.features, sim.n, relations, detail=True)
+            full = score_slices(state.scheme, state.features.features, sim.n, network_term=state.scores.network_term,
+                                detail=True)
             self.gained[state.index] = np.nan_to_num(state.scores.score - honest.score)
             rewarding = [name for name, c in state.scheme.components.items()
                          if kinds_read(state.scheme, c.feature) & kinds]
@@ -177,7 +177,7 @@ class Farming(Module):
         people = sim.people
         groups = people.group_names
         sizes = dict(zip(groups, np.bincount(people.group, minlength=len(groups)).tolist(), strict=True))
-        quintile = income_quintile(people.income_initial)
+        quintile = quintile_of(people.income_initial)
         records = self._farmed_records()
         farms = records > 0
         years = sim.n * sim.days / 365

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.who import by_quintile_and_group, income_quintile
+from ..analysis.who import by_quintile_and_group, quintile_of
 from ..scenario.streams import PersonStreams, generator
 from ..sim.model import Sim
 from ..sim.module import Module
@@ -121,7 +121,7 @@ class Pruning(Module):
             for name, member in each.listed.items():
                 if name not in each.scheme.honour_lists:
                     unlisted &= ~member
-        return (income_quintile(pre) == 0) & unlisted
+        return (quintile_of(pre) == 0) & unlisted
 
     def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
         if not self.active:
@@ -140,7 +140,7 @@ class Pruning(Module):
         degree, initial = sim.graph.degree, sim.initial_degree
         total = int(self.pruned.sum())
         pruners: dict[str, Any] = {"share": float((self.pruned > 0).mean())}
-        by_quintile_and_group(pruners, (self.pruned > 0).astype(np.float64), income_quintile(people.income_initial),
+        by_quintile_and_group(pruners, (self.pruned > 0).astype(np.float64), quintile_of(people.income_initial),
                               people.group, groups, sizes)
         section: dict[str, Any] = {"ties_pruned": total,
                                    "ties_pruned_per_person_year": total / (sim.n * sim.days / 365),
