@@ -147,3 +147,14 @@ def test_compare_shows_the_display_figures_of_each_variant():
     assert table[("rate=0.2", "days_shown.displayed")] < table[("rate=0.0", "days_shown.displayed")]
     assert table[("rate=0.0", "fees_collected.displayed")] == 0 < table[("rate=0.2", "fees_collected.displayed")]
     assert table[("rate=0.2", "still_shown.displayed")] < table[("rate=0.0", "still_shown.displayed")] == 1
+
+
+def test_a_bad_removal_on_the_command_line_is_told_without_a_traceback():
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "--preset", "default", "--population", "500", "--days", "5",
+                                      "--set", "consequences.blacklist.removal.half_burden=0"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "consequences.blacklist.removal.half_burden" in result.output and "greater than 0" in result.output
