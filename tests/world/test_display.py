@@ -158,3 +158,22 @@ def test_a_bad_removal_on_the_command_line_is_told_without_a_traceback():
                                       "--set", "consequences.blacklist.removal.half_burden=0"])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "consequences.blacklist.removal.half_burden" in result.output and "greater than 0" in result.output
+
+
+def test_the_same_seed_gives_the_same_payments_whatever_the_threads(monkeypatch):
+    import numba
+    import pandas as pd
+
+    from socialcredit.scoring import core
+
+    monkeypatch.setattr(core, "SLICE", 500)  # several slices, so that two threads share them
+    runs = []
+    for threads in (1, 2):
+        monkeypatch.setenv("SOCIALCREDIT_THREADS", str(threads))
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        runs.append(simulate("shenzhen-cameras", **{**BUSY, **FEE, "population.size": 3000, "run.days": 40,
+                                                    "run.chunk": 1024}))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert runs[0].people["removals_paid.displayed"].sum() > 0
+    pd.testing.assert_frame_equal(runs[0].people, runs[1].people, check_exact=True)
+    assert runs[0].summary["display"] == runs[1].summary["display"]
