@@ -496,6 +496,14 @@ def _print_summary(run) -> None:
     network = summary["network"]
     view.add_row("disclosed people with no ties", shown(network['isolated_listed_share_final'], '.2%'),
                  *([""] * len(groups)))
+    for name, display in summary.get("display", {}).items():  # lists with a removal fee
+        days, end = display["days_shown_per_person_shown"], display["still_shown_at_end"]
+        view.add_row(f"days shown on {name}, per person shown", shown(days["mean"], ".1f"),
+                     *(shown(days["by_group"][g], ".1f") for g in groups))
+        view.add_row(f"paid to be taken off {name}", shown(display["paid_share"], ".1%"), *([""] * len(groups)))
+        view.add_row(f"still shown on {name} at the end (poorest/richest fifth: "
+                     f"{shown(end['poorest_to_richest'], '.2f')}x)", shown(end["share"], ".1%"),
+                     *(shown(end["by_group"][g], ".1%") for g in groups))
     view.add_row("person-days per second", shown(summary["person_days_per_second"], ",.0f"), *([""] * len(groups)))
     out.print(view)
     effects = summary.get("counterfactual")

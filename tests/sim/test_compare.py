@@ -155,12 +155,15 @@ def test_every_headline_figure_of_a_run_has_a_kind():
 
     run = simulate("shenzhen-cameras", population=1500, days=15)
     figures = headline_figures(run.summary)
-    assert {"wrongly_listed.count", "false_records", "listed.displayed"} <= set(figures)
+    assert {"wrongly_listed.count", "false_records", "listed.displayed", "days_shown.displayed",
+            "fees_collected.displayed"} <= set(figures)
     for figure in figures:
         figure_kind(figure)
     kinds = {"wrongly_left_off_honours.count": "count", "wrongly_left_off_honours.minority": "share",
              "listed.count": "share", "disparate_impact.denied.loan": "impact", "income_gap_sanctioned": "level",
-             "chilling.expression": "suppressed", "appeal_backlog": "count", "score_mean.minority": "level"}
+             "chilling.expression": "suppressed", "appeal_backlog": "count", "score_mean.minority": "level",
+             "still_shown_poorest_to_richest.displayed": "count", "still_shown.displayed.q1": "share",
+             "paid_share.displayed.q5": "share", "days_shown.displayed.q2": "count"}
     assert {figure: figure_kind(figure).name for figure in kinds} == kinds
 
 

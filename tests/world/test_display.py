@@ -55,7 +55,9 @@ def test_who_stays_shown_is_the_poor_and_the_fees_add_up(tmp_path):
     payers = people[people["removals_paid.displayed"] > 0]
     assert (payers["days_shown.displayed"] < payers["days_listed.displayed"]).all()
     run.save(tmp_path / "run")
-    assert "paid to be taken off &#39;displayed&#39;" in (tmp_path / "run" / "report.html").read_text()
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "paid to be taken off &#39;displayed&#39;" in report
+    assert "Paying to be taken off the screen: 'displayed'" in report and "share still shown" in report
 
 
 def test_paying_costs_income():
@@ -134,3 +136,44 @@ def test_an_override_inside_a_value_given_whole_leaves_the_callers_value_as_it_w
     removal = {"fee": 200, "rate": 0.1}
     data = apply_overrides({}, {"consequences.displayed.removal": removal, "consequences.displayed.removal.rate": 0})
     assert data["consequences"]["displayed"]["removal"]["rate"] == 0 and removal["rate"] == 0.1
+
+
+def test_compare_shows_the_display_figures_of_each_variant():
+    from socialcredit.runner.compare import run_experiment, summarise, variants
+
+    chosen = variants(["shenzhen-cameras"], {"population.size": [4000], "run.days": [60],
+                                             "consequences.displayed.removal.rate": [0.0, 0.2]})
+    table = summarise(run_experiment(chosen, [1])).set_index(["variant", "figure"])["mean"]
+    assert table[("rate=0.2", "days_shown.displayed")] < table[("rate=0.0", "days_shown.displayed")]
+    assert table[("rate=0.0", "fees_collected.displayed")] == 0 < table[("rate=0.2", "fees_collected.displayed")]
+    assert table[("rate=0.2", "still_shown.displayed")] < table[("rate=0.0", "still_shown.displayed")] == 1
+
+
+def test_a_bad_removal_on_the_command_line_is_told_without_a_traceback():
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "--preset", "default", "--population", "500", "--days", "5",
+                                      "--set", "consequences.blacklist.removal.half_burden=0"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "consequences.blacklist.removal.half_burden" in result.output and "greater than 0" in result.output
+
+
+def test_the_same_seed_gives_the_same_payments_whatever_the_threads(monkeypatch):
+    import numba
+    import pandas as pd
+
+    from socialcredit.scoring import core
+
+    monkeypatch.setattr(core, "SLICE", 500)  # several slices, so that two threads share them
+    runs = []
+    for threads in (1, 2):
+        monkeypatch.setenv("SOCIALCREDIT_THREADS", str(threads))
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        runs.append(simulate("shenzhen-cameras", **{**BUSY, **FEE, "population.size": 3000, "run.days": 40,
+                                                    "run.chunk": 1024}))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert runs[0].people["removals_paid.displayed"].sum() > 0
+    pd.testing.assert_frame_equal(runs[0].people, runs[1].people, check_exact=True)
+    assert runs[0].summary["display"] == runs[1].summary["display"]

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ..analysis.fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
 from ..sim.schemes import scheme_sections
 from ..undefined import WHY_NULL, shown
+from ..world.display import QUINTILES
 from . import plots
 from .gaming_report import gaming_rows
 
@@ -183,6 +184,7 @@ def write_report(run: Run, path: Path) -> Path:
         relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
         gaming=gaming_rows(run.summary, run.population.group_names),
         figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
+        displays=list(run.summary.get("display", {}).items()), quintiles=QUINTILES, shown=shown,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
