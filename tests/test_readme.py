@@ -6,7 +6,7 @@ fails CI.
 - The ```python block runs, at the size PYTHON_SIZES gives.
 - Every line of every ```sh block is a command and runs for real, from a fresh folder holding the
   repository's `examples/` and the stand-ins of FILES, at the sizes of `sized` (every substitution is
-  listed there); `serve` runs in the background on a free port of 127.0.0.1 with its database in that
+  listed there); `serve` and `dashboard` run in the background on a free port of 127.0.0.1 with its database in that
   folder, and the curl lines talk to it. A line runs, or is in NOT_RUN with the reason, or is a set-up
   step that must equal what `.ci/run` runs: nothing is skipped silently.
 - ```text blocks are fragments (an error message, a piece of summary.json, a folder layout): shown,
@@ -111,7 +111,7 @@ FILES = {
 # Blocks that take more than a few seconds on 2 busy cores; each section's commands are also tested
 # quickly elsewhere (tests/sim, tests/service, tests/cli).
 SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
-                 "Score an event log", "Set up"}
+                 "Score an event log", "Set up", "Dashboard: explore runs in the browser"}
 
 
 # -- reading the README ------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ class Session:
             last = dt.date.fromisoformat(str(run["start"])) + dt.timedelta(days=run["days"] - 1)
             assert run["days"] == DAYS
             argv = set_option(argv, "--as-of", last.isoformat())
-        if job == "serve":
+        if job in ("serve", "dashboard"):
             argv = set_option(argv, "--port", str(self.port))
         if job == "validate":
             return argv, VALIDATE_AT_TEST_SIZE
@@ -356,7 +356,8 @@ class Session:
 
     def socialcredit(self, command: str) -> subprocess.CompletedProcess:
         argv, program = self.sized(self.words(command)[1:])
-        assert argv[0] != "serve", f"{command}: serve runs until stopped: the README starts it in the background (&)"
+        assert argv[0] not in ("serve", "dashboard"), \
+            f"{command}: {argv[0]} runs until stopped: the README starts it in the background (&)"
         self.log.append(f"socialcredit {shlex.join(argv)}")
         result = subprocess.run([sys.executable, "-c", program, *argv], cwd=self.folder, env=self.env,
                                 capture_output=True, text=True, timeout=600)
@@ -371,13 +372,18 @@ class Session:
 
     def background(self, command: str) -> None:
         argv, program = self.sized(self.words(command)[1:])
-        assert argv[0] == "serve", f"no rule for running {command!r} in the background"
+        assert argv[0] in ("serve", "dashboard"), f"no rule for running {command!r} in the background"
         self.log.append(f"socialcredit {shlex.join(argv)} &")
         self.server = subprocess.Popen([sys.executable, "-c", program, *argv], cwd=self.folder, env=self.env,
                                        stdout=subprocess.DEVNULL, stderr=(self.folder / "serve.log").open("w"))
         for _ in range(300):
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    if argv[0] == "dashboard":  # it lists the runs the block made
+                        listed = httpx.get(f"http://127.0.0.1:{self.port}/", timeout=30).text
+                        runs = self.folder / (argv[1] if len(argv) > 1 and not argv[1].startswith("-") else "runs")
+                        for run in runs.iterdir():
+                            assert f'href="/run/{run.name}"' in listed, f"{command}: {run.name} not listed"
                     return
             except httpx.TransportError:
                 assert self.server.poll() is None, (self.folder / "serve.log").read_text()

@@ -22,7 +22,7 @@ def _layout(title: str, y_title: str, percent: bool = False, **extra: Any) -> di
         "title": {"text": title, "font": {"size": 15}}, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
         "hovermode": "x unified", "legend": {"orientation": "h", "y": -0.15},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero" if percent else "normal"},
-        "xaxis": {"title": {"text": ""}}, "height": 400,
+        "xaxis": {"title": {"text": ""}, "tickformat": "%b %d"}, "height": 400,
     }
     if percent:
         layout["yaxis"]["tickformat"] = ".2%"

@@ -47,7 +47,8 @@ def main(folder: Path) -> int:
         run = run_scenario(scenario, schemes, on_day, job.get("save_events", False))
         run.save(runs / job["out"])
     except Exception as error:  # any failure is the job's outcome, shown on its page
-        (folder / "log.txt").open("a").write(traceback.format_exc())
+        with (folder / "log.txt").open("a") as log:  # the details, for whoever reads the job's folder
+            log.write(traceback.format_exc())
         finish("failed", f"{type(error).__name__}: {error}")
         return 1
     finish("done")
