@@ -127,7 +127,8 @@ def read_comparison(folder: Path) -> Entry:
     for figure in ("wrongly_listed", "wrongly_sanctioned"):
         rows = table[table["figure"] == figure]
         if len(rows):
-            headline.append((figure.replace("_", " "), " / ".join(percent(v, 3) for v in rows["mean"])))
+            headline.append((figure.replace("_", " "), ", ".join(f"{percent(v, 3)} ({variant})" for variant, v in
+                                                                  zip(rows["variant"], rows["mean"], strict=True))))
     return Entry(folder.name, "comparison", modified(folder), scenarios, size, headline)
 
 
