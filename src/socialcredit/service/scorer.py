@@ -22,7 +22,7 @@ from ..scoring.core import COMPILED_FROM
 from ..scoring.kernels import row_sums
 from .coverage import Cover
 from .db import ScoreRecord, utcnow
-from .store import Reader, Store
+from .store import SCORE_ROW, DriverRows, Reader, Store
 
 
 class Scorer:
@@ -56,11 +56,12 @@ class Scorer:
             return sorted(set(subjects))
         return sorted(set(subjects) | {s for tie in Store.ties(session, subjects) for s in tie})
 
-    def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None
-              ) -> tuple[Scores, list[str], int]:
+    def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None,
+              fresh: Sequence[dict[str, Any]] = ()) -> tuple[Scores, list[str], int]:
         """Score these subjects at `as_of` (default now) from stored active events: (the scores of
         the subjects and, with a network term, their neighbours; their ids in that order; how many
-        events were read)."""
+        events were read). `fresh`: events not stored yet (rows as `Ingest` stores them, of these
+        subjects), scored as if they were: after each subject's stored events, as they will be."""
         as_of = self.now() if as_of is None else as_of
         ring = set(subjects)
         ties: list[tuple[str, str]] = []
@@ -70,10 +71,18 @@ class Scorer:
         ids = sorted(ring)
         index = {s: i for i, s in enumerate(ids)}
         rows = Store.active_events(session, ids, as_of)
+        read = len(rows)
+        if fresh:  # as the read above would give them once stored: active, up to `as_of`, each subject's last
+            rows = rows + [(e["subject"], e["kind"], e["time"], e["value"], e["weight"]) for e in fresh
+                           if e["time"] <= as_of]
+        n = len(rows)
         subject, kind, time, value, weight = zip(*rows, strict=True) if rows else ((), (), (), (), ())
         codes = self.codes
-        events = EventArrays.build([index[s] for s in subject] if len(ids) > 1 else np.zeros(len(rows), np.int64),
-                                   [codes.get(k, -1) for k in kind], time, value, weight, n_subjects=len(ids))
+        events = EventArrays.build(np.fromiter(map(index.__getitem__, subject), np.int64, n) if len(ids) > 1
+                                   else np.zeros(n, np.int64),
+                                   np.fromiter((codes.get(k, -1) for k in kind), np.int16, n),
+                                   np.array(time, dtype=np.float64), np.array(value, dtype=np.float64),
+                                   np.array(weight, dtype=np.float64), n_subjects=len(ids))
         known = events.kind >= 0  # kinds a newer scheme version no longer knows are not read
         if not known.all():
             events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
@@ -82,22 +91,25 @@ class Scorer:
         if self.scheme.network is not None:
             relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
                                              np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
-        return score_events(self.scheme, events, as_of, relations), ids, len(rows)
+        return score_events(self.scheme, events, as_of, relations), ids, read
+
+    def score_rows(self, session: Reader, subjects: Sequence[str], fresh: Sequence[dict[str, Any]] = ()
+                   ) -> list[dict[str, Any]]:
+        """These subjects' scores now, as rows of their history (`fresh`: as `score`)."""
+        as_of = self.now()
+        recorded_at = utcnow()
+        scores, ids, _ = self.score(session, subjects, as_of, fresh)
+        wanted = set(subjects)
+        tiers = scores.tier_names()
+        scored = scores.scored
+        return [{"subject": s, "as_of": as_of, "score": float(scores.score[i]) if scored[i] else None,
+                 "tier": str(tiers[i]), "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
+                 "scheme_version": f"{self.scheme.id}@{self.scheme.version}", "recorded_at": recorded_at}
+                for i, s in enumerate(ids) if s in wanted]
 
     def record_scores(self, session: Session, subjects: Sequence[str], cover: Cover) -> None:
         """Add these subjects' scores now to their history, in the caller's transaction (the change
         that moved them), covered by that change's audit entry."""
-        as_of = self.now()
-        recorded_at = utcnow()
-        scores, ids, _ = self.score(session, subjects, as_of)
-        wanted = set(subjects)
-        tiers = scores.tier_names()
-        scored = scores.scored
-        rows: list[dict[str, Any]] = [
-            {"subject": s, "as_of": as_of, "score": float(scores.score[i]) if scored[i] else None,
-             "tier": str(tiers[i]),
-             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
-             "scheme_version": f"{self.scheme.id}@{self.scheme.version}", "recorded_at": recorded_at}
-            for i, s in enumerate(ids) if s in wanted]
+        rows = self.score_rows(session, subjects)
         cover.add("scores", rows)
-        session.execute(ScoreRecord.__table__.insert(), rows)
+        DriverRows.of(session.get_bind().dialect, ScoreRecord.__table__, SCORE_ROW, rows).insert(session)
