@@ -13,6 +13,6 @@ RUN_AS=()
 if [ "$(id -u)" = 0 ]; then chown postgres "$DATA"; RUN_AS=(su postgres -s /bin/sh -c); fi
 run() { if [ ${#RUN_AS[@]} -gt 0 ]; then "${RUN_AS[@]}" "$*"; else sh -c "$*"; fi; }
 run "$PGBIN/initdb -D $DATA -A trust -U postgres" >/dev/null
-run "$PGBIN/pg_ctl -D $DATA -o '-h 127.0.0.1 -p $PORT -k $DATA' -l $DATA/log -w start" >/dev/null
+run "$PGBIN/pg_ctl -D $DATA -o '-h 127.0.0.1 -p $PORT -k $DATA -c max_connections=1000' -l $DATA/log -w start" >/dev/null
 "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qc "CREATE DATABASE socialcredit_test" >/dev/null
 echo "postgresql+psycopg://postgres@127.0.0.1:$PORT/socialcredit_test"

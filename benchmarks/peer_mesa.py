@@ -119,10 +119,11 @@ def run_socialcredit(scenario_path: Path, people: int, days: int, seed: int) -> 
     from socialcredit.runner.run import timed_loop
     from socialcredit.scenario.load import load_scenario
 
-    scenario, scheme = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
-    sim, loop, setup, seconds = timed_loop(scenario, scheme)
-    assert sim.scores is not None
-    return {"mean_score": float(sim.scores.score.mean()), "listed_share": float(sim.scores.lists["blacklist"].mean()),
+    scenario, schemes = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
+    sim, loop, setup, seconds = timed_loop(scenario, schemes)
+    scores = sim.schemes[0].scores
+    assert scores is not None
+    return {"mean_score": float(scores.score.mean()), "listed_share": float(scores.lists["blacklist"].mean()),
             "setup_seconds": setup, "loop_seconds": seconds, "mean_degree": float(sim.graph.degree.mean()),
             "phase_seconds": dict(loop.seconds)}
 
@@ -337,8 +338,8 @@ def follow_socialcredit(scenario_path: Path, people: int, days: int, seed: int, 
     from socialcredit.sim.model import Sim
     from socialcredit.world.behaviour import Behaviour
 
-    scenario, scheme = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
-    sim = Sim(scenario, scheme)
+    scenario, schemes = load_scenario(scenario_path, {"population.size": people, "run.days": days, "run.seed": seed})
+    sim = Sim(scenario, schemes)
     adjacency = adjacency_of(sim.graph.indptr, sim.graph.indices)
     rate = p["base_rate"] * sim.people.propensity["offence"].astype(np.float64)
     decay = 0.5 ** (1 / p["half_life_days"])
@@ -355,7 +356,8 @@ def follow_socialcredit(scenario_path: Path, people: int, days: int, seed: int, 
         differ["recorded"] += int((recorded != offended).sum())  # coverage 1: every offence, to its actor
         state["offences"] = state["offences"] * decay + offended
         pre, score, state["listed"] = stated_scores(state["offences"], adjacency, p)
-        scores = sim.scores
+        scores = sim.schemes[0].scores
+        assert scores is not None
         differ["pre"] += int((np.abs(scores.pre - pre) > 1e-6).sum())
         differ["score"] += int((np.abs(scores.score - score) > 1e-6).sum())
         differ["listed"] += int((scores.lists["blacklist"] != state["listed"]).sum())

@@ -8,6 +8,8 @@ of resident memory at mean degree 10.
     python benchmarks/simulate_scale.py --people 100000 --days 60
     python benchmarks/simulate_scale.py --people 1000000 10000000 --days 30
     python benchmarks/simulate_scale.py --people 1000000 50000000:8   # SIZE:DAYS, days per size
+    python benchmarks/simulate_scale.py --scenario examples/three-schemes.scenario.yaml   # three schemes
+                                                             # (issue 19's target: 1.2e7 at 1M)
     python benchmarks/simulate_scale.py --ladder             # issue 6: 1M and 10M for a year, and 50M
                                                              # (the largest that fits in 24 GiB) for 8
                                                              # days, a weekly graph rebuild and metrics
@@ -40,7 +42,7 @@ def size_and_days(text: str, days: int) -> tuple[int, int]:
         raise ValueError(f"--people {text!r}: give a number of people, or people:days (like 50000000:8)") from None
 
 
-def measure(people: int, days: int, seed: int) -> dict:
+def measure(people: int, days: int, seed: int, scenario_ref: str = "default") -> dict:
     """Run once in this process and report figures (called in a child process)."""
     import numpy as np
 
@@ -51,12 +53,13 @@ def measure(people: int, days: int, seed: int) -> dict:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # A tiny run first loads the compiled kernels (numba, LLVM), and the scheme's compiled rules
     # (used from 262,144 people) are loaded too: memory that does not grow with people.
-    tiny, tiny_scheme = load_scenario("default", {"population.size": 1000, "run.days": 8, "run.seed": seed})
-    timed_loop(tiny, tiny_scheme)
-    compile_rules(tiny_scheme)
+    tiny, tiny_schemes = load_scenario(scenario_ref, {"population.size": 1000, "run.days": 8, "run.seed": seed})
+    timed_loop(tiny, tiny_schemes)
+    for entry in tiny_schemes:
+        compile_rules(entry.scheme)
     warm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    scenario, scheme = load_scenario("default", {"population.size": people, "run.days": days, "run.seed": seed})
-    sim, loop, setup, seconds = timed_loop(scenario, scheme)
+    scenario, schemes = load_scenario(scenario_ref, {"population.size": people, "run.days": days, "run.seed": seed})
+    sim, loop, setup, seconds = timed_loop(scenario, schemes)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "people": people, "days": days, "setup_seconds": setup, "loop_seconds": seconds,
@@ -77,6 +80,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--ladder", action="store_true", help=f"the sizes of issue 6: {' '.join(LADDER)}")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scenario", default="default", help="the scenario measured (a preset id or a YAML file; "
+                                                              "default: the default preset)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
@@ -84,13 +89,13 @@ def main() -> None:
     except ValueError as error:
         parser.error(str(error))
     if args.child:
-        print(json.dumps(measure(sizes[0][0], sizes[0][1], args.seed)))
+        print(json.dumps(measure(sizes[0][0], sizes[0][1], args.seed, args.scenario)))
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
     peaks: list[tuple[int, int, int]] = []
     for people, days in sizes:
         child = subprocess.run([sys.executable, __file__, "--child", "--people", f"{people}:{days}",
-                                "--seed", str(args.seed)], capture_output=True, text=True)
+                                "--seed", str(args.seed), "--scenario", args.scenario], capture_output=True, text=True)
         if child.returncode != 0:
             print(f"{people:,} people: failed\n{child.stderr[-2000:]}")
             continue

@@ -58,6 +58,7 @@ VALIDATE_AT_TEST_SIZE = (
 # size, the first day + DAYS - 1 (the README's as-of, for its own size, is checked against its preset).
 # `serve` listens on a free port (the README's localhost:8000 is replaced by it in the curl lines).
 # curl runs with -w to print the HTTP status after the body (curl -s exits 0 on an HTTP error).
+# A $VARIABLE in a socialcredit line is the one an earlier line set (a key), as the shell expands it.
 
 # The Python block, at the test's size (each substitution must apply).
 PYTHON_SIZES = {"population=20000": f"population={POPULATION}", "days=90": f"days={DAYS}"}
@@ -324,6 +325,11 @@ class Session:
         else:
             raise AssertionError(f"no rule for running this README line: {step!r} (add one to tests/test_readme.py)")
 
+    def words(self, command: str) -> list[str]:
+        """The command's words as the shell gives them: quotes removed, $VARIABLES of earlier lines expanded."""
+        return [re.sub(r"\$\{?([A-Z_]+)\}?", lambda name: self.env[name[1]], word)
+                for word in shlex.split(without_comment(command), comments=True)]
+
     def sized(self, argv: list[str]) -> tuple[list[str], str]:
         """The command as the test runs it (the substitutions listed at the top), and the Python to run it."""
         job = argv[0]
@@ -347,7 +353,7 @@ class Session:
         return argv, "from socialcredit.cli import main; main()"
 
     def socialcredit(self, command: str) -> subprocess.CompletedProcess:
-        argv, program = self.sized(shlex.split(without_comment(command), comments=True)[1:])
+        argv, program = self.sized(self.words(command)[1:])
         assert argv[0] != "serve", f"{command}: serve runs until stopped: the README starts it in the background (&)"
         self.log.append(f"socialcredit {shlex.join(argv)}")
         result = subprocess.run([sys.executable, "-c", program, *argv], cwd=self.folder, env=self.env,
@@ -362,7 +368,7 @@ class Session:
         return result
 
     def background(self, command: str) -> None:
-        argv, program = self.sized(shlex.split(without_comment(command), comments=True)[1:])
+        argv, program = self.sized(self.words(command)[1:])
         assert argv[0] == "serve", f"no rule for running {command!r} in the background"
         self.log.append(f"socialcredit {shlex.join(argv)} &")
         self.server = subprocess.Popen([sys.executable, "-c", program, *argv], cwd=self.folder, env=self.env,
@@ -438,7 +444,7 @@ def test_yaml_block_is_valid(block, tmp_path):
     data = yaml.safe_load(block.text)
     path = tmp_path / "block.yaml"
     path.write_text(block.text)
-    if "scheme" in data:  # a scenario names its scheme
+    if "scheme" in data or "schemes" in data:  # a scenario names its scheme, or its schemes
         job, said = "scenario", f"valid scenario '{data['id']}'"
     else:
         assert {"events", "scale"} <= set(data), f"{block.name}: neither a scheme nor a scenario"
@@ -517,7 +523,8 @@ def test_score_refuses_the_default_scenarios_scheme_as_the_readme_says():
     from socialcredit.scheme import load_scheme
     from socialcredit.scheme.guards import classify
 
-    _, scheme = load_scenario("default", {})
+    _, schemes = load_scenario("default", {})
+    scheme = schemes[0].scheme
     verdict = classify(load_scheme(scheme.id))
     assert scheme.id == "example" and not verdict.allowed
     assert any("board_flight" in reason and "late_payment (financial)" in reason and "relations (social)" in reason

@@ -250,7 +250,7 @@ def simulate(
         if value is not None:
             overrides[key] = value
     try:
-        chosen, scheme = load_scenario(preset or scenario, overrides)
+        chosen, schemes = load_scenario(preset or scenario, overrides)
     except SchemeError as error:
         raise fail(str(error)) from None
     if seeds > 1 and counterfactual is None:
@@ -260,14 +260,15 @@ def simulate(
         from .runner.counterfactual import twin_overrides
 
         try:
-            twin_overrides(counterfactual, chosen, scheme)
+            twin_overrides(counterfactual, chosen, schemes)
         except ValueError as error:
             raise fail(f"--counterfactual: {error}") from None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
     _check_free(target, overwrite)
-    _check_memory(chosen, len(scheme.events), force)
-    err.print(f"[bold]{chosen.title or chosen.id}[/]: scheme '{scheme.id}', {chosen.size_and_length}, "
+    # each scheme keeps its own feature state of its kinds
+    _check_memory(chosen, sum(len(entry.scheme.events) for entry in schemes), force)
+    err.print(f"[bold]{chosen.title or chosen.id}[/]: {_schemes_text(schemes)}, {chosen.size_and_length}, "
               f"seed {chosen.run.seed}", highlight=False)
     burn_in = chosen.run.burn_in_days
     if burn_in:
@@ -290,7 +291,7 @@ def simulate(
                     task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
                 progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
 
-            run = run_scenario(chosen, scheme, on_day, save_events)
+            run = run_scenario(chosen, schemes, on_day, save_events)
         if counterfactual is not None:
             from .runner.counterfactual import paired_effects
 
@@ -311,8 +312,9 @@ def simulate(
     except OSError as error:
         raise fail(f"cannot write the results to {target}: {_os_reason(error)}") from None
     _print_summary(run)
+    events = ", ".join(f"events.{entry.prefix}parquet" for entry in schemes)
     out.print(f"results in [bold]{target}[/]: report.html, summary.json, metrics.parquet, people.parquet, "
-              f"scenario.yaml" + (", events.parquet, relations.parquet" if save_events else ""), highlight=False)
+              f"scenario.yaml" + (f", {events}, relations.parquet" if save_events else ""), highlight=False)
 
 
 @app.command()
@@ -430,6 +432,7 @@ def compare(
 
 
 def _print_summary(run) -> None:
+    from .sim.schemes import scheme_sections
     from .undefined import shown
 
     summary = run.summary
@@ -439,24 +442,36 @@ def _print_summary(run) -> None:
     view.add_column("all", justify="right")
     for group in groups:
         view.add_column(group, justify="right")
-    score = summary["score"]
-    view.add_row("mean score", shown(score['mean'], '.1f'), *(shown(score['by_group'][g], ".1f") for g in groups))
-    for name, listed in summary["lists"].items():
-        view.add_row(f"on {name}", f"{listed['share']:.2%}", *(shown(listed['by_group'][g], ".2%") for g in groups))
-    for name, denied in summary["entitlements_denied"].items():
-        view.add_row(f"denied {name}", f"{denied['share']:.2%}", *(shown(denied['by_group'][g], ".2%") for g in groups))
-    for name, share in summary["tiers"].items():
-        view.add_row(f"tier {name}", f"{share:.2%}", *([""] * len(groups)))
-    harms = summary["harms"]
-    for key, label in (("wrongly_listed", "listed for acts not done"), ("wrongly_sanctioned",
-                                                                        "sanctioned for acts not done")):
-        if key in harms:
-            figure = harms[key]
-            view.add_row(label, f"{figure['rate']:.3%}", *(shown(figure['by_group'][g], ".3%") for g in groups))
-    for name, figure in harms["disparities"].items():
-        if figure["fails_four_fifths"]:
-            view.add_row(f"disparate impact, {name}", f"{figure['disparate_impact']:.2f} (fails 4/5)",
-                         *([""] * len(groups)))
+    for key, label in (("listed_by_any", "on a list of any scheme"), ("sanctioned_by_any", "sanctioned by any scheme")):
+        figure = summary.get("combined", {}).get(key)
+        if figure is not None:
+            view.add_row(label, f"{figure['share']:.2%}", *(shown(figure['by_group'][g], ".2%") for g in groups))
+            view.add_row(f"{label.split(' ')[0]} by several at once", f"{figure['several_at_end']['share']:.2%}",
+                         *(shown(figure['several_at_end']['by_group'][g], ".2%") for g in groups))
+    for scheme_name, section in scheme_sections(summary):
+        of = f" ({scheme_name})" if scheme_name else ""
+        score = section["score"]
+        view.add_row(f"mean score{of}", shown(score['mean'], '.1f'),
+                     *(shown(score['by_group'][g], ".1f") for g in groups))
+        for name, listed in section["lists"].items():
+            view.add_row(f"on {name}{of}", f"{listed['share']:.2%}",
+                         *(shown(listed['by_group'][g], ".2%") for g in groups))
+        for name, denied in section["entitlements_denied"].items():
+            view.add_row(f"denied {name}{of}", f"{denied['share']:.2%}",
+                         *(shown(denied['by_group'][g], ".2%") for g in groups))
+        for name, share in section["tiers"].items():
+            view.add_row(f"tier {name}{of}", f"{share:.2%}", *([""] * len(groups)))
+        harms = section["harms"]
+        for key, label in (("wrongly_listed", "listed for acts not done"), ("wrongly_sanctioned",
+                                                                            "sanctioned for acts not done")):
+            if key in harms:
+                figure = harms[key]
+                view.add_row(f"{label}{of}", f"{figure['rate']:.3%}",
+                             *(shown(figure['by_group'][g], ".3%") for g in groups))
+        for name, figure in harms["disparities"].items():
+            if figure["fails_four_fifths"]:
+                view.add_row(f"disparate impact, {name}{of}", f"{figure['disparate_impact']:.2f} (fails 4/5)",
+                             *([""] * len(groups)))
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None:
         view.add_row("income change, ever sanctioned (a comparison, not an effect)",
@@ -589,11 +604,18 @@ def scenario_check(file: Annotated[str, typer.Argument(help="Scenario YAML file 
     from .scenario.load import load_scenario
 
     try:
-        chosen, scheme = load_scenario(file)
+        chosen, schemes = load_scenario(file)
     except SchemeError as error:
         raise fail(str(error)) from None
-    out.print(f"{file}: valid scenario '{chosen.id}' ({chosen.size_and_length}), scheme '{scheme.id}'",
+    out.print(f"{file}: valid scenario '{chosen.id}' ({chosen.size_and_length}), {_schemes_text(schemes)}",
               highlight=False)
+
+
+def _schemes_text(schemes) -> str:
+    """The scenario's scheme (scheme 'shixin'), or its schemes with their names and operators."""
+    if not schemes.qualified:
+        return f"scheme '{schemes[0].scheme.id}'"
+    return "schemes " + ", ".join(f"{entry.name} ('{entry.scheme.id}', {entry.operator})" for entry in schemes)
 
 
 def _existing_database(db: str) -> None:
@@ -697,18 +719,39 @@ def serve(
         uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
 
 
+def _key_database(db: str):
+    """The engine of an existing service database, migrated to the newest schema."""
+    from .service.db import make_engine
+    from .service.migrate import upgrade
+
+    _existing_database(db)
+    engine = make_engine(db)
+    try:
+        upgrade(engine)
+    except Exception as error:  # a server we may not write to: say which, without a traceback
+        raise fail(f"--db {db}: cannot open the database: {error}") from None
+    return engine
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, operator, reviewer, auditor or subject.")],
     subject: Annotated[str | None, typer.Option(help="For a subject key: the one subject it may read.")] = None,
+    expires_in: Annotated[str | None, typer.Option(
+        help="Refuse the key after this long: a whole number of minutes, hours or days (90m, 12h, 30d). "
+             "Default: never.")] = None,
     db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
 ) -> None:
     """Create an API key and print it: it is shown this once and stored only as a hash."""
     from .service import audit
     from .service.db import make_engine, make_sessions
-    from .service.keys import create_key
+    from .service.keys import create_key, expiry_after
     from .service.migrate import upgrade
 
+    try:
+        expires_at = None if expires_in is None else expiry_after(expires_in)
+    except ValueError as error:
+        raise fail(f"--expires-in: {error}") from None
     try:
         engine = make_engine(db)
         upgrade(engine)
@@ -716,8 +759,11 @@ def keys_create(
         raise fail(f"--db {db}: cannot open the database: {error}") from None
     try:
         with make_sessions(engine).begin() as session:
-            key = create_key(session, role, subject)
-            audit.append(session, "cli", "key_created", subject, {"role": role, "key": key.split("_")[1]})
+            key = create_key(session, role, subject, expires_at)
+            detail = {"role": role, "key": key.split("_")[1]}
+            if expires_at is not None:
+                detail["expires"] = expires_at.isoformat()
+            audit.append(session, "cli", "key_created", subject, detail)
     except ValueError as error:
         raise fail(f"--role/--subject: {error}") from None
     print(key)
@@ -731,6 +777,53 @@ def _public_key(text: str):
         return AuditKey.load(Path(text)) if Path(text).is_file() else AuditKey.from_public(text)
     except (OSError, ValueError) as error:
         raise fail(f"--public-key {text}: not an Ed25519 public key ({error})") from None
+
+
+def _when(moment) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+@keys_app.command("list")
+def keys_list(db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db") -> None:
+    """List the API keys: id, role, subject, when each was created and last used (to the minute), its
+    expiry and whether it was revoked (times in UTC). Never a secret: none is stored."""
+    from .service.db import make_sessions, utcnow
+    from .service.keys import listing
+
+    with make_sessions(_key_database(db))() as session:
+        keys = listing(session)
+    now = utcnow()
+    table = Table("id", "role", "subject", "created", "last used", "expires", "status", box=None, pad_edge=False,
+                  caption="times in UTC; last used to the minute", caption_justify="left")
+    for key in keys:
+        status = (f"revoked {_when(key['revoked'])}" if key["revoked"] is not None
+                  else "expired" if key["expires"] is not None and key["expires"] <= now else "active")
+        table.add_row(key["id"], key["role"], key["subject"] or "", _when(key["created"]), _when(key["last_used"]),
+                      _when(key["expires"]) or "never", status)
+    out.print(table if keys else "no API keys; create one with `socialcredit keys create --role ROLE`", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id (as `keys list` shows it), or the whole key.")],
+    db: Annotated[str, typer.Option(help=DB_HELP)] = "sqlite:///socialcredit.db",
+) -> None:
+    """Revoke an API key: every server on this database refuses it (401) from its next request on."""
+    from .service import audit
+    from .service.db import make_sessions
+    from .service.keys import key_id_of, revoke
+
+    key_id = key_id_of(key)
+    with make_sessions(_key_database(db)).begin() as session:
+        try:
+            found, revoked_now = revoke(session, key_id)
+        except LookupError as error:
+            raise fail(f"KEY: {error}") from None
+        if revoked_now:
+            audit.append(session, "cli", "key_revoked", found.subject, {"role": found.role, "key": key_id})
+    out.print(f"revoked key {key_id} ({found.role}{', subject ' + found.subject if found.subject else ''})"
+              if revoked_now else f"key {key_id} was revoked already, at {_when(found.revoked_at)} UTC",
+              highlight=False)
 
 
 @audit_app.command("verify")

@@ -1,3 +1,3 @@
 """The version of the model and formats (pyproject.toml's), which every summary.json carries."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -275,11 +275,21 @@ def assert_same_bits(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]
 
 
 def assert_agree(scheme: Scheme, got: dict[str, np.ndarray], expected: dict[str, np.ndarray], what: str) -> None:
-    """The same bits where arithmetic is exact, the same to rounding where a half-life decays."""
+    """The same bits where arithmetic is exact, the same to rounding where a half-life decays. A ratio
+    of decayed sums is held to its parts instead: each part agrees to rounding (it is a feature of
+    its own, checked here too) and the ratio is the format's division of the parts given; compared
+    with the batch ratio directly, a denominator that cancels to 0 in one and to a rounding residue
+    in the other (values of both signs) would give 0 against residue / residue."""
     assert list(got) == list(expected), what
     for name, values in expected.items():
+        feature = scheme.features[name]
         if exact(scheme, name):
             assert_same_bits({name: got[name]}, {name: values}, what)
+        elif feature.ratio is not None:
+            top, bottom = (got[part] for part in feature.ratio)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                divided = np.where(bottom == 0, 0.0, top / bottom)
+            np.testing.assert_allclose(got[name], divided, rtol=1e-12, atol=0, err_msg=f"{what}: {name}")
         else:
             np.testing.assert_allclose(got[name], values, rtol=1e-9, atol=1e-12, err_msg=f"{what}: {name}")
 

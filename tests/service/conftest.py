@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from socialcredit.scheme import load_scheme, scheme_from_data
+from socialcredit.service.api import create_app
 from socialcredit.service.auditkey import default_paths, key_for
 from socialcredit.service.core import Service
 from socialcredit.service.db import Base, make_engine, make_sessions
@@ -107,3 +109,20 @@ def friends(backend, tmp_path) -> Iterator[tuple[Service, Keys, str]]:
     service, keys = open_service(url, scheme_from_data(NETWORK_SCHEME))
     yield service, keys, url
     service.engine.dispose()
+
+
+# Bob's and alice's events, stored by `api`.
+BOB = [
+    {"id": "p1", "subject": "bob", "kind": "payment", "time": "2024-09-01"},
+    {"id": "l1", "subject": "bob", "kind": "late_payment", "time": "2024-09-10", "value": 30},
+    {"id": "d1", "subject": "bob", "kind": "default", "time": 19990},
+    {"id": "a1", "subject": "alice", "kind": "payment", "time": "2024-09-02T10:00:00"},
+]
+
+
+@pytest.fixture
+def api(lending):
+    service, keys, _ = lending
+    client = TestClient(create_app(service))
+    assert client.post("/v1/events", json={"events": BOB}, headers=Keys.header(keys.operator)).status_code == 200
+    return client, keys, service

@@ -18,8 +18,7 @@ from socialcredit.service import auth
 from socialcredit.service.api import create_app
 from socialcredit.service.schemas import Entitlement, Record
 
-from .conftest import Keys
-from .test_api import BOB
+from .conftest import BOB, Keys
 
 H = Keys.header
 

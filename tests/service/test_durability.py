@@ -16,7 +16,7 @@ from socialcredit.scorejob import run_score
 from socialcredit.service import audit
 from socialcredit.service.api import create_app
 
-from .conftest import NETWORK_SCHEME, NOW, Keys
+from .conftest import NETWORK_SCHEME, NOW, Keys, audit_options
 
 H = Keys.header
 
@@ -72,11 +72,13 @@ def test_audit_verify_detects_edits_deletions_and_reordering(lending, tamper, wo
     for i in range(3):
         client.post("/v1/events", json={"events": [{"id": f"p{i}", "subject": "bob", "kind": "payment",
                                                    "time": NOW - i}]}, headers=H(keys.operator))
-    result = CliRunner().invoke(cli, ["audit", "verify", "--db", url])
-    assert result.exit_code == 0 and "audit log intact" in result.output
+    # the server's audit key and checkpoints, wherever the test keeps them (beside a SQLite file; in a
+    # folder of their own for PostgreSQL)
+    result = CliRunner().invoke(cli, ["audit", "verify", "--db", url, *audit_options(service)])
+    assert result.exit_code == 0 and "audit log intact" in result.output, result.output
     with service.engine.begin() as connection:
         connection.execute(text(tamper))
-    result = CliRunner().invoke(cli, ["audit", "verify", "--db", url])
+    result = CliRunner().invoke(cli, ["audit", "verify", "--db", url, *audit_options(service)])
     assert result.exit_code == 1 and "TAMPERED" in result.output and words in result.output
     with service.sessions() as session:
         assert not audit.verify(session).intact

@@ -9,21 +9,13 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from socialcredit.service.api import create_app
 from socialcredit.service.schemas import Invalid, Refused
 
 from .conftest import Keys
-from .test_api import BOB
 
 H = Keys.header
 
 
-@pytest.fixture
-def api(lending):
-    service, keys, _ = lending
-    client = TestClient(create_app(service))
-    assert client.post("/v1/events", json={"events": BOB}, headers=H(keys.operator)).status_code == 200
-    return client, keys
 
 
 def post(client: TestClient, path: str, body: object, key: str):
@@ -42,7 +34,7 @@ def post(client: TestClient, path: str, body: object, key: str):
     ("/v1/subjects/" + "x" * 201, "subject"),
 ])
 def test_a_number_or_name_no_database_holds_is_a_422_naming_it(api, path, field):
-    client, keys = api
+    client, keys, _ = api
     answer = client.get(path, headers=H(keys.admin))
     assert answer.status_code == 422, answer.text
     assert [p.field for p in Invalid.model_validate(answer.json()).detail] == [field]
@@ -51,7 +43,7 @@ def test_a_number_or_name_no_database_holds_is_a_422_naming_it(api, path, field)
 @pytest.mark.parametrize("appeal", [2 ** 63, 2 ** 63 + 5, 2 ** 31, 0])
 def test_an_appeal_number_past_what_the_table_holds_is_a_422(api, appeal):
     # 2**63 gave a 500 on both databases, 2**31 on PostgreSQL (a 32-bit column)
-    client, keys = api
+    client, keys, _ = api
     answer = client.post(f"/v1/appeals/{appeal}/decision", json={"decision": "void"}, headers=H(keys.reviewer))
     assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "path.appeal_id"
 
@@ -64,7 +56,7 @@ def test_an_appeal_number_past_what_the_table_holds_is_a_422(api, appeal):
 ])
 def test_a_relation_names_subjects_as_events_do(api, body, field, words):
     # on PostgreSQL a NUL or a long subject gave a 500; SQLite stored them
-    client, keys = api
+    client, keys, _ = api
     answer = post(client, "/v1/relations", body, keys.operator)
     assert answer.status_code == 422, answer.text
     problem = Invalid.model_validate(answer.json()).detail[0]
@@ -79,14 +71,14 @@ def test_a_relation_names_subjects_as_events_do(api, body, field, words):
     ({"subject": "b\x00b", "event_ids": ["d1"], "statement": "x"}, "subject"),
 ])
 def test_an_appeal_holds_only_text_a_database_can_store(api, body, field):
-    client, keys = api
+    client, keys, _ = api
     answer = post(client, "/v1/appeals", body, keys.operator)
     assert answer.status_code == 422, answer.text
     assert Invalid.model_validate(answer.json()).detail[0].field == field
 
 
 def test_a_decision_is_void_or_uphold_and_the_document_says_so(api):
-    client, keys = api
+    client, keys, _ = api
     answer = client.post("/v1/appeals/1/decision", json={"decision": "maybe"}, headers=H(keys.reviewer))
     assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "decision"
     spec = client.get("/openapi.json").json()
@@ -95,7 +87,7 @@ def test_a_decision_is_void_or_uphold_and_the_document_says_so(api):
 
 def test_every_refusal_a_route_can_answer_is_in_the_document_with_its_body(api):
     # the 422 body, 404 and 400 were undocumented: a client could not know what a refusal holds
-    client, _ = api
+    client, _, _ = api
     spec = client.get("/openapi.json").json()
     refusals = {(path, method): set(operation["responses"]) - {"200", "201"}
                 for path, operations in spec["paths"].items() for method, operation in operations.items()}
@@ -111,7 +103,7 @@ def test_every_refusal_a_route_can_answer_is_in_the_document_with_its_body(api):
 
 
 def test_every_refusal_has_the_body_the_document_gives_it(api):
-    client, keys = api
+    client, keys, _ = api
     answers = {
         "room 422": post(client, "/v1/events", {"events": [{"id": "x", "subject": "x", "kind": "bribe", "time": 1}],
                                                 "atomic": True}, keys.operator),
@@ -132,7 +124,7 @@ def test_every_refusal_has_the_body_the_document_gives_it(api):
 
 def test_a_method_a_path_does_not_take_is_a_405_naming_every_method_it_takes(api):
     # Starlette named the methods of the first route of the path only: OPTIONS /v1/appeals said POST
-    client, keys = api
+    client, keys, _ = api
     for path, allowed in (("/v1/appeals", "GET, POST"), ("/v1/events", "POST"), ("/v1/subjects/bob", "DELETE, GET")):
         answer = client.request("OPTIONS", path, headers=H(keys.admin))
         assert answer.status_code == 405 and answer.headers["allow"] == allowed

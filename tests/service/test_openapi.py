@@ -17,8 +17,7 @@ from socialcredit.scheme import load_scheme
 from socialcredit.service.api import create_app
 from socialcredit.service.keys import Actor
 
-from .conftest import Keys, open_service
-from .test_api import BOB
+from .conftest import BOB, Keys, open_service
 
 H = Keys.header
 EXAMPLES = 60  # generated requests per operation and phase: both databases checked in under a minute

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
+from .conftest import database_url
 
 
 def free_port() -> int:
@@ -23,32 +27,40 @@ def cli(*args: str, cwd) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+def start_serving(folder, *args: str) -> tuple[subprocess.Popen, str]:
+    """`socialcredit serve ARGS` on a free port of 127.0.0.1, once it answers: (the process, its URL)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--port", str(port), *args],
+                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(process.stderr.read().decode() if process.stderr else "no answer")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=20)
+
+
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
     keys = {role: cli("keys", "create", "--role", role, cwd=tmp_path).stdout.strip()
             for role in ("operator", "reviewer")}
     keys["bob"] = cli("keys", "create", "--role", "subject", "--subject", "bob", cwd=tmp_path).stdout.strip()
-    process = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--port", str(port)], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise AssertionError(process.stderr.read().decode())
-    yield base, keys, tmp_path
-    process.terminate()
-    process.wait(timeout=10)
+    process, base = start_serving(tmp_path)
+    yield base, keys, tmp_path, process
+    stop(process)
 
 
 @pytest.mark.slow
 def test_walk_through_from_the_readme(server):
-    base, keys, folder = server
+    base, keys, folder, _ = server
 
     def auth(who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {keys[who]}"}
@@ -71,3 +83,65 @@ def test_walk_through_from_the_readme(server):
     assert after == before + 200  # the default's 200 points come back
     verified = cli("audit", "verify", cwd=folder)
     assert verified.returncode == 0 and "audit log intact" in verified.stdout
+
+
+def resident_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the server's memory from /proc")
+def test_a_large_body_sent_without_a_key_is_refused_at_once_and_not_read(server):
+    """The issue's attack: 500 MB announced, sent with no key. The 401 comes after the headers and the
+    first few MiB the kernel buffers, and the server's memory does not grow."""
+    base, _, _, process = server
+    port = int(base.rsplit(":", 1)[1])
+    announced = 500 * 1024 * 1024
+    before = resident_mib(process.pid)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"POST /v1/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     f"content-length: {announced}\r\n\r\n".encode())
+        sock.setblocking(False)
+        piece, sent, closed = b" " * (1024 * 1024), 0, False
+        started = time.perf_counter()
+        while sent < announced and not closed and time.perf_counter() - started < 20:
+            readable, writable, _ = select.select([sock], [sock], [], 1)
+            if readable:
+                break
+            if writable:
+                try:
+                    sent += sock.send(piece)
+                except OSError:  # the server closed the connection after its answer
+                    closed = True
+        took = time.perf_counter() - started
+        sock.setblocking(True)
+        sock.settimeout(5)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert sent < 64 * 1024 * 1024 and took < 5, (sent, took)
+    assert resident_mib(process.pid) - before < 32
+
+
+@pytest.mark.slow
+def test_a_revoked_key_is_refused_by_every_worker_process(backend, tmp_path):
+    """`serve --workers 2`: each process has the key cached; after `keys revoke` (another process,
+    no restart), neither accepts it."""
+    url = database_url(backend, tmp_path)
+    key = cli("keys", "create", "--role", "auditor", "--db", url, cwd=tmp_path).stdout.strip()
+    process, base = start_serving(tmp_path, "--workers", "2", "--db", url)
+
+    def statuses(count: int) -> list[int]:  # on fresh connections, eight at a time: both processes take some
+        def one(_: int) -> int:
+            return httpx.get(f"{base}/v1/audit?limit=1", headers={"Authorization": f"Bearer {key}"}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(one, range(count)))
+
+    try:
+        assert set(statuses(64)) == {200}
+        revoked = cli("keys", "revoke", key, "--db", url, cwd=tmp_path)
+        assert revoked.returncode == 0, revoked.stderr
+        assert set(statuses(64)) == {401}
+    finally:
+        stop(process)

@@ -79,9 +79,10 @@ def small_run():
 
 
 def test_default_scenario_is_100k_people_for_a_year_under_a_municipal_scheme():
-    scenario, scheme = load_scenario()
+    scenario, schemes = load_scenario()
+    scheme = schemes[0].scheme
     assert scenario.population.size == 100_000 and scenario.run.days == 365
-    assert "blacklist" in scheme.lists and scheme.entitlements
+    assert len(schemes) == 1 and "blacklist" in scheme.lists and scheme.entitlements
 
 
 def test_run_gives_summary_metrics_and_people(small_run):
@@ -335,7 +336,7 @@ def test_people_parquet_written_slice_by_slice_holds_the_people_table(small_run,
     written = pd.read_parquet(path)
     pd.testing.assert_frame_equal(written, small_run.people, check_exact=True, check_categorical=False)
     # the explanations agree with the scores the run ended on
-    assert (written["score"].to_numpy() == small_run.sim.scores.score).all()
+    assert (written["score"].to_numpy() == small_run.sim.schemes[0].scores.score).all()
     assert written["reasons"].astype(str).str.len().gt(0).any()
 
 

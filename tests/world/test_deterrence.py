@@ -19,7 +19,8 @@ def test_deterrence_weighs_the_chance_of_being_recorded_in_ones_own_district():
     sim = Sim(scenario, scheme)
     behaviour = Behaviour(sim)
     index = behaviour.kinds.index("jaywalking")
-    behaviour.stakes[index][:] = 5.0  # the same stake for everyone: only the chance of being caught differs
+    # the same stake for everyone: only the chance of being caught differs
+    behaviour.weighed_by[index][0].stakes[:] = 5.0
     everyone = slice(0, sim.n)
     deterred = behaviour._rate(sim, index, everyone, None)
     undeterred = behaviour._rate(sim, index, everyone, None, deterred=False)
@@ -51,11 +52,11 @@ def run_days(scenario_id: str, days: int, settings: dict) -> Sim:
 def test_a_penalised_act_costs_points_even_weeks_after_a_monthly_update():
     # Zhima rescores every 30 days; on day 45 the published scores are 15 days older than the records.
     sim = run_days("zhima", 45, {"population.size": 3000})
-    assert sim.scored_time < sim.features.as_of
+    assert sim.schemes[0].scored_time < sim.schemes[0].features.as_of
     behaviour = sim.module(Behaviour)
     assert behaviour is not None
     behaviour.assess_stakes(sim)
-    stakes = behaviour.stakes[behaviour.kinds.index("overdue")]
+    stakes = behaviour.weighed_by[behaviour.kinds.index("overdue")][0].stakes
     assert stakes.min() >= 0, "an overdue payment never looks like a reward"
     assert (stakes > 0).mean() > 0.5
 

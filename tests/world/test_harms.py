@@ -148,13 +148,13 @@ def test_fairness_figures_equal_fairlearns(camera_run):
     from fairlearn.metrics import demographic_parity_difference
 
     people = camera_run.people
-    sim = camera_run.sim
-    for name, member in sim.scores.lists.items():
+    scores = camera_run.sim.schemes[0].scores
+    for name, member in scores.lists.items():
         ours = camera_run.summary["harms"]["disparities"][f"listed.{name}"]["demographic_parity_difference"]
         theirs = demographic_parity_difference(member.astype(int), member.astype(int),
                                                sensitive_features=people["group"].astype(str))
         assert ours == pytest.approx(theirs, abs=1e-12)
-    for name, allowed in sim.scores.entitlements.items():
+    for name, allowed in scores.entitlements.items():
         denied = (~allowed).astype(int)
         ours = camera_run.summary["harms"]["disparities"][f"denied.{name}"]["demographic_parity_difference"]
         theirs = demographic_parity_difference(denied, denied, sensitive_features=people["group"].astype(str))
@@ -343,7 +343,7 @@ def test_honour_lists_harm_by_leaving_people_off(streets, tmp_path, write_scenar
     # being on an honour list shames no one: nobody cuts ties over it or appeals it
     from socialcredit.world.social import disclosure
 
-    on_honour_only = run.sim.scores.lists["clean_walkers"] & ~run.sim.scores.lists["jaywalkers"]
+    on_honour_only = run.sim.listed["clean_walkers"] & ~run.sim.listed["jaywalkers"]
     assert (disclosure(run.sim)[on_honour_only] == 0).all()
 
 

@@ -79,11 +79,14 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("score_mean", "level"), ("score_mean.*", "level"),
     ("income_gap_sanctioned", "level"),
     ("wrongly_*.count", "count"), ("falsely_stopped.count", "count"), ("false_alerts.*", "count"),
-    ("false_sanction_person_days", "count"), ("false_records", "count"), ("appeal_backlog", "count"),
+    ("false_sanction_person_days", "count"), ("false_sanction_person_days.*", "count"), ("false_records", "count"),
+    ("appeal_backlog", "count"), ("appeal_backlog.*", "count"),
     ("disparate_impact.*", "impact"),
     ("chilling.*", "suppressed"),
     ("encouraged.*", "count"),  # the increase an act's reward causes: at least 0, without a bound
     ("listed.*", "share"), ("denied.*", "share"), ("wrongly_*", "share"), ("isolated_listed_share", "share"),
+    ("listed_by_any", "share"), ("listed_by_any.*", "share"), ("sanctioned_by_any", "share"),
+    ("sanctioned_by_any.*", "share"),
     ("falsely_stopped", "share"), ("falsely_stopped.*", "share"), ("false_alert_share.*", "share"),
 )
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.intervals import figure_kind, interval
-from ..scenario.load import load_scenario
+from ..scenario.load import ScenarioScheme, Schemes, load_scenario
 from ..scenario.models import Scenario
 from ..scheme.loader import scheme_from_data
 from .run import run_scenario
@@ -48,32 +48,56 @@ def variants(scenarios: Sequence[str], sets: dict[str, list[Any]]) -> list[Varia
 
 
 def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
-    """The figures an experiment compares, flattened to `section.name[.group]` -> number."""
-    figures: dict[str, float] = {"score_mean": summary["score"]["mean"]}
-    for group, value in summary["score"]["by_group"].items():
-        figures[f"score_mean.{group}"] = value
-    for name, listed in summary["lists"].items():
-        figures[f"listed.{name}"] = listed["share"]
-        figures.update({f"listed.{name}.{g}": v for g, v in listed["by_group"].items()})
-    for name, denied in summary["entitlements_denied"].items():
-        figures[f"denied.{name}"] = denied["share"]
-        figures.update({f"denied.{name}.{g}": v for g, v in denied["by_group"].items()})
+    """The figures an experiment compares, flattened to `section.name[.group]` -> number. With
+    several schemes, a scheme's figures carry its name after their section's
+    (`score_mean.court`, `listed.court.blacklist`, `wrongly_listed.court.count`), and the combined
+    ones are `listed_by_any[.group]` and `sanctioned_by_any[.group]`."""
+    figures: dict[str, float] = {}
+    several = "schemes" in summary
+    sections = list(summary["schemes"].items()) if several else [("", summary)]
+
+    def naming(name: str) -> Callable[..., str]:
+        def named(first: str, rest: str = "") -> str:
+            return ".".join(part for part in (first, name, rest) if part)
+        return named
+
+    for name, section in sections:
+        named = naming(name)
+        figures[named("score_mean")] = section["score"]["mean"]
+        for group, value in section["score"]["by_group"].items():
+            figures[named("score_mean", group)] = value
+        for list_name, listed in section["lists"].items():
+            figures[named("listed", list_name)] = listed["share"]
+            figures.update({named("listed", f"{list_name}.{g}"): v for g, v in listed["by_group"].items()})
+        for entitlement, denied in section["entitlements_denied"].items():
+            figures[named("denied", entitlement)] = denied["share"]
+            figures.update({named("denied", f"{entitlement}.{g}"): v for g, v in denied["by_group"].items()})
+        harms = section["harms"]  # (with one scheme, the run's harms: falsely stopped too)
+        for key in ("wrongly_listed", "wrongly_sanctioned", "wrongly_left_off_honours", "falsely_stopped"):
+            if key in harms:
+                figures[named(key)] = harms[key]["rate"]
+                figures.update({named(key, g): v for g, v in harms[key]["by_group"].items()})
+                figures[named(key, "count")] = harms[key]["count"]
+        if "false_sanction_person_days" in harms:
+            figures[named("false_sanction_person_days")] = float(sum(harms["false_sanction_person_days"].values()))
+        for disparity, figure in harms["disparities"].items():
+            figures[named("disparate_impact", disparity)] = figure["disparate_impact"]
+    for key, figure in summary.get("combined", {}).items():
+        figures[key] = figure["share"]
+        figures.update({f"{key}.{g}": v for g, v in figure["by_group"].items()})
     harms = summary["harms"]
-    for key in ("wrongly_listed", "wrongly_sanctioned", "wrongly_left_off_honours", "falsely_stopped"):
+    for key in ("wrongly_listed_any", "wrongly_sanctioned_any", "falsely_stopped") if several else ():
         if key in harms:
             figures[key] = harms[key]["rate"]
             figures.update({f"{key}.{g}": v for g, v in harms[key]["by_group"].items()})
             figures[f"{key}.count"] = harms[key]["count"]
-    if "false_sanction_person_days" in harms:
-        figures["false_sanction_person_days"] = float(sum(harms["false_sanction_person_days"].values()))
-    for name, figure in harms["disparities"].items():
-        figures[f"disparate_impact.{name}"] = figure["disparate_impact"]
     for kind, figure in harms.get("chilling", {}).items():
         figures[f"chilling.{kind}"] = figure["suppressed_share"]
     for kind, figure in harms.get("encouraged", {}).items():
         figures[f"encouraged.{kind}"] = figure["increase_share"]
-    if "appeals" in harms:
-        figures["appeal_backlog"] = float(harms["appeals"]["backlog_end"])
+    for name, section in sections:
+        if "appeals" in section["harms"]:
+            figures[naming(name)("appeal_backlog")] = float(section["harms"]["appeals"]["backlog_end"])
     figures["false_records"] = float(harms["false_records"]["count"])
     for source, watch in harms.get("watchlist", {}).items():
         figures[f"false_alerts.{source}"] = float(watch["false_alerts"])
@@ -86,19 +110,22 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in figures.items() if v is not None and math.isfinite(float(v))}
 
 
-def resolve(variant: Variant) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The variant's scenario and scheme as plain data, so a worker anywhere can rebuild them."""
-    scenario, scheme = load_scenario(variant.scenario, dict(variant.settings))
-    scheme_data = scheme.model_dump(mode="json", exclude_none=True)
+def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The variant's scenario and schemes as plain data, so a worker anywhere can rebuild them."""
+    scenario, schemes = load_scenario(variant.scenario, dict(variant.settings))
+    schemes_data = [{"name": entry.name, "operator": entry.operator, "receives": entry.receives,
+                     "prefix": entry.prefix, "scheme": entry.scheme.model_dump(mode="json", exclude_none=True)}
+                    for entry in schemes]
     scenario_data = scenario.model_dump(mode="json")
-    return scenario_data, scheme_data
+    return scenario_data, schemes_data
 
 
-def run_one(scenario_data: dict[str, Any], scheme_data: dict[str, Any], seed: int) -> dict[str, float]:
+def run_one(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int) -> dict[str, float]:
     """One run (a Dask task): rebuild the models, simulate with this seed, return headline figures."""
-    scheme = scheme_from_data(scheme_data, "experiment")
+    schemes = Schemes(ScenarioScheme(**{**data, "scheme": scheme_from_data(data["scheme"], "experiment")})
+                      for data in schemes_data)
     scenario = Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}})
-    return headline_figures(run_scenario(scenario, scheme).summary)
+    return headline_figures(run_scenario(scenario, schemes).summary)
 
 
 def run_experiment(chosen: Sequence[Variant], seeds: Sequence[int], client: Any = None,

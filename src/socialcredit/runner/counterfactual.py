@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..scenario import Scenario, load_scenario
-from ..scheme import Scheme
+from ..scenario import Scenario, Schemes, load_scenario
+from ..sim.schemes import scheme_sections
 from .run import run_scenario
 
 Figures = Callable[[dict[str, Any]], dict[str, float]]
@@ -30,11 +30,11 @@ Figures = Callable[[dict[str, Any]], dict[str, float]]
 class Mechanism:
     name: str
     claim: str                                              # what it is said to cause
-    switch_off: Callable[[Scenario, Scheme], dict[str, Any]]  # scenario overrides that turn it off
+    switch_off: Callable[[Scenario, Schemes], dict[str, Any]]  # scenario overrides that turn it off
     figures: Figures                                        # the figures it is said to move, from a summary
 
 
-def _deterrence_off(scenario: Scenario, scheme: Scheme) -> dict[str, Any]:
+def _deterrence_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
     return {f"behaviours.{kind}.deterrence": 0.0 for kind, spec in scenario.behaviours.items() if spec.deterrence}
 
 
@@ -54,22 +54,26 @@ def _effects_off(scenario: Scenario, names: set[str], side: str) -> dict[str, An
     return off
 
 
-def _sanctions_off(scenario: Scenario, scheme: Scheme) -> dict[str, Any]:
-    """Denials' effects (a perk withheld is no sanction: its effects stay)."""
-    return _effects_off(scenario, set(scheme.sanctions), "denied")
+def _sanctions_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Denials' effects (a perk withheld is no sanction: its effects stay), of every scheme."""
+    return _effects_off(scenario, {entry.qualify(name) for entry in schemes for name in entry.scheme.sanctions},
+                        "denied")
 
 
-def _perks_off(scenario: Scenario, scheme: Scheme) -> dict[str, Any]:
-    """What granted entitlements bring (perks and the ordinary allowed state alike)."""
-    return _effects_off(scenario, set(scheme.entitlements), "granted")
+def _perks_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """What granted entitlements bring (perks and the ordinary allowed state alike), of every scheme."""
+    return _effects_off(scenario, set(schemes.qualified_names("entitlements")), "granted")
 
 
-def _shunning_off(scenario: Scenario, scheme: Scheme) -> dict[str, Any]:
+def _shunning_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
     return {"social.shun_listed": 0.0} if scenario.social.shun_listed else {}
 
 
-def _network_term_off(scenario: Scenario, scheme: Scheme) -> dict[str, Any]:
-    return {"scheme_overrides.network": None} if scheme.network is not None else {}
+def _network_term_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every scheme's network term removed."""
+    if not schemes.qualified:
+        return {"scheme_overrides.network": None} if schemes[0].scheme.network is not None else {}
+    return {f"schemes.{entry.name}.overrides.network": None for entry in schemes if entry.scheme.network is not None}
 
 
 def _acts(summary: dict[str, Any]) -> dict[str, float]:
@@ -80,8 +84,10 @@ def _sanction_figures(summary: dict[str, Any]) -> dict[str, float]:
     figures = {"income_mean_log_growth": summary["income"]["mean_log_growth"]}
     figures.update({f"income_mean_log_growth.{g}": v for g, v in summary["income"]["log_growth"]["by_group"].items()})
     figures.update(_acts(summary))
-    figures.update({f"listed.{name}": listed["share"] for name, listed in summary["lists"].items()})
-    figures.update({f"ever_listed.{name}": share for name, share in summary["ever_listed"].items()})
+    for scheme_name, section in scheme_sections(summary):
+        prefix = f"{scheme_name}." if scheme_name else ""
+        figures.update({f"listed.{prefix}{name}": listed["share"] for name, listed in section["lists"].items()})
+        figures.update({f"ever_listed.{prefix}{name}": share for name, share in section["ever_listed"].items()})
     return figures
 
 
@@ -93,10 +99,14 @@ def _shunning_figures(summary: dict[str, Any]) -> dict[str, float]:
 
 
 def _network_term_figures(summary: dict[str, Any]) -> dict[str, float]:
-    network = summary["network"]
-    return {"assortativity_pre": network["assortativity_pre_final"],
-            "assortativity_score": network["assortativity_score_final"],
-            "score_mean": summary["score"]["mean"]}
+    figures: dict[str, float] = {}
+    for scheme_name, section in scheme_sections(summary):
+        prefix = f"{scheme_name}." if scheme_name else ""
+        network = section["network"]
+        figures.update({f"{prefix}assortativity_pre": network["assortativity_pre_final"],
+                        f"{prefix}assortativity_score": network["assortativity_score_final"],
+                        f"{prefix}score_mean": section["score"]["mean"]})
+    return figures
 
 
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
@@ -112,12 +122,12 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
 )}
 
 
-def twin_overrides(mechanism: str, scenario: Scenario, scheme: Scheme) -> dict[str, Any]:
+def twin_overrides(mechanism: str, scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
     """The scenario overrides that switch `mechanism` off (a ValueError naming the choices if
     unknown, or if the scenario has no such mechanism to switch off)."""
     if mechanism not in MECHANISMS:
         raise ValueError(f"unknown mechanism '{mechanism}'; choose one of: {', '.join(MECHANISMS)}")
-    off = MECHANISMS[mechanism].switch_off(scenario, scheme)
+    off = MECHANISMS[mechanism].switch_off(scenario, schemes)
     if not off:
         raise ValueError(f"scenario '{scenario.id}' has no {mechanism.replace('_', ' ')} to switch off")
     return off
@@ -170,8 +180,8 @@ def paired_effects(scenario_ref: Any, overrides: dict[str, Any], mechanism: str,
                    first: dict[str, Any] | None = None) -> Effects:
     """Run the scenario with `overrides` and its twin without `mechanism`, at each seed; `first` is
     the summary of the factual run at seeds[0] when it has already been run."""
-    scenario, scheme = load_scenario(scenario_ref, overrides)
-    off = twin_overrides(mechanism, scenario, scheme)
+    scenario, schemes = load_scenario(scenario_ref, overrides)
+    off = twin_overrides(mechanism, scenario, schemes)
     figures = MECHANISMS[mechanism].figures
     with_: dict[str, list[float]] = {}
     without: dict[str, list[float]] = {}

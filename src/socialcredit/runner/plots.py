@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 if TYPE_CHECKING:
+    from ..sim.schemes import SchemeState
     from .run import Run
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -31,10 +32,13 @@ def _dates(run: Run) -> pd.Series:
 
 
 def harms_over_time(run: Run) -> bytes | None:
-    """Share of each group wrongly listed and wrongly denied over time, and the appeal backlog."""
+    """Share of each group wrongly listed and wrongly denied over time (by each scheme), and the
+    appeal backlog."""
     metrics, groups = run.metrics, run.population.group_names
-    wrong = [c for c in metrics.columns if c.count(".") == 1 and c.split(".")[0] in (
-        "wrongly_listed", "wrongly_left_off", "wrongly_denied")]
+    prefixes = [state.prefix for state in run.sim.schemes]
+    wrong = [c for prefix in prefixes for c in metrics.columns if c.startswith(prefix)
+             and c[len(prefix):].count(".") == 1 and c[len(prefix):].split(".")[0] in (
+                 "wrongly_listed", "wrongly_left_off", "wrongly_denied")]
     if not wrong:
         return None
     backlog = "appeal_backlog" in metrics
@@ -56,32 +60,38 @@ def harms_over_time(run: Run) -> bytes | None:
     return png_of(figure)
 
 
-def score_over_time(run: Run) -> bytes:
+def score_over_time(run: Run, prefix: str = "") -> bytes:
+    """A scheme's score distribution over time (`prefix`: its columns' prefix, "" with one scheme)."""
     metrics, groups = run.metrics, run.population.group_names
     figure, axis = plt.subplots(figsize=(8, 3.6))
-    slow = metrics.dropna(subset=["score_p10"])  # none before the first scoring
-    axis.fill_between(slow["date"], slow["score_p10"], slow["score_p90"], color="#cccccc", label="10th-90th percentile")
-    axis.plot(slow["date"], slow["score_p50"], color="#555555", lw=1, ls="--", label="median")
+    slow = metrics.dropna(subset=[f"{prefix}score_p10"])  # none before the first scoring
+    axis.fill_between(slow["date"], slow[f"{prefix}score_p10"], slow[f"{prefix}score_p90"], color="#cccccc",
+                      label="10th-90th percentile")
+    axis.plot(slow["date"], slow[f"{prefix}score_p50"], color="#555555", lw=1, ls="--", label="median")
     for index, group in enumerate(groups):
-        axis.plot(_dates(run), metrics[f"score_mean.{group}"], color=COLOURS[index], lw=2, label=f"mean, {group}")
+        axis.plot(_dates(run), metrics[f"{prefix}score_mean.{group}"], color=COLOURS[index], lw=2,
+                  label=f"mean, {group}")
     axis.set_ylabel("score")
-    axis.set_title("Score distribution over time")
+    axis.set_title(f"{prefix.removesuffix('.')}: score distribution over time" if prefix else
+                   "Score distribution over time")
     axis.legend(fontsize=8, loc="lower left")
     return png_of(figure)
 
 
-def tier_shares(run: Run) -> bytes:
-    metrics, tiers = run.metrics, run.scheme.tier_names
+def tier_shares(run: Run, state: SchemeState | None = None) -> bytes:
+    """A scheme's tier shares over time (the first scheme's by default)."""
+    state = state or run.sim.schemes[0]
+    metrics, tiers, prefix = run.metrics, state.scheme.tier_names, state.prefix
     figure, axis = plt.subplots(figsize=(8, 3.2))
     if not tiers:
         axis.text(0.5, 0.5, "this scheme has no tiers", ha="center", va="center", transform=axis.transAxes)
         axis.set_axis_off()
         return png_of(figure)
-    shares = [metrics[f"tier_share.{t}"].fillna(0).to_numpy() for t in tiers]
+    shares = [metrics[f"{prefix}tier_share.{t}"].fillna(0).to_numpy() for t in tiers]
     axis.stackplot(_dates(run), *shares, labels=tiers, colors=plt.cm.RdYlGn(np.linspace(0.9, 0.1, len(tiers))))
     axis.set_ylim(0, 1)
     axis.set_ylabel("share of people")
-    axis.set_title("Tier shares")
+    axis.set_title(f"{state.name}: tier shares" if prefix else "Tier shares")
     axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
     return png_of(figure)
 
@@ -104,20 +114,23 @@ PLOTTED_PEOPLE = 1_000_000  # at most this many people in a person-by-person plo
 
 
 def income_against_score(run: Run) -> bytes:
+    """Income against the first scheme's score, and income growth of those sanctioned by any scheme."""
     sim = run.sim
-    assert sim.scores is not None
+    first = sim.schemes[0]
+    assert first.scores is not None
     every = max(1, -(-sim.n // PLOTTED_PEOPLE))  # ids are ordered by district and group: a fair sample
-    score = sim.scores.score[::every]
+    score = first.scores.score[::every]
     income, initial = sim.people.income[::every], sim.people.income_initial[::every]
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     axes[0].hexbin(score, np.log10(income), gridsize=40, bins="log", cmap="viridis", mincnt=1)
-    axes[0].set_xlabel("score (final)")
+    axes[0].set_xlabel(f"{first.name} score (final)" if first.prefix else "score (final)")
     axes[0].set_ylabel("log10 yearly income (final)")
     axes[0].set_title("Income against score" + (f" (every {every}th person)" if every > 1 else ""))
     growth = np.log(income / initial) * 100
     sanctioned = np.zeros(score.size, dtype=bool)
-    for name in run.scheme.sanctions:  # perks aside
-        sanctioned |= sim.denied_days[name][::every] > 0
+    for state in sim.schemes:
+        for name in state.scheme.sanctions:  # perks aside
+            sanctioned |= state.denied_days[name][::every] > 0
     low, high = np.percentile(growth, [1, 99])
     bins = np.linspace(low, high if high > low else low + 1, 40)  # a run too short to move incomes still plots
     axes[1].hist(growth[~sanctioned], bins=bins, density=True, alpha=0.6, label="never sanctioned", color=COLOURS[0])
@@ -132,8 +145,13 @@ def income_against_score(run: Run) -> bytes:
 def network_segregation(run: Run) -> bytes:
     metrics = run.metrics
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    slow = metrics.dropna(subset=["assortativity_score"]) if "assortativity_score" in metrics else metrics.iloc[:0]
-    axes[0].plot(slow["date"], slow["assortativity_score"], marker="o", ms=3, color=COLOURS[3])
+    for index, state in enumerate(run.sim.schemes):
+        column = f"{state.prefix}assortativity_score"
+        slow = metrics.dropna(subset=[column]) if column in metrics else metrics.iloc[:0]
+        axes[0].plot(slow["date"], slow[column], marker="o", ms=3, color=COLOURS[(3 + index) % len(COLOURS)],
+                     label=state.name if state.prefix else None)
+    if run.sim.several:
+        axes[0].legend(fontsize=8)
     axes[0].set_title("Score assortativity of ties")
     axes[0].set_ylabel("correlation of scores across ties")
     axes[0].tick_params(axis="x", labelrotation=30, labelsize=7)
@@ -145,8 +163,10 @@ def network_segregation(run: Run) -> bytes:
     return png_of(figure)
 
 
-def mobility(run: Run) -> bytes:
-    matrix = run.mobility
+def mobility(run: Run, state: SchemeState | None = None) -> bytes:
+    """A scheme's tier transitions (the first scheme's by default)."""
+    state = state or run.sim.schemes[0]
+    matrix = run.mobilities[state.name]
     figure, axis = plt.subplots(figsize=(4.6, 4))
     if matrix.empty:
         axis.text(0.5, 0.5, "no tiers in this scheme", ha="center")
@@ -160,7 +180,7 @@ def mobility(run: Run) -> bytes:
         if value > 0:
             axis.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8,
                       color="white" if value > 0.6 else "black")
-    axis.set_title("Tier mobility")
+    axis.set_title(f"{state.name}: tier mobility" if state.prefix else "Tier mobility")
     figure.colorbar(image, ax=axis, shrink=0.8)
     return png_of(figure)
 
@@ -169,8 +189,8 @@ def events_observed(run: Run) -> bytes:
     sim = run.sim
     done = sim.true_counts.sum(axis=1, dtype=np.int64)
     recorded = sim.observed_counts.sum(axis=1, dtype=np.int64)
-    codes = [code for code in range(len(sim.scheme.events)) if done[code] > 0]
-    kinds = [list(sim.scheme.events)[code] for code in codes]
+    codes = [code for code in range(len(sim.kinds)) if done[code] > 0]
+    kinds = [sim.kinds[code] for code in codes]
     true = [int(done[code]) for code in codes]
     seen = [int(recorded[code]) for code in codes]
     figure, axis = plt.subplots(figsize=(8, 3))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..analysis.fairness import RELATIVE_RISK_FLAG, SIGNIFICANCE
+from ..sim.schemes import scheme_sections
 from ..undefined import WHY_NULL, shown
 from . import plots
 
@@ -84,8 +85,11 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
         rows.append(("records of acts the person did not do", f"{false['count']:,}",
                      f"blaming {false['people_blamed']:,} people (misidentification, record errors, incidents)"))
     rows += run.module_rows()  # each phase's own (Module.report_rows), in the loop's order
-    for name, figure in harms["disparities"].items():
-        what = name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
+    disparities = [(f"{scheme_name}: " if scheme_name else "", name, figure)
+                   for scheme_name, section in scheme_sections(summary)
+                   for name, figure in section["harms"]["disparities"].items()]
+    for label, name, figure in disparities:
+        what = label + name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
             "denied.", "denied '") + "'"
         flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else (
             f" (below four-fifths, but the gap is not significant: p = {figure['p_value']:.2f})"
@@ -112,57 +116,71 @@ def outcome_rows(run: Run) -> list[tuple[str, str, str]]:
     summary = run.summary
     groups = run.population.group_names
     rows: list[tuple[str, str, str]] = []
-    for name, listed in summary["lists"].items():
-        by = ", ".join(f"{g} {shown(listed['by_group'][g], '.2%')}" for g in groups)
-        rows.append((f"on list '{name}' at the end", f"{listed['share']:.2%}", f"by group: {by}; "
-                     f"ever listed during the run: {summary['ever_listed'][name]:.2%}"))
-    for name, denied in summary["entitlements_denied"].items():
-        by = ", ".join(f"{g} {shown(denied['by_group'][g], '.2%')}" for g in groups)
-        rows.append((f"denied '{name}' at the end", f"{denied['share']:.2%}",
-                     f"by group: {by}; {denied['person_days']:,} person-days denied in all"))
-    network = summary["network"]
-    assortativity = network["assortativity_score_final"]
-    rows.append(("score assortativity of ties (end)", shown(assortativity, ".3f"),
-                 "how much people's ties sort by score (0: not at all); with a network term the score "
-                 "holds one's ties' scores, so this is partly the term itself" if assortativity is not None
-                 else network[WHY_NULL]["assortativity_score_final"]))
-    if network.get("assortativity_pre_final") is not None:
-        rows.append(("own-record assortativity of ties (end)", f"{network['assortativity_pre_final']:.3f}",
-                     "how much ties sort by people's own records (pre, before any network term); what the "
-                     "network term causes is measured by `--counterfactual network_term`"))
+    for key, what in (("listed_by_any", "on a list of any scheme"), ("sanctioned_by_any", "sanctioned by any scheme")):
+        figure = summary.get("combined", {}).get(key)
+        if figure is not None:
+            by = ", ".join(f"{g} {shown(figure['by_group'][g], '.2%')}" for g in groups)
+            several = figure["several_at_end"]["share"]
+            rows.append((f"{what} at the end", f"{figure['share']:.2%}",
+                         f"by group: {by}; by several at once: {several:.2%}; ever during the run: "
+                         f"{figure['ever']['share']:.2%}; {figure['person_days']:,} person-days"))
+    for scheme_name, section in scheme_sections(summary):
+        label = f"{scheme_name}: " if scheme_name else ""
+        for name, listed in section["lists"].items():
+            by = ", ".join(f"{g} {shown(listed['by_group'][g], '.2%')}" for g in groups)
+            rows.append((f"{label}on list '{name}' at the end", f"{listed['share']:.2%}", f"by group: {by}; "
+                         f"ever listed during the run: {section['ever_listed'][name]:.2%}"))
+        for name, denied in section["entitlements_denied"].items():
+            by = ", ".join(f"{g} {shown(denied['by_group'][g], '.2%')}" for g in groups)
+            rows.append((f"{label}denied '{name}' at the end", f"{denied['share']:.2%}",
+                         f"by group: {by}; {denied['person_days']:,} person-days denied in all"))
+        network = section["network"]
+        assortativity = network["assortativity_score_final"]
+        rows.append((f"{label}score assortativity of ties (end)", shown(assortativity, ".3f"),
+                     "how much people's ties sort by score (0: not at all); with a network term the score "
+                     "holds one's ties' scores, so this is partly the term itself" if assortativity is not None
+                     else network[WHY_NULL]["assortativity_score_final"]))
+        if network.get("assortativity_pre_final") is not None:
+            rows.append((f"{label}own-record assortativity of ties (end)", f"{network['assortativity_pre_final']:.3f}",
+                         "how much ties sort by people's own records (pre, before any network term); what the "
+                         "network term causes is measured by `--counterfactual network_term`"))
     return rows
 
 
 def write_report(run: Run, path: Path) -> Path:
-    scheme = run.scheme
     figures = []
     harm_figure = plots.harms_over_time(run)
     if harm_figure is not None:
         figures.append(("Wrongful listings and sanctions over time", harm_figure))
-    figures += [
-        ("Score distribution over time", plots.score_over_time(run)),
-        ("Tier shares", plots.tier_shares(run)),
-    ]
-    if scheme.lists:
-        figures.append(("Lists by group", plots.by_group_over_time(run, "listed", list(scheme.lists),
-                                                                   "Share on each list, by group", "% listed")))
-    if scheme.entitlements:
-        figures.append(("Entitlements denied by group", plots.by_group_over_time(
-            run, "denied", list(scheme.entitlements), "Share denied each entitlement, by group", "% denied")))
+    for state in run.sim.schemes:  # each scheme's own figures (titled with its name where there are several)
+        scheme, prefix, label = state.scheme, state.prefix, f"{state.name}: " if state.prefix else ""
+        figures += [
+            (f"{label}Score distribution over time", plots.score_over_time(run, prefix)),
+            (f"{label}Tier shares", plots.tier_shares(run, state)),
+        ]
+        if scheme.lists:
+            figures.append((f"{label}Lists by group", plots.by_group_over_time(
+                run, f"{prefix}listed", list(scheme.lists), f"{label}Share on each list, by group", "% listed")))
+        if scheme.entitlements:
+            figures.append((f"{label}Entitlements denied by group", plots.by_group_over_time(
+                run, f"{prefix}denied", list(scheme.entitlements), f"{label}Share denied each entitlement, by group",
+                "% denied")))
     figures += [
         ("Income against score", plots.income_against_score(run)),
         ("Network segregation", plots.network_segregation(run)),
-        ("Tier mobility", plots.mobility(run)),
+        *((f"{state.name}: tier mobility" if state.prefix else "Tier mobility", plots.mobility(run, state))
+          for state in run.sim.schemes),
         ("Events done and recorded", plots.events_observed(run)),
     ]
+    schemes = [(f"{state.name} ({state.entry.operator})" if state.prefix else "", state.scheme,
+                run.mobilities[state.name]) for state in run.sim.schemes]
     environment = Environment(loader=PackageLoader("socialcredit", "templates"),
                               autoescape=select_autoescape(["html"]))
     html = environment.get_template("report.html").render(
-        run=run, scenario=run.scenario, scheme=scheme, summary=run.summary, harms=harm_rows(run),
+        run=run, scenario=run.scenario, schemes=schemes, summary=run.summary, harms=harm_rows(run),
         relative_risks=relative_risk_rows(run.summary["harms"], run.population.group_names),
         relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
-        figures=[(title, _image(png)) for title, png in figures],
-        mobility=run.mobility, phases=run.phase_seconds,
+        figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -20,11 +20,12 @@ from numba.core import event
 
 from ..outputs import write_whole
 from ..population import People
-from ..scenario import Scenario, load_scenario
+from ..scenario import Scenario, Schemes, load_scenario
 from ..scheme import Scheme
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import ReportRow
+from ..sim.schemes import SchemeState
 from ..world.appeals import Appeals
 from ..world.metrics import Metrics
 from .loop import Loop
@@ -38,12 +39,22 @@ class Run:
     """The result of a simulation: `.summary` (dict), `.metrics` and `.people` (DataFrames)."""
 
     scenario: Scenario
-    scheme: Scheme
+    schemes: Schemes
     summary: dict[str, Any]
     metrics: pd.DataFrame
-    mobility: pd.DataFrame
+    mobilities: dict[str, pd.DataFrame]  # each scheme's tier transitions, by its name
     phase_seconds: dict[str, float]
     sim: Sim = field(repr=False)
+
+    @property
+    def scheme(self) -> Scheme:
+        """The scenario's first scheme (its only one, with one)."""
+        return self.schemes[0].scheme
+
+    @property
+    def mobility(self) -> pd.DataFrame:
+        """The first scheme's tier transitions (`mobilities` has each scheme's)."""
+        return self.mobilities[self.schemes[0].name]
 
     @cached_property
     def people(self) -> pd.DataFrame:
@@ -75,23 +86,29 @@ class Run:
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default, allow_nan=False))
         self.metrics.to_parquet(out / "metrics.parquet", index=False)
         write_people(self.sim, out / "people.parquet")
-        self.mobility.to_csv(out / "mobility.csv")
+        for state in self.sim.schemes:  # mobility.csv, or mobility.<scheme>.csv for each of several
+            self.mobilities[state.name].to_csv(out / f"mobility.{state.prefix}csv")
         if "counterfactual" in self.summary:
             pd.DataFrame(self.summary["counterfactual"]["figures"]).to_csv(out / "counterfactual.csv", index=False)
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         if self.sim.saved_events is not None:
-            self.write_events(out / "events.parquet")
+            for state in self.sim.schemes:  # events.parquet, or events.<scheme>.parquet for each of several
+                self.write_events(out / f"events.{state.prefix}parquet", state)
             self.write_relations(out / "relations.parquet")
         self.report(out / "report.html")
 
-    def write_events(self, path: Path) -> None:
-        """The observed events, in the `socialcredit score` input format."""
-        records = DayEvents.concat([events for _, events in self.sim.saved_events or []])
-        appeals = self.sim.module(Appeals)
-        if appeals is not None:  # voided records are no longer part of anyone's file
-            records = records.take(np.flatnonzero(~np.isin(records.id, appeals.voided())))
-        names = list(self.scheme.events)
+    def write_events(self, path: Path, state: SchemeState | None = None) -> None:
+        """The records that reached a scheme (the first, by default), in the `socialcredit score`
+        input format: scored at the run's last day with that scheme, they give its final scores."""
+        sim = self.sim
+        state = state or sim.schemes[0]
+        records = state.received(DayEvents.concat([events for _, events in sim.saved_events or []]))
+        appeals = sim.module(Appeals)
+        desk = appeals.desk(state) if appeals is not None else None
+        if desk is not None:  # voided records are no longer part of anyone's file
+            records = records.take(np.flatnonzero(~np.isin(records.id, desk.voided())))
+        names = list(state.scheme.events)
         sources = list(self.scenario.surveillance) or [""]
         table = pa.table({
             "subject": pa.array(records.subject),
@@ -122,11 +139,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def timed_loop(scenario: Scenario, scheme: Scheme) -> tuple[Sim, Loop, float, float]:
+def timed_loop(scenario: Scenario, schemes: Schemes) -> tuple[Sim, Loop, float, float]:
     """Build and run a simulation without outputs: (sim, loop, set-up seconds, loop seconds), for
     benchmarks that time the day loop alone."""
     started = time.perf_counter()
-    sim = Sim(scenario, scheme)
+    sim = Sim(scenario, schemes)
     setup = time.perf_counter() - started
     loop = Loop(sim)
     started = time.perf_counter()
@@ -134,7 +151,7 @@ def timed_loop(scenario: Scenario, scheme: Scheme) -> tuple[Sim, Loop, float, fl
     return sim, loop, setup, time.perf_counter() - started
 
 
-def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], None] | None = None,
+def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], None] | None = None,
                  save_events: bool = False) -> Run:
     compiling = [0.0]  # seconds spent compiling kernels (the first run on a machine): not the model's speed
 
@@ -143,7 +160,7 @@ def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], Non
 
     started = time.perf_counter()
     with event.install_timer("numba:compile", compiled):
-        sim = Sim(scenario, scheme)
+        sim = Sim(scenario, schemes)
         if save_events:
             sim.saved_events = []
         loop = Loop(sim)
@@ -152,9 +169,9 @@ def run_scenario(scenario: Scenario, scheme: Scheme, on_day: Callable[[int], Non
     daily = sim.module(Metrics)
     assert daily is not None
     metrics = daily.frame(sim)
-    tiers_moved = mobility(sim)
-    summary = summary_of(sim, metrics, tiers_moved, seconds, loop.seconds, compiling[0])
-    return Run(scenario, scheme, summary, metrics, tiers_moved, dict(loop.seconds), sim)
+    summary = summary_of(sim, metrics, seconds, loop.seconds, compiling[0])
+    tiers_moved = {state.name: mobility(sim, state) for state in sim.schemes}
+    return Run(scenario, schemes, summary, metrics, tiers_moved, dict(loop.seconds), sim)
 
 
 def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] | None = None,
@@ -166,5 +183,5 @@ def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] |
     """
     shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
     dotted = {shortcuts.get(key, key.replace("__", ".")): value for key, value in overrides.items()}
-    chosen, scheme = load_scenario(scenario, dotted)
-    return run_scenario(chosen, scheme, on_day, save_events)
+    chosen, schemes = load_scenario(scenario, dotted)
+    return run_scenario(chosen, schemes, on_day, save_events)

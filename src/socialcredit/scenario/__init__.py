@@ -2,7 +2,7 @@
 from, and the face identification profiles. Below the population, the simulation's frame and its
 phases, which all read it."""
 
-from .load import load_scenario, scenario_from_data
+from .load import ScenarioScheme, Schemes, load_scenario, scenario_from_data
 from .models import Scenario
 
-__all__ = ["Scenario", "load_scenario", "scenario_from_data"]
+__all__ = ["Scenario", "ScenarioScheme", "Schemes", "load_scenario", "scenario_from_data"]

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from ..scheme.models import StrictModel
+
+SCHEME_NAME = r"[a-z_][a-z0-9_]*"
 
 
 class IncomeSpec(StrictModel):
@@ -173,12 +176,34 @@ class RunSpec(StrictModel):
                                                    "from day 0.")
 
 
+OPERATORS = ("state", "court", "city", "private")
+
+
+class SchemeEntry(StrictModel):
+    """One of several schemes scoring the same people on the same days (README, "Several schemes")."""
+
+    scheme: str = Field(description="A shipped scheme id, or a path to a scheme YAML file.")
+    operator: Literal["state", "court", "city", "private"] = Field(
+        description="Who runs the scheme: a state agency, a court, a city, or a private company.")
+    receives: list[str] | None = Field(None, description="The surveillance sources whose records reach this scheme "
+                                                         "(default: every source). Of those it scores only the "
+                                                         "kinds its scheme declares.")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Changes to this scheme's YAML (null deletes "
+                                                                        "a key), as `scheme_overrides` for one scheme.")
+
+
 class Scenario(StrictModel):
     id: str = Field("custom", pattern=r"^[a-z0-9_-]+$")
     title: str = ""
     description: str = ""
     sources: list[str] = Field(default_factory=list)
-    scheme: str = Field(description="A shipped scheme id, or a path to a scheme YAML file.")
+    scheme: str | None = Field(None, description="A shipped scheme id, or a path to a scheme YAML file (one scheme; "
+                                                 "or `schemes` for several).")
+    schemes: dict[str, SchemeEntry] | None = Field(
+        None, description="Several schemes scoring the same people, each under a name ([a-z_][a-z0-9_]*) that "
+                          "qualifies its lists and entitlements in `consequences`, `requires` and "
+                          "`members_from_list` (court.blacklist) and prefixes its outputs; instead of `scheme`.",
+        json_schema_extra={"propertyNames": {"pattern": f"^{SCHEME_NAME}$"}})
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     behaviours: dict[str, BehaviourSpec] = Field(default_factory=dict)
@@ -192,6 +217,23 @@ class Scenario(StrictModel):
                                                                                "counterfactual rules.")
     economy: EconomySpec = Field(default_factory=EconomySpec)
     run: RunSpec = Field(default_factory=RunSpec)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Scenario:
+        if (self.scheme is None) == (self.schemes is None):
+            raise ValueError("name the scheme: scheme: <id or file> for one, or schemes: {name: {scheme: ..., "
+                             "operator: ...}} for several; one of the two")
+        if self.schemes is not None:
+            if not self.schemes:
+                raise ValueError("schemes: name at least one scheme")
+            bad = [name for name in self.schemes if not re.fullmatch(SCHEME_NAME, name)]
+            if bad:
+                raise ValueError(f"scheme name '{bad[0]}' must match {SCHEME_NAME} (it qualifies the scheme's lists "
+                                 "and entitlements, as court.blacklist)")
+            if self.scheme_overrides:
+                raise ValueError("scheme_overrides change the one `scheme`; with `schemes`, give each scheme's "
+                                 "changes as its `overrides`")
+        return self
 
     @property
     def size_and_length(self) -> str:

@@ -28,6 +28,7 @@ from starlette.types import Scope
 from .auth import KeyRing
 from .core import Service
 from .errors import ServiceError
+from .gate import Gate
 from .routes import appeals, audit, events, subjects
 from .schemas import Health
 
@@ -102,6 +103,7 @@ def create_app(service: Service, checkpoint_every: float = CHECKPOINT_EVERY) -> 
                               "has a reason, every sanction an explanation and an appeal.")
     app.state.service = service
     app.state.keys = KeyRing(service.store)
+    app.add_middleware(Gate, keys=app.state.keys)  # the key, then the body's size, before any of the body is read
 
     # Every refusal answers {"detail": ...}: a sentence (`schemas.Refused`), or for a 422 each field's
     # problem (`schemas.Invalid`), whether FastAPI or a room found it.

@@ -48,6 +48,11 @@ class GroupCommit(Generic[Item]):
         committed.wait()
         return outcome[0]
 
+    def submit(self, item: Item) -> None:
+        """Write `item` without waiting for its commit: for what no caller needs to be told of (a
+        failed commit loses it)."""
+        self._submit(item, lambda _error: None)
+
     async def wait_async(self, item: Item) -> BaseException | None:
         """`wait` for an event loop: the loop runs on while the commit does."""
         loop = asyncio.get_running_loop()

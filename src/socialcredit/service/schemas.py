@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from ..eventlog import TEXT_LIMIT, text_problem
+from .appeals import MAX_EVENT_IDS
 from .ingest import MAX_BATCH
 
 # The largest appeal number or audit entry a request may name: what the tables' integer columns hold on
@@ -89,7 +90,8 @@ class RelationsIn(Strict):
 
 class AppealIn(Strict):
     subject: SubjectId
-    event_ids: list[EventId] = Field(min_length=1, description="The events contested.")
+    event_ids: list[EventId] = Field(min_length=1, max_length=MAX_EVENT_IDS,
+                                     description=f"The subject's events contested, at most {MAX_EVENT_IDS}.")
     statement: Statement
 
 

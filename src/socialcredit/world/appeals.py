@@ -6,7 +6,9 @@ A newly sanctioned person (denied an entitlement they were allowed before, perks
 shown on a disclosed list: public shaming is a sanction too) appeals with chance
 `propensity` x group factor x (income / median income) ** income_elasticity. An appeal contests
 every record of the contestable kinds attributed to the person; the reviewer voids a false record
-with chance `success_if_wrong` and a true one with chance `success_if_right`."""
+with chance `success_if_wrong` and a true one with chance `success_if_right`. With several schemes,
+each scheme hears the appeals against its own sanctions, with the scenario's `appeals` settings,
+and voids records in its own file only."""
 
 from __future__ import annotations
 
@@ -14,20 +16,25 @@ from typing import Any
 
 import numpy as np
 
+from ..scenario.models import AppealsSpec
 from ..scenario.streams import generator
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
+from ..sim.schemes import SchemeState, scheme_section, scheme_sections
 from ..undefined import put
 from .social import shown
 
 
-class Appeals(Module):
-    name = "appeals"
-    params = ("appeals",)
+class AppealDesk:
+    """One scheme's appeals: its register of contestable records, its queue and its reviewers.
+    With several schemes each has its own (the scenario's `appeals` for each): a person appeals to
+    the scheme that sanctioned them, and an upheld appeal voids the records in that scheme only."""
 
-    def __init__(self, sim: Sim):
-        self.spec = sim.scenario.appeals
-        self.codes = np.array([sim.codes[k] for k in sim.contestable], dtype=np.int16)
+    def __init__(self, sim: Sim, state: SchemeState, spec: AppealsSpec):
+        self.state = state
+        self.spec = spec
+        # The world's codes of the kinds contestable in this scheme (records carry the world's codes).
+        self.codes = np.array([sim.codes[k] for k in state.contestable], dtype=np.int16)
         # Registry of contestable records: id, who it blames, whether it is true, whether voided.
         self.record_id: list[np.ndarray] = []
         self.record_subject: list[np.ndarray] = []
@@ -37,19 +44,23 @@ class Appeals(Module):
         self.queue_filed = np.zeros(0, dtype=np.int32)
         self.in_queue = np.zeros(sim.n, dtype=bool)
         self.filed_by = np.zeros(sim.n, dtype=np.int32)  # appeals filed, per person
-        self.was_denied = np.zeros((sim.n, 1 + len(sim.scheme.sanctions)), dtype=bool)
+        # Who was shown on a disclosed list, and denied each sanction, at the last scoring seen.
+        self.was_denied: list[np.ndarray] = []
+        self.median_income = np.median(sim.people.income_initial)
         self.seen_scoring: int | None = None  # the day of the last scoring seen (days are negative in a burn-in)
         self.filed = self.decided = self.upheld = 0
         self.voided_false = self.voided_true = 0
         self.waits: list[np.ndarray] = []
         self.backlog_max = 0  # the longest queue at the end of a reported day
-        if self.spec is not None:
-            groups = sim.people.group_names
-            factor = np.array([self.spec.group_factor.get(g, 1.0) for g in groups])[sim.people.group]
-            self.factor = factor
+        groups = sim.people.group_names
+        self.factor = np.array([spec.group_factor.get(g, 1.0) for g in groups])[sim.people.group]
+        # The first scheme draws from the appeals stream itself (as a scenario of one scheme does),
+        # each other from a part of its own.
+        self.part = None if state.index == 0 else state.index
 
     def start_reporting(self, sim: Sim) -> None:
         """Appeals filed and decided count from day 0; those still waiting stay in the queue."""
+        self.median_income = np.median(sim.people.income_initial)  # incomes at day 0 are the starting ones
         self.filed = self.decided = self.upheld = 0
         self.voided_false = self.voided_true = 0
         self.waits = []
@@ -57,36 +68,40 @@ class Appeals(Module):
         self.backlog_max = 0
 
     def step(self, sim: Sim, day: int) -> None:
-        if self.spec is None:
-            return
         self.file_and_decide(sim, day)
         if day >= 0:
             self.backlog_max = max(self.backlog_max, self.backlog)
 
     def file_and_decide(self, sim: Sim, day: int) -> None:
         """Today's records enter the register; the newly sanctioned appeal; reviewers decide."""
-        spec = self.spec
-        assert spec is not None
+        spec, state = self.spec, self.state
         events = sim.observed_events
-        if len(events):
+        if len(events):  # the scheme's contestable kinds, from the sources that reach it
             mine = np.isin(events.kind, self.codes)
+            if state.receives is not None:
+                mine &= state.receives[events.source]
             self.record_id.append(events.id[mine])
             self.record_subject.append(events.subject[mine])
             self.record_genuine.append(events.genuine[mine])
-        rng = generator(sim.seed, "appeals", day)
-        if sim.scores is not None and sim.scored_day != self.seen_scoring:
+        rng = generator(sim.seed, "appeals", day, part=self.part)
+        scores = state.scores
+        if scores is not None and state.scored_day != self.seen_scoring:
             first = self.seen_scoring is None
-            self.seen_scoring = sim.scored_day
+            self.seen_scoring = state.scored_day
             # Newly sanctioned: denied an entitlement one had, or newly shown on a disclosed list. Each
             # entitlement on its own, so a new sanction counts even for someone already without a perk;
             # the state at the first scoring is the baseline, not a change.
-            denied = np.column_stack([shown(sim), *(~sim.scores.entitlements[name]
-                                                              for name in sim.scheme.sanctions)])
-            newly = np.flatnonzero((denied & ~self.was_denied).any(axis=1) & ~self.in_queue) if not first else \
-                np.zeros(0, dtype=np.int64)
+            # (Sanction by sanction, a pass over the people each: faster than a row-wise `any`.)
+            denied = [shown(sim, state), *(~scores.entitlements[name] for name in state.scheme.sanctions)]
+            newly = np.zeros(0, dtype=np.int64)
+            if not first:
+                fresh = np.zeros(sim.n, dtype=bool)
+                for now, before in zip(denied, self.was_denied, strict=True):
+                    fresh |= now & ~before
+                newly = np.flatnonzero(fresh & ~self.in_queue)
             self.was_denied = denied
             if newly.size:
-                median = np.median(sim.people.income_initial)
+                median = self.median_income
                 chance = spec.propensity * self.factor[newly] * (sim.people.income[newly] / median) ** \
                     spec.income_elasticity
                 filing = newly[rng.random(newly.size) < np.minimum(chance, 1.0)]
@@ -119,9 +134,9 @@ class Appeals(Module):
         self.voided_false += int((~genuine[voided]).sum())
         self.voided_true += int(genuine[voided].sum())
         self.upheld += int(np.unique(subjects[voided]).size)
-        sim.features.void(ids[voided])
+        state.features.void(ids[voided])
         # The scores follow from the remaining records at once: recomputed, never edited.
-        sim.rescore(truth=False)
+        state.rescore(sim.graph, truth=False)
 
     @property
     def backlog(self) -> int:
@@ -130,12 +145,7 @@ class Appeals(Module):
     def voided(self) -> np.ndarray:
         return np.concatenate(self.voided_ids) if self.voided_ids else np.zeros(0, dtype=np.int64)
 
-    def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
-        return {"appeals_filed": self.filed_by[part]} if self.spec is not None else {}
-
-    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
-        if self.spec is None:
-            return
+    def figures(self) -> dict[str, Any]:
         waits = np.concatenate(self.waits) if self.waits else np.zeros(0)
         figure: dict[str, Any] = {
             "filed": self.filed, "decided": self.decided, "upheld": self.upheld,
@@ -144,14 +154,65 @@ class Appeals(Module):
         }
         put(figure, "mean_wait_days", float(waits.mean()) if waits.size else None, "no appeal was decided")
         put(figure, "max_wait_days", int(waits.max()) if waits.size else None, "no appeal was decided")
-        summary["harms"]["appeals"] = figure
+        return figure
+
+
+class Appeals(Module):
+    """Each scheme's appeals (`AppealDesk`), stepped in the schemes' order."""
+
+    name = "appeals"
+    params = ("appeals",)
+
+    def __init__(self, sim: Sim):
+        self.spec = sim.scenario.appeals
+        spec = self.spec
+        self.desks = [AppealDesk(sim, state, spec) for state in sim.schemes] if spec is not None else []
+
+    def start_reporting(self, sim: Sim) -> None:
+        for desk in self.desks:
+            desk.start_reporting(sim)
+
+    def step(self, sim: Sim, day: int) -> None:
+        for desk in self.desks:
+            desk.step(sim, day)
+
+    @property
+    def backlog(self) -> int:
+        """Appeals waiting for a decision, at every scheme."""
+        return sum(desk.backlog for desk in self.desks)
+
+    @property
+    def filed(self) -> int:
+        return sum(desk.filed for desk in self.desks)
+
+    @property
+    def decided(self) -> int:
+        return sum(desk.decided for desk in self.desks)
+
+    @property
+    def upheld(self) -> int:
+        return sum(desk.upheld for desk in self.desks)
+
+    def desk(self, state: SchemeState) -> AppealDesk | None:
+        return next((desk for desk in self.desks if desk.state is state), None)
+
+    def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
+        return {f"{desk.state.prefix}appeals_filed": desk.filed_by[part] for desk in self.desks}
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        for desk in self.desks:
+            scheme_section(summary, desk.state)["harms"]["appeals"] = desk.figures()
 
     def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
-        appeals = summary["harms"].get("appeals")
-        if appeals is None:
-            return []
-        wait = appeals["mean_wait_days"]
-        return [("appeals", f"{appeals['upheld']:,} upheld of {appeals['decided']:,}",
-                 f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
-                 f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
-                 f"{appeals['filed']:,} filed; none decided")]
+        rows: list[ReportRow] = []
+        for name, section in scheme_sections(summary):
+            label = f"{name}: " if name else ""
+            appeals = section["harms"].get("appeals")
+            if appeals is None:
+                continue
+            wait = appeals["mean_wait_days"]
+            rows.append((f"{label}appeals", f"{appeals['upheld']:,} upheld of {appeals['decided']:,}",
+                         f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
+                         f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
+                         f"{appeals['filed']:,} filed; none decided"))
+        return rows

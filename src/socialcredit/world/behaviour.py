@@ -21,6 +21,7 @@ raises the rate: the scheme encourages the act. People re-assess stakes every
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numba
@@ -34,6 +35,7 @@ from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
+from ..sim.schemes import SchemeState
 from .consequences import disclosed_lists, entitlement_effects
 
 SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of the scale in people's minds
@@ -161,6 +163,22 @@ def stake_of(score: np.ndarray, score_after: np.ndarray, span: float, weight: fl
         out[i] = np.float32(stake[i])
 
 
+@dataclass
+class SchemeStake:
+    """A scheme that would learn of an act of a kind, and weigh it: the chance it is recorded and
+    attributed to the actor by a source reaching the scheme (by district, or one number), and what
+    one more act would cost each person there (float32, refilled at each assessment)."""
+
+    state: SchemeState
+    chance: np.ndarray | float
+    stakes: np.ndarray
+
+    def recorded_chance(self, sim: Sim, part: slice) -> np.ndarray | float:
+        """The chance for the people of `part` (by their district)."""
+        chance = self.chance
+        return chance if isinstance(chance, float) else chance[sim.people.district[part]]
+
+
 class Behaviour(Module):
     name = "behaviour"
     params = ("behaviours", "surveillance", "consequences")
@@ -174,16 +192,29 @@ class Behaviour(Module):
         self.group_factors = [np.array([spec.group_factor.get(g, 1.0) for g in groups]) for spec in self.specs]
         self.grouped = [bool((factors != 1.0).any()) for factors in self.group_factors]  # else no gather
         self.median_income = float(np.median(sim.people.income_initial))
-        self.effects = entitlement_effects(scenario, sim.scheme)  # consequences that shift behaviour
-        self.observed_chance = self._observed_chance(sim)
-        self.observed_somewhere = {kind: bool(np.any(np.asarray(chance) > 0))
-                                   for kind, chance in self.observed_chance.items()}
-        # float32: a perceived stake needs no more; kept for every person and kind between assessments
-        self.stakes = [np.zeros(sim.n, dtype=np.float32) for _ in self.kinds]
+        # consequences that shift behaviour: (scheme, entitlement, consequence) by qualified name
+        self.effects = entitlement_effects(sim)
+        # Per kind, the schemes that would learn of an act and weigh it: those that declare the kind
+        # and receive a source that may record and attribute it (a deterred kind only), each with the
+        # chance it does and the stakes it sets (`SchemeStake`).
+        self.weighed_by: list[list[SchemeStake]] = []
+        for kind, spec in zip(self.kinds, self.specs, strict=True):
+            weighing = []
+            if spec.deterrence:
+                for state in sim.schemes:
+                    chance = self._observed_chance(sim, kind, state.receives)
+                    if kind in state.scheme.events and np.any(np.asarray(chance) > 0):
+                        # float32: a perceived stake needs no more; kept for every person between assessments
+                        weighing.append(SchemeStake(state, chance, np.zeros(sim.n, dtype=np.float32)))
+            self.weighed_by.append(weighing)
         self.stakes_version = 0
-        self.disclosed = disclosed_lists(scenario, sim.scheme)
-        # being shown in public weighs like a sanction, by the share of one's ties who see it
-        self.disclosed_weight = np.array([SANCTION_WEIGHT * share for share in self.disclosed.values()])
+        # Per scheme, its disclosed lists (own names), each weighing like a sanction by the share of
+        # one's ties who see it.
+        disclosed = disclosed_lists(sim)
+        self.disclosed = {state.index: {name: share for owner, name, share in disclosed.values() if owner is state}
+                          for state in sim.schemes}
+        self.disclosed_weight = {index: np.array([SANCTION_WEIGHT * share for share in lists.values()])
+                                 for index, lists in self.disclosed.items()}
         self.assessed_day = -10**9
         # Daily rate of each act per person (float32), recomputed only when what it depends on
         # changed, and its largest value in each block of BLOCK ids (the bound of the arrivals).
@@ -199,7 +230,7 @@ class Behaviour(Module):
         self.daily_acts = [0.0] * len(self.kinds)
         self.daily_undeterred = [0.0] * len(self.kinds)
         self.daily_blocked = [0.0] * len(self.kinds)
-        gating = {kind for c in self.effects.values() for side in (c.denied, c.granted)
+        gating = {kind for _, _, c in self.effects.values() for side in (c.denied, c.granted)
                   for kind in side.behaviours}
         self.gated = [kind in gating or bool(spec.requires) for kind, spec in zip(self.kinds, self.specs, strict=True)]
         # Acts whose rate only income strain moves, by a whole stress (late payments): not deterred,
@@ -208,85 +239,93 @@ class Behaviour(Module):
         self.strained_only = [whole_stress(spec.stress) and not spec.deterrence and not self.gated[index]
                               for index, spec in enumerate(self.specs)]
 
-    def _observed_chance(self, sim: Sim) -> dict[str, np.ndarray | float]:
-        """Per kind, the chance that one person's act is recorded and attributed to them, by
-        district (an array over districts; a number where every district has the same chance).
+    @staticmethod
+    def _observed_chance(sim: Sim, kind: str, receives: np.ndarray | None) -> np.ndarray | float:
+        """The chance that one person's act of `kind` is recorded and attributed to them by a source
+        whose records reach a scheme (`receives`: per source, whether they do; None: every source),
+        by district (an array over districts; a number where every district has the same chance).
 
         Surveillance credits an act to the first source, in the scenario's order, whose draw falls
         under its coverage of the act's district; that source then attributes it to the actor
         unless its identification misses or mismatches it, or a record error moves it to someone
-        else. So the chance is the sum over sources s of P(s is the first to record it) x P(s
-        attributes it to the actor), with the reference group's identification rates."""
+        else. So the chance is the sum over the sources s that reach the scheme of P(s is the first
+        to record it) x P(s attributes it to the actor), with the reference group's identification
+        rates."""
         districts = sim.scenario.population.districts
-        chance: dict[str, np.ndarray | float] = {}
-        for kind in self.kinds:
-            not_yet = np.ones(districts)
-            attributed = np.zeros(districts)
-            for source in sim.scenario.surveillance.values():
-                if kind not in source.observes:
-                    continue
-                coverage = np.full(districts, source.coverage)
-                for district, share in source.district_coverage.items():
-                    coverage[district] = share
+        not_yet = np.ones(districts)
+        attributed = np.zeros(districts)
+        for index, source in enumerate(sim.scenario.surveillance.values()):
+            if kind not in source.observes:
+                continue
+            coverage = np.full(districts, source.coverage)
+            for district, share in source.district_coverage.items():
+                coverage[district] = share
+            if receives is None or receives[index]:
                 kept = 1.0 - source.error_rate
                 if source.identification:
                     profile = load_profile(source.identification)
                     kept *= max(1.0 - profile.miss_rate - profile.fpir, 0.0)
                 attributed += not_yet * coverage * kept
-                not_yet *= 1 - coverage
-            chance[kind] = float(attributed[0]) if (attributed == attributed[0]).all() else attributed
-        return chance
-
-    def recorded_chance(self, sim: Sim, kind: str, part: slice) -> np.ndarray | float:
-        """`_observed_chance` of `kind` for the people of `part` (by their district)."""
-        chance = self.observed_chance[kind]
-        return chance if isinstance(chance, float) else chance[sim.people.district[part]]
+            not_yet *= 1 - coverage
+        return float(attributed[0]) if (attributed == attributed[0]).all() else attributed
 
     def assess_stakes(self, sim: Sim) -> None:
-        if sim.scores is None:
-            return
-        scheme = sim.scheme
+        """Each scheme's stake in one more act of each deterred kind, for everyone, from today's records."""
+        for state in sim.schemes:
+            if state.scores is None:
+                continue
+            acts = [(kind, (spec.value[0] + spec.value[1]) / 2, weighing.stakes)
+                    for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True))
+                    for weighing in self.weighed_by[index] if weighing.state is state]
+            if acts:
+                self._assess(sim, state, acts)
+        self.stakes_version += 1
+
+    def _assess(self, sim: Sim, state: SchemeState, acts: list[tuple[str, float, np.ndarray]]) -> None:
+        """What one more act of each (kind, value) of `acts` would cost each person in scheme
+        `state`, into that act's stakes: slice by slice, today's scores without the act made once
+        for all the kinds."""
+        scheme = state.scheme
+        scores = state.scores
+        assert scores is not None
         span = scheme.scale.max - scheme.scale.min
         # A scheme that rescores less often than daily publishes scores older than the records: the
         # stake is then the score from today's records with one more act against the score from the
         # same records without it, never against the last published score (which would make anyone
         # whose record improved since see a reward in a penalised act).
-        current = sim.scored_time == sim.features.as_of
-        for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True)):
-            if spec.deterrence == 0 or not self.observed_somewhere[kind]:
-                continue
-            value = (spec.value[0] + spec.value[1]) / 2
-            stakes = self.stakes[index]  # refilled in place
+        current = state.scored_time == state.features.as_of
+        disclosed, disclosed_weight = list(self.disclosed[state.index]), self.disclosed_weight[state.index]
 
-            def assess(part: slice, kind: str = kind, value: float = value, stakes: np.ndarray = stakes) -> None:
+        def assess(part: slice) -> None:
+            size = part.stop - part.start
+            network_term = scores.network_term[part]
+            if current:  # the published scores are those of today's records
+                now, at = scores, part
+            else:  # like with like: today's records without the act, the same rules and network term
+                now = score_slices(scheme, lambda _: state.features.features(part, only=state.scoring_features,
+                                                                             views=True),
+                                   size, network_term=network_term, size=max(size, 1),
+                                   compiled_rules=state.compiled_rules)
+                at = slice(0, size)
+
+            def rows(arrays: list[np.ndarray]) -> np.ndarray:
+                return np.stack(arrays) if arrays else np.zeros((0, size), dtype=bool)
+
+            entitlements = list(now.entitlements)
+            allowed, shown = rows([now.entitlements[name][at] for name in entitlements]), \
+                rows([now.lists[name][at] for name in disclosed])
+            for kind, value, stakes in acts:
                 # One's own act moves one's own `pre`; the neighbours' term stays as it is.
-                features = sim.features.features_with_one_more(kind, value, part=part, only=sim.scoring_features,
-                                                               views=True)
-                size = part.stop - part.start
-                network_term = sim.scores.network_term[part]
-                after = score_slices(scheme, lambda _: features, size, network_term=network_term,
-                                     size=max(size, 1), compiled_rules=sim.compiled_rules)
-                if current:  # the published scores are those of today's records
-                    now, at = sim.scores, part
-                else:  # like with like: today's records without the act, the same rules and network term
-                    now = score_slices(scheme, lambda _: sim.features.features(part, only=sim.scoring_features,
-                                                                               views=True),
-                                       size, network_term=network_term, size=max(size, 1),
-                                       compiled_rules=sim.compiled_rules)
-                    at = slice(0, size)
-
-                def rows(arrays: list[np.ndarray]) -> np.ndarray:
-                    return np.stack(arrays) if arrays else np.zeros((0, size), dtype=bool)
-
-                entitlements, disclosed = list(now.entitlements), list(self.disclosed)
-                stake_of(now.score[at], after.score, float(span), SANCTION_WEIGHT,
-                         rows([now.entitlements[name][at] for name in entitlements]),
-                         rows([after.entitlements[name] for name in entitlements]), self.disclosed_weight,
-                         rows([now.lists[name][at] for name in disclosed]),
+                features = state.features.features_with_one_more(kind, value, part=part,
+                                                                 only=state.scoring_features, views=True)
+                after = score_slices(scheme, lambda _, features=features: features, size,
+                                     network_term=network_term, size=max(size, 1),
+                                     compiled_rules=state.compiled_rules)
+                stake_of(now.score[at], after.score, float(span), SANCTION_WEIGHT, allowed,
+                         rows([after.entitlements[name] for name in entitlements]), disclosed_weight, shown,
                          rows([after.lists[name] for name in disclosed]), stakes[part])
 
-            parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
-        self.stakes_version += 1
+        parallel_map(assess, slices(sim.n))  # slice by slice: the workings stay small
 
     def base(self, sim: Sim, index: int, part: slice) -> np.ndarray:
         """Personal rate of act `index` before the scheme and one's circumstances weigh on it: the
@@ -322,11 +361,16 @@ class Behaviour(Module):
             rate = self.base(sim, index, part)
             if spec.stress:
                 rate *= np.power(self.median_income / np.maximum(sim.people.income[part], 1.0), spec.stress)
-        if deterred and spec.deterrence and self.observed_somewhere[kind]:
-            exponent = -spec.deterrence * self.recorded_chance(sim, kind, part) * self.stakes[index][part]
+        weighing = self.weighed_by[index]
+        if deterred and weighing:
+            if len(weighing) == 1:
+                exponent = -spec.deterrence * weighing[0].recorded_chance(sim, part) * weighing[0].stakes[part]
+            else:  # the stakes of every scheme that would learn of the act, each by its chance of doing so
+                weighed = sum(w.recorded_chance(sim, part) * w.stakes[part].astype(np.float64) for w in weighing)
+                exponent = -spec.deterrence * weighed
             rate *= np.exp(np.minimum(exponent, np.log(MAX_MULTIPLIER)))
         if denied is not None:
-            for entitlement, consequence in self.effects.items():
+            for entitlement, (_, _, consequence) in self.effects.items():
                 for side, in_force in (("denied", denied[entitlement][part]), ("granted", ~denied[entitlement][part])):
                     factor = getattr(consequence, side).behaviours.get(kind)
                     if factor is not None and (gated or side == "granted"):  # ungated: no denial's effect
@@ -422,12 +466,13 @@ class Behaviour(Module):
 
     def step(self, sim: Sim, day: int) -> None:
         every = sim.scenario.run.perception_every_days
-        if sim.scores is not None and day - self.assessed_day >= every:
+        if any(state.scores is not None for state in sim.schemes) and day - self.assessed_day >= every:
             self.assess_stakes(sim)
             self.assessed_day = day
         # The inputs of each kind's rates today; the rates made again where they changed.
+        scored_days = tuple(state.scored_day for state in sim.schemes)
         inputs = [(day if spec.stress else None, self.stakes_version if spec.deterrence else None,
-                   sim.scored_day if self.gated[index] else None) for index, spec in enumerate(self.specs)]
+                   scored_days if self.gated[index] else None) for index, spec in enumerate(self.specs)]
         stale = [self.rate[index] is None or inputs[index] != self.chance_inputs[index]
                  for index in range(len(self.specs))]
         denied = sim.denied if any(stale[index] and self.gated[index] for index in range(len(self.specs))) else None
@@ -464,7 +509,8 @@ class Behaviour(Module):
         """What the scheme does to what people do: the acts it suppresses (chilling) and those it
         encourages, by kind, and the acts denials block, a year."""
         harms = summary["harms"]
-        special = {kind for kind, event in sim.scheme.events.items() if event.category in SPECIAL_CATEGORIES}
+        special = {kind for state in sim.schemes for kind, event in state.scheme.events.items()
+                   if event.category in SPECIAL_CATEGORIES}
         harms["chilling"] = {kind: {"suppressed_share": share, "special_category": kind in special}
                              for kind, share in self.chilling().items()}
         harms["encouraged"] = {kind: {**figure, "special_category": kind in special}

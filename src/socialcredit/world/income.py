@@ -49,12 +49,13 @@ class Income(Module):
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.economy
         self.sigma = self.spec.income_volatility / np.sqrt(365.0)
-        # The entitlements whose grant or denial shifts income growth, with their daily shifts.
-        effects = {name: c for name, c in entitlement_effects(sim.scenario, sim.scheme).items()
-                   if c.denied.income_growth or c.granted.income_growth}
-        self.shifting = list(effects)
-        self.if_denied = np.array([c.denied.income_growth / 365.0 for c in effects.values()], dtype=np.float64)
-        self.if_allowed = np.array([c.granted.income_growth / 365.0 for c in effects.values()], dtype=np.float64)
+        # The entitlements whose grant or denial shifts income growth, with their daily shifts (with
+        # several schemes, every scheme's: a person denied by two schemes has both shifts).
+        effects = [(state, name, c) for state, name, c in entitlement_effects(sim).values()
+                   if c.denied.income_growth or c.granted.income_growth]
+        self.shifting = [(state, name) for state, name, _ in effects]
+        self.if_denied = np.array([c.denied.income_growth / 365.0 for _, _, c in effects], dtype=np.float64)
+        self.if_allowed = np.array([c.granted.income_growth / 365.0 for _, _, c in effects], dtype=np.float64)
         self.worker: ThreadPoolExecutor | None = None
         self.ahead: tuple[int, Future[np.ndarray]] | None = None  # (day, its shocks being drawn)
         self.uniforms: np.ndarray | None = None  # the draw's buffer: a chunk's uniforms (see `shocks`)
@@ -95,11 +96,9 @@ class Income(Module):
         ahead, self.ahead = self.ahead, None
         drawn = ahead[1].result() if ahead is not None else None  # finished whatever its day: it uses the buffer
         shocks = drawn if ahead is not None and ahead[0] == day else self.shocks(sim, day)
-        if sim.scores is None:  # before the first scoring nobody is denied anything
-            allowed = np.ones((len(self.shifting), sim.n), dtype=bool)
-        else:
-            allowed = np.stack([sim.scores.entitlements[name] for name in self.shifting]) if self.shifting \
-                else np.ones((0, sim.n), dtype=bool)
+        # Before a scheme's first scoring nobody is denied anything by it.
+        allowed = np.stack([state.allowed(name) for state, name in self.shifting]) if self.shifting \
+            else np.ones((0, sim.n), dtype=bool)
         # Drift corrected by -sigma^2/2 so that the mean income grows at `growth`, not faster.
         drift = self.spec.income_growth / 365.0 - self.sigma**2 / 2
         # A run of people at a time, through one kept buffer: a day's factors for everyone would be

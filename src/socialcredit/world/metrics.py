@@ -11,19 +11,21 @@ simulation no longer changes."""
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..analysis.fairness import disparity
-from ..analysis.measures import gini, percentiles_of_sorted, tie_figures
+from ..analysis.measures import assortativity, gini, percentiles_of_sorted, tie_figures
 from ..scoring import Relations
 from ..scoring.kernels import block_category_counts, masked_degrees, same_label_entries, sorted_floats
 from ..sim.model import Sim
 from ..sim.module import Module
+from ..sim.schemes import SchemeState
 from .appeals import Appeals
 from .social import shown
-from .tallies import Tallies
+from .tallies import Tallies, wrongly
 
 SLOW_EVERY = 7
 # The day from which they are taken every SLOW_EVERY days: day 1, the first on which people weigh
@@ -34,6 +36,15 @@ SLOW_EVERY = 7
 SLOW_FROM = 1
 LARGE_BLOCKS = 4096  # people per (district, group) block, on average, from which blocks are counted one by one
 
+
+
+class SlowScores(NamedTuple):
+    """A scheme's scores of a day, for the figures worked out on the worker."""
+
+    prefix: str                  # the scheme's prefix of its columns ("" with one scheme)
+    score: np.ndarray            # everyone's
+    scored: np.ndarray | None    # the scored's alone, where some are unscored
+    scale_min: float
 
 
 class Metrics(Module):
@@ -107,42 +118,23 @@ class Metrics(Module):
     def step(self, sim: Sim, day: int) -> None:
         if day < 0:  # a burn-in's days are not reported
             return
-        scores = sim.scores
         slow = day == 0 or day % SLOW_EVERY == SLOW_FROM or day == sim.days - 1
         graph = sim.graph
-        scored = None if scores is None or scores.unscored is None else scores.unscored == 0
-        if scores is not None and scored is None:
-            self.by_group("score_mean", day, scores.score)
-        elif scores is not None and scored is not None:  # over the scored: the unscored have no score
-            self.by_group("unscored_share", day, ~scored)
-            self.scored_means("score_mean", day, self.group_sums(np.where(scored, scores.score, 0.0)),
-                              self.group_sums(scored))
-        if scores is not None:
-            tiers = sim.scheme.tier_names
-            if tiers:  # every tier's count per block, then as by_group does for each
-                counts = self.category_counts(scores.tier, len(tiers))
-                for index, tier in enumerate(tiers):
-                    self.group_means(f"tier_share.{tier}", day, np.bincount(
-                        self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
-            for name, member in scores.lists.items():
-                self.adverse(f"listed.{name}", day, self.group_sums(member))
-            for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
-                self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed))
-            tallies = sim.module(Tallies)
-            if sim.truth is not None and tallies is not None:
-                wrong_listed, wrong_denied = tallies.wrongly(sim)
-                for name, member in wrong_listed.items():
-                    prefix = "wrongly_left_off" if name in sim.scheme.honour_lists else "wrongly_listed"
-                    self.by_group(f"{prefix}.{name}", day, member)
-                for name, denied in wrong_denied.items():
-                    self.by_group(f"wrongly_denied.{name}", day, denied)
+        scored_figures: list[SlowScores] = []  # each scheme's scores for the slow figures
+        for state in sim.schemes:
+            scored_figures += self._scheme_step(sim, state, day)
+        tallies = sim.module(Tallies)
+        if sim.several and tallies is not None:  # who is listed or sanctioned by any scheme, and by several
+            now = tallies.combined(sim)
+            self.adverse("listed_any", day, self.group_sums(now.listed_any))
+            self.adverse("sanctioned_any", day, self.group_sums(now.sanctioned_any))
+            self.by_group("listed_by_several", day, now.listing > 1)
+            self.by_group("sanctioned_by_several", day, now.sanctioning > 1)
         self.by_group("income_mean", day, sim.people.income)
         if slow:
             # Handed to the worker: the scores and graph of today (later days replace them, never
             # change them) and a copy of incomes (changed in place each day), which it sorts.
-            self._start_slow(day, scores.score if scores is not None else None, sim.people.income.copy(), graph,
-                             sim.people.group, sim.scheme.scale.min,
-                             None if scored is None or scores is None else scores.score[scored])
+            self._start_slow(day, scored_figures, sim.people.income.copy(), graph, sim.people.group)
         degree = graph.degree
         ends = int(graph.indptr[-1] - graph.indptr[0])  # the mean of the degrees, without a pass over them
         self.put("mean_degree", day, ends / graph.n_subjects if graph.n_subjects else np.nan)
@@ -156,12 +148,48 @@ class Metrics(Module):
             self.put("appeals_decided", day, float(appeals.decided))
             self.put("appeals_upheld", day, float(appeals.upheld))
         self.put("false_records", day, float((~sim.observed_events.genuine).sum()))
-        true_per_kind = np.bincount(sim.true_events.kind, minlength=len(sim.scheme.events))
-        observed_per_kind = np.bincount(sim.observed_events.kind, minlength=len(sim.scheme.events))
-        for code, kind in enumerate(sim.scheme.events):
+        true_per_kind = np.bincount(sim.true_events.kind, minlength=len(sim.kinds))
+        observed_per_kind = np.bincount(sim.observed_events.kind, minlength=len(sim.kinds))
+        for code, kind in enumerate(sim.kinds):
             if kind in sim.scenario.behaviours:
                 self.put(f"events_true.{kind}", day, float(true_per_kind[code]))
                 self.put(f"events_observed.{kind}", day, float(observed_per_kind[code]))
+
+    def _scheme_step(self, sim: Sim, state: SchemeState, day: int) -> list[SlowScores]:
+        """A scheme's figures of the day (its columns prefixed by its name where there are several);
+        its scores for the slow figures, if it has scored."""
+        scores, prefix = state.scores, state.prefix
+        if scores is None:
+            return []
+        scored = None if scores.unscored is None else scores.unscored == 0
+        if scored is None:
+            self.by_group(f"{prefix}score_mean", day, scores.score)
+        else:  # over the scored: the unscored have no score
+            self.by_group(f"{prefix}unscored_share", day, ~scored)
+            self.scored_means(f"{prefix}score_mean", day, self.group_sums(np.where(scored, scores.score, 0.0)),
+                              self.group_sums(scored))
+        tiers = state.scheme.tier_names
+        if tiers:  # every tier's count per block, then as by_group does for each
+            counts = self.category_counts(scores.tier, len(tiers))
+            for index, tier in enumerate(tiers):
+                self.group_means(f"{prefix}tier_share.{tier}", day, np.bincount(
+                    self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
+        for name, member in scores.lists.items():
+            self.adverse(f"{prefix}listed.{name}", day, self.group_sums(member))
+        for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
+            self.adverse(f"{prefix}denied.{name}", day, self.group_sizes - self.group_sums(allowed))
+        if sim.has_truth and sim.module(Tallies) is not None:
+            none = np.zeros(len(self.groups))  # a scheme that receives only true records wrongs no one
+            wrong_listed, wrong_denied = wrongly(state) if state.truth is not None else (
+                dict.fromkeys(state.scheme.lists), dict.fromkeys(state.scheme.entitlements))
+            for name, member in wrong_listed.items():
+                kind = "wrongly_left_off" if name in state.scheme.honour_lists else "wrongly_listed"
+                self.group_means(f"{prefix}{kind}.{name}", day, self.group_sums(member) if member is not None else none)
+            for name, denied in wrong_denied.items():
+                self.group_means(f"{prefix}wrongly_denied.{name}", day,
+                                 self.group_sums(denied) if denied is not None else none)
+        return [SlowScores(prefix, scores.score, None if scored is None else scores.score[scored],
+                           state.scheme.scale.min)]
 
     def scored_means(self, name: str, day: int, sums: np.ndarray, counts: np.ndarray) -> None:
         """Record the overall mean and each group's over the scored, from sums and counts by group
@@ -171,38 +199,44 @@ class Metrics(Module):
         for index, group in enumerate(self.groups):
             self.put(f"{name}.{group}", day, float(sums[index] / counts[index]) if counts[index] else np.nan)
 
-    def _start_slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations,
-                    group: np.ndarray, scale_min: float, scored_scores: np.ndarray | None = None) -> None:
-        """`scored_scores`: the scores of the scored alone, where some are unscored (percentiles and
-        the Gini are of them); assortativity reads `score`, what everyone's points come to."""
+    def _start_slow(self, day: int, schemes: list[SlowScores], income: np.ndarray, graph: Relations,
+                    group: np.ndarray) -> None:
+        """The figures that need a sort or a pass over every tie, on the worker: each scheme's score
+        figures (of its scored alone, where some are unscored: percentiles and the Gini are of them;
+        assortativity reads `score`, what everyone's points come to), then income's and the ties'."""
         # The last batch had days to finish (SLOW_EVERY but after day 0); its errors surface here.
         self.wait_for_slow_figures()
-        names = ["gini_income", "same_group_ties"]
-        if score is not None:
-            names = ["score_p10", "score_p50", "score_p90", "gini_score", "assortativity_score", *names]
-        for name in names:  # made here, so the worker only writes into columns that exist
+        names = [f"{figures.prefix}{name}" for figures in schemes
+                 for name in ("score_p10", "score_p50", "score_p90", "gini_score", "assortativity_score")]
+        for name in [*names, "gini_income", "same_group_ties"]:  # made here: the worker only writes into them
             self.put(name, day, np.nan)
         if self.worker is None:
             self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialcredit-metrics")
-        self.slow_figures = self.worker.submit(self._slow, day, score, income, graph, group, scale_min, scored_scores)
+        self.slow_figures = self.worker.submit(self._slow, day, schemes, income, graph, group)
 
-    def _slow(self, day: int, score: np.ndarray | None, income: np.ndarray, graph: Relations, group: np.ndarray,
-              scale_min: float, scored_scores: np.ndarray | None = None) -> None:
+    def _slow(self, day: int, schemes: list[SlowScores], income: np.ndarray, graph: Relations,
+              group: np.ndarray) -> None:
         """The figures that need a sort or a pass over every tie (on the worker thread; only serial
         kernels here, beside the main thread's parallel ones)."""
-        if score is not None:
-            ordered = sorted_floats(score if scored_scores is None else scored_scores)  # for percentiles and Gini
+        same: int | None = None
+        for figures in schemes:
+            prefix, score = figures.prefix, figures.score
+            ordered = sorted_floats(score if figures.scored is None else figures.scored)  # percentiles and Gini
             for name, value in zip(("score_p10", "score_p50", "score_p90"),
                                    percentiles_of_sorted(ordered, [10, 50, 90]), strict=True):
-                self.put(name, day, value)
-            self.put("gini_score", day, gini(ordered, ordered=True, shift=scale_min) if ordered.size else np.nan)
+                self.put(f"{prefix}{name}", day, value)
+            self.put(f"{prefix}gini_score", day,
+                     gini(ordered, ordered=True, shift=figures.scale_min) if ordered.size else np.nan)
             del ordered
-            assorted, same = tie_figures(graph, score, group)  # one pass over the ties for both
-            self.put("assortativity_score", day, assorted)
-        elif graph.indices.size:
+            if same is None:
+                assorted, same = tie_figures(graph, score, group)  # one pass over the ties for both
+            else:
+                assorted = assortativity(graph, score)
+            self.put(f"{prefix}assortativity_score", day, assorted)
+        if same is None and graph.indices.size:
             same = same_label_entries(graph.indptr, graph.indices, group)
         self.put("gini_income", day, gini(sorted_floats(income), ordered=True))
-        if graph.indices.size:  # the share of ties whose two ends share a group
+        if same is not None and graph.indices.size:  # the share of ties whose two ends share a group
             self.put("same_group_ties", day, same / graph.indices.size)
 
     def wait_for_slow_figures(self) -> None:

@@ -1,5 +1,6 @@
-"""Score keeping in the loop: the incremental feature state takes today's observed events; scores,
-tiers, lists and entitlements are recomputed by the one scoring core on the scheme's cadence."""
+"""Score keeping in the loop: each scheme's incremental feature state takes today's records that
+reach it; its scores, tiers, lists and entitlements are recomputed by the one scoring core on its
+own cadence."""
 
 from __future__ import annotations
 
@@ -22,16 +23,20 @@ class ScoreKeeping(Module):
         false = ~counted.genuine
         if false.any():
             np.add.at(sim.false_record_counts, counted.subject[false], np.int32(1))  # see Sim.count_events
-        for state, chosen in ((sim.features, None), (sim.truth, events.genuine)):
-            if state is None:
-                continue
-            state.advance(sim.time(day))
-            records = events if chosen is None else events.take(np.flatnonzero(chosen))
-            for time in np.unique(records.time):  # late records carry their own, earlier date
-                at = np.flatnonzero(records.time == time)
-                state.add(float(time), records.subject[at], records.kind[at], records.value[at], ids=records.id[at])
-        if sim.is_update_day(day):
-            sim.rescore()
-            sim.scored_day = day
-            if sim.initial_tier is None:
-                sim.initial_tier = sim.scores.tier.copy()
+        for scheme in sim.schemes:  # each scheme takes the records that reach it, in its own kind codes
+            received = scheme.received(events)
+            for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
+                if state is None:
+                    continue
+                state.advance(sim.time(day))
+                records = received if chosen is None else received.take(np.flatnonzero(chosen))
+                for time in np.unique(records.time):  # late records carry their own, earlier date
+                    at = np.flatnonzero(records.time == time)
+                    state.add(float(time), records.subject[at], records.kind[at], records.value[at],
+                              ids=records.id[at])
+            if scheme.is_update_day(day, sim.days):  # on each scheme's own cadence
+                scheme.rescore(sim.graph)
+                scheme.scored_day = day
+                if scheme.initial_tier is None:
+                    assert scheme.scores is not None
+                    scheme.initial_tier = scheme.scores.tier.copy()

@@ -13,6 +13,7 @@ import numpy as np
 from ..scenario.streams import generator
 from ..sim.model import Sim
 from ..sim.module import Module
+from ..sim.schemes import SchemeState
 from .consequences import disclosed_lists
 
 RANK_LEVELS = 32767  # scores ranked at 1/32767 of the scale: ample for "someone of similar score"
@@ -40,35 +41,35 @@ def rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarr
 
 
 def disclosure(sim: Sim) -> np.ndarray:
-    """Per person, the largest share of ties that see them on a disclosed list today."""
+    """Per person, the largest share of ties that see them on a disclosed list today (of any scheme)."""
     seen: np.ndarray | None = None
-    listed = sim.listed
-    for name, share in disclosed_lists(sim.scenario, sim.scheme).items():
-        shown = share * listed[name]  # float64 from a bool array: one pass
+    for state, name, share in disclosed_lists(sim).values():
+        shown = share * state.listed[name]  # float64 from a bool array: one pass
         seen = shown if seen is None else np.maximum(seen, shown, out=seen)
     return seen if seen is not None else np.zeros(sim.n)
 
 
-def shown(sim: Sim) -> np.ndarray:
-    """Who is on a disclosed list today (`disclosure(sim) > 0`, without its shares). With one
-    disclosed list, its own array: not to be changed."""
+def shown(sim: Sim, only: SchemeState | None = None) -> np.ndarray:
+    """Who is on a disclosed list today (`disclosure(sim) > 0`, without its shares): of any scheme,
+    or of scheme `only`. With one disclosed list, its own array: not to be changed."""
     out: np.ndarray | None = None
-    listed = sim.listed
-    disclosed = disclosed_lists(sim.scenario, sim.scheme)
+    disclosed = [(state, name) for state, name, _ in disclosed_lists(sim).values() if only in (None, state)]
     if len(disclosed) == 1:
-        return listed[next(iter(disclosed))]
-    for name in disclosed:
-        out = listed[name].copy() if out is None else np.logical_or(out, listed[name], out=out)
+        state, name = disclosed[0]
+        return state.listed[name]
+    for state, name in disclosed:
+        member = state.listed[name]
+        out = member.copy() if out is None else np.logical_or(out, member, out=out)
     return out if out is not None else np.zeros(sim.n, dtype=bool)
 
 
 def seen_on_lists(sim: Sim) -> tuple[np.ndarray, np.ndarray]:
     """Who is seen on a disclosed list today (ids, increasing) and the share of their ties who
     see them (`disclosure`, at the people it is not 0 for); with one list, without a pass of floats."""
-    disclosed = disclosed_lists(sim.scenario, sim.scheme)
+    disclosed = disclosed_lists(sim)
     if len(disclosed) == 1:
-        name, share = next(iter(disclosed.items()))
-        ids = np.flatnonzero(sim.listed[name])
+        state, name, share = next(iter(disclosed.values()))
+        ids = np.flatnonzero(state.listed[name])
         return ids, np.full(ids.size, share * 1.0)  # as share x True
     seen = disclosure(sim)
     ids = np.flatnonzero(seen > 0)
@@ -95,7 +96,7 @@ class SocialResponse(Module):
         self.ties_cut = self.ties_made = 0
 
     def step(self, sim: Sim, day: int) -> None:
-        if self.spec.shun_listed > 0 and sim.scores is not None:
+        if self.spec.shun_listed > 0 and any(state.scores is not None for state in sim.schemes):
             self._shun(sim, day)
         # Never on the last day: the final graph stays the one the final scores were computed with.
         if (day + 1) % self.spec.rebuild_every_days == 0 and day < sim.days - 1:
@@ -139,8 +140,11 @@ class SocialResponse(Module):
         self.pending.append((listed, cutter, new_a, new_b))
 
     def _refresh_ranking(self, sim: Sim) -> None:
-        score = sim.scores.score if sim.scores is not None else np.zeros(sim.n)
-        scale = sim.scheme.scale
+        """People ranked by the score of the scenario's first scheme (with several, the one new ties
+        follow)."""
+        first = sim.schemes[0]
+        score = first.scores.score if first.scores is not None else np.zeros(sim.n)
+        scale = first.scheme.scale
         if self.by_score is None or self.rank is None:
             index_type = sim.graph.indices.dtype  # int32 up to 2**31 people
             self.by_score = np.empty(sim.n, dtype=index_type)
@@ -155,5 +159,5 @@ class SocialResponse(Module):
             self.ties_cut += int(remove_a.size)
             self.ties_made += int(add_a.size)
             self.pending.clear()
-        if sim.scores is not None:
+        if sim.schemes[0].scores is not None:
             self._refresh_ranking(sim)

@@ -84,7 +84,7 @@ class Surveillance(Module):
     def __init__(self, sim: Sim):
         people = sim.people
         self.specs = list(sim.scenario.surveillance.values())
-        kinds, districts = len(sim.scheme.events), sim.scenario.population.districts
+        kinds, districts = len(sim.kinds), sim.scenario.population.districts
         # coverage[s, district, kind]: chance that source s records an act of that kind in that district
         self.coverage = np.zeros((len(self.specs), districts, kinds))
         for index, spec in enumerate(self.specs):

@@ -1,26 +1,38 @@
 """Tallies of what lists and entitlements do to people: the days each person spends on each list
 and denied each entitlement, and the days, episodes and people so because of records that are not
-true (what those consequences then do to people's income, acts and ties: `consequences.py`)."""
+true (what those consequences then do to people's income, acts and ties: `consequences.py`), for
+each scheme; with several, also by any scheme and by how many at once."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..analysis.fairness import add_wrongful_harm
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
+from ..sim.schemes import SchemeState, scheme_section, scheme_sections
 from ..undefined import put, shown
 
 
-class Tallies(Module):
-    name = "tallies"
+class Combined(NamedTuple):
+    """Per person: the schemes that list them (honour lists aside) and that deny them a sanction."""
 
-    def __init__(self, sim: Sim):
+    listing: np.ndarray        # uint8: how many schemes list them
+    sanctioning: np.ndarray    # uint8: how many deny them a sanction
+    listed_any: np.ndarray     # bool: listing > 0
+    sanctioned_any: np.ndarray
+
+
+class SchemeTallies:
+    """One scheme's wrongful listings and sanctions: days per person, who ever, and episodes."""
+
+    def __init__(self, sim: Sim, state: SchemeState):
         n = sim.n
-        self.wrong_listed_days = {name: np.zeros(n, dtype=sim.days_type) for name in sim.scheme.lists}
-        self.wrong_denied_days = {name: np.zeros(n, dtype=sim.days_type) for name in sim.scheme.entitlements}
+        self.state = state
+        self.wrong_listed_days = {name: np.zeros(n, dtype=sim.days_type) for name in state.scheme.lists}
+        self.wrong_denied_days = {name: np.zeros(n, dtype=sim.days_type) for name in state.scheme.entitlements}
         self.ever_wrongly_listed = np.zeros(n, dtype=bool)
         self.ever_wrongly_left_off = np.zeros(n, dtype=bool)  # honour lists missed because of false records
         self.ever_wrongly_denied_perk = np.zeros(n, dtype=bool)
@@ -30,39 +42,20 @@ class Tallies(Module):
         self.wrong_from = np.zeros(n, dtype=np.int32)
         self.episode_days: list[np.ndarray] = []
 
-    def wrongly(self, sim: Sim) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Per list and entitlement: who is listed or denied now but would not be on true records (for an
-        honour list: who is left off it but would be on it on true records)."""
-        if sim.scores is None or sim.true_scores is None:
-            return ({name: np.zeros(sim.n, dtype=bool) for name in sim.scheme.lists},
-                    {name: np.zeros(sim.n, dtype=bool) for name in sim.scheme.entitlements})
-        honour = sim.scheme.honour_lists
-        listed = {name: (~member & sim.true_scores.lists[name]) if name in honour else
-                  (member & ~sim.true_scores.lists[name]) for name, member in sim.scores.lists.items()}
-        denied = {name: ~allowed & sim.true_scores.entitlements[name]
-                  for name, allowed in sim.scores.entitlements.items()}
-        return listed, denied
-
     def step(self, sim: Sim, day: int) -> None:
-        if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
-            return
-        for name, member in sim.listed.items():
-            sim.listed_days[name] += member
-        for name, denied in sim.denied.items():
-            sim.denied_days[name] += denied
-        if sim.truth is None:
-            return
-        wrong_listed, wrong_denied = self.wrongly(sim)
+        state = self.state
+        scheme = state.scheme
+        wrong_listed, wrong_denied = wrongly(state)
         wrongly_sanctioned = np.zeros(sim.n, dtype=bool)
         for name, member in wrong_listed.items():
             self.wrong_listed_days[name] += member
-            if name not in sim.scheme.honour_lists:
+            if name not in scheme.honour_lists:
                 self.ever_wrongly_listed |= member
             else:
                 self.ever_wrongly_left_off |= member
         for name, denied in wrong_denied.items():
             self.wrong_denied_days[name] += denied
-            if sim.scheme.entitlements[name].perk:
+            if scheme.entitlements[name].perk:
                 self.ever_wrongly_denied_perk |= denied
             else:
                 wrongly_sanctioned |= denied
@@ -80,25 +73,23 @@ class Tallies(Module):
         running = last_day + 2 - self.wrong_from[self.wrong_from > 0]
         return ended, running
 
-    def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
-        if sim.truth is None:  # nothing can be wrongful where every record is true
-            return {}
-        columns = {f"days_wrongly_listed.{name}": days[part] for name, days in self.wrong_listed_days.items()}
-        columns.update({f"days_wrongly_denied.{name}": days[part] for name, days in self.wrong_denied_days.items()})
-        columns["ever_wrongly_listed"] = self.ever_wrongly_listed[part]
-        columns["ever_wrongly_sanctioned"] = self.ever_wrongly_sanctioned[part]
+    def people_columns(self, part: slice) -> dict[str, np.ndarray]:
+        prefix = self.state.prefix
+        columns = {f"{prefix}days_wrongly_listed.{name}": days[part] for name, days in self.wrong_listed_days.items()}
+        columns.update({f"{prefix}days_wrongly_denied.{name}": days[part]
+                        for name, days in self.wrong_denied_days.items()})
+        columns[f"{prefix}ever_wrongly_listed"] = self.ever_wrongly_listed[part]
+        columns[f"{prefix}ever_wrongly_sanctioned"] = self.ever_wrongly_sanctioned[part]
         return columns
 
-    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
-        """Every wrongful harm, as whom it befell (rates, disparities, relative risks), the person-days
-        of false sanctions and listings, and how long wrongful sanctions lasted."""
-        if sim.truth is None:
-            return
-        harms, people = summary["harms"], sim.people
+    def figures(self, sim: Sim, harms: dict[str, Any]) -> None:
+        """Every wrongful harm of the scheme, as whom it befell (rates, disparities, relative risks),
+        the person-days of false sanctions and listings, and how long wrongful sanctions lasted."""
+        people, scheme = sim.people, self.state.scheme
         wrongful = {"wrongly_listed": self.ever_wrongly_listed}
-        if any(e.perk for e in sim.scheme.entitlements.values()):
+        if any(e.perk for e in scheme.entitlements.values()):
             wrongful["wrongly_denied_perks"] = self.ever_wrongly_denied_perk
-        if sim.scheme.honour_lists:
+        if scheme.honour_lists:
             wrongful["wrongly_left_off_honours"] = self.ever_wrongly_left_off
         wrongful["wrongly_sanctioned"] = self.ever_wrongly_sanctioned
         for key, harmed in wrongful.items():
@@ -114,29 +105,186 @@ class Tallies(Module):
             "no wrongful sanction was running at the end")
         harms["wrongful_sanction_episodes"] = episodes
 
-    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
-        harms = summary["harms"]
-        if "wrongly_sanctioned" not in harms:
-            return []
 
+def wrongly(state: SchemeState) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per list and entitlement of a scheme: who is listed or denied now but would not be on true
+    records (for an honour list: who is left off it but would be on it on true records)."""
+    scheme = state.scheme
+    if state.scores is None or state.true_scores is None:
+        return ({name: np.zeros(state.n, dtype=bool) for name in scheme.lists},
+                {name: np.zeros(state.n, dtype=bool) for name in scheme.entitlements})
+    honour = scheme.honour_lists
+    true_scores = state.true_scores
+    listed = {name: (~member & true_scores.lists[name]) if name in honour else
+              (member & ~true_scores.lists[name]) for name, member in state.scores.lists.items()}
+    denied = {name: ~allowed & true_scores.entitlements[name] for name, allowed in state.scores.entitlements.items()}
+    return listed, denied
+
+
+def denied_a_sanction(state: SchemeState) -> np.ndarray:
+    """Who is denied one of the scheme's sanctions now (an entitlement other than a perk)."""
+    out = np.zeros(state.n, dtype=bool)
+    denied = state.denied
+    for name in state.scheme.sanctions:
+        out |= denied[name]
+    return out
+
+
+def on_a_list(state: SchemeState) -> np.ndarray:
+    """Who is on one of the scheme's lists now (honour lists aside: being on one is no harm)."""
+    out = np.zeros(state.n, dtype=bool)
+    for name, member in state.listed.items():
+        if name not in state.scheme.honour_lists:
+            out |= member
+    return out
+
+
+class Tallies(Module):
+    """Days listed and denied per scheme (kept in each `SchemeState`), each scheme's wrongful
+    listings and sanctions (`SchemeTallies`), and, with several schemes, the combined figures: the
+    days each person spent listed or sanctioned by any scheme, and by how many at once."""
+
+    name = "tallies"
+
+    def __init__(self, sim: Sim):
+        self.schemes = [SchemeTallies(sim, state) for state in sim.schemes]
+        # With several schemes: per person, days listed (an adverse list) by any, days sanctioned by
+        # any, and the most schemes that listed or sanctioned them on one day.
+        several = sim.several
+        size = sim.n if several else 0
+        self.days_listed_any = np.zeros(size, dtype=sim.days_type)
+        self.days_sanctioned_any = np.zeros(size, dtype=sim.days_type)
+        self.most_listing = np.zeros(size, dtype=np.uint8)
+        self.most_sanctioning = np.zeros(size, dtype=np.uint8)
+        # Who is listed or sanctioned by how many schemes now: made again only when a scheme has
+        # rescored since (`combined`), as lists and denials change only then.
+        self.now: Combined | None = None
+        self.workings = np.zeros(0, dtype=bool)
+        self.now_versions: tuple[int, ...] = ()
+        self.most_versions: tuple[int, ...] = ()
+
+    def step(self, sim: Sim, day: int) -> None:
+        if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
+            return
+        for state in sim.schemes:
+            for name, member in state.listed.items():
+                state.listed_days[name] += member
+            for name, denied in state.denied.items():
+                state.denied_days[name] += denied
+        if sim.several:
+            self._combine(sim)
+        if not sim.has_truth:
+            return
+        for tallies in self.schemes:
+            if tallies.state.truth is not None:  # else every record it received is true: nothing wrongful
+                tallies.step(sim, day)
+
+    def combined(self, sim: Sim) -> Combined:
+        """Per person, how many schemes list them (honour lists aside) and how many deny them a
+        sanction, now."""
+        versions = tuple(state.scored_version for state in sim.schemes)
+        if self.now is not None and versions == self.now_versions:
+            return self.now
+        # Into arrays made once and refilled (fresh ones each day would cost more in first touches
+        # than the arithmetic), with no temporaries.
+        if self.now is None:
+            self.now = Combined(*(np.empty(sim.n, dtype=t) for t in (np.uint8, np.uint8, bool, bool)))
+            self.workings = np.empty(sim.n, dtype=bool)
+        now, workings = self.now, self.workings
+        now.listing.fill(0)
+        now.sanctioning.fill(0)
+        for state in sim.schemes:
+            workings.fill(False)
+            for name, member in state.listed.items():
+                if name not in state.scheme.honour_lists:
+                    np.logical_or(workings, member, out=workings)
+            np.add(now.listing, workings, out=now.listing)
+            if state.scores is None:  # nobody is denied anything before a scheme's first scoring
+                continue
+            workings.fill(True)
+            for name in state.scheme.sanctions:  # allowed every sanction, then denied one
+                np.logical_and(workings, state.scores.entitlements[name], out=workings)
+            np.logical_not(workings, out=workings)
+            np.add(now.sanctioning, workings, out=now.sanctioning)
+        np.greater(now.listing, 0, out=now.listed_any)
+        np.greater(now.sanctioning, 0, out=now.sanctioned_any)
+        self.now_versions = versions
+        return now
+
+    def _combine(self, sim: Sim) -> None:
+        """Today's listings and sanctions by any scheme, and by how many at once."""
+        now = self.combined(sim)
+        self.days_listed_any += now.listed_any
+        self.days_sanctioned_any += now.sanctioned_any
+        if self.now_versions != self.most_versions:  # the counts changed since they were last taken
+            np.maximum(self.most_listing, now.listing, out=self.most_listing)
+            np.maximum(self.most_sanctioning, now.sanctioning, out=self.most_sanctioning)
+            self.most_versions = self.now_versions
+
+    def people_columns(self, sim: Sim, part: slice) -> dict[str, np.ndarray]:
+        columns: dict[str, np.ndarray] = {}
+        if sim.has_truth:  # nothing can be wrongful where every record is true
+            for tallies in self.schemes:
+                columns.update(tallies.people_columns(part))
+        if sim.several:
+            columns.update({"days_listed_any": self.days_listed_any[part],
+                            "days_sanctioned_any": self.days_sanctioned_any[part],
+                            "most_schemes_listing": self.most_listing[part],
+                            "most_schemes_sanctioning": self.most_sanctioning[part]})
+            if sim.has_truth:
+                columns["ever_wrongly_listed_any"] = self.ever_wrongly("listed")[part]
+                columns["ever_wrongly_sanctioned_any"] = self.ever_wrongly("sanctioned")[part]
+        return columns
+
+    def ever_wrongly(self, what: str) -> np.ndarray:
+        """Who was ever wrongly listed (`what="listed"`) or sanctioned by any scheme."""
+        out = np.zeros_like(self.schemes[0].ever_wrongly_listed)
+        for tallies in self.schemes:
+            out |= tallies.ever_wrongly_listed if what == "listed" else tallies.ever_wrongly_sanctioned
+        return out
+
+    def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
+        """Each scheme's wrongful harms (with several schemes, in its section of `schemes`), and
+        with several the wrongful harms of any scheme, as whom they befell."""
+        if not sim.has_truth:
+            return
+        for tallies in self.schemes:
+            tallies.figures(sim, scheme_section(summary, tallies.state)["harms"])
+        if sim.several:
+            people, harms = sim.people, summary["harms"]
+            for key, what in (("wrongly_listed_any", "listed"), ("wrongly_sanctioned_any", "sanctioned")):
+                add_wrongful_harm(harms, key, self.ever_wrongly(what), people.group, people.group_names)
+
+    def report_rows(self, summary: dict[str, Any], groups: list[str]) -> list[ReportRow]:
         def by_group(figure: dict[str, Any]) -> str:
             return ", ".join(f"{g} {shown(figure['by_group'][g], '.2%')}" for g in groups)
 
         rows: list[ReportRow] = []
-        figure = harms["wrongly_sanctioned"]
-        rows.append(("people sanctioned because of acts they did not do", f"{figure['count']:,}",
-                     f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
-        figure = harms["wrongly_listed"]
-        rows.append(("people listed because of acts they did not do", f"{figure['count']:,}",
-                     f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
-        days = sum(harms["false_sanction_person_days"].values())
-        rows.append(("false-sanction person-days", f"{days:,}",
-                     "days people spent denied something they would have had on true records"))
-        episodes = harms["wrongful_sanction_episodes"]
-        if episodes["ended"] or episodes["running_at_end"]:
-            mean = episodes["mean_days_ended"]
-            rows.append(("time to remedy a wrongful sanction",
-                         f"{mean:.1f} days" if mean is not None else "never",
-                         f"{episodes['ended']:,} wrongful sanctions ended (mean length), "
-                         f"{episodes['running_at_end']:,} still running at the end"))
+        combined = summary["harms"]
+        if "wrongly_sanctioned_any" in combined:
+            for key, what in (("wrongly_sanctioned_any", "sanctioned"), ("wrongly_listed_any", "listed")):
+                figure = combined[key]
+                rows.append((f"people {what} by any scheme because of acts they did not do", f"{figure['count']:,}",
+                             f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
+        for name, section in scheme_sections(summary):
+            label = f"{name}: " if name else ""
+            harms = section["harms"]
+            if "wrongly_sanctioned" not in harms:
+                continue
+            figure = harms["wrongly_sanctioned"]
+            rows.append((f"{label}people sanctioned because of acts they did not do", f"{figure['count']:,}",
+                         f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
+            figure = harms["wrongly_listed"]
+            rows.append((f"{label}people listed because of acts they did not do", f"{figure['count']:,}",
+                         f"{figure['rate']:.2%} of everyone, by group: {by_group(figure)}"))
+            days = sum(harms["false_sanction_person_days"].values())
+            rows.append((f"{label}false-sanction person-days", f"{days:,}",
+                         "days people spent denied something they would have had on true records"))
+            episodes = harms["wrongful_sanction_episodes"]
+            if episodes["ended"] or episodes["running_at_end"]:
+                mean = episodes["mean_days_ended"]
+                rows.append((f"{label}time to remedy a wrongful sanction",
+                             f"{mean:.1f} days" if mean is not None else "never",
+                             f"{episodes['ended']:,} wrongful sanctions ended (mean length), "
+                             f"{episodes['running_at_end']:,} still running at the end"))
         return rows

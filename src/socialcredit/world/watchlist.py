@@ -199,7 +199,7 @@ class Watchlist(Module):
         if not self.sources:
             return
         harms = summary["harms"]
-        if sim.truth is not None:
+        if sim.has_truth:
             add_wrongful_harm(harms, "falsely_stopped", self.stopped_innocent, sim.people.group,
                               sim.people.group_names)
         harms["watchlist"] = self.source_figures()

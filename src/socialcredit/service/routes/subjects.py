@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.routing import Route
 
-from ..auth import KeyRing, Who, check_reader_of, reader_of, refuse_role, role
+from ..auth import Who, actor, check_reader_of, reader_of, refuse_role, role
 from ..errors import ServiceError
 from ..keys import Actor
 from ..schemas import Entitlement, Erased, Export, HistoryEntry, Record, StoredEvent, refusals
@@ -77,16 +77,14 @@ def get_export(subject: str, who: Annotated[Actor, Depends(owner_or_admin)], ser
 # `test_the_fast_routes_answer_as_the_fastapi_routes_do`): the same key check, role check, room
 # and audit entry. They are the only routes that shadow others (tests/service/test_contract.py).
 async def _subject_lane(request: Request) -> JSONResponse:
-    keys: KeyRing = request.app.state.keys
     subject = request.path_params["subject"]
-    who = check_reader_of(await keys.actor(request.headers.get("authorization")), subject)
+    who = check_reader_of(await actor(request, request.headers.get("authorization")), subject)
     return JSONResponse(await request.app.state.service.subjects.record_async(subject, who))
 
 
 async def _entitlement_lane(request: Request) -> JSONResponse:
-    keys: KeyRing = request.app.state.keys
     subject, action = request.path_params["subject"], request.path_params["action"]
-    who = check_reader_of(await keys.actor(request.headers.get("authorization")), subject)
+    who = check_reader_of(await actor(request, request.headers.get("authorization")), subject)
     return JSONResponse(await request.app.state.service.subjects.entitlement_async(subject, action, who))
 
 

@@ -1,0 +1,155 @@
+"""One scheme scoring the simulated people: what the frame keeps of it (its feature and truth
+states, compiled rules, neighbour sums, scores and true scores, when it last scored, the starting
+tiers, days listed and denied). `Sim.schemes` holds one a scheme, in the scenario's order; the
+phases iterate them (docs/design.md, "Several schemes")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..scenario.load import ScenarioScheme
+from ..scheme import Scheme
+from ..scoring import Relations, Scores
+from ..scoring.compiled import CompiledRules, compile_rules
+from ..scoring.core import score_slices, scoring_features
+from ..scoring.graph import NeighbourSums
+from ..scoring.incremental import IncrementalFeatures
+from .events import DayEvents
+
+# People from whom the day's scoring runs on the scheme's rules compiled: compiling a scheme's
+# rules for the first time on a machine takes a second or two, which a year at a quarter of a
+# million people repays (and the compiled rules give the same outcomes as NumPy's, so the choice
+# changes nothing but speed).
+COMPILED_RULES_FROM = 1 << 18
+
+
+class SchemeState:
+    """A scheme's part of the simulation's state.
+
+    Records reach it from the sources it receives, of the kinds it declares (`received`), with
+    their kinds in its own codes; with one scheme that is every record, as it is."""
+
+    def __init__(self, entry: ScenarioScheme, index: int, n: int, kinds: list[str], sources: list[str],
+                 first_time: float, contestable: tuple[str, ...], with_truth: bool, days_type: type[np.integer]):
+        self.entry = entry
+        self.name, self.index, self.prefix = entry.name, index, entry.prefix
+        self.scheme: Scheme = entry.scheme
+        scheme = entry.scheme
+        self.n = n
+        own = {kind: code for code, kind in enumerate(scheme.events)}
+        # World kind code -> this scheme's code (-1: a kind it does not declare); None where the two agree.
+        code_of = np.array([own.get(kind, -1) for kind in kinds], dtype=np.int16)
+        self.code_of = None if list(scheme.events) == kinds else code_of
+        # Per source, whether its records reach this scheme; None where every source's do.
+        receives = entry.receives
+        self.receives = None if receives is None or set(sources) <= set(receives) else \
+            np.array([source in receives for source in sources], dtype=bool)
+        self.contestable = contestable
+        self.features = IncrementalFeatures(scheme, n, start=first_time, voidable=contestable)
+        # The rules compiled, for populations where a day's scoring repays compiling them once
+        # (see scoring.compiled; the same outcomes to the bit), and what a day's scoring reads.
+        self.compiled_rules: CompiledRules | None = compile_rules(scheme) if n >= COMPILED_RULES_FROM else None
+        compiled = self.compiled_rules
+        self.scoring_features = frozenset(compiled.inputs) if compiled is not None else scoring_features(scheme)
+        self.scores: Scores | None = None  # latest scoring (on the scheme's cadence)
+        # The same scheme on genuine records only: what the scores would be if every record were
+        # true. Kept only where records can be false; the difference is the harm of false records.
+        self.truth = IncrementalFeatures(scheme, n, start=first_time) if with_truth else None
+        self.true_scores: Scores | None = None
+        # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
+        self.neighbour_sums = NeighbourSums()
+        self.true_neighbour_sums = NeighbourSums()
+        self.scored_time = float("nan")  # the feature state's time at the last scoring
+        self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
+        self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
+        self.initial_tier: np.ndarray | None = None
+        self.listed_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.lists}
+        self.denied_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.entitlements}
+
+    def qualify(self, name: str) -> str:
+        """A list's or entitlement's name as the scenario and the outputs give it (`court.blacklist`
+        with several schemes, the bare name with one)."""
+        return self.prefix + name
+
+    def received(self, events: DayEvents) -> DayEvents:
+        """The records of `events` that reach this scheme, with its own kind codes (the same events
+        where it receives every source and its kinds are the world's)."""
+        if self.receives is None and self.code_of is None:
+            return events
+        keep = np.ones(len(events), dtype=bool)
+        if self.receives is not None:
+            keep &= self.receives[events.source]
+        if self.code_of is not None:
+            keep &= self.code_of[events.kind] >= 0
+        mine = events.take(np.flatnonzero(keep))
+        if self.code_of is not None:
+            mine.kind = self.code_of[mine.kind]
+        return mine
+
+    def is_update_day(self, day: int, days: int) -> bool:
+        """A day whose number is a multiple of the scheme's `update_every_days`, and the last day."""
+        return day % self.scheme.update_every_days == 0 or day == days - 1
+
+    def rescore(self, graph: Relations, truth: bool = True) -> None:
+        """Score everyone from the current feature state (and, where records can be false, from the
+        genuine records only), slice by slice, keeping outcomes only (people.parquet makes the
+        features and components behind them again, slice by slice). The old scores go first, so
+        that two sets never share memory. `truth=False` when only the records changed (a voided
+        record leaves the genuine ones as they were)."""
+        relations = graph if self.scheme.network is not None else None
+        self.scored_version += 1
+        self.scores = None
+        self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
+                                   kept=self.neighbour_sums, compiled_rules=self.compiled_rules)
+        self.scored_time = self.features.as_of
+        if truth and self.truth is not None:
+            self.true_scores = None
+            self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
+                                            kept=self.true_neighbour_sums, compiled_rules=self.compiled_rules)
+
+    def features_of(self, state: IncrementalFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
+        """A slice's features for a scoring of outcomes only: just those it reads, as views (the
+        state does not change while it scores)."""
+        return lambda part: state.features(part, only=self.scoring_features, views=True)
+
+    @property
+    def denied(self) -> dict[str, np.ndarray]:
+        """Per entitlement (its own name), who is denied it now (nobody before the first scoring)."""
+        if self.scores is None:
+            return {name: np.zeros(self.n, dtype=bool) for name in self.scheme.entitlements}
+        return {name: ~allowed for name, allowed in self.scores.entitlements.items()}
+
+    @property
+    def listed(self) -> dict[str, np.ndarray]:
+        """Per list (its own name), who is on it now (nobody before the first scoring)."""
+        if self.scores is None:
+            return {name: np.zeros(self.n, dtype=bool) for name in self.scheme.lists}
+        return self.scores.lists
+
+    def allowed(self, name: str) -> np.ndarray:
+        """Who is allowed entitlement `name` now (everyone before the first scoring)."""
+        return self.scores.entitlements[name] if self.scores is not None else np.ones(self.n, dtype=bool)
+
+    def start_reporting(self) -> None:
+        """Day 0 after a burn-in: days listed and denied count afresh, and today's tier is the starting one."""
+        for counts in (*self.listed_days.values(), *self.denied_days.values()):
+            counts[...] = 0
+        if self.scores is not None:
+            self.initial_tier = self.scores.tier.copy()
+
+
+def scheme_section(summary: dict[str, Any], state: SchemeState) -> dict[str, Any]:
+    """Where a scheme's figures go in summary.json: the summary itself with one scheme, its entry of
+    `schemes` with several."""
+    return summary["schemes"][state.name] if state.prefix else summary
+
+
+def scheme_sections(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, figures) of each scheme of a summary.json: ("", the summary) with one scheme, and
+    (its name, its entry of `schemes`) for each of several."""
+    if "schemes" not in summary:
+        return [("", summary)]
+    return list(summary["schemes"].items())
