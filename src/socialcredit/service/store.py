@@ -107,15 +107,16 @@ class DriverRows:
                 bind = kind.dialect_impl(dialect).bind_processor(dialect)
             if bind is None:
                 continue
-            done: dict[Any, Any] = {}  # the rows of a change share their times: each bound once
+            # the rows of a change share their times, and the scores their `lists` dicts (one per
+            # pattern of membership, `Scorer.score_rows`): each bound once (a dict by identity:
+            # the rows hold it meanwhile)
+            done: dict[Any, Any] = {}
             for value in values:
                 given = value[i]
                 if given is None:
                     continue
-                if isinstance(given, dict):
-                    value[i] = bind(given)
-                else:
-                    value[i] = done[given] if given in done else done.setdefault(given, bind(given))
+                key = id(given) if isinstance(given, dict) else given
+                value[i] = done[key] if key in done else done.setdefault(key, bind(given))
         return cls(table.name, columns, values)
 
     def number(self, seq: int) -> None:
