@@ -115,7 +115,7 @@ class DriverRows:
                 given = value[i]
                 if given is None:
                     continue
-                key = id(given) if isinstance(given, dict) else given
+                key = (id(given),) if isinstance(given, dict) else given
                 value[i] = done[key] if key in done else done.setdefault(key, bind(given))
         return cls(table.name, columns, values)
 
