@@ -12,21 +12,36 @@ With `--wrk`, Debian's `wrk` then saturates the server at a few fixed concurrenc
 requests/s and p50/p99 at each). Targets (issue 5, 2 cores): ingest >= 20,000 events/s durable on
 SQLite; p99 <= 10 ms at 500 requests/s.
 
+`--during-ingest` then times reads while ingest runs (issue 18, point 5: reads must not wait for
+ingests; target read p99 <= 50 ms): a second process sends batches back to back (each answered
+after commit) while the open-loop client reads at `--ingest-read-rate`; it prints the reads'
+p50/p99 and the ingest's events/s and batch p50/p99 over the same seconds.
+
+`--preload N` first stores N events (issue 18, point 10: ingest must not slow as data grows;
+targets >= 20,000 events/s durable and p99 <= 250 ms per batch of 1,000, from an empty store and
+with 1M stored): through the service's own ingest in this process (the checks, the scoring, the
+audit entry covering every row: the store is as the server would have made it), in batches of
+10,000 over `--subjects`, without HTTP, before the server starts.
+
     python benchmarks/serve_load.py                       # SQLite, 100,000 events, reads at 500/s
     python benchmarks/serve_load.py --seconds 5 --repeats 5   # five timed runs of each, and their median
     python benchmarks/serve_load.py --wrk                 # and the saturation sweep
     python benchmarks/serve_load.py --workers 2 --db postgresql+psycopg://postgres@127.0.0.1:54329/bench
+    python benchmarks/serve_load.py --batch 1000 --no-reads --during-ingest      # point 5, from empty
+    python benchmarks/serve_load.py --preload 1000000 --batch 1000 --no-reads --during-ingest   # point 10
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import multiprocessing
 import os
 import platform
 import selectors
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,6 +121,7 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
     from_sent: list[float] = []
     lag: list[float] = []
     errors = 0
+    refused: dict[int, int] = {}  # non-2xx answers by status
     cpu = time.process_time()
     start = time.perf_counter() + 0.05
     next_i = 0
@@ -142,7 +158,9 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
                 done = time.perf_counter()
                 from_due.append((done - connection.due) * 1000)
                 from_sent.append((done - connection.sent) * 1000)
-                errors += not 200 <= status < 300
+                if not 200 <= status < 300:
+                    errors += 1
+                    refused[status] = refused.get(status, 0) + 1
                 in_flight -= 1
                 connection.idle_since = done
                 idle.append(connection)
@@ -151,7 +169,14 @@ def open_loop(address: tuple[str, int], requests: list[bytes], rate: float, seco
         key.fileobj.close()  # type: ignore[union-attr]
     selector.close()
     return {"from_due": from_due, "from_sent": from_sent, "lag": lag, "errors": errors, "connections": opened,
-            "cpu": cpu}
+            "cpu": cpu, "refused": refused}
+
+
+def statuses(run: dict[str, object]) -> str:
+    """The non-2xx answers of a run by status, e.g. ' (404: 3)': a subject without events is a 404."""
+    refused = run["refused"]
+    assert isinstance(refused, dict)
+    return f" ({', '.join(f'{status}: {n}' for status, n in sorted(refused.items()))})" if refused else ""
 
 
 def server_cpu(pid: int) -> float:
@@ -197,7 +222,8 @@ def fixed_rate(address: tuple[str, int], paths: list[str], key: str, rate: float
         print(f"  {label:<24} {due.size / seconds:5.0f}/s  p50 {p50:6.2f} ms  p90 {p90:6.2f} ms  p99 {p99:6.2f} ms  "
               f"max {due.max():7.2f} ms  (p99 {p99 / 10:.2f}x of target; from actual send p50 "
               f"{np.percentile(sent, 50):.2f} p99 {np.percentile(sent, 99):.2f} ms; send lag p99 "
-              f"{np.percentile(run['lag'], 99):.2f} ms; non-2xx {run['errors']}; {run['connections']} connections; "
+              f"{np.percentile(run['lag'], 99):.2f} ms; non-2xx {run['errors']}{statuses(run)}; "
+              f"{run['connections']} connections; "
               f"server {used / due.size * 1000:.2f} ms CPU/request; client {float(run['cpu']) / seconds:.0%} "
               f"of a core; other work on the machine {others:.2f} cores)")
     if repeats > 1:
@@ -230,6 +256,117 @@ def wrk(base: str, path: str, key: str, subjects: int, connections: int, seconds
           "subjects without events)")
 
 
+KINDS = np.array(["payment", "late_payment", "default", "inquiry"])
+KIND_SHARES = [0.85, 0.1, 0.01, 0.04]
+
+
+def make_batch(rng: np.random.Generator, prefix: str, start: int, size: int, subjects: int) -> list[dict[str, object]]:
+    """`size` events with ids prefix{start}.., over subjects s0..s{subjects - 1}, dated within the last 700 days."""
+    today = time.time() / 86400
+    subject = rng.integers(0, subjects, size)
+    kind = KINDS[rng.choice(4, size, p=KIND_SHARES)]
+    when = today - rng.uniform(0, 700, size)
+    return [{"id": f"{prefix}{start + i}", "subject": f"s{subject[i]}", "kind": str(kind[i]), "time": float(when[i])}
+            for i in range(size)]
+
+
+def preload(db: str, folder: Path, events: int, subjects: int) -> None:
+    """Store `events` events through the service's ingest, in this process, in batches of 10,000
+    (the largest a request may hold), with the audit key the server will use (`serve`'s default,
+    found from the server's working folder)."""
+    from socialcredit.scheme import load_scheme
+    from socialcredit.service.auditkey import default_paths, key_for
+    from socialcredit.service.core import Service
+    from socialcredit.service.db import make_engine
+    from socialcredit.service.keys import Actor
+    from socialcredit.service.migrate import upgrade
+
+    paths = default_paths(db)
+    key_path = None if paths is None else paths[0] if paths[0].is_absolute() else folder / paths[0]
+    key = key_for(db, key_path)
+    engine = make_engine(db)
+    upgrade(engine, key)
+    service = Service(engine, load_scheme("lending"), write_engine=make_engine(db, writer=True), audit_key=key,
+                      checkpoints=None if paths is None else folder / "preload.checkpoints")
+    service.warm()
+    actor = Actor("preload", "operator")
+    rng = np.random.default_rng(7)
+    started = time.perf_counter()
+    for start in range(0, events, 10_000):
+        size = min(10_000, events - start)
+        answer = service.ingest(make_batch(rng, "pre", start, size, subjects), actor)
+        assert answer["stored"] == size, answer
+        if start and start % 200_000 == 0:
+            print(f"  preloaded {start:,} events ({time.perf_counter() - started:.0f} s)", flush=True)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    service.store.write_engine.dispose()
+    print(f"preload: {events:,} events over {subjects:,} subjects in {seconds:.1f} s "
+          f"({events / seconds:,.0f} events/s, in process, batches of 10,000)")
+
+
+def post_batches(address: tuple[str, int], key: str, bodies: list[bytes], ready: object, stop: object,
+                 results: object) -> None:
+    """In a process of its own: POST the bodies one after another until told to stop; each batch's
+    (start, seconds) goes to `results`. A process, so that its work does not hold the GIL of the
+    reading client."""
+    connection = http.client.HTTPConnection(*address, timeout=300)
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    timings = []
+    ready.set()  # type: ignore[attr-defined]
+    for body in bodies:
+        if stop.is_set():  # type: ignore[attr-defined]
+            break
+        started = time.perf_counter()
+        connection.request("POST", "/v1/events", body=body, headers=headers)
+        answer = connection.getresponse()
+        text = answer.read()
+        assert answer.status == 200, text[:500]
+        timings.append((started, time.perf_counter() - started))
+    results.put(timings)  # type: ignore[attr-defined]
+
+
+def reads_during_ingest(address: tuple[str, int], key: str, server_pid: int, args: argparse.Namespace,
+                        rng: np.random.Generator, subjects: int) -> None:
+    """Reads at a fixed rate while a second process ingests batches back to back: the reads'
+    latency, and the ingest's events/s and batch latency, over the same seconds."""
+    batches = int(args.seconds * 40_000 / args.batch) + 5  # more than the ingest can send meanwhile
+    host = f"{address[0]}:{address[1]}"
+    paths = [f"/v1/subjects/s{s}" for s in rng.integers(0, subjects, 5000)]
+    requests = [f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
+                for path in paths]
+    open_loop(address, requests[::-1], args.ingest_read_rate, 1.0)  # warm up
+    context = multiprocessing.get_context("fork")
+    for run in range(args.repeats):
+        bodies = [json.dumps({"events": make_batch(rng, f"m{run}-{n}-", 0, args.batch, subjects)}).encode()
+                  for n in range(batches)]
+        ready, stop, results = context.Event(), context.Event(), context.Queue()
+        sender = context.Process(target=post_batches, args=(address, key, bodies, ready, stop, results))
+        sender.start()
+        ready.wait()
+        time.sleep(0.5)  # the first batch is in: reads start behind an ingest
+        used, busy = server_cpu(server_pid), machine_busy()
+        window = time.perf_counter()
+        reads = open_loop(address, requests, args.ingest_read_rate, args.seconds)
+        window = (window, time.perf_counter())
+        used, busy = server_cpu(server_pid) - used, machine_busy() - busy
+        stop.set()
+        timings = results.get()
+        sender.join()
+        inside = [seconds for started, seconds in timings if started >= window[0] and started + seconds <= window[1]]
+        spans = window[1] - window[0]
+        due = np.array(reads["from_due"])
+        p50, p99 = np.percentile(due, [50, 99])
+        b50, b99 = np.percentile(inside, [50, 99]) if inside else (float("nan"), float("nan"))
+        others = (busy - used - float(reads["cpu"])) / spans
+        rate = len(inside) * args.batch / spans
+        print(f"  run {run + 1}: reads {due.size / spans:5.0f}/s p50 {p50:6.2f} ms p99 {p99:7.2f} ms max "
+              f"{due.max():7.1f} ms (p99 {p99 / 50:.2f}x of target; non-2xx {reads['errors']}{statuses(reads)}); "
+              f"ingest {rate:7,.0f} "
+              f"events/s, batch p50 {b50 * 1000:.0f} ms p99 {b99 * 1000:.0f} ms ({len(inside)} batches of "
+              f"{args.batch:,}); other work on the machine {others:.2f} cores", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
@@ -243,9 +380,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--wrk", action="store_true", help="also saturate the server with wrk (closed loop) at "
                                                            "1, 2, 4 and 8 connections")
+    parser.add_argument("--preload", type=int, default=0, help="events stored before the server starts, through "
+                                                              "the service's ingest in process (point 10)")
+    parser.add_argument("--no-reads", action="store_true", help="skip the reads at a fixed rate on a quiet server")
+    parser.add_argument("--during-ingest", action="store_true", help="time reads while batches of --batch are "
+                                                                     "ingested back to back (point 5)")
+    parser.add_argument("--ingest-read-rate", type=float, default=100, help="reads/s offered during ingest")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="socialcredit-serve-"))
     db = args.db or f"sqlite:///{folder / 'bench.db'}"
+    if args.preload:
+        preload(db, folder, args.preload, args.subjects)
     operator = cli("keys", "create", "--role", "operator", "--db", db, cwd=folder)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--db", db, "--port", str(port),
@@ -261,34 +406,34 @@ def main() -> None:
                 time.sleep(0.1)
         print(f"machine: {platform.machine()}, {os.cpu_count()} cpus; database {db.split('://')[0]}")
         rng = np.random.default_rng(1)
-        today = time.time() / 86400
-        kinds = np.array(["payment", "late_payment", "default", "inquiry"])
         headers = {"Authorization": f"Bearer {operator}"}
         seconds_per_batch = []
-        with httpx.Client(timeout=120) as client:
+        used, busy = server_cpu(server.pid), machine_busy()
+        with httpx.Client(timeout=300) as client:
             for start in range(0, args.events, args.batch):
                 size = min(args.batch, args.events - start)
-                subject = rng.integers(0, args.subjects, size)
-                kind = kinds[rng.choice(4, size, p=[0.85, 0.1, 0.01, 0.04])]
-                when = today - rng.uniform(0, 700, size)
-                batch = [{"id": f"e{start + i}", "subject": f"s{subject[i]}", "kind": str(kind[i]),
-                          "time": float(when[i])} for i in range(size)]
+                batch = make_batch(rng, "e", start, size, args.subjects)
                 started = time.perf_counter()
                 answer = client.post(f"{base}/v1/events", json={"events": batch}, headers=headers)
                 seconds_per_batch.append(time.perf_counter() - started)
                 assert answer.status_code == 200 and answer.json()["stored"] == size, answer.text[:500]
         total = sum(seconds_per_batch)
-        print(f"\ningest: {args.events:,} events in batches of {args.batch:,} over {args.subjects:,} subjects")
-        print(f"  {args.events / total:,.0f} events/s (median batch {statistics.median(seconds_per_batch):.3f} s; "
-              f"target >= 20,000 events/s: {args.events / total / 20000:.2f}x)")
-
-        print(f"\nreads at a fixed offered rate of {args.rate:.0f} requests/s, open loop, {args.seconds:.0f} s each "
-              "(target p99 <= 10 ms at 500/s; latency from each request's scheduled send):")
+        used, busy = server_cpu(server.pid) - used, machine_busy() - busy
+        print(f"\ningest: {args.events:,} events in batches of {args.batch:,} over {args.subjects:,} subjects, "
+              f"{args.preload:,} stored before")
+        p50, p99 = np.percentile(seconds_per_batch, [50, 99])
+        print(f"  {args.events / total:,.0f} events/s (batch p50 {p50:.3f} s, p99 {p99:.3f} s; targets >= 20,000 "
+              f"events/s: {args.events / total / 20000:.2f}x, batch p99 <= 0.250 s at batches of 1,000: "
+              f"{p99 / 0.25:.2f}x; work on the machine besides the server's {(busy - used) / total:.2f} cores, "
+              "this client's included)")
         address = ("127.0.0.1", port)
-        for path, label in (("/v1/subjects/s{}", "GET /v1/subjects/{id}"),
-                            ("/v1/subjects/s{}/entitlements/loan", "entitlement check")):
-            paths = [path.format(s) for s in rng.integers(0, args.subjects, 5000)]
-            fixed_rate(address, paths, operator, args.rate, args.seconds, label, server.pid, args.repeats)
+        if not args.no_reads:
+            print(f"\nreads at a fixed offered rate of {args.rate:.0f} requests/s, open loop, {args.seconds:.0f} s "
+                  "each (target p99 <= 10 ms at 500/s; latency from each request's scheduled send):")
+            for path, label in (("/v1/subjects/s{}", "GET /v1/subjects/{id}"),
+                                ("/v1/subjects/s{}/entitlements/loan", "entitlement check")):
+                paths = [path.format(s) for s in rng.integers(0, args.subjects, 5000)]
+                fixed_rate(address, paths, operator, args.rate, args.seconds, label, server.pid, args.repeats)
         if args.wrk:
             if not shutil.which("wrk"):
                 sys.exit("--wrk: no wrk on the PATH (Debian: apt-get install wrk)")
@@ -298,6 +443,10 @@ def main() -> None:
                                 ("/v1/subjects/s{n}/entitlements/loan", "entitlement check")):
                 for connections in (1, 2, 4, 8):
                     wrk(base, path, operator, args.subjects, connections, args.seconds, label, folder)
+        if args.during_ingest:
+            print(f"\nreads at {args.ingest_read_rate:.0f}/s while batches of {args.batch:,} are ingested back to "
+                  f"back, {args.seconds:.0f} s a run (target read p99 <= 50 ms):")
+            reads_during_ingest(address, operator, server.pid, args, rng, args.subjects)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -71,6 +71,23 @@ def _last(session: Session | Connection) -> tuple[int, str]:
 def next_seq(session: Session) -> int:
     """The number the next entry appended in this session will have (for a `coverage.Cover`)."""
     return _last(session)[0] + 1
+
+
+# The actions of the entries that record a read: the only entries that record no change
+READS = ("read_record", "entitlement_check", "read_events", "read_history", "export")
+
+
+def last_seq(session: Session | Connection) -> int:
+    """The number of the log's last committed entry (0 for none)."""
+    return int(session.execute(select(func.max(AuditEntry.seq))).scalar() or 0)
+
+
+def changed_since(session: Session | Connection, seq: int) -> bool:
+    """Whether a change was committed after entry `seq`: every change (an ingest, a decision, an
+    erasure, a purge, whoever makes it) appends its entry in the transaction that makes it, so a
+    change is an entry after `seq` that records no read."""
+    return session.execute(select(AuditEntry.seq).where(AuditEntry.seq > seq, AuditEntry.action.not_in(READS))
+                           .limit(1)).first() is not None
 
 
 # --- pseudonyms --------------------------------------------------------------------------------

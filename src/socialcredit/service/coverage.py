@@ -122,12 +122,28 @@ def part_digest(digests: Sequence[bytes]) -> str:
 
 class Cover:
     """The rows one audit entry (number `seq`, the next to be appended) covers. `add` gives each
-    row its entry, place, salt and digest, in place; `rows` is what the entry's detail holds."""
+    row its entry, place, salt and digest, in place; `rows` is what the entry's detail holds.
 
-    def __init__(self, seq: int):
+    A change that covers its rows before it writes them (an ingest: the digests are made outside
+    the write transaction) makes the cover without a number, and gives it with `number` once the
+    entry's number is known, in the transaction that appends the entry."""
+
+    def __init__(self, seq: int | None = None):
         self.seq = seq
         self.digests: dict[str, list[bytes]] = {}
         self.tombstones: list[tuple[int, str, int, bytes]] = []
+        self.unnumbered: list[tuple[str, Sequence[Any]]] = []  # (entry column, rows) covered before `number`
+
+    def number(self, seq: int) -> None:
+        """The number of the entry that covers the rows: given to every row covered so far."""
+        self.seq = seq
+        for entry, rows in self.unnumbered:
+            for row in rows:
+                if isinstance(row, dict):
+                    row[entry] = seq
+                else:
+                    setattr(row, entry, seq)
+        self.unnumbered = []
 
     def add(self, part_name: str, rows: Sequence[Any]) -> None:
         """Cover these rows (dicts to insert, or ORM objects) as the next ones of `part_name`."""
@@ -135,6 +151,8 @@ class Cover:
         digests = self.digests.setdefault(part_name, [])
         salts = os.urandom(SALT_BYTES * len(rows))
         first = len(digests)
+        if self.seq is None:
+            self.unnumbered.append((part.entry, rows))
         if rows and isinstance(rows[0], dict):  # a batch to insert: the loop kept tight
             get, normalised, sha256 = _GETTERS[part_name], _NORMALISED[part_name], hashlib.sha256
             entry, pos, digest_name = part.entry, part.pos, part.digest

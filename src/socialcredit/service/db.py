@@ -61,9 +61,9 @@ class Digest(LargeBinary):
 class Event(Base):
     __tablename__ = "events"
     id: Mapped[str] = mapped_column(String(200), primary_key=True)  # idempotent ingest: one row per id
-    subject: Mapped[str] = mapped_column(String(200), index=True)
+    subject: Mapped[str] = mapped_column(String(200))  # indexed by `events_by_subject`, below
     kind: Mapped[str] = mapped_column(String(100))
-    time: Mapped[float] = mapped_column(Float, index=True)     # days since 1970-01-01
+    time: Mapped[float] = mapped_column(Float)     # days since 1970-01-01
     value: Mapped[float] = mapped_column(Float, default=1.0)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -76,6 +76,10 @@ class Event(Base):
     pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
     salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
+    # what scoring reads of a subject's events, in the order they were stored: one range of one index
+    # (migration 0005; on PostgreSQL the columns after `pos` are included, not keys)
+    __table_args__ = (Index("events_by_subject", "subject", "entry", "pos", "status", "time", "kind", "value",
+                            "weight"),)
 
 
 class Relation(Base):
@@ -188,7 +192,8 @@ def make_engine(url: str = DEFAULT_URL, writer: bool = False) -> Engine:
 
     A `writer` engine on SQLite opens every transaction with BEGIN IMMEDIATE: it takes the write
     lock before reading, so writers in several server processes queue up instead of reading the
-    same last audit entry and forking the chain."""
+    same last audit entry and forking the chain. Its commits do not checkpoint the write-ahead log
+    (who uses it does, outside the write lock: `store.Store.checkpoint`)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, pool_pre_ping=True)
@@ -203,6 +208,12 @@ def make_engine(url: str = DEFAULT_URL, writer: bool = False) -> Engine:
             cursor.close()
             if writer:
                 connection.isolation_level = None  # SQLAlchemy's begin event below starts transactions
+                # no checkpoint inside a commit (under the write lock): `Store.checkpoint` does it after;
+                # and the pages of the indexes an ingest writes at random places kept at hand (64 MiB)
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
+                cursor.execute("PRAGMA cache_size=-65536")
+                cursor.close()
 
         if writer:
             @event.listens_for(engine, "begin")

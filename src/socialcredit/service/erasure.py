@@ -76,8 +76,9 @@ def sqlite(store: Store, *statements: str) -> None:
         return
     raw = store.write_engine.raw_connection()
     try:
-        for statement in statements:
-            raw.driver_connection.execute(statement)  # type: ignore[union-attr]
+        with store.checkpoint_lock:  # not beside the store's own checkpoint, which would make it a no-op
+            for statement in statements:
+                raw.driver_connection.execute(statement)  # type: ignore[union-attr]
     finally:
         raw.close()
 

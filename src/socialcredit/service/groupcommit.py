@@ -82,3 +82,8 @@ class GroupCommit(Generic[Item]):
             for _, done in batch:
                 with suppress(Exception):  # e.g. a caller whose event loop closed meanwhile: tell the others
                     done(failure)
+            with suppress(Exception):
+                self.after()
+
+    def after(self) -> None:
+        """Work for the writer's thread once the callers of a batch were told (none by default)."""

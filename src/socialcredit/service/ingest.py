@@ -3,11 +3,21 @@ move are rescored, all in one transaction answered after its commit.
 
 Events are checked by the same rules as `socialcredit score` checks a log's rows
 (`eventlog.check_events`), so the two accept and refuse the same events with the same words.
+
+A batch of events is made ready outside the write transaction: checked, its stored ids looked up,
+the subjects it moves scored with it (`Scorer.score`'s `fresh`: as they will be once it is
+stored), every row covered by digest. The write transaction then only writes, so the reads, whose
+audit entries wait for the write lock, wait for that alone. What was made is good if nothing
+changed the store meanwhile: in this process no other change runs (`Store.change_lock`), and a
+change made by another process appended its audit entry (every change does), so the write
+transaction looks for an entry after the one the batch was made at that records no read, and
+makes the batch again inside, where nothing can change, if it finds one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,13 +26,32 @@ from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import Relation, on_day, utcnow
+from .db import Event, Relation, ScoreRecord, on_day, utcnow
 from .errors import ServiceError, invalid
 from .keys import Actor
 from .scorer import Scorer
-from .store import Store
+from .store import EVENT_ROW, SCORE_ROW, DriverRows, Reader, Store, StoredMeanwhile
 
 MAX_BATCH = 10_000
+
+
+@dataclass
+class Batch:
+    """A batch made ready to store, as the store stood at entry `seen`: the events to store and the
+    scores they move (covered by `cover`; as the driver takes them: `events`, `scores`), and the
+    ids stored before."""
+
+    seen: int
+    fresh: list[dict[str, Any]]
+    events: DriverRows
+    scores: DriverRows
+    stored_before: set[str]
+    cover: Cover
+
+    def number(self, seq: int) -> None:
+        """The number of the audit entry that covers the batch, once known."""
+        for rows in (self.cover, self.events, self.scores):
+            rows.number(seq)
 
 
 class Ingest:
@@ -72,25 +101,47 @@ class Ingest:
             said = f"nothing was stored (atomic batch): {len(rejected):,} of {len(events):,} events are invalid"
             raise ServiceError(422, f"events: {said}", [{"field": "events", "problem": said}] + [
                 {"field": f"events.{r['index']}.{r['field']}", "problem": r["problem"]} for r in rejected])
-        with self.store.writing() as session:
-            existing = self.store.stored_ids(session, [row["id"] for row in rows])
-            fresh = [dict(row, ingested_by=actor.name) for row in rows if row["id"] not in existing]
-            # the audit entry covers the events and scores stored, by digest (coverage.py)
-            cover = Cover(audit.next_seq(session))
-            ingested_at = utcnow()
-            for row in fresh:
-                row["ingested_at"] = ingested_at
-            cover.add("events", fresh)
-            if fresh:
-                self.store.insert_events(session, fresh)
-            duplicates = existing | set(repeated)
-            subjects = sorted({row["subject"] for row in fresh})
-            if subjects:
-                self.scorer.record_scores(session, self.scorer.affected(session, subjects), cover)
-            audit.append(session, actor.name, "ingest", None,
-                         {"stored": len(fresh), "duplicates": len(existing) + len(repeated),
-                          "rejected": len(rejected)}, cover=cover)
-        return {"stored": len(fresh), "duplicates": sorted(duplicates), "rejected": rejected}
+        with self.store.change_lock:
+            with self.store.engine.connect() as connection:  # a read: no write lock, no transaction held
+                batch = self.prepare(connection, rows, actor, audit.last_seq(connection))
+            with self.store.writing() as session:
+                if audit.changed_since(session, batch.seen):  # by another process meanwhile
+                    batch = self.prepare(session, rows, actor, batch.seen)
+                seq = audit.next_seq(session)
+                batch.number(seq)
+                try:
+                    batch.events.insert(session)
+                except StoredMeanwhile:  # by other hands than a server's (which append an entry): the first stands
+                    batch = self.prepare(session, rows, actor, batch.seen)
+                    batch.number(seq)
+                    self.store.events_if_new(session, batch.fresh)
+                batch.scores.insert(session)
+                audit.append(session, actor.name, "ingest", None,
+                             {"stored": len(batch.fresh), "duplicates": len(batch.stored_before) + len(repeated),
+                              "rejected": len(rejected)}, cover=batch.cover)
+        return {"stored": len(batch.fresh), "duplicates": sorted(batch.stored_before | set(repeated)),
+                "rejected": rejected}
+
+    def prepare(self, reader: Reader, rows: list[dict[str, Any]], actor: Actor, seen: int) -> Batch:
+        """The batch's events not stored yet, and the scores of the subjects they move with them,
+        as rows covered by digest (the audit entry's number is given when it is appended); `seen`:
+        the log's last entry, read before anything else."""
+        existing = self.store.stored_ids(reader, [row["id"] for row in rows])
+        fresh = [dict(row, ingested_by=actor.name, status="active") for row in rows if row["id"] not in existing]
+        # the audit entry covers the events and scores stored, by digest (coverage.py)
+        cover = Cover()
+        ingested_at = utcnow()
+        for row in fresh:
+            row["ingested_at"] = ingested_at
+        cover.add("events", fresh)
+        subjects = sorted({row["subject"] for row in fresh})
+        scores: list[dict[str, Any]] = []
+        if subjects:
+            scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh)
+            cover.add("scores", scores)
+        dialect = self.store.write_engine.dialect
+        return Batch(seen, fresh, DriverRows.of(dialect, Event.__table__, EVENT_ROW, fresh),
+                     DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), existing, cover)
 
     def relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:
         """Add undirected ties (a tie of one with oneself is none); with a network term, the subjects

@@ -24,25 +24,45 @@ from .store import Store
 Entry = tuple[str, str, str, dict[str, Any]]  # actor, action, subject, detail
 
 
+# Commits between checkpoints of SQLite's write-ahead log by the read log (its connection does not
+# checkpoint as it commits: `db.make_engine`): a read's entry writes a few pages, so about as often
+# as SQLite's own default (1,000 pages) would.
+CHECKPOINT_EVERY = 250
+
+
 class ReadLog(GroupCommit[Entry]):
     def __init__(self, store: Store):
         self.store = store
         self.connection: Connection | None = None  # kept between commits; only the writer's thread uses it
+        self.commits = 0
         super().__init__(self._commit_entries, name="audit-reads")
+
+    def after(self) -> None:
+        """Ask for a checkpoint every `CHECKPOINT_EVERY` commits (`Store.checkpoint`)."""
+        self.commits += 1
+        if self.commits % CHECKPOINT_EVERY == 0:
+            self.store.checkpoint()
 
     @staticmethod
     def _refuse(error: BaseException) -> ServiceError:
         return ServiceError(503, f"audit: the read could not be logged ({error}); try again")
 
+    @staticmethod
+    def _read(actor: str, action: str, subject: str, detail: dict[str, Any]) -> Entry:
+        # only reads: a change is found by an entry that records no read (`audit.changed_since`)
+        if action not in audit.READS:
+            raise ValueError(f"the read log records reads ({', '.join(audit.READS)}), not '{action}'")
+        return actor, action, subject, detail
+
     def log(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
         """Append a read entry; return once it is committed."""
-        error = self.wait((actor, action, subject, detail))
+        error = self.wait(self._read(actor, action, subject, detail))
         if error is not None:
             raise self._refuse(error)
 
     async def log_async(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
         """Append a read entry; return (to the running event loop) once it is committed."""
-        error = await self.wait_async((actor, action, subject, detail))
+        error = await self.wait_async(self._read(actor, action, subject, detail))
         if error is not None:
             raise self._refuse(error)
 

@@ -22,7 +22,21 @@ from ..scoring.core import COMPILED_FROM
 from ..scoring.kernels import row_sums
 from .coverage import Cover
 from .db import ScoreRecord, utcnow
-from .store import Reader, Store
+from .store import SCORE_ROW, DriverRows, Reader, Store
+
+# a row of `Store.active_events`; made into columns at once: transposing ~100,000 rows (what an
+# ingest's scoring reads with 1M events stored) with zip and making an array of each took twice as long
+READ_ROW = np.dtype([("subject", object), ("kind", object), ("time", np.float64), ("value", np.float64),
+                     ("weight", np.float64)])
+
+
+def codes_of(names: Sequence[str] | np.ndarray, code: Callable[[str], int], dtype: type) -> np.ndarray:
+    """Each name's code, `code` asked once for each distinct name: an ingest's scoring reads every
+    stored event of the batch's subjects (~100,000 rows of ~1,000 subjects and a few kinds for a
+    batch of 1,000 with 1M events stored): a dict look-up per row is Python's work, this is Arrow's."""
+    encoded = pa.array(names, type=pa.string()).dictionary_encode()
+    lookup = np.array([code(name) for name in encoded.dictionary.to_pylist()], dtype=dtype)
+    return lookup[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 class Scorer:
@@ -56,11 +70,12 @@ class Scorer:
             return sorted(set(subjects))
         return sorted(set(subjects) | {s for tie in Store.ties(session, subjects) for s in tie})
 
-    def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None
-              ) -> tuple[Scores, list[str], int]:
+    def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None,
+              fresh: Sequence[dict[str, Any]] = ()) -> tuple[Scores, list[str], int]:
         """Score these subjects at `as_of` (default now) from stored active events: (the scores of
         the subjects and, with a network term, their neighbours; their ids in that order; how many
-        events were read)."""
+        events were read). `fresh`: events not stored yet (rows as `Ingest` stores them, of these
+        subjects), scored as if they were: after each subject's stored events, as they will be."""
         as_of = self.now() if as_of is None else as_of
         ring = set(subjects)
         ties: list[tuple[str, str]] = []
@@ -70,10 +85,17 @@ class Scorer:
         ids = sorted(ring)
         index = {s: i for i, s in enumerate(ids)}
         rows = Store.active_events(session, ids, as_of)
-        subject, kind, time, value, weight = zip(*rows, strict=True) if rows else ((), (), (), (), ())
+        read = len(rows)
+        if fresh:  # as the read above would give them once stored: active, up to `as_of`, each subject's last
+            rows = rows + [(e["subject"], e["kind"], e["time"], e["value"], e["weight"]) for e in fresh
+                           if e["time"] <= as_of]
+        table = np.array(rows, dtype=READ_ROW)  # the rows as columns, in one pass in C
         codes = self.codes
-        events = EventArrays.build([index[s] for s in subject] if len(ids) > 1 else np.zeros(len(rows), np.int64),
-                                   [codes.get(k, -1) for k in kind], time, value, weight, n_subjects=len(ids))
+        events = EventArrays.build(codes_of(table["subject"], index.__getitem__, np.int64) if len(ids) > 1
+                                   else np.zeros(len(table), np.int64),
+                                   codes_of(table["kind"], lambda k: codes.get(k, -1), np.int16),
+                                   *(np.ascontiguousarray(table[name]) for name in ("time", "value", "weight")),
+                                   n_subjects=len(ids))
         known = events.kind >= 0  # kinds a newer scheme version no longer knows are not read
         if not known.all():
             events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
@@ -82,22 +104,39 @@ class Scorer:
         if self.scheme.network is not None:
             relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
                                              np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
-        return score_events(self.scheme, events, as_of, relations), ids, len(rows)
+        return score_events(self.scheme, events, as_of, relations), ids, read
+
+    def score_rows(self, session: Reader, subjects: Sequence[str], fresh: Sequence[dict[str, Any]] = ()
+                   ) -> list[dict[str, Any]]:
+        """These subjects' scores now, as rows of their history (`fresh`: as `score`)."""
+        as_of = self.now()
+        recorded_at = utcnow()
+        scores, ids, _ = self.score(session, subjects, as_of, fresh)
+        wanted = set(subjects)
+        # whole columns as Python values at once, and one `lists` dict per pattern of membership,
+        # shared by the rows that have it (an ingest records a row for each subject it moves:
+        # per-row NumPy indexing and dicts were over a third of this in a profile of batches of 1,000)
+        tiers = scores.tier_names().tolist()
+        score, scored = scores.score.tolist(), scores.scored.tolist()
+        names = list(scores.lists)
+        patterns: dict[tuple[bool, ...], dict[str, bool]] = {}
+        members = (zip(*(scores.lists[name].tolist() for name in names), strict=True) if names
+                   else [()] * len(ids))
+        version = f"{self.scheme.id}@{self.scheme.version}"
+        rows = []
+        for s, value, counted, tier, member in zip(ids, score, scored, tiers, members, strict=True):
+            lists = patterns.get(member)
+            if lists is None:
+                lists = patterns[member] = dict(zip(names, map(bool, member), strict=True))
+            if s in wanted:
+                rows.append({"subject": s, "as_of": as_of, "score": float(value) if counted else None,
+                             "tier": str(tier), "lists": lists, "scheme_version": version,
+                             "recorded_at": recorded_at})
+        return rows
 
     def record_scores(self, session: Session, subjects: Sequence[str], cover: Cover) -> None:
         """Add these subjects' scores now to their history, in the caller's transaction (the change
         that moved them), covered by that change's audit entry."""
-        as_of = self.now()
-        recorded_at = utcnow()
-        scores, ids, _ = self.score(session, subjects, as_of)
-        wanted = set(subjects)
-        tiers = scores.tier_names()
-        scored = scores.scored
-        rows: list[dict[str, Any]] = [
-            {"subject": s, "as_of": as_of, "score": float(scores.score[i]) if scored[i] else None,
-             "tier": str(tiers[i]),
-             "lists": {name: bool(member[i]) for name, member in scores.lists.items()},
-             "scheme_version": f"{self.scheme.id}@{self.scheme.version}", "recorded_at": recorded_at}
-            for i, s in enumerate(ids) if s in wanted]
+        rows = self.score_rows(session, subjects)
         cover.add("scores", rows)
-        session.execute(ScoreRecord.__table__.insert(), rows)
+        DriverRows.of(session.get_bind().dialect, ScoreRecord.__table__, SCORE_ROW, rows).insert(session)

@@ -7,16 +7,20 @@ once.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, or_, select, text
+import numpy as np
+from sqlalchemy import JSON, bindparam, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .auditkey import AuditKey, key_for
@@ -28,11 +32,6 @@ Reader = Session | Connection  # the ORM session of a plain read, or the Core co
 
 # The statements of the reads, built once: building a SELECT costs several times what SQLite takes
 # to run it, and a statement built once also keys SQLAlchemy's compiled cache at no cost.
-_EVENT_INPUTS = (Event.subject, Event.kind, Event.time, Event.value, Event.weight)
-EVENTS_OF = select(*_EVENT_INPUTS).where(Event.subject == bindparam("subject"), Event.status == "active",
-                                         Event.time <= bindparam("as_of"))
-EVENTS_IN = select(*_EVENT_INPUTS).where(Event.subject.in_(bindparam("subjects", expanding=True)),
-                                         Event.status == "active", Event.time <= bindparam("as_of"))
 TIES_OF = select(Relation.a, Relation.b).where(or_(Relation.a == bindparam("subject"),
                                                    Relation.b == bindparam("subject")))
 TIES_IN = select(Relation.a, Relation.b).where(or_(Relation.a.in_(bindparam("subjects", expanding=True)),
@@ -45,11 +44,141 @@ CONTESTABLE = select(*EVENT_COLUMNS).where(
     Event.time <= bindparam("as_of")).order_by(Event.time)
 CHUNK = 500  # subjects or ids a statement names at most: SQLite binds at most a few thousand parameters
 
+# Scoring's read of subjects' active events, through the driver (a row of SQLAlchemy's costs more
+# than SQLite takes to find it), from the index `events_by_subject`, which holds every column read:
+# each subject's events are one range of it. A subject's events come in the order they were stored
+# (the entry that stored them, then their place in it), the order in which the scores sum them
+# (an event written by other hands, without an entry, first). SQLite's index gives that order; on
+# PostgreSQL an index scan over many subjects does not, and the rows are ordered after.
+_SCORED = "SELECT subject, kind, time, value, weight{} FROM events WHERE {} AND status = 'active' AND time <= {}"
+SCORED_EVENTS = {
+    ("sqlite", True): _SCORED.format("", "subject = ?", "?") + " ORDER BY subject, entry, pos",
+    ("sqlite", False): _SCORED.format("", "subject IN ({})", "?") + " ORDER BY subject, entry, pos",
+    ("postgresql", True): _SCORED.format("", "subject = %s", "%s") + " ORDER BY entry NULLS FIRST, pos",
+    ("postgresql", False): _SCORED.format(", coalesce(entry, -1), coalesce(pos, -1)", "subject = ANY(%s)", "%s"),
+}
+STORED_IDS = {"sqlite": "SELECT id FROM events WHERE id IN ({})",
+              "postgresql": "SELECT id FROM events WHERE id = ANY(%s)"}
+
+
+def dialect_of(reader: Reader) -> str:
+    return (reader.get_bind() if isinstance(reader, Session) else reader).dialect.name
+
+
+def places(statement: str, n: int) -> str:
+    """A SQLite statement with `n` places where it has `{}` (for `IN (...)`)."""
+    return statement.format(", ".join("?" * n))
+
+
+EVENT_ROW = ("id", "subject", "kind", "time", "value", "weight", "source", "actor", "status", "ingested_at",
+             "ingested_by", "entry", "pos", "salt", "digest")
+SCORE_ROW = ("subject", "as_of", "score", "tier", "lists", "scheme_version", "recorded_at", "entry", "pos", "salt",
+             "digest")
+
+
+class StoredMeanwhile(Exception):
+    """A row's key was stored by someone else since the rows were made (an insert found it)."""
+
+
+@dataclass
+class DriverRows:
+    """Rows of one table as the driver takes them, made before the write transaction (so that the
+    transaction, which the reads' audit entries may wait for, only writes): lists in the order of
+    `columns`, each value as its column's type binds it (on SQLite a time as text, JSON as text; on
+    PostgreSQL JSON as text and the rest as they are, for COPY). The audit entry that covers them
+    is numbered in the transaction (`number`)."""
+
+    table: str
+    columns: tuple[str, ...]
+    values: list[list[Any]]
+
+    @classmethod
+    def of(cls, dialect: Dialect, table: Any, columns: tuple[str, ...], rows: Sequence[dict[str, Any]]
+           ) -> DriverRows:
+        """`rows` (dicts, with every column) of `table` (a SQLAlchemy table)."""
+        get = itemgetter(*columns)
+        values = [list(get(row)) for row in rows]
+        for i, name in enumerate(columns):
+            kind = table.c[name].type
+            bind: Callable[[Any], Any] | None
+            if dialect.name == "postgresql":
+                bind = json.dumps if isinstance(kind, JSON) else None
+            else:
+                bind = kind.dialect_impl(dialect).bind_processor(dialect)
+            if bind is None:
+                continue
+            # the rows of a change share their times, and the scores their `lists` dicts (one per
+            # pattern of membership, `Scorer.score_rows`): each bound once (a dict by identity:
+            # the rows hold it meanwhile)
+            done: dict[Any, Any] = {}
+            for value in values:
+                given = value[i]
+                if given is None:
+                    continue
+                key = (id(given),) if isinstance(given, dict) else given
+                value[i] = done[key] if key in done else done.setdefault(key, bind(given))
+        return cls(table.name, columns, values)
+
+    def number(self, seq: int) -> None:
+        at = self.columns.index("entry")
+        for value in self.values:
+            value[at] = seq
+
+    def insert(self, session: Session) -> None:
+        """INSERT (SQLite) or COPY (PostgreSQL) the rows, in a savepoint: a key stored already raises
+        `StoredMeanwhile`, and none is inserted."""
+        if not self.values:
+            return
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            self._copy(connection)
+            return
+        statement = (f"INSERT INTO {self.table} ({', '.join(self.columns)}) "
+                     f"VALUES ({', '.join('?' * len(self.columns))})")
+        connection.exec_driver_sql("SAVEPOINT driver_rows")
+        try:
+            connection.exec_driver_sql(statement, [tuple(value) for value in self.values])
+        except IntegrityError as error:
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT driver_rows")
+            raise StoredMeanwhile(str(error.orig)) from error
+        connection.exec_driver_sql("RELEASE SAVEPOINT driver_rows")
+
+    def _copy(self, connection: Connection) -> None:
+        import psycopg  # only where PostgreSQL is used
+
+        with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute("SAVEPOINT driver_rows")
+            try:
+                with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                    for value in self.values:
+                        copy.write_row(value)
+            except psycopg.errors.UniqueViolation as error:
+                cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
+                raise StoredMeanwhile(str(error)) from error
+            cursor.execute("RELEASE SAVEPOINT driver_rows")
+
+
+def driver_rows(reader: Reader, statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a statement in the driver's own form (tuples), run by SQLAlchemy (its errors,
+    a connection the database dropped among them, are SQLAlchemy's) in the reader's transaction."""
+    connection = reader.connection() if isinstance(reader, Session) else reader
+    result = connection.exec_driver_sql(statement, tuple(parameters))
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
 
 class Store:
     """The database as the rooms use it: `reader` sessions for reads, `writing()` for a change (one
     writer at a time: the audit chain and idempotent ingest read, then write), `reading(work)` for
-    the hot reads, on a kept connection."""
+    the hot reads, on a kept connection.
+
+    Two locks: `write_lock` is held for a write transaction, by a change and by the read log's
+    commits (each read's entry); `change_lock` is held for the whole of a change, by one change at
+    a time in this process. An ingest holds `change_lock` while it checks and scores its batch
+    outside any transaction, and `write_lock` only to write what it made, so the read log waits for
+    that write alone."""
 
     def __init__(self, engine: Engine, write_engine: Engine | None = None, audit_key: AuditKey | None = None):
         self.engine = engine
@@ -58,6 +187,13 @@ class Store:
         self.reader: sessionmaker = make_sessions(engine, self.audit_key)
         self.sessions: sessionmaker = make_sessions(self.write_engine, self.audit_key)
         self.write_lock = threading.Lock()
+        self.change_lock = threading.RLock()
+        self._checkpoints = threading.Condition()
+        self._checkpoint_asked = False
+        self._checkpointer: threading.Thread | None = None
+        # held by whoever checkpoints in this process: SQLite runs one checkpoint at a time and
+        # answers another that comes meanwhile with "busy" (a truncation would not truncate)
+        self.checkpoint_lock = threading.Lock()
         # The hot reads (record, entitlement) run on one kept Core connection: no ORM session, no
         # pool checkout and ping per read. A read that finds it in use takes one from the pool.
         self._kept: Connection | None = None
@@ -71,16 +207,48 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write transaction, committed when the block ends, with no other writer meanwhile."""
-        with self.write_lock, self.sessions.begin() as session:
-            self.begin_write(session)
-            yield session
+        """A write transaction, committed when the block ends, with no other writer meanwhile (and,
+        in this process, no other change); then, on SQLite, the pages it wrote are checkpointed."""
+        with self.change_lock:
+            with self.write_lock, self.sessions.begin() as session:
+                self.begin_write(session)
+                yield session
+            self.checkpoint()
 
-    def insert_events(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        """Insert events; an id already stored is left as it is (the first ingest stands)."""
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        # the table's (Core) insert: the ORM's bulk insert would go through every key of every row again
-        session.execute(insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
+    def checkpoint(self) -> None:
+        """On SQLite, have what the write-ahead log holds copied into the database file, as far as
+        no reader still needs it (PASSIVE: waiting for no one), by a thread of its own.
+
+        The writer's connections do not do it as they commit (`db.make_engine`): a commit that did
+        would hold the write lock meanwhile, and the reads' audit entries would wait for the
+        checkpoint of an ingest's thousands of pages. Each change asks for one after its commit,
+        and the read log every so many commits; the thread runs one for all the asks made while
+        the last ran, so an ingest's next batch is checked and scored meanwhile."""
+        if self.write_engine.dialect.name != "sqlite":
+            return
+        with self._checkpoints:
+            self._checkpoint_asked = True
+            if self._checkpointer is None:
+                self._checkpointer = threading.Thread(target=self._checkpoint_when_asked, name="wal-checkpoints",
+                                                      daemon=True)
+                self._checkpointer.start()
+            self._checkpoints.notify()
+
+    def _checkpoint_when_asked(self) -> None:
+        while True:
+            with self._checkpoints:
+                while not self._checkpoint_asked:
+                    self._checkpoints.wait()
+                self._checkpoint_asked = False
+            with suppress(Exception), self.checkpoint_lock, self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # not the writer's: no BEGIN IMMEDIATE
+
+    def events_if_new(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Insert events (dicts of `EVENT_ROW`), leaving an id stored already as it is (the first
+        ingest stands)."""
+        if rows:
+            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            session.execute(insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     # --- reading ---------------------------------------------------------------------------
     @contextmanager
@@ -133,13 +301,22 @@ class Store:
         return ties
 
     @staticmethod
-    def active_events(session: Reader, subjects: Sequence[str], as_of: float) -> list[Any]:
-        """(subject, kind, time, value, weight) of these subjects' active events up to `as_of`."""
+    def active_events(session: Reader, subjects: Sequence[str], as_of: float) -> list[tuple[Any, ...]]:
+        """(subject, kind, time, value, weight) of these subjects' active events up to `as_of`, each
+        subject's in the order they were stored."""
+        dialect = dialect_of(session)
         if len(subjects) == 1:
-            return list(session.execute(EVENTS_OF, {"subject": subjects[0], "as_of": as_of}).all())
-        rows: list[Any] = []
+            return driver_rows(session, SCORED_EVENTS[dialect, True], (subjects[0], as_of))
+        if dialect == "postgresql":
+            rows = driver_rows(session, SCORED_EVENTS[dialect, False], (list(subjects), as_of))
+            if not rows:
+                return rows
+            stored = np.array([(entry, pos) for *_, entry, pos in rows], dtype=np.int64)
+            return [rows[i][:5] for i in np.lexsort((stored[:, 1], stored[:, 0])).tolist()]
+        rows = []
         for start in range(0, len(subjects), CHUNK):
-            rows += session.execute(EVENTS_IN, {"subjects": list(subjects[start:start + CHUNK]), "as_of": as_of}).all()
+            chunk = subjects[start:start + CHUNK]
+            rows += driver_rows(session, places(SCORED_EVENTS[dialect, False], len(chunk)), (*chunk, as_of))
         return rows
 
     @staticmethod
@@ -155,11 +332,14 @@ class Store:
         return session.execute(ANY_TIE, {"subject": subject}).first() is not None
 
     @staticmethod
-    def stored_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    def stored_ids(session: Reader, ids: Sequence[str]) -> set[str]:
         """Which of these event ids are stored already."""
+        if dialect_of(session) == "postgresql":
+            return {row[0] for row in driver_rows(session, STORED_IDS["postgresql"], (list(ids),))}
         found: set[str] = set()
         for start in range(0, len(ids), CHUNK):
-            found |= set(session.execute(select(Event.id).where(Event.id.in_(ids[start:start + CHUNK]))).scalars())
+            chunk = ids[start:start + CHUNK]
+            found |= {row[0] for row in driver_rows(session, places(STORED_IDS["sqlite"], len(chunk)), chunk)}
         return found
 
     @staticmethod

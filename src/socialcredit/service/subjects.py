@@ -138,7 +138,7 @@ class Subjects:
         return out
 
     # --- everything held about them (GDPR Art. 15 and 20) ------------------------------------------
-    READS = ("read_record", "entitlement_check", "read_events", "read_history", "export")
+    READS = audit.READS
 
     def export(self, subject: str, actor: Actor) -> dict[str, Any]:
         """Everything held about the subject, as JSON: their events (voided ones too, with where
