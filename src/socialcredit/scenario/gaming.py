@@ -16,28 +16,31 @@ if TYPE_CHECKING:
     from .models import Scenario
 
 
-class FarmingSpec(StrictModel):
+class PersonalPropensity(StrictModel):
+    """How much more or less than others each person games the rules: a personal propensity drawn
+    once (gamma, mean 1), times a factor by group."""
+
+    heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal propensity (gamma, mean 1, "
+                                                        "variance h).")
+    group_factor: dict[str, float] = Field(default_factory=dict, description="Multiplier by group.")
+
+
+class FarmingSpec(PersonalPropensity):
     """Points farming of one rewarded act: acts done for the record, not for their own sake."""
 
     propensity: float = Field(0.0, ge=0, description="Farmed acts a day = propensity x personal farming propensity "
                                                      "x group factor x the extra acts a day the scheme's reward "
                                                      "causes (rate under the scheme - rate without its weight; 0 "
                                                      "where the act is not rewarded).")
-    heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal farming propensity (gamma, mean 1, "
-                                                        "variance h).")
-    group_factor: dict[str, float] = Field(default_factory=dict, description="Farming multiplier by group.")
 
 
-class PruningSpec(StrictModel):
+class PruningSpec(PersonalPropensity):
     """Pruning friends: under a scheme with a network term, people cut ties to low scorers to protect
     their own score."""
 
     rate: float = Field(0.0, ge=0, description="Daily chance of cutting a tie per percentage point of the scale "
                                                "the tie costs one through the network term (x personal "
                                                "propensity x group factor, at most 1).")
-    heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal pruning propensity (gamma, mean 1, "
-                                                        "variance h).")
-    group_factor: dict[str, float] = Field(default_factory=dict, description="Pruning multiplier by group.")
 
 
 class InflationSpec(StrictModel):
