@@ -247,7 +247,9 @@ class SchemeEnrolment:
                                                      enumerate(QUINTILES)}, "no one is in this quintile")
         snapshots = self.snapshots
         figure["over_time"] = [_finite(s) for s in snapshots]
-        figure["unravelling"] = self._unravelling(snapshots)
+        switch = spec.mandatory_from_day if spec.rule == "voluntary" else None
+        # Unravelling is a matter of the voluntary days: those before any switch to mandatory.
+        figure["unravelling"] = self._unravelling([s for s in snapshots if switch is None or s["day"] < switch])
         if spec.rule == "voluntary" and spec.mandatory_from_day is not None:
             figure["switch"] = self._switch(snapshots, spec.mandatory_from_day)
         return figure
@@ -256,9 +258,10 @@ class SchemeEnrolment:
     def _unravelling(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         """Who joined first, and what was left: the enrolled share of the top and the bottom would-be
         quintile, and the would-be score of the unenrolled, at the first and the last update day."""
-        out: dict[str, Any] = {"of": "at the first and the last update day from day 0: enrolment of the lowest and "
-                                     "highest fifth by would-be score, and the mean would-be score of the unenrolled"}
-        why = "no update day from day 0"
+        out: dict[str, Any] = {"of": "at the first and the last voluntary update day from day 0: enrolment of the "
+                                     "lowest and highest fifth by would-be score, the mean would-be score of the "
+                                     "unenrolled and its gap to the enrolled's (enrolled - unenrolled)"}
+        why = "no voluntary update day from day 0"
         first, last = (snapshots[0], snapshots[-1]) if snapshots else (None, None)
         for key, snap in (("first", first), ("last", last)):
             record: dict[str, Any] = {}
@@ -266,9 +269,13 @@ class SchemeEnrolment:
             put(record, "lowest_quintile_enrolled", None if snap is None else snap["by_would_be_quintile"]["1"], why)
             put(record, "highest_quintile_enrolled", None if snap is None else snap["by_would_be_quintile"]["5"], why)
             put(record, "would_be_score_unenrolled", None if snap is None else snap["would_be_score_unenrolled"],
-                "no update day from day 0, or everyone was enrolled")
+                "no voluntary update day from day 0, or everyone was enrolled")
             put(record, "unenrolled_denied_share", None if snap is None else snap["unenrolled_denied_share"],
-                "no update day from day 0, or everyone was enrolled")
+                "no voluntary update day from day 0, or everyone was enrolled")
+            enrolled, out_ = (None, None) if snap is None else (snap["would_be_score_enrolled"],
+                                                                snap["would_be_score_unenrolled"])
+            put(record, "would_be_score_gap", enrolled - out_ if enrolled is not None and out_ is not None else None,
+                "no voluntary update day from day 0, or everyone or no one was enrolled")
             out[key] = record
         return out
 
