@@ -144,7 +144,7 @@ class SchemeEnrolment:
             self.would_be_scores = None
             self.would_be_scores = score_slices(state.scheme, state.features_of(self.would_be), sim.n, relations,
                                                 compiled_rules=state.compiled_rules, inputs=state.inputs())
-            if self.spec.rule == "voluntary" and not self.mandatory:
+            if self.spec.rule == "voluntary" and not self.mandatory and day < sim.days - 1:  # (the last: no tomorrow)
                 self._decide(sim, day)
             if day >= 0:
                 self.snapshots.append(self._snapshot(sim, day))
