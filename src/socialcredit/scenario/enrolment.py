@@ -54,8 +54,8 @@ class EnrolmentSpec(PersonalPropensity):
 
 def enrolment_problems(scenario: Scenario, schemes: Schemes) -> list[Problem]:
     """(path, problem, fix) of each enrolment entry naming no scheme, a mandatory rule without its
-    day, a switch day past the run's end, a voluntary rule nobody could ever join by, or an unknown
-    group."""
+    day, a voluntary rule nobody could ever join by, or an unknown group. (A switch day after the
+    run's end is allowed: a shortened run of a preset is voluntary throughout.)"""
     problems: list[Problem] = []
     names = [entry.name for entry in schemes]
     groups = set(scenario.population.groups)
@@ -67,10 +67,6 @@ def enrolment_problems(scenario: Scenario, schemes: Schemes) -> list[Problem]:
         if spec.rule == "mandatory" and spec.mandatory_from_day is None:
             problems.append(Problem((*path, "mandatory_from_day"), "a mandatory scheme needs the day from which "
                                     "everyone is enrolled", "set mandatory_from_day (0: from the first day)"))
-        if spec.mandatory_from_day is not None and spec.mandatory_from_day >= scenario.run.days:
-            problems.append(Problem((*path, "mandatory_from_day"), f"day {spec.mandatory_from_day} is after the "
-                                    f"run's last day ({scenario.run.days - 1})",
-                                    "choose a day within the run, or lengthen run.days"))
         if spec.rule == "voluntary" and not spec.join_rate and not spec.enrolled_at_start \
                 and spec.mandatory_from_day is None:
             problems.append(Problem((*path, "join_rate"), "a voluntary scheme with no one enrolled at the start and "
