@@ -162,11 +162,16 @@ def test_forget_leaves_a_subject_as_if_never_seen():
     assert all(np.asarray(values)[2] == empty[name][2] for name, values in both.features().items())
 
 
-def test_a_rule_for_no_such_scheme_is_refused_with_its_path():
-    with pytest.raises(SchemeError, match="no scheme of this scenario is named .court.; key the rule by the scheme.s name: zhima"):
-        load_scenario("zhima", {"enrolment": {"court": {"rule": "voluntary", "join_rate": 0.1}}})
-    with pytest.raises(SchemeError, match="mandatory_from_day"):
-        load_scenario("zhima", {"enrolment": {"zhima": {"rule": "mandatory"}}})
+def test_a_rule_for_no_such_scheme_is_refused_with_its_line_and_a_fix(tmp_path):
+    path = tmp_path / "bad.scenario.yaml"
+    path.write_text("scheme: zhima\nenrolment:\n  court: {rule: voluntary, join_rate: 0.1}\n"
+                    "  zhima: {rule: mandatory}\n")
+    with pytest.raises(SchemeError) as error:
+        load_scenario(str(path))
+    message = str(error.value)
+    assert "bad.scenario.yaml:3:3: enrolment.court: no scheme of this scenario is named 'court'" in message
+    assert "fix: key the rule by the scheme's name: zhima" in message
+    assert "bad.scenario.yaml:4:10: enrolment.zhima.mandatory_from_day" in message
 
 
 @pytest.mark.slow
