@@ -4,6 +4,8 @@ where the unenrolled are denied the better-scoring join first (unravelling)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,19 @@ def test_the_zhima_2020_preset_unravels_then_switches():
     last = figure["unravelling"]["last"]
     assert last["highest_quintile_enrolled"] > last["lowest_quintile_enrolled"] + 0.3
     assert figure["switch"]["after"]["enrolled_share"] == 1.0
+
+
+def test_with_several_schemes_a_rule_is_one_schemes_and_the_others_score_everyone():
+    example = str(Path(__file__).parents[2] / "examples" / "three-schemes.scenario.yaml")
+    rule = {"rule": "voluntary", "enrolled_at_start": 0.2, "join_rate": 0.5, "leave_rate": 0.2}
+    done = run_scenario(*load_scenario(example, {"population.size": 3000, "run.days": 91,
+                                                 "enrolment": {"zhima": rule}}))
+    states = {state.name: state for state in done.sim.schemes}
+    zhima, court = states["zhima"], states["court"]
+    assert court.enrolled is None and zhima.enrolled is not None
+    out = ~zhima.enrolled
+    assert out.any() and "zhima.enrolled" in done.people.columns
+    for allowed in zhima.scores.entitlements.values():  # "score >= 600 and ...": the unscored are denied
+        assert not allowed[out].any()
+    assert set(done.summary["enrolment"]) == {"zhima"}
+    assert done.summary["enrolment"]["zhima"]["over_time"][0]["day"] == 0
