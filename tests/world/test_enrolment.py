@@ -16,6 +16,7 @@ from socialcredit.scenario.load import load_scenario
 from socialcredit.scheme import SchemeError, load_scheme
 from socialcredit.scoring import EventArrays, compute_features
 from socialcredit.scoring.incremental import IncrementalFeatures
+from socialcredit.undefined import nulls_without_reason
 from socialcredit.world.enrolment import Enrolment
 
 SMALL = {"population.size": 3000, "run.days": 181, "run.seed": 5}
@@ -199,3 +200,11 @@ def test_with_several_schemes_a_rule_is_one_schemes_and_the_others_score_everyon
         assert not allowed[out].any()
     assert set(done.summary["enrolment"]) == {"zhima"}
     assert done.summary["enrolment"]["zhima"]["over_time"][0]["day"] == 0
+
+
+def test_a_switch_after_a_shortened_runs_end_is_voluntary_throughout_and_says_why_its_after_is_null():
+    done = run({**SMALL, "run.days": 100}, "zhima-2020")  # the preset switches on day 184
+    switch = done.summary["enrolment"]["zhima"]["switch"]
+    assert switch["after"]["denied_share"] is None and switch["denied_share_change"] is None
+    assert not nulls_without_reason(done.summary)
+    assert done.summary["enrolment"]["zhima"]["enrolled_share"] < 1.0
