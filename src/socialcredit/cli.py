@@ -248,8 +248,8 @@ def simulate(
     counterfactual: Annotated[str | None, typer.Option(help="Also run a twin with this mechanism switched off "
                                                             "(same scenario and seed) and report what it causes: "
                                                             "deterrence, sanctions, perks, shunning, "
-                                                            "removal, network_term, farming, pruning or "
-                                                            "inflation.")] = None,
+                                                            "removal, network_term, farming, pruning, "
+                                                            "inflation or enrolment.")] = None,
     seeds: Annotated[int, typer.Option(help="With --counterfactual: pairs of runs, at seeds SEED..SEED+K-1 (2 or "
                                             "more give an interval).", min=1)] = 1,
 ) -> None:

@@ -13,6 +13,7 @@ from ..sim.schemes import scheme_sections
 from ..undefined import WHY_NULL, shown
 from ..world.display import QUINTILES
 from . import plots
+from .enrolment_report import enrolment_rows
 from .gaming_report import gaming_rows
 
 if TYPE_CHECKING:
@@ -183,6 +184,7 @@ def write_report(run: Run, path: Path) -> Path:
         relative_risks=relative_risk_rows(run.summary["harms"], run.population.group_names),
         relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
         gaming=gaming_rows(run.summary, run.population.group_names),
+        enrolment=enrolment_rows(run.summary, run.population.group_names),
         figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
         displays=list(run.summary.get("display", {}).items()), quintiles=QUINTILES, shown=shown,
     )
