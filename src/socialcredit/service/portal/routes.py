@@ -10,7 +10,7 @@ sign-in form.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -95,7 +95,7 @@ def page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request
     return answered
 
 
-async def permits(check: Coroutine[Any, Any, Actor] | Callable[[], Actor]) -> bool:
+async def permits(check: Awaitable[Actor] | Callable[[], Actor]) -> bool:
     """Whether one of the API's checks lets the actor through (it refuses with a 403)."""
     try:
         if callable(check):
@@ -211,7 +211,7 @@ async def subject_page(request: Request) -> Response:
         reads = await run_in_threadpool(reads_of, service, subject)
     return render(request, "subject.html", who=who, key=key, subject=subject, record=record, denials=denials,
                   events=events, appeals=appeals, contested=contested,
-                  files=await permits(lambda: check_filer(who, subject)), reads=reads,
+                  files=await permits(functools.partial(check_filer, who, subject)), reads=reads,
                   list_rules={name: rule.source for name, rule in service.scheme.rules.lists.items()})
 
 
@@ -249,7 +249,7 @@ async def appeals_page(request: Request) -> Response:
     shown = found[:SHOWN_APPEALS]
     events_of: dict[str, dict[str, dict[str, Any]]] = {}
     for subject in dict.fromkeys(a["subject"] for a in shown):
-        if await permits(lambda subject=subject: check_reader_of(who, subject)):
+        if await permits(functools.partial(check_reader_of, who, subject)):
             events = await run_in_threadpool(service.subjects.events, subject, who)
             events_of[subject] = {e["id"]: e for e in events}
     return render(request, "appeals.html", who=who, key=key, status=status, statuses=STATUSES, appeals=shown,
