@@ -67,14 +67,29 @@ def points(value: float) -> str:
 def component_reason(reason: dict[str, Any]) -> str:
     """One component's reason (`Scores.explain`) in words."""
     feature = reason.get("feature")
-    because = f", because {feature} is {reason['value']:g}" if feature is not None and "value" in reason else ""
+    because = f", because {feature} is {number(reason['value'])}" if feature is not None and "value" in reason else ""
     lost = reason.get("points_lost")
     short = f" ({lost:,.0f} points short of the most it gives)" if lost else ""
     return f"{reason['component']}: {points(reason['points'])} points{because}{short}"
 
 
+def number(value: float) -> str:
+    """A feature's value as a person reads it: at most two decimals (30.28 days, not 30.2829)."""
+    return f"{round(value, 2):,g}"
+
+
+def when(moment: str | None) -> str:
+    """A date, or a date and time to the minute, in UTC ('2024-10-04', '2026-12-06 06:47 UTC'); the
+    service's days (midnight) as dates."""
+    if not moment:
+        return ""
+    day, _, clock = moment.replace("T", " ").partition(" ")
+    clock = clock[:5]
+    return day if not clock or clock == "00:00" else f"{day} {clock} UTC"
+
+
 def values_read(values: dict[str, Any]) -> str:
-    return ", ".join(f"{name} is {value:g}" for name, value in values.items())
+    return ", ".join(f"{name} is {number(value)}" for name, value in values.items())
 
 
 def cap_reason(cap: dict[str, Any]) -> str:
