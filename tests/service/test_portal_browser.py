@@ -181,8 +181,7 @@ def test_an_appeal_end_to_end(people, served):
     assert axe_violations(bob.page) == []
     shot = os.environ.get("SOCIALCREDIT_PORTAL_SCREENSHOT")
     if shot:
-        bob.page.get_by_role("heading", name="Your record", exact=True).scroll_into_view_if_needed()
-        bob.page.screenshot(path=shot, full_page=False)
+        bob.page.screenshot(path=shot, full_page=True)
 
 
 def test_a_subject_cannot_reach_another_s_page(browser, served):
