@@ -260,3 +260,21 @@ def test_a_subject_cannot_reach_another_s_page_or_file_for_them(portal):
     refused = bob.post("/portal/subjects/alice/appeals", data={"csrf": token, "event_id": "a1", "statement": "s"})
     assert refused.status_code == 403
     assert api.get("/v1/appeals", headers=H(keys.admin)).json() == []
+
+
+def test_an_unscored_subject_is_told_which_condition_holds(backend, tmp_path):
+    from socialcredit.scheme import load_scheme
+    from socialcredit.service.api import create_app
+
+    from .conftest import NOW, database_url, open_service
+
+    service, keys = open_service(database_url(backend, tmp_path), load_scheme("fico"))
+    app = create_app(service)
+    stored = TestClient(app).post("/v1/events", headers=H(keys.operator), json={"events": [
+        {"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 20}]})
+    assert stored.status_code == 200
+    said = words_of(signed_in(app, keys.bob).get("/portal/subjects/bob").text)
+    assert "Score none: you are unscored (no_account_six_months_old)" in said
+    assert ("there is no score while accounts_opened_10y - accounts_opened_6m + payments_on_file - payments_6m < 1"
+            in said)
+    service.engine.dispose()

@@ -12,6 +12,8 @@ APPEAL_OUTCOMES = {
     "voided": "Granted: the contested events were removed from the record and the score recomputed",
     "upheld": "Refused: the contested events stay on the record",
 }
+# An appeal's status, in a word (the tabs of the appeals page).
+APPEAL_STATUS_NAMES = {"pending": "Waiting", "voided": "Granted", "upheld": "Refused"}
 # A reviewer's decision (the API's `decision`) -> the button that makes it.
 DECISIONS = {
     "void": "Grant: remove these events from the record",
