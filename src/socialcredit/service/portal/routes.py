@@ -89,8 +89,9 @@ def page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request
             forget_key(response)
             return response
         except ServiceError as error:
-            return render(request, "problem.html", error.status, status=error.status, message=error.message,
-                          problems=error.problems or [])
+            who, key = getattr(request.state, "portal_session", (None, None))
+            return render(request, "problem.html", error.status, who, key, status=error.status,
+                          message=error.message, problems=error.problems or [])
 
     return answered
 
@@ -250,7 +251,12 @@ async def appeals_page(request: Request) -> Response:
     events_of: dict[str, dict[str, dict[str, Any]]] = {}
     for subject in dict.fromkeys(a["subject"] for a in shown):
         if await permits(functools.partial(check_reader_of, who, subject)):
-            events = await run_in_threadpool(service.subjects.events, subject, who)
+            try:
+                events = await run_in_threadpool(service.subjects.events, subject, who)
+            except ServiceError as error:  # none held any more (purged past retention): the page says so
+                if error.status != 404:
+                    raise
+                events = []
             events_of[subject] = {e["id"]: e for e in events}
     return render(request, "appeals.html", who=who, key=key, status=status, statuses=STATUSES, appeals=shown,
                   total=len(found), events_of=events_of, decides=await permits(may_decide(who)))

@@ -50,11 +50,13 @@ async def signed_in(request: Request) -> tuple[Actor, str]:
     if not key:
         raise NotSignedIn()
     try:
-        return await check_key(request, key), key
+        who = await check_key(request, key)
     except ServiceError as error:
         if error.status == 401:
             raise NotSignedIn(error.message.removeprefix("authorization: ")) from None
         raise
+    request.state.portal_session = (who, key)  # for the page that says a refusal (`routes.page`)
+    return who, key
 
 
 def same_origin(request: Request) -> bool:
