@@ -98,6 +98,9 @@ def test_a_subject_sees_score_tier_lists_and_each_denial_in_plain_words(portal):
     denial = said[said.index("Why you may not: loan"):said.index("Why you may not: rent_without_deposit")]
     assert "d1 default 2024-09-24 1 not given Counts" in denial
     assert "Why you may not: rent_without_deposit" in said  # the perk too: every denied entitlement
+    # everything the page loads or links is the portal's own: no CDN, no script
+    assert all(link.startswith(("/portal", "#")) for link in re.findall(r'(?:href|src|action)="([^"]*)"', page.text))
+    assert "<script" not in page.text
 
 
 def test_a_subject_sees_who_read_their_record(portal):
