@@ -731,7 +731,8 @@ def serve(
     if drift:
         err.print(f"[bold red]warning:[/] {drift}: the log was cut back or rewritten; `socialcredit audit verify` "
                   "says what and where", highlight=False)
-    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs), database {db}"
+    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs, the portal at "
+              f"/portal), database {db}"
               + (f", {workers} processes" if workers > 1 else ""), highlight=False)
     if workers > 1:
         os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"] = db, scheme
