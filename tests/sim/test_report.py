@@ -115,3 +115,17 @@ def test_no_tick_labels_run_into_each_other(figures):
 def test_all_zero_helper_reads_missing_as_nothing():
     assert plots.all_zero([np.array([0.0, np.nan]), np.zeros(3)])
     assert not plots.all_zero([np.array([0.0, 0.01])])
+
+
+def test_the_default_has_cameras_that_misidentify_and_its_report_shows_wrongful_harms(run, report_html, figures):
+    from socialcredit.scenario.load import load_scenario
+
+    scenario, _ = load_scenario()
+    cameras = scenario.surveillance["cameras"]
+    assert cameras.identification == "frvt_2019" and cameras.affected_groups == ["minority"]
+    harms = run.summary["harms"]
+    assert harms["records_can_be_false"] and harms["false_records"]["count"] > 0
+    assert harms["wrongly_denied_perks"]["count"] > 0  # people lose a perk to records of acts they did not do
+    assert "Every record in this scenario is true" not in report_html
+    assert "records of acts the person did not do" in report_html
+    assert "Wrongful listings and sanctions over time" in figures

@@ -84,14 +84,21 @@ def harms_over_time(run: Run) -> Figure | None:
     if all_zero(shares):
         say_none(axis, "none: no one was listed or denied\nbecause of a false record")
     else:
+        def words(column: str) -> str:
+            return column.replace("wrongly_", "wrongly ").replace("left_off", "left off").replace(".", " ")
+
         styles = ["-", "--", ":", "-."]
-        for index, column in enumerate(wrong):
+        drawn = [c for c in wrong if not all_zero([metrics[f"{c}.{group}"] for group in groups])]
+        for index, column in enumerate(drawn):
             for g, group in enumerate(groups):
                 axis.plot(_dates(run), metrics[f"{column}.{group}"] * 100, color=COLOURS[g], ls=styles[index % 4],
-                          label=f"{column.replace('wrongly_', 'wrongly ').replace('.', ' ')}, {group}")
+                          label=f"{words(column)}, {group}")
         axis.set_ylabel("% of group")
         date_axis(axis)
-        legend_beside(axis)
+        nobody = [words(c) for c in wrong if c not in drawn]  # said, not drawn as lines along 0
+        legend_beside(axis, title="\n".join(["none in any group:", *nobody]) if nobody else None)
+        if nobody:
+            axis.get_legend().get_title().set_fontsize(7)
     if backlog:
         waiting = axes[0][1]
         waiting.set_title("Appeals waiting for a decision")
