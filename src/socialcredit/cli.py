@@ -435,7 +435,8 @@ def compare(
         cells = []
         for variant in dict.fromkeys(table["variant"]):
             row = table[(table["variant"] == variant) & (table["figure"] == figure)]
-            cells.append(cell(row["mean"].iloc[0], row["low"].iloc[0], row["high"].iloc[0], 3) if len(row) else "")
+            cells.append(cell(row["mean"].iloc[0], row["low"].iloc[0], row["high"].iloc[0], row["kind"].iloc[0])
+                         if len(row) else "")
         view.add_row(figure, *cells)
     out.print(view)
     how = ("one seed: no intervals" if seeds == 1 else

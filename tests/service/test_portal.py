@@ -131,17 +131,17 @@ def test_an_appeal_end_to_end_the_subject_contests_a_reviewer_decides_the_subjec
     assert "Appeal 1 by bob" in shown and "This debt is not mine." in shown
     assert "The contested events Event Kind Date Value Source Status d1 default 2024-09-24" in shown
     decided = reviewer.post("/portal/appeals/1/decision", follow_redirects=False,
-                            data={"csrf": token_of(queue.text), "decision": "void", "note": "a namesake's debt"})
+                            data={"csrf": token_of(queue.text), "decision": "grant", "note": "a namesake's debt"})
     assert decided.status_code == 303
     assert "No appeals here." in reviewer.get("/portal/appeals").text  # the queue is empty
 
     said = words_of(bob.get("/portal/subjects/bob").text)
     after = api.get("/v1/subjects/bob", headers=H(keys.bob)).json()["score"]
     assert after > before and f"Score {after:.0f} on a scale" in said
-    assert f"Appeal 1: {words.appeal_outcome('voided')}" in said and "a namesake's debt" in said
+    assert f"Appeal 1: {words.appeal_outcome('granted')}" in said and "a namesake's debt" in said
     assert f"d1 default 2024-09-24 1 not given {words.event_status('voided')}" in said
-    assert api.get("/v1/appeals", headers=H(keys.bob)).json()[0]["status"] == "voided"
-    again = reviewer.post("/portal/appeals/1/decision", data={"csrf": token_of(queue.text), "decision": "uphold"})
+    assert api.get("/v1/appeals", headers=H(keys.bob)).json()[0]["status"] == "granted"
+    again = reviewer.post("/portal/appeals/1/decision", data={"csrf": token_of(queue.text), "decision": "reject"})
     assert again.status_code == 409 and "already decided" in again.text
 
 
@@ -223,8 +223,8 @@ def test_every_page_lets_a_role_through_exactly_where_the_api_does(portal, role)
                               json={"subject": "bob", "event_ids": ["l1"], "statement": "s"}).json()["id"]
                      for _ in range(2))
     shown = browser.post(f"/portal/appeals/{first}/decision", follow_redirects=False,
-                         data={"csrf": token, "decision": "uphold"}).status_code
-    answered = api.post(f"/v1/appeals/{second}/decision", headers=H(key), json={"decision": "uphold"}).status_code
+                         data={"csrf": token, "decision": "reject"}).status_code
+    answered = api.post(f"/v1/appeals/{second}/decision", headers=H(key), json={"decision": "reject"}).status_code
     assert allowed(shown) == allowed(answered), (role, "decide", shown, answered)
 
 

@@ -15,7 +15,7 @@ when the count reaches 0, so that a subject whose events have all left agrees wi
 bit for bit (no 1e-17 residue that would fall into another bin).
 
 Events may arrive late (dated before the current time, as a source with a reporting delay sends
-them), and events of `voidable` kinds may be voided later by id (an upheld appeal): their
+them), and events of `voidable` kinds may be voided later by id (a granted appeal): their
 contribution is taken back and the scores recomputed from what remains, never edited.
 """
 

@@ -42,7 +42,7 @@ from .session import NotSignedIn, check_key, check_post, forget_key, form_token,
 SHOWN_READS = 100  # the latest reads of a file the subject's page lists
 SHOWN_APPEALS = 50  # appeals a queue page shows
 SHOWN_ENTRIES = 100  # audit entries a page shows
-STATUSES = ("pending", "voided", "upheld")
+STATUSES = ("pending", "granted", "rejected")
 
 # Personal data: not cached, not framed, no script or style from anywhere but here, forms only to here.
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff",

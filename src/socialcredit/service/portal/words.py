@@ -9,15 +9,15 @@ from typing import Any
 # An appeal's status -> what it means for the person who filed it.
 APPEAL_OUTCOMES = {
     "pending": "Waiting for a reviewer",
-    "voided": "Granted: the contested events were removed from the record and the score recomputed",
-    "upheld": "Refused: the contested events stay on the record",
+    "granted": "Granted: the contested events were removed from the record and the score recomputed",
+    "rejected": "Rejected: the contested events stay on the record",
 }
 # An appeal's status, in a word (the tabs of the appeals page).
-APPEAL_STATUS_NAMES = {"pending": "Waiting", "voided": "Granted", "upheld": "Refused"}
+APPEAL_STATUS_NAMES = {"pending": "Waiting", "granted": "Granted", "rejected": "Rejected"}
 # A reviewer's decision (the API's `decision`) -> the button that makes it.
 DECISIONS = {
-    "void": "Grant: remove these events from the record",
-    "uphold": "Refuse: keep these events on the record",
+    "grant": "Grant: remove these events from the record",
+    "reject": "Reject: keep these events on the record",
 }
 # A stored event's status -> whether it counts.
 EVENT_STATUS = {

@@ -50,7 +50,7 @@ def post_appeal(filed: Annotated[Filing, Depends(filing)], service: TheService) 
 
 @router.get("", response_model=list[AppealOut])
 def get_appeals(who: Annotated[Actor, Depends(may_list_appeals)], service: TheService,
-                status: Annotated[str | None, Query(pattern="^(pending|voided|upheld)$")] = None
+                status: Annotated[str | None, Query(pattern="^(pending|granted|rejected)$")] = None
                 ) -> list[dict[str, Any]]:
     return service.appeals.find(status, who)
 
