@@ -443,8 +443,11 @@ def compare(
     view.add_column("figure")
     for variant in dict.fromkeys(table["variant"]):
         view.add_column(variant, justify="right")
-    lead = [f for f in dict.fromkeys(table["figure"]) if f.split(".")[0] in ("wrongly_sanctioned", "wrongly_listed",
-                                                                            "listed", "disparate_impact")]
+    # with several schemes, what joint punishment and sharing do to the whole system first
+    combined = [f for f in dict.fromkeys(table["figure"]) if f == "sanctioned_by_any"
+                or (f.startswith("denied_through_imports.") and f.count(".") == 1)]
+    lead = combined + [f for f in dict.fromkeys(table["figure"]) if f.split(".")[0] in (
+        "wrongly_sanctioned", "wrongly_listed", "listed", "disparate_impact")]
     for figure in lead[:16]:
         cells = []
         for variant in dict.fromkeys(table["variant"]):
