@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -34,7 +34,9 @@ from ..scenario import load_scenario
 from ..scenario.streams import generator
 from ..sim.model import Sim
 from ..world.incidents import Incidents
-from .run import Run, run_scenario
+
+if TYPE_CHECKING:
+    from .run import Run
 
 SPARED_SHARE = 0.5  # half the people: as many spared as not, so both differences are measured alike
 
@@ -107,6 +109,8 @@ def amplification(scenario_ref: Any, overrides: dict[str, Any], seeds: list[int]
                   first: Run | None = None) -> dict[str, Any]:
     """The amplification figures (summary.json's `combined.amplification`) over `seeds`; `first` is
     the factual run at seeds[0] when it has already been run."""
+    from .run import run_scenario  # (run.py's report reads these figures: imported here, not above)
+
     spared_rows: list[dict[str, float]] = []
     others_rows: list[dict[str, float]] = []
     removed: list[int] = []

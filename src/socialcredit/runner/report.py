@@ -14,6 +14,7 @@ from ..undefined import WHY_NULL, shown
 from ..world.display import QUINTILES
 from . import plots
 from .gaming_report import gaming_rows
+from .system_report import system_section
 
 if TYPE_CHECKING:
     from .run import Run
@@ -185,6 +186,7 @@ def write_report(run: Run, path: Path) -> Path:
         gaming=gaming_rows(run.summary, run.population.group_names),
         figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
         displays=list(run.summary.get("display", {}).items()), quintiles=QUINTILES, shown=shown,
+        system=system_section(run),  # several schemes: their diagram and combined harms
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
