@@ -199,7 +199,8 @@ def system_section(run: Run) -> str:
     if not run.sim.several:
         return ""
     groups = list(run.population.group_names)
-    table = "".join(f"<tr><td>{escape(name)}</td><td class=\"num\">{escape(value)}</td><td class=\"muted\">{escape(meaning)}</td></tr>"
+    table = "".join(f'<tr><td>{escape(name)}</td><td class="num">{escape(value)}</td>'
+                    f'<td class="muted">{escape(meaning)}</td></tr>'
                     for name, value, meaning in combined_rows(run.summary, groups))
     return ("<h2>The system: operators, sources and flows</h2>"
             "<p>Each source's records reach the schemes it feeds (a dashed line: shared or sold on terms of "
