@@ -543,7 +543,7 @@ def _print_summary(run) -> None:
     if amplified:
         table = Table(title="Amplification: entitlement-days denied per false record (twin without those of half "
                             f"the people, seeds {', '.join(map(str, amplified['seeds']))})", title_justify="left")
-        for column in ("scheme", "to the people spared", "spilling over to others"):
+        for column in ("scheme", "to the people they were about", "spilling over to others"):
             table.add_column(column, justify="left" if column == "scheme" else "right")
 
         def cell(figure: dict[str, Any]) -> str:

@@ -10,10 +10,11 @@ between a run and its twin, the same scenario and seed with false records taken 
   corrupted or duplicated), taken out of each scheme's file as it arrives, after every draw of what
   is recorded and what reaches whom, so that until the worlds part (a spared person acts otherwise)
   every other draw is the run's. The amplification of a false record is the entitlement-days denied
-  to the spared people in the run and not in the twin, per false record taken out; per scheme it
-  shows where the sanctions fell (a court's records, a city's denials through the court's list).
-  The same difference among the people not spared measures what spills over to them (and chance,
-  once the worlds part);
+  to the people it was about (spared, with a false record in the run or taken out of the twin) in
+  the run and not in the twin, per false record taken out; per scheme it shows where the sanctions
+  fell (a court's records, a city's denials through the court's list). Compared person by person,
+  the rest of the spared half adds nothing but chance. The same difference among everyone else
+  measures what spills over to them (and chance, once the worlds part);
 - *incidents*: each incident in turn touches nobody in its twin (its draws still made), and its
   amplification is the entitlement-days denied to everyone in the run and not in the twin.
 
@@ -60,6 +61,7 @@ def entitlement_days(sim: Sim) -> dict[str, np.ndarray]:
 def _spare(spared: np.ndarray) -> Callable[[Sim], None]:
     def prepare(sim: Sim) -> None:
         sim.spared = spared
+        sim.spared_touched = np.zeros(sim.n, dtype=bool)
     return prepare
 
 
@@ -125,8 +127,10 @@ def amplification(scenario_ref: Any, overrides: dict[str, Any], seeds: list[int]
         with_days, without_days = entitlement_days(factual.sim), entitlement_days(twin.sim)
         taken_out = twin.sim.spared_records
         removed.append(taken_out)
-        spared_rows.append(_differences(with_days, without_days, spared, taken_out))
-        others_rows.append(_differences(with_days, without_days, ~spared, taken_out))
+        # those the false records were about: spared, with one in the run or taken out of the twin
+        touched = spared & ((factual.sim.false_record_counts > 0) | twin.sim.spared_touched)
+        spared_rows.append(_differences(with_days, without_days, touched, taken_out))
+        others_rows.append(_differences(with_days, without_days, ~touched, taken_out))
         incidents = factual.sim.module(Incidents)
         for number in range(len(scenario.incidents)):
             assert incidents is not None

@@ -183,7 +183,7 @@ def combined_rows(summary: dict[str, Any], groups: list[str]) -> list[tuple[str,
             spill = amplified["spillover_per_false_record"][name]
             label = "all schemes" if name == "all_schemes" else name
             rows.append((f"amplification, {label}: entitlement-days denied per false record", _interval(figure),
-                         f"to the people spared their false records in the twin ({taken} records taken out; {how}); "
+                         f"to the people the false records were about ({taken} records taken out in the twin; {how}); "
                          f"among the others: {_interval(spill)}"))
         for number, incident in amplified.get("incidents", {}).items():
             total = incident["entitlement_days_per_incident"]["all_schemes"]

@@ -90,6 +90,7 @@ class Sim:
         # out of every scheme's file as they arrive, and how many were (None: an ordinary run).
         self.spared: np.ndarray | None = None
         self.spared_records = 0
+        self.spared_touched = np.zeros(0, dtype=bool)  # (in a twin: who had a false record taken out)
 
     def spare(self, events: DayEvents) -> DayEvents:
         """`events` without the false records about the spared people (a twin of amplification)."""

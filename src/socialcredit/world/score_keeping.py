@@ -30,7 +30,9 @@ class ScoreKeeping(Module):
         events = sim.observed_events
         if sim.spared is not None:  # a twin of amplification: what the spared people's false records did
             spared = sim.spare(events)
-            sim.spared_records += len(events) - len(spared)
+            if len(spared) < len(events):
+                sim.spared_records += len(events) - len(spared)
+                sim.spared_touched[events.subject[~events.genuine & sim.spared[events.subject]]] = True
             # taken out after the schemes' draws of what reaches them, so those draws stay the run's
             events_counted = spared
         else:
