@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -250,8 +250,11 @@ def simulate(
                                                             "deterrence, sanctions, perks, shunning, "
                                                             "removal, network_term, farming, pruning, "
                                                             "inflation or enrolment.")] = None,
-    seeds: Annotated[int, typer.Option(help="With --counterfactual: pairs of runs, at seeds SEED..SEED+K-1 (2 or "
-                                            "more give an interval).", min=1)] = 1,
+    amplification: Annotated[bool, typer.Option(help="Also measure the sanctions, across every scheme, that "
+                                                     "follow from one false record and one incident (twins "
+                                                     "without them, same scenario and seed).")] = False,
+    seeds: Annotated[int, typer.Option(help="With --counterfactual or --amplification: pairs of runs, at seeds "
+                                            "SEED..SEED+K-1 (2 or more give an interval).", min=1)] = 1,
 ) -> None:
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
@@ -267,9 +270,11 @@ def simulate(
         chosen, schemes = load_scenario(preset or scenario, overrides)
     except SchemeError as error:
         raise fail(str(error)) from None
-    if seeds > 1 and counterfactual is None:
+    if seeds > 1 and counterfactual is None and not amplification:
         raise fail("--seeds gives the number of counterfactual pairs: use it with --counterfactual MECHANISM "
-                   "(to compare seeds of variants, use `socialcredit compare`)")
+                   "or --amplification (to compare seeds of variants, use `socialcredit compare`)")
+    if amplification and not chosen.surveillance:
+        raise fail("--amplification: the scenario has no sources, so no record, false or true, reaches a scheme")
     if counterfactual is not None:
         from .runner.counterfactual import twin_overrides
 
@@ -315,6 +320,15 @@ def simulate(
             effects = paired_effects(preset or scenario, overrides, counterfactual,
                                      list(range(first, first + seeds)), first=run.summary)
             run.summary["counterfactual"] = effects.as_dict()
+        if amplification:
+            from .runner.amplification import amplification as measure_amplification
+            from .runner.amplification import place
+
+            first = chosen.run.seed
+            err.print(f"running {seeds * (2 + len(chosen.incidents)) - 1} more run(s) for the amplification "
+                      f"(seeds {first}..{first + seeds - 1})", highlight=False)
+            place(run.summary, measure_amplification(preset or scenario, overrides,
+                                                     list(range(first, first + seeds)), first=run))
     except KeyboardInterrupt:
         where = "while setting up" if reached["day"] is None else \
             f"on day {burn_in + reached['day'] + 1:,} of {burn_in + chosen.run.days:,}"
@@ -429,8 +443,11 @@ def compare(
     view.add_column("figure")
     for variant in dict.fromkeys(table["variant"]):
         view.add_column(variant, justify="right")
-    lead = [f for f in dict.fromkeys(table["figure"]) if f.split(".")[0] in ("wrongly_sanctioned", "wrongly_listed",
-                                                                            "listed", "disparate_impact")]
+    # with several schemes, what joint punishment and sharing do to the whole system first
+    combined = [f for f in dict.fromkeys(table["figure"]) if f == "sanctioned_by_any"
+                or (f.startswith("denied_through_imports.") and f.count(".") == 1)]
+    lead = combined + [f for f in dict.fromkeys(table["figure"]) if f.split(".")[0] in (
+        "wrongly_sanctioned", "wrongly_listed", "listed", "disparate_impact")]
     for figure in lead[:16]:
         cells = []
         for variant in dict.fromkeys(table["variant"]):
@@ -521,6 +538,23 @@ def _print_summary(run) -> None:
             caused.add_row(row["figure"], f"{row['with']:.4g}", f"{row['without']:.4g}",
                            f"{row['difference']:+.4g}{interval}")
         out.print(caused)
+    from .runner.amplification import found
+
+    amplified = found(summary)
+    if amplified:
+        table = Table(title="Amplification: entitlement-days denied per false record (twin without those of half "
+                            f"the people, seeds {', '.join(map(str, amplified['seeds']))})", title_justify="left")
+        for column in ("scheme", "to the people they were about", "spilling over to others"):
+            table.add_column(column, justify="left" if column == "scheme" else "right")
+
+        def cell(figure: dict[str, Any]) -> str:
+            if figure["value"] is None:
+                return "n/a"
+            interval = f" [{figure['low']:.3g}, {figure['high']:.3g}]" if figure["low"] is not None else ""
+            return f"{figure['value']:.3g}{interval}"
+        for name, figure in amplified["entitlement_days_per_false_record"].items():
+            table.add_row(name.replace("_", " "), cell(figure), cell(amplified["spillover_per_false_record"][name]))
+        out.print(table)
 
 
 @app.command()

@@ -1,7 +1,10 @@
-"""The `national` preset: the national social credit system as the 2018 press described it for 2020
-(issue 7).
+"""The `national` presets. The scheme preset `national` is the national social credit system as the
+2018 press described it for 2020 (issue 7): one composite score. The scenario preset `national`
+is the system as it was (issue 19): the court list with its joint sanctions, a city's points and a
+licensed private scorer buying the courts' records, three schemes on one population; and
+`national-unshared` is the same world with nothing shared.
 
-Rongcheng's points and grades (drunk driving caps the grade at C), the court list, the railway's
+The composite scheme: Rongcheng's points and grades (drunk driving caps the grade at C), the court list, the railway's
 180-day bans, jaywalking cameras with face identification and public screens, and friends' scores
 (the network term) decide the sanctions the articles name (slower internet, no flights or trains,
 no private school for one's children, no public-sector job) and the perks (visa priority, hotels
@@ -10,10 +13,17 @@ and rentals without a deposit). It crosses contexts everywhere, so real-person u
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 import socialcredit
+from socialcredit.cli import app
+from socialcredit.scenario import load_scenario
 from socialcredit.scheme import load_scheme
 from socialcredit.scheme.guards import classify
 from socialcredit.scoring import EventArrays, Relations, kind_codes, score_events
@@ -132,22 +142,61 @@ def test_one_ticket_of_a_friend_costs_an_aaa_resident_the_grade():
     assert befriended.tier_names()[0] == "AA"
 
 
-def test_a_small_simulation_reports_every_list_entitlement_blocked_trip_and_wrongful_listing_by_group():
+def test_the_scenario_is_three_schemes_of_three_operators_the_court_list_imported_by_the_other_two():
     run = socialcredit.simulate("national", population=5000, days=60)
     summary = run.summary
     assert summary["people"] == 5000 and summary["days"] == 60
-    assert set(summary["lists"]) == set(SCHEME.lists)
-    assert set(summary["entitlements_denied"]) == set(SCHEME.entitlements)
+    schemes = summary["schemes"]
+    assert {name: section["operator"] for name, section in schemes.items()} == {
+        "court": "court", "city": "city", "zhima": "private"}
+    assert set(schemes["court"]["lists"]) == set(load_scheme("shixin").lists)
+    # the joint sanctions: the city and Zhima read the court's list, and deny some because of it
+    reach = summary["combined"]["joint_punishment"]
+    assert {name: figure["imports"] for name, figure in reach.items()} == {
+        "city": {"court_blacklist": "court.dishonest_debtor"}, "zhima": {"court_blacklist": "court.dishonest_debtor"}}
+    assert reach["city"]["people"] > 0
+    # the private scorer buys the courts' records, a week late
+    bought = summary["combined"]["record_flows"]["courts"]["zhima"]
+    assert bought["records"] > 0 and bought["delay_days"] == 7
     harms = summary["harms"]
-    assert set(harms["wrongly_listed"]["by_group"]) == {"urban", "rural", "minority"}
-    assert set(harms["wrongly_sanctioned"]["by_group"]) == {"urban", "rural", "minority"}
-    assert set(harms["blocked_per_year"]) >= {"flight", "train_trip"}
-    assert harms["blocked_per_year"]["flight"] > 0 and harms["blocked_per_year"]["train_trip"] > 0
+    assert set(harms["wrongly_listed_any"]["by_group"]) == {"urban", "rural", "minority"}
+    assert harms["blocked_per_year"]["flight"] > 0 and harms["blocked_per_year"]["g_train_trip"] > 0
     cameras = harms["sources"]["cameras"]
     assert cameras["recorded"] > 0 and cameras["expected_false_matches"] > 0, "cameras record acts and can misidentify"
     groups = cameras["groups"].values()
     assert sum(g["false_match_probes"] for g in groups) == sum(g["blamed"] for g in groups) == cameras["false_matches"]
-    assert np.isfinite(summary["score"]["mean"])
+    assert all(np.isfinite(section["score"]["mean"]) for section in schemes.values())
+
+
+def _world(name: str) -> dict:
+    """A scenario preset's data without what names it and what its schemes receive and import."""
+    data = yaml.safe_load((resources.files("socialcredit.presets") / f"{name}.scenario.yaml").read_text())
+    for key in ("id", "title", "description", "sources", "schemes"):
+        data.pop(key)
+    return data
+
+
+def test_the_unshared_preset_is_the_same_world_with_nothing_shared():
+    assert _world("national-unshared") == _world("national")
+    _, shared = load_scenario("national")
+    _, unshared = load_scenario("national-unshared")
+    assert [entry.name for entry in unshared] == [entry.name for entry in shared]
+    assert all(not entry.lists_from and not entry.terms for entry in unshared)
+    assert [entry.receives for entry in unshared][:2] == [entry.receives for entry in shared][:2]
+    assert unshared[2].receives == ("alipay",)
+    # the city counts the cameras' jaywalking in both
+    assert "jaywalking" in unshared[1].scheme.events and "jaywalking" in shared[1].scheme.events
+
+
+def test_compare_shows_what_sharing_adds(tmp_path):
+    result = CliRunner().invoke(app, ["compare", "national", "national-unshared", "--population", "5000", "--days",
+                                      "120", "--sequential", "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "cmp" / "table.csv").set_index(["variant", "figure"])["mean"]
+    assert table[("national", "denied_through_imports.city")] > 0
+    assert table[("national-unshared", "denied_through_imports.city")] == 0
+    assert table[("national", "records.courts.zhima")] > 0
+    assert table[("national-unshared", "records.courts.zhima")] == 0
 
 
 @pytest.mark.slow
@@ -157,7 +206,7 @@ def test_cameras_list_the_misidentified_minority_for_acts_not_done_and_appeals_c
     # 3x as often and blames one of its own: frvt_2019).
     run = socialcredit.simulate("national", population=20_000, days=180, **{"appeals.propensity": 1.0,
                                                                             "behaviours.jaywalking.rate": 0.03})
-    harms = run.summary["harms"]
+    harms = run.summary["schemes"]["city"]["harms"]  # the cameras' records reach the city
     wrongly = harms["wrongly_listed"]["by_group"]
     assert harms["wrongly_listed"]["count"] > 20
     assert wrongly["minority"] > 2 * max(wrongly["urban"], wrongly["rural"])

@@ -95,12 +95,19 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
             continue
         if key == "record_flows":  # what sharing moves: records, and false ones, by source and scheme
             for source, reached in figure.items():
-                for name, flow in reached.items():
+                for name in summary["schemes"]:  # 0 where none reach it: a variant that shares less says so
+                    flow = reached.get(name, {"records": 0, "false_records": 0})
                     figures[f"records.{source}.{name}"] = float(flow["records"])
                     figures[f"false_records.{source}.{name}"] = float(flow["false_records"])
             continue
         figures[key] = figure["share"]
         figures.update({f"{key}.{g}": v for g, v in figure["by_group"].items()})
+    if several:  # a scheme that imports no list denies no one because of another's: 0, to compare with one that does
+        groups = list(summary["combined"]["listed_by_any"]["by_group"])
+        for name in summary["schemes"]:
+            if f"denied_through_imports.{name}" not in figures:
+                figures[f"denied_through_imports.{name}"] = 0.0
+                figures.update({f"denied_through_imports.{name}.{g}": 0.0 for g in groups})
     harms = summary["harms"]
     for key in ("wrongly_listed_any", "wrongly_sanctioned_any", "falsely_stopped") if several else ():
         if key in harms:

@@ -15,6 +15,7 @@ from ..world.display import QUINTILES
 from . import plots
 from .enrolment_report import enrolment_rows
 from .gaming_report import gaming_rows
+from .system_report import system_section
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -199,6 +200,7 @@ def write_report(run: Run, path: Path) -> Path:
         enrolment=enrolment_rows(run.summary, run.population.group_names),
         figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
         displays=list(run.summary.get("display", {}).items()), quintiles=QUINTILES, shown=shown,
+        system=system_section(run),  # several schemes: their diagram and combined harms
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

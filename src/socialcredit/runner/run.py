@@ -193,7 +193,8 @@ def timed_loop(scenario: Scenario, schemes: Schemes) -> tuple[Sim, Loop, float, 
 
 
 def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], None] | None = None,
-                 save_events: bool = False) -> Run:
+                 save_events: bool = False, prepare: Callable[[Sim], None] | None = None) -> Run:
+    """Run a loaded scenario; `prepare` alters the world before its first day (a counterfactual twin)."""
     compiling = [0.0]  # seconds spent compiling kernels (the first run on a machine): not the model's speed
 
     def compiled(seconds: float) -> None:
@@ -205,6 +206,8 @@ def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], N
         if save_events:
             sim.keep_events()
         loop = Loop(sim)
+        if prepare is not None:
+            prepare(sim)
         loop.run(on_day)
     seconds = time.perf_counter() - started
     daily = sim.module(Metrics)

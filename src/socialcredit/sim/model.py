@@ -86,6 +86,17 @@ class Sim:
         # reads another's state asks for it by its class (`module`).
         self.modules: list[Module] = []
         self.saved_events: list[tuple[int, DayEvents]] | None = None
+        # A twin of amplification (runner/amplification.py): the people whose false records are taken
+        # out of every scheme's file as they arrive, and how many were (None: an ordinary run).
+        self.spared: np.ndarray | None = None
+        self.spared_records = 0
+        self.spared_touched = np.zeros(0, dtype=bool)  # (in a twin: who had a false record taken out)
+
+    def spare(self, events: DayEvents) -> DayEvents:
+        """`events` without the false records about the spared people (a twin of amplification)."""
+        assert self.spared is not None
+        dropped = ~events.genuine & self.spared[events.subject]
+        return events.take(np.flatnonzero(~dropped)) if dropped.any() else events
 
     def keep_events(self) -> None:
         """Keep the day's records for the outputs (--save-events): the world's, and each arrival of a

@@ -28,9 +28,15 @@ class Incidents(Module):
             rng = generator(sim.seed, "incidents", -1, index)
             self.affected.append(rng.random(sim.n) < spec.share)
         self.corrupted = self.duplicated = self.dropped = 0
+        self.false_made = np.zeros(len(self.specs), dtype=np.int64)  # each incident's false records, burn-in too
 
     def start_reporting(self, sim: Sim) -> None:
         self.corrupted = self.duplicated = self.dropped = 0
+
+    def switch_off(self, index: int) -> None:
+        """Incident `index` touches nobody (a twin of amplification): its draws are still made, so
+        every other draw stays the run's."""
+        self.affected[index][:] = False
 
     def step(self, sim: Sim, day: int) -> None:
         if not self.specs:
@@ -50,11 +56,13 @@ class Incidents(Module):
                 events.kind[turned] = sim.codes[kind]
                 events.genuine[turned] = False
                 self.corrupted += int(turned.sum())
+                self.false_made[index] += int(turned.sum())
             twice = hit & ~dropped & (rng.random(len(events)) < spec.duplicate)
             copies = events.take(np.flatnonzero(twice))
             copies.id = sim.new_event_ids(len(copies))
             copies.genuine[:] = False
             self.duplicated += len(copies)
+            self.false_made[index] += len(copies)
             self.dropped += int(dropped.sum())
             events = DayEvents.concat([events.take(np.flatnonzero(~dropped)), copies])
         sim.observed_events = events

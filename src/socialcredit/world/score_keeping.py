@@ -28,9 +28,19 @@ class ScoreKeeping(Module):
 
     def step(self, sim: Sim, day: int) -> None:
         events = sim.observed_events
+        if sim.spared is not None:  # a twin of amplification: what the spared people's false records did
+            spared = sim.spare(events)
+            if len(spared) < len(events):
+                sim.spared_records += len(events) - len(spared)
+                sim.spared_touched[events.subject[~events.genuine & sim.spared[events.subject]]] = True
+            # taken out after the schemes' draws of what reaches them, so those draws stay the run's
+            events_counted = spared
+        else:
+            events_counted = events
         # The reported tallies count records of acts done from day 0, as the true counts do: a record of
         # a burn-in act that arrives after day 0 (a reporting delay) is in the scores, not the tallies.
-        counted = events if not sim.burn_in or day < 0 else events.take(np.flatnonzero(events.time >= sim.start_time))
+        counted = events_counted if not sim.burn_in or day < 0 else \
+            events_counted.take(np.flatnonzero(events_counted.time >= sim.start_time))
         if len(counted):
             sim.count_records(counted)
         false = ~counted.genuine
@@ -40,6 +50,8 @@ class ScoreKeeping(Module):
         # those whose lists it imports (`sim.scoring_order`), so it reads today's lists of theirs.
         for scheme in sim.scoring_order:
             scheme.today = scheme.arrivals(events, day, sim.seed)
+            if sim.spared is not None:
+                scheme.today = sim.spare(scheme.today)
             if scheme.arrived is not None and len(scheme.today):
                 scheme.arrived.append(scheme.today)
             if sim.several and len(scheme.today) and not scheme.today.genuine.all():  # where false records go
