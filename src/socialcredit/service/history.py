@@ -1,0 +1,161 @@
+"""Each subject's scoring state kept between ingests, so that a batch does not read again the
+history of the subjects it moves.
+
+What the state is: the subjects' active events (kind, time, value, weight), in the order they were
+stored, as columns in memory. Not running sums by window, because no rule of the scheme format
+can be scored from sums to the bit: every feature is read at the time of scoring ("now"), and
+windows, retention and half-lives are relative to it, so an event leaves a window or the
+retention at a time no sum can know without the event's time, a decayed weight changes with every
+scoring, and sums of fractional values depend on the order they are added in (the scores sum each
+subject's events in the order they were stored). So the state is what scoring reads, and scoring
+runs on it as it runs on what the database gives: the same events in the same order, hence the same
+scores to the bit (tests/service/test_history.py).
+
+When it is good: the state reflects the store as of audit entry `seq`. Every change appends its
+entry in the transaction that makes it (`audit.changed_since`), so before each use the log is read
+from `seq` on: reads and changes that leave every event as it was (a tie, an appeal filed) keep the
+state; this process's own ingests add their events as they commit (`added`); any other change (an
+ingest by another server process, an appeal decided, an erasure, a purge) drops the whole state,
+which is then read again from the database, subject by subject, as batches name them. Events
+written into the database by other hands, with no entry, are not seen until the state is dropped
+(an id of theirs met by a batch drops it: `Ingest.events`).
+
+A process holds one state for its scheme (a new scheme or a restart starts empty); it is used only
+under `Store.change_lock`, by one ingest at a time. It holds at most `MAX_KEPT_EVENTS` events (34
+bytes each) and starts over once past that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from ..scoring import EventArrays
+from . import audit
+from .db import AuditEntry
+from .scorer import codes_of
+from .store import CHUNK, Reader, dialect_of, driver_rows, places
+
+MAX_KEPT_EVENTS = 4_000_000  # ~136 MB of columns
+
+# the changes that leave every event as it was (they add a tie, or an appeal not yet decided)
+KEEP_EVENTS = ("relations", "appeal_filed")
+
+# every active event of some subjects, whatever its time, with the entry and the place that stored it
+_ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) FROM events "
+               "WHERE {} AND status = 'active'")
+ALL_ACTIVE = {"sqlite": _ALL_ACTIVE.format("subject IN ({})"), "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
+
+KEPT_ROW = np.dtype([("subject", object), ("kind", object), ("time", np.float64), ("value", np.float64),
+                     ("weight", np.float64), ("entry", np.int64), ("pos", np.int64)])
+
+
+class KeptHistory:
+    def __init__(self, kinds: dict[str, int], most: int = MAX_KEPT_EVENTS):
+        self.kinds = kinds  # kind name -> the scheme's code; a kind the scheme no longer knows: -1
+        self.most = most
+        self.drop()
+
+    def drop(self) -> None:
+        """Keep nothing: the next use reads from the database every subject it names."""
+        self.seq: int | None = None  # the audit entry the state reflects; None: not read yet
+        self.slot_of: dict[str, int] = {}  # subject -> their number in the columns
+        self.size = 0
+        self.subject = np.empty(0, np.int64)
+        self.kind = np.empty(0, np.int16)
+        self.time = np.empty(0, np.float64)
+        self.value = np.empty(0, np.float64)
+        self.weight = np.empty(0, np.float64)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def sync(self, reader: Reader) -> None:
+        """Bring the state to the log's last entry: kept if every entry since records a read or a
+        change that leaves the events as they were, else dropped."""
+        last = audit.last_seq(reader)
+        if self.size > self.most or (self.seq is not None and last > self.seq and reader.execute(
+                select(func.min(AuditEntry.seq)).where(AuditEntry.seq > self.seq,
+                                                       AuditEntry.action.not_in(audit.READS + KEEP_EVENTS))
+        ).scalar() is not None):
+            self.drop()
+        self.seq = last
+
+    def events(self, reader: Reader, ids: Sequence[str], as_of: float,
+               fresh: Sequence[dict[str, Any]] = ()) -> tuple[EventArrays, int]:
+        """The active events up to `as_of` of the subjects `ids` (numbered by their place in it),
+        each subject's in the order they were stored, then `fresh` ones (not stored yet: rows as
+        `Ingest` stores them) as if they were; and how many events were read from the database.
+        Events of kinds the scheme does not know are left out."""
+        self.sync(reader)
+        missing = [s for s in ids if s not in self.slot_of]
+        read = self._read(reader, missing) if missing else 0
+        local = np.full(len(self.slot_of), -1, dtype=np.int64)
+        local[[self.slot_of[s] for s in ids]] = np.arange(len(ids))
+        n = self.size
+        subject = local[self.subject[:n]]
+        take = np.flatnonzero((subject >= 0) & (self.time[:n] <= as_of) & (self.kind[:n] >= 0))
+        columns = [subject[take], self.kind[take], self.time[take], self.value[take], self.weight[take]]
+        new = [e for e in fresh if e["time"] <= as_of]
+        if new:
+            index = {s: i for i, s in enumerate(ids)}
+            added = [np.array([index[e["subject"]] for e in new], dtype=np.int64),
+                     np.array([self.kinds.get(e["kind"], -1) for e in new], dtype=np.int16),
+                     *(np.array([e[name] for e in new], dtype=np.float64) for name in ("time", "value", "weight"))]
+            known = added[1] >= 0
+            columns = [np.concatenate([kept, more[known]]) for kept, more in zip(columns, added, strict=True)]
+        return EventArrays.build(*columns, n_subjects=len(ids)), read
+
+    def added(self, rows: Sequence[dict[str, Any]], seq: int) -> None:
+        """This process's ingest stored `rows` under entry `seq`, and no other change was made since
+        the state's entry: the kept subjects' events are now those and these."""
+        kept = [e for e in rows if e["subject"] in self.slot_of]
+        if kept:
+            self._append(np.array([self.slot_of[e["subject"]] for e in kept], dtype=np.int64),
+                         np.array([self.kinds.get(e["kind"], -1) for e in kept], dtype=np.int16),
+                         *(np.array([e[name] for e in kept], dtype=np.float64) for name in ("time", "value", "weight")))
+        self.seq = seq
+
+    def _read(self, reader: Reader, subjects: list[str]) -> int:
+        """Read these subjects' active events from the database into the state; how many."""
+        dialect = dialect_of(reader)
+        rows: list[tuple[Any, ...]] = []
+        if dialect == "postgresql":
+            rows = driver_rows(reader, ALL_ACTIVE[dialect], (subjects,))
+        else:
+            for start in range(0, len(subjects), CHUNK):
+                chunk = subjects[start:start + CHUNK]
+                rows += driver_rows(reader, places(ALL_ACTIVE[dialect], len(chunk)), chunk)
+        first = len(self.slot_of)
+        self.slot_of.update((s, first + i) for i, s in enumerate(subjects))
+        if not rows:
+            return 0
+        table = np.array(rows, dtype=KEPT_ROW)
+        # in the order they were stored (an event written by other hands, with no entry, first);
+        # events of entries after the state's are left to the next `sync`, which drops the state
+        table = table[np.lexsort((table["pos"], table["entry"]))]
+        if self.seq is not None:
+            table = table[table["entry"] <= self.seq]
+        kinds = self.kinds
+        self._append(codes_of(table["subject"], self.slot_of.__getitem__, np.int64),
+                     codes_of(table["kind"], lambda k: kinds.get(k, -1), np.int16),
+                     *(np.ascontiguousarray(table[name]) for name in ("time", "value", "weight")))
+        return len(table)
+
+    def _append(self, subject: np.ndarray, kind: np.ndarray, time: np.ndarray, value: np.ndarray,
+                weight: np.ndarray) -> None:
+        end = self.size + subject.size
+        if end > self.subject.size:  # grow by doubling: appends cost their own size, on average
+            capacity = max(end, 2 * self.subject.size, 1024)
+            for name in ("subject", "kind", "time", "value", "weight"):
+                old = getattr(self, name)
+                grown = np.empty(capacity, dtype=old.dtype)
+                grown[:self.size] = old[:self.size]
+                setattr(self, name, grown)
+        for name, column in (("subject", subject), ("kind", kind), ("time", time), ("value", value),
+                             ("weight", weight)):
+            getattr(self, name)[self.size:end] = column
+        self.size = end
