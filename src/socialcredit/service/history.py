@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..scoring import EventArrays
 from . import audit
-from .db import AuditEntry
+from .db import AuditEntry, Event
 from .scorer import codes_of
 from .store import CHUNK, Reader, dialect_of, driver_rows, places
 
@@ -48,6 +49,8 @@ KEEP_EVENTS = ("relations", "appeal_filed")
 _ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) FROM events "
                "WHERE {} AND status = 'active'")
 ALL_ACTIVE = {"sqlite": _ALL_ACTIVE.format("subject IN ({})"), "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
+EVERY_ACTIVE = _ALL_ACTIVE.format("status = 'active'")
+LOAD_PART = 100_000
 
 KEPT_ROW = np.dtype([("subject", object), ("kind", object), ("time", np.float64), ("value", np.float64),
                      ("weight", np.float64), ("entry", np.int64), ("pos", np.int64)])
@@ -119,6 +122,25 @@ class KeptHistory:
                          *(np.array([e[name] for e in kept], dtype=np.float64) for name in ("time", "value", "weight")))
         self.seq = seq
 
+    def load(self, reader: Reader) -> int:
+        """Read every subject's active events into the state, if they are at most `most`: a server
+        does it as it starts (`Service.warm`), so that its first batches do not read the subjects'
+        events one batch at a time. How many events were read."""
+        self.drop()
+        self.sync(reader)
+        if int(reader.execute(select(func.count()).select_from(Event)).scalar() or 0) > self.most:
+            return 0  # the batches will read the subjects they name
+        connection = reader.connection() if isinstance(reader, Session) else reader
+        result = connection.exec_driver_sql(EVERY_ACTIVE)
+        parts = []
+        try:  # in parts: a million rows as Python tuples at once would take ~250 MB
+            while rows := result.cursor.fetchmany(LOAD_PART):
+                parts.append(np.array(rows, dtype=KEPT_ROW))
+        finally:
+            result.close()
+        table = np.concatenate(parts) if parts else np.empty(0, dtype=KEPT_ROW)
+        return self._keep(sorted(set(table["subject"].tolist())), table)
+
     def _read(self, reader: Reader, subjects: list[str]) -> int:
         """Read these subjects' active events from the database into the state; how many."""
         dialect = dialect_of(reader)
@@ -129,11 +151,14 @@ class KeptHistory:
             for start in range(0, len(subjects), CHUNK):
                 chunk = subjects[start:start + CHUNK]
                 rows += driver_rows(reader, places(ALL_ACTIVE[dialect], len(chunk)), chunk)
+        return self._keep(subjects, np.array(rows, dtype=KEPT_ROW))
+
+    def _keep(self, subjects: list[str], table: np.ndarray) -> int:
+        """Keep these subjects (none kept yet) with their events `table` (`KEPT_ROW`); how many."""
         first = len(self.slot_of)
         self.slot_of.update((s, first + i) for i, s in enumerate(subjects))
-        if not rows:
+        if not len(table):
             return 0
-        table = np.array(rows, dtype=KEPT_ROW)
         # in the order they were stored (an event written by other hands, with no entry, first);
         # events of entries after the state's are left to the next `sync`, which drops the state
         table = table[np.lexsort((table["pos"], table["entry"]))]
