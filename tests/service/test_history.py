@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import text
 
 from socialcredit.scheme import scheme_from_data
+from socialcredit.service import history
 from socialcredit.service.core import Actor, Service
 from socialcredit.service.db import make_engine
 
@@ -45,7 +46,9 @@ def from_scratch(service: Service, subjects: list[str], today: float) -> dict[st
     return {s: float(scores.score[i]) if scores.scored[i] else None for i, s in enumerate(ids) if s in subjects}
 
 
-def test_scores_from_kept_events_equal_scores_from_every_stored_event_after_every_change(backend, tmp_path):
+def test_scores_from_kept_events_equal_scores_from_every_stored_event_after_every_change(backend, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(history, "REGROUP_FROM", 100)  # the kept rows grouped by subject again and again
     url = database_url(backend, tmp_path)
     opened, _ = open_service(url, scheme_from_data(SUMMING_SCHEME))
     clock = [NOW]

@@ -51,6 +51,9 @@ _ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), 
 ALL_ACTIVE = {"sqlite": _ALL_ACTIVE.format("subject IN ({})"), "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
 EVERY_ACTIVE = _ALL_ACTIVE.format("status = 'active'")
 LOAD_PART = 100_000
+# rows appended since the last grouping by subject that are grouped again (`KeptHistory._regroup`):
+# past an eighth of those grouped, and at least this many (a batch scans them all)
+REGROUP_FROM = 20_000
 
 KEPT_ROW = np.dtype([("subject", object), ("kind", object), ("time", np.float64), ("value", np.float64),
                      ("weight", np.float64), ("entry", np.int64), ("pos", np.int64)])
@@ -67,6 +70,10 @@ class KeptHistory:
         self.seq: int | None = None  # the audit entry the state reflects; None: not read yet
         self.slot_of: dict[str, int] = {}  # subject -> their number in the columns
         self.size = 0
+        # rows [0, grouped) are ordered by subject (each subject's in the order stored), subject s's
+        # being [bounds[s], bounds[s + 1]); rows from `grouped` on were appended since, in the order stored
+        self.grouped = 0
+        self.bounds = np.zeros(1, np.int64)
         self.subject = np.empty(0, np.int64)
         self.kind = np.empty(0, np.int16)
         self.time = np.empty(0, np.float64)
@@ -96,12 +103,20 @@ class KeptHistory:
         self.sync(reader)
         missing = [s for s in ids if s not in self.slot_of]
         read = self._read(reader, missing) if missing else 0
+        if self.size - self.grouped > max(self.grouped // 8, REGROUP_FROM):
+            self._regroup()
+        slots = np.array([self.slot_of[s] for s in ids], dtype=np.int64)
         local = np.full(len(self.slot_of), -1, dtype=np.int64)
-        local[[self.slot_of[s] for s in ids]] = np.arange(len(ids))
-        n = self.size
-        subject = local[self.subject[:n]]
-        take = np.flatnonzero((subject >= 0) & (self.time[:n] <= as_of) & (self.kind[:n] >= 0))
-        columns = [subject[take], self.kind[take], self.time[take], self.value[take], self.weight[take]]
+        local[slots] = np.arange(len(ids))
+        # each subject's grouped rows (one range each), then those appended since: the order stored
+        known = slots[slots < self.bounds.size - 1]
+        starts, ends = self.bounds[known], self.bounds[known + 1]
+        lengths = ends - starts
+        ranges = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+        tail = self.grouped + np.flatnonzero(local[self.subject[self.grouped:self.size]] >= 0)
+        rows = np.concatenate([ranges, tail])
+        rows = rows[(self.time[rows] <= as_of) & (self.kind[rows] >= 0)]
+        columns = [local[self.subject[rows]], self.kind[rows], self.time[rows], self.value[rows], self.weight[rows]]
         new = [e for e in fresh if e["time"] <= as_of]
         if new:
             index = {s: i for i, s in enumerate(ids)}
@@ -139,7 +154,9 @@ class KeptHistory:
         finally:
             result.close()
         table = np.concatenate(parts) if parts else np.empty(0, dtype=KEPT_ROW)
-        return self._keep(sorted(set(table["subject"].tolist())), table)
+        kept = self._keep(sorted(set(table["subject"].tolist())), table)
+        self._regroup()
+        return kept
 
     def _read(self, reader: Reader, subjects: list[str]) -> int:
         """Read these subjects' active events from the database into the state; how many."""
@@ -169,6 +186,17 @@ class KeptHistory:
                      codes_of(table["kind"], lambda k: kinds.get(k, -1), np.int16),
                      *(np.ascontiguousarray(table[name]) for name in ("time", "value", "weight")))
         return len(table)
+
+    def _regroup(self) -> None:
+        """Order every kept row by subject, keeping each subject's in the order stored (a stable
+        sort): a subject's rows become one range, read without looking at the others'."""
+        n = self.size
+        order = np.argsort(self.subject[:n], kind="stable")
+        for name in ("subject", "kind", "time", "value", "weight"):
+            column = getattr(self, name)
+            column[:n] = column[:n][order]
+        self.bounds = np.concatenate([[0], np.cumsum(np.bincount(self.subject[:n], minlength=len(self.slot_of)))])
+        self.grouped = n
 
     def _append(self, subject: np.ndarray, kind: np.ndarray, time: np.ndarray, value: np.ndarray,
                 weight: np.ndarray) -> None:
