@@ -386,8 +386,11 @@ def main() -> None:
     parser.add_argument("--during-ingest", action="store_true", help="time reads while batches of --batch are "
                                                                      "ingested back to back (point 5)")
     parser.add_argument("--ingest-read-rate", type=float, default=100, help="reads/s offered during ingest")
+    parser.add_argument("--folder", type=Path, default=None, help="the server's working folder (default: a new "
+                                                                   "temporary one): where it finds the audit key "
+                                                                   "of a database stored before, on PostgreSQL")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="socialcredit-serve-"))
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="socialcredit-serve-"))
     db = args.db or f"sqlite:///{folder / 'bench.db'}"
     if args.preload:
         preload(db, folder, args.preload, args.subjects)

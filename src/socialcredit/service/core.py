@@ -85,8 +85,11 @@ class Service:
         return self.store.sessions
 
     def warm(self) -> None:
-        """Load the scoring core's compiled kernels before serving (`Scorer.warm`)."""
+        """Load the scoring core's compiled kernels before serving (`Scorer.warm`), and the stored
+        events an ingest scores from (`KeptHistory.load`)."""
         self.scorer.warm()
+        with self.store.change_lock, self.store.engine.connect() as connection:
+            self.intake.history.load(connection)
 
     def ingest(self, events: Sequence[dict[str, Any]], actor: Actor, atomic: bool = False) -> dict[str, Any]:
         return self.intake.events(events, actor, atomic)

@@ -28,6 +28,7 @@ from . import audit
 from .coverage import Cover
 from .db import Event, Relation, ScoreRecord, on_day, utcnow
 from .errors import ServiceError, invalid
+from .history import KeptHistory
 from .keys import Actor
 from .scorer import Scorer
 from .store import EVENT_ROW, SCORE_ROW, DriverRows, Reader, Store, StoredMeanwhile
@@ -60,6 +61,7 @@ class Ingest:
         self.store = store
         self.scorer = scorer
         self.now = now
+        self.history = KeptHistory(scorer.codes)  # the subjects' events, kept between batches
 
     def check(self, events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         """The batch's good events as rows to store, its bad ones as {index, field, problem} (the
@@ -102,23 +104,30 @@ class Ingest:
             raise ServiceError(422, f"events: {said}", [{"field": "events", "problem": said}] + [
                 {"field": f"events.{r['index']}.{r['field']}", "problem": r["problem"]} for r in rejected])
         with self.store.change_lock:
-            with self.store.engine.connect() as connection:  # a read: no write lock, no transaction held
-                batch = self.prepare(connection, rows, actor, audit.last_seq(connection))
-            with self.store.writing() as session:
-                if audit.changed_since(session, batch.seen):  # by another process meanwhile
-                    batch = self.prepare(session, rows, actor, batch.seen)
-                seq = audit.next_seq(session)
-                batch.number(seq)
-                try:
-                    batch.events.insert(session)
-                except StoredMeanwhile:  # by other hands than a server's (which append an entry): the first stands
-                    batch = self.prepare(session, rows, actor, batch.seen)
+            try:
+                with self.store.engine.connect() as connection:  # a read: no write lock, no transaction held
+                    batch = self.prepare(connection, rows, actor, audit.last_seq(connection))
+                with self.store.writing() as session:
+                    if audit.changed_since(session, batch.seen):  # by another process meanwhile
+                        batch = self.prepare(session, rows, actor, batch.seen)
+                    seq = audit.next_seq(session)
                     batch.number(seq)
-                    self.store.events_if_new(session, batch.fresh)
-                batch.scores.insert(session)
-                audit.append(session, actor.name, "ingest", None,
-                             {"stored": len(batch.fresh), "duplicates": len(batch.stored_before) + len(repeated),
-                              "rejected": len(rejected)}, cover=batch.cover)
+                    try:
+                        batch.events.insert(session)
+                    except StoredMeanwhile:  # by other hands than a server's (which append an entry): the first stands
+                        self.history.drop()  # they may have written other events, which no entry names
+                        batch = self.prepare(session, rows, actor, batch.seen)
+                        batch.number(seq)
+                        self.store.events_if_new(session, batch.fresh)
+                    batch.scores.insert(session)
+                    audit.append(session, actor.name, "ingest", None,
+                                 {"stored": len(batch.fresh), "duplicates": len(batch.stored_before) + len(repeated),
+                                  "rejected": len(rejected)}, cover=batch.cover)
+            except BaseException:
+                self.history.drop()  # whatever was kept may no longer be what is stored: read it again
+                raise
+            # committed, and no other change since the state's entry (or the batch was made again)
+            self.history.added(batch.fresh, seq)
         return {"stored": len(batch.fresh), "duplicates": sorted(batch.stored_before | set(repeated)),
                 "rejected": rejected}
 
@@ -126,6 +135,7 @@ class Ingest:
         """The batch's events not stored yet, and the scores of the subjects they move with them,
         as rows covered by digest (the audit entry's number is given when it is appended); `seen`:
         the log's last entry, read before anything else."""
+        self.history.sync(reader)  # even for a batch that moves nobody: its entry will be the state's
         existing = self.store.stored_ids(reader, [row["id"] for row in rows])
         fresh = [dict(row, ingested_by=actor.name, status="active") for row in rows if row["id"] not in existing]
         # the audit entry covers the events and scores stored, by digest (coverage.py)
@@ -137,7 +147,7 @@ class Ingest:
         subjects = sorted({row["subject"] for row in fresh})
         scores: list[dict[str, Any]] = []
         if subjects:
-            scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh)
+            scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh, self.history)
             cover.add("scores", scores)
         dialect = self.store.write_engine.dialect
         return Batch(seen, fresh, DriverRows.of(dialect, Event.__table__, EVENT_ROW, fresh),

@@ -9,7 +9,7 @@ the same results (tests/service/test_durability.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,9 @@ from ..scoring.kernels import row_sums
 from .coverage import Cover
 from .db import ScoreRecord, utcnow
 from .store import SCORE_ROW, DriverRows, Reader, Store
+
+if TYPE_CHECKING:
+    from .history import KeptHistory
 
 # a row of `Store.active_events`; made into columns at once: transposing ~100,000 rows (what an
 # ingest's scoring reads with 1M events stored) with zip and making an array of each took twice as long
@@ -71,11 +74,14 @@ class Scorer:
         return sorted(set(subjects) | {s for tie in Store.ties(session, subjects) for s in tie})
 
     def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None,
-              fresh: Sequence[dict[str, Any]] = ()) -> tuple[Scores, list[str], int]:
+              fresh: Sequence[dict[str, Any]] = (), history: KeptHistory | None = None
+              ) -> tuple[Scores, list[str], int]:
         """Score these subjects at `as_of` (default now) from stored active events: (the scores of
         the subjects and, with a network term, their neighbours; their ids in that order; how many
         events were read). `fresh`: events not stored yet (rows as `Ingest` stores them, of these
-        subjects), scored as if they were: after each subject's stored events, as they will be."""
+        subjects), scored as if they were: after each subject's stored events, as they will be.
+        `history`: the events kept in memory (an ingest's), read from the database only for the
+        subjects it does not hold yet."""
         as_of = self.now() if as_of is None else as_of
         ring = set(subjects)
         ties: list[tuple[str, str]] = []
@@ -84,6 +90,20 @@ class Scorer:
             ring |= {s for tie in ties for s in tie}
         ids = sorted(ring)
         index = {s: i for i, s in enumerate(ids)}
+        if history is not None:
+            events, read = history.events(session, ids, as_of, fresh)
+        else:
+            events, read = self.stored_events(session, ids, index, as_of, fresh)
+        relations = None
+        if self.scheme.network is not None:
+            relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
+                                             np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
+        return score_events(self.scheme, events, as_of, relations), ids, read
+
+    def stored_events(self, session: Reader, ids: list[str], index: dict[str, int], as_of: float,
+                      fresh: Sequence[dict[str, Any]]) -> tuple[EventArrays, int]:
+        """The active events up to `as_of` of the subjects `ids`, read from the database (then `fresh`
+        ones, as `score`), and how many were read; events of kinds the scheme does not know left out."""
         rows = Store.active_events(session, ids, as_of)
         read = len(rows)
         if fresh:  # as the read above would give them once stored: active, up to `as_of`, each subject's last
@@ -100,18 +120,14 @@ class Scorer:
         if not known.all():
             events = EventArrays.build(events.subject[known], events.kind[known], events.time[known],
                                        events.value[known], events.weight[known], n_subjects=len(ids))
-        relations = None
-        if self.scheme.network is not None:
-            relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
-                                             np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
-        return score_events(self.scheme, events, as_of, relations), ids, read
+        return events, read
 
-    def score_rows(self, session: Reader, subjects: Sequence[str], fresh: Sequence[dict[str, Any]] = ()
-                   ) -> list[dict[str, Any]]:
-        """These subjects' scores now, as rows of their history (`fresh`: as `score`)."""
+    def score_rows(self, session: Reader, subjects: Sequence[str], fresh: Sequence[dict[str, Any]] = (),
+                   history: KeptHistory | None = None) -> list[dict[str, Any]]:
+        """These subjects' scores now, as rows of their history (`fresh`, `history`: as `score`)."""
         as_of = self.now()
         recorded_at = utcnow()
-        scores, ids, _ = self.score(session, subjects, as_of, fresh)
+        scores, ids, _ = self.score(session, subjects, as_of, fresh, history)
         wanted = set(subjects)
         # whole columns as Python values at once, and one `lists` dict per pattern of membership,
         # shared by the rows that have it (an ingest records a row for each subject it moves:
