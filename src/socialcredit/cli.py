@@ -1233,9 +1233,7 @@ def calibrate(
         raise fail(str(error)) from None
     target = out_dir or Path("runs") / f"calibrate-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     study_path = study_file or target / "study.sqlite"
-    if study_file is None and study_path.exists():
-        overwrite = True  # the folder of an earlier, interrupted calibration: resumed, its results replaced
-    elif study_file is None:
+    if not (study_file is None and study_path.exists()):  # else: an earlier calibration's folder, resumed
         _check_free(target, overwrite)
     study_path.parent.mkdir(parents=True, exist_ok=True)
     client, cluster = _explore_client(scheduler, workers, sequential)

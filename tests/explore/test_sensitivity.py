@@ -68,3 +68,19 @@ def test_a_params_file_with_a_bad_entry_names_it(tmp_path):
     result = runner.invoke(app, ["sensitivity", *SMALL, "--params", str(bad), "--output", "listed.dishonest_debtor"])
     assert result.exit_code == 2, result.output
     assert f"{bad}: {DRIVER}: expected [low, high]" in result.output.replace("\n", "")
+
+
+def test_a_figure_the_same_at_every_point_is_said_to_be_so_not_given_indices_of_zero():
+    import numpy as np
+
+    from socialcredit.explore.params import Param
+    from socialcredit.explore.sensitivity import analyse, sample, sentence
+
+    params = [Param("a", 0.0, 1.0), Param("b", 0.0, 1.0)]
+    inputs = sample("sobol", params, 8)
+    outputs = pd.DataFrame({"flat": np.zeros(len(inputs)), "a_only": inputs[:, 0]})
+    indices = analyse("sobol", params, inputs, outputs)
+    flat = indices[indices["figure"] == "flat"]
+    assert sentence("sobol", "flat", flat) == "flat: the same (0) at every point (no indices)."
+    driven = indices[indices["figure"] == "a_only"].set_index("parameter")
+    assert driven.loc["a", "total"] > 0.9 and abs(driven.loc["b", "total"]) < 0.01

@@ -62,6 +62,10 @@ def analyse(method: str, params: Sequence[Param], inputs: np.ndarray, outputs: p
         if not np.all(np.isfinite(y)):  # undefined at some points: SALib cannot use those
             rows += [{"figure": label, "parameter": p.name, "note": "undefined at some points"} for p in params]
             continue
+        if np.ptp(y) == 0:  # no variance to share out: say so rather than print indices of 0
+            rows += [{"figure": label, "parameter": p.name, "note": f"the same ({y[0]:g}) at every point"}
+                     for p in params]
+            continue
         if method == "sobol":
             from SALib.analyze import sobol
 
@@ -86,8 +90,9 @@ def analyse(method: str, params: Sequence[Param], inputs: np.ndarray, outputs: p
 
 def sentence(method: str, label: str, rows: pd.DataFrame) -> str:
     """Which parameters matter to this figure, most first, and which do not."""
-    if "undefined" in " ".join(rows["note"].fillna("")):
-        return f"{label}: undefined at some points (no indices)"
+    notes = rows["note"].fillna("")
+    if notes.str.len().any():
+        return f"{label}: {notes.iloc[0]} (no indices)."
     if method == "sobol":
         ranked = rows.sort_values("total", ascending=False)
         matters = ranked[ranked["total_high"] > MATTERS_TOTAL]
@@ -133,8 +138,8 @@ def plot(result: Sensitivity, path: Path) -> None:
     for ax, label in zip(axes[:, 0], labels, strict=True):
         rows = result.indices[result.indices["figure"] == label]
         y = np.arange(len(rows))
-        if "undefined" in " ".join(rows["note"].fillna("")):
-            ax.set_title(f"{label}: undefined at some points", fontsize=9)
+        if rows["note"].fillna("").str.len().any():
+            ax.set_title(f"{label}: {rows['note'].iloc[0]}", fontsize=9)
             continue
         if result.method == "sobol":
             for offset, key, colour in ((-0.15, "first", "tab:blue"), (0.15, "total", "tab:orange")):
