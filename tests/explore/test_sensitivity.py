@@ -84,3 +84,11 @@ def test_a_figure_the_same_at_every_point_is_said_to_be_so_not_given_indices_of_
     assert sentence("sobol", "flat", flat) == "flat: the same (0) at every point (no indices)."
     driven = indices[indices["figure"] == "a_only"].set_index("parameter")
     assert driven.loc["a", "total"] > 0.9 and abs(driven.loc["b", "total"]) < 0.01
+
+
+def test_a_scheduler_that_does_not_answer_is_named_with_the_fix(tmp_path):
+    result = runner.invoke(app, ["sensitivity", "shixin", "--population", "300", "--days", "5", "--param",
+                                 f"{DRIVER}=0.00002:0.0003", "--output", "listed.dishonest_debtor", "--samples", "2",
+                                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "--scheduler tcp://127.0.0.1:9: could not connect" in result.output.replace("\n", "")
