@@ -111,7 +111,8 @@ FILES = {
 # Blocks that take more than a few seconds on 2 busy cores; each section's commands are also tested
 # quickly elsewhere (tests/sim, tests/service, tests/cli).
 SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
-                 "Score an event log", "Set up", "Dashboard: explore runs in the browser"}
+                 "Score an event log", "Set up", "Dashboard: explore runs in the browser",
+                 "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed"}
 
 
 # -- reading the README ------------------------------------------------------------------------------

@@ -171,13 +171,17 @@ def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def run_one(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int) -> dict[str, float]:
     """One run (a Dask task): rebuild the models, simulate with this seed, return headline figures."""
+    return headline_figures(run_scenario(*rebuild(scenario_data, schemes_data, seed)).summary)
+
+
+def rebuild(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int) -> tuple[Scenario, Schemes]:
+    """The models again from `resolve`'s plain data, on whichever worker runs them, with this seed."""
     schemes = Schemes(ScenarioScheme(**{**data, "scheme": scheme_from_data(data["scheme"], "experiment"),
                                         # tuples again, should the data have travelled as lists
                                         "terms": tuple(tuple(t) for t in data.get("terms", ())),
                                         "lists_from": tuple(tuple(w) for w in data.get("lists_from", ()))})
                       for data in schemes_data)
-    scenario = Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}})
-    return headline_figures(run_scenario(scenario, schemes).summary)
+    return Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}}), schemes
 
 
 def run_experiment(chosen: Sequence[Variant], seeds: Sequence[int], client: Any = None,
