@@ -118,17 +118,22 @@ class SchemeState:
                 parts.append(events.take(mine))
         return DayEvents.concat([events.take(np.flatnonzero(direct)), *parts, *self.held.pop(day, [])])
 
-    def received(self, events: DayEvents) -> DayEvents:
-        """The records of `events` that reach this scheme, with its own kind codes (the same events
-        where it receives every source and its kinds are the world's)."""
-        if self.receives is None and self.code_of is None:
-            return events
+    def reaches(self, events: DayEvents) -> np.ndarray:
+        """Per record of `events` (world kind codes), whether it reaches this scheme: of a source it
+        receives and a kind it declares."""
         keep = np.ones(len(events), dtype=bool)
         if self.receives is not None:
             keep &= self.receives[events.source]
         if self.code_of is not None:
             keep &= self.code_of[events.kind] >= 0
-        mine = events.take(np.flatnonzero(keep))
+        return keep
+
+    def received(self, events: DayEvents) -> DayEvents:
+        """The records of `events` that reach this scheme, with its own kind codes (the same events
+        where it receives every source and its kinds are the world's)."""
+        if self.receives is None and self.code_of is None:
+            return events
+        mine = events.take(np.flatnonzero(self.reaches(events)))
         if self.code_of is not None:
             mine.kind = self.code_of[mine.kind]
         return mine
