@@ -68,6 +68,7 @@ def test_a_person_in_a_run_whose_schemes_import_lists_is_rescored_day_by_day(cli
 
 def test_bad_person_requests_say_what_is_wrong(client):
     for query, said in (("id=abc", "&#39;abc&#39; is not a person id"), ("id=99999", "no person 99999 in this run"),
+                        ("id=%C2%B2", "&#39;²&#39; is not a person id"),  # a Unicode digit, not an id
                         ("pick=zzz", "no such pick &#39;zzz&#39;")):
         page = client.get(f"/run/errors/person?{query}")
         assert page.status_code == 404, query

@@ -40,7 +40,7 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
                                             + ("listed wrongly the longest." if pick == "wrongly_listed" else
                                                "who lost the most ties."))
         elif id not in (None, ""):
-            if not id.strip().isdigit():
+            if not (id.strip().isascii() and id.strip().isdigit()):  # '²' is a digit to str.isdigit
                 values["message"] = (f"'{id}' is not a person id: ids are whole numbers from 0 to "
                                      f"{values['people'] - 1}.")
             else:
@@ -92,6 +92,8 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
         entry = read_entry(folder)
         if entry.problem:
             raise FolderProblem(entry.problem)
+        if entry.kind != "validation":
+            raise FolderProblem(f"{name} is a {entry.kind}, not a validation: open it at /{entry.kind}/{name}")
         checks = pd.read_csv(folder / "validation.csv").fillna("").to_dict("records")
         for check in checks:
             check["passed"] = str(check["passed"]).lower() == "true"
