@@ -48,4 +48,4 @@ def runs_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def client(runs_folder) -> TestClient:
-    return TestClient(create_app(runs_folder))
+    return TestClient(create_app(runs_folder), base_url="http://127.0.0.1")  # as the browser asks it
