@@ -246,6 +246,12 @@ def test_a_cross_context_input_list_is_refused_by_score_and_serve_and_run_by_sim
                                  f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2 and "cannot yet be given the members" in result.output
     assert not (tmp_path / "x.db").exists()
+    # and the README and the example scheme say so, not that serve takes the members another way
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = (Path(__file__).parents[2] / "examples" / "lending-with-court-list.yaml").read_text()
+    assert "in `serve`, the admin API" not in readme and "`serve` (the admin API)" not in example
+    assert "`serve` cannot yet be given them:\n  it refuses a scheme with input lists" in readme
+    assert "`serve` refuses a scheme with one" in example
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out["subject"]) == ["a", "b"] and list(out["loan"]) == [False, True]
     assert list(out["on_court_list"]) == [True, False]  # the list as given, beside the outcomes
