@@ -89,7 +89,10 @@ class Run:
         for state in self.sim.schemes:  # mobility.csv, or mobility.<scheme>.csv for each of several
             self.mobilities[state.name].to_csv(out / f"mobility.{state.prefix}csv")
         if "counterfactual" in self.summary:
-            pd.DataFrame(self.summary["counterfactual"]["figures"]).to_csv(out / "counterfactual.csv", index=False)
+            figures = pd.DataFrame(self.summary["counterfactual"]["figures"])
+            if "why_null" in figures:  # the reasons a figure is null, as JSON (empty where none is)
+                figures["why_null"] = [json.dumps(why) if isinstance(why, dict) else "" for why in figures["why_null"]]
+            figures.to_csv(out / "counterfactual.csv", index=False)
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         if self.sim.several:

@@ -125,19 +125,25 @@ class SchemeState:
                 parts.append(events.take(mine))
         return DayEvents.concat([events.take(np.flatnonzero(direct)), *parts, *self.held.pop(day, [])])
 
-    def received(self, events: DayEvents, everyone: bool = False) -> DayEvents:
-        """The records of `events` that reach this scheme, with its own kind codes (the same events
-        where it receives every source and its kinds are the world's): of the people it has
-        enrolled, or with `everyone`, of anyone (what it would receive were everyone enrolled)."""
+    def reaches(self, events: DayEvents, everyone: bool = False) -> np.ndarray:
+        """Per record of `events` (world kind codes), whether it reaches this scheme: of a source it
+        receives and a kind it declares, about a person it has enrolled (with `everyone`, anyone:
+        what it would receive were everyone enrolled)."""
         enrolled = None if everyone else self.enrolled
-        if self.receives is None and self.code_of is None and enrolled is None:
-            return events
         keep = np.ones(len(events), dtype=bool) if enrolled is None else enrolled[events.subject]
         if self.receives is not None:
             keep &= self.receives[events.source]
         if self.code_of is not None:
             keep &= self.code_of[events.kind] >= 0
-        mine = events.take(np.flatnonzero(keep))
+        return keep
+
+    def received(self, events: DayEvents, everyone: bool = False) -> DayEvents:
+        """The records of `events` that reach this scheme, with its own kind codes (the same events
+        where it receives every source and its kinds are the world's): of the people it has
+        enrolled, or with `everyone`, of anyone (what it would receive were everyone enrolled)."""
+        if self.receives is None and self.code_of is None and (everyone or self.enrolled is None):
+            return events
+        mine = events.take(np.flatnonzero(self.reaches(events, everyone)))
         if self.code_of is not None:
             mine.kind = self.code_of[mine.kind]
         return mine

@@ -55,7 +55,10 @@ class ScoreKeeping(Module):
             if scheme.arrived is not None and len(scheme.today):
                 scheme.arrived.append(scheme.today)
             if sim.several and len(scheme.today) and not scheme.today.genuine.all():  # where false records go
-                scheme.false_arrivals.append((day, scheme.today.take(np.flatnonzero(~scheme.today.genuine))))
+                # only those of a source it receives and a kind it declares reached it (world kind codes)
+                false = ~scheme.today.genuine & scheme.reaches(scheme.today)
+                if false.any():
+                    scheme.false_arrivals.append((day, scheme.today.take(np.flatnonzero(false))))
             received = scheme.received(scheme.today)
             if sim.several and day >= 0 and len(received):
                 sources = self.flows.shape[1]
