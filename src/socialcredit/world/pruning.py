@@ -50,6 +50,7 @@ def tie_costs(state: SchemeState, indptr: np.ndarray, indices: np.ndarray, owner
 class Pruning(Module):
     name = "pruning"
     params = ("gaming",)
+    state_fields = ("chance", "made_for", "pruned", "lost", "low_unlisted_cut")
 
     def __init__(self, sim: Sim):
         spec = sim.scenario.gaming.pruning
