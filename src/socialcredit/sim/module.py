@@ -31,6 +31,10 @@ class Module:
     # from the scenario again when a run continues from a saved state; an attribute left out here
     # starts afresh there, and the test that a continued run equals one that never stopped fails.
     state_fields: ClassVar[tuple[str, ...]] = ()
+    # Attributes worked out from the state and the parameters and kept until what they depend on
+    # changes: saved too, and restored when a run continues with the same parameters (bit for bit);
+    # made afresh after a change of parameters, which they do not track.
+    cache_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, sim: Sim) -> None:
         """Set up the phase's state for `sim`; the phases before it in the loop are registered."""

@@ -34,8 +34,11 @@ VERSION = 1
 META = "__state__"
 # Scenario keys a continued run cannot change: they made the people, their ties and the random streams
 # the state already holds (a change to anything else applies from the day after the saved one).
-FIXED_KEYS = ("population", "network", "run.seed", "run.chunk", "run.start", "run.burn_in_days", "behaviours",
-              "surveillance", "scheme.events", "schemes", "scheme_overrides", "id")
+FIXED_KEYS = ("population", "network", "run.seed", "run.chunk", "run.start", "run.burn_in_days", "scheme.events",
+              "schemes", "scheme_overrides", "id")
+# Sections whose entries (by name) cannot be added or removed mid-run, though their parameters can change:
+# the people's acts, the sources that record them, the mechanisms of gaming.
+NAMED_SECTIONS = ("behaviours", "surveillance", "gaming", "enrolment")
 
 
 class StateError(ValueError):
@@ -135,6 +138,7 @@ def save_state(sim: Sim, day: int, path: Path) -> Path:
         "sim": writer.attributes(sim, Sim.state_fields),
         "schemes": [writer.attributes(state, type(state).state_fields) for state in sim.schemes],
         "modules": {module.name: writer.attributes(module, type(module).state_fields) for module in sim.modules},
+        "caches": {module.name: writer.attributes(module, type(module).cache_fields) for module in sim.modules},
     }
     meta = np.frombuffer(json.dumps(skeleton).encode(), dtype=np.uint8)
     path = Path(path)
@@ -186,7 +190,15 @@ def check_continuation(skeleton: dict[str, Any], scenario: BaseModel, path: Path
     """The saved day, once the scenario is known to be one the state can continue: an error naming the
     first parameter changed that cannot change mid-run."""
     day = int(skeleton["day"])
-    for key in changed_keys(skeleton["scenario"], scenario):
+    old, new = skeleton["scenario"], scenario.model_dump(mode="json")
+    for section in NAMED_SECTIONS:
+        before, after = old.get(section), new.get(section)
+        if isinstance(before, dict) and isinstance(after, dict) and set(before) != set(after):
+            names = sorted(set(before) ^ set(after))
+            raise StateError(f"--from-state {path}: {section}.{names[0]} cannot be added or removed mid-run (the "
+                             f"state holds what each of {section} has done); change its parameters instead, or "
+                             f"add it in a run from the start")
+    for key in changed_keys(old, scenario):
         fixed = next((f for f in FIXED_KEYS if key == f or key.startswith(f + ".")), None)
         if fixed is not None:
             raise StateError(f"--from-state {path}: {key} cannot change mid-run ({fixed} made the people, ties, "
@@ -294,6 +306,9 @@ def restore_state(sim: Sim, path: Path) -> int:
         reader.restore(state, attrs, f"scheme {state.name}")
     for module in sim.modules:
         reader.restore(module, saved_modules[module.name], f"phase {module.name}")
+    if not changed_keys(skeleton["scenario"], sim.scenario):  # else made afresh: they do not track parameters
+        for module in sim.modules:
+            reader.restore(module, skeleton["caches"][module.name], f"phase {module.name}")
     _renumber_graphs(reader.made.values())
     return day
 
