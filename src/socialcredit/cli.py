@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -228,6 +228,18 @@ def _parse_sets(values: list[str]) -> dict[str, object]:
     return parsed
 
 
+def _state_scenario(path: Path, overrides: dict[str, Any]) -> tuple[Any, Any]:
+    """The scenario saved in a state file (`simulate --save-state-at`), with `overrides` applied."""
+    from .scenario.load import apply_overrides, scenario_from_data
+    from .sim.state import StateError, saved_scenario
+
+    try:
+        data, _ = saved_scenario(path)
+    except StateError as error:
+        raise fail(str(error)) from None
+    return scenario_from_data(apply_overrides(data, overrides) if overrides else data, f"state:{path}")
+
+
 @app.command()
 def simulate(
     scenario: Annotated[str | None, typer.Argument(help="Scenario preset id or YAML file (default: the "
@@ -252,21 +264,39 @@ def simulate(
                                                             "inflation or enrolment.")] = None,
     seeds: Annotated[int, typer.Option(help="With --counterfactual: pairs of runs, at seeds SEED..SEED+K-1 (2 or "
                                             "more give an interval).", min=1)] = 1,
+    save_state_at: Annotated[int | None, typer.Option(help="Also write the run's whole state at the end of this "
+                                                           "day (0 = the first reported day) to --state-file, to "
+                                                           "continue or fork from with --from-state.")] = None,
+    state_file: Annotated[Path | None, typer.Option(help="Where --save-state-at writes (default: "
+                                                         "<out>.day<DAY>.state.npz beside the output folder).")]
+    = None,
+    from_state: Annotated[Path | None, typer.Option(help="Continue the run saved in this state file: its "
+                                                         "scenario, with --set/--days changes applied from the "
+                                                         "day after the saved one.")] = None,
 ) -> None:
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
 
     from .runner.run import run_scenario
     from .scenario.load import load_scenario
+    from .sim.state import StateError
 
     overrides = _parse_sets(sets or [])
     for key, value in (("population.size", population), ("run.days", days), ("run.seed", seed)):
         if value is not None:
             overrides[key] = value
     try:
-        chosen, schemes = load_scenario(preset or scenario, overrides)
+        if from_state is not None:
+            if preset or scenario:
+                raise fail("--from-state continues the scenario saved in the state file: give no SCENARIO or "
+                           "--preset (change its parameters with --set)")
+            chosen, schemes = _state_scenario(from_state, overrides)
+        else:
+            chosen, schemes = load_scenario(preset or scenario, overrides)
     except SchemeError as error:
         raise fail(str(error)) from None
+    if from_state is not None and counterfactual is not None:
+        raise fail("--counterfactual runs its twins from day 0: it cannot be combined with --from-state")
     if seeds > 1 and counterfactual is None:
         raise fail("--seeds gives the number of counterfactual pairs: use it with --counterfactual MECHANISM "
                    "(to compare seeds of variants, use `socialcredit compare`)")
@@ -305,7 +335,15 @@ def simulate(
                     task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
                 progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
 
-            run = run_scenario(chosen, schemes, on_day, save_events)
+            saving = None
+            if save_state_at is not None:
+                saving = (save_state_at, state_file or target.with_name(f"{target.name}.day{save_state_at}.state.npz"))
+            try:
+                run = run_scenario(chosen, schemes, on_day, save_events, saving, from_state)
+            except StateError as error:
+                raise fail(str(error)) from None
+            if saving is not None:
+                err.print(f"state at the end of day {saving[0]:,} in {saving[1]}", highlight=False)
         if counterfactual is not None:
             from .runner.counterfactual import paired_effects
 

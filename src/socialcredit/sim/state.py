@@ -150,25 +150,42 @@ def save_state(sim: Sim, day: int, path: Path) -> Path:
     return path
 
 
-def read_state(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The file's skeleton and arrays; a clear error for a file that is not a state file."""
+def _open(path: Path) -> Any:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+        return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise StateError(f"{path}: no such state file (write one with simulate --save-state-at DAY)") from None
     except (OSError, ValueError) as error:
         raise StateError(f"{path}: not a socialcredit state file ({error})") from None
+
+
+def _skeleton(data: Any, path: Path) -> dict[str, Any]:
     try:
-        skeleton = json.loads(arrays.pop(META).tobytes())
+        skeleton = json.loads(data[META].tobytes())
     except (KeyError, ValueError):
         raise StateError(f"{path}: not a socialcredit state file (no {META} entry)") from None
-    if skeleton.get("format") != FORMAT:
+    if not isinstance(skeleton, dict) or skeleton.get("format") != FORMAT:
         raise StateError(f"{path}: not a socialcredit state file")
     if skeleton.get("version") != VERSION:
         raise StateError(f"{path}: state format version {skeleton.get('version')}, this socialcredit reads "
                          f"version {VERSION}: save it again with this version")
+    return skeleton
+
+
+def read_state(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The file's skeleton and arrays; a clear error for a file that is not a state file."""
+    with _open(path) as data:
+        skeleton = _skeleton(data, path)
+        arrays = {name: data[name] for name in data.files if name != META}
     return skeleton, arrays
+
+
+def saved_scenario(path: Path) -> tuple[dict[str, Any], int]:
+    """The scenario a state file was saved from (as data: overrides apply to it) and its day, without
+    reading its arrays."""
+    with _open(path) as data:
+        skeleton = _skeleton(data, path)
+    return skeleton["scenario"], int(skeleton["day"])
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
