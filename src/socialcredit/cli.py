@@ -378,8 +378,9 @@ def compare(
     population: Annotated[int | None, typer.Option(help="Number of people in every run (population.size).",
                                                    min=1)] = None,
     days: Annotated[int | None, typer.Option(help="Days every run simulates (run.days).", min=1)] = None,
-    seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.",
-                                       min=1)] = 5,
+    seeds: Annotated[int | None, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant "
+                                                   "(default 5; with --from-state, the saved run's seed alone).",
+                                              min=1)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
                                                                      "runs/compare-<timestamp>).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler "
@@ -387,6 +388,10 @@ def compare(
     workers: Annotated[int | None, typer.Option(help="Workers of the local cluster (default: all cores).")] = None,
     sequential: Annotated[bool, typer.Option(help="Run here, one after another, without Dask.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
+    from_state: Annotated[Path | None, typer.Option(help="Fork every variant from the run saved in this state "
+                                                         "file (simulate --save-state-at): its scenario, each "
+                                                         "variant's --set values applied from the day after the "
+                                                         "saved one.")] = None,
 ) -> None:
     """Run variants of scenarios over several seeds and compare their harms, with intervals."""
     import datetime as dt
@@ -395,7 +400,7 @@ def compare(
     import yaml
 
     from .analysis.intervals import FEW_SEEDS
-    from .runner.compare import run_experiment, summarise, variants
+    from .runner.compare import resolve, run_experiment, summarise, variants
     from .runner.compare_report import cell, write_compare_report
 
     varied: dict[str, list[object]] = {}
@@ -407,15 +412,31 @@ def compare(
     for key, value in (("population.size", population), ("run.days", days)):
         if value is not None:
             varied[key] = [value]
-    chosen = variants(scenarios or ["default"], varied)
+    from .sim.state import StateError, saved_scenario
+
+    if from_state is not None:
+        if scenarios:
+            raise fail("--from-state forks the scenario saved in the state file: give no SCENARIO (vary its "
+                       "parameters with --set)")
+        if seeds is not None and seeds > 1:
+            raise fail("--from-state continues one saved run, of one seed: every variant forks it once (leave "
+                       "--seeds out, or save a state per seed and compare each)")
+        try:
+            seed_list = [int(saved_scenario(from_state)[0]["run"]["seed"])]
+        except StateError as error:
+            raise fail(str(error)) from None
+        chosen = variants([from_state.stem], varied, str(from_state))
+    else:
+        chosen = variants(scenarios or ["default"], varied)
+        seed_list = list(range(1, (seeds or 5) + 1))
+    seeds = len(seed_list)
     try:
         for variant in chosen:  # fail early, before any cluster starts, on a bad scenario or setting
             from .runner.compare import resolve
 
             resolve(variant)
-    except SchemeError as error:
+    except (SchemeError, StateError) as error:
         raise fail(str(error)) from None
-    seed_list = list(range(1, seeds + 1))
     target = out_dir or Path("runs") / f"compare-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
     client = cluster = None
@@ -450,9 +471,8 @@ def compare(
             cluster.close()
     table = summarise(results)
     from .outputs import write_whole
-    from .scenario.load import load_scenario
 
-    groups = list(load_scenario(chosen[0].scenario, dict(chosen[0].settings))[0].population.groups)
+    groups = list(resolve(chosen[0])[0]["population"]["groups"])
 
     def write(folder: Path) -> None:
         results.to_csv(folder / "results.csv", index=False)

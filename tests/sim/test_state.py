@@ -9,7 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from socialcredit.cli import app
+from socialcredit.runner.compare import headline_figures, run_experiment, variants
 from socialcredit.runner.run import Run, simulate
 from socialcredit.sim.state import StateError
 from socialcredit.world.behaviour import Behaviour
@@ -101,3 +104,36 @@ def test_a_state_file_is_read_without_pickle(tmp_path: Path) -> None:
 def test_saving_needs_a_day_left_to_continue_with(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="--save-state-at 11"):
         simulate(None, population=300, days=12, save_state=(11, tmp_path / "state.npz"))
+
+
+def test_compare_forks_every_variant_from_one_saved_state(tmp_path: Path) -> None:
+    state = tmp_path / "state.npz"
+    whole = simulate(None, population=1500, days=45, save_state=(20, state))
+    rate = whole.scenario.behaviours["traffic_violation"].rate
+    chosen = variants([state.stem], {"behaviours.traffic_violation.rate": [rate, rate * 20]}, str(state))
+    results = run_experiment(chosen, [whole.scenario.run.seed]).set_index("variant")
+    unchanged, changed = (results.loc[variant.label] for variant in chosen)
+    expected = headline_figures(whole.summary)
+    assert {key: unchanged[key] for key in expected} == pytest.approx(expected, rel=0, abs=0, nan_ok=True)
+    assert changed["score_mean"] < unchanged["score_mean"]  # more violations recorded from day 21
+
+
+def test_the_commands_save_continue_and_fork(tmp_path: Path) -> None:
+    runner = CliRunner()
+    state = tmp_path / "state.npz"
+    first = runner.invoke(app, ["simulate", "--population", "800", "--days", "30", "--save-state-at", "12",
+                                "--state-file", str(state), "-o", str(tmp_path / "whole")])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["simulate", "--from-state", str(state), "-o", str(tmp_path / "continued")])
+    assert again.exit_code == 0, again.output
+    for name in ("metrics.parquet", "people.parquet"):
+        assert pd.read_parquet(tmp_path / "whole" / name).equals(pd.read_parquet(tmp_path / "continued" / name))
+    refused = runner.invoke(app, ["simulate", "--from-state", str(state), "--population", "900",
+                                  "-o", str(tmp_path / "refused")])
+    assert refused.exit_code != 0 and "population.size cannot change mid-run" in refused.output
+    assert "Traceback" not in refused.output
+    forked = runner.invoke(app, ["compare", "--from-state", str(state), "--set", "economy.income_growth=0.02,0.5",
+                                 "--sequential", "-o", str(tmp_path / "compare")])
+    assert forked.exit_code == 0, forked.output
+    results = pd.read_csv(tmp_path / "compare" / "results.csv")
+    assert list(results["economy.income_growth"]) == [0.02, 0.5] and list(results["seed"]) == [1, 1]
