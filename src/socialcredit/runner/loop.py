@@ -44,7 +44,7 @@ class Loop:
         self.seconds = {module.name: 0.0 for module in self.modules}
 
     def run(self, on_day: Callable[[int], None] | None = None, after: int | None = None,
-            save_at: tuple[int, Callable[[int], None]] | None = None) -> None:
+            save_at: tuple[int, Callable[[int], object]] | None = None) -> None:
         """Step every day, or those after day `after` (a run continued from a saved state); at the end
         of day `save_at[0]`, call `save_at[1]` with the day (saving the state, sim/state.py)."""
         sim = self.sim

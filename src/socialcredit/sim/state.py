@@ -145,7 +145,7 @@ def save_state(sim: Sim, day: int, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as handle:  # np.savez would add .npz to a name without it
-        np.savez(handle, **{META: meta}, **writer.arrays)
+        np.savez(handle, **{META: meta, **writer.arrays})  # type: ignore[arg-type]
     partial.replace(path)
     return path
 
@@ -279,7 +279,7 @@ class _Reader:
             return cls(*(self.decode(item, None, where) for item in skeleton["items"]))
         if "object" in skeleton:
             cls = self.cls(skeleton["object"], where)
-            target = built if type(built) is cls else cls.__new__(cls)
+            target = built if type(built) is cls else object.__new__(cls)  # no constructor runs
             self.made[skeleton["id"]] = target
             self.restore(target, skeleton["attrs"], f"{where}.{cls.__name__}")
             return target
