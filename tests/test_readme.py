@@ -341,7 +341,8 @@ class Session:
             if option(argv, "--seeds") is not None:
                 argv = set_option(argv, "--seeds", str(min(int(option(argv, "--seeds") or 1), SEEDS)))
             if option(argv, "--save-state-at") is not None:  # a day of the test's shorter run, with days after it
-                argv = set_option(argv, "--save-state-at", str(min(int(option(argv, "--save-state-at") or 0), DAYS // 2)))
+                day = min(int(option(argv, "--save-state-at") or 0), DAYS // 2)
+                argv = set_option(argv, "--save-state-at", str(day))
         if job in ("simulate", "compare", "validate") and option(argv, "--out") is None and \
                 option(argv, "-o") is None:
             self.runs += 1
