@@ -228,6 +228,18 @@ def _parse_sets(values: list[str]) -> dict[str, object]:
     return parsed
 
 
+def _state_scenario(path: Path, overrides: dict[str, Any]) -> tuple[Any, Any]:
+    """The scenario saved in a state file (`simulate --save-state-at`), with `overrides` applied."""
+    from .scenario.load import apply_overrides, scenario_from_data
+    from .sim.state import StateError, saved_scenario
+
+    try:
+        data, _ = saved_scenario(path)
+    except StateError as error:
+        raise fail(str(error)) from None
+    return scenario_from_data(apply_overrides(data, overrides) if overrides else data, f"state:{path}")
+
+
 @app.command()
 def simulate(
     scenario: Annotated[str | None, typer.Argument(help="Scenario preset id or YAML file (default: the "
@@ -255,21 +267,40 @@ def simulate(
                                                      "without them, same scenario and seed).")] = False,
     seeds: Annotated[int, typer.Option(help="With --counterfactual or --amplification: pairs of runs, at seeds "
                                             "SEED..SEED+K-1 (2 or more give an interval).", min=1)] = 1,
+    save_state_at: Annotated[int | None, typer.Option(help="Also write the run's whole state at the end of this "
+                                                           "day (0 = the first reported day) to --state-file, to "
+                                                           "continue or fork from with --from-state.")] = None,
+    state_file: Annotated[Path | None, typer.Option(help="Where --save-state-at writes (default: "
+                                                         "<out>.day<DAY>.state.npz beside the output folder).")]
+    = None,
+    from_state: Annotated[Path | None, typer.Option(help="Continue the run saved in this state file: its "
+                                                         "scenario, with --set/--days changes applied from the "
+                                                         "day after the saved one.")] = None,
 ) -> None:
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
 
     from .runner.run import run_scenario
     from .scenario.load import load_scenario
+    from .sim.state import StateError
 
     overrides = _parse_sets(sets or [])
     for key, value in (("population.size", population), ("run.days", days), ("run.seed", seed)):
         if value is not None:
             overrides[key] = value
     try:
-        chosen, schemes = load_scenario(preset or scenario, overrides)
+        if from_state is not None:
+            if preset or scenario:
+                raise fail("--from-state continues the scenario saved in the state file: give no SCENARIO or "
+                           "--preset (change its parameters with --set)")
+            chosen, schemes = _state_scenario(from_state, overrides)
+        else:
+            chosen, schemes = load_scenario(preset or scenario, overrides)
     except SchemeError as error:
         raise fail(str(error)) from None
+    if from_state is not None and (counterfactual is not None or amplification):
+        raise fail("--counterfactual and --amplification run their twins from day 0: they cannot be combined "
+                   "with --from-state")
     if seeds > 1 and counterfactual is None and not amplification:
         raise fail("--seeds gives the number of counterfactual pairs: use it with --counterfactual MECHANISM "
                    "or --amplification (to compare seeds of variants, use `socialcredit compare`)")
@@ -310,7 +341,15 @@ def simulate(
                     task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
                 progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
 
-            run = run_scenario(chosen, schemes, on_day, save_events)
+            saving = None
+            if save_state_at is not None:
+                saving = (save_state_at, state_file or target.with_name(f"{target.name}.day{save_state_at}.state.npz"))
+            try:
+                run = run_scenario(chosen, schemes, on_day, save_events, save_state=saving, from_state=from_state)
+            except StateError as error:
+                raise fail(str(error)) from None
+            if saving is not None:
+                err.print(f"state at the end of day {saving[0]:,} in {saving[1]}", highlight=False)
         if counterfactual is not None:
             from .runner.counterfactual import paired_effects
 
@@ -354,8 +393,9 @@ def compare(
     population: Annotated[int | None, typer.Option(help="Number of people in every run (population.size).",
                                                    min=1)] = None,
     days: Annotated[int | None, typer.Option(help="Days every run simulates (run.days).", min=1)] = None,
-    seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.",
-                                       min=1)] = 5,
+    seeds: Annotated[int | None, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant "
+                                                   "(default 5; with --from-state, the saved run's seed alone).",
+                                              min=1)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
                                                                      "runs/compare-<timestamp>).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler "
@@ -363,6 +403,10 @@ def compare(
     workers: Annotated[int | None, typer.Option(help="Workers of the local cluster (default: all cores).")] = None,
     sequential: Annotated[bool, typer.Option(help="Run here, one after another, without Dask.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
+    from_state: Annotated[Path | None, typer.Option(help="Fork every variant from the run saved in this state "
+                                                         "file (simulate --save-state-at): its scenario, each "
+                                                         "variant's --set values applied from the day after the "
+                                                         "saved one.")] = None,
 ) -> None:
     """Run variants of scenarios over several seeds and compare their harms, with intervals."""
     import datetime as dt
@@ -371,7 +415,7 @@ def compare(
     import yaml
 
     from .analysis.intervals import FEW_SEEDS
-    from .runner.compare import run_experiment, summarise, variants
+    from .runner.compare import resolve, run_experiment, summarise, variants
     from .runner.compare_report import cell, write_compare_report
 
     varied: dict[str, list[object]] = {}
@@ -383,15 +427,31 @@ def compare(
     for key, value in (("population.size", population), ("run.days", days)):
         if value is not None:
             varied[key] = [value]
-    chosen = variants(scenarios or ["default"], varied)
+    from .sim.state import StateError, saved_scenario
+
+    if from_state is not None:
+        if scenarios:
+            raise fail("--from-state forks the scenario saved in the state file: give no SCENARIO (vary its "
+                       "parameters with --set)")
+        if seeds is not None and seeds > 1:
+            raise fail("--from-state continues one saved run, of one seed: every variant forks it once (leave "
+                       "--seeds out, or save a state per seed and compare each)")
+        try:
+            seed_list = [int(saved_scenario(from_state)[0]["run"]["seed"])]
+        except StateError as error:
+            raise fail(str(error)) from None
+        chosen = variants([from_state.stem], varied, str(from_state))
+    else:
+        chosen = variants(scenarios or ["default"], varied)
+        seed_list = list(range(1, (seeds or 5) + 1))
+    seeds = len(seed_list)
     try:
         for variant in chosen:  # fail early, before any cluster starts, on a bad scenario or setting
             from .runner.compare import resolve
 
             resolve(variant)
-    except SchemeError as error:
+    except (SchemeError, StateError) as error:
         raise fail(str(error)) from None
-    seed_list = list(range(1, seeds + 1))
     target = out_dir or Path("runs") / f"compare-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
     client = cluster = None
@@ -426,9 +486,8 @@ def compare(
             cluster.close()
     table = summarise(results)
     from .outputs import write_whole
-    from .scenario.load import load_scenario
 
-    groups = list(load_scenario(chosen[0].scenario, dict(chosen[0].settings))[0].population.groups)
+    groups = list(resolve(chosen[0])[0]["population"]["groups"])
 
     def write(folder: Path) -> None:
         results.to_csv(folder / "results.csv", index=False)

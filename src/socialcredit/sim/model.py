@@ -4,7 +4,7 @@ the day's events, the tallies every output reads, and the registered phases."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,11 @@ class Sim:
     scheme's state is a `SchemeState` in `schemes`, in the scenario's order. Event kinds are the
     world's: every scheme's, each once (`Schemes.kinds`), coded by their place in `kinds`.
     """
+
+    # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
+    state_fields: ClassVar[tuple[str, ...]] = (
+        "people", "graph", "initial_degree", "pending", "next_event_id", "true_events", "observed_events",
+        "true_counts", "observed_counts", "false_record_counts", "saved_events")
 
     def __init__(self, scenario: Scenario, schemes: Schemes):
         one_malloc_arena()  # before any worker thread allocates (see parallel.one_malloc_arena)

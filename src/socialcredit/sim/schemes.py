@@ -6,7 +6,7 @@ phases iterate them (docs/design.md, "Several schemes")."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,6 +32,12 @@ class SchemeState:
 
     Records reach it from the sources it receives, of the kinds it declares (`received`), with
     their kinds in its own codes; with one scheme that is every record, as it is."""
+
+    # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
+    state_fields: ClassVar[tuple[str, ...]] = (
+        "held", "today", "arrived", "false_arrivals", "denied_through_imports", "features", "scores", "truth",
+        "true_scores", "neighbour_sums", "true_neighbour_sums", "scored_time", "scored_version", "scored_day",
+        "initial_tier", "enrolled", "enrolled_version", "listed_days", "denied_days")
 
     def __init__(self, entry: ScenarioScheme, index: int, n: int, kinds: list[str], sources: list[str],
                  first_time: float, contestable: tuple[str, ...], with_truth: bool, days_type: type[np.integer]):

@@ -184,6 +184,9 @@ class SchemeStake:
 class Behaviour(Module):
     name = "behaviour"
     params = ("behaviours", "surveillance", "consequences")
+    state_fields = ("weighed_by", "stakes_version", "assessed_day", "expected_acts", "expected_undeterred",
+                    "expected_blocked", "daily_acts", "daily_undeterred", "daily_blocked")
+    cache_fields = ("rate", "bound", "chance_inputs")
 
     def __init__(self, sim: Sim):
         scenario = sim.scenario

@@ -68,6 +68,7 @@ class Farmed:
 class Farming(Module):
     name = "farming"
     params = ("gaming",)
+    state_fields = ("farmed", "shadows", "gained", "shares")
 
     def __init__(self, sim: Sim):
         farming = sim.scenario.gaming.farming

@@ -92,6 +92,12 @@ class Income(Module):
             sines *= radius[:sines.size]
         return out
 
+    def settle(self, sim: Sim) -> None:
+        # Tomorrow's shocks are being drawn into a buffer: done before the state is saved. The
+        # continued run draws them again (keyed by the day: the same numbers).
+        if self.ahead is not None:
+            self.ahead[1].result()
+
     def step(self, sim: Sim, day: int) -> None:
         ahead, self.ahead = self.ahead, None
         drawn = ahead[1].result() if ahead is not None else None  # finished whatever its day: it uses the buffer

@@ -50,6 +50,7 @@ class SlowScores(NamedTuple):
 class Metrics(Module):
     name = "metrics"
     params = ("behaviours",)
+    state_fields = ("columns",)
 
     def __init__(self, sim: Sim):
         self.days = sim.days
@@ -244,6 +245,9 @@ class Metrics(Module):
         if self.slow_figures is not None:
             pending, self.slow_figures = self.slow_figures, None
             pending.result()
+
+    def settle(self, sim: Sim) -> None:
+        self.wait_for_slow_figures()  # they write into `columns`, which the state keeps
 
     def finish(self, sim: Sim) -> None:
         self.close()

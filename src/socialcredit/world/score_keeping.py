@@ -14,6 +14,7 @@ from ..sim.module import Module, ReportRow
 
 class ScoreKeeping(Module):
     name = "scoring"
+    state_fields = ("flows", "false_flows")
 
     def __init__(self, sim: Sim):
         # With several schemes: per scheme and source, the records that reached the scheme from day 0

@@ -145,6 +145,8 @@ class Tallies(Module):
     days each person spent listed or sanctioned by any scheme, and by how many at once."""
 
     name = "tallies"
+    state_fields = ("schemes", "days_listed_any", "days_sanctioned_any", "most_listing", "most_sanctioning", "now",
+                    "workings", "now_versions", "most_versions", "through_imports")
 
     def __init__(self, sim: Sim):
         self.schemes = [SchemeTallies(sim, state) for state in sim.schemes]
