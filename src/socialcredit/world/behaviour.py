@@ -285,15 +285,35 @@ class Behaviour(Module):
 
     def assess_stakes(self, sim: Sim) -> None:
         """Each scheme's stake in one more act of each deterred kind, for everyone, from today's records."""
+        assessed: dict[int, dict[str, np.ndarray]] = {}  # per scheme assessed, each kind's stakes
         for state in sim.schemes:
             if state.scores is None:
                 continue
             acts = [(kind, (spec.value[0] + spec.value[1]) / 2, weighing.stakes)
                     for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True))
                     for weighing in self.weighed_by[index] if weighing.state is state]
-            if acts:
+            same = self.same_stakes(sim, state, assessed)
+            if same is not None and all(kind in same for kind, _, _ in acts):
+                for kind, _, stakes in acts:
+                    np.copyto(stakes, same[kind])
+            elif acts:
                 self._assess(sim, state, acts)
+            assessed[state.index] = {kind: stakes for kind, _, stakes in acts}
         self.stakes_version += 1
+
+    def same_stakes(self, sim: Sim, state: SchemeState,
+                    assessed: dict[int, dict[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+        """The stakes assessed today of a scheme with the same scores as `state` (one shares the
+        other's, or both a third's: `SchemeState.scores_as`) that discloses the same lists with the
+        same weights: then they are `state`'s too. None where there is none."""
+        def scored_by(scheme: SchemeState) -> SchemeState:
+            return scheme.scored_as or scheme
+        for index, stakes in assessed.items():
+            other = sim.schemes[index]
+            if scored_by(other) is scored_by(state) and self.disclosed[index] == self.disclosed[state.index] \
+                    and np.array_equal(self.disclosed_weight[index], self.disclosed_weight[state.index]):
+                return stakes
+        return None
 
     def _assess(self, sim: Sim, state: SchemeState, acts: list[tuple[str, float, np.ndarray]]) -> None:
         """What one more act of each (kind, value) of `acts` would cost each person in scheme
