@@ -113,11 +113,13 @@ class SchemeState:
                 == [(own, source.name, name) for own, source, name in other.imports])
 
     def share_scoring_with(self, other: SchemeState) -> None:
-        """Keep `other`'s feature states and, at each scoring, take its scores (see `scores_as`):
-        `other` scores first each day, and its outcomes are never changed once made."""
+        """Keep `other`'s feature states and days listed and denied and, at each scoring, take its
+        scores (see `scores_as`): `other` scores first each day, and its outcomes are never changed
+        once made."""
         self.scored_as = other
         self.features, self.truth = other.features, other.truth
         self.compiled_rules, self.scoring_features = other.compiled_rules, other.scoring_features
+        self.listed_days, self.denied_days = other.listed_days, other.denied_days  # counted once, by `other`
 
     def qualify(self, name: str) -> str:
         """A list's or entitlement's name as the scenario and the outputs give it (`court.blacklist`
