@@ -31,6 +31,7 @@ from ..parallel import parallel_map
 from ..scenario.identification import load_profile
 from ..scenario.streams import PersonStreams, generator
 from ..scheme import SPECIAL_CATEGORIES
+from ..scoring import core
 from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
@@ -432,8 +433,7 @@ class Behaviour(Module):
         if rate32 is None or bound is None:
             rate32 = self.rate[index] = np.empty(sim.n, dtype=np.float32)
             bound = self.bound[index] = np.empty(-(-sim.n // BLOCK), dtype=np.float32)
-        parts = slices(sim.n)
-        assert all(part.start % BLOCK == 0 for part in parts)  # a slice's blocks are whole blocks
+        parts = slices(sim.n, max(core.SLICE // BLOCK, 1) * BLOCK)  # whole blocks a slice (the default's 512)
 
         def recompute(part: slice) -> tuple[float, float, float]:
             """The slice's rates and its blocks' bounds, written in place; its expected acts,
