@@ -93,7 +93,7 @@ CI_ONLY = {
 CURL_EXPECT: dict[str, dict[str, object]] = {
     "/v1/events ": {"stored": 1},
     "/v1/subjects/bob/entitlements/loan": {"allowed": False},
-    "/v1/appeals/1/decision": {"status": "voided"},
+    "/v1/appeals/1/decision": {"status": "granted"},
     "/v1/audit/checkpoint": {"log": "socialcredit audit log v1"},
     "/v1/subjects/bob/export": {"subject": "bob"},
     "-X DELETE localhost:8000/v1/subjects/bob": {"subject": "bob"},

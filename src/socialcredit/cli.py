@@ -248,8 +248,8 @@ def simulate(
     counterfactual: Annotated[str | None, typer.Option(help="Also run a twin with this mechanism switched off "
                                                             "(same scenario and seed) and report what it causes: "
                                                             "deterrence, sanctions, perks, shunning, "
-                                                            "removal, network_term, farming, pruning or "
-                                                            "inflation.")] = None,
+                                                            "removal, network_term, farming, pruning, "
+                                                            "inflation or enrolment.")] = None,
     seeds: Annotated[int, typer.Option(help="With --counterfactual: pairs of runs, at seeds SEED..SEED+K-1 (2 or "
                                             "more give an interval).", min=1)] = 1,
 ) -> None:
@@ -435,7 +435,8 @@ def compare(
         cells = []
         for variant in dict.fromkeys(table["variant"]):
             row = table[(table["variant"] == variant) & (table["figure"] == figure)]
-            cells.append(cell(row["mean"].iloc[0], row["low"].iloc[0], row["high"].iloc[0], 3) if len(row) else "")
+            cells.append(cell(row["mean"].iloc[0], row["low"].iloc[0], row["high"].iloc[0], row["kind"].iloc[0])
+                         if len(row) else "")
         view.add_row(figure, *cells)
     out.print(view)
     how = ("one seed: no intervals" if seeds == 1 else
@@ -731,7 +732,8 @@ def serve(
     if drift:
         err.print(f"[bold red]warning:[/] {drift}: the log was cut back or rewritten; `socialcredit audit verify` "
                   "says what and where", highlight=False)
-    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs), database {db}"
+    err.print(f"serving scheme '{service.scheme.id}' on http://{host}:{port} (API docs at /docs, the portal at "
+              f"/portal), database {db}"
               + (f", {workers} processes" if workers > 1 else ""), highlight=False)
     if workers > 1:
         os.environ["SOCIALCREDIT_DB"], os.environ["SOCIALCREDIT_SCHEME"] = db, scheme

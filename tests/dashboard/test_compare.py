@@ -6,6 +6,8 @@ import re
 
 import pandas as pd
 
+from socialcredit.runner.compare_report import cell
+
 from .test_run_page import figures_of
 
 
@@ -18,7 +20,7 @@ def test_a_comparison_shows_each_variant_with_its_interval(client, runs_folder):
     for variant in variants:
         assert f">{variant}</th>" in page.text
     row = table[(table["figure"] == "score_mean") & (table["variant"] == variants[1])].iloc[0]
-    assert f"{row['mean']:.4g} [{row['low']:.4g}, {row['high']:.4g}]" in page.text
+    assert cell(row["mean"], row["low"], row["high"], row["kind"]) in page.text  # as the comparison's report
     figures = figures_of(page.text)
     scores = next(f for f in figures.values() if f["layout"]["title"]["text"].startswith("score_mean by group"))
     assert {t["name"] for t in scores["data"]} == {"majority", "minority"}

@@ -72,7 +72,7 @@ class Record:
     arrives: int        # the day it is reported (>= its own day)
     value: float
     weight: float
-    voided: int | None  # the day an upheld appeal voids it, if one does
+    voided: int | None  # the day a granted appeal voids it, if one does
     id: int
 
 

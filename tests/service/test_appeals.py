@@ -51,3 +51,33 @@ def test_an_appeal_names_at_most_max_event_ids_events(api):
     filed = client.post("/v1/appeals", json={"subject": "bob", "event_ids": ids, "statement": "x"}, headers=H(keys.bob))
     assert filed.status_code == 201 and len(filed.json()["event_ids"]) == MAX_EVENT_IDS
     assert f"at most {MAX_EVENT_IDS}" in client.get("/openapi.json").text
+
+
+def test_an_appeal_is_granted_or_rejected_over_the_api_and_stored_as_before(api):
+    """The API's words (grant/reject, granted/rejected) are the simulation's; the database keeps
+    the status words it had (voided/upheld: covered by the audit log's digests), translated at the
+    edge both ways, so a filter by status finds what the answer said."""
+    from sqlalchemy import select
+
+    from socialcredit.service.db import Appeal
+
+    client, keys, service = api
+    ids = []
+    for event in ("d1", "l1"):
+        filed = client.post("/v1/appeals", json={"subject": "bob", "event_ids": [event], "statement": "not mine"},
+                            headers=H(keys.bob))
+        ids.append(filed.json()["id"])
+    granted = client.post(f"/v1/appeals/{ids[0]}/decision", json={"decision": "grant"}, headers=H(keys.reviewer))
+    rejected = client.post(f"/v1/appeals/{ids[1]}/decision", json={"decision": "reject"}, headers=H(keys.reviewer))
+    assert granted.json()["status"] == "granted" and rejected.json()["status"] == "rejected"
+    for status, appeal in (("granted", ids[0]), ("rejected", ids[1])):
+        found = client.get(f"/v1/appeals?status={status}", headers=H(keys.reviewer)).json()
+        assert [a["id"] for a in found] == [appeal]
+    assert client.get("/v1/appeals?status=upheld", headers=H(keys.reviewer)).status_code == 422
+    events = {e["id"]: e["status"] for e in client.get("/v1/subjects/bob/events", headers=H(keys.bob)).json()}
+    assert events["d1"] == "voided" and events["l1"] == "active"  # a rejected appeal's event stands
+    with service.store.reader() as session:
+        stored = dict(session.execute(select(Appeal.id, Appeal.status)).all())
+    assert stored == {ids[0]: "voided", ids[1]: "upheld"}
+    again = client.post(f"/v1/appeals/{ids[1]}/decision", json={"decision": "grant"}, headers=H(keys.reviewer))
+    assert again.status_code == 409 and "already decided (rejected)" in again.text

@@ -67,7 +67,7 @@ def audited(lending, tmp_path) -> Audited:
         {"id": "p2", "subject": "alice", "kind": "payment", "time": NOW - 10}]}, headers=H(keys.operator))
     appeal = client.post("/v1/appeals", json={"subject": "bob", "event_ids": ["d1"], "statement": "Not mine."},
                          headers=H(keys.bob)).json()
-    client.post(f"/v1/appeals/{appeal['id']}/decision", json={"decision": "void", "note": "a namesake"},
+    client.post(f"/v1/appeals/{appeal['id']}/decision", json={"decision": "grant", "note": "a namesake"},
                 headers=H(keys.reviewer))
     for path in ("/v1/subjects/bob", "/v1/subjects/alice", "/v1/subjects/bob/events", "/v1/subjects/bob/history"):
         assert client.get(path, headers=H(keys.admin)).status_code == 200

@@ -48,7 +48,7 @@ def zebra(friends):
                                                      {"subject": "yak", "other": "wolf"}]}, headers=H(keys.operator))
     appeal = client.post("/v1/appeals", json={"subject": ZEBRA, "event_ids": ["z2"], "statement": STATEMENT},
                          headers=H(own)).json()
-    client.post(f"/v1/appeals/{appeal['id']}/decision", json={"decision": "void", "note": NOTE},
+    client.post(f"/v1/appeals/{appeal['id']}/decision", json={"decision": "grant", "note": NOTE},
                 headers=H(keys.reviewer))
     for path in (f"/v1/subjects/{ZEBRA}", f"/v1/subjects/{ZEBRA}/entitlements/loan", f"/v1/subjects/{ZEBRA}/events"):
         assert client.get(path, headers=H(keys.admin)).status_code == 200
@@ -95,7 +95,7 @@ def test_export_gives_the_subject_everything_held_about_them_and_who_read_it(zeb
     assert data["events"][0]["source"] == "bank" and data["events"][0]["ingested_by"].startswith("operator:")
     assert data["record"]["subject"] == ZEBRA and data["record"]["score"] is not None
     assert len(data["history"]) >= 2 and data["ties"] == ["yak"]
-    assert [(a["statement"], a["note"], a["status"]) for a in data["appeals"]] == [(STATEMENT, NOTE, "voided")]
+    assert [(a["statement"], a["note"], a["status"]) for a in data["appeals"]] == [(STATEMENT, NOTE, "granted")]
     assert [k["role"] for k in data["keys"]] == ["subject"] and "secret" not in export.text
     reads = [(r["by"].split(":")[0], r["read"]) for r in data["reads"]]
     assert reads == [("admin", "read_record"), ("admin", "entitlement_check"), ("admin", "read_events")]
@@ -181,7 +181,7 @@ def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_
                     {"id": "old-2", "subject": "elk", "kind": "payment", "time": NOW - 805}], operator)
     earlier.add_relations([("ox", "elk")], operator)
     filed = earlier.appeals.file("ox", ["old"], "old statement", Actor("o", "operator"))
-    earlier.appeals.decide(filed["id"], "uphold", "stands", reviewer)
+    earlier.appeals.decide(filed["id"], "reject", "stands", reviewer)
     later = Service(engine, scheme, now=lambda: NOW + 400, audit_key=service.store.audit_key,
                     checkpoints=service.checkpoints.path)  # a clock set wrong, a year ahead
     later.ingest([{"id": "ahead", "subject": "elk", "kind": "payment", "time": NOW + 300}], operator)

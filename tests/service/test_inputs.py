@@ -44,7 +44,7 @@ def test_a_number_or_name_no_database_holds_is_a_422_naming_it(api, path, field)
 def test_an_appeal_number_past_what_the_table_holds_is_a_422(api, appeal):
     # 2**63 gave a 500 on both databases, 2**31 on PostgreSQL (a 32-bit column)
     client, keys, _ = api
-    answer = client.post(f"/v1/appeals/{appeal}/decision", json={"decision": "void"}, headers=H(keys.reviewer))
+    answer = client.post(f"/v1/appeals/{appeal}/decision", json={"decision": "grant"}, headers=H(keys.reviewer))
     assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "path.appeal_id"
 
 
@@ -77,12 +77,12 @@ def test_an_appeal_holds_only_text_a_database_can_store(api, body, field):
     assert Invalid.model_validate(answer.json()).detail[0].field == field
 
 
-def test_a_decision_is_void_or_uphold_and_the_document_says_so(api):
+def test_a_decision_is_grant_or_reject_and_the_document_says_so(api):
     client, keys, _ = api
     answer = client.post("/v1/appeals/1/decision", json={"decision": "maybe"}, headers=H(keys.reviewer))
     assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "decision"
     spec = client.get("/openapi.json").json()
-    assert spec["components"]["schemas"]["DecisionIn"]["properties"]["decision"]["enum"] == ["void", "uphold"]
+    assert spec["components"]["schemas"]["DecisionIn"]["properties"]["decision"]["enum"] == ["grant", "reject"]
 
 
 def test_every_refusal_a_route_can_answer_is_in_the_document_with_its_body(api):

@@ -217,3 +217,27 @@ def test_a_header_that_is_no_key_of_ours_is_refused_without_a_look_up(lending, m
     for header in ("Bearer nope", "Bearer sck_", "Bearer sck_0123456789ab", "Bearer sck__secret", "Bearer x_y_z"):
         answer = client.get("/v1/audit", headers={"Authorization": header})
         assert answer.status_code == 401 and answer.json()["detail"] == "authorization: unknown API key"
+
+
+def test_a_store_that_reached_0004_before_the_key_columns_existed_gets_them(backend, tmp_path):
+    """0004 was first released revising 0002: a store made then lacks 0003's columns, and Alembic
+    now takes 0003 as applied. 0006 adds them, so its keys work after the upgrade."""
+    from .conftest import database_url
+
+    url = database_url(backend, tmp_path)
+    engine = make_engine(url)
+    command.upgrade(alembic_config(url), "0004")
+    with engine.begin() as connection:  # the store as the release of 0004 without 0003 left it
+        for column in ("expires_at", "revoked_at", "last_used_at"):
+            connection.execute(text(f"ALTER TABLE api_keys DROP COLUMN {column}"))
+    upgrade(engine)
+    from socialcredit.scheme import load_scheme
+    from socialcredit.service.core import Service
+
+    with make_sessions(engine).begin() as session:
+        auditor = create_key(session, "auditor")
+    client = TestClient(create_app(Service(engine, load_scheme("lending"))))
+    assert client.get("/v1/audit", headers=H(auditor)).status_code == 200
+    assert keys_cli("revoke", auditor, url=url).exit_code == 0
+    assert client.get("/v1/audit", headers=H(auditor)).status_code == 401
+    engine.dispose()

@@ -77,8 +77,8 @@ def test_walk_through_from_the_readme(server):
     appeal = httpx.post(f"{base}/v1/appeals", json={"subject": "bob", "event_ids": ["default-1"],
                                                     "statement": "This debt is not mine."}, headers=auth("bob")).json()
     decided = httpx.post(f"{base}/v1/appeals/{appeal['id']}/decision",
-                         json={"decision": "void", "note": "a namesake's debt"}, headers=auth("reviewer"))
-    assert decided.json()["status"] == "voided"
+                         json={"decision": "grant", "note": "a namesake's debt"}, headers=auth("reviewer"))
+    assert decided.json()["status"] == "granted"
     after = httpx.get(f"{base}/v1/subjects/bob", headers=auth("bob")).json()["score"]
     assert after == before + 200  # the default's 200 points come back
     verified = cli("audit", "verify", cwd=folder)

@@ -117,7 +117,7 @@ def test_a_scheme_scores_only_the_records_of_the_sources_it_receives(three):
     run, _ = three
     people = run.people
     # zhima buys the courts' records: its court feature counts the same defaults the court sees
-    # (less any an upheld appeal to Zhima voided in its file)
+    # (less any a granted appeal to Zhima voided in its file)
     bought, recorded = people["zhima.feature.court_defaults_24m"], people["observed.judgment_default"]
     assert recorded.sum() > 0 and bought.sum() > 0.9 * recorded.sum()
     assert (bought <= recorded).all()

@@ -94,11 +94,16 @@ def test_run_gives_summary_metrics_and_people(small_run):
         assert column in small_run.metrics, column
     assert small_run.metrics["score_mean"].notna().all()
     people = small_run.people
-    assert (people["observed.traffic_violation"] <= people["true.traffic_violation"]).all()
-    # cameras see 30% of violations (a binomial count: within four standard deviations); banks see every payment
+    # a person is recorded with more violations than they did only by a camera's false match
+    blamed = (people["observed.traffic_violation"] > people["true.traffic_violation"]).sum()
+    assert blamed <= small_run.summary["harms"]["sources"]["cameras"]["false_matches"]
+    # cameras see 30% of violations (a binomial count: within four standard deviations); banks see every
+    # payment, filing 1 in 1,000 under another person of the district (the default's record errors)
     acts, seen = people["true.traffic_violation"].sum(), people["observed.traffic_violation"].sum()
     assert acts > 100 and abs(seen - 0.3 * acts) <= 4 * np.sqrt(acts * 0.3 * 0.7)
-    assert (people["observed.payment"] == people["true.payment"]).all() and people["observed.payment"].sum() > 0
+    assert people["observed.payment"].sum() == people["true.payment"].sum() > 0
+    misfiled = (people["observed.payment"] != people["true.payment"]).sum()
+    assert 0 < misfiled <= 2 * small_run.summary["harms"]["sources"]["banks"]["record_errors"]
 
 
 def test_same_seed_same_results_bit_for_bit(small_run):
@@ -508,6 +513,7 @@ def test_the_isolation_of_the_listed_is_undefined_when_no_one_is_listed():
 
 def test_records_of_burn_in_acts_arriving_after_day_0_stay_out_of_the_reported_tallies():
     # bank records arrive 5 days late: those of the burn-in's last days arrive in the reported period
-    run = simulate(population=3000, days=40, **{"run.burn_in_days": 30, "surveillance.banks.delay_days": 5})
+    run = simulate(population=3000, days=40, **{"run.burn_in_days": 30, "surveillance.banks.delay_days": 5,
+                                                "surveillance.banks.error_rate": 0})  # each record to its person
     people = run.people
     assert (people["observed.payment"] <= people["true.payment"]).all(), "no record of an act before day 0"

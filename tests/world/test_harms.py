@@ -120,6 +120,23 @@ def test_appeals_reduce_wrongful_listing(streets, camera_run):
     assert appeals["records_voided_true"] == 0
 
 
+def test_an_appeal_is_granted_or_rejected_in_the_summary_the_metrics_and_the_report(streets):
+    """One word for one thing, as the service says it: granted (records voided), rejected (they
+    stand); never "upheld", which reads as either."""
+    from socialcredit.runner.report import harm_rows
+
+    run = simulate(streets, **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 500,
+                                           "success_if_wrong": 1.0, "success_if_right": 0.0}})
+    appeals = run.summary["harms"]["appeals"]
+    assert "upheld" not in appeals and appeals["granted"] > 0
+    assert appeals["granted"] + appeals["rejected"] == appeals["decided"]
+    assert run.metrics["appeals_granted"].iloc[-1] == appeals["granted"]
+    assert not [c for c in run.metrics.columns if "upheld" in c]
+    row = next(r for r in harm_rows(run) if r[0] == "appeals")
+    assert row[1] == f"{appeals['granted']:,} granted, {appeals['rejected']:,} rejected"
+    assert "granted: records voided; rejected: they stand" in row[2]
+
+
 def test_reviewer_capacity_makes_a_backlog(streets):
     slow = simulate(streets, **{"appeals": {"propensity": 1.0, "reviewer_capacity_per_day": 1}})
     appeals = slow.summary["harms"]["appeals"]

@@ -54,12 +54,14 @@ def demographic_parity_difference(outcome: np.ndarray, group: np.ndarray, n_grou
 
 
 def disparity(adverse_rates: np.ndarray) -> tuple[float, float]:
-    """(disparate impact of the favourable outcome, adverse ratio) from per-group adverse rates."""
+    """(disparate impact of the favourable outcome, adverse ratio) from per-group adverse rates.
+    The impact is NaN where no group has the favourable outcome at all (an honour list nobody is
+    on): a ratio of two zeros is undefined, not parity."""
     rates = adverse_rates[np.isfinite(adverse_rates)]
     if not rates.size:
         return 1.0, 1.0
     favourable = 1 - rates
-    impact = float(favourable.min() / favourable.max()) if favourable.max() > 0 else 1.0
+    impact = float(favourable.min() / favourable.max()) if favourable.max() > 0 else float("nan")
     adverse = float(rates.max() / rates.min()) if rates.min() > 0 else (float("inf") if rates.max() > 0 else 1.0)
     return impact, adverse
 
@@ -91,10 +93,16 @@ def fairness_summary(outcome: np.ndarray, group: np.ndarray, names: tuple[str, .
     p_value = gap_p_value(outcome, group, rates)
     figure: dict[str, Any] = {"rate": float(np.mean(outcome)) if np.size(outcome) else 0.0}
     put_by_group(figure, dict(zip(names, rates.tolist(), strict=True)), dict(zip(names, sizes.tolist(), strict=True)))
+    if math.isnan(impact):
+        counts = ", ".join(f"0 of {size:,} in '{name}'" for name, size in zip(names, sizes.tolist(), strict=True)
+                           if size)
+        put(figure, "disparate_impact", None, f"undefined: no one in any group has the favourable outcome "
+                                              f"({counts}), so there is no rate to set another against")
+    else:
+        figure["disparate_impact"] = impact
     figure.update({
-        "disparate_impact": impact,
         "p_value": p_value,
-        "fails_four_fifths": bool(impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
+        "fails_four_fifths": bool(not math.isnan(impact) and impact < FOUR_FIFTHS and p_value < SIGNIFICANCE),
     })
     if math.isinf(adverse):
         spared = " or ".join(f"'{name}' ({size:,} people)" for name, rate, size in zip(names, rates, sizes, strict=True)

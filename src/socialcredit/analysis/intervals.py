@@ -97,6 +97,9 @@ FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     # lists with a removal fee (world/display.py): person-days, fees and a ratio of shares are at least 0
     ("days_shown.*", "count"), ("days_shown_per_person.*", "count"), ("fees_collected.*", "count"),
     ("still_shown_poorest_to_richest.*", "count"), ("paid_share.*", "share"), ("still_shown.*", "share"),
+    # enrolment (world/enrolment.py): shares enrolled and denied; a gap of scores and the switch's changes
+    ("enrolled_share.*", "share"), ("unenrolled_denied_share.*", "share"), ("would_be_score_gap.*", "level"),
+    ("switch.*", "level"),
 )
 
 

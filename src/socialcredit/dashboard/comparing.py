@@ -31,8 +31,8 @@ def comparison_rows(table: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]
     rows = []
     for figure in sorted(dict.fromkeys(table["figure"]), key=lead_rank):
         mine = table[table["figure"] == figure].set_index("variant")
-        cells = [cell(mine.loc[v, "mean"], mine.loc[v, "low"], mine.loc[v, "high"]) if v in mine.index else ""
-                 for v in variants]
+        cells = [cell(mine.loc[v, "mean"], mine.loc[v, "low"], mine.loc[v, "high"],
+                      mine.loc[v, "kind"] if "kind" in mine else None) if v in mine.index else "" for v in variants]
         note = "; ".join(sorted({str(n) for n in mine.get("note", pd.Series(dtype=str)).dropna() if str(n)}))
         rows.append({"figure": figure, "cells": cells, "note": note})
     return variants, rows

@@ -111,12 +111,14 @@ def outcomes_figure(metrics: pd.DataFrame, prefix: str, title: str, sections: tu
 
 
 def appeals_figure(metrics: pd.DataFrame, prefix: str, title: str) -> Figure | None:
-    columns = [c for c in (f"{prefix}appeal_backlog", f"{prefix}appeals_decided", f"{prefix}appeals_upheld")
-               if c in metrics]
+    # appeals_upheld: what runs of socialcredit 0.3.0 and before called appeals granted (records voided)
+    columns = [c for c in (f"{prefix}appeal_backlog", f"{prefix}appeals_decided", f"{prefix}appeals_granted",
+                           f"{prefix}appeals_upheld") if c in metrics]
     if not columns:
         return None
     x = _dates(metrics)
-    traces = [_line(x, metrics[c], c[len(prefix):].replace("_", " "), COLOURS[i]) for i, c in enumerate(columns)]
+    traces = [_line(x, metrics[c], c[len(prefix):].replace("upheld", "granted").replace("_", " "), COLOURS[i])
+              for i, c in enumerate(columns)]
     return {"data": traces, "layout": _layout(f"Appeals{title}", "appeals (count)")}
 
 

@@ -21,6 +21,7 @@ from ..scenario.load import ScenarioScheme, Schemes, load_scenario
 from ..scenario.models import Scenario
 from ..scheme.loader import scheme_from_data
 from ..undefined import WHY_NULL
+from .enrolment_report import enrolment_figures
 from .gaming_report import gaming_figures
 from .run import run_scenario
 
@@ -123,6 +124,7 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, float]:
             "income_log_growth_sanctioned"]
     figures["isolated_listed_share"] = summary["network"]["isolated_listed_share_final"]
     figures.update(gaming_figures(summary))
+    figures.update(enrolment_figures(summary))
     for name, display in summary.get("display", {}).items():  # lists with a removal fee (world/display.py)
         figures.update(display_figures(name, display))
     return {k: float(v) for k, v in figures.items() if v is not None and math.isfinite(float(v))}

@@ -21,6 +21,7 @@ from scipy import stats
 
 from ..scenario import Scenario, Schemes, load_scenario
 from ..sim.schemes import scheme_sections
+from .enrolment_report import enrolment_effect_figures
 from .run import run_scenario
 
 Figures = Callable[[dict[str, Any]], dict[str, float]]
@@ -185,6 +186,18 @@ def _inflation_figures(summary: dict[str, Any]) -> dict[str, float]:
     return figures
 
 
+def _enrolment_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
+    """Every scheme with an enrolment rule enrols everyone from day 0, as a scheme without one does:
+    the phase still runs and reports (everyone enrolled), and every other draw is the run's
+    (enrolment has its streams)."""
+    off: dict[str, Any] = {}
+    for name, spec in scenario.enrolment.items():
+        if spec.rule != "mandatory" or spec.mandatory_from_day:
+            off[f"enrolment.{name}.rule"] = "mandatory"
+            off[f"enrolment.{name}.mandatory_from_day"] = 0
+    return off
+
+
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("deterrence", "deterrence lowers the acts the scheme penalises (and raises those it rewards)",
               _deterrence_off, _acts),
@@ -201,6 +214,8 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
               _farming_off, _farming_figures),
     Mechanism("pruning", "pruning friends whose scores cost points isolates low scorers who are on no list",
               _pruning_off, _pruning_figures),
+    Mechanism("enrolment", "a scheme that scores only those who enrol, and denies the rest, denies more people "
+              "its entitlements than one that scores everyone", _enrolment_off, enrolment_effect_figures),
     Mechanism("inflation", "strategic ratings (public and reciprocal) narrow the published ratings' spread and "
               "weaken how well they track true quality", _inflation_off, _inflation_figures),
 )}

@@ -10,6 +10,7 @@ from ..sim.module import Module
 from ..world.appeals import Appeals
 from ..world.behaviour import Behaviour
 from ..world.display import Display
+from ..world.enrolment import Enrolment
 from ..world.farming import Farming
 from ..world.incidents import Incidents
 from ..world.income import Income
@@ -24,12 +25,14 @@ from ..world.watchlist import Watchlist
 
 # Where phases are registered (docs/design.md, "A simulated day"): behaviour -> rating inflation
 # (what raters publish of the ratings they give) -> surveillance -> incidents -> points farming
-# (records of acts done for the points) -> score keeping -> tallies -> watchlist policing (on
+# (records of acts done for the points) -> score keeping -> enrolment (who joins and leaves tonight, the
+# scheme's rule for those who are not enrolled applied at each scoring) -> tallies -> watchlist policing (on
 # today's lists) -> income -> pruning friends (ties that cost points, queued for the social
 # response) -> public displays (pictures paid off) -> social response -> appeals -> metrics. A
 # run's outputs gather what each declares (sim/module.py), in this order.
 PHASES: tuple[type[Module], ...] = (Behaviour, RatingInflation, Surveillance, Incidents, Farming, ScoreKeeping,
-                                    Tallies, Watchlist, Income, Pruning, Display, SocialResponse, Appeals, Metrics)
+                                    Enrolment, Tallies, Watchlist, Income, Pruning, Display, SocialResponse, Appeals,
+                                    Metrics)
 
 
 class Loop:

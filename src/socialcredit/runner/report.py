@@ -13,9 +13,12 @@ from ..sim.schemes import scheme_sections
 from ..undefined import WHY_NULL, shown
 from ..world.display import QUINTILES
 from . import plots
+from .enrolment_report import enrolment_rows
 from .gaming_report import gaming_rows
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .run import Run
 
 
@@ -93,12 +96,17 @@ def harm_rows(run: Run) -> list[tuple[str, str, str]]:
     for label, name, figure in disparities:
         what = label + name.replace("left_off.", "left off honour list '").replace("listed.", "on list '").replace(
             "denied.", "denied '") + "'"
+        impact = figure["disparate_impact"]
+        if impact is None:  # no group has the favourable outcome: a ratio of zeros, said so with the counts
+            rows.append((f"{what}: disparate impact", "undefined",
+                         figure[WHY_NULL]["disparate_impact"].removeprefix("undefined: ")))
+            continue
         flag = " FAILS the four-fifths rule" if figure["fails_four_fifths"] else (
             f" (below four-fifths, but the gap is not significant: p = {figure['p_value']:.2f})"
-            if figure["disparate_impact"] < 0.8 else "")
+            if impact < 0.8 else "")
         likely = (f"the most affected group is {figure['adverse_ratio']:.1f}x as likely"
                   if figure["adverse_ratio"] is not None else figure[WHY_NULL]["adverse_ratio"])
-        rows.append((f"{what}: disparate impact", f"{figure['disparate_impact']:.2f}",
+        rows.append((f"{what}: disparate impact", f"{impact:.2f}",
                      f"rate {figure['rate']:.2%}; by group: {by_group(figure)}; {likely}{flag}"))
     feedback = summary["feedback"]
     if feedback["income_log_growth_sanctioned"] is not None and feedback["income_log_growth_others"] is not None:
@@ -149,7 +157,8 @@ def outcome_rows(run: Run) -> list[tuple[str, str, str]]:
     return rows
 
 
-def write_report(run: Run, path: Path) -> Path:
+def report_figures(run: Run) -> list[tuple[str, Figure]]:
+    """(title, figure) of every plot in the report, in its order (tier mobility is a table, once)."""
     figures = []
     harm_figure = plots.harms_over_time(run)
     if harm_figure is not None:
@@ -162,18 +171,22 @@ def write_report(run: Run, path: Path) -> Path:
         ]
         if scheme.lists:
             figures.append((f"{label}Lists by group", plots.by_group_over_time(
-                run, f"{prefix}listed", list(scheme.lists), f"{label}Share on each list, by group", "% listed")))
+                run, f"{prefix}listed", list(scheme.lists), f"{label}Share on each list, by group", "% listed",
+                "on")))
         if scheme.entitlements:
             figures.append((f"{label}Entitlements denied by group", plots.by_group_over_time(
                 run, f"{prefix}denied", list(scheme.entitlements), f"{label}Share denied each entitlement, by group",
-                "% denied")))
+                "% denied", "denied")))
     figures += [
         ("Income against score", plots.income_against_score(run)),
         ("Network segregation", plots.network_segregation(run)),
-        *((f"{state.name}: tier mobility" if state.prefix else "Tier mobility", plots.mobility(run, state))
-          for state in run.sim.schemes),
         ("Events done and recorded", plots.events_observed(run)),
     ]
+    return figures
+
+
+def write_report(run: Run, path: Path) -> Path:
+    figures = [(title, plots.png_of(figure)) for title, figure in report_figures(run)]
     schemes = [(f"{state.name} ({state.entry.operator})" if state.prefix else "", state.scheme,
                 run.mobilities[state.name]) for state in run.sim.schemes]
     environment = Environment(loader=PackageLoader("socialcredit", "templates"),
@@ -183,6 +196,7 @@ def write_report(run: Run, path: Path) -> Path:
         relative_risks=relative_risk_rows(run.summary["harms"], run.population.group_names),
         relative_risk_flag=RELATIVE_RISK_FLAG, outcomes=outcome_rows(run),
         gaming=gaming_rows(run.summary, run.population.group_names),
+        enrolment=enrolment_rows(run.summary, run.population.group_names),
         figures=[(title, _image(png)) for title, png in figures], phases=run.phase_seconds,
         displays=list(run.summary.get("display", {}).items()), quintiles=QUINTILES, shown=shown,
     )

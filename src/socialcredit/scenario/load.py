@@ -18,6 +18,7 @@ from ..scheme.errors import Path, Problem, SchemeError, suggest
 from ..scheme.loader import PRESETS_PACKAGE, load_scheme, preset_names, pydantic_problem
 from ..scheme.models import Scheme
 from ..scheme.yamlsource import Positions, locate, parse_yaml, read_yaml_file
+from .enrolment import enrolment_problems
 from .gaming import gaming_problems
 from .identification import profile_names
 from .models import EffectSpec, Scenario
@@ -212,6 +213,7 @@ def check_against_scheme(scenario: Scenario, schemes: Schemes | Scheme) -> list[
     for group in scenario.population.income.group_factor:
         need(group, groups, ("population", "income", "group_factor", group), "group")
     problems += gaming_problems(scenario, any(entry.scheme.network is not None for entry in schemes))
+    problems += enrolment_problems(scenario, schemes)
     for problem in problems:  # point at the key itself where the key is what is wrong
         if problem.path[-1] == "<key>":
             problem.path = problem.path[:-1]

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from ..scheme.errors import LocatedValueError
 from ..scheme.models import StrictModel
+from .enrolment import EnrolmentSpec
 from .gaming import GamingSpec
 
 SCHEME_NAME = r"[a-z_][a-z0-9_]*"
@@ -260,6 +261,9 @@ class Scenario(StrictModel):
     gaming: GamingSpec = Field(default_factory=GamingSpec, description="Gaming and approval seeking: points "
                                                                         "farming, pruning friends, rating inflation "
                                                                         "(README, the scenario format).")
+    enrolment: dict[str, EnrolmentSpec] = Field(default_factory=dict, description="Per scheme (by its name): who "
+                                                "it enrols, voluntary or mandatory (a scheme without an entry "
+                                                "enrols everyone).")
     run: RunSpec = Field(default_factory=RunSpec)
 
     @model_validator(mode="after")

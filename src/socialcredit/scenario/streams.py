@@ -14,7 +14,7 @@ STREAMS = {
     "population": 1, "network": 2, "behaviour": 3, "surveillance": 4, "economy": 5, "social": 6,
     "appeals": 7, "incidents": 8, "consequences": 9, "behaviour_values": 10, "watchlist": 11,
     "farming": 12, "farming_values": 13, "pruning": 14, "inflation": 15, "inflation_values": 16, "sharing": 17,
-    "removal": 18,
+    "removal": 18, "enrolment": 19, "enrolment_setup": 20,
 }
 
 

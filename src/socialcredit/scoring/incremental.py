@@ -15,7 +15,7 @@ when the count reaches 0, so that a subject whose events have all left agrees wi
 bit for bit (no 1e-17 residue that would fall into another bin).
 
 Events may arrive late (dated before the current time, as a source with a reporting delay sends
-them), and events of `voidable` kinds may be voided later by id (an upheld appeal): their
+them), and events of `voidable` kinds may be voided later by id (a granted appeal): their
 contribution is taken back and the scores recomputed from what remains, never edited.
 """
 
@@ -297,6 +297,42 @@ class IncrementalFeatures:
         if name in self.held:
             holding = subject if feature.type != "mean" else subject[weight != 0]
             np.add.at(self.held[name], holding, np.int32(sign))  # an int32 one: numpy's fast path
+
+    def forget(self, subjects: np.ndarray) -> None:
+        """Drop every record of `subjects`, as if none had been received: their features are those
+        of a subject without events, and nothing of theirs is kept to leave a window later (a scheme
+        that keeps nothing of a person who leaves it, `world/enrolment.py`)."""
+        subjects = np.asarray(subjects, dtype=np.int64)
+        if not subjects.size:
+            return
+        for name in self.direct:
+            if name in self.latest:
+                self.latest[name][subjects] = -np.inf
+                continue
+            self.total[name][subjects] = 0.0
+            if name in self.weight:
+                self.weight[name][subjects] = 0.0
+            if name in self.held:
+                self.held[name][subjects] = 0
+        for last in self.merged.values():
+            last[subjects] = -np.inf
+        for batch in self.history:
+            for code, (kept_subject, value, weight, ids) in list(batch.by_kind.items()):
+                packed = isinstance(kept_subject, SortedIds)
+                every = kept_subject.unpack() if isinstance(kept_subject, SortedIds) else kept_subject
+                keep = ~np.isin(every, subjects)
+                if keep.all():
+                    continue
+                rest = every[keep]
+                repacked = SortedIds.pack(rest) if packed else None
+                batch.by_kind[code] = (repacked if repacked is not None else rest.astype(np.int32 if packed else
+                                                                                          rest.dtype),
+                                       None if value is None else value[keep], None if weight is None else
+                                       weight[keep], None if ids is None else ids[keep])
+            for name, begins in batch.starts.items():
+                batch.starts[name] = begins[~np.isin(begins, subjects)]
+        for code, parts in self.log.items():
+            self.log[code] = [tuple(a[~np.isin(part[1], subjects)] for a in part) for part in parts]
 
     # --- time passing ----------------------------------------------------------------------
     def advance(self, as_of: float) -> None:

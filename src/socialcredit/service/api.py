@@ -128,4 +128,7 @@ def create_app(service: Service, checkpoint_every: float = CHECKPOINT_EVERY) -> 
     for area in (events, subjects, appeals, audit):
         app.include_router(area.router)
     app.router.routes[0:0] = subjects.fast_lanes()
+    from .portal import portal  # it uses this module's field_problem: imported once this module is whole
+
+    app.router.routes.extend(portal())  # the same rooms and checks in the browser, at /portal
     return app

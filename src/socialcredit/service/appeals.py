@@ -1,5 +1,11 @@
-"""Appeals: a subject (or an operator for them) contests events; a reviewer voids them (they drop
-out and the subject is rescored from the rest) or upholds them (they stand)."""
+"""Appeals: a subject (or an operator for them) contests events; a reviewer grants the appeal (the
+events are voided: they drop out and the subject is rescored from the rest) or rejects it (the
+events stand).
+
+The words are the API's: a decision is `grant` or `reject`, an appeal's status `pending`, `granted`
+or `rejected`. The database keeps the status words it was created with (`voided`, `upheld`): they
+are covered by the audit log's digests, so renaming them in stored rows would need a migration that
+rewrites covered rows. STATUS translates at the edge, both ways."""
 
 from __future__ import annotations
 
@@ -15,14 +21,16 @@ from .keys import Actor
 from .scorer import Scorer
 from .store import Store
 
-DECISIONS = {"void": "voided", "uphold": "upheld"}  # a decision -> the appeal's status after it
+DECISIONS = {"grant": "voided", "reject": "upheld"}  # a decision -> the appeal's stored status after it
+STATUS = {"pending": "pending", "voided": "granted", "upheld": "rejected"}  # stored -> the API's word
+STORED = {shown: stored for stored, shown in STATUS.items()}  # the API's word -> stored
 SHOWN = 20  # ids a refusal names at most
 MAX_EVENT_IDS = 100  # events one appeal contests at most (a denial rests on a few); more go in another appeal
 
 
 def appeal_json(a: Appeal) -> dict[str, Any]:
     return {"id": a.id, "subject": a.subject, "event_ids": a.event_ids, "statement": a.statement,
-            "status": a.status, "filed_at": a.filed_at.isoformat() if a.filed_at else None,
+            "status": STATUS[a.status], "filed_at": a.filed_at.isoformat() if a.filed_at else None,
             "decided_at": a.decided_at.isoformat() if a.decided_at else None, "note": a.note}
 
 
@@ -57,37 +65,38 @@ class Appeals:
             return appeal_json(appeal)
 
     def find(self, status: str | None, actor: Actor) -> list[dict[str, Any]]:
-        """Appeals by number, of one status if given; a subject key sees only its own."""
+        """Appeals by number, of one status if given (the API's word); a subject key sees only its own."""
         with self.store.reader() as session:
             query = select(Appeal).order_by(Appeal.id)
             if status is not None:
-                query = query.where(Appeal.status == status)
+                query = query.where(Appeal.status == STORED[status])
             if actor.role == "subject":
                 query = query.where(Appeal.subject == actor.subject)
             return [appeal_json(a) for a in session.execute(query).scalars()]
 
     def decide(self, appeal_id: int, decision: str, note: str, actor: Actor) -> dict[str, Any]:
-        """Decide a pending appeal; voiding its events rescores the subject (and, with a network
-        term, their neighbours) from the events that remain."""
+        """Decide a pending appeal: `grant` voids its events and rescores the subject (and, with a
+        network term, their neighbours) from the events that remain; `reject` leaves them standing."""
         if decision not in DECISIONS:
-            raise ServiceError(422, "decision: must be 'void' (the events drop out) or 'uphold' (they stand)")
+            raise ServiceError(422, "decision: must be 'grant' (the appeal succeeds: its events are voided) or "
+                                    "'reject' (the appeal fails: its events stand)")
         with self.store.writing() as session:
             appeal = session.get(Appeal, appeal_id)
             if appeal is None:
                 raise ServiceError(404, f"appeal: no appeal {appeal_id}")
             if appeal.status != "pending":
-                raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({appeal.status})")
+                raise ServiceError(409, f"appeal: appeal {appeal_id} was already decided ({STATUS[appeal.status]})")
             appeal.status = DECISIONS[decision]
             appeal.decided_at = on_day(self.scorer.now())  # by the clock retention reads
             appeal.decided_by = actor.name
             appeal.note = note
-            if decision == "void":
+            if decision == "grant":
                 session.execute(update(Event).where(Event.id.in_(appeal.event_ids)).values(status="voided"))
             session.flush()
             # the entry covers the decision (and the scores it moved) by digest: the note stays in the row
             cover = Cover(audit.next_seq(session))
             cover.add("decision", [appeal])
-            if decision == "void":  # the score follows from the remaining events: recomputed, never edited
+            if decision == "grant":  # the score follows from the remaining events: recomputed, never edited
                 self.scorer.record_scores(session, self.scorer.affected(session, [appeal.subject]), cover)
             audit.append(session, actor.name, "appeal_decided", appeal.subject,
                          {"appeal": appeal_id, "decision": decision}, cover=cover)

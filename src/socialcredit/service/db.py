@@ -1,6 +1,6 @@
 """Storage: SQLAlchemy 2 tables, a SQLite file by default (WAL, synchronous=FULL) or PostgreSQL.
 
-Events are append-only: an event is never edited, only voided (status) by an upheld appeal or
+Events are append-only: an event is never edited, only voided (status) by a granted appeal or
 deleted by the retention purge or an erasure. Scores are recomputed from events, never edited.
 
 Every row that holds personal data and is written by a change (an event, a score in the history, a
@@ -114,6 +114,7 @@ class Appeal(Base):
     event_ids: Mapped[list] = mapped_column(JSON)
     statement: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending|voided|upheld
+    # (stored words; the API says granted for voided and rejected for upheld: appeals.STATUS)
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     filed_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -96,8 +96,9 @@ class AppealIn(Strict):
 
 
 class DecisionIn(Strict):
-    decision: Literal["void", "uphold"] = Field(description="'void' (the events drop out) or 'uphold' (they "
-                                                            "stand).")
+    decision: Literal["grant", "reject"] = Field(description="'grant' (the appeal succeeds: its events are voided "
+                                                             "and the subject rescored) or 'reject' (the appeal "
+                                                             "fails: its events stand).")
     note: Note = ""
 
 
@@ -228,7 +229,7 @@ class AppealOut(Strict):
     subject: str
     event_ids: list[str]
     statement: str
-    status: str = Field(description="'pending', 'voided' or 'upheld'.")
+    status: str = Field(description="'pending', 'granted' (its events were voided) or 'rejected' (they stand).")
     filed_at: str | None
     decided_at: str | None
     note: str | None

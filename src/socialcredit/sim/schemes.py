@@ -88,6 +88,13 @@ class SchemeState:
         self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
         self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
         self.initial_tier: np.ndarray | None = None
+        # Who the scheme has enrolled (`world/enrolment.py`): only their records reach it. None where
+        # everyone is (a scheme without an enrolment rule), which costs nothing. Its version changes
+        # whenever anyone joins or leaves; `unenrolled` applies to each scoring what the scheme's rule
+        # gives those not enrolled.
+        self.enrolled: np.ndarray | None = None
+        self.enrolled_version = 0
+        self.unenrolled: Callable[[SchemeState, Scores, IncrementalFeatures], None] | None = None
         self.listed_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.lists}
         self.denied_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.entitlements}
 
@@ -149,12 +156,14 @@ class SchemeState:
                 parts.append(events.take(mine))
         return DayEvents.concat([events.take(np.flatnonzero(direct)), *parts, *self.held.pop(day, [])])
 
-    def received(self, events: DayEvents) -> DayEvents:
+    def received(self, events: DayEvents, everyone: bool = False) -> DayEvents:
         """The records of `events` that reach this scheme, with its own kind codes (the same events
-        where it receives every source and its kinds are the world's)."""
-        if self.receives is None and self.code_of is None:
+        where it receives every source and its kinds are the world's): of the people it has
+        enrolled, or with `everyone`, of anyone (what it would receive were everyone enrolled)."""
+        enrolled = None if everyone else self.enrolled
+        if self.receives is None and self.code_of is None and enrolled is None:
             return events
-        keep = np.ones(len(events), dtype=bool)
+        keep = np.ones(len(events), dtype=bool) if enrolled is None else enrolled[events.subject]
         if self.receives is not None:
             keep &= self.receives[events.source]
         if self.code_of is not None:
@@ -179,6 +188,7 @@ class SchemeState:
         if self.scored_as is not None:  # the same scores as a scheme that scored before it today
             same = self.scored_as
             assert same.scored_time == same.features.as_of, "a scheme that shares scores scores after its twin"
+            assert self.unenrolled is None and same.unenrolled is None, "schemes that enrol score apart"
             self.scores, self.true_scores, self.scored_time = same.scores, same.true_scores, same.scored_time
             self.denied_through_imports = same.denied_through_imports
             return
@@ -187,6 +197,8 @@ class SchemeState:
                                    kept=self.neighbour_sums, compiled_rules=self.compiled_rules,
                                    inputs=self.inputs())
         self.scored_time = self.features.as_of
+        if self.unenrolled is not None:
+            self.unenrolled(self, self.scores, self.features)
         if self.imports:
             self.denied_through_imports = outcomes_without_inputs(
                 self.scheme, self.scores, self.features.features(only=self.scoring_features, views=True))
@@ -195,6 +207,8 @@ class SchemeState:
             self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
                                             kept=self.true_neighbour_sums, compiled_rules=self.compiled_rules,
                                             inputs=self.inputs(truth=True))
+            if self.unenrolled is not None:
+                self.unenrolled(self, self.true_scores, self.truth)
 
     def inputs(self, truth: bool = False) -> dict[str, np.ndarray]:
         """The scheme's input lists as they stand now: each the list it is wired to, as its scheme

@@ -1,6 +1,7 @@
 """Appeals: sanctioned people contest the records behind their sanction; reviewers decide a
-limited number a day, first come first served; an upheld appeal voids records and the scores are
-recomputed from what remains, never edited.
+limited number a day, first come first served; a granted appeal voids records and the scores are
+recomputed from what remains, never edited (a rejected one leaves every record standing). The words
+are the service's too: an appeal is granted (records voided) or rejected (records stand).
 
 A newly sanctioned person (denied an entitlement they were allowed before, perks aside, or newly
 shown on a disclosed list: public shaming is a sanction too) appeals with chance
@@ -28,7 +29,7 @@ from .social import shown
 class AppealDesk:
     """One scheme's appeals: its register of contestable records, its queue and its reviewers.
     With several schemes each has its own (the scenario's `appeals` for each): a person appeals to
-    the scheme that sanctioned them, and an upheld appeal voids the records in that scheme only."""
+    the scheme that sanctioned them, and a granted appeal voids the records in that scheme only."""
 
     def __init__(self, sim: Sim, state: SchemeState, spec: AppealsSpec):
         self.state = state
@@ -48,7 +49,7 @@ class AppealDesk:
         self.was_denied: list[np.ndarray] = []
         self.median_income = np.median(sim.people.income_initial)
         self.seen_scoring: int | None = None  # the day of the last scoring seen (days are negative in a burn-in)
-        self.filed = self.decided = self.upheld = 0
+        self.filed = self.decided = self.granted = 0
         self.voided_false = self.voided_true = 0
         self.waits: list[np.ndarray] = []
         self.backlog_max = 0  # the longest queue at the end of a reported day
@@ -61,7 +62,7 @@ class AppealDesk:
     def start_reporting(self, sim: Sim) -> None:
         """Appeals filed and decided count from day 0; those still waiting stay in the queue."""
         self.median_income = np.median(sim.people.income_initial)  # incomes at day 0 are the starting ones
-        self.filed = self.decided = self.upheld = 0
+        self.filed = self.decided = self.granted = 0
         self.voided_false = self.voided_true = 0
         self.waits = []
         self.filed_by[:] = 0
@@ -133,7 +134,7 @@ class AppealDesk:
         self.voided_ids.append(ids[voided])
         self.voided_false += int((~genuine[voided]).sum())
         self.voided_true += int(genuine[voided].sum())
-        self.upheld += int(np.unique(subjects[voided]).size)
+        self.granted += int(np.unique(subjects[voided]).size)  # an appeal granted: a record of it voided
         state.features.void(ids[voided])
         # The scores follow from the remaining records at once: recomputed, never edited.
         state.rescore(sim.graph, truth=False)
@@ -148,7 +149,8 @@ class AppealDesk:
     def figures(self) -> dict[str, Any]:
         waits = np.concatenate(self.waits) if self.waits else np.zeros(0)
         figure: dict[str, Any] = {
-            "filed": self.filed, "decided": self.decided, "upheld": self.upheld,
+            "filed": self.filed, "decided": self.decided, "granted": self.granted,
+            "rejected": self.decided - self.granted,
             "records_voided_false": self.voided_false, "records_voided_true": self.voided_true,
             "backlog_end": self.backlog, "backlog_max": self.backlog_max,
         }
@@ -190,8 +192,8 @@ class Appeals(Module):
         return sum(desk.decided for desk in self.desks)
 
     @property
-    def upheld(self) -> int:
-        return sum(desk.upheld for desk in self.desks)
+    def granted(self) -> int:
+        return sum(desk.granted for desk in self.desks)
 
     def desk(self, state: SchemeState) -> AppealDesk | None:
         return next((desk for desk in self.desks if desk.state is state), None)
@@ -211,7 +213,8 @@ class Appeals(Module):
             if appeals is None:
                 continue
             wait = appeals["mean_wait_days"]
-            rows.append((f"{label}appeals", f"{appeals['upheld']:,} upheld of {appeals['decided']:,}",
+            rows.append((f"{label}appeals", f"{appeals['granted']:,} granted, {appeals['rejected']:,} rejected",
+                         f"of {appeals['decided']:,} decided (granted: records voided; rejected: they stand); "
                          f"{appeals['filed']:,} filed; backlog {appeals['backlog_end']:,} at the end (max "
                          f"{appeals['backlog_max']:,}); mean wait {wait:.1f} days" if wait is not None else
                          f"{appeals['filed']:,} filed; none decided"))

@@ -187,7 +187,9 @@ class SchemeStake:
     def recorded_chance(self, sim: Sim, part: slice) -> np.ndarray | float:
         """The chance for the people of `part` (by their district)."""
         chance = self.chance
-        return chance if isinstance(chance, float) else chance[sim.people.district[part]]
+        chance = chance if isinstance(chance, float) else chance[sim.people.district[part]]
+        enrolled = self.state.enrolled  # a scheme learns nothing of those it has not enrolled
+        return chance if enrolled is None else chance * enrolled[part]
 
 
 class Behaviour(Module):
@@ -520,7 +522,8 @@ class Behaviour(Module):
             self.assessed_day = day
         # The inputs of each kind's rates today; the rates made again where they changed.
         scored_days = tuple(state.scored_day for state in sim.schemes)
-        inputs = [(day if spec.stress else None, self.stakes_version if spec.deterrence else None,
+        enrolled = tuple(state.enrolled_version for state in sim.schemes)  # whom each scheme would learn of
+        inputs = [(day if spec.stress else None, (self.stakes_version, enrolled) if spec.deterrence else None,
                    scored_days if self.gated[index] else None) for index, spec in enumerate(self.specs)]
         stale = [self.rate[index] is None or inputs[index] != self.chance_inputs[index]
                  for index in range(len(self.specs))]

@@ -155,7 +155,7 @@ class Metrics(Module):
         if appeals is not None and appeals.spec is not None:
             self.put("appeal_backlog", day, float(appeals.backlog))
             self.put("appeals_decided", day, float(appeals.decided))
-            self.put("appeals_upheld", day, float(appeals.upheld))
+            self.put("appeals_granted", day, float(appeals.granted))
         self.put("false_records", day, float((~sim.observed_events.genuine).sum()))
         true_per_kind = np.bincount(sim.true_events.kind, minlength=len(sim.kinds))
         observed_per_kind = np.bincount(sim.observed_events.kind, minlength=len(sim.kinds))
