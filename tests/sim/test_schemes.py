@@ -369,15 +369,16 @@ ONE_SCHEME_THRICE = Path(__file__).parents[2] / "benchmarks" / "default-three-sc
 
 def test_schemes_that_score_the_same_records_by_the_same_rules_share_one_state():
     """Three operators running one scheme on every record keep one feature state and make one set
-    of scores a day; a scheme that receives other records, on terms, or whose records appeals can
-    take back keeps its own."""
+    of scores a day; a scheme that receives other records, on terms, whose records appeals can
+    take back, or that enrols its own people keeps its own."""
     sim = Sim(*load_scenario(ONE_SCHEME_THRICE, {"population.size": 1000}))
     state, city, bank = sim.schemes
     assert state.scored_as is None and city.scored_as is state and bank.scored_as is state
     assert city.features is state.features and bank.features is state.features
     apart = [{"schemes.bank.receives": ["banks", "cameras"]},
              {"schemes.bank.receives": ["banks", "cameras", {"source": "registry", "delay_days": 3}]},
-             {"appeals": {"propensity": 0.3}}]
+             {"appeals": {"propensity": 0.3}},
+             {"enrolment": {"bank": {"rule": "voluntary", "enrolled_at_start": 0.5}}}]
     for changes in apart:
         sim = Sim(*load_scenario(ONE_SCHEME_THRICE, {"population.size": 1000, **changes}))
         assert sim.schemes[2].scored_as is None and sim.schemes[2].features is not sim.schemes[0].features
