@@ -75,6 +75,14 @@ class Sim:
             state.imports = [(own, by_name[source], name) for own, source, name in state.entry.lists_from]
         # The order the schemes score in each day: each after the schemes whose lists it imports.
         self.scoring_order = [by_name[entry.name] for entry in schemes.order]
+        # One scheme's scoring for those that would repeat it; not a scheme with an enrolment rule
+        # (whom it enrols is its own: world/enrolment.py).
+        enrolling = set(scenario.enrolment)
+        for at, state in enumerate(self.scoring_order):
+            same = next((other for other in self.scoring_order[:at] if other.scored_as is None
+                         and {state.name, other.name}.isdisjoint(enrolling) and state.scores_as(other)), None)
+            if same is not None:
+                state.share_scoring_with(same)
         self.has_truth = self.records_can_be_false()
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0

@@ -5,6 +5,7 @@ phases iterate them (docs/design.md, "Several schemes")."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -103,6 +104,36 @@ class SchemeState:
         self.listed_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.lists}
         self.denied_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.entitlements}
 
+        # An earlier scheme (in scoring order) that scores the same records by the same rules: this one
+        # shares its feature states and its scores rather than keep and make the same again (see
+        # `scores_as`); None where it keeps its own.
+        self.scored_as: SchemeState | None = None
+
+    def scores_as(self, other: SchemeState) -> bool:
+        """Whether this scheme's scores are, day after day, those of `other`: the same scheme (rules,
+        features, cadence) receiving the same records on the same terms, with the same input lists
+        wired to the same lists, and none of its records ever taken back (appeals void a scheme's
+        own records). Only its name, operator and outputs' prefix may differ. Three operators running
+        one scheme on shared records (benchmarks/default-three-schemes.scenario.yaml) keep one state."""
+        mine, theirs = (dataclasses.replace(entry, name="", operator=None, prefix="")
+                        for entry in (self.entry, other.entry))
+        # the schemes by their contents (a Scheme's own == also compares what it has cached)
+        return (mine.scheme.model_dump() == theirs.scheme.model_dump()
+                and dataclasses.replace(mine, scheme=theirs.scheme) == theirs
+                and not self.terms and not self.contestable and not other.contestable
+                and (self.truth is None) == (other.truth is None)
+                and [(own, source.name, name) for own, source, name in self.imports]
+                == [(own, source.name, name) for own, source, name in other.imports])
+
+    def share_scoring_with(self, other: SchemeState) -> None:
+        """Keep `other`'s feature states and days listed and denied and, at each scoring, take its
+        scores (see `scores_as`): `other` scores first each day, and its outcomes are never changed
+        once made."""
+        self.scored_as = other
+        self.features, self.truth = other.features, other.truth
+        self.compiled_rules, self.scoring_features = other.compiled_rules, other.scoring_features
+        self.listed_days, self.denied_days = other.listed_days, other.denied_days  # counted once, by `other`
+
     def qualify(self, name: str) -> str:
         """A list's or entitlement's name as the scenario and the outputs give it (`court.blacklist`
         with several schemes, the bare name with one)."""
@@ -166,6 +197,13 @@ class SchemeState:
         record leaves the genuine ones as they were)."""
         relations = graph if self.scheme.network is not None else None
         self.scored_version += 1
+        if self.scored_as is not None:  # the same scores as a scheme that scored before it today
+            same = self.scored_as
+            assert same.scored_time == same.features.as_of, "a scheme that shares scores scores after its twin"
+            assert self.unenrolled is None and same.unenrolled is None, "schemes that enrol score apart"
+            self.scores, self.true_scores, self.scored_time = same.scores, same.true_scores, same.scored_time
+            self.denied_through_imports = same.denied_through_imports
+            return
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
                                    kept=self.neighbour_sums, compiled_rules=self.compiled_rules,

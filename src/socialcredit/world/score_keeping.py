@@ -66,7 +66,7 @@ class ScoreKeeping(Module):
                 self.flows[scheme.index] += np.bincount(received.source, minlength=sources)
                 self.false_flows[scheme.index] += np.bincount(received.source[~received.genuine], minlength=sources)
             for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
-                if state is None:
+                if state is None or scheme.scored_as is not None:  # a shared state has taken these records
                     continue
                 state.advance(sim.time(day))
                 records = received if chosen is None else received.take(np.flatnonzero(chosen))
