@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,40 @@ def write_scenario():
     """write_scenario(folder, scheme_file, scheme_text, scenario_text): a scheme and a scenario that
     names it (by `scheme_file`) in one folder; returns the scenario's path."""
     return _write_scenario
+
+
+# --- the browser tests' Chromium (Debian's, never a downloaded one) and their accessibility check ---
+CHROMIUM = Path("/usr/bin/chromium")
+# headless, and nothing that would reach the network on its own (updates, sync, safe browsing)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's Chromium at /usr/bin/chromium (.ci/run installs it)")
+        pytest.skip("no /usr/bin/chromium here: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page (axe.min.js as axe-playwright-python ships it)."""
+    script = (resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+    page.evaluate(script)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in SERIOUS]
+
+
+@pytest.fixture
+def axe_violations():
+    """The page's serious and critical accessibility violations (axe-core), as a function of the page."""
+    return _axe_violations

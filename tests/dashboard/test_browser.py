@@ -5,24 +5,16 @@ serious accessibility violation. Slow: the quick loop leaves it out, CI runs it.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
-from importlib import resources
-from pathlib import Path
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# headless, and nothing that would reach the network on its own (updates, sync, safe browsing)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-SERIOUS = {"serious", "critical"}
 
 
 def free_port() -> int:
@@ -51,20 +43,6 @@ def base_url(runs_folder):
         server.wait(timeout=20)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's Chromium at /usr/bin/chromium (.ci/run installs it)")
-        pytest.skip("no /usr/bin/chromium here: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser):
     """A page that records every console error and uncaught exception; none may happen."""
@@ -78,22 +56,13 @@ def page(browser):
     assert errors == [], f"console errors: {errors}"
 
 
-def axe_violations(page) -> list[str]:
-    """axe-core's serious and critical violations on the page (axe.min.js as axe-playwright-python ships it)."""
-    script = (resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
-    page.evaluate(script)
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in SERIOUS]
-
-
 def traces_drawn(page) -> list[int]:
     """For each plot of the page, the traces Plotly drew with at least one point."""
     return page.evaluate("""Array.from(document.querySelectorAll('.plot')).map(div =>
         (div.data || []).filter(t => (t.y || t.q1 || []).some(v => v !== null)).length)""")
 
 
-def test_the_list_shows_a_run_and_its_plots_render_with_data(page, base_url):
+def test_the_list_shows_a_run_and_its_plots_render_with_data(page, base_url, axe_violations):
     page.goto(base_url + "/")
     assert axe_violations(page) == []
     page.click('a[href="/run/errors"]')
@@ -110,7 +79,7 @@ def test_the_list_shows_a_run_and_its_plots_render_with_data(page, base_url):
     assert axe_violations(page) == []
 
 
-def test_following_a_person_shows_their_timeline(page, base_url):
+def test_following_a_person_shows_their_timeline(page, base_url, axe_violations):
     page.goto(base_url + "/run/errors/person")
     page.click("text=a wrongly listed person")
     page.wait_for_selector("table.timeline")
@@ -121,7 +90,7 @@ def test_following_a_person_shows_their_timeline(page, base_url):
     assert axe_violations(page) == []
 
 
-def test_a_run_started_from_the_form_finishes_and_opens(page, base_url, runs_folder):
+def test_a_run_started_from_the_form_finishes_and_opens(page, base_url, runs_folder, axe_violations):
     page.goto(base_url + "/new")
     assert axe_violations(page) == []
     page.fill('input[name="population.size"]', "300")
@@ -137,14 +106,14 @@ def test_a_run_started_from_the_form_finishes_and_opens(page, base_url, runs_fol
     assert page.locator('a[href="/run/browser-run"]').count() == 1
 
 
-def test_a_comparison_renders_accessibly(page, base_url):
+def test_a_comparison_renders_accessibly(page, base_url, axe_violations):
     page.goto(base_url + "/comparison/cmp")
     page.wait_for_selector(".plot .main-svg")
     assert all(count > 0 for count in traces_drawn(page))
     assert axe_violations(page) == []
 
 
-def test_a_broken_folder_s_page_says_what_is_wrong(browser, base_url):
+def test_a_broken_folder_s_page_says_what_is_wrong(browser, base_url, axe_violations):
     # its own page: a 404 answer is logged by Chromium as a console error, rightly
     opened = browser.new_page()
     answer = opened.goto(base_url + "/run/half")

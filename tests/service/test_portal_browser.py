@@ -16,19 +16,12 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from importlib import resources
-from pathlib import Path
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# headless, and nothing that would reach the network on its own (updates, sync, safe browsing)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-SERIOUS = {"serious", "critical"}
 ROLES = {"operator": [], "reviewer": [], "auditor": [], "bob": ["--subject", "bob"],
          "alice": ["--subject", "alice"]}
 
@@ -82,20 +75,6 @@ def served(tmp_path_factory):
         server.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's Chromium at /usr/bin/chromium (.ci/run installs it)")
-        pytest.skip("no /usr/bin/chromium here: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
 class Person:
     """One person's browser (a context of their own: their own cookie), recording every console
     error and uncaught exception; none may happen."""
@@ -129,16 +108,7 @@ def people(browser, served):
     assert [e for one in made for e in one.errors] == [], "console errors"
 
 
-def axe_violations(page) -> list[str]:
-    """axe-core's serious and critical violations on the page (axe.min.js as axe-playwright-python ships it)."""
-    script = (resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
-    page.evaluate(script)
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in SERIOUS]
-
-
-def test_a_subject_signs_in_and_reads_why_a_loan_is_denied(people, served):
+def test_a_subject_signs_in_and_reads_why_a_loan_is_denied(people, served, axe_violations):
     _, keys = served
     bob = people()
     bob.page.goto(bob.base_url + "/portal")
@@ -153,7 +123,7 @@ def test_a_subject_signs_in_and_reads_why_a_loan_is_denied(people, served):
     assert axe_violations(bob.page) == []
 
 
-def test_an_appeal_end_to_end(people, served):
+def test_an_appeal_end_to_end(people, served, axe_violations):
     _, keys = served
     bob = people()
     bob.sign_in(keys["bob"])
@@ -184,7 +154,7 @@ def test_an_appeal_end_to_end(people, served):
         bob.page.screenshot(path=shot, full_page=True)
 
 
-def test_a_subject_cannot_reach_another_s_page(browser, served):
+def test_a_subject_cannot_reach_another_s_page(browser, served, axe_violations):
     url, keys = served
     # a context of its own, without the console check: a 403 answer is logged by Chromium as a console error, rightly
     context = browser.new_context()
@@ -200,7 +170,7 @@ def test_a_subject_cannot_reach_another_s_page(browser, served):
     context.close()
 
 
-def test_an_auditor_reads_the_log_and_verifies_it(people, served):
+def test_an_auditor_reads_the_log_and_verifies_it(people, served, axe_violations):
     _, keys = served
     auditor = people()
     auditor.sign_in(keys["auditor"])
