@@ -42,6 +42,20 @@ def put(record: dict[str, Any], key: str, value: Any, why: str) -> None:
         record[key] = value
 
 
+def mean_where(values: np.ndarray, where: np.ndarray) -> float | None:
+    """The mean of `values` where `where` holds; None (undefined) where it holds nowhere."""
+    count = int(where.sum())
+    return float(values[where].sum(dtype=np.float64) / count) if count else None
+
+
+def put_each(values: Mapping[str, Any], why: str) -> dict[str, Any]:
+    """A map of figures (quintiles', groups'), with why each null one is null (as `put` writes it)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        put(out, key, value, why)
+    return out
+
+
 def put_by_group(record: dict[str, Any], values: Mapping[str, Any], sizes: Mapping[str, int]) -> None:
     """record["by_group"]: each group's figure; null for a group with no members, and why."""
     record[BY_GROUP] = {}

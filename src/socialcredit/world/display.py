@@ -23,7 +23,7 @@ from ..scenario.streams import generator
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
 from ..sim.schemes import SchemeState
-from ..undefined import put, put_by_group, shown
+from ..undefined import mean_where, put, put_by_group, put_each, shown
 from .consequences import disclosed_lists
 
 QUINTILES = ("q1", "q2", "q3", "q4", "q5")  # q1 the poorest fifth of people, by income at day 0
@@ -87,23 +87,24 @@ class Board:
                                   "fees_collected": float(self.fees_paid.sum())}
         put(figure, "paid_share", float(paid.sum() / ever.sum()) if ever.any() else None, "no one was shown")
         # Days shown per person who was ever shown: by income quintile and by group.
-        by_quintile = {q: _mean(days, ever & (quintile == i)) for i, q in enumerate(QUINTILES)}
-        shown_days: dict[str, Any] = {"mean": _mean(days, ever),
-                                      "by_income_quintile": _nulls(by_quintile, "no one of this quintile was shown")}
-        put_by_group(shown_days, {g: _mean(days, ever & (people.group == i)) for i, g in enumerate(groups)},
+        by_quintile = {q: mean_where(days, ever & (quintile == i)) for i, q in enumerate(QUINTILES)}
+        shown_days: dict[str, Any] = {"mean": mean_where(days, ever),
+                                      "by_income_quintile": put_each(by_quintile, "no one of this quintile was shown")}
+        put_by_group(shown_days, {g: mean_where(days, ever & (people.group == i)) for i, g in enumerate(groups)},
                      sizes)
         figure["days_shown_per_person_shown"] = shown_days
         figure["person_days_shown_by_income_quintile"] = {
             q: int(days[quintile == i].sum(dtype=np.int64)) for i, q in enumerate(QUINTILES)}
-        figure["paid_share_by_income_quintile"] = _nulls(
-            {q: _mean(paid, ever & (quintile == i)) for i, q in enumerate(QUINTILES)}, "no one of this quintile "
+        figure["paid_share_by_income_quintile"] = put_each(
+            {q: mean_where(paid, ever & (quintile == i)) for i, q in enumerate(QUINTILES)}, "no one of this quintile "
             "was shown")
         # Who stays shown: of those on the list at the end, the share whose picture is still up.
         listed = self.state.listed[self.name]
-        still = {q: _mean(~self.removed, listed & (quintile == i)) for i, q in enumerate(QUINTILES)}
-        end: dict[str, Any] = {"share": _mean(~self.removed, listed),
-                               "by_income_quintile": _nulls(still, "no one of this quintile is on the list at the end")}
-        put_by_group(end, {g: _mean(~self.removed, listed & (people.group == i)) for i, g in enumerate(groups)},
+        still = {q: mean_where(~self.removed, listed & (quintile == i)) for i, q in enumerate(QUINTILES)}
+        end: dict[str, Any] = {
+            "share": mean_where(~self.removed, listed),
+            "by_income_quintile": put_each(still, "no one of this quintile is on the list at the end")}
+        put_by_group(end, {g: mean_where(~self.removed, listed & (people.group == i)) for i, g in enumerate(groups)},
                      sizes)
         poorest, richest = still["q1"], still["q5"]
         put(end, "poorest_to_richest", poorest / richest if poorest is not None and richest else None,
@@ -113,17 +114,6 @@ class Board:
         return figure
 
 
-def _mean(values: np.ndarray, where: np.ndarray) -> float | None:
-    count = int(where.sum())
-    return float(values[where].sum(dtype=np.float64) / count) if count else None
-
-
-def _nulls(values: dict[str, float | None], why: str) -> dict[str, Any]:
-    """A map of quintiles' figures, with why each null one is null (as `put` writes it)."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        put(out, key, value, why)
-    return out
 
 
 def income_quintile(income: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ from ..scoring.incremental import IncrementalFeatures
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
-from ..undefined import put, put_by_group
+from ..undefined import mean_where, put, put_by_group, put_each
 from .behaviour import SANCTION_WEIGHT
 from .consequences import disclosed_lists
 
@@ -217,13 +217,13 @@ class SchemeEnrolment:
             listed_any |= members
         out = ~enrolled
         return {"day": day, "enrolled_share": float(enrolled.mean()) if sim.n else 0.0,
-                "by_group": {g: _mean(enrolled, people.group == i) for i, g in enumerate(people.group_names)},
-                "by_would_be_quintile": {q: _mean(enrolled, quintile == i) for i, q in enumerate(QUINTILES)},
-                "would_be_score_enrolled": _mean(would.score, enrolled),
-                "would_be_score_unenrolled": _mean(would.score, out),
-                "unenrolled_denied_share": _mean(denied_any, out),
-                "denied_share": _mean(denied_any, np.ones(sim.n, dtype=bool)),
-                "listed_share": _mean(listed_any, np.ones(sim.n, dtype=bool)),
+                "by_group": {g: mean_where(enrolled, people.group == i) for i, g in enumerate(people.group_names)},
+                "by_would_be_quintile": {q: mean_where(enrolled, quintile == i) for i, q in enumerate(QUINTILES)},
+                "would_be_score_enrolled": mean_where(would.score, enrolled),
+                "would_be_score_unenrolled": mean_where(would.score, out),
+                "unenrolled_denied_share": mean_where(denied_any, out),
+                "denied_share": mean_where(denied_any, np.ones(sim.n, dtype=bool)),
+                "listed_share": mean_where(listed_any, np.ones(sim.n, dtype=bool)),
                 "entitlements_denied_per_person": float(sum((~a).sum(dtype=np.int64)
                                                             for a in state.scores.entitlements.values()) / sim.n)
                 if sim.n else 0.0}
@@ -240,10 +240,10 @@ class SchemeEnrolment:
                                   "joins": int(self.joined.sum(dtype=np.int64)),
                                   "leaves": int(self.left.sum(dtype=np.int64))}
         put(figure, "mandatory_from_day", spec.mandatory_from_day, "voluntary throughout")
-        put_by_group(figure, {g: _mean(enrolled, people.group == i) for i, g in enumerate(groups)}, sizes)
+        put_by_group(figure, {g: mean_where(enrolled, people.group == i) for i, g in enumerate(groups)}, sizes)
         if self.would_be_scores is not None:
             quintile = quintile_of(self.would_be_scores.score)
-            figure["by_would_be_quintile"] = _nulls({q: _mean(enrolled, quintile == i) for i, q in
+            figure["by_would_be_quintile"] = put_each({q: mean_where(enrolled, quintile == i) for i, q in
                                                      enumerate(QUINTILES)}, "no one is in this quintile")
         snapshots = self.snapshots
         figure["over_time"] = [_finite(s) for s in snapshots]
@@ -305,16 +305,6 @@ def _put(old: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
     return new
 
 
-def _mean(values: np.ndarray, where: np.ndarray) -> float | None:
-    count = int(where.sum())
-    return float(values[where].sum(dtype=np.float64) / count) if count else None
-
-
-def _nulls(values: dict[str, float | None], why: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        put(out, key, value, why)
-    return out
 
 
 def _finite(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -322,7 +312,7 @@ def _finite(snapshot: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in snapshot.items():
         if isinstance(value, dict):
-            out[key] = _nulls(value, "no one of it")
+            out[key] = put_each(value, "no one of it")
         else:
             put(out, key, value, "no one of it (everyone or no one enrolled)")
     return out
