@@ -175,8 +175,9 @@ class SchemeState:
                 self.unenrolled(self, self.true_scores, self.truth)
 
     def score_truth(self, relations: Relations | None) -> Scores:
-        """The scores from the genuine records only, made from the recorded ones (`self.scores`,
-        before the rule for the unenrolled, which the caller applies): the same to the bit as scoring
+        """The scores from the genuine records only, made from the recorded ones (`self.scores`;
+        the caller applies the rule for the unenrolled again, as it gives the same to the rows it
+        covered, from features and inputs alone): the same to the bit as scoring
         everyone from the truth state, as only these rows can differ: those whose truth features
         differ (`truth_differs`), those whose imported lists differ in the truth, and, with a
         network term, those whose neighbours' `pre` differ. Only they are scored again."""
