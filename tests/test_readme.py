@@ -46,6 +46,7 @@ LANGUAGES = {"sh", "yaml", "python", "text"}
 # the test sets socialcredit.validation's QUICK and FULL to it), so its verdicts mean nothing here
 # (exit 1 when a check fails is documented and accepted); that it runs, prints its table and writes
 # validation.csv is what is tested.
+# --save-state-at at most DAYS // 2 (a day of the shorter run).
 POPULATION, DAYS, SEEDS = 2000, 20, 2
 VALIDATE_SIZE = {"population": 2000, "days": 20, "seeds": 2}
 VALIDATE_AT_TEST_SIZE = (
@@ -111,7 +112,8 @@ FILES = {
 # Blocks that take more than a few seconds on 2 busy cores; each section's commands are also tested
 # quickly elsewhere (tests/sim, tests/service, tests/cli).
 SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
-                 "Score an event log", "Set up", "Dashboard: explore runs in the browser"}
+                 "Score an event log", "Set up", "Dashboard: explore runs in the browser",
+                 "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed"}
 
 
 # -- reading the README ------------------------------------------------------------------------------
@@ -339,6 +341,9 @@ class Session:
             argv = set_option(set_option(argv, "--population", str(POPULATION)), "--days", str(DAYS))
             if option(argv, "--seeds") is not None:
                 argv = set_option(argv, "--seeds", str(min(int(option(argv, "--seeds") or 1), SEEDS)))
+            if option(argv, "--save-state-at") is not None:  # a day of the test's shorter run, with days after it
+                day = min(int(option(argv, "--save-state-at") or 0), DAYS // 2)
+                argv = set_option(argv, "--save-state-at", str(day))
         if job in ("simulate", "compare", "validate") and option(argv, "--out") is None and \
                 option(argv, "-o") is None:
             self.runs += 1

@@ -228,6 +228,18 @@ def _parse_sets(values: list[str]) -> dict[str, object]:
     return parsed
 
 
+def _state_scenario(path: Path, overrides: dict[str, Any]) -> tuple[Any, Any]:
+    """The scenario saved in a state file (`simulate --save-state-at`), with `overrides` applied."""
+    from .scenario.load import apply_overrides, scenario_from_data
+    from .sim.state import StateError, saved_scenario
+
+    try:
+        data, _ = saved_scenario(path)
+    except StateError as error:
+        raise fail(str(error)) from None
+    return scenario_from_data(apply_overrides(data, overrides) if overrides else data, f"state:{path}")
+
+
 @app.command()
 def simulate(
     scenario: Annotated[str | None, typer.Argument(help="Scenario preset id or YAML file (default: the "
@@ -255,21 +267,40 @@ def simulate(
                                                      "without them, same scenario and seed).")] = False,
     seeds: Annotated[int, typer.Option(help="With --counterfactual or --amplification: pairs of runs, at seeds "
                                             "SEED..SEED+K-1 (2 or more give an interval).", min=1)] = 1,
+    save_state_at: Annotated[int | None, typer.Option(help="Also write the run's whole state at the end of this "
+                                                           "day (0 = the first reported day) to --state-file, to "
+                                                           "continue or fork from with --from-state.")] = None,
+    state_file: Annotated[Path | None, typer.Option(help="Where --save-state-at writes (default: "
+                                                         "<out>.day<DAY>.state.npz beside the output folder).")]
+    = None,
+    from_state: Annotated[Path | None, typer.Option(help="Continue the run saved in this state file: its "
+                                                         "scenario, with --set/--days changes applied from the "
+                                                         "day after the saved one.")] = None,
 ) -> None:
     """Run a scheme over a synthetic population and measure who it helps and harms."""
     import datetime as dt
 
     from .runner.run import run_scenario
     from .scenario.load import load_scenario
+    from .sim.state import StateError
 
     overrides = _parse_sets(sets or [])
     for key, value in (("population.size", population), ("run.days", days), ("run.seed", seed)):
         if value is not None:
             overrides[key] = value
     try:
-        chosen, schemes = load_scenario(preset or scenario, overrides)
+        if from_state is not None:
+            if preset or scenario:
+                raise fail("--from-state continues the scenario saved in the state file: give no SCENARIO or "
+                           "--preset (change its parameters with --set)")
+            chosen, schemes = _state_scenario(from_state, overrides)
+        else:
+            chosen, schemes = load_scenario(preset or scenario, overrides)
     except SchemeError as error:
         raise fail(str(error)) from None
+    if from_state is not None and (counterfactual is not None or amplification):
+        raise fail("--counterfactual and --amplification run their twins from day 0: they cannot be combined "
+                   "with --from-state")
     if seeds > 1 and counterfactual is None and not amplification:
         raise fail("--seeds gives the number of counterfactual pairs: use it with --counterfactual MECHANISM "
                    "or --amplification (to compare seeds of variants, use `socialcredit compare`)")
@@ -310,7 +341,15 @@ def simulate(
                     task_holder["task"] = progress.add_task("simulating", total=burn_in + chosen.run.days)
                 progress.update(task_holder["task"], completed=burn_in + day + 1)  # type: ignore[arg-type]
 
-            run = run_scenario(chosen, schemes, on_day, save_events)
+            saving = None
+            if save_state_at is not None:
+                saving = (save_state_at, state_file or target.with_name(f"{target.name}.day{save_state_at}.state.npz"))
+            try:
+                run = run_scenario(chosen, schemes, on_day, save_events, save_state=saving, from_state=from_state)
+            except StateError as error:
+                raise fail(str(error)) from None
+            if saving is not None:
+                err.print(f"state at the end of day {saving[0]:,} in {saving[1]}", highlight=False)
         if counterfactual is not None:
             from .runner.counterfactual import paired_effects
 
@@ -354,8 +393,9 @@ def compare(
     population: Annotated[int | None, typer.Option(help="Number of people in every run (population.size).",
                                                    min=1)] = None,
     days: Annotated[int | None, typer.Option(help="Days every run simulates (run.days).", min=1)] = None,
-    seeds: Annotated[int, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant.",
-                                       min=1)] = 5,
+    seeds: Annotated[int | None, typer.Option(help="Runs per variant, with seeds 1..K shared by every variant "
+                                                   "(default 5; with --from-state, the saved run's seed alone).",
+                                              min=1)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
                                                                      "runs/compare-<timestamp>).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler "
@@ -363,6 +403,10 @@ def compare(
     workers: Annotated[int | None, typer.Option(help="Workers of the local cluster (default: all cores).")] = None,
     sequential: Annotated[bool, typer.Option(help="Run here, one after another, without Dask.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
+    from_state: Annotated[Path | None, typer.Option(help="Fork every variant from the run saved in this state "
+                                                         "file (simulate --save-state-at): its scenario, each "
+                                                         "variant's --set values applied from the day after the "
+                                                         "saved one.")] = None,
 ) -> None:
     """Run variants of scenarios over several seeds and compare their harms, with intervals."""
     import datetime as dt
@@ -371,7 +415,7 @@ def compare(
     import yaml
 
     from .analysis.intervals import FEW_SEEDS
-    from .runner.compare import run_experiment, summarise, variants
+    from .runner.compare import resolve, run_experiment, summarise, variants
     from .runner.compare_report import cell, write_compare_report
 
     varied: dict[str, list[object]] = {}
@@ -383,15 +427,31 @@ def compare(
     for key, value in (("population.size", population), ("run.days", days)):
         if value is not None:
             varied[key] = [value]
-    chosen = variants(scenarios or ["default"], varied)
+    from .sim.state import StateError, saved_scenario
+
+    if from_state is not None:
+        if scenarios:
+            raise fail("--from-state forks the scenario saved in the state file: give no SCENARIO (vary its "
+                       "parameters with --set)")
+        if seeds is not None and seeds > 1:
+            raise fail("--from-state continues one saved run, of one seed: every variant forks it once (leave "
+                       "--seeds out, or save a state per seed and compare each)")
+        try:
+            seed_list = [int(saved_scenario(from_state)[0]["run"]["seed"])]
+        except StateError as error:
+            raise fail(str(error)) from None
+        chosen = variants([from_state.stem], varied, str(from_state))
+    else:
+        chosen = variants(scenarios or ["default"], varied)
+        seed_list = list(range(1, (seeds or 5) + 1))
+    seeds = len(seed_list)
     try:
         for variant in chosen:  # fail early, before any cluster starts, on a bad scenario or setting
             from .runner.compare import resolve
 
             resolve(variant)
-    except SchemeError as error:
+    except (SchemeError, StateError) as error:
         raise fail(str(error)) from None
-    seed_list = list(range(1, seeds + 1))
     target = out_dir or Path("runs") / f"compare-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
     client = cluster = None
@@ -426,9 +486,8 @@ def compare(
             cluster.close()
     table = summarise(results)
     from .outputs import write_whole
-    from .scenario.load import load_scenario
 
-    groups = list(load_scenario(chosen[0].scenario, dict(chosen[0].settings))[0].population.groups)
+    groups = list(resolve(chosen[0])[0]["population"]["groups"])
 
     def write(folder: Path) -> None:
         results.to_csv(folder / "results.csv", index=False)
@@ -1084,6 +1143,257 @@ def dashboard(
         pass
     finally:
         sock.close()
+
+
+# -- sensitivity and calibration (explore/): many variants of one scenario, as compare's Dask tasks --
+
+def _explore_setup(scenario: str, params: list[str] | None, params_file: Path | None, population: int | None,
+                   days: int | None, sets: list[str] | None):
+    """The parameters to vary (checked against the scenario) and the fixed overrides."""
+    from .explore.params import ExploreError, check_params, parse_param, read_params_file
+
+    fixed = _parse_sets(sets or [])
+    fixed |= {key: value for key, value in (("population.size", population), ("run.days", days))
+                                if value is not None}
+    try:
+        chosen = [parse_param(text) for text in params or []]
+        if params_file is not None:
+            chosen += read_params_file(params_file)
+        if not chosen:
+            raise ExploreError("no parameters to vary; fix: give --param NAME=LOW:HIGH (repeatable) or --params FILE")
+        check_params(scenario, chosen, fixed)
+    except ExploreError as error:
+        raise fail(str(error)) from None
+    return chosen, fixed
+
+
+def _explore_client(scheduler: str | None, workers: int | None, sequential: bool):
+    """A Dask client as `compare` makes one (an existing scheduler, else a local cluster), or none."""
+    import os
+
+    if sequential:
+        return None, None
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S), None
+        except Exception as error:  # no answer, or something that is not a Dask scheduler answering
+            reason = "no answer" if isinstance(error, OSError | TimeoutError) else \
+                f"what answered is not a Dask scheduler ({type(error).__name__})"
+            raise fail(f"--scheduler {scheduler}: could not connect within {SCHEDULER_TIMEOUT_S} s: {reason}\n"
+                       "    fix: give the address of a running Dask scheduler (tcp://HOST:8786, started with "
+                       "`dask scheduler`), or leave --scheduler out to run on this machine's cores") from None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None, host="127.0.0.1")
+    return Client(cluster), cluster
+
+
+ParamOption = Annotated[list[str] | None, typer.Option("--param", help="A scenario key to vary and its range: "
+                                                                       "NAME=LOW:HIGH (repeatable).")]
+ParamsFile = Annotated[Path | None, typer.Option("--params", help="A YAML file of parameters: "
+                                                                  "`name: [low, high]` per line.")]
+SchedulerOption = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler "
+                                                         "(tcp://HOST:PORT); default: a local cluster.")]
+WorkersOption = Annotated[int | None, typer.Option(help="Workers of the local cluster (default: all cores).")]
+SequentialOption = Annotated[bool, typer.Option(help="Run here, one after another, without Dask.")]
+FixedSets = Annotated[list[str] | None, typer.Option("--set", help="Fix a scenario key in every run: key.path=value "
+                                                                   "(repeatable).")]
+
+
+@app.command()
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="Scenario preset id or YAML file.")],
+    params: ParamOption = None,
+    params_file: ParamsFile = None,
+    outputs: Annotated[list[str] | None, typer.Option("--output", help="A figure: a metrics column (its last "
+                                                                        "reported day, or KEY@DAY) or a key of "
+                                                                        "summary.json, dotted (repeatable).")] = None,
+    method: Annotated[str, typer.Option(help="sobol (first and total order, N x (D+2) points) or morris "
+                                             "(screening, N x (D+1) points).")] = "sobol",
+    samples: Annotated[int, typer.Option(help="N: base samples (Sobol: a power of 2; Morris: trajectories).",
+                                         min=2)] = 64,
+    seeds: Annotated[int, typer.Option(help="Runs per point, at seeds 1..K, averaged.", min=1)] = 1,
+    population: Annotated[int | None, typer.Option(help="Number of people in every run.", min=1)] = None,
+    days: Annotated[int | None, typer.Option(help="Days every run simulates.", min=1)] = None,
+    sets: FixedSets = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
+                                                                     "runs/sensitivity-<timestamp>).")] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    sequential: SequentialOption = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --out folder if it already holds files.")] = False,
+) -> None:
+    """Which parameters decide a run's figures: Sobol indices or Morris screening (SALib), on Dask."""
+    import datetime as dt
+    import os
+
+    from .explore import sensitivity as sens
+    from .explore.params import ExploreError
+    from .explore.points import parse_figure
+    from .outputs import write_whole
+
+    if method not in sens.METHODS:
+        raise fail(f"--method {method!r}: expected one of {', '.join(sens.METHODS)}")
+    if method == "sobol" and samples & (samples - 1):
+        raise fail(f"--samples {samples}: Sobol sampling needs a power of 2 (e.g. {1 << (samples.bit_length() - 1)} "
+                   f"or {1 << samples.bit_length()})")
+    try:
+        figures = [parse_figure(text) for text in outputs or []]
+    except ExploreError as error:
+        raise fail(str(error)) from None
+    if not figures:
+        raise fail("no figure to explain; fix: give --output KEY (repeatable), e.g. --output listed.dishonest_debtor")
+    chosen, fixed = _explore_setup(scenario, params, params_file, population, days, sets)
+    target = out_dir or Path("runs") / f"sensitivity-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    _check_free(target, overwrite)
+    runs = sens.runs_needed(method, len(chosen), samples, seeds)
+    client, cluster = _explore_client(scheduler, workers, sequential)
+    where = f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"
+    err.print(f"{method}: {runs // seeds} points x {seeds} seeds = {runs} runs{where}", highlight=False)
+    started = time.monotonic()
+    try:
+        with _progress("runs") as progress:
+            task = progress.add_task("runs", total=runs)
+            result = sens.run_sensitivity(scenario, fixed, chosen, figures, method, samples, list(range(1, seeds + 1)),
+                                          client, on_done=lambda done, total: progress.update(task, completed=done))
+    except ExploreError as error:
+        raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted: nothing was written", EXIT_INTERRUPTED) from None
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    minutes = (time.monotonic() - started) / 60
+    workers_used = "local" if not client else "Dask"
+    cost = (f"cost: {runs} runs ({runs // seeds} points x {seeds} seeds) in {minutes:.1f} minutes "
+            f"({workers_used}, {os.cpu_count()} cores here)")
+    try:
+        write_whole(target, lambda folder: sens.write(result, folder, cost))
+    except OSError as error:
+        raise fail(f"cannot write the results to {target}: {_os_reason(error)}") from None
+    for line in result.sentences:
+        out.print(line, highlight=False)
+    out.print(cost, highlight=False)
+    out.print(f"results in [bold]{target}[/]: indices.csv, sensitivity.png, sensitivity.txt, points.csv",
+              highlight=False)
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[str, typer.Argument(help="Scenario preset id or YAML file.")],
+    targets_file: Annotated[Path, typer.Option("--targets", help="YAML file of observed figures: figure, date or "
+                                                                 "day, observed, uncertainty, source.")],
+    params: ParamOption = None,
+    params_file: ParamsFile = None,
+    trials: Annotated[int, typer.Option(help="Complete trials the study should hold (those already in --study "
+                                             "count).", min=1)] = 50,
+    seeds: Annotated[int, typer.Option(help="Runs per trial, at seeds 1..K, averaged.", min=1)] = 1,
+    study_file: Annotated[Path | None, typer.Option("--study", help="SQLite file of the Optuna study (default: "
+                                                                    "OUT/study.sqlite); run again to resume.")] = None,
+    population: Annotated[int | None, typer.Option(help="Number of people in every run.", min=1)] = None,
+    days: Annotated[int | None, typer.Option(help="Days every run simulates.", min=1)] = None,
+    sets: FixedSets = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: "
+                                                                     "runs/calibrate-<timestamp>).")] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    sequential: SequentialOption = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --out folder's results if it already holds "
+                                                 "files.")] = False,
+) -> None:
+    """Fit scenario parameters to observed figures (Optuna, a study in SQLite that resumes), on Dask."""
+    import datetime as dt
+    import os
+
+    from .explore import calibrate as cal
+    from .explore.params import ExploreError
+    from .explore.targets import read_targets
+    from .outputs import write_whole
+    from .runner.run import run_scenario
+    from .scenario.load import load_scenario
+
+    chosen, fixed = _explore_setup(scenario, params, params_file, population, days, sets)
+    base, _ = load_scenario(scenario, fixed)
+    try:
+        targets = read_targets(targets_file, base.run.start)
+        for target in targets:
+            if target.figure.day is not None and target.figure.day >= base.run.days:
+                raise ExploreError(f"{target.where}: day {target.figure.day} is after the run's last reported day "
+                                   f"({base.run.days - 1}, {base.run.start + dt.timedelta(days=base.run.days - 1)}); "
+                                   "fix: run longer (--days) or drop the target")
+    except ExploreError as error:
+        raise fail(str(error)) from None
+    target = out_dir or Path("runs") / f"calibrate-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    study_path = study_file or target / "study.sqlite"
+    if not (study_file is None and study_path.exists()):  # else: an earlier calibration's folder, resumed
+        _check_free(target, overwrite)
+    study_path.parent.mkdir(parents=True, exist_ok=True)
+    client, cluster = _explore_client(scheduler, workers, sequential)
+    batch = len(client.scheduler_info()["workers"]) if client is not None else 1
+    where = f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"
+    err.print(f"calibrating {len(chosen)} parameters to {len(targets)} targets: up to {trials} trials x {seeds} "
+              f"seeds{where}, study in {study_path}", highlight=False)
+    started = time.monotonic()
+    try:
+        with _progress("trials") as progress:
+            task = progress.add_task("trials", total=trials)
+            found = cal.run_calibration(scenario, fixed, chosen, targets, trials, list(range(1, seeds + 1)),
+                                        study_path, batch, client,
+                                        on_done=lambda done, total: progress.update(task, completed=done))
+    except ExploreError as error:
+        raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise fail(f"interrupted: the trials done are in {study_path}; run the same command again to go on",
+                   EXIT_INTERRUPTED) from None
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    if not found.complete:
+        raise fail("no trial gave every target a value; fix: check that the targets' figures are defined in "
+                   "these runs", 1)
+    minutes = (time.monotonic() - started) / 60
+    best = found.best()
+    runs_here = sum(1 for _ in found.complete) * seeds
+    cost = (f"cost: {len(found.complete)} trials x {seeds} seeds = {runs_here} runs; this session took "
+            f"{minutes:.1f} minutes ({'Dask' if client else 'here'}, {os.cpu_count()} cores)")
+    scenario_data = cal.best_scenario(cal.raw_scenario(scenario), fixed, best)
+    best_scenario, best_schemes = load_scenario(scenario, {**fixed, **best, "run.seed": 1})
+    fitted = run_scenario(best_scenario, best_schemes).metrics
+    spread = found.spread()
+    header = (f"Calibrated by `socialcredit calibrate` to {targets_file} ({len(targets)} targets):\n"
+              f"loss {found.study.best_value:.4g} (mean squared z over targets), best of {len(found.complete)} "
+              f"trials at seeds {', '.join(map(str, found.seeds))}.\n"
+              + "".join(f"{name} = {value:.6g}\n" for name, value in best.items()))
+
+    def write(folder: Path) -> None:
+        cal.write_scenario(scenario_data, folder / "best.scenario.yaml", header)
+        found.table().to_csv(folder / "trials.csv", index=False)
+        spread.to_csv(folder / "spread.csv", index=False)
+        cal.plot_fit(found, fitted, folder / "fit.png")
+        (folder / "cost.txt").write_text(cost + "\n", encoding="utf-8")
+
+    try:
+        if study_path.parent.resolve() == target.resolve():  # the study lives in the folder: write beside it
+            write(target)
+        else:
+            write_whole(target, write)
+    except OSError as error:
+        raise fail(f"cannot write the results to {target}: {_os_reason(error)}") from None
+    view = Table(title=f"Best of {len(found.complete)} trials (loss {found.study.best_value:.3g}), and the spread "
+                       f"among the best {int(spread['trials'].iloc[0])}", title_justify="left")
+    for column in ("parameter", "best", "min", "median", "max"):
+        view.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in spread.itertuples():
+        view.add_row(row.parameter, f"{row.best:.4g}", f"{row.min:.4g}", f"{row.median:.4g}", f"{row.max:.4g}")
+    out.print(view)
+    out.print(cost, highlight=False)
+    out.print(f"results in [bold]{target}[/]: best.scenario.yaml, trials.csv, spread.csv, fit.png, cost.txt"
+              + (", study.sqlite" if study_file is None else ""), highlight=False)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""A runs folder as a user would have it: a run with saved events and false records, a run of three
-schemes, a comparison, and folders that are broken in the ways a real folder can be."""
+"""A runs folder as a user would have it: a run with saved events and false records, two runs of three
+schemes (one with its records saved), a comparison, and folders that are broken in the ways a real folder can be."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def runs_folder(tmp_path_factory) -> Path:
     simulate("default", population=1500, days=30, seed=3, save_events=True, **ERRORS).save(runs / "errors")
     simulate(str(Path(__file__).parents[2] / "examples" / "three-schemes.scenario.yaml"), population=1000,
              days=20, seed=1).save(runs / "three")
+    # the same with its records saved: the city and Zhima read the court's list (input lists)
+    simulate(str(Path(__file__).parents[2] / "examples" / "three-schemes.scenario.yaml"), population=600,
+             days=12, seed=2, save_events=True).save(runs / "joint")
     chosen = variants(["default"], {"surveillance.banks.error_rate": [0.0, 0.05], "population.size": [500],
                                     "run.days": [15]})
     results = run_experiment(chosen, [1, 2])
@@ -45,4 +48,4 @@ def runs_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def client(runs_folder) -> TestClient:
-    return TestClient(create_app(runs_folder))
+    return TestClient(create_app(runs_folder), base_url="http://127.0.0.1")  # as the browser asks it

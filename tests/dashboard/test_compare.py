@@ -60,3 +60,9 @@ def test_a_validation_folder_lists_its_checks(client, runs_folder, tmp_path):
     assert page.status_code == 200 and "1 of 2 checks pass" in page.text
     listed = client.get("/").text
     assert "checks passed: <strong>1 of 2</strong>" in listed
+
+
+def test_a_run_asked_for_as_a_validation_says_what_it_is(client):
+    page = client.get("/validation/three")
+    assert page.status_code == 404
+    assert "three is a run, not a validation: open it at /run/three" in page.text

@@ -51,8 +51,24 @@ def test_a_person_by_id_in_a_several_scheme_run_shows_each_scheme(client):
     assert "without --save-events" in page.text  # this run did not save its records: said, not invented
 
 
+def test_a_person_in_a_run_whose_schemes_import_lists_is_rescored_day_by_day(client, runs_folder):
+    """The three-scheme example with --save-events: the city and Zhima read the court's list, which
+    the day-by-day score recomputes from the person's court records."""
+    people = pd.read_parquet(runs_folder / "joint" / "people.parquet").set_index("person")
+    for person in (0, 1, 5):
+        page = client.get(f"/run/joint/person?id={person}")
+        assert page.status_code == 200, person
+        told = story(runs_folder / "joint", person)
+        for entry in told.schemes:
+            assert entry.rescored is not None
+            final = "pre" if entry.rescored["label"] == "score before the network term" else "score"
+            assert entry.rescored["score"][-1] == people.loc[person, f"{entry.name}.{final}"], entry.name
+        assert "the lists it imports from other schemes recomputed the same way" in page.text
+
+
 def test_bad_person_requests_say_what_is_wrong(client):
     for query, said in (("id=abc", "&#39;abc&#39; is not a person id"), ("id=99999", "no person 99999 in this run"),
+                        ("id=%C2%B2", "&#39;²&#39; is not a person id"),  # a Unicode digit, not an id
                         ("pick=zzz", "no such pick &#39;zzz&#39;")):
         page = client.get(f"/run/errors/person?{query}")
         assert page.status_code == 404, query

@@ -172,23 +172,6 @@ def test_fixed_point_keeps_the_largest_values_within_range_and_rounds_to_a_tiny_
         to_fixed(np.array([1.0, np.nan]), 1.0)
 
 
-def test_the_radix_sort_of_floats_is_numpys_sort():
-    """The weekly figures sort scores and incomes by radix: what np.sort gives, NaN (of either
-    sign) last, -0.0 beside 0.0, infinities and the smallest numbers in their places."""
-    from socialcredit.scoring.kernels import sorted_floats
-
-    rng = np.random.default_rng(12)
-    cases = [rng.normal(1000, 80, 50_000).round(3), rng.lognormal(10, 0.6, 50_000), np.zeros(0), np.array([7.0]),
-             np.array([3.0, -0.0, 0.0, np.nan, -np.inf, np.inf, -2.5, 5e-324, -5e-324, -np.nan, 1e308, -1e308]),
-             rng.choice([-1.0, 0.0, 2.0], 1000)]
-    for values in cases:
-        ordered = sorted_floats(values)
-        np.testing.assert_array_equal(ordered, np.sort(values))
-        assert ordered.dtype == np.float64 and values is not ordered
-    special = sorted_floats(cases[4])
-    assert np.isnan(special[-2:]).all() and special[0] == -np.inf and np.signbit(special[4]) and special[6] == 5e-324
-
-
 @pytest.mark.parametrize("share", [0.0, 0.1, 1.0])
 def test_differing_positions_are_numpys_nonzero_of_not_equal(share):
     from socialcredit.scoring.kernels import differing

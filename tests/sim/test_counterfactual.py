@@ -72,6 +72,20 @@ def test_the_cli_writes_the_twins_difference_beside_the_run(tmp_path):
     assert "What shunning causes" in result.output
 
 
+def test_counterfactual_csv_gives_the_reasons_for_a_null_as_json(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["simulate", "--population", "400", "--days", "10", "--out", str(out),
+                                      "--counterfactual", "shunning", "--seeds", "1"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "counterfactual.csv", keep_default_na=False)
+    reasons = [json.loads(text) for text in table["why_null"]]
+    assert reasons and all(why["low"] in ("one pair of runs: no spread to measure",
+                                          "undefined in a run with or without the mechanism (no one listed, say)")
+                           for why in reasons)
+
+
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--counterfactual", "gravity"], "unknown mechanism 'gravity'"),
     (["--seeds", "3"], "use it with --counterfactual"),

@@ -246,6 +246,12 @@ def test_a_cross_context_input_list_is_refused_by_score_and_serve_and_run_by_sim
                                  f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2 and "cannot yet be given the members" in result.output
     assert not (tmp_path / "x.db").exists()
+    # and the README and the example scheme say so, not that serve takes the members another way
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = (Path(__file__).parents[2] / "examples" / "lending-with-court-list.yaml").read_text()
+    assert "in `serve`, the admin API" not in readme and "`serve` (the admin API)" not in example
+    assert "`serve` cannot yet be given them:\n  it refuses a scheme with input lists" in readme
+    assert "`serve` refuses a scheme with one" in example
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out["subject"]) == ["a", "b"] and list(out["loan"]) == [False, True]
     assert list(out["on_court_list"]) == [True, False]  # the list as given, beside the outcomes
@@ -395,3 +401,22 @@ def test_compiled_rules_read_input_lists_as_numpy_rules_do(tmp_path):
     assert (numpy.lists["flagged"] == compiled.lists["flagged"]).all()
     assert (numpy.entitlements["loan"] == compiled.entitlements["loan"]).all()
     assert numpy.entitlements["loan"][inputs["on_court_list"]].sum() == 0 and numpy.entitlements["loan"].any()
+
+
+def test_a_false_record_is_followed_only_to_the_schemes_it_reached(tmp_path):
+    """Alipay's and the courts' false records: the court does not receive Alipay, so Alipay's false
+    records reach Zhima alone; record_reach has a row per false record per scheme whose events file
+    holds it, and no other."""
+    data = world()
+    data["population"]["size"], data["run"]["days"] = 1500, 40
+    data["surveillance"]["alipay"]["error_rate"] = 0.02
+    data["surveillance"]["courts"]["error_rate"] = 0.05
+    data["behaviours"]["judgment_default"]["rate"] = 0.003
+    simulate(_file(tmp_path / "both.scenario.yaml", data), save_events=True).save(tmp_path / "run")
+    reach = pd.read_parquet(tmp_path / "run" / "record_reach.parquet")
+    assert set(reach.loc[reach["source"] == "alipay", "scheme"].astype(str)) == {"zhima"}
+    for scheme in ("court", "zhima"):
+        events = pd.read_parquet(tmp_path / "run" / f"events.{scheme}.parquet")
+        false_ids = set(events.loc[~events["genuine"], "id"])
+        assert false_ids  # both schemes received false records
+        assert set(reach.loc[reach["scheme"] == scheme, "id"]) == false_ids

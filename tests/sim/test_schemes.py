@@ -362,3 +362,42 @@ def test_every_metric_of_a_scheme_is_named_after_it(three):
     fairness = [c for c in columns if c.startswith(("disparate_impact.", "parity_difference."))]
     # unprefixed, only the combined figures
     assert fairness and all(c.split(".")[1] in ("listed_any", "sanctioned_any") for c in fairness), fairness
+
+
+ONE_SCHEME_THRICE = Path(__file__).parents[2] / "benchmarks" / "default-three-schemes.scenario.yaml"
+
+
+def test_schemes_that_score_the_same_records_by_the_same_rules_share_one_state():
+    """Three operators running one scheme on every record keep one feature state and make one set
+    of scores a day; a scheme that receives other records, on terms, whose records appeals can
+    take back, or that enrols its own people keeps its own."""
+    sim = Sim(*load_scenario(ONE_SCHEME_THRICE, {"population.size": 1000}))
+    state, city, bank = sim.schemes
+    assert state.scored_as is None and city.scored_as is state and bank.scored_as is state
+    assert city.features is state.features and bank.features is state.features
+    apart = [{"schemes.bank.receives": ["banks", "cameras"]},
+             {"schemes.bank.receives": ["banks", "cameras", {"source": "registry", "delay_days": 3}]},
+             {"appeals": {"propensity": 0.3}},
+             {"enrolment": {"bank": {"rule": "voluntary", "enrolled_at_start": 0.5}}}]
+    for changes in apart:
+        sim = Sim(*load_scenario(ONE_SCHEME_THRICE, {"population.size": 1000, **changes}))
+        assert sim.schemes[2].scored_as is None and sim.schemes[2].features is not sim.schemes[0].features
+
+
+def test_sharing_a_twin_schemes_state_changes_no_output(monkeypatch):
+    """A paired run with the sharing switched off: the same people.parquet, metrics and summary,
+    to the bit, whatever the cadence (weekly scoring: the stakes of a scheme that has not scored
+    today) and whatever the consequences."""
+    from socialcredit.sim.schemes import SchemeState
+
+    for changes in ({}, {"schemes.city.overrides": {"update_every_days": 7}},
+                    {"schemes.state.overrides": {"update_every_days": 3},
+                     "schemes.city.overrides": {"update_every_days": 3}}):
+        settings = {"population": 2500, "days": 45, "seed": 6, **changes}
+        shared = simulate(ONE_SCHEME_THRICE, **settings)
+        with monkeypatch.context() as patch:
+            patch.setattr(SchemeState, "scores_as", lambda self, other: False)
+            alone = simulate(ONE_SCHEME_THRICE, **settings)
+        pd.testing.assert_frame_equal(shared.people, alone.people)
+        pd.testing.assert_frame_equal(shared.metrics, alone.metrics)
+        assert shared.summary["schemes"] == alone.summary["schemes"]

@@ -3,6 +3,8 @@ counterfactual (the same seed with farming off), its figures, and its refusals."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,17 @@ def test_a_group_that_farms_more_gains_more():
         "propensity": 1.0, "group_factor": {"urban": 0.0, "rural": 3.0}}}})
     by_group = run.summary["gaming"]["farming"]["points_gained"]["by_group"]
     assert by_group["urban"] == 0 and by_group["rural"] > 0
+
+
+def test_farming_is_measured_in_a_scheme_that_imports_another_schemes_list():
+    """The README's three-scheme example: the city reads the court's list (an input list); farming
+    its volunteering is measured with that list as the city's last scoring read it."""
+    example = Path(__file__).parents[2] / "examples" / "three-schemes.scenario.yaml"
+    run = socialcredit.simulate(example, population=1500, days=40, seed=2, **FARMING)
+    farmers = run.people["farmed.volunteering"].to_numpy() > 0
+    gained = run.people["city.points_from_farming"].to_numpy()
+    assert farmers.sum() > 10 and gained[farmers].mean() > 0
+    assert run.summary["gaming"]["farming"]["kinds"]["volunteering"]["farmed_share_of_records"] > 0
 
 
 def test_without_gaming_there_is_no_gaming_section():

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from .folders import FolderProblem, folder_of, list_entries
+from .guard import LoopbackOnly
 from .pages import Pages
 
 
@@ -20,13 +21,19 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def create_app(runs: Path) -> FastAPI:
-    """The dashboard over the runs folder `runs` (which must exist)."""
+def create_app(runs: Path, port: int | None = None) -> FastAPI:
+    """The dashboard over the runs folder `runs` (which must exist), answering at 127.0.0.1:`port`
+    (or localhost:`port`) only; `port` None: at the loopback names on any port (tests)."""
+    import secrets
+
     runs = Path(runs)
     pages = Pages(runs)
     app = FastAPI(title="socialcredit dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runs = runs
     app.state.pages = pages
+    # A form's token: a page of another site cannot read it, so cannot post a form that carries it.
+    app.state.csrf_token = secrets.token_urlsafe(32)
+    app.add_middleware(LoopbackOnly, port=port)
     app.mount("/static", StaticFiles(directory=str(resources.files("socialcredit.dashboard") / "static")),
               name="static")
 

@@ -19,6 +19,9 @@ from annotated_types import Ge, Le
 from ..scenario.models import AppealsSpec, EconomySpec, NetworkSpec, PopulationSpec, RunSpec, SocialSpec
 from ..scheme import preset_names
 
+# Runs started from the form at once, at most (each runs in a process of its own).
+MAX_RUNNING = 2
+
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 # The parameters the form offers: (scenario key, the model that documents it, its field there).
@@ -91,10 +94,13 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def parse_form(form: dict[str, str], runs: Path) -> dict[str, Any]:
     """The job a form asks for (scenario, overrides, output name), checked field by field."""
-    scenario = (form.get("scenario_file") or "").strip() or (form.get("preset") or "").strip()
+    scenario_file = (form.get("scenario_file") or "").strip()
+    scenario = scenario_file or (form.get("preset") or "").strip()
     if not scenario:
         raise JobProblem("choose a preset or give a scenario file")
-    if not form.get("scenario_file") and scenario not in scenario_choices():
+    if scenario_file:
+        scenario = str(scenario_in(runs, scenario_file))
+    elif scenario not in scenario_choices():
         raise JobProblem(f"no scenario preset named '{scenario}'")
     overrides: dict[str, Any] = {}
     for parameter in parameters():
@@ -121,17 +127,39 @@ def parse_form(form: dict[str, str], runs: Path) -> dict[str, Any]:
     out = (form.get("out") or "").strip() or f"{Path(scenario).stem.removesuffix('.scenario')}-{stamp}"
     if not NAME.fullmatch(out) or out.startswith("."):
         raise JobProblem(f"folder name '{out}': use letters, digits, '-', '_' and '.', not starting with '.'")
-    if (runs / out).exists():
+    if (runs / out).exists() or (jobs_folder(runs) / out).exists():
         raise JobProblem(f"{out} already exists in the runs folder: choose another name")
     return {"scenario": scenario, "overrides": overrides, "out": out,
             "save_events": form.get("save_events") in ("on", "true", "1")}
 
 
+def scenario_in(runs: Path, given: str) -> Path:
+    """A scenario file the form names: one inside the runs folder (a path there, or an absolute path
+    that leads there), so that the form reads no other file of this machine and says nothing of one."""
+    inside = runs.resolve()
+    path = (runs / given).resolve()
+    if not path.is_relative_to(inside):
+        raise JobProblem(f"scenario file '{given}': give a file inside the runs folder {runs} (copy it there), "
+                         "or choose a preset")
+    if not path.is_file():
+        raise JobProblem(f"scenario file '{given}': there is no such file in the runs folder {runs}")
+    return path
+
+
 def start(runs: Path, job: dict[str, Any]) -> str:
-    """Start the job in its own process (it outlives the request and the page), return its id."""
+    """Start the job in its own process (it outlives the request and the page), return its id. At most
+    MAX_RUNNING at once: each run takes a core and memory of its own."""
+    running = [j for j in list_jobs(runs) if j.state == "running"]
+    if len(running) >= MAX_RUNNING:
+        raise JobProblem(f"{len(running)} runs started here are still running ({', '.join(j.id for j in running)}): "
+                         f"at most {MAX_RUNNING} at once; start this one when one of them has finished")
     job_id = job["out"]
     folder = jobs_folder(runs) / job_id
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir()  # one job per name: a second form with the same name, even at the same moment, is refused
+    except FileExistsError:
+        raise JobProblem(f"{job_id} already exists in the runs folder: choose another name") from None
     state = {**job, "id": job_id, "state": "starting", "started": dt.datetime.now(dt.UTC).isoformat(),
              "runs": str(runs.resolve())}
     write_json(folder / "job.json", state)

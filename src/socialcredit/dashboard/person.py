@@ -8,13 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .folders import FolderProblem, read_summary, scheme_sections
 from .runview import read_parquet
+
+if TYPE_CHECKING:
+    from ..scenario.load import ScenarioScheme
+    from ..scoring.core import Scores
 
 EPOCH = dt.date(1970, 1, 1)
 PICKS = {"wrongly_listed": "a wrongly listed person", "shunned": "a person shunned after a false record"}
@@ -185,17 +189,34 @@ def rescore(folder: Path, summary: dict[str, Any], entry: SchemeStory, records: 
     # With a network term the score reads the ties' scores, and only the final ties are saved: the
     # day-by-day figure is then `pre`, the score from one's own records, which needs no ties.
     networked = scheme.network is not None
-    mine = [r for r in records if r["against"] and r["scheme"] == entry.name]
-    codes = kind_codes(scheme)
     start = float((dt.date.fromisoformat(str(load_start(folder))) - EPOCH).days)
     days = int(summary["days"])
-    events = EventArrays.build(np.zeros(len(mine)), [codes[r["kind"]] for r in mine], [r["time"] for r in mine],
-                               [r["value"] for r in mine], n_subjects=1)
+    by_name = {s.name: s for s in schemes}
+    held: list[str] = []  # imported lists held at their final state (their scheme has a network term)
+
+    def daily(loaded: ScenarioScheme, name: str) -> list[Scores]:
+        """The person's scores with one scheme at the end of each day, from the records saved
+        against them for it; the lists it imports (lists_from) as their own schemes give them that day."""
+        mine = [r for r in records if r["against"] and r["scheme"] == name]
+        codes = kind_codes(loaded.scheme)
+        events = EventArrays.build(np.zeros(len(mine)), [codes[r["kind"]] for r in mine],
+                                   [r["time"] for r in mine], [r["value"] for r in mine], n_subjects=1)
+        imported: dict[str, list[np.ndarray]] = {}
+        for own, source, list_name in loaded.lists_from:
+            if by_name[source].scheme.network is not None:  # its lists read the ties' scores: not recomputable
+                final = bool(row.get(f"{source}.listed.{list_name}", False))
+                imported[own] = [np.array([final])] * days
+                held.append(f"{own} ({source}.{list_name})")
+            else:
+                imported[own] = [scores.lists[list_name] for scores in daily(by_name[source], source)]
+        return [score_events(loaded.scheme, events, start + day,
+                             inputs={own: members[day] for own, members in imported.items()})
+                for day in range(days)]
+
     dates, score, tiers = [], [], []
     lists: dict[str, list[bool]] = {name: [] for name in scheme.lists}
     denied: dict[str, list[bool]] = {name: [] for name in scheme.entitlements}
-    for day in range(days):
-        scores = score_events(scheme, events, start + day)
+    for day, scores in enumerate(daily(chosen[0], entry.name)):
         dates.append(date_of(start + day))
         scored = bool(scores.scored[0])
         score.append(float((scores.pre if networked else scores.score)[0]) if scored else None)
@@ -215,7 +236,11 @@ def rescore(folder: Path, summary: dict[str, Any], entry: SchemeStory, records: 
          "the curve is the score before that term (from one's own records), and lists and entitlements day by "
          "day, which read the whole score, are not recomputed. " if networked else "")
         + f"The {what} is recomputed by the scoring core from the records saved against this person, at the end "
-        "of each day: "
+        "of each day"
+        + (" (the lists it imports from other schemes recomputed the same way, from this person's records "
+           "with those schemes" + (f"; {', '.join(held)} held as they were at the end" if held else "") + ")"
+           if chosen[0].lists_from else "")
+        + ": "
         "records voided on appeal are no longer saved (so the days before a void are shown without them), and a "
         "record that reached the scheme late counts from the day of the act. "
         + (f"On the last day it gives {score[-1]:,.1f}, as the run's final one." if same else

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .folders import FolderProblem, folder_of, list_entries, read_entry, read_summary
+from .guard import token_matches
 from .pages import Pages, slug
 from .runview import run_view
 
@@ -40,7 +41,7 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
                                             + ("listed wrongly the longest." if pick == "wrongly_listed" else
                                                "who lost the most ties."))
         elif id not in (None, ""):
-            if not id.strip().isdigit():
+            if not (id.strip().isascii() and id.strip().isdigit()):  # '²' is a digit to str.isdigit
                 values["message"] = (f"'{id}' is not a person id: ids are whole numbers from 0 to "
                                      f"{values['people'] - 1}.")
             else:
@@ -92,6 +93,8 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
         entry = read_entry(folder)
         if entry.problem:
             raise FolderProblem(entry.problem)
+        if entry.kind != "validation":
+            raise FolderProblem(f"{name} is a {entry.kind}, not a validation: open it at /{entry.kind}/{name}")
         checks = pd.read_csv(folder / "validation.csv").fillna("").to_dict("records")
         for check in checks:
             check["passed"] = str(check["passed"]).lower() == "true"
@@ -102,19 +105,24 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
         from .jobs import parameters, scenario_choices
 
         return pages.render("new.html", presets=scenario_choices(), parameters=parameters(), form={}, message="",
-                            int_type=int)
+                            int_type=int, csrf_token=app.state.csrf_token)
 
     @app.post("/new", response_class=HTMLResponse)
     async def new_run(request: Request) -> Response:
         from .jobs import JobProblem, parameters, parse_form, scenario_choices, start
 
         form = {key: str(value) for key, value in (await request.form()).items()}
+        if not token_matches(form, app.state.csrf_token):
+            return pages.problem("This form cannot be used", "The form did not come from this dashboard's own page "
+                                 "(or the dashboard was restarted since it was opened): open /new again and "
+                                 "submit from there.", 403)
         try:
             job = parse_form(form, runs)
+            job_id = start(runs, job)
         except JobProblem as problem:
             return pages.render("new.html", 422, presets=scenario_choices(), parameters=parameters(), form=form,
-                                message=str(problem), int_type=int)
-        return RedirectResponse(f"/jobs/{start(runs, job)}", status_code=303)
+                                message=str(problem), int_type=int, csrf_token=app.state.csrf_token)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job_page(job_id: str) -> HTMLResponse:

@@ -29,5 +29,5 @@ def serve(runs: Path, sock: socket.socket) -> None:
 
     from .app import create_app
 
-    config = uvicorn.Config(create_app(runs), log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(runs, port=sock.getsockname()[1]), log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])

@@ -12,14 +12,16 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..analysis.intervals import figure_kind, interval
-from ..scenario.load import ScenarioScheme, Schemes, load_scenario
+from ..scenario.load import ScenarioScheme, Schemes, apply_overrides, load_scenario, scenario_from_data
 from ..scenario.models import Scenario
 from ..scheme.loader import scheme_from_data
+from ..sim.state import check_continuation, saved_scenario
 from ..undefined import WHY_NULL
 from .enrolment_report import enrolment_figures
 from .gaming_report import gaming_figures
@@ -33,10 +35,12 @@ class Variant:
     scenario: str                 # as given on the command line
     settings: tuple[tuple[str, Any], ...]
     label: str                    # the scenario (if several) and the settings that vary
+    from_state: str | None = None  # a state file (simulate --save-state-at): the run continues from it
 
 
-def variants(scenarios: Sequence[str], sets: dict[str, list[Any]]) -> list[Variant]:
-    """Every scenario with every combination of the values given to --set."""
+def variants(scenarios: Sequence[str], sets: dict[str, list[Any]], from_state: str | None = None) -> list[Variant]:
+    """Every scenario with every combination of the values given to --set; with `from_state`, the
+    state file's scenario (`scenarios` then names it), each variant forked from the saved day."""
     keys = list(sets)
     combinations = list(itertools.product(*(sets[k] for k in keys))) if keys else [()]
     varying = [k for k in keys if len(sets[k]) > 1]
@@ -46,7 +50,7 @@ def variants(scenarios: Sequence[str], sets: dict[str, list[Any]]) -> list[Varia
             settings = tuple(zip(keys, combo, strict=True))
             parts = [scenario] if len(scenarios) > 1 or not varying else []
             parts += [f"{key.rsplit('.', 1)[-1]}={value}" for key, value in settings if key in varying]
-            chosen.append(Variant(scenario, settings, " ".join(parts)))
+            chosen.append(Variant(scenario, settings, " ".join(parts), from_state))
     return chosen
 
 
@@ -160,7 +164,15 @@ def display_figures(name: str, display: dict[str, Any]) -> dict[str, Any]:
 
 def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The variant's scenario and schemes as plain data, so a worker anywhere can rebuild them."""
-    scenario, schemes = load_scenario(variant.scenario, dict(variant.settings))
+    if variant.from_state is not None:  # the saved run's scenario with the variant's settings
+        path = Path(variant.from_state)
+        saved, day = saved_scenario(path)
+        settings = dict(variant.settings)
+        scenario, schemes = scenario_from_data(apply_overrides(saved, settings) if settings else saved,
+                                               f"state:{path}")
+        check_continuation({"day": day, "scenario": saved}, scenario, path)
+    else:
+        scenario, schemes = load_scenario(variant.scenario, dict(variant.settings))
     schemes_data = [{"name": entry.name, "operator": entry.operator, "receives": entry.receives,
                      "prefix": entry.prefix, "terms": entry.terms, "lists_from": entry.lists_from,
                      "scheme": entry.scheme.model_dump(mode="json", exclude_none=True)}
@@ -169,15 +181,22 @@ def resolve(variant: Variant) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return scenario_data, schemes_data
 
 
-def run_one(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int) -> dict[str, float]:
-    """One run (a Dask task): rebuild the models, simulate with this seed, return headline figures."""
+def run_one(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int,
+            from_state: str | None = None) -> dict[str, float]:
+    """One run (a Dask task): rebuild the models, simulate with this seed (continuing the run saved in
+    `from_state`, where given), return headline figures."""
+    state = Path(from_state) if from_state is not None else None
+    return headline_figures(run_scenario(*rebuild(scenario_data, schemes_data, seed), from_state=state).summary)
+
+
+def rebuild(scenario_data: dict[str, Any], schemes_data: list[dict[str, Any]], seed: int) -> tuple[Scenario, Schemes]:
+    """The models again from `resolve`'s plain data, on whichever worker runs them, with this seed."""
     schemes = Schemes(ScenarioScheme(**{**data, "scheme": scheme_from_data(data["scheme"], "experiment"),
                                         # tuples again, should the data have travelled as lists
                                         "terms": tuple(tuple(t) for t in data.get("terms", ())),
                                         "lists_from": tuple(tuple(w) for w in data.get("lists_from", ()))})
                       for data in schemes_data)
-    scenario = Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}})
-    return headline_figures(run_scenario(scenario, schemes).summary)
+    return Scenario.model_validate({**scenario_data, "run": {**scenario_data["run"], "seed": seed}}), schemes
 
 
 def run_experiment(chosen: Sequence[Variant], seeds: Sequence[int], client: Any = None,
@@ -189,13 +208,14 @@ def run_experiment(chosen: Sequence[Variant], seeds: Sequence[int], client: Any 
     results: dict[tuple[int, int], dict[str, float]] = {}
     if client is None:
         for done, (index, seed) in enumerate(jobs, 1):
-            results[(index, seed)] = run_one(*resolved[index], seed)
+            results[(index, seed)] = run_one(*resolved[index], seed, chosen[index].from_state)
             if on_done:
                 on_done(done, len(jobs))
     else:
         from dask.distributed import as_completed
 
-        futures = {client.submit(run_one, *resolved[index], seed, pure=False): (index, seed) for index, seed in jobs}
+        futures = {client.submit(run_one, *resolved[index], seed, chosen[index].from_state, pure=False): (index, seed)
+                   for index, seed in jobs}
         for done, future in enumerate(as_completed(futures), 1):
             results[futures[future]] = future.result()
             if on_done:

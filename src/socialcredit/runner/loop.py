@@ -43,9 +43,13 @@ class Loop:
         self.modules = sim.modules
         self.seconds = {module.name: 0.0 for module in self.modules}
 
-    def run(self, on_day: Callable[[int], None] | None = None) -> None:
+    def run(self, on_day: Callable[[int], None] | None = None, after: int | None = None,
+            save_at: tuple[int, Callable[[int], object]] | None = None) -> None:
+        """Step every day, or those after day `after` (a run continued from a saved state); at the end
+        of day `save_at[0]`, call `save_at[1]` with the day (saving the state, sim/state.py)."""
         sim = self.sim
-        for day in range(-sim.burn_in, sim.days):
+        save_day = save_at[0] if save_at is not None else None
+        for day in range(-sim.burn_in if after is None else after + 1, sim.days):
             if day == 0 and sim.burn_in:
                 sim.start_reporting()
                 for module in self.modules:
@@ -56,6 +60,8 @@ class Loop:
                 self.seconds[module.name] += time.perf_counter() - started
             if sim.saved_events is not None and len(sim.observed_events):
                 sim.saved_events.append((day, sim.observed_events))
+            if day == save_day and save_at is not None:
+                save_at[1](day)
             if on_day is not None:
                 on_day(day)
         for module in self.modules:

@@ -26,6 +26,8 @@ from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import ReportRow
 from ..sim.schemes import SchemeState
+from ..sim.state import StateError, restore_state
+from ..sim.state import save_state as save_state_file
 from ..world.appeals import Appeals
 from ..world.metrics import Metrics
 from .loop import Loop
@@ -89,7 +91,10 @@ class Run:
         for state in self.sim.schemes:  # mobility.csv, or mobility.<scheme>.csv for each of several
             self.mobilities[state.name].to_csv(out / f"mobility.{state.prefix}csv")
         if "counterfactual" in self.summary:
-            pd.DataFrame(self.summary["counterfactual"]["figures"]).to_csv(out / "counterfactual.csv", index=False)
+            figures = pd.DataFrame(self.summary["counterfactual"]["figures"])
+            if "why_null" in figures:  # the reasons a figure is null, as JSON (empty where none is)
+                figures["why_null"] = [json.dumps(why) if isinstance(why, dict) else "" for why in figures["why_null"]]
+            figures.to_csv(out / "counterfactual.csv", index=False)
         resolved = self.scenario.model_dump(mode="json")
         (out / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         if self.sim.several:
@@ -180,6 +185,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+def check_save_day(sim: Sim, day: int, after: int | None) -> None:
+    """A day the run simulates, with a day left after it to continue with."""
+    first = -sim.burn_in if after is None else after + 1
+    if not first <= day < sim.days - 1:
+        raise StateError(f"--save-state-at {day}: the run simulates days {first}..{sim.days - 1}; a state can be "
+                         f"saved at the end of days {first}..{sim.days - 2} (a day must be left to continue with)")
+
+
 def timed_loop(scenario: Scenario, schemes: Schemes) -> tuple[Sim, Loop, float, float]:
     """Build and run a simulation without outputs: (sim, loop, set-up seconds, loop seconds), for
     benchmarks that time the day loop alone."""
@@ -193,8 +206,12 @@ def timed_loop(scenario: Scenario, schemes: Schemes) -> tuple[Sim, Loop, float, 
 
 
 def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], None] | None = None,
-                 save_events: bool = False, prepare: Callable[[Sim], None] | None = None) -> Run:
-    """Run a loaded scenario; `prepare` alters the world before its first day (a counterfactual twin)."""
+                 save_events: bool = False, prepare: Callable[[Sim], None] | None = None,
+                 save_state: tuple[int, Path] | None = None, from_state: Path | None = None) -> Run:
+    """Run `scenario`; `prepare` alters the world before its first day (a counterfactual twin); with
+    `save_state` (day, path), write the whole state at the end of that day (sim/state.py); with
+    `from_state`, continue the run saved there, with this scenario's parameters from the day after the
+    saved one (those that cannot change mid-run refused: `StateError`)."""
     compiling = [0.0]  # seconds spent compiling kernels (the first run on a machine): not the model's speed
 
     def compiled(seconds: float) -> None:
@@ -208,7 +225,13 @@ def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], N
         loop = Loop(sim)
         if prepare is not None:
             prepare(sim)
-        loop.run(on_day)
+        after = restore_state(sim, from_state) if from_state is not None else None
+        saving = None
+        if save_state is not None:
+            day, path = save_state
+            check_save_day(sim, day, after)
+            saving = (day, lambda today: save_state_file(sim, today, path))
+        loop.run(on_day, after, saving)
     seconds = time.perf_counter() - started
     daily = sim.module(Metrics)
     assert daily is not None
@@ -219,7 +242,8 @@ def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], N
 
 
 def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] | None = None,
-             save_events: bool = False, **overrides: Any) -> Run:
+             save_events: bool = False, save_state: tuple[int, Path] | None = None,
+             from_state: Path | None = None, **overrides: Any) -> Run:
     """Run a scenario (a preset id, a YAML path, or None for the default) and return the Run.
 
     Overrides set scenario keys: `population=1000` (the size), `days=30`, `seed=2`, or any dotted
@@ -228,4 +252,4 @@ def simulate(scenario: str | Path | None = None, on_day: Callable[[int], None] |
     shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
     dotted = {shortcuts.get(key, key.replace("__", ".")): value for key, value in overrides.items()}
     chosen, schemes = load_scenario(scenario, dotted)
-    return run_scenario(chosen, schemes, on_day, save_events)
+    return run_scenario(chosen, schemes, on_day, save_events, save_state=save_state, from_state=from_state)

@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ..scheme.errors import Problem
-from ..scheme.models import StrictModel
+from ..scheme.models import FiniteModel, NonNegative
 
 if TYPE_CHECKING:
     from .models import Scenario
 
 
-class PersonalPropensity(StrictModel):
+class PersonalPropensity(FiniteModel):
     """How much more or less than others each person games the rules: a personal propensity drawn
     once (gamma, mean 1), times a factor by group."""
 
     heterogeneity: float = Field(1.0, ge=0, description="Spread of the personal propensity (gamma, mean 1, "
                                                         "variance h).")
-    group_factor: dict[str, float] = Field(default_factory=dict, description="Multiplier by group.")
+    group_factor: dict[str, NonNegative] = Field(default_factory=dict, description="Multiplier by group.")
 
 
 class FarmingSpec(PersonalPropensity):
@@ -43,7 +43,7 @@ class PruningSpec(PersonalPropensity):
                                                "propensity x group factor, at most 1).")
 
 
-class InflationSpec(StrictModel):
+class InflationSpec(FiniteModel):
     """Rating inflation of one rating kind: ratings that are public and reciprocal are strategic."""
 
     reciprocity: float = Field(0.0, ge=0, le=1, description="Chance a rating below the top is given at the top "
@@ -64,7 +64,7 @@ class InflationSpec(StrictModel):
                                                 "honest mean (the rater's taste, the day).")
 
 
-class GamingSpec(StrictModel):
+class GamingSpec(FiniteModel):
     farming: dict[str, FarmingSpec] = Field(default_factory=dict, description="Points farming, per rewarded event "
                                                                               "kind.")
     pruning: PruningSpec = Field(default_factory=PruningSpec, description="Pruning friends (a scheme with a network "

@@ -55,10 +55,10 @@ from pydantic import Field, model_validator
 
 from ..scheme.errors import Problem, SchemeError, suggest
 from ..scheme.loader import PRESETS_PACKAGE
-from ..scheme.models import StrictModel
+from ..scheme.models import FiniteModel
 
 
-class Deployment(StrictModel):
+class Deployment(FiniteModel):
     deployment: str = Field(description="Where and when, as reported.")
     faces_scanned: int = Field(gt=0)
     watchlist: int = Field(gt=0)
@@ -86,7 +86,7 @@ class Deployment(StrictModel):
         return self.alerts - self.false_alerts
 
 
-class FalseMatchFactor(StrictModel):
+class FalseMatchFactor(FiniteModel):
     """Multipliers of the FPIR of a probe (one-to-many search) by the probe's demographics."""
 
     affected_groups: float = Field(1.0, ge=1, description="Multiplier for a probe of the groups misidentified "
@@ -94,7 +94,7 @@ class FalseMatchFactor(StrictModel):
     female: float = Field(1.0, ge=1, description="Multiplier for a probe of a woman.")
 
 
-class IdentificationProfile(StrictModel):
+class IdentificationProfile(FiniteModel):
     id: str
     title: str
     sources: list[str] = Field(default_factory=list)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..scheme.errors import Path, Problem, SchemeError, suggest
-from ..scheme.loader import PRESETS_PACKAGE, load_scheme, preset_names, pydantic_problem
+from ..scheme.loader import PRESETS_PACKAGE, load_scheme, preset_names, pydantic_problems
 from ..scheme.models import Scheme
 from ..scheme.yamlsource import Positions, locate, parse_yaml, read_yaml_file
 from .enrolment import enrolment_problems
@@ -291,7 +291,7 @@ def scenario_from_data(data: Any, source: str | None = None, positions: Position
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        problems = [locate(pydantic_problem(e, Scenario, "scenario"), positions) for e in error.errors()]
+        problems = [locate(p, positions) for p in pydantic_problems(error.errors(), Scenario, "scenario")]
         raise SchemeError(problems, source, "scenario") from None
     if scenario.schemes is None:
         assert scenario.scheme is not None

@@ -10,20 +10,20 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from ..scheme.errors import LocatedValueError
-from ..scheme.models import StrictModel
+from ..scheme.models import FiniteModel, NonNegative
 from .enrolment import EnrolmentSpec
 from .gaming import GamingSpec
 
 SCHEME_NAME = r"[a-z_][a-z0-9_]*"
 
 
-class IncomeSpec(StrictModel):
+class IncomeSpec(FiniteModel):
     lognormal: tuple[float, float] = Field((10.0, 0.6), description="[mu, sigma] of log yearly income.")
-    group_factor: dict[str, float] = Field(default_factory=dict,
+    group_factor: dict[str, NonNegative] = Field(default_factory=dict,
                                            description="Income multiplier by group (structural inequality).")
 
 
-class PopulationSpec(StrictModel):
+class PopulationSpec(FiniteModel):
     size: int = Field(100_000, ge=1, description="Number of people.")
     groups: dict[str, float] = Field(default_factory=lambda: {"majority": 0.9, "minority": 0.1},
                                      description="Group shares; they must add up to 1.")
@@ -41,32 +41,32 @@ class PopulationSpec(StrictModel):
         return self
 
 
-class NetworkSpec(StrictModel):
+class NetworkSpec(FiniteModel):
     model: Literal["homophilous_small_world"] = "homophilous_small_world"
     mean_degree: int = Field(10, ge=0, description="Mean number of ties per person (even numbers are exact).")
     homophily: float = Field(0.8, ge=0, le=1, description="Chance a tie stays within one's group and district.")
     rewiring: float = Field(0.05, ge=0, le=1, description="Chance a tie is a shortcut to anyone, anywhere.")
 
 
-class BehaviourSpec(StrictModel):
+class BehaviourSpec(FiniteModel):
     rate: float = Field(ge=0, description="Mean events per person per day, before modulation.")
     heterogeneity: float = Field(1.0, ge=0, description="Spread of personal propensity (gamma, mean 1, var h).")
     deterrence: float = Field(0.0, ge=0, description="Fall in rate per percentage point of the scale at stake, "
                                                      "at certain observation: rate * exp(-d * p_obs * stake).")
     stress: float = Field(0.0, ge=0, description="Elasticity to income stress: rate * (median / income) ** stress.")
     value: tuple[float, float] = Field((1.0, 1.0), description="Event value drawn uniformly in [lo, hi].")
-    group_factor: dict[str, float] = Field(default_factory=dict, description="Rate multiplier by group.")
+    group_factor: dict[str, NonNegative] = Field(default_factory=dict, description="Rate multiplier by group.")
     requires: list[str] = Field(default_factory=list,
                                 description="Entitlements needed to do this at all (no flights when barred).")
 
 
-class WatchlistMembersSpec(StrictModel):
+class WatchlistMembersSpec(FiniteModel):
     share: float = Field(ge=0, le=1, description="Share of the population on the watchlist (wanted people), "
                                                  "drawn once at the start (0: a watchlist of people from "
                                                  "elsewhere, of the given `size`).")
 
 
-class WatchlistSpec(StrictModel):
+class WatchlistSpec(FiniteModel):
     """Watchlist policing by a camera source: every face the cameras scan is searched against a
     watchlist; a match is an alert; an alert on someone not on the watchlist is a false alert, and
     may lead to a stop of an innocent person."""
@@ -94,7 +94,7 @@ class WatchlistSpec(StrictModel):
         return self
 
 
-class SourceSpec(StrictModel):
+class SourceSpec(FiniteModel):
     observes: list[str] = Field(description="Event kinds this source records.")
     coverage: float = Field(1.0, ge=0, le=1, description="Chance a true event is recorded.")
     district_coverage: dict[int, float] = Field(default_factory=dict,
@@ -111,13 +111,13 @@ class SourceSpec(StrictModel):
                                                               "against a watchlist (needs `identification`).")
 
 
-class EffectSpec(StrictModel):
+class EffectSpec(FiniteModel):
     income_growth: float = Field(0.0, description="Change in yearly income growth while in force (-0.02 = -2%).")
     behaviours: dict[str, float] = Field(default_factory=dict,
                                          description="Multipliers on behaviour rates while in force.")
 
 
-class RemovalSpec(StrictModel):
+class RemovalSpec(FiniteModel):
     """Paying to have one's picture taken off a public display (README, "Paying to be taken off the
     screen"): each day a person shown pays with chance rate / (1 + (fee / income) / half_burden),
     and 0 where the fee is a year's income or more."""
@@ -129,7 +129,7 @@ class RemovalSpec(StrictModel):
                                                        "chance is half of `rate`.")
 
 
-class ConsequenceSpec(StrictModel):
+class ConsequenceSpec(FiniteModel):
     """For an entitlement: effects while denied or granted. For a list: public disclosure."""
 
     denied: EffectSpec = Field(default_factory=EffectSpec, description="Effects while the entitlement is denied.")
@@ -140,9 +140,9 @@ class ConsequenceSpec(StrictModel):
                                                           "taken off the display (one stays on the list).")
 
 
-class AppealsSpec(StrictModel):
+class AppealsSpec(FiniteModel):
     propensity: float = Field(0.3, ge=0, le=1, description="Chance a newly sanctioned person appeals.")
-    group_factor: dict[str, float] = Field(default_factory=dict, description="Propensity multiplier by group.")
+    group_factor: dict[str, NonNegative] = Field(default_factory=dict, description="Propensity multiplier by group.")
     income_elasticity: float = Field(0.0, description="Propensity * (income / median) ** elasticity: the better "
                                                       "off appeal more.")
     reviewer_capacity_per_day: int = Field(200, ge=0, description="Appeals decided per day; the rest wait.")
@@ -151,7 +151,7 @@ class AppealsSpec(StrictModel):
     kinds: list[str] | None = Field(None, description="Event kinds that can be contested (default: all).")
 
 
-class IncidentSpec(StrictModel):
+class IncidentSpec(FiniteModel):
     """A source goes wrong for a while (the TSB IT failure of April 2018: payments recorded late,
     twice, or not at all) for a share of people."""
 
@@ -165,7 +165,7 @@ class IncidentSpec(StrictModel):
     drop: float = Field(0.0, ge=0, le=1, description="Chance a record is lost.")
 
 
-class SocialSpec(StrictModel):
+class SocialSpec(FiniteModel):
     shun_listed: float = Field(0.0, ge=0, le=1, description="Daily chance that a tie who sees a person on a "
                                                              "disclosed list cuts the tie.")
     rewire: bool = Field(True, description="Whoever drops a tie makes a new one with someone of similar score.")
@@ -174,12 +174,12 @@ class SocialSpec(StrictModel):
     rebuild_every_days: int = Field(7, ge=1, description="How often the tie changes are applied to the graph.")
 
 
-class EconomySpec(StrictModel):
+class EconomySpec(FiniteModel):
     income_growth: float = Field(0.02, description="Baseline yearly income growth.")
     income_volatility: float = Field(0.10, ge=0, description="Yearly standard deviation of log income shocks.")
 
 
-class RunSpec(StrictModel):
+class RunSpec(FiniteModel):
     days: int = Field(365, ge=1)
     seed: int = Field(1, ge=0)
     chunk: int = Field(1 << 20, ge=1024, description="People per random-stream block; results depend on it, "
@@ -196,7 +196,7 @@ class RunSpec(StrictModel):
 OPERATORS = ("state", "court", "city", "private")
 
 
-class Receipt(StrictModel):
+class Receipt(FiniteModel):
     """A source's records reaching a scheme on terms of their own: shared or sold late, or in part
     (a private scorer buying half a city's camera records a month late)."""
 
@@ -208,7 +208,7 @@ class Receipt(StrictModel):
                                                          "(a share of the records, drawn record by record).")
 
 
-class SchemeEntry(StrictModel):
+class SchemeEntry(FiniteModel):
     """One of several schemes scoring the same people on the same days (README, "Several schemes")."""
 
     scheme: str = Field(description="A shipped scheme id, or a path to a scheme YAML file.")
@@ -226,7 +226,7 @@ class SchemeEntry(StrictModel):
                                                                         "a key), as `scheme_overrides` for one scheme.")
 
 
-class Scenario(StrictModel):
+class Scenario(FiniteModel):
     # What `_one_form` checks, said in the JSON Schema too: one scheme, or several (never both, never
     # neither; several at least one, and no `scheme_overrides` beside them).
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"oneOf": [

@@ -73,6 +73,9 @@ def pydantic_problem(error: Any, model: type[BaseModel] | None = None, kind_name
     elif kind in ("float_parsing", "float_type"):
         message = f"expected a number, got {error.get('input')!r}"
         fix = "write a plain number"
+    elif kind == "finite_number":  # .nan or .inf: refused as what it is, before any bound is compared
+        message = f"{error.get('input')!r} is not a number"
+        fix = "write a plain finite number (not .nan or .inf)"
     elif kind in ("dict_type", "model_type"):
         message = f"expected a mapping (key: value), got {type(error.get('input')).__name__}"
     elif kind == "list_type":
@@ -86,6 +89,40 @@ def pydantic_problem(error: Any, model: type[BaseModel] | None = None, kind_name
     return problem
 
 
+def branch_tag(part: Any) -> bool:
+    """Whether a step of a pydantic error's location names a branch of a union (`str`, `Receipt`,
+    `list[str]`) rather than a key or index: our keys are lower-case names."""
+    return isinstance(part, str) and (part in ("str", "int", "float", "bool") or part[:1].isupper() or "[" in part)
+
+
+def pydantic_problems(errors: list[Any], model: type[BaseModel] | None = None,
+                      kind_name: str = "scheme") -> list[Problem]:
+    """The problems of a validation, one per place. Pydantic reports each branch of a union (`name`
+    or `{source: ...}`) apart: where one branch got further than a wrong type, only its problem is
+    said; where every branch is a wrong type, one problem says which types are expected. The
+    branch's name is taken out of the path."""
+    kept: list[Any] = []
+    branches: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        at = next((i for i, part in enumerate(loc) if branch_tag(part)), None)
+        if at is None:
+            kept.append(error)
+        else:
+            branches.setdefault(loc[:at], []).append((loc[at], {**error, "loc": loc[:at] + loc[at + 1:]}))
+    for prefix, tried in branches.items():
+        deeper = [error for _, error in tried if tuple(error["loc"]) != prefix]
+        if deeper:
+            kept.extend(deeper)
+        else:
+            expected = " or ".join(dict.fromkeys("a mapping" if tag[:1].isupper() else
+                                                      "a name" if tag == "str" else f"a {tag}" for tag, _ in tried))
+            kept.append({**tried[0][1], "type": "union_type", "msg": f"expected {expected}, got "
+                         f"{type(tried[0][1].get('input')).__name__} {tried[0][1].get('input')!r}"})
+    problems = [pydantic_problem(e, model, kind_name) for e in kept]
+    return list({(p.path, p.message): p for p in problems}.values())
+
+
 def scheme_from_data(data: Any, source: str | None = None, positions: Positions | None = None) -> Scheme:
     """Validate parsed YAML data into a Scheme, or raise SchemeError with located problems."""
     positions = positions or {}
@@ -95,10 +132,7 @@ def scheme_from_data(data: Any, source: str | None = None, positions: Positions 
     try:
         return Scheme.model_validate(data)
     except ValidationError as error:
-        problems = [pydantic_problem(e, Scheme) for e in error.errors()]
-        # Pydantic reports union branches separately; keep one problem per path and message.
-        unique = {(p.path, p.message): p for p in problems}
-        raise SchemeError([locate(p, positions) for p in unique.values()], source) from None
+        raise SchemeError([locate(p, positions) for p in pydantic_problems(error.errors(), Scheme)], source) from None
     except SchemeError as error:
         raise SchemeError([locate(p, positions) for p in error.problems], source) from None
 

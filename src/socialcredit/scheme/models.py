@@ -3,7 +3,7 @@ that need the whole scheme (references, cycles, orderings) live in `validate.py`
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -42,6 +42,17 @@ NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A number that may not be negative (a multiplier of a rate or a propensity), as a dict's value.
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class FiniteModel(StrictModel):
+    """A model whose numbers are all finite: `.nan` or `.inf` is refused as not a number, where it
+    would otherwise pass a bound it cannot be compared with, or fail one with a misleading message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Scale(StrictModel):

@@ -37,6 +37,14 @@ MAX_TIES = 2**22
 _SERIALS = itertools.count()  # a number for each graph made, never reused (unlike id())
 
 
+def restart_serials(after: int) -> None:
+    """Number graphs made from now on from `after` up (at least): a run continued from a saved state
+    holds graphs whose serials were given in another process (sim/state.py)."""
+    global _SERIALS
+    current = next(_SERIALS)
+    _SERIALS = itertools.count(max(current, after))
+
+
 def fixed_point_factor(largest: float) -> float:
     """The power of two that turns values of magnitude up to `largest` into integers of at most
     2**FIXED_BITS."""

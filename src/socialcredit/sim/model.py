@@ -4,7 +4,7 @@ the day's events, the tallies every output reads, and the registered phases."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,11 @@ class Sim:
     scheme's state is a `SchemeState` in `schemes`, in the scenario's order. Event kinds are the
     world's: every scheme's, each once (`Schemes.kinds`), coded by their place in `kinds`.
     """
+
+    # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
+    state_fields: ClassVar[tuple[str, ...]] = (
+        "people", "graph", "initial_degree", "pending", "next_event_id", "true_events", "observed_events",
+        "true_counts", "observed_counts", "false_record_counts", "saved_events")
 
     def __init__(self, scenario: Scenario, schemes: Schemes):
         one_malloc_arena()  # before any worker thread allocates (see parallel.one_malloc_arena)
@@ -70,6 +75,14 @@ class Sim:
             state.imports = [(own, by_name[source], name) for own, source, name in state.entry.lists_from]
         # The order the schemes score in each day: each after the schemes whose lists it imports.
         self.scoring_order = [by_name[entry.name] for entry in schemes.order]
+        # One scheme's scoring for those that would repeat it; not a scheme with an enrolment rule
+        # (whom it enrols is its own: world/enrolment.py).
+        enrolling = set(scenario.enrolment)
+        for at, state in enumerate(self.scoring_order):
+            same = next((other for other in self.scoring_order[:at] if other.scored_as is None
+                         and {state.name, other.name}.isdisjoint(enrolling) and state.scores_as(other)), None)
+            if same is not None:
+                state.share_scoring_with(same)
         self.has_truth = self.records_can_be_false()
         self.pending: dict[int, list[DayEvents]] = {}  # late records by the day they arrive
         self.next_event_id = 0

@@ -26,6 +26,15 @@ class Module:
     # The scenario's top-level keys this phase reads (its part of the scenario). Every key of the
     # scenario is read by a phase or by the frame (`sim.model.FRAME_PARAMS`): a test holds that.
     params: ClassVar[tuple[str, ...]] = ()
+    # The attributes that change as the run goes on (arrays, tallies, queues, caches and the helper
+    # objects holding them): what a saved state keeps of the phase (sim/state.py). The rest is built
+    # from the scenario again when a run continues from a saved state; an attribute left out here
+    # starts afresh there, and the test that a continued run equals one that never stopped fails.
+    state_fields: ClassVar[tuple[str, ...]] = ()
+    # Attributes worked out from the state and the parameters and kept until what they depend on
+    # changes: saved too, and restored when a run continues with the same parameters (bit for bit);
+    # made afresh after a change of parameters, which they do not track.
+    cache_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, sim: Sim) -> None:
         """Set up the phase's state for `sim`; the phases before it in the loop are registered."""
@@ -35,6 +44,9 @@ class Module:
 
     def start_reporting(self, sim: Sim) -> None:
         """Day 0 after a burn-in (whose days are negative): start the phase's tallies afresh."""
+
+    def settle(self, sim: Sim) -> None:
+        """Before the state is saved: wait for the phase's work still running on its own threads."""
 
     def finish(self, sim: Sim) -> None:
         """After the last day: wait for work still running on the phase's own threads, and stop them."""

@@ -5,8 +5,9 @@ phases iterate them (docs/design.md, "Several schemes")."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,6 +33,12 @@ class SchemeState:
 
     Records reach it from the sources it receives, of the kinds it declares (`received`), with
     their kinds in its own codes; with one scheme that is every record, as it is."""
+
+    # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
+    state_fields: ClassVar[tuple[str, ...]] = (
+        "held", "today", "arrived", "false_arrivals", "denied_through_imports", "features", "scores", "truth",
+        "truth_differs", "true_scores", "neighbour_sums", "true_neighbour_sums", "scored_time", "scored_version",
+        "scored_day", "initial_tier", "enrolled", "enrolled_version", "listed_days", "denied_days")
 
     def __init__(self, entry: ScenarioScheme, index: int, n: int, kinds: list[str], sources: list[str],
                  first_time: float, contestable: tuple[str, ...], with_truth: bool, days_type: type[np.integer]):
@@ -101,6 +108,36 @@ class SchemeState:
         self.listed_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.lists}
         self.denied_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.entitlements}
 
+        # An earlier scheme (in scoring order) that scores the same records by the same rules: this one
+        # shares its feature states and its scores rather than keep and make the same again (see
+        # `scores_as`); None where it keeps its own.
+        self.scored_as: SchemeState | None = None
+
+    def scores_as(self, other: SchemeState) -> bool:
+        """Whether this scheme's scores are, day after day, those of `other`: the same scheme (rules,
+        features, cadence) receiving the same records on the same terms, with the same input lists
+        wired to the same lists, and none of its records ever taken back (appeals void a scheme's
+        own records). Only its name, operator and outputs' prefix may differ. Three operators running
+        one scheme on shared records (benchmarks/default-three-schemes.scenario.yaml) keep one state."""
+        mine, theirs = (dataclasses.replace(entry, name="", operator=None, prefix="")
+                        for entry in (self.entry, other.entry))
+        # the schemes by their contents (a Scheme's own == also compares what it has cached)
+        return (mine.scheme.model_dump() == theirs.scheme.model_dump()
+                and dataclasses.replace(mine, scheme=theirs.scheme) == theirs
+                and not self.terms and not self.contestable and not other.contestable
+                and (self.truth is None) == (other.truth is None)
+                and [(own, source.name, name) for own, source, name in self.imports]
+                == [(own, source.name, name) for own, source, name in other.imports])
+
+    def share_scoring_with(self, other: SchemeState) -> None:
+        """Keep `other`'s feature states and days listed and denied and, at each scoring, take its
+        scores (see `scores_as`): `other` scores first each day, and its outcomes are never changed
+        once made."""
+        self.scored_as = other
+        self.features, self.truth, self.truth_differs = other.features, other.truth, other.truth_differs
+        self.compiled_rules, self.scoring_features = other.compiled_rules, other.scoring_features
+        self.listed_days, self.denied_days = other.listed_days, other.denied_days  # counted once, by `other`
+
     def qualify(self, name: str) -> str:
         """A list's or entitlement's name as the scenario and the outputs give it (`court.blacklist`
         with several schemes, the bare name with one)."""
@@ -129,19 +166,25 @@ class SchemeState:
                 parts.append(events.take(mine))
         return DayEvents.concat([events.take(np.flatnonzero(direct)), *parts, *self.held.pop(day, [])])
 
-    def received(self, events: DayEvents, everyone: bool = False) -> DayEvents:
-        """The records of `events` that reach this scheme, with its own kind codes (the same events
-        where it receives every source and its kinds are the world's): of the people it has
-        enrolled, or with `everyone`, of anyone (what it would receive were everyone enrolled)."""
+    def reaches(self, events: DayEvents, everyone: bool = False) -> np.ndarray:
+        """Per record of `events` (world kind codes), whether it reaches this scheme: of a source it
+        receives and a kind it declares, about a person it has enrolled (with `everyone`, anyone:
+        what it would receive were everyone enrolled)."""
         enrolled = None if everyone else self.enrolled
-        if self.receives is None and self.code_of is None and enrolled is None:
-            return events
         keep = np.ones(len(events), dtype=bool) if enrolled is None else enrolled[events.subject]
         if self.receives is not None:
             keep &= self.receives[events.source]
         if self.code_of is not None:
             keep &= self.code_of[events.kind] >= 0
-        mine = events.take(np.flatnonzero(keep))
+        return keep
+
+    def received(self, events: DayEvents, everyone: bool = False) -> DayEvents:
+        """The records of `events` that reach this scheme, with its own kind codes (the same events
+        where it receives every source and its kinds are the world's): of the people it has
+        enrolled, or with `everyone`, of anyone (what it would receive were everyone enrolled)."""
+        if self.receives is None and self.code_of is None and (everyone or self.enrolled is None):
+            return events
+        mine = events.take(np.flatnonzero(self.reaches(events, everyone)))
         if self.code_of is not None:
             mine.kind = self.code_of[mine.kind]
         return mine
@@ -158,6 +201,13 @@ class SchemeState:
         record leaves the genuine ones as they were)."""
         relations = graph if self.scheme.network is not None else None
         self.scored_version += 1
+        if self.scored_as is not None:  # the same scores as a scheme that scored before it today
+            same = self.scored_as
+            assert same.scored_time == same.features.as_of, "a scheme that shares scores scores after its twin"
+            assert self.unenrolled is None and same.unenrolled is None, "schemes that enrol score apart"
+            self.scores, self.true_scores, self.scored_time = same.scores, same.true_scores, same.scored_time
+            self.denied_through_imports = same.denied_through_imports
+            return
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
                                    kept=self.neighbour_sums, compiled_rules=self.compiled_rules,

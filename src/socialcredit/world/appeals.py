@@ -166,6 +166,7 @@ class Appeals(Module):
 
     name = "appeals"
     params = ("appeals",)
+    state_fields = ("desks",)
 
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.appeals

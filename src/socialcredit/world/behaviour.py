@@ -31,6 +31,7 @@ from ..parallel import parallel_map
 from ..scenario.identification import load_profile
 from ..scenario.streams import PersonStreams, generator
 from ..scheme import SPECIAL_CATEGORIES
+from ..scoring import core
 from ..scoring.core import score_slices, slices
 from ..sim.events import DayEvents
 from ..sim.model import Sim
@@ -44,22 +45,32 @@ MAX_RATE = 30.0         # acts per day: a chance of 1 - 1e-13, certain in all bu
 BLOCK = 256              # people per block of arrivals (see Behaviour.acts)
 
 
-@numba.njit(cache=True, nogil=True)
-def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover
-    """Each block's largest rate: the rate its candidate arrivals come at (see `thin_arrivals`).
-    NaN where a rate is NaN, so that drawing the block's arrivals fails rather than skip them.
-    (Without a branch in the loop, so that it vectorises.)"""
-    blocks = -(-rate.shape[0] // block)
-    bounds = np.zeros(blocks, dtype=rate.dtype)
-    for b in range(blocks):
-        largest = rate.dtype.type(0)
-        nan = False
-        for i in range(b * block, min((b + 1) * block, rate.shape[0])):
-            value = rate[i]
-            largest = value if value > largest else largest
-            nan |= value != value
-        bounds[b] = np.nan if nan else largest
+def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:
+    """Each block's largest rate (float32 rates): the rate its candidate arrivals come at (see
+    `thin_arrivals`). NaN where a rate is NaN, so that drawing the block's arrivals fails rather
+    than skip them; 0 for a block without a positive rate."""
+    bounds = np.empty(-(-rate.shape[0] // block), dtype=np.float32)
+    block_bounds_into(rate, block, bounds)
     return bounds
+
+
+@numba.njit(cache=True, nogil=True)
+def block_bounds_into(rate: np.ndarray, block: int, out: np.ndarray) -> None:  # pragma: no cover
+    """`block_bounds` of the float32 `rate` into `out`, from the rates' bits: a float of sign bit 0
+    orders as its bits do as an integer, and one of sign bit 1 (negative, -0.0, a NaN of either
+    sign) is an integer below 0, the start, so the largest integer is the bits of the largest
+    rate (or of +0.0). Integer max and or vectorise; a float max with its NaN rules does not (a
+    third of the time of the float loop at a million)."""
+    bits, out_bits = rate.view(np.int32), out.view(np.int32)
+    n = bits.shape[0]
+    for b in range(out.shape[0]):
+        largest = np.int32(0)
+        nan = np.int32(0)
+        for i in range(b * block, min((b + 1) * block, n)):
+            value = bits[i]
+            largest = max(largest, value)
+            nan |= np.int32((value & np.int32(0x7FFFFFFF)) > np.int32(0x7F800000))
+        out_bits[b] = np.int32(0x7FC00000) if nan else largest  # NumPy's NaN
 
 
 @numba.njit(cache=True, nogil=True)
@@ -184,6 +195,9 @@ class SchemeStake:
 class Behaviour(Module):
     name = "behaviour"
     params = ("behaviours", "surveillance", "consequences")
+    state_fields = ("weighed_by", "stakes_version", "assessed_day", "expected_acts", "expected_undeterred",
+                    "expected_blocked", "daily_acts", "daily_undeterred", "daily_blocked")
+    cache_fields = ("rate", "bound", "chance_inputs")
 
     def __init__(self, sim: Sim):
         scenario = sim.scenario
@@ -277,15 +291,35 @@ class Behaviour(Module):
 
     def assess_stakes(self, sim: Sim) -> None:
         """Each scheme's stake in one more act of each deterred kind, for everyone, from today's records."""
+        assessed: dict[int, dict[str, np.ndarray]] = {}  # per scheme assessed, each kind's stakes
         for state in sim.schemes:
             if state.scores is None:
                 continue
             acts = [(kind, (spec.value[0] + spec.value[1]) / 2, weighing.stakes)
                     for index, (kind, spec) in enumerate(zip(self.kinds, self.specs, strict=True))
                     for weighing in self.weighed_by[index] if weighing.state is state]
-            if acts:
+            same = self.same_stakes(sim, state, assessed)
+            if same is not None and all(kind in same for kind, _, _ in acts):
+                for kind, _, stakes in acts:
+                    np.copyto(stakes, same[kind])
+            elif acts:
                 self._assess(sim, state, acts)
+            assessed[state.index] = {kind: stakes for kind, _, stakes in acts}
         self.stakes_version += 1
+
+    def same_stakes(self, sim: Sim, state: SchemeState,
+                    assessed: dict[int, dict[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+        """The stakes assessed today of a scheme with the same scores as `state` (one shares the
+        other's, or both a third's: `SchemeState.scores_as`) that discloses the same lists with the
+        same weights: then they are `state`'s too. None where there is none."""
+        def scored_by(scheme: SchemeState) -> SchemeState:
+            return scheme.scored_as or scheme
+        for index, stakes in assessed.items():
+            other = sim.schemes[index]
+            if scored_by(other) is scored_by(state) and self.disclosed[index] == self.disclosed[state.index] \
+                    and np.array_equal(self.disclosed_weight[index], self.disclosed_weight[state.index]):
+                return stakes
+        return None
 
     def _assess(self, sim: Sim, state: SchemeState, acts: list[tuple[str, float, np.ndarray]]) -> None:
         """What one more act of each (kind, value) of `acts` would cost each person in scheme
@@ -400,17 +434,23 @@ class Behaviour(Module):
         with each block's bound and what the day adds to the chilling and blocking tallies while it
         holds; slice by slice, so that the float64 workings stay small."""
         spec = self.specs[index]
-        rate32 = self.rate[index]
-        if rate32 is None:
+        rate32, bound = self.rate[index], self.bound[index]
+        if rate32 is None or bound is None:
             rate32 = self.rate[index] = np.empty(sim.n, dtype=np.float32)
+            bound = self.bound[index] = np.empty(-(-sim.n // BLOCK), dtype=np.float32)
+        parts = slices(sim.n, max(core.SLICE // BLOCK, 1) * BLOCK)  # whole blocks a slice (the default's 512)
 
         def recompute(part: slice) -> tuple[float, float, float]:
-            """The slice's rates, written in place; its expected acts, undeterred acts and blocked acts."""
+            """The slice's rates and its blocks' bounds, written in place; its expected acts,
+            undeterred acts and blocked acts."""
+            blocks = slice(part.start // BLOCK, -(-part.stop // BLOCK))
             if self.strained_only[index]:  # what `_rate` gives such an act, in one pass
                 strained_rate32(*self._strain_inputs(sim, index, part), MAX_RATE, rate32[part])
+                block_bounds_into(rate32[part], BLOCK, bound[blocks])
                 return 0.0, 0.0, 0.0
             rate = self._rate(sim, index, part, denied)
             rate32[part] = rate
+            block_bounds_into(rate32[part], BLOCK, bound[blocks])
             acts = undeterred = blocked = 0.0
             if spec.deterrence:
                 acts = float(-np.expm1(-rate).sum())
@@ -422,11 +462,10 @@ class Behaviour(Module):
             return acts, undeterred, blocked
 
         acts = undeterred = blocked = 0.0
-        for slice_acts, slice_undeterred, slice_blocked in parallel_map(recompute, slices(sim.n)):
+        for slice_acts, slice_undeterred, slice_blocked in parallel_map(recompute, parts):
             acts += slice_acts  # added in slice order, whatever the threads
             undeterred += slice_undeterred
             blocked += slice_blocked
-        self.bound[index] = block_bounds(rate32, BLOCK)
         self.daily_acts[index], self.daily_undeterred[index], self.daily_blocked[index] = acts, undeterred, blocked
 
     @staticmethod

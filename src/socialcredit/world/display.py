@@ -138,6 +138,7 @@ class Display(Module):
 
     name = "display"
     params = ("consequences",)
+    state_fields = ("boards",)
 
     def __init__(self, sim: Sim):
         consequences = sim.scenario.consequences

@@ -335,6 +335,7 @@ class Enrolment(Module):
 
     name = "enrolment"
     params = ("enrolment",)
+    state_fields = ("schemes",)
 
     def __init__(self, sim: Sim):
         rules = sim.scenario.enrolment

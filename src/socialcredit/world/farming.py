@@ -68,6 +68,7 @@ class Farmed:
 class Farming(Module):
     name = "farming"
     params = ("gaming",)
+    state_fields = ("farmed", "shadows", "gained", "shares")
 
     def __init__(self, sim: Sim):
         farming = sim.scenario.gaming.farming
@@ -149,9 +150,12 @@ class Farming(Module):
                 continue
             relations = sim.graph if state.scheme.network is not None else None
             # (scored at once, so each loop's own state: the bound methods read a slice's features)
-            honest = score_slices(state.scheme, shadow.features, sim.n, relations, detail=True)
+            # The input lists (other bodies' lists) as the final scoring read them: farming is measured
+            # on this scheme's own records, the lists it imports held as they were.
+            inputs = state.scores.inputs
+            honest = score_slices(state.scheme, shadow.features, sim.n, relations, detail=True, inputs=inputs)
             full = score_slices(state.scheme, state.features.features, sim.n, network_term=state.scores.network_term,
-                                detail=True)
+                                detail=True, inputs=inputs)
             self.gained[state.index] = np.nan_to_num(state.scores.score - honest.score)
             rewarding = [name for name, c in state.scheme.components.items()
                          if kinds_read(state.scheme, c.feature) & kinds]

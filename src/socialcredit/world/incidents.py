@@ -17,6 +17,7 @@ from ..sim.module import Module
 class Incidents(Module):
     name = "incidents"
     params = ("incidents",)
+    state_fields = ("affected", "corrupted", "duplicated", "dropped")
 
     def __init__(self, sim: Sim):
         self.specs = sim.scenario.incidents

@@ -3,11 +3,13 @@ critics describe: sanction -> lower income -> more late payments -> lower score)
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numba
 import numpy as np
 
+from ..parallel import parallel_map
 from ..scenario.streams import PersonStreams
 from ..sim.model import Sim
 from ..sim.module import Module
@@ -59,7 +61,7 @@ class Income(Module):
         self.worker: ThreadPoolExecutor | None = None
         self.ahead: tuple[int, Future[np.ndarray]] | None = None  # (day, its shocks being drawn)
         self.uniforms: np.ndarray | None = None  # the draw's buffer: a chunk's uniforms (see `shocks`)
-        self.factor = np.empty(min(max(sim.n, 1), GROWTH_RUN))  # the day's income factors, a run of people at a time
+        self.factors = threading.local()  # each thread's buffer of the day's income factors, a run of people at a time
 
     def shocks(self, sim: Sim, day: int, out: np.ndarray | None = None) -> np.ndarray:
         """The day's standard normal shock of each person (float32, into `out` when given), chunk
@@ -92,6 +94,12 @@ class Income(Module):
             sines *= radius[:sines.size]
         return out
 
+    def settle(self, sim: Sim) -> None:
+        # Tomorrow's shocks are being drawn into a buffer: done before the state is saved. The
+        # continued run draws them again (keyed by the day: the same numbers).
+        if self.ahead is not None:
+            self.ahead[1].result()
+
     def step(self, sim: Sim, day: int) -> None:
         ahead, self.ahead = self.ahead, None
         drawn = ahead[1].result() if ahead is not None else None  # finished whatever its day: it uses the buffer
@@ -104,14 +112,21 @@ class Income(Module):
         # A run of people at a time, through one kept buffer: a day's factors for everyone would be
         # fresh memory every day, whose first touch costs more than the arithmetic
         # (benchmarks/RESULTS.md).
-        factor = self.factor
+        # Runs shared between the two threads, each through a buffer of its own (each person's
+        # arithmetic is its own: the same numbers whatever the threads).
         income = sim.people.income
-        for low in range(0, sim.n, factor.size):
-            high = min(low + factor.size, sim.n)
+
+        def grow(low: int) -> None:
+            high = min(low + GROWTH_RUN, sim.n)
+            factor = getattr(self.factors, "buffer", None)
+            if factor is None:
+                factor = self.factors.buffer = np.empty(min(max(sim.n, 1), GROWTH_RUN))
             part = factor[:high - low]
             log_growth(shocks[low:high], drift, self.sigma, allowed[:, low:high], self.if_denied, self.if_allowed,
                        part)
             income[low:high] *= np.exp(part, out=part)
+
+        parallel_map(grow, range(0, sim.n, GROWTH_RUN))
         if day + 1 < sim.days:  # tomorrow's shocks, drawn into today's array (used up now)
             if self.worker is None:
                 self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialcredit-economy")

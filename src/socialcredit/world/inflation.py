@@ -113,6 +113,7 @@ class Rated:
 class RatingInflation(Module):
     name = "inflation"
     params = ("gaming",)
+    state_fields = ("rated", "inflated")
 
     def __init__(self, sim: Sim):
         self.rated = [Rated(sim, kind, number) for number, kind in enumerate(sorted(sim.scenario.gaming.inflation))]

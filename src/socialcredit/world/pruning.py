@@ -50,6 +50,8 @@ def tie_costs(state: SchemeState, indptr: np.ndarray, indices: np.ndarray, owner
 class Pruning(Module):
     name = "pruning"
     params = ("gaming",)
+    state_fields = ("pruned", "lost", "low_unlisted_cut")
+    cache_fields = ("chance", "made_for")
 
     def __init__(self, sim: Sim):
         spec = sim.scenario.gaming.pruning

@@ -14,6 +14,7 @@ from ..sim.module import Module, ReportRow
 
 class ScoreKeeping(Module):
     name = "scoring"
+    state_fields = ("flows", "false_flows")
 
     def __init__(self, sim: Sim):
         # With several schemes: per scheme and source, the records that reached the scheme from day 0
@@ -55,7 +56,10 @@ class ScoreKeeping(Module):
             if scheme.arrived is not None and len(scheme.today):
                 scheme.arrived.append(scheme.today)
             if sim.several and len(scheme.today) and not scheme.today.genuine.all():  # where false records go
-                scheme.false_arrivals.append((day, scheme.today.take(np.flatnonzero(~scheme.today.genuine))))
+                # only those of a source it receives and a kind it declares reached it (world kind codes)
+                false = ~scheme.today.genuine & scheme.reaches(scheme.today)
+                if false.any():
+                    scheme.false_arrivals.append((day, scheme.today.take(np.flatnonzero(false))))
             received = scheme.received(scheme.today)
             if sim.several and day >= 0 and len(received):
                 sources = self.flows.shape[1]
@@ -64,7 +68,7 @@ class ScoreKeeping(Module):
             if scheme.truth_differs is not None and len(received) and not received.genuine.all():
                 scheme.truth_differs[received.subject[~received.genuine]] = True
             for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
-                if state is None:
+                if state is None or scheme.scored_as is not None:  # a shared state has taken these records
                     continue
                 state.advance(sim.time(day))
                 records = received if chosen is None else received.take(np.flatnonzero(chosen))

@@ -88,6 +88,7 @@ def seen_on_lists(sim: Sim) -> tuple[np.ndarray, np.ndarray]:
 class SocialResponse(Module):
     name = "social"
     params = ("social", "consequences")
+    state_fields = ("pending", "by_score", "rank", "ties_cut", "ties_made")
 
     def __init__(self, sim: Sim):
         self.spec = sim.scenario.social

@@ -80,6 +80,7 @@ class Lookalikes:
 class Surveillance(Module):
     name = "surveillance"
     params = ("surveillance", "population")
+    state_fields = ("tally", "by_group")
 
     def __init__(self, sim: Sim):
         people = sim.people

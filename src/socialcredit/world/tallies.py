@@ -145,6 +145,8 @@ class Tallies(Module):
     days each person spent listed or sanctioned by any scheme, and by how many at once."""
 
     name = "tallies"
+    state_fields = ("schemes", "days_listed_any", "days_sanctioned_any", "most_listing", "most_sanctioning", "now",
+                    "workings", "now_versions", "most_versions", "through_imports")
 
     def __init__(self, sim: Sim):
         self.schemes = [SchemeTallies(sim, state) for state in sim.schemes]
@@ -171,6 +173,8 @@ class Tallies(Module):
         if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
             return
         for state in sim.schemes:
+            if state.scored_as is not None:  # its days listed and denied are those it shares (`share_scoring_with`)
+                continue
             for name, member in state.listed.items():
                 state.listed_days[name] += member
             for name, denied in state.denied.items():

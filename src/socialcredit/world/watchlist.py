@@ -62,6 +62,7 @@ class WatchedSource:
 class Watchlist(Module):
     name = "watchlist"
     params = ("surveillance",)
+    state_fields = ("sources", "false_stops")
 
     def __init__(self, sim: Sim):
         people, scenario = sim.people, sim.scenario

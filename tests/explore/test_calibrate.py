@@ -1,0 +1,90 @@
+"""`socialcredit calibrate`: the parameter that made a synthetic target is found again, an interrupted
+study resumes, and a bad targets file is named by file, line and field."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.explore.points import Figure, run_points
+from socialcredit.scenario.load import load_scenario
+
+runner = CliRunner()
+RATE = "behaviours.judgment_default.rate"
+TRUE_RATE = 0.0008
+FIXED = {"population.size": 600, "run.days": 40, "run.burn_in_days": 0}
+SMALL = ["shixin", "--population", "600", "--days", "40", "--set", "run.burn_in_days=0", "--sequential"]
+TOLERANCE = 0.25  # the best rate within 25% of the one that made the targets (log scale: |log(best/true)| < log 1.25)
+
+
+def synthetic_targets(path, seeds=(1, 2)):
+    """The listed share on days 19 and 39, as the scenario gives it at TRUE_RATE (mean of the seeds)."""
+    figures = [Figure("listed.dishonest_debtor", 19), Figure("listed.dishonest_debtor", 39)]
+    [by_seed] = run_points("shixin", FIXED, [{RATE: TRUE_RATE}], list(seeds), figures)
+    path.write_text(yaml.safe_dump({"targets": [
+        {"figure": f.key, "day": f.day, "observed": float(np.mean([r[f.label] for r in by_seed])),
+         "uncertainty": 0.002, "source": f"synthetic: shixin at {RATE}={TRUE_RATE}"} for f in figures]}))
+
+
+@pytest.mark.slow
+def test_the_rate_that_made_a_synthetic_target_is_recovered_and_a_study_resumes(tmp_path):
+    targets = tmp_path / "targets.yaml"
+    synthetic_targets(targets)
+    args = ["calibrate", *SMALL, "--targets", str(targets), "--param", f"{RATE}=0.0001:0.005", "--seeds", "2",
+            "--out", str(tmp_path / "out")]
+    first = runner.invoke(app, [*args, "--trials", "12"])
+    assert first.exit_code == 0, first.output
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert len(trials) == 12 and set(trials["seeds"]) == {"1 2"}
+    best = trials.iloc[0][RATE]
+    assert abs(math.log(best / TRUE_RATE)) < math.log(1 + TOLERANCE), best
+    # the best scenario runs as is and holds the best rate
+    scenario, _ = load_scenario(str(tmp_path / "out" / "best.scenario.yaml"))
+    assert scenario.behaviours[RATE.split(".")[1]].rate == pytest.approx(best)
+    spread = pd.read_csv(tmp_path / "out" / "spread.csv").set_index("parameter")
+    assert spread.loc[RATE, "min"] <= best <= spread.loc[RATE, "max"]
+    assert (tmp_path / "out" / "fit.png").stat().st_size > 1000
+    # run again asking for 14: the 12 are kept, 2 more run
+    again = runner.invoke(app, [*args, "--trials", "14"])
+    assert again.exit_code == 0, again.output
+    resumed = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert len(resumed) == 14
+    assert set(trials["trial"]) < set(resumed["trial"])
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("targets: []\n", "targets.yaml:1: expected `targets:` with a list"),
+    ("targets:\n  - figure: listed.dishonest_debtor\n    day: 3\n    observed: high\n    uncertainty: 0.1\n"
+     "    source: x\n", "targets.yaml:4: targets[0].observed: expected a number, got 'high'"),
+    ("targets:\n  - figure: listed.dishonest_debtor\n    day: 3\n    observed: 0.1\n    uncertainty: 0\n"
+     "    source: x\n", "targets.yaml:5: targets[0].uncertainty: must be above 0"),
+    ("targets:\n  - figure: listed.dishonest_debtor\n    day: 3\n    observed: 0.1\n    uncertainty: 0.1\n",
+     "targets.yaml:2: targets[0]: `source` is missing"),
+    ("targets:\n  - figure: listed.dishonest_debtor\n    date: 2001-01-01\n    observed: 0.1\n    uncertainty: 0.1\n"
+     "    source: x\n", "targets.yaml:3: targets[0].date: 2001-01-01 is before the run's first reported day"),
+    ("targets:\n  - figure: listed.dishonest_debtor\n    day: 400\n    observed: 0.1\n    uncertainty: 0.1\n"
+     "    source: x\n", "targets.yaml:2: targets[0]: day 400 is after the run's last reported day"),
+    ("targets:\n  - figure: listed.dishonest_debtor\n    when: 3\n    observed: 0.1\n    uncertainty: 0.1\n"
+     "    source: x\n", "targets.yaml:3: targets[0].when: unknown field"),
+])
+def test_a_bad_targets_file_is_named_by_line_and_field(tmp_path, text, said):
+    (tmp_path / "targets.yaml").write_text(text)
+    result = runner.invoke(app, ["calibrate", *SMALL, "--targets", str(tmp_path / "targets.yaml"),
+                                 "--param", f"{RATE}=0.0001:0.005", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert said in result.output.replace("\n", "")
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_parameter_is_named_with_the_fix(tmp_path):
+    (tmp_path / "targets.yaml").write_text("targets: []\n")
+    result = runner.invoke(app, ["calibrate", *SMALL, "--targets", str(tmp_path / "targets.yaml"),
+                                 "--param", "behaviours.judgment_default.rat=0.1:0.2"])
+    assert result.exit_code == 2, result.output
+    assert "unknown key 'rat'; did you mean 'rate'?" in result.output.replace("\n", "")

@@ -1,0 +1,139 @@
+"""Saving a run's state and continuing from it (issue 22, "Save and fork"): a continued run with nothing
+changed is the run that never stopped, bit for bit; a change applies from the day after the saved one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.runner.compare import headline_figures, run_experiment, variants
+from socialcredit.runner.run import Run, simulate
+from socialcredit.sim.state import StateError
+from socialcredit.world.behaviour import Behaviour
+from socialcredit.world.metrics import Metrics
+
+TIMING = {"seconds", "compile_seconds", "person_days_per_second", "phase_seconds"}
+
+
+def without_timing(summary: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in summary.items() if key not in TIMING}
+
+
+def assert_same_run(whole: Run, continued: Run) -> None:
+    pd.testing.assert_frame_equal(whole.metrics, continued.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(whole.people, continued.people, check_exact=True)
+    # NaN figures compare equal through their JSON form
+    assert repr(without_timing(whole.summary)) == repr(without_timing(continued.summary))
+    for name, table in whole.mobilities.items():
+        pd.testing.assert_frame_equal(table, continued.mobilities[name], check_exact=True)
+
+
+def fork_and_compare(tmp_path: Path, preset: str | None, population: int, days: int, at: int) -> None:
+    state = tmp_path / "state.npz"
+    whole = simulate(preset, population=population, days=days, save_state=(at, state))
+    continued = simulate(preset, population=population, days=days, from_state=state)
+    assert_same_run(whole, continued)
+
+
+def test_continuing_the_default_run_gives_the_run_that_never_stopped(tmp_path: Path) -> None:
+    fork_and_compare(tmp_path, None, 1500, 45, 20)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("preset", "days", "at"), [
+    ("rongcheng", 120, 50),          # points farming and pruning friends
+    ("national", 90, 40),            # several schemes, lists shared between them
+    ("shenzhen-cameras", 120, 60),   # public displays, pictures paid off
+    ("zhima-2020", 200, 150),        # enrolment: voluntary, then mandatory from day 184
+])
+def test_continuing_each_mechanism_gives_the_run_that_never_stopped(tmp_path: Path, preset: str, days: int,
+                                                                    at: int) -> None:
+    fork_and_compare(tmp_path, preset, 2000, days, at)
+
+
+@pytest.mark.parametrize("phase", [Behaviour, Metrics])
+def test_a_phase_that_does_not_declare_its_state_breaks_the_continued_run(tmp_path: Path, phase: type,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """What makes the bit-for-bit test worth having: a phase that forgets its state is caught by it."""
+    state = tmp_path / "state.npz"
+    whole = simulate(None, population=1500, days=45)
+    monkeypatch.setattr(phase, "state_fields", ())
+    simulate(None, population=1500, days=45, save_state=(20, state))
+    continued = simulate(None, population=1500, days=45, from_state=state)
+    with pytest.raises(AssertionError):
+        assert_same_run(whole, continued)
+
+
+def test_a_change_after_the_fork_changes_the_run_from_the_next_day_only(tmp_path: Path) -> None:
+    state = tmp_path / "state.npz"
+    whole = simulate(None, population=1500, days=45, save_state=(20, state))
+    changed = simulate(None, population=1500, days=45, from_state=state, **{"economy.income_growth": 0.5})
+    before = whole.metrics["day"] <= 20
+    pd.testing.assert_frame_equal(whole.metrics[before], changed.metrics[before], check_exact=True)
+    assert changed.metrics.loc[21, "income_mean"] > whole.metrics.loc[21, "income_mean"]
+    assert (changed.metrics.loc[~before, "income_mean"] > whole.metrics.loc[~before, "income_mean"]).all()
+    assert not np.array_equal(whole.people["income"], changed.people["income"])
+
+
+@pytest.mark.parametrize(("key", "value"), [("population.size", 1600), ("run.seed", 2),
+                                            ("network.mean_degree", 4)])
+def test_a_change_that_cannot_apply_mid_run_is_refused_by_name(tmp_path: Path, key: str, value: Any) -> None:
+    state = tmp_path / "state.npz"
+    simulate(None, days=30, **{"population.size": 1500}, save_state=(10, state))
+    with pytest.raises(StateError, match=rf"{key} cannot change mid-run"):
+        simulate(None, days=30, from_state=state, **{"population.size": 1500, key: value})
+
+
+def test_a_state_file_is_read_without_pickle(tmp_path: Path) -> None:
+    state = tmp_path / "state.npz"
+    simulate(None, population=500, days=12, save_state=(5, state))
+    with np.load(state, allow_pickle=False) as data:  # raises on any object array
+        assert all(data[name].dtype != object for name in data.files)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a state")
+    with pytest.raises(StateError, match="not a socialcredit state file"):
+        simulate(None, population=500, days=12, from_state=bad)
+
+
+def test_saving_needs_a_day_left_to_continue_with(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="--save-state-at 11"):
+        simulate(None, population=300, days=12, save_state=(11, tmp_path / "state.npz"))
+
+
+def test_compare_forks_every_variant_from_one_saved_state(tmp_path: Path) -> None:
+    state = tmp_path / "state.npz"
+    whole = simulate(None, population=1500, days=45, save_state=(20, state))
+    rate = whole.scenario.behaviours["traffic_violation"].rate
+    chosen = variants([state.stem], {"behaviours.traffic_violation.rate": [rate, rate * 20]}, str(state))
+    results = run_experiment(chosen, [whole.scenario.run.seed]).set_index("variant")
+    unchanged, changed = (results.loc[variant.label] for variant in chosen)
+    expected = headline_figures(whole.summary)
+    assert {key: unchanged[key] for key in expected} == pytest.approx(expected, rel=0, abs=0, nan_ok=True)
+    assert changed["score_mean"] < unchanged["score_mean"]  # more violations recorded from day 21
+
+
+def test_the_commands_save_continue_and_fork(tmp_path: Path) -> None:
+    runner = CliRunner()
+    state = tmp_path / "state.npz"
+    first = runner.invoke(app, ["simulate", "--population", "800", "--days", "30", "--save-state-at", "12",
+                                "--state-file", str(state), "-o", str(tmp_path / "whole")])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["simulate", "--from-state", str(state), "-o", str(tmp_path / "continued")])
+    assert again.exit_code == 0, again.output
+    for name in ("metrics.parquet", "people.parquet"):
+        assert pd.read_parquet(tmp_path / "whole" / name).equals(pd.read_parquet(tmp_path / "continued" / name))
+    refused = runner.invoke(app, ["simulate", "--from-state", str(state), "--population", "900",
+                                  "-o", str(tmp_path / "refused")])
+    assert refused.exit_code != 0 and "population.size cannot change mid-run" in refused.output
+    assert "Traceback" not in refused.output
+    forked = runner.invoke(app, ["compare", "--from-state", str(state), "--set", "economy.income_growth=0.02,0.5",
+                                 "--sequential", "-o", str(tmp_path / "compare")])
+    assert forked.exit_code == 0, forked.output
+    results = pd.read_csv(tmp_path / "compare" / "results.csv")
+    assert list(results["economy.income_growth"]) == [0.02, 0.5] and list(results["seed"]) == [1, 1]
