@@ -380,10 +380,11 @@ class IncrementalFeatures:
         return [self.history[at] for at in sorted(found)]
 
     # --- features out ----------------------------------------------------------------------
-    def features(self, part: slice | None = None, only: frozenset[str] | None = None,
+    def features(self, part: slice | np.ndarray | None = None, only: frozenset[str] | None = None,
                  views: bool = False) -> dict[str, np.ndarray]:
         """Every feature at the current as-of time, as `compute_features` would give it (for the
-        subjects in `part` only, when given: a slice of ids, for scoring slice by slice).
+        subjects in `part` only, when given: a slice of ids, for scoring slice by slice, or an array
+        of ids, copies then).
 
         `only`: just these features (closed under the ratios' inputs, as `scoring_features` gives
         them). `views`: counts and sums as views into the state rather than copies, for a caller
@@ -415,7 +416,7 @@ class IncrementalFeatures:
                                None if weighs is None else self.weight[name][part] + weighs)
         return self._features(extra, part, only, views)
 
-    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]], part: slice | None,
+    def _features(self, extra: dict[str, tuple[np.ndarray, np.ndarray | None]], part: slice | np.ndarray | None,
                   only: frozenset[str] | None = None, views: bool = False) -> dict[str, np.ndarray]:
         part = part if part is not None else slice(0, self.n)
         out: dict[str, np.ndarray] = {}

@@ -16,7 +16,7 @@ from ..scenario.streams import generator
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
-from ..scoring.core import outcomes_without_inputs, score_slices, scoring_features
+from ..scoring.core import checked_inputs, network_term_of, outcomes_without_inputs, score_slices, scoring_features
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from .events import DayEvents
@@ -37,8 +37,8 @@ class SchemeState:
     # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
     state_fields: ClassVar[tuple[str, ...]] = (
         "held", "today", "arrived", "false_arrivals", "denied_through_imports", "features", "scores", "truth",
-        "true_scores", "neighbour_sums", "true_neighbour_sums", "scored_time", "scored_version", "scored_day",
-        "initial_tier", "enrolled", "enrolled_version", "listed_days", "denied_days")
+        "truth_differs", "true_scores", "neighbour_sums", "true_neighbour_sums", "scored_time", "scored_version",
+        "scored_day", "initial_tier", "enrolled", "enrolled_version", "listed_days", "denied_days")
 
     def __init__(self, entry: ScenarioScheme, index: int, n: int, kinds: list[str], sources: list[str],
                  first_time: float, contestable: tuple[str, ...], with_truth: bool, days_type: type[np.integer]):
@@ -87,6 +87,10 @@ class SchemeState:
         # true. Kept only where records can be false; the difference is the harm of false records.
         self.truth = IncrementalFeatures(scheme, n, start=first_time) if with_truth else None
         self.true_scores: Scores | None = None
+        # Who may have features in the truth unlike those recorded: whoever a false record reached,
+        # or a record of whom was voided (set by the scoring phase and appeals). Everyone else's
+        # true scores are their recorded ones, so only these (and whom they reach) are scored twice.
+        self.truth_differs = np.zeros(n, dtype=bool) if with_truth else None
         # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
         self.neighbour_sums = NeighbourSums()
         self.true_neighbour_sums = NeighbourSums()
@@ -130,7 +134,7 @@ class SchemeState:
         scores (see `scores_as`): `other` scores first each day, and its outcomes are never changed
         once made."""
         self.scored_as = other
-        self.features, self.truth = other.features, other.truth
+        self.features, self.truth, self.truth_differs = other.features, other.truth, other.truth_differs
         self.compiled_rules, self.scoring_features = other.compiled_rules, other.scoring_features
         self.listed_days, self.denied_days = other.listed_days, other.denied_days  # counted once, by `other`
 
@@ -216,11 +220,58 @@ class SchemeState:
                 self.scheme, self.scores, self.features.features(only=self.scoring_features, views=True))
         if truth and self.truth is not None:
             self.true_scores = None
-            self.true_scores = score_slices(self.scheme, self.features_of(self.truth), self.n, relations,
-                                            kept=self.true_neighbour_sums, compiled_rules=self.compiled_rules,
-                                            inputs=self.inputs(truth=True))
+            self.true_scores = self.score_truth(relations)
             if self.unenrolled is not None:
                 self.unenrolled(self, self.true_scores, self.truth)
+
+    def score_truth(self, relations: Relations | None) -> Scores:
+        """The scores from the genuine records only, made from the recorded ones (`self.scores`;
+        the caller applies the rule for the unenrolled again, as it gives the same to the rows it
+        covered, from features and inputs alone): the same to the bit as scoring
+        everyone from the truth state, as only these rows can differ: those whose truth features
+        differ (`truth_differs`), those whose imported lists differ in the truth, and, with a
+        network term, those whose neighbours' `pre` differ. Only they are scored again."""
+        assert self.scores is not None and self.truth is not None and self.truth_differs is not None
+        scheme, recorded, n = self.scheme, self.scores, self.n
+        inputs = self.inputs(truth=True)
+        given = checked_inputs(scheme, inputs, n) if scheme.input_lists or inputs else {}
+        differs = self.truth_differs.copy()
+        for name, members in given.items():
+            differs |= members != recorded.inputs[name]
+        rows = np.flatnonzero(differs)
+        pre, term = recorded.pre, recorded.network_term
+        if scheme.network is not None and relations is not None:
+            pre = pre.copy()  # their `pre` first, then everyone's term (its sums kept: only changes are added)
+            if rows.size:
+                pre[rows] = self.score_rows(rows, given, np.zeros(rows.size)).pre
+            term = network_term_of(scheme, pre, relations, self.true_neighbour_sums)
+            moved = term.view(np.int64) != recorded.network_term.view(np.int64)
+            rows = np.flatnonzero(differs | moved)
+        part = self.score_rows(rows, given, term[rows] if scheme.network is not None else None)
+
+        def replaced(values: np.ndarray, new: np.ndarray) -> np.ndarray:
+            out = values.copy()
+            out[rows] = new
+            return out
+        return Scores(scheme=scheme, features={}, components={},
+                      pre=pre if pre is not recorded.pre else replaced(pre, part.pre),
+                      network_term=term if scheme.network is not None else recorded.network_term.copy(),
+                      score=replaced(recorded.score, part.score), tier=replaced(recorded.tier, part.tier),
+                      tier_cap=replaced(recorded.tier_cap, part.tier_cap),
+                      lists={name: replaced(v, part.lists[name]) for name, v in recorded.lists.items()},
+                      entitlements={name: replaced(v, part.entitlements[name])
+                                    for name, v in recorded.entitlements.items()},
+                      unscored=None if recorded.unscored is None or part.unscored is None
+                      else replaced(recorded.unscored, part.unscored),
+                      inputs=given)
+
+    def score_rows(self, rows: np.ndarray, inputs: dict[str, np.ndarray], term: np.ndarray | None) -> Scores:
+        """Outcomes of the people `rows` from the truth state, with this network term (None without one)."""
+        assert self.truth is not None
+        truth, only = self.truth, self.scoring_features
+        return score_slices(self.scheme, lambda part: truth.features(rows[part], only=only, views=True), rows.size,
+                            network_term=term, compiled_rules=self.compiled_rules,
+                            inputs={name: members[rows] for name, members in inputs.items()})
 
     def inputs(self, truth: bool = False) -> dict[str, np.ndarray]:
         """The scheme's input lists as they stand now: each the list it is wired to, as its scheme

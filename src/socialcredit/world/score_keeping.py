@@ -65,6 +65,8 @@ class ScoreKeeping(Module):
                 sources = self.flows.shape[1]
                 self.flows[scheme.index] += np.bincount(received.source, minlength=sources)
                 self.false_flows[scheme.index] += np.bincount(received.source[~received.genuine], minlength=sources)
+            if scheme.truth_differs is not None and len(received) and not received.genuine.all():
+                scheme.truth_differs[received.subject[~received.genuine]] = True
             for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
                 if state is None or scheme.scored_as is not None:  # a shared state has taken these records
                     continue
