@@ -410,7 +410,6 @@ def compare(
 ) -> None:
     """Run variants of scenarios over several seeds and compare their harms, with intervals."""
     import datetime as dt
-    import os
 
     import yaml
 
@@ -454,23 +453,7 @@ def compare(
         raise fail(str(error)) from None
     target = out_dir or Path("runs") / f"compare-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
-    client = cluster = None
-    if not sequential:
-        from dask.distributed import Client, LocalCluster
-
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-            except Exception as error:  # no answer, or something that is not a Dask scheduler answering
-                reason = "no answer" if isinstance(error, OSError | TimeoutError) else \
-                    f"what answered is not a Dask scheduler ({type(error).__name__})"
-                raise fail(f"--scheduler {scheduler}: could not connect within {SCHEDULER_TIMEOUT_S} s: {reason}\n"
-                           "    fix: give the address of a running Dask scheduler (tcp://HOST:8786, started with "
-                           "`dask scheduler`), or leave --scheduler out to run on this machine's cores") from None
-        else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None, host="127.0.0.1")
-            client = Client(cluster)
+    client, cluster = _dask_client(scheduler, workers, sequential)
     err.print(f"{len(chosen)} variants x {seeds} seeds = {len(chosen) * seeds} runs"
               + (f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"),
               highlight=False)
@@ -1167,8 +1150,9 @@ def _explore_setup(scenario: str, params: list[str] | None, params_file: Path | 
     return chosen, fixed
 
 
-def _explore_client(scheduler: str | None, workers: int | None, sequential: bool):
-    """A Dask client as `compare` makes one (an existing scheduler, else a local cluster), or none."""
+def _dask_client(scheduler: str | None, workers: int | None, sequential: bool):
+    """A Dask client for `compare`, `sensitivity` and `calibrate` (an existing scheduler, else a local
+    cluster), or none with --sequential; a scheduler that does not answer is refused with the fix."""
     import os
 
     if sequential:
@@ -1248,7 +1232,7 @@ def sensitivity(
     target = out_dir or Path("runs") / f"sensitivity-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
     runs = sens.runs_needed(method, len(chosen), samples, seeds)
-    client, cluster = _explore_client(scheduler, workers, sequential)
+    client, cluster = _dask_client(scheduler, workers, sequential)
     where = f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"
     err.print(f"{method}: {runs // seeds} points x {seeds} seeds = {runs} runs{where}", highlight=False)
     started = time.monotonic()
@@ -1331,7 +1315,7 @@ def calibrate(
     if not (study_file is None and study_path.exists()):  # else: an earlier calibration's folder, resumed
         _check_free(target, overwrite)
     study_path.parent.mkdir(parents=True, exist_ok=True)
-    client, cluster = _explore_client(scheduler, workers, sequential)
+    client, cluster = _dask_client(scheduler, workers, sequential)
     batch = len(client.scheduler_info()["workers"]) if client is not None else 1
     where = f" on {scheduler}" if scheduler else " on a local Dask cluster" if client else " here"
     err.print(f"calibrating {len(chosen)} parameters to {len(targets)} targets: up to {trials} trials x {seeds} "
