@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -98,3 +100,23 @@ def _axe_violations(page) -> list[str]:
 def axe_violations():
     """The page's serious and critical accessibility violations (axe-core), as a function of the page."""
     return _axe_violations
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen, tries: int) -> None:
+    """Wait (0.1 s a try) for a server started by a test to answer /healthz; one that exits instead
+    fails the test with its output."""
+    import httpx
+
+    for _ in range(tries):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def wait_until_healthy():
+    """Waits for a server a test started to answer /healthz (a function of url, process, tries)."""
+    return _wait_until_healthy

@@ -8,9 +8,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -24,19 +22,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def base_url(runs_folder):
+def base_url(runs_folder, wait_until_healthy):
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "dashboard", str(runs_folder), "--port",
                                str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                time.sleep(0.1)
+        wait_until_healthy(url, server, 300)
         yield url
     finally:
         server.terminate()

@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -43,7 +42,7 @@ def days_ago(days: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, wait_until_healthy):
     """`socialcredit serve` on a fresh database, bob with a default on file; the keys by role."""
     folder = tmp_path_factory.mktemp("portal")
     db = f"sqlite:///{folder / 'portal.db'}"
@@ -54,13 +53,7 @@ def served(tmp_path_factory):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                time.sleep(0.1)
+        wait_until_healthy(url, server, 600)
         events = [{"id": "pay-1", "subject": "bob", "kind": "payment", "time": days_ago(40), "source": "bank"},
                   {"id": "late-1", "subject": "bob", "kind": "late_payment", "time": days_ago(30), "value": 12,
                    "source": "bank"},
