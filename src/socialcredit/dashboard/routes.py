@@ -95,7 +95,7 @@ def add_routes(app: FastAPI, pages: Pages) -> None:
             raise FolderProblem(entry.problem)
         if entry.kind != "validation":
             raise FolderProblem(f"{name} is a {entry.kind}, not a validation: open it at /{entry.kind}/{name}")
-        checks = pd.read_csv(folder / "validation.csv").fillna("").to_dict("records")
+        checks = pd.read_csv(folder / "validation.csv", keep_default_na=False).to_dict("records")
         for check in checks:
             check["passed"] = str(check["passed"]).lower() == "true"
         return pages.render("validation.html", name=name, checks=checks, passed=sum(c["passed"] for c in checks))
