@@ -16,7 +16,7 @@ from ..scenario.streams import generator
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
-from ..scoring.core import checked_inputs, network_term_of, outcomes_without_inputs, score_slices, scoring_features
+from ..scoring.core import checked_inputs, network_term_were, outcomes_without_inputs, score_slices, scoring_features
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from ..scoring.sparse import SparseFeatures
@@ -38,7 +38,7 @@ class SchemeState:
     # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
     state_fields: ClassVar[tuple[str, ...]] = (
         "held", "today", "arrived", "false_arrivals", "denied_through_imports", "features", "scores", "truth",
-        "true_scores", "neighbour_sums", "true_neighbour_sums", "scored_time", "scored_version",
+        "true_scores", "neighbour_sums", "scored_time", "scored_version",
         "scored_day", "initial_tier", "enrolled", "enrolled_version", "listed_days", "denied_days")
 
     def __init__(self, entry: ScenarioScheme, index: int, n: int, kinds: list[str], sources: list[str],
@@ -93,7 +93,6 @@ class SchemeState:
         self.true_scores: Scores | None = None
         # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
         self.neighbour_sums = NeighbourSums()
-        self.true_neighbour_sums = NeighbourSums()
         self.scored_time = float("nan")  # the feature state's time at the last scoring
         self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
         self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
@@ -246,12 +245,16 @@ class SchemeState:
         rows = np.flatnonzero(differs)
         pre, term = recorded.pre, recorded.network_term
         if scheme.network is not None and relations is not None:
-            pre = pre.copy()  # their `pre` first, then everyone's term (its sums kept: only changes are added)
+            pre = pre.copy()  # their `pre` first, then the term of whom their ties reach
             if rows.size:
                 pre[rows] = self.score_rows(rows, given, np.zeros(rows.size)).pre
-            term = network_term_of(scheme, pre, relations, self.true_neighbour_sums)
-            moved = term.view(np.int64) != recorded.network_term.view(np.int64)
-            rows = np.flatnonzero(differs | moved)
+            # from the recorded scoring's neighbour sums (of `recorded.pre`, on this graph) and the
+            # differences at these rows: exact in fixed point, as a full pass over everyone's ties
+            assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
+            term, moved = network_term_were(scheme, relations, self.neighbour_sums, recorded.network_term,
+                                            rows, pre[rows])
+            differs[moved] = True
+            rows = np.flatnonzero(differs)
         part = self.score_rows(rows, given, term[rows] if scheme.network is not None else None)
 
         def replaced(values: np.ndarray, new: np.ndarray) -> np.ndarray:
