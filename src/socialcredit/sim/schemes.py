@@ -243,27 +243,32 @@ class SchemeState:
         for name, members in given.items():
             differs |= members != recorded.inputs[name]
         rows = np.flatnonzero(differs)
-        pre, term = recorded.pre, recorded.network_term
+        term = None
         if scheme.network is not None and relations is not None:
-            pre = pre.copy()  # their `pre` first, then the term of whom their ties reach
-            if rows.size:
-                pre[rows] = self.score_rows(rows, given, np.zeros(rows.size)).pre
-            # from the recorded scoring's neighbour sums (of `recorded.pre`, on this graph) and the
-            # differences at these rows: exact in fixed point, as a full pass over everyone's ties
+            # their `pre` first, then the term of whom their ties reach: from the recorded scoring's
+            # neighbour sums (of `recorded.pre`, on this graph) and the differences at these rows,
+            # exact in fixed point, as a full pass over everyone's ties
+            pre = self.score_rows(rows, given, np.zeros(rows.size)).pre
             assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
-            term, moved = network_term_were(scheme, relations, self.neighbour_sums, recorded.network_term,
-                                            rows, pre[rows])
+            moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums, recorded.network_term,
+                                                  rows, pre)
             differs[moved] = True
             rows = np.flatnonzero(differs)
-        part = self.score_rows(rows, given, term[rows] if scheme.network is not None else None)
+            term = recorded.network_term[rows]
+            term[np.searchsorted(rows, moved)] = moved_term
+        part = self.score_rows(rows, given, term)
 
         def replaced(values: np.ndarray, new: np.ndarray) -> np.ndarray:
+            """`values` with `new` at the rows: the recorded array itself where nothing differs (no
+            copy of a whole array for the few whose true outcome is not their recorded one)."""
+            new = np.asarray(new, dtype=values.dtype)
+            if np.array_equal(values[rows].view(np.uint8), new.view(np.uint8)):  # the same bits
+                return values
             out = values.copy()
             out[rows] = new
             return out
-        return Scores(scheme=scheme, features={}, components={},
-                      pre=pre if pre is not recorded.pre else replaced(pre, part.pre),
-                      network_term=term if scheme.network is not None else recorded.network_term.copy(),
+        return Scores(scheme=scheme, features={}, components={}, pre=replaced(recorded.pre, part.pre),
+                      network_term=recorded.network_term if term is None else replaced(recorded.network_term, term),
                       score=replaced(recorded.score, part.score), tier=replaced(recorded.tier, part.tier),
                       tier_cap=replaced(recorded.tier_cap, part.tier_cap),
                       lists={name: replaced(v, part.lists[name]) for name, v in recorded.lists.items()},
@@ -274,7 +279,8 @@ class SchemeState:
                       inputs=given)
 
     def score_rows(self, rows: np.ndarray, inputs: dict[str, np.ndarray], term: np.ndarray | None) -> Scores:
-        """Outcomes of the people `rows` from the truth state, with this network term (None without one)."""
+        """Outcomes of the people `rows` from the truth state, with this network term (theirs, or 0 for
+        each; None without one)."""
         assert self.truth is not None
         truth, only = self.truth, self.scoring_features
         return score_slices(self.scheme, lambda part: truth.features(rows[part], only=only, views=True), rows.size,
