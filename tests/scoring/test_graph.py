@@ -183,3 +183,32 @@ def test_differing_positions_are_numpys_nonzero_of_not_equal(share):
     old[7], new[7], new[9] = 0.0, -0.0, np.inf  # -0.0 == 0.0: not a difference
     np.testing.assert_array_equal(differing(old, new), np.flatnonzero(old != new))
     assert differing(old[:0], new[:0]).size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40))
+def test_a_term_had_a_few_pre_been_other_is_the_full_pass_on_them_to_the_bit(seed, changed):
+    """`core.network_term_were`: the term from kept sums and a few changed `pre` (the truth's, at the
+    people false records reached) equals the term of everyone's `pre` so changed, summed afresh; and
+    the people it says moved are those whose term differs."""
+    from socialcredit.scheme import load_scheme
+    from socialcredit.scoring.core import network_term_of, network_term_were
+    from socialcredit.scoring.graph import NeighbourSums
+
+    scheme = load_scheme("example")
+    rng = np.random.default_rng(seed)
+    n = 300
+    graph = Relations.from_pairs(rng.integers(0, n, 1200), rng.integers(0, n, 1200), n)
+    pre = rng.uniform(scheme.scale.min, scheme.scale.max, n)
+    kept = NeighbourSums()
+    term = network_term_of(scheme, pre, graph, kept)
+    rows = np.unique(rng.integers(0, n, changed))
+    values = np.where(rng.random(rows.size) < 0.2, pre[rows], rng.uniform(scheme.scale.min, scheme.scale.max,
+                                                                           rows.size))
+    other = pre.copy()
+    other[rows] = values
+    expected = network_term_of(scheme, other, graph)
+    moved, moved_term = network_term_were(scheme, graph, kept, term, rows, values)
+    assert moved.tolist() == np.flatnonzero(expected.view(np.int64) != term.view(np.int64)).tolist()
+    assert moved_term.tobytes() == expected[moved].tobytes()
+    assert kept.values is pre and term.tobytes() == network_term_of(scheme, pre, graph).tobytes()  # kept as was

@@ -282,6 +282,24 @@ def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
                      np.empty(relations.n_subjects))
 
 
+def network_term_were(scheme: Scheme, relations: Relations, kept: NeighbourSums, term: np.ndarray,
+                      rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The network term had `pre` been `values` at `rows` rather than what `kept` summed last (on
+    `relations`, giving `term`): the subjects whose term that moves, and their terms. The same bits
+    as `network_term_of` on the whole `pre` so changed, in work proportional to the ties of `rows`."""
+    if scheme.network is None:
+        raise ValueError(f"scheme '{scheme.id}' has no network term")
+    factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
+    reached, totals = kept.sums_were(relations, rows, values, factor)
+    degree = np.diff(relations.indptr)[reached]
+    indptr = np.zeros(reached.size + 1, dtype=relations.indptr.dtype)
+    np.cumsum(degree, out=indptr[1:])
+    part = mean_term(indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),
+                     np.empty(reached.size))
+    moves = part.view(np.int64) != term[reached].view(np.int64)
+    return reached[moves], part[moves]
+
+
 def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray,
                                                                            dict[str, np.ndarray],
                                                                            dict[str, np.ndarray],

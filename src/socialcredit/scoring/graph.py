@@ -194,6 +194,27 @@ class NeighbourSums:
         self.graph, self.values, self.factor, self.totals = graph.serial, values, factor, totals
         return totals
 
+    def sums_were(self, graph: Relations, rows: np.ndarray, values: np.ndarray, factor: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """The sums had the kept values been `values` at `rows` (the kept sums stay as they are):
+        the subjects whose sums that changes, and those sums. Each changed value's difference in
+        fixed point is added to its neighbours' kept sums, exactly as a full pass would sum them,
+        in work proportional to the ties of `rows` alone."""
+        assert self.graph == graph.serial and self.values is not None and self.totals is not None, \
+            "sums kept on this graph"
+        step = to_fixed(values, factor) - to_fixed(self.values[rows], factor)
+        moving = np.flatnonzero(step)
+        rows, step = np.asarray(rows, dtype=np.int64)[moving], step[moving]
+        starts = graph.indptr[rows].astype(np.int64)
+        degree = graph.indptr[rows + 1].astype(np.int64) - starts
+        # each row's ties, one after another: positions starts[k] .. starts[k] + degree[k] - 1
+        ends = np.cumsum(degree)
+        at = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(starts - (ends - degree), degree)
+        reached, where = np.unique(graph.indices[at], return_inverse=True)
+        totals = self.totals[reached]  # a copy (fancy indexing)
+        np.add.at(totals, where, np.repeat(step, degree))
+        return reached.astype(np.int64), totals
+
     def most_kept(self, n: int, parts: int) -> int:
         """The most ties out of its range each part of `add_changes` keeps for the others (beyond
         which a subject's ties are walked again by them: slower, never wrong): n x FAR_SHARE in all,

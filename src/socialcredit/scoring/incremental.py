@@ -41,6 +41,10 @@ class _Batch:
     time: float
     by_kind: dict[int, KeptEntry]
     starts: dict[str, np.ndarray] = field(default_factory=dict)  # merged counts: the subjects whose run began here
+    serial: int = 0  # which `add` made it (they count up): whether it came before a subject's divergence
+    # Per kind, which of its events were voided (no longer counted here; a state following this one
+    # for some subjects, `SparseFeatures`, may still hold them, in their places, so kept in the batch).
+    voided: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class SortedIds:
         ids[1:] += self.first
         return ids
 
+
+# Events that left a state's windows on an `advance`: (feature, their time, their batch's serial,
+# subjects, values, weights), values and weights None where the feature does not read them.
+Leaving = tuple[str, float, int, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 # What the history keeps of a batch's events of one kind: subjects (packed where they can be),
 # and values, weights and ids only where something reads them (None otherwise).
@@ -148,6 +156,22 @@ class IncrementalFeatures:
         self.weighted_kinds = {self.codes[scheme.features[name].event or ""] for name in self.expiring
                                if scheme.features[name].type == "mean"}
         self.log: dict[int, list[tuple[np.ndarray, ...]]] = {code: [] for code in self.voidable}
+        self.serial = 0  # how many times `add` was called: the next batch's serial
+
+    def grow(self, n_subjects: int) -> None:
+        """Room for `n_subjects` subjects (at least as many as now), the new ones without events."""
+        extra = n_subjects - self.n
+        if extra <= 0:
+            return
+        def grown(values: np.ndarray, fill: float) -> np.ndarray:
+            return np.concatenate([values, np.full(extra, fill, dtype=values.dtype)])
+        for kept in (self.total, self.weight, self.held):
+            for name in kept:
+                kept[name] = grown(kept[name], 0)
+        for kept in (self.latest, self.merged):
+            for name in kept:
+                kept[name] = grown(kept[name], -np.inf)
+        self.n = n_subjects
 
     # --- events in -------------------------------------------------------------------------
     def add(self, time: float, subject: np.ndarray, kind: np.ndarray, value: np.ndarray | None = None,
@@ -194,8 +218,9 @@ class IncrementalFeatures:
         starts = {name: begins for name, begins in starts.items() if begins.size and name in self.expiring}
         if kept or starts:
             at = bisect_right(self.times, time)  # late reports go in at their own time
-            self.history.insert(at, _Batch(time, kept, starts))
+            self.history.insert(at, _Batch(time, kept, starts, serial=self.serial))
             self.times.insert(at, time)
+        self.serial += 1
 
     def _compact(self, code: int, entry: Entry) -> KeptEntry:
         """What the history must keep of a batch: subjects always (int32 where they fit), values and
@@ -242,12 +267,12 @@ class IncrementalFeatures:
                 first, last = bisect_left(self.times, batch_time), bisect_right(self.times, batch_time)
                 for batch in self.history[first:last]:
                     if code in batch.by_kind:
-                        kept_subject, kept_value, kept_weight, kept_ids = batch.by_kind[code]
-                        # a voidable kind's events are kept with their ids and unpacked (see _compact)
-                        assert isinstance(kept_subject, np.ndarray) and kept_ids is not None
-                        keep = ~np.isin(kept_ids, ids)
-                        batch.by_kind[code] = (kept_subject[keep], None if kept_value is None else kept_value[keep],
-                                               None if kept_weight is None else kept_weight[keep], kept_ids[keep])
+                        kept_ids = batch.by_kind[code][3]
+                        # a voidable kind's events are kept with their ids (see _compact)
+                        assert kept_ids is not None
+                        voided = np.isin(kept_ids, ids)
+                        if voided.any():
+                            batch.voided[code] = voided | batch.voided[code] if code in batch.voided else voided
             affected = np.unique(subject[gone])
             touched_subjects.append(affected)
             for name in self.direct:  # latest event among those that remain
@@ -329,14 +354,22 @@ class IncrementalFeatures:
                                                                                           rest.dtype),
                                        None if value is None else value[keep], None if weight is None else
                                        weight[keep], None if ids is None else ids[keep])
+                if code in batch.voided:
+                    batch.voided[code] = batch.voided[code][keep]
             for name, begins in batch.starts.items():
                 batch.starts[name] = begins[~np.isin(begins, subjects)]
         for code, parts in self.log.items():
             self.log[code] = [tuple(a[~np.isin(part[1], subjects)] for a in part) for part in parts]
 
     # --- time passing ----------------------------------------------------------------------
-    def advance(self, as_of: float) -> None:
-        """Move the state to `as_of` (>= the current time): decay, and drop events that leave."""
+    def advance(self, as_of: float, leaving: list[Leaving] | None = None, also: list[Leaving] | None = None) -> None:
+        """Move the state to `as_of` (>= the current time): decay, and drop events that leave.
+
+        `leaving`: a list that takes every event that left (voided ones too), for a state that follows
+        this one for some subjects (`SparseFeatures`). `also`: events that left such a state, its
+        subjects written as this one's, to take back here too; each feature takes them back before
+        its own of the same time, as they were added before them (whichever comes first changes the
+        rounding of a sum)."""
         if as_of < self.as_of:
             raise ValueError(f"cannot go back in time from {self.as_of} to {as_of}")
         previous, self.as_of = self.as_of, as_of
@@ -353,17 +386,35 @@ class IncrementalFeatures:
             feature = self.scheme.features[name]
             code = self.codes[feature.event or ""]
             bounds = self.bounds[name]
+            # (time, 0 for another state's and 1 for its own, subjects, values, weights) to take back
+            parts: list[tuple[float, int, np.ndarray, np.ndarray | None, np.ndarray | None]] = []
             for batch in self._crossing(previous, as_of, [t for t in bounds if t != NO_LIMIT]):
-                leaving = counts(previous - batch.time, *bounds) and not counts(as_of - batch.time, *bounds)
-                if leaving and name in self.merged and name in batch.starts:
-                    self._apply(name, batch.starts[name], None, None, sign=-1.0, age=as_of - batch.time)
-                    touched.setdefault(name, []).append(batch.starts[name])
-                elif leaving and name not in self.merged and code in batch.by_kind:
-                    subject, value, weight, _ = batch.by_kind[code]
-                    if isinstance(subject, SortedIds):
-                        subject = subject.unpack()
-                    self._apply(name, subject, value, weight, sign=-1.0, age=as_of - batch.time)
-                    touched.setdefault(name, []).append(subject)
+                if not (counts(previous - batch.time, *bounds) and not counts(as_of - batch.time, *bounds)):
+                    continue
+                if name in self.merged:
+                    if name not in batch.starts:
+                        continue
+                    subject, value, weight = batch.starts[name], None, None
+                elif code in batch.by_kind:
+                    packed, value, weight, _ = batch.by_kind[code]
+                    subject = packed.unpack() if isinstance(packed, SortedIds) else packed
+                else:
+                    continue
+                if leaving is not None:
+                    leaving.append((name, batch.time, batch.serial, subject, value, weight))
+                voided = batch.voided.get(code) if name not in self.merged else None
+                if voided is not None:  # voided here: no longer counted
+                    counted = ~voided
+                    subject = subject[counted]
+                    value = None if value is None else value[counted]
+                    weight = None if weight is None else weight[counted]
+                parts.append((batch.time, 1, subject, value, weight))
+            parts.extend((time, 0, subject, value, weight) for left, time, _, subject, value, weight in also or ()
+                         if left == name)
+            parts.sort(key=lambda part: (part[0], part[1]))  # stable: each source's own order kept
+            for time, _, subject, value, weight in parts:
+                self._apply(name, subject, value, weight, sign=-1.0, age=as_of - time)
+                touched.setdefault(name, []).append(subject)
         for name, left in touched.items():
             self._reset_empty(name, np.concatenate(left))
         stale = bisect_left(self.times, as_of - self.horizon - SEARCH_MARGIN)  # no feature holds events older

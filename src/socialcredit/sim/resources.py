@@ -17,6 +17,9 @@ from ..scenario.models import Scenario
 BYTES_PER_PERSON_BASE = 428 - 10 * 12 - 5 * 20
 BYTES_PER_TIE_END = 12
 BYTES_PER_KIND = 20
+# Where records can be false, the truth's state: an index a person (4 bytes), rows for the few a
+# false record reached, and true outcomes where they differ (scoring/sparse.py).
+BYTES_FOR_TRUTH = 16
 FIXED_BYTES = 400 << 20  # the interpreter, NumPy, Arrow and the compiled kernels
 HEADROOM = 0.9           # of the memory available, what a run may plan to use
 
@@ -32,10 +35,10 @@ class MemoryPlan:
 
 
 def bytes_per_person(scenario: Scenario, kinds: int) -> float:
-    """Peak bytes a person of this scenario takes (the truth's twin state doubles the features)."""
-    twin = any(s.identification is not None or s.error_rate > 0 for s in scenario.surveillance.values())
-    per_kind = BYTES_PER_KIND * (2 if twin else 1)
-    return BYTES_PER_PERSON_BASE + BYTES_PER_TIE_END * scenario.network.mean_degree + per_kind * kinds
+    """Peak bytes a person of this scenario takes (and the truth's state, where records can be false)."""
+    truth = any(s.identification is not None or s.error_rate > 0 for s in scenario.surveillance.values())
+    return BYTES_PER_PERSON_BASE + BYTES_PER_TIE_END * scenario.network.mean_degree + BYTES_PER_KIND * kinds \
+        + (BYTES_FOR_TRUTH if truth else 0)
 
 
 def plan(scenario: Scenario, kinds: int) -> MemoryPlan:

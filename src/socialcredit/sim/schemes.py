@@ -16,9 +16,10 @@ from ..scenario.streams import generator
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
-from ..scoring.core import checked_inputs, network_term_of, outcomes_without_inputs, score_slices, scoring_features
+from ..scoring.core import checked_inputs, network_term_were, outcomes_without_inputs, score_slices, scoring_features
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
+from ..scoring.sparse import SparseFeatures
 from .events import DayEvents
 
 # People from whom the day's scoring runs on the scheme's rules compiled: compiling a scheme's
@@ -37,7 +38,7 @@ class SchemeState:
     # What changes as the run goes on (a saved state keeps it: sim/state.py, Module.state_fields).
     state_fields: ClassVar[tuple[str, ...]] = (
         "held", "today", "arrived", "false_arrivals", "denied_through_imports", "features", "scores", "truth",
-        "truth_differs", "true_scores", "neighbour_sums", "true_neighbour_sums", "scored_time", "scored_version",
+        "true_scores", "neighbour_sums", "scored_time", "scored_version",
         "scored_day", "initial_tier", "enrolled", "enrolled_version", "listed_days", "denied_days")
 
     def __init__(self, entry: ScenarioScheme, index: int, n: int, kinds: list[str], sources: list[str],
@@ -85,15 +86,13 @@ class SchemeState:
         self.scores: Scores | None = None  # latest scoring (on the scheme's cadence)
         # The same scheme on genuine records only: what the scores would be if every record were
         # true. Kept only where records can be false; the difference is the harm of false records.
-        self.truth = IncrementalFeatures(scheme, n, start=first_time) if with_truth else None
+        # It holds features only for whoever a false record reached, or a record of whom was voided
+        # (`SparseFeatures.track`, by the scoring phase and appeals): everyone else's are the
+        # recorded ones, and so are their true scores; only these (and whom they reach) are scored twice.
+        self.truth = SparseFeatures(self.features) if with_truth else None
         self.true_scores: Scores | None = None
-        # Who may have features in the truth unlike those recorded: whoever a false record reached,
-        # or a record of whom was voided (set by the scoring phase and appeals). Everyone else's
-        # true scores are their recorded ones, so only these (and whom they reach) are scored twice.
-        self.truth_differs = np.zeros(n, dtype=bool) if with_truth else None
         # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
         self.neighbour_sums = NeighbourSums()
-        self.true_neighbour_sums = NeighbourSums()
         self.scored_time = float("nan")  # the feature state's time at the last scoring
         self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
         self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
@@ -104,7 +103,7 @@ class SchemeState:
         # gives those not enrolled.
         self.enrolled: np.ndarray | None = None
         self.enrolled_version = 0
-        self.unenrolled: Callable[[SchemeState, Scores, IncrementalFeatures], None] | None = None
+        self.unenrolled: Callable[[SchemeState, Scores, IncrementalFeatures | SparseFeatures], None] | None = None
         self.listed_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.lists}
         self.denied_days: dict[str, np.ndarray] = {name: np.zeros(n, dtype=days_type) for name in scheme.entitlements}
 
@@ -134,9 +133,14 @@ class SchemeState:
         scores (see `scores_as`): `other` scores first each day, and its outcomes are never changed
         once made."""
         self.scored_as = other
-        self.features, self.truth, self.truth_differs = other.features, other.truth, other.truth_differs
+        self.features, self.truth = other.features, other.truth
         self.compiled_rules, self.scoring_features = other.compiled_rules, other.scoring_features
         self.listed_days, self.denied_days = other.listed_days, other.denied_days  # counted once, by `other`
+
+    @property
+    def truth_differs(self) -> np.ndarray | None:
+        """Who may have features in the truth unlike those recorded (None where records cannot be false)."""
+        return self.truth.differs() if self.truth is not None else None
 
     def qualify(self, name: str) -> str:
         """A list's or entitlement's name as the scenario and the outputs give it (`court.blacklist`
@@ -231,31 +235,40 @@ class SchemeState:
         everyone from the truth state, as only these rows can differ: those whose truth features
         differ (`truth_differs`), those whose imported lists differ in the truth, and, with a
         network term, those whose neighbours' `pre` differ. Only they are scored again."""
-        assert self.scores is not None and self.truth is not None and self.truth_differs is not None
+        assert self.scores is not None and self.truth is not None
         scheme, recorded, n = self.scheme, self.scores, self.n
         inputs = self.inputs(truth=True)
         given = checked_inputs(scheme, inputs, n) if scheme.input_lists or inputs else {}
-        differs = self.truth_differs.copy()
+        differs = self.truth.differs()
         for name, members in given.items():
             differs |= members != recorded.inputs[name]
         rows = np.flatnonzero(differs)
-        pre, term = recorded.pre, recorded.network_term
+        term = None
         if scheme.network is not None and relations is not None:
-            pre = pre.copy()  # their `pre` first, then everyone's term (its sums kept: only changes are added)
-            if rows.size:
-                pre[rows] = self.score_rows(rows, given, np.zeros(rows.size)).pre
-            term = network_term_of(scheme, pre, relations, self.true_neighbour_sums)
-            moved = term.view(np.int64) != recorded.network_term.view(np.int64)
-            rows = np.flatnonzero(differs | moved)
-        part = self.score_rows(rows, given, term[rows] if scheme.network is not None else None)
+            # their `pre` first, then the term of whom their ties reach: from the recorded scoring's
+            # neighbour sums (of `recorded.pre`, on this graph) and the differences at these rows,
+            # exact in fixed point, as a full pass over everyone's ties
+            pre = self.score_rows(rows, given, np.zeros(rows.size)).pre
+            assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
+            moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums, recorded.network_term,
+                                                  rows, pre)
+            differs[moved] = True
+            rows = np.flatnonzero(differs)
+            term = recorded.network_term[rows]
+            term[np.searchsorted(rows, moved)] = moved_term
+        part = self.score_rows(rows, given, term)
 
         def replaced(values: np.ndarray, new: np.ndarray) -> np.ndarray:
+            """`values` with `new` at the rows: the recorded array itself where nothing differs (no
+            copy of a whole array for the few whose true outcome is not their recorded one)."""
+            new = np.asarray(new, dtype=values.dtype)
+            if np.array_equal(values[rows].view(np.uint8), new.view(np.uint8)):  # the same bits
+                return values
             out = values.copy()
             out[rows] = new
             return out
-        return Scores(scheme=scheme, features={}, components={},
-                      pre=pre if pre is not recorded.pre else replaced(pre, part.pre),
-                      network_term=term if scheme.network is not None else recorded.network_term.copy(),
+        return Scores(scheme=scheme, features={}, components={}, pre=replaced(recorded.pre, part.pre),
+                      network_term=recorded.network_term if term is None else replaced(recorded.network_term, term),
                       score=replaced(recorded.score, part.score), tier=replaced(recorded.tier, part.tier),
                       tier_cap=replaced(recorded.tier_cap, part.tier_cap),
                       lists={name: replaced(v, part.lists[name]) for name, v in recorded.lists.items()},
@@ -266,7 +279,8 @@ class SchemeState:
                       inputs=given)
 
     def score_rows(self, rows: np.ndarray, inputs: dict[str, np.ndarray], term: np.ndarray | None) -> Scores:
-        """Outcomes of the people `rows` from the truth state, with this network term (None without one)."""
+        """Outcomes of the people `rows` from the truth state, with this network term (theirs, or 0 for
+        each; None without one)."""
         assert self.truth is not None
         truth, only = self.truth, self.scoring_features
         return score_slices(self.scheme, lambda part: truth.features(rows[part], only=only, views=True), rows.size,
@@ -284,7 +298,7 @@ class SchemeState:
             out[own] = kept.lists[name] if kept is not None else np.zeros(self.n, dtype=bool)
         return out
 
-    def features_of(self, state: IncrementalFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
+    def features_of(self, state: IncrementalFeatures | SparseFeatures) -> Callable[[slice], dict[str, np.ndarray]]:
         """A slice's features for a scoring of outcomes only: just those it reads, as views (the
         state does not change while it scores)."""
         return lambda part: state.features(part, only=self.scoring_features, views=True)

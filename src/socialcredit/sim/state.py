@@ -30,7 +30,7 @@ from .model import Sim
 from .module import Module
 
 FORMAT = "socialcredit-state"
-VERSION = 1
+VERSION = 2  # 2: the truth's feature state sparse (scoring.sparse.SparseFeatures)
 META = "__state__"
 # Scenario keys a continued run cannot change: they made the people, their ties and the random streams
 # the state already holds (a change to anything else applies from the day after the saved one).

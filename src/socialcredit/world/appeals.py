@@ -135,9 +135,9 @@ class AppealDesk:
         self.voided_false += int((~genuine[voided]).sum())
         self.voided_true += int(genuine[voided].sum())
         self.granted += int(np.unique(subjects[voided]).size)  # an appeal granted: a record of it voided
+        if state.truth is not None:  # a voided record is in the truth (true) or never was (false): theirs differ
+            state.truth.track(subjects[voided])  # (before the void: their truth starts as their records are)
         state.features.void(ids[voided])
-        if state.truth_differs is not None:  # a voided record is in the truth (true) or never was (false)
-            state.truth_differs[subjects[voided]] = True
         # The scores follow from the remaining records at once: recomputed, never edited.
         state.rescore(sim.graph, truth=False)
 

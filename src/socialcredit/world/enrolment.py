@@ -45,6 +45,7 @@ from ..scheme import Scheme
 from ..scoring import Scores
 from ..scoring.core import outcome_inputs, points_and_pre, score_slices
 from ..scoring.incremental import IncrementalFeatures
+from ..scoring.sparse import SparseFeatures
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
@@ -108,7 +109,7 @@ class SchemeEnrolment:
         self.snapshots: list[dict[str, Any]] = []
 
     # --- the scheme's rule for the unenrolled ----------------------------------------------
-    def apply(self, state: SchemeState, scores: Scores, features: IncrementalFeatures) -> None:
+    def apply(self, state: SchemeState, scores: Scores, features: IncrementalFeatures | SparseFeatures) -> None:
         """What the scheme's rule gives the unenrolled, written into a scoring's lists and
         entitlements (`features`: the feature state it scored)."""
         rows = np.flatnonzero(~self.enrolled)
@@ -120,7 +121,7 @@ class SchemeEnrolment:
         for name, values in entitlements.items():
             scores.entitlements[name] = _put(scores.entitlements[name], rows, values)
 
-    def outcomes_if_unenrolled(self, scores: Scores, features: IncrementalFeatures,
+    def outcomes_if_unenrolled(self, scores: Scores, features: IncrementalFeatures | SparseFeatures,
                                rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The lists and entitlements of the people `rows` were they not enrolled, by the rule."""
         scheme = self.state.scheme

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
+from ..sim.schemes import SchemeState
 
 
 class ScoreKeeping(Module):
@@ -65,23 +67,35 @@ class ScoreKeeping(Module):
                 sources = self.flows.shape[1]
                 self.flows[scheme.index] += np.bincount(received.source, minlength=sources)
                 self.false_flows[scheme.index] += np.bincount(received.source[~received.genuine], minlength=sources)
-            if scheme.truth_differs is not None and len(received) and not received.genuine.all():
-                scheme.truth_differs[received.subject[~received.genuine]] = True
-            for state, chosen in ((scheme.features, None), (scheme.truth, received.genuine)):
-                if state is None or scheme.scored_as is not None:  # a shared state has taken these records
-                    continue
-                state.advance(sim.time(day))
-                records = received if chosen is None else received.take(np.flatnonzero(chosen))
-                for time in np.unique(records.time):  # late records carry their own, earlier date
-                    at = np.flatnonzero(records.time == time)
-                    state.add(float(time), records.subject[at], records.kind[at], records.value[at],
-                              ids=records.id[at])
+            if scheme.scored_as is None:  # (a shared state has taken these records)
+                self.take(scheme, received, sim.time(day))
             if scheme.is_update_day(day, sim.days):  # on each scheme's own cadence
                 scheme.rescore(sim.graph)
                 scheme.scored_day = day
                 if scheme.initial_tier is None:
                     assert scheme.scores is not None
                     scheme.initial_tier = scheme.scores.tier.copy()
+
+    @staticmethod
+    def take(scheme: SchemeState, received: DayEvents, now: float) -> None:
+        """Today's records into the scheme's feature state, and the genuine ones into its truth, whose
+        rows begin (as the records stand before today's) for the people a false record reaches today."""
+        truth = scheme.truth
+        if truth is None:
+            scheme.features.advance(now)
+        else:
+            truth.advance(now)  # the recorded state too
+            if len(received) and not received.genuine.all():
+                truth.track(received.subject[~received.genuine])
+        for time in np.unique(received.time):  # late records carry their own, earlier date
+            at = np.flatnonzero(received.time == time)
+            scheme.features.add(float(time), received.subject[at], received.kind[at], received.value[at],
+                                ids=received.id[at])
+        if truth is not None and truth.size:  # the genuine records of those it holds rows for
+            genuine = received.take(np.flatnonzero(received.genuine & (truth.row_of[received.subject] >= 0)))
+            for time in np.unique(genuine.time):
+                at = np.flatnonzero(genuine.time == time)
+                truth.add(float(time), genuine.subject[at], genuine.kind[at], genuine.value[at])
 
     def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
         """With several schemes, `combined.record_flows`: per source, the schemes its records reached
