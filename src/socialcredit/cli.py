@@ -525,8 +525,13 @@ def _print_summary(run) -> None:
     for scheme_name, section in scheme_sections(summary):
         of = f" ({scheme_name})" if scheme_name else ""
         score = section["score"]
-        view.add_row(f"mean score{of}", shown(score['mean'], '.1f'),
+        unscored = section.get("unscored")  # some have no score: the score figures are of the scored
+        view.add_row(f"mean score{of}" + (", of the scored" if unscored else ""), shown(score['mean'], '.1f'),
                      *(shown(score['by_group'][g], ".1f") for g in groups))
+        if unscored:
+            view.add_row(f"no score{of}" + (": not enrolled or unscored" if "not_enrolled" in unscored else
+                                            ": unscored"), f"{unscored['share']:.2%}",
+                         *(shown(unscored['by_group'][g], ".2%") for g in groups))
         for name, listed in section["lists"].items():
             view.add_row(f"on {name}{of}", f"{listed['share']:.2%}",
                          *(shown(listed['by_group'][g], ".2%") for g in groups))
@@ -534,7 +539,8 @@ def _print_summary(run) -> None:
             view.add_row(f"denied {name}{of}", f"{denied['share']:.2%}",
                          *(shown(denied['by_group'][g], ".2%") for g in groups))
         for name, share in section["tiers"].items():
-            view.add_row(f"tier {name}{of}", f"{share:.2%}", *([""] * len(groups)))
+            view.add_row(f"tier {name}{of}" + (" (of everyone; the unscored have none)" if unscored else ""),
+                         f"{share:.2%}", *([""] * len(groups)))
         harms = section["harms"]
         for key, label in (("wrongly_listed", "listed for acts not done"), ("wrongly_sanctioned",
                                                                             "sanctioned for acts not done")):

@@ -98,8 +98,9 @@ class SchemeState:
         self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
         self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
         self.initial_tier: np.ndarray | None = None
-        # Who the scheme has enrolled (`world/enrolment.py`): only their records reach it. None where
-        # everyone is (a scheme without an enrolment rule), which costs nothing. Its version changes
+        # Who the scheme has enrolled (`world/enrolment.py`): only their records reach it, and only
+        # their `pre` its network term reads. None where everyone is (a scheme without an enrolment
+        # rule), which costs nothing. Its version changes
         # whenever anyone joins or leaves; `unenrolled` applies to each scoring what the scheme's rule
         # gives those not enrolled.
         self.enrolled: np.ndarray | None = None
@@ -211,7 +212,7 @@ class SchemeState:
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
                                    kept=self.neighbour_sums, compiled_rules=self.compiled_rules,
-                                   inputs=self.inputs())
+                                   inputs=self.inputs(), counted=self.enrolled)
         self.scored_time = self.features.as_of
         if self.unenrolled is not None:
             self.unenrolled(self, self.scores, self.features)
@@ -244,7 +245,7 @@ class SchemeState:
             pre = pre.copy()  # their `pre` first, then everyone's term (its sums kept: only changes are added)
             if rows.size:
                 pre[rows] = self.score_rows(rows, given, np.zeros(rows.size)).pre
-            term = network_term_of(scheme, pre, relations, self.true_neighbour_sums)
+            term = network_term_of(scheme, pre, relations, self.true_neighbour_sums, counted=self.enrolled)
             moved = term.view(np.int64) != recorded.network_term.view(np.int64)
             rows = np.flatnonzero(differs | moved)
         part = self.score_rows(rows, given, term[rows] if scheme.network is not None else None)
