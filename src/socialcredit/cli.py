@@ -1150,7 +1150,7 @@ def _explore_setup(scenario: str, params: list[str] | None, params_file: Path | 
             chosen += read_params_file(params_file)
         if not chosen:
             raise ExploreError("no parameters to vary; fix: give --param NAME=LOW:HIGH (repeatable) or --params FILE")
-        check_params(scenario, chosen, fixed)
+        chosen = check_params(scenario, chosen, fixed)
     except ExploreError as error:
         raise fail(str(error)) from None
     return chosen, fixed
@@ -1222,6 +1222,7 @@ def sensitivity(
     from .explore.params import ExploreError
     from .explore.points import parse_figure
     from .outputs import write_whole
+    from .scenario.load import load_scenario
 
     if method not in sens.METHODS:
         raise fail(f"--method {method!r}: expected one of {', '.join(sens.METHODS)}")
@@ -1235,6 +1236,13 @@ def sensitivity(
     if not figures:
         raise fail("no figure to explain; fix: give --output KEY (repeatable), e.g. --output listed.dishonest_debtor")
     chosen, fixed = _explore_setup(scenario, params, params_file, population, days, sets)
+    run_days = load_scenario(scenario, fixed)[0].run
+    for figure in figures:
+        if figure.day is not None and figure.day >= run_days.days:
+            last = run_days.start + dt.timedelta(days=run_days.days - 1)
+            raise fail(f"--output {figure.label}: day {figure.day} is after the run's last reported day; the days are "
+                       f"0 to {run_days.days - 1} ({run_days.start} to {last}); fix: a day in that range, or run "
+                       "longer (--days)")
     target = out_dir or Path("runs") / f"sensitivity-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
     runs = sens.runs_needed(method, len(chosen), samples, seeds)

@@ -113,3 +113,15 @@ def test_a_study_is_not_resumed_against_other_targets_or_settings(tmp_path):
     said = " ".join(other_size.output.split())
     assert "other fixed settings" in said and "population.size: 300 then, 600 now" in said
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists(), "nothing run, nothing written"
+
+
+def test_a_target_figure_no_run_has_is_named_by_its_line_in_the_targets_file(tmp_path):
+    (tmp_path / "targets.yaml").write_text("targets:\n  - {figure: listed.no_such_list, day: 3, observed: 0.1, "
+                                            "uncertainty: 0.1, source: me}\n")
+    result = runner.invoke(app, ["calibrate", "shixin", "--population", "300", "--days", "5", "--set",
+                                 "run.burn_in_days=0", "--sequential", "--param", f"{RATE}=0.0001:0.005",
+                                 "--targets", str(tmp_path / "targets.yaml"), "--trials", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "targets.yaml:2: targets[0].figure: listed.no_such_list (did you mean" in said and "--output" not in said

@@ -56,7 +56,7 @@ class Calibration:
         return [t for t in self.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
     def best(self) -> dict[str, float]:
-        return {p.name: float(self.study.best_trial.params[p.name]) for p in self.params}
+        return {p.name: p.value(self.study.best_trial.params[p.name]) for p in self.params}
 
     def table(self) -> pd.DataFrame:
         rows = []
@@ -112,9 +112,11 @@ def run_calibration(scenario: str, fixed: dict[str, Any], params: Sequence[Param
     check_same_setup(study, study_file, study_setup(scenario, fixed, targets, seeds))
     while len(found.complete) < trials:
         asked = [study.ask() for _ in range(min(batch, trials - len(found.complete)))]
-        points = [{p.name: trial.suggest_float(p.name, p.low, p.high, log=log_scale(p)) for p in params}
+        points = [{p.name: trial.suggest_int(p.name, int(p.low), int(p.high), log=log_scale(p)) if p.integer
+                   else trial.suggest_float(p.name, p.low, p.high, log=log_scale(p)) for p in params}
                   for trial in asked]
-        results = run_points(scenario, fixed, points, seeds, figures, client)
+        results = run_points(scenario, fixed, points, seeds, figures, client,
+                             named_by={t.figure.key: f"{t.where}.figure: {t.figure.key}" for t in targets})
         for trial, by_seed in zip(asked, results, strict=True):
             simulated = {f.label: float(np.mean([r[f.label] for r in by_seed])) for f in figures}
             trial.set_user_attr("seeds", list(seeds))
