@@ -525,8 +525,13 @@ def _print_summary(run) -> None:
     for scheme_name, section in scheme_sections(summary):
         of = f" ({scheme_name})" if scheme_name else ""
         score = section["score"]
-        view.add_row(f"mean score{of}", shown(score['mean'], '.1f'),
+        unscored = section.get("unscored")  # some have no score: the score figures are of the scored
+        view.add_row(f"mean score{of}" + (", of the scored" if unscored else ""), shown(score['mean'], '.1f'),
                      *(shown(score['by_group'][g], ".1f") for g in groups))
+        if unscored:
+            view.add_row(f"no score{of}" + (": not enrolled or unscored" if "not_enrolled" in unscored else
+                                            ": unscored"), f"{unscored['share']:.2%}",
+                         *(shown(unscored['by_group'][g], ".2%") for g in groups))
         for name, listed in section["lists"].items():
             view.add_row(f"on {name}{of}", f"{listed['share']:.2%}",
                          *(shown(listed['by_group'][g], ".2%") for g in groups))
@@ -534,7 +539,8 @@ def _print_summary(run) -> None:
             view.add_row(f"denied {name}{of}", f"{denied['share']:.2%}",
                          *(shown(denied['by_group'][g], ".2%") for g in groups))
         for name, share in section["tiers"].items():
-            view.add_row(f"tier {name}{of}", f"{share:.2%}", *([""] * len(groups)))
+            view.add_row(f"tier {name}{of}" + (" (of everyone; the unscored have none)" if unscored else ""),
+                         f"{share:.2%}", *([""] * len(groups)))
         harms = section["harms"]
         for key, label in (("wrongly_listed", "listed for acts not done"), ("wrongly_sanctioned",
                                                                             "sanctioned for acts not done")):
@@ -1144,7 +1150,7 @@ def _explore_setup(scenario: str, params: list[str] | None, params_file: Path | 
             chosen += read_params_file(params_file)
         if not chosen:
             raise ExploreError("no parameters to vary; fix: give --param NAME=LOW:HIGH (repeatable) or --params FILE")
-        check_params(scenario, chosen, fixed)
+        chosen = check_params(scenario, chosen, fixed)
     except ExploreError as error:
         raise fail(str(error)) from None
     return chosen, fixed
@@ -1216,6 +1222,7 @@ def sensitivity(
     from .explore.params import ExploreError
     from .explore.points import parse_figure
     from .outputs import write_whole
+    from .scenario.load import load_scenario
 
     if method not in sens.METHODS:
         raise fail(f"--method {method!r}: expected one of {', '.join(sens.METHODS)}")
@@ -1229,6 +1236,13 @@ def sensitivity(
     if not figures:
         raise fail("no figure to explain; fix: give --output KEY (repeatable), e.g. --output listed.dishonest_debtor")
     chosen, fixed = _explore_setup(scenario, params, params_file, population, days, sets)
+    run_days = load_scenario(scenario, fixed)[0].run
+    for figure in figures:
+        if figure.day is not None and figure.day >= run_days.days:
+            last = run_days.start + dt.timedelta(days=run_days.days - 1)
+            raise fail(f"--output {figure.label}: day {figure.day} is after the run's last reported day; the days are "
+                       f"0 to {run_days.days - 1} ({run_days.start} to {last}); fix: a day in that range, or run "
+                       "longer (--days)")
     target = out_dir or Path("runs") / f"sensitivity-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     _check_free(target, overwrite)
     runs = sens.runs_needed(method, len(chosen), samples, seeds)

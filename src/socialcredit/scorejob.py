@@ -82,8 +82,8 @@ def unscored_by_column(scores: Scores) -> pa.Array:
 
 
 def withheld(values: np.ndarray, scores: Scores) -> pa.Array:
-    """A score or pre column: null where the subject is unscored."""
-    return pa.array(values) if scores.unscored is None else pa.array(values, mask=scores.unscored != 0)
+    """A score or pre column: null where the subject is unscored (or not enrolled)."""
+    return pa.array(values, mask=~scores.scored) if scores.withholds else pa.array(values)
 
 
 def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:

@@ -88,3 +88,40 @@ def test_an_unknown_parameter_is_named_with_the_fix(tmp_path):
                                  "--param", "behaviours.judgment_default.rat=0.1:0.2"])
     assert result.exit_code == 2, result.output
     assert "unknown key 'rat'; did you mean 'rate'?" in result.output.replace("\n", "")
+
+
+def test_a_study_is_not_resumed_against_other_targets_or_settings(tmp_path):
+    def targets(observed: float):
+        path = tmp_path / f"targets-{observed}.yaml"
+        path.write_text(yaml.safe_dump({"targets": [{"figure": "listed.dishonest_debtor", "day": 15,
+                                                     "observed": observed, "uncertainty": 0.001, "source": "me"}]}))
+        return str(path)
+
+    tiny = ["shixin", "--days", "20", "--set", "run.burn_in_days=0", "--sequential", "--param", f"{RATE}=0.0001:0.001",
+            "--study", str(tmp_path / "study.sqlite")]
+    first = runner.invoke(app, ["calibrate", *tiny, "--population", "300", "--targets", targets(0.01), "--trials", "1",
+                                "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    other_targets = runner.invoke(app, ["calibrate", *tiny, "--population", "300", "--targets", targets(0.5),
+                                        "--trials", "2", "--out", str(tmp_path / "b")])
+    assert other_targets.exit_code == 2
+    said = " ".join(other_targets.output.split())
+    assert "its trials were run against other targets" in said and "fix: give a new --study file" in said
+    other_size = runner.invoke(app, ["calibrate", *tiny, "--population", "600", "--targets", targets(0.01),
+                                     "--trials", "2", "--out", str(tmp_path / "c")])
+    assert other_size.exit_code == 2
+    said = " ".join(other_size.output.split())
+    assert "other fixed settings" in said and "population.size: 300 then, 600 now" in said
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists(), "nothing run, nothing written"
+
+
+def test_a_target_figure_no_run_has_is_named_by_its_line_in_the_targets_file(tmp_path):
+    (tmp_path / "targets.yaml").write_text("targets:\n  - {figure: listed.no_such_list, day: 3, observed: 0.1, "
+                                            "uncertainty: 0.1, source: me}\n")
+    result = runner.invoke(app, ["calibrate", "shixin", "--population", "300", "--days", "5", "--set",
+                                 "run.burn_in_days=0", "--sequential", "--param", f"{RATE}=0.0001:0.005",
+                                 "--targets", str(tmp_path / "targets.yaml"), "--trials", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "targets.yaml:2: targets[0].figure: listed.no_such_list (did you mean" in said and "--output" not in said

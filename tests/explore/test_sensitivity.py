@@ -58,8 +58,59 @@ def test_a_figure_no_run_has_is_named_with_close_ones(tmp_path):
                                  "--output", "listed.dishonest_debtr", "--samples", "2",
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
-    assert "no such figure in this run: listed.dishonest_debtr (did you mean listed.dishonest_debtor" in result.output
+    said = " ".join(result.output.split())
+    assert "no such figure in this run: --output listed.dishonest_debtr (did you mean listed.dishonest_debtor" in said
     assert not (tmp_path / "out").exists()
+    far = runner.invoke(app, ["sensitivity", "shixin", "--population", "300", "--days", "5", "--set",
+                              "run.burn_in_days=0", "--sequential", "--param", f"{DRIVER}=0.00002:0.0003",
+                              "--output", "zzqq", "--samples", "2", "--out", str(tmp_path / "out")])
+    said = " ".join(far.output.split())
+    assert far.exit_code == 2 and "did you mean ?" not in said
+    assert "--output zzqq (no figure of this run is close: a run's metrics.parquet columns and summary.json" in said
+
+
+def test_a_day_past_the_runs_end_is_refused_naming_the_days_before_any_run(tmp_path):
+    result = runner.invoke(app, ["sensitivity", "shixin", "--population", "300", "--days", "5", "--set",
+                                 "run.burn_in_days=0", "--sequential", "--param", f"{DRIVER}=0.00002:0.0003",
+                                 "--output", "listed.dishonest_debtor@999", "--samples", "2",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "--output listed.dishonest_debtor@999: day 999 is after the run's last reported day; the days are 0 to 4" \
+        in said
+    assert "runs here" not in said and not (tmp_path / "out").exists()
+
+
+def test_a_whole_number_parameter_is_varied_over_whole_numbers(tmp_path):
+    result = runner.invoke(app, ["sensitivity", "shixin", "--days", "5", "--set", "run.burn_in_days=0",
+                                 "--sequential", "--param", "population.size=100:200",
+                                 "--output", "listed.dishonest_debtor", "--samples", "2",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    sizes = pd.read_csv(tmp_path / "out" / "points.csv")["population.size"]
+    assert len(sizes) == 6 and (sizes == sizes.round()).all() and sizes.between(100, 200).all()
+    assert sizes.nunique() > 1
+    fractional = runner.invoke(app, ["sensitivity", *SMALL, "--param", "population.size=100.5:200",
+                                     "--output", "listed.dishonest_debtor", "--out", str(tmp_path / "out2")])
+    assert fractional.exit_code == 2
+    assert "population.size is a whole number; fix: give whole-number bounds" in " ".join(fractional.output.split())
+
+
+def test_sobol_indices_from_too_few_samples_are_flagged_unreliable():
+    import numpy as np
+
+    from socialcredit.explore.params import Param
+    from socialcredit.explore.sensitivity import analyse, sample, sentence
+
+    params = [Param("a", 0.0, 1.0), Param("b", 0.0, 1.0)]
+    few = sample("sobol", params, 4)
+    noisy = pd.DataFrame({"y": few[:, 0] + np.random.default_rng(3).normal(0, 1, len(few))})
+    text = sentence("sobol", "y", analyse("sobol", params, few, noisy))
+    assert text.startswith("y: UNRELIABLE, unreliable with --samples 4 (") and "fix: more --samples" in text
+    many = sample("sobol", params, 512)
+    clean = analyse("sobol", params, many, pd.DataFrame({"y": many[:, 0] + 0.1 * many[:, 1]}))
+    assert (clean["warning"] == "").all()
+    assert sentence("sobol", "y", clean).startswith("y: driven by a (total")
 
 
 def test_a_params_file_with_a_bad_entry_names_it(tmp_path):

@@ -495,3 +495,25 @@ def test_a_scheme_without_unscored_conditions_scores_everyone(scheme_data):
     assert result.unscored_by().tolist() == ["", ""]
     scheme_data["entitlements"]["loan"]["allow"] = "scored and not blacklist"
     assert scores_for(scheme_data, [], as_of=100, n=1).entitlements["loan"].tolist() == [True]
+
+
+def test_network_term_leaves_out_neighbours_not_counted(scheme_data):
+    from socialcredit.scoring.core import network_term_of
+    from socialcredit.scoring.graph import NeighbourSums
+
+    scheme_data["network"] = {"weight": 0.5}
+    scheme = scheme_from_data(scheme_data)
+    relations = Relations.from_pairs([0, 0, 3], [1, 2, 2], 4)
+    pre = np.array([1000.0, 900.0, 800.0, 1000.0])
+    counted = np.array([True, True, False, True])  # 2 is not enrolled: the scheme has no pre of theirs
+    # 0: only 1 counts -> 0.5 * (900 - 1000); 1: neighbour 0 -> 0; 3: its one neighbour uncounted -> no term
+    term = network_term_of(scheme, pre, relations, counted=counted)
+    assert term.tolist() == [-50.0, 0.0, 0.0, 0.0]
+    moved = pre.copy()
+    moved[2] = 100.0  # the uncounted neighbour's pre changes nothing
+    assert network_term_of(scheme, moved, relations, counted=counted).tolist() == term.tolist()
+    kept = NeighbourSums()  # sums kept from one call to the next give the same, to the bit
+    network_term_of(scheme, pre, relations, kept, counted=counted)
+    assert network_term_of(scheme, moved, relations, kept, counted=counted).tolist() == term.tolist()
+    everyone = network_term_of(scheme, pre, relations)
+    assert network_term_of(scheme, pre, relations, counted=np.ones(4, dtype=bool)).tobytes() == everyone.tobytes()

@@ -56,6 +56,56 @@ def test_the_unenrolled_are_read_as_unscored_by_the_schemes_own_rules():
     assert done.summary["enrolment"]["zhima"]["unravelling"]["last"]["unenrolled_denied_share"] == 1.0
 
 
+def test_the_unenrolled_have_no_score_pre_or_tier_and_the_headline_figures_are_of_the_scored():
+    done = run(voluntary())
+    state, people, summary = done.sim.schemes[0], done.people, done.summary
+    out = ~people["enrolled"].to_numpy()
+    assert out.any() and (~out).any()
+    assert people.loc[out, ["score", "pre"]].isna().all().all(), "no score or pre for the unenrolled"
+    assert (people.loc[out, "tier"] == "").all()
+    assert not people.loc[out, "scored"].any() and people.loc[~out, "scored"].all()
+    assert people.loc[~out, ["score", "pre"]].notna().all().all() and (people.loc[~out, "tier"] != "").all()
+    assert summary["score"]["mean"] == pytest.approx(people.loc[~out, "score"].mean())
+    assert summary["unscored"]["share"] == summary["unscored"]["not_enrolled"] == pytest.approx(out.mean())
+    assert sum(summary["tiers"].values()) == pytest.approx(1 - out.mean()), "tier shares sum to the scored"
+    metrics = done.metrics.dropna(subset=["unscored_share"])
+    shares = metrics[[f"tier_share.{tier}" for tier in state.scheme.tier_names]].sum(axis=1)
+    assert np.allclose(shares, 1 - metrics["unscored_share"]) and (metrics["unscored_share"] > 0.3).all()
+    assert done.mobility.index[-1] == "(unscored)", "the unenrolled move to and from a row of their own"
+
+
+def test_an_enrolled_persons_network_term_reads_no_unenrolled_neighbours_pre():
+    done = run(voluntary(join_rate=0.0, leave_rate=0.0, enrolled_at_start=0.5))
+    sim, state = done.sim, done.sim.schemes[0]
+    graph, enrolled, scores = sim.graph, state.enrolled.copy(), state.scores
+    weight, base = state.scheme.network.weight, state.scheme.scale.base
+    # a plain reference: weight x (mean of the enrolled neighbours' pre - base), none without one
+    neighbours = np.split(graph.indices, graph.indptr[1:-1])
+    for person in np.flatnonzero(enrolled)[:300]:
+        theirs = neighbours[person][enrolled[neighbours[person]]]
+        expected = weight * (scores.pre[theirs].mean() - base) if theirs.size else 0.0
+        assert scores.network_term[person] == pytest.approx(expected, abs=1e-9)
+    # paired: the same state rescored with unenrolled people's records raising their pre (their
+    # would-be score), then with enrolled people's: only the latter moves their neighbours' term
+    identity = list(state.scheme.events).index("identity_verified")
+
+    def rescored_with_records_of(people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        before = state.scores
+        for _ in range(3):
+            state.features.add(state.features.as_of, people, np.full(people.size, identity))
+        state.rescore(graph)
+        return before.network_term, state.scores.pre[people] - before.pre[people]
+
+    tied_to_enrolled = np.repeat(np.arange(sim.n), graph.degree)[enrolled[graph.indices]]
+    outsiders = np.unique(tied_to_enrolled[~enrolled[tied_to_enrolled]])[:200]
+    term, raised = rescored_with_records_of(outsiders)
+    assert (raised > 0).all(), "their own points rose"
+    assert state.scores.network_term[enrolled].tobytes() == term[enrolled].tobytes()
+    insiders = np.flatnonzero(enrolled)[:200]
+    term, raised = rescored_with_records_of(insiders)
+    assert (raised > 0).any() and (state.scores.network_term[enrolled] != term[enrolled]).any()
+
+
 def test_left_alone_the_unenrolled_keep_every_entitlement_and_nobody_gains_by_joining():
     done = run(voluntary(unenrolled="allowed"))
     state = done.sim.schemes[0]

@@ -11,6 +11,8 @@ in batches, one trial's runs per Dask worker at a time. A range spanning a facto
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .params import Param
+from .params import ExploreError, Param
 from .points import run_points
 from .targets import Target
 
@@ -54,7 +56,7 @@ class Calibration:
         return [t for t in self.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
     def best(self) -> dict[str, float]:
-        return {p.name: float(self.study.best_trial.params[p.name]) for p in self.params}
+        return {p.name: p.value(self.study.best_trial.params[p.name]) for p in self.params}
 
     def table(self) -> pd.DataFrame:
         rows = []
@@ -105,15 +107,16 @@ def run_calibration(scenario: str, fixed: dict[str, Any], params: Sequence[Param
         ranges = {name: (d.low, d.high) for name, d in trial.distributions.items()}
         stored.add(tuple(sorted((name, low, high) for name, (low, high) in ranges.items())))
     if len(stored) > 1:
-        from .params import ExploreError
-
         raise ExploreError(f"--study {study_file}: it holds trials over other parameters or ranges; fix: use a new "
                            "--study file (or the same --param ranges as before)")
+    check_same_setup(study, study_file, study_setup(scenario, fixed, targets, seeds))
     while len(found.complete) < trials:
         asked = [study.ask() for _ in range(min(batch, trials - len(found.complete)))]
-        points = [{p.name: trial.suggest_float(p.name, p.low, p.high, log=log_scale(p)) for p in params}
+        points = [{p.name: trial.suggest_int(p.name, int(p.low), int(p.high), log=log_scale(p)) if p.integer
+                   else trial.suggest_float(p.name, p.low, p.high, log=log_scale(p)) for p in params}
                   for trial in asked]
-        results = run_points(scenario, fixed, points, seeds, figures, client)
+        results = run_points(scenario, fixed, points, seeds, figures, client,
+                             named_by={t.figure.key: f"{t.where}.figure: {t.figure.key}" for t in targets})
         for trial, by_seed in zip(asked, results, strict=True):
             simulated = {f.label: float(np.mean([r[f.label] for r in by_seed])) for f in figures}
             trial.set_user_attr("seeds", list(seeds))
@@ -126,6 +129,49 @@ def run_calibration(scenario: str, fixed: dict[str, Any], params: Sequence[Param
         if on_done:
             on_done(len(found.complete), trials)
     return found
+
+
+def study_setup(scenario: str, fixed: dict[str, Any], targets: Sequence[Target],
+                seeds: Sequence[int]) -> dict[str, Any]:
+    """What a trial's loss depends on besides its parameters, as a study records it: the scenario
+    and its schemes as loaded with the fixed settings (a digest, as a saved state has; and the
+    settings as given, to name what changed), the targets and the seeds."""
+    from ..scenario.load import load_scenario
+
+    scenario_model, schemes = load_scenario(scenario, fixed)
+    loaded = {"scenario": scenario_model.model_dump(mode="json"),
+              "schemes": [scheme.scheme.model_dump(mode="json") for scheme in schemes]}
+    return {"scenario": hashlib.sha256(json.dumps(loaded, sort_keys=True, default=str).encode()).hexdigest(),
+            "settings": {name: str(value) for name, value in sorted(fixed.items())},
+            "targets": [[t.figure.label, t.observed, t.uncertainty] for t in targets],
+            "seeds": list(seeds)}
+
+
+def check_same_setup(study: Any, study_file: Path, setup: dict[str, Any]) -> None:
+    """A study resumes only with what its trials were run against (else their losses would be
+    against other targets, or of another scenario): recorded with its first trial, compared after."""
+    stored = study.user_attrs.get("setup")
+    if stored is None:
+        if study.trials:
+            raise ExploreError(f"--study {study_file}: its trials do not record the scenario, settings and targets "
+                               "they were run against, so they cannot be resumed; fix: give a new --study file "
+                               f"(or delete {study_file}) to start afresh")
+        study.set_user_attr("setup", setup)
+        return
+    changed = [what for key, what in (("targets", "targets (figures, observed values or uncertainties)"),
+                                      ("seeds", "seeds (--seeds)"),
+                                      ("settings", "fixed settings (--population, --days, --set)"))
+               if stored.get(key) != setup[key]]
+    was, now = stored.get("settings", {}), setup["settings"]
+    moved = [f"{name}: {was.get(name, 'unset')} then, {now.get(name, 'unset')} now"
+             for name in sorted(set(was) | set(now)) if was.get(name) != now.get(name)]
+    if not moved and stored.get("scenario") != setup["scenario"]:  # the settings alone change the scenario too
+        changed.append("scenario (its file or its scheme's has changed)")
+    if changed:
+        raise ExploreError(f"--study {study_file}: its trials were run against other {' and '.join(changed)}"
+                           + (f" ({'; '.join(moved)})" if moved else "") + ", so their losses do not measure "
+                           f"this fit; fix: give a new --study file (or delete {study_file}) to start afresh, or "
+                           "run it with what it was made with")
 
 
 def best_scenario(raw: dict[str, Any], fixed: dict[str, Any], best: dict[str, float]) -> dict[str, Any]:

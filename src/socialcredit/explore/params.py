@@ -25,6 +25,13 @@ class Param:
     name: str
     low: float
     high: float
+    # A key that takes whole numbers (population.size): each point's value is rounded to one, and
+    # calibrate searches whole numbers. Set by `check_params` from the scenario.
+    integer: bool = False
+
+    def value(self, x: float) -> float:
+        """What a point of the range sets the key to: a whole number for an integer key."""
+        return int(round(x)) if self.integer else float(x)
 
 
 PARAM_FORM = "--param NAME=LOW:HIGH, e.g. --param behaviours.judgment_default.rate=0.00001:0.00005"
@@ -71,17 +78,39 @@ def read_params_file(path: Path) -> list[Param]:
     return params
 
 
-def check_params(scenario: str, params: list[Param], fixed: dict[str, Any]) -> None:
-    """Each parameter at both ends of its range gives a valid scenario (so a typo, or a range a
-    scheme refuses, stops the command before any run)."""
+def check_params(scenario: str, params: list[Param], fixed: dict[str, Any]) -> list[Param]:
+    """The parameters, each marked `integer` where the scenario's key takes whole numbers, once each
+    at both ends of its range gives a valid scenario (so a typo, a fractional bound of a whole-number
+    key, or a range a scheme refuses, stops the command before any run)."""
     names = [p.name for p in params]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ExploreError(f"--param {twice[0]} is given twice; fix: give each parameter once")
+    try:
+        written = load_scenario(scenario, fixed)[0].model_dump()
+    except SchemeError as error:
+        raise ExploreError(str(error)) from None
+    checked = []
     for param in params:
+        if _whole_number(written, param.name):
+            if not (param.low.is_integer() and param.high.is_integer()):
+                raise ExploreError(f"--param {param.name}={param.low:g}:{param.high:g}: {param.name} is a whole "
+                                   "number; fix: give whole-number bounds")
+            param = Param(param.name, param.low, param.high, integer=True)
         for value in (param.low, param.high):
             try:
-                load_scenario(scenario, {**fixed, param.name: value})
+                load_scenario(scenario, {**fixed, param.name: param.value(value)})
             except SchemeError as error:
                 message = str(error).replace(f"--set {param.name}=", f"--param {param.name}=")
                 raise ExploreError(f"--param {param.name}={param.low:g}:{param.high:g}: {message}") from None
+        checked.append(param)
+    return checked
+
+
+def _whole_number(data: Any, key: str) -> bool:
+    """Whether the scenario's value at the dotted `key` is a whole number (an int, not a flag)."""
+    for part in key.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return isinstance(data, int) and not isinstance(data, bool)

@@ -25,6 +25,11 @@ MORRIS_LEVELS = 4
 SAMPLE_SEED = 1          # SALib's sampling and bootstrap: the same command gives the same table
 MATTERS_TOTAL = 0.05     # Sobol: a parameter matters if its total index's interval reaches above this
 MATTERS_SHARE = 0.1      # Morris: ... if its mu* is at least this share of the largest mu*
+# Sobol indices are shares of variance, in [0, 1]: estimates beyond it by more than OUTSIDE, or
+# intervals wider than +-WIDE, are the noise of too few samples, and the figure's indices are
+# flagged unreliable rather than read as "driven by".
+UNRELIABLE_OUTSIDE = 0.1
+UNRELIABLE_WIDE = 0.3
 
 
 def problem_of(params: Sequence[Param]) -> dict[str, Any]:
@@ -70,12 +75,13 @@ def analyse(method: str, params: Sequence[Param], inputs: np.ndarray, outputs: p
             from SALib.analyze import sobol
 
             si = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=SAMPLE_SEED)
+            warning = unreliable(si, len(y) // (len(params) + 2))
             for i, p in enumerate(params):
                 rows.append({"figure": label, "parameter": p.name,
                              "first": si["S1"][i], "first_low": si["S1"][i] - si["S1_conf"][i],
                              "first_high": si["S1"][i] + si["S1_conf"][i],
                              "total": si["ST"][i], "total_low": si["ST"][i] - si["ST_conf"][i],
-                             "total_high": si["ST"][i] + si["ST_conf"][i], "note": ""})
+                             "total_high": si["ST"][i] + si["ST_conf"][i], "note": "", "warning": warning})
         else:
             from SALib.analyze import morris
 
@@ -86,6 +92,24 @@ def analyse(method: str, params: Sequence[Param], inputs: np.ndarray, outputs: p
                              "mu_star_high": si["mu_star"][i] + si["mu_star_conf"][i],
                              "sigma": si["sigma"][i], "note": ""})
     return pd.DataFrame(rows)
+
+
+def unreliable(si: Any, samples: int) -> str:
+    """Why a figure's Sobol indices cannot be read (an index outside [0, 1], an interval too wide),
+    or "" where they can."""
+    indices = np.concatenate([si["S1"], si["ST"]])
+    widths = np.concatenate([si["S1_conf"], si["ST_conf"]])
+    outside = indices[(indices < -UNRELIABLE_OUTSIDE) | (indices > 1 + UNRELIABLE_OUTSIDE)]
+    reasons = []
+    if outside.size:
+        reasons.append(f"an index of {outside[np.argmax(np.abs(outside - 0.5))]:.2f}, where indices are shares of "
+                       "variance, between 0 and 1")
+    if np.nanmax(widths) > UNRELIABLE_WIDE or not np.all(np.isfinite(widths)):
+        reasons.append(f"95% intervals up to +-{np.nanmax(widths):.2f}")
+    if not reasons:
+        return ""
+    return (f"unreliable with --samples {samples} ({'; '.join(reasons)}); fix: more --samples (a power of 2: "
+            "Sobol indices settle at hundreds to thousands)")
 
 
 def sentence(method: str, label: str, rows: pd.DataFrame) -> str:
@@ -106,7 +130,9 @@ def sentence(method: str, label: str, rows: pd.DataFrame) -> str:
         shown = [f"{r.parameter} (mu* {r.mu_star:.3g})" for r in matters.itertuples()]
         criterion = f"mu* at least {MATTERS_SHARE:.0%} of the largest"
     rest = [p for p in ranked["parameter"] if p not in set(matters["parameter"])]
-    text = f"{label}: " + ("driven by " + ", then ".join(shown) if shown else "no parameter matters")
+    warning = str(rows["warning"].fillna("").iloc[0]) if "warning" in rows else ""
+    text = f"{label}: " + (f"UNRELIABLE, {warning}; as estimated, " if warning else "")
+    text += ("driven by " + ", then ".join(shown) if shown else "no parameter matters")
     text += f" ({criterion})" + (f"; little or nothing from {', '.join(rest)}" if rest else "")
     return text + "."
 
@@ -115,7 +141,9 @@ def run_sensitivity(scenario: str, fixed: dict[str, Any], params: Sequence[Param
                     method: str, samples: int, seeds: Sequence[int], client: Any = None,
                     on_done: Callable[[int, int], None] | None = None) -> Sensitivity:
     inputs = sample(method, params, samples)
-    points = [{p.name: float(value) for p, value in zip(params, row, strict=True)} for row in inputs]
+    whole = [i for i, p in enumerate(params) if p.integer]
+    inputs[:, whole] = np.round(inputs[:, whole])  # a whole-number key runs (and is analysed) at whole numbers
+    points = [{p.name: p.value(value) for p, value in zip(params, row, strict=True)} for row in inputs]
     results = run_points(scenario, fixed, points, seeds, figures, client, on_done)
     means = pd.DataFrame([{f.label: float(np.mean([r[f.label] for r in by_seed])) for f in figures}
                           for by_seed in results])

@@ -16,6 +16,7 @@ from ..scorejob import name_column, reason_column, unscored_by_column, withheld
 from ..scoring import Scores, score_features
 from ..sim.model import Sim
 from ..sim.schemes import SchemeState
+from ..world.enrolment import without_score
 
 PEOPLE_SLICE = 1 << 20  # people per row group of people.parquet, written one at a time
 
@@ -61,8 +62,14 @@ def _scores_behind(state: SchemeState, part: slice) -> Scores:
     """A scheme's final scores of the people of `part`, with the features and points behind them."""
     if state.scores is None or state.scored_time != state.features.as_of:
         raise ValueError("the feature state has moved on since the last scoring; rescore first")
-    return score_features(state.scheme, state.features.features(part), network_term=state.scores.network_term[part],
-                          inputs={name: members[part] for name, members in state.scores.inputs.items()})
+    final = state.scores
+    scores = score_features(state.scheme, state.features.features(part), network_term=final.network_term[part],
+                            inputs={name: members[part] for name, members in final.inputs.items()})
+    if final.unenrolled is not None:  # the unenrolled: no score, and what the scheme's rule gives them
+        without_score(scores, final.unenrolled[part])
+        scores.lists = {name: members[part] for name, members in final.lists.items()}
+        scores.entitlements = {name: allowed[part] for name, allowed in final.entitlements.items()}
+    return scores
 
 
 def _outcome_columns(state: SchemeState, scores: Scores, part: slice) -> dict[str, Any]:
@@ -78,8 +85,9 @@ def _outcome_columns(state: SchemeState, scores: Scores, part: slice) -> dict[st
     }
     if scheme.tier_caps:  # the cap that held the tier down, as `score` writes it
         columns[f"{prefix}capped_by"] = name_column(scores.tier_cap, scheme.tier_cap_names)
-    if scores.unscored is not None:  # who is unscored and why, as `score` writes it
+    if scores.withholds:  # who is unscored (or not enrolled) and why, as `score` writes it
         columns[f"{prefix}scored"] = scores.scored
+    if scores.unscored is not None:
         columns[f"{prefix}unscored_by"] = unscored_by_column(scores)
     for name, member in scores.lists.items():
         columns[f"{prefix}listed.{name}"] = member

@@ -122,7 +122,8 @@ def score_over_time(run: Run, prefix: str = "") -> Figure:
     for index, group in enumerate(groups):
         axis.plot(_dates(run), metrics[f"{prefix}score_mean.{group}"], color=COLOURS[index], lw=2,
                   label=f"mean, {group}")
-    axis.set_ylabel("score")
+    some_unscored = f"{prefix}unscored_share" in metrics  # then every figure here is of the scored
+    axis.set_ylabel("score (of the scored)" if some_unscored else "score")
     axis.set_title(f"{prefix.removesuffix('.')}: score distribution over time" if prefix else
                    "Score distribution over time")
     date_axis(axis)
@@ -140,7 +141,12 @@ def tier_shares(run: Run, state: SchemeState | None = None) -> Figure:
         axis.set_axis_off()
         return figure
     shares = [metrics[f"{prefix}tier_share.{t}"].fillna(0).to_numpy() * 100 for t in tiers]
-    axis.stackplot(_dates(run), *shares, labels=tiers, colors=plt.cm.RdYlGn(np.linspace(0.9, 0.1, len(tiers))))
+    labels, colours = list(tiers), list(plt.cm.RdYlGn(np.linspace(0.9, 0.1, len(tiers))))
+    if f"{prefix}unscored_share" in metrics:  # the tiers' shares sum to the scored: the rest have no tier
+        shares.append(metrics[f"{prefix}unscored_share"].fillna(0).to_numpy() * 100)
+        labels.append("no score (unscored or not enrolled)" if state.enrolled is not None else "no score (unscored)")
+        colours.append("#dddddd")
+    axis.stackplot(_dates(run), *shares, labels=labels, colors=colours)
     axis.set_ylim(0, 100)
     axis.set_ylabel("% of people")
     axis.set_title(f"{state.name}: tier shares" if prefix else "Tier shares")

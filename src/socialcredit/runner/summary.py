@@ -23,13 +23,13 @@ from ..world.tallies import Tallies, denied_a_sanction, on_a_list
 
 def mobility(sim: Sim, state: SchemeState) -> pd.DataFrame:
     """A scheme's tier transition matrix: share of each starting tier (rows) ending in each tier
-    (columns); where the scheme has unscored conditions, being unscored is a row and a column of
-    its own, last."""
+    (columns); where the scheme has unscored conditions or an enrolment rule, being unscored (or
+    not enrolled) is a row and a column of its own, last."""
     names = state.scheme.tier_names
     scores = state.scores
     if not names or scores is None or state.initial_tier is None:
         return pd.DataFrame()
-    if state.scheme.unscored_rules:
+    if state.scheme.unscored_rules or state.enrolled is not None:
         names = [*names, UNSCORED_ROW]
     k = len(names)
     start, end = (np.where(tier < 0, k - 1, tier).astype(np.int64) for tier in (state.initial_tier, scores.tier))
@@ -191,7 +191,7 @@ def _scheme_figures(sim: Sim, state: SchemeState, by_group: Callable[[np.ndarray
         put_by_group(denied, by_group(~allowed), sizes)
         denied["person_days"] = int(state.denied_days[name].sum())
         figures["entitlements_denied"][name] = denied
-    if scores.unscored is not None:
+    if scores.withholds:
         figures["unscored"] = _unscored_figures(scores, by_group, sizes)
     put(figures, "mobility_stay_share",
         float((state.initial_tier == scores.tier).mean()) if state.initial_tier is not None else None,
@@ -243,7 +243,7 @@ def _score_figures(scores: Scores, groups: list[str], members: list[np.ndarray],
     """Mean, p10, p50 and p90 of the final scores, and the mean by group: over the scored (an
     unscored subject has no score), null where no one is."""
     scored = scores.scored
-    values = scores.score if scores.unscored is None else scores.score[scored]
+    values = scores.score[scored] if scores.withholds else scores.score
     figures: dict[str, Any] = {}
     why = "no one is scored at the end" if sizes and sum(sizes.values()) else "no one is in this population"
     put(figures, "mean", float(values.mean()) if values.size else None, why)
@@ -263,13 +263,17 @@ def _score_figures(scores: Scores, groups: list[str], members: list[np.ndarray],
 
 def _unscored_figures(scores: Scores, by_group: Callable[[np.ndarray], dict[str, float]],
                       sizes: dict[str, int]) -> dict[str, Any]:
-    """Who is unscored at the end: the share, by group, and the share for whom each condition holds."""
-    assert scores.unscored is not None
-    unscored = scores.unscored != 0
+    """Who is unscored at the end (no score: a condition holds or, where the scheme enrols, not
+    enrolled): the share, by group, the share for whom each condition holds and the share not
+    enrolled."""
+    unscored = ~scores.scored
     figures: dict[str, Any] = {"share": float(unscored.mean()) if unscored.size else 0.0}
     put_by_group(figures, by_group(unscored), sizes)
-    figures["reasons"] = {code: float(((scores.unscored >> np.uint16(bit)) & np.uint16(1)).mean())
+    conditions = scores.unscored if scores.unscored is not None else np.zeros(unscored.size, dtype=np.uint16)
+    figures["reasons"] = {code: float(((conditions >> np.uint16(bit)) & np.uint16(1)).mean())
                           if unscored.size else 0.0 for bit, code in enumerate(scores.scheme.unscored_names)}
+    if scores.unenrolled is not None:
+        figures["not_enrolled"] = float(scores.unenrolled.mean()) if unscored.size else 0.0
     return figures
 
 

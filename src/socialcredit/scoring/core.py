@@ -43,6 +43,9 @@ class Scores:
     unscored: np.ndarray | None = None
     # the scheme's input lists as they were read (bool per subject), by name; empty without any
     inputs: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # bool per subject: those the scheme has not enrolled (a simulation's enrolment rule), of whom it
+    # has no records and so no score, pre or tier (tier -1); None where it scores everyone it is given
+    unenrolled: np.ndarray | None = None
 
     @property
     def n_subjects(self) -> int:
@@ -50,12 +53,18 @@ class Scores:
 
     @property
     def scored(self) -> np.ndarray:
-        """Whether each subject is scored. An unscored subject has no score, pre or tier: `score`
-        and `pre` still hold what the points come to (the simulation's people act on it), `tier`
-        holds -1, and the outputs give none of them."""
-        if self.unscored is None:
-            return np.ones(self.n_subjects, dtype=bool)
-        return self.unscored == 0
+        """Whether each subject is scored: no unscored condition holds and the scheme has enrolled
+        them. An unscored subject has no score, pre or tier: `score` and `pre` still hold what the
+        points come to (the simulation's people act on it), `tier` holds -1, and the outputs give
+        none of them."""
+        scored = np.ones(self.n_subjects, dtype=bool) if self.unscored is None else self.unscored == 0
+        return scored if self.unenrolled is None else scored & ~self.unenrolled
+
+    @property
+    def withholds(self) -> bool:
+        """Whether some subjects may be unscored (the scheme has unscored conditions or enrols):
+        the outputs then say who is scored and give the figures of the scored alone."""
+        return self.unscored is not None or self.unenrolled is not None
 
     def unscored_by(self, separator: str = ";") -> np.ndarray:
         """Per subject, the reason codes of the unscored conditions that hold, in the scheme's order,
@@ -86,7 +95,10 @@ class Scores:
         if self.scheme.components and not self.components:
             raise ValueError("these scores were made without detail (score_slices(detail=False)): no components to "
                              "explain; score with detail=True")
-        return reason_codes(self.scheme, self.components, self.n_subjects, self.tier_cap, self.unscored)
+        codes = reason_codes(self.scheme, self.components, self.n_subjects, self.tier_cap, self.unscored)
+        if self.unenrolled is not None:  # no score to explain
+            codes[self.unenrolled] = NO_REASON
+        return codes
 
     def tier_names(self) -> np.ndarray:
         """The tier name of every subject (empty strings where the scheme has no tiers)."""
@@ -266,16 +278,21 @@ def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -
 
 
 def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
-                    kept: NeighbourSums | None = None) -> np.ndarray:
+                    kept: NeighbourSums | None = None, counted: np.ndarray | None = None) -> np.ndarray:
     """What each subject's relations add: weight x (mean of the neighbours' `pre` - base); 0 alone.
 
     The neighbours' `pre` are added in fixed point (see graph.to_fixed): exact sums, the same
-    however they are made. `pre` lies within the scale, which sets the fixed point."""
+    however they are made. `pre` lies within the scale, which sets the fixed point. `counted`
+    (bool per subject; None: everyone): whose `pre` the mean reads. A tie to someone not counted
+    (a person the scheme has not enrolled, of whom it has no `pre`) is left out of the mean, and a
+    subject with no counted neighbour gets no term, as one without neighbours."""
     if scheme.network is None:
         raise ValueError(f"scheme '{scheme.id}' has no network term")
     if relations.n_subjects != pre.shape[0]:
         raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
+    if counted is not None and not counted.all():
+        return _term_of_counted(scheme, pre, relations, kept, counted, factor)
     totals = kept.sums(relations, pre, factor) if kept is not None else relations.neighbour_sum(to_fixed(pre, factor))
     # into NumPy's memory, not compiled code's (see the kernels' docstring)
     return mean_term(relations.indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),
@@ -298,6 +315,19 @@ def network_term_were(scheme: Scheme, relations: Relations, kept: NeighbourSums,
                      np.empty(reached.size))
     moves = part.view(np.int64) != term[reached].view(np.int64)
     return reached[moves], part[moves]
+
+
+def _term_of_counted(scheme: Scheme, pre: np.ndarray, relations: Relations, kept: NeighbourSums | None,
+                     counted: np.ndarray, factor: float) -> np.ndarray:
+    """`network_term_of` over the counted neighbours alone: the sums of `pre` with the others' taken
+    as 0 (kept from day to day as any sums are), over the number of counted neighbours."""
+    assert scheme.network is not None
+    values = np.where(counted, pre, 0.0)
+    totals = kept.sums(relations, values, factor) if kept is not None else \
+        relations.neighbour_sum(to_fixed(values, factor))
+    among = relations.neighbour_sum(counted.astype(np.int64))
+    mean = totals.astype(np.float64) * (1.0 / factor) / np.maximum(among, 1)
+    return np.where(among > 0, float(scheme.network.weight) * (mean - float(scheme.scale.base)), 0.0)
 
 
 def _outcomes(scheme: Scheme, env: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray,
@@ -413,7 +443,8 @@ def checked_inputs(scheme: Scheme, inputs: Mapping[str, np.ndarray] | None, n: i
 def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.ndarray]], n: int,
                  relations: Relations | None = None, network_term: np.ndarray | None = None,
                  detail: bool = False, size: int | None = None, kept: NeighbourSums | None = None,
-                 compiled_rules: CompiledRules | None = None, inputs: Mapping[str, np.ndarray] | None = None) -> Scores:
+                 compiled_rules: CompiledRules | None = None, inputs: Mapping[str, np.ndarray] | None = None,
+                 counted: np.ndarray | None = None) -> Scores:
     """What `score_features` gives for the features of subjects 0..n-1, computed slice by slice:
     `features_of(slice)` gives the features of the subjects in a slice of ids.
 
@@ -424,7 +455,8 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     the Scores keep no features or components (a simulation day needs only outcomes). `kept`
     carries the neighbour sums from one call to the next (see NeighbourSums). `compiled_rules`: the
     scheme's rules compiled to one loop (scoring/compiled.py), used where outcomes alone are asked.
-    `inputs`: the scheme's input lists, whole arrays of n subjects (see `checked_inputs`)."""
+    `inputs`: the scheme's input lists, whole arrays of n subjects (see `checked_inputs`). `counted`:
+    whose `pre` the network term reads (see `network_term_of`)."""
     scale = scheme.scale
     given = checked_inputs(scheme, inputs, n) if scheme.input_lists or inputs else {}
     size = SLICE if size is None else size
@@ -450,7 +482,7 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     if from_relations:
         assert relations is not None
         held = parallel_map(first_pass, parts)
-        term = network_term_of(scheme, pre, relations, kept)
+        term = network_term_of(scheme, pre, relations, kept, counted)
     elif scheme.network is not None and network_term is not None:
         term = network_term
     else:

@@ -16,7 +16,14 @@ from ..scenario.streams import generator
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
-from ..scoring.core import checked_inputs, network_term_were, outcomes_without_inputs, score_slices, scoring_features
+from ..scoring.core import (
+    checked_inputs,
+    network_term_of,
+    network_term_were,
+    outcomes_without_inputs,
+    score_slices,
+    scoring_features,
+)
 from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from ..scoring.sparse import SparseFeatures
@@ -97,8 +104,9 @@ class SchemeState:
         self.scored_version = 0  # how many times it has scored: what changes when its outcomes may have
         self.scored_day: int | None = None  # the day of the latest scoring (negative in a burn-in)
         self.initial_tier: np.ndarray | None = None
-        # Who the scheme has enrolled (`world/enrolment.py`): only their records reach it. None where
-        # everyone is (a scheme without an enrolment rule), which costs nothing. Its version changes
+        # Who the scheme has enrolled (`world/enrolment.py`): only their records reach it, and only
+        # their `pre` its network term reads. None where everyone is (a scheme without an enrolment
+        # rule), which costs nothing. Its version changes
         # whenever anyone joins or leaves; `unenrolled` applies to each scoring what the scheme's rule
         # gives those not enrolled.
         self.enrolled: np.ndarray | None = None
@@ -215,7 +223,7 @@ class SchemeState:
         self.scores = None
         self.scores = score_slices(self.scheme, self.features_of(self.features), self.n, relations,
                                    kept=self.neighbour_sums, compiled_rules=self.compiled_rules,
-                                   inputs=self.inputs())
+                                   inputs=self.inputs(), counted=self.enrolled)
         self.scored_time = self.features.as_of
         if self.unenrolled is not None:
             self.unenrolled(self, self.scores, self.features)
@@ -245,13 +253,23 @@ class SchemeState:
         rows = np.flatnonzero(differs)
         term = None
         if scheme.network is not None and relations is not None:
-            # their `pre` first, then the term of whom their ties reach: from the recorded scoring's
-            # neighbour sums (of `recorded.pre`, on this graph) and the differences at these rows,
-            # exact in fixed point, as a full pass over everyone's ties
             pre = self.score_rows(rows, given, np.zeros(rows.size)).pre
-            assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
-            moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums, recorded.network_term,
-                                                  rows, pre)
+            counted = self.enrolled
+            if counted is not None and not counted.all():
+                # ties to the unenrolled are left out of the mean (`network_term_of`'s `counted`):
+                # the recorded sums are of other values, so the term is made whole from `pre`
+                whole = recorded.pre.copy()
+                whole[rows] = pre
+                every = network_term_of(scheme, whole, relations, None, counted=counted)
+                moved = np.flatnonzero(every.view(np.int64) != recorded.network_term.view(np.int64))
+                moved_term = every[moved]
+            else:
+                # the term of whom their ties reach: from the recorded scoring's neighbour sums (of
+                # `recorded.pre`, on this graph) and the differences at these rows, exact in fixed
+                # point, as a full pass over everyone's ties
+                assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
+                moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums,
+                                                      recorded.network_term, rows, pre)
             differs[moved] = True
             rows = np.flatnonzero(differs)
             term = recorded.network_term[rows]

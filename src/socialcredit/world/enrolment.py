@@ -76,6 +76,16 @@ def unscored_outcomes(scheme: Scheme, features: dict[str, np.ndarray], rows: np.
     return {name: lists[name] for name in scheme.lists}, entitlements
 
 
+def without_score(scores: Scores, unenrolled: np.ndarray) -> None:
+    """Mark the subjects `unenrolled` as a scheme's unscored: `Scores.scored` false, tier (and tier
+    cap) -1, so that no output gives their score, pre or tier and the figures of scores and tiers
+    are of the scored. The scheme has none of their records: the points their `score` and `pre`
+    hold are what no records (or a leaver's kept ones) come to, never reported."""
+    scores.unenrolled = unenrolled
+    scores.tier = np.where(unenrolled, np.int16(-1), scores.tier).astype(np.int16)
+    scores.tier_cap = np.where(unenrolled, np.int16(-1), scores.tier_cap).astype(np.int16)
+
+
 class SchemeEnrolment:
     """One scheme's enrolment: who is enrolled, each person's propensity, the would-be scores, and
     a snapshot of enrolment at each of the scheme's update days from day 0."""
@@ -111,7 +121,9 @@ class SchemeEnrolment:
     # --- the scheme's rule for the unenrolled ----------------------------------------------
     def apply(self, state: SchemeState, scores: Scores, features: IncrementalFeatures | SparseFeatures) -> None:
         """What the scheme's rule gives the unenrolled, written into a scoring's lists and
-        entitlements (`features`: the feature state it scored)."""
+        entitlements (`features`: the feature state it scored); and, whatever the rule, no score,
+        pre or tier for them (`without_score`)."""
+        without_score(scores, ~self.enrolled)
         rows = np.flatnonzero(~self.enrolled)
         if not rows.size:
             return

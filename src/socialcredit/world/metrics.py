@@ -171,7 +171,7 @@ class Metrics(Module):
         scores, prefix = state.scores, state.prefix
         if scores is None:
             return []
-        scored = None if scores.unscored is None else scores.unscored == 0
+        scored = scores.scored if scores.withholds else None
         if scored is None:
             self.by_group(f"{prefix}score_mean", day, scores.score)
         else:  # over the scored: the unscored have no score
