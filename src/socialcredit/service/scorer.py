@@ -20,6 +20,7 @@ from ..scheme import Scheme
 from ..scoring import EventArrays, Relations, Scores, score_events
 from ..scoring.core import COMPILED_FROM
 from ..scoring.kernels import row_sums
+from . import listings
 from .coverage import Cover
 from .db import ScoreRecord, utcnow
 from .store import SCORE_ROW, DriverRows, Reader, Store
@@ -98,7 +99,9 @@ class Scorer:
         if self.scheme.network is not None:
             relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
                                              np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
-        return score_events(self.scheme, events, as_of, relations), ids, read
+        # another body's lists, as they stood at `as_of` (read only for a scheme that has them)
+        inputs = listings.inputs(session, self.scheme, ids, as_of) if self.scheme.input_lists else None
+        return score_events(self.scheme, events, as_of, relations, inputs=inputs), ids, read
 
     def stored_events(self, session: Reader, ids: list[str], index: dict[str, int], as_of: float,
                       fresh: Sequence[dict[str, Any]]) -> tuple[EventArrays, int]:
