@@ -98,6 +98,8 @@ CURL_EXPECT: dict[str, dict[str, object]] = {
     "/v1/audit/checkpoint": {"log": "socialcredit audit log v1"},
     "/v1/subjects/bob/export": {"subject": "bob"},
     "-X DELETE localhost:8000/v1/subjects/bob": {"subject": "bob"},
+    "/v1/input-lists/court_defaulters": {"list": "court_defaulters"},
+    "/v1/subjects/carol/entitlements/loan": {"allowed": False},
 }
 
 # The user's own files named in the README, and the stand-ins the test writes for them (see `stand_ins`).
