@@ -234,3 +234,22 @@ def test_serve_with_the_members_supplied_agrees_with_score_given_the_same_file(c
     latest = client.get("/v1/subjects/s1/history", headers=H(keys.admin)).json()[-1]
     assert latest["score"] == client.get("/v1/subjects/s1", headers=H(keys.admin)).json()["score"]
     assert loan(client, keys, "s1")["allowed"] is False
+
+
+def test_the_portal_shows_a_subject_their_places_and_a_denial_through_a_list(court):
+    from .test_portal import signed_in, words_of
+
+    client, keys, supplier, _ = court
+    supply(client, supplier, [{"subject": "bob", "on": "2024-09-20", "source": "case 2024-77"}])
+    page = signed_in(client.app, keys.bob).get("/portal/subjects/bob")
+    assert page.status_code == 200
+    said = words_of(page.text)
+    assert (f"Other bodies' lists on {LIST} ({KEPT_BY}) since 2024-09-20, on its keeper's reference case 2024-77 "
+            "As of") in said, said
+    assert "Why you may not: loan" in said
+    assert f"you are on {LIST} , another body's list ({KEPT_BY}), since 2024-09-20" in said, said
+    assert f"Your place on '{LIST}' ({KEPT_BY}), since 2024-09-20, on their reference 'case 2024-77', is not this " \
+           "scheme's to decide" in said, said
+    # an administrator reads the same of bob, in the third person
+    admin = words_of(signed_in(client.app, keys.admin).get("/portal/subjects/bob").text)
+    assert f"bob is on {LIST} , another body's list" in admin and f"Their place on '{LIST}'" in admin
