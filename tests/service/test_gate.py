@@ -18,8 +18,9 @@ from .conftest import Keys
 from .test_contract import concrete, routes_in_order
 
 H = Keys.header
+# every route that reads a body, and its limit
 BODIES = {"/v1/events": INGEST_BODY_LIMIT, "/v1/relations": INGEST_BODY_LIMIT, "/v1/appeals": BODY_LIMIT,
-          "/v1/appeals/p/decision": BODY_LIMIT}  # every route that reads a body, and its limit
+          "/v1/appeals/p/decision": BODY_LIMIT, "/v1/input-lists/p": BODY_LIMIT}
 
 
 def post_streamed(app, path: str, headers: dict[str, str], chunks: int) -> tuple[httpx.Response, int]:

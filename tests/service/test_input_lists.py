@@ -136,6 +136,13 @@ def test_a_change_is_checked_whole_and_stored_whole_or_not_at_all(court, listed,
         assert session.execute(text("SELECT subject FROM input_list_members")).scalars().all() == ["eve"]
 
 
+def test_a_change_holds_at_most_a_thousand_listings_and_delistings(court):
+    client, _, supplier, _ = court
+    many = [{"subject": f"s{i}", "on": NOW - 1, "source": "c"} for i in range(1001)]
+    answer = supply(client, supplier, many[:500], many[500:])
+    assert answer.status_code == 422 and "at most 1,000 listings and delistings, got 1,001" in answer.text
+
+
 def test_only_a_supplier_or_an_admin_supplies_a_list_and_the_supplier_reads_no_one(court):
     client, keys, supplier, _ = court
     change = [{"subject": "bob", "on": NOW - 3, "source": "case 3"}]
@@ -228,6 +235,8 @@ def test_serve_with_the_members_supplied_agrees_with_score_given_the_same_file(c
         assert record["input_lists"][LIST]["member"] == row[LIST]
         assert record["entitlements"] == {"loan": row["loan"], "rent_without_deposit": row["rent_without_deposit"]}
         assert ";".join(r["component"] for r in record["reasons"]) == row["reasons"]
+    stats = client.get("/v1/stats", headers=H(keys.admin)).json()  # ghost is counted among the subjects
+    assert stats["subjects"] == 10 + 2 and stats["entitlements_denied"]["loan"] == sum(not r["loan"] for r in rows)
     # and an ingest's scoring (from the events kept in memory) reads the list as the reads do
     client.post("/v1/events", json={"events": [{"id": "x1", "subject": "s1", "kind": "payment", "time": NOW - 1}]},
                 headers=H(keys.operator))

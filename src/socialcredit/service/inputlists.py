@@ -32,7 +32,9 @@ from .keys import Actor
 from .scorer import Scorer
 from .store import CHUNK, Store
 
-MAX_CHANGES = 10_000  # listings and delistings one request holds at most
+# listings and delistings one request holds at most: ~0.5 MB at the longest, within the 1 MiB a body
+# may hold on this route (`gate.BODY_LIMIT`)
+MAX_CHANGES = 1_000
 GRACE_DAYS = 1.0  # as ingest: a day's grace for time zones; later is in the future
 
 
