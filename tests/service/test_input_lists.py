@@ -10,8 +10,9 @@ import csv
 from pathlib import Path
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from socialcredit.scheme import load_scheme
 from socialcredit.scorejob import run_score
@@ -20,6 +21,7 @@ from socialcredit.service.api import create_app
 from socialcredit.service.core import Actor
 from socialcredit.service.db import make_sessions
 from socialcredit.service.keys import create_key
+from socialcredit.service.migrate import alembic_config
 from socialcredit.service.schemas import Entitlement, Export, Invalid, Record
 
 from .conftest import NOW, Keys, database_url, open_service
@@ -262,3 +264,21 @@ def test_the_portal_shows_a_subject_their_places_and_a_denial_through_a_list(cou
     # an administrator reads the same of bob, in the third person
     admin = words_of(signed_in(client.app, keys.admin).get("/portal/subjects/bob").text)
     assert f"bob is on {LIST} , another body's list" in admin and f"Their place on '{LIST}'" in admin
+    # the supplier's key opens nothing there: it reads no one
+    home = words_of(signed_in(client.app, supplier).get("/portal").text)
+    assert "Signed in as a list's supplier" in home and "This key opens nothing in the portal" in home
+    assert signed_in(client.app, supplier).get("/portal/subjects/bob").status_code == 403
+
+
+def test_revision_0007_adds_the_table_and_goes_back(backend, tmp_path):
+    url = database_url(backend, tmp_path)
+    service, _ = open_service(url, load_scheme("lending"))
+    config = alembic_config(url)
+    with service.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+        assert "input_list_members" not in inspect(connection).get_table_names()
+        command.upgrade(config, "head")
+        assert {c["name"] for c in inspect(connection).get_columns("input_list_members")} >= {
+            "list", "subject", "listed_on", "listed_source", "delisted_on", "listed_digest", "delisted_digest"}
+    service.engine.dispose()
