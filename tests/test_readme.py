@@ -98,6 +98,8 @@ CURL_EXPECT: dict[str, dict[str, object]] = {
     "/v1/audit/checkpoint": {"log": "socialcredit audit log v1"},
     "/v1/subjects/bob/export": {"subject": "bob"},
     "-X DELETE localhost:8000/v1/subjects/bob": {"subject": "bob"},
+    "/v1/input-lists/court_defaulters": {"list": "court_defaulters"},
+    "/v1/subjects/carol/entitlements/loan": {"allowed": False},
 }
 
 # The user's own files named in the README, and the stand-ins the test writes for them (see `stand_ins`).
@@ -585,7 +587,7 @@ def test_the_curl_stand_in_sends_what_curl_sends(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env = {**os.environ, "OPERATOR": "op_key", "BOB": "bob key", "REVIEWER": "rev'key", "AUDITOR": "aud",
-               "ADMIN": "adm"}
+               "ADMIN": "adm", "COURTS": "the courts", "LENDER": "lend"}
         curls = [c for b in blocks_of("sh") for c in commands(b) if c.startswith("curl ")]
         assert len(curls) >= 4
         (tmp_path / "kept.json").write_text('{"kept": "a checkpoint"}')  # what `-d @kept.json` sends

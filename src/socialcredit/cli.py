@@ -761,10 +761,6 @@ def _service(db: str, scheme_ref: str, key: Path | None = None, checkpoints: Pat
 
     chosen = _load(scheme_ref)
     _refuse_unless_lawful(chosen, "serve")
-    if chosen.input_lists:
-        from .service.core import input_lists_refusal
-
-        raise fail(input_lists_refusal(chosen))
     key_path, checkpoints_path = _audit_files(db, key, checkpoints)
     try:
         made = key_path is not None and not key_path.exists()
@@ -845,7 +841,8 @@ def _key_database(db: str):
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="admin, operator, reviewer, auditor or subject.")],
+    role: Annotated[str, typer.Option(help="admin, operator, reviewer, auditor, supplier (of input lists) "
+                                           "or subject.")],
     subject: Annotated[str | None, typer.Option(help="For a subject key: the one subject it may read.")] = None,
     expires_in: Annotated[str | None, typer.Option(
         help="Refuse the key after this long: a whole number of minutes, hours or days (90m, 12h, 30d). "

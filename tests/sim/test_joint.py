@@ -240,18 +240,19 @@ def test_a_cross_context_input_list_is_refused_by_score_and_serve_and_run_by_sim
                                  "--list", f"on_court_list={tmp_path / 'members.csv'}",
                                  "--out", str(tmp_path / "out.csv")])
     assert result.exit_code == 0, result.output
-    # serve refuses a lawful scheme with input lists too, for now: it cannot be given their members,
-    # and will not score as if nobody were on them
-    result = runner.invoke(app, ["serve", "--scheme", str(tmp_path / "s.yaml"), "--port", "0", "--db",
-                                 f"sqlite:///{tmp_path / 'x.db'}"])
-    assert result.exit_code == 2 and "cannot yet be given the members" in result.output
-    assert not (tmp_path / "x.db").exists()
-    # and the README and the example scheme say so, not that serve takes the members another way
+    # a special category read through an input list is refused by both, by the same guard
+    _scheme(tmp_path, "loan: {allow: \"not on_court_list\", context: financial, uses: [political]}", "political")
+    for job in (["score", str(tmp_path / "events.csv"), "--list", f"on_court_list={tmp_path / 'members.csv'}"],
+                ["serve", "--port", "0", "--db", f"sqlite:///{tmp_path / 'y.db'}"]):
+        result = runner.invoke(app, [*job, "--scheme", str(tmp_path / "s.yaml")])
+        assert result.exit_code == 3 and "special-category" in result.output and "on_court_list" in result.output, (
+            result.output)
+    assert not (tmp_path / "x.db").exists() and not (tmp_path / "y.db").exists()
+    # the README and the example scheme say serve takes the members from its supplier endpoint
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     example = (Path(__file__).parents[2] / "examples" / "lending-with-court-list.yaml").read_text()
-    assert "in `serve`, the admin API" not in readme and "`serve` (the admin API)" not in example
-    assert "`serve` cannot yet be given them:\n  it refuses a scheme with input lists" in readme
-    assert "`serve` refuses a scheme with one" in example
+    assert "`serve` cannot yet be given them" not in readme and "`serve` refuses a scheme with one" not in example
+    assert "POST /v1/input-lists/{name}" in readme and "POST /v1/input-lists/court_defaulters" in example
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out["subject"]) == ["a", "b"] and list(out["loan"]) == [False, True]
     assert list(out["on_court_list"]) == [True, False]  # the list as given, beside the outcomes

@@ -29,7 +29,7 @@ from .auth import KeyRing
 from .core import Service
 from .errors import ServiceError
 from .gate import Gate
-from .routes import appeals, audit, events, subjects
+from .routes import appeals, audit, events, inputlists, subjects
 from .schemas import Health
 
 
@@ -125,7 +125,7 @@ def create_app(service: Service, checkpoint_every: float = CHECKPOINT_EVERY) -> 
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "scheme": service.scheme.id}
 
-    for area in (events, subjects, appeals, audit):
+    for area in (events, subjects, appeals, inputlists, audit):
         app.include_router(area.router)
     app.router.routes[0:0] = subjects.fast_lanes()
     from .portal import portal  # it uses this module's field_problem: imported once this module is whole

@@ -51,6 +51,9 @@ class Appeals:
             own = set(session.execute(select(Event.id).where(Event.subject == subject, Event.id.in_(event_ids)))
                       .scalars())
             unknown = [e for e in event_ids if e not in own]
+            lists = [e for e in unknown if e in self.scorer.scheme.input_lists]
+            if lists:  # a place on another body's list: not this scheme's to decide
+                raise ServiceError(422, f"event_ids: {self.not_ours(lists[0])}")
             if unknown:
                 raise ServiceError(404, f"event_ids: not events of '{subject}': {', '.join(unknown[:SHOWN])}")
             appeal = Appeal(subject=subject, event_ids=list(event_ids), statement=statement, filed_by=actor.name,
@@ -63,6 +66,14 @@ class Appeals:
             audit.append(session, actor.name, "appeal_filed", subject, {"appeal": appeal.id,
                                                                          "events": len(event_ids)}, cover=cover)
             return appeal_json(appeal)
+
+    def not_ours(self, name: str) -> str:
+        """Why an appeal against one's place on input list `name` is not taken here, and who decides it."""
+        kept_by = self.scorer.scheme.input_lists[name].description
+        return (f"'{name}' is another body's list{f' ({kept_by})' if kept_by else ''}, which this scheme reads and "
+                "does not keep: it cannot decide an appeal against a place on it, so it takes none; fix: contest "
+                "the listing with whoever keeps the list (your record names their reference), and contest here "
+                "only events of this scheme's")
 
     def find(self, status: str | None, actor: Actor) -> list[dict[str, Any]]:
         """Appeals by number, of one status if given (the API's word); a subject key sees only its own."""

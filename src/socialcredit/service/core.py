@@ -15,7 +15,9 @@ Each room is a module with one concern, given what it uses when the service is b
 - `checkpoints.py` (`CheckpointLog`): the log's signed checkpoints, in a file outside the database,
   and consistency proofs (`merkle.py`), under the server's audit key (`auditkey.py`);
 - `retention.py`: the purge of what is past the scheme's retention, in every table;
-- `erasure.py` (`Erasure`): one subject's data erased from every table.
+- `erasure.py` (`Erasure`): one subject's data erased from every table;
+- `inputlists.py` (`InputLists`): the members of another body's lists the scheme reads, supplied
+  from outside (`listings.py`: what scoring and the reads take of them).
 
 `Service` builds them and keeps the operations other jobs call without HTTP (`validate`'s check that
 `serve` agrees with `simulate`, `socialcredit purge`, the tests); the HTTP routers (`routes/`) call the rooms.
@@ -40,6 +42,7 @@ from .erasure import Erasure
 from .errors import ServiceError
 from .explain import Explanations
 from .ingest import MAX_BATCH, Ingest
+from .inputlists import InputLists
 from .keys import Actor
 from .readlog import ReadLog
 from .scorer import Scorer
@@ -59,8 +62,6 @@ class Service:
                  write_engine: Engine | None = None, audit_key: AuditKey | None = None,
                  checkpoints: Path | None = None):
         """`audit_key` and `checkpoints` (the file): by default, beside the database (`auditkey`)."""
-        if scheme.input_lists:
-            raise ValueError(input_lists_refusal(scheme))
         self.scheme = scheme
         self.now = now
         self.store = Store(engine, write_engine, audit_key)
@@ -74,6 +75,7 @@ class Service:
         self.stats = Stats(scheme, self.store, self.scorer, now)
         self.appeals = Appeals(self.store, self.scorer)
         self.erasure = Erasure(scheme, self.store, self.scorer)
+        self.input_lists = InputLists(scheme, self.store, self.scorer, now)
 
     @property
     def engine(self) -> Engine:
@@ -125,11 +127,3 @@ class Service:
         """A signed checkpoint of the audit log now, appended to the checkpoint file."""
         return self.checkpoints.make()
 
-
-def input_lists_refusal(scheme: Scheme) -> str:
-    """Why the service does not run a scheme with input lists: it has no way yet to be given their
-    members, and scoring without them would take every list as empty."""
-    names = ", ".join(f"'{name}' ({spec.category})" for name, spec in scheme.input_lists.items())
-    return (f"`serve` cannot yet be given the members of scheme '{scheme.id}''s input lists ({names}), and will not "
-            "score as if nobody were on them\n    fix: score an event log with `socialcredit score --list "
-            "NAME=FILE`, or serve the scheme without its input lists")

@@ -32,7 +32,7 @@ from sqlalchemy import DateTime, Float, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from .db import Appeal, Erased, Event, Relation, ScoreRecord
+from .db import Appeal, Erased, Event, InputListMember, Relation, ScoreRecord
 
 SALT_BYTES = 16
 # canonical JSON (sorted keys, no spaces, ASCII), from the C encoder json.dumps uses, made once: a
@@ -80,6 +80,9 @@ class Part:
     digest: str = "digest"
     noun: str = "row"
     label: Callable[[Any], str] = field(default=lambda row: "")
+    # a part written by a later change than the row (a decision, a delisting): a row may not have it
+    # yet, and the row is deleted as its first part
+    later: bool = False
 
     def normalised(self) -> list[tuple[int, Callable[[Any], Any]]]:
         """(place among the fields, how its value is read) of the fields stored in a form other
@@ -110,7 +113,14 @@ PARTS: dict[str, Part] = {part.name: part for part in (
     Part("appeal", Appeal, ("id", "subject", "event_ids", "statement", "filed_at", "filed_by"), entry="filed_entry",
          pos=None, digest="filed_digest", noun="appeal", label=lambda row: f"appeal {row.id}"),
     Part("decision", Appeal, ("id", "status", "decided_at", "decided_by", "note"), entry="decided_entry", pos=None,
-         digest="decided_digest", noun="decision", label=lambda row: f"the decision of appeal {row.id}"),
+         digest="decided_digest", noun="decision", label=lambda row: f"the decision of appeal {row.id}",
+         later=True),
+    Part("listing", InputListMember, ("id", "list", "subject", "listed_on", "listed_source", "listed_at", "listed_by"),
+         entry="listed_entry", pos="listed_pos", digest="listed_digest", noun="listing",
+         label=lambda row: f"input list membership {row.id}"),
+    Part("delisting", InputListMember, ("id", "delisted_on", "delisted_source", "delisted_at", "delisted_by"),
+         entry="delisted_entry", pos="delisted_pos", digest="delisted_digest", noun="delisting",
+         label=lambda row: f"the delisting of input list membership {row.id}", later=True),
 )}
 _NORMALISED = {name: part.normalised() for name, part in PARTS.items()}
 _GETTERS = {name: itemgetter(*part.fields) for name, part in PARTS.items()}
@@ -193,7 +203,7 @@ class Cover:
             session.execute(Erased.__table__.insert(), [{"entry": e, "part": n, "pos": p, "digest": d,
                                                          "erased_by": self.seq} for e, n, p, d in marks])
         self.tombstones += marks
-        if part.name == "decision":  # the decision part goes with the appeal row, deleted as "appeal"
+        if part.later:  # a later part goes with its row, deleted as the row's first part
             return len(found)
         return int(session.execute(delete(part.model).where(where)).rowcount or 0)
 
@@ -241,7 +251,7 @@ def _rows_of(session: Any, part: Part, check: RowCheck, voided: set[str] | None
     columns = [entry, pos if pos is not None else entry, digest, table.c.salt, *[table.c[n] for n in part.fields],
                *[c for c in table.primary_key.columns if c.name not in part.fields], *extra]
     names = [c.name for c in columns[4:]]
-    uncovered = [] if part.name == "decision" else session.execute(
+    uncovered = [] if part.later else session.execute(
         select(*columns[4:]).where(entry.is_(None))).all()
     for row in uncovered:
         check.problems.append(f"{part.label(_Row(names, row))}: no audit entry records it (written outside the "

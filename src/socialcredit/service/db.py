@@ -147,6 +147,35 @@ class ScoreRecord(Base):
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
 
 
+class InputListMember(Base):
+    """A subject's place on one of the scheme's input lists (another body's list, supplied through
+    `POST /v1/input-lists/{name}`), from the day they were listed to the day they were delisted
+    (none: still listed). A delisting closes the row, never deletes it: listed and delisted are two
+    parts of the row, each covered by the entry of the change that wrote it, as an appeal's filing
+    and decision are (`coverage.py`)."""
+
+    __tablename__ = "input_list_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200))
+    listed_on: Mapped[float] = mapped_column(Float)  # days since 1970-01-01, as events' times
+    listed_source: Mapped[str] = mapped_column(String(200))  # the supplier's reference: a case, a decision
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    listed_by: Mapped[str] = mapped_column(String(100))
+    delisted_on: Mapped[float | None] = mapped_column(Float, nullable=True)  # none: still on the list
+    delisted_source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    delisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delisted_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
+    listed_entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listed_pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listed_digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
+    delisted_entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    delisted_pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    delisted_digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
+    __table_args__ = (Index("input_list_members_by_subject", "subject", "list"),)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)

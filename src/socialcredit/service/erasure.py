@@ -2,10 +2,11 @@
 itself recorded in the audit log, and the log still verifying.
 
 What goes: the subject's events, their score history, the ties that name them, their appeals (and
-the statements and notes in them), their API keys, and their pseudonym (so the audit log's entries
-about them, which name them only by it, can no longer be tied to them). Each covered row deleted
-leaves a tombstone (`coverage.py`): a digest whose salt went with the row. With a network term, the
-neighbours the erased ties joined are rescored, as any change of ties rescores them.
+the statements and notes in them), their places on input lists (past ones too), their API keys,
+and their pseudonym (so the audit log's entries about them, which name them only by it, can no
+longer be tied to them). Each covered row deleted leaves a tombstone (`coverage.py`): a digest
+whose salt went with the row. With a network term, the neighbours the erased ties joined are
+rescored, as any change of ties rescores them.
 
 On SQLite, deleted rows are overwritten (`PRAGMA secure_delete`, `db.make_engine`) and the
 write-ahead log is checkpointed and truncated after the erasure, so neither file keeps the
@@ -21,7 +22,7 @@ from sqlalchemy import delete, exists, or_, select
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import ApiKey, Appeal, Event, Relation, ScoreRecord, Subject
+from .db import ApiKey, Appeal, Event, InputListMember, Relation, ScoreRecord, Subject
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
@@ -32,7 +33,8 @@ def holds_anything(session: Any, subject: str) -> bool:
     """Whether anything about the subject is held: a row in any table that names them, or a pseudonym."""
     return any(session.execute(select(exists().where(condition))).scalar() for condition in (
         Event.subject == subject, ScoreRecord.subject == subject, Relation.a == subject, Relation.b == subject,
-        Appeal.subject == subject, ApiKey.subject == subject, Subject.id == subject))
+        Appeal.subject == subject, ApiKey.subject == subject, InputListMember.subject == subject,
+        Subject.id == subject))
 
 
 class Erasure:
@@ -55,6 +57,8 @@ class Erasure:
             }
             cover.erase(session, "decision", Appeal.subject == subject)  # before the rows go, as "appeal"
             erased["appeals"] = cover.erase(session, "appeal", Appeal.subject == subject)
+            cover.erase(session, "delisting", InputListMember.subject == subject)  # before the rows go, as "listing"
+            erased["input_lists"] = cover.erase(session, "listing", InputListMember.subject == subject)
             erased["keys"] = int(session.execute(delete(ApiKey).where(ApiKey.subject == subject)).rowcount or 0)
             if neighbours and self.scheme.network is not None:
                 self.scorer.record_scores(session, self.scorer.affected(session, neighbours), cover)

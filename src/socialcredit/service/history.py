@@ -42,8 +42,9 @@ from .store import CHUNK, Reader, dialect_of, driver_rows, places
 
 MAX_KEPT_EVENTS = 4_000_000  # ~136 MB of columns
 
-# the changes that leave every event as it was (they add a tie, or an appeal not yet decided)
-KEEP_EVENTS = ("relations", "appeal_filed")
+# the changes that leave every event as it was (they add a tie, an appeal not yet decided, or
+# change an input list: the scores read those from the database each time, `listings.inputs`)
+KEEP_EVENTS = ("relations", "appeal_filed", "input_list")
 
 # every active event of some subjects, whatever its time, with the entry and the place that stored it
 _ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) FROM events "

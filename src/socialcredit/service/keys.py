@@ -23,7 +23,9 @@ from .errors import ServiceError
 from .groupcommit import GroupCommit
 from .store import Store
 
-ROLES = ("admin", "operator", "reviewer", "auditor", "subject")
+ROLES = ("admin", "operator", "reviewer", "auditor", "supplier", "subject")
+# a supplier supplies the members of the scheme's input lists (another body's lists: a court's
+# defaulters), and may do nothing else: it reads no one's record
 READERS = ("admin", "operator", "reviewer", "auditor")  # the roles that read any subject's record
 PREFIX = "sck"
 DURATION = re.compile(r"([1-9][0-9]*)([mhd])")

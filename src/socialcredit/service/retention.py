@@ -9,6 +9,7 @@ digests), and each covered row deleted leaves a tombstone its entry still verifi
 - ties added before the cutoff;
 - appeals decided before the cutoff once none of the events they name is kept (an appeal is what
   explains its events' status, so it stays as long as they do); pending appeals stay;
+- places on input lists that ended (the subject was delisted) before the cutoff; a current one stays;
 - a subject's pseudonym, once nothing else about them is held: their entries in the audit log can
   then no longer be tied to them.
 """
@@ -24,7 +25,7 @@ from ..eventlog import days_to_text
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import ApiKey, Appeal, Event, Relation, ScoreRecord, Subject, on_day
+from .db import ApiKey, Appeal, Event, InputListMember, Relation, ScoreRecord, Subject, on_day
 from .keys import Actor
 from .store import Store
 
@@ -49,6 +50,10 @@ def purge(scheme: Scheme, store: Store, now: Callable[[], float], actor: Actor) 
                 if not session.execute(select(Event.id).where(Event.id.in_(event_ids or [])).limit(1)).first()]
             cover.erase(session, "decision", Appeal.id.in_(done))
             deleted["appeals"] = cover.erase(session, "appeal", Appeal.id.in_(done))
+            # a place on an input list ages out as an event does, by its date: the day it ended
+            ended = InputListMember.delisted_on < cutoff
+            cover.erase(session, "delisting", ended)
+            deleted["input_lists"] = cover.erase(session, "listing", ended)
         deleted["pseudonyms"] = forget_the_unheld(session)
         detail: dict[str, Any] = {"deleted": deleted, "before": days_to_text(cutoff) if cutoff is not None else None,
                                   "after": days_to_text(today + GRACE_DAYS)}
@@ -60,5 +65,6 @@ def forget_the_unheld(session: Any) -> int:
     """Delete the pseudonyms of subjects about whom nothing is held any more; how many."""
     held = or_(exists().where(Event.subject == Subject.id), exists().where(ScoreRecord.subject == Subject.id),
                exists().where(or_(Relation.a == Subject.id, Relation.b == Subject.id)),
-               exists().where(Appeal.subject == Subject.id), exists().where(ApiKey.subject == Subject.id))
+               exists().where(Appeal.subject == Subject.id), exists().where(ApiKey.subject == Subject.id),
+               exists().where(InputListMember.subject == Subject.id))
     return int(session.execute(delete(Subject).where(and_(not_(held)))).rowcount or 0)

@@ -17,6 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationInfo,
     WithJsonSchema,
 )
@@ -24,6 +26,7 @@ from pydantic import (
 from ..eventlog import TEXT_LIMIT, text_problem
 from .appeals import MAX_EVENT_IDS
 from .ingest import MAX_BATCH
+from .inputlists import MAX_CHANGES
 
 # The largest appeal number or audit entry a request may name: what the tables' integer columns hold on
 # PostgreSQL (32 bits; a larger number made the query fail with a 500 there).
@@ -102,6 +105,19 @@ class DecisionIn(Strict):
     note: Note = ""
 
 
+class ListChangeIn(Strict):
+    subject: SubjectId
+    on: Annotated[str, _stored(40), WithJsonSchema(text_schema(40, NO_NUL))] | StrictFloat | StrictInt = Field(
+        description="The day the listing or delisting took effect: an ISO date or datetime, or days since "
+                    "1970-01-01, from 1900 to a day past now.")
+    source: EventId = Field(description="The supplier's reference for it: a case number, a decision.")
+
+
+class ListChangesIn(Strict):
+    listed: list[ListChangeIn] = Field([], max_length=MAX_CHANGES, description="Subjects put on the list.")
+    delisted: list[ListChangeIn] = Field([], max_length=MAX_CHANGES, description="Subjects taken off it.")
+
+
 # --- what a refusal answers ----------------------------------------------------------------------
 class FieldProblem(Strict):
     field: str = Field(description="Where: a body field (`relations.0.subject`; `events.3.kind` for an event of an "
@@ -120,7 +136,7 @@ class Refused(Strict):
 WHY = {400: "The body cannot be read as JSON (not UTF-8, or a number past what JSON parsers take).",
        401: "No API key, or one that is unknown or revoked.",
        403: "The key's role may not do this, or a subject key asks about someone else.",
-       404: "No such subject, entitlement, event or appeal.",
+       404: "No such subject, entitlement, event, appeal or input list.",
        409: "In conflict with what is stored: an appeal already decided; an audit log with an entry the "
             "server did not write, or shorter than the checkpoint sent.",
        422: "The request is invalid: each field's problem (for an atomic batch, each invalid event's).",
@@ -156,6 +172,22 @@ class RelationsAdded(Strict):
     existing: int
 
 
+class ListChanged(Strict):
+    list: str
+    listed: int = Field(description="Listings stored.")
+    delisted: int = Field(description="Delistings stored.")
+    unchanged: int = Field(description="Listings and delistings stored already (a request sent again): "
+                                       "the first given stands.")
+    rescored: int = Field(description="Subjects rescored: their entitlements follow the list at once.")
+
+
+class InputListPlace(Strict):
+    member: bool = Field(description="On the list now.")
+    since: str | None = Field(description="The day they were listed, while they are on it.")
+    source: str | None = Field(description="The supplier's reference for the listing.")
+    kept_by: str | None = Field(description="What the list is and who keeps it (the scheme's description).")
+
+
 class Record(Strict):
     subject: str
     scheme: str
@@ -169,6 +201,9 @@ class Record(Strict):
     scored: bool
     unscored_by: list[str]
     lists: dict[str, bool]
+    input_lists: dict[str, InputListPlace] = Field(description="Each of another body's lists the scheme reads: "
+                                                               "whether the subject is on it, since when, on "
+                                                               "whose reference.")
     entitlements: dict[str, bool]
     components: dict[str, float]
     features: dict[str, float]
@@ -198,11 +233,17 @@ class Because(Strict):
                                                                     "lack, and the subject is unscored.")
     tier_cap: dict[str, Any] | None = Field(None, description="Given where the rule reads the tier and a cap held "
                                                               "it down.")
+    input_lists: list[dict[str, Any]] | None = Field(None, description="Given where the rule reads another body's "
+                                                                      "list the subject is on: the list, since "
+                                                                      "when, the supplier's reference, who keeps it.")
 
 
 class HowToAppeal(Strict):
     how: str
     events_you_can_contest: list[str]
+    not_decided_here: list[str] | None = Field(None, description="Where the denial rests on another body's "
+                                                                 "list: that this scheme cannot decide an appeal "
+                                                                 "against it, and who can.")
 
 
 class Entitlement(Strict):
@@ -295,6 +336,7 @@ class ErasedCounts(Strict):
     ties: int
     appeals: int
     keys: int
+    input_lists: int = Field(description="Places on input lists (listed and delisted).")
 
 
 class Erased(Strict):
@@ -317,6 +359,18 @@ class ExportedScore(HistoryEntry):
 class ExportedAppeal(AppealOut):
     filed_by: str
     decided_by: str | None
+
+
+class ExportedListing(Strict):
+    list: str
+    listed_on: str
+    listed_source: str
+    listed_at: str | None
+    listed_by: str
+    delisted_on: str | None
+    delisted_source: str | None
+    delisted_at: str | None
+    delisted_by: str | None
 
 
 class ExportedKey(Strict):
@@ -348,6 +402,7 @@ class Export(Strict):
     events: list[ExportedEvent] = Field(description="Every event held, voided ones too.")
     history: list[ExportedScore]
     appeals: list[ExportedAppeal]
+    input_lists: list[ExportedListing] = Field(description="Every place on an input list held, past ones too.")
     ties: list[str] = Field(description="The subjects a tie joins them to.")
     keys: list[ExportedKey] = Field(description="Their API keys (never the secret).")
     reads: list[ExportedRead] = Field(description="Who read their file, and when.")

@@ -20,6 +20,7 @@ from ..scheme import Scheme
 from ..scoring import EventArrays, Relations, Scores, score_events
 from ..scoring.core import COMPILED_FROM
 from ..scoring.kernels import row_sums
+from . import listings
 from .coverage import Cover
 from .db import ScoreRecord, utcnow
 from .store import SCORE_ROW, DriverRows, Reader, Store
@@ -61,7 +62,9 @@ class Scorer:
             events = EventArrays.build(held, held % max(kinds, 1), np.zeros(held.size), np.ones(held.size),
                                        np.ones(held.size), n_subjects=n)
             relations = Relations.from_pairs(ids, (ids + 1) % n, n) if self.scheme.network is not None else None
-            score_events(self.scheme, events, 1.0, relations).reasons  # noqa: B018 (made when first asked for)
+            # a made-up population's made-up places on the input lists (every other one on each)
+            inputs = {name: ids % 2 == 0 for name in self.scheme.input_lists}
+            score_events(self.scheme, events, 1.0, relations, inputs=inputs).reasons  # noqa: B018 (made when asked)
         if self.scheme.network is not None:  # the parallel sum of large graphs, and OpenMP's threads
             ring = np.arange(4, dtype=np.int32)
             row_sums(np.arange(5, dtype=np.int32), ring[::-1].copy(), np.ones(4, dtype=np.int64))
@@ -98,7 +101,9 @@ class Scorer:
         if self.scheme.network is not None:
             relations = Relations.from_pairs(np.array([index[a] for a, _ in ties], dtype=np.int64),
                                              np.array([index[b] for _, b in ties], dtype=np.int64), len(ids))
-        return score_events(self.scheme, events, as_of, relations), ids, read
+        # another body's lists, as they stood at `as_of` (read only for a scheme that has them)
+        inputs = listings.inputs(session, self.scheme, ids, as_of) if self.scheme.input_lists else None
+        return score_events(self.scheme, events, as_of, relations, inputs=inputs), ids, read
 
     def stored_events(self, session: Reader, ids: list[str], index: dict[str, int], as_of: float,
                       fresh: Sequence[dict[str, Any]]) -> tuple[EventArrays, int]:

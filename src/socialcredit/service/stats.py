@@ -10,6 +10,7 @@ import numpy as np
 
 from ..eventlog import days_to_text
 from ..scheme import Scheme
+from . import listings
 from .scorer import Scorer
 from .store import Store
 
@@ -24,6 +25,8 @@ class Stats:
     def summary(self) -> dict[str, Any]:
         with self.store.reader() as session:
             subjects = self.store.all_subjects(session)
+            if self.scheme.input_lists:  # a member named in no event is a subject too
+                subjects = sorted(set(subjects) | listings.listed_subjects(session))
             if not subjects:
                 return {"subjects": 0}
             scores, ids, _ = self.scorer.score(session, subjects)

@@ -15,17 +15,25 @@ from sqlalchemy.engine import Connection
 from ..eventlog import days_to_text, text_problem
 from ..scheme import Scheme
 from ..scoring import Scores
-from . import audit
+from . import audit, listings
 from .appeals import appeal_json
 from .coverage import instant
-from .db import ApiKey, Appeal, AuditEntry, Event, Relation, ScoreRecord
+from .db import ApiKey, Appeal, AuditEntry, Event, InputListMember, Relation, ScoreRecord
 from .erasure import holds_anything
 from .errors import ServiceError, invalid
-from .explain import Explanations, event_json
+from .explain import Explanations, Places, event_json
 from .keys import Actor
 from .readlog import ReadLog
 from .scorer import Scorer
 from .store import Reader, Store
+
+
+def listing_json(m: InputListMember) -> dict[str, Any]:
+    """A place on an input list, as the export gives it."""
+    return {"list": m.list, "listed_on": days_to_text(m.listed_on), "listed_source": m.listed_source,
+            "listed_at": instant(m.listed_at), "listed_by": m.listed_by,
+            "delisted_on": days_to_text(m.delisted_on) if m.delisted_on is not None else None,
+            "delisted_source": m.delisted_source, "delisted_at": instant(m.delisted_at), "delisted_by": m.delisted_by}
 
 
 def no_subject(subject: str) -> ServiceError:
@@ -55,17 +63,28 @@ class Subjects:
         """Score one subject now: (scores, the subject's index, the as-of time used)."""
         as_of = self.now()
         scores, ids, found = self.scorer.score(connection, [named(subject)], as_of)
-        # a subject exists when an event or a tie names it (checked only when no event was found)
-        if not found and not self.store.subject_exists(connection, subject):
+        # a subject exists when an event, a tie or a place on an input list names it (checked only
+        # when no event was found)
+        if not found and not self.exists(connection, subject):
             raise no_subject(subject)
         return scores, ids.index(subject), as_of
+
+    def exists(self, reader: Reader, subject: str) -> bool:
+        """Whether an event or a tie names the subject, or (for a scheme with input lists) a place
+        on one: a member named in no event is scored too, as `score --list` scores them."""
+        return self.store.subject_exists(reader, subject) or bool(self.scheme.input_lists
+                                                                  and listings.named(reader, subject))
+
+    def places(self, reader: Reader, subject: str, as_of: float) -> Places:
+        """The subject's places on the scheme's input lists at `as_of` (none without input lists)."""
+        return listings.places(reader, self.scheme, subject, as_of) if self.scheme.input_lists else {}
 
     # --- the record --------------------------------------------------------------------------
     def record_unlogged(self, subject: str) -> dict[str, Any]:
         """The subject's record now. Not logged: the caller logs the read before answering it."""
         def read(connection: Connection) -> dict[str, Any]:
             scores, i, as_of = self._scored(connection, subject)
-            return self.explanations.record(subject, scores, i, as_of)
+            return self.explanations.record(subject, scores, i, as_of, self.places(connection, subject, as_of))
 
         return self.store.reading(read)
 
@@ -92,7 +111,8 @@ class Subjects:
             scores, i, as_of = self._scored(connection, subject)
             return self.explanations.entitlement(
                 subject, action, scores, i, as_of,
-                lambda kinds: self.store.contestable_events(connection, subject, kinds, as_of))
+                lambda kinds: self.store.contestable_events(connection, subject, kinds, as_of),
+                self.places(connection, subject, as_of))
 
         return self.store.reading(check)
 
@@ -117,7 +137,7 @@ class Subjects:
         """Every event stored about the subject, voided ones too, oldest first."""
         named(subject)
         with self.store.reader() as session:
-            if not self.store.subject_exists(session, subject):
+            if not self.exists(session, subject):
                 raise no_subject(subject)
             rows = session.execute(select(Event).where(Event.subject == subject).order_by(Event.time)).scalars().all()
             out = [event_json(e) for e in rows]
@@ -128,7 +148,7 @@ class Subjects:
         """The subject's score each time a change recomputed it, oldest first."""
         named(subject)
         with self.store.reader() as session:
-            if not self.store.subject_exists(session, subject):
+            if not self.exists(session, subject):
                 raise no_subject(subject)
             rows = session.execute(select(ScoreRecord).where(ScoreRecord.subject == subject)
                                    .order_by(ScoreRecord.seq)).scalars().all()
@@ -142,7 +162,8 @@ class Subjects:
 
     def export(self, subject: str, actor: Actor) -> dict[str, Any]:
         """Everything held about the subject, as JSON: their events (voided ones too, with where
-        they came from), their current record, their score history, their appeals, their ties,
+        they came from), their current record, their score history, their appeals, their places on
+        input lists (past ones too), their ties,
         their API keys, who read their file and when, and the other entries of the audit log that
         name them (by their pseudonym)."""
         with self.store.reader() as session:
@@ -159,6 +180,9 @@ class Subjects:
             appeals = [{**appeal_json(a), "filed_by": a.filed_by, "decided_by": a.decided_by}
                        for a in session.execute(select(Appeal).where(Appeal.subject == subject)
                                                 .order_by(Appeal.id)).scalars()]
+            places = [listing_json(m) for m in session.execute(
+                select(InputListMember).where(InputListMember.subject == subject)
+                .order_by(InputListMember.list, InputListMember.listed_on)).scalars()]
             ties = sorted({b if a == subject else a for a, b in session.execute(
                 select(Relation.a, Relation.b).where(or_(Relation.a == subject, Relation.b == subject)))})
             keys = [{"id": k.id, "role": k.role, "created_at": instant(k.created_at)}
@@ -169,12 +193,12 @@ class Subjects:
                 {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
                 for e in session.execute(select(AuditEntry).where(AuditEntry.subject == pseudonym)
                                          .order_by(AuditEntry.seq)).scalars()]
-            exists = self.store.subject_exists(session, subject)
+            exists = self.exists(session, subject)
         record = self.record_unlogged(subject) if exists else None
         self.reads.log(actor.name, "export", subject, {})
         return {"subject": subject, "scheme": self.scheme.id, "exported_at": days_to_text(self.now()),
                 "pseudonym": pseudonym, "record": record, "events": events, "history": history, "appeals": appeals,
-                "ties": ties, "keys": keys,
+                "input_lists": places, "ties": ties, "keys": keys,
                 "reads": [{"at": e["at"], "by": e["actor"], "read": e["action"]} for e in entries
                           if e["action"] in self.READS],
                 "audit": [e for e in entries if e["action"] not in self.READS]}

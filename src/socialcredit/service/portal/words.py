@@ -33,7 +33,7 @@ READS = {
     "export": "exported everything held",
 }
 ROLE_NAMES = {"admin": "an administrator", "operator": "an operator", "reviewer": "a reviewer",
-              "auditor": "an auditor", "subject": "the subject's own key"}
+              "auditor": "an auditor", "supplier": "a list's supplier", "subject": "the subject's own key"}
 
 
 def appeal_outcome(status: str) -> str:
@@ -104,3 +104,10 @@ def unscored_reason(reason: dict[str, Any]) -> str:
     """An unscored condition that holds (`Scores.explain_unscored`), in words."""
     return (f"there is no score while {reason['when']} ({values_read(reason['values'])}; "
             f"condition '{reason['unscored']}')")
+
+
+def not_decided_here(said: str, own: bool) -> str:
+    """What the service says of an appeal against a place on another body's list (written to the
+    subject: "your place on ..."), as the page says it to whoever reads it."""
+    text = said[0].upper() + said[1:]
+    return text if own else text.replace("Your place", "Their place", 1).replace(" you ", " them ")

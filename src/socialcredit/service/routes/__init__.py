@@ -1,6 +1,7 @@
 """The HTTP routes, one router per area, each calling its room of the service: `events` (ingest),
-`subjects` (one subject's file), `appeals`, `audit` (the audit log and the statistics over
-everyone). Who may call a route is its role dependency (`service.auth`)."""
+`subjects` (one subject's file), `appeals`, `inputlists` (another body's lists, supplied),
+`audit` (the audit log and the statistics over everyone). Who may call a route is its role
+dependency (`service.auth`)."""
 
 from __future__ import annotations
 
