@@ -113,7 +113,8 @@ FILES = {
 # quickly elsewhere (tests/sim, tests/service, tests/cli).
 SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
                  "Score an event log", "Set up", "Dashboard: explore runs in the browser",
-                 "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed"}
+                 "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed",
+                 "Performance"}
 
 
 # -- reading the README ------------------------------------------------------------------------------
@@ -326,6 +327,8 @@ class Session:
             self.curl(step)
         elif step.startswith("socialcredit "):
             self.socialcredit(step)
+        elif step.startswith("python benchmarks/"):
+            self.benchmark(step)
         else:
             raise AssertionError(f"no rule for running this README line: {step!r} (add one to tests/test_readme.py)")
 
@@ -374,6 +377,16 @@ class Session:
             assert "checks pass" in result.stdout
             assert (self.folder / str(option(argv, "--out")) / "validation.csv").exists()
         return result
+
+    def benchmark(self, command: str) -> None:
+        """A benchmark script of the clone, as typed at its root, with the README's (small) options."""
+        words = self.words(command)
+        self.log.append(shlex.join(words))
+        result = subprocess.run([sys.executable, str(ROOT / words[1]), *words[2:]], cwd=self.folder, env=self.env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, (f"{command}\nexit {result.returncode}\n{result.stdout[-3000:]}\n"
+                                        f"{result.stderr[-3000:]}")
+        assert "Traceback" not in result.stderr, result.stderr
 
     def background(self, command: str) -> None:
         argv, program = self.sized(self.words(command)[1:])
