@@ -298,7 +298,6 @@ def phase_seconds(scenario_ref: str, people: int, days: int, seed: int, runs: in
     """Per phase, the median over `runs` of its seconds a day; and the median person-days a second."""
     from socialcredit.runner.run import timed_loop
     from socialcredit.scenario.load import load_scenario
-
     from socialcredit.scoring.compiled import compile_rules
 
     tiny, tiny_schemes = load_scenario(scenario_ref, {"population.size": 2000, "run.days": 8, "run.seed": seed})
