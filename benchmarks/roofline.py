@@ -21,7 +21,8 @@ day moves, and how close each phase comes to the bound it is limited by.
    from the arrays' own dtypes (temporaries inside a phase are not counted, nor a sparse write to a
    few people). Random reads (gathers) are counted where the network term makes them: the graph
    kernels that sum neighbours' values (`scoring.graph`: a full pass reads every tie, the kept sums
-   read the ties of the rows changed or edited), one a tie read. Other reads through the graph
+   read the ties of the rows changed or edited), one a tie read (and those ties' ids, not the whole
+   `indices`, counted as the phase's bytes read). Other reads through the graph
    (the social response's cuts, the weekly assortativity) count as bytes only: their bounds are
    low, so their distance to the bound is if anything overstated.
 3. Each phase's time: a timed run (`runner.run.timed_loop`, the loop's own per-phase timer), and
@@ -242,8 +243,12 @@ def sample(array: np.ndarray) -> np.ndarray:
     return array.reshape(-1)[::16].copy()
 
 
-def trace_traffic(scenario_ref: str, people: int, days: int, seed: int) -> dict[str, dict[str, float]]:
-    """Per phase: bytes read and written a person-day, and random reads (gathers) a person-day."""
+Traffic = dict[str, dict[str, float]]
+
+
+def trace_traffic(scenario_ref: str, people: int, days: int, seed: int) -> tuple[Traffic, Traffic]:
+    """Per phase: bytes read and written a person-day, and random reads (gathers) a person-day; and
+    per phase, each array's bytes a person-day by its path ("read sim.people.income", ...)."""
     from socialcredit.runner.loop import Loop
     from socialcredit.scenario.load import load_scenario
     from socialcredit.sim.model import Sim
@@ -251,21 +256,23 @@ def trace_traffic(scenario_ref: str, people: int, days: int, seed: int) -> dict[
     scenario, schemes = load_scenario(scenario_ref, {"population.size": people, "run.days": days, "run.seed": seed})
     sim = Sim(scenario, schemes)
     loop = Loop(sim)
-    totals: dict[str, dict[str, float]] = defaultdict(lambda: {"read": 0.0, "written": 0.0, "gathers": 0.0})
+    totals: Traffic = defaultdict(lambda: {"read": 0.0, "written": 0.0, "gathers": 0.0})
+    by_array: Traffic = defaultdict(lambda: defaultdict(float))
     simulated = range(-sim.burn_in, sim.days)
     gathers = GatherCounter()
     gathers.install()
     try:
-        trace_days(sim, loop, simulated, totals, gathers)
+        trace_days(sim, loop, simulated, totals, by_array, gathers)
     finally:
         gathers.remove()
     for module in loop.modules:
         module.finish(sim)
     scale = 1 / (sim.n * len(simulated))
-    return {name: {key: value * scale for key, value in figures.items()} for name, figures in totals.items()}
+    return ({name: {key: value * scale for key, value in figures.items()} for name, figures in totals.items()},
+            {name: {key: value * scale for key, value in arrays.items()} for name, arrays in by_array.items()})
 
 
-def trace_days(sim, loop, simulated: range, totals: dict[str, dict[str, float]], gathers: GatherCounter) -> None:
+def trace_days(sim, loop, simulated: range, totals: Traffic, by_array: Traffic, gathers: GatherCounter) -> None:
     for day in simulated:
         if day == 0 and sim.burn_in:
             sim.start_reporting()
@@ -284,10 +291,19 @@ def trace_days(sim, loop, simulated: range, totals: dict[str, dict[str, float]],
             after, _ = world_arrays(sim, sim.n)
             written = {key for key, (_, array) in after.items()
                        if key not in before or not np.array_equal(sample(array), before[key])}
+            read = {key: float(arrays[key][1].nbytes) for key in tracer.read}
+            ties_read = gathers.gathers - gathered
+            indices = sim.graph.indices
+            if ties_read and id(indices) in read:  # the network term reads the ties it gathers, not all
+                read[id(indices)] = min(float(ties_read * indices.itemsize), read[id(indices)])
             total = totals[module.name]
-            total["read"] += sum(arrays[key][1].nbytes for key in tracer.read)
+            total["read"] += sum(read.values())
             total["written"] += sum(after[key][1].nbytes for key in written)
-            total["gathers"] += gathers.gathers - gathered
+            total["gathers"] += ties_read
+            for key, moved in read.items():
+                by_array[module.name]["read " + arrays[key][0]] += moved
+            for key in written:
+                by_array[module.name]["written " + after[key][0]] += after[key][1].nbytes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +358,7 @@ def main() -> None:
 
     print(f"\nTracing each phase's arrays: {args.scenario} at {args.trace_people:,} people x {args.trace_days} days",
           flush=True)
-    traffic = trace_traffic(args.scenario, args.trace_people, args.trace_days, args.seed)
+    traffic, by_array = trace_traffic(args.scenario, args.trace_people, args.trace_days, args.seed)
     print(f"Timing each phase: {args.scenario} at {args.people:,} people x {args.days} days, {args.runs} run(s)",
           flush=True)
     seconds, rate = phase_seconds(args.scenario, args.people, args.days, args.seed, args.runs)
@@ -377,6 +393,10 @@ def main() -> None:
     largest = sorted(rows, key=lambda row: row[1] - row[5], reverse=True)[:3]
     print("largest distances: " + ", ".join(f"{row[0]} {row[1] - row[5]:.1f} ns ({row[7]:.0%} of its bound)"
                                              for row in largest))
+    for row in largest:
+        heaviest = sorted(by_array.get(row[0], {}).items(), key=lambda item: item[1], reverse=True)[:6]
+        print(f"  {row[0]}'s heaviest arrays, bytes a person-day: "
+              + "; ".join(f"{path} {moved:.1f}" for path, moved in heaviest))
 
 
 if __name__ == "__main__":

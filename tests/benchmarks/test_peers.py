@@ -194,7 +194,7 @@ def test_equivalence_fails_for_a_laser_model_whose_offence_rate_is_20_percent_hi
 
 def test_roofline_finds_what_each_phase_reads_and_writes():
     roofline = load("roofline")
-    traffic = roofline.trace_traffic("default", 3_000, 3, 1)
+    traffic, by_array = roofline.trace_traffic("default", 3_000, 3, 1)
     # behaviour draws from everyone's propensities and rates; scoring reads the records and writes
     # the scores; the network term reads the neighbour ids (one gather each)
     assert traffic["behaviour"]["read"] >= 4
@@ -202,3 +202,7 @@ def test_roofline_finds_what_each_phase_reads_and_writes():
     assert traffic["scoring"]["gathers"] > 0
     # a phase that does nothing in the default scenario touches nothing
     assert traffic["farming"] == {"read": 0.0, "written": 0.0, "gathers": 0.0}
+    # each array is named by where it lives: the scores scoring writes are among them
+    assert any(path.startswith("written sim.schemes") and "score" in path for path in by_array["scoring"])
+    read = sum(v for k, v in by_array["scoring"].items() if k.startswith("read "))
+    assert read == pytest.approx(traffic["scoring"]["read"])
