@@ -124,7 +124,8 @@ def run_socialcredit(scenario_path: Path, people: int, days: int, seed: int) -> 
     scores = sim.schemes[0].scores
     assert scores is not None
     return {"mean_score": float(scores.score.mean()), "listed_share": float(scores.lists["blacklist"].mean()),
-            "setup_seconds": setup, "loop_seconds": seconds, "mean_degree": float(sim.graph.degree.mean()),
+            "offence_rate": float(sim.true_counts.sum()) / (people * days), "setup_seconds": setup,
+            "loop_seconds": seconds, "mean_degree": float(sim.graph.degree.mean()),
             "phase_seconds": dict(loop.seconds)}
 
 
@@ -232,6 +233,29 @@ def reference_graph(people: int, mean_degree: int, rng: np.random.Generator) -> 
     return ties
 
 
+def rewired_ring_edges(people: int, mean_degree: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The same graph as `reference_graph`, drawn over whole arrays for tens of millions of people
+    (Starsim's and LASER's models, which have no graph generator of their own for this): each person
+    u keeps its mean_degree/2 lattice ties (u, u + j) at its own end and their other ends are drawn
+    uniformly from everyone but u; a tie drawn twice is drawn again until none is. Edges (p1, p2),
+    each tie once, int64. The sequential generator's exclusion of the ties of the moment differs
+    from this only at a rate of ~mean_degree / people per tie."""
+    half = mean_degree // 2
+    p1 = np.tile(np.arange(people, dtype=np.int64), half)
+    p2 = rng.integers(0, people - 1, p1.size)
+    p2 += p2 >= p1  # anyone but oneself
+    redraw = np.arange(p1.size)
+    while redraw.size:
+        low, high = np.minimum(p1, p2), np.maximum(p1, p2)
+        _, first = np.unique(low * people + high, return_index=True)
+        repeated = np.ones(p1.size, dtype=bool)
+        repeated[first] = False
+        redraw = np.flatnonzero(repeated)
+        fresh = rng.integers(0, people - 1, redraw.size)
+        p2[redraw] = fresh + (fresh >= p1[redraw])
+    return p1, p2
+
+
 def adjacency_of(indptr: np.ndarray, indices: np.ndarray):
     """The 0/1 adjacency matrix (scipy CSR) of a graph given as CSR arrays."""
     from scipy import sparse
@@ -274,14 +298,17 @@ def run_reference(people: int, days: int, seed: int, p: dict = PARAMS) -> dict:
     offences = np.zeros(people)                # the half-life count of each person's offences
     listed = np.zeros(people, dtype=bool)      # nobody is listed before the first day's scores
     score = np.full(people, float(p["scale"][2]))
+    offence_count = 0
     for _ in range(days):
         # behaviour under yesterday's list: at least one offence with chance 1 - exp(-rate)
         offended = draws.random(people) < -np.expm1(-stated_rate(rate, listed, p))
         # every offence recorded; the count decays, then takes today's offences at weight 1
         offences = offences * decay + offended
+        offence_count += int(offended.sum())
         _, score, listed = stated_scores(offences, adjacency, p)
     seconds = time.perf_counter() - started
-    return {"mean_score": float(score.mean()), "listed_share": float(listed.mean()), "setup_seconds": setup,
+    return {"mean_score": float(score.mean()), "listed_share": float(listed.mean()),
+            "offence_rate": offence_count / (people * days), "setup_seconds": setup,
             "loop_seconds": seconds, "mean_degree": float(np.diff(indptr).mean())}
 
 

@@ -76,8 +76,8 @@ NOT_RUN = {
 }
 
 # Set-up steps: not run again (CI has run them), but each must be a step of .ci/run, where
-# `pip install -e .` is CI's install without its `[test]` extra.
-SET_UP = {"python3 -m venv .venv", ". .venv/bin/activate", "pip install -e .", "pip install -e '.[test]'"}
+# `pip install -e .` is CI's install without its `[test,bench]` extras (bench: the peer benchmarks' tests).
+SET_UP = {"python3 -m venv .venv", ". .venv/bin/activate", "pip install -e .", "pip install -e '.[test,bench]'"}
 
 # Steps of .ci/run the README does not show, each with its reason.
 CI_ONLY = {
@@ -115,7 +115,8 @@ FILES = {
 # quickly elsewhere (tests/sim, tests/service, tests/cli).
 SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
                  "Score an event log", "Set up", "Dashboard: explore runs in the browser",
-                 "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed"}
+                 "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed",
+                 "Performance"}
 
 
 # -- reading the README ------------------------------------------------------------------------------
@@ -328,6 +329,8 @@ class Session:
             self.curl(step)
         elif step.startswith("socialcredit "):
             self.socialcredit(step)
+        elif step.startswith("python benchmarks/"):
+            self.benchmark(step)
         else:
             raise AssertionError(f"no rule for running this README line: {step!r} (add one to tests/test_readme.py)")
 
@@ -376,6 +379,16 @@ class Session:
             assert "checks pass" in result.stdout
             assert (self.folder / str(option(argv, "--out")) / "validation.csv").exists()
         return result
+
+    def benchmark(self, command: str) -> None:
+        """A benchmark script of the clone, as typed at its root, with the README's (small) options."""
+        words = self.words(command)
+        self.log.append(shlex.join(words))
+        result = subprocess.run([sys.executable, str(ROOT / words[1]), *words[2:]], cwd=self.folder, env=self.env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, (f"{command}\nexit {result.returncode}\n{result.stdout[-3000:]}\n"
+                                        f"{result.stderr[-3000:]}")
+        assert "Traceback" not in result.stderr, result.stderr
 
     def background(self, command: str) -> None:
         argv, program = self.sized(self.words(command)[1:])
@@ -436,7 +449,7 @@ def test_the_set_up_is_what_ci_runs():
     test_command = steps(test_line)
     assert test_command == ci, f"README's test command {test_command} is not .ci/run's {ci}"
     first = [step for step in steps(run_line) if step in SET_UP]
-    assert first == [step.replace("'.[test]'", ".") for step in ci[:3]], "README's set-up is not .ci/run's"
+    assert first == [step.replace("'.[test,bench]'", ".") for step in ci[:3]], "README's set-up is not .ci/run's"
     assert set(steps(run_line)) - set(first) == {"socialcredit simulate"}
 
 
