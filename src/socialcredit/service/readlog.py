@@ -264,10 +264,8 @@ class ReadLog(GroupCommit[Entry]):
             time.sleep(MOVE_AFTER)  # those that come meanwhile move in the same transaction
             try:
                 self.move()
-            except Exception as error:  # staged and durable: the next ask moves them
-                log.warning("audit: staged reads not moved yet (%s); trying again", error)
-                time.sleep(1.0)
-                self.after()
+            except Exception as error:  # staged and durable: the next read's commit asks again
+                log.warning("audit: staged reads not moved yet (%s); the next read tries again", error)
 
     def move(self) -> int:
         """Append every staged entry not moved yet to the audit log, in one write transaction (it
