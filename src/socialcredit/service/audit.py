@@ -112,11 +112,11 @@ def name(session: Session | Connection, subjects: Sequence[str]) -> None:
     """Draw pseudonyms for these subjects (a change that stores a subject names them, so that a
     read, whose entry names the subject by pseudonym, need not wait for the write lock to draw
     one: `readlog.py`); one who has one keeps it."""
-    if subjects:
-        dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(insert(Subject).on_conflict_do_nothing(index_elements=["id"]),
-                        [{"id": s, "pseudonym": secrets.token_hex(16)} for s in subjects])
+    if subjects:  # a Core statement on the connection: the ORM's bulk insert costs ten times more a row
+        connection = session.connection() if isinstance(session, Session) else session
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(insert(Subject.__table__).on_conflict_do_nothing(index_elements=["id"]),
+                           [{"id": s, "pseudonym": secrets.token_hex(16)} for s in subjects])
 
 
 def pseudonym_of(session: Session | Connection, subject: str) -> str | None:

@@ -147,7 +147,8 @@ class Ingest:
             row["ingested_at"] = ingested_at
         cover.add("events", fresh)
         subjects = sorted({row["subject"] for row in fresh})
-        named = self.store.named(reader, subjects) if subjects else set()
+        unknown = [s for s in subjects if s not in self.history.named]
+        named = self.store.named(reader, unknown) if unknown else set()
         scores: list[dict[str, Any]] = []
         if subjects:
             scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh, self.history)
@@ -155,7 +156,7 @@ class Ingest:
         dialect = self.store.write_engine.dialect
         return Batch(seen, fresh, DriverRows.of(dialect, Event.__table__, EVENT_ROW, fresh),
                      DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), existing, cover,
-                     [s for s in subjects if s not in named])
+                     [s for s in unknown if s not in named])
 
     def relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:
         """Add undirected ties (a tie of one with oneself is none); with a network term, the subjects
