@@ -80,7 +80,7 @@ class Staged:
         self.path = staged_path(store.write_engine.url.render_as_string(hide_password=False))
         self.mark = "?" if self.path is not None else "%s"
         if self.path is not None:
-            with self.open(self.path) as connection:
+            with closing(self.open(self.path)) as connection:
                 connection.execute(SQLITE_TABLE)
 
     @staticmethod

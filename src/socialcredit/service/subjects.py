@@ -172,8 +172,9 @@ class Subjects:
                 {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
                 for e in session.execute(select(AuditEntry).where(AuditEntry.subject == pseudonym)
                                          .order_by(AuditEntry.seq)).scalars()]
+            moved = moved_so_far(session)  # the staged reads the log holds, in this snapshot
             waiting = [{"at": at, "actor": by, "action": action} for number, at, by, action, named, *_ in staged
-                       if number > moved_so_far(session) and named == pseudonym]
+                       if number > moved and named == pseudonym]
             exists = self.store.subject_exists(session, subject)
         record = self.record_unlogged(subject) if exists else None
         self.reads.log(actor.name, "export", subject, {})

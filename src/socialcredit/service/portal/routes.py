@@ -193,7 +193,8 @@ def reads_of(service: Service, subject: str) -> tuple[int, list[dict[str, Any]]]
         total = session.execute(select(func.count()).select_from(AuditEntry).where(*mine)).scalar() or 0
         rows = session.execute(select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.detail)
                                .where(*mine).order_by(AuditEntry.seq.desc()).limit(SHOWN_READS)).all()
-        waiting = [row for row in staged if row[0] > moved_so_far(session)]
+        moved = moved_so_far(session)  # the staged reads the log holds, in this snapshot
+        waiting = [row for row in staged if row[0] > moved]
     shown = [{"at": at, "by": actor, "action": action, "detail": detail}
              for _, at, actor, action, _, detail, *_ in reversed(waiting)]
     shown += [{"at": r.at, "by": r.actor, "action": r.action, "detail": without_number(r.detail)} for r in rows]
