@@ -951,6 +951,7 @@ def audit_verify(
     from .service.auditkey import AuditKey
     from .service.checkpoints import read_file, read_kept
     from .service.db import make_engine, make_sessions
+    from .service.readlog import staged_rows
 
     _existing_database(db)
     key_path, checkpoints_path = _audit_files(db, checkpoint_key, checkpoints)
@@ -974,8 +975,9 @@ def audit_verify(
         err.print(f"no audit key at {key_path}: signatures checked with the key the checkpoints name "
                   f"({key.fingerprint}); give --public-key to check them against the server's", highlight=False)
     engine = make_engine(db)
+    staged = staged_rows(engine)  # before the log: a read moved meanwhile is then in the log
     with make_sessions(engine)() as session:
-        verdict = audit.verify(session, key, signed, check_seals=key is not None)
+        verdict = audit.verify(session, key, signed, check_seals=key is not None, staged=staged)
     engine.dispose()
     problems += verdict.problems
     if not problems:
@@ -1063,7 +1065,7 @@ def purge(
     _existing_database(db)
     service = _service(db, scheme, checkpoint_key, checkpoints)
     deleted = service.purge(Actor("cli", "admin"))
-    service.checkpoints.make()
+    service.checkpoint()
     counts = ", ".join(f"{count} {kind}" for kind, count in deleted.items())
     out.print(f"deleted {counts}: " + (f"older than {service.scheme.retention_days:g} days, or dated in the future"
                                        if service.scheme.retention_days else
@@ -1094,7 +1096,7 @@ def erase(
         raise fail(error.message) from None
     if vacuum:
         erasure.vacuum(service.store)
-    service.checkpoints.make()
+    service.checkpoint()
     counts = ", ".join(f"{count} {kind}" for kind, count in done["erased"].items())
     out.print(f"erased '{subject}': {counts}; recorded as audit entry {done['entry']}", highlight=False)
 

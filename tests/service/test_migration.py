@@ -113,3 +113,24 @@ def test_an_existing_log_is_rewritten_without_personal_data_and_sealed(backend, 
 
 def verdict_of(connection, key) -> list[str]:
     return audit.verify(connection, key).problems
+
+
+def test_every_stored_subject_gets_a_pseudonym_so_that_a_read_of_them_waits_for_no_change(backend, tmp_path):
+    """Revision 0008: subjects stored before it (by events or ties) get a pseudonym each, the ones
+    they had kept, so a read of any of them looks its pseudonym up rather than drawing one."""
+    url = database_url(backend, tmp_path)
+    at_0002(url, broken=False)
+    engine = make_engine(url)
+    config = alembic_config(url)
+    config.attributes["audit_key"] = key_for(url, audit_files(url)[0])
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        connection.execute(text("DELETE FROM subjects WHERE id = 'boris'"))  # as if only events named him
+        before = dict(connection.execute(text("SELECT id, pseudonym FROM subjects")).all())
+    upgrade(engine, config.attributes["audit_key"])
+    with engine.connect() as connection:
+        after = dict(connection.execute(text("SELECT id, pseudonym FROM subjects")).all())
+    engine.dispose()
+    assert "boris" not in before and set(after) == {"annette", "boris"}
+    assert {s: after[s] for s in before} == before and len(after["boris"]) == 32

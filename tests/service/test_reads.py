@@ -160,5 +160,6 @@ def test_a_reader_that_cannot_be_told_does_not_stop_the_read_log(lending):
     reader.start()
     reader.join(timeout=30)
     assert not reader.is_alive()  # answered: the log thread lives on
+    service.reads.settle()
     with service.sessions() as session:
         assert audit.verify(session).entries >= 2

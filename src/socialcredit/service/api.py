@@ -76,7 +76,7 @@ async def checkpoint(service: Service) -> None:
     """Sign a checkpoint of the audit log (in the thread pool: it reads the entries since the last);
     a refusal (an entry the server did not write) is logged, and serving goes on."""
     try:
-        await run_in_threadpool(service.checkpoints.make)
+        await run_in_threadpool(service.checkpoint)
     except ServiceError as error:
         log.error("%s", error.message)
 

@@ -108,6 +108,17 @@ def pseudonyms(session: Session | Connection, subjects: Iterable[str | None]) ->
     return found
 
 
+def name(session: Session | Connection, subjects: Sequence[str]) -> None:
+    """Draw pseudonyms for these subjects (a change that stores a subject names them, so that a
+    read, whose entry names the subject by pseudonym, need not wait for the write lock to draw
+    one: `readlog.py`); one who has one keeps it."""
+    if subjects:  # a Core statement on the connection: the ORM's bulk insert costs ten times more a row
+        connection = session.connection() if isinstance(session, Session) else session
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(insert(Subject.__table__).on_conflict_do_nothing(index_elements=["id"]),
+                           [{"id": s, "pseudonym": secrets.token_hex(16)} for s in subjects])
+
+
 def pseudonym_of(session: Session | Connection, subject: str) -> str | None:
     """The subject's pseudonym, if they have one (without drawing one)."""
     return session.execute(select(Subject.pseudonym).where(Subject.id == subject)).scalar()
@@ -212,6 +223,57 @@ def entries(session: Session, after: int = 0, limit: int = 1000) -> list[dict[st
 
 # --- verifying ---------------------------------------------------------------------------------
 
+class StagedCheck:
+    """What `verify` checks of the staged entries as it walks the log: the moved entries'
+    numbers run on with no gap, and the staged chain recomputed from them leads to the staged
+    entries still waiting, which follow each other and are sealed."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]]):
+        self.rows = list(rows)
+        self.moved = 0
+        self.head = GENESIS  # the staged chain's hash after the moved entries
+        self.hashes: dict[int, str] = {}  # of moved entries still staged (kept), by number
+        self.problems: list[str] = []
+        self.first = self.rows[0][0] if self.rows else None
+
+    def moved_entry(self, seq: int, at: str, actor: str, action: str, subject: str | None,
+                    detail: dict[str, Any]) -> None:
+        """An entry of the log; a moved read's entry has its staged number in `detail["read"]`."""
+        number = (detail or {}).get("read")
+        if action not in READS or not isinstance(number, int):
+            return
+        if number != self.moved + 1:
+            self.problems.append(f"entry {seq}: moved staged read {number} where {self.moved + 1} was due (staged "
+                                 "reads lost, repeated or reordered)")
+        own = {k: v for k, v in detail.items() if k != "read"}
+        self.head = entry_hash(self.head, number, at, actor, action, subject, own)
+        self.moved = number
+        if self.first is not None and number >= self.first:
+            self.hashes[number] = self.head
+
+    def finish(self, sealer: Any) -> list[str]:
+        prev = None
+        for seq, at, actor, action, subject, detail, prev_hash, digest, seal in self.rows:
+            where = f"staged read {seq}"
+            if digest != entry_hash(prev_hash, seq, at, actor, action, subject, detail):
+                self.problems.append(f"{where}: its content does not match its hash (edited)")
+            if sealer is not None and not sealer.seal_holds(digest, seal):
+                self.problems.append(f"{where}: not sealed by the server's audit key (forged, or rewritten)")
+            if seq <= self.moved:
+                if self.hashes.get(seq) != digest:
+                    self.problems.append(f"{where}: not what the audit log's moved copy records (edited)")
+            elif prev is None:
+                if seq != self.moved + 1 or prev_hash != self.head:
+                    self.problems.append(f"{where}: does not follow staged read {self.moved}, the last the log "
+                                         "holds (reads deleted from the log, or from the read log before they "
+                                         "were moved)")
+            elif seq != prev[0] + 1 or prev_hash != prev[1]:
+                self.problems.append(f"{where}: does not follow staged read {prev[0]} (deleted or reordered)")
+            prev = (seq, digest)
+        return self.problems
+
+
+
 @dataclass
 class Verdict:
     entries: int
@@ -224,14 +286,15 @@ class Verdict:
 
 
 def verify(session: Session | Connection, key: AuditKey | None = None, checkpoints: Sequence[Any] = (),
-           check_seals: bool = True) -> Verdict:
+           check_seals: bool = True, staged: Sequence[Sequence[Any]] = ()) -> Verdict:
     """Walk the log and every covered row; report every entry whose hash, link, number or seal is
     wrong, every row that is not what its entry recorded, and every checkpoint the log no longer
     holds (`checkpoints`: `checkpoints.Checkpoint`s, signed by the server's key: those whose
     signature fails are reported, not used).
 
     Seals are checked with `key` when it can seal (a private key: the server's, the operator's);
-    with only a public key, or `check_seals=False`, they are not."""
+    with only a public key, or `check_seals=False`, they are not. `staged`: the read log's entries
+    not moved into the log yet (`readlog.staged_rows`), checked against the reads moved (`StagedCheck`)."""
     if key is None and check_seals:  # the key the session seals with; never one made here
         key = session.info.get("audit_key")
     sealer = key if check_seals and key is not None and key.can_sign else None
@@ -251,6 +314,7 @@ def verify(session: Session | Connection, key: AuditKey | None = None, checkpoin
     held: list[Any] = []  # checkpoints the log still holds, for naming where a rewrite begins
     prev, expected_seq, count = GENESIS, 1, 0
     unsealed: list[int] = []
+    reads = StagedCheck(staged)
     for checkpoint in anchors.get(0, []):
         held.append(checkpoint)
     query = select(AuditEntry.__table__).order_by(AuditEntry.seq)  # rows, on a Session or a Connection
@@ -266,6 +330,7 @@ def verify(session: Session | Connection, key: AuditKey | None = None, checkpoin
             problems.append(f"entry {entry.seq}: its content does not match its hash (edited)")
         if sealer is not None and not sealer.seal_holds(entry.hash, entry.seal):
             unsealed.append(entry.seq)
+        reads.moved_entry(entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.detail)
         for part, recorded in ((entry.detail or {}).get("rows") or {}).items():
             found = rows.found.pop((entry.seq, part), None)
             problem = coverage.describe(entry.seq, entry.action, part, recorded, found)
@@ -292,8 +357,12 @@ def verify(session: Session | Connection, key: AuditKey | None = None, checkpoin
         for checkpoint in anchors[size]:
             problems.append(f"entries {count + 1}..{size}: {checkpoint.origin} signed a log of {size} entries, the "
                             f"log has {count} ({'every entry deleted' if count == 0 else 'its tail deleted'})")
+    problems += reads.finish(sealer)
     checked = [f"{count} entries chained" + (", each sealed by the server's key" if sealer is not None else
                                              " (seals not checked: no private audit key)")]
+    if reads.moved or staged:
+        checked.append(f"{reads.moved} reads moved from the read log in order, {len(staged) - len(reads.hashes)} "
+                       "waiting there, chained on from them")
     if checkpoints:
         checked.append(f"consistent with {len(held)} of {len(checkpoints)} signed checkpoint(s)")
     return Verdict(count, problems, checked)

@@ -109,6 +109,8 @@ class Service:
         return self.subjects.entitlement(subject, action, actor)
 
     def audit_log(self, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """The log's entries after `after`, the reads staged until now moved into it first."""
+        self.reads.settle()
         with self.store.reader() as session:
             return audit.entries(session, after, limit)
 
@@ -124,6 +126,8 @@ class Service:
         return self.subjects.export(subject, actor)
 
     def checkpoint(self) -> Checkpoint:
-        """A signed checkpoint of the audit log now, appended to the checkpoint file."""
+        """A signed checkpoint of the audit log now (the reads staged until now moved into it
+        first), appended to the checkpoint file."""
+        self.reads.settle()
         return self.checkpoints.make()
 

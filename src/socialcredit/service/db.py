@@ -189,6 +189,23 @@ class AuditEntry(Base):
     seal: Mapped[str | None] = mapped_column(String(64), nullable=True)  # HMAC of the hash under the server's key
 
 
+class StagedRead(Base):
+    """A read's entry, committed before the read is answered and moved into `audit` soon after
+    (`readlog.py`): the staged chain. On PostgreSQL this table; on SQLite the same table in a file of
+    its own beside the store's (`<database>.reads`), which no change's write lock holds."""
+
+    __tablename__ = "read_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)  # a pseudonym
+    detail: Mapped[str] = mapped_column(Text)  # JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class Subject(Base):
     """A subject's pseudonym: the audit log names subjects only by it. Drawn at random, so once this
     row is deleted (erasure, or retention when nothing else about the subject is held) the log's

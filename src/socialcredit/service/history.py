@@ -69,6 +69,9 @@ class KeptHistory:
     def drop(self) -> None:
         """Keep nothing: the next use reads from the database every subject it names."""
         self.seq: int | None = None  # the audit entry the state reflects; None: not read yet
+        # subjects known to have a pseudonym (`audit.name`) as of that entry: an ingest asks the store
+        # about the others only (an erasure or a purge, which delete pseudonyms, drop the state)
+        self.named: set[str] = set()
         self.slot_of: dict[str, int] = {}  # subject -> their number in the columns
         self.size = 0
         # rows [0, grouped) are ordered by subject (each subject's in the order stored), subject s's
@@ -131,6 +134,7 @@ class KeptHistory:
     def added(self, rows: Sequence[dict[str, Any]], seq: int) -> None:
         """This process's ingest stored `rows` under entry `seq`, and no other change was made since
         the state's entry: the kept subjects' events are now those and these."""
+        self.named.update(e["subject"] for e in rows)  # named by the ingest that stored them
         kept = [e for e in rows if e["subject"] in self.slot_of]
         if kept:
             self._append(np.array([self.slot_of[e["subject"]] for e in kept], dtype=np.int64),

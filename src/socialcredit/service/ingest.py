@@ -48,6 +48,7 @@ class Batch:
     scores: DriverRows
     stored_before: set[str]
     cover: Cover
+    unnamed: list[str]  # the subjects stored with no pseudonym yet (`audit.name`)
 
     def number(self, seq: int) -> None:
         """The number of the audit entry that covers the batch, once known."""
@@ -120,6 +121,7 @@ class Ingest:
                         batch.number(seq)
                         self.store.events_if_new(session, batch.fresh)
                     batch.scores.insert(session)
+                    audit.name(session, batch.unnamed)
                     audit.append(session, actor.name, "ingest", None,
                                  {"stored": len(batch.fresh), "duplicates": len(batch.stored_before) + len(repeated),
                                   "rejected": len(rejected)}, cover=batch.cover)
@@ -145,13 +147,16 @@ class Ingest:
             row["ingested_at"] = ingested_at
         cover.add("events", fresh)
         subjects = sorted({row["subject"] for row in fresh})
+        unknown = [s for s in subjects if s not in self.history.named]
+        named = self.store.named(reader, unknown) if unknown else set()
         scores: list[dict[str, Any]] = []
         if subjects:
             scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh, self.history)
             cover.add("scores", scores)
         dialect = self.store.write_engine.dialect
         return Batch(seen, fresh, DriverRows.of(dialect, Event.__table__, EVENT_ROW, fresh),
-                     DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), existing, cover)
+                     DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), existing, cover,
+                     [s for s in unknown if s not in named])
 
     def relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:
         """Add undirected ties (a tie of one with oneself is none); with a network term, the subjects
@@ -167,6 +172,8 @@ class Ingest:
             cover.add("ties", added)
             session.add_all(added)
             session.flush()
+            joined = sorted({s for tie in fresh for s in tie})
+            audit.name(session, sorted(set(joined) - self.store.named(session, joined)))
             if fresh and self.scheme.network is not None:
                 self.scorer.record_scores(session, self.scorer.affected(session, sorted({s for tie in fresh
                                                                                         for s in tie})), cover)

@@ -1,47 +1,177 @@
-"""The read log: who read whose record, an entry in the audit chain for every read (naming the
-subject by their pseudonym), committed before the read is answered (a read that cannot be logged is
-refused, 503).
+"""The read log: who read whose record. Every read is committed to the read log, durably, before it
+is answered (a read that cannot be logged is refused, 503), and moved into the audit chain soon
+after; a read never waits for a change's write transaction.
 
-Reads are many and each waits for its entry, so the entries go through the group-commit writer:
-concurrent reads share a transaction. Its transactions are written on one kept connection with
-Core statements (no ORM session), on SQLite with the driver's own (`audit.commit_many_sqlite`): a
-transaction of a few reads is BEGIN (IMMEDIATE on SQLite), read the last entry, insert, COMMIT.
+Why two steps: the audit log is one hash chain, appended under the one write lock an ingest holds
+while it writes its batch; a read whose entry went straight into it waited for that (issue 18,
+point 5: reads stalled for seconds during an ingest). So a read's entry is first committed where
+no change writes (`Staged`): on SQLite a database file of its own beside the store
+(`<database>.reads`, WAL, synchronous=FULL: committed is on disk), on PostgreSQL a table of its own
+(`read_log`) appended under an advisory lock of its own, with synchronous commit. The staged
+entries are a hash chain of their own (numbered from 1, sealed with the server's audit key, naming
+the subject by pseudonym, as the audit log does). A mover (`ReadLog.move`, a thread, and on demand
+before the audit log is shown, checkpointed or exported) appends them to the audit log under the
+write lock, between changes, each once: the audit entry keeps the staged entry's number
+(`detail["read"]`), and the store's `meta` row `reads_moved` (written in the same transaction)
+says how far the moving got, so a crash between the move and the staged rows' deletion moves
+nothing twice. The last moved staged entry is kept, so the staged chain goes on from it.
+
+`audit.verify` walks both: the moved numbers run 1, 2, 3, ... with no gap, the staged chain
+recomputed from the moved entries leads to the first staged entry still waiting, and that one and
+the rest follow each other and are sealed. What a subject's export and "who read my record" show is
+both too: the staged entries first, then the log's (a staged entry moved meanwhile is in the log).
+
+Subjects are named by pseudonym: an ingest draws one for every subject it stores (so a read looks
+its subject's pseudonym up, a read of the store); one drawn for a subject no change named (rows
+written by other hands) waits for the write lock, once.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
+import json
+import logging
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from . import audit
+from .auditkey import in_memory
+from .db import AuditEntry, Meta
 from .errors import ServiceError
 from .groupcommit import GroupCommit
 from .store import Store
 
 Entry = tuple[str, str, str, dict[str, Any]]  # actor, action, subject, detail
+Row = tuple[int, str, str, str, str | None, dict[str, Any], str, str, str | None]  # a staged entry, as COLUMNS
+COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash", "seal")
+MOVED, HEAD = "reads_moved", "reads_head"  # the `meta` rows: staged entries moved so far, and the last one's hash
+STAGED_LOCK = 726174  # PostgreSQL advisory lock of the staged chain's appenders (the store's writers take 726173)
+MOVE_AFTER = 0.2  # seconds a staged entry waits to be moved with those that come meanwhile
+log = logging.getLogger("socialcredit.audit")
+
+SQLITE_TABLE = ("CREATE TABLE IF NOT EXISTS read_log (seq INTEGER PRIMARY KEY, at VARCHAR(40) NOT NULL, "
+                "actor VARCHAR(100) NOT NULL, action VARCHAR(50) NOT NULL, subject VARCHAR(200), "
+                "detail TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL, seal VARCHAR(64))")
 
 
-# Commits between checkpoints of SQLite's write-ahead log by the read log (its connection does not
-# checkpoint as it commits: `db.make_engine`): a read's entry writes a few pages, so about as often
-# as SQLite's own default (1,000 pages) would.
-CHECKPOINT_EVERY = 250
+def staged_path(url: str) -> Path | None:
+    """The staged reads' SQLite file beside the store's (`socialcredit.db.reads`); None on PostgreSQL."""
+    if not url.startswith("sqlite"):
+        return None
+    if in_memory(url):  # a store in memory: its staged reads live as long as the process
+        return Path(tempfile.mkdtemp(prefix="socialcredit-reads-")) / "reads"
+    return Path(f"{url.removeprefix('sqlite:///')}.reads")
+
+
+class Staged:
+    """The staged entries, through the driver's own connections (sqlite3 or psycopg): `append`
+    (the read log's thread), `rows` and `forget_before` (the mover, `verify`)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.path = staged_path(store.write_engine.url.render_as_string(hide_password=False))
+        self.mark = "?" if self.path is not None else "%s"
+        if self.path is not None:
+            with closing(self.open(self.path)) as connection:
+                connection.execute(SQLITE_TABLE)
+
+    @staticmethod
+    def open(path: Path | str) -> sqlite3.Connection:
+        connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")  # a read's entry is on disk before it is answered
+        connection.execute("PRAGMA secure_delete=ON")
+        return connection
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A connection to the staged entries (autocommit on SQLite; a transaction on PostgreSQL),
+        closed after."""
+        if self.path is not None:
+            connection = self.open(self.path)
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        raw = self.store.write_engine.raw_connection()
+        try:
+            yield raw.driver_connection
+            raw.driver_connection.rollback()  # type: ignore[union-attr]
+        finally:
+            raw.close()
+
+    def rows(self, connection: Any, after: int = 0, pseudonym: str | None = None) -> list[Row]:
+        """The staged entries after number `after` (of one subject's pseudonym, if given), in order."""
+        return self.read(connection, self.mark, after, pseudonym)
+
+    @staticmethod
+    def read(connection: Any, mark: str, after: int = 0, pseudonym: str | None = None) -> list[Row]:
+        where = f"seq > {mark}" + (f" AND subject = {mark}" if pseudonym is not None else "")
+        cursor = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM read_log WHERE {where} ORDER BY seq",
+                                    (after,) if pseudonym is None else (after, pseudonym))
+        return [(*row[:5], json.loads(row[5]), *row[6:]) for row in cursor.fetchall()]
+
+    def forget_before(self, seq: int) -> None:
+        """Delete the staged entries before number `seq` (moved; the one numbered `seq` is kept,
+        for the chain to go on from)."""
+        with self.connection() as connection:
+            connection.execute(f"DELETE FROM read_log WHERE seq < {self.mark}", (seq,))
+            if self.path is None:
+                connection.commit()
+
+    # --- the read log's thread ---------------------------------------------------------------
+    def append(self, staging: Any, main: Any, entries: Sequence[Entry], names: dict[str, str]) -> None:
+        """Chain, seal and commit `entries` (each subject given by its pseudonym in `names`) on
+        `staging` (the kept connection; on PostgreSQL `main` is the same one)."""
+        key = self.store.audit_key
+        if self.path is not None:
+            staging.execute("BEGIN IMMEDIATE")  # the staged chain's write lock first: one appender reads its end
+        else:
+            staging.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
+        try:
+            last = staging.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None:  # nothing staged yet (or the file lost): on from what was moved
+                found = dict(main.execute(f"SELECT key, value FROM meta WHERE key IN ({self.mark}, {self.mark})",
+                                          (MOVED, HEAD)).fetchall())
+                last = (int(found.get(MOVED, 0)), found.get(HEAD, audit.GENESIS))
+            rows = [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in COLUMNS)
+                    for row in audit.chain(entries, *last, names, key)]
+            marks = ", ".join(self.mark for _ in COLUMNS)
+            cursor = staging.cursor()
+            cursor.executemany(f"INSERT INTO read_log ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+            cursor.close()
+            staging.execute("COMMIT") if self.path is not None else staging.commit()
+        except BaseException:
+            with suppress(Exception):
+                staging.execute("ROLLBACK") if self.path is not None else staging.rollback()
+            raise
 
 
 class ReadLog(GroupCommit[Entry]):
+    """Reads' entries, group-committed to the staged chain by one thread (concurrent reads share a
+    commit), and moved into the audit log by another."""
+
     def __init__(self, store: Store):
         self.store = store
-        self.connection: Connection | None = None  # kept between commits; only the writer's thread uses it
-        self.commits = 0
+        self.staged = Staged(store)
+        self.staging: Any = None  # the writer thread's kept connection to the staged entries
+        self.main: Any = None     # and, on SQLite, to the store (for pseudonyms)
+        self._raw: Any = None     # on PostgreSQL, the pool's connection both are
+        self.move_lock = threading.Lock()
+        self._moves = threading.Condition()
+        self._move_asked = True  # what a previous run staged and did not move, moved at start
         super().__init__(self._commit_entries, name="audit-reads")
-
-    def after(self) -> None:
-        """Ask for a checkpoint every `CHECKPOINT_EVERY` commits (`Store.checkpoint`)."""
-        self.commits += 1
-        if self.commits % CHECKPOINT_EVERY == 0:
-            self.store.checkpoint()
+        self.mover = threading.Thread(target=self._move_when_asked, name="audit-reads-mover", daemon=True)
+        self.mover.start()
 
     @staticmethod
     def _refuse(error: BaseException) -> ServiceError:
@@ -66,29 +196,150 @@ class ReadLog(GroupCommit[Entry]):
         if error is not None:
             raise self._refuse(error)
 
-    def _commit_entries(self, entries: list[Entry]) -> None:
-        kept = self.connection
-        try:
-            self._commit_on(kept if kept is not None else self.store.write_engine.connect(), entries)
-        except DBAPIError as error:
-            if not (kept is not None and error.connection_invalidated):
-                raise
-            # the kept connection was dropped by the server meanwhile (nothing was committed on it)
-            self._commit_on(self.store.write_engine.connect(), entries)
+    # --- committing (the read log's thread) ----------------------------------------------------
+    def _connect(self) -> None:
+        if self.staged.path is not None:
+            self.staging = Staged.open(self.staged.path)
+            url = self.store.engine.url
+            self.main = sqlite3.connect(url.database or ":memory:", isolation_level=None, check_same_thread=False,
+                                        timeout=30.0)
+        else:
+            self._raw = self.store.write_engine.raw_connection()  # kept out of the pool while this thread uses it
+            self.staging = self.main = self._raw.driver_connection
 
-    def _commit_on(self, connection: Connection, entries: list[Entry]) -> None:
-        store = self.store
-        self.connection = None
-        try:
-            if connection.dialect.name == "sqlite":
-                with store.write_lock:
-                    audit.commit_many_sqlite(connection.connection.dbapi_connection, entries, store.audit_key)
-            else:
-                with store.write_lock, connection.begin():
-                    store.begin_write(connection)
-                    audit.append_many(connection, entries, store.audit_key)
-        except BaseException:
+    def _close(self) -> None:
+        if self.staged.path is not None:
+            for connection in (self.staging, self.main):
+                with suppress(Exception):
+                    connection.close()
+        elif self._raw is not None:
             with suppress(Exception):
-                connection.close()  # a failed connection is not reused: the next batch opens another
-            raise
-        self.connection = connection
+                self._raw.invalidate()
+        self.staging = self.main = self._raw = None
+
+    def _commit_entries(self, entries: list[Entry]) -> None:
+        try:
+            self._append(entries)
+        except Exception as error:
+            self._close()  # a failed connection is not reused: the next batch opens others
+            if not _dropped(error):
+                raise
+            self._append(entries)  # the database dropped a kept connection meanwhile: once more on new ones
+
+    def _append(self, entries: list[Entry]) -> None:
+        if self.staging is None:
+            self._connect()
+        names = self._pseudonyms({subject for _, _, subject, _ in entries})
+        self.staged.append(self.staging, self.main, entries, names)
+
+    def _pseudonyms(self, subjects: set[str]) -> dict[str, str]:
+        """The subjects' pseudonyms, read from the store; drawn (waiting for the write lock) for a
+        subject who has none yet, which no change has named."""
+        wanted = sorted(subjects)
+        marks = ", ".join(self.staged.mark for _ in wanted)
+        names = dict(self.main.execute(f"SELECT id, pseudonym FROM subjects WHERE id IN ({marks})",
+                                       wanted).fetchall())
+        if self.staged.path is None:
+            self.main.commit()  # end the read: the staged chain's transaction begins after
+        missing = [s for s in wanted if s not in names]
+        if missing:
+            with self.store.write_lock, self.store.sessions.begin() as session:
+                self.store.begin_write(session)
+                names |= audit.pseudonyms(session, missing)
+        return names
+
+    def after(self) -> None:
+        """Ask the mover to move what was just committed."""
+        with self._moves:
+            self._move_asked = True
+            self._moves.notify()
+
+    # --- moving into the audit log ----------------------------------------------------------------
+    def _move_when_asked(self) -> None:
+        while True:
+            with self._moves:
+                while not self._move_asked:
+                    self._moves.wait()
+                self._move_asked = False
+            time.sleep(MOVE_AFTER)  # those that come meanwhile move in the same transaction
+            try:
+                self.move()
+            except Exception as error:  # staged and durable: the next read's commit asks again
+                log.warning("audit: staged reads not moved yet (%s); the next read tries again", error)
+
+    def move(self) -> int:
+        """Append every staged entry not moved yet to the audit log, in one write transaction (it
+        waits for a change's); how many were moved."""
+        store = self.store
+        with self.move_lock:
+            with store.write_lock, store.sessions.begin() as session:
+                store.begin_write(session)
+                moved = moved_so_far(session)
+                with self.staged.connection() as connection:
+                    rows = self.staged.rows(connection, moved)
+                if not rows:
+                    return 0
+                seq, prev = audit.last_seq(session), session.execute(audit.LAST).first()
+                prev_hash = prev[1] if prev is not None else audit.GENESIS
+                key = store.audit_key
+                entries = []
+                for number, at, actor, action, subject, detail, *_ in rows:
+                    seq += 1
+                    detail = {**detail, "read": number}
+                    digest = audit.entry_hash(prev_hash, seq, at, actor, action, subject, detail)
+                    entries.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                                    "detail": detail, "prev_hash": prev_hash, "hash": digest,
+                                    "seal": key.seal(digest)})
+                    prev_hash = digest
+                session.execute(AuditEntry.__table__.insert(), entries)
+                session.merge(Meta(key=MOVED, value=str(rows[-1][0])))
+                session.merge(Meta(key=HEAD, value=rows[-1][7]))
+            self.staged.forget_before(rows[-1][0])
+        store.checkpoint()
+        return len(rows)
+
+    def settle(self) -> None:
+        """Move now what is staged (before the log is shown whole, checkpointed or verified)."""
+        self.move()
+
+    def staged_of(self, pseudonym: str) -> list[Row]:
+        """The staged entries that name the pseudonym (moved ones among them, until deleted)."""
+        with self.staged.connection() as connection:
+            return self.staged.rows(connection, 0, pseudonym)
+
+
+def moved_so_far(session: Any) -> int:
+    """How many staged entries the audit log holds (by the store's `meta`, in the reader's snapshot)."""
+    return int(session.execute(select(Meta.value).where(Meta.key == MOVED)).scalar() or 0)
+
+
+def without_number(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """A moved read's detail as it was staged (without its staged number)."""
+    return {k: v for k, v in (detail or {}).items() if k != "read"}
+
+
+def _dropped(error: BaseException) -> bool:
+    """Whether an error is a connection the database server closed (PostgreSQL restarted, or ended it)."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(error, psycopg.OperationalError)
+
+
+def staged_rows(engine: Engine) -> list[Row]:
+    """Every staged entry of the store on `engine` (for `audit verify`): none where nothing was
+    ever staged."""
+    path = staged_path(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        if not path.exists():
+            return []
+        with closing(Staged.open(path)) as connection:
+            return Staged.read(connection, "?")
+    raw = engine.raw_connection()
+    try:
+        if raw.driver_connection.execute("SELECT to_regclass('read_log')").fetchone()[0] is None:  # type: ignore[union-attr]
+            return []
+        return Staged.read(raw.driver_connection, "%s")
+    finally:
+        raw.close()

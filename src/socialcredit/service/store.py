@@ -59,6 +59,8 @@ SCORED_EVENTS = {
 }
 STORED_IDS = {"sqlite": "SELECT id FROM events WHERE id IN ({})",
               "postgresql": "SELECT id FROM events WHERE id = ANY(%s)"}
+NAMED = {"sqlite": "SELECT id FROM subjects WHERE id IN ({})",
+         "postgresql": "SELECT id FROM subjects WHERE id = ANY(%s)"}
 
 
 def dialect_of(reader: Reader) -> str:
@@ -156,6 +158,17 @@ class DriverRows:
                 cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
                 raise StoredMeanwhile(str(error)) from error
             cursor.execute("RELEASE SAVEPOINT driver_rows")
+
+
+def _found(session: Reader, statements: dict[str, str], keys: Sequence[str]) -> set[str]:
+    """Which of these keys a statement of `statements` (by dialect) finds."""
+    if dialect_of(session) == "postgresql":
+        return {row[0] for row in driver_rows(session, statements["postgresql"], (list(keys),))}
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        found |= {row[0] for row in driver_rows(session, places(statements["sqlite"], len(chunk)), chunk)}
+    return found
 
 
 def driver_rows(reader: Reader, statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -334,13 +347,12 @@ class Store:
     @staticmethod
     def stored_ids(session: Reader, ids: Sequence[str]) -> set[str]:
         """Which of these event ids are stored already."""
-        if dialect_of(session) == "postgresql":
-            return {row[0] for row in driver_rows(session, STORED_IDS["postgresql"], (list(ids),))}
-        found: set[str] = set()
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            found |= {row[0] for row in driver_rows(session, places(STORED_IDS["sqlite"], len(chunk)), chunk)}
-        return found
+        return _found(session, STORED_IDS, ids)
+
+    @staticmethod
+    def named(session: Reader, subjects: Sequence[str]) -> set[str]:
+        """Which of these subjects have a pseudonym already."""
+        return _found(session, NAMED, subjects)
 
     @staticmethod
     def all_subjects(session: Session) -> list[str]:

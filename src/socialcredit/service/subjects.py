@@ -23,7 +23,7 @@ from .erasure import holds_anything
 from .errors import ServiceError, invalid
 from .explain import Explanations, Places, event_json
 from .keys import Actor
-from .readlog import ReadLog
+from .readlog import ReadLog, moved_so_far
 from .scorer import Scorer
 from .store import Reader, Store
 
@@ -167,6 +167,9 @@ class Subjects:
         their API keys, who read their file and when, and the other entries of the audit log that
         name them (by their pseudonym)."""
         with self.store.reader() as session:
+            named_as = audit.pseudonym_of(session, subject)
+        staged = self.reads.staged_of(named_as) if named_as is not None else []  # before the log (`readlog`)
+        with self.store.reader() as session:
             if not holds_anything(session, subject):
                 raise ServiceError(404, f"subject: nothing is held about '{subject}'")
             events = [{**event_json(e), "time_days": e.time, "actor": e.actor, "ingested_at": instant(e.ingested_at),
@@ -193,12 +196,15 @@ class Subjects:
                 {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
                 for e in session.execute(select(AuditEntry).where(AuditEntry.subject == pseudonym)
                                          .order_by(AuditEntry.seq)).scalars()]
+            moved = moved_so_far(session)  # the staged reads the log holds, in this snapshot
+            waiting = [{"at": at, "actor": by, "action": action} for number, at, by, action, named, *_ in staged
+                       if number > moved and named == pseudonym]
             exists = self.exists(session, subject)
         record = self.record_unlogged(subject) if exists else None
         self.reads.log(actor.name, "export", subject, {})
         return {"subject": subject, "scheme": self.scheme.id, "exported_at": days_to_text(self.now()),
                 "pseudonym": pseudonym, "record": record, "events": events, "history": history, "appeals": appeals,
                 "input_lists": places, "ties": ties, "keys": keys,
-                "reads": [{"at": e["at"], "by": e["actor"], "read": e["action"]} for e in entries
+                "reads": [{"at": e["at"], "by": e["actor"], "read": e["action"]} for e in entries + waiting
                           if e["action"] in self.READS],
                 "audit": [e for e in entries if e["action"] not in self.READS]}

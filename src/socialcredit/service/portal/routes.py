@@ -32,6 +32,7 @@ from ..core import Service
 from ..db import AuditEntry
 from ..errors import ServiceError
 from ..keys import READERS, Actor
+from ..readlog import moved_so_far, staged_rows, without_number
 from ..routes.appeals import check_filer, may_decide, may_list_appeals
 from ..routes.audit import may_audit
 from ..routes.subjects import owner_or_admin
@@ -184,13 +185,20 @@ def reads_of(service: Service, subject: str) -> tuple[int, list[dict[str, Any]]]
     newest first (the export's `reads`, as a page shows them)."""
     with service.store.reader() as session:
         pseudonym = audit.pseudonym_of(session, subject)
-        if pseudonym is None:
-            return 0, []
+    if pseudonym is None:
+        return 0, []
+    staged = service.reads.staged_of(pseudonym)  # before the log: a read moved meanwhile is then in the log
+    with service.store.reader() as session:
         mine = (AuditEntry.subject == pseudonym, AuditEntry.action.in_(audit.READS))
         total = session.execute(select(func.count()).select_from(AuditEntry).where(*mine)).scalar() or 0
         rows = session.execute(select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.detail)
                                .where(*mine).order_by(AuditEntry.seq.desc()).limit(SHOWN_READS)).all()
-    return int(total), [{"at": r.at, "by": r.actor, "action": r.action, "detail": r.detail} for r in rows]
+        moved = moved_so_far(session)  # the staged reads the log holds, in this snapshot
+        waiting = [row for row in staged if row[0] > moved]
+    shown = [{"at": at, "by": actor, "action": action, "detail": detail}
+             for _, at, actor, action, _, detail, *_ in reversed(waiting)]
+    shown += [{"at": r.at, "by": r.actor, "action": r.action, "detail": without_number(r.detail)} for r in rows]
+    return int(total) + len(waiting), shown[:SHOWN_READS]
 
 
 @page
@@ -314,8 +322,9 @@ def verification(service: Service) -> tuple[audit.Verdict, list[str], int]:
     wrong with the file's lines, and how many checkpoints it holds."""
     path = service.checkpoints.path
     anchors, problems = read_file(path) if path is not None else ([], [])
+    staged = staged_rows(service.store.write_engine)  # before the log: a read moved meanwhile is then in the log
     with service.store.reader() as session:
-        verdict = audit.verify(session, service.store.audit_key, [c for c, _ in anchors])
+        verdict = audit.verify(session, service.store.audit_key, [c for c, _ in anchors], staged=staged)
     return verdict, problems, len(anchors)
 
 

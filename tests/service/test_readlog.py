@@ -1,0 +1,142 @@
+"""The read log (issue 18, point 5): a read is answered, its entry committed, while a change holds the
+write lock; the entry is moved into the audit chain after, each once; it survives a restart before
+it is moved; `verify`, the export and "who read my record" cover the entries not moved yet, and
+editing or deleting one of them is named."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from socialcredit.service import audit
+from socialcredit.service.api import create_app
+from socialcredit.service.core import Actor, Service
+from socialcredit.service.db import make_engine
+from socialcredit.service.portal.routes import reads_of
+from socialcredit.service.readlog import staged_rows
+
+from .conftest import NOW, Keys, audit_files
+
+H = Keys.header
+OPERATOR, READER = Actor("o1", "operator"), Actor("a1", "admin")
+BOB = [{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5}]
+
+
+@contextmanager
+def ingest_held_open(service: Service) -> Iterator[None]:
+    """An ingest's write transaction, its entry appended (nothing stored), held open for the block:
+    the database's write lock and the service's taken, as while an ingest writes its batch."""
+    with service.store.writing() as session:
+        audit.append(session, "operator:o1", "ingest", None, {"stored": 0, "duplicates": 0, "rejected": 0})
+        yield
+
+
+def within(seconds: float, work: Callable[[], Any]) -> Any:
+    """`work`'s answer, if it comes within `seconds` (it runs in a thread of its own)."""
+    answers: list[Any] = []
+    worker = threading.Thread(target=lambda: answers.append(work()), daemon=True)
+    started = time.perf_counter()
+    worker.start()
+    worker.join(timeout=seconds)
+    assert not worker.is_alive(), f"not answered within {seconds} s: it waited for the ingest"
+    return answers[0], time.perf_counter() - started
+
+
+def verdict(service: Service) -> audit.Verdict:
+    staged = staged_rows(service.store.write_engine)
+    with service.sessions() as session:
+        return audit.verify(session, service.store.audit_key, staged=staged)
+
+
+def test_reads_are_answered_and_logged_while_an_ingest_holds_the_write_lock(lending):
+    service, keys, _ = lending
+    service.ingest(BOB, OPERATOR)
+    client = TestClient(create_app(service))
+    with ingest_held_open(service):
+        record, seconds = within(10, lambda: service.record("bob", READER))
+        assert record["score"] == 780 and seconds < 10  # on a quiet machine, milliseconds
+        check, _ = within(10, lambda: client.get("/v1/subjects/bob/entitlements/loan", headers=H(keys.bob)))
+        assert check.status_code == 200 and check.json()["allowed"] is True
+        events, _ = within(10, lambda: service.subjects.events("bob", READER))
+        assert [e["id"] for e in events] == ["p1"]
+        # who read bob's file, the reads of now included, while the ingest still holds the lock
+        exported, _ = within(10, lambda: service.export("bob", READER))
+        assert [r["read"] for r in exported["reads"]] == ["read_record", "entitlement_check", "read_events"]
+        assert exported["reads"][0]["by"] == "admin:a1"
+        total, shown = within(10, lambda: reads_of(service, "bob"))[0]
+        assert total == 4 and [r["action"] for r in shown] == ["export", "read_events", "entitlement_check",
+                                                                "read_record"]
+    log = service.audit_log()  # the staged reads moved into the log, after the ingest's entry
+    actions = [e["action"] for e in log]
+    assert actions == ["ingest", "ingest", "read_record", "entitlement_check", "read_events", "export"]
+    assert [e["detail"].get("read") for e in log[2:]] == [1, 2, 3, 4]
+    assert service.reads.move() == 0  # each moved once
+    found = verdict(service)
+    assert found.intact, found.problems
+    assert "4 reads moved from the read log in order" in found.checked[-1]
+
+
+def test_a_reads_entry_staged_before_a_crash_is_moved_by_the_next_start(lending):
+    service, _, url = lending
+    service.ingest(BOB, OPERATOR)
+    service.reads.move = lambda: 0  # type: ignore[method-assign]  # the process dies before it moves anything
+    service.record("bob", READER)  # answered: its entry is committed
+    with service.sessions() as session:
+        assert [e["action"] for e in audit.entries(session)] == ["ingest"]
+    key_path, checkpoints = audit_files(url)
+    again = Service(make_engine(url), service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
+                    checkpoints=checkpoints)  # a new server on the same store
+    log = again.audit_log()
+    assert [(e["actor"], e["action"]) for e in log] == [("operator:o1", "ingest"), ("admin:a1", "read_record")]
+    assert [(r["by"], r["read"]) for r in again.export("bob", READER)["reads"]][:1] == [("admin:a1", "read_record")]
+    found = verdict(again)
+    assert found.intact, found.problems
+
+
+@pytest.fixture
+def staged(lending):
+    """Five reads staged and not moved (the mover held back), after two moved."""
+    service, _, _ = lending
+    service.ingest(BOB, OPERATOR)
+    for _ in range(2):
+        service.record("bob", READER)
+    service.reads.settle()
+    service.reads.move = lambda: 0  # type: ignore[method-assign]
+    for _ in range(5):
+        service.record("bob", READER)
+    assert verdict(service).intact
+    return service
+
+
+def staged_sql(service: Service, statement: str) -> None:
+    with service.reads.staged.connection() as connection:
+        connection.execute(statement)
+        if service.reads.staged.path is None:
+            connection.commit()
+
+
+def test_an_edited_staged_read_is_named(staged):
+    staged_sql(staged, "UPDATE read_log SET actor = 'a2' WHERE seq = 4")
+    assert "staged read 4: its content does not match its hash (edited)" in verdict(staged).problems
+
+
+def test_a_staged_read_deleted_before_it_was_moved_is_named(staged):
+    staged_sql(staged, "DELETE FROM read_log WHERE seq = 5")
+    assert any(p.startswith("staged read 6: does not follow staged read 4") for p in verdict(staged).problems)
+    staged_sql(staged, "DELETE FROM read_log WHERE seq <= 4")  # the first waiting one, and the last moved (kept)
+    assert any(p.startswith("staged read 6: does not follow staged read 2, the last the log holds")
+               for p in verdict(staged).problems)
+
+
+def test_a_forged_staged_read_is_named(staged):
+    row = staged_rows(staged.store.write_engine)[-1]
+    forged = audit.entry_hash(row[7], 8, row[1], "a2", "read_record", row[4], {})
+    staged_sql(staged, f"INSERT INTO read_log (seq, at, actor, action, subject, detail, prev_hash, hash, seal) VALUES "
+                       f"(8, '{row[1]}', 'a2', 'read_record', '{row[4]}', '{{}}', '{row[7]}', '{forged}', 'x')")
+    assert "staged read 8: not sealed by the server's audit key (forged, or rewritten)" in verdict(staged).problems
