@@ -186,6 +186,11 @@ class Metrics(Module):
                     self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
         for name, member in scores.lists.items():
             self.adverse(f"listed.{name}", day, self.group_sums(member), prefix)
+        for name, days in state.listed_days.items():
+            # Everyone listed at least once from day 0 (Tallies has counted today's): the cumulative
+            # count a list's keeper publishes ("placed on the list since 2013"), beside `listed`,
+            # those on it now; on the last day, summary.json's `ever_listed`.
+            self.by_group(f"{prefix}ever_listed.{name}", day, days > 0)
         for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
             self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed), prefix)
         if sim.has_truth and sim.module(Tallies) is not None:
