@@ -11,12 +11,16 @@ import socialcredit
 LIST = "dishonest_debtor"
 
 
-@pytest.fixture(scope="module")
-def run():
+# Many small blocks of (district, group), counted at once; and one district's two large groups,
+# counted block by block (Metrics.block_ranges).
+@pytest.fixture(scope="module", params=[(3000, 20), (9000, 1)], ids=["small-blocks", "large-blocks"])
+def run(request):
     # Defaults ten times the preset's and payment as often: people come onto the list and leave it
     # within the 120 days, so the cumulative count and the stock part.
-    return socialcredit.simulate("shixin", population=3000, days=120, **{
-        "run.burn_in_days": 0, "behaviours.judgment_default.rate": 0.0003, "behaviours.judgment_paid.rate": 0.01})
+    population, districts = request.param
+    return socialcredit.simulate("shixin", population=population, days=120, **{
+        "run.burn_in_days": 0, "population.districts": districts,
+        "behaviours.judgment_default.rate": 0.0003, "behaviours.judgment_paid.rate": 0.01})
 
 
 def test_ever_listed_counts_everyone_who_was_on_the_list_and_never_falls(run):
