@@ -116,7 +116,7 @@ FILES = {
 SLOW_SECTIONS = {"Validate: what the model reproduces, checked", "Simulate", "Compare variants", "Serve a scheme",
                  "Score an event log", "Set up", "Dashboard: explore runs in the browser",
                  "Sensitivity: which assumptions matter", "Calibrate: fit parameters to what was observed",
-                 "Performance"}
+                 "Performance", "The court list over the years, fitted to the published counts"}
 
 
 # -- reading the README ------------------------------------------------------------------------------

@@ -1362,6 +1362,7 @@ def calibrate(
     best_scenario, best_schemes = load_scenario(scenario, {**fixed, **best, "run.seed": 1})
     fitted = run_scenario(best_scenario, best_schemes).metrics
     spread = found.spread()
+    checked = found.target_table()
     header = (f"Calibrated by `socialcredit calibrate` to {targets_file} ({len(targets)} targets):\n"
               f"loss {found.study.best_value:.4g} (mean squared z over targets), best of {len(found.complete)} "
               f"trials at seeds {', '.join(map(str, found.seeds))}.\n"
@@ -1371,6 +1372,7 @@ def calibrate(
         cal.write_scenario(scenario_data, folder / "best.scenario.yaml", header)
         found.table().to_csv(folder / "trials.csv", index=False)
         spread.to_csv(folder / "spread.csv", index=False)
+        checked.to_csv(folder / "targets.csv", index=False)
         cal.plot_fit(found, fitted, folder / "fit.png")
         (folder / "cost.txt").write_text(cost + "\n", encoding="utf-8")
 
@@ -1388,8 +1390,18 @@ def calibrate(
     for row in spread.itertuples():
         view.add_row(row.parameter, f"{row.best:.4g}", f"{row.min:.4g}", f"{row.median:.4g}", f"{row.max:.4g}")
     out.print(view)
+    met = Table(title=f"Targets against the best trial (mean of {seeds} seeds): met within {cal.MET_WITHIN:g} "
+                      "uncertainties", title_justify="left")
+    for column in ("figure", "when", "observed", "simulated", "z", "met"):
+        met.add_column(column, justify="left" if column in ("figure", "when", "met") else "right")
+    for row in checked.itertuples():
+        met.add_row(row.figure, row.when, f"{row.observed:.4g}",
+                    f"{row.simulated:.4g}", f"{row.z:+.2f}", "yes" if row.met else "[bold]NO[/]")
+    out.print(met)
+    out.print(f"{int(checked['met'].sum())} of {len(checked)} targets met", highlight=False)
     out.print(cost, highlight=False)
-    out.print(f"results in [bold]{target}[/]: best.scenario.yaml, trials.csv, spread.csv, fit.png, cost.txt"
+    out.print(f"results in [bold]{target}[/]: best.scenario.yaml, trials.csv, spread.csv, targets.csv, fit.png, "
+              "cost.txt"
               + (", study.sqlite" if study_file is None else ""), highlight=False)
 
 

@@ -125,3 +125,19 @@ def test_a_target_figure_no_run_has_is_named_by_its_line_in_the_targets_file(tmp
     assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())
     assert "targets.yaml:2: targets[0].figure: listed.no_such_list (did you mean" in said and "--output" not in said
+
+
+def test_each_target_is_reported_met_or_not_against_the_best_trial(tmp_path):
+    (tmp_path / "targets.yaml").write_text(yaml.safe_dump({"targets": [
+        {"figure": "listed.dishonest_debtor", "day": 0, "observed": 0.0, "uncertainty": 0.01,
+         "source": "nobody is listed on the first day, give or take"},
+        {"figure": "listed.dishonest_debtor", "day": 39, "observed": 0.5, "uncertainty": 0.01,
+         "source": "deliberately wrong: half the people listed within 40 days"}]}))
+    result = runner.invoke(app, ["calibrate", *SMALL, "--targets", str(tmp_path / "targets.yaml"),
+                                 "--param", f"{RATE}=0.0001:0.005", "--trials", "1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "out" / "targets.csv")
+    assert table["when"].tolist() == ["day 0", "day 39"]
+    assert table["met"].tolist() == [True, False]
+    assert table["z"].iloc[1] == pytest.approx((table["simulated"].iloc[1] - 0.5) / 0.01)
+    assert "1 of 2 targets met" in result.output

@@ -31,6 +31,7 @@ STUDY_NAME = "calibrate"
 SAMPLER_SEED = 1
 GOOD_SHARE = 0.1   # the spread of parameters is over the best 10% of trials (at least GOOD_AT_LEAST)
 GOOD_AT_LEAST = 3
+MET_WITHIN = 2.0   # a target is met when the best trial's figure is within 2 of its uncertainties of the observed
 
 
 def log_scale(param: Param) -> bool:
@@ -65,6 +66,21 @@ class Calibration:
                          "seeds": " ".join(str(s) for s in trial.user_attrs.get("seeds", [])),
                          **{f"simulated:{k}": v for k, v in trial.user_attrs.get("simulated", {}).items()}})
         return pd.DataFrame(rows).sort_values("loss", kind="stable") if rows else pd.DataFrame(rows)
+
+    def target_table(self) -> pd.DataFrame:
+        """Each target against the best trial's figure (the mean over its seeds): how many uncertainties
+        apart (z) and whether that is within MET_WITHIN."""
+        best = self.study.best_trial.user_attrs.get("simulated", {})
+        rows = []
+        for target in self.targets:
+            simulated = float(best.get(target.figure.label, math.nan))
+            z = (simulated - target.observed) / target.uncertainty
+            day = target.figure.day
+            when = target.date.isoformat() if target.date else "last day" if day is None else f"day {day}"
+            rows.append({"figure": target.figure.key, "when": when, "day": day, "observed": target.observed,
+                         "uncertainty": target.uncertainty, "simulated": simulated, "z": z,
+                         "met": bool(abs(z) <= MET_WITHIN), "source": " ".join(target.source.split())})
+        return pd.DataFrame(rows)
 
     def spread(self) -> pd.DataFrame:
         """Each parameter among the good trials (the best GOOD_SHARE, at least GOOD_AT_LEAST)."""
@@ -190,8 +206,8 @@ def write_scenario(data: dict[str, Any], path: Path, header: str) -> None:
 
 
 def plot_fit(calibration: Calibration, metrics: pd.DataFrame, path: Path) -> None:
-    """Each target's figure over the reported days of the best trial's run (seed 1), with the observed
-    values and their uncertainty (2 standard deviations)."""
+    """Each target's figure over the reported days of the best trial's run (seed 1), by date, with the
+    observed values and their uncertainty (2 standard deviations)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,16 +219,16 @@ def plot_fit(calibration: Calibration, metrics: pd.DataFrame, path: Path) -> Non
     for ax, key in zip(axes[:, 0], keys, strict=True):
         chosen = [t for t in calibration.targets if t.figure.key == key]
         if key in metrics.columns:
-            ax.plot(metrics["day"], metrics[key], color="tab:blue", label="best trial, seed 1")
+            ax.plot(metrics["date"], metrics[key], color="tab:blue", label="best trial, seed 1")
         for t in chosen:
-            day = t.figure.day if t.figure.day is not None else int(metrics["day"].iloc[-1])
+            day = metrics["date"].iloc[t.figure.day if t.figure.day is not None else -1]
             ax.errorbar([day], [t.observed], yerr=[2 * t.uncertainty], fmt="s", color="black", capsize=4,
                         label="observed (2 sd)" if t is chosen[0] else None)
             if t.figure.label in best:
                 ax.plot([day], [best[t.figure.label]], "o", color="tab:orange",
                         label=f"best trial, mean of {len(calibration.seeds)} seeds" if t is chosen[0] else None)
         ax.set_title(key, fontsize=10)
-        ax.set_xlabel("reported day")
+        ax.set_xlabel("date")
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -91,6 +91,15 @@ class Metrics(Module):
                                      self.block_starts, dtype=np.float64)
         return np.bincount(self.block_group, weights=blocks, minlength=len(self.groups))
 
+    def nonzero_group_sums(self, counts: np.ndarray) -> np.ndarray:
+        """How many in each group have a count above 0 (block by block on the counts themselves where
+        blocks are large: no array of flags made each day)."""
+        if self.block_ranges is None:
+            return self.group_sums(counts > 0)
+        blocks = np.array([np.count_nonzero(counts[start:end]) for start, end in self.block_ranges],
+                          dtype=np.float64)
+        return np.bincount(self.block_group, weights=blocks, minlength=len(self.groups))
+
     def category_counts(self, codes: np.ndarray, categories: int) -> np.ndarray:
         """(blocks, categories): how many of each block's codes are each of 0..categories-1."""
         if self.block_ranges is None:
@@ -186,6 +195,11 @@ class Metrics(Module):
                     self.block_group, weights=counts[:, index].astype(np.float64), minlength=len(self.groups)))
         for name, member in scores.lists.items():
             self.adverse(f"listed.{name}", day, self.group_sums(member), prefix)
+        for name, days in state.listed_days.items():
+            # Everyone listed at least once from day 0 (Tallies has counted today's): the cumulative
+            # count a list's keeper publishes ("placed on the list since 2013"), beside `listed`,
+            # those on it now; on the last day, summary.json's `ever_listed`.
+            self.group_means(f"{prefix}ever_listed.{name}", day, self.nonzero_group_sums(days))
         for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
             self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed), prefix)
         if sim.has_truth and sim.module(Tallies) is not None:
