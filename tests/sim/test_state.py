@@ -3,6 +3,7 @@ changed is the run that never stopped, bit for bit; a change applies from the da
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -201,8 +202,11 @@ def _tampered(state: Path, how: str) -> Path:
         _write(out, skeleton, {**arrays, ties: arrays[ties].astype(np.float32)})
     elif how == "missing":
         _write(out, skeleton, {name: array for name, array in arrays.items() if name != ties})
-    elif how == "population":
+    elif how in ("population", "population_rehashed"):
         skeleton["scenario"]["population"]["size"] += 500
+        if how == "population_rehashed":  # an edit that keeps the hash in step: the arrays still say 600 people
+            skeleton["scenario_hash"] = hashlib.sha256(json.dumps(skeleton["scenario"], sort_keys=True).encode()
+                                                       ).hexdigest()
         _write(out, skeleton, arrays)
     elif how == "no_day":
         del skeleton["day"]
@@ -233,6 +237,7 @@ def saved_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("dtype", r"sim\.graph\.Relations\.indices: an array of float32 .* where this scenario makes int32"),
     ("missing", r"sim\.graph\.Relations\.indices: its array 'a\d+' is missing"),
     ("population", "the saved scenario does not match its scenario_hash"),
+    ("population_rehashed", r"an array of shape \(600,\) where this scenario makes \(1100,\)"),
     ("no_day", "the entry 'day' is missing"),
     ("day_not_a_number", "the entry 'day' is 'x', not a day number"),
     ("method", "phase behaviour: it sets 'step', which is not state"),
@@ -241,8 +246,9 @@ def saved_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_damaged_or_edited_state_file_is_refused_saying_what_is_wrong(saved_state: Path, how: str,
                                                                          says: str) -> None:
     bad = _tampered(saved_state, how)
+    people = 1100 if how == "population_rehashed" else 600  # the scenario the edited file now says
     with pytest.raises(StateError, match=says) as raised:
-        simulate(None, population=600, days=20, from_state=bad)
+        simulate(None, population=people, days=20, from_state=bad)
     assert str(raised.value).startswith(str(bad)) and "save the state again" in str(raised.value)
 
 
