@@ -435,15 +435,19 @@ def restore_state(sim: Sim, path: Path) -> int:
         raise StateError(f"{path}: saved with {len(skeleton['schemes'])} schemes, the scenario has "
                          f"{len(sim.schemes)}: the file was edited or damaged; {_SAVE_AGAIN}")
     reader = _Reader(sim, arrays, path)
-    reader.restore(sim, skeleton["sim"], "sim", Sim.state_fields)
-    for state, attrs in zip(sim.schemes, skeleton["schemes"], strict=True):
-        reader.restore(state, attrs, f"scheme {state.name}", type(state).state_fields)
-    for module in sim.modules:
-        reader.restore(module, saved_modules[module.name], f"phase {module.name}", type(module).state_fields)
-    if not changed_keys(skeleton["scenario"], sim.scenario):  # else made afresh: they do not track parameters
+    try:
+        reader.restore(sim, skeleton["sim"], "sim", Sim.state_fields)
+        for state, attrs in zip(sim.schemes, skeleton["schemes"], strict=True):
+            reader.restore(state, attrs, f"scheme {state.name}", type(state).state_fields)
         for module in sim.modules:
-            reader.restore(module, skeleton["caches"].get(module.name, {}), f"phase {module.name}",
-                           type(module).cache_fields)
+            reader.restore(module, saved_modules[module.name], f"phase {module.name}", type(module).state_fields)
+        if not changed_keys(skeleton["scenario"], sim.scenario):  # else made afresh: they do not track parameters
+            for module in sim.modules:
+                reader.restore(module, skeleton["caches"].get(module.name, {}), f"phase {module.name}",
+                               type(module).cache_fields)
+    except (KeyError, IndexError, TypeError, AttributeError) as error:  # an entry of the JSON edited out of shape
+        raise StateError(f"{path}: an entry cannot be read ({type(error).__name__}: {error}): the file was edited or "
+                         f"damaged; {_SAVE_AGAIN}") from None
     _renumber_graphs(reader.made.values())
     for module in sim.modules:
         module.resume(sim)
