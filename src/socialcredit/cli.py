@@ -310,9 +310,18 @@ def simulate(
         from .runner.counterfactual import twin_overrides
 
         try:
-            twin_overrides(counterfactual, chosen, schemes)
+            switched_off = twin_overrides(counterfactual, chosen, schemes)
         except ValueError as error:
             raise fail(f"--counterfactual: {error}") from None
+        try:  # the twin's scenario checked now, not after the first run
+            load_scenario(preset or scenario, {**overrides, **switched_off})
+        except SchemeError as error:
+            raise fail(f"--counterfactual {counterfactual}: the twin without it is not a scenario that can run: "
+                       f"{error}") from None
+        farmed = sorted(key for key in switched_off if key.startswith("gaming.farming."))
+        if counterfactual == "deterrence" and farmed:
+            err.print(f"without deterrence no points move an act, so nothing is farmed: the twin also sets "
+                      f"{', '.join(f'{key}=0' for key in farmed)}", highlight=False)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = out_dir or Path("runs") / f"{chosen.id}-{stamp}"
     _check_free(target, overwrite)

@@ -241,3 +241,13 @@ def test_a_store_that_reached_0004_before_the_key_columns_existed_gets_them(back
     assert keys_cli("revoke", auditor, url=url).exit_code == 0
     assert client.get("/v1/audit", headers=H(auditor)).status_code == 401
     engine.dispose()
+
+
+@pytest.mark.parametrize(("subject", "says"), [("a/b", "holds a '/'"), ("", "subject is empty"),
+                                               ("a\x00b", "NUL character")])
+def test_a_subject_key_names_a_subject_a_url_path_can_name(lending, subject, says):
+    """The key's own page is /portal/subjects/{subject} (and /v1/subjects/{subject}): checked as an event's
+    subject is, when the key is made."""
+    _, _, url = lending
+    made = keys_cli("create", "--role", "subject", "--subject", subject, url=url)
+    assert made.exit_code == 2 and says in made.output and "Traceback" not in made.output

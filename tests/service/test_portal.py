@@ -281,3 +281,41 @@ def test_an_unscored_subject_is_told_which_condition_holds(backend, tmp_path):
     assert ("there is no score while accounts_opened_10y - accounts_opened_6m + payments_on_file - payments_6m < 1"
             in said)
     service.engine.dispose()
+
+
+def test_the_cookie_holds_a_session_id_never_the_api_key_and_signing_out_ends_it(portal):
+    """A copied cookie is no API credential, and after signing out it opens nothing, in any browser."""
+    app, keys, _, _, api = portal
+    client = signed_in(app, keys.bob)
+    session_id = client.cookies.get("socialcredit_portal")
+    assert session_id and keys.bob not in session_id and key_id_of(keys.bob) not in session_id
+    assert api.get("/v1/subjects/bob", headers=H(session_id)).status_code == 401
+    copied = TestClient(app, cookies={"socialcredit_portal": session_id})
+    assert copied.get("/portal/subjects/bob").status_code == 200
+    page = client.get("/portal/subjects/bob")
+    signed_out = client.post("/portal/sign-out", data={"csrf": token_of(page.text)}, follow_redirects=False)
+    assert signed_out.status_code == 303
+    ended = copied.get("/portal/subjects/bob")
+    assert ended.status_code == 401 and "session ended" in ended.text
+    assert signed_in(app, keys.bob).cookies.get("socialcredit_portal") != session_id  # a new id each time
+
+
+def test_a_session_ends_with_its_time_and_with_its_key_revoked(portal):
+    app, keys, service, _, _ = portal
+    client = signed_in(app, keys.auditor)
+    with service.sessions.begin() as session:
+        session.execute(text("UPDATE portal_sessions SET expires_at = '2000-01-01 00:00:00'"))
+    expired = client.get("/portal/audit")
+    assert expired.status_code == 401 and "session ended" in expired.text
+    client = signed_in(app, keys.auditor)
+    with service.sessions.begin() as session:
+        revoke(session, key_id_of(keys.auditor))
+    refused = client.get("/portal/audit")
+    assert refused.status_code == 401 and "was revoked" in refused.text
+
+
+@pytest.mark.parametrize("after", ["²", "١٢", "-1", "1.5", "x"])
+def test_the_audit_page_says_after_must_be_a_whole_number(portal, after):
+    app, keys, _, _, _ = portal
+    page = signed_in(app, keys.auditor).get("/portal/audit", params={"after": after})
+    assert page.status_code == 422 and "after: a whole number of entries" in words_of(page.text)

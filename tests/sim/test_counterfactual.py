@@ -97,3 +97,19 @@ def test_a_counterfactual_that_cannot_run_is_refused_before_anything_runs(tmp_pa
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_without_deterrence_the_twin_farms_nothing_and_says_so(tmp_path):
+    """Farming is acts done for the points at stake: the twin without deterrence (rongcheng farms
+    volunteering) has none to farm, and runs rather than failing its scenario's check."""
+    scenario, schemes = load_scenario("rongcheng")
+    off = twin_overrides("deterrence", scenario, schemes)
+    assert off["gaming.farming.volunteering.propensity"] == 0.0 and off["behaviours.volunteering.deterrence"] == 0.0
+    result = CliRunner().invoke(app, ["simulate", "rongcheng", "--population", "500", "--days", "30",
+                                      "--counterfactual", "deterrence", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "the twin also sets gaming.farming.volunteering.propensity=0" in " ".join(result.output.split())
+    effects = json.loads((tmp_path / "run" / "summary.json").read_text())["counterfactual"]
+    assert effects["switched_off"]["gaming.farming.volunteering.propensity"] == 0.0
+    volunteering = next(row for row in effects["figures"] if row["figure"] == "acts_per_person_year.volunteering")
+    assert volunteering["with"] > volunteering["without"] > 0  # rewarded and farmed, or neither

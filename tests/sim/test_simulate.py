@@ -258,6 +258,16 @@ def test_cli_bad_override_names_the_path_and_fix(tmp_path):
     assert "did you mean 'late_payment'?" in result.output
 
 
+def test_every_problem_of_an_entry_a_set_made_is_reported_against_the_set(tmp_path: Path) -> None:
+    """`enrolment.nosuch` is in no file: both its problems are the --set's, not a line of the preset."""
+    result = CliRunner().invoke(app, ["simulate", "zhima-2020", "--set", "enrolment.nosuch.rule=mandatory",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())  # as read, however the terminal wraps it
+    assert "(2 problems)" in said and said.count("--set enrolment.nosuch.rule=mandatory: ") == 2
+    assert "preset:zhima-2020:" not in said
+
+
 def test_scenario_errors_name_file_line_and_fix(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("scheme: example\npopulation: {size: 100, groups: {a: 0.5, b: 0.4}}\n"

@@ -3,6 +3,11 @@ changed is the run that never stopped, bit for bit; a change applies from the da
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +142,146 @@ def test_the_commands_save_continue_and_fork(tmp_path: Path) -> None:
     assert forked.exit_code == 0, forked.output
     results = pd.read_csv(tmp_path / "compare" / "results.csv")
     assert list(results["economy.income_growth"]) == [0.02, 0.5] and list(results["seed"]) == [1, 1]
+
+
+def test_a_continued_run_may_be_longer_or_shorter_than_the_saved_one(tmp_path: Path) -> None:
+    """README: `--from-state` applies a `--days` change; the days up to the saved one are the saved run's."""
+    state = tmp_path / "state.npz"
+    whole = simulate(None, population=1000, days=45, save_state=(20, state))
+    for days in (60, 30):
+        continued = simulate(None, population=1000, days=days, from_state=state)
+        assert list(continued.metrics["day"]) == list(range(days))
+        assert continued.summary["days"] == days
+        assert continued.metrics["score_mean"].notna().all()  # every day simulated, none left empty
+        shared = min(days, 45)
+        assert np.array_equal(whole.metrics["score_mean"].to_numpy()[:shared],
+                              continued.metrics["score_mean"].to_numpy()[:shared])
+    with pytest.raises(StateError, match="state is of day 20 and run.days is 21: nothing is left"):
+        simulate(None, population=1000, days=21, from_state=state)
+    longer = variants([state.stem], {"run.days": [60]}, str(state))
+    assert run_experiment(longer, [whole.scenario.run.seed])["score_mean"].notna().all()
+
+
+def test_a_continued_run_counts_only_the_days_it_simulated_in_its_speed(tmp_path: Path) -> None:
+    state = tmp_path / "state.npz"
+    simulate(None, population=1000, days=40, save_state=(34, state))
+    continued = simulate(None, population=1000, days=40, from_state=state)
+    summary = continued.summary
+    running = summary["seconds"] - summary["compile_seconds"]
+    assert summary["person_days_per_second"] == pytest.approx(1000 * 5 / running, rel=0.01)
+
+
+def _entries(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    return json.loads(arrays.pop("__state__").tobytes()), arrays
+
+
+def _write(path: Path, skeleton: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+    np.savez(path, __state__=np.frombuffer(json.dumps(skeleton).encode(), np.uint8), **arrays)
+    return path
+
+
+def _ties(skeleton: dict[str, Any]) -> str:
+    """The name of the graph's CSR indices array: the one the compiled kernels read past the end of."""
+    return str(skeleton["sim"]["graph"]["attrs"]["indices"]["array"])
+
+
+def _tampered(state: Path, how: str) -> Path:
+    raw = state.read_bytes()
+    out = state.with_name(f"{how}.npz")
+    skeleton, arrays = _entries(state)
+    ties = _ties(skeleton)
+    if how == "truncated":
+        out.write_bytes(raw[: len(raw) // 2])
+    elif how == "empty":
+        out.write_bytes(b"")
+    elif how == "shortened":
+        _write(out, skeleton, {**arrays, ties: arrays[ties][:-7]})
+    elif how == "dtype":
+        _write(out, skeleton, {**arrays, ties: arrays[ties].astype(np.float32)})
+    elif how == "missing":
+        _write(out, skeleton, {name: array for name, array in arrays.items() if name != ties})
+    elif how in ("population", "population_rehashed"):
+        skeleton["scenario"]["population"]["size"] += 500
+        if how == "population_rehashed":  # an edit that keeps the hash in step: the arrays still say 600 people
+            skeleton["scenario_hash"] = hashlib.sha256(json.dumps(skeleton["scenario"], sort_keys=True).encode()
+                                                       ).hexdigest()
+        _write(out, skeleton, arrays)
+    elif how == "no_day":
+        del skeleton["day"]
+        _write(out, skeleton, arrays)
+    elif how == "day_not_a_number":
+        skeleton["day"] = "x"
+        _write(out, skeleton, arrays)
+    elif how == "method":
+        skeleton["modules"]["behaviour"]["step"] = 1  # would replace a phase's method
+        _write(out, skeleton, arrays)
+    elif how == "not_a_field":
+        skeleton["sim"]["scenario"] = {"list": []}
+        _write(out, skeleton, arrays)
+    return out
+
+
+@pytest.fixture(scope="module")
+def saved_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    state = tmp_path_factory.mktemp("saved") / "state.npz"
+    simulate(None, population=600, days=20, save_state=(8, state))
+    return state
+
+
+@pytest.mark.parametrize(("how", "says"), [
+    ("truncated", "cut short or damaged"),
+    ("empty", "cut short or damaged"),
+    ("shortened", r"sim\.graph\.Relations: its ties \(indptr, indices\) do not hold together"),
+    ("dtype", r"sim\.graph\.Relations\.indices: an array of float32 .* where this scenario makes int32"),
+    ("missing", r"sim\.graph\.Relations\.indices: its array 'a\d+' is missing"),
+    ("population", "the saved scenario does not match its scenario_hash"),
+    ("population_rehashed", r"an array of shape \(600,\) where this scenario makes \(1100,\)"),
+    ("no_day", "the entry 'day' is missing"),
+    ("day_not_a_number", "the entry 'day' is 'x', not a day number"),
+    ("method", "phase behaviour: it sets 'step', which is not state"),
+    ("not_a_field", "sim: it sets 'scenario', which is not state"),
+])
+def test_a_damaged_or_edited_state_file_is_refused_saying_what_is_wrong(saved_state: Path, how: str,
+                                                                         says: str) -> None:
+    bad = _tampered(saved_state, how)
+    people = 1100 if how == "population_rehashed" else 600  # the scenario the edited file now says
+    with pytest.raises(StateError, match=says) as raised:
+        simulate(None, population=people, days=20, from_state=bad)
+    assert str(raised.value).startswith(str(bad)) and "save the state again" in str(raised.value)
+
+
+def test_the_command_refuses_a_shortened_array_rather_than_read_past_its_end(saved_state: Path) -> None:
+    """A graph array cut short once crashed the process (the kernels trust its length): in a process of
+    its own, so that a crash fails this test rather than the run of tests."""
+    bad = _tampered(saved_state, "shortened")
+    done = subprocess.run([sys.executable, "-c", "from socialcredit.cli import app; app()", "simulate",
+                           "--from-state", str(bad), "-o", str(bad.parent / "out")],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"})
+    assert done.returncode == 2, done.stderr
+    assert f"{bad}: sim.graph.Relations: its ties" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unwritable_state_file_is_refused_before_the_run(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match=r"--state-file .* is a folder: give a file name in it"):
+        simulate(None, population=300, days=12, save_state=(5, tmp_path))
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(StateError, match="cannot be written"):
+        simulate(None, population=300, days=12, save_state=(5, blocked / "state.npz"))
+    assert list(tmp_path.iterdir()) == [blocked]  # no stray .partial
+
+
+def test_saving_events_from_a_state_saved_without_them_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state.npz"
+    simulate(None, population=300, days=12, save_state=(5, state))
+    with pytest.raises(StateError, match="saved without --save-events"):
+        simulate(None, population=300, days=12, from_state=state, save_events=True)
+    with_events = tmp_path / "with-events.npz"
+    whole = simulate(None, population=300, days=12, save_state=(5, with_events), save_events=True)
+    continued = simulate(None, population=300, days=12, from_state=with_events, save_events=True)
+    whole.save(tmp_path / "whole")
+    continued.save(tmp_path / "continued")
+    assert pd.read_parquet(tmp_path / "whole" / "events.parquet").equals(
+        pd.read_parquet(tmp_path / "continued" / "events.parquet"))

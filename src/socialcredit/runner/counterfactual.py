@@ -36,7 +36,13 @@ class Mechanism:
 
 
 def _deterrence_off(scenario: Scenario, schemes: Schemes) -> dict[str, Any]:
-    return {f"behaviours.{kind}.deterrence": 0.0 for kind, spec in scenario.behaviours.items() if spec.deterrence}
+    """Every act's response to the points at stake set to 0; farming, acts done for the points they earn, goes
+    with it (its propensity 0: nothing is left to farm, and the farming phase still runs, as in `_farming_off`)."""
+    off: dict[str, Any] = {f"behaviours.{kind}.deterrence": 0.0
+                           for kind, spec in scenario.behaviours.items() if spec.deterrence}
+    off.update({f"gaming.farming.{kind}.propensity": 0.0 for kind, spec in scenario.gaming.farming.items()
+                if spec.propensity})
+    return off
 
 
 def _effects_off(scenario: Scenario, names: set[str], side: str) -> dict[str, Any]:

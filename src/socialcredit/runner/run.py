@@ -193,6 +193,22 @@ def check_save_day(sim: Sim, day: int, after: int | None) -> None:
                          f"saved at the end of days {first}..{sim.days - 2} (a day must be left to continue with)")
 
 
+def check_state_path(path: Path, day: int) -> None:
+    """A file --save-state-at can write, found before the run rather than on the day it is written."""
+    option = f"--save-state-at {day}: --state-file {path}"
+    if path.is_dir():
+        raise StateError(f"{option} is a folder: give a file name in it (such as {path / f'day{day}.state.npz'})")
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb"):
+            pass
+        partial.unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StateError(f"{option} cannot be written ({reason}): choose a folder you may write to") from None
+
+
 def timed_loop(scenario: Scenario, schemes: Schemes) -> tuple[Sim, Loop, float, float]:
     """Build and run a simulation without outputs: (sim, loop, set-up seconds, loop seconds), for
     benchmarks that time the day loop alone."""
@@ -226,17 +242,23 @@ def run_scenario(scenario: Scenario, schemes: Schemes, on_day: Callable[[int], N
         if prepare is not None:
             prepare(sim)
         after = restore_state(sim, from_state) if from_state is not None else None
+        if save_events and sim.saved_events is None:
+            raise StateError(f"--save-events: {from_state} was saved without --save-events, so the records of "
+                             f"days up to {after} are not in it and events.parquet could not be whole; save the "
+                             f"state again with --save-events, or leave --save-events out")
         saving = None
         if save_state is not None:
             day, path = save_state
             check_save_day(sim, day, after)
+            check_state_path(Path(path), day)
             saving = (day, lambda today: save_state_file(sim, today, path))
         loop.run(on_day, after, saving)
     seconds = time.perf_counter() - started
     daily = sim.module(Metrics)
     assert daily is not None
     metrics = daily.frame(sim)
-    summary = summary_of(sim, metrics, seconds, loop.seconds, compiling[0])
+    stepped = sim.burn_in + sim.days if after is None else sim.days - after - 1
+    summary = summary_of(sim, metrics, seconds, loop.seconds, compiling[0], days_simulated=stepped)
     tiers_moved = {state.name: mobility(sim, state) for state in sim.schemes}
     return Run(scenario, schemes, summary, metrics, tiers_moved, dict(loop.seconds), sim)
 

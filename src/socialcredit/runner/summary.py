@@ -44,10 +44,12 @@ UNSCORED_ROW = "(unscored)"  # mobility's row and column of those without a tier
 
 
 def summary_of(sim: Sim, metrics: pd.DataFrame, seconds: float, phase_seconds: dict[str, float],
-               compile_seconds: float = 0.0) -> dict[str, Any]:
+               compile_seconds: float = 0.0, days_simulated: int | None = None) -> dict[str, Any]:
     """The headline figures (summary.json): strict JSON, a figure the run cannot give being null with
     the reason beside it (undefined.py). With one scheme, its figures are at the top level; with
-    several, each scheme's are in its entry of `schemes`, and `combined` has those of all of them."""
+    several, each scheme's are in its entry of `schemes`, and `combined` has those of all of them.
+    `days_simulated`: the days this process stepped (a run continued from a saved state steps only those
+    after the saved day; by default, the burn-in and every day)."""
     people = sim.people
     last = metrics.iloc[-1]
     groups = people.group_names
@@ -113,7 +115,8 @@ def summary_of(sim: Sim, metrics: pd.DataFrame, seconds: float, phase_seconds: d
     summary["seconds"] = round(seconds, 3)
     summary["compile_seconds"] = round(compile_seconds, 3)  # kernels compiled for this machine (once)
     running = seconds - compile_seconds  # the throughput of the model, not of the compiler
-    put(summary, "person_days_per_second", float(sim.n * (sim.burn_in + sim.days) / running) if running > 0 else None,
+    stepped = sim.burn_in + sim.days if days_simulated is None else days_simulated
+    put(summary, "person_days_per_second", float(sim.n * stepped / running) if running > 0 else None,
         "the run took no measurable time")
     summary["phase_seconds"] = {k: round(v, 3) for k, v in phase_seconds.items()}
     summary["harms"] = frame_harms(sim, disparities)

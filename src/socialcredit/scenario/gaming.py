@@ -86,7 +86,7 @@ def gaming_problems(scenario: Scenario, networked: bool) -> list[Problem]:
             problems.append(Problem(path, f"'{kind}' has no behaviour: nobody does it, so nobody can farm it",
                              f"give behaviours.{kind} a rate, or farm one of: {', '.join(sorted(behaviours))}"))
             continue
-        if not behaviours[kind].deterrence:
+        if not behaviours[kind].deterrence and spec.propensity:  # (a propensity of 0 farms nothing)
             problems.append(Problem(path, f"behaviours.{kind}.deterrence is 0: no reward moves this act, so there is "
                                    "nothing to farm", f"set behaviours.{kind}.deterrence (how strongly points at "
                                                       "stake move the act)"))

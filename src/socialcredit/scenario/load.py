@@ -358,24 +358,39 @@ def load_scenario(ref: str | FilePath | None = None, overrides: dict[str, Any] |
         source = f"preset:{name}"
         data, positions = parse_yaml(entry.read_text(encoding="utf-8"), source, "scenario")
         base_dir = None
+    made = {dotted: _made_by(dotted, data) for dotted in overrides or {}}  # before they change the data
     if overrides and isinstance(data, dict):
         data = apply_overrides(data, overrides)
     try:
         return scenario_from_data(data, source, positions, base_dir)
     except SchemeError as error:
         if overrides:
-            _blame_overrides(error, overrides)
+            _blame_overrides(error, overrides, made)
         raise
 
 
-def _blame_overrides(error: SchemeError, overrides: dict[str, Any]) -> None:
+def _made_by(dotted: str, given: Any) -> str:
+    """The part of the data a --set made that the file did not have (`enrolment.nosuch` for
+    `enrolment.nosuch.rule` where the file has no `nosuch`), as dotted; the key itself where the file
+    has every part on the way to it."""
+    parts, node = dotted.split("."), given
+    for depth, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            return ".".join(parts[:depth + 1])
+        node = node[part]
+    return dotted
+
+
+def _blame_overrides(error: SchemeError, overrides: dict[str, Any], made_by: dict[str, str] | None = None) -> None:
     """A problem in a value given on the command line (--set key=value, or a keyword to simulate) is
     reported against what the user typed, not a line of a file they never wrote."""
     for problem in error.problems:
         for dotted, value in overrides.items():
             path = ".".join(str(p) for p in problem.path)  # as dotted (a qualified name holds dots itself)
-            # the problem is inside what was set, or it is an unknown key on the way to it
-            inside = path == dotted or path.startswith(f"{dotted}.")
+            made = (made_by or {}).get(dotted, dotted)
+            # the problem is inside what was set (or what setting it made: an entry the file lacks),
+            # or it is an unknown key on the way to it
+            inside = path == made or path.startswith(f"{made}.")  # (`made` is `dotted` or on the way to it)
             if inside or ((dotted.startswith(f"{path}.") or not path) and problem.key):
                 shown = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
                 shown = shown.removesuffix("\n...").strip()

@@ -107,6 +107,16 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # to the minute
 
 
+class PortalSession(Base):
+    """A portal sign-in: its cookie holds a random id, this row only the id's hash (the table alone signs
+    no one in), the key it stands for (revoking the key ends it) and when it ends."""
+
+    __tablename__ = "portal_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Appeal(Base):
     __tablename__ = "appeals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ..eventlog import text_problem
 from .db import ApiKey, utcnow
 from .errors import ServiceError
 from .groupcommit import GroupCommit
@@ -77,6 +78,11 @@ def create_key(session: Session, role: str, subject: str | None = None, expires_
         raise ValueError(f"unknown role '{role}'; use one of: {', '.join(ROLES)}")
     if (role == "subject") != (subject is not None):
         raise ValueError("a subject key needs --subject ID, and only a subject key takes one")
+    if subject is not None:  # checked as an event's subject is: the key's own page must be a URL path
+        problem = "subject is empty; fix: give the subject's id" if not subject else \
+            text_problem("subject", subject, in_a_path=True)
+        if problem is not None:
+            raise ValueError(problem)
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(24)}"
     session.add(ApiKey(id=key_id, secret_hash=_hash(key), role=role, subject=subject, expires_at=expires_at))

@@ -45,6 +45,10 @@ class Module:
     def start_reporting(self, sim: Sim) -> None:
         """Day 0 after a burn-in (whose days are negative): start the phase's tallies afresh."""
 
+    def resume(self, sim: Sim) -> None:
+        """After a saved state is restored (sim/state.py): fit what it holds to the continued run's
+        scenario where that may differ from the saved one's (its run.days)."""
+
     def settle(self, sim: Sim) -> None:
         """Before the state is saved: wait for the phase's work still running on its own threads."""
 

@@ -17,9 +17,12 @@ running their constructors). Loading one runs no code from it."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,11 @@ class _NotData(Exception):
 
 
 def scenario_hash(scenario: BaseModel) -> str:
-    return hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    return _hash_of(scenario.model_dump(mode="json"))
+
+
+def _hash_of(dumped: Any) -> str:
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
 class _Writer:
@@ -150,25 +157,47 @@ def save_state(sim: Sim, day: int, path: Path) -> Path:
     return path
 
 
+# What a damaged file (cut short, emptied, edited) raises from NumPy's and zipfile's readers.
+_DAMAGED = (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError)
+_SAVE_AGAIN = "save the state again (simulate --save-state-at DAY)"
+
+
 def _open(path: Path) -> Any:
     try:
+        if Path(path).is_dir():
+            raise StateError(f"{path}: a folder, not a state file (give the .npz file simulate --save-state-at wrote)")
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise StateError(f"{path}: no such state file (write one with simulate --save-state-at DAY)") from None
-    except (OSError, ValueError) as error:
-        raise StateError(f"{path}: not a socialcredit state file ({error})") from None
+    except _DAMAGED as error:
+        raise StateError(f"{path}: not a socialcredit state file, or one cut short or damaged "
+                         f"({type(error).__name__}: {error or 'empty'}); {_SAVE_AGAIN}") from None
 
 
 def _skeleton(data: Any, path: Path) -> dict[str, Any]:
     try:
         skeleton = json.loads(data[META].tobytes())
-    except (KeyError, ValueError):
-        raise StateError(f"{path}: not a socialcredit state file (no {META} entry)") from None
+    except (*_DAMAGED, UnicodeDecodeError):
+        raise StateError(f"{path}: not a socialcredit state file (no readable {META} entry)") from None
     if not isinstance(skeleton, dict) or skeleton.get("format") != FORMAT:
         raise StateError(f"{path}: not a socialcredit state file")
     if skeleton.get("version") != VERSION:
         raise StateError(f"{path}: state format version {skeleton.get('version')}, this socialcredit reads "
                          f"version {VERSION}: save it again with this version")
+    day = skeleton.get("day")
+    if not isinstance(day, int) or isinstance(day, bool):
+        raise StateError(f"{path}: the entry 'day' is {'missing' if day is None else repr(day)}, not a day "
+                         f"number: the file was edited or damaged; {_SAVE_AGAIN}")
+    for entry, kind in (("scenario", dict), ("sim", dict), ("schemes", list), ("modules", dict),
+                        ("caches", dict)):
+        if not isinstance(skeleton.get(entry), kind):
+            raise StateError(f"{path}: the entry {entry!r} is missing or not a {kind.__name__}: the file was edited "
+                             f"or damaged; {_SAVE_AGAIN}")
+    # The arrays were made by the scenario saved beside them: an edited scenario would continue them as
+    # another run's (a population of another size than its arrays, say).
+    if _hash_of(skeleton["scenario"]) != skeleton.get("scenario_hash"):
+        raise StateError(f"{path}: the saved scenario does not match its scenario_hash: the scenario in the file "
+                         f"was edited after saving (change parameters with --set instead); {_SAVE_AGAIN}")
     return skeleton
 
 
@@ -176,7 +205,11 @@ def read_state(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The file's skeleton and arrays; a clear error for a file that is not a state file."""
     with _open(path) as data:
         skeleton = _skeleton(data, path)
-        arrays = {name: data[name] for name in data.files if name != META}
+        try:
+            arrays = {name: data[name] for name in data.files if name != META}
+        except _DAMAGED as error:
+            raise StateError(f"{path}: an array cannot be read ({type(error).__name__}: {error}): the file is "
+                             f"damaged; {_SAVE_AGAIN}") from None
     return skeleton, arrays
 
 
@@ -229,15 +262,44 @@ def check_continuation(skeleton: dict[str, Any], scenario: BaseModel, path: Path
 
 
 class _Reader:
+    """Each saved value given back, checked against the one the continued run built: the compiled kernels
+    trust an array's length and type, so a file whose arrays differ from what the scenario makes (edited,
+    or of another run) is refused here rather than read past an array's end."""
+
     def __init__(self, sim: Sim, arrays: dict[str, np.ndarray], path: Path):
         self.sim, self.arrays, self.path = sim, arrays, path
         self.made: dict[str, Any] = {}
 
+    def damaged(self, where: str, what: str) -> StateError:
+        return StateError(f"{self.path}: {where}: {what}: the file was edited or damaged, or saved by another "
+                          f"version; {_SAVE_AGAIN}")
+
+    def array(self, name: Any, where: str) -> np.ndarray:
+        if not isinstance(name, str) or name not in self.arrays:
+            raise self.damaged(where, f"its array {name!r} is missing from the file")
+        return self.arrays[name]
+
+    def checked(self, saved: np.ndarray, built: Any, where: str) -> None:
+        """The type and shape of what was built: only arrays that grow as the run goes on (built empty:
+        the day's records, buffers made when first needed) or a graph's ties (checked whole, `_consistent`)
+        may differ in length."""
+        if not isinstance(built, np.ndarray):
+            return  # made as the run goes on (a metrics column, a queue): nothing built to hold it to
+        if saved.dtype != built.dtype or saved.ndim != built.ndim:
+            raise self.damaged(where, f"an array of {saved.dtype} {saved.shape} where this scenario makes "
+                                      f"{built.dtype} {built.shape}")
+        grows = built.size == 0 or where.endswith(".Relations.indices")
+        if saved.shape != built.shape and not (grows and saved.shape[1:] == built.shape[1:]):
+            raise self.damaged(where, f"an array of shape {saved.shape} where this scenario makes {built.shape}")
+
     def decode(self, skeleton: Any, built: Any, where: str) -> Any:
         if not isinstance(skeleton, dict):
+            if isinstance(built, np.ndarray):
+                raise self.damaged(where, f"{skeleton!r} where this scenario makes an array")
             return skeleton
         if "array" in skeleton:
-            saved = self.arrays[skeleton["array"]]
+            saved = self.array(skeleton["array"], where)
+            self.checked(saved, built, where)
             value = saved
             if isinstance(built, np.ndarray) and built.shape == saved.shape and built.dtype == saved.dtype \
                     and built.flags.writeable and not any(built is made for made in self.made.values()):
@@ -246,9 +308,11 @@ class _Reader:
             self.made[skeleton["array"]] = value
             return value
         if "ref" in skeleton:
+            if skeleton["ref"] not in self.made:
+                raise self.damaged(where, f"it refers to {skeleton['ref']!r}, which no entry before it makes")
             return self.made[skeleton["ref"]]
         if "scalar" in skeleton:
-            return self.arrays[skeleton["scalar"]][()]
+            return self.array(skeleton["scalar"], where)[()]
         if "list" in skeleton:
             items = skeleton["list"]
             return [self.decode(item, built[i] if isinstance(built, list) and i < len(built) else None, where)
@@ -268,12 +332,17 @@ class _Reader:
             return out
         if "sim" in skeleton:
             return self.sim
-        if "scheme_state" in skeleton:
-            return self.sim.schemes[skeleton["scheme_state"]]
-        if "scheme" in skeleton:
-            return self.sim.schemes[skeleton["scheme"]].scheme
+        if "scheme_state" in skeleton or "scheme" in skeleton:
+            index = skeleton.get("scheme_state", skeleton.get("scheme"))
+            if not isinstance(index, int) or not 0 <= index < len(self.sim.schemes):
+                raise self.damaged(where, f"it names scheme {index!r}, of {len(self.sim.schemes)}")
+            state = self.sim.schemes[index]
+            return state if "scheme_state" in skeleton else state.scheme
         if "module" in skeleton:
-            return next(module for module in self.sim.modules if module.name == skeleton["module"])
+            found = next((module for module in self.sim.modules if module.name == skeleton["module"]), None)
+            if found is None:
+                raise self.damaged(where, f"it names phase {skeleton['module']!r}, which this run does not have")
+            return found
         if "namedtuple" in skeleton:
             cls = self.cls(skeleton["namedtuple"], where)
             return cls(*(self.decode(item, None, where) for item in skeleton["items"]))
@@ -282,8 +351,9 @@ class _Reader:
             target = built if type(built) is cls else object.__new__(cls)  # no constructor runs
             self.made[skeleton["id"]] = target
             self.restore(target, skeleton["attrs"], f"{where}.{cls.__name__}")
+            _consistent(target, self.sim, lambda what: self.damaged(f"{where}.{cls.__name__}", what))
             return target
-        raise StateError(f"{self.path}: unreadable entry at {where}")
+        raise self.damaged(where, "an entry of no kind this version writes")
 
     def cls(self, name: str, where: str) -> type:
         """One of this package's classes, already imported (a file cannot name anything else)."""
@@ -296,8 +366,16 @@ class _Reader:
             raise StateError(f"{self.path}: {where} names {name!r}, not a class of this socialcredit")
         return found
 
-    def restore(self, owner: Any, attrs: dict[str, Any], where: str) -> None:
+    def restore(self, owner: Any, attrs: dict[str, Any], where: str, fields: tuple[str, ...] | None = None) -> None:
+        """Set the saved attributes of `owner`: only those its class declares as state (`fields`, or its
+        class's `state_fields`), or, for a helper object that declares none, the attributes its instances hold
+        (never a method, property or class attribute: reading a file runs no code)."""
+        if not isinstance(attrs, dict):
+            raise self.damaged(where, "its attributes are not a mapping")
+        declared = fields if fields is not None else getattr(type(owner), "state_fields", None)
         for name, skeleton in attrs.items():
+            if not _settable(type(owner), name, declared):
+                raise self.damaged(where, f"it sets {name!r}, which is not state this version saves")
             if isinstance(skeleton, dict) and skeleton.get("built"):
                 continue  # made from the scenario: as the continued run built it
             value = self.decode(skeleton, getattr(owner, name, None), f"{where}.{name}")
@@ -305,6 +383,42 @@ class _Reader:
                 object.__setattr__(owner, name, value)
             else:
                 owner.__dict__[name] = value
+
+
+def _settable(cls: type, name: Any, declared: tuple[str, ...] | None) -> bool:
+    if not isinstance(name, str):
+        return False
+    if declared is not None:
+        return name in declared
+    if dataclasses.is_dataclass(cls) and name in {field.name for field in dataclasses.fields(cls)}:
+        return True
+    on_class = inspect.getattr_static(cls, name, None)
+    # a cached property's value, an instance's own attribute, or a slot
+    return on_class is None or isinstance(on_class, functools.cached_property) \
+        or type(on_class).__name__ == "member_descriptor"
+
+
+def _consistent(value: Any, sim: Sim, damaged: Any) -> None:
+    """The objects whose arrays may differ in length from those built (a graph's ties, the day's records)
+    hold together: the kernels index one array by another's values."""
+    from ..scoring.graph import Relations
+    from .events import DayEvents
+
+    if isinstance(value, Relations):
+        indptr, indices = value.indptr, value.indices
+        outside = bool(indices.size) and (indices.min() < 0 or indices.max() >= indptr.size - 1)
+        if indptr.ndim != 1 or indptr.size == 0 or indptr[0] != 0 or indptr[-1] != indices.size \
+                or np.any(np.diff(indptr) < 0) or outside:
+            raise damaged("its ties (indptr, indices) do not hold together")
+        for name, attribute in vars(Relations).items():  # worked out again from the ties, not taken on trust
+            if isinstance(attribute, functools.cached_property):
+                value.__dict__.pop(name, None)
+    elif isinstance(value, DayEvents):
+        lengths = {field.name: len(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        if len(set(lengths.values())) > 1:
+            raise damaged(f"its columns differ in length ({lengths})")
+        if len(value) and (value.subject.min() < 0 or value.subject.max() >= sim.n):
+            raise damaged(f"a record names a person outside 0..{sim.n - 1}")
 
 
 def restore_state(sim: Sim, path: Path) -> int:
@@ -317,16 +431,26 @@ def restore_state(sim: Sim, path: Path) -> int:
     if sorted(saved_modules) != sorted(names):
         raise StateError(f"{path}: saved with phases {sorted(saved_modules)}, this socialcredit has {sorted(names)}: "
                          f"save it again with this version")
+    if len(skeleton["schemes"]) != len(sim.schemes):
+        raise StateError(f"{path}: saved with {len(skeleton['schemes'])} schemes, the scenario has "
+                         f"{len(sim.schemes)}: the file was edited or damaged; {_SAVE_AGAIN}")
     reader = _Reader(sim, arrays, path)
-    reader.restore(sim, skeleton["sim"], "sim")
-    for state, attrs in zip(sim.schemes, skeleton["schemes"], strict=True):
-        reader.restore(state, attrs, f"scheme {state.name}")
-    for module in sim.modules:
-        reader.restore(module, saved_modules[module.name], f"phase {module.name}")
-    if not changed_keys(skeleton["scenario"], sim.scenario):  # else made afresh: they do not track parameters
+    try:
+        reader.restore(sim, skeleton["sim"], "sim", Sim.state_fields)
+        for state, attrs in zip(sim.schemes, skeleton["schemes"], strict=True):
+            reader.restore(state, attrs, f"scheme {state.name}", type(state).state_fields)
         for module in sim.modules:
-            reader.restore(module, skeleton["caches"][module.name], f"phase {module.name}")
+            reader.restore(module, saved_modules[module.name], f"phase {module.name}", type(module).state_fields)
+        if not changed_keys(skeleton["scenario"], sim.scenario):  # else made afresh: they do not track parameters
+            for module in sim.modules:
+                reader.restore(module, skeleton["caches"].get(module.name, {}), f"phase {module.name}",
+                               type(module).cache_fields)
+    except (KeyError, IndexError, TypeError, AttributeError) as error:  # an entry of the JSON edited out of shape
+        raise StateError(f"{path}: an entry cannot be read ({type(error).__name__}: {error}): the file was edited or "
+                         f"damaged; {_SAVE_AGAIN}") from None
     _renumber_graphs(reader.made.values())
+    for module in sim.modules:
+        module.resume(sim)
     return day
 
 

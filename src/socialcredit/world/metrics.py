@@ -82,6 +82,16 @@ class Metrics(Module):
             column = self.columns[name] = np.full(self.days, np.nan)
         column[day] = value
 
+    def resume(self, sim: Sim) -> None:
+        """A continued run may be longer or shorter than the saved one (`--days`): its columns, one row
+        per day, cut to its days or lengthened with NaN for the days not yet simulated."""
+        for name, column in self.columns.items():
+            if column.shape != (self.days,):
+                resized = np.full(self.days, np.nan)
+                kept = min(self.days, column.size)
+                resized[:kept] = column.reshape(-1)[:kept]
+                self.columns[name] = resized
+
     def group_sums(self, values: np.ndarray) -> np.ndarray:
         if values.dtype == np.bool_ and self.block_ranges is not None:
             blocks = np.array([np.count_nonzero(values[start:end]) for start, end in self.block_ranges],

@@ -38,7 +38,17 @@ from ..routes.audit import may_audit
 from ..routes.subjects import owner_or_admin
 from ..schemas import LARGEST_ID, AppealIn, DecisionIn
 from . import words
-from .session import NotSignedIn, check_key, check_post, forget_key, form_token, keep_key, same_origin, signed_in
+from .session import (
+    NotSignedIn,
+    check_post,
+    end_session,
+    forget_session,
+    form_token,
+    keep_session,
+    same_origin,
+    signed_in,
+    start_session,
+)
 
 SHOWN_READS = 100  # the latest reads of a file the subject's page lists
 SHOWN_APPEALS = 50  # appeals a queue page shows
@@ -87,7 +97,7 @@ def page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request
             if request.method == "GET" and not why.message:
                 return redirect("/portal")
             response = sign_in_page(request, why.message or "Sign in first.", 401)
-            forget_key(response)
+            forget_session(response)
             return response
         except ServiceError as error:
             who, key = getattr(request.state, "portal_session", (None, None))
@@ -127,7 +137,7 @@ async def home(request: Request) -> Response:
         if not why.message:
             return sign_in_page(request)
         response = sign_in_page(request, why.message, 401)
-        forget_key(response)
+        forget_session(response)
         return response
     if who.role == "subject" and who.subject is not None:
         return redirect(f"/portal/subjects/{quote(who.subject, safe='')}")
@@ -145,13 +155,13 @@ async def sign_in(request: Request) -> Response:
     if not isinstance(key, str) or not key.strip():
         return sign_in_page(request, "Paste your key in the box.", 401)
     try:
-        await check_key(request, key)
+        session_id = await start_session(request, key)
     except ServiceError as error:
         if error.status != 401:
             raise
         return sign_in_page(request, error.message.removeprefix("authorization: "), 401)
     response = redirect("/portal")
-    keep_key(response, request, key)
+    keep_session(response, request, session_id)
     return response
 
 
@@ -159,12 +169,13 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     response = redirect("/portal")
     try:
-        _who, key = await signed_in(request)
+        _who, session_id = await signed_in(request)
     except NotSignedIn:
-        forget_key(response)
+        forget_session(response)
         return response
-    check_post(request, key, (await request.form()).get("csrf"))
-    forget_key(response)
+    check_post(request, session_id, (await request.form()).get("csrf"))
+    await end_session(request, session_id)
+    forget_session(response)
     return response
 
 
@@ -304,7 +315,7 @@ async def audit_page(request: Request) -> Response:
     service = service_of(request)
     last = await run_in_threadpool(last_entry, service)
     given = request.query_params.get("after")
-    if given is not None and not given.isdigit():
+    if given is not None and not (given.isascii() and given.isdigit()):  # int() refuses other digits ('²')
         raise ServiceError(422, f"after: a whole number of entries, not '{given}'")
     after = min(int(given), last) if given is not None else max(0, last - SHOWN_ENTRIES)
     entries = await run_in_threadpool(service.audit_log, after, SHOWN_ENTRIES)
