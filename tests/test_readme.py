@@ -76,8 +76,8 @@ NOT_RUN = {
 }
 
 # Set-up steps: not run again (CI has run them), but each must be a step of .ci/run, where
-# `pip install -e .` is CI's install without its `[test]` extra.
-SET_UP = {"python3 -m venv .venv", ". .venv/bin/activate", "pip install -e .", "pip install -e '.[test]'"}
+# `pip install -e .` is CI's install without its `[test,bench]` extras.
+SET_UP = {"python3 -m venv .venv", ". .venv/bin/activate", "pip install -e .", "pip install -e '.[test,bench]'"}
 
 # Steps of .ci/run the README does not show, each with its reason.
 CI_ONLY = {
@@ -434,7 +434,7 @@ def test_the_set_up_is_what_ci_runs():
     test_command = steps(test_line)
     assert test_command == ci, f"README's test command {test_command} is not .ci/run's {ci}"
     first = [step for step in steps(run_line) if step in SET_UP]
-    assert first == [step.replace("'.[test]'", ".") for step in ci[:3]], "README's set-up is not .ci/run's"
+    assert first == [step.replace("'.[test,bench]'", ".") for step in ci[:3]], "README's set-up is not .ci/run's"
     assert set(steps(run_line)) - set(first) == {"socialcredit simulate"}
 
 
