@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .eventlog import EventLog, InputError, read_event_log, read_members
+from .eventlog import EventLog, InputError, as_numpy, read_event_log, read_members
 from .scheme import Scheme
 from .scoring import NO_REASON, Scores, score_events
 
@@ -157,7 +157,7 @@ def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
             raise InputError(f"{events}: there are no events to score, so there is no latest time to score at\n"
                              "    fix: add events, or give --as-of")
         as_of = float(log.events.time.max())
-    inputs = {name: np.asarray(pc.is_in(log.subject_ids, value_set=ids).to_numpy(zero_copy_only=False), dtype=bool)
+    inputs = {name: as_numpy(pc.is_in(log.subject_ids, value_set=ids))
               for name, ids in members.items()}
     scores = score_events(scheme, log.events, as_of, log.relations, inputs=inputs)
     return ScoreRun(log, as_of, scores, scores_table(log.subject_ids, scores))
