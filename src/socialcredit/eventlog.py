@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .parallel import parallel_map
 from .scheme import Scheme
 from .scheme.errors import suggest
 from .scheme.models import LARGEST_VALUE
@@ -114,8 +115,52 @@ def is_csv(path: str | Path) -> bool:
         return True
 
 
-def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...], bad: BadRows) -> pa.Table:
-    """Read the columns we know; `bad` learns each row's line (CSV) and collects unparsable lines."""
+class ParquetColumns:
+    """The columns of a Parquet file, each read when first asked for (its row groups two at a time,
+    on the slice threads) and the last one kept, as `pa.Table.column` gives them (a chunk per row
+    group; `read_dictionary` columns as dictionaries): a log is never held whole in Arrow's memory,
+    only one column beside the arrays made from those before (benchmarks/RESULTS.md, "Side by side
+    with DuckDB and Polars"). Arrow decodes one column on one thread: two row groups at a time
+    halve the time of a log's subject ids."""
+
+    def __init__(self, path: Path, column_names: list[str], read_dictionary: list[str]) -> None:
+        self.path = path
+        self.column_names = column_names
+        self.read_dictionary = read_dictionary
+        metadata = pq.read_metadata(path)
+        self.num_rows = metadata.num_rows
+        self.row_groups = metadata.num_row_groups
+        self._kept: tuple[str, pa.ChunkedArray] | None = None
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name not in self.column_names:
+            raise KeyError(name)
+        if self._kept is None or self._kept[0] != name:
+            self._kept = None  # the previous column is let go before the next one is read
+            self._kept = (name, self._read(name))
+        return self._kept[1]
+
+    def _read(self, name: str) -> pa.ChunkedArray:
+        as_dictionary = [name] if name in self.read_dictionary else None
+
+        def row_group(index: int) -> pa.ChunkedArray:
+            # a reader each: one ParquetFile is not shared between threads
+            reader = pq.ParquetFile(self.path, read_dictionary=as_dictionary)
+            return reader.read_row_group(index, columns=[name]).column(0)
+
+        try:
+            if self.row_groups < 2:
+                return pq.ParquetFile(self.path, read_dictionary=as_dictionary).read(columns=[name]).column(0)
+            parts = parallel_map(row_group, range(self.row_groups))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(_unreadable(self.path, error)) from None
+        return pa.chunked_array([chunk for part in parts for chunk in part.chunks], type=parts[0].type)
+
+
+def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...],
+               bad: BadRows) -> pa.Table | ParquetColumns:
+    """Read the columns we know (a Parquet file's when each is asked for); `bad` learns each row's line
+    (CSV) and collects unparsable lines."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -172,9 +217,7 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
         for name in wanted:
             _check_column_type(path, name, schema.field(name).type)
         dictionary = [c for c in ("subject", "kind", "other", "source", "actor") if c in wanted]
-        # ParquetFile rather than pq.read_table, whose datasets layer loads pandas (a quarter of a
-        # second of a small log's `score`); the same table, a chunk per row group
-        return pq.ParquetFile(path, read_dictionary=dictionary).read(columns=wanted)
+        return ParquetColumns(path, wanted, dictionary)
     except InputError:
         raise
     except (pa.ArrowInvalid, OSError) as error:
@@ -364,7 +407,7 @@ def days_to_text(days: float) -> str:
     return stamp.isoformat().replace("+00:00", "Z")
 
 
-def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:
+def _numbers(table: pa.Table | ParquetColumns, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, default)
     column = table.column(name)
@@ -472,7 +515,7 @@ class CheckedEvents:
     good: np.ndarray
 
 
-def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
+def check_events(table: pa.Table | ParquetColumns, scheme: Scheme, bad: BadRows, latest: float,
                  future_fix: str = DATE_FIX, for_service: bool = False) -> CheckedEvents:
     """Check every row of an event table (columns subject, kind and time; value and weight optional,
     1 where missing; source, actor and id optional): a subject, a kind of the scheme, a time from
@@ -528,8 +571,11 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
     # a value outside what the kind accepts (days late of -1e308; 1e300 of a kind without a range,
     # whose sum has no finite score) is a bad row; an unknown kind's (-1) bounds refuse nothing
     kinds_bounds = np.array([event.bounds for event in scheme.events.values()] + [(-np.inf, np.inf)])
-    bounds = kinds_bounds[kinds]
-    outside = np.flatnonzero(np.isfinite(values) & ((values < bounds[:, 0]) | (values > bounds[:, 1])))
+    lowest, highest = kinds_bounds[:, 0], kinds_bounds[:, 1]
+    wrong = values < lowest[kinds]  # one bound at a time: a row's bound is 8 bytes an event while it lives
+    wrong |= values > highest[kinds]
+    wrong &= np.isfinite(values)
+    outside = np.flatnonzero(wrong)
     if outside.size:
         events, names = list(scheme.events.values()), list(scheme.events)
         # the range given is the fix: no second sentence to say "correct the value"
@@ -577,7 +623,7 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
     bad.add(rows, name, np.array([text_problem(name, text, in_a_path) for text in values], dtype=object))
 
 
-def _require_ids(table: pa.Table, bad: BadRows) -> None:
+def _require_ids(table: pa.Table | ParquetColumns, bad: BadRows) -> None:
     """Refuse the rows without an id: an ingest keeps an event once by its id, so that a batch sent
     again (after a time-out, say) is not stored twice."""
     if "id" in table.column_names:
@@ -810,4 +856,8 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
                              f"ties; the network term is added up exactly for at most {graph.MAX_TIES:,} ties a "
                              "subject\n    fix: check the relations for a subject tied to everyone (a placeholder "
                              "id such as 'unknown'), or score without --relations")
+    # What Arrow holds now is the ids; the columns read are let go and their memory given back at
+    # once rather than kept for a next read (`keep_arrow_memory`): the scoring's arrays come next.
+    del table
+    pa.default_memory_pool().release_unused()
     return EventLog(pc.cast(all_ids, pa.string()), events, relations, bad, relation_bad, duplicates)
