@@ -3,7 +3,9 @@ entitlements and reason codes, for all subjects at once (docs/design.md, "The sc
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +34,21 @@ def compiled_pays(size: int, threshold: int = COMPILED_FROM) -> bool:
     """Whether `size` values go through a compiled pass: from `threshold` values once numba is
     loaded, and from `LOAD_COMPILER_FROM` where the pass would load it first."""
     return size >= threshold and (size >= LOAD_COMPILER_FROM or "numba" in sys.modules)
+
+
+def load_compiler_in_background() -> None:
+    """Start loading numba and the kernels from its cache (a first call readies its code generator:
+    the larger part of the cost) on a thread of its own, for a caller that will need them and has
+    other work first: `score` reading a large log, which leaves a core free between Arrow's reads.
+    A failure here is left to the call that needs the kernels, which reports it."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            from .kernels import group_by_kind
+
+            group_by_kind(np.zeros(1, dtype=np.int16), 1)
+
+    threading.Thread(target=load, name="socialcredit-compiler", daemon=True).start()
 
 
 @dataclass
