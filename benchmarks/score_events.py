@@ -181,10 +181,28 @@ def run_cli(events_path: Path, scheme_path: Path, out_path: Path,
     with log_path.open("w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        peak = 0.0
+        while True:  # the child's own VmHWM: getrusage's maximum starts from this process's at the fork
+            reading = peak_resident_mib(process.pid)
+            peak = max(peak, reading or 0.0)
+            finished, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if finished:
+                break
+            time.sleep(0.01)
         seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_utime + usage.ru_stime, process.returncode, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, process.returncode, peak
+
+
+def peak_resident_mib(pid: int) -> float | None:
+    """A running process's peak resident set (VmHWM), in MiB; None once it has ended."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

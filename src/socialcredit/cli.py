@@ -5,26 +5,32 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .eventlog import InputError, days_to_text, parse_time_text
-from .scheme import SchemeError, load_scheme, preset_names
-from .scheme.guards import classify
-from .scheme.models import Scheme
+# Only what every command needs is imported here: `socialcredit --help` and a small `score` should
+# not wait for NumPy, pydantic, Arrow or numba to load where they are not used (benchmarks/RESULTS.md,
+# "Side by side with DuckDB and Polars"). Each command imports the rest itself.
+from .scheme.errors import SchemeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+if TYPE_CHECKING:
+    from .scheme.models import Scheme
+
+# Help and usage errors in Click's plain text (rich_markup_mode=None): Typer's Rich formatting loads
+# Markdown and Pygments first, a quarter of a second before any help is shown.
+PLAIN = {"add_completion": False, "no_args_is_help": True, "rich_markup_mode": None}
+app = typer.Typer(**PLAIN, pretty_exceptions_enable=False,
                   help="Social credit and reputation scoring systems, implemented transparently.")
-scheme_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Work with scheme files.")
+scheme_app = typer.Typer(**PLAIN, help="Work with scheme files.")
 app.add_typer(scheme_app, name="scheme")
-keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help="API keys of the service.")
+keys_app = typer.Typer(**PLAIN, help="API keys of the service.")
 app.add_typer(keys_app, name="keys")
-scenario_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Work with scenario files.")
+scenario_app = typer.Typer(**PLAIN, help="Work with scenario files.")
 app.add_typer(scenario_app, name="scenario")
-audit_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The service's audit log.")
+audit_app = typer.Typer(**PLAIN, help="The service's audit log.")
 app.add_typer(audit_app, name="audit")
 
 DB_HELP = "Database URL: sqlite:///FILE (default sqlite:///socialcredit.db) or postgresql+psycopg://USER@HOST/DB."
@@ -56,6 +62,8 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 
 
 def _load(ref: str) -> Scheme:
+    from .scheme import load_scheme
+
     try:
         return load_scheme(ref)
     except SchemeError as error:
@@ -63,6 +71,8 @@ def _load(ref: str) -> Scheme:
 
 
 def _refuse_unless_lawful(scheme: Scheme, job: str) -> None:
+    from .scheme.guards import classify
+
     verdict = classify(scheme)
     if not verdict.allowed:
         reasons = "\n".join(f"  - {reason}" for reason in verdict.refusals)
@@ -88,6 +98,7 @@ def score(
                        "(once for each input list the scheme declares).")] = None,
 ) -> None:
     """Score every subject of a real event log: score, tier, lists, entitlements, reasons."""
+    from .eventlog import InputError, days_to_text, parse_time_text
     from .scorejob import OUTPUT_SUFFIXES, run_score, write_rejects, write_table
 
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -665,6 +676,9 @@ def validate(
 @app.command()
 def schemes() -> None:
     """List the shipped schemes, with whether `score` and `serve` may use them on real people."""
+    from .scheme import load_scheme, preset_names
+    from .scheme.guards import classify
+
     view = Table(title="Shipped schemes", title_justify="left")
     for name in ("id", "title", "scale", "update", "real-person use"):
         view.add_column(name)
@@ -690,6 +704,8 @@ def schemes() -> None:
 @scheme_app.command("check")
 def scheme_check(file: Annotated[str, typer.Argument(help="Scheme YAML file or preset id.")]) -> None:
     """Validate a scheme and say whether it may be used on real people."""
+    from .scheme.guards import classify
+
     scheme = _load(file)
     verdict = classify(scheme)
     out.print(f"{file}: valid scheme '{scheme.id}' ({len(scheme.events)} event kinds, {len(scheme.features)} "
@@ -701,6 +717,8 @@ def scheme_check(file: Annotated[str, typer.Argument(help="Scheme YAML file or p
 @scheme_app.command("schema")
 def scheme_schema() -> None:
     """Print the JSON Schema of the scheme format (for editors)."""
+    from .scheme.models import Scheme
+
     print(json.dumps(Scheme.model_json_schema(), indent=2))
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .parallel import parallel_map
 from .scheme import Scheme
 from .scheme.errors import suggest
 from .scheme.models import LARGEST_VALUE
@@ -114,8 +115,52 @@ def is_csv(path: str | Path) -> bool:
         return True
 
 
-def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...], bad: BadRows) -> pa.Table:
-    """Read the columns we know; `bad` learns each row's line (CSV) and collects unparsable lines."""
+class ParquetColumns:
+    """The columns of a Parquet file, each read when first asked for (its row groups two at a time,
+    on the slice threads) and the last one kept, as `pa.Table.column` gives them (a chunk per row
+    group; `read_dictionary` columns as dictionaries): a log is never held whole in Arrow's memory,
+    only one column beside the arrays made from those before (benchmarks/RESULTS.md, "Side by side
+    with DuckDB and Polars"). Arrow decodes one column on one thread: two row groups at a time
+    halve the time of a log's subject ids."""
+
+    def __init__(self, path: Path, column_names: list[str], read_dictionary: list[str]) -> None:
+        self.path = path
+        self.column_names = column_names
+        self.read_dictionary = read_dictionary
+        metadata = pq.read_metadata(path)
+        self.num_rows = metadata.num_rows
+        self.row_groups = metadata.num_row_groups
+        self._kept: tuple[str, pa.ChunkedArray] | None = None
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name not in self.column_names:
+            raise KeyError(name)
+        if self._kept is None or self._kept[0] != name:
+            self._kept = None  # the previous column is let go before the next one is read
+            self._kept = (name, self._read(name))
+        return self._kept[1]
+
+    def _read(self, name: str) -> pa.ChunkedArray:
+        as_dictionary = [name] if name in self.read_dictionary else None
+
+        def row_group(index: int) -> pa.ChunkedArray:
+            # a reader each: one ParquetFile is not shared between threads
+            reader = pq.ParquetFile(self.path, read_dictionary=as_dictionary)
+            return reader.read_row_group(index, columns=[name]).column(0)
+
+        try:
+            if self.row_groups < 2:
+                return pq.ParquetFile(self.path, read_dictionary=as_dictionary).read(columns=[name]).column(0)
+            parts = parallel_map(row_group, range(self.row_groups))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(_unreadable(self.path, error)) from None
+        return pa.chunked_array([chunk for part in parts for chunk in part.chunks], type=parts[0].type)
+
+
+def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str, ...],
+               bad: BadRows) -> pa.Table | ParquetColumns:
+    """Read the columns we know (a Parquet file's when each is asked for); `bad` learns each row's line
+    (CSV) and collects unparsable lines."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -172,7 +217,7 @@ def read_table(path: str | Path, required: tuple[str, ...], optional: tuple[str,
         for name in wanted:
             _check_column_type(path, name, schema.field(name).type)
         dictionary = [c for c in ("subject", "kind", "other", "source", "actor") if c in wanted]
-        return pq.read_table(path, columns=wanted, read_dictionary=dictionary)
+        return ParquetColumns(path, wanted, dictionary)
     except InputError:
         raise
     except (pa.ArrowInvalid, OSError) as error:
@@ -256,6 +301,27 @@ def _missing_message(path: Path, missing: list[str], found: list[str], required:
             f"(in the first line of a CSV file)")
 
 
+def as_numpy(data: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow array of fixed-width numbers or of booleans as NumPy's, as `to_numpy(zero_copy_only=False)`
+    gives it (a chunked array joined into a new array), read from its buffers: pyarrow's conversion
+    loads pandas on its first call (a quarter to half a second), which a `score` of a Parquet log
+    never needs otherwise. An array with nulls takes pyarrow's conversion."""
+    if isinstance(data, pa.ChunkedArray):
+        if not data.num_chunks:
+            return np.zeros(0, dtype=data.type.to_pandas_dtype())
+        return np.concatenate([as_numpy(chunk) for chunk in data.chunks])
+    if data.null_count or not (pa.types.is_boolean(data.type) or pa.types.is_integer(data.type)
+                               or pa.types.is_floating(data.type)):
+        return np.asarray(data.to_numpy(zero_copy_only=False))
+    if len(data) == 0:
+        return np.zeros(0, dtype=data.type.to_pandas_dtype())
+    if pa.types.is_boolean(data.type):  # one bit a value, from the array's offset
+        bits = np.frombuffer(data.buffers()[1], dtype=np.uint8)
+        return np.unpackbits(bits, count=data.offset + len(data), bitorder="little")[data.offset:].astype(bool)
+    dtype = np.dtype(data.type.to_pandas_dtype())
+    return np.frombuffer(data.buffers()[1], dtype=dtype, count=len(data), offset=data.offset * dtype.itemsize)
+
+
 def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Dictionary-encode a column: (int32 codes with -1 for null, dictionary of distinct values).
 
@@ -287,12 +353,12 @@ def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     else:  # one hash pass over the distinct dictionaries, then a remap of each chunk's codes
         joined = pc.dictionary_encode(pa.chunked_array(distinct))
         merged = joined.chunk(0).dictionary
-        maps = [np.append(c.indices.to_numpy(zero_copy_only=False), -1).astype(np.int32) for c in joined.chunks]
+        maps = [np.append(as_numpy(c.indices), -1).astype(np.int32) for c in joined.chunks]
     codes = np.empty(len(column), dtype=np.int32)  # Arrow's own index type: a copy, not a conversion
     start = 0
     for chunk, index in zip(chunks, which, strict=True):
         indices = chunk.indices.fill_null(-1) if chunk.indices.null_count else chunk.indices
-        local = indices.to_numpy(zero_copy_only=False)
+        local = as_numpy(indices)
         codes[start:start + local.size] = local if maps is None else maps[index][local]
         start += local.size
     return codes, merged
@@ -305,12 +371,12 @@ def parse_times(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         column = column.cast(kind.value_type)
         kind = kind.value_type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        return np.asarray(as_numpy(pc.cast(column, pa.float64())), dtype=np.float64)
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         if pa.types.is_date(kind):
             column = pc.cast(column, pa.timestamp("s"))
         nanos = pc.cast(pc.cast(column, pa.timestamp("ns", tz=getattr(column.type, "tz", None))), pa.int64())
-        values = nanos.to_numpy(zero_copy_only=False)
+        values = as_numpy(nanos)
         return np.asarray(values, dtype=np.float64) / 86_400e9
     import pandas as pd  # only for text: a Parquet log of numbers or timestamps never loads it
 
@@ -341,7 +407,7 @@ def days_to_text(days: float) -> str:
     return stamp.isoformat().replace("+00:00", "Z")
 
 
-def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:
+def _numbers(table: pa.Table | ParquetColumns, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, default)
     column = table.column(name)
@@ -350,7 +416,7 @@ def _numbers(table: pa.Table, name: str, bad: BadRows, default: float = 1.0) -> 
             column = column.fill_null(default)
         if column.type != pa.float64():
             column = pc.cast(column, pa.float64())
-        values = np.asarray(column.to_numpy())  # one copy that joins the chunks; no second one
+        values = as_numpy(column)  # one copy that joins the chunks; no second one
         raw = None
     else:
         import pandas as pd
@@ -449,7 +515,7 @@ class CheckedEvents:
     good: np.ndarray
 
 
-def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
+def check_events(table: pa.Table | ParquetColumns, scheme: Scheme, bad: BadRows, latest: float,
                  future_fix: str = DATE_FIX, for_service: bool = False) -> CheckedEvents:
     """Check every row of an event table (columns subject, kind and time; value and weight optional,
     1 where missing; source, actor and id optional): a subject, a kind of the scheme, a time from
@@ -463,8 +529,7 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
                                                if not pa.types.is_dictionary(table.column("subject").type)
                                                else table.column("subject"))
     subject_dictionary = pc.cast(subject_dictionary, pa.string())
-    blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), "").fill_null(True)
-                       .to_numpy(zero_copy_only=False), dtype=bool)
+    blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), "").fill_null(True))
     if blank.any() or table.column("subject").null_count:  # else no row can lack a subject: no pass
         rows = np.flatnonzero(np.append(blank, True)[subject_codes])  # a null's code -1 picks the True
         bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
@@ -506,8 +571,11 @@ def check_events(table: pa.Table, scheme: Scheme, bad: BadRows, latest: float,
     # a value outside what the kind accepts (days late of -1e308; 1e300 of a kind without a range,
     # whose sum has no finite score) is a bad row; an unknown kind's (-1) bounds refuse nothing
     kinds_bounds = np.array([event.bounds for event in scheme.events.values()] + [(-np.inf, np.inf)])
-    bounds = kinds_bounds[kinds]
-    outside = np.flatnonzero(np.isfinite(values) & ((values < bounds[:, 0]) | (values > bounds[:, 1])))
+    lowest, highest = kinds_bounds[:, 0], kinds_bounds[:, 1]
+    wrong = values < lowest[kinds]  # one bound at a time: a row's bound is 8 bytes an event while it lives
+    wrong |= values > highest[kinds]
+    wrong &= np.isfinite(values)
+    outside = np.flatnonzero(wrong)
     if outside.size:
         events, names = list(scheme.events.values()), list(scheme.events)
         # the range given is the fix: no second sentence to say "correct the value"
@@ -543,7 +611,7 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
     wrong = pc.or_(pc.greater(pc.utf8_length(texts), TEXT_LIMIT), pc.match_substring(texts, "\x00"))
     if in_a_path:
         wrong = pc.or_(wrong, pc.match_substring(texts, "/"))
-    found = np.asarray(wrong.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    found = as_numpy(wrong.fill_null(False))
     if not found.any():
         return
     if codes is None:
@@ -555,13 +623,12 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
     bad.add(rows, name, np.array([text_problem(name, text, in_a_path) for text in values], dtype=object))
 
 
-def _require_ids(table: pa.Table, bad: BadRows) -> None:
+def _require_ids(table: pa.Table | ParquetColumns, bad: BadRows) -> None:
     """Refuse the rows without an id: an ingest keeps an event once by its id, so that a batch sent
     again (after a time-out, say) is not stored twice."""
     if "id" in table.column_names:
         codes, dictionary = encode(pc.cast(table.column("id"), pa.string()))
-        blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True)
-                           .to_numpy(zero_copy_only=False), dtype=bool)
+        blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True))
         rows = np.flatnonzero(np.append(blank, True)[codes])  # a null's code -1 picks the True
     else:
         rows = np.arange(table.num_rows)
@@ -574,8 +641,7 @@ def repeated_ids(ids: pa.ChunkedArray | pa.Array, good: np.ndarray) -> np.ndarra
     its id comes. A missing or blank id is no id (the event is its own)."""
     ids = pc.cast(ids, pa.string())
     id_codes, dictionary = encode(ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids]))
-    blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True)
-                       .to_numpy(zero_copy_only=False), dtype=bool)
+    blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True))
     named = np.flatnonzero(good & ~np.append(blank, True)[id_codes])  # a null's code -1 picks the True
     _, first = np.unique(id_codes[named], return_index=True)
     if first.size == named.size:
@@ -741,8 +807,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         for name in RELATION_COLUMNS:
             codes, dictionary = encode(pc.cast(rel_table.column(name), pa.string()))
             dictionary = pc.cast(dictionary, pa.string())
-            blank = np.asarray(pc.equal(pc.utf8_trim_whitespace(dictionary), "").fill_null(True)
-                               .to_numpy(zero_copy_only=False), dtype=bool)
+            blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(dictionary), "").fill_null(True))
             missing = (codes < 0) | (blank[codes] if blank.size else False)
             rows = np.flatnonzero(missing)
             relation_bad.add(rows, name,
@@ -759,7 +824,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
     if len(id_sets) == 1:
         # Events only: the used part of the subject dictionary is already distinct; sort it once.
         distinct = id_sets[0]
-        order = pc.sort_indices(distinct).to_numpy(zero_copy_only=False)
+        order = as_numpy(pc.sort_indices(distinct))
         all_ids = distinct.take(order)
         rank = np.empty(order.size, dtype=np.int64)
         rank[order] = np.arange(order.size)
@@ -773,7 +838,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
     def to_index(codes: np.ndarray, dictionary: pa.Array) -> np.ndarray:
         if len(id_sets) == 1:
             return subject_positions[codes]
-        position = pc.index_in(dictionary, value_set=all_ids).fill_null(-1).to_numpy(zero_copy_only=False)
+        position = as_numpy(pc.index_in(dictionary, value_set=all_ids).fill_null(-1))
         return np.append(position.astype(np.int64), -1)[codes]
 
     if not all_good:
@@ -791,4 +856,8 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
                              f"ties; the network term is added up exactly for at most {graph.MAX_TIES:,} ties a "
                              "subject\n    fix: check the relations for a subject tied to everyone (a placeholder "
                              "id such as 'unknown'), or score without --relations")
+    # What Arrow holds now is the ids; the columns read are let go and their memory given back at
+    # once rather than kept for a next read (`keep_arrow_memory`): the scoring's arrays come next.
+    del table
+    pa.default_memory_pool().release_unused()
     return EventLog(pc.cast(all_ids, pa.string()), events, relations, bad, relation_bad, duplicates)

@@ -12,9 +12,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .eventlog import EventLog, InputError, read_event_log, read_members
+from .eventlog import EventLog, InputError, as_numpy, is_csv, read_event_log, read_members
 from .scheme import Scheme
 from .scoring import NO_REASON, Scores, score_events
+from .scoring.core import LOAD_COMPILER_FROM, load_compiler_in_background
 
 
 @dataclass
@@ -136,11 +137,24 @@ def input_list_files(scheme: Scheme, given: dict[str, str | Path]) -> dict[str, 
     return {name: Path(given[name]) for name in scheme.input_lists}
 
 
+def expected_events(path: str | Path) -> int:
+    """About how many events a log holds, before reading it: a Parquet file's rows, a CSV file's bytes
+    over 32 (an event's line is rarely shorter); 0 where it cannot be told (the reading says why)."""
+    try:
+        if is_csv(path):
+            return Path(path).stat().st_size // 32
+        return int(pq.read_metadata(path).num_rows)
+    except (OSError, pa.ArrowException):
+        return 0
+
+
 def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
               relations: str | Path | None = None, skip_bad_rows: bool = False,
               allow_future: bool = False, input_lists: dict[str, str | Path] | None = None) -> ScoreRun:
     """Score an event log once. `input_lists`: a membership file for each input list the scheme
     declares; its members are subjects too (on another body's list, with no records here)."""
+    if expected_events(events) >= LOAD_COMPILER_FROM:  # its compiled passes load while the log is read
+        load_compiler_in_background()
     members = {name: read_members(path, name) for name, path in
                input_list_files(scheme, dict(input_lists or {})).items()}
     log = read_event_log(events, scheme, relations, allow_future=allow_future or as_of is not None,
@@ -157,7 +171,7 @@ def run_score(events: str | Path, scheme: Scheme, as_of: float | None = None,
             raise InputError(f"{events}: there are no events to score, so there is no latest time to score at\n"
                              "    fix: add events, or give --as-of")
         as_of = float(log.events.time.max())
-    inputs = {name: np.asarray(pc.is_in(log.subject_ids, value_set=ids).to_numpy(zero_copy_only=False), dtype=bool)
+    inputs = {name: as_numpy(pc.is_in(log.subject_ids, value_set=ids))
               for name, ids in members.items()}
     scores = score_events(scheme, log.events, as_of, log.relations, inputs=inputs)
     return ScoreRun(log, as_of, scores, scores_table(log.subject_ids, scores))

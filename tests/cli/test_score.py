@@ -292,3 +292,29 @@ def test_an_unscored_subject_has_an_empty_score_and_says_why(tmp_path):
     assert table.column("score").null_count == 1 and table.column("scored").to_pylist() == [True, False]
     shown = invoke("score", str(events), "-s", "fico", "--as-of", "2024-06-30")
     assert "unscored_by" in shown.output and "None" not in shown.output
+
+
+def test_a_parquet_log_in_many_row_groups_scores_as_in_one_and_names_its_bad_rows(tmp_path):
+    """The log is read a column at a time, its row groups two at a time: the scores are those of the
+    same log in one row group, and a bad row in a later row group is named by its row in the file."""
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(EXAMPLES / "events.csv", convert_options=pacsv.ConvertOptions(
+        column_types={"time": pa.string()}))
+    whole, split = tmp_path / "whole.parquet", tmp_path / "split.parquet"
+    pq.write_table(table, whole)
+    pq.write_table(table, split, row_group_size=64)
+    assert pq.ParquetFile(split).num_row_groups > 10
+    outputs = []
+    for log in (whole, split):
+        out = tmp_path / f"{log.stem}-scores.parquet"
+        assert invoke("score", str(log), "-s", "lending", "-o", str(out), "--allow-future").exit_code == 0
+        outputs.append(pq.read_table(out))
+    assert outputs[0].equals(outputs[1])
+    kinds = table.column("kind").to_pylist()
+    kinds[700] = "paymnet"
+    pq.write_table(table.set_column(table.column_names.index("kind"), "kind", pa.array(kinds)), split,
+                   row_group_size=64)
+    result = invoke("score", str(split), "-s", "lending", "-o", str(tmp_path / "bad.parquet"), "--allow-future")
+    assert result.exit_code == 2
+    assert "row 701 (counting from 1): column 'kind': unknown event kind 'paymnet'" in result.output

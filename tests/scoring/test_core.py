@@ -517,3 +517,42 @@ def test_network_term_leaves_out_neighbours_not_counted(scheme_data):
     assert network_term_of(scheme, moved, relations, kept, counted=counted).tolist() == term.tolist()
     everyone = network_term_of(scheme, pre, relations)
     assert network_term_of(scheme, pre, relations, counted=np.ones(4, dtype=bool)).tobytes() == everyone.tobytes()
+
+
+def test_reasons_ranked_by_numpy_equal_the_compiled_ranking():
+    """A process that has not loaded numba ranks reasons with NumPy's calls (`core.ranked_reasons`):
+    the same codes as the compiled `rank_reasons`, ties in name order, NaN and no loss never a
+    reason, and the `also` components after the ranked ones."""
+    from socialcredit.scoring.core import NO_REASON, ranked_reasons
+    from socialcredit.scoring.kernels import rank_reasons
+
+    rng = np.random.default_rng(11)
+    components, n = 6, 5_000
+    best = np.array([0.0, 20.0, 0.0, 60.0, 40.0, 0.0])
+    points = best[:, None] - rng.choice([0.0, 5.0, 10.0, 30.0, 1e-12, np.inf], size=(components, n))
+    points[rng.random(points.shape) < 0.03] = np.nan
+    also = np.array([4, 1], dtype=np.int64)
+    for limit in (0, 2, 4, components):
+        width = limit + also.size
+        compiled = np.empty((n, width), dtype=np.int16)
+        rank_reasons(points, best, limit, also, compiled, 0, n)
+        np.testing.assert_array_equal(ranked_reasons(points, best, limit, also, width), compiled)
+    assert (compiled[:, 0] != NO_REASON).any() and (compiled == NO_REASON).any()
+
+
+def test_a_small_log_is_scored_without_loading_numba_or_the_plots(tmp_path):
+    """`socialcredit score` of a small log takes NumPy's paths (the same bits): numba, SciPy and
+    matplotlib are never loaded, so the command's start-up is short."""
+    import subprocess
+    import sys
+
+    events = tmp_path / "events.csv"
+    events.write_text("subject,kind,time\n" + "".join(f"s{i % 50},late_payment,2024-0{1 + i % 9}-01\n"
+                                                      for i in range(5_000)))
+    code = ("import sys; from socialcredit.cli import main; sys.argv = ['socialcredit'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            "print(sorted(m for m in ('numba', 'scipy', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, "score", str(events), "--scheme", "lending", "--out",
+                           str(tmp_path / "out.csv")], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "out.csv").read_text().count("\n") == 51

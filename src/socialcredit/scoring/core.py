@@ -3,6 +3,9 @@ entitlements and reason codes, for all subjects at once (docs/design.md, "The sc
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,7 +17,6 @@ from ..parallel import parallel_map
 from ..scheme import Scheme
 from ..scheme.models import Component
 from .graph import NeighbourSums, Relations, fixed_point_factor, to_fixed
-from .kernels import component_points_of, mean_term, rank_reasons, tiers_of
 
 if TYPE_CHECKING:
     from .compiled import CompiledRules
@@ -22,6 +24,31 @@ if TYPE_CHECKING:
 NO_REASON = -1
 SLICE = 1 << 17  # subjects per slice in `score_slices`: few enough calls, small enough workings
 COMPILED_FROM = 4096  # values from which a compiled pass beats NumPy's calls (fewer: a live read)
+# Loading numba and the cached kernels costs a process about half a second of CPU (benchmarks/RESULTS.md,
+# "Side by side with DuckDB and Polars"), more than NumPy's calls take below this many values: a process
+# that has not loaded it (a `score` of a small log) takes NumPy's path there, which gives the same bits.
+LOAD_COMPILER_FROM = 1 << 21
+
+
+def compiled_pays(size: int, threshold: int = COMPILED_FROM) -> bool:
+    """Whether `size` values go through a compiled pass: from `threshold` values once numba is
+    loaded, and from `LOAD_COMPILER_FROM` where the pass would load it first."""
+    return size >= threshold and (size >= LOAD_COMPILER_FROM or "numba" in sys.modules)
+
+
+def load_compiler_in_background() -> None:
+    """Start loading numba and the kernels from its cache (a first call readies its code generator:
+    the larger part of the cost) on a thread of its own, for a caller that will need them and has
+    other work first: `score` reading a large log, which leaves a core free between Arrow's reads.
+    A failure here is left to the call that needs the kernels, which reports it."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            from .kernels import group_by_kind
+
+            group_by_kind(np.zeros(1, dtype=np.int16), 1)
+
+    threading.Thread(target=load, name="socialcredit-compiler", daemon=True).start()
 
 
 @dataclass
@@ -193,7 +220,9 @@ def component_points(component: Component, value: np.ndarray) -> np.ndarray:
     high = component.max if component.max is not None else np.inf
     per_unit = float(component.per_unit) if component.per_unit is not None else 0.0
     value = np.asarray(value, dtype=np.float64)
-    if value.size >= COMPILED_FROM:  # one compiled pass rather than three or four NumPy ones
+    if compiled_pays(value.size, COMPILED_FROM):  # one compiled pass rather than three or four NumPy ones
+        from .kernels import component_points_of
+
         return component_points_of(np.ascontiguousarray(value), uptos, points, per_unit, low, high)
     # Few values (a live read): the first bin with value <= upto, values above every upto (and NaN,
     # which sorts last) in the catch-all last bin.
@@ -207,7 +236,9 @@ def tier_index(scheme: Scheme, score: np.ndarray) -> np.ndarray:
     """Index of the first tier (highest first) whose min the score reaches; -1 without tiers."""
     if not scheme.tiers:
         return np.full(score.shape[0], -1, dtype=np.int16)
-    if score.shape[0] >= COMPILED_FROM:  # one compiled pass rather than a search and three conversions
+    if compiled_pays(score.shape[0], COMPILED_FROM):  # one compiled pass rather than a search and three conversions
+        from .kernels import tiers_of
+
         return tiers_of(np.array([tier.min for tier in scheme.tiers], dtype=np.float64),
                         np.ascontiguousarray(score, dtype=np.float64))
     ascending = np.array([tier.min for tier in reversed(scheme.tiers)])
@@ -254,8 +285,14 @@ def _scored_reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n
         best = np.array([scheme.components[c].best_points() for c in names], dtype=np.float64)
         points = np.stack([np.asarray(components[c], dtype=np.float64) for c in names])  # a row per component
         also = np.array([names.index(name) for name in scheme.reason_also], dtype=np.int64)
-        ranked = np.empty((n, width), dtype=np.int16)
-        parallel_map(lambda part: rank_reasons(points, best, limit, also, ranked, part.start, part.stop), slices(n))
+        if compiled_pays(n, 0):  # once numba is loaded, whatever the size: a live read of one subject too
+            from .kernels import rank_reasons
+
+            ranked = np.empty((n, width), dtype=np.int16)
+            parallel_map(lambda part: rank_reasons(points, best, limit, also, ranked, part.start, part.stop),
+                         slices(n))
+        else:
+            ranked = ranked_reasons(points, best, limit, also, width)
     if not scheme.tier_caps:
         return ranked
     if tier_cap is None:
@@ -264,6 +301,29 @@ def _scored_reason_codes(scheme: Scheme, components: Mapping[str, np.ndarray], n
     pad = np.full((n, 1), NO_REASON, dtype=np.int16)
     cap_code = np.where(capped, len(names) + tier_cap, NO_REASON).astype(np.int16)[:, None]
     return np.where(capped[:, None], np.hstack([cap_code, ranked]), np.hstack([ranked, pad]))
+
+
+def ranked_reasons(points: np.ndarray, best: np.ndarray, limit: int, also: np.ndarray, width: int) -> np.ndarray:
+    """`kernels.rank_reasons` in NumPy's calls, the same codes to the last one: for a process that has
+    not loaded numba. `points` holds a row per component (in name order); the result a row per subject."""
+    n = points.shape[1]
+    lost = np.rint((best[:, None] - points) * 1e9) / 1e9
+    counted = lost > 0  # NaN never counts
+    # most lost first, ties in name order (a stable sort), those that lost nothing last
+    order = np.argsort(np.where(counted, -lost, np.inf), axis=0, kind="stable")[:limit]
+    valid = np.take_along_axis(counted, order, axis=0)  # the counted come first: a prefix of each column
+    ranked = np.full((n, width), NO_REASON, dtype=np.int16)
+    ranked[:, :order.shape[0]] = np.where(valid, order, NO_REASON).T
+    taken = np.zeros(points.shape, dtype=bool)
+    subjects = np.arange(n)
+    for place in range(order.shape[0]):
+        taken[order[place], subjects] |= valid[place]
+    count = valid.sum(axis=0)
+    for code in also.tolist():  # then each `also` component that lost points and is not among them
+        rows = np.flatnonzero(counted[code] & ~taken[code])
+        ranked[rows, count[rows]] = code
+        count[rows] += 1
+    return ranked
 
 
 def points_and_pre(scheme: Scheme, features: Mapping[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray],
@@ -293,6 +353,8 @@ def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
     if counted is not None and not counted.all():
         return _term_of_counted(scheme, pre, relations, kept, counted, factor)
+    from .kernels import mean_term
+
     totals = kept.sums(relations, pre, factor) if kept is not None else relations.neighbour_sum(to_fixed(pre, factor))
     # into NumPy's memory, not compiled code's (see the kernels' docstring)
     return mean_term(relations.indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),
@@ -306,6 +368,8 @@ def network_term_were(scheme: Scheme, relations: Relations, kept: NeighbourSums,
     as `network_term_of` on the whole `pre` so changed, in work proportional to the ties of `rows`."""
     if scheme.network is None:
         raise ValueError(f"scheme '{scheme.id}' has no network term")
+    from .kernels import mean_term
+
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
     reached, totals = kept.sums_were(relations, rows, values, factor)
     degree = np.diff(relations.indptr)[reached]

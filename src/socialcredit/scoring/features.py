@@ -14,9 +14,8 @@ import numpy as np
 from ..parallel import parallel_map
 from ..scheme import Scheme
 from ..scheme.models import Feature
-from .core import COMPILED_FROM
+from .core import COMPILED_FROM, compiled_pays
 from .events import EventArrays
-from .kernels import group_by_kind, ratio_of
 from .window import COUNT, LATEST, MEAN, NO_LIMIT, SUM, add_up_feature, begins_run, counts, decay, limits
 
 ACTIONS = {"count": COUNT, "sum": SUM, "mean": MEAN, "days_since": LATEST}
@@ -25,7 +24,9 @@ ACTIONS = {"count": COUNT, "sum": SUM, "mean": MEAN, "days_since": LATEST}
 def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, 0 where the denominator is 0: for many values one compiled pass,
     for few a plain division then a masked write (half the time of a division with `where=`)."""
-    if np.ndim(numerator) == np.ndim(denominator) == 1 and np.shape(numerator)[0] >= COMPILED_FROM:
+    if np.ndim(numerator) == np.ndim(denominator) == 1 and compiled_pays(np.shape(numerator)[0], COMPILED_FROM):
+        from .kernels import ratio_of
+
         return ratio_of(np.ascontiguousarray(numerator, dtype=np.float64),
                         np.ascontiguousarray(denominator, dtype=np.float64))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -82,6 +83,8 @@ def add_up(scheme: Scheme, events: EventArrays, as_of: float, names: list[str]) 
     n = events.n_subjects
     if not names:
         return {}
+    from .kernels import group_by_kind
+
     codes = {name: code for code, name in enumerate(scheme.events)}
     order, start = group_by_kind(events.kind, len(scheme.events))
 
@@ -108,7 +111,7 @@ def compute_features(scheme: Scheme, events: EventArrays, as_of: float) -> dict[
     """Every feature of the scheme, as a float64 array over subjects 0..n-1."""
     n = events.n_subjects
     features: dict[str, np.ndarray] = {}
-    if len(events) >= COMPILED_FROM:  # a pass per feature beats NumPy's selections by kind
+    if compiled_pays(len(events), COMPILED_FROM):  # a pass per feature beats NumPy's selections by kind
         features.update(add_up(scheme, events, as_of, compiled_features(scheme)))
     codes = {name: code for code, name in enumerate(scheme.events)}
     by_kind: dict[str, np.ndarray] = {}  # the positions of each kind's events

@@ -8,19 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numba
 import numpy as np
 
-from .kernels import (
-    add_changes,
-    differing,
-    fixed_point,
-    fixed_row_sums,
-    merge_rows,
-    pairs_to_csr,
-    row_sums,
-    row_sums_serial,
-)
+# The compiled kernels (kernels.py) are imported where they are called, so that importing the
+# scoring core loads numba only when a graph is made or summed (a `score` without relations never).
 
 # One parallel kernel at a time in this process: numba's threading layers other than OpenMP and
 # TBB (its fallback, "workqueue") abort when two threads launch parallel kernels at once, as two
@@ -53,6 +44,8 @@ def fixed_point_factor(largest: float) -> float:
 
 def to_fixed(values: np.ndarray, factor: float) -> np.ndarray:
     """Values in fixed point: round(value x factor) as int64 (factor from `fixed_point_factor`)."""
+    from .kernels import fixed_point
+
     fixed, finite = fixed_point(np.ascontiguousarray(values, dtype=np.float64), float(factor))
     if not finite:
         raise ValueError("neighbour sums of values that are not finite numbers")
@@ -100,6 +93,8 @@ class Relations:
         b = b.astype(index_type, copy=False)
         indptr = np.empty(n_subjects + 1, dtype=index_type)
         indices = np.empty(2 * a.size, dtype=index_type)
+        from .kernels import pairs_to_csr
+
         used = pairs_to_csr(a, b, n_subjects, indptr, indices)
         indices.resize(used, refcheck=False)  # shrinks in place: no second copy of the ties
         return cls(indptr, indices)
@@ -123,6 +118,8 @@ class Relations:
         add_rows, add_cols = both_ways(add_a, add_b)
         remove_rows, remove_cols = both_ways(remove_a, remove_b)
         with PARALLEL_KERNELS:
+            from .kernels import merge_rows
+
             indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
                                                add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
         return Relations(indptr, indices, edit_of=(self.serial, rows))
@@ -137,6 +134,8 @@ class Relations:
         if self.most_ties > MAX_TIES:
             raise ValueError(f"a subject has {self.most_ties:,} ties; neighbour sums are exact up to "
                              f"{MAX_TIES:,} ties a subject")
+        from .kernels import row_sums, row_sums_serial
+
         fixed = np.ascontiguousarray(fixed, dtype=np.int64)
         if self.indices.size < 1 << 16:
             return row_sums_serial(self.indptr, self.indices, fixed)
@@ -169,6 +168,10 @@ class NeighbourSums:
         int64 array this object owns and updates later. On a graph edited from the one the sums
         were made on, the edited rows are summed again from the kept values (the rest have the
         same neighbours), then the changes are added as on any day."""
+        import numba
+
+        from .kernels import add_changes, differing, fixed_row_sums
+
         values = np.ascontiguousarray(values, dtype=np.float64)
         kept = self.values is not None and self.totals is not None and self.values.shape == values.shape \
             and self.factor == factor

@@ -17,15 +17,16 @@ begins a run; the others merge into theirs.
 The rules are written with plain operators, so one function serves scalars (the incremental state,
 a batch of events at a time) and arrays (NumPy's selections), and is compiled as it is into the
 compiled pass below. That pass lives here, beside the rule, because numba's cache notices changes
-to the file a compiled function is defined in, not to the files it calls into.
+to the file a compiled function is defined in, not to the files it calls into. It is compiled (or
+loaded from numba's cache) when first called, so that importing the rule does not load numba.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
-import numba
 import numpy as np
 
 from ..scheme.models import Feature
@@ -58,13 +59,28 @@ def decay(age: Any, half_life_days: float) -> Any:
     return np.exp2(-age / half_life_days)
 
 
-_counts = numba.njit(cache=True, nogil=True, inline="always")(counts)
+_counts: Any = counts  # the rule as `_add_up_feature` calls it: compiled (inlined) in `add_up_feature`
 
 COUNT, SUM, MEAN, LATEST = 0, 1, 2, 3  # what `add_up_feature` does with each event it reads
 
+_compiled: Any = None
+_compiling = threading.Lock()
 
-@numba.njit(cache=True, nogil=True)
-def add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, value: np.ndarray,
+
+def add_up_feature(*arguments: Any) -> None:
+    """`_add_up_feature`, compiled by numba (from its cache) on the first call."""
+    global _compiled, _counts
+    if _compiled is None:
+        with _compiling:
+            if _compiled is None:
+                import numba
+
+                _counts = numba.njit(cache=True, nogil=True, inline="always")(counts)
+                _compiled = numba.njit(cache=True, nogil=True)(_add_up_feature)
+    _compiled(*arguments)
+
+
+def _add_up_feature(events: np.ndarray, subject: np.ndarray, time: np.ndarray, value: np.ndarray,
                    weight: np.ndarray, weights_by_age: np.ndarray, as_of: float, retention: float, window: float,
                    action: int, total: np.ndarray, weights: np.ndarray) -> None:  # pragma: no cover
     """One feature of every subject in one pass over the positions `events` (one kind's, in
