@@ -212,14 +212,16 @@ class ReadTracer:
 
 class GatherCounter:
     """Counts the ties the network term's kernels read (one random read each) while installed in
-    `socialcredit.scoring.graph`, whose functions call them by these names."""
+    `socialcredit.scoring.kernels`, whose names graph.py's functions look up at each call."""
 
     def __init__(self) -> None:
         self.gathers = 0
         self.originals: dict[str, Any] = {}
 
     def install(self) -> None:
-        from socialcredit.scoring import graph
+        # graph.py imports the kernels where it calls them, so the kernels module's names are read
+        # at each call: counting wrappers put there are the ones called
+        from socialcredit.scoring import kernels as graph
 
         def ties_of(indptr: np.ndarray, rows: np.ndarray) -> int:
             return int((indptr[rows + 1] - indptr[rows]).sum())
@@ -241,7 +243,7 @@ class GatherCounter:
             setattr(graph, name, counted)
 
     def remove(self) -> None:
-        from socialcredit.scoring import graph
+        from socialcredit.scoring import kernels as graph
 
         for name, original in self.originals.items():
             setattr(graph, name, original)
