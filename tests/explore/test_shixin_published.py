@@ -24,7 +24,7 @@ TARGETS = ROOT / "examples" / "shixin-published.yaml"
 START = dt.date(2013, 10, 1)   # the list's first day: the run reports from it, with no burn-in
 DAYS = 2284                    # to 2020-01-01, the last target's date
 # Set in every run, as in the README's command: aggravated defaults about 4% of listings at the
-# fitted rate (the preset's ~6% of its own, higher, rate; the preset's value would make them a quarter).
+# fitted rate (the preset's value since it took the fitted rates).
 AGGRAVATED = {"behaviours.aggravated_default.rate": 0.00000025}
 # What the README's full calibration found (20,000 people, seeds 1-2), as its text states.
 FITTED = {"behaviours.judgment_default.rate": 5.587e-06, "behaviours.judgment_paid.rate": 1.196e-05}

@@ -42,11 +42,24 @@ def test_a_documented_rule_check_passes_and_fails_when_the_rule_is_changed(check
     assert failing in outcome.note
 
 
-def test_the_court_list_share_fails_when_the_model_lists_nobody():
+def test_the_court_list_check_fails_when_the_model_lists_nobody():
     outcome = facts.shixin_share(TINY, {"behaviours.judgment_default.rate": 0.0, "behaviours.aggravated_default.rate":
-                                        0.0, "run.burn_in_days": 30, "run.days": 30}, people=2000)
+                                        0.0}, people=2000)
     assert not outcome.passed
     assert outcome.value == 0.0
+    assert "on the list 0.00%" in outcome.measured and "not met: on the list, placed on it" in outcome.note
+
+
+@pytest.mark.slow
+def test_the_court_list_check_fails_when_the_stock_is_tuned_to_the_cumulative_count():
+    # The preset's former rates put 1.26% ON the list in July 2019: the published count of those
+    # ever PLACED on it. The check reads the stock as a stock, and fails them.
+    outcome = facts.shixin_share(TINY, {"behaviours.judgment_default.rate": 0.0000285,
+                                        "behaviours.aggravated_default.rate": 0.0000019,
+                                        "behaviours.judgment_paid.rate": 0.0001}, people=20_000)
+    assert not outcome.passed
+    assert outcome.value is not None and outcome.value > facts.SHIXIN_STOCK_SHARE + 2 * facts.SHIXIN_STOCK_SD
+    assert "on the list" in outcome.note
 
 
 @pytest.mark.slow

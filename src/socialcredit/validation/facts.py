@@ -114,34 +114,62 @@ def fico_rules(size: Size, scheme: Scheme | None = None) -> Outcome:
     ], "FICO 300-850; four key factors + inquiries (15 U.S.C. 1681g(f)(9)); FCRA 7-year limit (15 U.S.C. 1681c)")
 
 
-# 14.5 million listed in July 2019 (Shanghai Daily, 12 July 2019) of ~1,150 million aged 16+ (NBS).
-SHIXIN_SHARE = 14.5 / 1150
-# The calibration's tolerance (assumption): the rate was tuned by running the scenario to the documented
-# 1.26%, so this checks the calibration holds at its date over seeds, not a prediction.
-SHIXIN_RANGE = (0.010, 0.015)
+# What the Supreme People's Court published of its list, as shares of ~1,150 million people aged 16+
+# (NBS via Xinhua, 17 Jan 2020), with the uncertainties of examples/shixin-published.yaml (one standard
+# deviation, an assumption stated there). Two different counts, kept apart:
+# - placed on the list since it began on 2013-10-01, a cumulative count: "more than 14.5 million people
+#   have been placed on a credit blacklist ... as of July 9" (Xinhua via Shanghai Daily, 12 Jul 2019);
+SHIXIN_EVER_DATE = dt.date(2019, 7, 9)
+SHIXIN_EVER_SHARE, SHIXIN_EVER_SD = 14.5 / 1150, 0.00101
+# - on the list at a date, a stock: "5.7mn defaulters in early 2020", officially blacklisted according to
+#   local courts (Financial Times, 3 Dec 2023, via China Economic Review, 4 Dec 2023), taken as 1 January.
+SHIXIN_STOCK_DATE = dt.date(2020, 1, 1)
+SHIXIN_STOCK_SHARE, SHIXIN_STOCK_SD = 5.7 / 1150, 0.00074
+# Met when the whole interval over seeds lies within 2 uncertainties of the published share (as
+# `socialcredit calibrate` says a target is met).
+SHIXIN_WITHIN = 2.0
+SHIXIN_LIST_START = dt.date(2013, 10, 1)  # the Supreme People's Court's provisions took effect
 
 
 def shixin_share(size: Size, overrides: dict[str, Any] | None = None, people: int | None = None) -> Outcome:
-    """The share of adults on the court list in July 2019: 1.26%. The preset starts the list empty
-    in October 2013, when it began, and simulates (unreported) to the start of the year it reports,
-    which ends in July 2019: the share listed then is the one compared."""
+    """The court list's published counts against the preset's: the share of adults ON the list in
+    early 2020 (the stock, 0.50%) and the share ever PLACED on it from October 2013 to 9 July 2019
+    (the cumulative count, 1.26%). The preset hides the list's first years in a burn-in, and its
+    `ever_listed` counts from day 0; so here its scenario runs from the list's first day with no
+    burn-in, to 2020-01-01, and both figures are read from the daily metrics at their dates."""
     import socialcredit
 
-    # a share near 1% needs tens of thousands of people for a tight interval
+    # a share near 0.5% needs tens of thousands of people for a tight interval
     people = people or max(size.population, 40_000)
-    runs = [socialcredit.simulate("shixin", population=people, seed=seed, **(overrides or {}))
+    days = (SHIXIN_STOCK_DATE - SHIXIN_LIST_START).days + 1
+    settings: dict[str, Any] = {"run.start": SHIXIN_LIST_START, "run.burn_in_days": 0, "run.days": days}
+    runs = [socialcredit.simulate("shixin", population=people, seed=seed, **{**settings, **(overrides or {})})
             for seed in range(1, size.seeds + 1)]
-    shares = [run.summary["lists"]["dishonest_debtor"]["share"] for run in runs]
-    mean, low, high = mean_interval(shares, 0.0, 1.0)
-    # Equivalence, not mere overlap: the whole interval must lie in the expected range, so that an
-    # imprecise measurement does not pass for agreement.
-    inside = low is not None and high is not None and SHIXIN_RANGE[0] <= low and high <= SHIXIN_RANGE[1]
-    scenario = runs[0].scenario.run
-    end = scenario.start + dt.timedelta(days=scenario.days)
-    return Outcome(measured=_share_text(mean, low, high), expected=f"{SHIXIN_RANGE[0]:.1%}-{SHIXIN_RANGE[1]:.1%} "
-                   f"(documented {SHIXIN_SHARE:.2%}), the whole interval", passed=inside, value=mean, low=low,
-                   high=high, note=f"on {end}, after {scenario.burn_in_days:,} days of burn-in and "
-                                   f"{scenario.days} reported; {size.seeds} seeds of {people:,} people")
+    figures = []
+    for figure, date, published, sd in (("listed", SHIXIN_STOCK_DATE, SHIXIN_STOCK_SHARE, SHIXIN_STOCK_SD),
+                                        ("ever_listed", SHIXIN_EVER_DATE, SHIXIN_EVER_SHARE, SHIXIN_EVER_SD)):
+        shares, reached = [], None
+        for run in runs:  # the last day on or before the published date (a shortened run: its last day)
+            rows = run.metrics[run.metrics["date"] <= np.datetime64(date)]
+            row = rows.iloc[-1] if len(rows) else run.metrics.iloc[-1]
+            shares.append(float(row[f"{figure}.dishonest_debtor"]))
+            reached = row["date"]
+        mean, low, high = mean_interval(shares, 0.0, 1.0)
+        bounds = (published - SHIXIN_WITHIN * sd, published + SHIXIN_WITHIN * sd)
+        # Equivalence, not mere overlap: the whole interval must lie in the range, so that an imprecise
+        # measurement does not pass for agreement.
+        inside = low is not None and high is not None and bounds[0] <= low and high <= bounds[1]
+        figures.append((figure, str(reached)[:10], mean, low, high, bounds, published, inside))
+    (_, stock_day, mean, low, high, _, _, _), ever = figures[0], figures[1]
+    measured = f"on the list {_share_text(mean, low, high)} on {stock_day}; placed on it since " \
+               f"{SHIXIN_LIST_START} {_share_text(*ever[2:5])} by {ever[1]}"
+    expected = "; ".join(f"{name} {bounds[0]:.2%}-{bounds[1]:.2%} (published {published:.2%}), the whole interval"
+                         for name, (_, _, _, _, _, bounds, published, _) in
+                         zip(("on the list", "placed on it"), figures, strict=True))
+    failed = [name for name, figure in zip(("on the list", "placed on it"), figures, strict=True) if not figure[7]]
+    note = f"run from {SHIXIN_LIST_START} with no burn-in, {days:,} days; {size.seeds} seeds of {people:,} people"
+    return Outcome(measured=measured, expected=expected, passed=not failed, value=mean, low=low, high=high,
+                   note=note + (f"; not met: {', '.join(failed)}" if failed else ""))
 
 
 def _share_text(mean: float, low: float | None, high: float | None) -> str:

@@ -23,10 +23,13 @@ CHECKS: tuple[Check, ...] = (
     Check("fico_rules", "FICO's range, bands and reason-code rules are as published",
           "myFICO; 15 U.S.C. 1681c, 1681g(f), via presets/fico.yaml", "scale, bands, reasons, the 7-year limit",
           facts.fico_rules),
-    Check("shixin_share_listed", "The court list holds 1.26% of adults in July 2019 (a calibration that holds at "
-          "its date)",
-          "Shanghai Daily (12 Jul 2019): 14.5 million listed; NBS: ~1,150 million aged 16+",
-          "share of adults listed at the model's steady state (3 years on)", facts.shixin_share),
+    Check("shixin_share_listed", "The court list's published counts: 0.50% of adults on it in early 2020, "
+          "1.26% placed on it since October 2013 by July 2019",
+          "on the list: 5.7 million in early 2020 (Financial Times, 3 Dec 2023, via China Economic Review); "
+          "placed on it: more than 14.5 million by 9 Jul 2019 (Shanghai Daily, 12 Jul 2019); NBS: ~1,150 "
+          "million aged 16+; via examples/shixin-published.yaml",
+          "share of adults on the list on 2020-01-01 and share ever placed on it from 2013-10-01 to 2019-07-09, "
+          "the preset run from the list's first day", facts.shixin_share),
     Check("watchlist_deployments", "A face-identification profile's false-match rate, fitted on one reported "
           "deployment, predicts the false-alert share of the others",
           "presets/identification: Met Oxford Circus 16 Jul 2022 -> 28 Jan 2022 (Daily Mail via Big Brother "
