@@ -33,7 +33,6 @@ the same process, alternately.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -41,20 +40,10 @@ from pathlib import Path
 import numba as nb
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/siblings.py
+from siblings import load  # noqa: E402
 
-def _peer_mesa():
-    """benchmarks/peer_mesa.py (the model's statement, socialcredit's side, the equivalence test)."""
-    if "peer_mesa" in sys.modules:
-        return sys.modules["peer_mesa"]
-    spec = importlib.util.spec_from_file_location("peer_mesa", Path(__file__).with_name("peer_mesa.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["peer_mesa"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-peer = _peer_mesa()
+peer = load("peer_mesa")  # the model's statement, socialcredit's side, the equivalence test
 PARAMS = peer.PARAMS
 
 
@@ -174,12 +163,7 @@ def run_laser(people: int, days: int, seed: int, p: dict = PARAMS) -> dict:
 
 def main() -> None:
     """Equivalence (--check) and speed of this peer beside socialcredit: `peers.py` with --peers laser."""
-    spec = importlib.util.spec_from_file_location("peers", Path(__file__).with_name("peers.py"))
-    assert spec is not None and spec.loader is not None
-    peers = importlib.util.module_from_spec(spec)
-    sys.modules["peers"] = peers
-    spec.loader.exec_module(peers)
-    peers.main(("laser",), __doc__)
+    load("peers").main(("laser",), __doc__)
 
 
 if __name__ == "__main__":

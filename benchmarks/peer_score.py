@@ -45,6 +45,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # benchmarks/siblings.py
+from siblings import load  # noqa: E402
+
 TOLERANCE = 1e-9  # scores, pre, features and points: sums in another order differ in the last bits
 
 OUTCOMES = ("subject", "score", "pre", "tier", "high_risk", "loan", "rent_without_deposit", "reasons")
@@ -56,12 +59,8 @@ EXACT = ("tier", "high_risk", "loan", "rent_without_deposit", "reasons")
 
 
 def score_events_module():
-    """benchmarks/score_events.py: the scheme, and the log's generator."""
-    spec = importlib.util.spec_from_file_location("score_events", HERE / "score_events.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/score_events.py: the scheme, the log's generator, the peak memory reading."""
+    return load("score_events")
 
 
 # --- DuckDB ------------------------------------------------------------------------------------------------------
@@ -295,13 +294,7 @@ def disagreement(reference: Path, peer: Path) -> tuple[list[str], float]:
 
 def peak_resident_mib(pid: int) -> float | None:
     """A running process's peak resident set (VmHWM), in MiB; None once it has ended."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        return None
-    return None
+    return score_events_module().peak_resident_mib(pid)
 
 
 def timed_command(command: list[str], log: Path) -> tuple[float, float]:

@@ -38,17 +38,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def load(name: str):
-    """A sibling benchmark script as a module (once per process)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
+sys.path.insert(0, str(HERE))  # benchmarks/siblings.py
+from siblings import load  # noqa: E402
 
 peer = load("peer_mesa")
 
