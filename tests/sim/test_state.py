@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from socialcredit.cli import app
 from socialcredit.runner.compare import headline_figures, run_experiment, variants
 from socialcredit.runner.run import Run, simulate
-from socialcredit.sim.state import StateError
+from socialcredit.sim.state import StateError, content_hash
 from socialcredit.world.behaviour import Behaviour
 from socialcredit.world.metrics import Metrics
 
@@ -177,9 +177,20 @@ def _entries(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return json.loads(arrays.pop("__state__").tobytes()), arrays
 
 
-def _write(path: Path, skeleton: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+def _write(path: Path, skeleton: dict[str, Any], arrays: dict[str, np.ndarray], rehash: bool = True) -> Path:
+    """The file as an editor who digests it again writes it (the structural checks are what stop it), or
+    (`rehash=False`) as one who does not."""
+    if rehash:
+        skeleton = {**skeleton, "content_hash": content_hash(skeleton, arrays)}
     np.savez(path, __state__=np.frombuffer(json.dumps(skeleton).encode(), np.uint8), **arrays)
     return path
+
+
+def _edited(arrays: dict[str, np.ndarray], name: str, value: int) -> dict[str, np.ndarray]:
+    """`arrays` with the first value of array `name` set to `value`."""
+    changed = arrays[name].copy()
+    changed[0] = value
+    return {**arrays, name: changed}
 
 
 def _ties(skeleton: dict[str, Any]) -> str:
@@ -208,6 +219,15 @@ def _tampered(state: Path, how: str) -> Path:
             skeleton["scenario_hash"] = hashlib.sha256(json.dumps(skeleton["scenario"], sort_keys=True).encode()
                                                        ).hexdigest()
         _write(out, skeleton, arrays)
+    elif how == "value":  # one group code edited to another group's, the digest not: refused all the same
+        group = skeleton["sim"]["people"]["attrs"]["group"]["array"]
+        _write(out, skeleton, _edited(arrays, group, 1 - int(arrays[group][0] != 0)), rehash=False)
+    elif how == "group_code":
+        _write(out, skeleton, _edited(arrays, skeleton["sim"]["people"]["attrs"]["group"]["array"], 99))
+    elif how == "tier_code":
+        _write(out, skeleton, _edited(arrays, skeleton["schemes"][0]["scores"]["attrs"]["tier"]["array"], 7))
+    elif how == "initial_tier_code":
+        _write(out, skeleton, _edited(arrays, skeleton["schemes"][0]["initial_tier"]["array"], -3))
     elif how == "no_day":
         del skeleton["day"]
         _write(out, skeleton, arrays)
@@ -238,6 +258,10 @@ def saved_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("missing", r"sim\.graph\.Relations\.indices: its array 'a\d+' is missing"),
     ("population", "the saved scenario does not match its scenario_hash"),
     ("population_rehashed", r"an array of shape \(600,\) where this scenario makes \(1100,\)"),
+    ("value", "its content does not match its content_hash: a value in the file was edited"),
+    ("group_code", r"sim\.people\.People: its group codes run 0\.\.99, where this scenario has 0\.\.\d"),
+    ("tier_code", r"Scores: its tier codes run -?\d\.\.7, where this scenario has -1\.\.\d"),
+    ("initial_tier_code", r"scheme \w+: its initial_tier codes run -3\.\.\d, where this scenario has -1\.\.\d"),
     ("no_day", "the entry 'day' is missing"),
     ("day_not_a_number", "the entry 'day' is 'x', not a day number"),
     ("method", "phase behaviour: it sets 'step', which is not state"),

@@ -33,7 +33,7 @@ from .model import Sim
 from .module import Module
 
 FORMAT = "socialcredit-state"
-VERSION = 2  # 2: the truth's feature state sparse (scoring.sparse.SparseFeatures)
+VERSION = 3  # 2: the truth's feature state sparse (scoring.sparse.SparseFeatures); 3: content_hash
 META = "__state__"
 # Scenario keys a continued run cannot change: they made the people, their ties and the random streams
 # the state already holds (a change to anything else applies from the day after the saved one).
@@ -58,6 +58,20 @@ def scenario_hash(scenario: BaseModel) -> str:
 
 def _hash_of(dumped: Any) -> str:
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
+
+
+def content_hash(skeleton: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """The digest of everything a state file holds (its skeleton, but for this digest, and each array's
+    name, type, shape and bytes): a value edited after saving, a count or a code, is refused rather than
+    continued as if the run had made it. Not a signature: whoever edits a file can digest it again, so
+    the values that index tables are range-checked too (`_consistent`)."""
+    digest = hashlib.sha256(json.dumps({k: v for k, v in skeleton.items() if k != "content_hash"},
+                                       sort_keys=True).encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
 
 
 class _Writer:
@@ -147,6 +161,7 @@ def save_state(sim: Sim, day: int, path: Path) -> Path:
         "modules": {module.name: writer.attributes(module, type(module).state_fields) for module in sim.modules},
         "caches": {module.name: writer.attributes(module, type(module).cache_fields) for module in sim.modules},
     }
+    skeleton["content_hash"] = content_hash(skeleton, writer.arrays)
     meta = np.frombuffer(json.dumps(skeleton).encode(), dtype=np.uint8)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +225,9 @@ def read_state(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         except _DAMAGED as error:
             raise StateError(f"{path}: an array cannot be read ({type(error).__name__}: {error}): the file is "
                              f"damaged; {_SAVE_AGAIN}") from None
+    if content_hash(skeleton, arrays) != skeleton.get("content_hash"):
+        raise StateError(f"{path}: its content does not match its content_hash: a value in the file was edited "
+                         f"after saving (change parameters with --set instead); {_SAVE_AGAIN}")
     return skeleton, arrays
 
 
@@ -401,10 +419,19 @@ def _settable(cls: type, name: Any, declared: tuple[str, ...] | None) -> bool:
 def _consistent(value: Any, sim: Sim, damaged: Any) -> None:
     """The objects whose arrays may differ in length from those built (a graph's ties, the day's records)
     hold together: the kernels index one array by another's values."""
+    from ..population.people import People
+    from ..scoring.core import Scores
     from ..scoring.graph import Relations
     from .events import DayEvents
 
-    if isinstance(value, Relations):
+    if isinstance(value, People):
+        population = sim.scenario.population
+        _codes(value.group, "group", len(population.groups), damaged)
+        _codes(value.district, "district", population.districts, damaged)
+    elif isinstance(value, Scores):
+        _codes(value.tier, "tier", len(value.scheme.tiers), damaged, none=-1)
+        _codes(value.tier_cap, "tier_cap", len(value.scheme.tier_caps), damaged, none=-1)
+    elif isinstance(value, Relations):
         indptr, indices = value.indptr, value.indices
         outside = bool(indices.size) and (indices.min() < 0 or indices.max() >= indptr.size - 1)
         if indptr.ndim != 1 or indptr.size == 0 or indptr[0] != 0 or indptr[-1] != indices.size \
@@ -419,6 +446,14 @@ def _consistent(value: Any, sim: Sim, damaged: Any) -> None:
             raise damaged(f"its columns differ in length ({lengths})")
         if len(value) and (value.subject.min() < 0 or value.subject.max() >= sim.n):
             raise damaged(f"a record names a person outside 0..{sim.n - 1}")
+
+
+def _codes(codes: Any, name: str, count: int, damaged: Any, none: int = 0) -> None:
+    """Codes that index a table of `count` entries (from `none`, -1 for "none"): the kernels and the
+    summary index by them unchecked."""
+    if isinstance(codes, np.ndarray) and codes.size and (codes.min() < none or codes.max() >= count):
+        raise damaged(f"its {name} codes run {codes.min()}..{codes.max()}, where this scenario has {none}.."
+                      f"{count - 1}")
 
 
 def restore_state(sim: Sim, path: Path) -> int:
@@ -448,6 +483,9 @@ def restore_state(sim: Sim, path: Path) -> int:
     except (KeyError, IndexError, TypeError, AttributeError) as error:  # an entry of the JSON edited out of shape
         raise StateError(f"{path}: an entry cannot be read ({type(error).__name__}: {error}): the file was edited or "
                          f"damaged; {_SAVE_AGAIN}") from None
+    for state in sim.schemes:
+        _codes(state.initial_tier, "initial_tier", len(state.scheme.tiers),
+               lambda what, state=state: reader.damaged(f"scheme {state.name}", what), none=-1)
     _renumber_graphs(reader.made.values())
     for module in sim.modules:
         module.resume(sim)
