@@ -846,10 +846,14 @@ def serve(
         if key_path is not None and checkpoints_path is not None:
             os.environ["SOCIALCREDIT_AUDIT_KEY"] = str(key_path.resolve())
             os.environ["SOCIALCREDIT_CHECKPOINTS"] = str(checkpoints_path.resolve())
+        service.close()  # the workers open their own
         uvicorn.run("socialcredit.service.app:from_environment", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", access_log=False)
     else:  # the app loads the scoring core's kernels in its lifespan, before it serves
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
+        try:
+            uvicorn.run(create_app(service), host=host, port=port, log_level="warning", access_log=False)
+        finally:
+            service.close()  # the reads logged until the end moved into the audit log
 
 
 def _key_database(db: str):

@@ -100,7 +100,7 @@ def lending(backend, tmp_path) -> Iterator[tuple[Service, Keys, str]]:
     url = database_url(backend, tmp_path)
     service, keys = open_service(url, load_scheme("lending"))
     yield service, keys, url
-    service.engine.dispose()
+    service.close()
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def friends(backend, tmp_path) -> Iterator[tuple[Service, Keys, str]]:
     url = database_url(backend, tmp_path)
     service, keys = open_service(url, scheme_from_data(NETWORK_SCHEME))
     yield service, keys, url
-    service.engine.dispose()
+    service.close()
 
 
 # Bob's and alice's events, stored by `api`.

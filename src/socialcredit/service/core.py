@@ -77,6 +77,14 @@ class Service:
         self.erasure = Erasure(scheme, self.store, self.scorer)
         self.input_lists = InputLists(scheme, self.store, self.scorer, now)
 
+    def close(self) -> None:
+        """Stop the service's threads (the reads logged meanwhile moved into the audit log first) and
+        close its connections: nothing of it acts on the database after."""
+        self.reads.close()
+        self.store.close()
+        self.store.engine.dispose()
+        self.store.write_engine.dispose()
+
     @property
     def engine(self) -> Engine:
         return self.store.engine

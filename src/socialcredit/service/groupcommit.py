@@ -27,13 +27,24 @@ class GroupCommit(Generic[Item]):
         self.pending: list[tuple[Item, Done]] = []
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)
+        self.closed = False
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
     def _submit(self, item: Item, done: Done) -> None:
         with self.wake:
+            if self.closed:
+                done(RuntimeError(f"{self.thread.name} is closed: the server is stopping"))
+                return
             self.pending.append((item, done))
             self.wake.notify()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit what is pending, then end the writer's thread; an item submitted after is failed."""
+        with self.wake:
+            self.closed = True
+            self.wake.notify()
+        self.thread.join(timeout)
 
     def wait(self, item: Item) -> BaseException | None:
         """Write `item`; return once it is committed (None) or its commit failed (the error)."""
@@ -71,8 +82,10 @@ class GroupCommit(Generic[Item]):
     def _run(self) -> None:
         while True:
             with self.wake:
-                while not self.pending:
+                while not (self.pending or self.closed):
                     self.wake.wait()
+                if not self.pending:  # closed, and every item committed
+                    return
                 batch, self.pending = self.pending, []
             failure: BaseException | None = None
             try:

@@ -33,7 +33,6 @@ import logging
 import sqlite3
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
@@ -48,6 +47,7 @@ from .db import AuditEntry, Meta
 from .errors import ServiceError
 from .groupcommit import GroupCommit
 from .store import Store
+from .worker import AskedWorker
 
 Entry = tuple[str, str, str, dict[str, Any]]  # actor, action, subject, detail
 Row = tuple[int, str, str, str, str | None, dict[str, Any], str, str, str | None]  # a staged entry, as COLUMNS
@@ -167,11 +167,11 @@ class ReadLog(GroupCommit[Entry]):
         self.main: Any = None     # and, on SQLite, to the store (for pseudonyms)
         self._raw: Any = None     # on PostgreSQL, the pool's connection both are
         self.move_lock = threading.Lock()
-        self._moves = threading.Condition()
-        self._move_asked = True  # what a previous run staged and did not move, moved at start
         super().__init__(self._commit_entries, name="audit-reads")
-        self.mover = threading.Thread(target=self._move_when_asked, name="audit-reads-mover", daemon=True)
-        self.mover.start()
+        # those that come within MOVE_AFTER move in the same transaction; what a previous run
+        # staged and did not move is moved at start
+        self.mover = AskedWorker(self.move, "audit-reads-mover", gather=MOVE_AFTER, asked=True,
+                                 failed="staged reads not moved yet (staged and durable: the next read asks again)")
 
     @staticmethod
     def _refuse(error: BaseException) -> ServiceError:
@@ -250,22 +250,18 @@ class ReadLog(GroupCommit[Entry]):
 
     def after(self) -> None:
         """Ask the mover to move what was just committed."""
-        with self._moves:
-            self._move_asked = True
-            self._moves.notify()
+        self.mover.ask()
 
-    # --- moving into the audit log ----------------------------------------------------------------
-    def _move_when_asked(self) -> None:
-        while True:
-            with self._moves:
-                while not self._move_asked:
-                    self._moves.wait()
-                self._move_asked = False
-            time.sleep(MOVE_AFTER)  # those that come meanwhile move in the same transaction
-            try:
-                self.move()
-            except Exception as error:  # staged and durable: the next read's commit asks again
-                log.warning("audit: staged reads not moved yet (%s); the next read tries again", error)
+    def close(self) -> None:
+        """Stop the threads (the reads committed meanwhile first), move what is staged, close the
+        connections. A read after is refused (503)."""
+        super().close()
+        self.mover.stop()
+        try:
+            self.move()
+        except Exception as error:  # staged and durable: the next start moves them
+            log.warning("audit: staged reads not moved at close (%s); the next start moves them", error)
+        self._close()
 
     def move(self) -> int:
         """Append every staged entry not moved yet to the audit log, in one write transaction (it

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .auditkey import AuditKey, key_for
 from .db import Event, Relation, make_sessions
 from .errors import ServiceError
+from .worker import AskedWorker
 
 T = TypeVar("T")
 Reader = Session | Connection  # the ORM session of a plain read, or the Core connection of a hot one
@@ -201,12 +202,11 @@ class Store:
         self.sessions: sessionmaker = make_sessions(self.write_engine, self.audit_key)
         self.write_lock = threading.Lock()
         self.change_lock = threading.RLock()
-        self._checkpoints = threading.Condition()
-        self._checkpoint_asked = False
-        self._checkpointer: threading.Thread | None = None
         # held by whoever checkpoints in this process: SQLite runs one checkpoint at a time and
         # answers another that comes meanwhile with "busy" (a truncation would not truncate)
         self.checkpoint_lock = threading.Lock()
+        self._checkpointer = (AskedWorker(self._checkpoint, "wal-checkpoints", failed="checkpoint not run")
+                              if self.write_engine.dialect.name == "sqlite" else None)
         # The hot reads (record, entitlement) run on one kept Core connection: no ORM session, no
         # pool checkout and ping per read. A read that finds it in use takes one from the pool.
         self._kept: Connection | None = None
@@ -237,24 +237,22 @@ class Store:
         checkpoint of an ingest's thousands of pages. Each change asks for one after its commit,
         and the read log every so many commits; the thread runs one for all the asks made while
         the last ran, so an ingest's next batch is checked and scored meanwhile."""
-        if self.write_engine.dialect.name != "sqlite":
-            return
-        with self._checkpoints:
-            self._checkpoint_asked = True
-            if self._checkpointer is None:
-                self._checkpointer = threading.Thread(target=self._checkpoint_when_asked, name="wal-checkpoints",
-                                                      daemon=True)
-                self._checkpointer.start()
-            self._checkpoints.notify()
+        if self._checkpointer is not None:
+            self._checkpointer.ask()
 
-    def _checkpoint_when_asked(self) -> None:
-        while True:
-            with self._checkpoints:
-                while not self._checkpoint_asked:
-                    self._checkpoints.wait()
-                self._checkpoint_asked = False
-            with suppress(Exception), self.checkpoint_lock, self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # not the writer's: no BEGIN IMMEDIATE
+    def _checkpoint(self) -> None:
+        with self.checkpoint_lock, self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # not the writer's: no BEGIN IMMEDIATE
+
+    def close(self) -> None:
+        """Stop the checkpoints' thread and close the kept read connection (the service is closing)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        with self._kept_lock:
+            if self._kept is not None:
+                with suppress(Exception):
+                    self._kept.close()
+                self._kept = None
 
     def events_if_new(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Insert events (dicts of `EVENT_ROW`), leaving an id stored already as it is (the first
