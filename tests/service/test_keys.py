@@ -4,6 +4,7 @@ its dates but never its secret; migration 0003 keeps the keys made before it."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from socialcredit.cli import app as cli
+from socialcredit.service import audit
 from socialcredit.service.api import create_app
 from socialcredit.service.db import make_engine, make_sessions, utcnow
 from socialcredit.service.keys import _hash, create_key, expiry_after
@@ -49,6 +51,26 @@ def test_a_revoked_key_is_refused_from_its_next_request_by_every_server(lending)
                              headers=H(keys.bob))
         assert appeal.status_code == 401
         assert client.get("/v1/subjects/bob", headers=H(keys.operator)).status_code == 200  # other keys stand
+
+
+def test_an_admin_command_waits_for_a_servers_write_rather_than_take_its_audit_number(lending):
+    """`keys revoke` appends to the audit log from a process of its own: while a server's change holds
+    the log (its entry appended, not yet committed), the command waits for it, then appends after it.
+    (On PostgreSQL it once read the same last entry and failed on the number taken.)"""
+    service, keys, url = lending
+    outcome: list = []
+    with service.store.writing() as session:
+        audit.append(session, "operator:o1", "ingest", None, {"stored": 0, "duplicates": 0, "rejected": 0})
+        command = threading.Thread(target=lambda: outcome.append(keys_cli("revoke", keys.bob, url=url)))
+        command.start()
+        command.join(timeout=1.0)
+        assert command.is_alive()  # it waits for the server's write
+    command.join(timeout=60)
+    assert outcome[0].exit_code == 0, outcome[0].output
+    with service.sessions() as session:
+        entries = audit.entries(session)
+        assert [e["action"] for e in entries][-2:] == ["ingest", "key_revoked"]
+        assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
 
 
 def checking_on_its_connection(service, keys) -> TestClient:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -57,12 +57,25 @@ def key_of(session: Session | Connection) -> AuditKey:
     return key
 
 
+WRITERS_LOCK = 726173  # PostgreSQL advisory lock held by whoever appends to the log, whichever process
+
+
+def serialise_writers(session: Session | Connection) -> None:
+    """On PostgreSQL, wait for any other process's appender to commit (SQLite's write lock does this
+    there): two that read the same last entry would both append the next number. Held to the end of
+    the transaction; taking it again in it costs nothing."""
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"))
+
+
 def _last(session: Session | Connection) -> tuple[int, str]:
     # Entries appended earlier in this session's transaction. (A Connection's info outlives its
     # transactions, so on a Connection the last entry is always read: another writer may have
     # appended since.)
     pending = session.info.get("audit_last") if isinstance(session, Session) else None
     if pending is None:
+        serialise_writers(session)  # a writer that did not take the lock (an admin command) takes it here
         last = session.execute(LAST).first()
         pending = (last[0], last[1]) if last else (0, GENESIS)
     return pending

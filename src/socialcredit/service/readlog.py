@@ -53,7 +53,7 @@ Entry = tuple[str, str, str, dict[str, Any]]  # actor, action, subject, detail
 Row = tuple[int, str, str, str, str | None, dict[str, Any], str, str, str | None]  # a staged entry, as COLUMNS
 COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash", "seal")
 MOVED, HEAD = "reads_moved", "reads_head"  # the `meta` rows: staged entries moved so far, and the last one's hash
-STAGED_LOCK = 726174  # PostgreSQL advisory lock of the staged chain's appenders (the store's writers take 726173)
+STAGED_LOCK = 726174  # PostgreSQL advisory lock of the staged chain's appenders (the log's: audit.WRITERS_LOCK)
 MOVE_AFTER = 0.2  # seconds a staged entry waits to be moved with those that come meanwhile
 log = logging.getLogger("socialcredit.audit")
 

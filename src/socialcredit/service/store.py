@@ -16,13 +16,14 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import JSON, bindparam, or_, select, text
+from sqlalchemy import JSON, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import audit
 from .auditkey import AuditKey, key_for
 from .db import Event, Relation, make_sessions
 from .errors import ServiceError
@@ -215,8 +216,7 @@ class Store:
     # --- writing ---------------------------------------------------------------------------
     def begin_write(self, session: Reader) -> None:
         """Serialise writers across processes too (the lock serialises this process's)."""
-        if self.engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(726173)"))
+        audit.serialise_writers(session)
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
