@@ -199,3 +199,27 @@ def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_
         assert connection.execute(text("SELECT count(*) FROM score_history WHERE as_of < :c"),
                                   {"c": NOW - 365}).scalar() == 0
     verified(service, url)
+
+
+def test_reads_answered_before_an_erasure_come_before_its_entry_in_the_audit_log(lending):
+    """The read log's entries wait to be moved into the audit log (the mover held back here, as
+    while it waits its turn): the erasure moves them first, so the log reads in the order things
+    happened, each entry's time no earlier than the one before."""
+    from socialcredit.service.readlog import ReadLog
+
+    service, _, url = lending
+    admin = Actor("a1", "admin")
+    service.ingest([{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5},
+                    {"id": "p2", "subject": "ann", "kind": "payment", "time": NOW - 5}], Actor("o1", "operator"))
+    service.reads.mover.stop()
+    service.reads.move = lambda: 0  # type: ignore[method-assign]
+    service.record("bob", admin)
+    service.record("ann", admin)
+    service.entitlement("bob", "loan", admin)
+    service.erase("bob", admin)
+    ReadLog.move(service.reads)  # whatever is still staged, moved now
+    log = service.audit_log()
+    assert [e["action"] for e in log] == ["ingest", "read_record", "read_record", "entitlement_check", "erased"]
+    times = [e["at"] for e in log]
+    assert times == sorted(times)
+    verified(service, url)

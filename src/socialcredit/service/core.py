@@ -66,15 +66,16 @@ class Service:
         self.now = now
         self.store = Store(engine, write_engine, audit_key)
         paths = default_paths(engine.url.render_as_string(hide_password=False))
-        self.checkpoints = CheckpointLog(self.store, self.store.audit_key,
-                                         checkpoints or (paths[1] if paths is not None else None))
-        self.scorer = Scorer(scheme, now)
         self.reads = ReadLog(self.store)
+        self.checkpoints = CheckpointLog(self.store, self.store.audit_key,
+                                         checkpoints or (paths[1] if paths is not None else None),
+                                         staged_head=self.reads.staged.head)
+        self.scorer = Scorer(scheme, now)
         self.intake = Ingest(scheme, self.store, self.scorer, now)
         self.subjects = Subjects(scheme, self.store, self.scorer, Explanations(scheme), self.reads, now)
         self.stats = Stats(scheme, self.store, self.scorer, now)
         self.appeals = Appeals(self.store, self.scorer)
-        self.erasure = Erasure(scheme, self.store, self.scorer)
+        self.erasure = Erasure(scheme, self.store, self.scorer, self.reads)
         self.input_lists = InputLists(scheme, self.store, self.scorer, now)
 
     def close(self) -> None:
