@@ -134,6 +134,20 @@ def _service_threads() -> set[Any]:
     return {t for t in threading.enumerate() if t.name in SERVICE_THREADS and t.is_alive()}
 
 
+@pytest.fixture
+def closed_after():
+    """`closed_after(Service(...))`: the service, closed when the test ends, passed or failed."""
+    made: list[Any] = []
+
+    def keep(service: Any) -> Any:
+        made.append(service)
+        return service
+
+    yield keep
+    for service in reversed(made):
+        service.close()
+
+
 @pytest.fixture(autouse=True)
 def services_are_closed():
     """Every `Service` a test makes is closed by the end of the test (a fixture, or `try/finally`)."""

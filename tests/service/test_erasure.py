@@ -172,19 +172,19 @@ def scheme_file(folder: Path) -> Path:
     return path
 
 
-def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_future(friends):
+def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_future(friends, closed_after):
     service, keys, url = friends  # the friends scheme keeps 365 days
     engine, scheme = service.engine, scheme_from_data(NETWORK_SCHEME)
     operator, reviewer = Actor("o", "operator"), Actor("r", "reviewer")
-    earlier = Service(engine, scheme, now=lambda: NOW - 800, audit_key=service.store.audit_key,
-                      checkpoints=service.checkpoints.path)  # the same service, two years before
+    earlier = closed_after(Service(engine, scheme, now=lambda: NOW - 800, audit_key=service.store.audit_key,
+                                   checkpoints=service.checkpoints.path))  # the same service, two years before
     earlier.ingest([{"id": "old", "subject": "ox", "kind": "late_payment", "time": NOW - 810},
                     {"id": "old-2", "subject": "elk", "kind": "payment", "time": NOW - 805}], operator)
     earlier.add_relations([("ox", "elk")], operator)
     filed = earlier.appeals.file("ox", ["old"], "old statement", Actor("o", "operator"))
     earlier.appeals.decide(filed["id"], "reject", "stands", reviewer)
-    later = Service(engine, scheme, now=lambda: NOW + 400, audit_key=service.store.audit_key,
-                    checkpoints=service.checkpoints.path)  # a clock set wrong, a year ahead
+    later = closed_after(Service(engine, scheme, now=lambda: NOW + 400, audit_key=service.store.audit_key,
+                                 checkpoints=service.checkpoints.path))  # a clock set wrong, a year ahead
     later.ingest([{"id": "ahead", "subject": "elk", "kind": "payment", "time": NOW + 300}], operator)
     service.ingest([{"id": "now", "subject": "elk", "kind": "payment", "time": NOW - 5}], operator)
 

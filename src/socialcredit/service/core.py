@@ -64,6 +64,7 @@ class Service:
         """`audit_key` and `checkpoints` (the file): by default, beside the database (`auditkey`)."""
         self.scheme = scheme
         self.now = now
+        self.closed = False
         self.store = Store(engine, write_engine, audit_key)
         paths = default_paths(engine.url.render_as_string(hide_password=False))
         self.reads = ReadLog(self.store)
@@ -80,7 +81,10 @@ class Service:
 
     def close(self) -> None:
         """Stop the service's threads (the reads logged meanwhile moved into the audit log first) and
-        close its connections: nothing of it acts on the database after."""
+        close its connections: nothing of it acts on the database after. Closed again, nothing."""
+        if self.closed:
+            return
+        self.closed = True
         self.reads.close()
         self.store.close()
         self.store.engine.dispose()
