@@ -18,7 +18,17 @@ nothing twice. The last moved staged entry is kept, so the staged chain goes on 
 
 `audit.verify` walks both: the moved numbers run 1, 2, 3, ... with no gap, the staged chain
 recomputed from the moved entries leads to the first staged entry still waiting, and that one and
-the rest follow each other and are sealed. What a subject's export and "who read my record" show is
+the rest follow each other and are sealed. What only that cannot show (staged entries deleted before
+they were moved, the last ones or all of them, the staged file itself: the chain then goes on from
+the `meta` rows as if they had never been) the signed checkpoints show: each anchors the staged
+chain's head (`Staged.head`: its last entry's number and hash; `checkpoints.py`), outside the
+database, and `verify` finds every anchored entry, moved or staged, as it was signed. The staged
+entries after the latest checkpoint are anchored by nothing until the next one: `verify` says how
+many.
+
+An erasure moves the staged entries in its own write transaction, before its entry, holding the
+staged chain's lock until it commits (`ReadLog.moved_first`): the reads answered before it come
+before it in the log, those answered after come after. What a subject's export and "who read my record" show is
 both too: the staged entries first, then the log's (a staged entry moved meanwhile is in the log).
 
 Subjects are named by pseudonym: an ingest draws one for every subject it stores (so a read looks
