@@ -196,3 +196,13 @@ def test_a_checkpoint_made_while_nothing_is_staged_anchors_the_reads_moved(lendi
     service.reads.settle()
     assert service.checkpoint().reads == (1, staged_rows(service.store.write_engine)[-1][7])
     assert anchored_verdict(service).intact
+
+
+def test_a_checkpoint_anchors_the_staged_reads_when_they_cannot_be_moved(staged):
+    """The mover failing (the write lock held too long, the database refusing) is when reads wait
+    longest: the checkpoint is signed all the same, over the reads where they wait."""
+    def refused() -> int:
+        raise RuntimeError("database is locked")
+
+    staged.reads.move = refused  # type: ignore[method-assign]
+    assert staged.checkpoint().reads == (7, staged_rows(staged.store.write_engine)[-1][7])
