@@ -636,8 +636,9 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
         codes, texts = encode(texts)
     texts = pc.cast(texts, pa.string())  # a Parquet column of whole-number ids, as its digits
     wrong = pc.or_(pc.greater(pc.utf8_length(texts), TEXT_LIMIT), pc.match_substring(texts, "\x00"))
-    if in_a_path:  # '/', and what may be a look-alike (`look_alike_problem` decides): past ASCII, white space at an end
-        wrong = pc.or_(wrong, pc.match_substring_regex(texts, r"/|[^\x20-\x7e]|^\s|\s$"))
+    if in_a_path:  # '/', and the look-alikes `look_alike_problem` describes, found for the whole column at once
+        wrong = pc.or_(wrong, pc.match_substring_regex(texts, r"/|[\p{Cc}\p{Cf}]|^[\s\p{Z}]|[\s\p{Z}]$"))
+        wrong = pc.or_(wrong, pc.not_equal(pc.utf8_normalize(texts, "NFKC"), texts))
     found = as_numpy(wrong.fill_null(False))
     if not found.any():
         return

@@ -304,6 +304,9 @@ LOOK_ALIKES = [("bob ", "begins or ends with white space", "remove the white spa
                ("bob\u202eecila", "invisible format character U+202E (RIGHT-TO-LEFT OVERRIDE)", "remove it"),
                ("bo\u200bb", "invisible format character U+200B (ZERO WIDTH SPACE)", "remove it"),
                ("bob\t", "begins or ends with white space", "remove the white space"),
+               ("bob\u00a0", "begins or ends with white space", "remove the white space"),
+               ("\u3000bob", "begins or ends with white space", "remove the white space"),
+               ("bob\u2028", "begins or ends with white space", "remove the white space"),
                ("b\x07ob", "control character U+0007", "remove it")]
 
 
