@@ -108,6 +108,7 @@ class Staged:
         if self.path is not None:
             connection = self.open(self.path)
             try:
+                connection.execute(SQLITE_TABLE)  # the file deleted meanwhile: one made again, empty
                 yield connection
             finally:
                 connection.close()
@@ -309,6 +310,7 @@ class ReadLog(GroupCommit[Entry]):
         `ExitStack` around the transaction), when the moved entries are deleted from the staged ones."""
         if self.staged.path is not None:  # the staged chain's write lock, as an appender takes it
             connection: Any = Staged.open(self.staged.path)
+            connection.execute(SQLITE_TABLE)
             connection.execute("BEGIN IMMEDIATE")
         else:  # taken on the caller's transaction: held until it commits
             connection = session.connection().connection.driver_connection
