@@ -120,3 +120,39 @@ def _wait_until_healthy(url: str, server: subprocess.Popen, tries: int) -> None:
 def wait_until_healthy():
     """Waits for a server a test started to answer /healthz (a function of url, process, tries)."""
     return _wait_until_healthy
+
+
+# The threads a `Service` runs (the read log's writer and mover, the WAL checkpointer): a service a
+# test made and did not close leaves them running, holding connections and descriptors, and a mover
+# left running could move a later test's staged reads.
+SERVICE_THREADS = ("audit-reads", "audit-reads-mover", "wal-checkpoints")
+
+
+def _service_threads() -> set[Any]:
+    import threading
+
+    return {t for t in threading.enumerate() if t.name in SERVICE_THREADS and t.is_alive()}
+
+
+@pytest.fixture
+def closed_after():
+    """`closed_after(Service(...))`: the service, closed when the test ends, passed or failed."""
+    made: list[Any] = []
+
+    def keep(service: Any) -> Any:
+        made.append(service)
+        return service
+
+    yield keep
+    for service in reversed(made):
+        service.close()
+
+
+@pytest.fixture(autouse=True)
+def services_are_closed():
+    """Every `Service` a test makes is closed by the end of the test (a fixture, or `try/finally`)."""
+    before = _service_threads()
+    yield
+    left = sorted(t.name for t in _service_threads() - before)
+    assert not left, (f"a Service this test made was not closed: its threads {', '.join(left)} still run; fix: "
+                      "close it (Service.close(), in a fixture or try/finally)")

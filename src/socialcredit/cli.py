@@ -1034,6 +1034,7 @@ def audit_checkpoint(
     from .service.checkpoints import CheckpointLog
     from .service.db import make_engine
     from .service.errors import ServiceError
+    from .service.readlog import Staged
     from .service.store import Store
 
     _existing_database(db)
@@ -1044,11 +1045,13 @@ def audit_checkpoint(
     if not key.can_sign:
         raise fail(f"--checkpoint-key {key_path}: a public key only; signing needs the private key")
     engine = make_engine(db)
-    try:
-        checkpoint = CheckpointLog(Store(engine, audit_key=key), key, checkpoints_path).make()
+    store = Store(engine, audit_key=key)
+    try:  # the read log's staged head too: the checkpoint anchors it
+        checkpoint = CheckpointLog(store, key, checkpoints_path, staged_head=Staged(store).head).make()
     except ServiceError as error:
         raise fail(error.message, 1) from None
     finally:
+        store.close()
         engine.dispose()
     print(json.dumps(checkpoint.as_json(), indent=1))
 
@@ -1095,8 +1098,11 @@ def purge(
 
     _existing_database(db)
     service = _service(db, scheme, checkpoint_key, checkpoints)
-    deleted = service.purge(Actor("cli", "admin"))
-    service.checkpoint()
+    try:
+        deleted = service.purge(Actor("cli", "admin"))
+        service.checkpoint()
+    finally:
+        service.close()
     counts = ", ".join(f"{count} {kind}" for kind, count in deleted.items())
     out.print(f"deleted {counts}: " + (f"older than {service.scheme.retention_days:g} days, or dated in the future"
                                        if service.scheme.retention_days else
@@ -1123,11 +1129,13 @@ def erase(
     service = _service(db, scheme, checkpoint_key, checkpoints)
     try:
         done = service.erase(subject, Actor("cli", "admin"))
+        if vacuum:
+            erasure.vacuum(service.store)
+        service.checkpoint()
     except ServiceError as error:
         raise fail(error.message) from None
-    if vacuum:
-        erasure.vacuum(service.store)
-    service.checkpoint()
+    finally:
+        service.close()
     counts = ", ".join(f"{count} {kind}" for kind, count in done["erased"].items())
     out.print(f"erased '{subject}': {counts}; recorded as audit entry {done['entry']}", highlight=False)
 

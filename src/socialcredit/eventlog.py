@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -465,6 +466,32 @@ def text_problem(name: str, text: str, in_a_path: bool = False, limit: int = TEX
     if in_a_path and "/" in text:
         return (f"{name} {_plain(text)} holds a '/', and no URL path could name it (/v1/subjects/{{{name}}}); fix: "
                 "write the '/' as another character")
+    if in_a_path:
+        return look_alike_problem(name, text)
+    return None
+
+
+def look_alike_problem(name: str, text: str) -> str | None:
+    """What makes a subject id look like another one it is not, or hide what it is: white space at
+    either end, a control or invisible format character (a right-to-left override shows
+    'bob\u202eecila' as 'bobalice'), or characters whose compatibility form (NFKC) differs
+    (full-width 'ｂｏｂ' is 'bob', the ligature 'ﬁ' is 'fi'). Ingest, input lists, keys and paths
+    refuse such an id alike, so a list cannot name a subject that events name otherwise."""
+    if text != text.strip():
+        return (f"{name} {_plain(text)} begins or ends with white space, and would be another id than "
+                f"{_plain(text.strip())}; fix: remove the white space")
+    for character in text:
+        category = unicodedata.category(character)
+        if category in ("Cc", "Cf"):
+            kind = "control" if category == "Cc" else "invisible format"
+            called = unicodedata.name(character, "")
+            return (f"{name} {_plain(text)} holds the {kind} character U+{ord(character):04X}"
+                    f"{f' ({called})' if called else ''}, which hides how the id reads; fix: remove it")
+    compatible = unicodedata.normalize("NFKC", text)
+    if compatible != text:
+        return (f"{name} {_plain(text)} has look-alike characters: its NFKC form (Unicode compatibility "
+                f"normalisation) is {_plain(compatible)}, another id that looks the same; fix: send "
+                f"{_plain(compatible)}")
     return None
 
 
@@ -609,8 +636,9 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
         codes, texts = encode(texts)
     texts = pc.cast(texts, pa.string())  # a Parquet column of whole-number ids, as its digits
     wrong = pc.or_(pc.greater(pc.utf8_length(texts), TEXT_LIMIT), pc.match_substring(texts, "\x00"))
-    if in_a_path:
-        wrong = pc.or_(wrong, pc.match_substring(texts, "/"))
+    if in_a_path:  # '/', and the look-alikes `look_alike_problem` describes, found for the whole column at once
+        wrong = pc.or_(wrong, pc.match_substring_regex(texts, r"/|[\p{Cc}\p{Cf}]|^[\s\p{Z}]|[\s\p{Z}]$"))
+        wrong = pc.or_(wrong, pc.not_equal(pc.utf8_normalize(texts, "NFKC"), texts))
     found = as_numpy(wrong.fill_null(False))
     if not found.any():
         return
@@ -620,7 +648,9 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
     else:
         rows = np.flatnonzero(np.append(found, False)[codes])  # a null's code -1 picks the False
         values = texts.take(pa.array(codes[rows])).to_pylist()
-    bad.add(rows, name, np.array([text_problem(name, text, in_a_path) for text in values], dtype=object))
+    problems = np.array([text_problem(name, text, in_a_path) for text in values], dtype=object)
+    refused = np.array([p is not None for p in problems], dtype=bool)  # an id past ASCII may be quite right
+    bad.add(rows[refused], name, problems[refused])
 
 
 def _require_ids(table: pa.Table | ParquetColumns, bad: BadRows) -> None:

@@ -25,14 +25,14 @@ def test_score_refuses_a_value_outside_the_kinds_range(tmp_path, value):
     assert "outside what a 'late_payment' may carry (from 0 to 3650)" in result.output
 
 
-def test_serve_rejects_a_value_outside_the_kinds_range(tmp_path):
+def test_serve_rejects_a_value_outside_the_kinds_range(tmp_path, closed_after):
     from socialcredit.service.core import Actor, Service
     from socialcredit.service.db import make_engine
     from socialcredit.service.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
     upgrade(engine)
-    service = Service(engine, load_scheme("lending"), now=lambda: 20_000.0)
+    service = closed_after(Service(engine, load_scheme("lending"), now=lambda: 20_000.0))
     answer = service.ingest([{"id": "a", "subject": "bob", "kind": "late_payment", "time": 19_990, "value": -1e308},
                              {"id": "b", "subject": "bob", "kind": "late_payment", "time": 19_990, "value": 30}],
                             Actor("test", "operator"))
@@ -62,14 +62,14 @@ def test_the_shipped_example_log_is_within_every_range():
 
 @pytest.mark.parametrize(("time", "said"), [("9999-12-31", "in the future"), ("1850-01-01", "before 1900"),
                                              (1e300, "in the future")])
-def test_serve_rejects_a_time_no_record_can_have(tmp_path, time, said):
+def test_serve_rejects_a_time_no_record_can_have(tmp_path, time, said, closed_after):
     from socialcredit.service.core import Actor, Service
     from socialcredit.service.db import make_engine
     from socialcredit.service.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
     upgrade(engine)
-    service = Service(engine, load_scheme("lending"), now=lambda: 20_000.0)
+    service = closed_after(Service(engine, load_scheme("lending"), now=lambda: 20_000.0))
     answer = service.ingest([{"id": "a", "subject": "bob", "kind": "payment", "time": time}], Actor("t", "operator"))
     assert answer["stored"] == 0
     assert answer["rejected"][0]["field"] == "time" and said in answer["rejected"][0]["problem"]

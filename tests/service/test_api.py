@@ -166,7 +166,7 @@ def serving(backend, tmp_path, scheme: str, events: list[dict]):
     client = TestClient(create_app(service))
     assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
     yield client, keys
-    service.engine.dispose()
+    service.close()
 
 
 @pytest.fixture

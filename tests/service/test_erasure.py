@@ -172,19 +172,19 @@ def scheme_file(folder: Path) -> Path:
     return path
 
 
-def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_future(friends):
+def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_future(friends, closed_after):
     service, keys, url = friends  # the friends scheme keeps 365 days
     engine, scheme = service.engine, scheme_from_data(NETWORK_SCHEME)
     operator, reviewer = Actor("o", "operator"), Actor("r", "reviewer")
-    earlier = Service(engine, scheme, now=lambda: NOW - 800, audit_key=service.store.audit_key,
-                      checkpoints=service.checkpoints.path)  # the same service, two years before
+    earlier = closed_after(Service(engine, scheme, now=lambda: NOW - 800, audit_key=service.store.audit_key,
+                                   checkpoints=service.checkpoints.path))  # the same service, two years before
     earlier.ingest([{"id": "old", "subject": "ox", "kind": "late_payment", "time": NOW - 810},
                     {"id": "old-2", "subject": "elk", "kind": "payment", "time": NOW - 805}], operator)
     earlier.add_relations([("ox", "elk")], operator)
     filed = earlier.appeals.file("ox", ["old"], "old statement", Actor("o", "operator"))
     earlier.appeals.decide(filed["id"], "reject", "stands", reviewer)
-    later = Service(engine, scheme, now=lambda: NOW + 400, audit_key=service.store.audit_key,
-                    checkpoints=service.checkpoints.path)  # a clock set wrong, a year ahead
+    later = closed_after(Service(engine, scheme, now=lambda: NOW + 400, audit_key=service.store.audit_key,
+                                 checkpoints=service.checkpoints.path))  # a clock set wrong, a year ahead
     later.ingest([{"id": "ahead", "subject": "elk", "kind": "payment", "time": NOW + 300}], operator)
     service.ingest([{"id": "now", "subject": "elk", "kind": "payment", "time": NOW - 5}], operator)
 
@@ -198,4 +198,28 @@ def test_purge_applies_retention_to_every_table_and_deletes_events_dated_in_the_
         assert connection.execute(text("SELECT count(*) FROM appeals")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM score_history WHERE as_of < :c"),
                                   {"c": NOW - 365}).scalar() == 0
+    verified(service, url)
+
+
+def test_reads_answered_before_an_erasure_come_before_its_entry_in_the_audit_log(lending):
+    """The read log's entries wait to be moved into the audit log (the mover held back here, as
+    while it waits its turn): the erasure moves them first, so the log reads in the order things
+    happened, each entry's time no earlier than the one before."""
+    from socialcredit.service.readlog import ReadLog
+
+    service, _, url = lending
+    admin = Actor("a1", "admin")
+    service.ingest([{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5},
+                    {"id": "p2", "subject": "ann", "kind": "payment", "time": NOW - 5}], Actor("o1", "operator"))
+    service.reads.mover.stop()
+    service.reads.move = lambda: 0  # type: ignore[method-assign]
+    service.record("bob", admin)
+    service.record("ann", admin)
+    service.entitlement("bob", "loan", admin)
+    service.erase("bob", admin)
+    ReadLog.move(service.reads)  # whatever is still staged, moved now
+    log = service.audit_log()
+    assert [e["action"] for e in log] == ["ingest", "read_record", "read_record", "entitlement_check", "erased"]
+    times = [e["at"] for e in log]
+    assert times == sorted(times)
     verified(service, url)

@@ -47,15 +47,16 @@ def from_scratch(service: Service, subjects: list[str], today: float) -> dict[st
 
 
 def test_scores_from_kept_events_equal_scores_from_every_stored_event_after_every_change(backend, tmp_path,
-                                                                                          monkeypatch):
+                                                                                          monkeypatch, closed_after):
     monkeypatch.setattr(history, "REGROUP_FROM", 100)  # the kept rows grouped by subject again and again
     url = database_url(backend, tmp_path)
-    opened, _ = open_service(url, scheme_from_data(SUMMING_SCHEME))
+    opened = closed_after(open_service(url, scheme_from_data(SUMMING_SCHEME))[0])
     clock = [NOW]
-    service = Service(opened.engine, opened.scheme, now=lambda: clock[0], audit_key=opened.store.audit_key,
-                      checkpoints=opened.checkpoints.path)
-    other = Service(make_engine(url), opened.scheme, now=lambda: clock[0], audit_key=opened.store.audit_key,
-                    checkpoints=opened.checkpoints.path)  # another server process on the same database
+    service = closed_after(Service(opened.engine, opened.scheme, now=lambda: clock[0],
+                                   audit_key=opened.store.audit_key, checkpoints=opened.checkpoints.path))
+    other = closed_after(Service(make_engine(url), opened.scheme, now=lambda: clock[0],
+                                 audit_key=opened.store.audit_key, checkpoints=opened.checkpoints.path))
+    # (`other`: another server process on the same database)
     service.add_relations([("s0", "s1"), ("s1", "s2"), ("s3", "s4"), ("s5", "s11")], OPERATOR)
     rng = np.random.default_rng(5)
     sent = 0
@@ -96,15 +97,13 @@ def test_scores_from_kept_events_equal_scores_from_every_stored_event_after_ever
         ingest_and_compare()
     # a restart with a new version of the scheme: nothing kept yet, scores all the same
     newer = scheme_from_data(dict(SUMMING_SCHEME, version="2"))
-    service = Service(opened.engine, newer, now=lambda: clock[0], audit_key=opened.store.audit_key,
-                      checkpoints=opened.checkpoints.path)
+    service = closed_after(Service(opened.engine, newer, now=lambda: clock[0], audit_key=opened.store.audit_key,
+                                   checkpoints=opened.checkpoints.path))
     for _ in range(3):
         ingest_and_compare()
-    other.engine.dispose()
-    opened.engine.dispose()
 
 
-def test_an_ingest_reads_from_the_database_only_the_subjects_it_has_not_kept(lending):
+def test_an_ingest_reads_from_the_database_only_the_subjects_it_has_not_kept(lending, closed_after):
     """The first batch that names a subject reads their events; the next ones read none of theirs;
     a server that has warmed up (read every stored event as it started) reads none."""
     service, _, _ = lending
@@ -119,13 +118,13 @@ def test_an_ingest_reads_from_the_database_only_the_subjects_it_has_not_kept(len
     service.scorer.score = score  # type: ignore[method-assign]
     events = [{"id": f"p{i}", "subject": "bob", "kind": "payment", "time": NOW - 100 + i} for i in range(50)]
     service.ingest(events[:40], OPERATOR)
-    fresh = Service(service.engine, service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
-                    checkpoints=service.checkpoints.path)  # a restart: nothing kept
+    fresh = closed_after(Service(service.engine, service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
+                                 checkpoints=service.checkpoints.path))  # a restart: nothing kept
     fresh.scorer.score = score  # type: ignore[method-assign]
     fresh.ingest(events[40:45], OPERATOR)
     fresh.ingest(events[45:], OPERATOR)
-    warmed = Service(service.engine, service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
-                     checkpoints=service.checkpoints.path)
+    warmed = closed_after(Service(service.engine, service.scheme, now=lambda: NOW,
+                                  audit_key=service.store.audit_key, checkpoints=service.checkpoints.path))
     warmed.warm()  # as a server starts: every stored event read at once
     warmed.scorer.score = score  # type: ignore[method-assign]
     warmed.ingest([{"id": "q1", "subject": "bob", "kind": "late_payment", "time": NOW - 1}], OPERATOR)

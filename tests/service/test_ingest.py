@@ -54,7 +54,7 @@ def summing(backend, tmp_path):
     url = database_url(backend, tmp_path)
     service, keys = open_service(url, scheme_from_data(SUMMING_SCHEME))
     yield service, keys, url
-    service.engine.dispose()
+    service.close()
 
 
 def random_batch(rng: np.random.Generator, start: int, size: int) -> list[dict]:
@@ -138,13 +138,14 @@ def test_a_read_is_answered_and_logged_while_an_ingest_scores_its_batch(lending)
         assert audit.verify(session).intact
 
 
-def test_a_change_another_process_commits_while_a_batch_is_made_ready_is_not_missed(lending):
+def test_a_change_another_process_commits_while_a_batch_is_made_ready_is_not_missed(lending, closed_after):
     """Another server process (here, a second service on the same database) ingests an event for
     the same subject while this one scores its batch outside its write transaction: this one sees
     the other's entry when it writes, scores its batch again, and records a score that counts both."""
     service, _, url = lending
-    other = Service(make_engine(url), service.scheme, now=lambda: NOW, write_engine=make_engine(url, writer=True),
-                    audit_key=service.store.audit_key, checkpoints=service.checkpoints.path)
+    other = closed_after(Service(make_engine(url), service.scheme, now=lambda: NOW,
+                                 write_engine=make_engine(url, writer=True), audit_key=service.store.audit_key,
+                                 checkpoints=service.checkpoints.path))
     ingest = threading.Thread(target=service.ingest, args=([{"id": "p1", "subject": "bob", "kind": "payment",
                                                              "time": NOW - 5}], OPERATOR))
     scoring, release = blocked_in_scoring(service, [ingest])
@@ -162,8 +163,6 @@ def test_a_change_another_process_commits_while_a_batch_is_made_ready_is_not_mis
     with service.sessions() as session:
         assert [e["action"] for e in audit.entries(session)][:2] == ["ingest", "ingest"]
         assert audit.verify(session).intact
-    other.engine.dispose()
-    other.store.write_engine.dispose()
 
 
 def test_an_id_written_by_other_hands_while_a_batch_is_made_ready_is_a_duplicate(lending):

@@ -44,7 +44,7 @@ def court(backend, tmp_path):
     events += [{"id": "a1", "subject": "alice", "kind": "payment", "time": NOW - 10}]
     assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).status_code == 200
     yield client, keys, supplier, service
-    service.engine.dispose()
+    service.close()
 
 
 def supply(client, key, listed=(), delisted=(), name=LIST):
@@ -61,7 +61,7 @@ def test_a_listing_denies_at_once_names_the_list_and_a_delisting_lifts_it(court)
     assert loan(client, keys)["allowed"] is True
     answer = supply(client, supplier, [{"subject": "bob", "on": "2024-09-20", "source": "case 2024-77"}])
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"list": LIST, "listed": 1, "delisted": 0, "unchanged": 0, "rescored": 1}
+    assert answer.json() == {"list": LIST, "listed": 1, "delisted": 0, "unchanged": 0, "rescored": 1, "unknown": []}
     denied = Entitlement.model_validate(loan(client, keys))
     assert denied.allowed is False and denied.because is not None and denied.appeal is not None
     assert denied.because.input_lists == [{"list": LIST, "since": "2024-09-20", "source": "case 2024-77",
@@ -100,7 +100,7 @@ def test_a_change_sent_again_changes_nothing(court):
     delisted = [{"subject": "carol", "on": "2024-09-30", "source": "quashed"}]
     assert supply(client, supplier, delisted=delisted).json()["delisted"] == 1
     assert supply(client, supplier, delisted=delisted).json() == {"list": LIST, "listed": 0, "delisted": 0,
-                                                                   "unchanged": 1, "rescored": 0}
+                                                                   "unchanged": 1, "rescored": 0, "unknown": []}
     # the first listing sent again after its delisting is still the one given before, not a new one
     assert supply(client, supplier, listed[1:]).json()["unchanged"] == 1
     with service.store.reader() as session:
@@ -274,11 +274,67 @@ def test_revision_0007_adds_the_table_and_goes_back(backend, tmp_path):
     url = database_url(backend, tmp_path)
     service, _ = open_service(url, load_scheme("lending"))
     config = alembic_config(url)
-    with service.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0006")
-        assert "input_list_members" not in inspect(connection).get_table_names()
-        command.upgrade(config, "head")
-        assert {c["name"] for c in inspect(connection).get_columns("input_list_members")} >= {
-            "list", "subject", "listed_on", "listed_source", "delisted_on", "listed_digest", "delisted_digest"}
-    service.engine.dispose()
+    try:
+        with service.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0006")
+            assert "input_list_members" not in inspect(connection).get_table_names()
+            command.upgrade(config, "head")
+            assert {c["name"] for c in inspect(connection).get_columns("input_list_members")} >= {
+                "list", "subject", "listed_on", "listed_source", "delisted_on", "listed_digest", "delisted_digest"}
+    finally:
+        service.close()
+
+
+def test_the_answer_names_the_listed_subjects_no_event_names(court):
+    """A supplier's typo ('bbo' for 'bob') is listed, as a subject with no event yet may be, and named."""
+    client, _, supplier, _ = court
+    answer = supply(client, supplier, [{"subject": "bbo", "on": "2024-09-20", "source": "case 1"},
+                                       {"subject": "alice", "on": "2024-09-20", "source": "case 2"},
+                                       {"subject": "zed", "on": "2024-09-21", "source": "case 3"}])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["unknown"] == ["bbo", "zed"]
+    assert supply(client, supplier, delisted=[{"subject": "zed", "on": "2024-09-30", "source": "quashed"}]
+                  ).json()["unknown"] == []  # a delisting names no one new
+
+
+LOOK_ALIKES = [("bob ", "begins or ends with white space", "remove the white space"),
+               (" bob", "begins or ends with white space", "remove the white space"),
+               ("\uff42\uff4f\uff42", "its NFKC form (Unicode compatibility normalisation) is 'bob'", "send 'bob'"),
+               ("bob\u202eecila", "invisible format character U+202E (RIGHT-TO-LEFT OVERRIDE)", "remove it"),
+               ("bo\u200bb", "invisible format character U+200B (ZERO WIDTH SPACE)", "remove it"),
+               ("bob\t", "begins or ends with white space", "remove the white space"),
+               ("bob\u00a0", "begins or ends with white space", "remove the white space"),
+               ("\u3000bob", "begins or ends with white space", "remove the white space"),
+               ("bob\u2028", "begins or ends with white space", "remove the white space"),
+               ("b\x07ob", "control character U+0007", "remove it")]
+
+
+@pytest.mark.parametrize(("subject", "says", "fix"), LOOK_ALIKES)
+def test_a_look_alike_subject_id_is_refused_on_a_list_as_in_an_ingest(court, subject, says, fix):
+    client, keys, supplier, service = court
+    answer = supply(client, supplier, [{"subject": "alice", "on": "2024-09-20", "source": "case 1"},
+                                       {"subject": subject, "on": "2024-09-20", "source": "case 2"}])
+    assert answer.status_code == 422
+    [problem] = Invalid.model_validate(answer.json()).detail
+    assert problem.field == "listed.1.subject" and says in problem.problem and f"fix: {fix}" in problem.problem
+    events = [{"id": "ok", "subject": "alice", "kind": "payment", "time": NOW - 2},
+              {"id": "twin", "subject": subject, "kind": "payment", "time": NOW - 2}]
+    stored = client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).json()
+    assert stored["stored"] == 1
+    [rejected] = stored["rejected"]
+    assert rejected["index"] == 1 and rejected["field"] == "subject" and says in rejected["problem"]
+    with service.store.reader() as session:
+        assert session.execute(text("SELECT count(*) FROM input_list_members")).scalar() == 0
+        assert session.execute(text("SELECT count(*) FROM events WHERE id = 'twin'")).scalar() == 0
+
+
+def test_ids_past_ascii_in_their_nfkc_form_are_subjects_like_any_other(court):
+    client, keys, supplier, _ = court
+    events = [{"id": "j1", "subject": "Jos\u00e9", "kind": "payment", "time": NOW - 2},
+              {"id": "b1", "subject": "\u5317\u4eac-7", "kind": "payment", "time": NOW - 2}]
+    assert client.post("/v1/events", json={"events": events}, headers=H(keys.operator)).json()["stored"] == 2
+    answer = supply(client, supplier, [{"subject": "Jos\u00e9", "on": "2024-09-20", "source": "case 1"}])
+    assert answer.status_code == 200 and answer.json()["unknown"] == []
+    decomposed = supply(client, supplier, [{"subject": "Jose\u0301", "on": "2024-09-20", "source": "case 2"}])
+    assert decomposed.status_code == 422 and "send 'Jos\u00e9'" in decomposed.json()["detail"][0]["problem"]

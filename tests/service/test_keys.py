@@ -32,12 +32,12 @@ def keys_cli(*args: str, url: str):
     return CliRunner().invoke(cli, ["keys", *args, "--db", url])
 
 
-def test_a_revoked_key_is_refused_from_its_next_request_by_every_server(lending):
+def test_a_revoked_key_is_refused_from_its_next_request_by_every_server(lending, closed_after):
     service, keys, url = lending
     first = TestClient(create_app(service))
     first.post("/v1/events", json={"events": BOB}, headers=H(keys.operator))
     # a second server process on the same database: its own app, its own service, its own cache of keys
-    second = TestClient(create_app(type(service)(make_engine(url), service.scheme, now=service.now)))
+    second = TestClient(create_app(closed_after(type(service)(make_engine(url), service.scheme, now=service.now))))
     for client in (first, second):
         for path in READS:
             assert client.get(path, headers=H(keys.bob)).status_code == 200  # each has the key cached now
@@ -165,7 +165,8 @@ def test_revoking_an_unknown_key_says_so_and_revoking_twice_changes_nothing(lend
     assert again.exit_code == 0 and "revoked already" in again.output
 
 
-def test_the_migration_keeps_the_keys_made_before_it_and_its_downgrade_drops_what_it_cannot_hold(backend, tmp_path):
+def test_the_migration_keeps_the_keys_made_before_it_and_its_downgrade_drops_what_it_cannot_hold(backend, tmp_path,
+                                                                                                closed_after):
     from .conftest import database_url
 
     url = database_url(backend, tmp_path)
@@ -180,11 +181,13 @@ def test_the_migration_keeps_the_keys_made_before_it_and_its_downgrade_drops_wha
     from socialcredit.scheme import load_scheme
     from socialcredit.service.core import Service
 
-    client = TestClient(create_app(Service(engine, load_scheme("lending"))))
+    service = closed_after(Service(engine, load_scheme("lending")))
+    client = TestClient(create_app(service))
     assert client.get("/v1/audit", headers=H(old)).status_code == 200
     with make_sessions(engine).begin() as session:
         expiring = create_key(session, "auditor", expires_at=utcnow() + timedelta(days=1))
     assert keys_cli("revoke", old, url=url).exit_code == 0
+    service.close()  # before the downgrade: nothing of it acts on the database after
     command.downgrade(config, "0002")  # the old schema holds no revocation, no expiry: those keys go
     with engine.begin() as connection:
         assert connection.execute(text("SELECT id FROM api_keys WHERE id IN (:a, :b)"),
@@ -241,7 +244,7 @@ def test_a_header_that_is_no_key_of_ours_is_refused_without_a_look_up(lending, m
         assert answer.status_code == 401 and answer.json()["detail"] == "authorization: unknown API key"
 
 
-def test_a_store_that_reached_0004_before_the_key_columns_existed_gets_them(backend, tmp_path):
+def test_a_store_that_reached_0004_before_the_key_columns_existed_gets_them(backend, tmp_path, closed_after):
     """0004 was first released revising 0002: a store made then lacks 0003's columns, and Alembic
     now takes 0003 as applied. 0006 adds them, so its keys work after the upgrade."""
     from .conftest import database_url
@@ -258,7 +261,7 @@ def test_a_store_that_reached_0004_before_the_key_columns_existed_gets_them(back
 
     with make_sessions(engine).begin() as session:
         auditor = create_key(session, "auditor")
-    client = TestClient(create_app(Service(engine, load_scheme("lending"))))
+    client = TestClient(create_app(closed_after(Service(engine, load_scheme("lending")))))
     assert client.get("/v1/audit", headers=H(auditor)).status_code == 200
     assert keys_cli("revoke", auditor, url=url).exit_code == 0
     assert client.get("/v1/audit", headers=H(auditor)).status_code == 401

@@ -72,7 +72,7 @@ def at_0002(url: str, broken: bool) -> None:
 
 
 @pytest.mark.parametrize("broken", [False, True], ids=["intact", "broken"])
-def test_an_existing_log_is_rewritten_without_personal_data_and_sealed(backend, tmp_path, broken):
+def test_an_existing_log_is_rewritten_without_personal_data_and_sealed(backend, tmp_path, broken, closed_after):
     url = database_url(backend, tmp_path)
     at_0002(url, broken)
     key_path, checkpoints = audit_files(url)
@@ -97,13 +97,14 @@ def test_an_existing_log_is_rewritten_without_personal_data_and_sealed(backend, 
                                                                             "appeal": 1, "decision": 1}
 
     # the service works on from there, and the log still verifies
-    service = Service(engine, scheme_from_data(NETWORK_SCHEME), now=lambda: NOW, audit_key=key, checkpoints=checkpoints)
+    service = closed_after(Service(engine, scheme_from_data(NETWORK_SCHEME), now=lambda: NOW, audit_key=key,
+                                   checkpoints=checkpoints))
     service.ingest([{"id": "e4", "subject": "cy", "kind": "payment", "time": NOW - 1}], Actor("o1", "operator"))
     service.erase("annette", Actor("a1", "admin"))
     assert TestClient(create_app(service)).get("/healthz").status_code == 200
     with engine.connect() as connection:
         assert verdict_of(connection, key) == []
-    engine.dispose()
+    service.close()  # its engine disposed with it
     if backend == "postgresql":
         cleanup = make_engine(url)
         with cleanup.begin() as connection:

@@ -36,8 +36,17 @@ def served(lending):
 # The document, read once from an app of the same scheme (the app under test, one per database and
 # test, answers each request: `case.call(app=...)`; schemathesis' fixture-made schemas do not run
 # under pytest 9).
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(open_service(
-    f"sqlite:///{tempfile.mkdtemp(prefix='socialcredit-openapi-')}/document.db", load_scheme("lending"))[0]))
+def document_of(scheme: str, name: str):
+    """The OpenAPI document of an app serving `scheme`, its service closed once the document is read."""
+    service = open_service(f"sqlite:///{tempfile.mkdtemp(prefix='socialcredit-openapi-')}/{name}.db",
+                           load_scheme(scheme))[0]
+    try:
+        return schemathesis.openapi.from_asgi("/openapi.json", create_app(service))
+    finally:
+        service.close()
+
+
+schema = document_of("lending", "document")
 
 
 def refused_whole(case, response) -> bool:
@@ -48,6 +57,13 @@ def refused_whole(case, response) -> bool:
             and response.json()["detail"][0]["field"] == "events")
 
 
+def refused_as_a_look_alike(response) -> bool:
+    """A subject id refused for what no JSON Schema pattern states: an invisible format character, or
+    an NFKC form that differs (`eventlog.look_alike_problem`; the pattern states the rest)."""
+    return response.status_code == 422 and all(
+        "invisible format character" in p["problem"] or "NFKC form" in p["problem"] for p in response.json()["detail"])
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -56,14 +72,13 @@ def test_the_api_is_what_its_openapi_document_says(case, served):
     app, keys = served
     response = case.call(app=app, headers=H(keys.admin))
     case.validate_response(response, headers=H(keys.admin),
-                           excluded_checks=[positive_data_acceptance] if refused_whole(case, response) else [])
+                           excluded_checks=[positive_data_acceptance] if refused_whole(case, response)
+                           or refused_as_a_look_alike(response) else [])
 
 
 # The input lists' route, on a scheme that reads one (on `lending` every list name is a 404): the
 # name set to the list it declares, so that generated changes reach the room.
-court_schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(open_service(
-    f"sqlite:///{tempfile.mkdtemp(prefix='socialcredit-openapi-')}/court.db",
-    load_scheme(str(EXAMPLES_DIR / "lending-with-court-list.yaml")))[0]))
+court_schema = document_of(str(EXAMPLES_DIR / "lending-with-court-list.yaml"), "court")
 
 
 @pytest.fixture
@@ -74,7 +89,7 @@ def court_served(backend, tmp_path):
                                  load_scheme(str(EXAMPLES_DIR / "lending-with-court-list.yaml")))
     service.ingest(BOB, Actor("test", "operator"))
     yield create_app(service), keys
-    service.engine.dispose()
+    service.close()
 
 
 def refused_by_the_list(case, response) -> bool:

@@ -265,14 +265,14 @@ def test_a_subject_cannot_reach_another_s_page_or_file_for_them(portal):
     assert api.get("/v1/appeals", headers=H(keys.admin)).json() == []
 
 
-def test_an_unscored_subject_is_told_which_condition_holds(backend, tmp_path):
+def test_an_unscored_subject_is_told_which_condition_holds(backend, tmp_path, closed_after):
     from socialcredit.scheme import load_scheme
     from socialcredit.service.api import create_app
 
     from .conftest import NOW, database_url, open_service
 
     service, keys = open_service(database_url(backend, tmp_path), load_scheme("fico"))
-    app = create_app(service)
+    app = create_app(closed_after(service))
     stored = TestClient(app).post("/v1/events", headers=H(keys.operator), json={"events": [
         {"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 20}]})
     assert stored.status_code == 200
@@ -280,7 +280,6 @@ def test_an_unscored_subject_is_told_which_condition_holds(backend, tmp_path):
     assert "Score none: you are unscored (no_account_six_months_old)" in said
     assert ("there is no score while accounts_opened_10y - accounts_opened_6m + payments_on_file - payments_6m < 1"
             in said)
-    service.engine.dispose()
 
 
 def test_the_cookie_holds_a_session_id_never_the_api_key_and_signing_out_ends_it(portal):

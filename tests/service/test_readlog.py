@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from socialcredit.service import audit
 from socialcredit.service.api import create_app
+from socialcredit.service.checkpoints import read_file
 from socialcredit.service.core import Actor, Service
 from socialcredit.service.db import make_engine
 from socialcredit.service.portal.routes import reads_of
@@ -98,11 +99,15 @@ def test_a_reads_entry_staged_before_a_crash_is_moved_by_the_next_start(lending)
     key_path, checkpoints = audit_files(url)
     again = Service(make_engine(url), service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
                     checkpoints=checkpoints)  # a new server on the same store
-    log = again.audit_log()
-    assert [(e["actor"], e["action"]) for e in log] == [("operator:o1", "ingest"), ("admin:a1", "read_record")]
-    assert [(r["by"], r["read"]) for r in again.export("bob", READER)["reads"]][:1] == [("admin:a1", "read_record")]
-    found = verdict(again)
-    assert found.intact, found.problems
+    try:
+        log = again.audit_log()
+        assert [(e["actor"], e["action"]) for e in log] == [("operator:o1", "ingest"), ("admin:a1", "read_record")]
+        assert [(r["by"], r["read"]) for r in again.export("bob", READER)["reads"]][:1] == [("admin:a1",
+                                                                                              "read_record")]
+        found = verdict(again)
+        assert found.intact, found.problems
+    finally:
+        again.close()
 
 
 @pytest.fixture
@@ -146,3 +151,60 @@ def test_a_forged_staged_read_is_named(staged):
     staged_sql(staged, f"INSERT INTO read_log (seq, at, actor, action, subject, detail, prev_hash, hash, seal) VALUES "
                        f"(8, '{row[1]}', 'a2', 'read_record', '{row[4]}', '{{}}', '{row[7]}', '{forged}', 'x')")
     assert "staged read 8: not sealed by the server's audit key (forged, or rewritten)" in verdict(staged).problems
+
+
+def anchored_verdict(service: Service) -> audit.Verdict:
+    """`verify` as `socialcredit audit verify` runs it: with the server's checkpoint file."""
+    signed = [c for c, _ in read_file(service.checkpoints.path)[0]]
+    staged = staged_rows(service.store.write_engine)
+    with service.sessions() as session:
+        return audit.verify(session, service.store.audit_key, signed, staged=staged)
+
+
+def test_staged_reads_a_checkpoint_anchored_and_deleted_before_they_were_moved_are_named(staged):
+    """Reads 3..7 wait, staged (the mover held back, as when it fails or the server is down); a
+    checkpoint signs the read log's head. Deleting them, or the whole read log, leaves the audit
+    log and the staged chain consistent, but not with the checkpoint."""
+    checkpoint = staged.checkpoint()
+    assert checkpoint.reads is not None and checkpoint.reads[0] == 7
+    found = anchored_verdict(staged)
+    assert found.intact, found.problems
+    assert "every staged read up to read 7 there, as signed checkpoints anchored it" in found.checked
+    staged.record("bob", READER)  # read 8: after the checkpoint, not anchored yet
+    tail = anchored_verdict(staged)
+    assert tail.intact and any(c.startswith("1 staged read(s) waiting after read 7, the last a signed checkpoint "
+                                            "anchors") for c in tail.checked)
+    staged_sql(staged, "DELETE FROM read_log WHERE seq >= 5")
+    assert "staged reads 5..8 anchored by" not in " ".join(anchored_verdict(staged).problems)
+    assert any(p.startswith("staged reads 5..7 anchored by") and p.endswith("are gone (deleted from the read log "
+                                                                           "before they were moved into the audit log)")
+               for p in anchored_verdict(staged).problems)
+    path = staged.reads.staged.path
+    if path is not None:  # SQLite: the read log's whole file deleted
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    else:
+        staged_sql(staged, "DELETE FROM read_log")
+    assert any(p.startswith("staged reads 3..7 anchored by") for p in anchored_verdict(staged).problems)
+    staged.checkpoint()  # a later checkpoint, over the emptied read log, does not wash it out
+    assert any(p.startswith("staged reads 3..7 anchored by") for p in anchored_verdict(staged).problems)
+
+
+def test_a_checkpoint_made_while_nothing_is_staged_anchors_the_reads_moved(lending):
+    service, _, _ = lending
+    assert service.checkpoint().reads is None  # no read ever staged
+    service.ingest(BOB, OPERATOR)
+    service.record("bob", READER)
+    service.reads.settle()
+    assert service.checkpoint().reads == (1, staged_rows(service.store.write_engine)[-1][7])
+    assert anchored_verdict(service).intact
+
+
+def test_a_checkpoint_anchors_the_staged_reads_when_they_cannot_be_moved(staged):
+    """The mover failing (the write lock held too long, the database refusing) is when reads wait
+    longest: the checkpoint is signed all the same, over the reads where they wait."""
+    def refused() -> int:
+        raise RuntimeError("database is locked")
+
+    staged.reads.move = refused  # type: ignore[method-assign]
+    assert staged.checkpoint().reads == (7, staged_rows(staged.store.write_engine)[-1][7])

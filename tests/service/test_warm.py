@@ -13,7 +13,7 @@ from socialcredit.service.migrate import upgrade
 
 
 @pytest.mark.parametrize("change", ["network", "no events"])
-def test_warming_up_scores_any_scheme_and_writes_nothing(scheme_data, tmp_path, change):
+def test_warming_up_scores_any_scheme_and_writes_nothing(scheme_data, tmp_path, change, closed_after):
     if change == "network":
         scheme_data["network"] = {"weight": 0.3}
     else:
@@ -21,7 +21,7 @@ def test_warming_up_scores_any_scheme_and_writes_nothing(scheme_data, tmp_path, 
                            entitlements={"loan": {"allow": "not blacklist", "context": "financial"}})
     engine = make_engine(f"sqlite:///{tmp_path / 'warm.db'}")
     upgrade(engine)
-    service = Service(engine, scheme_from_data(scheme_data))
+    service = closed_after(Service(engine, scheme_from_data(scheme_data)))
     service.warm()
     with engine.connect() as connection:
         for table in (Event, ScoreRecord, AuditEntry):

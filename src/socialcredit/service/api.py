@@ -74,11 +74,14 @@ log = logging.getLogger("socialcredit.audit")
 
 async def checkpoint(service: Service) -> None:
     """Sign a checkpoint of the audit log (in the thread pool: it reads the entries since the last);
-    a refusal (an entry the server did not write) is logged, and serving goes on."""
+    a refusal (an entry the server did not write), or a database that does not answer, is logged,
+    and serving goes on: the next one is tried a minute later."""
     try:
         await run_in_threadpool(service.checkpoint)
     except ServiceError as error:
         log.error("%s", error.message)
+    except Exception as error:  # the task that signs them every minute must outlive a database's outage
+        log.error("audit: no checkpoint signed now (%s); the next is tried in a minute", error)
 
 
 async def keep_checkpoints(service: Service, every: float) -> None:

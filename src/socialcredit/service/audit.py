@@ -239,15 +239,20 @@ def entries(session: Session, after: int = 0, limit: int = 1000) -> list[dict[st
 class StagedCheck:
     """What `verify` checks of the staged entries as it walks the log: the moved entries'
     numbers run on with no gap, and the staged chain recomputed from them leads to the staged
-    entries still waiting, which follow each other and are sealed."""
+    entries still waiting, which follow each other and are sealed; and each staged read a signed
+    checkpoint anchored (`anchors`: the checkpoint's staged head, number and hash) is still there,
+    moved or waiting, as it was signed."""
 
-    def __init__(self, rows: Sequence[Sequence[Any]]):
+    def __init__(self, rows: Sequence[Sequence[Any]], anchors: Sequence[tuple[int, str, str]] = ()):
         self.rows = list(rows)
+        self.anchors = sorted(anchors)  # (number, hash, the checkpoint's origin)
         self.moved = 0
         self.head = GENESIS  # the staged chain's hash after the moved entries
         self.hashes: dict[int, str] = {}  # of moved entries still staged (kept), by number
+        self.anchored: dict[int, str] = {}  # of moved entries a checkpoint anchored, by number
         self.problems: list[str] = []
         self.first = self.rows[0][0] if self.rows else None
+        self.wanted = {number for number, _, _ in self.anchors}
 
     def moved_entry(self, seq: int, at: str, actor: str, action: str, subject: str | None,
                     detail: dict[str, Any]) -> None:
@@ -263,6 +268,8 @@ class StagedCheck:
         self.moved = number
         if self.first is not None and number >= self.first:
             self.hashes[number] = self.head
+        if number in self.wanted:
+            self.anchored[number] = self.head
 
     def finish(self, sealer: Any) -> list[str]:
         prev = None
@@ -283,7 +290,37 @@ class StagedCheck:
             elif seq != prev[0] + 1 or prev_hash != prev[1]:
                 self.problems.append(f"{where}: does not follow staged read {prev[0]} (deleted or reordered)")
             prev = (seq, digest)
+        self._check_anchors()
         return self.problems
+
+    def _check_anchors(self) -> None:
+        """Each anchored read is in the log (moved) or staged, with the hash the checkpoint signed;
+        those anchored and in neither are named, by the latest checkpoint that anchored them."""
+        staged = {row[0]: row[7] for row in self.rows}
+        gone_to, gone_by = 0, ""
+        for number, digest, origin in self.anchors:
+            found = self.anchored.get(number) if number <= self.moved else staged.get(number)
+            if found is None and number > self.moved:
+                gone_to, gone_by = number, origin
+            elif found != digest:
+                self.problems.append(f"staged read {number}: not the read {origin} anchored (the read log or the "
+                                     "reads moved from it rewritten)")
+        if gone_to:
+            missing = [n for n in range(self.moved + 1, gone_to + 1) if n not in staged]
+            self.problems.append(f"staged read{'s' if len(missing) > 1 else ''} {_ranges(missing)} anchored by "
+                                 f"{gone_by} {'are' if len(missing) > 1 else 'is'} gone (deleted from the read log "
+                                 "before they were moved into the audit log)")
+
+    def unanchored(self) -> str | None:
+        """How far the staged tail is unanchored: the reads waiting after the last one a checkpoint
+        anchored, which a deletion could take unnoticed until the next checkpoint anchors them."""
+        last = self.anchors[-1][0] if self.anchors else 0
+        waiting = [row[0] for row in self.rows if row[0] > max(last, self.moved)]
+        if not waiting:
+            return None
+        since = f"after read {last}, the last a signed checkpoint anchors" if last else "and no checkpoint anchors any"
+        return (f"{len(waiting)} staged read(s) waiting {since}: not anchored until the next checkpoint (deleted "
+                "before then, they would go unnoticed)")
 
 
 
@@ -327,7 +364,8 @@ def verify(session: Session | Connection, key: AuditKey | None = None, checkpoin
     held: list[Any] = []  # checkpoints the log still holds, for naming where a rewrite begins
     prev, expected_seq, count = GENESIS, 1, 0
     unsealed: list[int] = []
-    reads = StagedCheck(staged)
+    reads = StagedCheck(staged, [(c.reads[0], c.reads[1], c.origin) for signed in anchors.values() for c in signed
+                                 if c.reads is not None])
     for checkpoint in anchors.get(0, []):
         held.append(checkpoint)
     query = select(AuditEntry.__table__).order_by(AuditEntry.seq)  # rows, on a Session or a Connection
@@ -376,6 +414,11 @@ def verify(session: Session | Connection, key: AuditKey | None = None, checkpoin
     if reads.moved or staged:
         checked.append(f"{reads.moved} reads moved from the read log in order, {len(staged) - len(reads.hashes)} "
                        "waiting there, chained on from them")
+    if reads.anchors:
+        checked.append(f"every staged read up to read {reads.anchors[-1][0]} there, as signed checkpoints anchored it")
+    tail = reads.unanchored()
+    if tail is not None:
+        checked.append(tail)
     if checkpoints:
         checked.append(f"consistent with {len(held)} of {len(checkpoints)} signed checkpoint(s)")
     return Verdict(count, problems, checked)

@@ -7,6 +7,12 @@ can later ask for a consistency proof (`POST /v1/audit/consistency`, RFC 6962) t
 now extends the log it signed, or, with the database, check the log against it (`audit verify`):
 a log cut back, emptied or rewritten with its hashes recomputed no longer holds it.
 
+Each checkpoint also anchors the read log (`readlog.py`): the number and hash of the last read
+staged when it was made. Reads wait there, staged, until they are moved into the log; a read
+deleted from the read log before it was moved is then named by `verify` when a checkpoint anchored
+it. Reads staged after the latest checkpoint are not anchored until the next one (`serve` signs
+one every minute while the log grows): that tail is the limit of what the checkpoints show.
+
 The server signs a checkpoint only over entries it has checked: each new entry must follow the
 last one and carry the server's seal, so an entry written into the database by other hands is
 never signed over (the checkpoint is refused, and says which entry).
@@ -22,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,10 +57,17 @@ class Checkpoint:
     at: str
     key: str  # the public key that signs, hex
     signature: str
+    # the read log's staged chain as it was: its last read's number and hash (None: no read staged
+    # yet, or a checkpoint made before checkpoints anchored it)
+    reads: tuple[int, str] | None = None
     origin: str = field(default="a checkpoint", compare=False)  # where it was read from, for messages
 
     def signed_fields(self) -> dict[str, Any]:
-        return {"log": LOG, "size": self.size, "head": self.head, "root": self.root, "at": self.at, "key": self.key}
+        signed: dict[str, Any] = {"log": LOG, "size": self.size, "head": self.head, "root": self.root, "at": self.at,
+                                  "key": self.key}
+        if self.reads is not None:
+            signed["reads"] = {"size": self.reads[0], "head": self.reads[1]}
+        return signed
 
     def message(self) -> bytes:
         return json.dumps(self.signed_fields(), sort_keys=True, separators=(",", ":")).encode()
@@ -76,13 +90,20 @@ class Checkpoint:
             raise ValueError(f"{origin}: a checkpoint of '{data['log']}', not of '{LOG}'")
         if not isinstance(data["size"], int) or data["size"] < 0:
             raise ValueError(f"{origin}: size must be a whole number >= 0, got {data['size']!r}")
+        reads = data.get("reads")
+        if reads is not None:
+            if not (isinstance(reads, dict) and isinstance(reads.get("size"), int) and reads["size"] > 0
+                    and isinstance(reads.get("head"), str)):
+                raise ValueError(f"{origin}: reads must be {{\"size\": a whole number > 0, \"head\": a hash}}, "
+                                 f"got {reads!r}")
+            reads = (reads["size"], reads["head"])
         return cls(data["size"], str(data["head"]), str(data["root"]), str(data["at"]), str(data["key"]),
-                   str(data["signature"]), origin)
+                   str(data["signature"]), reads, origin)
 
 
-def sign(key: AuditKey, size: int, head: str, root: bytes) -> Checkpoint:
-    unsigned = Checkpoint(size, head, root.hex(), utcnow().isoformat(timespec="seconds"), key.public_hex, "")
-    return Checkpoint(size, head, unsigned.root, unsigned.at, unsigned.key, key.sign(unsigned.message()))
+def sign(key: AuditKey, size: int, head: str, root: bytes, reads: tuple[int, str] | None = None) -> Checkpoint:
+    unsigned = Checkpoint(size, head, root.hex(), utcnow().isoformat(timespec="seconds"), key.public_hex, "", reads)
+    return Checkpoint(size, head, unsigned.root, unsigned.at, unsigned.key, key.sign(unsigned.message()), reads)
 
 
 def read_file(path: Path) -> tuple[list[tuple[Checkpoint, merkle.Frontier | None]], list[str]]:
@@ -151,9 +172,13 @@ class CheckpointLog:
     """The server's checkpoints: made from the log in the database, appended to the file, given out
     with consistency proofs."""
 
-    def __init__(self, store: Store, key: AuditKey, path: Path | None):
-        """`path`: the checkpoint file (None: checkpoints kept in memory only, for a database in memory)."""
+    def __init__(self, store: Store, key: AuditKey, path: Path | None,
+                 staged_head: Callable[[], tuple[int, str] | None] = lambda: None):
+        """`path`: the checkpoint file (None: checkpoints kept in memory only, for a database in memory).
+        `staged_head`: the read log's last staged read (number, hash), which each checkpoint anchors
+        (`readlog.staged_head`)."""
         self.store = store
+        self.staged_head = staged_head
         self.key = key
         self.path = path
         self.tree = merkle.Tree(self._leaves)
@@ -189,6 +214,7 @@ class CheckpointLog:
             assert self.frontier is not None
             frontier = merkle.Frontier(self.frontier.size, self.frontier.nodes)
             head = self.latest.head if self.latest is not None else GENESIS
+            reads = self.staged_head()
             while True:
                 with self.store.reader() as session:
                     rows = session.execute(NEW_ENTRIES, {"after": frontier.size}).all()
@@ -198,9 +224,9 @@ class CheckpointLog:
                     head = digest
                 if len(rows) < READ_AT_ONCE:
                     break
-            if self.latest is not None and frontier.size == self.latest.size:
+            if self.latest is not None and frontier.size == self.latest.size and reads == self.latest.reads:
                 return self.latest
-            checkpoint = sign(self.key, frontier.size, head, frontier.root())
+            checkpoint = sign(self.key, frontier.size, head, frontier.root(), reads)
             self._append(checkpoint, frontier)
             self.latest, self.frontier = checkpoint, frontier
             return checkpoint

@@ -25,6 +25,7 @@ Each room is a module with one concern, given what it uses when the service is b
 
 from __future__ import annotations
 
+import logging
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ from .store import Store
 from .subjects import Subjects
 
 __all__ = ["MAX_BATCH", "Actor", "Service", "ServiceError", "now_days"]
+log = logging.getLogger("socialcredit.audit")
 
 
 def now_days() -> float:
@@ -64,22 +66,27 @@ class Service:
         """`audit_key` and `checkpoints` (the file): by default, beside the database (`auditkey`)."""
         self.scheme = scheme
         self.now = now
+        self.closed = False
         self.store = Store(engine, write_engine, audit_key)
         paths = default_paths(engine.url.render_as_string(hide_password=False))
-        self.checkpoints = CheckpointLog(self.store, self.store.audit_key,
-                                         checkpoints or (paths[1] if paths is not None else None))
-        self.scorer = Scorer(scheme, now)
         self.reads = ReadLog(self.store)
+        self.checkpoints = CheckpointLog(self.store, self.store.audit_key,
+                                         checkpoints or (paths[1] if paths is not None else None),
+                                         staged_head=self.reads.staged.head)
+        self.scorer = Scorer(scheme, now)
         self.intake = Ingest(scheme, self.store, self.scorer, now)
         self.subjects = Subjects(scheme, self.store, self.scorer, Explanations(scheme), self.reads, now)
         self.stats = Stats(scheme, self.store, self.scorer, now)
         self.appeals = Appeals(self.store, self.scorer)
-        self.erasure = Erasure(scheme, self.store, self.scorer)
+        self.erasure = Erasure(scheme, self.store, self.scorer, self.reads)
         self.input_lists = InputLists(scheme, self.store, self.scorer, now)
 
     def close(self) -> None:
         """Stop the service's threads (the reads logged meanwhile moved into the audit log first) and
-        close its connections: nothing of it acts on the database after."""
+        close its connections: nothing of it acts on the database after. Closed again, nothing."""
+        if self.closed:
+            return
+        self.closed = True
         self.reads.close()
         self.store.close()
         self.store.engine.dispose()
@@ -135,7 +142,11 @@ class Service:
 
     def checkpoint(self) -> Checkpoint:
         """A signed checkpoint of the audit log now (the reads staged until now moved into it
-        first), appended to the checkpoint file."""
-        self.reads.settle()
+        first), appended to the checkpoint file. Reads that cannot be moved now are anchored where
+        they wait, in the read log: the checkpoint is signed all the same."""
+        try:
+            self.reads.settle()
+        except Exception as error:  # staged and durable: the checkpoint anchors them there
+            log.warning("audit: staged reads not moved before the checkpoint (%s); anchored where they wait", error)
         return self.checkpoints.make()
 

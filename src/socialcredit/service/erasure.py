@@ -1,5 +1,7 @@
 """Erasure (GDPR Art. 17): every personal datum of one subject deleted from every table, the erasure
-itself recorded in the audit log, and the log still verifying.
+itself recorded in the audit log, and the log still verifying. The reads answered before the
+erasure, staged in the read log (`readlog.py`), are moved into the log before the erasure's entry,
+in its transaction, so the log shows them in the order they happened.
 
 What goes: the subject's events, their score history, the ties that name them, their appeals (and
 the statements and notes in them), their places on input lists (past ones too), their API keys,
@@ -15,6 +17,7 @@ subject's data; a VACUUM (which `erase` leaves to the operator) then also shrink
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
 from sqlalchemy import delete, exists, or_, select
@@ -25,6 +28,7 @@ from .coverage import Cover
 from .db import ApiKey, Appeal, Event, InputListMember, Relation, ScoreRecord, Subject
 from .errors import ServiceError
 from .keys import Actor
+from .readlog import ReadLog
 from .scorer import Scorer
 from .store import Store
 
@@ -38,16 +42,20 @@ def holds_anything(session: Any, subject: str) -> bool:
 
 
 class Erasure:
-    def __init__(self, scheme: Scheme, store: Store, scorer: Scorer):
+    def __init__(self, scheme: Scheme, store: Store, scorer: Scorer, reads: ReadLog):
         self.scheme = scheme
         self.store = store
         self.scorer = scorer
+        self.reads = reads
 
     def erase(self, subject: str, actor: Actor) -> dict[str, Any]:
         """Erase the subject; what was deleted, and the audit entry that records it."""
-        with self.store.writing() as session:
+        with ExitStack() as after_commit, self.store.writing() as session:
             if not holds_anything(session, subject):
                 raise ServiceError(404, f"subject: nothing is held about '{subject}'")
+            # the reads answered before the erasure go into the log before its entry, and none
+            # answered meanwhile lands between them
+            after_commit.enter_context(self.reads.moved_first(session))
             neighbours = sorted({s for tie in self.store.ties(session, [subject]) for s in tie} - {subject})
             cover = Cover(audit.next_seq(session))
             erased = {

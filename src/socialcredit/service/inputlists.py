@@ -5,7 +5,10 @@ that the scheme reads and does not compute, added and taken off by whoever suppl
 A change names the subjects listed and delisted, each with the day it took effect (`on`) and the
 supplier's reference for it (`source`: a case number, a decision). It is checked whole, and stored
 whole or not at all (a 422 names each problem as `listed.3.on`); sent again, it changes nothing
-(`unchanged`): a listing is known by its list, subject and day, a delisting by its day. It is
+(`unchanged`): a listing is known by its list, subject and day, a delisting by its day. The answer
+names the listed subjects no stored event names (`unknown`), so a supplier sees a mistyped id;
+subject ids are checked as ingest checks them (`eventlog.look_alike_problem`: no white space at
+either end, no control or invisible format character, no look-alike of another id's NFKC form). It is
 recorded by an audit entry that covers the rows it wrote (`coverage.py`: the `listing` and
 `delisting` parts of a membership row), and the subjects it moves are rescored in the same
 transaction, so their entitlements follow the list at once. What the scores read of the lists is
@@ -26,7 +29,7 @@ from ..eventlog import EARLIEST_TIME, TIME_FIX, days_to_text, parse_times, text_
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import InputListMember, on_day
+from .db import Event, InputListMember, on_day
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
@@ -138,8 +141,20 @@ class InputLists:
             audit.append(session, by, "input_list", None, {"list": name, "listed": len(added),
                                                            "delisted": len(closed), "unchanged": unchanged},
                          cover=cover)
+            unknown = self._without_events(session, [change.subject for change in listed])
         return {"list": name, "listed": len(added), "delisted": len(closed), "unchanged": unchanged,
-                "rescored": len(rescored)}
+                "rescored": len(rescored), "unknown": unknown}
+
+    @staticmethod
+    def _without_events(session: Any, subjects: Sequence[str]) -> list[str]:
+        """The subjects no stored event names: listed all the same (a list may name someone before
+        their first event), and answered, so that a supplier sees a mistyped id."""
+        wanted = sorted(set(subjects))
+        known: set[str] = set()
+        for start in range(0, len(wanted), CHUNK):
+            known.update(session.execute(select(Event.subject).where(Event.subject.in_(wanted[start:start + CHUNK]))
+                                         .distinct()).scalars())
+        return [s for s in wanted if s not in known]
 
     def _days(self, part: str, changes: Sequence[Change], problems: list[dict[str, str]]) -> list[float]:
         """Each change's day (`on`) in days since 1970-01-01, as an event's time is read; a problem

@@ -18,7 +18,17 @@ nothing twice. The last moved staged entry is kept, so the staged chain goes on 
 
 `audit.verify` walks both: the moved numbers run 1, 2, 3, ... with no gap, the staged chain
 recomputed from the moved entries leads to the first staged entry still waiting, and that one and
-the rest follow each other and are sealed. What a subject's export and "who read my record" show is
+the rest follow each other and are sealed. What only that cannot show (staged entries deleted before
+they were moved, the last ones or all of them, the staged file itself: the chain then goes on from
+the `meta` rows as if they had never been) the signed checkpoints show: each anchors the staged
+chain's head (`Staged.head`: its last entry's number and hash; `checkpoints.py`), outside the
+database, and `verify` finds every anchored entry, moved or staged, as it was signed. The staged
+entries after the latest checkpoint are anchored by nothing until the next one: `verify` says how
+many.
+
+An erasure moves the staged entries in its own write transaction, before its entry, holding the
+staged chain's lock until it commits (`ReadLog.moved_first`): the reads answered before it come
+before it in the log, those answered after come after. What a subject's export and "who read my record" show is
 both too: the staged entries first, then the log's (a staged entry moved meanwhile is in the log).
 
 Subjects are named by pseudonym: an ingest draws one for every subject it stores (so a read looks
@@ -98,6 +108,7 @@ class Staged:
         if self.path is not None:
             connection = self.open(self.path)
             try:
+                connection.execute(SQLITE_TABLE)  # the file deleted meanwhile: one made again, empty
                 yield connection
             finally:
                 connection.close()
@@ -119,6 +130,18 @@ class Staged:
         cursor = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM read_log WHERE {where} ORDER BY seq",
                                     (after,) if pseudonym is None else (after, pseudonym))
         return [(*row[:5], json.loads(row[5]), *row[6:]) for row in cursor.fetchall()]
+
+    def head(self) -> tuple[int, str] | None:
+        """The staged chain's head (the number and hash of its last read), which a checkpoint
+        anchors: the last staged read, else the last moved one (`meta`); None if no read was ever
+        staged."""
+        with self.connection() as connection:
+            last = connection.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1").fetchone()
+        if last is not None:
+            return int(last[0]), str(last[1])
+        with self.store.reader() as session:
+            found = dict(session.execute(select(Meta.key, Meta.value).where(Meta.key.in_((MOVED, HEAD)))).all())
+        return (int(found[MOVED]), found[HEAD]) if int(found.get(MOVED) or 0) > 0 and HEAD in found else None
 
     def forget_before(self, seq: int) -> None:
         """Delete the staged entries before number `seq` (moved; the one numbered `seq` is kept,
@@ -270,29 +293,62 @@ class ReadLog(GroupCommit[Entry]):
         with self.move_lock:
             with store.write_lock, store.sessions.begin() as session:
                 store.begin_write(session)
-                moved = moved_so_far(session)
                 with self.staged.connection() as connection:
-                    rows = self.staged.rows(connection, moved)
+                    rows = self._move_into(session, connection)
                 if not rows:
                     return 0
-                seq, prev = audit.last_seq(session), session.execute(audit.LAST).first()
-                prev_hash = prev[1] if prev is not None else audit.GENESIS
-                key = store.audit_key
-                entries = []
-                for number, at, actor, action, subject, detail, *_ in rows:
-                    seq += 1
-                    detail = {**detail, "read": number}
-                    digest = audit.entry_hash(prev_hash, seq, at, actor, action, subject, detail)
-                    entries.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
-                                    "detail": detail, "prev_hash": prev_hash, "hash": digest,
-                                    "seal": key.seal(digest)})
-                    prev_hash = digest
-                session.execute(AuditEntry.__table__.insert(), entries)
-                session.merge(Meta(key=MOVED, value=str(rows[-1][0])))
-                session.merge(Meta(key=HEAD, value=rows[-1][7]))
             self.staged.forget_before(rows[-1][0])
         store.checkpoint()
         return len(rows)
+
+    @contextmanager
+    def moved_first(self, session: Any) -> Iterator[None]:
+        """Move every staged entry into the audit log in the caller's write transaction (`session`,
+        the write lock held), and stage no read until that transaction ends: the entry the caller
+        appends next (an erasure's) comes after every read answered before it, and before every
+        read answered after. Enter it inside the transaction; it ends after the commit (an
+        `ExitStack` around the transaction), when the moved entries are deleted from the staged ones."""
+        if self.staged.path is not None:  # the staged chain's write lock, as an appender takes it
+            connection: Any = Staged.open(self.staged.path)
+            connection.execute(SQLITE_TABLE)
+            connection.execute("BEGIN IMMEDIATE")
+        else:  # taken on the caller's transaction: held until it commits
+            connection = session.connection().connection.driver_connection
+            connection.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
+        try:
+            rows = self._move_into(session, connection)
+            yield
+        finally:
+            if self.staged.path is not None:
+                with suppress(Exception):
+                    connection.execute("ROLLBACK")  # nothing written: the lock let go
+                connection.close()
+        if rows:  # committed
+            self.staged.forget_before(rows[-1][0])
+
+    def _move_into(self, session: Any, connection: Any) -> list[Row]:
+        """Append the staged entries (read on `connection`) not moved yet to the audit log in
+        `session`'s write transaction, and record how far the moving got; the entries moved."""
+        moved = moved_so_far(session)
+        rows = self.staged.rows(connection, moved)
+        if not rows:
+            return rows
+        seq, prev = audit.last_seq(session), session.execute(audit.LAST).first()
+        prev_hash = prev[1] if prev is not None else audit.GENESIS
+        key = self.store.audit_key
+        entries = []
+        for number, at, actor, action, subject, detail, *_ in rows:
+            seq += 1
+            detail = {**detail, "read": number}
+            digest = audit.entry_hash(prev_hash, seq, at, actor, action, subject, detail)
+            entries.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                            "detail": detail, "prev_hash": prev_hash, "hash": digest, "seal": key.seal(digest)})
+            prev_hash = digest
+        session.execute(AuditEntry.__table__.insert(), entries)
+        session.merge(Meta(key=MOVED, value=str(rows[-1][0])))
+        session.merge(Meta(key=HEAD, value=rows[-1][7]))
+        session.info["audit_last"] = (seq, prev_hash)  # an entry appended after in this session follows these
+        return rows
 
     def settle(self) -> None:
         """Move now what is staged (before the log is shown whole, checkpointed or verified)."""

@@ -40,7 +40,9 @@ class Strict(BaseModel):
 
 # --- text the service stores: one rule (`eventlog.text_problem`), described in the OpenAPI document --
 NO_NUL = r"^[^\x00]*$"
-SUBJECT_PATTERN = r"^[^/\x00]*$"  # no '/' (a URL path names a subject), no NUL
+# no '/' (a URL path names a subject), no control character, no white space at either end; what a
+# pattern cannot say (invisible format characters, an NFKC form that differs) `look_alike_problem` does
+SUBJECT_PATTERN = r"^([^/\s\x00-\x1f\x7f-\x9f]([^/\x00-\x1f\x7f-\x9f]*[^/\s\x00-\x1f\x7f-\x9f])?)?$"
 
 
 def text_schema(limit: int, pattern: str, min_length: int = 1) -> dict[str, Any]:
@@ -75,8 +77,9 @@ class EventsIn(Strict):
         max_length=MAX_BATCH,
         description=f"At most {MAX_BATCH:,} events, each {{id, subject, kind, time, value?, weight?, source?, "
                     f"actor?}}: an id (stored once: a batch sent again is not stored twice), subject, source, actor "
-                    f"of at most {TEXT_LIMIT} characters without NUL (a subject without '/'); time an ISO date or "
-                    "datetime, or days since 1970-01-01, from 1900 to a day past now; value within the kind's "
+                    f"of at most {TEXT_LIMIT} characters without NUL (a subject without '/', white space at either "
+                    "end, control or invisible format characters, and in its NFKC form: no look-alikes); time an ISO "
+                    "date or datetime, or days since 1970-01-01, from 1900 to a day past now; value within the kind's "
                     "range (the scheme's, else -1e15 to 1e15); weight from 0 to 1e15. An event that breaks a rule "
                     "is answered in `rejected`, by index and field; the others are stored.")
     atomic: StrictBool = Field(False, description="All or nothing: one invalid event stores none (422).")
@@ -179,6 +182,8 @@ class ListChanged(Strict):
     unchanged: int = Field(description="Listings and delistings stored already (a request sent again): "
                                        "the first given stands.")
     rescored: int = Field(description="Subjects rescored: their entitlements follow the list at once.")
+    unknown: list[str] = Field(description="The subjects listed that no stored event names (listed all the same): "
+                                           "check them for a mistyped id.")
 
 
 class InputListPlace(Strict):
@@ -313,6 +318,12 @@ def whole_number(value: Any) -> Any:
     return value
 
 
+class StagedHead(Strict):
+    size: Annotated[int, BeforeValidator(whole_number)] = Field(ge=1, description="The number of the read log's "
+                                                                              "last staged read.")
+    head: str = Field(description="Its hash in the read log's own chain.")
+
+
 class Checkpoint(Strict):
     log: str = Field(description="What is checkpointed: 'socialcredit audit log v1'.")
     size: Annotated[int, BeforeValidator(whole_number)] = Field(ge=0, description="Entries in the log when it was "
@@ -321,6 +332,10 @@ class Checkpoint(Strict):
     root: str = Field(description="The Merkle tree head of its entries (RFC 6962; leaf i is entry i's hash).")
     at: str = Field(description="When it was signed (UTC).")
     key: str = Field(description="The public Ed25519 key that signed it, hex.")
+    reads: StagedHead | None = Field(None, description="The read log as it was (reads are staged there, then moved "
+                                                       "into the log): its last read, which `audit verify` then "
+                                                       "finds, moved or staged. Signed too; absent when no read was "
+                                                       "ever staged.")
     signature: str = Field(description="Ed25519 over the other fields as canonical JSON (sorted keys, no spaces).")
 
 

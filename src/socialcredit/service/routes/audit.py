@@ -24,14 +24,16 @@ def get_audit(_who: Annotated[Actor, Depends(may_audit)], service: TheService,
     return service.audit_log(after, limit)
 
 
-@router.get("/audit/checkpoint", response_model=Checkpoint, responses=refusals(409))
+@router.get("/audit/checkpoint", response_model=Checkpoint, response_model_exclude_none=True,
+            responses=refusals(409))
 def get_checkpoint(_who: Annotated[Actor, Depends(may_audit)], service: TheService) -> dict[str, Any]:
     """The log's checkpoint now, signed by the server's audit key (and kept in its checkpoint file):
     keep it, and later ask for the proof that the log only grew from it."""
     return service.checkpoint().as_json()
 
 
-@router.post("/audit/consistency", response_model=Consistency, responses=refusals(400, 409))
+@router.post("/audit/consistency", response_model=Consistency, response_model_exclude_none=True,
+             responses=refusals(400, 409))
 def post_consistency(kept: Checkpoint, _who: Annotated[Actor, Depends(may_audit)],
                      service: TheService) -> dict[str, Any]:
     """Send a checkpoint you kept: a checkpoint of now, and the RFC 6962 proof that the log it signs
