@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .parallel import parallel_map
+from .parquetcodes import dictionary_codes
 from .scheme import Scheme
 from .scheme.errors import suggest
 from .scheme.models import LARGEST_VALUE
@@ -139,6 +140,14 @@ class ParquetColumns:
             self._kept = None  # the previous column is let go before the next one is read
             self._kept = (name, self._read(name))
         return self._kept[1]
+
+    def dictionary_codes(self, name: str) -> tuple[np.ndarray, pa.Array] | None:
+        """(int32 codes, dictionary) of a text column whose row groups all carry one dictionary, read
+        from its pages rather than hashed again a row group at a time (`parquetcodes`); None where
+        the column is not such a one, and `column` is to read it."""
+        if name not in self.read_dictionary:
+            return None
+        return dictionary_codes(self.path, name)
 
     def _read(self, name: str) -> pa.ChunkedArray:
         as_dictionary = [name] if name in self.read_dictionary else None
@@ -525,12 +534,19 @@ def check_events(table: pa.Table | ParquetColumns, scheme: Scheme, bad: BadRows,
     path can name (no '/'). Each problem goes to `bad` with the same words whichever job reads the
     events; only the way out of a date in the future is the job's own (`future_fix`)."""
     n = table.num_rows
-    subject_codes, subject_dictionary = encode(pc.cast(table.column("subject"), pa.string())
-                                               if not pa.types.is_dictionary(table.column("subject").type)
-                                               else table.column("subject"))
+    read = table.dictionary_codes("subject") if isinstance(table, ParquetColumns) else None
+    if read is not None:  # a Parquet log's ids as its pages index them: no nulls, no second hashing
+        subject_codes, subject_dictionary = read
+        any_null = False
+    else:
+        column = table.column("subject")
+        subject_codes, subject_dictionary = encode(column if pa.types.is_dictionary(column.type)
+                                                   else pc.cast(column, pa.string()))
+        any_null = column.null_count > 0
+        del column
     subject_dictionary = pc.cast(subject_dictionary, pa.string())
     blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), "").fill_null(True))
-    if blank.any() or table.column("subject").null_count:  # else no row can lack a subject: no pass
+    if blank.any() or any_null:  # else no row can lack a subject: no pass
         rows = np.flatnonzero(np.append(blank, True)[subject_codes])  # a null's code -1 picks the True
         bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
                                          dtype=object))
