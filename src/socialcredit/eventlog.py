@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .arrowarrays import EMPTY_TEXT, FALSE, TRUE, from_numpy, scalar
+from .arrowarrays import texts as arrow_texts
 from .parallel import parallel_map
 from .parquetcodes import dictionary_codes
 from .scheme import Scheme
@@ -340,7 +342,7 @@ def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         column = pc.dictionary_encode(column)
     chunks = column.chunks
     if not chunks:
-        return np.zeros(0, dtype=np.int32), pa.array([], type=pa.string())
+        return np.zeros(0, dtype=np.int32), arrow_texts([])
     distinct: list[pa.Array] = []
     which: list[int] = []
     seen: dict[tuple, int] = {}
@@ -545,7 +547,7 @@ def check_events(table: pa.Table | ParquetColumns, scheme: Scheme, bad: BadRows,
         any_null = column.null_count > 0
         del column
     subject_dictionary = pc.cast(subject_dictionary, pa.string())
-    blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), "").fill_null(True))
+    blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(subject_dictionary), EMPTY_TEXT).fill_null(TRUE))
     if blank.any() or any_null:  # else no row can lack a subject: no pass
         rows = np.flatnonzero(np.append(blank, True)[subject_codes])  # a null's code -1 picks the True
         bad.add(rows, "subject", np.full(rows.size, "missing subject; fix: give every event a subject id",
@@ -624,18 +626,19 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
     if codes is None and pa.types.is_dictionary(texts.type):  # a Parquet column read as dictionaries
         codes, texts = encode(texts)
     texts = pc.cast(texts, pa.string())  # a Parquet column of whole-number ids, as its digits
-    wrong = pc.or_(pc.greater(pc.utf8_length(texts), TEXT_LIMIT), pc.match_substring(texts, "\x00"))
+    wrong = pc.or_(pc.greater(pc.utf8_length(texts), scalar(np.int32(TEXT_LIMIT))),
+                   pc.match_substring(texts, "\x00"))
     if in_a_path:
         wrong = pc.or_(wrong, pc.match_substring(texts, "/"))
-    found = as_numpy(wrong.fill_null(False))
+    found = as_numpy(wrong.fill_null(FALSE))
     if not found.any():
         return
     if codes is None:
         rows = np.flatnonzero(found)
-        values = texts.take(pa.array(rows)).to_pylist()
+        values = texts.take(from_numpy(rows)).to_pylist()
     else:
         rows = np.flatnonzero(np.append(found, False)[codes])  # a null's code -1 picks the False
-        values = texts.take(pa.array(codes[rows])).to_pylist()
+        values = texts.take(from_numpy(codes[rows])).to_pylist()
     bad.add(rows, name, np.array([text_problem(name, text, in_a_path) for text in values], dtype=object))
 
 
@@ -644,7 +647,8 @@ def _require_ids(table: pa.Table | ParquetColumns, bad: BadRows) -> None:
     again (after a time-out, say) is not stored twice."""
     if "id" in table.column_names:
         codes, dictionary = encode(pc.cast(table.column("id"), pa.string()))
-        blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True))
+        trimmed = pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string()))
+        blank = as_numpy(pc.equal(trimmed, EMPTY_TEXT).fill_null(TRUE))
         rows = np.flatnonzero(np.append(blank, True)[codes])  # a null's code -1 picks the True
     else:
         rows = np.arange(table.num_rows)
@@ -657,7 +661,7 @@ def repeated_ids(ids: pa.ChunkedArray | pa.Array, good: np.ndarray) -> np.ndarra
     its id comes. A missing or blank id is no id (the event is its own)."""
     ids = pc.cast(ids, pa.string())
     id_codes, dictionary = encode(ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids]))
-    blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), "").fill_null(True))
+    blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(pc.cast(dictionary, pa.string())), EMPTY_TEXT).fill_null(TRUE))
     named = np.flatnonzero(good & ~np.append(blank, True)[id_codes])  # a null's code -1 picks the True
     _, first = np.unique(id_codes[named], return_index=True)
     if first.size == named.size:
@@ -813,7 +817,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
     all_good = bool(good.all())
     used = np.zeros(len(subject_dictionary), dtype=bool)
     used[subject_codes if all_good else subject_codes[good]] = True
-    id_sets = [subject_dictionary.filter(pa.array(used))]
+    id_sets = [subject_dictionary.filter(from_numpy(used))]
     relation_bad = None
     pairs: list[tuple[np.ndarray, pa.Array]] = []
     if relations_path is not None:
@@ -823,7 +827,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         for name in RELATION_COLUMNS:
             codes, dictionary = encode(pc.cast(rel_table.column(name), pa.string()))
             dictionary = pc.cast(dictionary, pa.string())
-            blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(dictionary), "").fill_null(True))
+            blank = as_numpy(pc.equal(pc.utf8_trim_whitespace(dictionary), EMPTY_TEXT).fill_null(TRUE))
             missing = (codes < 0) | (blank[codes] if blank.size else False)
             rows = np.flatnonzero(missing)
             relation_bad.add(rows, name,
@@ -835,13 +839,14 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
             pairs[index] = (codes, dictionary)
             present = np.zeros(len(dictionary), dtype=bool)
             present[codes[codes >= 0]] = True
-            id_sets.append(dictionary.filter(pa.array(present)))
+            id_sets.append(dictionary.filter(from_numpy(present)))
     id_sets.extend(pc.cast(ids, pa.string()) for ids in also_subjects if len(ids))
     if len(id_sets) == 1:
         # Events only: the used part of the subject dictionary is already distinct; sort it once.
         distinct = id_sets[0]
-        order = as_numpy(pc.sort_indices(distinct))
-        all_ids = distinct.take(order)
+        sorting = pc.sort_indices(distinct)
+        order = as_numpy(sorting)
+        all_ids = distinct.take(sorting)  # Arrow's indices, not NumPy's: no conversion (`arrowarrays`)
         rank = np.empty(order.size, dtype=np.int64)
         rank[order] = np.arange(order.size)
         subject_positions = np.full(len(subject_dictionary) + 1, -1, dtype=np.int64)  # last slot: null

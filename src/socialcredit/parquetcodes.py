@@ -177,6 +177,19 @@ def decode_hybrid(data: memoryview, width: int, count: int) -> np.ndarray:
     value_bytes = (width + 7) // 8
     runs: list[tuple[bool, int, int, int]] = []  # (packed, values, start byte or value, bytes)
     made = 0
+    raw = np.frombuffer(reader.data, dtype=np.uint8)
+    header = reader.data[0] if reader.data else 0
+    if header & 1 and header < 0x80:  # a one-byte header of bit-packed groups: a writer repeats it
+        # (Arrow: 63 groups, 504 values, a run) to the page's end; those runs are found at once
+        groups = header >> 1
+        stride = 1 + groups * width
+        whole = min(len(raw) // stride, -(-count // (groups * 8)))
+        repeated = raw[:whole * stride:stride] == header
+        same = whole if repeated.all() else int(np.argmin(repeated))
+        if same:
+            runs.append((True, same * groups * 8, -1, same * stride))  # start -1: the stride's layout
+            reader.position = same * stride
+            made = same * groups * 8
     while made < count:
         header = reader.varint()
         if header & 1:
@@ -193,15 +206,20 @@ def decode_hybrid(data: memoryview, width: int, count: int) -> np.ndarray:
             made += repeats
         if reader.position > len(reader.data):
             raise NotPlain("indices past the page's end")
-    raw = np.frombuffer(reader.data, dtype=np.uint8)
+
+    def packed_bytes(start: int, size: int) -> np.ndarray:
+        if start >= 0:
+            return raw[start:start + size]
+        return raw[:size].reshape(-1, stride)[:, 1:].ravel()  # the repeated runs without their headers
+
     if all(packed for packed, *_ in runs):  # the usual case for ids: one stream of bit-packed groups
-        joined = np.concatenate([raw[start:start + size] for _, _, start, size in runs])
+        joined = np.concatenate([packed_bytes(start, size) for _, _, start, size in runs])
         return unpack_bits(joined, width, count).astype(np.int32)
     out = np.empty(made, dtype=np.int32)
     at = 0
     for packed, values, start, size in runs:
         if packed:
-            out[at:at + values] = unpack_bits(raw[start:start + size], width, values)
+            out[at:at + values] = unpack_bits(packed_bytes(start, size), width, values)
         else:
             out[at:at + values] = start
         at += values
@@ -248,9 +266,9 @@ def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_leve
             assert isinstance(fields, dict)
             values, encoding = fields.get(1), fields.get(2)
             page = _decompress(body, codec, size)
-            if has_definition_levels:
+            if has_definition_levels:  # all defined (no nulls, by the statistics): skipped by their length
                 if fields.get(3) != RLE:
-                    raise NotPlain("definition levels not RLE-encoded")  # all defined (no nulls, by the statistics): skipped by their length
+                    raise NotPlain("definition levels not RLE-encoded")
                 levels = int.from_bytes(page[:4], "little")
                 page = page[4 + levels:]
         elif page_type == DATA_PAGE_V2:
