@@ -27,8 +27,8 @@ from .parallel import parallel_map
 # Parquet's enums (parquet.thrift): page types, encodings, codecs as Arrow names them.
 DATA_PAGE, DICTIONARY_PAGE, DATA_PAGE_V2 = 0, 2, 3
 PLAIN, PLAIN_DICTIONARY, RLE, RLE_DICTIONARY = 0, 2, 3, 8
-CODECS = {"UNCOMPRESSED": None, "SNAPPY": "snappy", "GZIP": "gzip", "ZSTD": "zstd", "BROTLI": "brotli",
-          "LZ4_RAW": "lz4_raw"}
+# Arrow's metadata names both of Parquet's LZ4 codecs (Hadoop's framing, and none) "LZ4": left to Arrow.
+CODECS = {"UNCOMPRESSED": None, "SNAPPY": "snappy", "GZIP": "gzip", "ZSTD": "zstd", "BROTLI": "brotli"}
 
 
 class NotPlain(Exception):
@@ -336,5 +336,5 @@ def dictionary_codes(path: Path, name: str) -> tuple[np.ndarray, pa.Array] | Non
         if len(dictionary) != entries or (codes.size and (int(codes.max()) >= entries or int(codes.min()) < 0)):
             return None
         return codes, dictionary
-    except (NotPlain, pa.ArrowException, OSError, ValueError, IndexError):
+    except (NotPlain, pa.ArrowException, OSError, ValueError, IndexError, KeyError):
         return None
