@@ -168,3 +168,34 @@ def test_a_log_is_scored_alike_with_its_codes_from_pages_or_from_arrow(tmp_path,
     for name in ("subject", "kind", "time", "value", "weight"):
         assert np.array_equal(getattr(from_pages.events, name), getattr(from_arrow.events, name))
     assert parquetcodes.dictionary_codes(path, "subject") is not None
+
+
+def test_a_dictionary_page_that_repeats_an_id_gives_one_subject(tmp_path, monkeypatch):
+    """A writer may store a dictionary with an id twice (Arrow's own writes such a row group's pages
+    plain); `fixed_width_texts` keeps both entries, which the log makes one subject."""
+    from socialcredit.scheme import load_scheme
+
+    codes = np.tile(np.arange(4, dtype=np.int32), 600)
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table({"subject": pa.array([f"s{c}" for c in codes]), "kind": ["payment"] * codes.size,
+                             "time": np.full(codes.size, 19_000.0)}), path)
+    repeating = pa.array(["s0000001", "s0000002", "s0000001", "s0000003"])
+    monkeypatch.setattr(eventlog, "dictionary_codes", lambda path, name: (codes, repeating))
+    log = eventlog.read_event_log(path, load_scheme("lending"))
+    assert log.subject_ids.to_pylist() == ["s0000001", "s0000002", "s0000003"]
+    assert np.bincount(log.events.subject).tolist() == [1200, 600, 600]
+
+
+def test_ids_that_are_not_utf8_are_left_to_arrow(tmp_path):
+    path = tmp_path / "log.parquet"
+    ids = pa.array([b"s\xff000001", b"s0000002"], type=pa.binary())
+    column = pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(2, dtype=np.int32), 1000)), ids)
+    pq.write_table(pa.table({"subject": column}), path, row_group_size=500)
+    assert dictionary_codes(path, "subject") is None
+
+
+def test_ids_of_several_lengths_take_the_dictionary_arrow_reads(tmp_path):
+    ids = pa.array([f"subject-{i}" for i in range(1500)])  # 9 to 12 characters
+    codes = np.random.default_rng(7).integers(0, 1500, size=4000)
+    path = _write(tmp_path / "log.parquet", codes, ids)
+    assert _decoded(path) == _as_arrow_reads_it(path)

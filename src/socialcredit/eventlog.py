@@ -515,7 +515,8 @@ DATE_FIX = "correct the date"
 class CheckedEvents:
     """A table of events checked against a scheme: each row's subject (a code into `subject_dictionary`,
     -1 for none), kind (a code in the scheme's order, -1 for unknown), time, value and weight, and
-    which rows broke no rule (`good`); the others are in the `BadRows` the check was given."""
+    which rows broke no rule (`good`); the others are in the `BadRows` the check was given. The
+    dictionary's ids are distinct, but for a Parquet log's whose dictionary page repeats one."""
 
     subject_codes: np.ndarray
     subject_dictionary: pa.Array
@@ -842,13 +843,21 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
             id_sets.append(dictionary.filter(from_numpy(present)))
     id_sets.extend(pc.cast(ids, pa.string()) for ids in also_subjects if len(ids))
     if len(id_sets) == 1:
-        # Events only: the used part of the subject dictionary is already distinct; sort it once.
-        distinct = id_sets[0]
-        sorting = pc.sort_indices(distinct)
+        # Events only: the used part of the subject dictionary, sorted once; distinct but where a
+        # Parquet log's dictionary page repeats an id (`parquetcodes`): those are one subject.
+        used_ids = id_sets[0]
+        sorting = pc.sort_indices(used_ids)
         order = as_numpy(sorting)
-        all_ids = distinct.take(sorting)  # Arrow's indices, not NumPy's: no conversion (`arrowarrays`)
+        all_ids = used_ids.take(sorting)  # Arrow's indices, not NumPy's: no conversion (`arrowarrays`)
         rank = np.empty(order.size, dtype=np.int64)
-        rank[order] = np.arange(order.size)
+        first = np.ones(order.size, dtype=bool)  # the first of its id in sorted order
+        if order.size > 1:
+            first[1:] = as_numpy(pc.not_equal(all_ids.slice(1), all_ids.slice(0, order.size - 1)))
+        if first.all():
+            rank[order] = np.arange(order.size)
+        else:
+            rank[order] = np.cumsum(first) - 1
+            all_ids = all_ids.filter(from_numpy(first))
         subject_positions = np.full(len(subject_dictionary) + 1, -1, dtype=np.int64)  # last slot: null
         subject_positions[np.flatnonzero(used)] = rank
     else:

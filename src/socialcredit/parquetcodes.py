@@ -4,9 +4,10 @@ every row group: `benchmarks/score_events.py`'s log, 1M ids in each of 10 row gr
 
 Arrow reads such a column as a dictionary array a row group at a time and hashes each row group's
 dictionary again (0.2 s of CPU for a dictionary of 1M ids): 2 of the 6 CPU seconds of `score` on the
-10M-event benchmark (benchmarks/RESULTS.md, "Side by side with DuckDB and Polars"). Here the first
-row group's dictionary is Arrow's, and every row group's codes are its data pages' indices, decoded
-with NumPy, once each dictionary page is found to hold the first one's bytes.
+10M-event benchmark (benchmarks/RESULTS.md, "Side by side with DuckDB and Polars"). Here every row
+group's codes are its data pages' indices, decoded with NumPy, once each dictionary page is found to
+hold the first one's bytes; the dictionary is that page's ids (`fixed_width_texts`), or the first
+row group's dictionary as Arrow reads it where the ids differ in length.
 
 Only the plain case is taken: a flat column with no nulls (by its statistics), every data page
 dictionary-encoded, a codec Arrow decompresses, no encryption. Anything else returns None and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -226,6 +228,26 @@ def decode_hybrid(data: memoryview, width: int, count: int) -> np.ndarray:
     return out[:count]
 
 
+def fixed_width_texts(page: memoryview, entries: int) -> pa.Array | None:
+    """A dictionary page's PLAIN byte arrays (each a 4-byte length, then its bytes) as a string
+    array, where every entry has one length, as ids often have (s0000123): where each starts follows
+    from that, with no walk through the page. None where the lengths differ. Its entries may repeat
+    one another (Arrow's reading keeps one of each): `eventlog.read_event_log` merges them."""
+    if entries <= 0 or len(page) < 4:
+        return None
+    width = int.from_bytes(page[:4], "little")
+    if len(page) != entries * (4 + width) or entries * width >= 1 << 31:
+        return None
+    rows = np.frombuffer(page, dtype=np.uint8).reshape(entries, 4 + width)
+    if not (np.ascontiguousarray(rows[:, :4]).view("<u4").ravel() == width).all():
+        return None
+    offsets = np.arange(entries + 1, dtype=np.int32) * np.int32(width)
+    texts = pa.Array.from_buffers(pa.string(), entries, [None, pa.py_buffer(offsets),
+                                                         pa.py_buffer(np.ascontiguousarray(rows[:, 4:]))])
+    texts.validate(full=True)  # UTF-8, as Arrow's reading checks it: raises ArrowInvalid where not
+    return texts
+
+
 # --- a column chunk -----------------------------------------------------------------------------------------------
 
 def _decompress(data: memoryview, codec: str | None, size: int) -> memoryview:
@@ -234,13 +256,21 @@ def _decompress(data: memoryview, codec: str | None, size: int) -> memoryview:
     return memoryview(pa.decompress(data, decompressed_size=size, codec=codec, asbytes=False))
 
 
-def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_levels: bool,
-                   ) -> tuple[bytes, int, np.ndarray]:
-    """(the dictionary page's bytes as stored, its number of entries, the indices of every row) of
-    one column chunk."""
+class Chunk(NamedTuple):
+    """A column chunk read: its dictionary page as stored (and its size decompressed, its number of
+    entries), and the indices of its rows into that dictionary."""
+
+    dictionary_page: bytes
+    dictionary_size: int
+    entries: int
+    indices: np.ndarray
+
+
+def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_levels: bool) -> Chunk:
+    """One column chunk's dictionary page and indices."""
     reader = _Reader(raw)
     dictionary_page = b""
-    entries = 0
+    entries = dictionary_size = 0
     parts: list[np.ndarray] = []
     made = 0
     while made < rows:
@@ -260,6 +290,7 @@ def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_leve
             if not isinstance(fields, dict) or fields.get(2) not in (PLAIN, PLAIN_DICTIONARY):
                 raise NotPlain("a dictionary page not plain-encoded")
             entries = int(fields.get(1, -1))  # type: ignore[call-overload]
+            dictionary_size = size
             continue
         if page_type == DATA_PAGE:
             fields = header.get(5)
@@ -289,7 +320,7 @@ def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_leve
         made += values
     if made != rows:
         raise NotPlain("pages hold more values than the row group's rows")
-    return dictionary_page, entries, np.concatenate(parts) if len(parts) != 1 else parts[0]
+    return Chunk(dictionary_page, dictionary_size, entries, np.concatenate(parts) if len(parts) != 1 else parts[0])
 
 
 def dictionary_codes(path: Path, name: str) -> tuple[np.ndarray, pa.Array] | None:
@@ -315,7 +346,7 @@ def dictionary_codes(path: Path, name: str) -> tuple[np.ndarray, pa.Array] | Non
             chunks.append((start, chunk.total_compressed_size, metadata.row_group(group).num_rows,
                            CODECS[chunk.compression]))
 
-        def indices(place: tuple[int, int, int, str | None]) -> tuple[bytes, int, np.ndarray]:
+        def indices(place: tuple[int, int, int, str | None]) -> Chunk:
             start, size, rows, codec = place
             with open(path, "rb") as file:
                 file.seek(start)
@@ -323,17 +354,20 @@ def dictionary_codes(path: Path, name: str) -> tuple[np.ndarray, pa.Array] | Non
             return _chunk_indices(raw, codec, rows, leaf.max_definition_level == 1)
 
         decoded = parallel_map(indices, chunks)
-        first_page, entries, _ = decoded[0]
-        if any(page != first_page for page, _, _ in decoded[1:]):
+        first = decoded[0]
+        if any(chunk.dictionary_page != first.dictionary_page for chunk in decoded[1:]):
             return None
-        # the first row group's dictionary as Arrow reads it; its codes are the pages' indices where
-        # Arrow kept every entry (a dictionary that repeats an entry is left to Arrow)
-        read = handle.read_row_group(0, columns=[name]).column(0)
-        if read.num_chunks != 1 or not pa.types.is_dictionary(read.type):
-            return None
-        dictionary = read.chunk(0).dictionary
-        codes = np.concatenate([codes for _, _, codes in decoded])
-        if len(dictionary) != entries or (codes.size and (int(codes.max()) >= entries or int(codes.min()) < 0)):
+        dictionary = fixed_width_texts(_decompress(memoryview(first.dictionary_page), chunks[0][3],
+                                                   first.dictionary_size), first.entries)
+        if dictionary is None:  # ids of several lengths: the first row group's dictionary as Arrow reads it
+            read = handle.read_row_group(0, columns=[name]).column(0)
+            if read.num_chunks != 1 or not pa.types.is_dictionary(read.type):
+                return None
+            dictionary = read.chunk(0).dictionary
+        codes = np.concatenate([chunk.indices for chunk in decoded])
+        # Arrow keeps one entry of a dictionary that repeats one (and the indices would then differ)
+        if len(dictionary) != first.entries or (codes.size and (int(codes.max()) >= first.entries
+                                                                 or int(codes.min()) < 0)):
             return None
         return codes, dictionary
     except (NotPlain, pa.ArrowException, OSError, ValueError, IndexError, KeyError):
