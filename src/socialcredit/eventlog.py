@@ -333,6 +333,22 @@ def as_numpy(data: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.frombuffer(data.buffers()[1], dtype=dtype, count=len(data), offset=data.offset * dtype.itemsize)
 
 
+GATHER_ROWS = 1 << 20  # rows a thread looks up at a time: a slice's positions stay in the CPU's cache
+
+
+def gather(positions: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """positions[codes] (int32 positions; a code of -1 takes the last one) as int64, the events' subject
+    index, a slice of rows at a time on the slice threads: a look-up table of 4 bytes a subject
+    rather than 8 stays in cache, and two threads halve the time of the 10M events of a large log."""
+    out = np.empty(codes.size, dtype=np.int64)
+
+    def look_up(start: int) -> None:
+        out[start:start + GATHER_ROWS] = np.take(positions, codes[start:start + GATHER_ROWS])
+
+    parallel_map(look_up, range(0, codes.size, GATHER_ROWS))
+    return out
+
+
 def encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Dictionary-encode a column: (int32 codes with -1 for null, dictionary of distinct values).
 
@@ -591,10 +607,14 @@ def check_events(table: pa.Table | ParquetColumns, scheme: Scheme, bad: BadRows,
     # whose sum has no finite score) is a bad row; an unknown kind's (-1) bounds refuse nothing
     kinds_bounds = np.array([event.bounds for event in scheme.events.values()] + [(-np.inf, np.inf)])
     lowest, highest = kinds_bounds[:, 0], kinds_bounds[:, 1]
-    wrong = values < lowest[kinds]  # one bound at a time: a row's bound is 8 bytes an event while it lives
-    wrong |= values > highest[kinds]
-    wrong &= np.isfinite(values)
-    outside = np.flatnonzero(wrong)
+    # Only a value below the highest lower bound or above the lowest upper bound can be outside its
+    # kind's: those few are held against their own kind's bounds (each row's bounds gathered for
+    # every row were two passes of 8 bytes an event, the larger part of the checks)
+    maybe = np.flatnonzero((values < lowest.max()) | (values > highest.min()))
+    candidates, their_kinds = values[maybe], kinds[maybe]
+    wrong = (candidates < lowest[their_kinds]) | (candidates > highest[their_kinds])
+    wrong &= np.isfinite(candidates)
+    outside = maybe[wrong]
     if outside.size:
         events, names = list(scheme.events.values()), list(scheme.events)
         # the range given is the fix: no second sentence to say "correct the value"
@@ -858,7 +878,7 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
         else:
             rank[order] = np.cumsum(first) - 1
             all_ids = all_ids.filter(from_numpy(first))
-        subject_positions = np.full(len(subject_dictionary) + 1, -1, dtype=np.int64)  # last slot: null
+        subject_positions = np.full(len(subject_dictionary) + 1, -1, dtype=np.int32)  # last slot: null
         subject_positions[np.flatnonzero(used)] = rank
     else:
         all_ids = pc.unique(pa.chunked_array(id_sets, type=pa.string()).combine_chunks())
@@ -867,9 +887,9 @@ def read_event_log(path: str | Path, scheme: Scheme, relations_path: str | Path 
 
     def to_index(codes: np.ndarray, dictionary: pa.Array) -> np.ndarray:
         if len(id_sets) == 1:
-            return subject_positions[codes]
-        position = as_numpy(pc.index_in(dictionary, value_set=all_ids).fill_null(-1))
-        return np.append(position.astype(np.int64), -1)[codes]
+            return gather(subject_positions, codes)
+        position = as_numpy(pc.index_in(dictionary, value_set=all_ids).fill_null(scalar(np.int32(-1))))
+        return gather(np.append(position.astype(np.int32), np.int32(-1)), codes)
 
     if not all_good:
         subject_codes, kinds, times, values, weights = (a[good] for a in (subject_codes, kinds, times, values, weights))
