@@ -133,6 +133,8 @@ class ParquetColumns:
         metadata = pq.read_metadata(path)
         self.num_rows = metadata.num_rows
         self.row_groups = metadata.num_row_groups
+        self.group_starts = np.cumsum([0] + [metadata.row_group(i).num_rows for i in range(self.row_groups)])
+        self.schema = metadata.schema.to_arrow_schema()
         self._kept: tuple[str, pa.ChunkedArray] | None = None
 
     def column(self, name: str) -> pa.ChunkedArray:
@@ -142,6 +144,34 @@ class ParquetColumns:
             self._kept = None  # the previous column is let go before the next one is read
             self._kept = (name, self._read(name))
         return self._kept[1]
+
+    def float64s(self, name: str) -> np.ndarray | None:
+        """A column of numbers as float64 (`pc.cast`'s), each row group copied into one NumPy array as
+        soon as it is read, on the slice threads: no copy that joins the whole column after it, and
+        never the whole column in Arrow's memory beside the array. None where the column holds
+        nulls or is not numbers, and `column` is to read it."""
+        if name not in self.column_names:
+            return None
+        kind = self.schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            return None
+        out = np.empty(self.num_rows, dtype=np.float64)
+
+        def row_group(index: int) -> bool:
+            read = pq.ParquetFile(self.path).read_row_group(index, columns=[name]).column(0)
+            if read.null_count:
+                return False
+            at = int(self.group_starts[index])
+            for chunk in (pc.cast(read, pa.float64()) if read.type != pa.float64() else read).chunks:
+                out[at:at + len(chunk)] = as_numpy(chunk)
+                at += len(chunk)
+            return True
+
+        try:
+            complete = parallel_map(row_group, range(self.row_groups))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(_unreadable(self.path, error)) from None
+        return out if all(complete) else None
 
     def dictionary_codes(self, name: str) -> tuple[np.ndarray, pa.Array] | None:
         """(int32 codes, dictionary) of a text column whose row groups all carry one dictionary, read
@@ -437,8 +467,12 @@ def days_to_text(days: float) -> str:
 def _numbers(table: pa.Table | ParquetColumns, name: str, bad: BadRows, default: float = 1.0) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, default)
-    column = table.column(name)
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+    read = table.float64s(name) if isinstance(table, ParquetColumns) else None
+    column = table.column(name) if read is None else None
+    if column is None:
+        assert read is not None
+        values, raw = read, None
+    elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         if column.null_count:
             column = column.fill_null(default)
         if column.type != pa.float64():
@@ -587,7 +621,8 @@ def check_events(table: pa.Table | ParquetColumns, scheme: Scheme, bad: BadRows,
                                 + suggest(names[code], scheme.events))
         bad.add(rows, "kind", np.array(messages, dtype=object))
 
-    times = parse_times(table.column("time"))
+    read = table.float64s("time") if isinstance(table, ParquetColumns) else None
+    times = parse_times(table.column("time")) if read is None else read
     rows = np.flatnonzero(np.isnan(times))
     if rows.size:
         raw = pc.cast(table.column("time"), pa.string()).to_numpy(zero_copy_only=False)[rows]
