@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .arrowarrays import from_numpy, texts
 from .eventlog import EventLog, InputError, as_numpy, is_csv, read_event_log, read_members
 from .scheme import Scheme
 from .scoring import NO_REASON, Scores, score_events
@@ -30,8 +31,7 @@ def reason_column(scores: Scores) -> pa.Array:
     """Reason codes as `a;b;c` strings, built once per distinct combination rather than per subject."""
     codes = scores.reasons
     if codes.shape[1] == 0:
-        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(scores.n_subjects, dtype=np.int32)),
-                                              pa.array([""], type=pa.string()))
+        return pa.DictionaryArray.from_arrays(from_numpy(np.zeros(scores.n_subjects, dtype=np.int32)), texts([""]))
     # Each row of codes as one integer (digits in base codes + 1), so np.unique works in 1-D.
     base = len(scores.reason_names) + 1
     key = np.zeros(codes.shape[0], dtype=np.int64)
@@ -45,14 +45,14 @@ def reason_column(scores: Scores) -> pa.Array:
     else:
         unique, inverse = np.unique(key, return_inverse=True)
     names = scores.reason_names
-    texts = []
+    joined = []
     for value in unique.tolist():
         digits = []
         for _ in range(codes.shape[1]):
             value, digit = divmod(value, base)
             digits.append(digit - 1)
-        texts.append(";".join(names[c] for c in reversed(digits) if c != NO_REASON))
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts, type=pa.string()))
+        joined.append(";".join(names[c] for c in reversed(digits) if c != NO_REASON))
+    return pa.DictionaryArray.from_arrays(from_numpy(inverse.ravel().astype(np.int32)), texts(joined))
 
 
 def name_column(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
@@ -60,7 +60,7 @@ def name_column(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
     code -1 is the empty name."""
     values = [*names, ""]
     indices = np.where(codes < 0, len(names), codes).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(values, type=pa.string()))
+    return pa.DictionaryArray.from_arrays(from_numpy(indices), texts(values))
 
 
 def tier_column(scores: Scores) -> pa.Array:
@@ -78,13 +78,13 @@ def unscored_by_column(scores: Scores) -> pa.Array:
     assert scores.unscored is not None
     present, inverse = np.unique(scores.unscored, return_inverse=True)  # a few combinations of conditions
     names = scores.scheme.unscored_names
-    texts = [";".join(code for bit, code in enumerate(names) if int(mask) >> bit & 1) for mask in present.tolist()]
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.ravel().astype(np.int32)), pa.array(texts, type=pa.string()))
+    joined = [";".join(code for bit, code in enumerate(names) if int(mask) >> bit & 1) for mask in present.tolist()]
+    return pa.DictionaryArray.from_arrays(from_numpy(inverse.ravel().astype(np.int32)), texts(joined))
 
 
 def withheld(values: np.ndarray, scores: Scores) -> pa.Array:
     """A score or pre column: null where the subject is unscored (or not enrolled)."""
-    return pa.array(values, mask=~scores.scored) if scores.withholds else pa.array(values)
+    return from_numpy(values, mask=~scores.scored) if scores.withholds else from_numpy(values)
 
 
 def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table:
@@ -94,7 +94,7 @@ def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table
     component's points (for explanation and cross-checks). Tier, capped_by, unscored_by and reasons
     are dictionary columns (few distinct values)."""
     columns: dict[str, pa.Array] = {
-        "subject": subject_ids if isinstance(subject_ids, pa.Array) else pa.array(subject_ids, type=pa.string()),
+        "subject": subject_ids if isinstance(subject_ids, pa.Array) else texts(list(subject_ids)),
         "score": withheld(scores.score, scores),
         "pre": withheld(scores.pre, scores),
         "tier": tier_column(scores),
@@ -102,19 +102,19 @@ def scores_table(subject_ids: pa.Array | np.ndarray, scores: Scores) -> pa.Table
     if scores.scheme.tier_caps:
         columns["capped_by"] = capped_by_column(scores)
     if scores.unscored is not None:
-        columns["scored"] = pa.array(scores.scored)
+        columns["scored"] = from_numpy(scores.scored)
         columns["unscored_by"] = unscored_by_column(scores)
     for name, member in scores.lists.items():
-        columns[name] = pa.array(member)
+        columns[name] = from_numpy(member)
     for name, member in scores.inputs.items():  # another body's list, as given: what a denial may rest on
-        columns[name] = pa.array(member)
+        columns[name] = from_numpy(member)
     for name, allowed in scores.entitlements.items():
-        columns[name] = pa.array(allowed)
+        columns[name] = from_numpy(allowed)
     columns["reasons"] = reason_column(scores)
     for name, values in scores.features.items():
-        columns[name] = pa.array(values)
+        columns[name] = from_numpy(values)
     for name, points in scores.components.items():
-        columns[name] = pa.array(points)
+        columns[name] = from_numpy(points)
     return pa.table(columns)
 
 

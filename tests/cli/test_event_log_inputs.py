@@ -120,3 +120,29 @@ def test_a_line_of_megabytes_is_named_not_a_block_boundary(tmp_path):
     result = score(path)
     assert result.exit_code == 2
     assert "events.csv:4: a line of 3,000,025 bytes" in result.output
+
+
+def test_a_parquet_log_of_many_row_groups_reads_as_one_of_one_row_group(tmp_path):
+    """Row group by row group (numbers copied into place, subject codes from the pages) or whole:
+    the same scores; a null weight in a later row group is the default 1 both ways, and whole-number
+    times are days, as in one row group."""
+    rows = 3000
+    table = pa.table({
+        "subject": pa.DictionaryArray.from_arrays(pa.array([i % 97 for i in range(rows)], type=pa.int32()),
+                                                  pa.array([f"p{i:03d}" for i in range(97)])),
+        "kind": ["payment", "late_payment", "payment"] * (rows // 3),
+        "time": pa.array([19_700 + i % 300 for i in range(rows)], type=pa.int64()),
+        "value": [float(i % 40 + 1) for i in range(rows)],
+        "weight": [None if i == 2500 else 1.0 for i in range(rows)],
+    })
+    many, one = tmp_path / "many.parquet", tmp_path / "one.parquet"
+    pq.write_table(table, many, row_group_size=400)
+    pq.write_table(table, one)
+    outputs = []
+    for path in (many, one):
+        out = tmp_path / f"{path.stem}-scores.csv"
+        result = score(path, "--as-of", "2025-01-01", "--out", str(out))
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count("\n") == 98  # a header and the 97 subjects
