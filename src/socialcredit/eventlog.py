@@ -775,47 +775,33 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+_NONE = type(None)
+
+
 def table_from_records(records: Sequence[Mapping[str, Any]], bad: BadRows) -> pa.Table:
     """A batch of events given as records (a request's JSON objects) as the table `check_events`
     checks, with the types a log's columns may hold: names (subject, kind, source, actor, id) as text
     or whole numbers, times as numbers or text, values and weights as numbers (JSON has numbers: text
     there is not one). A field of another type, or text that is not UTF-8 (a lone surrogate, which
     JSON can carry and no table or database can), is a bad row here, as a column of that type is a
-    bad file in `read_table`."""
-    columns: dict[str, list[Any]] = {name: [] for name in EVENT_FIELDS}
-    wrong: dict[str, tuple[list[int], list[str]]] = {name: ([], []) for name in EVENT_FIELDS}
+    bad file in `read_table`.
 
-    def refuse(row: int, name: str, problem: str) -> None:
-        columns[name][-1] = None
-        wrong[name][0].append(row)
-        wrong[name][1].append(problem)
-
-    for row, record in enumerate(records):
-        for name in ("subject", "kind", "source", "actor", "id"):
-            given = record.get(name)
-            try:
-                columns[name].append(_id_text(given))
-            except TypeError:
-                columns[name].append(None)
-                refuse(row, name, f"{name} {_plain(given)} is not text or a whole number; fix: send the {name} as text")
-                continue
-            if isinstance(given, str) and not _utf8(given):
-                refuse(row, name, str(text_problem(name, given)))
-        given = record.get("time")
-        columns["time"].append(given)
-        if isinstance(given, str) and not _utf8(given):
-            refuse(row, "time", f"cannot read {_plain(given)} as a time; fix: {TIME_FIX}")
-        elif isinstance(given, int) and not isinstance(given, bool) and abs(given) > 1e300:
-            columns["time"][-1] = str(given)  # as a log's text: no double holds it, it is read as no time
-        for name in ("value", "weight"):
-            given = record.get(name)
-            try:
-                columns[name].append(_number(given))
-            except (TypeError, OverflowError):
-                columns[name].append(None)
-                refuse(row, name, not_a_number(name, given))
+    A column at a time: one of the plain types a well-formed batch sends (text, floats, nothing) is
+    taken as it is, after one check of the whole column; any other is read value by value."""
+    given = {name: [record.get(name) for record in records] for name in EVENT_FIELDS}
+    columns: dict[str, list[Any]] = {}
+    wrong: dict[str, tuple[list[int], list[str]]] = {}
+    for name in EVENT_FIELDS:
+        if name == "time":
+            columns[name], wrong[name] = _time_column(given[name])
+        elif name in ("value", "weight"):
+            columns[name], wrong[name] = _number_column(name, given[name])
+        else:
+            columns[name], wrong[name] = _name_column(name, given[name])
     times = columns["time"]
-    if all(t is None or (isinstance(t, int | float) and not isinstance(t, bool)) for t in times):
+    if set(map(type, times)) <= {float, _NONE}:
+        time_column = pa.array(times, type=pa.float64())
+    elif all(t is None or (isinstance(t, int | float) and not isinstance(t, bool)) for t in times):
         time_column = pa.array([None if t is None else float(t) for t in times], type=pa.float64())
     else:  # text, as a CSV log's: numbers among it are read as days, as there
         time_column = pa.array([None if t is None else str(t) for t in times], type=pa.string())
@@ -826,6 +812,66 @@ def table_from_records(records: Sequence[Mapping[str, Any]], bad: BadRows) -> pa
                      "value": pa.array(columns["value"], type=pa.float64()),
                      "weight": pa.array(columns["weight"], type=pa.float64()),
                      **{name: pa.array(columns[name], type=pa.string()) for name in ("source", "actor", "id")}})
+
+
+def _name_column(name: str, given: list[Any]) -> tuple[list[Any], tuple[list[int], list[str]]]:
+    """A name column of a request's records (`table_from_records`), and its refused rows and problems."""
+    if set(map(type, given)) <= {str, _NONE} and _utf8("".join([text for text in given if text is not None])):
+        return given, ([], [])  # a lone surrogate anywhere would make the joined text no UTF-8
+    column: list[Any] = []
+    rows: list[int] = []
+    problems: list[str] = []
+    for row, value in enumerate(given):
+        try:
+            text = _id_text(value)
+        except TypeError:
+            problem = f"{name} {_plain(value)} is not text or a whole number; fix: send the {name} as text"
+        else:
+            if not (isinstance(value, str) and not _utf8(value)):
+                column.append(text)
+                continue
+            problem = str(text_problem(name, value))
+        column.append(None)
+        rows.append(row)
+        problems.append(problem)
+    return column, (rows, problems)
+
+
+def _time_column(given: list[Any]) -> tuple[list[Any], tuple[list[int], list[str]]]:
+    """The time column of a request's records: numbers, or text (`table_from_records`)."""
+    kinds = set(map(type, given))
+    if kinds <= {float, _NONE} or (kinds <= {str, _NONE} and _utf8("".join([t for t in given if t is not None]))):
+        return given, ([], [])
+    column: list[Any] = []
+    rows: list[int] = []
+    problems: list[str] = []
+    for row, value in enumerate(given):
+        if isinstance(value, str) and not _utf8(value):
+            column.append(None)
+            rows.append(row)
+            problems.append(f"cannot read {_plain(value)} as a time; fix: {TIME_FIX}")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:
+            column.append(str(value))  # as a log's text: no double holds it, it is read as no time
+        else:
+            column.append(value)
+    return column, (rows, problems)
+
+
+def _number_column(name: str, given: list[Any]) -> tuple[list[Any], tuple[list[int], list[str]]]:
+    """A value or weight column of a request's records (`table_from_records`)."""
+    if set(map(type, given)) <= {float, _NONE}:
+        return given, ([], [])
+    column: list[Any] = []
+    rows: list[int] = []
+    problems: list[str] = []
+    for row, value in enumerate(given):
+        try:
+            column.append(_number(value))
+        except (TypeError, OverflowError):
+            column.append(None)
+            rows.append(row)
+            problems.append(not_a_number(name, value))
+    return column, (rows, problems)
 
 
 ARROW_DECAY_MS = 10_000

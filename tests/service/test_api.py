@@ -244,3 +244,15 @@ def test_an_unscored_subject_is_denied_the_mortgage_by_the_schemes_rule(fico):
     assert [r["code"] for r in because["unscored"]] == ["no_account_six_months_old"]
     assert because["unscored"][0]["values"]["accounts_opened_6m"] == 1.0
     assert client.get("/v1/subjects/li/entitlements/fha_mortgage", headers=H(keys.operator)).json()["allowed"]
+
+
+def test_a_serving_app_shortens_the_gil_switch_interval_and_restores_it_after(lending):
+    import sys
+
+    from socialcredit.service.api import GIL_SWITCH_SECONDS
+
+    service, _keys, _ = lending
+    before = sys.getswitchinterval()
+    with TestClient(create_app(service)):  # the lifespan runs: the app serves
+        assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_SECONDS)
+    assert sys.getswitchinterval() == pytest.approx(before)

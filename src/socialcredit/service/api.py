@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -69,6 +70,12 @@ def methods_at(routes: list[BaseRoute], scope: Scope) -> set[str]:
 
 
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoints while the log grows
+# How long a thread running Python keeps the GIL while another waits for it (Python's default: 5 ms).
+# An ingest's checks, digests and scoring run Python for tens of milliseconds at a time, and a read
+# waits for the GIL at each step it takes between its database calls, its scoring and its audit
+# commit: up to the interval at each. A shorter one bounds those waits (benchmarks/RESULTS.md,
+# 2026-12-06, "ingest at 20k events/s").
+GIL_SWITCH_SECONDS = 0.001
 log = logging.getLogger("socialcredit.audit")
 
 
@@ -94,12 +101,15 @@ def create_app(service: Service, checkpoint_every: float = CHECKPOINT_EVERY) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(warm_and_freeze, service)  # seconds of compiled loading: not on the event loop
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)  # for the whole process while it serves (restored after)
         checkpoints = asyncio.create_task(keep_checkpoints(service, checkpoint_every))
         yield
         checkpoints.cancel()
         with suppress(asyncio.CancelledError):
             await checkpoints
         await checkpoint(service)  # the log as the server leaves it
+        sys.setswitchinterval(switch)
 
     app = FastAPI(title="socialcredit", version="1", lifespan=lifespan,
                   description=f"Scheme '{service.scheme.id}' ({service.scheme.title}), served live: every point "

@@ -28,6 +28,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import DateTime, Float, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -126,6 +127,57 @@ _NORMALISED = {name: part.normalised() for name, part in PARTS.items()}
 _GETTERS = {name: itemgetter(*part.fields) for name, part in PARTS.items()}
 
 
+def _json_texts(values: Sequence[Any], read: Callable[[Any], Any] | None) -> list[str]:
+    """Each value of a column as canonical JSON, after `read` (the part's normalisation, if any):
+    what `_encode` writes of it inside a row. A column of one plain type at once (floats through
+    NumPy's +0.0 and Python's repr, as the JSON encoder writes a finite float; text through the
+    encoder's own C escaping); any other column value by value, through the encoder itself."""
+    kinds = set(map(type, values))
+    if read is instant and all(issubclass(kind, datetime) for kind in kinds):
+        # the rows of a change share their time: each distinct one written once
+        written = {value: _encode_one(instant(value)) for value in set(values)}
+        return [written[value] for value in values]
+    if read is _float and kinds == {float}:
+        floats = np.array(values, dtype=np.float64)
+        if np.isfinite(floats).all():  # the encoder writes NaN and Infinity its own way
+            normal = (floats + 0.0).tolist()  # +0.0: -0.0 as _float gives it
+            distinct = set(normal)
+            if len(distinct) * 4 <= len(normal):  # a weight of 1, a time of scoring: each written once
+                written = {value: float.__repr__(value) for value in distinct}
+                return [written[value] for value in normal]
+            return list(map(float.__repr__, normal))
+    if kinds == {type(None)}:
+        return ["null"] * len(values)
+    if read is None and kinds == {str}:
+        return list(map(_encode_text, values))
+    if read is None and kinds <= {dict, type(None)}:  # the scores' `lists`: rows share a dict by pattern
+        shared: dict[int, str] = {}
+        return [shared[id(value)] if id(value) in shared else shared.setdefault(id(value), _encode_one(value))
+                for value in values]
+    if read is None:
+        return [_encode_one(value) for value in values]
+    return [_encode_one(read(value)) for value in values]
+
+
+def _encode_one(value: Any) -> str:
+    return "".join(_chunks(value, 0))
+
+
+_encode_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def row_digests(part_name: str, rows: Sequence[dict[str, Any]], salts: Sequence[bytes]) -> list[bytes]:
+    """The digests of rows to insert (dicts with every field of the part), each under its salt: the
+    bytes `Part.digest_of` gives each row, made a column at a time (a row's fields in Python, one by
+    one, were most of an ingest's digest work)."""
+    reads = dict(_NORMALISED[part_name])
+    columns = zip(*map(_GETTERS[part_name], rows), strict=True)  # every part has several fields
+    texts = [_json_texts(column, reads.get(i)) for i, column in enumerate(columns)]
+    sha256 = hashlib.sha256
+    return [sha256(salt + f"[{row}]".encode()).digest()
+            for salt, row in zip(salts, map(",".join, zip(*texts, strict=True)), strict=True)]
+
+
 def part_digest(digests: Sequence[bytes]) -> str:
     return hashlib.sha256(b"".join(digests)).hexdigest()
 
@@ -163,19 +215,15 @@ class Cover:
         first = len(digests)
         if self.seq is None:
             self.unnumbered.append((part.entry, rows))
-        if rows and isinstance(rows[0], dict):  # a batch to insert: the loop kept tight
-            get, normalised, sha256 = _GETTERS[part_name], _NORMALISED[part_name], hashlib.sha256
+        if rows and isinstance(rows[0], dict):  # a batch to insert: digested a column at a time
+            salt_of = [salts[at:at + SALT_BYTES] for at in range(0, len(salts), SALT_BYTES)]
+            made = row_digests(part_name, rows, salt_of)
             entry, pos, digest_name = part.entry, part.pos, part.digest
-            for i, row in enumerate(rows):
-                values = list(get(row))
-                for j, read in normalised:
-                    values[j] = read(values[j])
-                salt = salts[SALT_BYTES * i:SALT_BYTES * (i + 1)]
-                digest = sha256(salt + "".join(_chunks(values, 0)).encode()).digest()
+            for i, (row, salt, digest) in enumerate(zip(rows, salt_of, made, strict=True)):
                 row[entry], row["salt"], row[digest_name] = self.seq, salt, digest
                 if pos is not None:
                     row[pos] = first + i
-                digests.append(digest)
+            digests += made
             return
         for i, row in enumerate(rows):
             # a row covered in two parts (an appeal's filing, then its decision) keeps its one salt

@@ -87,10 +87,13 @@ class Ingest:
         ids, subjects, sources, actors = (table.column(name).to_pylist()
                                           for name in ("id", "subject", "source", "actor"))
         names = list(self.scheme.events)
-        kept = [{"id": ids[i], "subject": subjects[i],
-                 "kind": names[checked.kinds[i]], "time": float(checked.times[i]), "value": float(checked.values[i]),
-                 "weight": float(checked.weights[i]), "source": sources[i], "actor": actors[i]}
-                for i in np.flatnonzero(good).tolist()]
+        picked = np.flatnonzero(good)
+        kinds = [names[code] for code in checked.kinds[picked].tolist()]
+        times, values, weights = (column[picked].tolist() for column in (checked.times, checked.values,
+                                                                          checked.weights))
+        kept = [{"id": ids[i], "subject": subjects[i], "kind": kind, "time": time, "value": value, "weight": weight,
+                 "source": sources[i], "actor": actors[i]}
+                for i, kind, time, value, weight in zip(picked.tolist(), kinds, times, values, weights, strict=True)]
         return kept, rejected, [ids[i] for i in repeated.tolist()]
 
     def events(self, events: Sequence[dict[str, Any]], actor: Actor, atomic: bool = False) -> dict[str, Any]:

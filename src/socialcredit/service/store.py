@@ -7,7 +7,6 @@ once.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -16,7 +15,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import JSON, bindparam, or_, select
+from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -95,6 +94,7 @@ class DriverRows:
     table: str
     columns: tuple[str, ...]
     values: list[list[Any]]
+    copy_types: tuple[str, ...] = ()  # on PostgreSQL, each column's type for a binary COPY
 
     @classmethod
     def of(cls, dialect: Dialect, table: Any, columns: tuple[str, ...], rows: Sequence[dict[str, Any]]
@@ -102,13 +102,11 @@ class DriverRows:
         """`rows` (dicts, with every column) of `table` (a SQLAlchemy table)."""
         get = itemgetter(*columns)
         values = [list(get(row)) for row in rows]
+        if dialect.name == "postgresql":  # COPY in binary: psycopg writes each value as its column's type
+            return cls(table.name, columns, values, tuple(copy_type(table.c[name].type) for name in columns))
         for i, name in enumerate(columns):
             kind = table.c[name].type
-            bind: Callable[[Any], Any] | None
-            if dialect.name == "postgresql":
-                bind = json.dumps if isinstance(kind, JSON) else None
-            else:
-                bind = kind.dialect_impl(dialect).bind_processor(dialect)
+            bind: Callable[[Any], Any] | None = kind.dialect_impl(dialect).bind_processor(dialect)
             if bind is None:
                 continue
             # the rows of a change share their times, and the scores their `lists` dicts (one per
@@ -153,13 +151,34 @@ class DriverRows:
         with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute("SAVEPOINT driver_rows")
             try:
-                with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
+                                 ) as copy:
+                    copy.set_types(self.copy_types)
                     for value in self.values:
                         copy.write_row(value)
             except psycopg.errors.UniqueViolation as error:
                 cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
                 raise StoredMeanwhile(str(error)) from error
             cursor.execute("RELEASE SAVEPOINT driver_rows")
+
+
+def copy_type(kind: Any) -> str:
+    """A column's PostgreSQL type as psycopg names it for a binary COPY, which takes each value in
+    its column's own binary form (floats as their 8 bytes, digests as they are, no text to parse):
+    the types of the columns an ingest writes."""
+    if isinstance(kind, JSON):
+        return "json"
+    if isinstance(kind, LargeBinary):
+        return "bytea"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, Float):
+        return "float8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, String):  # Text too
+        return "text" if kind.length is None else "varchar"
+    raise TypeError(f"no binary COPY type for a column of {kind!r}")
 
 
 def _found(session: Reader, statements: dict[str, str], keys: Sequence[str]) -> set[str]:
