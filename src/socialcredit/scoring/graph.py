@@ -105,6 +105,31 @@ class Relations:
         Edits are few next to the ties: they are sorted, then merged row by row with the stored
         entries in one compiled pass (ties that do not exist are not removed, ties that exist are not
         added twice, self-ties are ignored). A tie both removed and added in one batch stays."""
+        remove_rows, remove_cols, add_rows, add_cols = self._edits(remove_a, remove_b, add_a, add_b)
+        with PARALLEL_KERNELS:
+            from .kernels import merge_rows
+
+            indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols, add_rows, add_cols)
+        return Relations(indptr, indices, edit_of=(self.serial, rows))
+
+    def edited_in_place(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray,
+                        add_b: np.ndarray) -> Relations:
+        """`edited`'s graph, its ties moved within this graph's own `indices` (resized), not copied
+        into new arrays: no second copy of the ties is held while it is made (scoring/edit_in_place.py).
+        This graph is used up: it must not be read again, nor any view of its `indices` be in use.
+        Where `indices` does not own its data (a graph read from a saved state), `edited`'s copy."""
+        if not (self.indices.flags.owndata and self.indices.flags.writeable):
+            return self.edited(remove_a, remove_b, add_a, add_b)
+        from .edit_in_place import edit_in_place
+
+        remove_rows, remove_cols, add_rows, add_cols = self._edits(remove_a, remove_b, add_a, add_b)
+        indptr, indices, rows = edit_in_place(self.indptr, self.indices, remove_rows, remove_cols, add_rows, add_cols)
+        return Relations(indptr, indices, edit_of=(self.serial, rows))
+
+    def _edits(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray,
+               add_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The removals (rows, columns; int64) and additions (in the indices' type), both ways
+        round, sorted by (row, column), each once, without self-ties."""
         n = self.n_subjects
 
         def both_ways(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,12 +142,7 @@ class Relations:
 
         add_rows, add_cols = both_ways(add_a, add_b)
         remove_rows, remove_cols = both_ways(remove_a, remove_b)
-        with PARALLEL_KERNELS:
-            from .kernels import merge_rows
-
-            indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
-                                               add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
-        return Relations(indptr, indices, edit_of=(self.serial, rows))
+        return remove_rows, remove_cols, add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype)
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:
