@@ -43,17 +43,32 @@ def test_a_weeks_cuts_and_new_ties_in_a_large_graph_move_rows_both_ways_correctl
     added = int(rng.integers(0, 600))  # fewer or more than the cuts: the ties shrink or grow
     aa, ab = rng.integers(0, n, added), rng.integers(0, n, added)
     copied = graph.edited(ra, rb, aa, ab)
-    indices = graph.indices
+    graph = graph.with_room(0.1)
+    storage = graph.indices.base
     in_place = graph.edited_in_place(ra, rb, aa, ab)
-    assert in_place.indices is indices  # the same array, resized: no second copy of the ties
+    assert in_place.indices.base is storage  # within the same array: no second copy of the ties
     assert np.array_equal(in_place.indptr, copied.indptr)
     assert np.array_equal(in_place.indices, copied.indices)
 
 
-def test_a_graph_whose_ties_are_a_view_is_edited_into_new_arrays():
+def test_a_graph_whose_ties_are_not_stored_in_an_array_of_their_own_is_edited_into_new_arrays():
     graph = build([(0, 1), (1, 2), (2, 3)])
-    shared = Relations(graph.indptr, graph.indices[:])  # a view, as a graph read from a saved state may hold
+    frozen = np.frombuffer(bytearray(graph.indices.tobytes()), dtype=graph.indices.dtype)  # memory of a file read
+    shared = Relations(graph.indptr, frozen)
     edited = shared.edited_in_place(np.array([0]), np.array([1]), np.array([0]), np.array([3]))
-    assert edited.indices is not shared.indices
     assert np.array_equal(shared.indices, graph.indices)  # untouched
     assert np.array_equal(edited.indices, build([(1, 2), (2, 3), (0, 3)]).indices)
+
+
+def test_ties_added_within_the_room_stay_in_the_same_storage_and_beyond_it_enlarge_it():
+    rng = np.random.default_rng(3)
+    graph = Relations.from_pairs(rng.integers(0, 400, 2000), rng.integers(0, 400, 2000), 400).with_room(0.0)
+    storage = graph.indices.base
+    assert storage.size == graph.indices.size + 1024
+    for _ in range(6):  # 300 new ties a week (600 entries): the 1,024 entries of room fill, then it grows
+        aa, ab = rng.integers(0, 400, 300), rng.integers(0, 400, 300)
+        copied = graph.edited(np.zeros(0, np.int64), np.zeros(0, np.int64), aa, ab)
+        graph = graph.edited_in_place(np.zeros(0, np.int64), np.zeros(0, np.int64), aa, ab)
+        assert np.array_equal(graph.indices, copied.indices) and np.array_equal(graph.indptr, copied.indptr)
+    assert graph.indices.base is storage  # enlarged in place (resized), never swapped for another array
+    assert storage.size >= graph.indices.size

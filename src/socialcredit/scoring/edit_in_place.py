@@ -3,7 +3,8 @@
 `kernels.merge_rows` writes the edited graph into new arrays: for a while the old graph and the
 new one are both held, 44 MB more at a million people (the ties are ~40 bytes a person), which
 is where a run's resident memory peaks each week (benchmarks/RESULTS.md, "world phases"). Here
-the entries are moved within the one array instead.
+the entries are moved within the one array that stores them, which has room to grow
+(`Relations.with_room`).
 
 Between two edited rows every row moves by the same offset (the change in length of the rows
 before it), so the entries move a run of rows at a time. A run (or an edited row) whose entries
@@ -22,21 +23,21 @@ from .kernels import _merge_plan, _merge_row
 SHIFT_BLOCK = 4096  # entries moved at a time through a buffer (16 KiB of int32: in the L1 cache)
 
 
-def edit_in_place(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
+def edit_in_place(indptr: np.ndarray, storage: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
                   add_rows: np.ndarray, add_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`kernels.merge_rows`'s result (indptr, indices, edited rows), with `indices` itself edited
-    and resized (it must own its data, and no view of it may be in use): the same entries."""
+    """`kernels.merge_rows`'s result (indptr, indices, edited rows), the entries edited within
+    `storage` (an array of its own, the old entries at its start, no view of it in use) and the new
+    indices a view of its start. Enlarged only where the new entries do not fit (realloc, which
+    may copy), then with room as `Relations.with_room` gives."""
     new_indptr = np.empty_like(indptr)
-    edited = _merge_plan(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, new_indptr)
-    old_total, new_total = int(indptr[-1]), int(new_indptr[-1])
-    if new_total > indices.size:  # grown first (realloc: the pages are moved, not copied)
-        indices.resize(new_total, refcheck=False)
+    edited = _merge_plan(indptr, storage, remove_rows, remove_cols, add_rows, add_cols, new_indptr)
+    new_total = int(new_indptr[-1])
+    if new_total > storage.size:
+        storage.resize(new_total + new_total // 100 + 1024, refcheck=False)
     longest = int((new_indptr[edited + 1] - new_indptr[edited]).max()) if edited.size else 0
-    _move_rows(indptr, new_indptr, indices, edited, remove_rows, remove_cols, add_rows, add_cols,
-               np.empty(longest, dtype=indices.dtype), np.empty(SHIFT_BLOCK, dtype=indices.dtype))
-    if new_total < max(old_total, indices.size):
-        indices.resize(new_total, refcheck=False)
-    return new_indptr, indices, edited
+    _move_rows(indptr, new_indptr, storage, edited, remove_rows, remove_cols, add_rows, add_cols,
+               np.empty(longest, dtype=storage.dtype), np.empty(SHIFT_BLOCK, dtype=storage.dtype))
+    return new_indptr, storage[:new_total], edited
 
 
 @numba.njit(cache=True, nogil=True)
