@@ -116,7 +116,7 @@ class Relations:
                         add_b: np.ndarray) -> Relations:
         """`edited`'s graph, its ties moved within the array that stores this graph's `indices`, not
         copied into new arrays: no second copy of the ties is held while it is made
-        (scoring/edit_in_place.py). The new `indices` is a view of that array, whose room beyond the
+        (`kernels.edit_in_place`). The new `indices` is a view of that array, whose room beyond the
         ties (`with_room`) takes the ties added; only where there is not room enough is it enlarged
         (realloc, which may copy). This graph is used up: it must not be read again, nor any other
         view of its storage be in use. Where its `indices` is not stored so (a view of memory that
@@ -124,7 +124,7 @@ class Relations:
         storage = self._storage()
         if storage is None:
             return self.edited(remove_a, remove_b, add_a, add_b)
-        from .edit_in_place import edit_in_place
+        from .kernels import edit_in_place
 
         remove_rows, remove_cols, add_rows, add_cols = self._edits(remove_a, remove_b, add_a, add_b)
         indptr, indices, rows = edit_in_place(self.indptr, storage, remove_rows, remove_cols, add_rows, add_cols)
