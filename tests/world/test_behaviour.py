@@ -107,6 +107,73 @@ def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
             assert (rate32 == MAX_RATE).any() and (rate32 < MAX_RATE).any()
 
 
+@pytest.mark.parametrize("stress", [0, 2])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_deterred_rates_in_one_pass_equal_numpys_steps_bit_for_bit(stress, grouped):
+    """A deterred act's rates made in one compiled pass (`deterred_rates`) are `_rate`'s NumPy steps:
+    personal rate (strained) x exp(min(-deterrence x chance x float32 stake, log 10)), at most
+    MAX_RATE, as float32; and the expected acts with and without deterrence sum the same."""
+    from socialcredit.world.behaviour import (
+        MAX_MULTIPLIER,
+        MAX_RATE,
+        deterred_rates,
+        deterrence_exponent,
+        strained_base,
+    )
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    propensity = rng.lognormal(0, 2.0, n).astype(np.float32)
+    propensity[:3] = 1e5  # rates above MAX_RATE
+    group = rng.integers(0, 2, n).astype(np.int8)
+    factors = np.array([1.0, 1.7])
+    income = rng.lognormal(10, 0.6, n)
+    median = float(np.median(income))
+    stakes = rng.normal(0, 3, n).astype(np.float32)
+    stakes[3:6] = [-1e4, 1e4, 0.0]  # a reward the cap holds at tenfold, a stake that stops the act
+    weight = -2.0 * 0.2873
+    if stress:
+        expected = strained_base(0.0015, propensity, factors, group, grouped, income, median, stress)
+    else:
+        expected = 0.0015 * propensity.astype(np.float64)
+        if grouped:
+            expected *= factors[group]
+    undeterred = np.minimum(expected, MAX_RATE)
+    expected = np.minimum(expected * np.exp(np.minimum(weight * stakes, np.log(MAX_MULTIPLIER))), MAX_RATE)
+
+    multiplier = np.empty(n)
+    deterrence_exponent(weight, stakes, float(np.log(MAX_MULTIPLIER)), multiplier)
+    np.exp(multiplier, out=multiplier)
+    rate32, negated, negated_undeterred = np.empty(n, dtype=np.float32), np.empty(n), np.empty(n)
+    deterred_rates(0.0015, propensity, factors, group, grouped, income, median, stress, multiplier, MAX_RATE,
+                   rate32, negated, negated_undeterred)
+    np.testing.assert_array_equal(rate32, expected.astype(np.float32))
+    assert (rate32 == MAX_RATE).any() and (rate32 < MAX_RATE).any()
+    assert -np.expm1(negated).sum() == -np.expm1(-expected).sum()
+    assert -np.expm1(negated_undeterred).sum() == -np.expm1(-undeterred).sum()
+
+
+def test_a_deterred_acts_rates_are_the_same_made_in_one_pass_or_by_numpys_steps():
+    """In a run, each deterred act's rates and expected acts (with and without deterrence) are those
+    `_rate` gives, whether the compiled pass makes them or not."""
+    from socialcredit.runner.run import timed_loop
+    from socialcredit.scenario.load import load_scenario
+
+    scenario, schemes = load_scenario("default", {"population.size": 4000, "run.days": 9, "run.seed": 2})
+    sim, loop, _, _ = timed_loop(scenario, schemes)
+    behaviour = sim.module(Behaviour)
+    deterred = [index for index, spec in enumerate(behaviour.specs) if spec.deterrence]
+    assert deterred and all(behaviour.fused[index] for index in deterred)
+    for index in deterred:
+        behaviour._recompute(sim, index, None)
+        fused = (behaviour.rate[index].copy(), behaviour.daily_acts[index], behaviour.daily_undeterred[index])
+        behaviour.fused[index] = False
+        behaviour._recompute(sim, index, None)
+        assert np.array_equal(behaviour.rate[index], fused[0])
+        assert (behaviour.daily_acts[index], behaviour.daily_undeterred[index]) == fused[1:]
+        assert fused[1] != fused[2]  # the stakes were weighed (lowering a penalised act, raising a rewarded one)
+
+
 def test_a_nan_rate_makes_its_block_fail_rather_than_never_act():
     rate = np.array([0.1, np.nan, 0.2, 0.05, 0.3, 0.0], dtype=np.float32)
     bound = block_bounds(rate, 2)

@@ -105,6 +105,54 @@ class Relations:
         Edits are few next to the ties: they are sorted, then merged row by row with the stored
         entries in one compiled pass (ties that do not exist are not removed, ties that exist are not
         added twice, self-ties are ignored). A tie both removed and added in one batch stays."""
+        remove_rows, remove_cols, add_rows, add_cols = self._edits(remove_a, remove_b, add_a, add_b)
+        with PARALLEL_KERNELS:
+            from .kernels import merge_rows
+
+            indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols, add_rows, add_cols)
+        return Relations(indptr, indices, edit_of=(self.serial, rows))
+
+    def edited_in_place(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray,
+                        add_b: np.ndarray) -> Relations:
+        """`edited`'s graph, its ties moved within the array that stores this graph's `indices`, not
+        copied into new arrays: no second copy of the ties is held while it is made
+        (`kernels.edit_in_place`). The new `indices` is a view of that array, whose room beyond the
+        ties (`with_room`) takes the ties added; only where there is not room enough is it enlarged
+        (realloc, which may copy). This graph is used up: it must not be read again, nor any other
+        view of its storage be in use. Where its `indices` is not stored so (a view of memory that
+        is not a writeable array of its own: a graph read from a saved state), `edited`'s copy."""
+        storage = self._storage()
+        if storage is None:
+            return self.edited(remove_a, remove_b, add_a, add_b)
+        from .kernels import edit_in_place
+
+        remove_rows, remove_cols, add_rows, add_cols = self._edits(remove_a, remove_b, add_a, add_b)
+        indptr, indices, rows = edit_in_place(self.indptr, storage, remove_rows, remove_cols, add_rows, add_cols)
+        return Relations(indptr, indices, edit_of=(self.serial, rows))
+
+    def with_room(self, share: float) -> Relations:
+        """This graph with its ties stored in an array `share` of their number longer (and 1,024
+        entries), `indices` a view of its start: room for the ties a later `edited_in_place` adds
+        without enlarging the array. A copy of the ties: made where memory is not at its peak (a
+        simulation's set-up), it spares the runs' weeks a second copy."""
+        storage = np.empty(self.indices.size + int(self.indices.size * share) + 1024, dtype=self.indices.dtype)
+        storage[:self.indices.size] = self.indices
+        return Relations(self.indptr, storage[:self.indices.size])
+
+    def _storage(self) -> np.ndarray | None:
+        """The writeable array of its own whose start `indices` is, or None."""
+        indices = self.indices
+        storage = indices if indices.base is None else indices.base
+        if not isinstance(storage, np.ndarray) or not (storage.flags.owndata and storage.flags.writeable) \
+                or storage.ndim != 1 or storage.dtype != indices.dtype or not indices.flags.c_contiguous \
+                or storage.ctypes.data != indices.ctypes.data:
+            return None
+        return storage
+
+    def _edits(self, remove_a: np.ndarray, remove_b: np.ndarray, add_a: np.ndarray,
+               add_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The removals (rows, columns; int64) and additions (in the indices' type), both ways
+        round, sorted by (row, column), each once, without self-ties."""
         n = self.n_subjects
 
         def both_ways(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,12 +165,7 @@ class Relations:
 
         add_rows, add_cols = both_ways(add_a, add_b)
         remove_rows, remove_cols = both_ways(remove_a, remove_b)
-        with PARALLEL_KERNELS:
-            from .kernels import merge_rows
-
-            indptr, indices, rows = merge_rows(self.indptr, self.indices, remove_rows, remove_cols,
-                                               add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype))
-        return Relations(indptr, indices, edit_of=(self.serial, rows))
+        return remove_rows, remove_cols, add_rows.astype(self.indices.dtype), add_cols.astype(self.indices.dtype)
 
     @classmethod
     def empty(cls, n_subjects: int) -> Relations:

@@ -23,6 +23,9 @@ FRAME_PARAMS = ("id", "title", "description", "sources", "scheme", "schemes", "s
                 "network", "run")
 
 EPOCH = dt.date(1970, 1, 1)
+# The graph's room for ties beyond those it starts with (a share of them): a year of the default's
+# cuts and new ties at a million people adds a few thousand entries to ten million.
+GRAPH_ROOM = 0.01
 
 
 class Sim:
@@ -47,7 +50,10 @@ class Sim:
         self.start_time = float((run.start - EPOCH).days)  # event time of day 0
         self.people: People = make_people(scenario.population, scenario.behaviours, self.seed, self.chunk)
         self.n = len(self.people)
-        self.graph: Relations = homophilous_small_world(self.people, scenario.network, self.seed, self.chunk)
+        # Stored with room for the ties the social response adds: its weekly edits move the ties
+        # within one array (Relations.edited_in_place), never holding two copies.
+        self.graph: Relations = homophilous_small_world(self.people, scenario.network, self.seed,
+                                                        self.chunk).with_room(GRAPH_ROOM)
         self.initial_degree = self.graph.degree.copy()
         self.kinds = schemes.kinds
         self.codes = {name: code for code, name in enumerate(self.kinds)}

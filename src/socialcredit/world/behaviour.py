@@ -143,6 +143,42 @@ def strained_rate32(rate: float, propensity: np.ndarray, factors: np.ndarray, gr
         out[i] = np.float32(most if value > most else value)
 
 
+@numba.njit(cache=True, nogil=True)
+def deterrence_exponent(weight: float, stakes: np.ndarray, most: float, out: np.ndarray) -> None:  # pragma: no cover
+    """`_rate`'s exponent, min(weight x stake, most), into `out` (float64), as NumPy makes it from
+    the weight (-deterrence x the recorded chance, one number) and the float32 stakes: their
+    product in float32, then the minimum in float64 (NaN kept, as np.minimum keeps it)."""
+    factor = np.float32(weight)
+    for i in range(stakes.shape[0]):
+        value = np.float64(factor * stakes[i])
+        out[i] = value if (value < most or value != value) else most
+
+
+@numba.njit(cache=True, nogil=True)
+def deterred_rates(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
+                   income: np.ndarray, median: float, stress: int, multiplier: np.ndarray, most: float,
+                   out: np.ndarray, negated: np.ndarray, negated_undeterred: np.ndarray) -> None:  # pragma: no cover
+    """`_rate` of a deterred act that no consequence gates, in one pass: the personal rate (strained
+    by a whole `stress`, or none) x the deterrence `multiplier`, at most `most`, as float32 into
+    `out`, and its negation in float64 into `negated` (for the expected acts); where
+    `negated_undeterred` has room, the negated rate without the multiplier. NumPy's operations in
+    NumPy's order (minimum keeping NaN)."""
+    undeterred = negated_undeterred.shape[0] > 0
+    for i in range(propensity.shape[0]):
+        if stress > 0:
+            value = rate_under_strain(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
+        else:
+            value = rate * np.float64(propensity[i])
+            if grouped:
+                value *= factors[group[i]]
+        if undeterred:
+            negated_undeterred[i] = -(value if (value < most or value != value) else most)
+        value = value * multiplier[i]
+        value = value if (value < most or value != value) else most
+        negated[i] = -value
+        out[i] = np.float32(value)
+
+
 def whole_stress(stress: float) -> bool:
     """Whether strain is worked out by multiplication (`strained_base`): a whole stress, 1 to 4."""
     return bool(stress) and float(stress).is_integer() and 1 <= stress <= 4
@@ -254,6 +290,13 @@ class Behaviour(Module):
         # their own (`strained_rate32`), which gives what `_rate` gives.
         self.strained_only = [whole_stress(spec.stress) and not spec.deterrence and not self.gated[index]
                               for index, spec in enumerate(self.specs)]
+        # Deterred acts that no consequence gates, weighed by one scheme, strained by a whole stress or
+        # none: their rates in one pass (`deterred_rates`), where the chance of being recorded is
+        # one number (else `_rate`). Without stress their rate without deterrence never changes, nor
+        # the acts it gives: worked out once (`undeterred_acts`).
+        self.fused = [bool(spec.deterrence) and not self.gated[index] and len(self.weighed_by[index]) == 1
+                      and (not spec.stress or whole_stress(spec.stress)) for index, spec in enumerate(self.specs)]
+        self.undeterred_acts: list[float | None] = [None] * len(self.kinds)
 
     @staticmethod
     def _observed_chance(sim: Sim, kind: str, shares: np.ndarray | None) -> np.ndarray | float:
@@ -448,6 +491,11 @@ class Behaviour(Module):
                 strained_rate32(*self._strain_inputs(sim, index, part), MAX_RATE, rate32[part])
                 block_bounds_into(rate32[part], BLOCK, bound[blocks])
                 return 0.0, 0.0, 0.0
+            if self.fused[index]:
+                fused = self._fused_rates(sim, index, part, rate32[part])
+                if fused is not None:
+                    block_bounds_into(rate32[part], BLOCK, bound[blocks])
+                    return fused
             rate = self._rate(sim, index, part, denied)
             rate32[part] = rate
             block_bounds_into(rate32[part], BLOCK, bound[blocks])
@@ -466,7 +514,34 @@ class Behaviour(Module):
             acts += slice_acts  # added in slice order, whatever the threads
             undeterred += slice_undeterred
             blocked += slice_blocked
+        if self.fused[index] and not spec.stress:  # the same each time (see `fused`)
+            if self.undeterred_acts[index] is None:
+                self.undeterred_acts[index] = undeterred
+            undeterred = self.undeterred_acts[index]
         self.daily_acts[index], self.daily_undeterred[index], self.daily_blocked[index] = acts, undeterred, blocked
+
+    def _fused_rates(self, sim: Sim, index: int, part: slice, out: np.ndarray) -> tuple[float, float, float] | None:
+        """`_rate` of a `fused` act for the people of `part`, into `out` (float32), with the slice's
+        expected acts and undeterred acts (the latter once for an act without stress: 0 after, see
+        `_recompute`); None where the recorded chance differs between them (`_rate` then)."""
+        weighing, spec = self.weighed_by[index][0], self.specs[index]
+        chance = weighing.recorded_chance(sim, part)
+        if not isinstance(chance, float):
+            return None
+        size = part.stop - part.start
+        multiplier = np.empty(size)
+        deterrence_exponent(-spec.deterrence * chance, weighing.stakes[part], float(np.log(MAX_MULTIPLIER)),
+                            multiplier)
+        np.exp(multiplier, out=multiplier)
+        negated = np.empty(size)
+        undeterred = spec.stress or self.undeterred_acts[index] is None
+        negated_undeterred = np.empty(size if undeterred else 0)
+        stress = int(spec.stress) if spec.stress else 0
+        deterred_rates(spec.rate, sim.people.propensity[self.kinds[index]][part], self.group_factors[index],
+                       sim.people.group[part], self.grouped[index], sim.people.income[part], self.median_income, stress,
+                       multiplier, MAX_RATE, out, negated, negated_undeterred)
+        acts = float(-np.expm1(negated, out=negated).sum())  # as -np.expm1(-rate).sum()
+        return acts, float(-np.expm1(negated_undeterred, out=negated_undeterred).sum()) if undeterred else 0.0, 0.0
 
     @staticmethod
     def acts(streams: PersonStreams, rate: np.ndarray, bound: np.ndarray) -> np.ndarray:

@@ -169,7 +169,14 @@ class SocialResponse(Module):
     def _rebuild(self, sim: Sim) -> None:
         if self.pending:
             remove_a, remove_b, add_a, add_b = (np.concatenate(part) for part in zip(*self.pending, strict=True))
-            sim.graph = sim.graph.edited(remove_a, remove_b, add_a, add_b)
+            # The ties edited where they are stored: the week's peak of memory was the old graph and
+            # the new one held at once. The metrics' worker may still read the old one: waited for.
+            from .metrics import Metrics  # (metrics imports this module)
+
+            metrics = sim.module(Metrics)
+            if metrics is not None:
+                metrics.wait_for_slow_figures()
+            sim.graph = sim.graph.edited_in_place(remove_a, remove_b, add_a, add_b)
             self.ties_cut += int(remove_a.size)
             self.ties_made += int(add_a.size)
             self.pending.clear()
