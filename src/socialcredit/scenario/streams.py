@@ -88,16 +88,22 @@ def mix64(z: np.uint64) -> np.uint64:  # pragma: no cover
     return z ^ (z >> np.uint64(31))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def keyed_uniform(base: np.uint64, first: np.int64, second: np.int64) -> float:  # pragma: no cover
+    """A uniform in [0, 1) that is a function of (base, first, second) alone: SplitMix64 at counter
+    `first` of the stream `base`, its output taken as the next stream's start and stepped to counter
+    `second`; the top 53 bits as a double."""
+    z = mix64(base + np.uint64(first) * GOLDEN_GAMMA + GOLDEN_GAMMA)
+    z = mix64(z + np.uint64(second) * GOLDEN_GAMMA + GOLDEN_GAMMA)
+    return np.float64(z >> np.uint64(11)) * UNIT
+
+
 @numba.njit(cache=True, nogil=True)
 def keyed_uniforms_into(base: np.uint64, first: np.ndarray, second: np.ndarray,
                         out: np.ndarray) -> None:  # pragma: no cover
-    """out[i]: a uniform in [0, 1) that is a function of (base, first[i], second[i]) alone: SplitMix64
-    at counter first[i] of the stream `base`, its output taken as the next stream's start and
-    stepped to counter second[i]; the top 53 bits as a double."""
+    """out[i] = keyed_uniform(base, first[i], second[i])."""
     for i in range(out.shape[0]):
-        z = mix64(base + np.uint64(first[i]) * GOLDEN_GAMMA + GOLDEN_GAMMA)
-        z = mix64(z + np.uint64(second[i]) * GOLDEN_GAMMA + GOLDEN_GAMMA)
-        out[i] = np.float64(z >> np.uint64(11)) * UNIT
+        out[i] = keyed_uniform(base, first[i], second[i])
 
 
 class KeyedDraws:

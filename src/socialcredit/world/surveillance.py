@@ -24,7 +24,7 @@ import numpy as np
 
 from ..population.people import People
 from ..scenario.identification import load_profile
-from ..scenario.streams import KeyedDraws
+from ..scenario.streams import KeyedDraws, keyed_uniform
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
@@ -43,25 +43,32 @@ class ActDraws:
     def __init__(self, seed: int, day: int, actor: np.ndarray, kind: np.ndarray):
         self.seed, self.day, self.actor, self.kind = seed, day, actor, kind
 
+    def stream(self, purpose: int, source: int) -> KeyedDraws:
+        return KeyedDraws(self.seed, "surveillance", self.day, purpose, source)
+
     def __call__(self, purpose: int, source: int, acts: np.ndarray | None = None) -> np.ndarray:
         """A uniform per act (of those `acts` indexes, else all) for `purpose` at `source`."""
-        stream = KeyedDraws(self.seed, "surveillance", self.day, purpose, source)
+        stream = self.stream(purpose, source)
         if acts is None:
             return stream.uniforms(self.actor, self.kind)
         return stream.uniforms(self.actor[acts], self.kind[acts])
 
 
 @numba.njit(cache=True, nogil=True)
-def first_recorder(uniforms: np.ndarray, coverage: np.ndarray, district: np.ndarray,
-                   kind: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """Per act, the first source s whose draw uniforms[s, act] falls below its coverage of the
-    act's district and kind (-1: none records it): what comparing all the draws, then `any` and
-    `argmax` over the sources give, in one pass without a sources x acts array of chances."""
-    acts = uniforms.shape[1]
+def first_recorder(bases: np.ndarray, actor: np.ndarray, kind: np.ndarray, coverage: np.ndarray,
+                   district: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Per act, the first source s whose draw (keyed_uniform(bases[s], actor, kind): `ActDraws`'
+    RECORDED draw) falls below its coverage of the act's district and kind (-1: none records it):
+    what comparing all the draws, then `any` and `argmax` over the sources give, in one pass. A
+    draw is made only where it can decide (a coverage strictly between 0 and 1)."""
+    acts = actor.shape[0]
     first = np.full(acts, -1, dtype=np.int16)
     for act in range(acts):
-        for source in range(uniforms.shape[0]):
-            if uniforms[source, act] < coverage[source, district[act], kind[act]]:
+        for source in range(bases.shape[0]):
+            chance = coverage[source, district[act], kind[act]]
+            if chance <= 0.0:
+                continue
+            if chance >= 1.0 or keyed_uniform(bases[source], actor[act], np.int64(kind[act])) < chance:
                 first[act] = source
                 break
     return first
@@ -235,8 +242,8 @@ class Surveillance(Module):
         # its purpose, never by its place among the day's acts: see `act_draws`.
         draws = ActDraws(sim.seed, day, events.actor, events.kind)
         district = sim.people.district[events.actor]
-        uniforms = np.stack([draws(RECORDED, index) for index in range(len(self.specs))])
-        first = first_recorder(uniforms, self.coverage, district, events.kind)
+        bases = np.array([draws.stream(RECORDED, index).base for index in range(len(self.specs))], dtype=np.uint64)
+        first = first_recorder(bases, events.actor, events.kind, self.coverage, district)
         seen = np.flatnonzero(first >= 0)
         records = events.take(seen)
         records.source = first[seen]
