@@ -65,8 +65,8 @@ def act_values(draws: KeyedDraws, who: np.ndarray, bounds: tuple[float, float]) 
 
 
 def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:
-    """Each block's largest rate (float32 rates): the rate its candidate arrivals come at (see
-    `thin_arrivals`). NaN where a rate is NaN, so that drawing the block's arrivals fails rather
+    """Each block's largest rate (float32 rates): the level its candidate arrivals are drawn up to
+    (see `keyed_arrivals`). NaN where a rate is NaN, so that drawing the block's arrivals fails rather
     than skip them; 0 for a block without a positive rate."""
     bounds = np.empty(-(-rate.shape[0] // block), dtype=np.float32)
     block_bounds_into(rate, block, bounds)
