@@ -176,9 +176,9 @@ def _kernels_cached() -> bool:
     """Whether this machine has the simulation's compiled kernels (numba's cache of them), so that a
     first run can say it compiles them rather than sit behind a spinner. Unknown counts as cached."""
     try:
-        from .world.behaviour import thin_arrivals
+        from .world.behaviour import keyed_arrivals
 
-        return Path(thin_arrivals._cache._cache_file._index_path).exists()
+        return Path(keyed_arrivals._cache._cache_file._index_path).exists()
     except Exception:  # numba's cache layout is its own: where it cannot be read, say nothing
         return True
 

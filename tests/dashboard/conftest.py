@@ -13,9 +13,9 @@ from socialcredit.dashboard.app import create_app
 from socialcredit.runner.compare import run_experiment, summarise, variants
 from socialcredit.runner.run import simulate
 
-# Record errors at 5%, a blacklist for one late payment, eager appellants and quick shunning: in 30
+# Record errors at 10%, a blacklist for one late payment, eager appellants and quick shunning: in 30
 # days of 1,500 people some are wrongly listed, shunned and appeal.
-ERRORS = {"surveillance.banks.error_rate": 0.05, "appeals.propensity": 0.8, "social.shun_listed": 0.2,
+ERRORS = {"surveillance.banks.error_rate": 0.1, "appeals.propensity": 0.8, "social.shun_listed": 0.2,
           "scheme_overrides.lists.blacklist": "tier <= 'D' or late_24m >= 1"}
 
 

@@ -11,7 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
-from socialcredit.runner.amplification import amplification, spared_people
+from socialcredit.runner.amplification import amplification, spare, spared_people
+from socialcredit.runner.run import run_scenario
+from socialcredit.scenario import load_scenario
 
 from .test_joint import BLACKLIST, world
 
@@ -82,3 +84,29 @@ def test_the_command_writes_amplification_with_an_interval_over_seeds(tmp_path):
     zhima = figures["entitlement_days_per_false_record"]["zhima"]
     assert zhima["low"] <= zhima["value"] <= zhima["high"]
     assert np.isfinite(zhima["value"])
+
+
+def test_a_person_spared_in_the_twin_changes_nobody_elses_records(tmp_path):
+    """Spared their false court records, people stay off the court's list and take the flights the
+    list would bar: they act otherwise, and the day's acts are more. Every draw about a record is
+    keyed by the act, so everyone else's acts are recorded, missed and misattributed as in the run
+    (nothing in this world passes a listing on to anyone else: no ties are cut, no rates depend on
+    others), and the twin differs only where it spares."""
+    data = wrong_court(world())
+    data["behaviours"]["flight"] = {"rate": 0.02, "heterogeneity": 0.0, "requires": ["court.board_flight"]}
+    data["surveillance"]["ticketing"] = {"observes": ["flight"], "coverage": 0.5, "error_rate": 0.05}
+    data["schemes"]["court"]["receives"] = ["courts", "ticketing"]
+    path = tmp_path / "flights.scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    factual = run_scenario(*load_scenario(path, {}))
+    spared = spared_people(4, factual.sim.n)
+    twin = run_scenario(*load_scenario(path, {}), prepare=spare(spared))
+    flight = factual.sim.codes["flight"]
+    # the spared people with a false court record fly in the twin, barred in the run
+    touched = spared & ((factual.sim.false_record_counts > 0) | twin.sim.spared_touched)
+    assert twin.sim.true_counts[flight][touched].sum() > factual.sim.true_counts[flight][touched].sum()
+    # everyone else's acts, records (of every kind, false ones included) and false records are the run's
+    others = ~touched
+    assert (twin.sim.true_counts[:, others] == factual.sim.true_counts[:, others]).all()
+    assert (twin.sim.observed_counts[:, others] == factual.sim.observed_counts[:, others]).all()
+    assert twin.sim.observed_counts[flight][others].sum() > 100

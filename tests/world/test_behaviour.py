@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socialcredit.scenario.streams import PersonStreams
+from socialcredit.scenario.streams import KeyedDraws
 from socialcredit.world.behaviour import BLOCK, Behaviour, block_bounds
 
 
-def acts_over_days(rate: np.ndarray, days: int, chunk: int = 1 << 20) -> np.ndarray:
+def acts_over_days(rate: np.ndarray, days: int) -> np.ndarray:
     """How many days each person acted, over `days` days."""
     rate32 = rate.astype(np.float32)
     bound = block_bounds(rate32, BLOCK)
     acted = np.zeros(rate.size, dtype=np.int64)
     for day in range(days):
-        who = Behaviour.acts(PersonStreams(7, "behaviour", day, rate.size, chunk), rate32, bound)
+        who = Behaviour.acts(KeyedDraws(7, "behaviour", day, 0), rate32, bound)
         assert np.all(np.diff(who) > 0), "ids increase, each at most once a day"
         acted[who] += 1
     return acted
@@ -29,7 +29,7 @@ def test_each_person_acts_with_chance_one_minus_exp_of_minus_their_rate():
     rate[:BLOCK] = 0.0           # a block of people who never do it
     rate[BLOCK:2 * BLOCK] = 30   # a block of people who always do
     days = 40
-    acted = acts_over_days(rate, days, chunk=5000)
+    acted = acts_over_days(rate, days)
     assert acted[:BLOCK].sum() == 0
     assert np.all(acted[BLOCK:2 * BLOCK] == days)
     chance = -np.expm1(-rate)
@@ -44,6 +44,22 @@ def test_each_person_acts_with_chance_one_minus_exp_of_minus_their_rate():
 def test_the_same_streams_give_the_same_acts():
     rate = np.random.default_rng(2).random(10_000) * 0.05
     np.testing.assert_array_equal(acts_over_days(rate, 3), acts_over_days(rate, 3))
+
+
+def test_one_persons_rate_moves_nobody_elses_acts():
+    """Common random numbers: raise one person's rate tenfold, or set it to 0 (a twin in which they
+    are barred, say), and everyone else acts on the same days, in their block and beyond."""
+    rate = np.random.default_rng(3).gamma(0.5, 0.04, 5_000)
+    changed = int(np.argmax(rate[:BLOCK]))  # the block's largest rate: its bound moves too
+    for new_rate in (rate[changed] * 10, 0.0):
+        other = rate.copy()
+        other[changed] = new_rate
+        for day in range(20):
+            before = Behaviour.acts(KeyedDraws(7, "behaviour", day, 0), rate.astype(np.float32),
+                                    block_bounds(rate.astype(np.float32), BLOCK))
+            after = Behaviour.acts(KeyedDraws(7, "behaviour", day, 0), other.astype(np.float32),
+                                   block_bounds(other.astype(np.float32), BLOCK))
+            np.testing.assert_array_equal(before[before != changed], after[after != changed])
 
 
 def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():
@@ -179,7 +195,7 @@ def test_a_nan_rate_makes_its_block_fail_rather_than_never_act():
     bound = block_bounds(rate, 2)
     assert np.isnan(bound[0]) and bound[1:].tolist() == [np.float32(0.2), np.float32(0.3)]
     with pytest.raises(ValueError):
-        Behaviour.acts(PersonStreams(7, "behaviour", 0, rate.size, 1 << 20), rate, block_bounds(rate, BLOCK))
+        Behaviour.acts(KeyedDraws(7, "behaviour", 0, 0), rate, block_bounds(rate, BLOCK))
 
 
 def test_ranking_by_score_is_a_stable_sort_of_score_levels():

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from socialcredit.world.surveillance import Lookalikes, first_recorder
+from socialcredit.scenario.streams import KeyedDraws
+from socialcredit.world.surveillance import RECORDED, Lookalikes, first_recorder
 
 
 def test_the_first_recorder_is_what_comparing_every_draw_gives():
@@ -17,9 +18,12 @@ def test_the_first_recorder_is_what_comparing_every_draw_gives():
     coverage = rng.choice([0.0, 0.3, 0.8, 1.0], size=(sources, districts, kinds))
     district = rng.integers(0, districts, acts).astype(np.int16)
     kind = rng.integers(0, kinds, acts).astype(np.int16)
-    uniforms = rng.random((sources, acts))
+    actor = rng.permutation(acts * 3)[:acts].astype(np.int64)
+    streams = [KeyedDraws(5, "surveillance", 0, RECORDED, source) for source in range(sources)]
+    uniforms = np.stack([stream.uniforms(actor, kind) for stream in streams])
     recorded = uniforms < coverage[:, district, kind]
-    first = first_recorder(uniforms, coverage, district, kind)
+    first = first_recorder(np.array([stream.base for stream in streams], dtype=np.uint64), actor, kind, coverage,
+                           district)
     np.testing.assert_array_equal(first >= 0, recorded.any(axis=0))
     np.testing.assert_array_equal(first[first >= 0], np.argmax(recorded, axis=0)[first >= 0])
     assert first.dtype == np.int16 and (first == -1).any() and (first == 3).any()

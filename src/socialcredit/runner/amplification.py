@@ -58,7 +58,7 @@ def entitlement_days(sim: Sim) -> dict[str, np.ndarray]:
     return days
 
 
-def _spare(spared: np.ndarray) -> Callable[[Sim], None]:
+def spare(spared: np.ndarray) -> Callable[[Sim], None]:
     def prepare(sim: Sim) -> None:
         sim.spared = spared
         sim.spared_touched = np.zeros(sim.n, dtype=bool)
@@ -123,7 +123,7 @@ def amplification(scenario_ref: Any, overrides: dict[str, Any], seeds: list[int]
         factual = first if index == 0 and first is not None else run_scenario(*load_scenario(scenario_ref, seeded))
         scenario = factual.scenario
         spared = spared_people(seed, factual.sim.n)
-        twin = run_scenario(*load_scenario(scenario_ref, seeded), prepare=_spare(spared))
+        twin = run_scenario(*load_scenario(scenario_ref, seeded), prepare=spare(spared))
         with_days, without_days = entitlement_days(factual.sim), entitlement_days(twin.sim)
         taken_out = twin.sim.spared_records
         removed.append(taken_out)

@@ -31,6 +31,13 @@ class DayEvents:
                    np.full(size, -1, dtype=np.int16), who.astype(np.int64), np.ones(size, bool),
                    np.full(size, -1, dtype=np.int64))
 
+    def draw_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two integers per record that name it alike in any run of a seed, for draws keyed by the
+        record (`scenario.streams.KeyedDraws`): who did the act, and the day, kind and truth of the
+        record. (Its place among the day's records, or its id, shifts when anyone else acts otherwise.)"""
+        day = self.time.astype(np.int64)
+        return self.actor, ((day << 16) + self.kind.astype(np.int64)) * 2 + self.genuine
+
     def __len__(self) -> int:
         return int(self.subject.shape[0])
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..scenario.load import ScenarioScheme
-from ..scenario.streams import generator
+from ..scenario.streams import KeyedDraws
 from ..scheme import Scheme
 from ..scoring import Relations, Scores
 from ..scoring.compiled import CompiledRules, compile_rules
@@ -67,7 +67,6 @@ class SchemeState:
         # delay in days, coverage); their records wait in `held` until the day they reach the scheme.
         self.terms = [(sources.index(source), delay, coverage) for source, delay, coverage in entry.terms]
         self.held: dict[int, list[DayEvents]] = {}
-        self.n_sources = len(sources)
         # Per source, the share of its records that reach the scheme (for the chance an act is known
         # to it, in deterrence); None where every source's records all do.
         self.share = None if self.receives is None and not self.terms else \
@@ -159,7 +158,7 @@ class SchemeState:
         """Of today's records (`events`, as surveillance and incidents left them), those that reach the
         scheme today, in the world's kind codes: every record of a source received directly, each
         record of a source received on terms with chance `coverage` (a draw of the `sharing` stream
-        keyed by the day, this scheme and the source), held back `delay_days`; and the records held
+        keyed by the day, this scheme, the source and the record), held back `delay_days`; and the records held
         back before that are due today. Without terms, `events` itself."""
         if not self.terms:
             return events
@@ -169,8 +168,9 @@ class SchemeState:
             theirs = events.source == source
             direct &= ~theirs
             mine = np.flatnonzero(theirs)
-            if coverage < 1:
-                draws = generator(seed, "sharing", day, part=self.index * self.n_sources + source).random(mine.size)
+            if coverage < 1:  # keyed by the record, so whether it is shared is not moved by others' records
+                actor, key = events.take(mine).draw_keys()
+                draws = KeyedDraws(seed, "sharing", day, self.index, source).uniforms(actor, key)
                 mine = mine[draws < coverage]
             if delay:
                 self.held.setdefault(day + delay, []).append(events.take(mine))

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..scenario.models import AppealsSpec
-from ..scenario.streams import generator
+from ..scenario.streams import KeyedDraws
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
 from ..sim.schemes import SchemeState, scheme_section, scheme_sections
 from ..undefined import put
 from .social import shown
+
+FILED, VOIDED = range(2)  # the purposes of an appeal's draws
 
 
 class AppealDesk:
@@ -55,9 +57,6 @@ class AppealDesk:
         self.backlog_max = 0  # the longest queue at the end of a reported day
         groups = sim.people.group_names
         self.factor = np.array([spec.group_factor.get(g, 1.0) for g in groups])[sim.people.group]
-        # The first scheme draws from the appeals stream itself (as a scenario of one scheme does),
-        # each other from a part of its own.
-        self.part = None if state.index == 0 else state.index
 
     def start_reporting(self, sim: Sim) -> None:
         """Appeals filed and decided count from day 0; those still waiting stay in the queue."""
@@ -67,6 +66,18 @@ class AppealDesk:
         self.waits = []
         self.filed_by[:] = 0
         self.backlog_max = 0
+
+    def decisions(self, seed: int, day: int, subject: np.ndarray) -> np.ndarray:
+        """A uniform per contested record (`subject`: whom each blames, in the register's order),
+        keyed by the person and the record's place among theirs decided today, so that one person's
+        decisions do not move with anyone else's appeals."""
+        order = np.argsort(subject, kind="stable")
+        ordered = subject[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        place = np.arange(ordered.size) - np.repeat(starts, np.diff(np.r_[starts, ordered.size]))
+        uniforms = np.empty(subject.size)
+        uniforms[order] = KeyedDraws(seed, "appeals", day, self.state.index, VOIDED).uniforms(ordered, place)
+        return uniforms
 
     def step(self, sim: Sim, day: int) -> None:
         self.file_and_decide(sim, day)
@@ -84,7 +95,6 @@ class AppealDesk:
             self.record_id.append(events.id[mine])
             self.record_subject.append(events.subject[mine])
             self.record_genuine.append(events.genuine[mine])
-        rng = generator(sim.seed, "appeals", day, part=self.part)
         scores = state.scores
         if scores is not None and state.scored_day != self.seen_scoring:
             first = self.seen_scoring is None
@@ -105,7 +115,9 @@ class AppealDesk:
                 median = self.median_income
                 chance = spec.propensity * self.factor[newly] * (sim.people.income[newly] / median) ** \
                     spec.income_elasticity
-                filing = newly[rng.random(newly.size) < np.minimum(chance, 1.0)]
+                # keyed by the person: whether one appeals does not move with who else was sanctioned
+                draws = KeyedDraws(sim.seed, "appeals", day, state.index, FILED).uniforms(newly)
+                filing = newly[draws < np.minimum(chance, 1.0)]
                 self.queue_person = np.concatenate([self.queue_person, filing])
                 self.queue_filed = np.concatenate([self.queue_filed, np.full(filing.size, day, dtype=np.int32)])
                 self.in_queue[filing] = True
@@ -128,7 +140,7 @@ class AppealDesk:
         if self.voided_ids:
             contested = contested[~np.isin(ids[contested], np.concatenate(self.voided_ids))]
         chance = np.where(genuine[contested], spec.success_if_right, spec.success_if_wrong)
-        voided = contested[rng.random(contested.size) < chance]
+        voided = contested[self.decisions(sim.seed, day, subjects[contested]) < chance]
         if not voided.size:
             return
         self.voided_ids.append(ids[voided])

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..parallel import parallel_map
 from ..scenario.identification import load_profile
-from ..scenario.streams import PersonStreams, generator
+from ..scenario.streams import GOLDEN_GAMMA, KeyedDraws, mix64
 from ..scheme import SPECIAL_CATEGORIES
 from ..scoring import core
 from ..scoring.core import score_slices, slices
@@ -43,11 +43,30 @@ SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of t
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
 MAX_RATE = 30.0         # acts per day: a chance of 1 - 1e-13, certain in all but name
 BLOCK = 256              # people per block of arrivals (see Behaviour.acts)
+HALF_UNIT = 1.0 / (1 << 32)
+LOW_HALF = np.uint64(0xFFFFFFFF)
+# The place of a word's lowest set bit from its product with a de Bruijn sequence (Leiserson, Prokop
+# & Randall 1998): the 64 six-bit windows of DE_BRUIJN_WORD are all different.
+DE_BRUIJN_WORD = np.uint64(0x03F79D71B4CB0A89)
+DE_BRUIJN = np.zeros(64, dtype=np.int64)
+DE_BRUIJN[[((1 << bit) * 0x03F79D71B4CB0A89 % (1 << 64)) >> 58 for bit in range(64)]] = np.arange(64)
+
+
+def act_values(draws: KeyedDraws, who: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """The values of the acts of `who` (one each), uniform in `bounds`, whole numbers where both
+    bounds are (stars, hours); keyed by the person, so nobody else's acts move them."""
+    low, high = bounds
+    if high == low:
+        return np.full(who.size, float(low))
+    uniforms = draws.uniforms(who)
+    if float(low).is_integer() and float(high).is_integer():
+        return np.minimum(low + np.floor(uniforms * (high - low + 1)), high)
+    return low + uniforms * (high - low)
 
 
 def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:
-    """Each block's largest rate (float32 rates): the rate its candidate arrivals come at (see
-    `thin_arrivals`). NaN where a rate is NaN, so that drawing the block's arrivals fails rather
+    """Each block's largest rate (float32 rates): the level its candidate arrivals are drawn up to
+    (see `keyed_arrivals`). NaN where a rate is NaN, so that drawing the block's arrivals fails rather
     than skip them; 0 for a block without a positive rate."""
     bounds = np.empty(-(-rate.shape[0] // block), dtype=np.float32)
     block_bounds_into(rate, block, bounds)
@@ -74,36 +93,49 @@ def block_bounds_into(rate: np.ndarray, block: int, out: np.ndarray) -> None:  #
 
 
 @numba.njit(cache=True, nogil=True)
-def thin_arrivals(rate: np.ndarray, low: np.ndarray, high: np.ndarray, bound: np.ndarray, counts: np.ndarray,
-                  uniforms: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """The ids (increasing, each once) that keep at least one candidate arrival.
+def keyed_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: np.uint64) -> np.ndarray:  # pragma: no cover
+    """The ids (increasing, each once) of those with at least one arrival of a Poisson process of
+    their own `rate` today, every person's outcome a function of their own rate and the key alone.
 
-    Block k (ids low[k]..high[k]-1) has counts[k] candidates, each with one uniform u in
-    [0, 1) (`uniforms`, block by block): u x size places it on a person of the block, and the
-    fraction of u x size left over, itself uniform in [0, 1) and independent of the place (with
-    45 of its 53 bits at blocks of 256), keeps it with chance rate / bound[k]. Kept candidates of
-    a person are a Poisson process of their own rate (thinning)."""
-    out = np.empty(counts.sum(), dtype=np.int64)
+    Block k (ids k x block ..., at most `block` <= 256 of them, `size`) has one Poisson process of
+    rate `size` in level, its candidates in level order: candidate j of the block is one 64-bit word
+    keyed by (base, k, j) (`scenario.streams`' SplitMix64), whose high half gives the exponential gap
+    to its level (gap / size) and whose low half its person, each equally likely; a candidate below
+    its person's rate is an arrival of theirs. The candidates are drawn up to the block's `bound` (at
+    least any rate of the block; see `Behaviour.acts` for NaN) and never depend on anyone's rate, so
+    a person whose rate changes (in a paired twin, say) changes no one else's arrivals (common random
+    numbers). Who arrived is marked in a bitmap of the block, read out in id order at its end."""
+    people = rate.shape[0]
+    out = np.empty(people, dtype=np.int64)
+    marks = np.zeros(4, dtype=np.uint64)
     found = 0
-    at = 0
-    for k in range(low.shape[0]):
-        first = found
-        size = high[k] - low[k]
-        for _ in range(counts[k]):
-            spot = uniforms[at] * size
-            offset = min(np.int64(spot), size - 1)
-            person = low[k] + offset
-            if (spot - offset) * bound[k] < rate[person]:
-                # insert in order among the block's kept ids (a handful), once
-                place = found
-                while place > first and out[place - 1] > person:
-                    place -= 1
-                if place == first or out[place - 1] != person:
-                    for move in range(found, place, -1):
-                        out[move] = out[move - 1]
-                    out[place] = person
-                    found += 1
-            at += 1
+    for k in range(bound.shape[0]):
+        ceiling = np.float64(bound[k])
+        if not ceiling > 0:
+            continue
+        low = k * block
+        size = min(low + block, people) - low
+        per_level = 1.0 / size
+        stream = mix64(base + np.uint64(k) * GOLDEN_GAMMA + GOLDEN_GAMMA)
+        level = 0.0
+        j = np.uint64(0)
+        while True:
+            j += np.uint64(1)
+            word = mix64(stream + j * GOLDEN_GAMMA)
+            level -= np.log((np.float64(word >> np.uint64(32)) + 0.5) * HALF_UNIT) * per_level
+            if level >= ceiling:
+                break
+            slot = np.int64(((word & LOW_HALF) * np.uint64(size)) >> np.uint64(32))
+            if level < rate[low + slot]:
+                marks[slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
+        for w in range(4):
+            bits = marks[w]
+            while bits:
+                lowest = bits & (~bits + np.uint64(1))
+                out[found] = low + w * 64 + DE_BRUIJN[(lowest * DE_BRUIJN_WORD) >> np.uint64(58)]
+                found += 1
+                bits ^= lowest
+            marks[w] = np.uint64(0)
     return out[:found]
 
 
@@ -544,27 +576,20 @@ class Behaviour(Module):
         return acts, float(-np.expm1(negated_undeterred, out=negated_undeterred).sum()) if undeterred else 0.0, 0.0
 
     @staticmethod
-    def acts(streams: PersonStreams, rate: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    def acts(draws: KeyedDraws, rate: np.ndarray, bound: np.ndarray) -> np.ndarray:
         """The ids (increasing) of those who act today: at least one arrival of a Poisson process of
         their `rate`, which happens with chance 1 - exp(-rate), at most one act a day.
 
-        Drawn by thinning rather than one uniform per person: each block of BLOCK ids gets
-        Poisson(size x bound) candidate arrivals, the block's `bound` being its largest rate (see
-        `block_bounds`); each lands on a person of the block uniformly and is kept with chance
-        rate / bound (see `thin_arrivals`). The draws number about the arrivals, not the people:
-        blocks are small so that one person of high rate does not make many candidates for the
-        block's many of low rate. Per chunk of ids, from its own stream."""
-        parts = []
-        for generator_, first, end in streams.each():
-            low_block, high_block = first // BLOCK, -(-end // BLOCK)
-            edges = np.arange(low_block, high_block + 1, dtype=np.int64) * BLOCK
-            low, high = np.maximum(edges[:-1], first), np.minimum(edges[1:], end)
-            block_bound = bound[low_block:high_block].astype(np.float64)
-            counts = generator_.poisson((high - low) * block_bound)
-            total = int(counts.sum())
-            if total:
-                parts.append(thin_arrivals(rate, low, high, block_bound, counts, generator_.random(total)))
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        Drawn by thinning rather than one uniform per person: each block of BLOCK ids has candidate
+        arrivals up to its `bound`, its largest rate (see `block_bounds`), each on a person of the
+        block and kept below their rate (see `keyed_arrivals`). The draws number about the
+        arrivals, not the people: blocks are small so that one person of high rate does not make
+        many candidates for the block's many of low rate. Keyed by the block and the candidate, so
+        that one person's rate moves nobody else's acts. A NaN rate makes its block's bound NaN and
+        the draw fail, rather than the block never act."""
+        if np.isnan(bound).any():
+            raise ValueError("a NaN rate: its block's arrivals cannot be drawn")
+        return keyed_arrivals(rate, bound, BLOCK, draws.base)
 
     def start_reporting(self, sim: Sim) -> None:
         for tally in (self.expected_acts, self.expected_undeterred, self.expected_blocked):
@@ -619,16 +644,8 @@ class Behaviour(Module):
             self.expected_undeterred[index] += self.daily_undeterred[index]
             rate32, bound = self.rate[index], self.bound[index]
             assert rate32 is not None and bound is not None
-            who = self.acts(PersonStreams(sim.seed, "behaviour", day, sim.n, sim.chunk, part=index), rate32, bound)
-            # Values only for the acts that happen (events are in id order).
-            values = generator(sim.seed, "behaviour_values", day, part=index)
-            low, high = spec.value
-            if high == low:
-                value = np.full(who.size, low)
-            elif float(low).is_integer() and float(high).is_integer():  # whole numbers: stars, hours
-                value = values.integers(int(low), int(high) + 1, size=who.size).astype(np.float64)
-            else:
-                value = values.uniform(low, high, size=who.size)
+            who = self.acts(KeyedDraws(sim.seed, "behaviour", day, index), rate32, bound)
+            value = act_values(KeyedDraws(sim.seed, "behaviour_values", day, index), who, spec.value)
             return DayEvents.acts(who, int(self.codes[index]), sim.time(day), value)
 
         parts = parallel_map(acts_of, list(range(len(self.specs))))

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..analysis.who import by_quintile_and_group, quintile_of
 from ..parallel import parallel_map
-from ..scenario.streams import PersonStreams, generator
+from ..scenario.streams import KeyedDraws, PersonStreams
 from ..scheme import Scheme
 from ..scoring.core import score_slices, slices
 from ..scoring.incremental import IncrementalFeatures
@@ -35,7 +35,7 @@ from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..undefined import put
-from .behaviour import BLOCK, MAX_RATE, Behaviour, block_bounds
+from .behaviour import BLOCK, MAX_RATE, Behaviour, act_values, block_bounds
 
 
 def kinds_read(scheme: Scheme, feature: str) -> set[str]:
@@ -125,16 +125,9 @@ class Farming(Module):
             parallel_map(remake, slices(sim.n))
             farmed.bound = block_bounds(farmed.rate, BLOCK)
             farmed.inputs = inputs
-        who = Behaviour.acts(PersonStreams(sim.seed, "farming", day, sim.n, sim.chunk, part=farmed.number),
-                             farmed.rate, farmed.bound)
-        low, high = behaviour.specs[index].value
-        values = generator(sim.seed, "farming_values", day, part=farmed.number)
-        if high == low:
-            value = np.full(who.size, low)
-        elif float(low).is_integer() and float(high).is_integer():
-            value = values.integers(int(low), int(high) + 1, size=who.size).astype(np.float64)
-        else:
-            value = values.uniform(low, high, size=who.size)
+        who = Behaviour.acts(KeyedDraws(sim.seed, "farming", day, farmed.number), farmed.rate, farmed.bound)
+        value = act_values(KeyedDraws(sim.seed, "farming_values", day, farmed.number), who,
+                           behaviour.specs[index].value)
         events = DayEvents.acts(who, int(behaviour.codes[index]), sim.time(day), value)
         events.source[:] = farmed.source
         events.id = sim.new_event_ids(who.size)

@@ -8,10 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ..scenario.streams import generator
+from ..scenario.streams import KeyedDraws, generator
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module
+
+DROPPED_OR_CORRUPTED, DUPLICATED = range(2)  # the purposes of an incident's draws about a record
+COPIES = 64  # room in a record's key for the incident that copied it
 
 
 class Incidents(Module):
@@ -43,12 +46,16 @@ class Incidents(Module):
         if not self.specs:
             return
         events = sim.observed_events
-        rng = generator(sim.seed, "incidents", day)
+        # Each record's draws are keyed by the record as it arrived today (`DayEvents.draw_keys`; a
+        # copy made by an incident by its original's key and the incident), never by its place among
+        # the day's records, so a twin where some people act otherwise draws alike for everyone else.
+        actor, key = events.draw_keys()
+        key = key * COPIES
         for index, spec in enumerate(self.specs):
             if not spec.day <= day < spec.day + spec.days or not len(events):
                 continue
             hit = (events.source == self.source_codes[index]) & self.affected[index][events.subject]
-            draw = rng.random(len(events))
+            draw = KeyedDraws(sim.seed, "incidents", day, index, DROPPED_OR_CORRUPTED).uniforms(actor, key)
             dropped = hit & (draw < spec.drop)
             threshold = spec.drop
             for kind, chance in spec.corrupt.items():
@@ -58,14 +65,19 @@ class Incidents(Module):
                 events.genuine[turned] = False
                 self.corrupted += int(turned.sum())
                 self.false_made[index] += int(turned.sum())
-            twice = hit & ~dropped & (rng.random(len(events)) < spec.duplicate)
-            copies = events.take(np.flatnonzero(twice))
+            twice = hit & ~dropped & (KeyedDraws(sim.seed, "incidents", day, index, DUPLICATED).uniforms(actor, key)
+                                      < spec.duplicate)
+            copied = np.flatnonzero(twice)
+            copies = events.take(copied)
             copies.id = sim.new_event_ids(len(copies))
             copies.genuine[:] = False
             self.duplicated += len(copies)
             self.false_made[index] += len(copies)
             self.dropped += int(dropped.sum())
-            events = DayEvents.concat([events.take(np.flatnonzero(~dropped)), copies])
+            kept = np.flatnonzero(~dropped)
+            events = DayEvents.concat([events.take(kept), copies])
+            actor = np.concatenate([actor[kept], actor[copied]])
+            key = np.concatenate([key[kept], key[copied] + 1 + index % (COPIES - 1)])
         sim.observed_events = events
 
     def figures(self, sim: Sim, summary: dict[str, Any]) -> None:

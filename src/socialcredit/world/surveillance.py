@@ -24,24 +24,51 @@ import numpy as np
 
 from ..population.people import People
 from ..scenario.identification import load_profile
-from ..scenario.streams import generator
+from ..scenario.streams import KeyedDraws, keyed_uniform
 from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
 from ..undefined import put
 
+# The purposes of the draws about one act (with the source, each a stream of its own).
+RECORDED, IDENTIFIED, LOOKALIKE, SAME_DEMOGRAPHICS, ANYONE, MIXED_UP, MIXED_WITH = range(7)
+
+
+class ActDraws:
+    """The draws about today's acts (`actor`, `kind`), each keyed by who acted, the kind and the
+    day (at most one act of a kind a day), the purpose and the source. A person's draws do not
+    depend on anyone else's acts, so in a paired twin where some people act otherwise (spared a
+    false record, say) everyone else's acts are recorded, missed and misattributed alike."""
+
+    def __init__(self, seed: int, day: int, actor: np.ndarray, kind: np.ndarray):
+        self.seed, self.day, self.actor, self.kind = seed, day, actor, kind
+
+    def stream(self, purpose: int, source: int) -> KeyedDraws:
+        return KeyedDraws(self.seed, "surveillance", self.day, purpose, source)
+
+    def __call__(self, purpose: int, source: int, acts: np.ndarray | None = None) -> np.ndarray:
+        """A uniform per act (of those `acts` indexes, else all) for `purpose` at `source`."""
+        stream = self.stream(purpose, source)
+        if acts is None:
+            return stream.uniforms(self.actor, self.kind)
+        return stream.uniforms(self.actor[acts], self.kind[acts])
+
 
 @numba.njit(cache=True, nogil=True)
-def first_recorder(uniforms: np.ndarray, coverage: np.ndarray, district: np.ndarray,
-                   kind: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """Per act, the first source s whose draw uniforms[s, act] falls below its coverage of the
-    act's district and kind (-1: none records it): what comparing all the draws, then `any` and
-    `argmax` over the sources give, in one pass without a sources x acts array of chances."""
-    acts = uniforms.shape[1]
+def first_recorder(bases: np.ndarray, actor: np.ndarray, kind: np.ndarray, coverage: np.ndarray,
+                   district: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Per act, the first source s whose draw (keyed_uniform(bases[s], actor, kind): `ActDraws`'
+    RECORDED draw) falls below its coverage of the act's district and kind (-1: none records it):
+    what comparing all the draws, then `any` and `argmax` over the sources give, in one pass. A
+    draw is made only where it can decide (a coverage strictly between 0 and 1)."""
+    acts = actor.shape[0]
     first = np.full(acts, -1, dtype=np.int16)
     for act in range(acts):
-        for source in range(uniforms.shape[0]):
-            if uniforms[source, act] < coverage[source, district[act], kind[act]]:
+        for source in range(bases.shape[0]):
+            chance = coverage[source, district[act], kind[act]]
+            if chance <= 0.0:
+                continue
+            if chance >= 1.0 or keyed_uniform(bases[source], actor[act], np.int64(kind[act])) < chance:
                 first[act] = source
                 break
     return first
@@ -128,29 +155,32 @@ class Surveillance(Module):
             for values in counts.values():
                 values[:] = 0.0
 
-    def _someone_else(self, actor: np.ndarray, rng: np.random.Generator, district: np.ndarray) -> np.ndarray:
-        """A person of the actor's district other than the actor, everyone equally likely."""
+    def _someone_else(self, actor: np.ndarray, uniforms: np.ndarray, district: np.ndarray) -> np.ndarray:
+        """A person of the actor's district other than the actor, everyone equally likely (one
+        uniform per actor)."""
         start, end = self.district_start[district], self.district_end[district]
         low, high = start.astype(np.float64), end.astype(np.float64)
-        chosen = np.floor(low + rng.random(actor.size) * (high - low)).astype(np.int64)
+        chosen = np.floor(low + uniforms * (high - low)).astype(np.int64)
         chosen = np.minimum(chosen, end - 1)
         same = chosen == actor  # never the actor: the next person of the district instead
         chosen[same] = np.where(chosen[same] + 1 < end[same], chosen[same] + 1, start[same])
         return chosen.astype(np.int64)
 
-    def _false_candidates(self, people: People, actor: np.ndarray, same_share: float,
-                          rng: np.random.Generator) -> np.ndarray:
-        """Whom each falsely matched probe blames: with chance `same_share` a person of the actor's
-        district, sex and group, else (or where the actor is alone in that stratum) anyone of the
-        district."""
+    def _false_candidates(self, people: People, same_share: float, draws: ActDraws, source: int,
+                          acts: np.ndarray) -> np.ndarray:
+        """Whom each falsely matched probe (today's `acts` recorded by `source`) blames: with chance
+        `same_share` a person of the actor's district, sex and group, else (or where the actor is
+        alone in that stratum) anyone of the district."""
         assert self.lookalikes is not None
+        actor = draws.actor[acts]
         stratum = self.lookalikes.stratum(people.district[actor], people.group[actor], people.female[actor])
-        chosen = self.lookalikes.other(actor, stratum, rng.random(actor.size))
+        chosen = self.lookalikes.other(actor, stratum, draws(LOOKALIKE, source, acts))
         if same_share < 1:
-            chosen[rng.random(actor.size) >= same_share] = -1
+            chosen[draws(SAME_DEMOGRAPHICS, source, acts) >= same_share] = -1
         anyone = chosen < 0
         if anyone.any():
-            chosen[anyone] = self._someone_else(actor[anyone], rng, people.district[actor[anyone]])
+            chosen[anyone] = self._someone_else(actor[anyone], draws(ANYONE, source, acts[anyone]),
+                                                people.district[actor[anyone]])
         return chosen
 
     def _expect(self, tally: dict[str, np.ndarray], people: People, actors: np.ndarray, chance: np.ndarray,
@@ -208,11 +238,14 @@ class Surveillance(Module):
         if not len(events) or not self.specs:
             sim.observed_events = DayEvents.concat(due)
             return
-        rng = generator(sim.seed, "surveillance", day)
+        # Every draw is keyed by the act (who, which kind, today: at most one act of a kind a day) and
+        # its purpose, never by its place among the day's acts: see `act_draws`.
+        draws = ActDraws(sim.seed, day, events.actor, events.kind)
         district = sim.people.district[events.actor]
-        first = first_recorder(rng.random((len(self.specs), len(events))), self.coverage, district, events.kind)
-        seen = first >= 0
-        records = events.take(np.flatnonzero(seen))
+        bases = np.array([draws.stream(RECORDED, index).base for index in range(len(self.specs))], dtype=np.uint64)
+        first = first_recorder(bases, events.actor, events.kind, self.coverage, district)
+        seen = np.flatnonzero(first >= 0)
+        records = events.take(seen)
         records.source = first[seen]
         records.id = sim.new_event_ids(len(records))
         keep = np.ones(len(records), dtype=bool)
@@ -226,8 +259,9 @@ class Surveillance(Module):
             by_group = self.by_group[self.names[index]]
             by_group["recorded"] += np.bincount(sim.people.group[actors], minlength=len(self.group_names))
             profile = self.profiles[index]
+            act = seen[mine]  # the acts recorded by this source, as indices into today's acts
             if profile is not None:
-                draw = rng.random(mine.size)
+                draw = draws(IDENTIFIED, index, act)
                 factor = self.probe_factor[index]
                 assert factor is not None
                 fpir = profile.fpir * factor[sim.people.group[actors], sim.people.female[actors].astype(np.int64)]
@@ -241,17 +275,21 @@ class Surveillance(Module):
                 self._expect(by_group, sim.people, actors, chance, profile.same_demographics_candidate)
                 if wrong.any():
                     wrong_ids = mine[wrong]
-                    blamed = self._false_candidates(sim.people, actors[wrong], profile.same_demographics_candidate, rng)
+                    blamed = self._false_candidates(sim.people, profile.same_demographics_candidate, draws, index,
+                                                    act[wrong])
                     records.subject[wrong_ids] = blamed
                     records.genuine[wrong_ids] = False
                     groups = len(self.group_names)
                     by_group["probes"] += np.bincount(sim.people.group[actors[wrong]], minlength=groups)
                     by_group["blamed"] += np.bincount(sim.people.group[blamed], minlength=groups)
             if spec.error_rate:
-                mixed = mine[rng.random(mine.size) < spec.error_rate]
-                mixed = mixed[keep[mixed] & records.genuine[mixed]]
+                erred = draws(MIXED_UP, index, act) < spec.error_rate
+                mixed = mine[erred]
+                kept = keep[mixed] & records.genuine[mixed]
+                mixed = mixed[kept]
                 if mixed.size:
-                    records.subject[mixed] = self._someone_else(records.actor[mixed], rng,
+                    someone = draws(MIXED_WITH, index, act[erred][kept])
+                    records.subject[mixed] = self._someone_else(records.actor[mixed], someone,
                                                                 sim.people.district[records.actor[mixed]])
                     records.genuine[mixed] = False
                     tally["record_errors"] += int(mixed.size)
