@@ -52,7 +52,7 @@ def test_shenzhen_cameras_report_the_relative_risk_of_each_wrongful_harm():
 
 @pytest.mark.slow
 def test_compare_at_three_coverages_gives_a_publishable_table(tmp_path):
-    result = CliRunner().invoke(app, ["compare", "shenzhen-cameras", "--set", "population.size=20000",
+    result = CliRunner().invoke(app, ["compare", "shenzhen-cameras", "--set", "population.size=60000",
                                       "--set", "run.days=90", "--set", "behaviours.jaywalking.rate=0.03",
                                       "--set", "surveillance.cameras.coverage=0.1,0.5,0.9",
                                       "--set", "surveillance.cameras.district_coverage={}",
