@@ -252,10 +252,12 @@ class SchemeState:
         scheme, recorded, n = self.scheme, self.scores, self.n
         inputs = self.inputs(truth=True)
         given = checked_inputs(scheme, inputs, n) if scheme.input_lists or inputs else {}
-        differs = self.truth.differs()
-        for name, members in given.items():
-            differs |= members != recorded.inputs[name]
-        rows = np.flatnonzero(differs)
+        rows = self.truth.subjects()
+        if given:
+            differs = self.truth.differs()
+            for name, members in given.items():
+                differs |= members != recorded.inputs[name]
+            rows = np.flatnonzero(differs)
         term = None
         if scheme.network is not None and relations is not None:
             pre = self.score_rows(rows, given, np.zeros(rows.size)).pre
@@ -275,8 +277,7 @@ class SchemeState:
                 assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
                 moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums,
                                                       recorded.network_term, rows, pre)
-            differs[moved] = True
-            rows = np.flatnonzero(differs)
+            rows = np.union1d(rows, moved)  # increasing, each once
             term = recorded.network_term[rows]
             term[np.searchsorted(rows, moved)] = moved_term
         return TrueScores(recorded, rows, self.score_rows(rows, given, term), term, given)
