@@ -239,6 +239,11 @@ class SchemeState:
                 self.unenrolled(self, whole, self.truth)
                 true = TrueScores.of_whole(whole, self.scores)
             self.true_scores = true
+        elif self.true_scores is not None:
+            # Only the recorded scores changed (a voided record): the true ones stand, and may now
+            # differ from the recorded ones anywhere the recorded outcomes moved, so their rows are
+            # found again against the new recorded scores (whole arrays, on such days alone).
+            self.true_scores = TrueScores.of_whole(self.true_scores.whole(), self.scores)
 
     def score_truth(self, relations: Relations | None) -> TrueScores:
         """The scores from the genuine records only, made from the recorded ones (`self.scores`;
