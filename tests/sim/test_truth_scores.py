@@ -8,6 +8,7 @@ import pytest
 
 from socialcredit import simulate
 from socialcredit.scoring.core import score_slices
+from socialcredit.world.tallies import wrongly
 
 
 # default: a network term; national: lists imported between schemes; shenzhen-cameras: appeals.
@@ -40,6 +41,14 @@ def test_true_scores_are_those_of_everyone_scored_from_the_genuine_records(prese
             assert np.array_equal(everyone.lists[name], kept.lists[name]), f"{preset} {state.name}: list {name}"
         for name in everyone.entitlements:
             assert np.array_equal(everyone.entitlements[name], kept.entitlements[name]), f"{preset}: {name}"
+        # wrongful listings and sanctions, found at the true scores' rows alone, are those of whole arrays
+        listed, denied = wrongly(state)
+        for name, members in state.scores.lists.items():
+            truly = kept.lists[name]
+            expected = (~members & truly) if name in state.scheme.honour_lists else (members & ~truly)
+            assert np.array_equal(listed[name], expected), f"{preset} {state.name}: wrongly listed {name}"
+        for name, allowed in state.scores.entitlements.items():
+            assert np.array_equal(denied[name], ~allowed & kept.entitlements[name]), f"{preset}: wrongly denied {name}"
         # scored again: only those a false or voided record touched (and whom they reach), not everyone
         assert state.truth_differs.sum() < state.n
         some_differ |= state.truth_differs.any() and not np.array_equal(kept.pre, state.scores.pre)

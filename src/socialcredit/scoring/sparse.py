@@ -31,6 +31,10 @@ ROWS_CHUNK = 4096
 class SparseFeatures:
     """Features of a state that equals `base` but for the subjects it holds a row for."""
 
+    # The subjects with a row, increasing (what `differs` marks), kept as rows are added; None where
+    # not yet made from `row_of` (a state saved before it was kept).
+    tracked: np.ndarray | None = None
+
     def __init__(self, base: IncrementalFeatures):
         self.base = base
         self.n = base.n
@@ -48,6 +52,13 @@ class SparseFeatures:
         """Per subject, whether they have a row (may differ from the base)."""
         return self.row_of >= 0
 
+    def subjects(self) -> np.ndarray:
+        """The subjects with a row, increasing: `np.flatnonzero(self.differs())` without a pass over
+        everyone."""
+        if self.tracked is None:
+            self.tracked = np.flatnonzero(self.row_of >= 0)
+        return self.tracked
+
     def track(self, subjects: np.ndarray) -> None:
         """Give `subjects` rows (those without one yet), as the base has them now: call before the base
         takes the events that make them differ, with both states at the same time."""
@@ -64,6 +75,8 @@ class SparseFeatures:
             self.began = np.concatenate([self.began, np.zeros(capacity - self.began.size, dtype=np.int64)])
         mine = np.arange(start, end)
         self.row_of[new] = mine
+        if self.tracked is not None:
+            self.tracked = np.union1d(self.tracked, new)  # (none of `new` had a row)
         self.began[mine] = base.serial
         self.size = end
         for kept, theirs in ((rows.total, base.total), (rows.weight, base.weight), (rows.held, base.held),

@@ -28,6 +28,7 @@ from ..scoring.graph import NeighbourSums
 from ..scoring.incremental import IncrementalFeatures
 from ..scoring.sparse import SparseFeatures
 from .events import DayEvents
+from .true_scores import TrueScores
 
 # People from whom the day's scoring runs on the scheme's rules compiled: compiling a scheme's
 # rules for the first time on a machine takes a second or two, which a year at a quarter of a
@@ -96,7 +97,7 @@ class SchemeState:
         # (`SparseFeatures.track`, by the scoring phase and appeals): everyone else's are the
         # recorded ones, and so are their true scores; only these (and whom they reach) are scored twice.
         self.truth = SparseFeatures(self.features) if with_truth else None
-        self.true_scores: Scores | None = None
+        self.true_scores: TrueScores | None = None
         # Neighbour sums of `pre`, kept from one scoring to the next (few people's `pre` change a day).
         self.neighbour_sums = NeighbourSums()
         self.scored_time = float("nan")  # the feature state's time at the last scoring
@@ -232,25 +233,36 @@ class SchemeState:
                 self.scheme, self.scores, self.features.features(only=self.scoring_features, views=True))
         if truth and self.truth is not None:
             self.true_scores = None
-            self.true_scores = self.score_truth(relations)
-            if self.unenrolled is not None:
-                self.unenrolled(self, self.true_scores, self.truth)
+            true = self.score_truth(relations)
+            if self.unenrolled is not None:  # a rule that rewrites whole arrays
+                whole = true.whole()
+                self.unenrolled(self, whole, self.truth)
+                true = TrueScores.of_whole(whole, self.scores)
+            self.true_scores = true
+        elif self.true_scores is not None:
+            # Only the recorded scores changed (a voided record): the true ones stand, and may now
+            # differ from the recorded ones anywhere the recorded outcomes moved, so their rows are
+            # found again against the new recorded scores (whole arrays, on such days alone).
+            self.true_scores = TrueScores.of_whole(self.true_scores.whole(), self.scores)
 
-    def score_truth(self, relations: Relations | None) -> Scores:
+    def score_truth(self, relations: Relations | None) -> TrueScores:
         """The scores from the genuine records only, made from the recorded ones (`self.scores`;
         the caller applies the rule for the unenrolled again, as it gives the same to the rows it
         covered, from features and inputs alone): the same to the bit as scoring
         everyone from the truth state, as only these rows can differ: those whose truth features
         differ (`truth_differs`), those whose imported lists differ in the truth, and, with a
-        network term, those whose neighbours' `pre` differ. Only they are scored again."""
+        network term, those whose neighbours' `pre` differ. Only they are scored again, and only
+        they are kept (`TrueScores`: whole arrays are made when asked for)."""
         assert self.scores is not None and self.truth is not None
         scheme, recorded, n = self.scheme, self.scores, self.n
         inputs = self.inputs(truth=True)
         given = checked_inputs(scheme, inputs, n) if scheme.input_lists or inputs else {}
-        differs = self.truth.differs()
-        for name, members in given.items():
-            differs |= members != recorded.inputs[name]
-        rows = np.flatnonzero(differs)
+        rows = self.truth.subjects()
+        if given:
+            differs = self.truth.differs()
+            for name, members in given.items():
+                differs |= members != recorded.inputs[name]
+            rows = np.flatnonzero(differs)
         term = None
         if scheme.network is not None and relations is not None:
             pre = self.score_rows(rows, given, np.zeros(rows.size)).pre
@@ -270,31 +282,10 @@ class SchemeState:
                 assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
                 moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums,
                                                       recorded.network_term, rows, pre)
-            differs[moved] = True
-            rows = np.flatnonzero(differs)
+            rows = np.union1d(rows, moved)  # increasing, each once
             term = recorded.network_term[rows]
             term[np.searchsorted(rows, moved)] = moved_term
-        part = self.score_rows(rows, given, term)
-
-        def replaced(values: np.ndarray, new: np.ndarray) -> np.ndarray:
-            """`values` with `new` at the rows: the recorded array itself where nothing differs (no
-            copy of a whole array for the few whose true outcome is not their recorded one)."""
-            new = np.asarray(new, dtype=values.dtype)
-            if np.array_equal(values[rows].view(np.uint8), new.view(np.uint8)):  # the same bits
-                return values
-            out = values.copy()
-            out[rows] = new
-            return out
-        return Scores(scheme=scheme, features={}, components={}, pre=replaced(recorded.pre, part.pre),
-                      network_term=recorded.network_term if term is None else replaced(recorded.network_term, term),
-                      score=replaced(recorded.score, part.score), tier=replaced(recorded.tier, part.tier),
-                      tier_cap=replaced(recorded.tier_cap, part.tier_cap),
-                      lists={name: replaced(v, part.lists[name]) for name, v in recorded.lists.items()},
-                      entitlements={name: replaced(v, part.entitlements[name])
-                                    for name, v in recorded.entitlements.items()},
-                      unscored=None if recorded.unscored is None or part.unscored is None
-                      else replaced(recorded.unscored, part.unscored),
-                      inputs=given)
+        return TrueScores(recorded, rows, self.score_rows(rows, given, term), term, given)
 
     def score_rows(self, rows: np.ndarray, inputs: dict[str, np.ndarray], term: np.ndarray | None) -> Scores:
         """Outcomes of the people `rows` from the truth state, with this network term (theirs, or 0 for

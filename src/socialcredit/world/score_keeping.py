@@ -4,6 +4,7 @@ own cadence."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,19 @@ from ..sim.events import DayEvents
 from ..sim.model import Sim
 from ..sim.module import Module, ReportRow
 from ..sim.schemes import SchemeState
+
+
+def by_time(events: DayEvents) -> Iterator[tuple[float, DayEvents]]:
+    """The records of each time among `events` (in increasing time, each in their order): `events`
+    itself where all are of one time, as on a day without late records (no copies then)."""
+    times = events.time
+    if not len(events):
+        return
+    if times[0] == times[-1] and (times == times[0]).all():
+        yield float(times[0]), events
+        return
+    for time in np.unique(times):
+        yield float(time), events.take(np.flatnonzero(times == time))
 
 
 class ScoreKeeping(Module):
@@ -87,15 +101,12 @@ class ScoreKeeping(Module):
             truth.advance(now)  # the recorded state too
             if len(received) and not received.genuine.all():
                 truth.track(received.subject[~received.genuine])
-        for time in np.unique(received.time):  # late records carry their own, earlier date
-            at = np.flatnonzero(received.time == time)
-            scheme.features.add(float(time), received.subject[at], received.kind[at], received.value[at],
-                                ids=received.id[at])
+        for time, part in by_time(received):  # late records carry their own, earlier date
+            scheme.features.add(time, part.subject, part.kind, part.value, ids=part.id)
         if truth is not None and truth.size:  # the genuine records of those it holds rows for
             genuine = received.take(np.flatnonzero(received.genuine & (truth.row_of[received.subject] >= 0)))
-            for time in np.unique(genuine.time):
-                at = np.flatnonzero(genuine.time == time)
-                truth.add(float(time), genuine.subject[at], genuine.kind[at], genuine.value[at])
+            for time, part in by_time(genuine):
+                truth.add(time, part.subject, part.kind, part.value)
 
     def figures(self, sim: Sim, summary: dict[str, Any]) -> None:
         """With several schemes, `combined.record_flows`: per source, the schemes its records reached

@@ -41,31 +41,42 @@ class SchemeTallies:
         # where no record can be false never touches these pages), and how long ended ones lasted.
         self.wrong_from = np.zeros(n, dtype=np.int32)
         self.episode_days: list[np.ndarray] = []
+        # Who is in a wrongful-sanction episode now (increasing ids: those with `wrong_from` > 0), so
+        # that a day looks at them and today's wrongly sanctioned, not at everyone; None until made.
+        self.running: np.ndarray | None = None
 
     def step(self, sim: Sim, day: int) -> None:
+        """Today's wrongful listings and sanctions, counted where the true outcomes may differ from
+        the recorded ones (`wrongly_at`): a few thousand people, not everyone."""
         state = self.state
         scheme = state.scheme
-        wrong_listed, wrong_denied = wrongly(state)
-        wrongly_sanctioned = np.zeros(sim.n, dtype=bool)
+        rows, wrong_listed, wrong_denied = wrongly_at(state)
         for name, member in wrong_listed.items():
-            self.wrong_listed_days[name] += member
+            at = rows[member]
+            self.wrong_listed_days[name][at] += 1  # rows are distinct: one day each
             if name not in scheme.honour_lists:
-                self.ever_wrongly_listed |= member
+                self.ever_wrongly_listed[at] = True
             else:
-                self.ever_wrongly_left_off |= member
+                self.ever_wrongly_left_off[at] = True
+        sanctioned = np.zeros(rows.size, dtype=bool)
         for name, denied in wrong_denied.items():
-            self.wrong_denied_days[name] += denied
+            at = rows[denied]
+            self.wrong_denied_days[name][at] += 1
             if scheme.entitlements[name].perk:
-                self.ever_wrongly_denied_perk |= denied
+                self.ever_wrongly_denied_perk[at] = True
             else:
-                wrongly_sanctioned |= denied
-        self.ever_wrongly_sanctioned |= wrongly_sanctioned
-        began = wrongly_sanctioned & (self.wrong_from == 0)
-        self.wrong_from[began] = day + 1
-        ended = ~wrongly_sanctioned & (self.wrong_from > 0)
-        if ended.any():
+                sanctioned |= denied
+        now = rows[sanctioned]  # increasing ids
+        self.ever_wrongly_sanctioned[now] = True
+        if self.running is None:  # (a run continued from a saved state)
+            self.running = np.flatnonzero(self.wrong_from)
+        running = self.running
+        self.wrong_from[now[self.wrong_from[now] == 0]] = day + 1
+        ended = running[~np.isin(running, now, assume_unique=True)]  # in id order, as a mask gives them
+        if ended.size:
             self.episode_days.append(day + 1 - self.wrong_from[ended])
             self.wrong_from[ended] = 0
+        self.running = now
 
     def episodes(self, last_day: int) -> tuple[np.ndarray, np.ndarray]:
         """Lengths in days of wrongful-sanction episodes that ended, and of those still running."""
@@ -109,16 +120,32 @@ class SchemeTallies:
 def wrongly(state: SchemeState) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per list and entitlement of a scheme: who is listed or denied now but would not be on true
     records (for an honour list: who is left off it but would be on it on true records)."""
+    rows, listed_at, denied_at = wrongly_at(state)
+
+    def whole(at: np.ndarray) -> np.ndarray:
+        out = np.zeros(state.n, dtype=bool)
+        out[rows[at]] = True
+        return out
+    return ({name: whole(at) for name, at in listed_at.items()}, {name: whole(at) for name, at in denied_at.items()})
+
+
+def wrongly_at(state: SchemeState) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """`wrongly`, among the only people it can hold for: those whose true outcomes may differ from
+    the recorded ones (`TrueScores.rows`; everyone else's true lists and entitlements are their
+    recorded ones). (rows, per list, per entitlement: bool per row)."""
     scheme = state.scheme
     if state.scores is None or state.true_scores is None:
-        return ({name: np.zeros(state.n, dtype=bool) for name in scheme.lists},
-                {name: np.zeros(state.n, dtype=bool) for name in scheme.entitlements})
+        return (np.zeros(0, dtype=np.int64), {name: np.zeros(0, dtype=bool) for name in scheme.lists},
+                {name: np.zeros(0, dtype=bool) for name in scheme.entitlements})
     honour = scheme.honour_lists
-    true_scores = state.true_scores
-    listed = {name: (~member & true_scores.lists[name]) if name in honour else
-              (member & ~true_scores.lists[name]) for name, member in state.scores.lists.items()}
-    denied = {name: ~allowed & true_scores.entitlements[name] for name, allowed in state.scores.entitlements.items()}
-    return listed, denied
+    true = state.true_scores
+    rows, true_lists, true_allowed = true.rows, true.lists_at(), true.entitlements_at()
+    listed = {}
+    for name, members in state.scores.lists.items():
+        member = members[rows]
+        listed[name] = (~member & true_lists[name]) if name in honour else (member & ~true_lists[name])
+    denied = {name: ~allowed[rows] & true_allowed[name] for name, allowed in state.scores.entitlements.items()}
+    return rows, listed, denied
 
 
 def denied_a_sanction(state: SchemeState) -> np.ndarray:
