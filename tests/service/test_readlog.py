@@ -208,3 +208,25 @@ def test_a_checkpoint_anchors_the_staged_reads_when_they_cannot_be_moved(staged)
 
     staged.reads.move = refused  # type: ignore[method-assign]
     assert staged.checkpoint().reads == (7, staged_rows(staged.store.write_engine)[-1][7])
+
+
+def test_reads_answered_after_the_read_log_file_was_deleted_reach_the_audit_log(lending):
+    """A `.reads` file deleted under a running server: the writer's kept connection once went on
+    committing reads into the deleted file, answered and then never moved (verify said intact)."""
+    service, _, _ = lending
+    path = service.reads.staged.path
+    if path is None:
+        pytest.skip("PostgreSQL keeps its read log in a table of the store")
+    service.ingest(BOB, OPERATOR)
+    for _ in range(2):
+        service.record("bob", READER)
+    service.reads.settle()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    for _ in range(5):
+        service.record("bob", READER)
+    log = service.audit_log()
+    assert [e["action"] for e in log].count("read_record") == 7
+    assert len(service.export("bob", READER)["reads"]) == 7
+    found = verdict(service)
+    assert found.intact, found.problems

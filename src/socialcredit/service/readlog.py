@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import tempfile
 import threading
@@ -189,6 +190,7 @@ class ReadLog(GroupCommit[Entry]):
         self.staging: Any = None  # the writer thread's kept connection to the staged entries
         self.main: Any = None     # and, on SQLite, to the store (for pseudonyms)
         self._raw: Any = None     # on PostgreSQL, the pool's connection both are
+        self._opened: tuple[int, int] | None = None  # on SQLite, the staged file the kept connection has open
         self.move_lock = threading.Lock()
         super().__init__(self._commit_entries, name="audit-reads")
         # those that come within MOVE_AFTER move in the same transaction; what a previous run
@@ -223,6 +225,8 @@ class ReadLog(GroupCommit[Entry]):
     def _connect(self) -> None:
         if self.staged.path is not None:
             self.staging = Staged.open(self.staged.path)
+            self.staging.execute(SQLITE_TABLE)  # the file deleted meanwhile: one made again, empty
+            self._opened = _identity(self.staged.path)
             url = self.store.engine.url
             self.main = sqlite3.connect(url.database or ":memory:", isolation_level=None, check_same_thread=False,
                                         timeout=30.0)
@@ -250,6 +254,12 @@ class ReadLog(GroupCommit[Entry]):
             self._append(entries)  # the database dropped a kept connection meanwhile: once more on new ones
 
     def _append(self, entries: list[Entry]) -> None:
+        if self.staging is not None and self.staged.path is not None and _identity(self.staged.path) != self._opened:
+            # the file was deleted or replaced under the server: a kept connection would commit reads into
+            # a file nobody else opens (answered, then lost, and verify none the wiser); the path's file instead
+            log.error("audit: the read log %s was deleted or replaced while the server ran; reads go on in a "
+                      "new one (audit verify names the anchored reads lost)", self.staged.path)
+            self._close()
         if self.staging is None:
             self._connect()
         names = self._pseudonyms({subject for _, _, subject, _ in entries})
@@ -368,6 +378,15 @@ def moved_so_far(session: Any) -> int:
 def without_number(detail: dict[str, Any] | None) -> dict[str, Any]:
     """A moved read's detail as it was staged (without its staged number)."""
     return {k: v for k, v in (detail or {}).items() if k != "read"}
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at `path` (device and inode), None if there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _dropped(error: BaseException) -> bool:
