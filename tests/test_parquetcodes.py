@@ -199,3 +199,42 @@ def test_ids_of_several_lengths_take_the_dictionary_arrow_reads(tmp_path):
     codes = np.random.default_rng(7).integers(0, 1500, size=4000)
     path = _write(tmp_path / "log.parquet", codes, ids)
     assert _decoded(path) == _as_arrow_reads_it(path)
+
+
+def _first_chunk(path: Path) -> tuple[bytes, int]:
+    """The raw bytes of the subject column's first column chunk, and its rows."""
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    start = min(chunk.dictionary_page_offset, chunk.data_page_offset)
+    with open(path, "rb") as file:
+        file.seek(start)
+        return file.read(chunk.total_compressed_size), pq.ParquetFile(path).metadata.row_group(0).num_rows
+
+
+def test_a_null_in_a_v1_page_is_left_to_arrow_whatever_the_statistics_say(tmp_path: Path) -> None:
+    """A writer's statistics may say no nulls where a page holds one: the page's definition levels
+    decide (read past them unchecked, every id after the null was shifted by one row)."""
+    codes = np.arange(3000) % 500
+    column = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes == 7), _ids(500))
+    path = tmp_path / "null.parquet"
+    pq.write_table(pa.table({"subject": column}), path, row_group_size=1000, data_page_version="1.0",
+                   compression="none")
+    raw, rows = _first_chunk(path)
+    with pytest.raises(parquetcodes.NotPlain, match="a null"):
+        parquetcodes._chunk_indices(raw, None, rows, has_definition_levels=True)
+
+
+def test_a_page_header_without_its_fields_or_an_endless_run_is_left_to_arrow() -> None:
+    """A damaged file: a data page header without its data page fields, or an RLE run of 2**40 values
+    in a page of 10, gives no traceback and no huge allocation."""
+    # Thrift compact: field 1 (type, i32) = 0 (a data page), fields 2 and 3 (sizes) = 4; no field 5
+    header = bytes([0x15, 0x00, 0x15, 0x08, 0x15, 0x08, 0x00])
+    with pytest.raises(parquetcodes.NotPlain, match="without its fields"):
+        parquetcodes._chunk_indices(header + b"\x00" * 4, None, 10, has_definition_levels=False)
+    run = (1 << 40) << 1  # an RLE run header (low bit 0) of 2**40 repeats, as a varint
+    varint = bytearray()
+    while True:
+        byte, run = run & 0x7F, run >> 7
+        varint.append(byte | (0x80 if run else 0))
+        if not run:
+            break
+    assert parquetcodes.decode_hybrid(memoryview(bytes(varint) + b"\x01"), 8, 10).tolist() == [1] * 10

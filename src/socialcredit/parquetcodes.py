@@ -201,7 +201,7 @@ def decode_hybrid(data: memoryview, width: int, count: int) -> np.ndarray:
             reader.position += size
             made += groups * 8
         else:
-            repeats = header >> 1
+            repeats = min(header >> 1, count - made)  # a run past the values asked for is cut, not allocated
             value = int.from_bytes(reader.data[reader.position:reader.position + value_bytes], "little")
             reader.position += value_bytes
             runs.append((False, repeats, value, 0))
@@ -294,22 +294,31 @@ def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_leve
             continue
         if page_type == DATA_PAGE:
             fields = header.get(5)
-            assert isinstance(fields, dict)
+            if not isinstance(fields, dict):
+                raise NotPlain("a data page header without its fields")
             values, encoding = fields.get(1), fields.get(2)
+            if not isinstance(values, int) or not 0 <= values <= rows - made:
+                raise NotPlain("a data page of more values than its row group has rows left")
             page = _decompress(body, codec, size)
-            if has_definition_levels:  # all defined (no nulls, by the statistics): skipped by their length
+            if has_definition_levels:  # each must say "defined": the statistics' null count is not trusted
                 if fields.get(3) != RLE:
                     raise NotPlain("definition levels not RLE-encoded")
                 levels = int.from_bytes(page[:4], "little")
+                if not decode_hybrid(page[4:4 + levels], 1, values).all():
+                    raise NotPlain("a null in a data page")
                 page = page[4 + levels:]
         elif page_type == DATA_PAGE_V2:
             fields = header.get(8)
-            assert isinstance(fields, dict)
+            if not isinstance(fields, dict):
+                raise NotPlain("a data page header without its fields")
             values, encoding = fields.get(1), fields.get(4)
+            if not isinstance(values, int) or not 0 <= values <= rows - made:
+                raise NotPlain("a data page of more values than its row group has rows left")
             if fields.get(2, 0) or fields.get(6, 0):
                 raise NotPlain("nulls or repetition levels in a data page")
             levels = fields.get(5, 0)
-            assert isinstance(levels, int)
+            if not isinstance(levels, int) or not 0 <= levels <= size:
+                raise NotPlain("definition levels' size outside the page")
             compressed = fields.get(7, True)
             page = _decompress(body[levels:], codec if compressed else None, size - levels)
         else:
@@ -370,5 +379,5 @@ def dictionary_codes(path: Path, name: str) -> tuple[np.ndarray, pa.Array] | Non
                                                                  or int(codes.min()) < 0)):
             return None
         return codes, dictionary
-    except (NotPlain, pa.ArrowException, OSError, ValueError, IndexError, KeyError):
+    except (NotPlain, pa.ArrowException, OSError, ValueError, IndexError, KeyError, MemoryError):
         return None
