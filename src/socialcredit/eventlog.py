@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -532,6 +533,16 @@ def text_problem(name: str, text: str, in_a_path: bool = False, limit: int = TEX
     return None
 
 
+# Characters that show as nothing and are neither controls nor format characters (Unicode's
+# Default_Ignorable_Code_Point beyond Cc and Cf: variation selectors, the combining grapheme joiner,
+# Hangul and Mongolian fillers; and the blank braille pattern): 'bob' with one after it shows as 'bob'.
+INVISIBLE = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\uffa0"
+             "\ufff0-\ufff8\U000e0000-\U000e0fff")
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+# what `text_problem` refuses in an id that names a path, as one RE2 pattern for a whole column
+_NOT_IN_A_PATH = r"/|[\p{Cc}\p{Cf}" + INVISIBLE + r"]|^[\s\p{Z}]|[\s\p{Z}]$"
+
+
 def look_alike_problem(name: str, text: str) -> str | None:
     """What makes a subject id look like another one it is not, or hide what it is: white space at
     either end, a control or invisible format character (a right-to-left override shows
@@ -548,6 +559,12 @@ def look_alike_problem(name: str, text: str) -> str | None:
             called = unicodedata.name(character, "")
             return (f"{name} {_plain(text)} holds the {kind} character U+{ord(character):04X}"
                     f"{f' ({called})' if called else ''}, which hides how the id reads; fix: remove it")
+    hidden = _INVISIBLE.search(text)
+    if hidden is not None:
+        character = hidden.group()
+        called = unicodedata.name(character, "")
+        return (f"{name} {_plain(text)} holds the invisible character U+{ord(character):04X}"
+                f"{f' ({called})' if called else ''}, which shows as nothing; fix: remove it")
     compatible = unicodedata.normalize("NFKC", text)
     if compatible != text:
         return (f"{name} {_plain(text)} has look-alike characters: its NFKC form (Unicode compatibility "
@@ -712,7 +729,7 @@ def _check_names(name: str, texts: pa.ChunkedArray | pa.Array, bad: BadRows, cod
     wrong = pc.or_(pc.greater(pc.utf8_length(texts), scalar(np.int32(TEXT_LIMIT))),
                    pc.match_substring(texts, "\x00"))
     if in_a_path:  # '/', and the look-alikes `look_alike_problem` describes, found for the whole column at once
-        wrong = pc.or_(wrong, pc.match_substring_regex(texts, r"/|[\p{Cc}\p{Cf}]|^[\s\p{Z}]|[\s\p{Z}]$"))
+        wrong = pc.or_(wrong, pc.match_substring_regex(texts, _NOT_IN_A_PATH))
         wrong = pc.or_(wrong, pc.not_equal(pc.utf8_normalize(texts, "NFKC"), texts))
     found = as_numpy(wrong.fill_null(FALSE))
     if not found.any():

@@ -307,7 +307,10 @@ LOOK_ALIKES = [("bob ", "begins or ends with white space", "remove the white spa
                ("bob\u00a0", "begins or ends with white space", "remove the white space"),
                ("\u3000bob", "begins or ends with white space", "remove the white space"),
                ("bob\u2028", "begins or ends with white space", "remove the white space"),
-               ("b\x07ob", "control character U+0007", "remove it")]
+               ("b\x07ob", "control character U+0007", "remove it"),
+               ("bob\ufe0f", "invisible character U+FE0F (VARIATION SELECTOR-16)", "remove it"),
+               ("bo\u034fb", "invisible character U+034F (COMBINING GRAPHEME JOINER)", "remove it"),
+               ("bob\u2800", "invisible character U+2800 (BRAILLE PATTERN BLANK)", "remove it")]
 
 
 @pytest.mark.parametrize(("subject", "says", "fix"), LOOK_ALIKES)
