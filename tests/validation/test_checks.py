@@ -138,12 +138,13 @@ def test_an_unknown_check_is_refused_with_the_list():
 
 @pytest.mark.slow
 def test_the_misidentification_check_passes_and_fails_when_blame_ignores_who_was_searched(monkeypatch):
-    from socialcredit.world.surveillance import Surveillance
+    from socialcredit.world.surveillance import ANYONE, Surveillance
 
     assert mechanisms.misidentification_by_group(TINY).passed
     # blame anyone of the district, whatever the searched face's group: the model no longer does what it says
-    monkeypatch.setattr(Surveillance, "_false_candidates", lambda self, people, actor, same_share, rng:
-                        self._someone_else(actor, rng, people.district[actor]))
+    monkeypatch.setattr(Surveillance, "_false_candidates", lambda self, people, same_share, draws, source, acts:
+                        self._someone_else(draws.actor[acts], draws(ANYONE, source, acts),
+                                           people.district[draws.actor[acts]]))
     outcome = mechanisms.misidentification_by_group(TINY)
     assert not outcome.passed
     assert "blamed" in outcome.measured

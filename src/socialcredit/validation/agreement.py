@@ -95,34 +95,36 @@ def simulate_and_serve_agree(size: Size, sample: int = 300) -> Outcome:
         upgrade(engine)
         as_of = run.sim.time(run.sim.days - 1)
         service = Service(engine, run.scheme, now=lambda: as_of)
-        operator = Actor("validation", "operator")
-        rows = [{"id": str(row.id), "subject": str(row.subject), "kind": str(row.kind), "time": float(row.time),
-                 "value": float(row.value)} for row in table.itertuples(index=False)]
-        for start in range(0, len(rows), 10_000):
-            answer = service.ingest(rows[start:start + 10_000], operator)
-            if answer["rejected"]:
-                return Outcome(measured=f"{len(answer['rejected'])} events rejected", expected="none", passed=False,
-                               note=str(answer["rejected"][:3]))
-        subjects = np.unique(table["subject"].to_numpy())
-        chosen = np.random.default_rng(1).choice(subjects, size=min(sample, subjects.size), replace=False)
-        people = run.people.set_index("person")
-        differing: dict[str, int] = {}
-        for subject in chosen:
-            record = service.record_unlogged(str(subject))
-            person = people.loc[int(subject)]
-            scored = bool(person.get("scored", True))
-            checks = {"scored": record.get("scored", True) == scored,
-                      "score": _same_number(record["score"], person["score"], scored),
-                      "pre": _same_number(record["pre"], person["pre"], scored),
-                      "tier": record["tier"] == (str(person["tier"]) if scored else None),
-                      **{f"list {name}": member == bool(person[f"listed.{name}"])
-                         for name, member in record["lists"].items()},
-                      **{f"entitlement {name}": allowed == bool(person[f"allowed.{name}"])
-                         for name, allowed in record["entitlements"].items()}}
-            for name, same in checks.items():
-                if not same:
-                    differing[name] = differing.get(name, 0) + 1
-        engine.dispose()
+        try:
+            operator = Actor("validation", "operator")
+            rows = [{"id": str(row.id), "subject": str(row.subject), "kind": str(row.kind), "time": float(row.time),
+                     "value": float(row.value)} for row in table.itertuples(index=False)]
+            for start in range(0, len(rows), 10_000):
+                answer = service.ingest(rows[start:start + 10_000], operator)
+                if answer["rejected"]:
+                    return Outcome(measured=f"{len(answer['rejected'])} events rejected", expected="none", passed=False,
+                                   note=str(answer["rejected"][:3]))
+            subjects = np.unique(table["subject"].to_numpy())
+            chosen = np.random.default_rng(1).choice(subjects, size=min(sample, subjects.size), replace=False)
+            people = run.people.set_index("person")
+            differing: dict[str, int] = {}
+            for subject in chosen:
+                record = service.record_unlogged(str(subject))
+                person = people.loc[int(subject)]
+                scored = bool(person.get("scored", True))
+                checks = {"scored": record.get("scored", True) == scored,
+                          "score": _same_number(record["score"], person["score"], scored),
+                          "pre": _same_number(record["pre"], person["pre"], scored),
+                          "tier": record["tier"] == (str(person["tier"]) if scored else None),
+                          **{f"list {name}": member == bool(person[f"listed.{name}"])
+                             for name, member in record["lists"].items()},
+                          **{f"entitlement {name}": allowed == bool(person[f"allowed.{name}"])
+                             for name, allowed in record["entitlements"].items()}}
+                for name, same in checks.items():
+                    if not same:
+                        differing[name] = differing.get(name, 0) + 1
+        finally:
+            service.close()  # its threads stopped, its connections closed
     return Outcome(measured=f"{len(chosen) - (max(differing.values()) if differing else 0)} of {len(chosen)} "
                             "subjects' records identical", expected="every record identical, bit for bit",
                    passed=not differing, value=float(len(chosen)),
