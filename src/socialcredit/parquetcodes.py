@@ -266,6 +266,18 @@ class Chunk(NamedTuple):
     indices: np.ndarray
 
 
+def _data_page(header: dict[int, object], field: int, rows_left: int) -> tuple[dict[int, object], int]:
+    """A data page header's own fields (header field `field`: 5 for v1, 8 for v2) and its values, which
+    a damaged file may leave out or make more than the row group has rows left."""
+    fields = header.get(field)
+    if not isinstance(fields, dict):
+        raise NotPlain("a data page header without its fields")
+    values = fields.get(1)
+    if not isinstance(values, int) or not 0 <= values <= rows_left:
+        raise NotPlain("a data page of more values than its row group has rows left")
+    return fields, values
+
+
 def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_levels: bool) -> Chunk:
     """One column chunk's dictionary page and indices."""
     reader = _Reader(raw)
@@ -293,12 +305,8 @@ def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_leve
             dictionary_size = size
             continue
         if page_type == DATA_PAGE:
-            fields = header.get(5)
-            if not isinstance(fields, dict):
-                raise NotPlain("a data page header without its fields")
-            values, encoding = fields.get(1), fields.get(2)
-            if not isinstance(values, int) or not 0 <= values <= rows - made:
-                raise NotPlain("a data page of more values than its row group has rows left")
+            fields, values = _data_page(header, 5, rows - made)
+            encoding = fields.get(2)
             page = _decompress(body, codec, size)
             if has_definition_levels:  # each must say "defined": the statistics' null count is not trusted
                 if fields.get(3) != RLE:
@@ -308,12 +316,8 @@ def _chunk_indices(raw: bytes, codec: str | None, rows: int, has_definition_leve
                     raise NotPlain("a null in a data page")
                 page = page[4 + levels:]
         elif page_type == DATA_PAGE_V2:
-            fields = header.get(8)
-            if not isinstance(fields, dict):
-                raise NotPlain("a data page header without its fields")
-            values, encoding = fields.get(1), fields.get(4)
-            if not isinstance(values, int) or not 0 <= values <= rows - made:
-                raise NotPlain("a data page of more values than its row group has rows left")
+            fields, values = _data_page(header, 8, rows - made)
+            encoding = fields.get(4)
             if fields.get(2, 0) or fields.get(6, 0):
                 raise NotPlain("nulls or repetition levels in a data page")
             levels = fields.get(5, 0)
