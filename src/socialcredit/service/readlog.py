@@ -91,8 +91,7 @@ class Staged:
         self.path = staged_path(store.write_engine.url.render_as_string(hide_password=False))
         self.mark = "?" if self.path is not None else "%s"
         if self.path is not None:
-            with closing(self.open(self.path)) as connection:
-                connection.execute(SQLITE_TABLE)
+            self.open(self.path).close()  # the file and its table made now, before the first read
 
     @staticmethod
     def open(path: Path | str) -> sqlite3.Connection:
@@ -100,6 +99,9 @@ class Staged:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")  # a read's entry is on disk before it is answered
         connection.execute("PRAGMA secure_delete=ON")
+        # every opener makes the table if it is not there: the file may have been deleted meanwhile
+        # (a new one, empty, is made; `audit verify` names the anchored reads it lost)
+        connection.execute(SQLITE_TABLE)
         return connection
 
     @contextmanager
@@ -109,7 +111,6 @@ class Staged:
         if self.path is not None:
             connection = self.open(self.path)
             try:
-                connection.execute(SQLITE_TABLE)  # the file deleted meanwhile: one made again, empty
                 yield connection
             finally:
                 connection.close()
@@ -225,7 +226,6 @@ class ReadLog(GroupCommit[Entry]):
     def _connect(self) -> None:
         if self.staged.path is not None:
             self.staging = Staged.open(self.staged.path)
-            self.staging.execute(SQLITE_TABLE)  # the file deleted meanwhile: one made again, empty
             self._opened = _identity(self.staged.path)
             url = self.store.engine.url
             self.main = sqlite3.connect(url.database or ":memory:", isolation_level=None, check_same_thread=False,
@@ -320,7 +320,6 @@ class ReadLog(GroupCommit[Entry]):
         `ExitStack` around the transaction), when the moved entries are deleted from the staged ones."""
         if self.staged.path is not None:  # the staged chain's write lock, as an appender takes it
             connection: Any = Staged.open(self.staged.path)
-            connection.execute(SQLITE_TABLE)
             connection.execute("BEGIN IMMEDIATE")
         else:  # taken on the caller's transaction: held until it commits
             connection = session.connection().connection.driver_connection
