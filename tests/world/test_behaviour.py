@@ -237,3 +237,83 @@ def test_stakes_in_one_kernel_equal_numpys_arithmetic():
              shown, shown_after, out)
     np.testing.assert_array_equal(out, expected.astype(np.float32))
     assert (out == 0).sum() >= 1 and (out > 20).any() and (out < -20).any()
+
+
+def _ring_graph(n: int, degree: int):
+    """Each person tied to the `degree` nearest ids around a ring (CSR, both ways, sorted)."""
+    half = degree // 2
+    others = (np.arange(n)[:, None] + np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])) % n
+    others.sort(axis=1)
+    return np.arange(0, n * degree + 1, degree, dtype=np.int64), others.ravel().astype(np.int32)
+
+
+def test_a_shown_persons_cuts_do_not_depend_on_who_else_is_shown():
+    """Common random numbers: a paired twin in which one more person is listed, or someone's chance
+    differs, cuts exactly the same ties of everyone else (a day's one Binomial count over every
+    shown tie made all of them differ)."""
+    from socialcredit.scenario.streams import KeyedDraws
+    from socialcredit.world.social import SHUNNED, keyed_cuts
+
+    indptr, indices = _ring_graph(2000, 10)
+    shown = np.arange(0, 2000, 3, dtype=np.int64)
+    chance = np.full(shown.size, 0.15)
+    raised = [0, 0]
+    for day in range(5):
+        base = KeyedDraws(11, "social", day, SHUNNED).base
+        listed, cutter = keyed_cuts(base, indptr, indices, shown, chance)
+        twin_shown = np.sort(np.append(shown, 1000 + 1))  # one more person shown (1001 % 3 != 0)
+        twin_chance = np.full(twin_shown.size, 0.15)
+        twin_chance[twin_shown == 300] = 0.9  # and one other's chance differs
+        twin_listed, twin_cutter = keyed_cuts(base, indptr, indices, twin_shown, twin_chance)
+        others = (listed != 300)
+        twin_others = (twin_listed != 300) & (twin_listed != 1001)
+        np.testing.assert_array_equal(listed[others], twin_listed[twin_others])
+        np.testing.assert_array_equal(cutter[others], twin_cutter[twin_others])
+        raised[0] += int((listed == 300).sum())
+        raised[1] += int((twin_listed == 300).sum())
+    assert raised[1] > raised[0]  # the one whose chance was raised lost more ties
+
+
+def test_keyed_cuts_cut_each_tie_once_at_most_with_its_persons_chance():
+    from socialcredit.scenario.streams import KeyedDraws
+    from socialcredit.world.social import keyed_cuts
+
+    indptr, indices = _ring_graph(3000, 8)
+    shown = np.arange(3000, dtype=np.int64)
+    chance = np.where(shown < 1500, 0.05, 0.4)
+    per_tie = np.zeros(indices.size)
+    days = 30
+    for day in range(days):
+        listed, cutter = keyed_cuts(KeyedDraws(5, "social", day, 0).base, indptr, indices, shown, chance)
+        pairs = listed * 3000 + cutter
+        assert np.unique(pairs).size == pairs.size  # no tie cut twice in a day
+        position = indptr[listed] + np.array([np.flatnonzero(indices[indptr[a]:indptr[a + 1]] == b)[0]
+                                              for a, b in zip(listed, cutter, strict=True)], dtype=np.int64)
+        per_tie[position] += 1
+    owner = np.repeat(np.arange(3000), 8)
+    for people, p in ((owner < 1500, 0.05), (owner >= 1500, 0.4)):
+        trials = days * people.sum()
+        assert abs(per_tie[people].sum() - trials * p) < 4 * np.sqrt(trials * p * (1 - p))
+        # every tie position equally likely to be picked: the first and the last of each person's ties alike
+        first, last = per_tie[people][::8], per_tie[people][7::8]
+        assert abs(first.mean() - last.mean()) < 4 * np.sqrt(2 * days * p * (1 - p) / first.size)
+
+
+def test_a_ties_pruning_draw_does_not_depend_on_other_ties():
+    from socialcredit.scenario.streams import KeyedDraws
+    from socialcredit.world.pruning import keyed_prunes
+
+    indptr, indices = _ring_graph(2000, 10)
+    rng = np.random.default_rng(3)
+    chance = rng.uniform(0, 0.2, indices.size)
+    base = KeyedDraws(2, "pruning", 4, 0).base
+    cut = keyed_prunes(base, indptr, indices, chance)
+    twin = chance.copy()
+    changed = rng.choice(indices.size, 500, replace=False)
+    twin[changed] = rng.uniform(0, 0.2, 500)
+    twin_cut = keyed_prunes(base, indptr, indices, twin)
+    kept = np.ones(indices.size, dtype=bool)
+    kept[changed] = False
+    np.testing.assert_array_equal(cut[kept], twin_cut[kept])
+    assert abs(cut.sum() - chance.sum()) < 4 * np.sqrt(chance.sum())
+    assert not keyed_prunes(base, indptr, indices, np.zeros(indices.size)).any()

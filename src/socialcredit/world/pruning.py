@@ -20,15 +20,32 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..analysis.who import by_quintile_and_group, quintile_of
-from ..scenario.streams import PersonStreams, generator
+from ..scenario.streams import KeyedDraws, PersonStreams, keyed_uniform
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
 from ..undefined import put
 from .social import SocialResponse
+
+CUT, REWIRED = range(2)  # the purposes of pruning's keyed draws
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def keyed_prunes(base: np.uint64, indptr: np.ndarray, indices: np.ndarray,
+                 chance: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Which ties (CSR positions) are cut today, each with its own `chance`: a uniform per tie that
+    may be cut, keyed by (owner, other end), so that a tie's draw depends on nobody else's ties."""
+    n = indptr.shape[0] - 1
+    cut = np.zeros(chance.shape[0], dtype=np.bool_)
+    for owner in numba.prange(n):
+        for entry in range(indptr[owner], indptr[owner + 1]):
+            if chance[entry] > 0.0 and keyed_uniform(base, owner, indices[entry]) < chance[entry]:
+                cut[entry] = True
+    return cut
 
 
 def tie_costs(state: SchemeState, indptr: np.ndarray, indices: np.ndarray, owner: np.ndarray) -> np.ndarray:
@@ -91,12 +108,9 @@ class Pruning(Module):
         top = float(chance.max()) if chance.size else 0.0
         if top <= 0:
             return
-        # The cuts, not a draw per tie (as shunning draws them): a Binomial count at the largest
-        # chance, at tie positions drawn without repeats, each kept with its own chance over the largest.
-        rng = generator(sim.seed, "pruning", day)
-        count = int(rng.binomial(chance.size, top))
-        positions = np.sort(rng.choice(chance.size, size=count, replace=False, shuffle=False))
-        positions = positions[rng.random(positions.size) * top < chance[positions]]
+        # A draw per tie that may be cut (costs and chances differ tie by tie), keyed by the tie.
+        positions = np.flatnonzero(keyed_prunes(KeyedDraws(sim.seed, "pruning", day, CUT).base, graph.indptr,
+                                                graph.indices, chance))
         if not positions.size:
             return
         chance[positions] = 0.0  # cut: not cut again before the graph is rebuilt
@@ -106,7 +120,7 @@ class Pruning(Module):
         assert social is not None
         new_a = new_b = np.zeros(0, np.int64)
         if social.spec.rewire:
-            new_a, new_b = social.new_ties(sim, rng, owner)
+            new_a, new_b = social.new_ties(sim, KeyedDraws(sim.seed, "pruning", day, REWIRED), owner, other)
         social.pending.append((owner, other, new_a, new_b))
         if day >= 0:
             np.add.at(self.pruned, owner, np.int32(1))

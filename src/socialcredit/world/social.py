@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..scenario.streams import generator
+from ..scenario.streams import KeyedDraws, keyed_uniform
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
@@ -18,6 +18,61 @@ from .consequences import disclosed_lists
 from .display import Display
 
 RANK_LEVELS = 32767  # scores ranked at 1/32767 of the scale: ample for "someone of similar score"
+SHUNNED, REWIRED = range(2)  # the purposes of the social response's keyed draws
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _ties_cut(base: np.uint64, person: np.int64, degree: np.int64, chance: float) -> np.int64:  # pragma: no cover
+    """How many of `person`'s `degree` ties are cut today, each with `chance`: Binomial(degree,
+    chance) by its inverse distribution function at the person's own keyed uniform (key (person,
+    0)), so that it depends on nobody else."""
+    if chance >= 1.0:
+        return degree
+    if chance <= 0.0 or degree == 0:
+        return 0
+    u = keyed_uniform(base, person, 0)
+    p = (1.0 - chance) ** degree
+    total = p
+    k = 0
+    odds = chance / (1.0 - chance)
+    while u >= total and k < degree:
+        p *= (degree - k) / (k + 1) * odds
+        k += 1
+        total += p
+    return k
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def keyed_cuts(base: np.uint64, indptr: np.ndarray, indices: np.ndarray, shown: np.ndarray,
+               chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """The ties cut today, (listed, cutter): each tie of each person in `shown` with that person's
+    `chance`, independently. Drawn per person from keyed uniforms (`KeyedDraws`): how many of their
+    ties (`_ties_cut`), then which, as a uniform choice without repeats among them (a partial
+    Fisher-Yates shuffle of their tie list, the r-th pick at key (person, r + 1)). That is one
+    Bernoulli trial per tie, and a person's cuts depend only on their own ties and chance: a
+    paired twin in which someone else is listed or not cuts the same ties of everyone else."""
+    m = shown.shape[0]
+    count = np.empty(m, dtype=np.int64)
+    for k in numba.prange(m):
+        person = shown[k]
+        count[k] = _ties_cut(base, person, indptr[person + 1] - indptr[person], chance[k])
+    start = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        start[k + 1] = start[k] + count[k]
+    listed = np.empty(start[m], dtype=np.int64)
+    cutter = np.empty(start[m], dtype=np.int64)
+    for k in numba.prange(m):
+        if count[k] == 0:
+            continue
+        person = shown[k]
+        first, degree = indptr[person], indptr[person + 1] - indptr[person]
+        order = np.arange(degree)
+        for r in range(count[k]):
+            pick = r + np.int64(keyed_uniform(base, person, r + 1) * (degree - r))
+            order[r], order[pick] = order[pick], order[r]
+            listed[start[k] + r] = person
+            cutter[start[k] + r] = indices[first + order[r]]
+    return listed, cutter
 
 
 @numba.njit(cache=True, nogil=True)
@@ -114,43 +169,34 @@ class SocialResponse(Module):
 
     def _shun(self, sim: Sim, day: int) -> None:
         """Each tie of each person seen on a disclosed list is cut today with chance shun_listed x
-        the share of ties who see them. Drawn as the cuts, not as a draw per tie: a Binomial count
-        at the largest chance, at tie positions drawn without repeats (the same as one trial per
-        tie), each kept with its owner's chance over the largest. A year into a harsh scheme a
-        tenth of a million people may be listed: a draw per tie would be a million a day."""
+        the share of ties who see them: drawn per person (`keyed_cuts`), not per tie (a year into a
+        harsh scheme a tenth of a million people may be listed: a draw per tie would be a million a
+        day), from draws keyed by who is cut and by whom, so that a paired twin cuts the same ties."""
         shown, seen = self.visibility(sim)
         if not shown.size:
             return
         graph = sim.graph
-        degree = graph.degree[shown].astype(np.int64)
-        ends = np.cumsum(degree)  # the ties of the shown, one after another: where each one's end
-        chance = self.spec.shun_listed * seen
-        top = float(chance.max())
-        rng = generator(sim.seed, "social", day)
-        count = int(rng.binomial(int(ends[-1]), top))
-        positions = np.sort(rng.choice(int(ends[-1]), size=count, replace=False, shuffle=False))
-        owner = np.searchsorted(ends, positions, side="right")  # index into `shown`
-        if (chance != top).any():
-            kept = rng.random(owner.size) * top < chance[owner]
-            positions, owner = positions[kept], owner[kept]
-        listed = shown[owner]
-        cutter = graph.indices[graph.indptr[listed] + (positions - (ends[owner] - degree[owner]))].astype(np.int64)
+        chance = np.ascontiguousarray(self.spec.shun_listed * seen, dtype=np.float64)
+        listed, cutter = keyed_cuts(KeyedDraws(sim.seed, "social", day, SHUNNED).base, graph.indptr, graph.indices,
+                                    np.ascontiguousarray(shown, dtype=np.int64), chance)
         if not listed.size:
             return
         new_a = np.zeros(0, np.int64)
         new_b = np.zeros(0, np.int64)
         if self.spec.rewire:
-            new_a, new_b = self.new_ties(sim, rng, cutter)
+            new_a, new_b = self.new_ties(sim, KeyedDraws(sim.seed, "social", day, REWIRED), cutter, listed)
         self.pending.append((listed, cutter, new_a, new_b))
 
-    def new_ties(self, sim: Sim, rng: np.random.Generator, cutter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The new ties of those who cut one (`cutter`): each to someone within `similarity_window`
-        of their own score rank (also for ties pruned, `world/pruning.py`)."""
+    def new_ties(self, sim: Sim, draws: KeyedDraws, cutter: np.ndarray,
+                 cut_from: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The new ties of those who cut one (`cutter`, who cut their tie to `cut_from`): each to
+        someone within `similarity_window` of their own score rank (also for ties pruned,
+        `world/pruning.py`), at a draw keyed by the tie cut."""
         if self.rank is None or self.by_score is None:
             self._refresh_ranking(sim)
         assert self.rank is not None and self.by_score is not None
         window = max(1, int(self.spec.similarity_window * sim.n))
-        shift = rng.integers(-window, window + 1, size=cutter.size)
+        shift = (draws.uniforms(cutter, cut_from) * (2 * window + 1)).astype(np.int64) - window
         return cutter, self.by_score[np.clip(self.rank[cutter] + shift, 0, sim.n - 1)]
 
     def _refresh_ranking(self, sim: Sim) -> None:
