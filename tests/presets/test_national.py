@@ -142,10 +142,17 @@ def test_one_ticket_of_a_friend_costs_an_aaa_resident_the_grade():
     assert befriended.tier_names()[0] == "AA"
 
 
+# At shixin's fitted default rate about 0.2% of adults are placed on the court list in a year (the
+# preset at 100,000 people: 200), so 20,000 people over 90 days place about 10 (6 to 16 at seeds 1-6),
+# enough that the city's and Zhima's imports of the list deny someone; 5,000 people over 60 days
+# placed none at seeds 4 and 5.
+PLACED_ON_THE_COURT_LIST = {"population": 20_000, "days": 90}
+
+
 def test_the_scenario_is_three_schemes_of_three_operators_the_court_list_imported_by_the_other_two():
-    run = socialcredit.simulate("national", population=5000, days=60)
+    run = socialcredit.simulate("national", **PLACED_ON_THE_COURT_LIST)
     summary = run.summary
-    assert summary["people"] == 5000 and summary["days"] == 60
+    assert summary["people"] == 20_000 and summary["days"] == 90
     schemes = summary["schemes"]
     assert {name: section["operator"] for name, section in schemes.items()} == {
         "court": "court", "city": "city", "zhima": "private"}
@@ -189,8 +196,9 @@ def test_the_unshared_preset_is_the_same_world_with_nothing_shared():
 
 
 def test_compare_shows_what_sharing_adds(tmp_path):
-    result = CliRunner().invoke(app, ["compare", "national", "national-unshared", "--population", "5000", "--days",
-                                      "120", "--sequential", "--out", str(tmp_path / "cmp")])
+    size = [f"--{key}={value}" for key, value in PLACED_ON_THE_COURT_LIST.items()]
+    result = CliRunner().invoke(app, ["compare", "national", "national-unshared", *size, "--sequential", "--out",
+                                      str(tmp_path / "cmp")])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "cmp" / "table.csv").set_index(["variant", "figure"])["mean"]
     assert table[("national", "denied_through_imports.city")] > 0
