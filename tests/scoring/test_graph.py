@@ -185,6 +185,16 @@ def test_differing_positions_are_numpys_nonzero_of_not_equal(share):
     assert differing(old[:0], new[:0]).size == 0
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.sets(st.integers(0, 60)), st.sets(st.integers(0, 60)))
+def test_union_of_increasing_ids_is_numpys_union1d(a, b):
+    from socialcredit.scoring.kernels import union_sorted
+
+    first, second = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    union = union_sorted(first, second)
+    assert union.dtype == np.int64 and union.tolist() == np.union1d(first, second).tolist()
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 40))
 def test_a_term_had_a_few_pre_been_other_is_the_full_pass_on_them_to_the_bit(seed, changed):

@@ -372,7 +372,7 @@ def network_term_were(scheme: Scheme, relations: Relations, kept: NeighbourSums,
 
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
     reached, totals = kept.sums_were(relations, rows, values, factor)
-    degree = np.diff(relations.indptr)[reached]
+    degree = relations.indptr[reached + 1] - relations.indptr[reached]  # theirs alone, not everyone's
     indptr = np.zeros(reached.size + 1, dtype=relations.indptr.dtype)
     np.cumsum(degree, out=indptr[1:])
     part = mean_term(indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),

@@ -121,6 +121,65 @@ def _differing(old: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out[:k]
 
 
+@numba.njit(cache=True, nogil=True)
+def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """np.union1d(a, b) (int64) for `a` and `b` each increasing without repeats, as one merge: no
+    sort, and none of np.unique's hash table, which costs it a millisecond for 13,000 ids."""
+    out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
+    i = j = k = 0
+    while i < a.shape[0] and j < b.shape[0]:
+        if a[i] < b[j]:
+            out[k] = a[i]
+            i += 1
+        elif b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+        else:
+            out[k] = a[i]
+            i += 1
+            j += 1
+        k += 1
+    while i < a.shape[0]:
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < b.shape[0]:
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out[:k].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def sums_with_steps(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, steps: np.ndarray,
+                    sums: np.ndarray, reached: np.ndarray) -> tuple[int, np.ndarray]:  # pragma: no cover
+    """The neighbour sums had each of `rows` changed by its step (fixed point, int64): how many
+    subjects that reaches, m (their ids, increasing, into reached[:m]: room for every subject plus
+    one, of which only the pages written are touched), and their sums. `sums` is left as it was:
+    the steps are added to it in place, read, then taken back (integers: exactly), which marks the
+    subjects reached without a sort or a table of their own."""
+    n = sums.shape[0]
+    mark = np.zeros(n, dtype=np.uint8)
+    for k in range(rows.shape[0]):
+        step = steps[k]
+        for entry in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            row = indices[entry]
+            sums[row] += step
+            mark[row] = 1
+    m = 0
+    for i in range(n):  # in id order, the position moving on where marked (as `_differing`)
+        reached[m] = i
+        m += mark[i]
+    out = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        out[j] = sums[reached[j]]
+    for k in range(rows.shape[0]):
+        step = steps[k]
+        for entry in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            sums[indices[entry]] -= step
+    return m, out
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def add_changes(indptr: np.ndarray, indices: np.ndarray, changed: np.ndarray, new: np.ndarray, old: np.ndarray,
                 factor: float, sums: np.ndarray, parts: int, most_kept: int) -> bool:  # pragma: no cover
