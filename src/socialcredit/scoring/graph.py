@@ -226,7 +226,8 @@ class NeighbourSums:
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None
-            changed = differing(self.values, values)
+            with PARALLEL_KERNELS:  # a million compared on every thread; few (a live read): one
+                changed = differing(self.values, values, numba.get_num_threads() if values.size >= 1 << 18 else 1)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
                 with PARALLEL_KERNELS:

@@ -104,12 +104,15 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
     return out
 
 
-def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+def differing(old: np.ndarray, new: np.ndarray, parts: int = 1) -> np.ndarray:
     """np.flatnonzero(old != new) (NaN differs from everything), in one pass and without the
     mask between: each position is written and the end moves on where the two differ (no branch
     to mispredict where a tenth differ, scattered), into room for every position, of which only
-    the pages written are touched. Half NumPy's time at a million."""
-    return _differing(old, new, np.empty(old.shape[0] + 1, dtype=np.int64))  # the last write: one past
+    the pages written are touched. Half NumPy's time at a million. With `parts` > 1, that many
+    ranges of positions are compared at once (a parallel kernel: the caller holds
+    `graph.PARALLEL_KERNELS`), each written at its own place, then moved up behind the one before."""
+    out = np.empty(old.shape[0] + 1, dtype=np.int64)  # the last write: one past
+    return _differing(old, new, out) if parts <= 1 else _differing_parts(old, new, out, parts)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -119,6 +122,26 @@ def _differing(old: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:
         out[k] = i
         k += old[i] != new[i]
     return out[:k]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _differing_parts(old: np.ndarray, new: np.ndarray, out: np.ndarray, parts: int) -> np.ndarray:  # pragma: no cover
+    n = old.shape[0]
+    found = np.zeros(parts, dtype=np.int64)
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        k = low
+        for i in range(low, high):
+            out[k] = i
+            k += old[i] != new[i]
+        found[part] = k - low
+    end = found[0]
+    for part in range(1, parts):  # each range's positions behind the last (never over unread ones)
+        low = part * n // parts
+        for j in range(found[part]):
+            out[end + j] = out[low + j]
+        end += found[part]
+    return out[:end]
 
 
 @numba.njit(cache=True, nogil=True)
