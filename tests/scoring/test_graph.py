@@ -181,8 +181,19 @@ def test_differing_positions_are_numpys_nonzero_of_not_equal(share):
     old[[3, 500]] = np.nan  # NaN differs even from NaN, as with !=
     new = np.where(rng.random(1000) < share, rng.random(1000), old)
     old[7], new[7], new[9] = 0.0, -0.0, np.inf  # -0.0 == 0.0: not a difference
-    np.testing.assert_array_equal(differing(old, new), np.flatnonzero(old != new))
-    assert differing(old[:0], new[:0]).size == 0
+    for parts in (1, 2, 3):  # in ranges on threads, the same positions
+        np.testing.assert_array_equal(differing(old, new, parts), np.flatnonzero(old != new))
+        assert differing(old[:0], new[:0], parts).size == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sets(st.integers(0, 60)), st.sets(st.integers(0, 60)))
+def test_union_of_increasing_ids_is_numpys_union1d(a, b):
+    from socialcredit.scoring.kernels import union_sorted
+
+    first, second = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    union = union_sorted(first, second)
+    assert union.dtype == np.int64 and union.tolist() == np.union1d(first, second).tolist()
 
 
 @settings(max_examples=60, deadline=None)

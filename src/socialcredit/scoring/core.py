@@ -346,19 +346,41 @@ def network_term_of(scheme: Scheme, pre: np.ndarray, relations: Relations,
     (bool per subject; None: everyone): whose `pre` the mean reads. A tie to someone not counted
     (a person the scheme has not enrolled, of whom it has no `pre`) is left out of the mean, and a
     subject with no counted neighbour gets no term, as one without neighbours."""
+    term, totals = _term_or_sums(scheme, pre, relations, kept, counted)
+    if term is not None:
+        return term
+    assert totals is not None
+    return network_term_from(scheme, relations, totals, slice(0, relations.n_subjects),
+                             np.empty(relations.n_subjects))  # NumPy's memory (see the kernels' docstring)
+
+
+def _term_or_sums(scheme: Scheme, pre: np.ndarray, relations: Relations, kept: NeighbourSums | None,
+                  counted: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """`network_term_of`'s work but the last step: (None, the neighbour sums of `pre` in fixed point)
+    where the term is their mean, which `network_term_from` gives subject by subject; (the term,
+    None) where only some are counted."""
     if scheme.network is None:
         raise ValueError(f"scheme '{scheme.id}' has no network term")
     if relations.n_subjects != pre.shape[0]:
         raise ValueError(f"relations cover {relations.n_subjects} subjects, features {pre.shape[0]}")
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
     if counted is not None and not counted.all():
-        return _term_of_counted(scheme, pre, relations, kept, counted, factor)
+        return _term_of_counted(scheme, pre, relations, kept, counted, factor), None
+    totals = kept.sums(relations, pre, factor) if kept is not None else relations.neighbour_sum(to_fixed(pre, factor))
+    return None, totals
+
+
+def network_term_from(scheme: Scheme, relations: Relations, totals: np.ndarray, part: slice,
+                      out: np.ndarray) -> np.ndarray:
+    """The network term of the subjects in `part` (a slice of ids) from everyone's neighbour sums in
+    fixed point (`_term_or_sums`), into `out`: each subject's own, so slices may be made apart (on
+    the slice threads) and give what one pass over everyone gives."""
+    assert scheme.network is not None
     from .kernels import mean_term
 
-    totals = kept.sums(relations, pre, factor) if kept is not None else relations.neighbour_sum(to_fixed(pre, factor))
-    # into NumPy's memory, not compiled code's (see the kernels' docstring)
-    return mean_term(relations.indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),
-                     np.empty(relations.n_subjects))
+    factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
+    return mean_term(relations.indptr[part.start:part.stop + 1], totals[part], factor,
+                     float(scheme.network.weight), float(scheme.scale.base), out)
 
 
 def network_term_were(scheme: Scheme, relations: Relations, kept: NeighbourSums, term: np.ndarray,
@@ -372,7 +394,7 @@ def network_term_were(scheme: Scheme, relations: Relations, kept: NeighbourSums,
 
     factor = fixed_point_factor(max(abs(scheme.scale.min), abs(scheme.scale.max)))
     reached, totals = kept.sums_were(relations, rows, values, factor)
-    degree = np.diff(relations.indptr)[reached]
+    degree = relations.indptr[reached + 1] - relations.indptr[reached]  # theirs alone, not everyone's
     indptr = np.zeros(reached.size + 1, dtype=relations.indptr.dtype)
     np.cumsum(degree, out=indptr[1:])
     part = mean_term(indptr, totals, factor, float(scheme.network.weight), float(scheme.scale.base),
@@ -543,10 +565,12 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
         return made if read is None else {name: made[name] for name in read}
 
     held: list[dict[str, np.ndarray]] = []
+    sums: np.ndarray | None = None  # the neighbour sums, where each slice makes its own term from them
     if from_relations:
         assert relations is not None
         held = parallel_map(first_pass, parts)
-        term = network_term_of(scheme, pre, relations, kept, counted)
+        made, sums = _term_or_sums(scheme, pre, relations, kept, counted)
+        term = made if made is not None else np.empty(n)
     elif scheme.network is not None and network_term is not None:
         term = network_term
     else:
@@ -561,6 +585,9 @@ def score_slices(scheme: Scheme, features_of: Callable[[slice], dict[str, np.nda
     def second_pass(part: slice) -> dict[str, np.ndarray] | None:
         """A slice's score and outcomes, written in place; with `detail`, its features and points."""
         env = dict(held[part.start // size] if from_relations else first_pass(part))  # parts are `size` apart
+        if sums is not None:
+            assert relations is not None
+            network_term_from(scheme, relations, sums, part, term[part])
         for name, members in given.items():  # what an expression reads of an input list
             env[name] = members[part]
         if compiled is not None:

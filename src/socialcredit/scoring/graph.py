@@ -226,7 +226,8 @@ class NeighbourSums:
             self.graph = graph.serial
         if kept and self.graph == graph.serial:
             assert self.totals is not None and self.values is not None
-            changed = differing(self.values, values)
+            with PARALLEL_KERNELS:  # a million compared on every thread; few (a live read): one
+                changed = differing(self.values, values, numba.get_num_threads() if values.size >= 1 << 18 else 1)
             if changed.size <= self.FULL_PASS_SHARE * values.size:
                 parts = numba.get_num_threads() if changed.size >= 1 << 12 else 1  # few: one thread
                 with PARALLEL_KERNELS:
@@ -248,18 +249,14 @@ class NeighbourSums:
         in work proportional to the ties of `rows` alone."""
         assert self.graph == graph.serial and self.values is not None and self.totals is not None, \
             "sums kept on this graph"
+        from .kernels import sums_with_steps
+
         step = to_fixed(values, factor) - to_fixed(self.values[rows], factor)
         moving = np.flatnonzero(step)
-        rows, step = np.asarray(rows, dtype=np.int64)[moving], step[moving]
-        starts = graph.indptr[rows].astype(np.int64)
-        degree = graph.indptr[rows + 1].astype(np.int64) - starts
-        # each row's ties, one after another: positions starts[k] .. starts[k] + degree[k] - 1
-        ends = np.cumsum(degree)
-        at = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(starts - (ends - degree), degree)
-        reached, where = np.unique(graph.indices[at], return_inverse=True)
-        totals = self.totals[reached]  # a copy (fancy indexing)
-        np.add.at(totals, where, np.repeat(step, degree))
-        return reached.astype(np.int64), totals
+        reached = np.empty(self.totals.size + 1, dtype=np.int64)  # NumPy's memory (see the kernels' docstring)
+        count, totals = sums_with_steps(graph.indptr, graph.indices, np.asarray(rows, dtype=np.int64)[moving],
+                                        step[moving], self.totals, reached)
+        return reached[:count], totals
 
     def most_kept(self, n: int, parts: int) -> int:
         """The most ties out of its range each part of `add_changes` keeps for the others (beyond

@@ -104,12 +104,15 @@ def fixed_row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, 
     return out
 
 
-def differing(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+def differing(old: np.ndarray, new: np.ndarray, parts: int = 1) -> np.ndarray:
     """np.flatnonzero(old != new) (NaN differs from everything), in one pass and without the
     mask between: each position is written and the end moves on where the two differ (no branch
     to mispredict where a tenth differ, scattered), into room for every position, of which only
-    the pages written are touched. Half NumPy's time at a million."""
-    return _differing(old, new, np.empty(old.shape[0] + 1, dtype=np.int64))  # the last write: one past
+    the pages written are touched. Half NumPy's time at a million. With `parts` > 1, that many
+    ranges of positions are compared at once (a parallel kernel: the caller holds
+    `graph.PARALLEL_KERNELS`), each written at its own place, then moved up behind the one before."""
+    out = np.empty(old.shape[0] + 1, dtype=np.int64)  # the last write: one past
+    return _differing(old, new, out) if parts <= 1 else _differing_parts(old, new, out, parts)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -119,6 +122,85 @@ def _differing(old: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:
         out[k] = i
         k += old[i] != new[i]
     return out[:k]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _differing_parts(old: np.ndarray, new: np.ndarray, out: np.ndarray, parts: int) -> np.ndarray:  # pragma: no cover
+    n = old.shape[0]
+    found = np.zeros(parts, dtype=np.int64)
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        k = low
+        for i in range(low, high):
+            out[k] = i
+            k += old[i] != new[i]
+        found[part] = k - low
+    end = found[0]
+    for part in range(1, parts):  # each range's positions behind the last (never over unread ones)
+        low = part * n // parts
+        for j in range(found[part]):
+            out[end + j] = out[low + j]
+        end += found[part]
+    return out[:end]
+
+
+@numba.njit(cache=True, nogil=True)
+def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """np.union1d(a, b) (int64) for `a` and `b` each increasing without repeats, as one merge: no
+    sort, and none of np.unique's hash table, which costs it a millisecond for 13,000 ids."""
+    out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
+    i = j = k = 0
+    while i < a.shape[0] and j < b.shape[0]:
+        if a[i] < b[j]:
+            out[k] = a[i]
+            i += 1
+        elif b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+        else:
+            out[k] = a[i]
+            i += 1
+            j += 1
+        k += 1
+    while i < a.shape[0]:
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < b.shape[0]:
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out[:k].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def sums_with_steps(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, steps: np.ndarray,
+                    sums: np.ndarray, reached: np.ndarray) -> tuple[int, np.ndarray]:  # pragma: no cover
+    """The neighbour sums had each of `rows` changed by its step (fixed point, int64): how many
+    subjects that reaches, m (their ids, increasing, into reached[:m]: room for every subject plus
+    one, of which only the pages written are touched), and their sums. `sums` is left as it was:
+    the steps are added to it in place, read, then taken back (integers: exactly), which marks the
+    subjects reached without a sort or a table of their own."""
+    n = sums.shape[0]
+    mark = np.zeros(n, dtype=np.uint8)
+    for k in range(rows.shape[0]):
+        step = steps[k]
+        for entry in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            row = indices[entry]
+            sums[row] += step
+            mark[row] = 1
+    m = 0
+    for i in range(n):  # in id order, the position moving on where marked (as `_differing`)
+        reached[m] = i
+        m += mark[i]
+    out = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        out[j] = sums[reached[j]]
+    for k in range(rows.shape[0]):
+        step = steps[k]
+        for entry in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            sums[indices[entry]] -= step
+    return m, out
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -211,7 +293,12 @@ def _prefetch_values(indptr: np.ndarray, indices: np.ndarray, subjects: np.ndarr
         far = subjects[k + PREFETCH_AHEAD]
         prefetch(new, far)
         prefetch(old, far)
-        prefetch(sums, far)  # most ties are to people of nearby ids
+    if k + PREFETCH_AHEAD // 4 < last:
+        # the sums of the neighbours of the one a quarter as far on, whose ties have arrived by
+        # then: a fifth of ties lead far from one's own id, each a read of memory otherwise waited on
+        near = subjects[k + PREFETCH_AHEAD // 4]
+        for entry in range(indptr[near], indptr[near + 1]):
+            prefetch(sums, indices[entry])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

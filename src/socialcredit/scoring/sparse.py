@@ -76,7 +76,9 @@ class SparseFeatures:
         mine = np.arange(start, end)
         self.row_of[new] = mine
         if self.tracked is not None:
-            self.tracked = np.union1d(self.tracked, new)  # (none of `new` had a row)
+            from .kernels import union_sorted
+
+            self.tracked = union_sorted(self.tracked, new)  # both increasing (none of `new` had a row)
         self.began[mine] = base.serial
         self.size = end
         for kept, theirs in ((rows.total, base.total), (rows.weight, base.weight), (rows.held, base.held),

@@ -282,7 +282,9 @@ class SchemeState:
                 assert self.neighbour_sums.values is recorded.pre, "the recorded scoring kept its sums"
                 moved, moved_term = network_term_were(scheme, relations, self.neighbour_sums,
                                                       recorded.network_term, rows, pre)
-            rows = np.union1d(rows, moved)  # increasing, each once
+            from ..scoring.kernels import union_sorted
+
+            rows = union_sorted(rows, moved)  # both increasing: the union increasing, each once
             term = recorded.network_term[rows]
             term[np.searchsorted(rows, moved)] = moved_term
         return TrueScores(recorded, rows, self.score_rows(rows, given, term), term, given)
