@@ -53,6 +53,24 @@ def _prefetch(typingctx, array, index):  # pragma: no cover
 prefetch: Any = _prefetch  # prefetch(array, index) in compiled code (numba types the call, not mypy)
 
 
+@intrinsic
+def _memmove(typingctx, array, to, start, count):  # pragma: no cover
+    """array[to:to + count] = array[start:start + count], the two ranges free to overlap: the C
+    library's memmove (LLVM's intrinsic), which moves at the memory's speed where a compiled loop
+    over one array cannot be vectorised (the compiler cannot rule out the overlap). No bounds
+    are checked: the caller keeps both ranges within the array."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        cgutils.raw_memmove(builder, builder.gep(data, [args[1]]), builder.gep(data, [args[2]]), args[3],
+                            context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype)))
+        return context.get_dummy_value()
+
+    return types.void(array, types.int64, types.int64, types.int64), codegen
+
+
+memmove: Any = _memmove  # memmove(array, to, start, count) in compiled code
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
     """Per row, the sum of `values` (int64) over its entries."""
@@ -271,15 +289,20 @@ def _merge_plan(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray
         _prefetch_rows(indptr, indices, edited, e, m)
         new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows, add_cols,
                                          a, indices, 0, False)
+    # Between two edited rows every row end moves by the same offset: a loop without a branch,
+    # which vectorises, a run at a time.
     out_indptr[0] = 0
-    e = 0
-    for row in range(n):
-        if e < m and edited[e] == row:
-            length = new_length[e]
-            e += 1
-        else:
-            length = indptr[row + 1] - indptr[row]
-        out_indptr[row + 1] = out_indptr[row] + length
+    offset = 0
+    first = 0
+    for e in range(m + 1):
+        last = edited[e] if e < m else n
+        for row in range(first, last):
+            out_indptr[row + 1] = indptr[row + 1] + offset
+        if e < m:
+            row = edited[e]
+            out_indptr[row + 1] = out_indptr[row] + new_length[e]
+            offset = out_indptr[row + 1] - indptr[row + 1]
+            first = row + 1
     return edited[:m].copy()
 
 
@@ -365,12 +388,11 @@ def _merge_row(indptr: np.ndarray, indices: np.ndarray, row: int, remove_rows: n
 # (`Relations.with_room`).
 #
 # Between two edited rows every row moves by the same offset (the change in length of the rows
-# before it), so the entries move a run of rows at a time. A run (or an edited row) whose entries
-# move towards the end is moved before anything that moves towards the start, those moving towards
-# the end last row first and those moving towards the start first row first: each then writes only
-# over entries already moved or its own (an edited row is merged into a small buffer first). So
-# every entry is read before it is written over.
-SHIFT_BLOCK = 4096  # entries moved at a time through a buffer (16 KiB of int32: in the L1 cache)
+# before it), so the entries move a run of rows at a time (`memmove`). A run (or an edited row)
+# whose entries move towards the end is moved before anything that moves towards the start, those
+# moving towards the end last row first and those moving towards the start first row first: each
+# then writes only over entries already moved or its own (an edited row is merged into a small
+# buffer first). So every entry is read before it is written over.
 
 
 def edit_in_place(indptr: np.ndarray, storage: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
@@ -386,19 +408,30 @@ def edit_in_place(indptr: np.ndarray, storage: np.ndarray, remove_rows: np.ndarr
         storage.resize(new_total + new_total // 100 + 1024, refcheck=False)
     longest = int((new_indptr[edited + 1] - new_indptr[edited]).max()) if edited.size else 0
     _move_rows(indptr, new_indptr, storage, edited, remove_rows, remove_cols, add_rows, add_cols,
-               np.empty(longest, dtype=storage.dtype), np.empty(SHIFT_BLOCK, dtype=storage.dtype))
+               np.empty(longest, dtype=storage.dtype))
     return new_indptr, storage[:new_total], edited
 
 
 @numba.njit(cache=True, nogil=True)
 def _move_rows(indptr: np.ndarray, new_indptr: np.ndarray, indices: np.ndarray, edited: np.ndarray,
                remove_rows: np.ndarray, remove_cols: np.ndarray, add_rows: np.ndarray, add_cols: np.ndarray,
-               scratch: np.ndarray, buffer: np.ndarray) -> None:  # pragma: no cover
+               scratch: np.ndarray) -> None:  # pragma: no cover
     """Move every row from indptr's place to new_indptr's, merging the edited rows' edits (see the
     module's docstring for the order). Items: the run of unedited rows before each edited row,
     the edited row, ..., the run after the last; item 2k is run k, item 2k + 1 edited row k."""
     n = indptr.shape[0] - 1
     m = edited.shape[0]
+    # Where each edited row's removals and additions start, in one walk along the sorted edits
+    # (the moves towards the end visit the rows last first, where the positions cannot be carried).
+    remove_at = np.empty(m, dtype=np.int64)
+    add_at = np.empty(m, dtype=np.int64)
+    r = a = 0
+    for k in range(m):
+        while r < remove_rows.shape[0] and remove_rows[r] < edited[k]:
+            r += 1
+        while a < add_rows.shape[0] and add_rows[a] < edited[k]:
+            a += 1
+        remove_at[k], add_at[k] = r, a
     for towards_end in (True, False):
         items = 2 * m + 1
         for step in range(items):
@@ -413,37 +446,16 @@ def _move_rows(indptr: np.ndarray, new_indptr: np.ndarray, indices: np.ndarray, 
                 shift = new_start - old_start
                 if shift == 0 or (shift > 0) != towards_end:
                     continue
-                _shift(indices, old_start, old_end, shift, buffer)
+                memmove(indices, new_start, old_start, old_end - old_start)
             else:  # an edited row: merged into the buffer, then written at its new place
                 row = edited[k]
                 if (new_indptr[row] > indptr[row]) != towards_end:
                     continue
-                r = np.searchsorted(remove_rows, row)
-                a = np.searchsorted(add_rows, row)
-                length, _, _ = _merge_row(indptr, indices, row, remove_rows, remove_cols, r, add_rows, add_cols, a,
-                                          scratch, 0, True)
+                length, _, _ = _merge_row(indptr, indices, row, remove_rows, remove_cols, remove_at[k], add_rows,
+                                          add_cols, add_at[k], scratch, 0, True)
                 start = new_indptr[row]
                 for p in range(length):
                     indices[start + p] = scratch[p]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _shift(indices: np.ndarray, start: int, end: int, shift: int, buffer: np.ndarray) -> None:  # pragma: no cover
-    """indices[start:end] moved to indices[start + shift:end + shift], a block of the buffer's size at
-    a time (read whole into it, then written): two loops that vectorise, where a loop moving one
-    entry at a time within the array does not (the compiler cannot rule out that the two overlap;
-    3x the time). Blocks taken from the end when moving towards it, so that each is read before
-    it is written over."""
-    size = buffer.shape[0]
-    done = 0
-    while done < end - start:
-        count = min(size, end - start - done)
-        low = end - done - count if shift > 0 else start + done
-        for j in range(count):
-            buffer[j] = indices[low + j]
-        for j in range(count):
-            indices[low + shift + j] = buffer[j]
-        done += count
 
 
 @numba.njit(cache=True, nogil=True)
