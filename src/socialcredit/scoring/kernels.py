@@ -396,30 +396,55 @@ def _merge_row(indptr: np.ndarray, indices: np.ndarray, row: int, remove_rows: n
 
 
 def edit_in_place(indptr: np.ndarray, storage: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
-                  add_rows: np.ndarray, add_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  add_rows: np.ndarray, add_cols: np.ndarray,
+                  parts: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`merge_rows`'s result (indptr, indices, edited rows), the entries edited within
     `storage` (an array of its own, the old entries at its start, no view of it in use) and the new
     indices a view of its start. Enlarged only where the new entries do not fit (realloc, which
-    may copy), then with room as `Relations.with_room` gives."""
+    may copy), then with room as `Relations.with_room` gives.
+
+    The rows are moved by `parts` threads (default: every thread from a million entries), each
+    a range of rows: where a range's new place reaches beyond its old entries (into a neighbour's,
+    which that neighbour may not have read yet), those entries are written aside and put in place
+    once every range has moved (a few: the change in length of the rows before the range's ends)."""
     new_indptr = np.empty_like(indptr)
     edited = _merge_plan(indptr, storage, remove_rows, remove_cols, add_rows, add_cols, new_indptr)
     new_total = int(new_indptr[-1])
     if new_total > storage.size:
         storage.resize(new_total + new_total // 100 + 1024, refcheck=False)
     longest = int((new_indptr[edited + 1] - new_indptr[edited]).max()) if edited.size else 0
-    _move_rows(indptr, new_indptr, storage, edited, remove_rows, remove_cols, add_rows, add_cols,
-               np.empty(longest, dtype=storage.dtype))
+    n = indptr.shape[0] - 1
+    if parts is None:
+        parts = numba.get_num_threads() if new_total >= 1 << 20 else 1
+    bounds = np.arange(parts + 1, dtype=np.int64) * n // parts  # part p: rows bounds[p] .. bounds[p + 1] - 1
+    own_start, own_end = indptr[bounds[:-1]].astype(np.int64), indptr[bounds[1:]].astype(np.int64)
+    new_start, new_end = new_indptr[bounds[:-1]].astype(np.int64), new_indptr[bounds[1:]].astype(np.int64)
+    # Each part's new place beyond its own old entries: its head (before them) and its tail (after).
+    head = np.maximum(np.minimum(own_start, new_end) - new_start, 0)
+    tail_start = np.maximum(own_end, new_start)
+    tail = np.maximum(new_end - tail_start, 0)
+    head_at = np.cumsum(head + tail) - head - tail
+    aside = np.empty(int((head + tail).sum()), dtype=storage.dtype)
+    _move_rows(indptr, new_indptr, storage, edited, remove_rows, remove_cols, add_rows, add_cols, longest, bounds,
+               tail_start, head_at, head_at + head, aside)
+    for part in range(parts):
+        storage[new_start[part]:new_start[part] + head[part]] = aside[head_at[part]:head_at[part] + head[part]]
+        at = head_at[part] + head[part]
+        storage[tail_start[part]:tail_start[part] + tail[part]] = aside[at:at + tail[part]]
     return new_indptr, storage[:new_total], edited
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _move_rows(indptr: np.ndarray, new_indptr: np.ndarray, indices: np.ndarray, edited: np.ndarray,
                remove_rows: np.ndarray, remove_cols: np.ndarray, add_rows: np.ndarray, add_cols: np.ndarray,
-               scratch: np.ndarray) -> None:  # pragma: no cover
+               longest: int, bounds: np.ndarray, tail_start: np.ndarray, head_at: np.ndarray, tail_at: np.ndarray,
+               aside: np.ndarray) -> None:  # pragma: no cover
     """Move every row from indptr's place to new_indptr's, merging the edited rows' edits (see the
-    module's docstring for the order). Items: the run of unedited rows before each edited row,
-    the edited row, ..., the run after the last; item 2k is run k, item 2k + 1 edited row k."""
-    n = indptr.shape[0] - 1
+    module's docstring for the order), each range of rows bounds[p] .. bounds[p + 1] - 1 on a
+    thread of its own; what a range writes beyond its own old entries goes to `aside` (its head
+    from head_at[p], its tail, from tail_start[p] on in `indices`, from tail_at[p]). A range's
+    items: the run of unedited rows before each of its edited rows, the edited row, ..., the run
+    after its last; item 2k is run k, item 2k + 1 edited row k (k counted from the range's first)."""
     m = edited.shape[0]
     # Where each edited row's removals and additions start, in one walk along the sorted edits
     # (the moves towards the end visit the rows last first, where the positions cannot be carried).
@@ -432,30 +457,57 @@ def _move_rows(indptr: np.ndarray, new_indptr: np.ndarray, indices: np.ndarray, 
         while a < add_rows.shape[0] and add_rows[a] < edited[k]:
             a += 1
         remove_at[k], add_at[k] = r, a
-    for towards_end in (True, False):
-        items = 2 * m + 1
-        for step in range(items):
-            item = items - 1 - step if towards_end else step
-            k = item // 2
-            if item % 2 == 0:  # run of unedited rows
-                first = edited[k - 1] + 1 if k > 0 else 0
-                last = edited[k] if k < m else n
-                if first >= last:
-                    continue
-                old_start, old_end, new_start = indptr[first], indptr[last], new_indptr[first]
-                shift = new_start - old_start
-                if shift == 0 or (shift > 0) != towards_end:
-                    continue
-                memmove(indices, new_start, old_start, old_end - old_start)
-            else:  # an edited row: merged into the buffer, then written at its new place
-                row = edited[k]
-                if (new_indptr[row] > indptr[row]) != towards_end:
-                    continue
-                length, _, _ = _merge_row(indptr, indices, row, remove_rows, remove_cols, remove_at[k], add_rows,
-                                          add_cols, add_at[k], scratch, 0, True)
-                start = new_indptr[row]
-                for p in range(length):
-                    indices[start + p] = scratch[p]
+    for part in numba.prange(bounds.shape[0] - 1):
+        low, high = bounds[part], bounds[part + 1]
+        if low >= high:
+            continue
+        scratch = np.empty(longest, dtype=indices.dtype)
+        window = (np.int64(new_indptr[low]), np.int64(indptr[low]), np.int64(indptr[high]), tail_start[part],
+                  head_at[part], tail_at[part])
+        first, last = np.searchsorted(edited, low), np.searchsorted(edited, high)
+        items = 2 * (last - first) + 1
+        for towards_end in (True, False):
+            for step in range(items):
+                item = items - 1 - step if towards_end else step
+                k = first + item // 2
+                if item % 2 == 0:  # run of unedited rows
+                    begin = edited[k - 1] + 1 if k > first else low
+                    end = edited[k] if k < last else high
+                    if begin >= end:
+                        continue
+                    old_start, old_end, new_start = indptr[begin], indptr[end], new_indptr[begin]
+                    shift = new_start - old_start
+                    if shift == 0 or (shift > 0) != towards_end:
+                        continue
+                    _put(indices, new_start, indices, old_start, old_end - old_start, window, aside, True)
+                else:  # an edited row: merged into the buffer, then written at its new place
+                    row = edited[k]
+                    if (new_indptr[row] > indptr[row]) != towards_end:
+                        continue
+                    length, _, _ = _merge_row(indptr, indices, row, remove_rows, remove_cols, remove_at[k], add_rows,
+                                              add_cols, add_at[k], scratch, 0, True)
+                    _put(indices, new_indptr[row], scratch, 0, length, window, aside, False)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put(indices: np.ndarray, to: int, source: np.ndarray, start: int, count: int, window: tuple,
+         aside: np.ndarray, within: bool) -> None:  # pragma: no cover
+    """source[start:start + count] written at indices[to:], those of its positions outside the range's
+    own old entries (window: the range's new start, its own start and end, where its tail starts,
+    and where its head and its tail are kept in `aside`) into `aside`, first: they may be read
+    from where the rest is written. `within`: the source is `indices` itself (a run's move)."""
+    new_low, own_start, own_end, tail_start, head_at, tail_at = window
+    for p in range(to, min(to + count, own_start)):  # its head
+        aside[head_at + p - new_low] = source[start + p - to]
+    for p in range(max(to, own_end), to + count):  # its tail
+        aside[tail_at + p - tail_start] = source[start + p - to]
+    begin, end = max(to, own_start), min(to + count, own_end)
+    if begin < end:
+        if within:
+            memmove(indices, begin, start + begin - to, end - begin)
+        else:
+            for p in range(begin, end):
+                indices[p] = source[start + p - to]
 
 
 @numba.njit(cache=True, nogil=True)
