@@ -255,20 +255,24 @@ def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray,
     list is made. The new arrays are NumPy's, which asks the kernel for huge pages: first touching
     the compiled code's own 4 KiB pages costs more than the copy (benchmarks/RESULTS.md, a fresh
     40 MB array).
-    The entries are written by `parts` threads (default: every thread from a million entries)."""
+    The new lengths and entries are worked out by `parts` threads (default: every thread from a
+    million entries)."""
     out_indptr = np.empty_like(indptr)
-    edited = _merge_plan(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, out_indptr)
-    out_indices = np.empty(int(out_indptr[-1]), dtype=indices.dtype)
     if parts is None:
-        parts = numba.get_num_threads() if out_indices.size >= 1 << 20 else 1
+        parts = numba.get_num_threads() if indices.size >= 1 << 20 else 1
+    edited = _merge_plan(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, out_indptr, parts)
+    out_indices = np.empty(int(out_indptr[-1]), dtype=indices.dtype)
     _merge_fill(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, edited, out_indptr, out_indices, parts)
     return out_indptr, out_indices, edited
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _merge_plan(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
-                add_rows: np.ndarray, add_cols: np.ndarray, out_indptr: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """The rows with an edit (increasing), and the merged graph's `out_indptr`, filled in place."""
+                add_rows: np.ndarray, add_cols: np.ndarray, out_indptr: np.ndarray,
+                parts: int) -> np.ndarray:  # pragma: no cover
+    """The rows with an edit (increasing), and the merged graph's `out_indptr`, filled in place: the
+    edited rows' new lengths and the row ends each by `parts` threads, a range each (the same
+    whatever their number)."""
     n = indptr.shape[0] - 1
     edited = np.empty(remove_rows.shape[0] + add_rows.shape[0], dtype=np.int64)
     m = 0
@@ -283,27 +287,39 @@ def _merge_plan(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray
         if m == 0 or edited[m - 1] != row:
             edited[m] = row
             m += 1
+    edited = edited[:m].copy()
     new_length = np.empty(m, dtype=np.int64)
-    r = a = 0
+    for part in numba.prange(parts):
+        low, high = part * m // parts, (part + 1) * m // parts
+        if low < high:
+            r, a = np.searchsorted(remove_rows, edited[low]), np.searchsorted(add_rows, edited[low])
+            for e in range(low, high):
+                _prefetch_rows(indptr, indices, edited, e, high)
+                new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows,
+                                                 add_cols, a, indices, 0, False)
+    # Between two edited rows every row end moves by the same offset (the change in length of the
+    # edited rows before): a loop without a branch, which vectorises, a run at a time.
+    change = np.empty(m, dtype=np.int64)  # up to and with edited row e
+    total = 0
     for e in range(m):
-        _prefetch_rows(indptr, indices, edited, e, m)
-        new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows, add_cols,
-                                         a, indices, 0, False)
-    # Between two edited rows every row end moves by the same offset: a loop without a branch,
-    # which vectorises, a run at a time.
+        total += new_length[e] - (indptr[edited[e] + 1] - indptr[edited[e]])
+        change[e] = total
     out_indptr[0] = 0
-    offset = 0
-    first = 0
-    for e in range(m + 1):
-        last = edited[e] if e < m else n
-        for row in range(first, last):
-            out_indptr[row + 1] = indptr[row + 1] + offset
-        if e < m:
-            row = edited[e]
-            out_indptr[row + 1] = out_indptr[row] + new_length[e]
-            offset = out_indptr[row + 1] - indptr[row + 1]
-            first = row + 1
-    return edited[:m].copy()
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        e = np.searchsorted(edited, low)
+        offset = change[e - 1] if e > 0 else 0
+        first = low
+        while first < high:
+            last = edited[e] if e < m and edited[e] < high else high
+            for row in range(first, last):
+                out_indptr[row + 1] = indptr[row + 1] + offset
+            if last < high:  # edited row `last`
+                offset = change[e]
+                out_indptr[last + 1] = indptr[last + 1] + offset
+                e += 1
+            first = last + 1
+    return edited
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -408,14 +424,14 @@ def edit_in_place(indptr: np.ndarray, storage: np.ndarray, remove_rows: np.ndarr
     which that neighbour may not have read yet), those entries are written aside and put in place
     once every range has moved (a few: the change in length of the rows before the range's ends)."""
     new_indptr = np.empty_like(indptr)
-    edited = _merge_plan(indptr, storage, remove_rows, remove_cols, add_rows, add_cols, new_indptr)
+    if parts is None:
+        parts = numba.get_num_threads() if int(indptr[-1]) >= 1 << 20 else 1
+    edited = _merge_plan(indptr, storage, remove_rows, remove_cols, add_rows, add_cols, new_indptr, parts)
     new_total = int(new_indptr[-1])
     if new_total > storage.size:
         storage.resize(new_total + new_total // 100 + 1024, refcheck=False)
     longest = int((new_indptr[edited + 1] - new_indptr[edited]).max()) if edited.size else 0
     n = indptr.shape[0] - 1
-    if parts is None:
-        parts = numba.get_num_threads() if new_total >= 1 << 20 else 1
     bounds = np.arange(parts + 1, dtype=np.int64) * n // parts  # part p: rows bounds[p] .. bounds[p + 1] - 1
     own_start, own_end = indptr[bounds[:-1]].astype(np.int64), indptr[bounds[1:]].astype(np.int64)
     new_start, new_end = new_indptr[bounds[:-1]].astype(np.int64), new_indptr[bounds[1:]].astype(np.int64)
