@@ -252,4 +252,3 @@ def test_stakes_in_one_kernel_equal_numpys_arithmetic():
              shown, shown_after, out)
     np.testing.assert_array_equal(out, expected.astype(np.float32))
     assert (out == 0).sum() >= 1 and (out > 20).any() and (out < -20).any()
-
