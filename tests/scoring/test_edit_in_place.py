@@ -72,3 +72,30 @@ def test_ties_added_within_the_room_stay_in_the_same_storage_and_beyond_it_enlar
         assert np.array_equal(graph.indices, copied.indices) and np.array_equal(graph.indptr, copied.indptr)
     assert graph.indices.base is storage  # enlarged in place (resized), never swapped for another array
     assert storage.size >= graph.indices.size
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 7), st.sampled_from([0, 300, 3000]))
+def test_rows_moved_by_several_threads_give_the_one_threads_graph(seed, parts, edits):
+    """Ranges of rows moved at once, some reaching into a neighbour's old entries (a range's rows
+    grow or shrink by more than the ties the next one holds: few people, many edits)."""
+    from socialcredit.scoring.kernels import edit_in_place
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    graph = Relations.from_pairs(rng.integers(0, n, 4 * n), rng.integers(0, n, 4 * n), n)
+    rows = graph.rows
+    cut = rng.choice(graph.indices.size, size=min(edits // 2, graph.indices.size), replace=False)
+    ra, rb = rows[cut], graph.indices[cut]
+    aa, ab = rng.integers(0, n, int(rng.integers(0, edits + 1))), rng.integers(0, n, int(rng.integers(0, edits + 1)))
+    aa, ab = aa[:ab.size], ab[:aa.size]
+    remove_rows, remove_cols, add_rows, add_cols = graph._edits(ra, rb, aa, ab)
+    copied = graph.edited(ra, rb, aa, ab)
+    results = []
+    for threads in (1, parts):
+        storage = graph.with_room(0.0).indices.base
+        results.append(edit_in_place(graph.indptr, storage, remove_rows, remove_cols, add_rows, add_cols, threads))
+    for indptr, indices, edited in results:
+        assert np.array_equal(indptr, copied.indptr)
+        assert np.array_equal(indices, copied.indices)
+        assert np.array_equal(edited, copied.edit_of[1])

@@ -215,6 +215,21 @@ def test_ranking_by_score_is_a_stable_sort_of_score_levels():
     np.testing.assert_array_equal(rank[by_score], np.arange(score.size))
 
 
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_ranking_by_score_in_ranges_of_ids_is_the_one_ranges_ranking(parts):
+    from socialcredit.world.social import rank_by_score
+
+    rng = np.random.default_rng(parts)
+    score = np.round(rng.normal(1000, 300, 50_001), 1)  # many people at one level, in every range
+    one = np.empty(score.size, np.int32), np.empty(score.size, np.int32)
+    several = np.empty(score.size, np.int32), np.empty(score.size, np.int32)
+    rank_by_score(score, 0.0, 2000.0, *one, parts=1)
+    rank_by_score(score, 0.0, 2000.0, *several, parts=parts)
+    np.testing.assert_array_equal(one[0], several[0])
+    np.testing.assert_array_equal(one[1], several[1])
+    np.testing.assert_array_equal(one[0], np.argsort(np.clip(np.round(score / 2000 * 32767), 0, 32767), kind="stable"))
+
+
 def test_stakes_in_one_kernel_equal_numpys_arithmetic():
     """What one more act costs: score lost in percent of the scale, SANCTION_WEIGHT per entitlement
     lost (less per one granted), a weight per disclosed list joined; NumPy's steps, same float32s."""

@@ -127,7 +127,8 @@ class Relations:
         from .kernels import edit_in_place
 
         remove_rows, remove_cols, add_rows, add_cols = self._edits(remove_a, remove_b, add_a, add_b)
-        indptr, indices, rows = edit_in_place(self.indptr, storage, remove_rows, remove_cols, add_rows, add_cols)
+        with PARALLEL_KERNELS:
+            indptr, indices, rows = edit_in_place(self.indptr, storage, remove_rows, remove_cols, add_rows, add_cols)
         return Relations(indptr, indices, edit_of=(self.serial, rows))
 
     def with_room(self, share: float) -> Relations:

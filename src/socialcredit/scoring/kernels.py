@@ -53,6 +53,24 @@ def _prefetch(typingctx, array, index):  # pragma: no cover
 prefetch: Any = _prefetch  # prefetch(array, index) in compiled code (numba types the call, not mypy)
 
 
+@intrinsic
+def _memmove(typingctx, array, to, start, count):  # pragma: no cover
+    """array[to:to + count] = array[start:start + count], the two ranges free to overlap: the C
+    library's memmove (LLVM's intrinsic), which moves at the memory's speed where a compiled loop
+    over one array cannot be vectorised (the compiler cannot rule out the overlap). No bounds
+    are checked: the caller keeps both ranges within the array."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        cgutils.raw_memmove(builder, builder.gep(data, [args[1]]), builder.gep(data, [args[2]]), args[3],
+                            context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype)))
+        return context.get_dummy_value()
+
+    return types.void(array, types.int64, types.int64, types.int64), codegen
+
+
+memmove: Any = _memmove  # memmove(array, to, start, count) in compiled code
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def row_sums(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
     """Per row, the sum of `values` (int64) over its entries."""
@@ -324,20 +342,24 @@ def merge_rows(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray,
     list is made. The new arrays are NumPy's, which asks the kernel for huge pages: first touching
     the compiled code's own 4 KiB pages costs more than the copy (benchmarks/RESULTS.md, a fresh
     40 MB array).
-    The entries are written by `parts` threads (default: every thread from a million entries)."""
+    The new lengths and entries are worked out by `parts` threads (default: every thread from a
+    million entries)."""
     out_indptr = np.empty_like(indptr)
-    edited = _merge_plan(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, out_indptr)
-    out_indices = np.empty(int(out_indptr[-1]), dtype=indices.dtype)
     if parts is None:
-        parts = numba.get_num_threads() if out_indices.size >= 1 << 20 else 1
+        parts = numba.get_num_threads() if indices.size >= 1 << 20 else 1
+    edited = _merge_plan(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, out_indptr, parts)
+    out_indices = np.empty(int(out_indptr[-1]), dtype=indices.dtype)
     _merge_fill(indptr, indices, remove_rows, remove_cols, add_rows, add_cols, edited, out_indptr, out_indices, parts)
     return out_indptr, out_indices, edited
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _merge_plan(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
-                add_rows: np.ndarray, add_cols: np.ndarray, out_indptr: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """The rows with an edit (increasing), and the merged graph's `out_indptr`, filled in place."""
+                add_rows: np.ndarray, add_cols: np.ndarray, out_indptr: np.ndarray,
+                parts: int) -> np.ndarray:  # pragma: no cover
+    """The rows with an edit (increasing), and the merged graph's `out_indptr`, filled in place: the
+    edited rows' new lengths and the row ends each by `parts` threads, a range each (the same
+    whatever their number)."""
     n = indptr.shape[0] - 1
     edited = np.empty(remove_rows.shape[0] + add_rows.shape[0], dtype=np.int64)
     m = 0
@@ -352,22 +374,39 @@ def _merge_plan(indptr: np.ndarray, indices: np.ndarray, remove_rows: np.ndarray
         if m == 0 or edited[m - 1] != row:
             edited[m] = row
             m += 1
+    edited = edited[:m].copy()
     new_length = np.empty(m, dtype=np.int64)
-    r = a = 0
+    for part in numba.prange(parts):
+        low, high = part * m // parts, (part + 1) * m // parts
+        if low < high:
+            r, a = np.searchsorted(remove_rows, edited[low]), np.searchsorted(add_rows, edited[low])
+            for e in range(low, high):
+                _prefetch_rows(indptr, indices, edited, e, high)
+                new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows,
+                                                 add_cols, a, indices, 0, False)
+    # Between two edited rows every row end moves by the same offset (the change in length of the
+    # edited rows before): a loop without a branch, which vectorises, a run at a time.
+    change = np.empty(m, dtype=np.int64)  # up to and with edited row e
+    total = 0
     for e in range(m):
-        _prefetch_rows(indptr, indices, edited, e, m)
-        new_length[e], r, a = _merge_row(indptr, indices, edited[e], remove_rows, remove_cols, r, add_rows, add_cols,
-                                         a, indices, 0, False)
+        total += new_length[e] - (indptr[edited[e] + 1] - indptr[edited[e]])
+        change[e] = total
     out_indptr[0] = 0
-    e = 0
-    for row in range(n):
-        if e < m and edited[e] == row:
-            length = new_length[e]
-            e += 1
-        else:
-            length = indptr[row + 1] - indptr[row]
-        out_indptr[row + 1] = out_indptr[row] + length
-    return edited[:m].copy()
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        e = np.searchsorted(edited, low)
+        offset = change[e - 1] if e > 0 else 0
+        first = low
+        while first < high:
+            last = edited[e] if e < m and edited[e] < high else high
+            for row in range(first, last):
+                out_indptr[row + 1] = indptr[row + 1] + offset
+            if last < high:  # edited row `last`
+                offset = change[e]
+                out_indptr[last + 1] = indptr[last + 1] + offset
+                e += 1
+            first = last + 1
+    return edited
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -452,85 +491,126 @@ def _merge_row(indptr: np.ndarray, indices: np.ndarray, row: int, remove_rows: n
 # (`Relations.with_room`).
 #
 # Between two edited rows every row moves by the same offset (the change in length of the rows
-# before it), so the entries move a run of rows at a time. A run (or an edited row) whose entries
-# move towards the end is moved before anything that moves towards the start, those moving towards
-# the end last row first and those moving towards the start first row first: each then writes only
-# over entries already moved or its own (an edited row is merged into a small buffer first). So
-# every entry is read before it is written over.
-SHIFT_BLOCK = 4096  # entries moved at a time through a buffer (16 KiB of int32: in the L1 cache)
+# before it), so the entries move a run of rows at a time (`memmove`). A run (or an edited row)
+# whose entries move towards the end is moved before anything that moves towards the start, those
+# moving towards the end last row first and those moving towards the start first row first: each
+# then writes only over entries already moved or its own (an edited row is merged into a small
+# buffer first). So every entry is read before it is written over.
 
 
 def edit_in_place(indptr: np.ndarray, storage: np.ndarray, remove_rows: np.ndarray, remove_cols: np.ndarray,
-                  add_rows: np.ndarray, add_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  add_rows: np.ndarray, add_cols: np.ndarray,
+                  parts: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`merge_rows`'s result (indptr, indices, edited rows), the entries edited within
     `storage` (an array of its own, the old entries at its start, no view of it in use) and the new
     indices a view of its start. Enlarged only where the new entries do not fit (realloc, which
-    may copy), then with room as `Relations.with_room` gives."""
+    may copy), then with room as `Relations.with_room` gives.
+
+    The rows are moved by `parts` threads (default: every thread from a million entries), each
+    a range of rows: where a range's new place reaches beyond its old entries (into a neighbour's,
+    which that neighbour may not have read yet), those entries are written aside and put in place
+    once every range has moved (a few: the change in length of the rows before the range's ends)."""
     new_indptr = np.empty_like(indptr)
-    edited = _merge_plan(indptr, storage, remove_rows, remove_cols, add_rows, add_cols, new_indptr)
+    if parts is None:
+        parts = numba.get_num_threads() if int(indptr[-1]) >= 1 << 20 else 1
+    edited = _merge_plan(indptr, storage, remove_rows, remove_cols, add_rows, add_cols, new_indptr, parts)
     new_total = int(new_indptr[-1])
     if new_total > storage.size:
         storage.resize(new_total + new_total // 100 + 1024, refcheck=False)
     longest = int((new_indptr[edited + 1] - new_indptr[edited]).max()) if edited.size else 0
-    _move_rows(indptr, new_indptr, storage, edited, remove_rows, remove_cols, add_rows, add_cols,
-               np.empty(longest, dtype=storage.dtype), np.empty(SHIFT_BLOCK, dtype=storage.dtype))
+    n = indptr.shape[0] - 1
+    bounds = np.arange(parts + 1, dtype=np.int64) * n // parts  # part p: rows bounds[p] .. bounds[p + 1] - 1
+    own_start, own_end = indptr[bounds[:-1]].astype(np.int64), indptr[bounds[1:]].astype(np.int64)
+    new_start, new_end = new_indptr[bounds[:-1]].astype(np.int64), new_indptr[bounds[1:]].astype(np.int64)
+    # Each part's new place beyond its own old entries: its head (before them) and its tail (after).
+    head = np.maximum(np.minimum(own_start, new_end) - new_start, 0)
+    tail_start = np.maximum(own_end, new_start)
+    tail = np.maximum(new_end - tail_start, 0)
+    head_at = np.cumsum(head + tail) - head - tail
+    aside = np.empty(int((head + tail).sum()), dtype=storage.dtype)
+    _move_rows(indptr, new_indptr, storage, edited, remove_rows, remove_cols, add_rows, add_cols, longest, bounds,
+               tail_start, head_at, head_at + head, aside)
+    for part in range(parts):
+        storage[new_start[part]:new_start[part] + head[part]] = aside[head_at[part]:head_at[part] + head[part]]
+        at = head_at[part] + head[part]
+        storage[tail_start[part]:tail_start[part] + tail[part]] = aside[at:at + tail[part]]
     return new_indptr, storage[:new_total], edited
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _move_rows(indptr: np.ndarray, new_indptr: np.ndarray, indices: np.ndarray, edited: np.ndarray,
                remove_rows: np.ndarray, remove_cols: np.ndarray, add_rows: np.ndarray, add_cols: np.ndarray,
-               scratch: np.ndarray, buffer: np.ndarray) -> None:  # pragma: no cover
+               longest: int, bounds: np.ndarray, tail_start: np.ndarray, head_at: np.ndarray, tail_at: np.ndarray,
+               aside: np.ndarray) -> None:  # pragma: no cover
     """Move every row from indptr's place to new_indptr's, merging the edited rows' edits (see the
-    module's docstring for the order). Items: the run of unedited rows before each edited row,
-    the edited row, ..., the run after the last; item 2k is run k, item 2k + 1 edited row k."""
-    n = indptr.shape[0] - 1
+    module's docstring for the order), each range of rows bounds[p] .. bounds[p + 1] - 1 on a
+    thread of its own; what a range writes beyond its own old entries goes to `aside` (its head
+    from head_at[p], its tail, from tail_start[p] on in `indices`, from tail_at[p]). A range's
+    items: the run of unedited rows before each of its edited rows, the edited row, ..., the run
+    after its last; item 2k is run k, item 2k + 1 edited row k (k counted from the range's first)."""
     m = edited.shape[0]
-    for towards_end in (True, False):
-        items = 2 * m + 1
-        for step in range(items):
-            item = items - 1 - step if towards_end else step
-            k = item // 2
-            if item % 2 == 0:  # run of unedited rows
-                first = edited[k - 1] + 1 if k > 0 else 0
-                last = edited[k] if k < m else n
-                if first >= last:
-                    continue
-                old_start, old_end, new_start = indptr[first], indptr[last], new_indptr[first]
-                shift = new_start - old_start
-                if shift == 0 or (shift > 0) != towards_end:
-                    continue
-                _shift(indices, old_start, old_end, shift, buffer)
-            else:  # an edited row: merged into the buffer, then written at its new place
-                row = edited[k]
-                if (new_indptr[row] > indptr[row]) != towards_end:
-                    continue
-                r = np.searchsorted(remove_rows, row)
-                a = np.searchsorted(add_rows, row)
-                length, _, _ = _merge_row(indptr, indices, row, remove_rows, remove_cols, r, add_rows, add_cols, a,
-                                          scratch, 0, True)
-                start = new_indptr[row]
-                for p in range(length):
-                    indices[start + p] = scratch[p]
+    # Where each edited row's removals and additions start, in one walk along the sorted edits
+    # (the moves towards the end visit the rows last first, where the positions cannot be carried).
+    remove_at = np.empty(m, dtype=np.int64)
+    add_at = np.empty(m, dtype=np.int64)
+    r = a = 0
+    for k in range(m):
+        while r < remove_rows.shape[0] and remove_rows[r] < edited[k]:
+            r += 1
+        while a < add_rows.shape[0] and add_rows[a] < edited[k]:
+            a += 1
+        remove_at[k], add_at[k] = r, a
+    for part in numba.prange(bounds.shape[0] - 1):
+        low, high = bounds[part], bounds[part + 1]
+        if low >= high:
+            continue
+        scratch = np.empty(longest, dtype=indices.dtype)
+        window = (np.int64(new_indptr[low]), np.int64(indptr[low]), np.int64(indptr[high]), tail_start[part],
+                  head_at[part], tail_at[part])
+        first, last = np.searchsorted(edited, low), np.searchsorted(edited, high)
+        items = 2 * (last - first) + 1
+        for towards_end in (True, False):
+            for step in range(items):
+                item = items - 1 - step if towards_end else step
+                k = first + item // 2
+                if item % 2 == 0:  # run of unedited rows
+                    begin = edited[k - 1] + 1 if k > first else low
+                    end = edited[k] if k < last else high
+                    if begin >= end:
+                        continue
+                    old_start, old_end, new_start = indptr[begin], indptr[end], new_indptr[begin]
+                    shift = new_start - old_start
+                    if shift == 0 or (shift > 0) != towards_end:
+                        continue
+                    _put(indices, new_start, indices, old_start, old_end - old_start, window, aside, True)
+                else:  # an edited row: merged into the buffer, then written at its new place
+                    row = edited[k]
+                    if (new_indptr[row] > indptr[row]) != towards_end:
+                        continue
+                    length, _, _ = _merge_row(indptr, indices, row, remove_rows, remove_cols, remove_at[k], add_rows,
+                                              add_cols, add_at[k], scratch, 0, True)
+                    _put(indices, new_indptr[row], scratch, 0, length, window, aside, False)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _shift(indices: np.ndarray, start: int, end: int, shift: int, buffer: np.ndarray) -> None:  # pragma: no cover
-    """indices[start:end] moved to indices[start + shift:end + shift], a block of the buffer's size at
-    a time (read whole into it, then written): two loops that vectorise, where a loop moving one
-    entry at a time within the array does not (the compiler cannot rule out that the two overlap;
-    3x the time). Blocks taken from the end when moving towards it, so that each is read before
-    it is written over."""
-    size = buffer.shape[0]
-    done = 0
-    while done < end - start:
-        count = min(size, end - start - done)
-        low = end - done - count if shift > 0 else start + done
-        for j in range(count):
-            buffer[j] = indices[low + j]
-        for j in range(count):
-            indices[low + shift + j] = buffer[j]
-        done += count
+def _put(indices: np.ndarray, to: int, source: np.ndarray, start: int, count: int, window: tuple,
+         aside: np.ndarray, within: bool) -> None:  # pragma: no cover
+    """source[start:start + count] written at indices[to:], those of its positions outside the range's
+    own old entries (window: the range's new start, its own start and end, where its tail starts,
+    and where its head and its tail are kept in `aside`) into `aside`, first: they may be read
+    from where the rest is written. `within`: the source is `indices` itself (a run's move)."""
+    new_low, own_start, own_end, tail_start, head_at, tail_at = window
+    for p in range(to, min(to + count, own_start)):  # its head
+        aside[head_at + p - new_low] = source[start + p - to]
+    for p in range(max(to, own_end), to + count):  # its tail
+        aside[tail_at + p - tail_start] = source[start + p - to]
+    begin, end = max(to, own_start), min(to + count, own_end)
+    if begin < end:
+        if within:
+            memmove(indices, begin, start + begin - to, end - begin)
+        else:
+            for p in range(begin, end):
+                indices[p] = source[start + p - to]
 
 
 @numba.njit(cache=True, nogil=True)

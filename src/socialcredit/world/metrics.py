@@ -25,7 +25,7 @@ from ..sim.module import Module
 from ..sim.schemes import SchemeState
 from .appeals import Appeals
 from .social import shown
-from .tallies import Tallies, wrongly
+from .tallies import Tallies
 
 SLOW_EVERY = 7
 # The day from which they are taken every SLOW_EVERY days: day 1, the first on which people weigh
@@ -109,6 +109,10 @@ class Metrics(Module):
         blocks = np.array([np.count_nonzero(counts[start:end]) for start, end in self.block_ranges],
                           dtype=np.float64)
         return np.bincount(self.block_group, weights=blocks, minlength=len(self.groups))
+
+    def count_by_group(self, group: np.ndarray) -> np.ndarray:
+        """How many in each group, from the group codes of some people (as `group_sums` counts)."""
+        return np.bincount(group, minlength=len(self.groups)).astype(np.float64)
 
     def category_counts(self, codes: np.ndarray, categories: int) -> np.ndarray:
         """(blocks, categories): how many of each block's codes are each of 0..categories-1."""
@@ -212,16 +216,21 @@ class Metrics(Module):
             self.group_means(f"{prefix}ever_listed.{name}", day, self.nonzero_group_sums(days))
         for name, allowed in scores.entitlements.items():  # the denied: those not allowed (counts are exact)
             self.adverse(f"denied.{name}", day, self.group_sizes - self.group_sums(allowed), prefix)
-        if sim.has_truth and sim.module(Tallies) is not None:
+        tallies = sim.module(Tallies)
+        if sim.has_truth and tallies is not None:
             none = np.zeros(len(self.groups))  # a scheme that receives only true records wrongs no one
-            wrong_listed, wrong_denied = wrongly(state) if state.truth is not None else (
-                dict.fromkeys(state.scheme.lists), dict.fromkeys(state.scheme.entitlements))
-            for name, member in wrong_listed.items():
+            wrong_listed: dict[str, np.ndarray] = dict.fromkeys(state.scheme.lists, none)
+            wrong_denied: dict[str, np.ndarray] = dict.fromkeys(state.scheme.entitlements, none)
+            if state.truth is not None:  # counted by group among the few rows they can be (the tallies')
+                rows, listed_at, denied_at = tallies.wrongly_at(state)
+                group = sim.people.group[rows]
+                wrong_listed = {name: self.count_by_group(group[at]) for name, at in listed_at.items()}
+                wrong_denied = {name: self.count_by_group(group[at]) for name, at in denied_at.items()}
+            for name, sums in wrong_listed.items():
                 kind = "wrongly_left_off" if name in state.scheme.honour_lists else "wrongly_listed"
-                self.group_means(f"{prefix}{kind}.{name}", day, self.group_sums(member) if member is not None else none)
-            for name, denied in wrong_denied.items():
-                self.group_means(f"{prefix}wrongly_denied.{name}", day,
-                                 self.group_sums(denied) if denied is not None else none)
+                self.group_means(f"{prefix}{kind}.{name}", day, sums)
+            for name, sums in wrong_denied.items():
+                self.group_means(f"{prefix}wrongly_denied.{name}", day, sums)
         return [SlowScores(prefix, scores.score, None if scored is None else scores.score[scored],
                            state.scheme.scale.min)]
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..analysis.who import by_quintile_and_group, quintile_of
 from ..scenario.streams import KeyedDraws, PersonStreams, keyed_uniform
+from ..scoring.graph import PARALLEL_KERNELS
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
@@ -109,8 +110,9 @@ class Pruning(Module):
         if top <= 0:
             return
         # A draw per tie that may be cut (costs and chances differ tie by tie), keyed by the tie.
-        positions = np.flatnonzero(keyed_prunes(KeyedDraws(sim.seed, "pruning", day, CUT).base, graph.indptr,
-                                                graph.indices, chance))
+        with PARALLEL_KERNELS:
+            cut = keyed_prunes(KeyedDraws(sim.seed, "pruning", day, CUT).base, graph.indptr, graph.indices, chance)
+        positions = np.flatnonzero(cut)
         if not positions.size:
             return
         chance[positions] = 0.0  # cut: not cut again before the graph is rebuilt

@@ -11,6 +11,7 @@ import numba
 import numpy as np
 
 from ..scenario.streams import KeyedDraws, keyed_uniform
+from ..scoring.graph import PARALLEL_KERNELS
 from ..sim.model import Sim
 from ..sim.module import Module
 from ..sim.schemes import SchemeState
@@ -75,25 +76,45 @@ def keyed_cuts(base: np.uint64, indptr: np.ndarray, indices: np.ndarray, shown: 
     return listed, cutter
 
 
-@numba.njit(cache=True, nogil=True)
-def rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarray,
-                  rank: np.ndarray) -> None:  # pragma: no cover
+def rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarray, rank: np.ndarray,
+                  parts: int | None = None) -> None:
     """People in order of score at RANK_LEVELS levels of the scale, ties in id order (a counting
     sort: what a stable argsort of the levels gives), into `by_score`, and each one's place in
-    it into `rank`. A level is round((score - low) / span x RANK_LEVELS), as NumPy rounds."""
+    it into `rank`. A level is round((score - low) / span x RANK_LEVELS), as NumPy rounds. By
+    `parts` threads (default: every thread from 2**18 people), a range of ids each: the same
+    order whatever their number."""
+    if parts is None:
+        parts = numba.get_num_threads() if score.shape[0] >= 1 << 18 else 1
+    level = np.empty(score.shape[0], dtype=np.int16)  # RANK_LEVELS fits
+    with PARALLEL_KERNELS:
+        _rank_by_score(score, low, span, by_score, rank, level, parts)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _rank_by_score(score: np.ndarray, low: float, span: float, by_score: np.ndarray, rank: np.ndarray,
+                   level: np.ndarray, parts: int) -> None:  # pragma: no cover
+    """`rank_by_score`: each range of ids counts its people at each level (kept in `level`), then
+    places them from where the people of that level in the ranges before it end."""
     n = score.shape[0]
-    level = np.empty(n, dtype=np.int32)
-    start = np.zeros(RANK_LEVELS + 2, dtype=np.int64)
-    for i in range(n):
-        level[i] = min(max(np.int32(np.rint((score[i] - low) / span * RANK_LEVELS)), 0), RANK_LEVELS)
-        start[level[i] + 1] += 1
-    for k in range(RANK_LEVELS + 1):
-        start[k + 1] += start[k]
-    for i in range(n):
-        place = start[level[i]]
-        start[level[i]] += 1
-        by_score[place] = i
-        rank[i] = place
+    start = np.zeros((parts, RANK_LEVELS + 1), dtype=np.int64)
+    for part in numba.prange(parts):
+        count = start[part]
+        for i in range(part * n // parts, (part + 1) * n // parts):
+            level[i] = min(max(np.int32(np.rint((score[i] - low) / span * RANK_LEVELS)), 0), RANK_LEVELS)
+            count[level[i]] += 1
+    place = 0
+    for at in range(RANK_LEVELS + 1):  # the counts become where each range's people of a level go
+        for part in range(parts):
+            count = start[part, at]
+            start[part, at] = place
+            place += count
+    for part in numba.prange(parts):
+        next_place = start[part]
+        for i in range(part * n // parts, (part + 1) * n // parts):
+            at = next_place[level[i]]
+            next_place[level[i]] = at + 1
+            by_score[at] = i
+            rank[i] = at
 
 
 def on_display(sim: Sim, state: SchemeState, name: str) -> np.ndarray:
@@ -177,8 +198,9 @@ class SocialResponse(Module):
             return
         graph = sim.graph
         chance = np.ascontiguousarray(self.spec.shun_listed * seen, dtype=np.float64)
-        listed, cutter = keyed_cuts(KeyedDraws(sim.seed, "social", day, SHUNNED).base, graph.indptr, graph.indices,
-                                    np.ascontiguousarray(shown, dtype=np.int64), chance)
+        with PARALLEL_KERNELS:
+            listed, cutter = keyed_cuts(KeyedDraws(sim.seed, "social", day, SHUNNED).base, graph.indptr,
+                                        graph.indices, np.ascontiguousarray(shown, dtype=np.int64), chance)
         if not listed.size:
             return
         new_a = np.zeros(0, np.int64)

@@ -25,6 +25,11 @@ class Combined(NamedTuple):
     sanctioned_any: np.ndarray
 
 
+# Who of some rows (increasing ids) is wrongly listed and wrongly denied, per list and entitlement
+# (`wrongly_at`): (rows, per list, per entitlement: bool per row).
+Wrongly = tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]
+
+
 class SchemeTallies:
     """One scheme's wrongful listings and sanctions: days per person, who ever, and episodes."""
 
@@ -45,12 +50,12 @@ class SchemeTallies:
         # that a day looks at them and today's wrongly sanctioned, not at everyone; None until made.
         self.running: np.ndarray | None = None
 
-    def step(self, sim: Sim, day: int) -> None:
+    def step(self, sim: Sim, day: int, wrong: Wrongly) -> None:
         """Today's wrongful listings and sanctions, counted where the true outcomes may differ from
-        the recorded ones (`wrongly_at`): a few thousand people, not everyone."""
+        the recorded ones (`wrong`, the scheme's `wrongly_at`): a few thousand people, not everyone."""
         state = self.state
         scheme = state.scheme
-        rows, wrong_listed, wrong_denied = wrongly_at(state)
+        rows, wrong_listed, wrong_denied = wrong
         for name, member in wrong_listed.items():
             at = rows[member]
             self.wrong_listed_days[name][at] += 1  # rows are distinct: one day each
@@ -129,7 +134,7 @@ def wrongly(state: SchemeState) -> tuple[dict[str, np.ndarray], dict[str, np.nda
     return ({name: whole(at) for name, at in listed_at.items()}, {name: whole(at) for name, at in denied_at.items()})
 
 
-def wrongly_at(state: SchemeState) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+def wrongly_at(state: SchemeState) -> Wrongly:
     """`wrongly`, among the only people it can hold for: those whose true outcomes may differ from
     the recorded ones (`TrueScores.rows`; everyone else's true lists and entitlements are their
     recorded ones). (rows, per list, per entitlement: bool per row)."""
@@ -195,6 +200,17 @@ class Tallies(Module):
         # entitlements (a sanction or a perk) that it would have allowed were nobody on its input lists.
         self.through_imports = {state.index: np.zeros(sim.n, dtype=sim.days_type)
                                 for state in sim.schemes if state.imports}
+        # Per scheme (by index), its `wrongly_at` and the scoring it was worked out for (its
+        # `scored_version`): read by the tallies and the metrics each day, made again only when the
+        # scheme has scored since (its outcomes change only then). Not state: made again when needed.
+        self.wrongly_now: dict[int, tuple[int, Wrongly]] = {}
+
+    def wrongly_at(self, state: SchemeState) -> Wrongly:
+        """`wrongly_at(state)` as the scheme's latest scoring has it (worked out once for it)."""
+        kept = self.wrongly_now.get(state.index)
+        if kept is None or kept[0] != state.scored_version:
+            kept = self.wrongly_now[state.index] = (state.scored_version, wrongly_at(state))
+        return kept[1]
 
     def step(self, sim: Sim, day: int) -> None:
         if day < 0:  # a burn-in's days are not reported: what is counted here starts on day 0
@@ -214,7 +230,7 @@ class Tallies(Module):
             return
         for tallies in self.schemes:
             if tallies.state.truth is not None:  # else every record it received is true: nothing wrongful
-                tallies.step(sim, day)
+                tallies.step(sim, day, self.wrongly_at(tallies.state))
 
     def combined(self, sim: Sim) -> Combined:
         """Per person, how many schemes list them (honour lists aside) and how many deny them a
