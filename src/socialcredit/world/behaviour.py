@@ -98,6 +98,15 @@ def block_bounds_into(rate: np.ndarray, block: int, out: np.ndarray) -> None:  #
         out_bits[b] = largest_bits(bits[b * block:(b + 1) * block])
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def bit_count(word: np.uint64) -> np.int64:  # pragma: no cover
+    """The number of bits set in `word` (the SWAR count: Hacker's Delight, 5-2)."""
+    word = word - ((word >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    word = (word & np.uint64(0x3333333333333333)) + ((word >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    word = (word + (word >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((word * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def keyed_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: np.uint64) -> np.ndarray:  # pragma: no cover
     """The ids (increasing, each once) of those with at least one arrival of a Poisson process of
@@ -112,9 +121,9 @@ def keyed_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: np.uin
     a person whose rate changes (in a paired twin, say) changes no one else's arrivals (common random
     numbers). Who arrived is marked in a bitmap of the block.
 
-    Blocks are drawn a run of RUN_BLOCKS at a time on each thread, each marking its own bitmap and
-    counting its run's arrivals; then each run reads its bitmaps out in id order at its place
-    among all the arrivals (the counts of the runs before it). Each block's outcome is its own:
+    Blocks are drawn a run of RUN_BLOCKS at a time on each thread, each marking its own bitmap, and
+    each run counts its arrivals (the bits set); then each run reads its bitmaps out in id order at
+    its place among all the arrivals (the counts of the runs before it). Each block's outcome is its own:
     the same ids whatever the threads."""
     people = rate.shape[0]
     blocks = bound.shape[0]
@@ -140,12 +149,11 @@ def keyed_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: np.uin
                 if level >= ceiling:
                     break
                 slot = np.int64(((word & LOW_HALF) * np.uint64(size)) >> np.uint64(32))
-                if level < rate[low + slot]:
-                    mark = np.uint64(1) << np.uint64(slot & 63)
-                    at = 4 * k + (slot >> 6)
-                    if not marks[at] & mark:
-                        marks[at] |= mark
-                        found += 1
+                # marked without a branch: whether a candidate arrives is a coin toss to the processor
+                arrived = np.uint64(level < rate[low + slot])
+                marks[4 * k + (slot >> 6)] |= arrived << np.uint64(slot & 63)
+            for w in range(4):
+                found += bit_count(marks[4 * k + w])
         start[run + 1] = found
     for run in range(runs):
         start[run + 1] += start[run]
