@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 from socialcredit.scenario.streams import KeyedDraws
-from socialcredit.world.behaviour import BLOCK, Behaviour, block_bounds, keyed_arrivals
+from socialcredit.world.behaviour import BLOCK, Behaviour, block_bounds
 
 
 def acts_over_days(rate: np.ndarray, days: int) -> np.ndarray:
@@ -62,50 +60,6 @@ def test_one_persons_rate_moves_nobody_elses_acts():
             after = Behaviour.acts(KeyedDraws(7, "behaviour", day, 0), other.astype(np.float32),
                                    block_bounds(other.astype(np.float32), BLOCK))
             np.testing.assert_array_equal(before[before != changed], after[after != changed])
-
-
-def plain_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: int) -> list[int]:
-    """`keyed_arrivals` in plain Python, block after block: the reference of the parallel kernel."""
-    mask, gamma = (1 << 64) - 1, 0x9E3779B97F4A7C15
-
-    def mix64(z: int) -> int:
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        return z ^ (z >> 31)
-
-    arrived: list[int] = []
-    for k, ceiling in enumerate(bound.astype(np.float64)):
-        if not ceiling > 0:
-            continue
-        low = k * block
-        size = min(low + block, rate.size) - low
-        stream = mix64((base + k * gamma + gamma) & mask)
-        level, j, mine = 0.0, 0, set()
-        while True:
-            j += 1
-            word = mix64((stream + j * gamma) & mask)
-            level -= math.log(((word >> 32) + 0.5) * 2.0**-32) * (1.0 / size)
-            if level >= ceiling:
-                break
-            slot = ((word & 0xFFFFFFFF) * size) >> 32
-            if level < rate[low + slot]:
-                mine.add(low + slot)
-        arrived += sorted(mine)
-    return arrived
-
-
-@pytest.mark.parametrize("block", [BLOCK, 5])
-def test_arrivals_drawn_on_threads_are_the_plain_block_by_block_draws(block):
-    """The parallel kernel (runs of blocks on each thread, then read out at each run's place) gives
-    the ids of the plain draw, block after block, in order: many runs, a short last block, blocks
-    that never act."""
-    rate = np.random.default_rng(8).gamma(0.5, 0.2, 40_001).astype(np.float32)
-    rate[:3 * block] = 0.0
-    bound = block_bounds(rate, block)
-    base = KeyedDraws(7, "behaviour", 3, 0).base
-    got = keyed_arrivals(rate, bound, block, base)
-    assert got.dtype == np.int64 and got.size > 2000
-    assert got.tolist() == plain_arrivals(rate, bound, block, int(base))
 
 
 def test_shunning_cuts_each_tie_of_the_shown_with_its_owners_chance():

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from socialcredit.scenario.streams import KeyedDraws
-from socialcredit.sim.events import DayEvents
-from socialcredit.world.surveillance import RECORDED, Lookalikes, first_recorder, gather_records
+from socialcredit.world.surveillance import RECORDED, Lookalikes, first_recorder
 
 
 def test_the_first_recorder_is_what_comparing_every_draw_gives():
@@ -29,29 +27,6 @@ def test_the_first_recorder_is_what_comparing_every_draw_gives():
     np.testing.assert_array_equal(first >= 0, recorded.any(axis=0))
     np.testing.assert_array_equal(first[first >= 0], np.argmax(recorded, axis=0)[first >= 0])
     assert first.dtype == np.int16 and (first == -1).any() and (first == 3).any()
-
-
-def test_gathering_the_kept_records_is_taking_the_recorded_acts_then_the_kept_records():
-    """The one pass over the kept records' fields gives what two takes give: the recorded acts, with
-    the fields surveillance changed, then the records kept (several runs of records)."""
-    rng = np.random.default_rng(6)
-    acts = 30_000
-    day = DayEvents.acts(np.sort(rng.choice(10**6, acts, replace=False)), 3, 12.0, rng.random(acts))
-    day.kind = rng.integers(0, 5, acts).astype(np.int16)
-    recorded = np.flatnonzero(rng.random(acts) < 0.8)
-    expected = day.take(recorded)
-    expected.source = rng.integers(0, 4, recorded.size).astype(np.int16)
-    expected.subject[::7] = rng.integers(0, 10**6, expected.subject[::7].size)
-    expected.genuine[::7] = False
-    expected.id = np.arange(100, 100 + recorded.size)
-    kept = np.flatnonzero(rng.random(recorded.size) < 0.9)
-    got = DayEvents(*gather_records(recorded, kept, day.kind, day.time, day.value, expected.subject, expected.source,
-                                    expected.actor, expected.genuine, expected.id))
-    expected = expected.take(kept)
-    for field in fields(DayEvents):
-        value = getattr(got, field.name)
-        assert value.dtype == getattr(expected, field.name).dtype
-        np.testing.assert_array_equal(value, getattr(expected, field.name))
 
 
 def test_a_false_candidate_shares_the_actors_district_sex_and_group_and_is_never_the_actor():

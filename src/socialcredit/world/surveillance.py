@@ -54,52 +54,24 @@ class ActDraws:
         return stream.uniforms(self.actor[acts], self.kind[acts])
 
 
-RUN = 4096  # acts a thread takes at a time in the parallel passes
-
-
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def first_recorder(bases: np.ndarray, actor: np.ndarray, kind: np.ndarray, coverage: np.ndarray,
                    district: np.ndarray) -> np.ndarray:  # pragma: no cover
     """Per act, the first source s whose draw (keyed_uniform(bases[s], actor, kind): `ActDraws`'
     RECORDED draw) falls below its coverage of the act's district and kind (-1: none records it):
-    what comparing all the draws, then `any` and `argmax` over the sources give, in one pass, runs
-    of acts on each thread (each act's outcome its own). A draw is made only where it can decide
-    (a coverage strictly between 0 and 1)."""
+    what comparing all the draws, then `any` and `argmax` over the sources give, in one pass. A
+    draw is made only where it can decide (a coverage strictly between 0 and 1)."""
     acts = actor.shape[0]
     first = np.full(acts, -1, dtype=np.int16)
-    for run in numba.prange(-(-acts // RUN)):
-        for act in range(run * RUN, min((run + 1) * RUN, acts)):
-            for source in range(bases.shape[0]):
-                chance = coverage[source, district[act], kind[act]]
-                if chance <= 0.0:
-                    continue
-                if chance >= 1.0 or keyed_uniform(bases[source], actor[act], np.int64(kind[act])) < chance:
-                    first[act] = source
-                    break
+    for act in range(acts):
+        for source in range(bases.shape[0]):
+            chance = coverage[source, district[act], kind[act]]
+            if chance <= 0.0:
+                continue
+            if chance >= 1.0 or keyed_uniform(bases[source], actor[act], np.int64(kind[act])) < chance:
+                first[act] = source
+                break
     return first
-
-
-@numba.njit(parallel=True, cache=True, nogil=True)
-def gather_records(recorded: np.ndarray, kept: np.ndarray, kind: np.ndarray, time: np.ndarray, value: np.ndarray,
-                   subject: np.ndarray, source: np.ndarray, actor: np.ndarray, genuine: np.ndarray,
-                   ids: np.ndarray) -> tuple:  # pragma: no cover
-    """The fields of the day's records kept (`DayEvents`' order): those of the day's acts at
-    `recorded[kept]` (kind, time, value) and those of the recorded acts, as surveillance made them, at
-    `kept` (subject, source, actor, genuine, id). One pass for all of them, runs of records on each
-    thread, rather than two takes of every field (the recorded acts', then the kept records')."""
-    n = kept.shape[0]
-    out_subject, out_kind = np.empty(n, dtype=subject.dtype), np.empty(n, dtype=kind.dtype)
-    out_time, out_value = np.empty(n, dtype=time.dtype), np.empty(n, dtype=value.dtype)
-    out_source, out_actor = np.empty(n, dtype=source.dtype), np.empty(n, dtype=actor.dtype)
-    out_genuine, out_id = np.empty(n, dtype=genuine.dtype), np.empty(n, dtype=ids.dtype)
-    for run in numba.prange(-(-n // RUN)):
-        for i in range(run * RUN, min((run + 1) * RUN, n)):
-            record = kept[i]
-            act = recorded[record]
-            out_kind[i], out_time[i], out_value[i] = kind[act], time[act], value[act]
-            out_subject[i], out_source[i], out_actor[i] = subject[record], source[record], actor[record]
-            out_genuine[i], out_id[i] = genuine[record], ids[record]
-    return out_subject, out_kind, out_time, out_value, out_source, out_actor, out_genuine, out_id
 
 
 class Lookalikes:
@@ -273,17 +245,15 @@ class Surveillance(Module):
         bases = np.array([draws.stream(RECORDED, index).base for index in range(len(self.specs))], dtype=np.uint64)
         first = first_recorder(bases, events.actor, events.kind, self.coverage, district)
         seen = np.flatnonzero(first >= 0)
-        # The recorded acts' fields that surveillance reads or changes (whom a record names, and
-        # whether it is genuine); the rest are taken once, for the records kept (`gather_records`).
-        source = first[seen]
-        actor, subject, genuine = events.actor[seen], events.subject[seen], events.genuine[seen]
-        ids = sim.new_event_ids(seen.size)  # a missed act's record has its id too (then dropped)
-        keep = np.ones(seen.size, dtype=bool)
+        records = events.take(seen)
+        records.source = first[seen]
+        records.id = sim.new_event_ids(len(records))
+        keep = np.ones(len(records), dtype=bool)
         for index, spec in enumerate(self.specs):
-            mine = np.flatnonzero(source == index)
+            mine = np.flatnonzero(records.source == index)
             if not mine.size:
                 continue
-            actors = actor[mine]
+            actors = records.actor[mine]
             tally = self.tally[self.names[index]]
             tally["recorded"] += int(mine.size)
             by_group = self.by_group[self.names[index]]
@@ -307,23 +277,24 @@ class Surveillance(Module):
                     wrong_ids = mine[wrong]
                     blamed = self._false_candidates(sim.people, profile.same_demographics_candidate, draws, index,
                                                     act[wrong])
-                    subject[wrong_ids] = blamed
-                    genuine[wrong_ids] = False
+                    records.subject[wrong_ids] = blamed
+                    records.genuine[wrong_ids] = False
                     groups = len(self.group_names)
                     by_group["probes"] += np.bincount(sim.people.group[actors[wrong]], minlength=groups)
                     by_group["blamed"] += np.bincount(sim.people.group[blamed], minlength=groups)
             if spec.error_rate:
                 erred = draws(MIXED_UP, index, act) < spec.error_rate
                 mixed = mine[erred]
-                kept = keep[mixed] & genuine[mixed]
+                kept = keep[mixed] & records.genuine[mixed]
                 mixed = mixed[kept]
                 if mixed.size:
                     someone = draws(MIXED_WITH, index, act[erred][kept])
-                    subject[mixed] = self._someone_else(actor[mixed], someone, sim.people.district[actor[mixed]])
-                    genuine[mixed] = False
+                    records.subject[mixed] = self._someone_else(records.actor[mixed], someone,
+                                                                sim.people.district[records.actor[mixed]])
+                    records.genuine[mixed] = False
                     tally["record_errors"] += int(mixed.size)
-        records = DayEvents(*gather_records(seen, np.flatnonzero(keep), events.kind, events.time, events.value, subject,
-                                            source, actor, genuine, ids))
+        if not keep.all():  # (a copy of the day's records only where some were missed)
+            records = records.take(np.flatnonzero(keep))
         delay = self.delays[records.source]
         late = delay > 0
         for lag in np.unique(delay[late]):
