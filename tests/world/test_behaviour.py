@@ -116,11 +116,16 @@ def test_strained_rates_in_one_pass_equal_numpys_bit_for_bit():
             expected *= strain
             got = strained_base(0.0015, propensity, factors, group, grouped, income, median, stress)
             np.testing.assert_array_equal(got, expected)
-            # the daily pass of an act only strain moves: the same, at most MAX_RATE, as float32
-            rate32 = np.full(n, np.nan, dtype=np.float32)
-            strained_rate32(0.0015, propensity, factors, group, grouped, income, median, stress, MAX_RATE, rate32)
-            np.testing.assert_array_equal(rate32, np.minimum(expected, MAX_RATE).astype(np.float32))
-            assert (rate32 == MAX_RATE).any() and (rate32 < MAX_RATE).any()
+            # the daily pass of an act only strain moves: the same, at most MAX_RATE, as float32, with
+            # each block's bound (blocks of a few people too: many runs, a last one short)
+            for block in (BLOCK, 3):
+                rate32 = np.full(n, np.nan, dtype=np.float32)
+                bound = np.full(-(-n // block), np.nan, dtype=np.float32)
+                strained_rate32(0.0015, propensity, factors, group, grouped, income, median, stress, MAX_RATE,
+                                block, rate32, bound)
+                np.testing.assert_array_equal(rate32, np.minimum(expected, MAX_RATE).astype(np.float32))
+                np.testing.assert_array_equal(bound, block_bounds(rate32, block))
+                assert (rate32 == MAX_RATE).any() and (rate32 < MAX_RATE).any()
 
 
 @pytest.mark.parametrize("stress", [0, 2])

@@ -43,6 +43,7 @@ SANCTION_WEIGHT = 10.0  # assumption: losing an entitlement weighs like 10% of t
 MAX_MULTIPLIER = 10.0   # a reward can at most multiply a rate tenfold
 MAX_RATE = 30.0         # acts per day: a chance of 1 - 1e-13, certain in all but name
 BLOCK = 256              # people per block of arrivals (see Behaviour.acts)
+RUN_BLOCKS = 64          # blocks a thread takes at a time in the parallel passes (16,384 people)
 HALF_UNIT = 1.0 / (1 << 32)
 LOW_HALF = np.uint64(0xFFFFFFFF)
 # The place of a word's lowest set bit from its product with a de Bruijn sequence (Leiserson, Prokop
@@ -73,26 +74,40 @@ def block_bounds(rate: np.ndarray, block: int) -> np.ndarray:
     return bounds
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def largest_bits(bits: np.ndarray) -> np.int32:  # pragma: no cover
+    """The bits of the largest of the float32 rates whose bits are `bits` (int32), NumPy's NaN's
+    if one is NaN: a float of sign bit 0 orders as its bits do as an integer, and one of sign bit 1
+    (negative, -0.0, a NaN of either sign) is an integer below 0, the start, so the largest integer
+    is the bits of the largest rate (or of +0.0). Integer max and or vectorise; a float max with
+    its NaN rules does not (a third of the time of the float loop at a million)."""
+    largest = np.int32(0)
+    nan = np.int32(0)
+    for i in range(bits.shape[0]):
+        value = bits[i]
+        largest = max(largest, value)
+        nan |= np.int32((value & np.int32(0x7FFFFFFF)) > np.int32(0x7F800000))
+    return np.int32(0x7FC00000) if nan else largest  # NumPy's NaN
+
+
 @numba.njit(cache=True, nogil=True)
 def block_bounds_into(rate: np.ndarray, block: int, out: np.ndarray) -> None:  # pragma: no cover
-    """`block_bounds` of the float32 `rate` into `out`, from the rates' bits: a float of sign bit 0
-    orders as its bits do as an integer, and one of sign bit 1 (negative, -0.0, a NaN of either
-    sign) is an integer below 0, the start, so the largest integer is the bits of the largest
-    rate (or of +0.0). Integer max and or vectorise; a float max with its NaN rules does not (a
-    third of the time of the float loop at a million)."""
+    """`block_bounds` of the float32 `rate` into `out`, from the rates' bits (`largest_bits`)."""
     bits, out_bits = rate.view(np.int32), out.view(np.int32)
-    n = bits.shape[0]
     for b in range(out.shape[0]):
-        largest = np.int32(0)
-        nan = np.int32(0)
-        for i in range(b * block, min((b + 1) * block, n)):
-            value = bits[i]
-            largest = max(largest, value)
-            nan |= np.int32((value & np.int32(0x7FFFFFFF)) > np.int32(0x7F800000))
-        out_bits[b] = np.int32(0x7FC00000) if nan else largest  # NumPy's NaN
+        out_bits[b] = largest_bits(bits[b * block:(b + 1) * block])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
+def bit_count(word: np.uint64) -> np.int64:  # pragma: no cover
+    """The number of bits set in `word` (the SWAR count: Hacker's Delight, 5-2)."""
+    word = word - ((word >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    word = (word & np.uint64(0x3333333333333333)) + ((word >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    word = (word + (word >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((word * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def keyed_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: np.uint64) -> np.ndarray:  # pragma: no cover
     """The ids (increasing, each once) of those with at least one arrival of a Poisson process of
     their own `rate` today, every person's outcome a function of their own rate and the key alone.
@@ -104,50 +119,72 @@ def keyed_arrivals(rate: np.ndarray, bound: np.ndarray, block: int, base: np.uin
     its person's rate is an arrival of theirs. The candidates are drawn up to the block's `bound` (at
     least any rate of the block; see `Behaviour.acts` for NaN) and never depend on anyone's rate, so
     a person whose rate changes (in a paired twin, say) changes no one else's arrivals (common random
-    numbers). Who arrived is marked in a bitmap of the block, read out in id order at its end."""
+    numbers). Who arrived is marked in a bitmap of the block.
+
+    Blocks are drawn a run of RUN_BLOCKS at a time on each thread, each marking its own bitmap, and
+    each run counts its arrivals (the bits set); then each run reads its bitmaps out in id order at
+    its place among all the arrivals (the counts of the runs before it). Each block's outcome is its own:
+    the same ids whatever the threads."""
     people = rate.shape[0]
-    out = np.empty(people, dtype=np.int64)
-    marks = np.zeros(4, dtype=np.uint64)
-    found = 0
-    for k in range(bound.shape[0]):
-        ceiling = np.float64(bound[k])
-        if not ceiling > 0:
-            continue
-        low = k * block
-        size = min(low + block, people) - low
-        per_level = 1.0 / size
-        stream = mix64(base + np.uint64(k) * GOLDEN_GAMMA + GOLDEN_GAMMA)
-        level = 0.0
-        j = np.uint64(0)
-        while True:
-            j += np.uint64(1)
-            word = mix64(stream + j * GOLDEN_GAMMA)
-            level -= np.log((np.float64(word >> np.uint64(32)) + 0.5) * HALF_UNIT) * per_level
-            if level >= ceiling:
-                break
-            slot = np.int64(((word & LOW_HALF) * np.uint64(size)) >> np.uint64(32))
-            if level < rate[low + slot]:
-                marks[slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
-        for w in range(4):
-            bits = marks[w]
-            while bits:
-                lowest = bits & (~bits + np.uint64(1))
-                out[found] = low + w * 64 + DE_BRUIJN[(lowest * DE_BRUIJN_WORD) >> np.uint64(58)]
-                found += 1
-                bits ^= lowest
-            marks[w] = np.uint64(0)
-    return out[:found]
+    blocks = bound.shape[0]
+    runs = -(-blocks // RUN_BLOCKS)
+    marks = np.zeros(4 * blocks, dtype=np.uint64)  # block k's bitmap: words 4k to 4k + 3
+    start = np.zeros(runs + 1, dtype=np.int64)  # run r's arrivals: start[r + 1] counted, then where they go
+    for run in numba.prange(runs):
+        found = 0
+        for k in range(run * RUN_BLOCKS, min((run + 1) * RUN_BLOCKS, blocks)):
+            ceiling = np.float64(bound[k])
+            if not ceiling > 0:
+                continue
+            low = k * block
+            size = min(low + block, people) - low
+            per_level = 1.0 / size
+            stream = mix64(base + np.uint64(k) * GOLDEN_GAMMA + GOLDEN_GAMMA)
+            level = 0.0
+            j = np.uint64(0)
+            while True:
+                j += np.uint64(1)
+                word = mix64(stream + j * GOLDEN_GAMMA)
+                level -= np.log((np.float64(word >> np.uint64(32)) + 0.5) * HALF_UNIT) * per_level
+                if level >= ceiling:
+                    break
+                slot = np.int64(((word & LOW_HALF) * np.uint64(size)) >> np.uint64(32))
+                # marked without a branch: whether a candidate arrives is a coin toss to the processor
+                arrived = np.uint64(level < rate[low + slot])
+                marks[4 * k + (slot >> 6)] |= arrived << np.uint64(slot & 63)
+            for w in range(4):
+                found += bit_count(marks[4 * k + w])
+        start[run + 1] = found
+    for run in range(runs):
+        start[run + 1] += start[run]
+    out = np.empty(start[runs], dtype=np.int64)
+    for run in numba.prange(runs):
+        at = start[run]
+        for k in range(run * RUN_BLOCKS, min((run + 1) * RUN_BLOCKS, blocks)):
+            for w in range(4):
+                bits = marks[4 * k + w]
+                while bits:
+                    lowest = bits & (~bits + np.uint64(1))
+                    out[at] = k * block + w * 64 + DE_BRUIJN[(lowest * DE_BRUIJN_WORD) >> np.uint64(58)]
+                    at += 1
+                    bits ^= lowest
+    return out
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def rate_under_strain(rate: float, propensity: float, factors: np.ndarray, group: int, grouped: bool,
-                      income: float, median: float, stress: int) -> float:  # pragma: no cover
-    """One person's rate x propensity (x the group's factor) x (median / max(income, 1)) ** stress:
-    `Behaviour.base`'s operations, then the ratio multiplied by itself."""
-    value = rate * np.float64(propensity)
-    if grouped:
-        value *= factors[group]
+def rate_under_strain(rate: float, propensity: float, factor: float, income: float, median: float,
+                      stress: int) -> float:  # pragma: no cover
+    """One person's rate x propensity x their group's factor (1.0 where no group has another: the
+    same number as none) x (median / max(income, 1)) ** stress: `Behaviour.base`'s operations,
+    then the ratio multiplied by itself. Numbers in, not arrays (an array handed to an inlined
+    function is counted in and out at each person, which stops the loop vectorising), and the
+    presets' stresses, 1 and 2, written out (a loop inside stops it too)."""
+    value = rate * np.float64(propensity) * factor
     ratio = median / max(income, 1.0)
+    if stress == 1:
+        return value * ratio
+    if stress == 2:
+        return value * (ratio * ratio)
     strain = ratio
     for _ in range(stress - 1):
         strain = strain * ratio
@@ -160,19 +197,40 @@ def strained_base(rate: float, propensity: np.ndarray, factors: np.ndarray, grou
     """`rate_under_strain` for everyone of the arrays, for a whole stress, in one pass."""
     out = np.empty(propensity.shape[0], dtype=np.float64)
     for i in range(propensity.shape[0]):
-        out[i] = rate_under_strain(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
+        out[i] = rate_under_strain(rate, propensity[i], factors[group[i]] if grouped else 1.0, income[i], median,
+                                   stress)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def strained_rate32(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
-                    income: np.ndarray, median: float, stress: int, most: float,
-                    out: np.ndarray) -> None:  # pragma: no cover
-    """`strained_base`, at most `most`, written as float32 into `out`: a day's rates of an act
-    that only income strain moves (no deterrence, no consequence), in one pass rather than four."""
-    for i in range(propensity.shape[0]):
-        value = rate_under_strain(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
+def strained_run(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
+                 income: np.ndarray, median: float, stress: int, most: float,
+                 out: np.ndarray) -> None:  # pragma: no cover
+    """`strained_base`, at most `most`, as float32 into `out`: one run of `strained_rate32`, a
+    function of its own (inside the parallel loop's body the loop does not vectorise)."""
+    for i in range(out.shape[0]):
+        value = rate_under_strain(rate, propensity[i], factors[group[i]] if grouped else 1.0, income[i], median,
+                                  stress)
         out[i] = np.float32(most if value > most else value)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def strained_rate32(rate: float, propensity: np.ndarray, factors: np.ndarray, group: np.ndarray, grouped: bool,
+                    income: np.ndarray, median: float, stress: int, most: float, block: int, out: np.ndarray,
+                    bound: np.ndarray) -> None:  # pragma: no cover
+    """`strained_base`, at most `most`, written as float32 into `out`, with each block's bound
+    (`block_bounds`) into `bound`: a day's rates of an act that only income strain moves (no
+    deterrence, no consequence), in one pass rather than five, a run of RUN_BLOCKS blocks at a time
+    on each thread (each person's rate, and each block's bound, its own: the same whatever the
+    threads)."""
+    n = out.shape[0]
+    blocks = bound.shape[0]
+    for run in numba.prange(-(-blocks // RUN_BLOCKS)):
+        first, last = run * RUN_BLOCKS, min((run + 1) * RUN_BLOCKS, blocks)
+        low, high = first * block, min(last * block, n)
+        strained_run(rate, propensity[low:high], factors, group[low:high], grouped, income[low:high], median, stress,
+                     most, out[low:high])
+        block_bounds_into(out[low:high], block, bound[first:last])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -197,12 +255,11 @@ def deterred_rates(rate: float, propensity: np.ndarray, factors: np.ndarray, gro
     NumPy's order (minimum keeping NaN)."""
     undeterred = negated_undeterred.shape[0] > 0
     for i in range(propensity.shape[0]):
+        factor = factors[group[i]] if grouped else 1.0
         if stress > 0:
-            value = rate_under_strain(rate, propensity[i], factors, group[i], grouped, income[i], median, stress)
+            value = rate_under_strain(rate, propensity[i], factor, income[i], median, stress)
         else:
-            value = rate * np.float64(propensity[i])
-            if grouped:
-                value *= factors[group[i]]
+            value = rate * np.float64(propensity[i]) * factor
         if undeterred:
             negated_undeterred[i] = -(value if (value < most or value != value) else most)
         value = value * multiplier[i]
@@ -513,16 +570,16 @@ class Behaviour(Module):
         if rate32 is None or bound is None:
             rate32 = self.rate[index] = np.empty(sim.n, dtype=np.float32)
             bound = self.bound[index] = np.empty(-(-sim.n // BLOCK), dtype=np.float32)
+        if self.strained_only[index]:  # what `_rate` gives such an act, in one pass on the threads
+            strained_rate32(*self._strain_inputs(sim, index, slice(0, sim.n)), MAX_RATE, BLOCK, rate32, bound)
+            self.daily_acts[index] = self.daily_undeterred[index] = self.daily_blocked[index] = 0.0
+            return
         parts = slices(sim.n, max(core.SLICE // BLOCK, 1) * BLOCK)  # whole blocks a slice (the default's 512)
 
         def recompute(part: slice) -> tuple[float, float, float]:
             """The slice's rates and its blocks' bounds, written in place; its expected acts,
             undeterred acts and blocked acts."""
             blocks = slice(part.start // BLOCK, -(-part.stop // BLOCK))
-            if self.strained_only[index]:  # what `_rate` gives such an act, in one pass
-                strained_rate32(*self._strain_inputs(sim, index, part), MAX_RATE, rate32[part])
-                block_bounds_into(rate32[part], BLOCK, bound[blocks])
-                return 0.0, 0.0, 0.0
             if self.fused[index]:
                 fused = self._fused_rates(sim, index, part, rate32[part])
                 if fused is not None:
@@ -632,10 +689,10 @@ class Behaviour(Module):
                  for index in range(len(self.specs))]
         denied = sim.denied if any(stale[index] and self.gated[index] for index in range(len(self.specs))) else None
 
-        def acts_of(index: int) -> DayEvents:
-            """Who does act `index` today, with the values of their acts: each kind from its own
-            streams (see `acts`), so kinds are drawn two at a time."""
-            spec = self.specs[index]
+        # Kind after kind, each pass on both threads within (a kind's rates slice by slice, its
+        # arrivals run by run of blocks): the kinds' work is uneven, a day's strained rates most of it.
+        parts = []
+        for index, spec in enumerate(self.specs):
             if stale[index]:
                 self._recompute(sim, index, denied)
                 self.chance_inputs[index] = inputs[index]
@@ -644,11 +701,10 @@ class Behaviour(Module):
             self.expected_undeterred[index] += self.daily_undeterred[index]
             rate32, bound = self.rate[index], self.bound[index]
             assert rate32 is not None and bound is not None
+            # each kind from its own streams (see `acts`)
             who = self.acts(KeyedDraws(sim.seed, "behaviour", day, index), rate32, bound)
             value = act_values(KeyedDraws(sim.seed, "behaviour_values", day, index), who, spec.value)
-            return DayEvents.acts(who, int(self.codes[index]), sim.time(day), value)
-
-        parts = parallel_map(acts_of, list(range(len(self.specs))))
+            parts.append(DayEvents.acts(who, int(self.codes[index]), sim.time(day), value))
         sim.true_events = DayEvents.concat(parts)
         sim.count_events(sim.true_counts, sim.true_events)
 
