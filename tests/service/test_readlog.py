@@ -283,7 +283,12 @@ def test_the_staged_chain_goes_on_from_the_moved_reads_when_the_staged_file_lost
     again = Service(make_engine(url), service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
                     checkpoints=checkpoints)
     try:
+        hold_back_the_mover(again)
         again.record("bob", READER)
+        assert [row[0] for row in staged_rows(again.store.write_engine)] == [3, 7]  # 3 moved, and come back
+        found = verdict(again)
+        assert found.intact, found.problems
+        del again.reads.move  # the mover's work again, on demand
         log = again.audit_log()
         assert [e["detail"].get("read") for e in log if e["action"] == "read_record"] == [1, 2, 3, 4, 5, 6, 7]
         found = verdict(again)

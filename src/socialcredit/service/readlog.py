@@ -122,11 +122,11 @@ class Staged:
         return connection
 
     @contextmanager
-    def connection(self) -> Iterator[Any]:
-        """A connection to the staged entries (autocommit on SQLite; a transaction on PostgreSQL),
-        closed after."""
+    def connection(self, synchronous: str = "FULL") -> Iterator[Any]:
+        """A connection to the staged entries (autocommit on SQLite, `synchronous` as `open`'s; a
+        transaction on PostgreSQL), closed after."""
         if self.path is not None:
-            connection = self.open(self.path)
+            connection = self.open(self.path, synchronous)
             try:
                 yield connection
             finally:
@@ -192,8 +192,10 @@ class Staged:
 
     def forget_before(self, seq: int) -> None:
         """Delete the staged entries before number `seq` (moved; the one numbered `seq` is kept,
-        for the chain to go on from)."""
-        with self.connection() as connection:
+        for the chain to go on from). Not synced before it returns: the moved entries are in the
+        store, synced; should a power loss bring some back, they are known as moved (`append`,
+        `audit.StagedCheck`), and a sync of the read log would wait for this."""
+        with self.connection("NORMAL") as connection:
             connection.execute(f"DELETE FROM read_log WHERE seq < {self.mark}", (seq,))
             if self.path is None:
                 connection.commit()
