@@ -28,14 +28,15 @@ many.
 
 When a read is answered, its entry is committed where a crash of the server (kill -9) cannot
 undo it: in the operating system's file cache (SQLite: synchronous=NORMAL) or the database server's
-WAL buffers (PostgreSQL: synchronous_commit=off), not yet on disk. A thread of its own (`sync`)
-then makes it durable off the read's path, within `SYNC_AFTER` seconds of the commit and its own
-sync's time: an fsync of the `.reads` file's WAL, or on PostgreSQL a flush of its WAL
-(`pg_current_wal_flush_lsn` is awaited by a synchronous commit). Why: a read that waited for its own
+WAL buffers (PostgreSQL: synchronous_commit=off), not yet on disk. Then it is made durable off the
+read's path: on SQLite by a thread of its own (`Staged.sync`: an fsync of the `.reads` file's WAL)
+within `SYNC_AFTER` seconds of the commit and the sync's own time; on PostgreSQL by the server's WAL
+writer, within 3 x wal_writer_delay (0.6 s by default). Why: a read that waited for its own
 fsync waited behind the megabytes an ingest had just written to the same disk (issue 18, point 5:
 the read log's commit was most of a read's p99 during an ingest). What it costs: a power loss or an
-operating-system crash can lose the reads answered in the last moments before it (not yet synced);
-the mover's own transaction, synchronous, syncs them too (on SQLite its delete of the moved ones).
+operating-system crash (or a crash of PostgreSQL) can lose the reads answered in the last moments
+before it (not yet synced); a read moved into the audit log is durable there (the move's commit is
+synchronous).
 Should the staged file lose entries that were moved meanwhile (synced into the store, not yet in
 the `.reads` file), the chain goes on from the store's `meta`, never from an older staged entry
 (`Staged.append`): no number is given twice.
@@ -249,8 +250,11 @@ class ReadLog(GroupCommit[Entry]):
         # staged and did not move is moved at start
         self.mover = AskedWorker(self.move, "audit-reads-mover", gather=MOVE_AFTER, asked=True,
                                  failed="staged reads not moved yet (staged: the next read asks again)")
-        self.syncer = AskedWorker(self.staged.sync, "audit-reads-sync", gather=SYNC_AFTER,
-                                  failed="staged reads not synced to disk yet (the next read asks again)")
+        # SQLite only: PostgreSQL's WAL writer flushes the read log's commits by itself, and a
+        # synchronous commit of ours would hold the appenders' lock while it waits for the flush
+        self.syncer = (AskedWorker(self.staged.sync, "audit-reads-sync", gather=SYNC_AFTER,
+                                   failed="staged reads not synced to disk yet (the next read asks again)")
+                       if self.staged.path is not None else None)
 
     @staticmethod
     def _refuse(error: BaseException) -> ServiceError:
@@ -336,14 +340,16 @@ class ReadLog(GroupCommit[Entry]):
 
     def after(self) -> None:
         """Ask for what was just committed to be synced to disk, and moved."""
-        self.syncer.ask()
+        if self.syncer is not None:
+            self.syncer.ask()
         self.mover.ask()
 
     def close(self) -> None:
         """Stop the threads (the reads committed meanwhile first), move what is staged, close the
         connections. A read after is refused (503)."""
         super().close()
-        self.syncer.stop()
+        if self.syncer is not None:
+            self.syncer.stop()
         self.mover.stop()
         with suppress(Exception):  # the move below syncs them too, when it can run
             self.staged.sync()
