@@ -5,16 +5,17 @@ editing or deleting one of them is named."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from socialcredit.service import audit
+from socialcredit.service import audit, readlog
 from socialcredit.service.api import create_app
 from socialcredit.service.checkpoints import read_file
 from socialcredit.service.core import Actor, Service
@@ -230,3 +231,67 @@ def test_reads_answered_after_the_read_log_file_was_deleted_reach_the_audit_log(
     assert len(service.export("bob", READER)["reads"]) == 7
     found = verdict(service)
     assert found.intact, found.problems
+
+
+def test_a_read_is_synced_to_disk_after_it_is_answered(lending, monkeypatch):
+    """A read's entry is committed without waiting for the disk (a crash of the server cannot undo
+    it), and the read log's own thread syncs it within moments."""
+    service, _, _ = lending
+    path = service.reads.staged.path
+    if path is None:
+        pytest.skip("PostgreSQL's WAL writer flushes the read log's commits (synchronous_commit=off)")
+    synced: list[str] = []
+    real_fsync = readlog.os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append(readlog.os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(readlog.os, "fsync", fsync)
+    service.ingest(BOB, OPERATOR)
+    service.record("bob", READER)
+    deadline = time.monotonic() + 10
+    while f"{path}-wal" not in synced and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert f"{path}-wal" in synced
+    assert service.reads.staging.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: no fsync in the read
+
+
+def test_the_staged_chain_goes_on_from_the_moved_reads_when_the_staged_file_lost_its_tail(lending):
+    """A power loss can take the staged file back to before its last commits, after the reads they
+    held were moved into the (synced) store: the next read is numbered after the moved ones, and
+    reaches the log (numbered from the staged file's older end, it was never moved)."""
+    service, _, url = lending
+    path = service.reads.staged.path
+    if path is None:
+        pytest.skip("PostgreSQL's read log is in the store's own WAL: its tail cannot be lost apart")
+    service.ingest(BOB, OPERATOR)
+    for _ in range(3):
+        service.record("bob", READER)
+    service.reads.settle()
+    older = path.with_name("older.reads")
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(older)) as copy:
+        source.backup(copy)  # the staged file as a power loss could leave it, later
+    for _ in range(3):
+        service.record("bob", READER)
+    service.reads.settle()
+    service.close()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    older.rename(path)
+    key_path, checkpoints = audit_files(url)
+    again = Service(make_engine(url), service.scheme, now=lambda: NOW, audit_key=service.store.audit_key,
+                    checkpoints=checkpoints)
+    try:
+        hold_back_the_mover(again)
+        again.record("bob", READER)
+        assert [row[0] for row in staged_rows(again.store.write_engine)] == [3, 7]  # 3 moved, and come back
+        found = verdict(again)
+        assert found.intact, found.problems
+        del again.reads.move  # the mover's work again, on demand
+        log = again.audit_log()
+        assert [e["detail"].get("read") for e in log if e["action"] == "read_record"] == [1, 2, 3, 4, 5, 6, 7]
+        found = verdict(again)
+        assert found.intact, found.problems
+    finally:
+        again.close()

@@ -282,7 +282,7 @@ class StagedCheck:
             if seq <= self.moved:
                 if self.hashes.get(seq) != digest:
                     self.problems.append(f"{where}: not what the audit log's moved copy records (edited)")
-            elif prev is None:
+            elif prev is None or prev[0] <= self.moved:  # the first waiting (moved ones kept before it)
                 if seq != self.moved + 1 or prev_hash != self.head:
                     self.problems.append(f"{where}: does not follow staged read {self.moved}, the last the log "
                                          "holds (reads deleted from the log, or from the read log before they "

@@ -6,8 +6,8 @@ Why two steps: the audit log is one hash chain, appended under the one write loc
 while it writes its batch; a read whose entry went straight into it waited for that (issue 18,
 point 5: reads stalled for seconds during an ingest). So a read's entry is first committed where
 no change writes (`Staged`): on SQLite a database file of its own beside the store
-(`<database>.reads`, WAL, synchronous=FULL: committed is on disk), on PostgreSQL a table of its own
-(`read_log`) appended under an advisory lock of its own, with synchronous commit. The staged
+(`<database>.reads`, WAL), on PostgreSQL a table of its own (`read_log`) appended under an advisory
+lock of its own. The staged
 entries are a hash chain of their own (numbered from 1, sealed with the server's audit key, naming
 the subject by pseudonym, as the audit log does). A mover (`ReadLog.move`, a thread, and on demand
 before the audit log is shown, checkpointed or exported) appends them to the audit log under the
@@ -25,6 +25,21 @@ chain's head (`Staged.head`: its last entry's number and hash; `checkpoints.py`)
 database, and `verify` finds every anchored entry, moved or staged, as it was signed. The staged
 entries after the latest checkpoint are anchored by nothing until the next one: `verify` says how
 many.
+
+When a read is answered, its entry is committed where a crash of the server (kill -9) cannot
+undo it: in the operating system's file cache (SQLite: synchronous=NORMAL) or the database server's
+WAL buffers (PostgreSQL: synchronous_commit=off), not yet on disk. Then it is made durable off the
+read's path: on SQLite by a thread of its own (`Staged.sync`: an fsync of the `.reads` file's WAL)
+within `SYNC_AFTER` seconds of the commit and the sync's own time; on PostgreSQL by the server's WAL
+writer, within 3 x wal_writer_delay (0.6 s by default). Why: a read that waited for its own
+fsync waited behind the megabytes an ingest had just written to the same disk (issue 18, point 5:
+the read log's commit was most of a read's p99 during an ingest). What it costs: a power loss or an
+operating-system crash (or a crash of PostgreSQL) can lose the reads answered in the last moments
+before it (not yet synced); a read moved into the audit log is durable there (the move's commit is
+synchronous).
+Should the staged file lose entries that were moved meanwhile (synced into the store, not yet in
+the `.reads` file), the chain goes on from the store's `meta`, never from an older staged entry
+(`Staged.append`): no number is given twice.
 
 An erasure moves the staged entries in its own write transaction, before its entry, holding the
 staged chain's lock until it commits (`ReadLog.moved_first`): the reads answered before it come
@@ -66,6 +81,7 @@ COLUMNS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "ha
 MOVED, HEAD = "reads_moved", "reads_head"  # the `meta` rows: staged entries moved so far, and the last one's hash
 STAGED_LOCK = 726174  # PostgreSQL advisory lock of the staged chain's appenders (the log's: audit.WRITERS_LOCK)
 MOVE_AFTER = 0.2  # seconds a staged entry waits to be moved with those that come meanwhile
+SYNC_AFTER = 0.02  # seconds a committed entry waits to be synced to disk with those that come meanwhile
 log = logging.getLogger("socialcredit.audit")
 
 SQLITE_TABLE = ("CREATE TABLE IF NOT EXISTS read_log (seq INTEGER PRIMARY KEY, at VARCHAR(40) NOT NULL, "
@@ -94,10 +110,12 @@ class Staged:
             self.open(self.path).close()  # the file and its table made now, before the first read
 
     @staticmethod
-    def open(path: Path | str) -> sqlite3.Connection:
+    def open(path: Path | str, synchronous: str = "FULL") -> sqlite3.Connection:
+        """A connection to the staged file; its commits synced to disk before they return (FULL), or
+        only handed to the operating system (NORMAL: the read log's writer, whose `sync` follows)."""
         connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")  # a read's entry is on disk before it is answered
+        connection.execute(f"PRAGMA synchronous={synchronous}")
         connection.execute("PRAGMA secure_delete=ON")
         # every opener makes the table if it is not there: the file may have been deleted meanwhile
         # (a new one, empty, is made; `audit verify` names the anchored reads it lost)
@@ -105,11 +123,11 @@ class Staged:
         return connection
 
     @contextmanager
-    def connection(self) -> Iterator[Any]:
-        """A connection to the staged entries (autocommit on SQLite; a transaction on PostgreSQL),
-        closed after."""
+    def connection(self, synchronous: str = "FULL") -> Iterator[Any]:
+        """A connection to the staged entries (autocommit on SQLite, `synchronous` as `open`'s; a
+        transaction on PostgreSQL), closed after."""
         if self.path is not None:
-            connection = self.open(self.path)
+            connection = self.open(self.path, synchronous)
             try:
                 yield connection
             finally:
@@ -133,10 +151,38 @@ class Staged:
                                     (after,) if pseudonym is None else (after, pseudonym))
         return [(*row[:5], json.loads(row[5]), *row[6:]) for row in cursor.fetchall()]
 
+    def sync(self) -> None:
+        """Make every staged entry committed so far durable (they are committed without waiting
+        for the disk): on SQLite an fsync of the staged file's WAL; on PostgreSQL (whose WAL writer
+        flushes asynchronous commits by itself, within 3 x wal_writer_delay) a synchronous commit."""
+        if self.path is not None:
+            try:
+                descriptor = os.open(f"{self.path}-wal", os.O_RDONLY)
+            except FileNotFoundError:  # no WAL (checkpointed and removed): what was committed is in the file
+                try:
+                    descriptor = os.open(self.path, os.O_RDONLY)
+                except FileNotFoundError:  # deleted under the server: the next read makes a new one
+                    return
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            return
+        with self.connection() as connection:
+            # a commit that writes waits for the WAL to be flushed up to it, so past every commit
+            # before it (one that writes nothing waits for nothing): the last staged row rewritten
+            # as it is, under the appenders' lock; none staged: those moved were deleted by a
+            # synchronous commit since
+            connection.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
+            connection.execute("SET LOCAL synchronous_commit TO on")
+            connection.execute("UPDATE read_log SET seq = seq WHERE seq = (SELECT max(seq) FROM read_log)")
+            connection.commit()
+
     def head(self) -> tuple[int, str] | None:
         """The staged chain's head (the number and hash of its last read), which a checkpoint
         anchors: the last staged read, else the last moved one (`meta`); None if no read was ever
-        staged."""
+        staged. Synced first: a checkpoint anchors only reads on disk."""
+        self.sync()
         with self.connection() as connection:
             last = connection.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1").fetchone()
         if last is not None:
@@ -147,8 +193,10 @@ class Staged:
 
     def forget_before(self, seq: int) -> None:
         """Delete the staged entries before number `seq` (moved; the one numbered `seq` is kept,
-        for the chain to go on from)."""
-        with self.connection() as connection:
+        for the chain to go on from). Not synced before it returns: the moved entries are in the
+        store, synced; should a power loss bring some back, they are known as moved (`append`,
+        `audit.StagedCheck`), and a sync of the read log would wait for this."""
+        with self.connection("NORMAL") as connection:
             connection.execute(f"DELETE FROM read_log WHERE seq < {self.mark}", (seq,))
             if self.path is None:
                 connection.commit()
@@ -162,12 +210,16 @@ class Staged:
             staging.execute("BEGIN IMMEDIATE")  # the staged chain's write lock first: one appender reads its end
         else:
             staging.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
+            staging.execute("SET LOCAL synchronous_commit TO off")  # made durable by `sync`, off the read's path
         try:
             last = staging.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1").fetchone()
-            if last is None:  # nothing staged yet (or the file lost): on from what was moved
-                found = dict(main.execute(f"SELECT key, value FROM meta WHERE key IN ({self.mark}, {self.mark})",
-                                          (MOVED, HEAD)).fetchall())
-                last = (int(found.get(MOVED, 0)), found.get(HEAD, audit.GENESIS))
+            found = dict(main.execute(f"SELECT key, value FROM meta WHERE key IN ({self.mark}, {self.mark})",
+                                      (MOVED, HEAD)).fetchall())
+            moved = (int(found.get(MOVED, 0)), found.get(HEAD, audit.GENESIS))
+            if last is None or int(last[0]) < moved[0]:
+                # nothing staged yet, or the staged file lost its tail (a power loss before its sync)
+                # after those entries were moved: on from what was moved, not from an older entry
+                last = moved
             rows = [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in COLUMNS)
                     for row in audit.chain(entries, *last, names, key)]
             marks = ", ".join(self.mark for _ in COLUMNS)
@@ -197,7 +249,12 @@ class ReadLog(GroupCommit[Entry]):
         # those that come within MOVE_AFTER move in the same transaction; what a previous run
         # staged and did not move is moved at start
         self.mover = AskedWorker(self.move, "audit-reads-mover", gather=MOVE_AFTER, asked=True,
-                                 failed="staged reads not moved yet (staged and durable: the next read asks again)")
+                                 failed="staged reads not moved yet (staged: the next read asks again)")
+        # SQLite only: PostgreSQL's WAL writer flushes the read log's commits by itself, and a
+        # synchronous commit of ours would hold the appenders' lock while it waits for the flush
+        self.syncer = (AskedWorker(self.staged.sync, "audit-reads-sync", gather=SYNC_AFTER,
+                                   failed="staged reads not synced to disk yet (the next read asks again)")
+                       if self.staged.path is not None else None)
 
     @staticmethod
     def _refuse(error: BaseException) -> ServiceError:
@@ -225,7 +282,7 @@ class ReadLog(GroupCommit[Entry]):
     # --- committing (the read log's thread) ----------------------------------------------------
     def _connect(self) -> None:
         if self.staged.path is not None:
-            self.staging = Staged.open(self.staged.path)
+            self.staging = Staged.open(self.staged.path, synchronous="NORMAL")  # made durable by `sync`
             self._opened = _identity(self.staged.path)
             url = self.store.engine.url
             self.main = sqlite3.connect(url.database or ":memory:", isolation_level=None, check_same_thread=False,
@@ -282,14 +339,20 @@ class ReadLog(GroupCommit[Entry]):
         return names
 
     def after(self) -> None:
-        """Ask the mover to move what was just committed."""
+        """Ask for what was just committed to be synced to disk, and moved."""
+        if self.syncer is not None:
+            self.syncer.ask()
         self.mover.ask()
 
     def close(self) -> None:
         """Stop the threads (the reads committed meanwhile first), move what is staged, close the
         connections. A read after is refused (503)."""
         super().close()
+        if self.syncer is not None:
+            self.syncer.stop()
         self.mover.stop()
+        with suppress(Exception):  # the move below syncs them too, when it can run
+            self.staged.sync()
         try:
             self.move()
         except Exception as error:  # staged and durable: the next start moves them
