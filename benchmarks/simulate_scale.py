@@ -16,7 +16,7 @@ of resident memory at mean degree 10.
                                                              # included: about 15 minutes
 
 Each size runs in a fresh process so that peak memory is its own. A warm-up run in a process of its
-own comes first (the smallest size, at most 300,000 people, for 15 days: the compiled scoring rules
+own comes first (the largest size, at most 300,000 people, for 15 days: the compiled scoring rules
 are used from 262,144 people, and two weekly graph edits): on a machine where the kernels have never
 been compiled, each one is compiled and cached there, not inside a timed loop (that once cost a fresh
 machine 5 s of a 25 s loop and 30 bytes a person).
@@ -112,7 +112,7 @@ def main() -> None:
         print(json.dumps(measure(sizes[0][0], sizes[0][1], args.seed, args.scenario)))
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
-    warm_up(min(WARM_UP_PEOPLE, min(people for people, _ in sizes)), args.seed, args.scenario)
+    warm_up(min(WARM_UP_PEOPLE, max(people for people, _ in sizes)), args.seed, args.scenario)
     peaks: list[tuple[int, int, int]] = []
     for people, days in sizes:
         child = subprocess.run([sys.executable, __file__, "--child", "--people", f"{people}:{days}",

@@ -337,3 +337,19 @@ def test_a_ties_pruning_draw_does_not_depend_on_other_ties():
     np.testing.assert_array_equal(cut[kept], twin_cut[kept])
     assert abs(cut.sum() - chance.sum()) < 4 * np.sqrt(chance.sum())
     assert not keyed_prunes(base, indptr, indices, np.zeros(indices.size)).any()
+
+
+@pytest.mark.parametrize(("degree", "chance"), [(1100, 0.5), (15000, 0.05), (2000, 0.999), (10, 0.01)])
+def test_a_well_connected_persons_cuts_are_binomial(degree, chance):
+    """How many of a person's ties are cut: Binomial(degree, chance) in mean and spread, also where
+    (1 - chance) ** degree underflows (it once cut every tie of a person with 1,100 ties at 0.5)."""
+    from socialcredit.scenario.streams import KeyedDraws
+    from socialcredit.world.social import _ties_cut
+
+    base = KeyedDraws(9, "social", 3, 0).base
+    people = 4000
+    cuts = np.array([_ties_cut(base, person, degree, chance) for person in range(people)], dtype=np.float64)
+    mean, variance = degree * chance, degree * chance * (1 - chance)
+    assert abs(cuts.mean() - mean) < 5 * np.sqrt(variance / people) + 1e-9
+    assert cuts.max() <= degree and cuts.min() >= 0
+    assert abs(cuts.var() - variance) < 0.15 * variance + 1e-3

@@ -246,8 +246,10 @@ class NeighbourSums:
                   ) -> tuple[np.ndarray, np.ndarray]:
         """The sums had the kept values been `values` at `rows` (the kept sums stay as they are):
         the subjects whose sums that changes, and those sums. Each changed value's difference in
-        fixed point is added to its neighbours' kept sums, exactly as a full pass would sum them,
-        in work proportional to the ties of `rows` alone."""
+        fixed point is added to its neighbours' kept sums, exactly as a full pass would sum them:
+        added into the kept sums in place, the subjects reached read in id order (a pass over a
+        mark array as long as the population), then taken back out (integers: exact). So the kept
+        sums are altered while it runs: no reader may use them meanwhile."""
         assert self.graph == graph.serial and self.values is not None and self.totals is not None, \
             "sums kept on this graph"
         from .kernels import sums_with_steps

@@ -1,7 +1,8 @@
 """The group-commit writer: items from many threads or event loops written by one thread, as many
 at a time as have come meanwhile, in one transaction; each caller is answered once the commit that
 holds its item is done. One commit (one fsync) serves many callers, and none is answered before its
-item is durable.
+item is committed (durable, where the writer's commits sync; the read log's do not wait for the
+disk: `readlog.py`).
 """
 
 from __future__ import annotations

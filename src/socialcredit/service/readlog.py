@@ -1,6 +1,7 @@
-"""The read log: who read whose record. Every read is committed to the read log, durably, before it
-is answered (a read that cannot be logged is refused, 503), and moved into the audit chain soon
-after; a read never waits for a change's write transaction.
+"""The read log: who read whose record. Every read is committed to the read log before it is
+answered (a read that cannot be logged is refused, 503; the commit does not wait for the disk,
+which a thread syncs moments later: see below and the README's "What a crash can lose"), and
+moved into the audit chain soon after; a read never waits for a change's write transaction.
 
 Why two steps: the audit log is one hash chain, appended under the one write lock an ingest holds
 while it writes its batch; a read whose entry went straight into it waited for that (issue 18,
@@ -181,10 +182,12 @@ class Staged:
     def head(self) -> tuple[int, str] | None:
         """The staged chain's head (the number and hash of its last read), which a checkpoint
         anchors: the last staged read, else the last moved one (`meta`); None if no read was ever
-        staged. Synced first: a checkpoint anchors only reads on disk."""
-        self.sync()
+        staged. Synced after the head is read, so that the sync covers every read up to it: a
+        checkpoint anchors only reads on disk (synced first, a read committed between the sync and
+        the head's read would be anchored unsynced)."""
         with self.connection() as connection:
             last = connection.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1").fetchone()
+        self.sync()
         if last is not None:
             return int(last[0]), str(last[1])
         with self.store.reader() as session:

@@ -7,6 +7,8 @@ so that the final graph is the one the final scores were computed with."""
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -32,9 +34,17 @@ def _ties_cut(base: np.uint64, person: np.int64, degree: np.int64, chance: float
     if chance <= 0.0 or degree == 0:
         return 0
     u = keyed_uniform(base, person, 0)
-    p = (1.0 - chance) ** degree
+    # The walk starts 12 standard deviations below the mean (at 0 for the few cuts of a usual
+    # day): (1 - chance) ** degree underflows to 0 past degree x -log(1 - chance) ~ 745, which
+    # would cut every tie. The mass below the start (under 1e-30) is below a uniform's resolution.
+    mean = degree * chance
+    k = max(np.int64(0), np.int64(mean - 12.0 * math.sqrt(mean * (1.0 - chance)) - 5.0))
+    if k == 0:
+        p = (1.0 - chance) ** degree
+    else:
+        p = math.exp(math.lgamma(degree + 1.0) - math.lgamma(k + 1.0) - math.lgamma(degree - k + 1.0)
+                     + k * math.log(chance) + (degree - k) * math.log1p(-chance))
     total = p
-    k = 0
     odds = chance / (1.0 - chance)
     while u >= total and k < degree:
         p *= (degree - k) / (k + 1) * odds
