@@ -8,7 +8,18 @@ import pytest
 
 from socialcredit import simulate
 from socialcredit.scoring.core import score_slices
-from socialcredit.world.tallies import wrongly
+from socialcredit.world.tallies import wrongly_at
+
+
+def wrongly(state):
+    """`wrongly_at`'s rows as whole arrays: per list and entitlement, bool per person."""
+    rows, listed_at, denied_at = wrongly_at(state)
+
+    def whole(at):
+        out = np.zeros(state.n, dtype=bool)
+        out[rows[at]] = True
+        return out
+    return {name: whole(at) for name, at in listed_at.items()}, {name: whole(at) for name, at in denied_at.items()}
 
 
 # default: a network term; national: lists imported between schemes; shenzhen-cameras: appeals.

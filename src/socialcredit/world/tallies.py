@@ -122,22 +122,12 @@ class SchemeTallies:
         harms["wrongful_sanction_episodes"] = episodes
 
 
-def wrongly(state: SchemeState) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Per list and entitlement of a scheme: who is listed or denied now but would not be on true
-    records (for an honour list: who is left off it but would be on it on true records)."""
-    rows, listed_at, denied_at = wrongly_at(state)
-
-    def whole(at: np.ndarray) -> np.ndarray:
-        out = np.zeros(state.n, dtype=bool)
-        out[rows[at]] = True
-        return out
-    return ({name: whole(at) for name, at in listed_at.items()}, {name: whole(at) for name, at in denied_at.items()})
-
-
 def wrongly_at(state: SchemeState) -> Wrongly:
-    """`wrongly`, among the only people it can hold for: those whose true outcomes may differ from
-    the recorded ones (`TrueScores.rows`; everyone else's true lists and entitlements are their
-    recorded ones). (rows, per list, per entitlement: bool per row)."""
+    """Per list and entitlement of a scheme: who is listed or denied now but would not be on true
+    records (for an honour list: who is left off it but would be on it on true records), among
+    the only people it can hold for: those whose true outcomes may differ from the recorded ones
+    (`TrueScores.rows`; everyone else's true lists and entitlements are their recorded ones).
+    (rows, per list, per entitlement: bool per row)."""
     scheme = state.scheme
     if state.scores is None or state.true_scores is None:
         return (np.zeros(0, dtype=np.int64), {name: np.zeros(0, dtype=bool) for name in scheme.lists},
