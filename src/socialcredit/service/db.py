@@ -76,10 +76,13 @@ class Event(Base):
     pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
     salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
+    # the bucket of arrival the row was appended in (`buckets.py`; on PostgreSQL always 0)
+    bucket: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # what scoring reads of a subject's events, in the order they were stored: one range of one index
-    # (migration 0005; on PostgreSQL the columns after `pos` are included, not keys)
-    __table_args__ = (Index("events_by_subject", "subject", "entry", "pos", "status", "time", "kind", "value",
-                            "weight"),)
+    # in each bucket (migrations 0005 and 0010; on PostgreSQL the index leads with `subject` and the
+    # columns after `pos` are included, not keys)
+    __table_args__ = (Index("events_by_subject", "bucket", "subject", "entry", "pos", "status", "time", "kind",
+                            "value", "weight"),)
 
 
 class Relation(Base):
@@ -143,7 +146,7 @@ class ScoreRecord(Base):
 
     __tablename__ = "score_history"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subject: Mapped[str] = mapped_column(String(200), index=True)
+    subject: Mapped[str] = mapped_column(String(200))  # indexed by `ix_score_history_subject`, below
     as_of: Mapped[float] = mapped_column(Float)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)  # none while the subject is unscored
     tier: Mapped[str] = mapped_column(String(100))
@@ -155,6 +158,9 @@ class ScoreRecord(Base):
     pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
     salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
+    bucket: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # as an event's
+    # (migration 0010; on PostgreSQL the index is on `subject` alone)
+    __table_args__ = (Index("ix_score_history_subject", "bucket", "subject"),)
 
 
 class InputListMember(Base):

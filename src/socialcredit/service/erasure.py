@@ -20,7 +20,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 
 from ..scheme import Scheme
 from . import audit
@@ -30,15 +30,16 @@ from .errors import ServiceError
 from .keys import Actor
 from .readlog import ReadLog
 from .scorer import Scorer
-from .store import Store
+from .store import Store, seeking
 
 
 def holds_anything(session: Any, subject: str) -> bool:
     """Whether anything about the subject is held: a row in any table that names them, or a pseudonym."""
-    return any(session.execute(select(exists().where(condition))).scalar() for condition in (
-        Event.subject == subject, ScoreRecord.subject == subject, Relation.a == subject, Relation.b == subject,
-        Appeal.subject == subject, ApiKey.subject == subject, InputListMember.subject == subject,
-        Subject.id == subject))
+    return any(session.execute(select(exists().where(*condition))).scalar() for condition in (
+        (*seeking(session, "events"), Event.subject == subject),
+        (*seeking(session, "score_history"), ScoreRecord.subject == subject), (Relation.a == subject,),
+        (Relation.b == subject,), (Appeal.subject == subject,), (ApiKey.subject == subject,),
+        (InputListMember.subject == subject,), (Subject.id == subject,)))
 
 
 class Erasure:
@@ -59,8 +60,10 @@ class Erasure:
             neighbours = sorted({s for tie in self.store.ties(session, [subject]) for s in tie} - {subject})
             cover = Cover(audit.next_seq(session))
             erased = {
-                "events": cover.erase(session, "events", Event.subject == subject),
-                "scores": cover.erase(session, "scores", ScoreRecord.subject == subject),
+                "events": cover.erase(session, "events", and_(*seeking(session, "events"),
+                                                              Event.subject == subject)),
+                "scores": cover.erase(session, "scores", and_(*seeking(session, "score_history"),
+                                                              ScoreRecord.subject == subject)),
                 "ties": cover.erase(session, "ties", or_(Relation.a == subject, Relation.b == subject)),
             }
             cover.erase(session, "decision", Appeal.subject == subject)  # before the rows go, as "appeal"

@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String, bindparam, or_, select
+from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String, TextClause, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit
 from .auditkey import AuditKey, key_for
+from .buckets import COUNTER, appending, seekable, walk
 from .db import Event, Relation, make_sessions
 from .errors import ServiceError
 from .worker import AskedWorker
@@ -37,24 +38,29 @@ TIES_OF = select(Relation.a, Relation.b).where(or_(Relation.a == bindparam("subj
                                                    Relation.b == bindparam("subject")))
 TIES_IN = select(Relation.a, Relation.b).where(or_(Relation.a.in_(bindparam("subjects", expanding=True)),
                                                    Relation.b.in_(bindparam("subjects", expanding=True))))
-ANY_EVENT = select(Event.id).where(Event.subject == bindparam("subject")).limit(1)
+# (on SQLite with the clause that seeks each bucket's range of the subject's rows: `buckets.py`)
+ANY_EVENT = {dialect: select(Event.id).where(*seekable(dialect, "events"), Event.subject == bindparam("subject"))
+             .limit(1) for dialect in ("sqlite", "postgresql")}
 ANY_TIE = select(Relation.a).where(or_(Relation.a == bindparam("subject"), Relation.b == bindparam("subject"))).limit(1)
 EVENT_COLUMNS = (Event.id, Event.kind, Event.time, Event.value, Event.weight, Event.source, Event.status)
-CONTESTABLE = select(*EVENT_COLUMNS).where(
-    Event.subject == bindparam("subject"), Event.status == "active", Event.kind.in_(bindparam("kinds", expanding=True)),
-    Event.time <= bindparam("as_of")).order_by(Event.time)
+CONTESTABLE = {dialect: select(*EVENT_COLUMNS).where(
+    *seekable(dialect, "events"), Event.subject == bindparam("subject"), Event.status == "active",
+    Event.kind.in_(bindparam("kinds", expanding=True)), Event.time <= bindparam("as_of")).order_by(Event.time)
+    for dialect in ("sqlite", "postgresql")}
 CHUNK = 500  # subjects or ids a statement names at most: SQLite binds at most a few thousand parameters
 
 # Scoring's read of subjects' active events, through the driver (a row of SQLAlchemy's costs more
 # than SQLite takes to find it), from the index `events_by_subject`, which holds every column read:
-# each subject's events are one range of it. A subject's events come in the order they were stored
-# (the entry that stored them, then their place in it), the order in which the scores sum them
-# (an event written by other hands, without an entry, first). SQLite's index gives that order; on
-# PostgreSQL an index scan over many subjects does not, and the rows are ordered after.
+# each subject's events are one range of it (on SQLite, one in each bucket: `buckets.py`). A
+# subject's events come in the order they were stored (the entry that stored them, then their place
+# in it), the order in which the scores sum them (an event written by other hands, without an entry,
+# first): SQLite sorts what it found in the buckets' ranges; on PostgreSQL an index scan over many
+# subjects does not give that order either, and the rows are ordered after.
 _SCORED = "SELECT subject, kind, time, value, weight{} FROM events WHERE {} AND status = 'active' AND time <= {}"
 SCORED_EVENTS = {
-    ("sqlite", True): _SCORED.format("", "subject = ?", "?") + " ORDER BY subject, entry, pos",
-    ("sqlite", False): _SCORED.format("", "subject IN ({})", "?") + " ORDER BY subject, entry, pos",
+    ("sqlite", True): _SCORED.format("", f"{walk('events')} AND subject = ?", "?") + " ORDER BY subject, entry, pos",
+    ("sqlite", False): _SCORED.format("", f"{walk('events')} AND subject IN ({{}})", "?")
+    + " ORDER BY subject, entry, pos",
     ("postgresql", True): _SCORED.format("", "subject = %s", "%s") + " ORDER BY entry NULLS FIRST, pos",
     ("postgresql", False): _SCORED.format(", coalesce(entry, -1), coalesce(pos, -1)", "subject = ANY(%s)", "%s"),
 }
@@ -66,6 +72,11 @@ NAMED = {"sqlite": "SELECT id FROM subjects WHERE id IN ({})",
 
 def dialect_of(reader: Reader) -> str:
     return (reader.get_bind() if isinstance(reader, Session) else reader).dialect.name
+
+
+def seeking(reader: Reader, table: str) -> tuple[TextClause, ...]:
+    """What a read of some subjects' rows of `table` adds to its clauses (`buckets.seekable`)."""
+    return seekable(dialect_of(reader), table)
 
 
 def places(statement: str, n: int) -> str:
@@ -135,8 +146,10 @@ class DriverRows:
         if connection.dialect.name == "postgresql":
             self._copy(connection)
             return
-        statement = (f"INSERT INTO {self.table} ({', '.join(self.columns)}) "
-                     f"VALUES ({', '.join('?' * len(self.columns))})")
+        columns, values = ", ".join(self.columns), ", ".join("?" * len(self.columns))
+        if self.table in COUNTER:  # appended in the table's last bucket (`buckets.py`)
+            columns, values = f"{columns}, bucket", f"{values}, {appending(connection, self.table)}"
+        statement = f"INSERT INTO {self.table} ({columns}) VALUES ({values})"
         connection.exec_driver_sql("SAVEPOINT driver_rows")
         try:
             connection.exec_driver_sql(statement, [tuple(value) for value in self.values])
@@ -277,8 +290,12 @@ class Store:
         """Insert events (dicts of `EVENT_ROW`), leaving an id stored already as it is (the first
         ingest stands)."""
         if rows:
-            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-            session.execute(insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
+            if self.engine.dialect.name == "postgresql":
+                session.execute(pg_insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
+                return
+            bucket = appending(session.connection(), "events")  # `buckets.py`
+            session.execute(sqlite_insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]),
+                            [dict(row, bucket=bucket) for row in rows])
 
     # --- reading ---------------------------------------------------------------------------
     @contextmanager
@@ -352,12 +369,13 @@ class Store:
     @staticmethod
     def contestable_events(session: Reader, subject: str, kinds: Sequence[str], as_of: float) -> list[Any]:
         """The subject's active events of these kinds up to `as_of`, oldest first (`EVENT_COLUMNS`)."""
-        return list(session.execute(CONTESTABLE, {"subject": subject, "kinds": list(kinds), "as_of": as_of}).all())
+        return list(session.execute(CONTESTABLE[dialect_of(session)],
+                                    {"subject": subject, "kinds": list(kinds), "as_of": as_of}).all())
 
     @staticmethod
     def subject_exists(session: Reader, subject: str) -> bool:
         """Whether an event or a tie names the subject."""
-        if session.execute(ANY_EVENT, {"subject": subject}).first():
+        if session.execute(ANY_EVENT[dialect_of(session)], {"subject": subject}).first():
             return True
         return session.execute(ANY_TIE, {"subject": subject}).first() is not None
 
