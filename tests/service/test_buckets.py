@@ -1,6 +1,7 @@
-"""On SQLite, a subject's events and scores are indexed by bucket of arrival, then by subject
+"""On SQLite, a subject's score history is indexed by bucket of arrival, then by subject
 (`buckets.py`, migration 0010): a batch's index entries fall on the last bucket's pages, and every
-read of a subject's rows seeks each bucket's range, finding every row whatever bucket it is in."""
+read of a subject's history seeks each bucket's range, finding every record whatever bucket it is
+in. Reads of events keep their index by subject, and none scans the store."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ def whole_view(client: TestClient, keys: Keys, subject: str) -> dict:
 
 
 def test_rows_spread_over_many_buckets_are_all_read_and_scored_as_in_one(backend, tmp_path, monkeypatch):
-    """With buckets of 3 rows, each batch's events and scores lie in a bucket of their own; every read of a
-    subject (record, events, history, export) answers as a store whose rows are all in one bucket."""
+    """With buckets of 3 rows, each batch's score records lie in a bucket of their own; every read of
+    a subject (record, events, history, export) answers as a store whose records are all in one."""
     if backend != "sqlite":
         pytest.skip("PostgreSQL's indexes lead with the subject: every row's bucket is 0")
     views = []
@@ -58,24 +59,23 @@ def test_rows_spread_over_many_buckets_are_all_read_and_scored_as_in_one(backend
             for batch in batches(6, 10):
                 assert service.ingest(batch, OPERATOR)["stored"] == 10
             with service.engine.connect() as connection:
-                spread = {table: connection.execute(text(f"SELECT count(DISTINCT bucket) FROM {table}")).scalar()
-                          for table in ("events", "score_history")}
+                spread = connection.execute(text("SELECT count(DISTINCT bucket) FROM score_history")).scalar()
             with TestClient(create_app(service)) as client:
                 views.append([whole_view(client, keys, f"s{n}") for n in range(5)])
         finally:
             service.close()
         if folder == "many":
-            assert spread == {"events": 6, "score_history": 6}  # each batch in a bucket of its own
+            assert spread == 6  # each batch's records in a bucket of their own
         else:
-            assert spread == {"events": 1, "score_history": 1}
+            assert spread == 1
     assert views[0] == views[1]
     assert len(views[1][0]["events"]) == 12 and len(views[1][0]["history"]) == 6
 
 
 @pytest.mark.parametrize("edited", ["'x'", "-5", "1000000000", "2.5"])
-def test_an_event_whose_bucket_was_edited_is_still_read(backend, tmp_path, edited):
-    """The reads walk the buckets the rows hold, not a range of numbers: an event moved to any
-    bucket by an edit of the file is still read and scored."""
+def test_a_score_record_whose_bucket_was_edited_is_still_read(backend, tmp_path, edited):
+    """The reads walk the buckets the records hold, not a range of numbers: a record moved to any
+    bucket by an edit of the file is still read."""
     if backend != "sqlite":
         pytest.skip("on PostgreSQL no read goes by bucket")
     service, keys = open_service(database_url(backend, tmp_path), load_scheme("lending"))
@@ -84,7 +84,8 @@ def test_an_event_whose_bucket_was_edited_is_still_read(backend, tmp_path, edite
         with TestClient(create_app(service)) as client:
             before = whole_view(client, keys, "s1")
             with service.engine.begin() as connection:
-                connection.execute(text(f"UPDATE events SET bucket = {edited} WHERE id = 'e0-1'"))
+                connection.execute(text(f"UPDATE score_history SET bucket = {edited} "
+                                    "WHERE seq = (SELECT min(seq) FROM score_history WHERE subject = 's1')"))
             assert whole_view(client, keys, "s1") == before
     finally:
         service.close()
@@ -114,7 +115,8 @@ def plans_of(service, work) -> list[tuple[str, str]]:
 
 def test_every_read_of_a_subjects_rows_seeks_and_none_scans_the_store(tmp_path):
     """Each read of one subject's events or scores (record, entitlement, events, history, export,
-    an input list's check of who has events, erasure) seeks the indexes' ranges on SQLite: none
+    an ingest's read of its subjects' events, an input list's check of who has events, erasure)
+    seeks an index on SQLite: the events' by subject, the history's by bucket and subject. None
     reads the table or an index through, which at a million events takes 50 ms where a seek takes
     a fraction of one."""
     service, keys = open_service(database_url("sqlite", tmp_path), load_scheme("lending"))
@@ -142,13 +144,13 @@ def test_every_read_of_a_subjects_rows_seeks_and_none_scans_the_store(tmp_path):
     scans = [(statement, plan) for statement, plan in reads
              if re.search(r"\bSCAN (events|score_history)\b", plan)]
     assert scans == [], scans
-    assert any("events_by_subject (bucket=? AND subject=?)" in plan for _, plan in reads)
+    assert any("events_by_subject (subject=?)" in plan for _, plan in reads)
     assert any("ix_score_history_subject (bucket=? AND subject=?)" in plan for _, plan in reads)
 
 
 def test_a_store_from_before_buckets_migrates(tmp_path):
-    """A store at revision 0009 gets each row's bucket from the order it was appended in, and indexes
-    that lead with it; its events are read and scored as before."""
+    """A store at revision 0009 gets each score record's bucket from the order it was appended in, and
+    an index that leads with it; its events and history are read as before."""
     url = database_url("sqlite", tmp_path)
     engine = make_engine(url)
     config = alembic_config(url)
@@ -160,15 +162,20 @@ def test_a_store_from_before_buckets_migrates(tmp_path):
             "INSERT INTO events (id, subject, kind, time, value, weight, status, ingested_at, ingested_by) "
             "VALUES ('old1', 'bob', 'late_payment', :t, 1, 1, 'active', '2024-10-01 00:00:00', 'elsewhere')"),
             {"t": NOW - 2})
+        connection.execute(text(
+            "INSERT INTO score_history (subject, as_of, score, tier, lists, scheme_version, recorded_at) "
+            "VALUES ('bob', :t, 700, 'prime', '{}', 'lending@1', '2024-10-01 00:00:00')"), {"t": NOW - 2})
     engine.dispose()
     service, keys = open_service(url, load_scheme("lending"))
     try:
         with service.engine.connect() as connection:
-            assert connection.execute(text("SELECT bucket FROM events")).scalars().all() == [0]
-            for index in ("events_by_subject", "ix_score_history_subject"):
-                columns = [row[2] for row in connection.execute(text(f"PRAGMA index_info({index})"))]
-                assert columns[:2] == ["bucket", "subject"], (index, columns)
+            assert connection.execute(text("SELECT bucket FROM score_history")).scalars().all() == [0]
+            leading = {index: [row[2] for row in connection.execute(text(f"PRAGMA index_info({index})"))][:2]
+                       for index in ("events_by_subject", "ix_score_history_subject")}
+            assert leading == {"events_by_subject": ["subject", "entry"],
+                               "ix_score_history_subject": ["bucket", "subject"]}
         assert [e["id"] for e in service.subjects.events("bob", ADMIN)] == ["old1"]
         assert service.record("bob", ADMIN)["score"] < 1000
+        assert [r["score"] for r in service.subjects.history("bob", ADMIN)] == [700]
     finally:
         service.close()

@@ -1,16 +1,20 @@
-"""Where SQLite keeps each subject's events and scores: by bucket of arrival, then by subject.
+"""Where SQLite keeps each subject's score history: by bucket of arrival, then by subject.
 
-An ingest of 1,000 events names about as many subjects. In an index ordered by subject, each of
-their entries falls on a different page of the whole index, and SQLite's write-ahead log holds
-whole pages: every batch rewrote a thousand pages of each such index (the events' and the score
-history's), and the checkpoint wrote them again at random places in the file. So ingest slowed as
-the store grew (benchmarks/RESULTS.md, issue 18 point 10). Rows are now numbered into buckets of
-`ROWS_PER_BUCKET` in the order they are appended, and SQLite's indexes of a subject's rows lead with
-the bucket (migration 0010): a batch's entries fall within the last bucket's few hundred pages. The
-price is at read: a read of some subjects' rows seeks once in each bucket (`seekable`).
+An ingest of 1,000 events records the scores of about as many subjects. In an index ordered by
+subject each of their entries falls on a different page of the whole index, and SQLite's
+write-ahead log holds whole pages: every batch rewrote some 800 pages of the score history's index
+at 1M events stored, and the checkpoint wrote them again at random places in the file (issue 18
+point 10, benchmarks/RESULTS.md). Score records are now numbered into buckets of
+`ROWS_PER_BUCKET` in the order they are appended, and SQLite's index of a subject's records leads
+with the bucket (migration 0010): a batch's entries fall within the last bucket's pages.
+
+The price is at read: a read of one subject's history seeks once in each bucket (`seekable`),
+which only the subject's own requests do (history, export, erasure); nothing an ingest or a
+record reads goes by it. The events keep an index that leads with the subject: scoring reads many
+subjects' events at once, and would seek (buckets x subjects) times.
 
 PostgreSQL logs only the changed tuples and keeps pages in its buffers until its own checkpoint, so
-there the indexes lead with the subject and every row's bucket is 0.
+there the index leads with the subject and every record's bucket is 0.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from sqlalchemy import TextClause, text
 
 ROWS_PER_BUCKET = 16_384
 
-# the number that counts a table's rows as they are appended
-COUNTER = {"events": "rowid", "score_history": "seq"}
+# the number that counts a table's rows as they are appended, for each table kept by bucket
+COUNTER = {"score_history": "seq"}
 
 
 def walk(table: str) -> str:

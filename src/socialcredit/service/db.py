@@ -76,13 +76,10 @@ class Event(Base):
     pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
     salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
-    # the bucket of arrival the row was appended in (`buckets.py`; on PostgreSQL always 0)
-    bucket: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # what scoring reads of a subject's events, in the order they were stored: one range of one index
-    # in each bucket (migrations 0005 and 0010; on PostgreSQL the index leads with `subject` and the
-    # columns after `pos` are included, not keys)
-    __table_args__ = (Index("events_by_subject", "bucket", "subject", "entry", "pos", "status", "time", "kind",
-                            "value", "weight"),)
+    # (migration 0005; on PostgreSQL the columns after `pos` are included, not keys)
+    __table_args__ = (Index("events_by_subject", "subject", "entry", "pos", "status", "time", "kind", "value",
+                            "weight"),)
 
 
 class Relation(Base):
@@ -158,8 +155,10 @@ class ScoreRecord(Base):
     pos: Mapped[int | None] = mapped_column(Integer, nullable=True)
     salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
-    bucket: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # as an event's
-    # (migration 0010; on PostgreSQL the index is on `subject` alone)
+    # the bucket of arrival the record was appended in (`buckets.py`; on PostgreSQL always 0)
+    bucket: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # a subject's records: on SQLite one range in each bucket (migration 0010), on PostgreSQL an
+    # index on `subject` alone
     __table_args__ = (Index("ix_score_history_subject", "bucket", "subject"),)
 
 

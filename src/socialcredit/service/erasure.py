@@ -36,10 +36,9 @@ from .store import Store, seeking
 def holds_anything(session: Any, subject: str) -> bool:
     """Whether anything about the subject is held: a row in any table that names them, or a pseudonym."""
     return any(session.execute(select(exists().where(*condition))).scalar() for condition in (
-        (*seeking(session, "events"), Event.subject == subject),
-        (*seeking(session, "score_history"), ScoreRecord.subject == subject), (Relation.a == subject,),
-        (Relation.b == subject,), (Appeal.subject == subject,), (ApiKey.subject == subject,),
-        (InputListMember.subject == subject,), (Subject.id == subject,)))
+        (Event.subject == subject,), (*seeking(session, "score_history"), ScoreRecord.subject == subject),
+        (Relation.a == subject,), (Relation.b == subject,), (Appeal.subject == subject,),
+        (ApiKey.subject == subject,), (InputListMember.subject == subject,), (Subject.id == subject,)))
 
 
 class Erasure:
@@ -60,8 +59,7 @@ class Erasure:
             neighbours = sorted({s for tie in self.store.ties(session, [subject]) for s in tie} - {subject})
             cover = Cover(audit.next_seq(session))
             erased = {
-                "events": cover.erase(session, "events", and_(*seeking(session, "events"),
-                                                              Event.subject == subject)),
+                "events": cover.erase(session, "events", Event.subject == subject),
                 "scores": cover.erase(session, "scores", and_(*seeking(session, "score_history"),
                                                               ScoreRecord.subject == subject)),
                 "ties": cover.erase(session, "ties", or_(Relation.a == subject, Relation.b == subject)),

@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 
 from ..scoring import EventArrays
 from . import audit
-from .buckets import walk
 from .db import AuditEntry, Event
 from .scorer import codes_of
 from .store import CHUNK, Reader, dialect_of, driver_rows, places
@@ -50,8 +49,7 @@ KEEP_EVENTS = ("relations", "appeal_filed", "input_list")
 # every active event of some subjects, whatever its time, with the entry and the place that stored it
 _ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) FROM events "
                "WHERE {} AND status = 'active'")
-ALL_ACTIVE = {"sqlite": _ALL_ACTIVE.format(f"{walk('events')} AND subject IN ({{}})"),  # `buckets.py`
-              "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
+ALL_ACTIVE = {"sqlite": _ALL_ACTIVE.format("subject IN ({})"), "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
 EVERY_ACTIVE = _ALL_ACTIVE.format("status = 'active'")
 LOAD_PART = 100_000
 # rows appended since the last grouping by subject that are grouped again (`KeptHistory._regroup`):

@@ -33,7 +33,7 @@ from .db import Event, InputListMember, on_day
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
-from .store import CHUNK, Store, seeking
+from .store import CHUNK, Store
 
 # listings and delistings one request holds at most: ~0.5 MB at the longest, within the 1 MiB a body
 # may hold on this route (`gate.BODY_LIMIT`)
@@ -152,8 +152,7 @@ class InputLists:
         wanted = sorted(set(subjects))
         known: set[str] = set()
         for start in range(0, len(wanted), CHUNK):
-            known.update(session.execute(select(Event.subject).where(*seeking(session, "events"),
-                                                                     Event.subject.in_(wanted[start:start + CHUNK]))
+            known.update(session.execute(select(Event.subject).where(Event.subject.in_(wanted[start:start + CHUNK]))
                                          .distinct()).scalars())
         return [s for s in wanted if s not in known]
 

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from operator import itemgetter
+from types import NoneType
 from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String, TextClause, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit
 from .auditkey import AuditKey, key_for
-from .buckets import COUNTER, appending, seekable, walk
+from .buckets import COUNTER, appending, seekable
 from .db import Event, Relation, make_sessions
 from .errors import ServiceError
 from .worker import AskedWorker
@@ -38,29 +40,24 @@ TIES_OF = select(Relation.a, Relation.b).where(or_(Relation.a == bindparam("subj
                                                    Relation.b == bindparam("subject")))
 TIES_IN = select(Relation.a, Relation.b).where(or_(Relation.a.in_(bindparam("subjects", expanding=True)),
                                                    Relation.b.in_(bindparam("subjects", expanding=True))))
-# (on SQLite with the clause that seeks each bucket's range of the subject's rows: `buckets.py`)
-ANY_EVENT = {dialect: select(Event.id).where(*seekable(dialect, "events"), Event.subject == bindparam("subject"))
-             .limit(1) for dialect in ("sqlite", "postgresql")}
+ANY_EVENT = select(Event.id).where(Event.subject == bindparam("subject")).limit(1)
 ANY_TIE = select(Relation.a).where(or_(Relation.a == bindparam("subject"), Relation.b == bindparam("subject"))).limit(1)
 EVENT_COLUMNS = (Event.id, Event.kind, Event.time, Event.value, Event.weight, Event.source, Event.status)
-CONTESTABLE = {dialect: select(*EVENT_COLUMNS).where(
-    *seekable(dialect, "events"), Event.subject == bindparam("subject"), Event.status == "active",
-    Event.kind.in_(bindparam("kinds", expanding=True)), Event.time <= bindparam("as_of")).order_by(Event.time)
-    for dialect in ("sqlite", "postgresql")}
+CONTESTABLE = select(*EVENT_COLUMNS).where(
+    Event.subject == bindparam("subject"), Event.status == "active", Event.kind.in_(bindparam("kinds", expanding=True)),
+    Event.time <= bindparam("as_of")).order_by(Event.time)
 CHUNK = 500  # subjects or ids a statement names at most: SQLite binds at most a few thousand parameters
 
 # Scoring's read of subjects' active events, through the driver (a row of SQLAlchemy's costs more
 # than SQLite takes to find it), from the index `events_by_subject`, which holds every column read:
-# each subject's events are one range of it (on SQLite, one in each bucket: `buckets.py`). A
-# subject's events come in the order they were stored (the entry that stored them, then their place
-# in it), the order in which the scores sum them (an event written by other hands, without an entry,
-# first): SQLite sorts what it found in the buckets' ranges; on PostgreSQL an index scan over many
-# subjects does not give that order either, and the rows are ordered after.
+# each subject's events are one range of it. A subject's events come in the order they were stored
+# (the entry that stored them, then their place in it), the order in which the scores sum them
+# (an event written by other hands, without an entry, first). SQLite's index gives that order; on
+# PostgreSQL an index scan over many subjects does not, and the rows are ordered after.
 _SCORED = "SELECT subject, kind, time, value, weight{} FROM events WHERE {} AND status = 'active' AND time <= {}"
 SCORED_EVENTS = {
-    ("sqlite", True): _SCORED.format("", f"{walk('events')} AND subject = ?", "?") + " ORDER BY subject, entry, pos",
-    ("sqlite", False): _SCORED.format("", f"{walk('events')} AND subject IN ({{}})", "?")
-    + " ORDER BY subject, entry, pos",
+    ("sqlite", True): _SCORED.format("", "subject = ?", "?") + " ORDER BY subject, entry, pos",
+    ("sqlite", False): _SCORED.format("", "subject IN ({})", "?") + " ORDER BY subject, entry, pos",
     ("postgresql", True): _SCORED.format("", "subject = %s", "%s") + " ORDER BY entry NULLS FIRST, pos",
     ("postgresql", False): _SCORED.format(", coalesce(entry, -1), coalesce(pos, -1)", "subject = ANY(%s)", "%s"),
 }
@@ -90,6 +87,10 @@ SCORE_ROW = ("subject", "as_of", "score", "tier", "lists", "scheme_version", "re
              "digest")
 
 
+# what SQLAlchemy binds a Float with on SQLite (a float of the value)
+FLOAT_BIND = Float().dialect_impl(sqlite_dialect()).bind_processor(sqlite_dialect())
+
+
 class StoredMeanwhile(Exception):
     """A row's key was stored by someone else since the rows were made (an insert found it)."""
 
@@ -112,25 +113,28 @@ class DriverRows:
            ) -> DriverRows:
         """`rows` (dicts, with every column) of `table` (a SQLAlchemy table)."""
         get = itemgetter(*columns)
-        values = [list(get(row)) for row in rows]
         if dialect.name == "postgresql":  # COPY in binary: psycopg writes each value as its column's type
-            return cls(table.name, columns, values, tuple(copy_type(table.c[name].type) for name in columns))
+            return cls(table.name, columns, [list(get(row)) for row in rows],
+                       tuple(copy_type(table.c[name].type) for name in columns))
+        # a column at a time: a value at a time in Python was most of this
+        made = [list(column) for column in zip(*map(get, rows), strict=True)] if rows else []
         for i, name in enumerate(columns):
-            kind = table.c[name].type
-            bind: Callable[[Any], Any] | None = kind.dialect_impl(dialect).bind_processor(dialect)
-            if bind is None:
-                continue
+            if not made:
+                break
+            bind: Callable[[Any], Any] | None = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            column = made[i]
+            if bind is None or (bind is FLOAT_BIND and set(map(type, column)) <= {float, NoneType}):
+                continue  # (SQLite's Float processor makes a float of each value: these are floats already)
             # the rows of a change share their times, and the scores their `lists` dicts (one per
             # pattern of membership, `Scorer.score_rows`): each bound once (a dict by identity:
             # the rows hold it meanwhile)
             done: dict[Any, Any] = {}
-            for value in values:
-                given = value[i]
+            for at, given in enumerate(column):
                 if given is None:
                     continue
                 key = (id(given),) if isinstance(given, dict) else given
-                value[i] = done[key] if key in done else done.setdefault(key, bind(given))
-        return cls(table.name, columns, values)
+                column[at] = done[key] if key in done else done.setdefault(key, bind(given))
+        return cls(table.name, columns, [list(row) for row in zip(*made, strict=True)])
 
     def number(self, seq: int) -> None:
         at = self.columns.index("entry")
@@ -290,12 +294,8 @@ class Store:
         """Insert events (dicts of `EVENT_ROW`), leaving an id stored already as it is (the first
         ingest stands)."""
         if rows:
-            if self.engine.dialect.name == "postgresql":
-                session.execute(pg_insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
-                return
-            bucket = appending(session.connection(), "events")  # `buckets.py`
-            session.execute(sqlite_insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]),
-                            [dict(row, bucket=bucket) for row in rows])
+            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            session.execute(insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     # --- reading ---------------------------------------------------------------------------
     @contextmanager
@@ -369,13 +369,12 @@ class Store:
     @staticmethod
     def contestable_events(session: Reader, subject: str, kinds: Sequence[str], as_of: float) -> list[Any]:
         """The subject's active events of these kinds up to `as_of`, oldest first (`EVENT_COLUMNS`)."""
-        return list(session.execute(CONTESTABLE[dialect_of(session)],
-                                    {"subject": subject, "kinds": list(kinds), "as_of": as_of}).all())
+        return list(session.execute(CONTESTABLE, {"subject": subject, "kinds": list(kinds), "as_of": as_of}).all())
 
     @staticmethod
     def subject_exists(session: Reader, subject: str) -> bool:
         """Whether an event or a tie names the subject."""
-        if session.execute(ANY_EVENT[dialect_of(session)], {"subject": subject}).first():
+        if session.execute(ANY_EVENT, {"subject": subject}).first():
             return True
         return session.execute(ANY_TIE, {"subject": subject}).first() is not None
 
