@@ -299,6 +299,7 @@ def preload(db: str, folder: Path, events: int, subjects: int) -> None:
         if start and start % 200_000 == 0:
             print(f"  preloaded {start:,} events ({time.perf_counter() - started:.0f} s)", flush=True)
     seconds = time.perf_counter() - started
+    service.close()  # its read log's and checkpoints' threads
     engine.dispose()
     service.store.write_engine.dispose()
     print(f"preload: {events:,} events over {subjects:,} subjects in {seconds:.1f} s "
