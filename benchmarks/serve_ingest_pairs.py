@@ -39,17 +39,9 @@ def one_run(store: Path, events: int, src: str | None) -> tuple[float, float, fl
     operator = subprocess.run([sys.executable, "-m", "socialcredit.cli", "keys", "create", "--role", "operator",
                                "--db", db], cwd=folder, env=env, capture_output=True, text=True, check=True
                               ).stdout.strip().splitlines()[-1].strip()
-    port = serve_load.free_port()
-    server = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--db", db, "--port", str(port)],
-                              cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = serve_load.start_server(db, folder, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
         rng = np.random.default_rng(time.time_ns() % 2**32)
         prefix = f"pair{time.time_ns()}-"  # never stored before
         bodies = [json.dumps({"events": serve_load.make_batch(rng, prefix, start, 1000, 10_000)})

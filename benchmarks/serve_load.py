@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -260,6 +261,21 @@ KINDS = np.array(["payment", "late_payment", "default", "inquiry"])
 KIND_SHARES = [0.85, 0.1, 0.01, 0.04]
 
 
+def start_server(db: str, folder: Path, env: Mapping[str, str], *options: str) -> tuple[subprocess.Popen, int]:
+    """`serve` on `db` from `folder` with `env`, on a free port of 127.0.0.1, answering once started
+    (the process and its port)."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--db", db, "--port", str(port),
+                               *options], cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**env})
+    for _ in range(600):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return server, port
+
+
 def make_batch(rng: np.random.Generator, prefix: str, start: int, size: int, subjects: int) -> list[dict[str, object]]:
     """`size` events with ids prefix{start}.., over subjects s0..s{subjects - 1}, dated within the last 700 days."""
     today = time.time() / 86400
@@ -396,18 +412,9 @@ def main() -> None:
     if args.preload:
         preload(db, folder, args.preload, args.subjects)
     operator = cli("keys", "create", "--role", "operator", "--db", db, cwd=folder)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--db", db, "--port", str(port),
-                               "--workers", str(args.workers)],
-                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    server, port = start_server(db, folder, os.environ, "--workers", str(args.workers))
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
         print(f"machine: {platform.machine()}, {os.cpu_count()} cpus; database {db.split('://')[0]}")
         rng = np.random.default_rng(1)
         headers = {"Authorization": f"Bearer {operator}"}
