@@ -262,18 +262,24 @@ KIND_SHARES = [0.85, 0.1, 0.01, 0.04]
 
 
 def start_server(db: str, folder: Path, env: Mapping[str, str], *options: str) -> tuple[subprocess.Popen, int]:
-    """`serve` on `db` from `folder` with `env`, on a free port of 127.0.0.1, answering once started
-    (the process and its port)."""
+    """`serve` on `db` from `folder` with `env`, on a free port of 127.0.0.1, once it answers (the
+    process and its port). Its errors go to `folder`/serve.stderr (a pipe no one reads could fill and
+    stop it), shown if it does not start."""
     port = free_port()
+    errors = folder / "serve.stderr"
     server = subprocess.Popen([sys.executable, "-m", "socialcredit.cli", "serve", "--db", db, "--port", str(port),
-                               *options], cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**env})
-    for _ in range(600):
+                               *options], cwd=folder, stdout=subprocess.DEVNULL, stderr=errors.open("w"), env={**env})
+    deadline = time.monotonic() + 180
+    while True:
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            sys.exit(f"serve did not start on {db} (exit {server.wait()}): {errors.read_text()[-2000:]}")
         try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server, port
         except httpx.TransportError:
-            time.sleep(0.1)
-    return server, port
+            pass
+        time.sleep(0.1)
 
 
 def make_batch(rng: np.random.Generator, prefix: str, start: int, size: int, subjects: int) -> list[dict[str, object]]:

@@ -21,7 +21,7 @@ def test_pairs_time_two_trees_on_copies_of_one_store(tmp_path):
     serve_load.preload(f"sqlite:///{store / 'bench.db'}", store, 20_000, 500)
     source = str(Path(__file__).resolve().parents[2] / "src")
     ran = subprocess.run([sys.executable, str(BENCHMARKS / "serve_ingest_pairs.py"), "--store", str(store),
-                          "--old-src", source, "--pairs", "2", "--events", "3000"],
+                          "--old-src", source, "--pairs", "2", "--events", "3000", "--subjects", "500"],
                          capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0, ran.stderr[-2000:]
     lines = ran.stdout.splitlines()
