@@ -82,6 +82,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=30_000, help=f"events a run posts, in batches of {BATCH:,}")
     parser.add_argument("--subjects", type=int, default=10_000, help="subjects the batches name (as the preload's)")
     args = parser.parse_args()
+    if args.old_src and not (Path(args.old_src) / "socialcredit" / "__init__.py").exists():
+        sys.exit(f"--old-src: no socialcredit package in {args.old_src} (give the old tree's src folder; "
+                 "without it the installed code would run as the old)")
     new_store = args.new_store or args.store
     for store in {args.store, new_store}:
         if not (store / "bench.db").exists():

@@ -38,3 +38,11 @@ def test_a_folder_without_a_store_is_named(tmp_path):
     ran = subprocess.run([sys.executable, str(BENCHMARKS / "serve_ingest_pairs.py"), "--store", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode != 0 and f"no bench.db in {tmp_path}" in ran.stderr
+
+
+def test_an_old_tree_without_the_package_is_named(tmp_path):
+    """Otherwise PYTHONPATH would fall through to the installed code, timed against itself as "old"."""
+    (tmp_path / "bench.db").touch()
+    ran = subprocess.run([sys.executable, str(BENCHMARKS / "serve_ingest_pairs.py"), "--store", str(tmp_path),
+                          "--old-src", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert ran.returncode != 0 and f"no socialcredit package in {tmp_path / 'nowhere'}" in ran.stderr

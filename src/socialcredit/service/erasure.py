@@ -25,18 +25,18 @@ from sqlalchemy import and_, delete, exists, or_, select
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import ApiKey, Appeal, Event, InputListMember, Relation, ScoreRecord, Subject
+from .db import ApiKey, Appeal, Event, InputListMember, Relation, Subject
 from .errors import ServiceError
 from .keys import Actor
 from .readlog import ReadLog
 from .scorer import Scorer
-from .store import Store, seeking
+from .store import Store, scores_of
 
 
 def holds_anything(session: Any, subject: str) -> bool:
     """Whether anything about the subject is held: a row in any table that names them, or a pseudonym."""
     return any(session.execute(select(exists().where(*condition))).scalar() for condition in (
-        (Event.subject == subject,), (*seeking(session, "score_history"), ScoreRecord.subject == subject),
+        (Event.subject == subject,), scores_of(session, subject),
         (Relation.a == subject,), (Relation.b == subject,), (Appeal.subject == subject,),
         (ApiKey.subject == subject,), (InputListMember.subject == subject,), (Subject.id == subject,)))
 
@@ -60,8 +60,7 @@ class Erasure:
             cover = Cover(audit.next_seq(session))
             erased = {
                 "events": cover.erase(session, "events", Event.subject == subject),
-                "scores": cover.erase(session, "scores", and_(*seeking(session, "score_history"),
-                                                              ScoreRecord.subject == subject)),
+                "scores": cover.erase(session, "scores", and_(*scores_of(session, subject))),
                 "ties": cover.erase(session, "ties", or_(Relation.a == subject, Relation.b == subject)),
             }
             cover.erase(session, "decision", Appeal.subject == subject)  # before the rows go, as "appeal"

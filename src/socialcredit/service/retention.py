@@ -27,7 +27,7 @@ from . import audit
 from .coverage import Cover
 from .db import ApiKey, Appeal, Event, InputListMember, Relation, ScoreRecord, Subject, on_day
 from .keys import Actor
-from .store import Store
+from .store import Store, dialect_of
 
 GRACE_DAYS = 1.0  # as ingest: a day's grace for time zones; later is in the future
 
@@ -65,7 +65,7 @@ def forget_the_unheld(session: Any) -> int:
     """Delete the pseudonyms of subjects about whom nothing is held any more; how many."""
     # the score history read through once on SQLite (its index leads with the bucket: `buckets.py`);
     # on PostgreSQL an anti-join (`IN` there materialises the table for each subject past work_mem)
-    scored = (Subject.id.in_(select(ScoreRecord.subject)) if session.get_bind().dialect.name == "sqlite"
+    scored = (Subject.id.in_(select(ScoreRecord.subject)) if dialect_of(session) == "sqlite"
               else exists().where(ScoreRecord.subject == Subject.id))
     held = or_(exists().where(Event.subject == Subject.id), scored,
                exists().where(or_(Relation.a == Subject.id, Relation.b == Subject.id)),

@@ -16,7 +16,19 @@ from types import NoneType
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String, TextClause, bindparam, or_, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    TextClause,
+    bindparam,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import audit
 from .auditkey import AuditKey, key_for
 from .buckets import COUNTER, appending, seekable
-from .db import Event, Relation, make_sessions
+from .db import Event, Relation, ScoreRecord, make_sessions
 from .errors import ServiceError
 from .worker import AskedWorker
 
@@ -71,9 +83,16 @@ def dialect_of(reader: Reader) -> str:
     return (reader.get_bind() if isinstance(reader, Session) else reader).dialect.name
 
 
-def seeking(reader: Reader, table: str) -> tuple[TextClause, ...]:
-    """What a read of some subjects' rows of `table` adds to its clauses (`buckets.seekable`)."""
-    return seekable(dialect_of(reader), table)
+def scores_of(reader: Reader, subject: str) -> tuple[ColumnElement[bool] | TextClause, ...]:
+    """The clauses that select a subject's score records: on SQLite with the walk of the buckets
+    that lets the read seek them (`buckets.py`)."""
+    return (*seekable(dialect_of(reader), "score_history"), ScoreRecord.subject == subject)
+
+
+def score_history(reader: Session, subject: str) -> Sequence[ScoreRecord]:
+    """A subject's score records, oldest first."""
+    return reader.execute(select(ScoreRecord).where(*scores_of(reader, subject)).order_by(ScoreRecord.seq)
+                          ).scalars().all()
 
 
 def places(statement: str, n: int) -> str:
@@ -113,14 +132,14 @@ class DriverRows:
            ) -> DriverRows:
         """`rows` (dicts, with every column) of `table` (a SQLAlchemy table)."""
         get = itemgetter(*columns)
+        if not rows:
+            return cls(table.name, columns, [])
         if dialect.name == "postgresql":  # COPY in binary: psycopg writes each value as its column's type
             return cls(table.name, columns, [list(get(row)) for row in rows],
                        tuple(copy_type(table.c[name].type) for name in columns))
         # a column at a time: a value at a time in Python was most of this
-        made = [list(column) for column in zip(*map(get, rows), strict=True)] if rows else []
+        made = [list(column) for column in zip(*map(get, rows), strict=True)]
         for i, name in enumerate(columns):
-            if not made:
-                break
             bind: Callable[[Any], Any] | None = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             column = made[i]
             if bind is None or (bind is FLOAT_BIND and set(map(type, column)) <= {float, NoneType}):

@@ -18,14 +18,14 @@ from ..scoring import Scores
 from . import audit, listings
 from .appeals import appeal_json
 from .coverage import instant
-from .db import ApiKey, Appeal, AuditEntry, Event, InputListMember, Relation, ScoreRecord
+from .db import ApiKey, Appeal, AuditEntry, Event, InputListMember, Relation
 from .erasure import holds_anything
 from .errors import ServiceError, invalid
 from .explain import Explanations, Places, event_json
 from .keys import Actor
 from .readlog import ReadLog, moved_so_far
 from .scorer import Scorer
-from .store import Reader, Store, seeking
+from .store import Reader, Store, score_history
 
 
 def listing_json(m: InputListMember) -> dict[str, Any]:
@@ -150,9 +150,7 @@ class Subjects:
         with self.store.reader() as session:
             if not self.exists(session, subject):
                 raise no_subject(subject)
-            rows = session.execute(select(ScoreRecord).where(*seeking(session, "score_history"),
-                                                             ScoreRecord.subject == subject)
-                                   .order_by(ScoreRecord.seq)).scalars().all()
+            rows = score_history(session, subject)
             out = [{"as_of": days_to_text(r.as_of), "score": r.score, "tier": r.tier, "lists": r.lists,
                     "scheme_version": r.scheme_version} for r in rows]
         self.reads.log(actor.name, "read_history", subject, {"count": len(out)})
@@ -179,9 +177,7 @@ class Subjects:
                                                .order_by(Event.time, Event.id)).scalars()]
             history = [{"as_of": days_to_text(r.as_of), "score": r.score, "tier": r.tier, "lists": r.lists,
                         "scheme_version": r.scheme_version, "recorded_at": instant(r.recorded_at)}
-                       for r in session.execute(select(ScoreRecord).where(*seeking(session, "score_history"),
-                                                                          ScoreRecord.subject == subject)
-                                                .order_by(ScoreRecord.seq)).scalars()]
+                       for r in score_history(session, subject)]
             appeals = [{**appeal_json(a), "filed_by": a.filed_by, "decided_by": a.decided_by}
                        for a in session.execute(select(Appeal).where(Appeal.subject == subject)
                                                 .order_by(Appeal.id)).scalars()]
