@@ -96,7 +96,7 @@ def plans_of(service, work) -> list[tuple[str, str]]:
     seen: list[tuple[str, tuple]] = []
 
     def capture(_connection, _cursor, statement, parameters, _context, executemany):  # type: ignore[no-untyped-def]
-        if not executemany and re.search(r"\b(events|score_history)\b", statement) \
+        if not executemany and re.search(r"\b(events|event_runs|score_history)\b", statement) \
                 and statement.lstrip().upper().startswith(("SELECT", "DELETE", "WITH")):
             seen.append((statement, parameters))
 
@@ -138,13 +138,13 @@ def test_every_read_of_a_subjects_rows_seeks_and_none_scans_the_store(tmp_path):
         client.__exit__(None, None, None)
     finally:
         service.close()
-    reads = [(statement, plan) for statement, plan in found if "FROM events" in statement
-             or "FROM score_history" in statement]
+    reads = [(statement, plan) for statement, plan in found
+             if re.search(r"FROM (events|event_runs|score_history)\b", statement)]
     assert len(reads) >= 8, found
     scans = [(statement, plan) for statement, plan in reads
-             if re.search(r"\bSCAN (events|score_history)\b", plan)]
+             if re.search(r"\bSCAN (events|event_runs|score_history)\b", plan)]
     assert scans == [], scans
-    assert any("events_by_subject (subject=?)" in plan for _, plan in reads)
+    assert any("SEARCH event_runs USING PRIMARY KEY (run=? AND subject=?)" in plan for _, plan in reads)
     assert any("ix_score_history_subject (bucket=? AND subject=?)" in plan for _, plan in reads)
 
 
@@ -170,10 +170,8 @@ def test_a_store_from_before_buckets_migrates(tmp_path):
     try:
         with service.engine.connect() as connection:
             assert connection.execute(text("SELECT bucket FROM score_history")).scalars().all() == [0]
-            leading = {index: [row[2] for row in connection.execute(text(f"PRAGMA index_info({index})"))][:2]
-                       for index in ("events_by_subject", "ix_score_history_subject")}
-            assert leading == {"events_by_subject": ["subject", "entry"],
-                               "ix_score_history_subject": ["bucket", "subject"]}
+            leading = [row[2] for row in connection.execute(text("PRAGMA index_info(ix_score_history_subject)"))]
+            assert leading[:2] == ["bucket", "subject"]
         assert [e["id"] for e in service.subjects.events("bob", ADMIN)] == ["old1"]
         assert service.record("bob", ADMIN)["score"] < 1000
         assert [r["score"] for r in service.subjects.history("bob", ADMIN)] == [700]

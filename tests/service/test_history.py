@@ -2,7 +2,8 @@
 not read again from the database: the scores it records are, to the bit, those that scoring every
 stored event from scratch gives, over a long history and after every kind of change to a subject's
 events (late events, future-dated ones, voided ones, an erasure, a purge, another process's ingest,
-a restart with another version of the scheme)."""
+a restart with another version of the scheme), and, on SQLite, with the events' index in many runs
+merged meanwhile (`runs.py`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from sqlalchemy import text
 
 from socialcredit.scheme import scheme_from_data
-from socialcredit.service import history
+from socialcredit.service import history, runs
 from socialcredit.service.core import Actor, Service
 from socialcredit.service.db import make_engine
 
@@ -49,6 +50,11 @@ def from_scratch(service: Service, subjects: list[str], today: float) -> dict[st
 def test_scores_from_kept_events_equal_scores_from_every_stored_event_after_every_change(backend, tmp_path,
                                                                                           monkeypatch, closed_after):
     monkeypatch.setattr(history, "REGROUP_FROM", 100)  # the kept rows grouped by subject again and again
+    # on SQLite, a run of the events' index every 2-3 batches, merged into the base by the merges'
+    # threads of both services as the batches come: the reads from scratch go through it
+    monkeypatch.setattr(runs, "RUN_ENTRIES", 97)
+    monkeypatch.setattr(runs, "MERGE_AT", 2)
+    monkeypatch.setattr(runs, "STEP_ENTRIES", 40)
     url = database_url(backend, tmp_path)
     opened = closed_after(open_service(url, scheme_from_data(SUMMING_SCHEME))[0])
     clock = [NOW]
@@ -101,6 +107,23 @@ def test_scores_from_kept_events_equal_scores_from_every_stored_event_after_ever
                                    checkpoints=opened.checkpoints.path))
     for _ in range(3):
         ingest_and_compare()
+    if backend == "sqlite":
+        with service.store.reader() as session:
+            assert index_equals_events(session)
+            newest = session.execute(text("SELECT max(run) FROM runs")).scalar_one()
+            in_base = session.execute(text("SELECT count(*) FROM event_runs WHERE run = 0")).scalar_one()
+        assert newest > 10 and in_base > 100, (newest, in_base)  # many runs made, and merged (a purge left 273)
+
+
+def index_equals_events(session) -> bool:
+    """Whether SQLite's index of the events in runs holds each event once, as it is, in a run that is."""
+    projection = ("subject, coalesce(entry, -1), coalesce(pos, -1), id, status, time, kind, value, weight",
+                  "subject, entry, pos, id, status, time, kind, value, weight")
+    return all(session.execute(text(statement)).first() is None for statement in (
+        f"SELECT {projection[0]} FROM events EXCEPT SELECT {projection[1]} FROM event_runs",
+        f"SELECT {projection[1]} FROM event_runs EXCEPT SELECT {projection[0]} FROM events",
+        "SELECT id FROM event_runs GROUP BY id HAVING count(*) > 1",
+        "SELECT run FROM event_runs WHERE run NOT IN (SELECT run FROM runs)"))
 
 
 def test_an_ingest_reads_from_the_database_only_the_subjects_it_has_not_kept(lending, closed_after):

@@ -33,6 +33,7 @@ from sqlalchemy import DateTime, Float, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from . import runs
 from .db import Appeal, Erased, Event, InputListMember, Relation, ScoreRecord
 
 SALT_BYTES = 16
@@ -370,6 +371,7 @@ def check_rows(session: Any) -> RowCheck:
     for start in range(0, len(unvoided), 500):
         for (event_id,) in session.execute(select(Event.id).where(Event.id.in_(unvoided[start:start + 500]))):
             check.problems.append(f"event '{event_id}': a voided appeal names it, yet it counts (edited)")
+    check.problems += runs.mismatches(session.connection() if isinstance(session, Session) else session)
     return check
 
 

@@ -25,18 +25,18 @@ from sqlalchemy import and_, delete, exists, or_, select
 from ..scheme import Scheme
 from . import audit
 from .coverage import Cover
-from .db import ApiKey, Appeal, Event, InputListMember, Relation, Subject
+from .db import ApiKey, Appeal, InputListMember, Relation, Subject
 from .errors import ServiceError
 from .keys import Actor
 from .readlog import ReadLog
 from .scorer import Scorer
-from .store import Store, scores_of
+from .store import Store, events_of, scores_of
 
 
 def holds_anything(session: Any, subject: str) -> bool:
     """Whether anything about the subject is held: a row in any table that names them, or a pseudonym."""
     return any(session.execute(select(exists().where(*condition))).scalar() for condition in (
-        (Event.subject == subject,), scores_of(session, subject),
+        events_of(session, subject), scores_of(session, subject),
         (Relation.a == subject,), (Relation.b == subject,), (Appeal.subject == subject,),
         (ApiKey.subject == subject,), (InputListMember.subject == subject,), (Subject.id == subject,)))
 
@@ -59,7 +59,7 @@ class Erasure:
             neighbours = sorted({s for tie in self.store.ties(session, [subject]) for s in tie} - {subject})
             cover = Cover(audit.next_seq(session))
             erased = {
-                "events": cover.erase(session, "events", Event.subject == subject),
+                "events": cover.erase(session, "events", and_(*events_of(session, subject))),
                 "scores": cover.erase(session, "scores", and_(*scores_of(session, subject))),
                 "ties": cover.erase(session, "ties", or_(Relation.a == subject, Relation.b == subject)),
             }

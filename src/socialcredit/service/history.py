@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..scoring import EventArrays
-from . import audit
+from . import audit, runs
 from .db import AuditEntry, Event
 from .scorer import codes_of
 from .store import CHUNK, Reader, dialect_of, driver_rows, places
@@ -49,7 +49,10 @@ KEEP_EVENTS = ("relations", "appeal_filed", "input_list")
 # every active event of some subjects, whatever its time, with the entry and the place that stored it
 _ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) FROM events "
                "WHERE {} AND status = 'active'")
-ALL_ACTIVE = {"sqlite": _ALL_ACTIVE.format("subject IN ({})"), "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
+ALL_ACTIVE = {  # on SQLite from the runs of the events' index (`runs.py`), in the order the index had
+    "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
+               f"{runs.IN_RUNS} AND subject IN ({{}}) AND status = 'active' ORDER BY {runs.ORDER}"),
+    "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
 EVERY_ACTIVE = _ALL_ACTIVE.format("status = 'active'")
 LOAD_PART = 100_000
 # rows appended since the last grouping by subject that are grouped again (`KeptHistory._regroup`):

@@ -27,13 +27,13 @@ from sqlalchemy import select
 
 from ..eventlog import EARLIEST_TIME, TIME_FIX, days_to_text, parse_times, text_problem
 from ..scheme import Scheme
-from . import audit
+from . import audit, runs
 from .coverage import Cover
 from .db import Event, InputListMember, on_day
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
-from .store import CHUNK, Store
+from .store import CHUNK, Store, dialect_of
 
 # listings and delistings one request holds at most: ~0.5 MB at the longest, within the 1 MiB a body
 # may hold on this route (`gate.BODY_LIMIT`)
@@ -151,9 +151,13 @@ class InputLists:
         their first event), and answered, so that a supplier sees a mistyped id."""
         wanted = sorted(set(subjects))
         known: set[str] = set()
+        sqlite = dialect_of(session) == "sqlite"  # where the events' index is in runs (`runs.py`)
         for start in range(0, len(wanted), CHUNK):
-            known.update(session.execute(select(Event.subject).where(Event.subject.in_(wanted[start:start + CHUNK]))
-                                         .distinct()).scalars())
+            chunk = wanted[start:start + CHUNK]
+            found = (select(runs.event_runs.c.subject).where(runs.event_runs.c.run.in_(runs.LIVE),
+                                                             runs.event_runs.c.subject.in_(chunk)) if sqlite
+                     else select(Event.subject).where(Event.subject.in_(chunk)))
+            known.update(session.execute(found.distinct()).scalars())
         return [s for s in wanted if s not in known]
 
     def _days(self, part: str, changes: Sequence[Change], problems: list[dict[str, str]]) -> list[float]:

@@ -23,7 +23,7 @@ from sqlalchemy import and_, delete, exists, not_, or_, select
 
 from ..eventlog import days_to_text
 from ..scheme import Scheme
-from . import audit
+from . import audit, runs
 from .coverage import Cover
 from .db import ApiKey, Appeal, Event, InputListMember, Relation, ScoreRecord, Subject, on_day
 from .keys import Actor
@@ -67,7 +67,9 @@ def forget_the_unheld(session: Any) -> int:
     # on PostgreSQL an anti-join (`IN` there materialises the table for each subject past work_mem)
     scored = (Subject.id.in_(select(ScoreRecord.subject)) if dialect_of(session) == "sqlite"
               else exists().where(ScoreRecord.subject == Subject.id))
-    held = or_(exists().where(Event.subject == Subject.id), scored,
+    evented = (exists().where(*runs.naming(Subject.id)) if dialect_of(session) == "sqlite"  # `runs.py`
+               else exists().where(Event.subject == Subject.id))
+    held = or_(evented, scored,
                exists().where(or_(Relation.a == Subject.id, Relation.b == Subject.id)),
                exists().where(Appeal.subject == Subject.id), exists().where(ApiKey.subject == Subject.id),
                exists().where(InputListMember.subject == Subject.id))

@@ -8,6 +8,7 @@ once.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import audit
+from . import audit, runs
 from .auditkey import AuditKey, key_for
 from .buckets import COUNTER, appending, seekable
 from .db import Event, Relation, ScoreRecord, make_sessions
@@ -52,26 +53,33 @@ TIES_OF = select(Relation.a, Relation.b).where(or_(Relation.a == bindparam("subj
                                                    Relation.b == bindparam("subject")))
 TIES_IN = select(Relation.a, Relation.b).where(or_(Relation.a.in_(bindparam("subjects", expanding=True)),
                                                    Relation.b.in_(bindparam("subjects", expanding=True))))
-ANY_EVENT = select(Event.id).where(Event.subject == bindparam("subject")).limit(1)
+ANY_EVENT = {"postgresql": select(Event.id).where(Event.subject == bindparam("subject")).limit(1),
+             "sqlite": select(runs.event_runs.c.id).where(*runs.naming(bindparam("subject"))).limit(1)}
 ANY_TIE = select(Relation.a).where(or_(Relation.a == bindparam("subject"), Relation.b == bindparam("subject"))).limit(1)
 EVENT_COLUMNS = (Event.id, Event.kind, Event.time, Event.value, Event.weight, Event.source, Event.status)
-CONTESTABLE = select(*EVENT_COLUMNS).where(
-    Event.subject == bindparam("subject"), Event.status == "active", Event.kind.in_(bindparam("kinds", expanding=True)),
-    Event.time <= bindparam("as_of")).order_by(Event.time)
+CONTESTABLE = {dialect: select(*EVENT_COLUMNS).where(
+    *runs.of_subject(dialect, bindparam("subject")), Event.status == "active",
+    Event.kind.in_(bindparam("kinds", expanding=True)), Event.time <= bindparam("as_of")).order_by(Event.time)
+    for dialect in ("sqlite", "postgresql")}
+MERGE_PAUSE = 0.02  # seconds between two steps of a merge of runs, in which a change may write
 CHUNK = 500  # subjects or ids a statement names at most: SQLite binds at most a few thousand parameters
 
 # Scoring's read of subjects' active events, through the driver (a row of SQLAlchemy's costs more
-# than SQLite takes to find it), from the index `events_by_subject`, which holds every column read:
-# each subject's events are one range of it. A subject's events come in the order they were stored
-# (the entry that stored them, then their place in it), the order in which the scores sum them
-# (an event written by other hands, without an entry, first). SQLite's index gives that order; on
-# PostgreSQL an index scan over many subjects does not, and the rows are ordered after.
-_SCORED = "SELECT subject, kind, time, value, weight{} FROM events WHERE {} AND status = 'active' AND time <= {}"
+# than SQLite takes to find it), from what holds every column read, a range for each subject: on
+# SQLite each run of `event_runs` (`runs.py`), on PostgreSQL the index `events_by_subject`. A
+# subject's events come in the order they were stored (the entry that stored them, then their
+# place in it), the order in which the scores sum them (an event written by other hands, without
+# an entry, first: -1 in `event_runs`, where a key is never null). The runs are merged by SQLite's
+# sort; on PostgreSQL an index scan over many subjects does not keep that order, and the rows are
+# ordered after.
+_SCORED = "SELECT subject, kind, time, value, weight{} FROM {} WHERE {} AND status = 'active' AND time <= {}"
+_IN_ORDER = f" ORDER BY {runs.ORDER}"
 SCORED_EVENTS = {
-    ("sqlite", True): _SCORED.format("", "subject = ?", "?") + " ORDER BY subject, entry, pos",
-    ("sqlite", False): _SCORED.format("", "subject IN ({})", "?") + " ORDER BY subject, entry, pos",
-    ("postgresql", True): _SCORED.format("", "subject = %s", "%s") + " ORDER BY entry NULLS FIRST, pos",
-    ("postgresql", False): _SCORED.format(", coalesce(entry, -1), coalesce(pos, -1)", "subject = ANY(%s)", "%s"),
+    ("sqlite", True): _SCORED.format("", "event_runs", f"{runs.IN_RUNS} AND subject = ?", "?") + _IN_ORDER,
+    ("sqlite", False): _SCORED.format("", "event_runs", f"{runs.IN_RUNS} AND subject IN ({{}})", "?") + _IN_ORDER,
+    ("postgresql", True): _SCORED.format("", "events", "subject = %s", "%s") + " ORDER BY entry NULLS FIRST, pos",
+    ("postgresql", False): _SCORED.format(", coalesce(entry, -1), coalesce(pos, -1)", "events", "subject = ANY(%s)",
+                                          "%s"),
 }
 STORED_IDS = {"sqlite": "SELECT id FROM events WHERE id IN ({})",
               "postgresql": "SELECT id FROM events WHERE id = ANY(%s)"}
@@ -87,6 +95,11 @@ def scores_of(reader: Reader, subject: str) -> tuple[ColumnElement[bool] | TextC
     """The clauses that select a subject's score records: on SQLite with the walk of the buckets
     that lets the read seek them (`buckets.py`)."""
     return (*seekable(dialect_of(reader), "score_history"), ScoreRecord.subject == subject)
+
+
+def events_of(reader: Reader, subject: str) -> tuple[ColumnElement[bool], ...]:
+    """The clauses that select a subject's events: on SQLite by the runs of their index (`runs.py`)."""
+    return runs.of_subject(dialect_of(reader), subject)
 
 
 def score_history(reader: Session, subject: str) -> Sequence[ScoreRecord]:
@@ -161,8 +174,9 @@ class DriverRows:
             value[at] = seq
 
     def insert(self, session: Session) -> None:
-        """INSERT (SQLite) or COPY (PostgreSQL) the rows, in a savepoint: a key stored already raises
-        `StoredMeanwhile`, and none is inserted."""
+        """INSERT (SQLite) or COPY (PostgreSQL) the rows, in a savepoint (SQLite's events: undone
+        without one, `_insert_events`): a key stored already raises `StoredMeanwhile`, and none is
+        inserted."""
         if not self.values:
             return
         connection = session.connection()
@@ -172,14 +186,33 @@ class DriverRows:
         columns, values = ", ".join(self.columns), ", ".join("?" * len(self.columns))
         if self.table in COUNTER:  # appended in the table's last bucket (`buckets.py`)
             columns, values = f"{columns}, bucket", f"{values}, {appending(connection, self.table)}"
-        statement = f"INSERT INTO {self.table} ({columns}) VALUES ({values})"
+        rows = [tuple(value) for value in self.values]
+        if self.table == "events":
+            self._insert_events(connection, f"INSERT OR IGNORE INTO events ({columns}) VALUES ({values})", rows)
+            return
         connection.exec_driver_sql("SAVEPOINT driver_rows")
         try:
-            connection.exec_driver_sql(statement, [tuple(value) for value in self.values])
+            connection.exec_driver_sql(f"INSERT INTO {self.table} ({columns}) VALUES ({values})", rows)
         except IntegrityError as error:
             connection.exec_driver_sql("ROLLBACK TO SAVEPOINT driver_rows")
             raise StoredMeanwhile(str(error.orig)) from error
         connection.exec_driver_sql("RELEASE SAVEPOINT driver_rows")
+
+    def _insert_events(self, connection: Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """SQLite: insert the events with no savepoint, and if an id was stored meanwhile (an insert
+        left it out), delete the rows it inserted (each holds this entry) and raise `StoredMeanwhile`.
+        Within a savepoint SQLite journalled the pages of each row's insert and of its trigger's
+        (`runs.py`): three times the time of the insert (benchmarks/RESULTS.md)."""
+        inserted = connection.exec_driver_sql(statement, rows).rowcount
+        if inserted == len(rows):
+            return
+        at_id, at_entry = self.columns.index("id"), self.columns.index("entry")
+        ids = [row[at_id] for row in rows]
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            connection.exec_driver_sql(places("DELETE FROM events WHERE entry = ? AND id IN ({})", len(chunk)),
+                                       (rows[0][at_entry], *chunk))
+        raise StoredMeanwhile(f"{len(rows) - inserted} of {len(rows)} event ids were stored meanwhile")
 
     def _copy(self, connection: Connection) -> None:
         import psycopg  # only where PostgreSQL is used
@@ -263,6 +296,10 @@ class Store:
         self.checkpoint_lock = threading.Lock()
         self._checkpointer = (AskedWorker(self._checkpoint, "wal-checkpoints", failed="checkpoint not run")
                               if self.write_engine.dialect.name == "sqlite" else None)
+        # SQLite's runs of the events' index: sealed and merged between changes (`runs.py`)
+        self._merging = False
+        self._merger = (AskedWorker(self._merge_runs, "event-runs", failed="runs not merged")
+                        if self.write_engine.dialect.name == "sqlite" else None)
         # The hot reads (record, entitlement) run on one kept Core connection: no ORM session, no
         # pool checkout and ping per read. A read that finds it in use takes one from the pool.
         self._kept: Connection | None = None
@@ -282,6 +319,8 @@ class Store:
                 self.begin_write(session)
                 yield session
             self.checkpoint()
+        if self._merger is not None:
+            self._merger.ask()
 
     def checkpoint(self) -> None:
         """On SQLite, have what the write-ahead log holds copied into the database file, as far as
@@ -299,8 +338,37 @@ class Store:
         with self.checkpoint_lock, self.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # not the writer's: no BEGIN IMMEDIATE
 
+    def merge_runs(self, steps: int | None = 1) -> bool:
+        """Begin the next run of the events' index if the newest is full; then, while a merge is due
+        or under way, move `steps` steps of it into the base (None: all), each in a write
+        transaction of its own (`runs.py`). Whether the merge is still under way."""
+        with self.engine.connect() as connection:
+            full = runs.newest_full(connection)
+            self._merging = self._merging or runs.merge_due(connection)
+        if full is not None:
+            with self.write_lock, self.write_engine.begin() as connection:
+                runs.seal(connection)
+                self._merging = self._merging or runs.merge_due(connection)
+        done = 0
+        while self._merging and (steps is None or done < steps):
+            with self.write_lock, self.write_engine.begin() as connection:
+                self._merging = runs.merge_step(connection)
+            self.checkpoint()
+            done += 1
+        return self._merging
+
+    def _merge_runs(self) -> None:
+        """The merges' thread: a step at a time, asked again after a pause while a merge is under
+        way, so that the changes meanwhile take the write lock between steps."""
+        if self.merge_runs() and self._merger is not None:
+            time.sleep(MERGE_PAUSE)
+            self._merger.ask()
+
     def close(self) -> None:
-        """Stop the checkpoints' thread and close the kept read connection (the service is closing)."""
+        """Stop the checkpoints' and merges' threads and close the kept read connection (the service
+        is closing)."""
+        if self._merger is not None:
+            self._merger.stop()
         if self._checkpointer is not None:
             self._checkpointer.stop()
         with self._kept_lock:
@@ -388,12 +456,13 @@ class Store:
     @staticmethod
     def contestable_events(session: Reader, subject: str, kinds: Sequence[str], as_of: float) -> list[Any]:
         """The subject's active events of these kinds up to `as_of`, oldest first (`EVENT_COLUMNS`)."""
-        return list(session.execute(CONTESTABLE, {"subject": subject, "kinds": list(kinds), "as_of": as_of}).all())
+        asked = {"subject": subject, "kinds": list(kinds), "as_of": as_of}
+        return list(session.execute(CONTESTABLE[dialect_of(session)], asked).all())
 
     @staticmethod
     def subject_exists(session: Reader, subject: str) -> bool:
         """Whether an event or a tie names the subject."""
-        if session.execute(ANY_EVENT, {"subject": subject}).first():
+        if session.execute(ANY_EVENT[dialect_of(session)], {"subject": subject}).first():
             return True
         return session.execute(ANY_TIE, {"subject": subject}).first() is not None
 

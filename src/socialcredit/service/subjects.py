@@ -25,7 +25,7 @@ from .explain import Explanations, Places, event_json
 from .keys import Actor
 from .readlog import ReadLog, moved_so_far
 from .scorer import Scorer
-from .store import Reader, Store, score_history
+from .store import Reader, Store, events_of, score_history
 
 
 def listing_json(m: InputListMember) -> dict[str, Any]:
@@ -139,7 +139,8 @@ class Subjects:
         with self.store.reader() as session:
             if not self.exists(session, subject):
                 raise no_subject(subject)
-            rows = session.execute(select(Event).where(Event.subject == subject).order_by(Event.time)).scalars().all()
+            rows = session.execute(select(Event).where(*events_of(session, subject)).order_by(Event.time)
+                                   ).scalars().all()
             out = [event_json(e) for e in rows]
         self.reads.log(actor.name, "read_events", subject, {"count": len(out)})
         return out
@@ -173,7 +174,7 @@ class Subjects:
                 raise ServiceError(404, f"subject: nothing is held about '{subject}'")
             events = [{**event_json(e), "time_days": e.time, "actor": e.actor, "ingested_at": instant(e.ingested_at),
                        "ingested_by": e.ingested_by}
-                      for e in session.execute(select(Event).where(Event.subject == subject)
+                      for e in session.execute(select(Event).where(*events_of(session, subject))
                                                .order_by(Event.time, Event.id)).scalars()]
             history = [{"as_of": days_to_text(r.as_of), "score": r.score, "tier": r.tier, "lists": r.lists,
                         "scheme_version": r.scheme_version, "recorded_at": instant(r.recorded_at)}

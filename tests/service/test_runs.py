@@ -1,0 +1,181 @@
+"""On SQLite the index of each subject's events is kept in runs (`runs.py`, migration 0011): new
+entries go into the newest run, full runs are merged into a base a range of subjects at a time,
+and every read of a subject's events seeks each run. What a user would check: the reads answer
+the same however the entries are spread over runs and whatever merges ran meanwhile; the runs stay
+few; an index edited by hand is found by `audit verify`; a store from before migrates."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from socialcredit.scheme import load_scheme
+from socialcredit.service import audit, runs
+from socialcredit.service.auditkey import key_for
+from socialcredit.service.core import Actor
+from socialcredit.service.db import make_engine
+from socialcredit.service.migrate import alembic_config
+from socialcredit.service.store import Store
+
+from .conftest import NOW, database_url, open_service
+from .test_buckets import batches
+from .test_history import index_equals_events
+
+OPERATOR = Actor("o1", "operator")
+ADMIN = Actor("a1", "admin")
+
+# the scoring read of every subject straight from the events table, in the order stored
+FROM_THE_TABLE = ("SELECT subject, kind, time, value, weight FROM events WHERE status = 'active' AND time <= :t "
+                  "ORDER BY subject, coalesce(entry, -1), coalesce(pos, -1), time, kind, value, weight")
+
+
+@pytest.fixture
+def small_runs(monkeypatch):
+    """Runs of 7 entries, a merge due at 2 sealed runs, steps of about 4 entries."""
+    monkeypatch.setattr(runs, "RUN_ENTRIES", 7)
+    monkeypatch.setattr(runs, "MERGE_AT", 2)
+    monkeypatch.setattr(runs, "STEP_ENTRIES", 4)
+
+
+def sqlite_only(backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL keeps the index events_by_subject")
+
+
+def scoring_read(service) -> list[tuple]:
+    """What scoring reads of every subject's events, through the runs."""
+    with service.engine.connect() as connection:
+        subjects = sorted(connection.exec_driver_sql("SELECT DISTINCT subject FROM events").scalars())
+        return Store.active_events(connection, subjects, NOW)
+
+
+def run_sizes(service) -> dict[int, int]:
+    with service.engine.connect() as connection:
+        return {run: count for run, count in connection.execute(text(
+            "SELECT runs.run, count(event_runs.run) FROM runs LEFT JOIN event_runs USING (run) GROUP BY runs.run"))}
+
+
+def test_the_reads_are_the_same_however_the_runs_are_merged(backend, tmp_path, small_runs):
+    """After each batch, a seal, one step of a merge, or a whole merge: the scoring read through the
+    runs equals the same read of the events table, row for row in the same order, and the index
+    holds every event once, as it is."""
+    sqlite_only(backend)
+    service, _ = open_service(database_url(backend, tmp_path), load_scheme("lending"))
+    service.store._merger.stop()  # the merges run here, one step at a time
+    try:
+        seen: set[str] = set()
+        for number, batch in enumerate(batches(12, 10)):
+            service.ingest(batch, OPERATOR)
+            service.store.merge_runs(steps=number % 3)  # none, one step, or two
+            with service.engine.connect() as connection:
+                expected = [tuple(row) for row in connection.execute(text(FROM_THE_TABLE), {"t": NOW})]
+                seen.add("several sealed" if len(runs.sealed_runs(connection)) >= 2 else "")
+                assert index_equals_events(connection)
+            assert scoring_read(service) == expected
+        assert "several sealed" in seen
+        while service.store.merge_runs(steps=None):
+            pass
+        sizes = run_sizes(service)
+        assert len(sizes) == 2 and sizes[0] >= 100, sizes  # the base, and the newest run
+        with service.engine.connect() as connection:
+            assert scoring_read(service) == [tuple(row) for row in connection.execute(text(FROM_THE_TABLE), {"t": NOW})]
+    finally:
+        service.close()
+
+
+def test_the_merges_thread_keeps_the_runs_few_as_batches_come(backend, tmp_path, small_runs):
+    """With the server's own merges' thread: after 40 batches of 10 (~300 events stored, some 40
+    runs' worth), fewer than `MERGE_AT` sealed runs are left once it is done, most entries are in
+    the base, and the subjects' records are those of the same events all in one run."""
+    sqlite_only(backend)
+    service, _ = open_service(database_url(backend, tmp_path), load_scheme("lending"))
+    try:
+        for batch in batches(40, 10):
+            service.ingest(batch, OPERATOR)
+        deadline = time.monotonic() + 60
+        while service.store._merging and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sizes = run_sizes(service)
+        with service.engine.connect() as connection:
+            stored = connection.exec_driver_sql("SELECT count(*) FROM events").scalar_one()
+        # runs begun as batches came (one each time the thread looked: a batch or more each), and
+        # fewer than `MERGE_AT` sealed ones left beside the base and the newest
+        assert max(sizes) >= 8 and len(sizes) <= runs.MERGE_AT + 1, sizes
+        assert sizes[0] > stored - 2 * runs.RUN_ENTRIES * runs.MERGE_AT, (sizes, stored)
+        with service.engine.connect() as connection:
+            assert index_equals_events(connection)
+        records = {s: service.record(s, ADMIN)["score"] for s in ("s0", "s1", "s2", "s3", "s4")}
+        service.intake.history.drop()
+        service.store._merger.stop()
+        with service.engine.begin() as connection:  # the same events, all in one run
+            connection.exec_driver_sql("UPDATE event_runs SET run = 0")
+            connection.exec_driver_sql("DELETE FROM runs WHERE run NOT IN (0, (SELECT max(run) FROM runs))")
+        assert {s: service.record(s, ADMIN)["score"] for s in records} == records
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize("edit, named", [
+    ("UPDATE event_runs SET value = 9 WHERE id = 'e0-3'", "holds them otherwise than they are"),
+    ("DELETE FROM event_runs WHERE id = 'e0-3'", "no entry in the index"),
+    ("INSERT INTO event_runs SELECT run, subject, entry, pos + 100, 'forged', status, time, kind, value, weight "
+     "FROM event_runs WHERE id = 'e0-3'", "holds them otherwise than they are"),
+    ("UPDATE event_runs SET run = 99 WHERE id = 'e0-3'", "in a run there is not"),
+    ("DELETE FROM runs WHERE run = 1", "no entry in the index"),  # the newest, which holds them
+])
+def test_an_index_of_the_events_edited_by_hand_fails_verify(backend, tmp_path, edit, named):
+    """Scores are read from the index, which the audit chain does not cover: each edit (a value, an
+    entry deleted, one forged, one moved to a run there is not, a run forgotten) is named by
+    `audit verify`, which passes before."""
+    sqlite_only(backend)
+    service, _ = open_service(database_url(backend, tmp_path), load_scheme("lending"))
+    try:
+        for batch in batches(2, 10):
+            service.ingest(batch, OPERATOR)
+        service.store._merger.stop()
+        with service.sessions() as session:
+            assert audit.verify(session).intact
+        with service.engine.begin() as connection:
+            connection.exec_driver_sql(edit)
+        with service.sessions() as session:
+            problems = audit.verify(session).problems
+        assert any(named in problem and ("'e0-3'" in problem or "'forged'" in problem)
+                   for problem in problems), problems
+    finally:
+        service.close()
+
+
+def test_a_store_from_before_runs_migrates(tmp_path):
+    """A store at revision 0010 gets every event's entry in the base, an event written without an
+    entry among them (-1 for its entry and place), and loses the index events_by_subject; its
+    events are read and scored as before, and a new one goes into the newest run."""
+    url = database_url("sqlite", tmp_path)
+    engine = make_engine(url)
+    config = alembic_config(url)
+    config.attributes["audit_key"] = key_for(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+        connection.execute(text(
+            "INSERT INTO events (id, subject, kind, time, value, weight, status, ingested_at, ingested_by) "
+            "VALUES ('old1', 'bob', 'late_payment', :t, 1, 1, 'active', '2024-10-01 00:00:00', 'elsewhere')"),
+            {"t": NOW - 2})
+    engine.dispose()
+    service, _ = open_service(url, load_scheme("lending"))
+    try:
+        with service.engine.connect() as connection:
+            assert connection.execute(text("SELECT run, subject, entry, pos, id FROM event_runs")).all() == [
+                (0, "bob", -1, -1, "old1")]
+            assert connection.execute(text("SELECT name FROM sqlite_master WHERE name = 'events_by_subject'")
+                                      ).first() is None
+        assert [e["id"] for e in service.subjects.events("bob", ADMIN)] == ["old1"]
+        assert service.record("bob", ADMIN)["score"] < 1000
+        service.ingest([{"id": "new1", "subject": "bob", "kind": "payment", "time": NOW - 1}], OPERATOR)
+        with service.engine.connect() as connection:
+            assert connection.execute(text("SELECT run FROM event_runs WHERE id = 'new1'")).scalar_one() == 1
+            assert index_equals_events(connection)
+    finally:
+        service.close()
