@@ -10,8 +10,9 @@ with the bucket (migration 0010): a batch's entries fall within the last bucket'
 
 The price is at read: a read of one subject's history seeks once in each bucket (`seekable`),
 which only the subject's own requests do (history, export, erasure); nothing an ingest or a
-record reads goes by it. The events keep an index that leads with the subject: scoring reads many
-subjects' events at once, and would seek (buckets x subjects) times.
+record reads goes by it. The events' index is not bucketed so: scoring reads many subjects'
+events at once, and would seek (buckets x subjects) times, more as the store grows; it is kept in
+a few runs merged into a base instead (`runs.py`).
 
 PostgreSQL logs only the changed tuples and keeps pages in its buffers until its own checkpoint, so
 there the index leads with the subject and every record's bucket is 0.

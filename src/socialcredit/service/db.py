@@ -61,7 +61,7 @@ class Digest(LargeBinary):
 class Event(Base):
     __tablename__ = "events"
     id: Mapped[str] = mapped_column(String(200), primary_key=True)  # idempotent ingest: one row per id
-    subject: Mapped[str] = mapped_column(String(200))  # indexed by `events_by_subject`, below
+    subject: Mapped[str] = mapped_column(String(200))  # indexed by `events_by_subject` (SQLite: `runs.py`)
     kind: Mapped[str] = mapped_column(String(100))
     time: Mapped[float] = mapped_column(Float)     # days since 1970-01-01
     value: Mapped[float] = mapped_column(Float, default=1.0)
@@ -77,7 +77,8 @@ class Event(Base):
     salt: Mapped[bytes | None] = mapped_column(Digest(16), nullable=True)
     digest: Mapped[bytes | None] = mapped_column(Digest(32), nullable=True)
     # what scoring reads of a subject's events, in the order they were stored: one range of one index
-    # (migration 0005; on PostgreSQL the columns after `pos` are included, not keys)
+    # (migration 0005; on PostgreSQL the columns after `pos` are included, not keys). On SQLite the
+    # index is dropped and `event_runs` does its work, in runs (migration 0011, `runs.py`).
     __table_args__ = (Index("events_by_subject", "subject", "entry", "pos", "status", "time", "kind", "value",
                             "weight"),)
 

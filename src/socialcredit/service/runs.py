@@ -112,7 +112,10 @@ def merge_step(connection: Connection) -> bool:
     if not sealed:
         return False
     among = ", ".join(str(run) for run in sealed)
-    low = connection.exec_driver_sql(f"SELECT min(subject) FROM event_runs WHERE run IN ({among})").scalar()
+    # each run's least subject by one seek (`run IN (...)` would read every entry of the runs)
+    lows = [connection.exec_driver_sql("SELECT min(subject) FROM event_runs WHERE run = ?", (run,)).scalar()
+            for run in sealed]
+    low = min((subject for subject in lows if subject is not None), default=None)
     if low is not None:
         # the range ends at the subject `STEP_ENTRIES / runs` entries on in whichever run reaches it
         # first (a range holds that subject whole: one with more entries is moved in one step)
