@@ -8,6 +8,7 @@ merged meanwhile (`runs.py`)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sqlalchemy import text
 
 from socialcredit.scheme import scheme_from_data
@@ -154,3 +155,39 @@ def test_an_ingest_reads_from_the_database_only_the_subjects_it_has_not_kept(len
     assert reads == [0, 40, 0, 0]
     assert len(warmed.intake.history) == 51
     assert service.record("bob", ADMIN)["score"] == warmed.subjects.history("bob", ADMIN)[-1]["score"]
+
+
+# a score that is the sum itself, to the last bit (no cap, no rounding away of its low bits)
+PLAIN_SUM = {"id": "plain", "title": "Plain sum (test)", "version": "1",
+             "scale": {"min": 0, "max": 100000, "base": 0}, "retention_days": 400,
+             "events": {"payment": {"category": "financial", "value": [0, 1000]},
+                        "rating": {"category": "peer", "value": [1, 5]}},
+             "features": {"paid": {"sum": "payment", "window_days": 300}},
+             "components": {"paying": {"feature": "paid", "per_unit": 1.0, "max": 100000}},
+             "tiers": [{"name": "good", "min": 600}, {"name": "poor", "min": 0}]}
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_a_warmed_server_sums_events_written_by_other_hands_as_a_read_from_scratch_does(backend, tmp_path, seed):
+    """Events with no audit entry (written by other hands, or stored before entries were kept), with
+    fractional values and inserted out of time order: the state a server loads as it starts orders
+    them as every read of a subject does, so the score an ingest records is, to the bit, the one
+    from scratch (summed in the order they were inserted, the last bits differed)."""
+    url = database_url(backend, tmp_path)
+    service, _ = open_service(url, scheme_from_data(PLAIN_SUM))
+    rng = np.random.default_rng(seed)
+    try:
+        with service.engine.begin() as connection:
+            for i in range(40):
+                connection.execute(text(
+                    "INSERT INTO events (id, subject, kind, time, value, weight, status, ingested_at, ingested_by) "
+                    "VALUES (:id, 'bob', 'payment', :t, :v, :w, 'active', '2024-10-01 00:00:00', 'elsewhere')"),
+                    {"id": f"o{i}", "t": NOW - float(rng.uniform(1, 290)), "v": float(rng.uniform(0, 10)),
+                     "w": float(rng.uniform(0.1, 3))})
+        service.warm()  # as `serve` starts: every stored event read at once
+        service.ingest([{"id": "n1", "subject": "bob", "kind": "rating", "time": NOW - 1, "value": 4}], OPERATOR)
+        recorded = recorded_now(service, NOW)
+        assert list(recorded) == ["bob"]
+        assert recorded == from_scratch(service, ["bob"], NOW)  # ==: to the bit
+    finally:
+        service.close()

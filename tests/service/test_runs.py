@@ -6,6 +6,7 @@ few; an index edited by hand is found by `audit verify`; a store from before mig
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from socialcredit.scheme import load_scheme
 from socialcredit.service import audit, runs
 from socialcredit.service.auditkey import key_for
-from socialcredit.service.core import Actor
+from socialcredit.service.core import Actor, Service
 from socialcredit.service.db import make_engine
 from socialcredit.service.migrate import alembic_config
 from socialcredit.service.store import Store
@@ -86,7 +87,7 @@ def test_the_reads_are_the_same_however_the_runs_are_merged(backend, tmp_path, s
         service.close()
 
 
-def test_the_merges_thread_keeps_the_runs_few_as_batches_come(backend, tmp_path, small_runs):
+def test_the_merges_thread_keeps_the_runs_few_as_batches_come(backend, tmp_path, small_runs, caplog):
     """With the server's own merges' thread: after 40 batches of 10 (~300 events stored, some 40
     runs' worth), fewer than `MERGE_AT` sealed runs are left once it is done, most entries are in
     the base, and the subjects' records are those of the same events all in one run."""
@@ -114,8 +115,49 @@ def test_the_merges_thread_keeps_the_runs_few_as_batches_come(backend, tmp_path,
             connection.exec_driver_sql("UPDATE event_runs SET run = 0")
             connection.exec_driver_sql("DELETE FROM runs WHERE run NOT IN (0, (SELECT max(run) FROM runs))")
         assert {s: service.record(s, ADMIN)["score"] for s in records} == records
+        assert not [r.getMessage() for r in caplog.records if "event-runs" in r.getMessage()]  # no merge failed
     finally:
         service.close()
+
+
+def test_two_processes_ingesting_and_merging_at_once_keep_the_index_whole(backend, tmp_path, small_runs,
+                                                                         closed_after, caplog):
+    """`serve --workers 2`: two services on one database, each with its own merges' thread, ingest at
+    the same time; once both are done, the index holds every event once, as it is, and the scoring
+    read through it is the events table's."""
+    sqlite_only(backend)
+    url = database_url(backend, tmp_path)
+    opened = closed_after(open_service(url, load_scheme("lending"))[0])
+    opened.store._merger.stop()
+    first, second = (closed_after(Service(make_engine(url), opened.scheme, now=lambda: NOW,
+                                          write_engine=make_engine(url, writer=True),  # as `serve`'s
+                                          audit_key=opened.store.audit_key, checkpoints=opened.checkpoints.path))
+                     for _ in range(2))
+    failures: list[BaseException] = []
+
+    def ingest(service: Service, name: str) -> None:
+        try:
+            for number, batch in enumerate(batches(25, 8)):
+                service.ingest([{**event, "id": f"{name}-{number}-{event['id']}"} for event in batch], OPERATOR)
+        except BaseException as error:  # told to the test below
+            failures.append(error)
+
+    threads = [threading.Thread(target=ingest, args=(service, name)) for service, name in ((first, "a"), (second, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not failures, failures
+    deadline = time.monotonic() + 60
+    while (first.store._merging or second.store._merging) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with first.engine.connect() as connection:
+        assert index_equals_events(connection)
+        assert connection.exec_driver_sql("SELECT count(*) FROM events").scalar_one() > 250
+        assert connection.exec_driver_sql("SELECT count(*) FROM event_runs WHERE run = 0").scalar_one() > 100
+        expected = [tuple(row) for row in connection.execute(text(FROM_THE_TABLE), {"t": NOW})]
+    assert scoring_read(first) == expected
+    assert not [r.getMessage() for r in caplog.records if "event-runs" in r.getMessage()]  # no merge failed
 
 
 @pytest.mark.parametrize("edit, named", [
@@ -176,6 +218,45 @@ def test_a_store_from_before_runs_migrates(tmp_path):
         service.ingest([{"id": "new1", "subject": "bob", "kind": "payment", "time": NOW - 1}], OPERATOR)
         with service.engine.connect() as connection:
             assert connection.execute(text("SELECT run FROM event_runs WHERE id = 'new1'")).scalar_one() == 1
+            assert index_equals_events(connection)
+    finally:
+        service.close()
+
+
+def test_an_ingest_into_a_damaged_index_stores_nothing(backend, tmp_path):
+    """With the runs' table emptied by hand, the trigger cannot place a new event's entry: the ingest
+    fails and stores nothing (under INSERT OR IGNORE the event would have been stored unindexed,
+    unread by scoring)."""
+    sqlite_only(backend)
+    service, _ = open_service(database_url(backend, tmp_path), load_scheme("lending"))
+    try:
+        service.ingest(batches(1, 5)[0], OPERATOR)
+        service.store._merger.stop()
+        with service.engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM runs")
+            stored = connection.exec_driver_sql("SELECT count(*) FROM events").scalar_one()
+        with pytest.raises(RuntimeError, match="index of the events"):
+            service.ingest([{"id": "late", "subject": "s1", "kind": "payment", "time": NOW - 1}], OPERATOR)
+        with service.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM events").scalar_one() == stored
+    finally:
+        service.close()
+
+
+def test_an_erasure_finds_events_the_index_lost(backend, tmp_path):
+    """An index entry deleted by hand hides the event from scoring's reads (and `audit verify` says
+    so), but not from an erasure, which reads the events table itself: nothing of the subject is
+    left, and nothing is held about them after."""
+    sqlite_only(backend)
+    service, _ = open_service(database_url(backend, tmp_path), load_scheme("lending"))
+    try:
+        service.ingest([{"id": f"b{i}", "subject": "bob", "kind": "payment", "time": NOW - 5 - i} for i in range(3)],
+                       OPERATOR)
+        with service.engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM event_runs WHERE id = 'b1'")
+        assert service.erase("bob", ADMIN)["erased"]["events"] == 3
+        with service.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM events WHERE subject = 'bob'").scalar_one() == 0
             assert index_equals_events(connection)
     finally:
         service.close()

@@ -53,7 +53,14 @@ ALL_ACTIVE = {  # on SQLite from the runs of the events' index (`runs.py`), in t
     "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
                f"{runs.IN_RUNS} AND subject IN ({{}}) AND status = 'active' ORDER BY {runs.ORDER}"),
     "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
-EVERY_ACTIVE = _ALL_ACTIVE.format("status = 'active'")
+# every active event, in the order a read of some subjects gives (`ALL_ACTIVE`, `store.SCORED_EVENTS`):
+# the order stored, and for events with no entry (written by other hands) their content's; a
+# stable sort by entry keeps it, so a warmed server sums the same events in the same order
+EVERY_ACTIVE = {
+    "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
+               f"{runs.IN_RUNS} AND status = 'active' ORDER BY {runs.ORDER}"),
+    "postgresql": _ALL_ACTIVE.format("status = 'active'") + " ORDER BY subject, coalesce(entry, -1), "
+                                                           "coalesce(pos, -1), time, kind, value, weight"}
 LOAD_PART = 100_000
 # rows appended since the last grouping by subject that are grouped again (`KeptHistory._regroup`):
 # past an eighth of those grouped, and at least this many (a batch scans them all)
@@ -154,7 +161,7 @@ class KeptHistory:
         if int(reader.execute(select(func.count()).select_from(Event)).scalar() or 0) > self.most:
             return 0  # the batches will read the subjects they name
         connection = reader.connection() if isinstance(reader, Session) else reader
-        result = connection.exec_driver_sql(EVERY_ACTIVE)
+        result = connection.exec_driver_sql(EVERY_ACTIVE[dialect_of(connection)])
         parts = []
         try:  # in parts: a million rows as Python tuples at once would take ~250 MB
             while rows := result.cursor.fetchmany(LOAD_PART):

@@ -17,8 +17,9 @@ the index's work on SQLite:
   subjects at a time (`merge_step`, its own short transaction each, between ingests): the base's
   pages of a range of subjects are written once for all of the sealed runs' entries of them, many
   events a page, in subject order.
-- A read of some subjects' events seeks each run (`LIVE`): the base, at most `MERGE_AT` sealed
-  runs and the newest, whatever the store holds.
+- A read of some subjects' events seeks each run (`LIVE`): the base, the sealed runs and the
+  newest, a few whatever the store holds (past twice `MERGE_AT` sealed runs, each change takes a
+  merge step itself: `Store.writing`).
 
 PostgreSQL keeps the index `events_by_subject`: it logs changed tuples, not whole pages.
 """
@@ -61,6 +62,8 @@ IN_RUNS = "run IN (SELECT run FROM runs)"
 # a subject's entries in the order the events were stored (then, for events with no entry, by
 # content: as the index `events_by_subject` had them)
 ORDER = "subject, entry, pos, time, kind, value, weight"
+# an entry's key within its run
+KEY = "subject, entry, pos, id"
 # the columns of an entry, as they are in events (where an event has no entry or place: -1)
 COLUMNS = "subject, entry, pos, id, status, time, kind, value, weight"
 
@@ -90,7 +93,8 @@ def seal(connection: Connection) -> None:
     """In a write transaction: begin the next run if the newest holds `RUN_ENTRIES` entries."""
     newest = newest_full(connection)
     if newest is not None:
-        connection.exec_driver_sql("INSERT INTO runs (run) VALUES (?)", (newest + 1,))
+        # (a writer that does not take the write lock first may have begun it meanwhile)
+        connection.exec_driver_sql("INSERT OR IGNORE INTO runs (run) VALUES (?)", (newest + 1,))
 
 
 def sealed_runs(connection: Connection) -> list[int]:
@@ -105,30 +109,34 @@ def merge_due(connection: Connection) -> bool:
 
 
 def merge_step(connection: Connection) -> bool:
-    """In a write transaction: move the sealed runs' entries of the next range of subjects (the
-    lowest they hold, about `STEP_ENTRIES` entries) into the base, and forget the runs left empty.
-    Whether sealed runs are left (a merge goes on until none is: `merge_due` starts it)."""
+    """In a write transaction: move the sealed runs' next entries (from the least key they hold,
+    about `STEP_ENTRIES` of them) into the base, and forget the runs left empty. Whether sealed
+    runs are left (a merge goes on until none is: `merge_due` starts it).
+
+    A step is bounded by whole keys, not subjects, so a subject with many entries is moved over
+    several steps: meanwhile their entries are partly in the base, partly in the sealed runs,
+    which every read reads alike."""
     sealed = sealed_runs(connection)
     if not sealed:
         return False
-    among = ", ".join(str(run) for run in sealed)
-    # each run's least subject by one seek (`run IN (...)` would read every entry of the runs)
-    lows = [connection.exec_driver_sql("SELECT min(subject) FROM event_runs WHERE run = ?", (run,)).scalar()
-            for run in sealed]
-    low = min((subject for subject in lows if subject is not None), default=None)
+    # each run's least key by one seek, then the key `STEP_ENTRIES / runs` entries on in each run:
+    # the step ends at the least of those, so no run gives more than its share
+    lows = [connection.exec_driver_sql(f"SELECT {KEY} FROM event_runs WHERE run = ? ORDER BY {KEY} LIMIT 1",
+                                       (run,)).first() for run in sealed]
+    low = min((tuple(found) for found in lows if found is not None), default=None)
     if low is not None:
-        # the range ends at the subject `STEP_ENTRIES / runs` entries on in whichever run reaches it
-        # first (a range holds that subject whole: one with more entries is moved in one step)
         share = max(1, STEP_ENTRIES // len(sealed))
-        ends = [connection.exec_driver_sql("SELECT subject FROM event_runs WHERE run = ? AND subject >= ? "
-                                           "ORDER BY subject LIMIT 1 OFFSET ?", (run, low, share)).scalar()
+        ends = [connection.exec_driver_sql(f"SELECT {KEY} FROM event_runs WHERE run = ? AND ({KEY}) >= (?, ?, ?, ?) "
+                                           f"ORDER BY {KEY} LIMIT 1 OFFSET ?", (run, *low, share)).first()
                 for run in sealed]
-        high = min((end for end in ends if end is not None), default=None)
-        within = f"run IN ({among}) AND subject >= ?" + (" AND subject <= ?" if high is not None else "")
-        bounds = (low,) if high is None else (low, high)
-        connection.exec_driver_sql(f"INSERT INTO event_runs (run, {COLUMNS}) SELECT 0, {COLUMNS} FROM event_runs "
-                                   f"WHERE {within} ORDER BY subject, entry, pos, id", bounds)
-        connection.exec_driver_sql(f"DELETE FROM event_runs WHERE {within}", bounds)
+        high = min((tuple(found) for found in ends if found is not None), default=None)
+        within = f"run = ? AND ({KEY}) >= (?, ?, ?, ?)" + (f" AND ({KEY}) <= (?, ?, ?, ?)" if high else "")
+        for run in sealed:
+            bounds = (run, *low, *(high or ()))
+            connection.exec_driver_sql(f"INSERT INTO event_runs (run, {COLUMNS}) SELECT 0, {COLUMNS} FROM event_runs "
+                                       f"WHERE {within} ORDER BY {KEY}", bounds)
+            connection.exec_driver_sql(f"DELETE FROM event_runs WHERE {within}", bounds)
+    among = ", ".join(str(run) for run in sealed)
     connection.exec_driver_sql(f"DELETE FROM runs WHERE run IN ({among}) AND NOT EXISTS "
                                "(SELECT 1 FROM event_runs WHERE event_runs.run = runs.run)")
     return bool(sealed_runs(connection))
@@ -145,6 +153,17 @@ def mismatches(connection: Connection) -> list[str]:
     they are. Scores are read from it, and the audit chain covers the events, not it: an entry
     edited, deleted or added by hand would change a score unseen."""
     if connection.dialect.name != "sqlite":
+        return []
+    # first whether they are equal, by one seek a run for each event: every event has an entry that
+    # holds it as it is, in a run there is, and there are as many entries as events (an entry's key
+    # holds its event's id, so the matches are one to one); the lists of ids only where not
+    held = connection.exec_driver_sql(
+        "SELECT NOT EXISTS (SELECT 1 FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_runs r WHERE "
+        f"r.{IN_RUNS} AND r.subject = e.subject AND r.entry = coalesce(e.entry, -1) AND r.pos = coalesce(e.pos, -1) "
+        "AND r.id = e.id AND r.status IS e.status AND r.time IS e.time AND r.kind IS e.kind AND r.value IS e.value "
+        "AND r.weight IS e.weight)) AND (SELECT count(*) FROM events) = (SELECT count(*) FROM event_runs) "
+        f"AND NOT EXISTS (SELECT 1 FROM event_runs WHERE NOT {IN_RUNS})").scalar()
+    if held:
         return []
     found = {
         "no entry in the index of the events holds them as they are (the index edited)": (

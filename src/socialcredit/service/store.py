@@ -7,6 +7,7 @@ once.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +46,7 @@ from .errors import ServiceError
 from .worker import AskedWorker
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Reader = Session | Connection  # the ORM session of a plain read, or the Core connection of a hot one
 
 # The statements of the reads, built once: building a SELECT costs several times what SQLite takes
@@ -203,7 +205,14 @@ class DriverRows:
         left it out), delete the rows it inserted (each holds this entry) and raise `StoredMeanwhile`.
         Within a savepoint SQLite journalled the pages of each row's insert and of its trigger's
         (`runs.py`): three times the time of the insert (benchmarks/RESULTS.md)."""
+        driver = connection.connection.dbapi_connection
+        before = driver.total_changes  # type: ignore[union-attr]
         inserted = connection.exec_driver_sql(statement, rows).rowcount
+        if driver.total_changes - before != 2 * inserted:  # type: ignore[union-attr]
+            # OR IGNORE holds for the trigger's insert too: an index entry left out (the index
+            # edited by hand) would leave the event unread by scoring
+            raise RuntimeError("events: the index of the events (event_runs) refused an entry; it was edited "
+                               "by other hands: see `socialcredit audit verify`")
         if inserted == len(rows):
             return
         at_id, at_entry = self.columns.index("id"), self.columns.index("entry")
@@ -277,7 +286,8 @@ class Store:
     writer at a time: the audit chain and idempotent ingest read, then write), `reading(work)` for
     the hot reads, on a kept connection.
 
-    Two locks: `write_lock` is held for a write transaction, by a change and by the read log's
+    Two locks: `write_lock` is held for a write transaction, by a change, by a step of the merges
+    of SQLite's runs of the events' index (`runs.py`), and by the read log's
     commits (each read's entry); `change_lock` is held for the whole of a change, by one change at
     a time in this process. An ingest holds `change_lock` while it checks and scores its batch
     outside any transaction, and `write_lock` only to write what it made, so the read log waits for
@@ -298,6 +308,7 @@ class Store:
                               if self.write_engine.dialect.name == "sqlite" else None)
         # SQLite's runs of the events' index: sealed and merged between changes (`runs.py`)
         self._merging = False
+        self._behind = False  # more than twice `runs.MERGE_AT` runs sealed when last looked
         self._merger = (AskedWorker(self._merge_runs, "event-runs", failed="runs not merged")
                         if self.write_engine.dialect.name == "sqlite" else None)
         # The hot reads (record, entitlement) run on one kept Core connection: no ORM session, no
@@ -321,6 +332,11 @@ class Store:
             self.checkpoint()
         if self._merger is not None:
             self._merger.ask()
+            if self._behind:  # the merges fell behind (or keep failing): this change takes a step itself
+                try:
+                    self.merge_runs(steps=1)
+                except Exception as error:  # the change is committed: it is not failed for this
+                    log.warning("event-runs: a change's merge step failed (%s)", error)
 
     def checkpoint(self) -> None:
         """On SQLite, have what the write-ahead log holds copied into the database file, as far as
@@ -344,7 +360,9 @@ class Store:
         transaction of its own (`runs.py`). Whether the merge is still under way."""
         with self.engine.connect() as connection:
             full = runs.newest_full(connection)
-            self._merging = self._merging or runs.merge_due(connection)
+            sealed = len(runs.sealed_runs(connection))
+            self._merging = self._merging or sealed >= runs.MERGE_AT
+            self._behind = sealed > 2 * runs.MERGE_AT
         if full is not None:
             with self.write_lock, self.write_engine.begin() as connection:
                 runs.seal(connection)

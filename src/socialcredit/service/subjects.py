@@ -139,8 +139,9 @@ class Subjects:
         with self.store.reader() as session:
             if not self.exists(session, subject):
                 raise no_subject(subject)
-            rows = session.execute(select(Event).where(*events_of(session, subject)).order_by(Event.time)
-                                   ).scalars().all()
+            # at the same time, in the order stored (an event with no entry first)
+            rows = session.execute(select(Event).where(*events_of(session, subject)).order_by(
+                Event.time, Event.entry.nulls_first(), Event.pos.nulls_first(), Event.id)).scalars().all()
             out = [event_json(e) for e in rows]
         self.reads.log(actor.name, "read_events", subject, {"count": len(out)})
         return out
