@@ -152,24 +152,30 @@ def test_every_read_of_a_subjects_rows_seeks_and_none_scans_the_store(tmp_path):
     assert any("ix_score_history_subject (bucket=? AND subject=?)" in plan for _, plan in reads)
 
 
-def test_a_store_from_before_buckets_migrates(tmp_path):
-    """A store at revision 0009 gets each score record's bucket from the order it was appended in, and
-    an index that leads with it; its events and history are read as before."""
-    url = database_url("sqlite", tmp_path)
+OLD_EVENT = ("INSERT INTO events (id, subject, kind, time, value, weight, status, ingested_at, ingested_by) "
+             "VALUES ('old1', 'bob', 'late_payment', :t, 1, 1, 'active', '2024-10-01 00:00:00', 'elsewhere')")
+
+
+def store_at(url: str, revision: str, *statements: str) -> None:
+    """A store migrated as far as `revision`, with these statements run in it (`:t` is two days ago)."""
     engine = make_engine(url)
     config = alembic_config(url)
     config.attributes["audit_key"] = key_for(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0009")
-        connection.execute(text(
-            "INSERT INTO events (id, subject, kind, time, value, weight, status, ingested_at, ingested_by) "
-            "VALUES ('old1', 'bob', 'late_payment', :t, 1, 1, 'active', '2024-10-01 00:00:00', 'elsewhere')"),
-            {"t": NOW - 2})
-        connection.execute(text(
-            "INSERT INTO score_history (subject, as_of, score, tier, lists, scheme_version, recorded_at) "
-            "VALUES ('bob', :t, 700, 'prime', '{}', 'lending@1', '2024-10-01 00:00:00')"), {"t": NOW - 2})
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.execute(text(statement), {"t": NOW - 2})
     engine.dispose()
+
+
+def test_a_store_from_before_buckets_migrates(tmp_path):
+    """A store at revision 0009 gets each score record's bucket from the order it was appended in, and
+    an index that leads with it; its events and history are read as before."""
+    url = database_url("sqlite", tmp_path)
+    store_at(url, "0009", OLD_EVENT,
+             "INSERT INTO score_history (subject, as_of, score, tier, lists, scheme_version, recorded_at) "
+             "VALUES ('bob', :t, 700, 'prime', '{}', 'lending@1', '2024-10-01 00:00:00')")
     service, keys = open_service(url, load_scheme("lending"))
     try:
         with service.engine.connect() as connection:

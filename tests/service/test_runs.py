@@ -10,19 +10,16 @@ import threading
 import time
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 
 from socialcredit.scheme import load_scheme
 from socialcredit.service import audit, runs
-from socialcredit.service.auditkey import key_for
 from socialcredit.service.core import Actor, Service
 from socialcredit.service.db import make_engine
-from socialcredit.service.migrate import alembic_config
 from socialcredit.service.store import Store
 
 from .conftest import NOW, database_url, open_service
-from .test_buckets import batches
+from .test_buckets import OLD_EVENT, batches, store_at
 from .test_history import index_equals_events
 
 OPERATOR = Actor("o1", "operator")
@@ -195,17 +192,7 @@ def test_a_store_from_before_runs_migrates(tmp_path):
     entry among them (-1 for its entry and place), and loses the index events_by_subject; its
     events are read and scored as before, and a new one goes into the newest run."""
     url = database_url("sqlite", tmp_path)
-    engine = make_engine(url)
-    config = alembic_config(url)
-    config.attributes["audit_key"] = key_for(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0010")
-        connection.execute(text(
-            "INSERT INTO events (id, subject, kind, time, value, weight, status, ingested_at, ingested_by) "
-            "VALUES ('old1', 'bob', 'late_payment', :t, 1, 1, 'active', '2024-10-01 00:00:00', 'elsewhere')"),
-            {"t": NOW - 2})
-    engine.dispose()
+    store_at(url, "0010", OLD_EVENT)
     service, _ = open_service(url, load_scheme("lending"))
     try:
         with service.engine.connect() as connection:
