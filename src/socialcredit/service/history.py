@@ -38,7 +38,7 @@ from ..scoring import EventArrays
 from . import audit, runs
 from .db import AuditEntry, Event
 from .scorer import codes_of
-from .store import CHUNK, Reader, dialect_of, driver_rows, places
+from .store import CHUNK, PG_ORDER, Reader, dialect_of, driver_rows, places
 
 MAX_KEPT_EVENTS = 4_000_000  # ~136 MB of columns
 
@@ -52,15 +52,14 @@ _ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), 
 ALL_ACTIVE = {  # on SQLite from the runs of the events' index (`runs.py`), in the order the index had
     "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
                f"{runs.IN_RUNS} AND subject IN ({{}}) AND status = 'active' ORDER BY {runs.ORDER}"),
-    "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)")}
+    "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)") + f" ORDER BY {PG_ORDER}"}
 # every active event, in the order a read of some subjects gives (`ALL_ACTIVE`, `store.SCORED_EVENTS`):
 # the order stored, and for events with no entry (written by other hands) their content's; a
 # stable sort by entry keeps it, so a warmed server sums the same events in the same order
 EVERY_ACTIVE = {
     "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
                f"{runs.IN_RUNS} AND status = 'active' ORDER BY {runs.ORDER}"),
-    "postgresql": _ALL_ACTIVE.format("status = 'active'") + " ORDER BY subject, coalesce(entry, -1), "
-                                                           "coalesce(pos, -1), time, kind, value, weight"}
+    "postgresql": _ALL_ACTIVE.format("status = 'active'") + f" ORDER BY {PG_ORDER}"}
 LOAD_PART = 100_000
 # rows appended since the last grouping by subject that are grouped again (`KeptHistory._regroup`):
 # past an eighth of those grouped, and at least this many (a batch scans them all)

@@ -17,7 +17,6 @@ from operator import itemgetter
 from types import NoneType
 from typing import Any, TypeVar
 
-import numpy as np
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -71,17 +70,20 @@ CHUNK = 500  # subjects or ids a statement names at most: SQLite binds at most a
 # SQLite each run of `event_runs` (`runs.py`), on PostgreSQL the index `events_by_subject`. A
 # subject's events come in the order they were stored (the entry that stored them, then their
 # place in it), the order in which the scores sum them (an event written by other hands, without
-# an entry, first: -1 in `event_runs`, where a key is never null). The runs are merged by SQLite's
-# sort; on PostgreSQL an index scan over many subjects does not keep that order, and the rows are
-# ordered after.
+# an entry, first: -1 in `event_runs`, where a key is never null; among those, by content). Both
+# databases sort what they read: SQLite merges the runs, and PostgreSQL's index holds the columns
+# after `pos` unordered. Every read of events for scoring (`history.py` too) gives this order, so
+# that scores summed from kept events and from a read agree to the bit.
 _SCORED = "SELECT subject, kind, time, value, weight{} FROM {} WHERE {} AND status = 'active' AND time <= {}"
 _IN_ORDER = f" ORDER BY {runs.ORDER}"
+# the same order on PostgreSQL (its index holds the columns after `pos` unordered; kinds compared
+# byte by byte, as SQLite compares them)
+PG_ORDER = 'subject, coalesce(entry, -1), coalesce(pos, -1), time, kind COLLATE "C", value, weight'
 SCORED_EVENTS = {
     ("sqlite", True): _SCORED.format("", "event_runs", f"{runs.IN_RUNS} AND subject = ?", "?") + _IN_ORDER,
     ("sqlite", False): _SCORED.format("", "event_runs", f"{runs.IN_RUNS} AND subject IN ({{}})", "?") + _IN_ORDER,
-    ("postgresql", True): _SCORED.format("", "events", "subject = %s", "%s") + " ORDER BY entry NULLS FIRST, pos",
-    ("postgresql", False): _SCORED.format(", coalesce(entry, -1), coalesce(pos, -1)", "events", "subject = ANY(%s)",
-                                          "%s"),
+    ("postgresql", True): _SCORED.format("", "events", "subject = %s", "%s") + f" ORDER BY {PG_ORDER}",
+    ("postgresql", False): _SCORED.format("", "events", "subject = ANY(%s)", "%s") + f" ORDER BY {PG_ORDER}",
 }
 STORED_IDS = {"sqlite": "SELECT id FROM events WHERE id IN ({})",
               "postgresql": "SELECT id FROM events WHERE id = ANY(%s)"}
@@ -460,11 +462,7 @@ class Store:
         if len(subjects) == 1:
             return driver_rows(session, SCORED_EVENTS[dialect, True], (subjects[0], as_of))
         if dialect == "postgresql":
-            rows = driver_rows(session, SCORED_EVENTS[dialect, False], (list(subjects), as_of))
-            if not rows:
-                return rows
-            stored = np.array([(entry, pos) for *_, entry, pos in rows], dtype=np.int64)
-            return [rows[i][:5] for i in np.lexsort((stored[:, 1], stored[:, 0])).tolist()]
+            return driver_rows(session, SCORED_EVENTS[dialect, False], (list(subjects), as_of))
         rows = []
         for start in range(0, len(subjects), CHUNK):
             chunk = subjects[start:start + CHUNK]
