@@ -46,20 +46,18 @@ MAX_KEPT_EVENTS = 4_000_000  # ~136 MB of columns
 # change an input list: the scores read those from the database each time, `listings.inputs`)
 KEEP_EVENTS = ("relations", "appeal_filed", "input_list")
 
-# every active event of some subjects, whatever its time, with the entry and the place that stored it
-_ALL_ACTIVE = ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) FROM events "
-               "WHERE {} AND status = 'active'")
-ALL_ACTIVE = {  # on SQLite from the runs of the events' index (`runs.py`), in the order the index had
-    "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
-               f"{runs.IN_RUNS} AND subject IN ({{}}) AND status = 'active' ORDER BY {runs.ORDER}"),
-    "postgresql": _ALL_ACTIVE.format("subject = ANY(%s)") + f" ORDER BY {PG_ORDER}"}
-# every active event, in the order a read of some subjects gives (`ALL_ACTIVE`, `store.SCORED_EVENTS`):
-# the order stored, and for events with no entry (written by other hands) their content's; a
-# stable sort by entry keeps it, so a warmed server sums the same events in the same order
-EVERY_ACTIVE = {
-    "sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
-               f"{runs.IN_RUNS} AND status = 'active' ORDER BY {runs.ORDER}"),
-    "postgresql": _ALL_ACTIVE.format("status = 'active'") + f" ORDER BY {PG_ORDER}"}
+# every active event (of some subjects: `ALL_ACTIVE`; of all: `EVERY_ACTIVE`), whatever its time,
+# with the entry and the place that stored it, in the order every read of events for scoring gives
+# (`store.SCORED_EVENTS`): the order stored, and for events with no entry (written by other hands)
+# their content's. The stable sort by entry in `_keep` keeps it, so a warmed server sums the same
+# events in the same order as a read. On SQLite from the runs of the events' index (`runs.py`).
+_ACTIVE = {"sqlite": ("SELECT subject, kind, time, value, weight, entry, pos FROM event_runs WHERE "
+                      f"{runs.IN_RUNS}{{}} AND status = 'active' ORDER BY {runs.ORDER}"),
+           "postgresql": ("SELECT subject, kind, time, value, weight, coalesce(entry, -1), coalesce(pos, -1) "
+                          f"FROM events WHERE status = 'active'{{}} ORDER BY {PG_ORDER}")}
+ALL_ACTIVE = {"sqlite": _ACTIVE["sqlite"].format(" AND subject IN ({})"),
+              "postgresql": _ACTIVE["postgresql"].format(" AND subject = ANY(%s)")}
+EVERY_ACTIVE = {dialect: statement.format("") for dialect, statement in _ACTIVE.items()}
 LOAD_PART = 100_000
 # rows appended since the last grouping by subject that are grouped again (`KeptHistory._regroup`):
 # past an eighth of those grouped, and at least this many (a batch scans them all)

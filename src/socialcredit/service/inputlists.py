@@ -29,7 +29,7 @@ from ..eventlog import EARLIEST_TIME, TIME_FIX, days_to_text, parse_times, text_
 from ..scheme import Scheme
 from . import audit, runs
 from .coverage import Cover
-from .db import Event, InputListMember, on_day
+from .db import InputListMember, on_day
 from .errors import ServiceError
 from .keys import Actor
 from .scorer import Scorer
@@ -151,13 +151,12 @@ class InputLists:
         their first event), and answered, so that a supplier sees a mistyped id."""
         wanted = sorted(set(subjects))
         known: set[str] = set()
-        sqlite = dialect_of(session) == "sqlite"  # where the events' index is in runs (`runs.py`)
+        dialect = dialect_of(session)
+        subject = runs.events_subject(dialect)  # on SQLite the runs of the events' index (`runs.py`)
         for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
-            found = (select(runs.event_runs.c.subject).where(runs.event_runs.c.run.in_(runs.LIVE),
-                                                             runs.event_runs.c.subject.in_(chunk)) if sqlite
-                     else select(Event.subject).where(Event.subject.in_(chunk)))
-            known.update(session.execute(found.distinct()).scalars())
+            known.update(session.execute(select(subject).where(*runs.within_runs(dialect),
+                                                               subject.in_(wanted[start:start + CHUNK]))
+                                         .distinct()).scalars())
         return [s for s in wanted if s not in known]
 
     def _days(self, part: str, changes: Sequence[Change], problems: list[dict[str, str]]) -> list[float]:

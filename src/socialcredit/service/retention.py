@@ -67,9 +67,7 @@ def forget_the_unheld(session: Any) -> int:
     # on PostgreSQL an anti-join (`IN` there materialises the table for each subject past work_mem)
     scored = (Subject.id.in_(select(ScoreRecord.subject)) if dialect_of(session) == "sqlite"
               else exists().where(ScoreRecord.subject == Subject.id))
-    evented = (exists().where(*runs.naming(Subject.id)) if dialect_of(session) == "sqlite"  # `runs.py`
-               else exists().where(Event.subject == Subject.id))
-    held = or_(evented, scored,
+    held = or_(exists().where(*runs.naming(dialect_of(session), Subject.id)), scored,
                exists().where(or_(Relation.a == Subject.id, Relation.b == Subject.id)),
                exists().where(Appeal.subject == Subject.id), exists().where(ApiKey.subject == Subject.id),
                exists().where(InputListMember.subject == Subject.id))

@@ -68,9 +68,20 @@ KEY = "subject, entry, pos, id"
 COLUMNS = "subject, entry, pos, id, status, time, kind, value, weight"
 
 
-def naming(subject: Any) -> tuple[ColumnElement[bool], ...]:
-    """The clauses on `event_runs` that select a subject's entries, by a seek in each run."""
-    return (event_runs.c.run.in_(LIVE), event_runs.c.subject == subject)
+def events_subject(dialect: str) -> Any:
+    """The column to ask which subjects have events: on SQLite `event_runs`' (each run seeked:
+    `within_runs`), on PostgreSQL that of `events`, which its index leads with."""
+    return event_runs.c.subject if dialect == "sqlite" else Event.subject
+
+
+def within_runs(dialect: str) -> tuple[ColumnElement[bool], ...]:
+    """What a read by `events_subject` adds to its clauses: on SQLite, every run."""
+    return (event_runs.c.run.in_(LIVE),) if dialect == "sqlite" else ()
+
+
+def naming(dialect: str, subject: Any) -> tuple[ColumnElement[bool], ...]:
+    """The clauses on `events_subject`'s table that select a subject's rows, by a seek (a run)."""
+    return (*within_runs(dialect), events_subject(dialect) == subject)
 
 
 def of_subject(dialect: str, subject: Any) -> tuple[ColumnElement[bool], ...]:
@@ -78,7 +89,7 @@ def of_subject(dialect: str, subject: Any) -> tuple[ColumnElement[bool], ...]:
     hold of the subject (the events have no index by subject there)."""
     if dialect != "sqlite":
         return (Event.subject == subject,)
-    return (Event.id.in_(select(event_runs.c.id).where(*naming(subject))), Event.subject == subject)
+    return (Event.id.in_(select(event_runs.c.id).where(*naming(dialect, subject))), Event.subject == subject)
 
 
 def newest_full(connection: Connection) -> int | None:

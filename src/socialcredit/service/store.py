@@ -54,8 +54,8 @@ TIES_OF = select(Relation.a, Relation.b).where(or_(Relation.a == bindparam("subj
                                                    Relation.b == bindparam("subject")))
 TIES_IN = select(Relation.a, Relation.b).where(or_(Relation.a.in_(bindparam("subjects", expanding=True)),
                                                    Relation.b.in_(bindparam("subjects", expanding=True))))
-ANY_EVENT = {"postgresql": select(Event.id).where(Event.subject == bindparam("subject")).limit(1),
-             "sqlite": select(runs.event_runs.c.id).where(*runs.naming(bindparam("subject"))).limit(1)}
+ANY_EVENT = {dialect: select(runs.events_subject(dialect)).where(*runs.naming(dialect, bindparam("subject")))
+             .limit(1) for dialect in ("sqlite", "postgresql")}
 ANY_TIE = select(Relation.a).where(or_(Relation.a == bindparam("subject"), Relation.b == bindparam("subject"))).limit(1)
 EVENT_COLUMNS = (Event.id, Event.kind, Event.time, Event.value, Event.weight, Event.source, Event.status)
 CONTESTABLE = {dialect: select(*EVENT_COLUMNS).where(
@@ -74,16 +74,16 @@ CHUNK = 500  # subjects or ids a statement names at most: SQLite binds at most a
 # databases sort what they read: SQLite merges the runs, and PostgreSQL's index holds the columns
 # after `pos` unordered. Every read of events for scoring (`history.py` too) gives this order, so
 # that scores summed from kept events and from a read agree to the bit.
-_SCORED = "SELECT subject, kind, time, value, weight{} FROM {} WHERE {} AND status = 'active' AND time <= {}"
+_SCORED = "SELECT subject, kind, time, value, weight FROM {} WHERE {} AND status = 'active' AND time <= {}"
 _IN_ORDER = f" ORDER BY {runs.ORDER}"
 # the same order on PostgreSQL (its index holds the columns after `pos` unordered; kinds compared
 # byte by byte, as SQLite compares them)
 PG_ORDER = 'subject, coalesce(entry, -1), coalesce(pos, -1), time, kind COLLATE "C", value, weight'
 SCORED_EVENTS = {
-    ("sqlite", True): _SCORED.format("", "event_runs", f"{runs.IN_RUNS} AND subject = ?", "?") + _IN_ORDER,
-    ("sqlite", False): _SCORED.format("", "event_runs", f"{runs.IN_RUNS} AND subject IN ({{}})", "?") + _IN_ORDER,
-    ("postgresql", True): _SCORED.format("", "events", "subject = %s", "%s") + f" ORDER BY {PG_ORDER}",
-    ("postgresql", False): _SCORED.format("", "events", "subject = ANY(%s)", "%s") + f" ORDER BY {PG_ORDER}",
+    ("sqlite", True): _SCORED.format("event_runs", f"{runs.IN_RUNS} AND subject = ?", "?") + _IN_ORDER,
+    ("sqlite", False): _SCORED.format("event_runs", f"{runs.IN_RUNS} AND subject IN ({{}})", "?") + _IN_ORDER,
+    ("postgresql", True): _SCORED.format("events", "subject = %s", "%s") + f" ORDER BY {PG_ORDER}",
+    ("postgresql", False): _SCORED.format("events", "subject = ANY(%s)", "%s") + f" ORDER BY {PG_ORDER}",
 }
 STORED_IDS = {"sqlite": "SELECT id FROM events WHERE id IN ({})",
               "postgresql": "SELECT id FROM events WHERE id = ANY(%s)"}
