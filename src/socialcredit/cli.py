@@ -1197,6 +1197,7 @@ def _explore_setup(scenario: str, params: list[str] | None, params_file: Path | 
 def _dask_client(scheduler: str | None, workers: int | None, sequential: bool):
     """A Dask client for `compare`, `sensitivity` and `calibrate` (an existing scheduler, else a local
     cluster), or none with --sequential; a scheduler that does not answer is refused with the fix."""
+    import logging
     import os
 
     if sequential:
@@ -1212,8 +1213,12 @@ def _dask_client(scheduler: str | None, workers: int | None, sequential: bool):
             raise fail(f"--scheduler {scheduler}: could not connect within {SCHEDULER_TIMEOUT_S} s: {reason}\n"
                        "    fix: give the address of a running Dask scheduler (tcp://HOST:8786, started with "
                        "`dask scheduler`), or leave --scheduler out to run on this machine's cores") from None
+    # worker processes print their own errors: at close, a worker's heartbeat can find the scheduler
+    # gone first and log a traceback (a race in shutting down, not a failed run: a task's error
+    # reaches the client and is answered there)
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None, host="127.0.0.1")
+                           processes=True, dashboard_address=None, host="127.0.0.1",
+                           silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
