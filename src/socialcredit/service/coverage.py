@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from . import runs
+from .columns import Columns
 from .db import Appeal, Erased, Event, InputListMember, Relation, ScoreRecord
 
 SALT_BYTES = 16
@@ -167,13 +168,12 @@ def _encode_one(value: Any) -> str:
 _encode_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
-def row_digests(part_name: str, rows: Sequence[dict[str, Any]], salts: Sequence[bytes]) -> list[bytes]:
-    """The digests of rows to insert (dicts with every field of the part), each under its salt: the
-    bytes `Part.digest_of` gives each row, made a column at a time (a row's fields in Python, one by
-    one, were most of an ingest's digest work)."""
+def row_digests(part_name: str, rows: Columns, salts: Sequence[bytes]) -> list[bytes]:
+    """The digests of rows to insert (columns with every field of the part), each under its salt:
+    the bytes `Part.digest_of` gives each row, made a column at a time (a row's fields in Python,
+    one by one, were most of an ingest's digest work)."""
     reads = dict(_NORMALISED[part_name])
-    columns = zip(*map(_GETTERS[part_name], rows), strict=True)  # every part has several fields
-    texts = [_json_texts(column, reads.get(i)) for i, column in enumerate(columns)]
+    texts = [_json_texts(rows[name], reads.get(i)) for i, name in enumerate(PARTS[part_name].fields)]
     sha256 = hashlib.sha256
     return [sha256(salt + f"[{row}]".encode()).digest()
             for salt, row in zip(salts, map(",".join, zip(*texts, strict=True)), strict=True)]
@@ -201,29 +201,28 @@ class Cover:
         """The number of the entry that covers the rows: given to every row covered so far."""
         self.seq = seq
         for entry, rows in self.unnumbered:
+            if isinstance(rows, Columns):
+                rows.constant(entry, seq)
+                continue
             for row in rows:
-                if isinstance(row, dict):
-                    row[entry] = seq
-                else:
-                    setattr(row, entry, seq)
+                setattr(row, entry, seq)
         self.unnumbered = []
 
-    def add(self, part_name: str, rows: Sequence[Any]) -> None:
-        """Cover these rows (dicts to insert, or ORM objects) as the next ones of `part_name`."""
+    def add(self, part_name: str, rows: Columns | Sequence[Any]) -> None:
+        """Cover these rows (columns to insert, or ORM objects) as the next ones of `part_name`."""
         part = PARTS[part_name]
         digests = self.digests.setdefault(part_name, [])
         salts = os.urandom(SALT_BYTES * len(rows))
         first = len(digests)
         if self.seq is None:
             self.unnumbered.append((part.entry, rows))
-        if rows and isinstance(rows[0], dict):  # a batch to insert: digested a column at a time
+        if isinstance(rows, Columns):  # a batch to insert: digested a column at a time
             salt_of = [salts[at:at + SALT_BYTES] for at in range(0, len(salts), SALT_BYTES)]
             made = row_digests(part_name, rows, salt_of)
-            entry, pos, digest_name = part.entry, part.pos, part.digest
-            for i, (row, salt, digest) in enumerate(zip(rows, salt_of, made, strict=True)):
-                row[entry], row["salt"], row[digest_name] = self.seq, salt, digest
-                if pos is not None:
-                    row[pos] = first + i
+            rows.constant(part.entry, self.seq)
+            rows["salt"], rows[part.digest] = salt_of, made
+            if part.pos is not None:
+                rows[part.pos] = range(first, first + len(rows))
             digests += made
             return
         for i, row in enumerate(rows):

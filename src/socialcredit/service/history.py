@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ..scoring import EventArrays
 from . import audit, runs
+from .columns import Columns
 from .db import AuditEntry, Event
 from .scorer import codes_of
 from .store import CHUNK, PG_ORDER, Reader, dialect_of, driver_rows, places
@@ -106,7 +107,7 @@ class KeptHistory:
         self.seq = last
 
     def events(self, reader: Reader, ids: Sequence[str], as_of: float,
-               fresh: Sequence[dict[str, Any]] = ()) -> tuple[EventArrays, int]:
+               fresh: Columns | None = None) -> tuple[EventArrays, int]:
         """The active events up to `as_of` of the subjects `ids` (numbered by their place in it),
         each subject's in the order they were stored, then `fresh` ones (not stored yet: rows as
         `Ingest` stores them) as if they were; and how many events were read from the database.
@@ -128,26 +129,31 @@ class KeptHistory:
         rows = np.concatenate([ranges, tail])
         rows = rows[(self.time[rows] <= as_of) & (self.kind[rows] >= 0)]
         columns = [local[self.subject[rows]], self.kind[rows], self.time[rows], self.value[rows], self.weight[rows]]
-        new = [e for e in fresh if e["time"] <= as_of]
-        if new:
+        if fresh:
             index = {s: i for i, s in enumerate(ids)}
-            added = [np.array([index[e["subject"]] for e in new], dtype=np.int64),
-                     np.array([self.kinds.get(e["kind"], -1) for e in new], dtype=np.int16),
-                     *(np.array([e[name] for e in new], dtype=np.float64) for name in ("time", "value", "weight"))]
-            known = added[1] >= 0
+            added = [np.array([index[s] for s in fresh["subject"]], dtype=np.int64), self._codes(fresh["kind"]),
+                     *(np.array(fresh[name], dtype=np.float64) for name in ("time", "value", "weight"))]
+            known = (added[1] >= 0) & (added[2] <= as_of)
             columns = [np.concatenate([kept, more[known]]) for kept, more in zip(columns, added, strict=True)]
         return EventArrays.build(*columns, n_subjects=len(ids)), read
 
-    def added(self, rows: Sequence[dict[str, Any]], seq: int) -> None:
+    def added(self, rows: Columns, seq: int) -> None:
         """This process's ingest stored `rows` under entry `seq`, and no other change was made since
         the state's entry: the kept subjects' events are now those and these."""
-        self.named.update(e["subject"] for e in rows)  # named by the ingest that stored them
-        kept = [e for e in rows if e["subject"] in self.slot_of]
-        if kept:
-            self._append(np.array([self.slot_of[e["subject"]] for e in kept], dtype=np.int64),
-                         np.array([self.kinds.get(e["kind"], -1) for e in kept], dtype=np.int16),
-                         *(np.array([e[name] for e in kept], dtype=np.float64) for name in ("time", "value", "weight")))
+        subjects = rows["subject"]
+        self.named.update(subjects)  # named by the ingest that stored them
+        slot_of = self.slot_of
+        slots = np.array([slot_of.get(s, -1) for s in subjects], dtype=np.int64)
+        kept = slots >= 0
+        if kept.any():
+            self._append(slots[kept], self._codes(rows["kind"])[kept],
+                         *(np.array(rows[name], dtype=np.float64)[kept] for name in ("time", "value", "weight")))
         self.seq = seq
+
+    def _codes(self, kinds: Sequence[str]) -> np.ndarray:
+        """The scheme's codes of these kind names (-1: a kind it does not know)."""
+        get = self.kinds.get
+        return np.array([get(k, -1) for k in kinds], dtype=np.int16)
 
     def load(self, reader: Reader) -> int:
         """Read every subject's active events into the state, if they are at most `most`: a server

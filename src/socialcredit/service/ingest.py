@@ -25,6 +25,7 @@ import numpy as np
 from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_from_records
 from ..scheme import Scheme
 from . import audit
+from .columns import Columns
 from .coverage import Cover
 from .db import Event, Relation, ScoreRecord, on_day, utcnow
 from .errors import ServiceError, invalid
@@ -43,7 +44,7 @@ class Batch:
     ids stored before."""
 
     seen: int
-    fresh: list[dict[str, Any]]
+    fresh: Columns
     events: DriverRows
     scores: DriverRows
     stored_before: set[str]
@@ -64,8 +65,8 @@ class Ingest:
         self.now = now
         self.history = KeptHistory(scorer.codes)  # the subjects' events, kept between batches
 
-    def check(self, events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-        """The batch's good events as rows to store, its bad ones as {index, field, problem} (the
+    def check(self, events: Sequence[dict[str, Any]]) -> tuple[Columns, list[dict[str, Any]], list[str]]:
+        """The batch's good events as rows to store (columns), its bad ones as {index, field, problem} (the
         first problem of each, in the order of `EVENT_FIELDS`), and the ids of events that repeat
         an earlier event of the batch (kept once, as `score` keeps the first of a log's)."""
         bad = BadRows("request", is_csv=False)
@@ -84,17 +85,18 @@ class Ingest:
         good = checked.good
         repeated = repeated_ids(table.column("id"), good)
         good[repeated] = False
-        ids, subjects, sources, actors = (table.column(name).to_pylist()
-                                          for name in ("id", "subject", "source", "actor"))
         names = list(self.scheme.events)
         picked = np.flatnonzero(good)
-        kinds = [names[code] for code in checked.kinds[picked].tolist()]
-        times, values, weights = (column[picked].tolist() for column in (checked.times, checked.values,
-                                                                          checked.weights))
-        kept = [{"id": ids[i], "subject": subjects[i], "kind": kind, "time": time, "value": value, "weight": weight,
-                 "source": sources[i], "actor": actors[i]}
-                for i, kind, time, value, weight in zip(picked.tolist(), kinds, times, values, weights, strict=True)]
-        return kept, rejected, [ids[i] for i in repeated.tolist()]
+        every = len(picked) == len(good)
+        kept = Columns({name: table.column(name).to_pylist() if every else table.column(name).take(picked).to_pylist()
+                        for name in ("id", "subject")}, len(picked))
+        kept["kind"] = [names[code] for code in checked.kinds[picked].tolist()]
+        for name, column in (("time", checked.times), ("value", checked.values), ("weight", checked.weights)):
+            kept[name] = column[picked].tolist()
+        for name in ("source", "actor"):
+            kept[name] = table.column(name).to_pylist() if every else table.column(name).take(picked).to_pylist()
+        ids = table.column("id")
+        return kept, rejected, [ids[i].as_py() for i in repeated.tolist()]
 
     def events(self, events: Sequence[dict[str, Any]], actor: Actor, atomic: bool = False) -> dict[str, Any]:
         """Store a batch; answer only after commit. Invalid events are reported by index and reason;
@@ -122,7 +124,7 @@ class Ingest:
                         self.history.drop()  # they may have written other events, which no entry names
                         batch = self.prepare(session, rows, actor, batch.seen)
                         batch.number(seq)
-                        self.store.events_if_new(session, batch.fresh)
+                        self.store.events_if_new(session, batch.fresh.dicts())
                     batch.scores.insert(session)
                     audit.name(session, batch.unnamed)
                     audit.append(session, actor.name, "ingest", None,
@@ -136,23 +138,23 @@ class Ingest:
         return {"stored": len(batch.fresh), "duplicates": sorted(batch.stored_before | set(repeated)),
                 "rejected": rejected}
 
-    def prepare(self, reader: Reader, rows: list[dict[str, Any]], actor: Actor, seen: int) -> Batch:
+    def prepare(self, reader: Reader, rows: Columns, actor: Actor, seen: int) -> Batch:
         """The batch's events not stored yet, and the scores of the subjects they move with them,
         as rows covered by digest (the audit entry's number is given when it is appended); `seen`:
         the log's last entry, read before anything else."""
         self.history.sync(reader)  # even for a batch that moves nobody: its entry will be the state's
-        existing = self.store.stored_ids(reader, [row["id"] for row in rows])
-        fresh = [dict(row, ingested_by=actor.name, status="active") for row in rows if row["id"] not in existing]
+        existing = self.store.stored_ids(reader, rows["id"])
+        fresh = rows.where(i not in existing for i in rows["id"]) if existing else Columns(rows.data, len(rows))
+        fresh.constant("ingested_by", actor.name)
+        fresh.constant("status", "active")
+        fresh.constant("ingested_at", utcnow())
         # the audit entry covers the events and scores stored, by digest (coverage.py)
         cover = Cover()
-        ingested_at = utcnow()
-        for row in fresh:
-            row["ingested_at"] = ingested_at
         cover.add("events", fresh)
-        subjects = sorted({row["subject"] for row in fresh})
+        subjects = sorted(set(fresh["subject"]))
         unknown = [s for s in subjects if s not in self.history.named]
         named = self.store.named(reader, unknown) if unknown else set()
-        scores: list[dict[str, Any]] = []
+        scores = Columns({})
         if subjects:
             scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh, self.history)
             cover.add("scores", scores)

@@ -9,7 +9,7 @@ the same results (tests/service/test_durability.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +21,7 @@ from ..scoring import EventArrays, Relations, Scores, score_events
 from ..scoring.core import COMPILED_FROM
 from ..scoring.kernels import row_sums
 from . import listings
+from .columns import Columns
 from .coverage import Cover
 from .db import ScoreRecord, utcnow
 from .store import SCORE_ROW, DriverRows, Reader, Store
@@ -77,7 +78,7 @@ class Scorer:
         return sorted(set(subjects) | {s for tie in Store.ties(session, subjects) for s in tie})
 
     def score(self, session: Reader, subjects: Sequence[str], as_of: float | None = None,
-              fresh: Sequence[dict[str, Any]] = (), history: KeptHistory | None = None
+              fresh: Columns | None = None, history: KeptHistory | None = None
               ) -> tuple[Scores, list[str], int]:
         """Score these subjects at `as_of` (default now) from stored active events: (the scores of
         the subjects and, with a network term, their neighbours; their ids in that order; how many
@@ -106,14 +107,13 @@ class Scorer:
         return score_events(self.scheme, events, as_of, relations, inputs=inputs), ids, read
 
     def stored_events(self, session: Reader, ids: list[str], index: dict[str, int], as_of: float,
-                      fresh: Sequence[dict[str, Any]]) -> tuple[EventArrays, int]:
+                      fresh: Columns | None) -> tuple[EventArrays, int]:
         """The active events up to `as_of` of the subjects `ids`, read from the database (then `fresh`
         ones, as `score`), and how many were read; events of kinds the scheme does not know left out."""
         rows = Store.active_events(session, ids, as_of)
         read = len(rows)
         if fresh:  # as the read above would give them once stored: active, up to `as_of`, each subject's last
-            rows = rows + [(e["subject"], e["kind"], e["time"], e["value"], e["weight"]) for e in fresh
-                           if e["time"] <= as_of]
+            rows = rows + [e for e in fresh.tuples(("subject", "kind", "time", "value", "weight")) if e[2] <= as_of]
         table = np.array(rows, dtype=READ_ROW)  # the rows as columns, in one pass in C
         codes = self.codes
         events = EventArrays.build(codes_of(table["subject"], index.__getitem__, np.int64) if len(ids) > 1
@@ -127,8 +127,8 @@ class Scorer:
                                        events.value[known], events.weight[known], n_subjects=len(ids))
         return events, read
 
-    def score_rows(self, session: Reader, subjects: Sequence[str], fresh: Sequence[dict[str, Any]] = (),
-                   history: KeptHistory | None = None) -> list[dict[str, Any]]:
+    def score_rows(self, session: Reader, subjects: Sequence[str], fresh: Columns | None = None,
+                   history: KeptHistory | None = None) -> Columns:
         """These subjects' scores now, as rows of their history (`fresh`, `history`: as `score`)."""
         as_of = self.now()
         recorded_at = utcnow()
@@ -143,16 +143,19 @@ class Scorer:
         patterns: dict[tuple[bool, ...], dict[str, bool]] = {}
         members = (zip(*(scores.lists[name].tolist() for name in names), strict=True) if names
                    else [()] * len(ids))
-        version = f"{self.scheme.id}@{self.scheme.version}"
-        rows = []
+        picked: list[tuple[str, float | None, str, dict[str, bool]]] = []
         for s, value, counted, tier, member in zip(ids, score, scored, tiers, members, strict=True):
-            lists = patterns.get(member)
-            if lists is None:
-                lists = patterns[member] = dict(zip(names, map(bool, member), strict=True))
             if s in wanted:
-                rows.append({"subject": s, "as_of": as_of, "score": float(value) if counted else None,
-                             "tier": str(tier), "lists": lists, "scheme_version": version,
-                             "recorded_at": recorded_at})
+                lists = patterns.get(member)
+                if lists is None:
+                    lists = patterns[member] = dict(zip(names, map(bool, member), strict=True))
+                picked.append((s, float(value) if counted else None, str(tier), lists))
+        names_of = ("subject", "score", "tier", "lists")
+        rows = Columns(dict(zip(names_of, zip(*picked, strict=True), strict=True)) if picked
+                       else dict.fromkeys(names_of, ()), len(picked))
+        rows.constant("as_of", as_of)
+        rows.constant("scheme_version", f"{self.scheme.id}@{self.scheme.version}")
+        rows.constant("recorded_at", recorded_at)
         return rows
 
     def record_scores(self, session: Session, subjects: Sequence[str], cover: Cover) -> None:

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from operator import itemgetter
 from types import NoneType
 from typing import Any, TypeVar
 
@@ -40,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import audit, runs
 from .auditkey import AuditKey, key_for
 from .buckets import COUNTER, appending, seekable
+from .columns import Columns
 from .db import Event, Relation, ScoreRecord, make_sessions
 from .errors import ServiceError
 from .worker import AskedWorker
@@ -134,28 +134,24 @@ class StoredMeanwhile(Exception):
 @dataclass
 class DriverRows:
     """Rows of one table as the driver takes them, made before the write transaction (so that the
-    transaction, which the reads' audit entries may wait for, only writes): lists in the order of
+    transaction, which the reads' audit entries may wait for, only writes): a list per column of
     `columns`, each value as its column's type binds it (on SQLite a time as text, JSON as text; on
     PostgreSQL JSON as text and the rest as they are, for COPY). The audit entry that covers them
     is numbered in the transaction (`number`)."""
 
     table: str
     columns: tuple[str, ...]
-    values: list[list[Any]]
+    values: list[list[Any]]  # by column
     copy_types: tuple[str, ...] = ()  # on PostgreSQL, each column's type for a binary COPY
 
     @classmethod
-    def of(cls, dialect: Dialect, table: Any, columns: tuple[str, ...], rows: Sequence[dict[str, Any]]
-           ) -> DriverRows:
-        """`rows` (dicts, with every column) of `table` (a SQLAlchemy table)."""
-        get = itemgetter(*columns)
+    def of(cls, dialect: Dialect, table: Any, columns: tuple[str, ...], rows: Columns) -> DriverRows:
+        """`rows` (with every column) of `table` (a SQLAlchemy table)."""
         if not rows:
             return cls(table.name, columns, [])
+        made = [list(rows[name]) for name in columns]
         if dialect.name == "postgresql":  # COPY in binary: psycopg writes each value as its column's type
-            return cls(table.name, columns, [list(get(row)) for row in rows],
-                       tuple(copy_type(table.c[name].type) for name in columns))
-        # a column at a time: a value at a time in Python was most of this
-        made = [list(column) for column in zip(*map(get, rows), strict=True)]
+            return cls(table.name, columns, made, tuple(copy_type(table.c[name].type) for name in columns))
         for i, name in enumerate(columns):
             bind: Callable[[Any], Any] | None = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             column = made[i]
@@ -170,18 +166,23 @@ class DriverRows:
                     continue
                 key = (id(given),) if isinstance(given, dict) else given
                 column[at] = done[key] if key in done else done.setdefault(key, bind(given))
-        return cls(table.name, columns, [list(row) for row in zip(*made, strict=True)])
+        return cls(table.name, columns, made)
+
+    def __len__(self) -> int:
+        return len(self.values[0]) if self.values else 0
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return list(zip(*self.values, strict=True))
 
     def number(self, seq: int) -> None:
-        at = self.columns.index("entry")
-        for value in self.values:
-            value[at] = seq
+        if self.values:
+            self.values[self.columns.index("entry")] = [seq] * len(self)
 
     def insert(self, session: Session) -> None:
         """INSERT (SQLite) or COPY (PostgreSQL) the rows, in a savepoint (SQLite's events: undone
         without one, `_insert_events`): a key stored already raises `StoredMeanwhile`, and none is
         inserted."""
-        if not self.values:
+        if not len(self):
             return
         connection = session.connection()
         if connection.dialect.name == "postgresql":
@@ -190,7 +191,7 @@ class DriverRows:
         columns, values = ", ".join(self.columns), ", ".join("?" * len(self.columns))
         if self.table in COUNTER:  # appended in the table's last bucket (`buckets.py`)
             columns, values = f"{columns}, bucket", f"{values}, {appending(connection, self.table)}"
-        rows = [tuple(value) for value in self.values]
+        rows = self.rows()
         if self.table == "events":
             self._insert_events(connection, f"INSERT OR IGNORE INTO events ({columns}) VALUES ({values})", rows)
             return
@@ -234,8 +235,8 @@ class DriverRows:
                 with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
                                  ) as copy:
                     copy.set_types(self.copy_types)
-                    for value in self.values:
-                        copy.write_row(value)
+                    for row in zip(*self.values, strict=True):
+                        copy.write_row(row)
             except psycopg.errors.UniqueViolation as error:
                 cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
                 raise StoredMeanwhile(str(error)) from error
