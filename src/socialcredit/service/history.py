@@ -95,10 +95,11 @@ class KeptHistory:
     def __len__(self) -> int:
         return self.size
 
-    def sync(self, reader: Reader) -> None:
-        """Bring the state to the log's last entry: kept if every entry since records a read or a
-        change that leaves the events as they were, else dropped."""
-        last = audit.last_seq(reader)
+    def sync(self, reader: Reader, last: int | None = None) -> None:
+        """Bring the state to the log's last entry (`last`, if the caller has just read it): kept if
+        every entry since records a read or a change that leaves the events as they were, else
+        dropped."""
+        last = audit.last_seq(reader) if last is None else last
         if self.size > self.most or (self.seq is not None and last > self.seq and reader.execute(
                 select(func.min(AuditEntry.seq)).where(AuditEntry.seq > self.seq,
                                                        AuditEntry.action.not_in(audit.READS + KEEP_EVENTS))
@@ -111,8 +112,8 @@ class KeptHistory:
         """The active events up to `as_of` of the subjects `ids` (numbered by their place in it),
         each subject's in the order they were stored, then `fresh` ones (not stored yet: rows as
         `Ingest` stores them) as if they were; and how many events were read from the database.
-        Events of kinds the scheme does not know are left out."""
-        self.sync(reader)
+        Events of kinds the scheme does not know are left out. The state is as the caller's `sync`
+        left it (an ingest syncs once, as it begins making its batch)."""
         missing = [s for s in ids if s not in self.slot_of]
         read = self._read(reader, missing) if missing else 0
         if self.size - self.grouped > max(self.grouped // 8, REGROUP_FROM):
@@ -127,14 +128,27 @@ class KeptHistory:
         ranges = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
         tail = self.grouped + np.flatnonzero(local[self.subject[self.grouped:self.size]] >= 0)
         rows = np.concatenate([ranges, tail])
-        rows = rows[(self.time[rows] <= as_of) & (self.kind[rows] >= 0)]
-        columns = [local[self.subject[rows]], self.kind[rows], self.time[rows], self.value[rows], self.weight[rows]]
+        time, kind = self.time[rows], self.kind[rows]
+        wanted = (time <= as_of) & (kind >= 0)
+        if not wanted.all():
+            rows, time, kind = rows[wanted], time[wanted], kind[wanted]
+        added: list[np.ndarray] = []
         if fresh:
             index = {s: i for i, s in enumerate(ids)}
             added = [np.array([index[s] for s in fresh["subject"]], dtype=np.int64), self._codes(fresh["kind"]),
                      *(np.array(fresh[name], dtype=np.float64) for name in ("time", "value", "weight"))]
             known = (added[1] >= 0) & (added[2] <= as_of)
-            columns = [np.concatenate([kept, more[known]]) for kept, more in zip(columns, added, strict=True)]
+            if not known.all():
+                added = [column[known] for column in added]
+        # the kept events then the fresh ones, gathered into their place (not gathered, then joined)
+        size = rows.size + (added[0].size if added else 0)
+        columns = [np.empty(size, np.int64), np.empty(size, np.int16), np.empty(size), np.empty(size), np.empty(size)]
+        np.take(local, self.subject[rows], out=columns[0][:rows.size])
+        columns[1][:rows.size], columns[2][:rows.size] = kind, time
+        np.take(self.value, rows, out=columns[3][:rows.size])
+        np.take(self.weight, rows, out=columns[4][:rows.size])
+        for column, more in zip(columns, added, strict=False):
+            column[rows.size:] = more
         return EventArrays.build(*columns, n_subjects=len(ids)), read
 
     def added(self, rows: Columns, seq: int) -> None:

@@ -112,7 +112,8 @@ class Ingest:
         with self.store.change_lock:
             try:
                 with self.store.engine.connect() as connection:  # a read: no write lock, no transaction held
-                    batch = self.prepare(connection, rows, actor, audit.last_seq(connection))
+                    seen = audit.last_seq(connection)
+                    batch = self.prepare(connection, rows, actor, seen, last=seen)
                 with self.store.writing() as session:
                     if audit.changed_since(session, batch.seen):  # by another process meanwhile
                         batch = self.prepare(session, rows, actor, batch.seen)
@@ -138,11 +139,12 @@ class Ingest:
         return {"stored": len(batch.fresh), "duplicates": sorted(batch.stored_before | set(repeated)),
                 "rejected": rejected}
 
-    def prepare(self, reader: Reader, rows: Columns, actor: Actor, seen: int) -> Batch:
+    def prepare(self, reader: Reader, rows: Columns, actor: Actor, seen: int, last: int | None = None) -> Batch:
         """The batch's events not stored yet, and the scores of the subjects they move with them,
         as rows covered by digest (the audit entry's number is given when it is appended); `seen`:
-        the log's last entry, read before anything else."""
-        self.history.sync(reader)  # even for a batch that moves nobody: its entry will be the state's
+        the log's last entry, read before anything else; `last`: the log's last entry as of now, if
+        the caller has just read it (a batch made again reads it afresh)."""
+        self.history.sync(reader, last)  # even for a batch that moves nobody: its entry will be the state's
         existing = self.store.stored_ids(reader, rows["id"])
         fresh = rows.where(i not in existing for i in rows["id"]) if existing else Columns(rows.data, len(rows))
         fresh.constant("ingested_by", actor.name)
