@@ -364,7 +364,7 @@ def post_batches(address: tuple[str, int], key: str, bodies: list[bytes], ready:
 
 
 def reads_during_ingest(address: tuple[str, int], key: str, server_pid: int, args: argparse.Namespace,
-                        rng: np.random.Generator, subjects: int) -> None:
+                        rng: np.random.Generator, subjects: int, prefix: str) -> None:
     """Reads at a fixed rate while a second process ingests batches back to back: the reads'
     latency, and the ingest's events/s and batch latency, over the same seconds."""
     batches = int(args.seconds * 40_000 / args.batch) + 5  # more than the ingest can send meanwhile
@@ -375,7 +375,7 @@ def reads_during_ingest(address: tuple[str, int], key: str, server_pid: int, arg
     open_loop(address, requests[::-1], args.ingest_read_rate, 1.0)  # warm up
     context = multiprocessing.get_context("fork")
     for run in range(args.repeats):
-        bodies = [json.dumps({"events": make_batch(rng, f"m{run}-{n}-", 0, args.batch, subjects)}).encode()
+        bodies = [json.dumps({"events": make_batch(rng, f"{prefix}m{run}-{n}-", 0, args.batch, subjects)}).encode()
                   for n in range(batches)]
         ready, stop, results = context.Event(), context.Event(), context.Queue()
         sender = context.Process(target=post_batches, args=(address, key, bodies, ready, stop, results))
@@ -432,6 +432,8 @@ def main() -> None:
     if args.preload:
         preload(db, folder, args.preload, args.subjects)
     stored_before = events_stored(db)
+    # ids not stored yet: a store given by --db may hold an earlier run's "e0", "e1", ...
+    prefix = f"e{stored_before}." if stored_before else "e"
     operator = cli("keys", "create", "--role", "operator", "--db", db, cwd=folder)
     server, port = start_server(db, folder, os.environ, "--workers", str(args.workers))
     base = f"http://127.0.0.1:{port}"
@@ -444,7 +446,7 @@ def main() -> None:
         with httpx.Client(timeout=300) as client:
             for start in range(0, args.events, args.batch):
                 size = min(args.batch, args.events - start)
-                batch = make_batch(rng, "e", start, size, args.subjects)
+                batch = make_batch(rng, prefix, start, size, args.subjects)
                 started = time.perf_counter()
                 answer = client.post(f"{base}/v1/events", json={"events": batch}, headers=headers)
                 seconds_per_batch.append(time.perf_counter() - started)
@@ -478,7 +480,7 @@ def main() -> None:
         if args.during_ingest:
             print(f"\nreads at {args.ingest_read_rate:.0f}/s while batches of {args.batch:,} are ingested back to "
                   f"back, {args.seconds:.0f} s a run (target read p99 <= 50 ms):")
-            reads_during_ingest(address, operator, server.pid, args, rng, args.subjects)
+            reads_during_ingest(address, operator, server.pid, args, rng, args.subjects, prefix)
     finally:
         server.terminate()
         server.wait(timeout=10)
