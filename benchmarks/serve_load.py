@@ -306,6 +306,12 @@ def events_stored(db: str) -> int:
         engine.dispose()
 
 
+def unused_prefix(letter: str) -> str:
+    """A prefix of ids no earlier run stored: a store given by --db may hold an earlier run's (its
+    preload's "pre0", ..., its batches' "e0", ...)."""
+    return f"{letter}{time.time_ns():x}."
+
+
 def preload(db: str, folder: Path, events: int, subjects: int) -> None:
     """Store `events` events through the service's ingest, in this process, in batches of 10,000
     (the largest a request may hold), with the audit key the server will use (`serve`'s default,
@@ -326,11 +332,12 @@ def preload(db: str, folder: Path, events: int, subjects: int) -> None:
                       checkpoints=None if paths is None else folder / "preload.checkpoints")
     service.warm()
     actor = Actor("preload", "operator")
+    prefix = "pre" if not events_stored(db) else unused_prefix("pre")
     rng = np.random.default_rng(7)
     started = time.perf_counter()
     for start in range(0, events, 10_000):
         size = min(10_000, events - start)
-        answer = service.ingest(make_batch(rng, "pre", start, size, subjects), actor)
+        answer = service.ingest(make_batch(rng, prefix, start, size, subjects), actor)
         assert answer["stored"] == size, answer
         if start and start % 200_000 == 0:
             print(f"  preloaded {start:,} events ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -432,8 +439,7 @@ def main() -> None:
     if args.preload:
         preload(db, folder, args.preload, args.subjects)
     stored_before = events_stored(db)
-    # ids not stored yet: a store given by --db may hold an earlier run's "e0", "e1", ...
-    prefix = f"e{stored_before}." if stored_before else "e"
+    prefix = "e" if not stored_before else unused_prefix("e")
     operator = cli("keys", "create", "--role", "operator", "--db", db, cwd=folder)
     server, port = start_server(db, folder, os.environ, "--workers", str(args.workers))
     base = f"http://127.0.0.1:{port}"

@@ -30,6 +30,9 @@ def test_a_column_of_another_length_is_refused():
         rows["pos"] = [0, 1, 2]
     with pytest.raises(ValueError, match="different lengths"):
         Columns({"id": ["a"], "time": [1.0, 2.0]})
+    for flags in ([True], [True, True, True], [True, False, True]):  # too few or too many: no row dropped or made
+        with pytest.raises(ValueError, match=f"{len(flags)} flags for 2 rows"):
+            rows.where(flags)
 
 
 def test_no_rows_is_false_and_has_no_dicts():

@@ -157,6 +157,21 @@ def test_an_ingest_reads_from_the_database_only_the_subjects_it_has_not_kept(len
     assert service.record("bob", ADMIN)["score"] == warmed.subjects.history("bob", ADMIN)[-1]["score"]
 
 
+def test_kept_events_are_refused_before_the_state_is_brought_to_the_log(lending):
+    """Kept events asked for before the state was brought to the log's last entry (`sync`) would be
+    kept with no entry to hold later changes against (an appeal decided since would go unseen):
+    refused, not answered from a state that may be stale."""
+    service, _, _ = lending
+    service.ingest([{"id": "p0", "subject": "bob", "kind": "payment", "time": NOW - 9}], OPERATOR)
+    kept = history.KeptHistory(service.scorer.codes)
+    with service.store.reader() as session:
+        with pytest.raises(RuntimeError, match="sync"):
+            kept.events(session, ["bob"], NOW)
+        kept.sync(session)
+        events, read = kept.events(session, ["bob"], NOW)
+    assert read == 1 and len(events) == 1
+
+
 # a score that is the sum itself, to the last bit (no cap, no rounding away of its low bits)
 PLAIN_SUM = {"id": "plain", "title": "Plain sum (test)", "version": "1",
              "scale": {"min": 0, "max": 100000, "base": 0}, "retention_days": 400,

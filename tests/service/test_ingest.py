@@ -193,6 +193,38 @@ def test_an_id_written_by_other_hands_while_a_batch_is_made_ready_is_a_duplicate
         assert [row[0] for row in session.execute(text("SELECT id FROM events ORDER BY id"))] == ["p0", "p1", "p2"]
 
 
+def test_an_id_written_by_other_hands_before_the_batch_looks_its_ids_up_drops_the_kept_events(lending):
+    """Other hands write two events of a subject this server keeps, one under an id of the batch,
+    after the batch has brought its kept events up to date and before it looks its ids up: the id is
+    a duplicate, and it tells the server its kept events may lack what the other hands wrote, so the
+    score it records counts both of their events, as a read of the store does."""
+    service, _, _ = lending
+    service.ingest([{"id": "p0", "subject": "bob", "kind": "payment", "time": NOW - 9}], OPERATOR)  # bob kept
+    history = service.intake.history
+    real_sync = history.sync
+
+    def sync_then_other_hands_write(reader, last=None):
+        real_sync(reader, last)
+        if history.sync is sync_then_other_hands_write:
+            history.sync = real_sync  # once
+            with service.engine.begin() as connection:
+                for event_id, time in (("p1", NOW - 2), ("h9", NOW - 3)):
+                    connection.execute(text("INSERT INTO events (id, subject, kind, time, value, weight, status, "
+                                            "ingested_at, ingested_by) VALUES (:id, 'bob', 'default', :t, 1, 1, "
+                                            "'active', '2024-10-01 00:00:00', 'elsewhere')"),
+                                       {"id": event_id, "t": time})
+
+    history.sync = sync_then_other_hands_write
+    answer = service.ingest([{"id": f"p{i}", "subject": "bob", "kind": "payment", "time": NOW - 5 - i}
+                             for i in (1, 2)], OPERATOR)
+    assert answer["stored"] == 1 and answer["duplicates"] == ["p1"]
+    with service.store.reader() as session:
+        recorded = session.execute(text("SELECT score FROM score_history WHERE subject = 'bob' ORDER BY seq DESC")
+                                   ).scalars().first()
+        scores, _, _ = service.scorer.score(session, ["bob"], NOW)
+    assert recorded == float(scores.score[0]), "the kept events lacked the other hands' (h9)"
+
+
 def plan(connection, backend: str, statement: str, parameters: tuple) -> str:
     if backend == "sqlite":
         rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()

@@ -46,6 +46,8 @@ class Columns:
     def where(self, keep: Iterable[bool]) -> Columns:
         """The rows for which `keep` is true, in order."""
         flags = list(keep)
+        if len(flags) != self.size:
+            raise ValueError(f"{len(flags)} flags for {self.size} rows")
         if all(flags):
             return Columns(self.data, self.size)
         return Columns({name: list(compress(values, flags)) for name, values in self.data.items()}, sum(flags))

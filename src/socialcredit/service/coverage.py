@@ -195,7 +195,7 @@ class Cover:
         self.seq = seq
         self.digests: dict[str, list[bytes]] = {}
         self.tombstones: list[tuple[int, str, int, bytes]] = []
-        self.unnumbered: list[tuple[str, Sequence[Any]]] = []  # (entry column, rows) covered before `number`
+        self.unnumbered: list[tuple[str, Columns | Sequence[Any]]] = []  # (entry column, rows) covered before `number`
 
     def number(self, seq: int) -> None:
         """The number of the entry that covers the rows: given to every row covered so far."""

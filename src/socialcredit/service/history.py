@@ -18,7 +18,8 @@ state; this process's own ingests add their events as they commit (`added`); any
 ingest by another server process, an appeal decided, an erasure, a purge) drops the whole state,
 which is then read again from the database, subject by subject, as batches name them. Events
 written into the database by other hands, with no entry, are not seen until the state is dropped
-(an id of theirs met by a batch drops it: `Ingest.events`).
+(an id of theirs met by a batch drops it: `Ingest.prepare` finds it stored with no entry, or
+`Ingest.events` finds it stored meanwhile as it inserts).
 
 A process holds one state for its scheme (a new scheme or a restart starts empty); it is used only
 under `Store.change_lock`, by one ingest at a time. It holds at most `MAX_KEPT_EVENTS` events (34
@@ -114,6 +115,8 @@ class KeptHistory:
         `Ingest` stores them) as if they were; and how many events were read from the database.
         Events of kinds the scheme does not know are left out. The state is as the caller's `sync`
         left it (an ingest syncs once, as it begins making its batch)."""
+        if self.seq is None:  # subjects read now would be kept with no entry to filter their events by
+            raise RuntimeError("KeptHistory.events: the state was not brought to the log's last entry (sync)")
         missing = [s for s in ids if s not in self.slot_of]
         read = self._read(reader, missing) if missing else 0
         if self.size - self.grouped > max(self.grouped // 8, REGROUP_FROM):

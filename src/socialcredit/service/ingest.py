@@ -146,6 +146,11 @@ class Ingest:
         the caller has just read it (a batch made again reads it afresh)."""
         self.history.sync(reader, last)  # even for a batch that moves nobody: its entry will be the state's
         existing = self.store.stored_ids(reader, rows["id"])
+        if None in existing.values():
+            # an id of the batch written by other hands (no entry): other events of theirs, which no
+            # entry names, may be missing from the kept state; it is read again from the database
+            self.history.drop()
+            self.history.sync(reader)
         fresh = rows.where(i not in existing for i in rows["id"]) if existing else Columns(rows.data, len(rows))
         fresh.constant("ingested_by", actor.name)
         fresh.constant("status", "active")
@@ -162,7 +167,7 @@ class Ingest:
             cover.add("scores", scores)
         dialect = self.store.write_engine.dialect
         return Batch(seen, fresh, DriverRows.of(dialect, Event.__table__, EVENT_ROW, fresh),
-                     DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), existing, cover,
+                     DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), set(existing), cover,
                      [s for s in unknown if s not in named])
 
     def relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:

@@ -84,8 +84,8 @@ class Scorer:
         the subjects and, with a network term, their neighbours; their ids in that order; how many
         events were read). `fresh`: events not stored yet (rows as `Ingest` stores them, of these
         subjects), scored as if they were: after each subject's stored events, as they will be.
-        `history`: the events kept in memory (an ingest's), read from the database only for the
-        subjects it does not hold yet."""
+        `history`: the events kept in memory (an ingest's, brought to the log's last entry by its
+        `sync` first), read from the database only for the subjects it does not hold yet."""
         as_of = self.now() if as_of is None else as_of
         ring = set(subjects)
         ties: list[tuple[str, str]] = []

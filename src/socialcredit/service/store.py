@@ -85,8 +85,8 @@ SCORED_EVENTS = {
     ("postgresql", True): _SCORED.format("events", "subject = %s", "%s") + f" ORDER BY {PG_ORDER}",
     ("postgresql", False): _SCORED.format("events", "subject = ANY(%s)", "%s") + f" ORDER BY {PG_ORDER}",
 }
-STORED_IDS = {"sqlite": "SELECT id FROM events WHERE id IN ({})",
-              "postgresql": "SELECT id FROM events WHERE id = ANY(%s)"}
+STORED_IDS = {"sqlite": "SELECT id, entry FROM events WHERE id IN ({})",
+              "postgresql": "SELECT id, entry FROM events WHERE id = ANY(%s)"}
 NAMED = {"sqlite": "SELECT id FROM subjects WHERE id IN ({})",
          "postgresql": "SELECT id FROM subjects WHERE id = ANY(%s)"}
 
@@ -135,9 +135,9 @@ class StoredMeanwhile(Exception):
 class DriverRows:
     """Rows of one table as the driver takes them, made before the write transaction (so that the
     transaction, which the reads' audit entries may wait for, only writes): a list per column of
-    `columns`, each value as its column's type binds it (on SQLite a time as text, JSON as text; on
-    PostgreSQL JSON as text and the rest as they are, for COPY). The audit entry that covers them
-    is numbered in the transaction (`number`)."""
+    `columns`, each value as its column's type binds it on SQLite (a time as text, JSON as text),
+    and as it is on PostgreSQL (a binary COPY writes each value as its column's type, JSON from the
+    dict). The audit entry that covers them is numbered in the transaction (`number`)."""
 
     table: str
     columns: tuple[str, ...]
@@ -262,14 +262,14 @@ def copy_type(kind: Any) -> str:
     raise TypeError(f"no binary COPY type for a column of {kind!r}")
 
 
-def _found(session: Reader, statements: dict[str, str], keys: Sequence[str]) -> set[str]:
-    """Which of these keys a statement of `statements` (by dialect) finds."""
+def _found(session: Reader, statements: dict[str, str], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows a statement of `statements` (by dialect) finds for these keys."""
     if dialect_of(session) == "postgresql":
-        return {row[0] for row in driver_rows(session, statements["postgresql"], (list(keys),))}
-    found: set[str] = set()
+        return driver_rows(session, statements["postgresql"], (list(keys),))
+    found: list[tuple[Any, ...]] = []
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
-        found |= {row[0] for row in driver_rows(session, places(statements["sqlite"], len(chunk)), chunk)}
+        found += driver_rows(session, places(statements["sqlite"], len(chunk)), chunk)
     return found
 
 
@@ -484,14 +484,15 @@ class Store:
         return session.execute(ANY_TIE, {"subject": subject}).first() is not None
 
     @staticmethod
-    def stored_ids(session: Reader, ids: Sequence[str]) -> set[str]:
-        """Which of these event ids are stored already."""
-        return _found(session, STORED_IDS, ids)
+    def stored_ids(session: Reader, ids: Sequence[str]) -> dict[str, int | None]:
+        """Which of these event ids are stored already, each with the audit entry that stored it
+        (None: written by other hands than a server's)."""
+        return dict(_found(session, STORED_IDS, ids))
 
     @staticmethod
     def named(session: Reader, subjects: Sequence[str]) -> set[str]:
         """Which of these subjects have a pseudonym already."""
-        return _found(session, NAMED, subjects)
+        return {row[0] for row in _found(session, NAMED, subjects)}
 
     @staticmethod
     def all_subjects(session: Session) -> list[str]:
