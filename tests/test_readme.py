@@ -86,8 +86,10 @@ CI_ONLY = {
     "python -m pip install --quiet --upgrade pip": "an up-to-date pip on a fresh machine",
     "command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
     "chromium >/dev/null; }": "Debian's Chromium for the dashboard's browser tests (tests/dashboard/test_browser.py)",
-    'export SOCIALCREDIT_TEST_POSTGRES="$(./.ci/postgres.sh)"':
+    'SOCIALCREDIT_TEST_POSTGRES="$(./.ci/postgres.sh)"':
         "the service tests also run on PostgreSQL in CI (README, Serve: they run on SQLite without it)",
+    'test -n "$SOCIALCREDIT_TEST_POSTGRES"': "a server that did not start fails CI, not skips its tests",
+    "export SOCIALCREDIT_TEST_POSTGRES": "the tests read the server's URL from the environment",
 }
 
 # What some curl lines must answer (keys of the JSON body), by a piece of the line.
