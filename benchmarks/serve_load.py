@@ -1,8 +1,8 @@
 """`socialcredit serve` under load, on loopback: durable batch ingest, then reads at a fixed rate.
 
 Prints events/s of batch ingest (each batch answered after commit; the batches are made and
-encoded as JSON before the clock starts, so what is timed is the server's work), then the latency percentiles of
-`GET /v1/subjects/{id}` and of the entitlement check at a fixed offered rate (`--rate`, default 500
+encoded as JSON before the clock starts, so what is timed is the server's work), then the latency
+percentiles of `GET /v1/subjects/{id}` and of the entitlement check at a fixed offered rate (`--rate`, default 500
 requests/s): an open-loop client sends each request at its scheduled time whether or not earlier
 ones were answered (on as many keep-alive connections as that takes), and times each from its
 scheduled send, so a stall counts against every request queued behind it (no coordinated

@@ -73,6 +73,7 @@ class KeptHistory:
     def __init__(self, kinds: dict[str, int], most: int = MAX_KEPT_EVENTS):
         self.kinds = kinds  # kind name -> the scheme's code; a kind the scheme no longer knows: -1
         self.most = most
+        self._made: tuple[Columns, list[np.ndarray]] | None = None  # `_arrays`' last rows, and their arrays
         self.drop()
 
     def drop(self) -> None:
@@ -138,8 +139,7 @@ class KeptHistory:
         added: list[np.ndarray] = []
         if fresh:
             index = {s: i for i, s in enumerate(ids)}
-            added = [np.array([index[s] for s in fresh["subject"]], dtype=np.int64), self._codes(fresh["kind"]),
-                     *(np.array(fresh[name], dtype=np.float64) for name in ("time", "value", "weight"))]
+            added = [np.array([index[s] for s in fresh["subject"]], dtype=np.int64), *self._arrays(fresh)]
             known = (added[1] >= 0) & (added[2] <= as_of)
             if not known.all():
                 added = [column[known] for column in added]
@@ -163,14 +163,17 @@ class KeptHistory:
         slots = np.array([slot_of.get(s, -1) for s in subjects], dtype=np.int64)
         kept = slots >= 0
         if kept.any():
-            self._append(slots[kept], self._codes(rows["kind"])[kept],
-                         *(np.array(rows[name], dtype=np.float64)[kept] for name in ("time", "value", "weight")))
+            self._append(slots[kept], *(column[kept] for column in self._arrays(rows)))
         self.seq = seq
 
-    def _codes(self, kinds: Sequence[str]) -> np.ndarray:
-        """The scheme's codes of these kind names (-1: a kind it does not know)."""
-        get = self.kinds.get
-        return np.array([get(k, -1) for k in kinds], dtype=np.int16)
+    def _arrays(self, rows: Columns) -> list[np.ndarray]:
+        """The kind codes (-1: a kind the scheme does not know), times, values and weights of rows
+        not kept yet: made once for a batch, which is scored (`events`), then added (`added`)."""
+        if self._made is None or self._made[0] is not rows:
+            get = self.kinds.get
+            self._made = (rows, [np.array([get(k, -1) for k in rows["kind"]], dtype=np.int16),
+                                 *(np.array(rows[name], dtype=np.float64) for name in ("time", "value", "weight"))])
+        return self._made[1]
 
     def load(self, reader: Reader) -> int:
         """Read every subject's active events into the state, if they are at most `most`: a server

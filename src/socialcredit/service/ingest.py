@@ -88,13 +88,16 @@ class Ingest:
         names = list(self.scheme.events)
         picked = np.flatnonzero(good)
         every = len(picked) == len(good)
-        kept = Columns({name: table.column(name).to_pylist() if every else table.column(name).take(picked).to_pylist()
-                        for name in ("id", "subject")}, len(picked))
-        kept["kind"] = [names[code] for code in checked.kinds[picked].tolist()]
-        for name, column in (("time", checked.times), ("value", checked.values), ("weight", checked.weights)):
-            kept[name] = column[picked].tolist()
-        for name in ("source", "actor"):
-            kept[name] = table.column(name).to_pylist() if every else table.column(name).take(picked).to_pylist()
+
+        def given(name: str) -> list[Any]:
+            column = table.column(name)
+            return (column if every else column.take(picked)).to_pylist()
+
+        kept = Columns({"id": given("id"), "subject": given("subject"),
+                        "kind": [names[code] for code in checked.kinds[picked].tolist()],
+                        "time": checked.times[picked].tolist(), "value": checked.values[picked].tolist(),
+                        "weight": checked.weights[picked].tolist(), "source": given("source"),
+                        "actor": given("actor")}, len(picked))
         ids = table.column("id")
         return kept, rejected, [ids[i].as_py() for i in repeated.tolist()]
 
@@ -151,7 +154,7 @@ class Ingest:
             # entry names, may be missing from the kept state; it is read again from the database
             self.history.drop()
             self.history.sync(reader)
-        fresh = rows.where(i not in existing for i in rows["id"]) if existing else Columns(rows.data, len(rows))
+        fresh = rows.where(i not in existing for i in rows["id"])  # a copy: the batch may be made again
         fresh.constant("ingested_by", actor.name)
         fresh.constant("status", "active")
         fresh.constant("ingested_at", utcnow())

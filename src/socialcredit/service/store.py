@@ -235,7 +235,7 @@ class DriverRows:
                 with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
                                  ) as copy:
                     copy.set_types(self.copy_types)
-                    for row in zip(*self.values, strict=True):
+                    for row in self.rows():
                         copy.write_row(row)
             except psycopg.errors.UniqueViolation as error:
                 cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
