@@ -437,9 +437,14 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="socialcredit-serve-"))
     db = args.db or f"sqlite:///{folder / 'bench.db'}"
+    try:
+        stored_before = events_stored(db)
+    except Exception as error:  # a URL that does not parse, a server that does not answer
+        parser.error(f"--db {db}: {str(error).splitlines()[0]}; fix: give a database URL this machine can open "
+                     "(sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME)")
     if args.preload:
         preload(db, folder, args.preload, args.subjects)
-    stored_before = events_stored(db)
+        stored_before = events_stored(db)
     prefix = "e" if not stored_before else unused_prefix("e")
     operator = cli("keys", "create", "--role", "operator", "--db", db, cwd=folder)
     server, port = start_server(db, folder, os.environ, "--workers", str(args.workers))
