@@ -12,15 +12,27 @@ changed the store meanwhile: in this process no other change runs (`Store.change
 change made by another process appended its audit entry (every change does), so the write
 transaction looks for an entry after the one the batch was made at that records no read, and
 makes the batch again inside, where nothing can change, if it finds one.
+
+On PostgreSQL the scores are made in the write transaction instead, while the server stores the
+events: the COPY sends them first, and the server indexes them as this process scores (on
+SQLite, storing them is this process's own work, and it would only wait). The scoring reads on the
+connection the batch was made ready on (the write transaction's is busy with the COPY), which sees
+what the batch was made at: no change was committed since (the write transaction checked), and
+none can be until it ends. Nor are the batch's ids looked up first there (a round trip, and as
+many index reads as the COPY makes again): the COPY fails on an id stored already, and the batch
+is then made again, looked up, in the transaction, as when other hands stored one meanwhile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from ..eventlog import EVENT_FIELDS, BadRows, check_events, repeated_ids, table_from_records
 from ..scheme import Scheme
@@ -46,15 +58,18 @@ class Batch:
     seen: int
     fresh: Columns
     events: DriverRows
-    scores: DriverRows
     stored_before: set[str]
     cover: Cover
     unnamed: list[str]  # the subjects stored with no pseudonym yet (`audit.name`)
+    looked_up: bool  # whether `stored_before` was looked up (else: none, and storing fails on one)
+    scores: DriverRows | None = None  # None: not made yet (`Ingest.score`)
 
     def number(self, seq: int) -> None:
-        """The number of the audit entry that covers the batch, once known."""
+        """The number of the audit entry that covers the batch, once known (scores made later are
+        covered under it as they are made)."""
         for rows in (self.cover, self.events, self.scores):
-            rows.number(seq)
+            if rows is not None:
+                rows.number(seq)
 
 
 class Ingest:
@@ -112,28 +127,22 @@ class Ingest:
             said = f"nothing was stored (atomic batch): {len(rejected):,} of {len(events):,} events are invalid"
             raise ServiceError(422, f"events: {said}", [{"field": "events", "problem": said}] + [
                 {"field": f"events.{r['index']}.{r['field']}", "problem": r["problem"]} for r in rejected])
+        streams = self.store.write_engine.dialect.name == "postgresql"  # scores while the server stores
         with self.store.change_lock:
             try:
-                with self.store.engine.connect() as connection:  # a read: no write lock, no transaction held
+                # a read (no write lock); its connection is kept for the scoring in the write transaction
+                with self.store.engine.connect() as connection:
                     seen = audit.last_seq(connection)
-                    batch = self.prepare(connection, rows, actor, seen, last=seen)
-                with self.store.writing() as session:
-                    if audit.changed_since(session, batch.seen):  # by another process meanwhile
-                        batch = self.prepare(session, rows, actor, batch.seen)
-                    seq = audit.next_seq(session)
-                    batch.number(seq)
-                    try:
-                        batch.events.insert(session)
-                    except StoredMeanwhile:  # by other hands than a server's (which append an entry): the first stands
-                        self.history.drop()  # they may have written other events, which no entry names
-                        batch = self.prepare(session, rows, actor, batch.seen)
-                        batch.number(seq)
-                        self.store.events_if_new(session, batch.fresh.dicts())
-                    batch.scores.insert(session)
-                    audit.name(session, batch.unnamed)
-                    audit.append(session, actor.name, "ingest", None,
-                                 {"stored": len(batch.fresh), "duplicates": len(batch.stored_before) + len(repeated),
-                                  "rejected": len(rejected)}, cover=batch.cover)
+                    batch = self.prepare(connection, rows, actor, seen, last=seen, scored=not streams,
+                                         looked_up=not streams)
+                    connection.rollback()  # no snapshot held meanwhile: a later read sees the newest
+                    with self.store.writing() as session:
+                        batch, seq = self.write(session, connection, batch, rows, actor)
+                        audit.name(session, batch.unnamed)
+                        audit.append(session, actor.name, "ingest", None,
+                                     {"stored": len(batch.fresh),
+                                      "duplicates": len(batch.stored_before) + len(repeated),
+                                      "rejected": len(rejected)}, cover=batch.cover)
             except BaseException:
                 self.history.drop()  # whatever was kept may no longer be what is stored: read it again
                 raise
@@ -142,13 +151,40 @@ class Ingest:
         return {"stored": len(batch.fresh), "duplicates": sorted(batch.stored_before | set(repeated)),
                 "rejected": rejected}
 
-    def prepare(self, reader: Reader, rows: Columns, actor: Actor, seen: int, last: int | None = None) -> Batch:
-        """The batch's events not stored yet, and the scores of the subjects they move with them,
-        as rows covered by digest (the audit entry's number is given when it is appended); `seen`:
-        the log's last entry, read before anything else; `last`: the log's last entry as of now, if
-        the caller has just read it (a batch made again reads it afresh)."""
+    def write(self, session: Session, connection: Connection, batch: Batch, rows: Columns,
+              actor: Actor) -> tuple[Batch, int]:
+        """Store the batch's events and scores in the write transaction `session` (`connection`: the
+        one it was made ready on, for its scoring if not scored yet), made again in it if another
+        process changed the store since, or if an id was stored before; the batch as stored, and
+        the number of the audit entry that will cover it."""
+        if audit.changed_since(session, batch.seen):  # by another process meanwhile
+            batch = self.prepare(session, rows, actor, batch.seen)
+        seq = audit.next_seq(session)
+        batch.number(seq)
+        try:
+            batch.events.insert(session, meanwhile=None if batch.scores is not None
+                                else partial(self.score, connection, batch))
+        except StoredMeanwhile:
+            # stored before, if not looked up (the batch made again drops the kept events if one
+            # has no entry); else by other hands than a server's (which append an entry): the first stands
+            if batch.looked_up:
+                self.history.drop()  # they may have written other events, which no entry names
+            batch = self.prepare(session, rows, actor, batch.seen)
+            batch.number(seq)
+            self.store.events_if_new(session, batch.fresh.dicts())
+        assert batch.scores is not None  # made by `prepare`, or by the insert's meanwhile
+        batch.scores.insert(session)
+        return batch, seq
+
+    def prepare(self, reader: Reader, rows: Columns, actor: Actor, seen: int, last: int | None = None,
+                scored: bool = True, looked_up: bool = True) -> Batch:
+        """The batch's events not stored yet (`looked_up`; else all, and storing them fails on one
+        stored already), and (`scored`; else `score` makes them later) the scores of the subjects
+        they move with them, as rows covered by digest (the audit entry's number is given when it
+        is appended); `seen`: the log's last entry, read before anything else; `last`: the log's
+        last entry as of now, if the caller has just read it (a batch made again reads it afresh)."""
         self.history.sync(reader, last)  # even for a batch that moves nobody: its entry will be the state's
-        existing = self.store.stored_ids(reader, rows["id"])
+        existing = self.store.stored_ids(reader, rows["id"]) if looked_up else {}
         if None in existing.values():
             # an id of the batch written by other hands (no entry): other events of theirs, which no
             # entry names, may be missing from the kept state; it is read again from the database
@@ -161,17 +197,23 @@ class Ingest:
         # the audit entry covers the events and scores stored, by digest (coverage.py)
         cover = Cover()
         cover.add("events", fresh)
-        subjects = sorted(set(fresh["subject"]))
-        unknown = [s for s in subjects if s not in self.history.named]
+        unknown = [s for s in sorted(set(fresh["subject"])) if s not in self.history.named]
         named = self.store.named(reader, unknown) if unknown else set()
+        batch = Batch(seen, fresh, DriverRows.of(self.store.write_engine.dialect, Event.__table__, EVENT_ROW, fresh),
+                      set(existing), cover, [s for s in unknown if s not in named], looked_up)
+        if scored:
+            self.score(reader, batch)
+        return batch
+
+    def score(self, reader: Reader, batch: Batch) -> None:
+        """The scores of the subjects the batch moves, with its events, as rows covered by digest
+        (numbered already if the batch is)."""
+        subjects = sorted(set(batch.fresh["subject"]))
         scores = Columns({})
         if subjects:
-            scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), fresh, self.history)
-            cover.add("scores", scores)
-        dialect = self.store.write_engine.dialect
-        return Batch(seen, fresh, DriverRows.of(dialect, Event.__table__, EVENT_ROW, fresh),
-                     DriverRows.of(dialect, ScoreRecord.__table__, SCORE_ROW, scores), set(existing), cover,
-                     [s for s in unknown if s not in named])
+            scores = self.scorer.score_rows(reader, self.scorer.affected(reader, subjects), batch.fresh, self.history)
+            batch.cover.add("scores", scores)
+        batch.scores = DriverRows.of(self.store.write_engine.dialect, ScoreRecord.__table__, SCORE_ROW, scores)
 
     def relations(self, pairs: Iterable[tuple[str, str]], actor: Actor) -> dict[str, Any]:
         """Add undirected ties (a tie of one with oneself is none); with a network term, the subjects

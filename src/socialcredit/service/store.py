@@ -178,16 +178,21 @@ class DriverRows:
         if self.values:
             self.values[self.columns.index("entry")] = [seq] * len(self)
 
-    def insert(self, session: Session) -> None:
+    def insert(self, session: Session, meanwhile: Callable[[], None] | None = None) -> None:
         """INSERT (SQLite) or COPY (PostgreSQL) the rows, in a savepoint (SQLite's events: undone
         without one, `_insert_events`): a key stored already raises `StoredMeanwhile`, and none is
-        inserted."""
-        if not len(self):
-            return
+        inserted. `meanwhile` is run while the database stores them (on PostgreSQL, with the rows
+        sent and the COPY not yet ended: the server works as this process does; on SQLite, after)."""
         connection = session.connection()
-        if connection.dialect.name == "postgresql":
-            self._copy(connection)
+        if connection.dialect.name == "postgresql" and len(self):
+            self._copy(connection, meanwhile)
             return
+        if len(self):
+            self._insert(connection)
+        if meanwhile is not None:
+            meanwhile()
+
+    def _insert(self, connection: Connection) -> None:
         columns, values = ", ".join(self.columns), ", ".join("?" * len(self.columns))
         if self.table in COUNTER:  # appended in the table's last bucket (`buckets.py`)
             columns, values = f"{columns}, bucket", f"{values}, {appending(connection, self.table)}"
@@ -226,17 +231,24 @@ class DriverRows:
                                        (rows[0][at_entry], *chunk))
         raise StoredMeanwhile(f"{len(rows) - inserted} of {len(rows)} event ids were stored meanwhile")
 
-    def _copy(self, connection: Connection) -> None:
+    def _copy(self, connection: Connection, meanwhile: Callable[[], None] | None) -> None:
         import psycopg  # only where PostgreSQL is used
 
+        # A COPY's rows are stored as they come in groups of 64 KB of text, or of 1,000 rows in
+        # binary (PostgreSQL's buffer of rows to insert counts the bytes of text rows only): with
+        # work to do meanwhile, text, so that the server stores a batch of 1,000 while it is done
+        streamed = meanwhile is not None
         with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute("SAVEPOINT driver_rows")
             try:
-                with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
-                                 ) as copy:
-                    copy.set_types(self.copy_types)
+                with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
+                                 + ("" if streamed else " (FORMAT BINARY)")) as copy:
+                    if not streamed:
+                        copy.set_types(self.copy_types)
                     for row in self.rows():
-                        copy.write_row(row)
+                        copy.write_row(row)  # sent as psycopg's buffer fills
+                    if meanwhile is not None:
+                        meanwhile()
             except psycopg.errors.UniqueViolation as error:
                 cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
                 raise StoredMeanwhile(str(error)) from error
