@@ -40,7 +40,7 @@ before it (not yet synced); a read moved into the audit log is durable there (th
 synchronous).
 Should the staged file lose entries that were moved meanwhile (synced into the store, not yet in
 the `.reads` file), the chain goes on from the store's `meta`, never from an older staged entry
-(`Staged.append`): no number is given twice.
+(`Staged._chained`): no number is given twice.
 
 An erasure moves the staged entries in its own write transaction, before its entry, holding the
 staged chain's lock until it commits (`ReadLog.moved_first`): the reads answered before it come
@@ -60,7 +60,7 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -206,34 +206,69 @@ class Staged:
 
     # --- the read log's thread ---------------------------------------------------------------
     def append(self, staging: Any, main: Any, entries: Sequence[Entry], names: dict[str, str]) -> None:
-        """Chain, seal and commit `entries` (each subject given by its pseudonym in `names`) on
-        `staging` (the kept connection; on PostgreSQL `main` is the same one)."""
-        key = self.store.audit_key
-        if self.path is not None:
-            staging.execute("BEGIN IMMEDIATE")  # the staged chain's write lock first: one appender reads its end
-        else:
-            staging.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
-            staging.execute("SET LOCAL synchronous_commit TO off")  # made durable by `sync`, off the read's path
+        """SQLite: chain, seal and commit `entries` (each subject given by its pseudonym in `names`)
+        on `staging` (the kept connection to the staged file; `main`: to the store)."""
+        staging.execute("BEGIN IMMEDIATE")  # the staged chain's write lock first: one appender reads its end
         try:
             last = staging.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1").fetchone()
             found = dict(main.execute(f"SELECT key, value FROM meta WHERE key IN ({self.mark}, {self.mark})",
                                       (MOVED, HEAD)).fetchall())
-            moved = (int(found.get(MOVED, 0)), found.get(HEAD, audit.GENESIS))
-            if last is None or int(last[0]) < moved[0]:
-                # nothing staged yet, or the staged file lost its tail (a power loss before its sync)
-                # after those entries were moved: on from what was moved, not from an older entry
-                last = moved
-            rows = [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in COLUMNS)
-                    for row in audit.chain(entries, *last, names, key)]
-            marks = ", ".join(self.mark for _ in COLUMNS)
             cursor = staging.cursor()
-            cursor.executemany(f"INSERT INTO read_log ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+            cursor.executemany(self._insert, self._chained(entries, last, found, names))
             cursor.close()
-            staging.execute("COMMIT") if self.path is not None else staging.commit()
+            staging.execute("COMMIT")
         except BaseException:
             with suppress(Exception):
-                staging.execute("ROLLBACK") if self.path is not None else staging.rollback()
+                staging.execute("ROLLBACK")
             raise
+
+    def append_pipelined(self, connection: Any, entries: Sequence[Entry],
+                         draw: Callable[[list[str]], dict[str, str]]) -> None:
+        """PostgreSQL: chain, seal and commit `entries` in two round trips, each a pipeline of
+        statements the server runs one after the other: the appenders' lock taken, then the chain's
+        end, the moved mark and the subjects' pseudonyms read (after the lock is held: each reads
+        what was committed before it began); then the rows inserted and committed. Each round trip
+        is a wait for the GIL after it, behind an ingest's Python: there were seven. A subject with
+        no pseudonym yet has one drawn by `draw` (under the store's write lock), with this lock let
+        go meanwhile, and the append begins again."""
+        wanted = sorted({subject for _, _, subject, _ in entries})
+        try:
+            with connection.pipeline():
+                connection.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
+                connection.execute("SET LOCAL synchronous_commit TO off")  # made durable by `sync`, off the read's path
+                ends = connection.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1")
+                marks = connection.execute("SELECT key, value FROM meta WHERE key IN (%s, %s)", (MOVED, HEAD))
+                named = connection.execute("SELECT id, pseudonym FROM subjects WHERE id = ANY(%s)", (wanted,))
+            last, found, names = ends.fetchone(), dict(marks.fetchall()), dict(named.fetchall())
+            missing = [s for s in wanted if s not in names]
+            if missing:
+                connection.rollback()
+                draw(missing)
+                self.append_pipelined(connection, entries, draw)
+                return
+            with connection.pipeline():
+                connection.cursor().executemany(self._insert, self._chained(entries, last, found, names))
+                connection.commit()
+        except BaseException:
+            with suppress(Exception):
+                connection.rollback()
+            raise
+
+    @property
+    def _insert(self) -> str:
+        return f"INSERT INTO read_log ({', '.join(COLUMNS)}) VALUES ({', '.join(self.mark for _ in COLUMNS)})"
+
+    def _chained(self, entries: Sequence[Entry], last: Any, found: dict[str, str],
+                 names: dict[str, str]) -> list[tuple[Any, ...]]:
+        """The entries as rows chained on from the staged chain's last (`last`), or from the last
+        moved one (`found`: the `meta` rows)."""
+        moved = (int(found.get(MOVED, 0)), found.get(HEAD, audit.GENESIS))
+        if last is None or int(last[0]) < moved[0]:
+            # nothing staged yet, or the staged file lost its tail (a power loss before its sync)
+            # after those entries were moved: on from what was moved, not from an older entry
+            last = moved
+        return [tuple(json.dumps(row[c]) if c == "detail" else row[c] for c in COLUMNS)
+                for row in audit.chain(entries, *last, names, self.store.audit_key)]
 
 
 class ReadLog(GroupCommit[Entry]):
@@ -322,24 +357,26 @@ class ReadLog(GroupCommit[Entry]):
             self._close()
         if self.staging is None:
             self._connect()
-        names = self._pseudonyms({subject for _, _, subject, _ in entries})
-        self.staged.append(self.staging, self.main, entries, names)
+        if self.staged.path is None:
+            self.staged.append_pipelined(self.staging, entries, self._draw)
+            return
+        self.staged.append(self.staging, self.main, entries, self._pseudonyms({s for _, _, s, _ in entries}))
 
     def _pseudonyms(self, subjects: set[str]) -> dict[str, str]:
-        """The subjects' pseudonyms, read from the store; drawn (waiting for the write lock) for a
-        subject who has none yet, which no change has named."""
+        """SQLite: the subjects' pseudonyms, read from the store; drawn for a subject who has none
+        yet, which no change has named."""
         wanted = sorted(subjects)
         marks = ", ".join(self.staged.mark for _ in wanted)
         names = dict(self.main.execute(f"SELECT id, pseudonym FROM subjects WHERE id IN ({marks})",
                                        wanted).fetchall())
-        if self.staged.path is None:
-            self.main.commit()  # end the read: the staged chain's transaction begins after
         missing = [s for s in wanted if s not in names]
-        if missing:
-            with self.store.write_lock, self.store.sessions.begin() as session:
-                self.store.begin_write(session)
-                names |= audit.pseudonyms(session, missing)
-        return names
+        return names | self._draw(missing) if missing else names
+
+    def _draw(self, subjects: list[str]) -> dict[str, str]:
+        """Pseudonyms drawn for these subjects, who have none (waiting for the write lock)."""
+        with self.store.write_lock, self.store.sessions.begin() as session:
+            self.store.begin_write(session)
+            return audit.pseudonyms(session, subjects)
 
     def after(self) -> None:
         """Ask for what was just committed to be synced to disk, and moved."""
