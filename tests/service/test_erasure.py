@@ -6,6 +6,8 @@ that holds personal data, events dated in the future included."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -222,4 +224,45 @@ def test_reads_answered_before_an_erasure_come_before_its_entry_in_the_audit_log
     assert [e["action"] for e in log] == ["ingest", "read_record", "read_record", "entitlement_check", "erased"]
     times = [e["at"] for e in log]
     assert times == sorted(times)
+    verified(service, url)
+
+
+def test_a_read_answered_during_an_erasure_and_logged_after_it_leaves_the_subject_erased(lending):
+    """A read of a subject answered while the subject is erased, whose entry waits for the read
+    log's lock the erasure holds until it commits: the entry names the subject by the pseudonym
+    the read was answered under, and no pseudonym is drawn for the subject again (nothing is held
+    about them after the erasure, and the log verifies)."""
+    from socialcredit.service.erasure import holds_anything
+
+    service, _, url = lending
+    admin = Actor("a1", "admin")
+    service.ingest([{"id": "p1", "subject": "bob", "kind": "payment", "time": NOW - 5},
+                    {"id": "p2", "subject": "ann", "kind": "payment", "time": NOW - 5}], Actor("o1", "operator"))
+    stopped, release = threading.Event(), threading.Event()
+    real = service.store.ties
+
+    def ties(session, subjects):  # a step of the erasure's, after it has taken the read log's lock
+        if threading.current_thread().name == "eraser" and not stopped.is_set():
+            stopped.set()
+            assert release.wait(30)
+        return real(session, subjects)
+
+    service.store.ties = ties  # type: ignore[method-assign]
+    eraser = threading.Thread(target=service.erase, args=("bob", admin), name="eraser")
+    eraser.start()
+    try:
+        assert stopped.wait(30)
+        assert service.record_unlogged("bob")["subject"] == "bob"  # answered before the erasure commits
+        reader = threading.Thread(target=service.reads.log, args=(admin.name, "read_record", "bob", {}))
+        reader.start()
+        time.sleep(0.5)  # its entry waits for the lock
+    finally:
+        release.set()
+        eraser.join(30)
+    reader.join(30)
+    assert not eraser.is_alive() and not reader.is_alive()
+    service.reads.move()
+    with service.sessions() as session:
+        assert session.execute(text("SELECT count(*) FROM subjects WHERE id = 'bob'")).scalar_one() == 0
+        assert not holds_anything(session, "bob")
     verified(service, url)

@@ -12,9 +12,9 @@ import threading
 
 import numpy as np
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
-from socialcredit.scheme import scheme_from_data
+from socialcredit.scheme import load_scheme, scheme_from_data
 from socialcredit.service import audit
 from socialcredit.service.core import Actor, Service
 from socialcredit.service.db import make_engine
@@ -165,14 +165,53 @@ def test_on_postgresql_the_server_stores_a_batchs_events_while_it_is_scored(lend
     try:
         assert scoring.wait(30)
         with service.engine.connect() as connection:
-            stored = connection.execute(text("SELECT tuples_processed FROM pg_stat_progress_copy "
-                                             "WHERE relid = 'events'::regclass")).scalars().all()
+            read = connection.execute(text("SELECT tuples_processed FROM pg_stat_progress_copy "
+                                           "WHERE relid = 'events'::regclass")).scalars().all()
+            # rows stored, not only read: the table (empty before) has pages (a binary COPY
+            # stores its rows in groups of 1,000: none of a batch of 1,000 until it ends)
+            pages = connection.execute(text("SELECT pg_relation_size('events')")).scalar_one()
     finally:
         release.set()
         ingest.join(timeout=60)
     assert not ingest.is_alive()
-    assert len(stored) == 1 and 0 < stored[0] <= 1000, stored
+    assert len(read) == 1 and 0 < read[0] <= 1000, read
+    assert pages > 0, "no event stored while the batch was scored"
     assert service.record("s7", Actor("a1", "admin"))["score"] == 780
+
+
+def test_on_postgresql_a_batchs_bytes_are_stored_as_they_are_whatever_standard_conforming_strings_says(
+        backend, tmp_path):
+    """The events' salts and digests go as text in the COPY: on a database whose (legacy)
+    standard_conforming_strings is off they are stored as the bytes they are, not as the characters
+    of an escape, so the log verifies."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's setting")
+    url = database_url(backend, tmp_path)
+    database = make_url(url).database
+    owner = make_engine(url)
+
+    def database_sets(setting: str) -> None:
+        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'ALTER DATABASE "{database}" {setting}'))
+
+    database_sets("SET standard_conforming_strings = off")
+    try:
+        service, _ = open_service(url, load_scheme("lending"))  # its connections take the setting
+        try:
+            with service.engine.connect() as connection:
+                assert connection.execute(text("SHOW standard_conforming_strings")).scalar_one() == "off"
+            answer = service.ingest([{"id": f"p{i}", "subject": "bob", "kind": "payment", "time": NOW - 5}
+                                     for i in range(3)], OPERATOR)
+            assert answer["stored"] == 3
+            with service.sessions() as session:
+                sizes = session.execute(text("SELECT length(salt), length(digest) FROM events")).all()
+                assert set(sizes) == {(16, 32)}, sizes
+                assert audit.verify(session).intact
+        finally:
+            service.close()
+    finally:
+        database_sets("RESET standard_conforming_strings")
+        owner.dispose()
 
 
 def test_a_batch_whose_scoring_fails_stores_nothing_and_the_next_batch_is_stored_and_scored(lending):

@@ -225,20 +225,24 @@ class Staged:
     def append_pipelined(self, connection: Any, entries: Sequence[Entry],
                          draw: Callable[[list[str]], dict[str, str]]) -> None:
         """PostgreSQL: chain, seal and commit `entries` in two round trips, each a pipeline of
-        statements the server runs one after the other: the appenders' lock taken, then the chain's
-        end, the moved mark and the subjects' pseudonyms read (after the lock is held: each reads
-        what was committed before it began); then the rows inserted and committed. Each round trip
+        statements the server runs one after the other: the subjects' pseudonyms read, the
+        appenders' lock taken, then the chain's end and the moved mark read (after the lock is held:
+        each statement reads what was committed before it began); then the rows inserted and
+        committed. Each round trip
         is a wait for the GIL after it, behind an ingest's Python: there were seven. A subject with
         no pseudonym yet has one drawn by `draw` (under the store's write lock), with this lock let
         go meanwhile, and the append begins again."""
         wanted = sorted({subject for _, _, subject, _ in entries})
         try:
             with connection.pipeline():
+                # the pseudonyms as they were when the reads were answered, read before the lock: an
+                # erasure holds it until it commits, and deletes the subject's; one drawn after
+                # would outlive the erasure (`test_erasure.py`)
+                named = connection.execute("SELECT id, pseudonym FROM subjects WHERE id = ANY(%s)", (wanted,))
                 connection.execute(f"SELECT pg_advisory_xact_lock({STAGED_LOCK})")
                 connection.execute("SET LOCAL synchronous_commit TO off")  # made durable by `sync`, off the read's path
                 ends = connection.execute("SELECT seq, hash FROM read_log ORDER BY seq DESC LIMIT 1")
                 marks = connection.execute("SELECT key, value FROM meta WHERE key IN (%s, %s)", (MOVED, HEAD))
-                named = connection.execute("SELECT id, pseudonym FROM subjects WHERE id = ANY(%s)", (wanted,))
             last, found, names = ends.fetchone(), dict(marks.fetchall()), dict(named.fetchall())
             missing = [s for s in wanted if s not in names]
             if missing:

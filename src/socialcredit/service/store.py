@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from types import NoneType
 from typing import Any, TypeVar
 
@@ -239,6 +240,8 @@ class DriverRows:
         # work to do meanwhile, text, so that the server stores a batch of 1,000 while it is done
         streamed = meanwhile is not None
         with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+            if streamed:  # bytes as bytea's hex text (libpq's escaping depends on standard_conforming_strings)
+                cursor.adapters.register_dumper(bytes, hex_bytea())
             cursor.execute("SAVEPOINT driver_rows")
             try:
                 with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
@@ -253,6 +256,22 @@ class DriverRows:
                 cursor.execute("ROLLBACK TO SAVEPOINT driver_rows")
                 raise StoredMeanwhile(str(error)) from error
             cursor.execute("RELEASE SAVEPOINT driver_rows")
+
+
+@cache
+def hex_bytea() -> type:
+    """psycopg's dumper of bytes as bytea's hex form (`\\x` and two digits a byte), which the server
+    reads as the bytes whatever its standard_conforming_strings says: psycopg's own escapes the
+    backslash once more when the setting is off, and a text COPY then stores the escape's characters."""
+    from psycopg.adapt import Dumper  # only where PostgreSQL is used
+
+    class HexBytea(Dumper):
+        oid = 17  # bytea
+
+        def dump(self, obj: Any) -> bytes:
+            return b"\\x" + bytes(obj).hex().encode()
+
+    return HexBytea
 
 
 def copy_type(kind: Any) -> str:
