@@ -228,10 +228,9 @@ class Staged:
         statements the server runs one after the other: the subjects' pseudonyms read, the
         appenders' lock taken, then the chain's end and the moved mark read (after the lock is held:
         each statement reads what was committed before it began); then the rows inserted and
-        committed. Each round trip
-        is a wait for the GIL after it, behind an ingest's Python: there were seven. A subject with
-        no pseudonym yet has one drawn by `draw` (under the store's write lock), with this lock let
-        go meanwhile, and the append begins again."""
+        committed. Each round trip is a wait for the GIL after it, behind an ingest's Python: there
+        were eight. A subject with no pseudonym yet has one drawn by `draw` (under the store's write
+        lock), with this lock let go meanwhile, and the append begins again."""
         wanted = sorted({subject for _, _, subject, _ in entries})
         try:
             with connection.pipeline():
