@@ -127,14 +127,13 @@ class Ingest:
             said = f"nothing was stored (atomic batch): {len(rejected):,} of {len(events):,} events are invalid"
             raise ServiceError(422, f"events: {said}", [{"field": "events", "problem": said}] + [
                 {"field": f"events.{r['index']}.{r['field']}", "problem": r["problem"]} for r in rejected])
-        streams = self.store.write_engine.dialect.name == "postgresql"  # scores while the server stores
+        for_copy = self.store.write_engine.dialect.name == "postgresql"  # scored while the server stores
         with self.store.change_lock:
             try:
                 # a read (no write lock); its connection is kept for the scoring in the write transaction
                 with self.store.engine.connect() as connection:
                     seen = audit.last_seq(connection)
-                    batch = self.prepare(connection, rows, actor, seen, last=seen, scored=not streams,
-                                         looked_up=not streams)
+                    batch = self.prepare(connection, rows, actor, seen, last=seen, for_copy=for_copy)
                     connection.rollback()  # no snapshot held meanwhile: a later read sees the newest
                     with self.store.writing() as session:
                         batch, seq = self.write(session, connection, batch, rows, actor)
@@ -177,14 +176,15 @@ class Ingest:
         return batch, seq
 
     def prepare(self, reader: Reader, rows: Columns, actor: Actor, seen: int, last: int | None = None,
-                scored: bool = True, looked_up: bool = True) -> Batch:
-        """The batch's events not stored yet (`looked_up`; else all, and storing them fails on one
-        stored already), and (`scored`; else `score` makes them later) the scores of the subjects
-        they move with them, as rows covered by digest (the audit entry's number is given when it
-        is appended); `seen`: the log's last entry, read before anything else; `last`: the log's
-        last entry as of now, if the caller has just read it (a batch made again reads it afresh)."""
+                for_copy: bool = False) -> Batch:
+        """The batch's events not stored yet, and the scores of the subjects they move with them, as
+        rows covered by digest (the audit entry's number is given when it is appended); `seen`:
+        the log's last entry, read before anything else; `last`: the log's last entry as of now,
+        if the caller has just read it (a batch made again reads it afresh). `for_copy`: for
+        PostgreSQL's COPY, the ids not looked up (all taken as not stored: the COPY fails on one
+        that is) and the scores left to `score`, made while the COPY runs."""
         self.history.sync(reader, last)  # even for a batch that moves nobody: its entry will be the state's
-        existing = self.store.stored_ids(reader, rows["id"]) if looked_up else {}
+        existing = {} if for_copy else self.store.stored_ids(reader, rows["id"])
         if None in existing.values():
             # an id of the batch written by other hands (no entry): other events of theirs, which no
             # entry names, may be missing from the kept state; it is read again from the database
@@ -200,8 +200,8 @@ class Ingest:
         unknown = [s for s in sorted(set(fresh["subject"])) if s not in self.history.named]
         named = self.store.named(reader, unknown) if unknown else set()
         batch = Batch(seen, fresh, DriverRows.of(self.store.write_engine.dialect, Event.__table__, EVENT_ROW, fresh),
-                      set(existing), cover, [s for s in unknown if s not in named], looked_up)
-        if scored:
+                      set(existing), cover, [s for s in unknown if s not in named], looked_up=not for_copy)
+        if not for_copy:
             self.score(reader, batch)
         return batch
 

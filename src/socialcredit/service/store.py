@@ -137,8 +137,9 @@ class DriverRows:
     """Rows of one table as the driver takes them, made before the write transaction (so that the
     transaction, which the reads' audit entries may wait for, only writes): a list per column of
     `columns`, each value as its column's type binds it on SQLite (a time as text, JSON as text),
-    and as it is on PostgreSQL (a binary COPY writes each value as its column's type, JSON from the
-    dict). The audit entry that covers them is numbered in the transaction (`number`)."""
+    and as it is on PostgreSQL (a COPY writes each value as its column's type, JSON from the dict:
+    binary, or text when work runs meanwhile, `_copy`). The audit entry that covers them is
+    numbered in the transaction (`number`)."""
 
     table: str
     columns: tuple[str, ...]
